@@ -1,0 +1,41 @@
+"""Classification: one interface, many tiers, one registry."""
+
+from bastion.classify._api import DEFAULT_TIER, aclassify, classify, get_classifier
+from bastion.classify._base import Classifier
+from bastion.classify._cascade import CascadeClassifier, VerdictCache
+from bastion.classify._normalize import Normalized, Segment, normalize
+from bastion.classify._registry import GROUP, available, create, register, tier_class
+from bastion.classify._verdict import (
+    CategoryResult,
+    Kind,
+    Span,
+    Verdict,
+    decide,
+    error_verdict,
+)
+from bastion.classify._window import windows
+
+__all__ = [
+    "DEFAULT_TIER",
+    "GROUP",
+    "CascadeClassifier",
+    "CategoryResult",
+    "Classifier",
+    "Kind",
+    "Normalized",
+    "Segment",
+    "Span",
+    "Verdict",
+    "VerdictCache",
+    "aclassify",
+    "available",
+    "classify",
+    "create",
+    "decide",
+    "error_verdict",
+    "get_classifier",
+    "normalize",
+    "register",
+    "tier_class",
+    "windows",
+]

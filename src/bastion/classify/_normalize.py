@@ -1,0 +1,213 @@
+"""Text normalisation against obfuscation, with a map back to the original offsets.
+
+Attackers hide words from filters with look-alike letters, invisible characters, leetspeak
+and encodings. :func:`normalize` undoes those so that patterns see the plain text:
+
+1. Unicode NFKC (full-width, ligatures, mathematical letters -> plain letters).
+2. Zero-width, bidi-control and soft-hyphen characters are dropped; Unicode *tag* characters
+   (U+E0000-E007F, used to smuggle invisible ASCII) are dropped from the text and their ASCII
+   payload is returned as a decoded segment.
+3. Confusable letters (Cyrillic and Greek look-alikes) fold to the Latin letter they imitate,
+   using the Unicode confusables table shipped by ``confusable-homoglyphs``.
+4. Lower case, and leetspeak folded inside words that mix letters with digits or symbols.
+5. Base64, hex and rot13 forms are decoded and returned as extra segments to check.
+
+Every character of the normalised text keeps the index of the original character it came
+from, so evidence spans always point into the text the user sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+_INVISIBLE = frozenset([
+    0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0,
+    *range(0x200B, 0x2010),  # zero-width space/joiners, LRM/RLM
+    *range(0x202A, 0x202F),  # bidi embeddings and overrides
+    *range(0x2060, 0x2070),  # word joiner, invisible operators, bidi isolates
+    *range(0xFE00, 0xFE10),  # variation selectors
+])
+_TAG_LOW, _TAG_HIGH = 0xE0000, 0xE007F
+_LEET = str.maketrans({
+    "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i",
+    "|": "l", "8": "b", "9": "g", "+": "t",
+})
+_LEET_WORD = re.compile(r"(?=[A-Za-z0-9@$!|+]*[A-Za-z])(?=[A-Za-z0-9@$!|+]*[0-9@$!|+])"
+                        r"[A-Za-z0-9@$!|+]{3,}")
+_B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
+_HEX = re.compile(r"(?:(?:\\x|0x)?[0-9a-fA-F]{2}[\s,:]?){8,}")
+_HEX_DIGITS = re.compile(r"[0-9a-fA-F]{2}")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of text to check, with where it came from in the original input."""
+
+    text: str
+    index: tuple[int, ...]  # original offset of each character of ``text``
+    source: str  # "text", "base64", "hex", "rot13", "tags"
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a ``[start, end)`` range of this segment back to the original text."""
+        if not self.index:
+            return (0, 0)
+        first = self.index[min(start, len(self.index) - 1)]
+        last = self.index[min(max(end - 1, start), len(self.index) - 1)]
+        return (first, last + 1)
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """The result of :func:`normalize`: the plain text and any decoded hidden segments."""
+
+    segments: tuple[Segment, ...]
+    signals: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def text(self) -> str:
+        """The normalised main text."""
+        return self.segments[0].text
+
+
+@cache
+def _confusables() -> dict[str, str]:
+    data = json.loads(
+        resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text("utf-8")
+    )
+    table: dict[str, str] = {}
+    for char, entries in data.items():
+        if len(char) != 1 or char.isascii():
+            continue
+        for entry in entries:
+            target = entry.get("c", "")
+            if len(target) == 1 and target.isascii() and target.isalnum():
+                table[char] = target.lower()
+                break
+    return table
+
+
+def normalize(text: str) -> Normalized:
+    """Normalise ``text`` and decode hidden segments (see the module docstring)."""
+    signals: set[str] = set()
+    if text.isascii():
+        chars, index = text.lower(), tuple(range(len(text)))
+        hidden = ""
+    else:
+        chars, index, hidden = _fold_unicode(text, signals)
+    chars, leet = _fold_leet(chars)
+    if leet:
+        signals.add("leetspeak")
+    main = Segment(chars, index, "text")
+    segments = [main]
+    if hidden:
+        signals.add("tag_characters")
+        segments.append(_whole(hidden.lower(), text, "tags"))
+    segments.extend(_decoded(text, signals))
+    rot = codecs.encode(chars, "rot13")
+    if rot != chars:
+        segments.append(Segment(rot, index, "rot13"))
+    return Normalized(tuple(segments), frozenset(signals))
+
+
+def _fold_unicode(text: str, signals: set[str]) -> tuple[str, tuple[int, ...], str]:
+    table = _confusables()
+    out: list[str] = []
+    index: list[int] = []
+    hidden: list[str] = []
+    for position, char in enumerate(text):
+        code = ord(char)
+        if _TAG_LOW <= code <= _TAG_HIGH:
+            if 0xE0020 <= code <= 0xE007E:
+                hidden.append(chr(code - 0xE0000))
+            continue
+        if code in _INVISIBLE:
+            signals.add("invisible_characters")
+            continue
+        if code < 128:
+            out.append(char.lower())
+            index.append(position)
+            continue
+        folded = unicodedata.normalize("NFKC", char)
+        if folded != char and folded.isascii():
+            signals.add("compatibility_forms")
+        for piece in folded:
+            mapped = table.get(piece) if not piece.isascii() else None
+            if mapped is not None:
+                signals.add("homoglyphs")
+            out.append(mapped if mapped is not None else piece.lower())
+            index.append(position)
+    return "".join(out), tuple(index), "".join(hidden)
+
+
+def _fold_leet(text: str) -> tuple[str, bool]:
+    changed = False
+
+    def repl(match: re.Match[str]) -> str:
+        nonlocal changed
+        word = match.group(0)
+        if word.isdigit():
+            return word
+        changed = True
+        return word.translate(_LEET)
+
+    # Length is unchanged by the fold, so the offset map stays valid.
+    return _LEET_WORD.sub(repl, text), changed
+
+
+def _whole(
+    decoded: str, original: str, source: str, start: int = 0, end: int | None = None
+) -> Segment:
+    stop = len(original) if end is None else end
+    # Every character of a decoded payload maps to the whole encoded run it came from.
+    index = tuple(start if i == 0 else stop - 1 for i in range(len(decoded)))
+    return Segment(decoded, index, source)
+
+
+def _printable(data: bytes) -> str | None:
+    try:
+        decoded = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    printable = sum(ch.isprintable() or ch.isspace() for ch in decoded)
+    letters = sum(ch.isalpha() for ch in decoded)
+    if not decoded or printable < 0.95 * len(decoded) or letters < 0.5 * len(decoded):
+        return None
+    return decoded
+
+
+def _decoded(text: str, signals: set[str]) -> list[Segment]:
+    segments: list[Segment] = []
+    for match in _B64.finditer(text):
+        raw = match.group(0)
+        if raw.isalpha() and (raw.islower() or raw.isupper()):
+            continue  # a long plain word, not base64
+        padded = raw + "=" * (-len(raw) % 4)
+        try:
+            data = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        plain = _printable(data)
+        if plain is not None:
+            signals.add("base64")
+            segments.append(_decoded_segment(plain, text, "base64", match))
+    for match in _HEX.finditer(text):
+        digits = "".join(_HEX_DIGITS.findall(match.group(0).replace("\\x", " ").replace("0x", " ")))
+        plain = _printable(bytes.fromhex(digits)) if len(digits) % 2 == 0 else None
+        if plain is not None:
+            signals.add("hex")
+            segments.append(_decoded_segment(plain, text, "hex", match))
+    return segments
+
+
+def _decoded_segment(plain: str, text: str, source: str, match: re.Match[str]) -> Segment:
+    inner = normalize(plain)  # decoded text may itself be obfuscated
+    folded = inner.text
+    return _whole(folded, text, source, match.start(), match.end())

@@ -1,0 +1,163 @@
+"""Verdicts: what every classifier tier returns, one per input text."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+from bastion.policy import ACTION_RANK, Action, Policy, PolicyRef
+
+Kind = Literal["safe", "violation", "error"]
+
+
+@dataclass(frozen=True)
+class Span:
+    """Evidence: a character range ``[start, end)`` of the original input text."""
+
+    start: int
+    end: int
+    category: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CategoryResult:
+    """The score and decision for one policy category.
+
+    Attributes:
+        score: calibrated probability in [0, 1] that the text violates this category.
+        violated: ``score >= threshold``.
+    """
+
+    code: str
+    score: float
+    threshold: float
+    violated: bool
+    action: Action
+    rule_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of classifying one text against one policy.
+
+    Attributes:
+        kind: ``safe``, ``violation``, or ``error`` (the classifier could not decide; an error
+            is never safe, and its action is ``block`` so callers fail closed by default).
+        action: the strongest action among violated categories (``allow`` when safe).
+        score: the highest category score (0.0 for errors).
+        categories: one result per policy category, in policy order.
+        rule_ids: the rule ids hit, most specific first.
+        rationale: one or two sentences on why.
+        evidence: spans of the input that drove the decision.
+        tier: the tier that decided (``rules``, ``embedded``, ``llm`` ...).
+        latency_ms: time spent deciding this text (batch time shared out evenly).
+        policy: id, version and hash of the policy used.
+        error: what went wrong, for error verdicts.
+    """
+
+    kind: Kind
+    action: Action
+    score: float
+    categories: tuple[CategoryResult, ...]
+    rule_ids: tuple[str, ...]
+    rationale: str
+    evidence: tuple[Span, ...]
+    tier: str
+    latency_ms: float
+    policy: PolicyRef
+    error: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_error(self) -> bool:
+        """True when the classifier failed to decide."""
+        return self.kind == "error"
+
+    @property
+    def violated(self) -> tuple[CategoryResult, ...]:
+        """Categories whose score reached their threshold."""
+        return tuple(c for c in self.categories if c.violated)
+
+    def with_latency(self, latency_ms: float) -> Verdict:
+        """A copy with the latency replaced."""
+        return replace(self, latency_ms=latency_ms)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        data = asdict(self)
+        data["policy"] = asdict(self.policy)
+        if not data["meta"]:
+            del data["meta"]
+        return data
+
+
+def decide(
+    policy: Policy,
+    scores: dict[str, float],
+    *,
+    tier: str,
+    rule_ids: dict[str, tuple[str, ...]] | None = None,
+    evidence: tuple[Span, ...] = (),
+    rationale: str | None = None,
+    latency_ms: float = 0.0,
+    meta: dict[str, Any] | None = None,
+) -> Verdict:
+    """Build a verdict from per-category scores, applying each category's threshold.
+
+    Categories missing from ``scores`` score 0.0. ``allow`` categories are scored and reported
+    but never make the verdict a violation.
+    """
+    rule_ids = rule_ids or {}
+    results: list[CategoryResult] = []
+    for category in policy.categories:
+        score = min(1.0, max(0.0, float(scores.get(category.code, 0.0))))
+        violated = score >= category.threshold and category.action != "allow"
+        results.append(CategoryResult(
+            category.code, round(score, 4), category.threshold, violated, category.action,
+            rule_ids.get(category.code, ()) if violated else (),
+        ))
+    hit = sorted((r for r in results if r.violated), key=lambda r: -r.score)
+    action: Action = "allow"
+    for result in hit:
+        if ACTION_RANK[result.action] > ACTION_RANK[action]:
+            action = result.action
+    ids = tuple(rid for r in hit for rid in r.rule_ids)
+    if rationale is None:
+        rationale = _default_rationale(policy, hit, results)
+    return Verdict(
+        kind="violation" if hit else "safe", action=action,
+        score=max((r.score for r in results), default=0.0), categories=tuple(results),
+        rule_ids=ids, rationale=rationale,
+        evidence=tuple(e for e in evidence if not hit or e.category in {r.code for r in hit}),
+        tier=tier, latency_ms=latency_ms, policy=policy.ref, meta=meta or {},
+    )
+
+
+def _default_rationale(
+    policy: Policy, hit: list[CategoryResult], results: list[CategoryResult]
+) -> str:
+    if not hit:
+        top = max(results, key=lambda r: r.score, default=None)
+        if top is None:
+            return "No category applies."
+        return (f"No category reached its threshold (highest: {top.code} "
+                f"{top.score:.2f} < {top.threshold:.2f}).")
+    parts = []
+    for result in hit:
+        name = policy.category(result.code).name
+        rules = f" (rule {', '.join(result.rule_ids)})" if result.rule_ids else ""
+        parts.append(f"{name}{rules}: score {result.score:.2f} >= {result.threshold:.2f}")
+    return "Violates " + "; ".join(parts) + "."
+
+
+def error_verdict(policy: Policy, tier: str, message: str, latency_ms: float = 0.0) -> Verdict:
+    """A verdict for a text the tier could not classify. Errors block (fail closed)."""
+    return Verdict(
+        kind="error", action="block", score=0.0,
+        categories=tuple(
+            CategoryResult(c.code, 0.0, c.threshold, False, c.action) for c in policy.categories
+        ),
+        rule_ids=(), rationale=f"Classifier error: {message}", evidence=(), tier=tier,
+        latency_ms=latency_ms, policy=policy.ref, error=message,
+    )

@@ -1,0 +1,154 @@
+"""``bastion policy``: list, show, lint and test policies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from bastion.classify import Verdict, get_classifier
+from bastion.cli._common import console, err_console, handle_errors, print_json, safe_text
+from bastion.errors import InputError
+from bastion.evaluation import binary_scores
+from bastion.policy import (
+    Policy,
+    builtin_path,
+    builtin_policies,
+    builtin_testset,
+    lint_policy,
+    load_policy,
+)
+
+policy_app = typer.Typer(help="List, lint and test policies.", no_args_is_help=True)
+
+EXIT_LINT_FAILED = 1
+
+
+@policy_app.command("list")
+@handle_errors
+def list_command() -> None:
+    """List the built-in policies."""
+    table = Table("id", "version", "categories", "title", "hash")
+    for policy_id in builtin_policies():
+        policy = load_policy(policy_id)
+        codes = ", ".join(c.code for c in policy.categories)
+        table.add_row(policy.id, policy.version, codes, policy.title, policy.hash[:12])
+    console.print(table)
+
+
+@policy_app.command("show")
+@handle_errors
+def show_command(policy: Annotated[str, typer.Argument(help="Built-in id or .md path.")]) -> None:
+    """Print a policy file."""
+    loaded = load_policy(policy)
+    console.print(safe_text(Path(loaded.source).read_text("utf-8"), limit=None))
+
+
+@policy_app.command("lint")
+@handle_errors
+def lint_command(
+    files: Annotated[list[str], typer.Argument(help="Policy files (or built-in ids).")],
+    strict: Annotated[bool, typer.Option(help="Treat warnings as errors.")] = False,
+) -> None:
+    """Check policy files: structure, keys, codes, thresholds, rules and examples."""
+    failed = False
+    for spec in files:
+        issues = lint_policy(spec)
+        source = spec if spec.endswith(".md") else str(builtin_path(spec))
+        for issue in issues:
+            style = "red" if issue.severity == "error" else "yellow"
+            err_console.print(safe_text(issue.render(source), limit=None), style=style)
+        if any(i.severity == "error" or strict for i in issues):
+            failed = True
+        else:
+            console.print(f"{source}: ok ({len(issues)} warnings)")
+    if failed:
+        raise typer.Exit(EXIT_LINT_FAILED)
+
+
+def _rows(policy: Policy, data: list[Path]) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = [
+        {"text": e.text, "label": int(e.violates), "category": e.category if e.violates else None}
+        for e in policy.examples
+    ]
+    for path in data:
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                rows.append({"text": str(row["text"]), "label": int(row["label"]),
+                             "category": row.get("category")})
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                raise InputError(f"{path}:{number}: need a JSON object with 'text' and 'label' "
+                                 f"(0/1): {exc}") from exc
+    return rows
+
+
+def category_scores(
+    policy: Policy, rows: list[dict[str, object]], verdicts: list[Verdict]
+) -> dict[str, dict[str, object]]:
+    """Per-category and overall precision / recall / F1 for labelled rows and their verdicts."""
+    out: dict[str, dict[str, object]] = {}
+    labels = [int(str(r["label"])) for r in rows]
+    overall = binary_scores(labels, [int(v.kind != "safe") for v in verdicts],
+                            [v.score for v in verdicts])
+    out["overall"] = overall.to_dict()
+    for category in policy.categories:
+        truth = [int(r["label"] == 1 and r["category"] == category.code) for r in rows]
+        if not any(truth):
+            continue
+        index = [c.code for c in policy.categories].index(category.code)
+        predicted = [int(v.categories[index].violated) if v.categories else 0 for v in verdicts]
+        scores = [v.categories[index].score if v.categories else 0.0 for v in verdicts]
+        out[category.code] = binary_scores(truth, predicted, scores,
+                                           threshold=category.threshold).to_dict()
+    return out
+
+
+@policy_app.command("test")
+@handle_errors
+def run_policy_tests(
+    policy: Annotated[str, typer.Argument(help="Built-in id or .md path.")],
+    data: Annotated[list[Path] | None, typer.Option(
+        "--data", "-d", help="Labelled JSONL ({text, label, category}); repeatable.")] = None,
+    tier: Annotated[str, typer.Option("--tier", "-t")] = "default",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    show_misses: Annotated[bool, typer.Option(help="List misclassified rows.")] = False,
+) -> None:
+    """Run a policy's own examples (plus labelled data) and print P / R / F1 per category."""
+    loaded = load_policy(policy)
+    files = list(data or [])
+    shipped = builtin_testset(policy) if not policy.endswith(".md") else None
+    if shipped is not None and not data:
+        files.append(shipped)
+    rows = _rows(loaded, files)
+    verdicts = get_classifier(tier).classify([str(r["text"]) for r in rows], loaded)
+    results = category_scores(loaded, rows, verdicts)
+    errors = sum(v.is_error for v in verdicts)
+    if as_json:
+        print_json({"policy": loaded.id, "version": loaded.version, "hash": loaded.hash,
+                    "tier": tier, "rows": len(rows), "errors": errors, "scores": results})
+        return
+    table = Table("category", "n+", "precision", "recall", "f1", "auprc",
+                  title=f"{loaded.id} v{loaded.version} ({len(rows)} rows, tier {tier})")
+    for code, score in results.items():
+        table.add_row(code, str(score["positives"]), f"{score['precision']:.3f}",
+                      f"{score['recall']:.3f}", f"{score['f1']:.3f}",
+                      "-" if score["auprc"] is None else f"{score['auprc']:.3f}")
+    console.print(table)
+    if files:
+        console.print("data: " + ", ".join(str(f) for f in files))
+    if show_misses:
+        for row, verdict in zip(rows, verdicts, strict=True):
+            if int(verdict.kind != "safe") != row["label"]:
+                console.print(safe_text(f"miss label={row['label']} got={verdict.kind} "
+                                        f"score={verdict.score:.2f}: {row['text']}"))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``policy`` group to the main app."""
+    app.add_typer(policy_app, name="policy")

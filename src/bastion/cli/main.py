@@ -1,0 +1,23 @@
+"""The ``bastion`` command: wiring only; each command group lives in its own module."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+import typer
+
+app = typer.Typer(
+    name="bastion",
+    help="Bastion: policy classification, guardrails and red teaming for language models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+_COMMAND_MODULES = ("_classify", "_policy")
+
+for _name in _COMMAND_MODULES:
+    import_module(f"bastion.cli.{_name}").register(app)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

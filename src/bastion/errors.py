@@ -1,0 +1,75 @@
+"""Bastion's exception tree.
+
+Every error Bastion raises on purpose derives from :class:`BastionError`. The tree separates
+the caller's mistakes (fix your input and try again) from runtime failures (something we
+depend on broke; retrying or reconfiguring may help)::
+
+    BastionError
+    ├── UserError                 the caller's mistake; message says what, why, how to fix
+    │   ├── PolicyError           a policy file that does not load or lint (carries file:line)
+    │   ├── ConfigError           bad settings: unknown tier, bad option, missing endpoint
+    │   └── InputError            bad input data: unreadable file, missing field, bad JSON
+    └── RuntimeFailure            something we depend on failed at run time
+        ├── BackendError          a classifier backend returned garbage or crashed
+        │   └── BackendTimeout    a backend did not answer in time
+
+Classifiers never let a RuntimeFailure escape from ``classify``: they turn it into a verdict
+of kind ``error`` (failure is never "safe"). UserErrors do escape: they are bugs in the call.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackendError",
+    "BackendTimeout",
+    "BastionError",
+    "ConfigError",
+    "InputError",
+    "PolicyError",
+    "RuntimeFailure",
+    "UserError",
+]
+
+
+class BastionError(Exception):
+    """Base class of every error Bastion raises on purpose."""
+
+
+class UserError(BastionError):
+    """The caller's mistake: bad policy, bad config or bad input."""
+
+
+class PolicyError(UserError):
+    """A policy that cannot be loaded.
+
+    Attributes:
+        source: the file (or ``<string>``) the policy came from.
+        line: 1-based line of the problem, or ``None`` when it concerns the whole file.
+    """
+
+    def __init__(self, message: str, *, source: str = "<string>", line: int | None = None):
+        self.source = source
+        self.line = line
+        self.reason = message
+        where = f"{source}:{line}" if line is not None else source
+        super().__init__(f"policy {where}: {message}")
+
+
+class ConfigError(UserError):
+    """Bad settings: an unknown tier, an invalid option, a missing endpoint."""
+
+
+class InputError(UserError):
+    """Input data that cannot be read: a bad file, a missing field, broken JSON."""
+
+
+class RuntimeFailure(BastionError):
+    """Something Bastion depends on failed at run time."""
+
+
+class BackendError(RuntimeFailure):
+    """A classifier backend crashed or returned an answer that cannot be used."""
+
+
+class BackendTimeout(BackendError):
+    """A classifier backend did not answer within its time limit."""

@@ -1,0 +1,1 @@
+"""Sample texts for the demo."""
