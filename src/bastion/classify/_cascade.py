@@ -69,6 +69,7 @@ class CascadeClassifier(Classifier):
     Args:
         model: registry name of the model tier run on texts the rules did not decide, or
             ``None`` to run rules alone.
+        model_options: constructor options of the model tier.
         deep: registry name of the deep tier for the uncertain band (``llm``, ``minilm``), or
             ``None``.
         deep_options: constructor options of the deep tier.
@@ -80,12 +81,13 @@ class CascadeClassifier(Classifier):
     def __init__(
         self,
         model: str | None = "embedded",
+        model_options: dict[str, Any] | None = None,
         deep: str | None = None,
         deep_options: dict[str, Any] | None = None,
         cache_size: int = 10_000,
     ) -> None:
         self.rules = create("rules")
-        self.model = create(model) if model else None
+        self.model = create(model, **(model_options or {})) if model else None
         self.deep = create(deep, **(deep_options or {})) if deep else None
         self.cache = VerdictCache(cache_size)
 

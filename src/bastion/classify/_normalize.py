@@ -53,7 +53,7 @@ class Segment:
 
     text: str
     index: tuple[int, ...]  # original offset of each character of ``text``
-    source: str  # "text", "base64", "hex", "rot13", "tags"
+    source: str  # "text", "unfolded", "base64", "hex", "rot13", "tags"
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a ``[start, end)`` range of this segment back to the original text."""
@@ -102,17 +102,18 @@ def normalize(text: str) -> Normalized:
         hidden = ""
     else:
         chars, index, hidden = _fold_unicode(text, signals)
-    chars, leet = _fold_leet(chars)
+    folded, leet = _fold_leet(chars)
+    segments = [Segment(folded, index, "text")]
     if leet:
         signals.add("leetspeak")
-    main = Segment(chars, index, "text")
-    segments = [main]
+        # Digits matter to some patterns (card numbers, keys, ages): keep the unfolded form too.
+        segments.append(Segment(chars, index, "unfolded"))
     if hidden:
         signals.add("tag_characters")
         segments.append(_whole(hidden.lower(), text, "tags"))
     segments.extend(_decoded(text, signals))
-    rot = codecs.encode(chars, "rot13")
-    if rot != chars:
+    rot = codecs.encode(folded, "rot13")
+    if rot != folded:
         segments.append(Segment(rot, index, "rot13"))
     return Normalized(tuple(segments), frozenset(signals))
 

@@ -19,6 +19,8 @@ from bastion.classify._normalize import Normalized, normalize
 from bastion.classify._verdict import Span, Verdict, decide
 from bastion.policy import Policy
 
+_PLAIN = frozenset({"text", "unfolded"})
+
 MATCH_SCORE = 0.99
 """Score of a rule match: above any sensible threshold, below certainty."""
 
@@ -103,13 +105,13 @@ class RulesClassifier(Classifier):
                 rule_ids[hit.code] = (*rule_ids.get(hit.code, ()), hit.rule_id)
         evidence = tuple(
             Span(h.start, h.end, h.code, f"{h.label} ({h.rule_id})"
-                 + ("" if h.source == "text" else f" in {h.source}-decoded text"))
+                 + ("" if h.source in _PLAIN else f" in {h.source}-decoded text"))
             for h in hits
         )
         rationale = None
         if hits:
             first = hits[0]
-            where = "" if first.source == "text" else f" after decoding {first.source}"
+            where = "" if first.source in _PLAIN else f" after decoding {first.source}"
             rationale = (f"Matched {first.label}{where}, rule {first.rule_id} of "
                          f"{policy.category(first.code).name}.")
         return decide(

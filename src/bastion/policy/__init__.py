@@ -24,7 +24,6 @@ from bastion.policy._parse import LintIssue
 
 __all__ = [
     "ACTION_RANK",
-    "SEVERITY_WEIGHT",
     "Action",
     "Category",
     "Escalate",
@@ -33,6 +32,7 @@ __all__ = [
     "Policy",
     "PolicyRef",
     "Rule",
+    "SEVERITY_WEIGHT",
     "Severity",
     "builtin_path",
     "builtin_policies",
