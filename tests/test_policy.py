@@ -110,7 +110,7 @@ def test_duplicate_category_code_is_reported_with_line(tmp_path: Path) -> None:
 def test_bad_regex_is_an_error(tmp_path: Path) -> None:
     text = GOOD.replace('    keywords:\n      PET-1: ["kick the puppy"]',
                         "    patterns:\n      PET-1: ['(unclosed']")
-    assert any("not a valid regular expression" in m for m in messages(write(tmp_path, text)))
+    assert any("not a valid RE2 regular expression" in m for m in messages(write(tmp_path, text)))
 
 
 def test_parse_policy_error_names_source_and_line() -> None:
@@ -171,7 +171,6 @@ def test_builtin_pack_is_complete_and_lints_clean() -> None:
 
 def test_builtin_policies_are_400_to_900_tokens() -> None:
     from bastion.models import count_tokens
-
     from bastion.policy._parse import split_document
 
     for policy_id in builtin_policies():

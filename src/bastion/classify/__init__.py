@@ -16,11 +16,11 @@ from bastion.classify._verdict import (
 from bastion.classify._window import windows
 
 __all__ = [
+    "DEFAULT_TIER",
+    "GROUP",
     "CascadeClassifier",
     "CategoryResult",
     "Classifier",
-    "DEFAULT_TIER",
-    "GROUP",
     "Kind",
     "Normalized",
     "Segment",

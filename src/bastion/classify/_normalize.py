@@ -40,8 +40,11 @@ _LEET = str.maketrans({
     "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i",
     "|": "l", "8": "b", "9": "g", "+": "t",
 })
-_LEET_WORD = re.compile(r"(?=[A-Za-z0-9@$!|+]*[A-Za-z])(?=[A-Za-z0-9@$!|+]*[0-9@$!|+])"
-                        r"[A-Za-z0-9@$!|+]{3,}")
+# A run of letters, digits and leet symbols; which runs mix the two is checked per run, in
+# Python, because lookaheads here would rescan the run from every position (quadratic time).
+_LEET_RUN = re.compile(r"[A-Za-z0-9@$!|+]{3,}")
+_HAS_LETTER = re.compile(r"[A-Za-z]")
+_HAS_LEET = re.compile(r"[0-9@$!|+]")
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
 _HEX = re.compile(r"(?:(?:\\x|0x)?[0-9a-fA-F]{2}[\s,:]?){8,}")
 _HEX_DIGITS = re.compile(r"[0-9a-fA-F]{2}")
@@ -154,13 +157,13 @@ def _fold_leet(text: str) -> tuple[str, bool]:
     def repl(match: re.Match[str]) -> str:
         nonlocal changed
         word = match.group(0)
-        if word.isdigit():
+        if not (_HAS_LETTER.search(word) and _HAS_LEET.search(word)):
             return word
         changed = True
         return word.translate(_LEET)
 
     # Length is unchanged by the fold, so the offset map stays valid.
-    return _LEET_WORD.sub(repl, text), changed
+    return _LEET_RUN.sub(repl, text), changed
 
 
 def _whole(

@@ -4,11 +4,13 @@ High precision by design: a match scores :data:`MATCH_SCORE`, no match scores 0.
 evidence", not "safe" -- the cascade lets a model tier decide those texts). Matching runs on
 the normalised text and on every decoded segment (base64, hex, rot13, tag characters), so an
 obfuscated payload matches like the plain one, and the evidence span points at the original.
+
+Patterns are RE2 (see :mod:`bastion.policy._patterns`): every pattern of a policy is matched
+in one linear-time pass per segment, so a hostile text or a careless pattern cannot stall it.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,19 +20,27 @@ from bastion.classify._base import Classifier
 from bastion.classify._normalize import Normalized, normalize
 from bastion.classify._verdict import Span, Verdict, decide
 from bastion.policy import Policy
-
-_PLAIN = frozenset({"text", "unfolded"})
+from bastion.policy._patterns import PatternSet, keyword_pattern
 
 MATCH_SCORE = 0.99
 """Score of a rule match: above any sensible threshold, below certainty."""
+
+_PLAIN = frozenset({"text", "unfolded"})
 
 
 @dataclass(frozen=True)
 class _Matcher:
     code: str
     rule_id: str
-    regex: re.Pattern[str]
     label: str
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    matchers: tuple[_Matcher, ...]
+    patterns: PatternSet  # one pattern per matcher, same order
+    unless_codes: tuple[str, ...]
+    unless: PatternSet  # one pattern per entry of unless_codes
 
 
 @dataclass(frozen=True)
@@ -45,45 +55,48 @@ class Hit:
     end: int
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    any: re.Pattern[str] | None  # union of every matcher: one search rules out most texts
-    matchers: tuple[_Matcher, ...]
-
-
 @lru_cache(maxsize=64)
 def _compile(policy: Policy) -> _Compiled:
     matchers: list[_Matcher] = []
+    patterns: list[str] = []
+    unless_codes: list[str] = []
+    unless: list[str] = []
     for category in policy.categories:
         for rule_id, words in category.keywords.items():
             for word in words:
-                phrase = r"\s+".join(re.escape(part) for part in word.lower().split())
-                regex = re.compile(rf"(?<!\w){phrase}(?!\w)")
-                matchers.append(_Matcher(category.code, rule_id, regex, f"keyword {word!r}"))
-        for rule_id, patterns in category.patterns.items():
-            for pattern in patterns:
-                regex = re.compile(pattern, re.IGNORECASE)
-                matchers.append(_Matcher(category.code, rule_id, regex, f"pattern {pattern!r}"))
-    union = "|".join(f"(?:{m.regex.pattern})" for m in matchers)
-    return _Compiled(re.compile(union, re.IGNORECASE) if matchers else None, tuple(matchers))
+                matchers.append(_Matcher(category.code, rule_id, f"keyword {word!r}"))
+                patterns.append(keyword_pattern(word))
+        for rule_id, entries in category.patterns.items():
+            for pattern in entries:
+                matchers.append(_Matcher(category.code, rule_id, f"pattern {pattern!r}"))
+                patterns.append(pattern)
+        unless_codes.extend(category.code for _ in category.unless)
+        unless.extend(category.unless)
+    return _Compiled(tuple(matchers), PatternSet.build(patterns), tuple(unless_codes),
+                     PatternSet.build(unless))
 
 
-def find_hits(normalized: Normalized, policy: Policy) -> list[Hit]:
-    """Every rule match in every segment of a normalised text (first match per matcher)."""
+def find_hits(normalized: Normalized, policy: Policy) -> tuple[list[Hit], set[str]]:
+    """Rule matches in every segment (first per matcher), and the categories excused by an
+    ``unless`` pattern (their hits are dropped)."""
     compiled = _compile(policy)
-    if compiled.any is None:
-        return []
-    segments = [s for s in normalized.segments if compiled.any.search(s.text)]
+    excused = {compiled.unless_codes[i] for segment in normalized.segments
+               for i in compiled.unless.which(segment.text)}
     hits: list[Hit] = []
-    for matcher in compiled.matchers:
-        for segment in segments:
-            found = matcher.regex.search(segment.text)
-            if found is not None:
-                start, end = segment.span(found.start(), found.end())
-                hits.append(Hit(matcher.code, matcher.rule_id, matcher.label, segment.source,
-                                start, end))
-                break
-    return hits
+    seen: set[int] = set()
+    for segment in normalized.segments:
+        for index in compiled.patterns.which(segment.text):
+            matcher = compiled.matchers[index]
+            if index in seen or matcher.code in excused:
+                continue
+            found = compiled.patterns.span(index, segment.text)
+            if found is None:  # pragma: no cover - the set said it matches
+                continue
+            seen.add(index)
+            start, end = segment.span(*found)
+            hits.append(Hit(matcher.code, matcher.rule_id, matcher.label, segment.source,
+                            start, end))
+    return hits, excused
 
 
 class RulesClassifier(Classifier):
@@ -97,7 +110,7 @@ class RulesClassifier(Classifier):
     def _one(self, text: str, policy: Policy) -> Verdict:
         start = time.perf_counter()
         normalized = normalize(text)
-        hits = find_hits(normalized, policy)
+        hits, excused = find_hits(normalized, policy)
         scores = {hit.code: MATCH_SCORE for hit in hits}
         rule_ids: dict[str, tuple[str, ...]] = {}
         for hit in hits:
@@ -114,8 +127,11 @@ class RulesClassifier(Classifier):
             where = "" if first.source in _PLAIN else f" after decoding {first.source}"
             rationale = (f"Matched {first.label}{where}, rule {first.rule_id} of "
                          f"{policy.category(first.code).name}.")
-        return decide(
-            policy, scores, tier=self.name, rule_ids=rule_ids, evidence=evidence,
-            rationale=rationale, latency_ms=(time.perf_counter() - start) * 1000,
-            meta={"signals": sorted(normalized.signals)} if normalized.signals else None,
-        )
+        meta: dict[str, object] = {}
+        if normalized.signals:
+            meta["signals"] = sorted(normalized.signals)
+        if excused:
+            meta["excused"] = sorted(excused)
+        return decide(policy, scores, tier=self.name, rule_ids=rule_ids, evidence=evidence,
+                      rationale=rationale, latency_ms=(time.perf_counter() - start) * 1000,
+                      meta=meta)

@@ -24,6 +24,7 @@ from bastion.policy._parse import LintIssue
 
 __all__ = [
     "ACTION_RANK",
+    "SEVERITY_WEIGHT",
     "Action",
     "Category",
     "Escalate",
@@ -32,7 +33,6 @@ __all__ = [
     "Policy",
     "PolicyRef",
     "Rule",
-    "SEVERITY_WEIGHT",
     "Severity",
     "builtin_path",
     "builtin_policies",

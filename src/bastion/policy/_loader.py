@@ -21,9 +21,11 @@ from bastion.policy._parse import (
     read_rules,
     split_document,
 )
+from bastion.policy._patterns import PatternError, compile_pattern
 
 MAX_POLICY_BYTES = 256 * 1024
 _PACK = "bastion.policy.pack"
+_BUILTIN_ID = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 
 
 def builtin_policies() -> list[str]:
@@ -34,6 +36,10 @@ def builtin_policies() -> list[str]:
 
 def builtin_path(policy_id: str) -> Path:
     """Filesystem path of a built-in policy, or raise :class:`PolicyError`."""
+    if not _BUILTIN_ID.match(policy_id):
+        raise PolicyError(f"{policy_id!r} is not a built-in policy id (lower-case letters, "
+                          f"digits and '_'); choose one of {builtin_policies()}",
+                          source=policy_id)
     candidate = resources.files(_PACK) / f"{policy_id}.md"
     if not candidate.is_file():
         raise PolicyError(
@@ -136,8 +142,8 @@ def _assemble(
     if front.id in chain:
         raise PolicyError(f"include cycle: {' -> '.join([*chain, front.id])}", source=str(path))
     for name in front.include:
-        target = (path.parent / name) if name.endswith(".md") else builtin_path(name)
-        child = _load_path(target.resolve(), (*chain, front.id), deps)
+        target = _include_target(path, name, allow_files=deps is not None)
+        child = _load_path(target, (*chain, front.id), deps)
         clash = {c.code for c in categories} & {c.code for c in child.categories}
         if clash:
             raise PolicyError(f"included policy {name!r} redefines categories {sorted(clash)}; "
@@ -155,8 +161,28 @@ def _assemble(
     )
 
 
+def _include_target(path: Path, name: str, *, allow_files: bool) -> Path:
+    """Resolve one ``include:`` entry: a built-in id, or (from a file) a sibling ``.md`` file.
+
+    Policies parsed from a string (e.g. sent over HTTP) may include built-in policies only, so
+    a caller can never make Bastion read a file of its choosing. File includes must stay inside
+    the including file's folder.
+    """
+    if not name.endswith(".md"):
+        return builtin_path(name)
+    if not allow_files:
+        raise PolicyError(f"include {name!r}: a policy given as text may include built-in "
+                          f"policies only ({builtin_policies()})", source=str(path))
+    folder = path.parent.resolve()
+    target = (folder / name).resolve()
+    if not target.is_relative_to(folder):
+        raise PolicyError(f"include {name!r} points outside the policy's folder {str(folder)!r}",
+                          source=str(path))
+    return target
+
+
 def parse_policy(text: str, source: str = "<string>") -> Policy:
-    """Load a policy from a string (includes resolve to built-ins only)."""
+    """Load a policy from a string; it may include built-in policies only, never files."""
     issues, front, doc = _check(text)
     errors = [i for i in issues if i.severity == "error"]
     if errors or front is None:
@@ -172,8 +198,7 @@ def lint_policy(spec: str | Path) -> list[LintIssue]:
     if front is not None:
         for name in front.include:
             try:
-                target = (path.parent / name) if name.endswith(".md") else builtin_path(name)
-                _load_path(target.resolve(), (front.id,))
+                _load_path(_include_target(path, name, allow_files=True), (front.id,), [])
             except PolicyError as exc:
                 issues.append(LintIssue("error", None, f"include {name!r}: {exc}"))
     return sorted(issues, key=lambda i: (i.severity != "error", i.line or 0))
@@ -269,13 +294,19 @@ def _check_category(
                                         f"cite rule {rule_id!r}, which is not under "
                                         "'## Criteria'"))
             if field_name == "patterns":
-                for pattern in entries:
-                    try:
-                        re.compile(pattern)
-                    except re.error as exc:
-                        issues.append(LintIssue("error", line, f"pattern {pattern!r} is not a "
-                                                f"valid regular expression: {exc}"))
+                _check_patterns(entries, line, issues)
+    _check_patterns(category.unless, line_of(doc.front_node, ("categories", index, "unless")),
+                    issues)
     _check_examples(doc, index, category, examples, issues)
+
+
+def _check_patterns(patterns: Iterable[str], line: int | None, issues: list[LintIssue]) -> None:
+    for pattern in patterns:
+        try:
+            compile_pattern(pattern)
+        except PatternError as exc:
+            issues.append(LintIssue("error", line, f"pattern {pattern!r} is not a valid RE2 "
+                                    f"regular expression: {exc}"))
 
 
 def _check_examples(

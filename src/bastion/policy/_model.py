@@ -43,6 +43,11 @@ class Category(_Strict):
     )
     keywords: dict[str, list[str]] = Field(default_factory=dict)
     patterns: dict[str, list[str]] = Field(default_factory=dict)
+    unless: list[str] = Field(
+        default_factory=list,
+        description="RE2 patterns of exceptions: when one matches, keyword and pattern hits of "
+        "this category are set aside and the model tiers decide.",
+    )
 
     @field_validator("code")
     @classmethod

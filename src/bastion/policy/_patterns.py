@@ -1,0 +1,84 @@
+"""Policy patterns compiled with RE2: linear-time matching, many patterns in one pass.
+
+Policy patterns are written by users and run on hostile text, so a backtracking engine would
+let one bad pattern (or one crafted input) stall a worker. RE2 guarantees time linear in the
+input, and its ``Set`` finds which of hundreds of patterns match in a single scan. The price is
+RE2 syntax: no lookarounds and no backreferences. A category's ``unless`` patterns express the
+exceptions that a negative lookahead would otherwise encode.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import re2
+
+_OPTIONS = re2.Options()
+_OPTIONS.case_sensitive = False
+_OPTIONS.log_errors = False
+_OPTIONS.max_mem = 64 << 20
+
+
+class PatternError(ValueError):
+    """A pattern RE2 cannot compile."""
+
+
+def compile_pattern(pattern: str) -> re2._Regexp:
+    """Compile one case-insensitive RE2 pattern, or raise :class:`PatternError`."""
+    try:
+        return re2.compile(pattern, _OPTIONS)
+    except re2.error as exc:
+        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        hint = ""
+        if "(?<" in pattern or "(?=" in pattern or "(?!" in pattern:
+            hint = ("; lookarounds are not supported (matching must stay linear-time): use "
+                    "\\b for word edges and the category's 'unless' list for exceptions")
+        raise PatternError(f"{detail}{hint}") from None
+
+
+def keyword_pattern(word: str) -> str:
+    """An RE2 pattern for a keyword phrase: words in order, any whitespace between them,
+    word boundaries where the phrase starts or ends with a word character."""
+    parts = [re.escape(part) for part in word.lower().split()]
+    body = r"\s+".join(parts)
+    start = r"\b" if word[:1].isalnum() or word[:1] == "_" else ""
+    end = r"\b" if word[-1:].isalnum() or word[-1:] == "_" else ""
+    return f"{start}{body}{end}"
+
+
+@dataclass(frozen=True)
+class PatternSet:
+    """Many patterns matched together; :meth:`which` returns the indices that match."""
+
+    regexes: tuple[re2._Regexp, ...]
+    _set: re2.Set | None
+
+    @classmethod
+    def build(cls, patterns: Sequence[str]) -> PatternSet:
+        """Compile every pattern; raise :class:`PatternError` naming the first bad one."""
+        regexes = []
+        for pattern in patterns:
+            try:
+                regexes.append(compile_pattern(pattern))
+            except PatternError as exc:
+                raise PatternError(f"pattern {pattern!r}: {exc}") from None
+        if not regexes:
+            return cls((), None)
+        union = re2.Set.SearchSet(_OPTIONS)
+        for pattern in patterns:
+            union.Add(pattern)
+        union.Compile()
+        return cls(tuple(regexes), union)
+
+    def which(self, text: str) -> list[int]:
+        """Indices of the patterns that match somewhere in ``text``."""
+        if self._set is None:
+            return []
+        return sorted(self._set.Match(text) or ())
+
+    def span(self, index: int, text: str) -> tuple[int, int] | None:
+        """Where pattern ``index`` first matches in ``text`` (character offsets)."""
+        found = self.regexes[index].search(text)
+        return None if found is None else found.span()

@@ -1,0 +1,36 @@
+"""Test doubles shipped with Bastion: a scripted OpenAI-compatible model server.
+
+Use them in tests and demos where a real model cannot run::
+
+    from bastion.testing import Reply, ScriptedChatModel, json_answer, serve_on_loopback
+
+    model = ScriptedChatModel({"kill": Reply(json_answer(True, "VIO", ("VIO-1",)))})
+    with serve_on_loopback(model) as base_url:
+        ...  # point any OpenAI-compatible client (or the ``llm`` tier) at base_url
+
+``python -m bastion.testing --port 8400`` serves the fake heuristic for demos.
+"""
+
+from bastion.testing._app import create_app
+from bastion.testing._script import (
+    Mode,
+    Outcome,
+    Reply,
+    ScriptedChatModel,
+    Seen,
+    fake_answer,
+    json_answer,
+)
+from bastion.testing._server import serve_on_loopback
+
+__all__ = [
+    "Mode",
+    "Outcome",
+    "Reply",
+    "ScriptedChatModel",
+    "Seen",
+    "create_app",
+    "fake_answer",
+    "json_answer",
+    "serve_on_loopback",
+]
