@@ -7,7 +7,6 @@ from functools import lru_cache
 
 import anyio
 import anyio.to_thread
-import yaml
 
 from bastion.classify import DEFAULT_TIER, Verdict, aclassify, classify, tier_class
 from bastion.errors import RuntimeFailure, UserError
@@ -61,9 +60,9 @@ class Service:
         """Parse a caller-supplied policy document, or raise a 4xx saying why it is refused.
 
         Raises:
-            ApiError: inline policies are disabled, the text is too long, or it includes
-                something other than a built-in policy.
-            PolicyError: the policy does not lint (the message carries the line).
+            ApiError: inline policies are disabled, or the text is too long.
+            PolicyError: the policy does not lint (the message carries the line), or it
+                includes something other than a built-in policy (the loader refuses files).
         """
         if not self.settings.allow_inline_policies:
             raise ApiError(403, "inline policies are disabled on this server; name a policy "
@@ -73,7 +72,6 @@ class Service:
         if len(text) > limit:
             raise ApiError(422, f"policy_text has {len(text)} characters; the limit is {limit}",
                            code="policy_too_large", param="policy_text")
-        _refuse_file_includes(text)
         return await anyio.to_thread.run_sync(_parse_inline, text)
 
     def check_texts(self, texts: list[str], *, param: str, listed: bool) -> None:
@@ -142,30 +140,3 @@ class Service:
 @lru_cache(maxsize=32)
 def _parse_inline(text: str) -> Policy:
     return parse_policy(text, source="<policy_text>")
-
-
-def _refuse_file_includes(text: str) -> None:
-    # parse_policy resolves an include ending in '.md' against the file system (and a
-    # built-in id is joined onto a path), so a caller could make the server read files.
-    # Only built-in ids may be included from a request.
-    builtins = builtin_policies()
-    for name in _front_matter_includes(text):
-        if name not in builtins:
-            raise ApiError(422, f"policy_text includes {name!r}; inline policies may include "
-                           f"only built-in policies: {builtins}", code="invalid_policy",
-                           param="policy_text")
-
-
-def _front_matter_includes(text: str) -> list[object]:
-    lines = text.splitlines()
-    if not lines or lines[0].strip() != "---":
-        return []
-    end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
-    if end is None:
-        return []
-    try:
-        front = yaml.safe_load("\n".join(lines[1:end]))
-    except yaml.YAMLError:
-        return []  # parse_policy reports it
-    include = front.get("include") if isinstance(front, dict) else None
-    return include if isinstance(include, list) else []
