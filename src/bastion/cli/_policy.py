@@ -60,7 +60,8 @@ def lint_command(
         source = spec if spec.endswith(".md") else str(builtin_path(spec))
         for issue in issues:
             style = "red" if issue.severity == "error" else "yellow"
-            err_console.print(safe_text(issue.render(source), limit=None), style=style)
+            err_console.print(safe_text(issue.render(source), limit=None), style=style,
+                              soft_wrap=True)
         if any(i.severity == "error" or strict for i in issues):
             failed = True
         else:
