@@ -154,10 +154,15 @@ def _fold_unicode(text: str, signals: set[str]) -> tuple[str, tuple[int, ...], s
 def _fold_leet(text: str) -> tuple[str, bool]:
     changed = False
 
+    if not _HAS_LEET.search(text):
+        return text, False
+
     def repl(match: re.Match[str]) -> str:
         nonlocal changed
         word = match.group(0)
-        if not (_HAS_LETTER.search(word) and _HAS_LEET.search(word)):
+        if word.isalpha() or word.isdigit() or not _HAS_LETTER.search(word):
+            return word
+        if not _HAS_LEET.search(word):
             return word
         changed = True
         return word.translate(_LEET)

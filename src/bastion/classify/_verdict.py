@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Literal
 
 from bastion.policy import ACTION_RANK, Action, Policy, PolicyRef
@@ -108,6 +109,8 @@ def decide(
     Categories missing from ``scores`` score 0.0. ``allow`` categories are scored and reported
     but never make the verdict a violation.
     """
+    if not any(scores.values()):
+        return _nothing_found(policy, tier, evidence, rationale, latency_ms, meta)
     rule_ids = rule_ids or {}
     results: list[CategoryResult] = []
     for category in policy.categories:
@@ -131,6 +134,25 @@ def decide(
         rule_ids=ids, rationale=rationale,
         evidence=tuple(e for e in evidence if not hit or e.category in {r.code for r in hit}),
         tier=tier, latency_ms=latency_ms, policy=policy.ref, meta=meta or {},
+    )
+
+
+@lru_cache(maxsize=64)
+def _zero(policy: Policy) -> tuple[CategoryResult, ...]:
+    return tuple(CategoryResult(c.code, 0.0, c.threshold, False, c.action)
+                 for c in policy.categories)
+
+
+def _nothing_found(
+    policy: Policy, tier: str, evidence: tuple[Span, ...], rationale: str | None,
+    latency_ms: float, meta: dict[str, Any] | None,
+) -> Verdict:
+    """The common case, kept cheap: every category scored zero."""
+    del evidence  # evidence only supports a violation
+    return Verdict(
+        kind="safe", action="allow", score=0.0, categories=_zero(policy), rule_ids=(),
+        rationale=rationale or "No category reached its threshold (all scores 0.00).",
+        evidence=(), tier=tier, latency_ms=latency_ms, policy=policy.ref, meta=meta or {},
     )
 
 
