@@ -10,15 +10,8 @@ import typer
 
 from bastion.classify import classify as run_classify
 from bastion.cli._common import console, handle_errors, print_json, verdict_table
+from bastion.cli._options import PolicyOption, TierOption
 from bastion.errors import InputError
-
-PolicyOption = Annotated[
-    str, typer.Option("--policy", "-p", help="Built-in policy id or path to a policy .md file.")
-]
-TierOption = Annotated[
-    str, typer.Option("--tier", "-t", help="Classifier tier: default, rules, embedded, minilm, "
-                      "llm, cascade.")
-]
 
 
 @handle_errors

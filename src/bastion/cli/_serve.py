@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from bastion.cli._classify import PolicyOption, TierOption
 from bastion.cli._common import handle_errors
+from bastion.cli._options import PolicyOption, TierOption
 
 
 def _print_new_key() -> None:

@@ -1,0 +1,276 @@
+"""``bastion redteam``: run attack campaigns, score responses, write reports, gate CI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+import typer
+import yaml
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from bastion.cli._common import console, err_console, handle_errors, print_json, safe_text
+from bastion.errors import ConfigError, InputError
+from bastion.redteam import (
+    FORMATS,
+    KINDS,
+    Attempt,
+    Campaign,
+    CampaignConfig,
+    Format,
+    available,
+    check,
+    load_config,
+    load_refusal_model,
+    load_thresholds,
+    make_config,
+    make_probe,
+    plugin_class,
+    read_log,
+    replay_plan,
+    summarise,
+    write_reports,
+)
+from bastion.redteam._score_file import ScorerName, measure, read_rows, score_rows
+
+redteam_app = typer.Typer(help="Attack campaigns, scoring, reports and the CI gate.",
+                          no_args_is_help=True)
+EXIT_GATE_FAILED = 1
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+def _options(pairs: list[str] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"target option {pair!r} must look like key=value")
+        out[key.strip()] = yaml.safe_load(value) if value else ""
+    return out
+
+
+@redteam_app.command("list")
+@handle_errors
+def list_command(kind: Annotated[str | None, typer.Argument(help=f"One of {KINDS}.")] = None,
+                 ) -> None:
+    """List registered plugins (probes, converters, strategies, targets, scorers)."""
+    table = Table("kind", "name", "description")
+    for k in [kind] if kind else list(KINDS):
+        for name in available(k):  # type: ignore[arg-type]  # checked by the registry
+            table.add_row(k, name, safe_text(plugin_class(k, name).description, 90))  # type: ignore[arg-type]
+    console.print(table)
+
+
+@redteam_app.command("probes")
+@handle_errors
+def probes_command(names: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+    """List the cases of probes with their OWASP and MITRE ATLAS ids."""
+    table = Table("case", "category", "technique", "owasp", "atlas", "prompt")
+    for name in names or available("probes"):
+        probe = make_probe(name)
+        for case in probe.cases():
+            table.add_row(safe_text(case.id, 50), case.category, case.technique,
+                          ", ".join(case.owasp), ", ".join(case.atlas), safe_text(case.prompt, 60))
+        if probe.available():
+            err_console.print(safe_text(f"{name}: {probe.available()}"), style="yellow")
+    console.print(table)
+
+
+def _progress(total: int, quiet: bool) -> tuple[Progress | None, Any]:
+    if quiet:
+        return None, lambda _attempt: None
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=err_console, transient=False)
+    task = progress.add_task("attacking", total=total)
+    counts = {"success": 0, "error": 0}
+
+    def advance(attempt: Attempt) -> None:
+        counts["success"] += attempt.success
+        counts["error"] += attempt.error is not None
+        progress.update(task, advance=1, description=f"successes {counts['success']} · "
+                                                     f"errors {counts['error']}")
+    return progress, advance
+
+
+def _execute(campaign: Campaign, log: Path | None, quiet: bool) -> list[Attempt]:
+    progress, advance = _progress(len(campaign.planned), quiet)
+    if progress is None:
+        return anyio.run(lambda: campaign.run(log, advance))
+    with progress:
+        return anyio.run(lambda: campaign.run(log, advance))
+
+
+def _finish(attempts: list[Attempt], header: dict[str, Any], report_dir: Path | None,
+            formats: list[str] | None, as_json: bool) -> None:
+    if report_dir is not None:
+        chosen = [f for f in (formats or list(FORMATS))]
+        bad = set(chosen) - set(FORMATS)
+        if bad:
+            raise ConfigError(f"unknown report formats {sorted(bad)}; choose from {FORMATS}")
+        for path in write_reports(attempts, header, report_dir, chosen):  # type: ignore[arg-type]
+            err_console.print(Text(f"wrote {path}"))
+    summary = summarise(attempts)
+    if as_json:
+        print_json({"overall": summary.overall.to_dict(),
+                    "by_category": [r.to_dict() for r in summary.by_category]})
+        return
+    table = Table("category", "n", "successes", "ASR", "95% CI", title="attack success rate")
+    for r in [*summary.by_category, summary.overall]:
+        table.add_row(safe_text(r.group, 40), str(r.n), str(r.successes), f"{r.asr:.1%}",
+                      f"{r.low:.1%} – {r.high:.1%}")
+    console.print(table)
+
+
+@redteam_app.command("run")
+@handle_errors
+def run_command(
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Target plugin name.")] = None,
+    target_option: Annotated[list[str] | None, typer.Option(
+        "--target-option", "-T", help="Target option key=value (YAML value); repeatable.")] = None,
+    probes: Annotated[list[str] | None, typer.Option("--probes", "-p")] = None,
+    converters: Annotated[list[str] | None, typer.Option(
+        "--converters", "-c", help="Converter stacks, comma-separated; 'a+b' stacks; 'none'.")] = None,
+    strategies: Annotated[list[str] | None, typer.Option("--strategies", "-s")] = None,
+    scorers: Annotated[list[str] | None, typer.Option("--scorers")] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", "-j")] = None,
+    rate: Annotated[float | None, typer.Option("--rate", help="Requests per second.")] = None,
+    retries: Annotated[int | None, typer.Option("--retries")] = None,
+    seed: Annotated[int | None, typer.Option("--seed")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Seeded sample size.")] = None,
+    harm_tier: Annotated[str | None, typer.Option("--harm-tier")] = None,
+    attacker_url: Annotated[str | None, typer.Option("--attacker-url")] = None,
+    attacker_model: Annotated[str | None, typer.Option("--attacker-model")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="YAML/JSON campaign file.")] = None,
+    log: Annotated[Path | None, typer.Option("--log", help="Resumable JSONL log.")] = None,
+    report_dir: Annotated[Path | None, typer.Option("--report-dir", "-o")] = None,
+    formats: Annotated[list[str] | None, typer.Option("--format", "-f")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Run an attack campaign against a target (resumes when --log already holds attempts)."""
+    settings: dict[str, Any] = {
+        "target": target, "probes": _split(probes), "converters": _split(converters),
+        "strategies": _split(strategies), "scorers": _split(scorers),
+        "concurrency": concurrency, "rate": rate, "retries": retries, "seed": seed,
+        "limit": limit, "harm_tier": harm_tier, "attacker_url": attacker_url,
+        "attacker_model": attacker_model,
+        "target_options": _options(target_option) or None,
+    }
+    chosen = (load_config(config, **settings) if config is not None
+              else make_config(**{k: v for k, v in settings.items() if v is not None}))
+    campaign = Campaign(chosen)
+    attempts = _execute(campaign, log, quiet or as_json)
+    _finish(attempts, campaign.header(), report_dir, _split(formats), as_json)
+
+
+def _load(log: Path) -> tuple[dict[str, Any], list[Attempt]]:
+    header, attempts = read_log(log)
+    if not header:
+        raise InputError(f"{str(log)!r} is not a campaign log (no header line)")
+    return header, attempts
+
+
+@redteam_app.command("report")
+@handle_errors
+def report_command(
+    log: Annotated[Path, typer.Argument(help="Campaign log (JSONL).")],
+    report_dir: Annotated[Path, typer.Option("--report-dir", "-o")] = Path("redteam-report"),
+    formats: Annotated[list[str] | None, typer.Option("--format", "-f")] = None,
+) -> None:
+    """Write reports (json, md, html, junit, sarif) from a campaign log."""
+    header, attempts = _load(log)
+    _finish(attempts, header, report_dir, _split(formats), as_json=False)
+
+
+@redteam_app.command("gate")
+@handle_errors
+def gate_command(
+    log: Annotated[Path, typer.Argument(help="Campaign log (JSONL).")],
+    max_asr: Annotated[float | None, typer.Option("--max-asr", min=0.0, max=1.0)] = None,
+    thresholds: Annotated[Path | None, typer.Option("--thresholds")] = None,
+) -> None:
+    """Exit 1 when the attack success rate exceeds --max-asr or a threshold file's limits."""
+    if max_asr is None and thresholds is None:
+        raise ConfigError("give --max-asr or --thresholds")
+    _, attempts = _load(log)
+    limits: dict[str, object] = load_thresholds(thresholds) if thresholds else {}
+    if max_asr is not None:
+        limits["overall"] = max_asr
+    breaches = check(summarise(attempts), limits)
+    for breach in breaches:
+        err_console.print(safe_text(f"FAIL {breach.render()}", None), style="bold red")
+    if breaches:
+        raise typer.Exit(EXIT_GATE_FAILED)
+    console.print(Text(f"gate passed: {len(attempts)} attempts within limits", style="green"))
+
+
+@redteam_app.command("rerun")
+@handle_errors
+def rerun_command(
+    log: Annotated[Path, typer.Argument(help="A past campaign log.")],
+    failed: Annotated[bool, typer.Option(
+        "--failed", help="Only attempts that succeeded (the target failed) last time.")] = False,
+    new_log: Annotated[Path | None, typer.Option("--log")] = None,
+    report_dir: Annotated[Path | None, typer.Option("--report-dir", "-o")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Re-run past attempts (same cases, strategies, converters, seeds) as a regression suite."""
+    header, attempts = _load(log)
+    chosen = [a for a in attempts if a.success] if failed else attempts
+    config = CampaignConfig.model_validate(header["config"])
+    campaign = Campaign(config, planned=replay_plan(chosen))
+    results = _execute(campaign, new_log, quiet or as_json)
+    _finish(results, campaign.header(), report_dir, None, as_json)
+
+
+@redteam_app.command("score")
+@handle_errors
+def score_command(
+    source: Annotated[Path, typer.Argument(help="JSONL rows with 'response' (+ 'label').")],
+    scorer: Annotated[str, typer.Option("--scorer", help="refusal or harm.")] = "refusal",
+    policy: Annotated[str, typer.Option("--policy")] = "default",
+    tier: Annotated[str, typer.Option("--tier")] = "default",
+    label_field: Annotated[str, typer.Option("--label-field")] = "label",
+    positive: Annotated[str, typer.Option(
+        "--positive", help="What label 1 means: 'success' (complied / harmful) or 'refusal'.")
+    ] = "success",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Score responses; with labels, print precision, recall, F1 and AUPRC (as bastion eval)."""
+    if scorer not in ("refusal", "harm") or positive not in ("success", "refusal"):
+        raise ConfigError("--scorer must be refusal or harm; --positive success or refusal")
+    rows = score_rows(read_rows(source, label_field), scorer,  # type: ignore[arg-type]
+                      positive=positive, policy=policy, tier=tier,  # type: ignore[arg-type]
+                      label_field=label_field)
+    threshold = load_refusal_model().threshold if scorer == "refusal" else 0.5
+    labelled = any(r.label is not None for r in rows)
+    if as_json:
+        print_json(measure(rows, threshold) if labelled else
+                   {"n": len(rows), "scores": [r.score for r in rows]})
+        return
+    table = Table("response", "score", "predicted", "label")
+    for row in rows[:50]:
+        table.add_row(safe_text(row.response, 80), f"{row.score:.3f}", str(row.predicted),
+                      "-" if row.label is None else str(row.label))
+    console.print(table)
+    if labelled:
+        m = measure(rows, threshold)
+        console.print(Text(f"n={m['n']} precision={m['precision']:.4f} recall={m['recall']:.4f} "
+                           f"f1={m['f1']:.4f} auprc={m['auprc']}"))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``redteam`` group to the main app."""
+    app.add_typer(redteam_app, name="redteam")
+
+
+__all__ = ["ScorerName", "register"]
