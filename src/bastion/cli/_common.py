@@ -48,13 +48,13 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except UserError as exc:
-            err_console.print(Text(f"error: {exc}", style="bold red"))
+            err_console.print(Text(f"error: {exc}", style="bold red"), soft_wrap=True)
             raise typer.Exit(EXIT_USER_ERROR) from exc
         except RuntimeFailure as exc:
-            err_console.print(Text(f"failure: {exc}", style="bold red"))
+            err_console.print(Text(f"failure: {exc}", style="bold red"), soft_wrap=True)
             raise typer.Exit(EXIT_RUNTIME_FAILURE) from exc
         except BastionError as exc:  # pragma: no cover - every error is one of the two above
-            err_console.print(Text(f"error: {exc}", style="bold red"))
+            err_console.print(Text(f"error: {exc}", style="bold red"), soft_wrap=True)
             raise typer.Exit(1) from exc
 
     return wrapper

@@ -20,7 +20,6 @@ from bastion.redteam import (
     Attempt,
     Campaign,
     CampaignConfig,
-    Format,
     available,
     check,
     load_config,
@@ -34,7 +33,7 @@ from bastion.redteam import (
     summarise,
     write_reports,
 )
-from bastion.redteam._score_file import ScorerName, measure, read_rows, score_rows
+from bastion.redteam._score_file import measure, read_rows, score_rows
 
 redteam_app = typer.Typer(help="Attack campaigns, scoring, reports and the CI gate.",
                           no_args_is_help=True)
@@ -273,4 +272,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(redteam_app, name="redteam")
 
 
-__all__ = ["ScorerName", "register"]
+
