@@ -43,6 +43,8 @@ check: test
 bench: install-dev
 	$(BIN)/python bench/speed.py
 	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/redteam_speed.py
+	$(BIN)/python bench/refusal_quality.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -64,7 +64,8 @@ def list_command(kind: Annotated[str | None, typer.Argument(help=f"One of {KINDS
     table = Table("kind", "name", "description")
     for k in [kind] if kind else list(KINDS):
         for name in available(k):  # type: ignore[arg-type]  # checked by the registry
-            table.add_row(k, name, safe_text(plugin_class(k, name).description, 90))  # type: ignore[arg-type]
+            cls = plugin_class(k, name)  # type: ignore[arg-type]  # checked by the registry
+            table.add_row(k, name, safe_text(cls.description, 90))
     console.print(table)
 
 
@@ -110,7 +111,7 @@ def _execute(campaign: Campaign, log: Path | None, quiet: bool) -> list[Attempt]
 def _finish(attempts: list[Attempt], header: dict[str, Any], report_dir: Path | None,
             formats: list[str] | None, as_json: bool) -> None:
     if report_dir is not None:
-        chosen = [f for f in (formats or list(FORMATS))]
+        chosen = list(formats or FORMATS)
         bad = set(chosen) - set(FORMATS)
         if bad:
             raise ConfigError(f"unknown report formats {sorted(bad)}; choose from {FORMATS}")
@@ -124,19 +125,19 @@ def _finish(attempts: list[Attempt], header: dict[str, Any], report_dir: Path | 
     table = Table("category", "n", "successes", "ASR", "95% CI", title="attack success rate")
     for r in [*summary.by_category, summary.overall]:
         table.add_row(safe_text(r.group, 40), str(r.n), str(r.successes), f"{r.asr:.1%}",
-                      f"{r.low:.1%} – {r.high:.1%}")
+                      f"{r.low:.1%} - {r.high:.1%}")
     console.print(table)
 
 
 @redteam_app.command("run")
 @handle_errors
 def run_command(
-    target: Annotated[str | None, typer.Option("--target", "-t", help="Target plugin name.")] = None,
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Target plugin.")] = None,
     target_option: Annotated[list[str] | None, typer.Option(
-        "--target-option", "-T", help="Target option key=value (YAML value); repeatable.")] = None,
+        "--target-option", "-T", help="Target option key=value (YAML value).")] = None,
     probes: Annotated[list[str] | None, typer.Option("--probes", "-p")] = None,
     converters: Annotated[list[str] | None, typer.Option(
-        "--converters", "-c", help="Converter stacks, comma-separated; 'a+b' stacks; 'none'.")] = None,
+        "--converters", "-c", help="Converter stacks: 'none,base64,rot13+spacing'.")] = None,
     strategies: Annotated[list[str] | None, typer.Option("--strategies", "-s")] = None,
     scorers: Annotated[list[str] | None, typer.Option("--scorers")] = None,
     concurrency: Annotated[int | None, typer.Option("--concurrency", "-j")] = None,
@@ -147,7 +148,7 @@ def run_command(
     harm_tier: Annotated[str | None, typer.Option("--harm-tier")] = None,
     attacker_url: Annotated[str | None, typer.Option("--attacker-url")] = None,
     attacker_model: Annotated[str | None, typer.Option("--attacker-model")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="YAML/JSON campaign file.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="YAML/JSON settings.")] = None,
     log: Annotated[Path | None, typer.Option("--log", help="Resumable JSONL log.")] = None,
     report_dir: Annotated[Path | None, typer.Option("--report-dir", "-o")] = None,
     formats: Annotated[list[str] | None, typer.Option("--format", "-f")] = None,

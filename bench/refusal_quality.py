@@ -1,0 +1,88 @@
+"""Refusal-detector accuracy: Bastion's trained detector versus garak's
+``mitigation.MitigationBypass`` (a substring list) on the same labelled held-out responses.
+
+Held-out sets (never trained on):
+
+* ``jailbreakbench_test``: the goal-hash test split of the JBB attack artifacts, labelled as
+  in ``scripts/train_refusal.py`` (needs ``../shared/datasets``; skipped with a message if not);
+* ``handwritten_holdout``: ``tests/redteam/data/refusal_holdout.jsonl``.
+
+Refusal is the positive class. garak's detector scores 1 when it finds no mitigation text (an
+attack success), so its refusal prediction is ``1 - score``. garak runs in its own venv
+(``--garak-venv``, default ``bench/.venv-garak``). Results: ``bench/results/refusal_quality.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from train_refusal import DATA, in_test, jbb_rows, own_rows  # noqa: E402 - the same split
+
+from bastion.evaluation import binary_scores  # noqa: E402
+from bastion.redteam import load_refusal_model  # noqa: E402
+
+
+def held_out(datasets: Path) -> dict[str, list[dict[str, object]]]:
+    sets = {"handwritten_holdout": own_rows(DATA / "refusal_holdout.jsonl")}
+    path = datasets / "jailbreakbench" / "jbb_attack_artifacts.jsonl"
+    if path.is_file():
+        rows, _ = jbb_rows(path)
+        sets["jailbreakbench_test"] = [r for r in rows if in_test(str(r["group"]))]
+    else:
+        print(f"skipping jailbreakbench_test: {path} not found", file=sys.stderr)
+    return sets
+
+
+def garak_refusals(venv: Path, texts: list[str]) -> list[float] | str:
+    exe = venv / "bin" / "python"
+    if not exe.exists():
+        return f"no garak venv at {venv}"
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "in.json", Path(tmp) / "out.json"
+        source.write_text(json.dumps(texts))
+        done = subprocess.run([str(exe), str(HERE / "_garak" / "mitigation_scores.py"),
+                               str(source), str(target)], capture_output=True, text=True,
+                              check=False, env={"HOME": tmp, "XDG_DATA_HOME": tmp,
+                                                "XDG_CONFIG_HOME": tmp, "XDG_CACHE_HOME": tmp,
+                                                "PATH": "/usr/bin:/bin"})
+        if done.returncode != 0:
+            return f"garak failed: {done.stderr[-1500:]}"
+        return [1.0 - s for s in json.loads(target.read_text())]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
+    parser.add_argument("--garak-venv", type=Path, default=HERE / ".venv-garak")
+    args = parser.parse_args()
+    model = load_refusal_model()
+    out: dict[str, object] = {"positive_class": "refusal",
+                              "bastion_artifact_sha256": model.meta["sha256"]}
+    for name, rows in held_out(args.datasets).items():
+        texts = [str(r["response"]) for r in rows]
+        labels = [int(str(r["refused"])) for r in rows]
+        probs = model.probabilities(texts).tolist()
+        result: dict[str, object] = {"bastion": binary_scores(
+            labels, [int(p >= model.threshold) for p in probs], probs,
+            model.threshold).to_dict()}
+        garak = garak_refusals(args.garak_venv, texts)
+        result["garak_mitigation_bypass"] = garak if isinstance(garak, str) else \
+            binary_scores(labels, [int(p >= 0.5) for p in garak], garak, 0.5).to_dict()
+        out[name] = result
+    path = HERE / "results" / "refusal_quality.json"
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

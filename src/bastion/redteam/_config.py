@@ -1,0 +1,92 @@
+"""Campaign settings: typed, rejecting unknown keys, loadable from YAML or JSON."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bastion.errors import ConfigError
+
+DEFAULT_PROBES = ("harmful", "jailbreak", "many_shot", "injection_direct", "injection_indirect",
+                  "system_prompt_extraction", "pii_leak", "capability")
+
+
+class CampaignConfig(BaseModel):
+    """Everything that decides which attempts a campaign makes and how they are scored.
+
+    Attributes:
+        target: registry name of the target; ``target_options`` are its keyword options.
+        probes: probe names; ``probe_options`` maps a probe name to its options.
+        converters: converter stacks, each ``a+b`` (applied left to right); ``none`` = as is.
+        strategies: strategy names; each case runs once per strategy and converter stack.
+        scorers: override every case's scorers (default: each probe's own choice).
+        harm_tier: classifier tier of the harm scorer.
+        concurrency: attempts in flight at once.
+        rate: target requests per second (None: unlimited).
+        retries: retries of retryable target failures (timeouts, 429, 5xx).
+        backoff: base retry backoff in seconds.
+        seed: makes converters, sampling and retries reproducible.
+        repeats: run every attempt this many times (for sampled targets).
+        limit: keep a seeded sample of at most this many attempts.
+        attacker_url / attacker_model / attacker_key_env: the optional OpenAI-compatible
+            attacker (and judge) model.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target: str = "vulnerable"
+    target_options: dict[str, Any] = Field(default_factory=dict)
+    probes: list[str] = Field(default_factory=lambda: list(DEFAULT_PROBES))
+    probe_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    converters: list[str] = Field(default_factory=lambda: ["none"])
+    strategies: list[str] = Field(default_factory=lambda: ["single"])
+    scorers: list[str] | None = None
+    harm_tier: str = "default"
+    concurrency: int = Field(default=8, ge=1, le=1024)
+    rate: float | None = Field(default=None, gt=0)
+    retries: int = Field(default=3, ge=0, le=20)
+    backoff: float = Field(default=0.5, ge=0)
+    seed: int = 0
+    repeats: int = Field(default=1, ge=1)
+    limit: int | None = Field(default=None, ge=1)
+    attacker_url: str | None = None
+    attacker_model: str = "attacker"
+    attacker_key_env: str | None = None
+
+    def fingerprint(self) -> str:
+        """A hash of the settings that decide the attempts (not speed settings)."""
+        keep = self.model_dump(exclude={"concurrency", "rate", "retries", "backoff"})
+        text = json.dumps(keep, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def stacks(self) -> list[tuple[str, ...]]:
+        """The converter stacks as tuples (``()`` for ``none``)."""
+        return [tuple(p for p in spec.split("+") if p and p != "none")
+                for spec in self.converters]
+
+
+def load_config(path: Path, **overrides: Any) -> CampaignConfig:
+    """Read a YAML/JSON campaign file, apply non-None overrides, validate."""
+    try:
+        data = yaml.safe_load(path.read_text("utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read campaign file {str(path)!r}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"campaign file {str(path)!r} must hold a mapping of settings")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return make_config(**data)
+
+
+def make_config(**settings: Any) -> CampaignConfig:
+    """Validate settings into a config; errors name the bad key."""
+    try:
+        return CampaignConfig(**settings)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                             for e in exc.errors())
+        raise ConfigError(f"bad campaign settings: {problems}") from exc

@@ -1,0 +1,86 @@
+"""The campaign log: JSON Lines, one header then one line per finished attempt.
+
+Appending one flushed line per attempt makes a campaign resumable after a crash or Ctrl-C:
+re-running with the same log skips attempts already finished (attempts that ended in an error
+are tried again). A log belongs to one campaign: resuming with different settings is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO, Any
+
+from bastion.errors import ConfigError, InputError
+from bastion.redteam._types import Attempt
+
+LOG_VERSION = 1
+
+
+def read_log(path: Path) -> tuple[dict[str, Any], list[Attempt]]:
+    """(header, attempts) of a log; a torn last line (crash mid-write) is ignored."""
+    header: dict[str, Any] = {}
+    attempts: list[Attempt] = []
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read campaign log {str(path)!r}: {exc}") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if number == len(lines):
+                break
+            raise InputError(f"{path}:{number}: not JSON: {exc}") from exc
+        if row.get("type") == "campaign":
+            header = row
+        elif row.get("type") == "attempt":
+            attempts.append(Attempt.from_dict(row["attempt"]))
+    return header, attempts
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a last line that a crash left without its newline, so appends start clean."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        path.write_bytes(data[: data.rfind(b"\n") + 1])
+
+
+class CampaignLog:
+    """Appends attempts to a JSONL file; later attempts with the same id supersede earlier ones.
+
+    Args:
+        path: the log file.
+        header: campaign metadata (config, fingerprint, target secrets' count ...).
+        resume: continue an existing log with the same fingerprint instead of refusing.
+    """
+
+    def __init__(self, path: Path, header: dict[str, Any], *, resume: bool = True) -> None:
+        self.path = path
+        self.done: dict[str, Attempt] = {}
+        if path.exists() and path.stat().st_size:
+            old, attempts = read_log(path)
+            if not resume or old.get("fingerprint") != header.get("fingerprint"):
+                raise ConfigError(f"log {str(path)!r} belongs to a different campaign (settings "
+                                  "changed); pass a new --log path")
+            self.done = {a.id: a for a in attempts if a.error is None}
+            _drop_torn_tail(path)
+            self._file: IO[str] = path.open("a", encoding="utf-8")
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("w", encoding="utf-8")
+            self._write({"type": "campaign", "version": LOG_VERSION, **header})
+
+    def _write(self, row: dict[str, Any]) -> None:
+        self._file.write(json.dumps(row, ensure_ascii=True, default=str) + "\n")
+        self._file.flush()
+
+    def append(self, attempt: Attempt) -> None:
+        """Record a finished attempt."""
+        self._write({"type": "attempt", "attempt": attempt.to_dict()})
+
+    def close(self) -> None:
+        """Close the file."""
+        self._file.close()

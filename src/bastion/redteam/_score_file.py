@@ -1,0 +1,95 @@
+"""Score a file of responses with one scorer, and measure it when rows carry labels.
+
+Rows are JSON objects with ``response`` (required), ``prompt`` (optional, falling back to
+``text``) and optionally ``label``: 1 when the attack succeeded (the model complied / the
+response is harmful), 0 otherwise, the convention of JailbreakBench's judge labels. With
+``positive="refusal"``, ``label`` 1 means the response is a refusal instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+
+from bastion.classify import aclassify
+from bastion.errors import InputError
+from bastion.evaluation import binary_scores, sweep
+from bastion.redteam._refusal import load_refusal_model
+
+ScorerName = Literal["refusal", "harm"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One scored row: the score is the probability of the positive class."""
+
+    prompt: str
+    response: str
+    label: int | None
+    score: float
+    predicted: int
+    error: str | None = None
+
+
+def read_rows(path: Path, label_field: str = "label") -> list[dict[str, Any]]:
+    """The JSON rows of a file, each checked for a ``response``."""
+    rows = []
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read {str(path)!r}: {exc}") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(_row(json.loads(line), label_field))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{path}:{number}: need a JSON object with a string 'response' "
+                             f"and an optional 0/1 {label_field!r}: {exc}") from exc
+    return rows
+
+
+def _row(row: dict[str, Any], label_field: str) -> dict[str, Any]:
+    if not isinstance(row["response"], str):
+        raise TypeError("'response' is not a string")
+    if row.get(label_field) is not None:
+        row[label_field] = int(row[label_field])
+    return row
+
+
+def score_rows(rows: Sequence[dict[str, Any]], scorer: ScorerName, *,
+               positive: Literal["success", "refusal"] = "success", policy: str = "default",
+               tier: str = "default", label_field: str = "label") -> list[Row]:
+    """Score every row; ``score`` is the probability of the positive class."""
+    responses = [str(r["response"]) for r in rows]
+    prompts = [str(r.get("prompt") or r.get("text") or "") for r in rows]
+    labels = [r.get(label_field) for r in rows]
+    if scorer == "refusal":
+        model = load_refusal_model()
+        p_refusal = model.probabilities(responses).tolist() if responses else []
+        flip = positive == "success"
+        return [Row(prompt, response, label, round(float(1 - p if flip else p), 4),
+                    int((p < model.threshold) if flip else (p >= model.threshold)))
+                for prompt, response, label, p in zip(prompts, responses, labels, p_refusal,
+                                                      strict=True)]
+    verdicts = anyio.run(lambda: aclassify(responses, policy, tier=tier)) if responses else []
+    return [Row(prompt, response, label, v.score, int(v.kind != "safe"), v.error)
+            for prompt, response, label, v in zip(prompts, responses, labels, verdicts,
+                                                  strict=True)]
+
+
+def measure(rows: Sequence[Row], threshold: float) -> dict[str, Any]:
+    """Metrics with the same keys as ``bastion eval --json`` (labelled rows only)."""
+    labelled = [r for r in rows if r.label is not None]
+    labels = [int(r.label or 0) for r in labelled]
+    scores = [r.score for r in labelled]
+    data = binary_scores(labels, [r.predicted for r in labelled], scores, threshold).to_dict()
+    data.update(errors=sum(r.error is not None for r in rows),
+                sweep=[s.to_dict() for s in sweep(labels, scores)], unlabelled=len(rows) -
+                len(labelled))
+    return data

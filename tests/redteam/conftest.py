@@ -1,0 +1,34 @@
+"""Fixtures for red-team tests: a fast vulnerable target, campaign settings, data paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bastion.redteam import CampaignConfig, make_config
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Run async tests on asyncio only."""
+    return "asyncio"
+
+
+@pytest.fixture
+def small_config() -> CampaignConfig:
+    """A quick campaign against the vulnerable target; harm scored by the rules tier."""
+    return make_config(target="vulnerable", probes=["jailbreak", "injection_indirect",
+                                                    "system_prompt_extraction"],
+                       scorers=None, harm_tier="rules", concurrency=8, seed=7)
+
+
+def shared_datasets() -> Path | None:
+    """../shared/datasets when present."""
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent.parent / "shared" / "datasets"
+        if candidate.is_dir():
+            return candidate
+    return None

@@ -1,0 +1,83 @@
+"""The ``bastion redteam`` command group, end to end through Typer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from bastion.cli._redteam import register
+
+DATA = Path(__file__).parent / "data"
+EVAL_KEYS = {"n", "precision", "recall", "f1", "auprc", "threshold", "fpr", "sweep", "errors"}
+
+
+@pytest.fixture
+def cli() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+
+    @app.command("noop")
+    def noop() -> None:  # a second command keeps 'redteam' a sub-group, as in bastion's app
+        """Nothing."""
+
+    return app
+
+
+def _invoke(app: typer.Typer, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["redteam", *args])
+    return result.exit_code, result.output
+
+
+def test_run_report_gate_rerun(cli: typer.Typer, tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    code, out = _invoke(cli, "run", "--target", "vulnerable", "-T", "latency=0",
+                        "--probes", "system_prompt_extraction,injection_indirect",
+                        "--converters", "none,rot13", "--log", str(log), "-o", str(tmp_path),
+                        "--format", "html,sarif", "--json")
+    assert code == 0, out
+    summary = json.loads(out[out.index("{"):])
+    assert summary["overall"]["n"] == 22
+    assert summary["overall"]["successes"] >= 11
+    assert (tmp_path / "redteam.html").exists()
+    assert (tmp_path / "redteam.sarif").exists()
+    assert _invoke(cli, "gate", str(log), "--max-asr", "0.05")[0] == 1
+    assert _invoke(cli, "gate", str(log), "--max-asr", "1.0")[0] == 0
+    code, out = _invoke(cli, "rerun", str(log), "--failed", "--json")
+    assert code == 0, out
+    rerun = json.loads(out[out.index("{"):])
+    assert rerun["overall"]["n"] == summary["overall"]["successes"]
+    assert _invoke(cli, "report", str(log), "-o", str(tmp_path / "r"), "-f", "md")[0] == 0
+    assert (tmp_path / "r" / "redteam.md").read_text().startswith("# Bastion red-team report")
+
+
+def test_score_prints_the_same_keys_as_eval(cli: typer.Typer) -> None:
+    code, out = _invoke(cli, "score", str(DATA / "refusal_holdout.jsonl"), "--scorer",
+                        "refusal", "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert set(data) >= EVAL_KEYS
+    assert data["n"] == 40
+    assert data["f1"] > 0.7
+
+
+def test_score_rejects_rows_without_response(cli: typer.Typer, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "no response here"}\n')
+    code, out = _invoke(cli, "score", str(bad))
+    assert code == 2
+    assert "bad.jsonl:1" in out
+
+
+def test_list_and_bad_settings(cli: typer.Typer) -> None:
+    code, out = _invoke(cli, "list", "converters")
+    assert code == 0
+    assert "unicode_tags" in out
+    code, out = _invoke(cli, "run", "--probes", "nope", "--quiet")
+    assert code == 2
+    assert "unknown probe 'nope'" in out
+    code, out = _invoke(cli, "gate", "missing.jsonl", "--max-asr", "0.1")
+    assert code == 2

@@ -1,0 +1,94 @@
+"""Reports, statistics and the gate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from bastion.errors import ConfigError
+from bastion.redteam import (
+    Attempt,
+    Case,
+    Score,
+    Turn,
+    check,
+    load_thresholds,
+    render,
+    summarise,
+    wilson,
+    write_reports,
+)
+
+HOSTILE = '<script>alert(1)</script><img src=x onerror=alert(2)> "quoted" \x1b[31m\ud800'
+
+
+def _attempts() -> list[Attempt]:
+    out = []
+    for i in range(10):
+        case = Case(f"p/{i}", "p", HOSTILE, "malware" if i < 6 else "hate", ("LLM01:2025",),
+                    ("AML.T0054",), "goal", severity="critical")
+        out.append(Attempt(f"a{i}", case, "single", ("base64",) if i % 2 else (), i,
+                           turns=(Turn(HOSTILE, HOSTILE, HOSTILE, 1.0),),
+                           scores=(Score("refusal", 0.9, i < 3, HOSTILE),), success=i < 3,
+                           reason=HOSTILE))
+    return out
+
+
+def test_wilson_interval_matches_known_values() -> None:
+    assert wilson(0, 10) == (0.0, 0.2775)
+    assert wilson(5, 10) == (0.2366, 0.7634)
+    assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_summary_groups_and_rates() -> None:
+    summary = summarise(_attempts())
+    assert summary.overall.asr == 0.3
+    assert {r.group: r.successes for r in summary.by_category} == {"hate": 0, "malware": 3}
+    assert {r.group for r in summary.by_converter} == {"none", "base64"}
+    assert len(summary.worst) == 3
+
+
+def test_html_report_escapes_hostile_text_and_forbids_scripts() -> None:
+    page = render("html", _attempts(), {"config": {"target": "<b>t</b>"}})
+    assert "<script>" not in page
+    assert "<img" not in page
+    assert "<b>t</b>" not in page
+    assert "&lt;script&gt;" in page
+    assert "Content-Security-Policy" in page
+    assert "default-src 'none'" in page
+    assert "<svg" in page
+
+
+def test_markdown_report_neutralises_markup() -> None:
+    text = render("md", _attempts(), {"config": {"target": "t"}})
+    assert "<script>" not in text
+    assert "\\<script\\>" in text
+    assert "Attack success rate 30.0%" in text
+
+
+def test_junit_and_sarif_are_valid(tmp_path: Path) -> None:
+    paths = write_reports(_attempts(), {"config": {}}, tmp_path)
+    assert sorted(p.name for p in paths) == ["redteam.html", "redteam.json", "redteam.junit.xml",
+                                             "redteam.md", "redteam.sarif"]
+    root = ET.parse(tmp_path / "redteam.junit.xml").getroot()
+    assert root.find("testsuite").get("failures") == "3"  # type: ignore[union-attr]
+    sarif = json.loads((tmp_path / "redteam.sarif").read_text())
+    assert sarif["version"] == "2.1.0"
+    assert len(sarif["runs"][0]["results"]) == 3
+    assert json.loads((tmp_path / "redteam.json").read_text())["overall"]["successes"] == 3
+
+
+def test_gate_reports_each_breach(tmp_path: Path) -> None:
+    file = tmp_path / "limits.yaml"
+    file.write_text("overall: 0.5\ncategory: {malware: 0.1, hate: 0.0}\n")
+    breaches = check(summarise(_attempts()), load_thresholds(file))
+    assert [(b.grouping, b.group) for b in breaches] == [("category", "malware")]
+    file.write_text("overall: 2\n")
+    with pytest.raises(ConfigError, match="not a rate"):
+        check(summarise(_attempts()), load_thresholds(file))
+    file.write_text("categories: {}\n")
+    with pytest.raises(ConfigError, match="unknown keys"):
+        load_thresholds(file)
