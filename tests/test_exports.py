@@ -9,10 +9,14 @@ import pytest
 
 import bastion
 
-PACKAGES = sorted(
-    name for _, name, is_pkg in pkgutil.walk_packages(bastion.__path__, "bastion.")
-    if is_pkg and not name.split(".")[-1].startswith("_")
-) + ["bastion"]
+PACKAGES = [
+    *sorted(
+        name
+        for _, name, is_pkg in pkgutil.walk_packages(bastion.__path__, "bastion.")
+        if is_pkg and not name.split(".")[-1].startswith("_")
+    ),
+    "bastion",
+]
 
 
 def _isort_key(name: str) -> tuple[int, str]:
