@@ -45,7 +45,12 @@ def test_tier_returns_one_verdict_per_text_with_policy_ref(
     if name == "llm":
         options = {"base_url": request.getfixturevalue("scripted_llm"), "model": "scripted"}
     classifier = create(name, **options)
-    verdicts = classifier.classify(TEXTS, policy)
+    try:
+        verdicts = classifier.classify(TEXTS, policy)
+        empty = classifier.classify([], policy)
+    finally:
+        classifier.close()
+        classifier.close()  # releasing twice is harmless
     assert len(verdicts) == len(TEXTS)
     for verdict in verdicts:
         assert isinstance(verdict, Verdict)
@@ -56,7 +61,7 @@ def test_tier_returns_one_verdict_per_text_with_policy_ref(
         assert verdict.latency_ms >= 0.0
         for span in verdict.evidence:
             assert 0 <= span.start <= span.end
-    assert classifier.classify([], policy) == []
+    assert empty == []
 
 
 def test_unknown_tier_names_the_choices() -> None:

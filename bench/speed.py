@@ -1,0 +1,207 @@
+"""Speed of the embedded tiers next to a peer (alt-profanity-check), measured in one run.
+
+Usage::
+
+    python bench/speed.py [--tiers embedded,minilm,profanity-check] [--json]
+
+For each tier, in its own fresh subprocess (so memory and imports do not leak between them):
+
+* throughput: texts per second classifying one batch of short texts (median of several runs);
+* latency: p50 and p99 of classifying one text at a time;
+* long texts: texts per second on 5,000-character documents (windowed);
+* peak RSS of the worker process.
+
+Cold start is the wall time of a separate fresh ``python -c`` that imports the tier, loads it
+and returns the first verdict (interpreter start-up included). Our tiers classify against the
+built-in ``default`` policy (11 categories); profanity-check scores one category. Texts are
+our own benign prompts (scripts/benign_prompts.txt), so the benchmark needs no datasets.
+Results go to ``bench/results/speed.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "speed.json"
+#: ``default`` is the shipped configuration (cascade: rules, then the embedded tier); ``rules``
+#: and ``embedded`` are its two halves measured alone.
+TIERS = ("default", "rules", "embedded", "minilm", "profanity-check")
+#: Batch size and repeats per tier (MiniLM is a transformer: fewer texts keep the run short).
+PLAN = {"default": (2000, 7, 300), "rules": (5000, 7, 300), "embedded": (2000, 7, 300),
+        "minilm": (500, 3, 60), "profanity-check": (2000, 7, 300)}
+
+LOADERS = {
+    "default": "from bastion.classify import get_classifier\n"
+               "from bastion.policy import load_policy\n"
+               "p = load_policy('default'); c = get_classifier('default')\n"
+               "run = lambda texts: c.classify(texts, p)\n",
+    "rules": "from bastion.classify._rules import RulesClassifier as C\n"
+             "from bastion.policy import load_policy\n"
+             "p = load_policy('default'); c = C()\n"
+             "run = lambda texts: c.classify(texts, p)\n",
+    "embedded": "from bastion.classify._embedded import EmbeddedClassifier as C\n"
+                "from bastion.policy import load_policy\n"
+                "p = load_policy('default'); c = C()\n"
+                "run = lambda texts: c.classify(texts, p)\n",
+    "minilm": "from bastion.classify._embedded import MiniLMClassifier as C\n"
+              "from bastion.policy import load_policy\n"
+              "p = load_policy('default'); c = C()\n"
+              "run = lambda texts: c.classify(texts, p)\n",
+    "profanity-check": "from profanity_check import predict_prob\n"
+                       "run = lambda texts: predict_prob(texts)\n",
+}
+
+
+def short_texts(n: int, start: int = 0) -> list[str]:
+    """``n`` short prompts: our benign prompts, numbered so no two calls repeat a string.
+
+    Distinct strings matter: the default cascade caches verdicts by content hash, and a
+    benchmark that re-sends one batch would measure the cache.
+    """
+    lines = (ROOT / "scripts" / "benign_prompts.txt").read_text(encoding="utf-8").splitlines()
+    base = [x for x in lines if x and not x.startswith("#") and ": " not in x[:12]]
+    return [f"{base[i % len(base)]} ({i})" for i in range(start, start + n)]
+
+
+def long_texts(n: int, chars: int = 5000) -> list[str]:
+    """``n`` documents of about ``chars`` characters each."""
+    pool = short_texts(400)
+    out = []
+    for i in range(n):
+        text, j = "", i
+        while len(text) < chars:
+            text += pool[j % len(pool)] + " "
+            j += 7
+        out.append(text[:chars])
+    return out
+
+
+def _load(tier: str) -> Callable[[list[str]], Any]:
+    scope: dict[str, Any] = {}
+    exec(LOADERS[tier], scope)  # the fixed loader snippets above, shared with cold_start
+    run: Callable[[list[str]], Any] = scope["run"]
+    return run
+
+
+def worker(tier: str) -> dict[str, Any]:
+    """Measure one tier in this process."""
+    run = _load(tier)
+    batch, repeats, singles = PLAN[tier]
+    run(short_texts(50, start=10**7))  # warm-up: lazy imports, the policy plan
+    rates = []
+    for r in range(repeats):
+        texts = short_texts(batch, start=r * batch)
+        start = time.perf_counter()
+        run(texts)
+        rates.append(batch / (time.perf_counter() - start))
+    latencies = []
+    for text in short_texts(singles, start=(repeats + 1) * batch):
+        start = time.perf_counter()
+        run([text])
+        latencies.append((time.perf_counter() - start) * 1000)
+    latencies.sort()
+    docs = long_texts(max(batch // 20, 10))
+    start = time.perf_counter()
+    run(docs)
+    long_rate = len(docs) / (time.perf_counter() - start)
+    return {
+        "batch": batch, "runs": repeats,
+        "throughput_texts_per_s": round(statistics.median(rates), 1),
+        "latency_p50_ms": round(latencies[len(latencies) // 2], 3),
+        "latency_p99_ms": round(latencies[min(len(latencies) - 1,
+                                              int(len(latencies) * 0.99))], 3),
+        "long_5000_char_texts_per_s": round(long_rate, 1),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def cold_start(tier: str) -> float:
+    """Seconds for a fresh interpreter to import, load and return the first verdict."""
+    code = LOADERS[tier] + "run(['hello there'])\n"
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True)
+    return round(time.perf_counter() - start, 3)
+
+
+def measure(tier: str) -> dict[str, Any]:
+    """Run the worker for ``tier`` in a subprocess, then time its cold start."""
+    proc = subprocess.run([sys.executable, __file__, "--worker", tier], check=False, cwd=ROOT,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
+        return {"error": f"worker failed: {tail[0]}"}
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["cold_start_s"] = statistics.median(cold_start(tier) for _ in range(3))
+    return result
+
+
+def table(results: dict[str, Any]) -> str:
+    """A fixed-width table, one row per tier."""
+    cols = ("throughput_texts_per_s", "latency_p50_ms", "latency_p99_ms",
+            "long_5000_char_texts_per_s", "cold_start_s", "peak_rss_mib")
+    heads = ("texts/s", "p50 ms", "p99 ms", "long/s", "cold s", "RSS MiB")
+    lines = [f"{'tier':16s}" + "".join(f"{h:>10s}" for h in heads)]
+    for tier, row in results.items():
+        if "error" in row:
+            lines.append(f"{tier:16s}  {row['error']}")
+            continue
+        lines.append(f"{tier:16s}" + "".join(f"{row[c]:>10.1f}" if row[c] >= 10
+                                              else f"{row[c]:>10.3f}" for c in cols))
+    return "\n".join(lines)
+
+
+def ratios(results: dict[str, Any]) -> dict[str, float]:
+    """Throughput and p50 latency of each tier relative to profanity-check."""
+    peer = results.get("profanity-check", {})
+    out = {}
+    for tier, row in results.items():
+        if tier == "profanity-check" or "error" in row or "error" in peer or not peer:
+            continue
+        out[f"{tier}_throughput_vs_profanity_check"] = round(
+            row["throughput_texts_per_s"] / peer["throughput_texts_per_s"], 3)
+        out[f"{tier}_p50_latency_vs_profanity_check"] = round(
+            row["latency_p50_ms"] / peer["latency_p50_ms"], 3)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description="Speed of the embedded tiers and a peer.")
+    parser.add_argument("--tiers", default=",".join(TIERS))
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--worker", choices=TIERS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(args.worker)))
+        return 0
+    results = {tier: measure(tier) for tier in args.tiers.split(",")}
+    report = {"machine": {"python": platform.python_version(), "cpu": platform.processor()
+                          or platform.machine(), "cpus": _cpus()},
+              "command": "python bench/speed.py --tiers " + args.tiers,
+              "tiers": results, "ratios": ratios(results)}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(json.dumps(report, indent=1) if args.json else
+          table(results) + "\n" + json.dumps(report["ratios"], indent=1))
+    return 0
+
+
+def _cpus() -> int:
+    import os  # noqa: PLC0415
+
+    return len(os.sched_getaffinity(0))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
