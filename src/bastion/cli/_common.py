@@ -69,19 +69,25 @@ _KIND_STYLE = {"safe": "green", "violation": "bold red", "error": "bold magenta"
 
 
 def verdict_table(texts: Sequence[str], verdicts: Sequence[Verdict]) -> Table:
-    """A table of verdicts: text, decision, action, score, rules, tier, rationale."""
-    table = Table(show_lines=False)
-    for column in ("text", "verdict", "action", "score", "rules", "tier", "ms", "rationale"):
-        table.add_column(column, overflow="fold")
+    """A table of verdicts: text, decision (kind, action, score), rules, tier, rationale.
+
+    Short facts share a cell so the table stays readable at 80 columns; the two free-text
+    columns share the width that is left.
+    """
+    table = Table(show_lines=True)
+    table.add_column("text", overflow="fold", ratio=2, min_width=16)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("rules", overflow="fold", max_width=12)
+    table.add_column("tier", no_wrap=True)
+    table.add_column("rationale", overflow="fold", ratio=3, min_width=16)
     for text, verdict in zip(texts, verdicts, strict=True):
+        decision = Text(verdict.kind, style=_KIND_STYLE[verdict.kind])
+        decision.append(f"\n{verdict.action} {verdict.score:.2f}", style="default")
         table.add_row(
             safe_text(text, 60),
-            Text(verdict.kind, style=_KIND_STYLE[verdict.kind]),
-            verdict.action,
-            f"{verdict.score:.2f}",
+            decision,
             ", ".join(verdict.rule_ids) or "-",
-            verdict.tier,
-            f"{verdict.latency_ms:.1f}",
+            f"{verdict.tier}\n{verdict.latency_ms:.1f} ms",
             safe_text(verdict.rationale, 160),
         )
     return table
