@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/quality.py [--tier embedded|minilm|default] [--policy default] [--json]
+    python bench/quality.py [--tier embedded|minilm|default|cascade-minilm] [--json]
 
 Every figure is on text the shipped heads were NOT trained on:
 
@@ -188,6 +188,10 @@ def make_tier(tier: str) -> Any:
         return MiniLMClassifier()
     from bastion.classify import get_classifier  # noqa: PLC0415
 
+    if tier == "cascade-minilm":
+        # The quality end of the cascade: rules, WordLlama heads, then MiniLM on the
+        # policy's escalate band.
+        return get_classifier("cascade", deep="minilm")
     return get_classifier(tier)
 
 
