@@ -60,7 +60,7 @@ def test_score_prints_the_same_keys_as_eval(cli: typer.Typer) -> None:
     assert code == 0, out
     data = json.loads(out)
     assert set(data) >= EVAL_KEYS
-    assert data["n"] == 40
+    assert data["n"] == len((DATA / "refusal_holdout.jsonl").read_text().splitlines())
     assert data["f1"] > 0.7
 
 
