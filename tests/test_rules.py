@@ -171,3 +171,13 @@ def test_lookaround_patterns_are_rejected_with_a_hint() -> None:
     bad = POLICY_TEXT.replace("developer mode (?:enabled|on)", "(?<!x)developer")
     with pytest.raises(PolicyError, match="lookarounds are not supported"):
         parse_policy(bad)
+
+
+def test_pattern_rationale_points_at_the_match_without_copying_it() -> None:
+    text = "My card number is 4111 1111 1111 1111"
+    verdict = classify([text], "privacy", tier="rules")[0]
+    assert verdict.kind == "violation"
+    assert verdict.rationale is not None
+    assert "4111" not in verdict.rationale
+    assert "characters 18-37" in verdict.rationale
+    assert text[18:37] == "4111 1111 1111 1111"

@@ -99,6 +99,14 @@ def find_hits(normalized: Normalized, policy: Policy) -> tuple[list[Hit], set[st
     return hits, excused
 
 
+def _describe(hit: Hit) -> str:
+    """A keyword hit names its keyword; a pattern hit gives where it matched (a regex means
+    little to a reader, and quoting the text could copy a secret into logs)."""
+    if not hit.label.startswith("pattern"):
+        return hit.label
+    return f"a pattern at characters {hit.start}-{hit.end}"
+
+
 class RulesClassifier(Classifier):
     """Keyword and pattern matching after normalisation; the fastest tier."""
 
@@ -125,7 +133,7 @@ class RulesClassifier(Classifier):
         if hits:
             first = hits[0]
             where = "" if first.source in _PLAIN else f" after decoding {first.source}"
-            rationale = (f"Matched {first.label}{where}, rule {first.rule_id} of "
+            rationale = (f"Matched {_describe(first)}{where}, rule {first.rule_id} of "
                          f"{policy.category(first.code).name}.")
         meta: dict[str, object] = {}
         if normalized.signals:
