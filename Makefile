@@ -42,7 +42,10 @@ check: test
 
 bench: install-dev
 	$(BIN)/python bench/speed.py
-	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/quality.py --tier default
+	$(BIN)/python bench/quality.py --tier embedded
+	$(BIN)/python bench/quality.py --tier cascade-minilm
+	$(BIN)/python bench/pack_quality.py --tier default
 	$(BIN)/python bench/redteam_speed.py
 	$(BIN)/python bench/refusal_quality.py
 
