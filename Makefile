@@ -46,6 +46,7 @@ bench: install-dev
 	$(BIN)/python bench/quality.py --tier embedded
 	$(BIN)/python bench/quality.py --tier cascade-minilm
 	$(BIN)/python bench/pack_quality.py --tier default
+	$(BIN)/python bench/gateway_latency.py
 	$(BIN)/python bench/redteam_speed.py
 	$(BIN)/python bench/refusal_quality.py
 

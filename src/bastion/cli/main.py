@@ -13,7 +13,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_COMMAND_MODULES = ("_classify", "_eval", "_policy", "_redteam", "_scan", "_serve")
+_COMMAND_MODULES = (
+    "_accounts", "_audit", "_classify", "_eval", "_gateway", "_keys", "_policy", "_redteam",
+    "_scan", "_serve",
+)
 
 for _name in _COMMAND_MODULES:
     import_module(f"bastion.cli.{_name}").register(app)

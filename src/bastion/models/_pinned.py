@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -78,9 +81,24 @@ def wordllama() -> Any:
     """The WordLlama 256-d static embedding model, verified, loaded once per process."""
     root = package_dir("wordllama", "pip install wordllama==0.4.0.post1")
     verify_files(root, WORDLLAMA_FILES)
-    from wordllama import WordLlama  # noqa: PLC0415 - heavy import, only when a model is needed
+    with _root_logging_kept():
+        from wordllama import WordLlama  # noqa: PLC0415 - heavy import, only when needed
 
-    return WordLlama.load(cache_dir=root, disable_download=True)
+        return WordLlama.load(cache_dir=root, disable_download=True)
+
+
+@contextmanager
+def _root_logging_kept() -> Iterator[None]:
+    """Undo what an import does to the root logger: wordllama calls
+    ``logging.basicConfig(level=INFO)`` at import time, which would make every library in
+    the process (httpx: one line per request) log at INFO."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
 
 
 @cache

@@ -9,6 +9,10 @@ Use them in tests and demos where a real model cannot run::
         ...  # point any OpenAI-compatible client (or the ``llm`` tier) at base_url
 
 ``python -m bastion.testing --port 8400`` serves the fake heuristic for demos.
+
+:class:`ScriptedUpstream` (with :func:`upstream_app` and :func:`serve_app`) plays the model a
+guardrail gateway protects: every OpenAI route, exact stream chunking, slow, broken and
+malformed streams, and a log of every request it received.
 """
 
 from bastion.testing._app import create_app
@@ -22,15 +26,20 @@ from bastion.testing._script import (
     json_answer,
 )
 from bastion.testing._server import serve_on_loopback
+from bastion.testing._upstream import ScriptedUpstream, Turn, serve_app, upstream_app
 
 __all__ = [
     "Mode",
     "Outcome",
     "Reply",
     "ScriptedChatModel",
+    "ScriptedUpstream",
     "Seen",
+    "Turn",
     "create_app",
     "fake_answer",
     "json_answer",
+    "serve_app",
     "serve_on_loopback",
+    "upstream_app",
 ]

@@ -1,0 +1,184 @@
+"""Abuse monitoring: severity-weighted strikes, circumvention signals, decay, thresholds.
+
+For each request the gateway hands the monitor the verdicts it produced. Strikes are:
+
+* per violated verdict, the heaviest ``SEVERITY_WEIGHT`` among its violated categories
+  (times ``flag_weight`` for flag-only verdicts, times ``output_weight`` for completions);
+* plus ``jailbreak_strikes`` when a jailbreak/injection category is violated;
+* plus ``obfuscation_strikes`` when a violation was found in decoded or de-obfuscated text
+  (``verdict.meta["signals"]``: base64, hex, rot13, homoglyphs, tag or invisible characters,
+  leetspeak);
+* plus ``near_duplicate_strikes`` when a blocked prompt closely resembles a recent blocked one;
+* plus ``burst_strikes`` when ``burst_blocks`` prompts were blocked within ``burst_window_s``.
+
+The decayed score then maps to a level: ``ok`` < ``warn`` < ``throttle`` < ``suspend``.
+A red-teamer inside an active engagement reaches the levels too, but is never suspended: the
+decision says ``exempt`` and is audited like any other.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bastion.accounts._counters import StrikeStore
+from bastion.accounts._model import AccountInfo
+from bastion.accounts._similar import fingerprint, similarity
+from bastion.classify import Verdict
+from bastion.policy import SEVERITY_WEIGHT, Severity
+
+Level = Literal["ok", "warn", "throttle", "suspend"]
+
+OBFUSCATION_SIGNALS = frozenset({"base64", "hex", "rot13", "homoglyphs", "tag_characters",
+                                 "invisible_characters", "leetspeak", "compatibility_forms"})
+
+
+class AbuseSettings(BaseModel):
+    """Thresholds and weights of the abuse monitor (all configurable)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    half_life_s: float = Field(default=3600.0, gt=0)
+    warn_at: float = Field(default=8.0, gt=0)
+    throttle_at: float = Field(default=20.0, gt=0)
+    suspend_at: float = Field(default=40.0, gt=0)
+    throttle_requests_per_minute: int = Field(default=6, ge=1)
+    flag_weight: float = Field(default=0.25, ge=0)
+    output_weight: float = Field(default=0.5, ge=0)
+    jailbreak_categories: tuple[str, ...] = ("INJ",)
+    jailbreak_strikes: float = Field(default=2.0, ge=0)
+    obfuscation_strikes: float = Field(default=2.0, ge=0)
+    near_duplicate_strikes: float = Field(default=2.0, ge=0)
+    near_duplicate_similarity: float = Field(default=0.5, gt=0, le=1)
+    burst_strikes: float = Field(default=3.0, ge=0)
+    burst_blocks: int = Field(default=5, ge=2)
+    burst_window_s: float = Field(default=60.0, gt=0)
+    remember_blocked: int = Field(default=20, ge=1)
+    appeal_hint: str = ("If you believe this is a mistake, ask your Bastion administrator to "
+                        "review it ('bastion accounts reinstate').")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AbuseSettings:
+        if not self.warn_at < self.throttle_at < self.suspend_at:
+            raise ValueError(f"abuse thresholds must rise: warn_at ({self.warn_at}) < "
+                             f"throttle_at ({self.throttle_at}) < suspend_at "
+                             f"({self.suspend_at})")
+        return self
+
+
+@dataclass(frozen=True)
+class AbuseDecision:
+    """What the monitor concluded about one request.
+
+    Attributes:
+        strikes: strikes added by this request.
+        score: the account's decayed score after adding them.
+        level: the level the score reaches.
+        reasons: one line per contribution, e.g. ``"WPN violated (critical): +8.0"``.
+        exempt: a red-teamer inside an active engagement (never suspended).
+    """
+
+    strikes: float
+    score: float
+    level: Level
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+    exempt: bool = False
+
+    @property
+    def suspend(self) -> bool:
+        """True when the account must be suspended now."""
+        return self.level == "suspend" and not self.exempt
+
+
+class AbuseMonitor:
+    """Turns verdicts into strikes and levels.
+
+    Lifetime: one per gateway process. Concurrency: safe for concurrent requests; the store
+    makes score updates atomic. Failure: store errors propagate as RuntimeFailure; the
+    gateway logs them and keeps serving (a strike lost is better than a request refused).
+
+    Args:
+        settings: weights and thresholds.
+        store: where scores live.
+        severities: category code -> severity, for every policy the gateway uses.
+    """
+
+    def __init__(self, settings: AbuseSettings, store: StrikeStore,
+                 severities: Mapping[str, Severity]) -> None:
+        self.settings = settings
+        self.store = store
+        self.severities = dict(severities)
+
+    def level_of(self, score: float) -> Level:
+        """The level a score reaches."""
+        s = self.settings
+        if score >= s.suspend_at:
+            return "suspend"
+        if score >= s.throttle_at:
+            return "throttle"
+        return "warn" if score >= s.warn_at else "ok"
+
+    async def level(self, account_id: str) -> Level:
+        """The account's level now (no strikes added)."""
+        return self.level_of(await self.store.score(account_id, time.time(),
+                                                    self.settings.half_life_s))
+
+    async def assess(self, account: AccountInfo, inputs: Sequence[Verdict],
+                     outputs: Sequence[Verdict], prompt: str) -> AbuseDecision:
+        """Add strikes for one request's verdicts and return the resulting decision."""
+        reasons = [*self._verdict_strikes(inputs, 1.0), *self._verdict_strikes(
+            outputs, self.settings.output_weight)]
+        now = time.time()
+        if any(v.action == "block" and v.kind == "violation" for v in inputs):
+            reasons.extend(await self._retry_signals(account.id, prompt, now))
+        strikes = round(sum(amount for amount, _ in reasons), 3)
+        score = await self.store.add(account.id, strikes, now, self.settings.half_life_s)
+        return AbuseDecision(strikes, round(score, 3), self.level_of(score),
+                             tuple(f"{text}: +{amount:g}" for amount, text in reasons),
+                             account.in_engagement(datetime.now(UTC)))
+
+    def _verdict_strikes(self, verdicts: Sequence[Verdict],
+                         scale: float) -> list[tuple[float, str]]:
+        s = self.settings
+        out: list[tuple[float, str]] = []
+        for verdict in verdicts:
+            violated = verdict.violated
+            if verdict.kind != "violation" or verdict.action not in ("block", "flag"):
+                continue
+            worst = max(violated, key=lambda c: SEVERITY_WEIGHT[self._severity(c.code)])
+            severity = self._severity(worst.code)
+            weight = SEVERITY_WEIGHT[severity] * scale
+            if verdict.action == "flag":
+                weight *= s.flag_weight
+            out.append((weight, f"{worst.code} violated ({severity}, {verdict.action})"))
+            if any(c.code in s.jailbreak_categories for c in violated):
+                out.append((s.jailbreak_strikes, "jailbreak or injection attempt"))
+            signals = sorted(OBFUSCATION_SIGNALS & set(verdict.meta.get("signals", ())))
+            if signals:
+                out.append((s.obfuscation_strikes, f"obfuscation decoded ({', '.join(signals)})"))
+        return out
+
+    async def _retry_signals(self, account_id: str, prompt: str,
+                             now: float) -> list[tuple[float, str]]:
+        s = self.settings
+        print_ = fingerprint(prompt)
+        history = await self.store.note_block(account_id, print_, now, s.burst_window_s,
+                                              s.remember_blocked)
+        out: list[tuple[float, str]] = []
+        best = max((similarity(print_, old) for old in history.fingerprints), default=0.0)
+        if best >= s.near_duplicate_similarity:
+            out.append((s.near_duplicate_strikes,
+                        f"near-duplicate retry of a blocked prompt (similarity {best:.2f})"))
+        if history.recent_blocks + 1 >= s.burst_blocks:
+            out.append((s.burst_strikes, f"{history.recent_blocks + 1} blocked prompts within "
+                        f"{s.burst_window_s:g} s"))
+        return out
+
+    def _severity(self, code: str) -> Severity:
+        return self.severities.get(code, "medium")

@@ -1,0 +1,119 @@
+"""What account calls return: frozen snapshots, never live database rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from fnmatch import fnmatchcase
+from typing import Any, overload
+
+from bastion.accounts._keys import ROLE_ROUTES, Role
+from bastion.store import Account, ApiKey
+
+
+@overload
+def aware(moment: datetime) -> datetime: ...
+@overload
+def aware(moment: None) -> None: ...
+def aware(moment: datetime | None) -> datetime | None:
+    """A datetime with its time zone (SQLite hands back naive UTC values)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """An account.
+
+    Attributes:
+        status: ``active`` or ``suspended``.
+        engagement_until: end of a red-teamer's active engagement, or ``None``.
+    """
+
+    id: str
+    name: str
+    role: Role
+    status: str
+    status_reason: str | None
+    engagement: str | None
+    engagement_until: datetime | None
+    created_at: datetime
+
+    @property
+    def suspended(self) -> bool:
+        """True when the account may not call anything."""
+        return self.status == "suspended"
+
+    def in_engagement(self, now: datetime) -> bool:
+        """True for a red-teamer whose engagement is active at ``now``."""
+        return (self.role == "red-teamer" and self.engagement_until is not None
+                and now < self.engagement_until)
+
+    @classmethod
+    def of(cls, row: Account) -> AccountInfo:
+        """A snapshot of a row."""
+        return cls(row.id, row.name, row.role, row.status,  # type: ignore[arg-type]
+                   row.status_reason, row.engagement, aware(row.engagement_until),
+                   aware(row.created_at))
+
+
+@dataclass(frozen=True)
+class Scopes:
+    """What a key may reach: route names and model name patterns (``None`` = no narrowing)."""
+
+    routes: frozenset[str] | None = None
+    models: tuple[str, ...] | None = None
+
+    def allows_route(self, role: Role, route: str) -> bool:
+        """True when both the role and the key allow ``route``."""
+        return route in ROLE_ROUTES[role] and (self.routes is None or route in self.routes)
+
+    def allows_model(self, model: str | None) -> bool:
+        """True when the model matches one of the key's patterns (or the key has none)."""
+        if self.models is None or model is None:
+            return True
+        return any(fnmatchcase(model, pattern) for pattern in self.models)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form."""
+        return {"routes": None if self.routes is None else sorted(self.routes),
+                "models": None if self.models is None else list(self.models)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Scopes:
+        """Read the stored form."""
+        data = data or {}
+        routes, models = data.get("routes"), data.get("models")
+        return cls(None if routes is None else frozenset(routes),
+                   None if models is None else tuple(models))
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """An API key's record (its digest stays in the database)."""
+
+    id: str
+    account_id: str
+    prefix: str
+    scopes: Scopes
+    requests_per_minute: int | None
+    tokens_per_minute: int | None
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    @classmethod
+    def of(cls, row: ApiKey) -> KeyInfo:
+        """A snapshot of a row."""
+        return cls(row.id, row.account_id, row.prefix, Scopes.from_json(row.scopes),
+                   row.requests_per_minute, row.tokens_per_minute, aware(row.created_at),
+                   aware(row.revoked_at))
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the account and the key presented."""
+
+    account: AccountInfo
+    key: KeyInfo
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)

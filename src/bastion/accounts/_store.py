@@ -1,0 +1,153 @@
+"""Accounts and keys in the database: create, list, rotate, revoke, suspend, reinstate.
+
+Every change is written to the audit log in the same transaction as the change itself, so a
+change without its audit event cannot happen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bastion.accounts._keys import ROLES, Role, key_digest, new_id, new_key
+from bastion.accounts._model import AccountInfo, KeyInfo, Principal, Scopes
+from bastion.errors import InputError
+from bastion.monitor import AuditLog
+from bastion.store import Account, ApiKey, utcnow
+
+
+class AccountStore:
+    """Accounts and API keys over a session factory.
+
+    Lifetime: one per process. Thread-safe: each call opens its own session. Failure:
+    caller mistakes (unknown account, duplicate name) raise :class:`~bastion.errors.InputError`;
+    database failures propagate as SQLAlchemy errors.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+        self.audit = AuditLog(sessions)
+
+    def create_account(self, name: str, role: Role = "user", *, engagement: str | None = None,
+                       engagement_until: datetime | None = None, by: str = "cli") -> AccountInfo:
+        """Create an account; ``engagement_until`` applies to red-teamers only."""
+        if role not in ROLES:
+            raise InputError(f"unknown role {role!r}; use one of {list(ROLES)}")
+        if engagement_until is not None and role != "red-teamer":
+            raise InputError("only red-teamer accounts have engagements; drop "
+                             "--engagement-until or use --role red-teamer")
+        row = Account(id=new_id("acct"), name=name, role=role, status="active",
+                      engagement=engagement, engagement_until=engagement_until,
+                      created_at=utcnow())
+        try:
+            with self.sessions.begin() as session:
+                session.add(row)
+                session.flush()
+                self._audit(session, "account.created", row.id, by=by, role=role,
+                            engagement=engagement)
+        except IntegrityError as exc:
+            raise InputError(f"an account named {name!r} exists already; pick another "
+                             "name") from exc
+        return AccountInfo.of(row)
+
+    def account(self, ref: str) -> AccountInfo:
+        """The account with this id or name."""
+        with self.sessions() as session:
+            return AccountInfo.of(self._row(session, ref))
+
+    def accounts(self) -> list[AccountInfo]:
+        """Every account, oldest first."""
+        with self.sessions() as session:
+            rows = session.execute(select(Account).order_by(Account.created_at)).scalars()
+            return [AccountInfo.of(row) for row in rows]
+
+    def create_key(self, account_ref: str, *, routes: Sequence[str] | None = None,
+                   models: Sequence[str] | None = None, requests_per_minute: int | None = None,
+                   tokens_per_minute: int | None = None, by: str = "cli") -> tuple[KeyInfo, str]:
+        """A new key for an account: its record and the key itself (shown once, never again)."""
+        key = new_key()
+        scopes = Scopes(None if routes is None else frozenset(routes),
+                        None if models is None else tuple(models))
+        with self.sessions.begin() as session:
+            account = self._row(session, account_ref)
+            row = ApiKey(id=new_id("key"), account_id=account.id, prefix=key[:10],
+                         digest=key_digest(key), scopes=scopes.to_json(),
+                         requests_per_minute=requests_per_minute,
+                         tokens_per_minute=tokens_per_minute, created_at=utcnow())
+            session.add(row)
+            session.flush()
+            self._audit(session, "key.created", account.id, by=by, key_id=row.id,
+                        scopes=scopes.to_json())
+            return KeyInfo.of(row), key
+
+    def keys(self, account_ref: str | None = None, *, revoked: bool = False) -> list[KeyInfo]:
+        """Keys (of one account, if given), oldest first; revoked ones only if asked."""
+        with self.sessions() as session:
+            query = select(ApiKey).order_by(ApiKey.created_at)
+            if account_ref is not None:
+                query = query.where(ApiKey.account_id == self._row(session, account_ref).id)
+            if not revoked:
+                query = query.where(ApiKey.revoked_at.is_(None))
+            return [KeyInfo.of(row) for row in session.execute(query).scalars()]
+
+    def revoke_key(self, key_id: str, *, by: str = "cli") -> KeyInfo:
+        """Revoke a key at once; revoking twice is harmless."""
+        with self.sessions.begin() as session:
+            row = session.get(ApiKey, key_id)
+            if row is None:
+                raise InputError(f"no key with id {key_id!r}; list them with 'bastion keys "
+                                 "list'")
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+                self._audit(session, "key.revoked", row.account_id, by=by, key_id=key_id)
+            return KeyInfo.of(row)
+
+    def rotate_key(self, key_id: str, *, by: str = "cli") -> tuple[KeyInfo, str]:
+        """Revoke a key and make a new one with the same scopes and limits."""
+        old = self.revoke_key(key_id, by=by)
+        return self.create_key(old.account_id, routes=_opt(old.scopes.routes),
+                               models=old.scopes.models,
+                               requests_per_minute=old.requests_per_minute,
+                               tokens_per_minute=old.tokens_per_minute, by=by)
+
+    def authenticate(self, key: str) -> Principal | None:
+        """The principal a key belongs to, or ``None`` for an unknown or revoked key."""
+        with self.sessions() as session:
+            found = session.execute(
+                select(ApiKey, Account).join(Account, Account.id == ApiKey.account_id)
+                .where(ApiKey.digest == key_digest(key), ApiKey.revoked_at.is_(None))
+            ).first()
+            if found is None:
+                return None
+            return Principal(AccountInfo.of(found[1]), KeyInfo.of(found[0]))
+
+    def set_status(self, account_ref: str, status: str, reason: str | None, *,
+                   by: str, details: dict[str, Any] | None = None) -> AccountInfo:
+        """Suspend (``status='suspended'``) or reinstate (``'active'``) an account."""
+        with self.sessions.begin() as session:
+            row = self._row(session, account_ref)
+            row.status, row.status_reason = status, reason
+            kind = "account.suspended" if status == "suspended" else "account.reinstated"
+            self._audit(session, kind, row.id, by=by, reason=reason, **(details or {}))
+            return AccountInfo.of(row)
+
+    def _row(self, session: Session, ref: str) -> Account:
+        row = session.execute(
+            select(Account).where(or_(Account.id == ref, Account.name == ref))
+        ).scalar_one_or_none()
+        if row is None:
+            raise InputError(f"no account with id or name {ref!r}; list them with "
+                             "'bastion accounts list'")
+        return row
+
+    def _audit(self, session: Session, kind: str, account_id: str, **fields: Any) -> None:
+        self.audit.append_in(session, [{"type": kind, "account_id": account_id, **fields}])
+
+
+def _opt(routes: frozenset[str] | None) -> list[str] | None:
+    return None if routes is None else sorted(routes)

@@ -1,0 +1,51 @@
+"""``bastion gateway``: run the guardrail gateway, or check its config."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from bastion.cli._common import console, handle_errors, print_json
+from bastion.gateway import create_app, load_config
+from bastion.gateway._factory import CONFIG_ENV
+
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", "-c", help="Gateway YAML config; BASTION_GATEWAY__... env vars override it.")]
+
+gateway_app = typer.Typer(help="The guardrail gateway (OpenAI-compatible proxy).",
+                          no_args_is_help=True)
+
+
+@gateway_app.command("run")
+@handle_errors
+def run(config: ConfigOption = None,
+        host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port to listen on.")] = 8100,
+        workers: Annotated[int, typer.Option(help="Worker processes (share the database; "
+                           "set redis_url to share counters).")] = 1) -> None:
+    """Serve the gateway with uvicorn."""
+    settings = load_config(config)
+    console.print(f"gateway on http://{host}:{port}/v1 -> {settings.upstream.base_url}")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    if config is not None:
+        os.environ[CONFIG_ENV] = str(config)
+    uvicorn.run("bastion.gateway._factory:app_from_env", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
+
+
+@gateway_app.command("config")
+@handle_errors
+def show_config(config: ConfigOption = None) -> None:
+    """Validate the config (file plus env overrides) and print the effective settings."""
+    print_json(load_config(config).model_dump(mode="json"))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``bastion gateway`` to the main app."""
+    app.add_typer(gateway_app, name="gateway")

@@ -1,0 +1,64 @@
+"""Feeding a request's verdicts to the abuse monitor, and suspending when it says so."""
+
+from __future__ import annotations
+
+import logging
+
+import anyio.to_thread
+
+from bastion.classify import Verdict
+from bastion.errors import RuntimeFailure
+from bastion.gateway._context import Context
+from bastion.gateway._guard import Check
+from bastion.policy import ACTION_RANK
+
+logger = logging.getLogger("bastion.gateway")
+
+
+def worst(check: Check) -> list[Verdict]:
+    """The one verdict that speaks for a check (so a field and its join count once)."""
+    if not check.violations:
+        return []
+    return [max(check.violations, key=lambda v: (ACTION_RANK[v.action], v.score))]
+
+
+async def assess(ctx: Context, prompt: str) -> None:
+    """Add strikes for this request; suspend the account when the monitor decides so."""
+    gateway, principal = ctx.gateway, ctx.principal
+    if principal is None or not gateway.config.abuse.enabled:
+        return
+    inputs = [v for c in ctx.checks if c.direction == "input" for v in worst(c)]
+    outputs = [v for c in ctx.checks if c.direction == "output" for v in worst(c)]
+    if not inputs and not outputs:
+        return
+    try:
+        decision = await gateway.abuse.assess(principal.account, inputs, outputs, prompt)
+    except RuntimeFailure:
+        logger.exception("abuse monitor failed; strikes for %s were not counted",
+                         ctx.request_id)
+        return
+    ctx.abuse = decision
+    if decision.suspend:
+        await _suspend(ctx, decision.score, list(decision.reasons))
+    elif decision.level == "suspend":
+        ctx.extra["abuse_exempt"] = (f"red-teamer in engagement {principal.account.engagement!r}"
+                                     ": audited, not suspended")
+
+
+async def _suspend(ctx: Context, score: float, reasons: list[str]) -> None:
+    gateway, principal = ctx.gateway, ctx.principal
+    assert principal is not None
+    reason = (f"strike score {score:g} reached the suspension threshold "
+              f"{gateway.config.abuse.suspend_at:g} (latest: {'; '.join(reasons)})")
+    try:
+        await anyio.to_thread.run_sync(lambda: gateway.accounts.set_status(
+            principal.account.id, "suspended", reason, by="abuse-monitor",
+            details={"request_id": ctx.request_id, "score": score, "reasons": reasons}))
+    except Exception:
+        logger.exception("suspending account %s failed; it stays throttled",
+                         principal.account.id)
+        return
+    gateway.forget(principal.account.id)
+    gateway.metrics.suspensions.inc()
+    logger.warning("account %s suspended by the abuse monitor (score %g)",
+                   principal.account.id, score)

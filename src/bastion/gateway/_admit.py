@@ -1,0 +1,135 @@
+"""Admission: who is calling, may they, and are they over a limit — before any check runs.
+
+Order: key (401) → suspension (403, with reason and appeal hint) → route scope (403) →
+audit back-pressure (503) → throttle and rate limits (429). Model scope is checked once the
+body is read, still before any classifier or upstream call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import Request
+
+from bastion.accounts import Principal
+from bastion.errors import RuntimeFailure
+from bastion.gateway._context import Context
+from bastion.gateway._respond import GatewayError
+
+logger = logging.getLogger("bastion.gateway")
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise GatewayError(401, "missing API key; send 'Authorization: Bearer <key>' with a "
+                           "key from 'bastion keys create'", code="invalid_api_key",
+                           headers={"WWW-Authenticate": "Bearer"})
+    return key.strip()
+
+
+async def _principal(ctx: Context, key: str) -> Principal:
+    try:
+        principal = await ctx.gateway.principal(key)
+    except Exception as exc:  # the account store is down: refuse clearly, keep serving others
+        logger.error("account lookup failed: %s", type(exc).__name__)  # noqa: TRY400 - no key in the log
+        raise GatewayError(503, "the account store is unavailable, so the key cannot be "
+                           "checked; retry shortly", code="account_store_unavailable",
+                           headers={"Retry-After": "2"}) from exc
+    if principal is None:
+        raise GatewayError(401, "the API key is unknown or revoked; ask an administrator "
+                           "for a new one", code="invalid_api_key")
+    return principal
+
+
+async def admit(ctx: Context, request: Request, route: str) -> Principal:
+    """Authenticate and admit a request; raises :class:`GatewayError` when refused."""
+    gateway = ctx.gateway
+    principal = ctx.principal = await _principal(ctx, _bearer(request))
+    account = principal.account
+    if account.suspended:
+        raise GatewayError(403, f"account {account.name!r} is suspended: "
+                           f"{account.status_reason or 'no reason recorded'}. "
+                           f"{gateway.config.abuse.appeal_hint}", code="account_suspended")
+    if not principal.key.scopes.allows_route(account.role, route):
+        raise GatewayError(403, f"this key may not call the {route!r} route; ask for a key "
+                           "with that scope", code="scope_denied")
+    if gateway.audit.overloaded:
+        raise GatewayError(503, "the audit log is not keeping up, so new requests are "
+                           "refused rather than left unrecorded; retry shortly",
+                           code="audit_unavailable", headers={"Retry-After": "5"})
+    await _limits(ctx, principal)
+    return principal
+
+
+async def _limits(ctx: Context, principal: Principal) -> None:
+    gateway = ctx.gateway
+    throttle: int | None = None
+    if gateway.config.abuse.enabled:
+        try:
+            level = await gateway.abuse.level(principal.account.id)
+        except RuntimeFailure:
+            logger.exception("abuse level lookup failed; the request is not throttled")
+            level = "ok"
+        ctx.extra["abuse_level"] = level
+        if level in ("throttle", "suspend"):
+            throttle = gateway.config.abuse.throttle_requests_per_minute
+    try:
+        refusal = await gateway.limiter.request(principal, throttle)
+    except RuntimeFailure as exc:
+        raise _limits_down(exc) from exc
+    if refusal is not None:
+        gateway.metrics.rate_limited.labels("throttle" if "throttled" in refusal.reason
+                                            else "requests").inc()
+        raise GatewayError(429, f"rate limited: {refusal.reason}; retry after "
+                           f"{refusal.retry_after_s} s", code="rate_limit_exceeded",
+                           headers={"Retry-After": str(refusal.retry_after_s)})
+
+
+def _limits_down(exc: RuntimeFailure) -> GatewayError:
+    logger.error("rate limit check failed: %s", exc)
+    return GatewayError(503, "the rate limit store is unavailable, so the request cannot be "
+                        "admitted; retry shortly", code="rate_limit_store_unavailable",
+                        headers={"Retry-After": "2"})
+
+
+def check_model(ctx: Context, model: Any) -> None:
+    """Refuse a model outside the key's scopes."""
+    assert ctx.principal is not None
+    name = model if isinstance(model, str) else None
+    ctx.model = name
+    if not ctx.principal.key.scopes.allows_model(name):
+        raise GatewayError(403, f"this key may not use model {name!r}; ask for a key with "
+                           "that model in scope", code="scope_denied")
+
+
+async def read_json(request: Request, limit: int) -> dict[str, Any]:
+    """The request body as a JSON object, refused when too large or not an object."""
+    raw = await request.body()
+    if len(raw) > limit:
+        raise GatewayError(413, f"the body has {len(raw)} bytes; the limit is {limit}",
+                           code="body_too_large")
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise GatewayError(400, "the body is not valid JSON", code="invalid_json") from exc
+    if not isinstance(body, dict):
+        raise GatewayError(400, "the body must be a JSON object", code="invalid_json")
+    return body
+
+
+async def charge_tokens(ctx: Context, estimate: int) -> None:
+    """Charge the prompt's estimated tokens; 429 when over the key's budget."""
+    assert ctx.principal is not None
+    try:
+        refusal = await ctx.gateway.limiter.tokens(ctx.principal, estimate, enforce=True)
+    except RuntimeFailure as exc:
+        raise _limits_down(exc) from exc
+    if refusal is not None:
+        ctx.gateway.metrics.rate_limited.labels("tokens").inc()
+        raise GatewayError(429, f"rate limited: {refusal.reason}; retry after "
+                           f"{refusal.retry_after_s} s", code="rate_limit_exceeded",
+                           headers={"Retry-After": str(refusal.retry_after_s)})

@@ -1,0 +1,47 @@
+"""The gateway app factory and its lifespan (audit writer task, connection cleanup)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+
+from bastion.accounts import StrikeStore
+from bastion.gateway._config import GatewayConfig
+from bastion.gateway._routes import router
+from bastion.gateway._state import Gateway
+from bastion.store import close_store
+
+
+def create_app(config: GatewayConfig, *, strikes: StrikeStore | None = None) -> FastAPI:
+    """An ASGI app guarding ``config.upstream``.
+
+    The app's state holds the :class:`Gateway` (``app.state.gateway``). The audit writer
+    runs for the life of the app and is drained at shutdown.
+
+    Raises:
+        ConfigError: bad settings (unknown tier, bad database URL).
+        PolicyError: a configured policy does not load.
+        RuntimeFailure: the database cannot be reached or migrated.
+    """
+    gateway = Gateway(config, strikes=strikes)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(gateway.audit.run)
+                try:
+                    yield
+                finally:
+                    await gateway.close()
+        finally:
+            close_store(gateway.sessions)  # after the writer's last batch
+
+    app = FastAPI(title="Bastion gateway", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.gateway = gateway
+    app.include_router(router(gateway))
+    return app

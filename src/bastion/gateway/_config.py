@@ -1,0 +1,179 @@
+"""Gateway settings: one YAML file, typed, unknown keys rejected, env-var overrides.
+
+Any setting can be overridden by an environment variable named after its path, with double
+underscores: ``BASTION_GATEWAY__UPSTREAM__BASE_URL=http://127.0.0.1:8000/v1`` or
+``BASTION_GATEWAY__ROUTES__CHAT__FAIL_OPEN_OUTPUT=true``. Values are read as YAML scalars, so
+numbers and booleans keep their types. Secrets never go in the file: the file names the
+environment variables that hold them (``upstream.api_key_env``, ``identity_secret_env``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bastion.accounts import AbuseSettings
+from bastion.errors import ConfigError
+
+ENV_PREFIX = "BASTION_GATEWAY__"
+
+RouteName = Literal["chat", "completions", "embeddings", "moderations"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class UpstreamConfig(_Strict):
+    """The OpenAI-compatible server the gateway fronts."""
+
+    base_url: str = Field(default="http://127.0.0.1:8000/v1", description="Ends in /v1.")
+    api_key_env: str | None = Field(default=None, description="Env var holding the upstream key.")
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    read_timeout_s: float = Field(default=60.0, gt=0,
+                                  description="Longest silence between bytes.")
+    max_connections: int = Field(default=200, ge=1)
+
+
+class ClassifierConfig(_Strict):
+    """Which classifier tier checks content, and how long it may take."""
+
+    tier: str = "default"
+    options: dict[str, Any] = Field(default_factory=dict)
+    timeout_s: float = Field(default=2.0, gt=0)
+
+
+class RouteConfig(_Strict):
+    """Per-route policies and failure handling. Checks cannot be switched off.
+
+    ``fail_open_*`` lets a request through when the classifier fails on that direction; every
+    such pass is logged at error level and counted in ``bastion_gateway_fail_opens``.
+    """
+
+    input_policy: str | None = None
+    output_policy: str | None = None
+    fail_open_input: bool = False
+    fail_open_output: bool = False
+
+
+class StreamConfig(_Strict):
+    """The hold-back window of the stream guard (characters of generated text)."""
+
+    window_chars: int = Field(default=48, ge=1, description="New text that triggers a check.")
+    tail_chars: int = Field(default=32, ge=0, description="Checked text still held for context.")
+    context_chars: int = Field(default=256, ge=0, description="Released text re-checked with new.")
+    max_hold_s: float = Field(default=1.0, gt=0,
+                              description="Check early when the upstream stalls.")
+
+
+class RefusalConfig(_Strict):
+    """How a blocked request is answered: an error, or a completion carrying a refusal."""
+
+    mode: Literal["error", "completion"] = "error"
+    status: int = Field(default=400, ge=400, le=499)
+    message: str = "This request was blocked by the content policy."
+
+
+class RedactConfig(_Strict):
+    """Masking of PII and secrets for the ``redact`` action."""
+
+    restore: bool = Field(default=True, description="Put masked values back into the answer.")
+    phone_region: str | None = "US"
+
+
+class AuditConfig(_Strict):
+    """What the audit log keeps of request content."""
+
+    content: Literal["drop", "redact", "hash"] = "drop"
+    max_pending: int = Field(default=100_000, ge=1)
+
+
+class LimitsConfig(_Strict):
+    """Default per-key rate limits (a key's own setting wins)."""
+
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    tokens_per_minute: int | None = Field(default=None, ge=1)
+
+
+class GatewayConfig(_Strict):
+    """Everything ``bastion gateway`` needs."""
+
+    upstream: UpstreamConfig = UpstreamConfig()
+    classifier: ClassifierConfig = ClassifierConfig()
+    input_policy: str = "default"
+    output_policy: str = "default"
+    routes: dict[RouteName, RouteConfig] = Field(default_factory=dict)
+    stream: StreamConfig = StreamConfig()
+    refusal: RefusalConfig = RefusalConfig()
+    redact: RedactConfig = RedactConfig()
+    audit: AuditConfig = AuditConfig()
+    limits: LimitsConfig = LimitsConfig()
+    abuse: AbuseSettings = AbuseSettings()
+    database_url: str | None = None
+    redis_url: str | None = None
+    identity_secret_env: str = "BASTION_IDENTITY_SECRET"  # noqa: S105 - a variable name, not a secret
+    identity_fields: tuple[Literal["user", "safety_identifier"], ...] = (
+        "user", "safety_identifier")
+    max_body_bytes: int = Field(default=4_000_000, ge=1024)
+    auth_cache_s: float = Field(default=1.0, ge=0, description="How long a key lookup is reused.")
+    metrics_public: bool = Field(default=True, description="False: /metrics needs an operator key.")
+
+    def route(self, name: str) -> RouteConfig:
+        """The settings of a route, defaults filled in."""
+        found = {str(k): v for k, v in self.routes.items()}.get(name)
+        return found or RouteConfig()
+
+    def policy_for(self, name: str, direction: Literal["input", "output"]) -> str:
+        """The policy a route checks one direction with."""
+        route = self.route(name)
+        chosen = route.input_policy if direction == "input" else route.output_policy
+        return chosen or (self.input_policy if direction == "input" else self.output_policy)
+
+
+def _set_path(data: dict[str, Any], path: list[str], value: Any) -> None:
+    for key in path[:-1]:
+        nested = data.setdefault(key, {})
+        if not isinstance(nested, dict):
+            raise ConfigError(f"cannot override {'.'.join(path)!r}: {key!r} is not a section")
+        data = nested
+    data[path[-1]] = value
+
+
+def apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """``data`` with every ``BASTION_GATEWAY__A__B`` variable applied as ``a.b``."""
+    out = {**data}
+    for name in sorted(environ):
+        if name.startswith(ENV_PREFIX):
+            path = [part.lower() for part in name[len(ENV_PREFIX):].split("__") if part]
+            if path:
+                _set_path(out, path, yaml.safe_load(environ[name]))
+    return out
+
+
+def load_config(path: str | Path | None = None, *,
+                environ: Mapping[str, str] | None = None) -> GatewayConfig:
+    """Read the YAML file (if any), apply env overrides, and validate.
+
+    Raises:
+        ConfigError: the file cannot be read, is not a mapping, or has a bad or unknown key.
+    """
+    data: Any = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"gateway config {str(path)!r} cannot be read: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"gateway config {str(path)!r} must be a mapping of settings")
+    data = apply_env(data, os.environ if environ is None else environ)
+    try:
+        return GatewayConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"gateway config {str(path or '<env>')!r} is invalid: {problems}; "
+                          "fix the named keys (unknown keys are rejected)") from exc

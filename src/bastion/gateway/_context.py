@@ -1,0 +1,112 @@
+"""One request's record: who, which route, what each check said, what happened.
+
+:meth:`Context.finish` turns the record into exactly one audit event and the metrics, however
+the request ended (answered, refused, failed, or the client left mid-stream).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bastion.accounts import AbuseDecision, Principal
+from bastion.gateway._config import RouteName
+from bastion.gateway._guard import Check, Direction, header_value
+from bastion.gateway._state import Gateway
+from bastion.policy import Policy
+from bastion.redact import Vault
+
+logger = logging.getLogger("bastion.gateway")
+
+
+@dataclass
+class Context:
+    """The record of one request (see the module docstring)."""
+
+    gateway: Gateway
+    route: RouteName | str
+    request_id: str = field(default_factory=lambda: "req_" + secrets.token_hex(12))
+    started: float = field(default_factory=time.perf_counter)
+    principal: Principal | None = None
+    model: str | None = None
+    stream: bool = False
+    checks: list[Check] = field(default_factory=list)
+    status: int = 200
+    outcome: str = "allowed"
+    reason: str | None = None
+    upstream_ms: float | None = None
+    abuse: AbuseDecision | None = None
+    content: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    _done: bool = False
+
+    def add(self, check: Check) -> Check:
+        """Record a check and count it."""
+        self.checks.append(check)
+        metrics = self.gateway.metrics
+        metrics.checks.labels(check.direction, check.outcome).inc()
+        metrics.classifier_latency.labels(check.direction).observe(check.latency_ms / 1000)
+        for verdict in check.violations:
+            for category in verdict.violated:
+                metrics.verdicts.labels(check.direction, category.code, category.action).inc()
+        if check.outcome == "fail_open":
+            metrics.fail_opens.labels(self.route, check.direction).inc()
+        if check.outcome == "block":
+            metrics.blocks.labels(self.route, check.direction).inc()
+        return check
+
+    def expected(self) -> list[tuple[Direction, Policy]]:
+        """The checks this route runs: input everywhere, output on generation routes."""
+        if self.route not in ("chat", "completions", "embeddings", "moderations"):
+            return []
+        gateway = self.gateway
+        out: list[tuple[Direction, Policy]] = [("input", gateway.policy(self.route, "input"))]
+        if self.route in ("chat", "completions"):
+            out.append(("output", gateway.policy(self.route, "output")))
+        return out
+
+    def keep_content(self, texts: list[str]) -> None:
+        """Keep request content for the audit log as the settings say (drop/redact/hash)."""
+        mode = self.gateway.config.audit.content
+        if mode == "hash":
+            self.content = [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest()
+                            for t in texts]
+        elif mode == "redact":
+            vault = Vault(self.gateway.detectors)
+            self.content = [vault.mask(t) for t in texts]
+
+    def finish(self) -> None:
+        """Submit the audit event and count the request (once)."""
+        if self._done:
+            return
+        self._done = True
+        gateway = self.gateway
+        gateway.metrics.requests.labels(self.route, str(self.status)).inc()
+        gateway.audit.submit(self.event())
+        gateway.metrics.audit_pending.set(gateway.audit.pending)
+
+    def event(self) -> dict[str, Any]:
+        """The audit event: ids, route, checks, outcome, latency; never keys or raw text."""
+        principal = self.principal
+        event: dict[str, Any] = {
+            "type": "gateway.request", "request_id": self.request_id,
+            "account_id": principal.account.id if principal else None,
+            "key_id": principal.key.id if principal else None,
+            "route": self.route, "model": self.model, "stream": self.stream,
+            "status": self.status, "outcome": self.outcome, "reason": self.reason,
+            "checks": [c.summary() for c in self.checks],
+            "check_outcomes": header_value(self.checks, self.expected()),
+            "latency_ms": round((time.perf_counter() - self.started) * 1000, 3),
+            "upstream_ms": None if self.upstream_ms is None else round(self.upstream_ms, 3),
+        }
+        if self.abuse is not None:
+            event["abuse"] = {"strikes": self.abuse.strikes, "score": self.abuse.score,
+                              "level": self.abuse.level, "reasons": list(self.abuse.reasons),
+                              "exempt": self.abuse.exempt}
+        if self.content:
+            event["content"] = self.content
+        return {**event, **self.extra}

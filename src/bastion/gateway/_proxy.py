@@ -1,0 +1,239 @@
+"""Generation routes (chat and text completions): check the prompt, call, check the answer."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import httpx
+from starlette.responses import Response, StreamingResponse
+
+from bastion.accounts import hashed_account_id
+from bastion.errors import RuntimeFailure
+from bastion.gateway._abuse import assess
+from bastion.gateway._admit import charge_tokens, check_model
+from bastion.gateway._context import Context
+from bastion.gateway._extract import (
+    TextField,
+    Unchecked,
+    choice_fields,
+    joined,
+    request_fields,
+    set_path,
+)
+from bastion.gateway._guard import Check, header_value
+from bastion.gateway._respond import (
+    MODEL_PREFIX,
+    GatewayError,
+    JSONResponse,
+    masks,
+    refusal_chunks,
+    refusal_completion,
+    refusal_error,
+)
+from bastion.gateway._stream import StreamGuard
+from bastion.redact import Vault
+
+logger = logging.getLogger("bastion.gateway")
+
+UPSTREAM_PATHS = {"chat": "chat/completions", "completions": "completions",
+                  "embeddings": "embeddings"}
+
+
+def headers_for(ctx: Context, *, pending_output: bool = False) -> dict[str, str]:
+    """The ``x-bastion-*`` headers: request id, checks and their outcomes, abuse level."""
+    expected = ctx.expected()
+    checks = list(ctx.checks)
+    if pending_output:
+        checks.append(Check("output", expected[-1][1], "pending"))
+    out = {"x-bastion-request-id": ctx.request_id,
+           "x-bastion-checks": header_value(checks, expected)}
+    level = ctx.abuse.level if ctx.abuse else ctx.extra.get("abuse_level")
+    if level and level != "ok":
+        out["x-bastion-abuse-level"] = str(level)
+    return out
+
+
+async def check_input(ctx: Context, body: dict[str, Any]) -> tuple[list[TextField], Check]:
+    """Find every content field, check it, and refuse on block or fail-closed error."""
+    gateway, route = ctx.gateway, ctx.route
+    check_model(ctx, body.get("model"))
+    try:
+        fields = request_fields(route, body)
+    except Unchecked as exc:
+        raise GatewayError(422, str(exc), code="unchecked_content") from exc
+    texts = [f.text for f in fields]
+    ctx.keep_content(texts)
+    await charge_tokens(ctx, sum(len(t) for t in texts) // 4 + 1)
+    policy = gateway.policy(route, "input")
+    fail_open = gateway.config.route(route).fail_open_input
+    check = ctx.add(await gateway.guard.check("input", texts, policy, fail_open=fail_open))
+    if check.outcome == "error":
+        ctx.outcome, ctx.reason = "classifier_error", "input check failed (fail-closed)"
+        raise GatewayError(503, "the prompt could not be checked (the classifier failed or "
+                           "timed out) and this route fails closed; retry shortly",
+                           code="classifier_unavailable", headers={"Retry-After": "2"})
+    return fields, check
+
+
+def mask_fields(ctx: Context, body: dict[str, Any], fields: list[TextField]) -> Vault:
+    """Replace PII and secrets in every field with placeholders (the ``redact`` action)."""
+    vault = Vault(ctx.gateway.detectors)
+    for item in fields:
+        masked = vault.mask(item.text) if item.rewritable else item.text
+        if masked != item.text:
+            set_path(body, item.path, masked)
+    ctx.extra["redacted_values"] = len(vault)
+    return vault
+
+
+def stamp_identity(ctx: Context, body: dict[str, Any]) -> None:
+    """Replace any client-sent identity with the account's stable pseudonym."""
+    assert ctx.principal is not None
+    pseudonym = hashed_account_id(ctx.principal.account.id, ctx.gateway.identity_secret)
+    for name in ctx.gateway.config.identity_fields:
+        body[name] = pseudonym
+
+
+async def refuse(ctx: Context, check: Check, prompt: str) -> Response:
+    """Answer a blocked request (error or refusal completion) after counting strikes."""
+    ctx.outcome = f"blocked_{check.direction}"
+    await assess(ctx, prompt)
+    config = ctx.gateway.config.refusal
+    if config.mode == "error":
+        error = refusal_error(check, config)
+        ctx.status = error.status
+        return error.response(headers_for(ctx))
+    if ctx.stream:
+        return StreamingResponse(iter(refusal_chunks(ctx.route, ctx.model, config)),
+                                 media_type="text/event-stream", headers=headers_for(ctx))
+    return JSONResponse(refusal_completion(ctx.route, ctx.model, config, check),
+                        headers=headers_for(ctx))
+
+
+async def send(ctx: Context, body: dict[str, Any], *, stream: bool) -> httpx.Response:
+    """Call the upstream; transport failures become 502/504 errors."""
+    gateway = ctx.gateway
+    request = gateway.upstream.build_request("POST", UPSTREAM_PATHS[ctx.route], json=body)
+    start = time.perf_counter()
+    try:
+        response = await gateway.upstream.send(request, stream=stream)
+    except httpx.TimeoutException as exc:
+        ctx.outcome = "upstream_error"
+        raise GatewayError(504, "the upstream model did not answer in time; retry later",
+                           code="upstream_timeout") from exc
+    except httpx.HTTPError as exc:
+        ctx.outcome = "upstream_error"
+        raise GatewayError(502, f"the upstream model cannot be reached "
+                           f"({type(exc).__name__}); check upstream.base_url",
+                           code="upstream_unavailable") from exc
+    ctx.upstream_ms = (time.perf_counter() - start) * 1000
+    gateway.metrics.upstream_latency.labels(ctx.route).observe(ctx.upstream_ms / 1000)
+    return response
+
+
+async def upstream_failure(ctx: Context, response: httpx.Response) -> GatewayError:
+    """The error for a non-2xx upstream answer (4xx passed on, 5xx reported as 502)."""
+    await response.aread()
+    await response.aclose()
+    ctx.outcome, ctx.reason = "upstream_error", f"upstream status {response.status_code}"
+    if response.status_code < 500:
+        message = _upstream_message(response)
+        return GatewayError(response.status_code, f"the upstream refused the request: "
+                            f"{message}", code="upstream_rejected")
+    return GatewayError(502, f"the upstream model failed (status {response.status_code}); "
+                        "retry later", code="upstream_error")
+
+
+def _upstream_message(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+        message = data["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return f"status {response.status_code}"
+    return str(message)[:500]
+
+
+async def generate(ctx: Context, body: dict[str, Any]) -> Response:
+    """Chat and text completions, streamed or not."""
+    gateway, route = ctx.gateway, ctx.route
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):  # an upstream might read "yes" or 1 differently
+        raise GatewayError(400, f"'stream' must be true or false, not {stream!r}",
+                           code="invalid_request")
+    ctx.stream = stream
+    fields, check = await check_input(ctx, body)
+    prompt = joined(fields)
+    if check.outcome == "block":
+        return await refuse(ctx, check, prompt)
+    vault = mask_fields(ctx, body, fields) if check.outcome == "redact" else None
+    stamp_identity(ctx, body)
+    response = await send(ctx, body, stream=ctx.stream)
+    if response.status_code != 200:
+        raise await upstream_failure(ctx, response)
+    fail_open = gateway.config.route(route).fail_open_output
+    policy = gateway.policy(route, "output")
+    if ctx.stream:
+        if "text/event-stream" not in response.headers.get("content-type", ""):
+            await response.aclose()
+            raise GatewayError(502, "the upstream answered a streamed request without an "
+                               "event stream", code="upstream_malformed")
+        guard = StreamGuard(ctx, response, policy, fail_open=fail_open,
+                            vault=vault if gateway.config.redact.restore else None,
+                            mask=masks(policy))
+        ctx.extra["deferred"] = True
+        return StreamingResponse(guard.run(), media_type="text/event-stream",
+                                 headers=headers_for(ctx, pending_output=True))
+    return await _complete(ctx, response, prompt, vault, fail_open)
+
+
+async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: Vault | None,
+                    fail_open: bool) -> Response:
+    gateway, route = ctx.gateway, ctx.route
+    try:
+        data = response.json()
+        choices = data["choices"]
+        assert isinstance(choices, list)
+    except (ValueError, KeyError, TypeError, AssertionError) as exc:
+        ctx.outcome = "upstream_error"
+        raise GatewayError(502, "the upstream answered with a malformed completion",
+                           code="upstream_malformed") from exc
+    per_choice = [choice_fields(route, c, i) for i, c in enumerate(choices)]
+    policy = gateway.policy(route, "output")
+    check = ctx.add(await gateway.guard.check(
+        "output", [joined(f) for f in per_choice], policy, fail_open=fail_open))
+    if check.outcome == "block":
+        return await refuse(ctx, check, prompt)
+    if check.outcome == "error":
+        ctx.outcome, ctx.reason = "classifier_error", "output check failed (fail-closed)"
+        raise GatewayError(503, "the completion could not be checked (the classifier failed "
+                           "or timed out) and this route fails closed; retry shortly",
+                           code="classifier_unavailable", headers={"Retry-After": "2"})
+    _rewrite_choices(ctx, data, per_choice, mask=masks(policy), vault=vault)
+    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    if ctx.principal is not None:
+        try:
+            await gateway.limiter.tokens(ctx.principal,
+                                         int(usage.get("completion_tokens") or 0),
+                                         enforce=False)
+        except RuntimeFailure:
+            logger.exception("completion tokens of %s were not counted", ctx.request_id)
+    if check.violations:
+        await assess(ctx, prompt)
+    return JSONResponse(data, headers=headers_for(ctx))
+
+
+def _rewrite_choices(ctx: Context, data: dict[str, Any], per_choice: list[list[TextField]],
+                     *, mask: bool, vault: Vault | None) -> None:
+    restore = vault is not None and ctx.gateway.config.redact.restore
+    if not mask and not restore:
+        return
+    output_vault = Vault(ctx.gateway.detectors, prefix=MODEL_PREFIX)
+    for fields in per_choice:
+        for item in fields:
+            text = output_vault.mask(item.text) if mask else item.text
+            if restore and vault is not None:
+                text = vault.restore(text)
+            if text != item.text:
+                set_path(data, item.path, text)

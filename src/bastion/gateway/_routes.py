@@ -1,0 +1,153 @@
+"""The HTTP routes: the OpenAI-compatible surface, ``/metrics`` and ``/healthz``.
+
+Every proxied route goes through :func:`_handle`, which builds the request record, admits the
+caller, turns :class:`GatewayError` into an OpenAI-shaped answer, and writes exactly one audit
+event (streams write theirs when they end).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from bastion.classify import Verdict
+from bastion.gateway._admit import admit, check_model, read_json
+from bastion.gateway._context import Context
+from bastion.gateway._proxy import (
+    check_input,
+    generate,
+    headers_for,
+    mask_fields,
+    refuse,
+    send,
+    stamp_identity,
+    upstream_failure,
+)
+from bastion.gateway._respond import GatewayError, JSONResponse
+from bastion.gateway._state import Gateway
+from bastion.monitor import CONTENT_TYPE
+from bastion.serve import OPENAI_CATEGORIES, category_names
+
+logger = logging.getLogger("bastion.gateway")
+
+Handler = Callable[[Context, Request], Awaitable[Response]]
+
+
+async def _handle(gateway: Gateway, route: str, request: Request, handler: Handler) -> Response:
+    ctx = Context(gateway, route)
+    try:
+        await admit(ctx, request, route)
+        response = await handler(ctx, request)
+    except GatewayError as exc:
+        ctx.status = exc.status
+        if ctx.outcome == "allowed":
+            ctx.outcome, ctx.reason = "refused", exc.code
+        return exc.response(headers_for(ctx) if route != "models" else
+                            {"x-bastion-request-id": ctx.request_id})
+    except Exception:
+        ctx.status, ctx.outcome = 500, "internal_error"
+        logger.exception("request %s failed", ctx.request_id)
+        return GatewayError(500, "internal gateway error; the gateway log has details (request "
+                            f"{ctx.request_id})", code="internal_error").response()
+    else:
+        ctx.status = response.status_code
+        return response
+    finally:
+        if not ctx.extra.get("deferred"):
+            ctx.finish()
+
+
+async def _generation(ctx: Context, request: Request) -> Response:
+    return await generate(ctx, await read_json(request, ctx.gateway.config.max_body_bytes))
+
+
+async def _embeddings(ctx: Context, request: Request) -> Response:
+    body = await read_json(request, ctx.gateway.config.max_body_bytes)
+    fields, check = await check_input(ctx, body)
+    if check.outcome == "block":
+        return await refuse(ctx, check, "")
+    if check.outcome == "redact":  # the upstream never sees the values, here either
+        mask_fields(ctx, body, fields)
+    stamp_identity(ctx, body)
+    body.pop("safety_identifier", None)  # the embeddings API takes 'user' only
+    response = await send(ctx, body, stream=False)
+    if response.status_code != 200:
+        raise await upstream_failure(ctx, response)
+    return Response(response.content, media_type="application/json",
+                    headers=headers_for(ctx))
+
+
+async def _models(ctx: Context, request: Request) -> Response:
+    del request
+    response = await ctx.gateway.upstream.get("models")
+    if response.status_code != 200:
+        raise await upstream_failure(ctx, response)
+    data: dict[str, Any] = response.json()
+    assert ctx.principal is not None
+    scopes = ctx.principal.key.scopes
+    data["data"] = [m for m in data.get("data", []) if isinstance(m, dict)
+                    and scopes.allows_model(str(m.get("id")))]
+    return JSONResponse(data, headers={"x-bastion-request-id": ctx.request_id})
+
+
+def _moderation_result(verdict: Verdict) -> dict[str, Any]:
+    flags = dict.fromkeys(OPENAI_CATEGORIES, False)
+    scores = dict.fromkeys(OPENAI_CATEGORIES, 0.0)
+    for category in verdict.categories:
+        for name in category_names(category.code):
+            flags[name] = flags.get(name, False) or category.violated
+            scores[name] = max(scores.get(name, 0.0), category.score)
+    return {"flagged": any(flags.values()), "categories": flags, "category_scores": scores,
+            "bastion": {"rule_ids": list(verdict.rule_ids), "action": verdict.action,
+                        "tier": verdict.tier}}
+
+
+async def _moderations(ctx: Context, request: Request) -> Response:
+    body = await read_json(request, ctx.gateway.config.max_body_bytes)
+    check_model(ctx, None)
+    fields, check = await check_input(ctx, body)
+    verdicts = check.verdicts[:len(fields)] if len(fields) > 1 else check.verdicts
+    if any(v.is_error for v in verdicts):
+        raise GatewayError(503, "the classifier failed; no moderation result was produced; "
+                           "retry shortly", code="classifier_unavailable")
+    return JSONResponse({"id": f"modr-{secrets.token_hex(12)}", "model": check.policy.id,
+                         "results": [_moderation_result(v) for v in verdicts]},
+                        headers=headers_for(ctx))
+
+
+def router(gateway: Gateway) -> APIRouter:
+    """All routes of one gateway."""
+    api = APIRouter()
+
+    def bind(route: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            return await _handle(gateway, route, request, handler)
+        return endpoint
+
+    api.add_api_route("/v1/chat/completions", bind("chat", _generation), methods=["POST"])
+    api.add_api_route("/v1/completions", bind("completions", _generation), methods=["POST"])
+    api.add_api_route("/v1/embeddings", bind("embeddings", _embeddings), methods=["POST"])
+    api.add_api_route("/v1/models", bind("models", _models), methods=["GET"])
+    api.add_api_route("/v1/moderations", bind("moderations", _moderations), methods=["POST"])
+
+    async def metrics(request: Request) -> Response:
+        if not gateway.config.metrics_public:
+            ctx = Context(gateway, "metrics")
+            try:
+                await admit(ctx, request, "metrics")
+            except GatewayError as exc:
+                return exc.response()
+        gateway.metrics.audit_pending.set(gateway.audit.pending)
+        return Response(gateway.metrics.render(), media_type=CONTENT_TYPE)
+
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "audit_pending": gateway.audit.pending}
+
+    api.add_api_route("/metrics", metrics, methods=["GET"])
+    api.add_api_route("/healthz", healthz, methods=["GET"])
+    return api

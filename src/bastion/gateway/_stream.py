@@ -1,0 +1,194 @@
+"""The stream guard: hold generated text back, check it, and only then release it.
+
+For every (choice, field) buffer the guard checks once ``window_chars`` new characters have
+arrived, together with up to ``context_chars`` of text already released, so text split across
+chunks is checked as a whole. Checked text still leaves only up to ``tail_chars`` before the
+end, so a phrase cut at a check boundary is never half released. When the upstream stalls for
+``max_hold_s`` the pending text is checked early. At the end each choice is checked in full —
+the very check a non-streamed request gets — before the last frames and ``[DONE]`` leave.
+
+A violation, a classifier failure on a fail-closed route, a malformed event or a broken
+upstream ends the stream with an SSE error frame and no ``[DONE]``; held text never leaves.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+
+from bastion.gateway._abuse import assess
+from bastion.gateway._context import Context
+from bastion.gateway._guard import Check, outcome_of
+from bastion.gateway._held import Held, Key
+from bastion.gateway._respond import MODEL_PREFIX, policy_details, sse_error
+from bastion.gateway._sse import Event, EventReader
+from bastion.policy import Policy
+from bastion.redact import StreamMasker, StreamRestorer, Vault
+
+logger = logging.getLogger("bastion.gateway")
+
+
+class Stop(Exception):  # noqa: N818 - a control-flow signal, not an error report
+    """End the stream with this SSE error frame."""
+
+    def __init__(self, frame: str) -> None:
+        super().__init__(frame)
+        self.frame = frame
+
+
+class StreamGuard:
+    """Guards one streamed response.
+
+    Lifetime: one stream. Concurrency: one task. Failure: everything ends in an error frame;
+    the audit event is submitted however the stream ends (client gone included).
+
+    Args:
+        ctx: the request's record.
+        response: the upstream's streamed response (closed by the guard).
+        policy: the output policy.
+        fail_open: the route's output fail-open setting.
+        vault: the request's redaction vault, whose placeholders are restored.
+        mask: mask PII and secrets the model generates (the output policy redacts).
+    """
+
+    def __init__(self, ctx: Context, response: httpx.Response, policy: Policy, *,
+                 fail_open: bool, vault: Vault | None, mask: bool = False) -> None:
+        self.ctx = ctx
+        self.config = ctx.gateway.config.stream
+        self.response = response
+        self.policy = policy
+        self.fail_open = fail_open
+        self.held = Held()
+        self.window_checks = 0
+        self.restorers: dict[Key, StreamRestorer] = {}
+        self.vault = vault if vault is not None and len(vault) else None
+        self.masker = (StreamMasker(Vault(ctx.gateway.detectors, prefix=MODEL_PREFIX))
+                       if mask else None)
+
+    async def run(self) -> AsyncIterator[str]:
+        """The frames to send to the client."""
+        reader = EventReader(self.response)
+        try:
+            async for frame in self._frames(reader):
+                yield frame
+        except Stop as stop:
+            yield stop.frame
+        finally:
+            await reader.close()
+            await self.response.aclose()
+            self.ctx.extra["window_checks"] = self.window_checks
+            self.ctx.extra["generated_chars"] = self.held.total_chars()
+            self.ctx.finish()
+
+    async def _frames(self, reader: EventReader) -> AsyncIterator[str]:
+        while True:
+            event = await reader.next(self.config.max_hold_s)
+            if event is None:  # the upstream stalls: check what is held, release what passes
+                await self._check(force=True)
+            elif event.kind == "data":
+                self._accept(event)
+                await self._check(force=False)
+            elif event.kind in ("done", "end"):
+                for frame in await self._finish(event):
+                    yield frame
+                return
+            else:
+                self._fail(event.data, "upstream_stream_error")
+            for frame in self.held.releasable(self._rewrite()):
+                yield frame
+
+    def _accept(self, event: Event) -> None:
+        try:
+            chunk = json.loads(event.data)
+        except ValueError:
+            self._fail("the upstream sent a malformed event (not JSON)", "upstream_malformed")
+        if not isinstance(chunk, dict):
+            self._fail("the upstream sent a malformed event (not an object)",
+                       "upstream_malformed")
+        if "error" in chunk:
+            self._fail("the upstream reported an error mid-stream", "upstream_error")
+        self.held.add(f"data: {event.data}\n\n", chunk)
+
+    async def _check(self, *, force: bool) -> None:
+        keys = self.held.due(self.config.window_chars, force=force)
+        if not keys:
+            return
+        texts = [self.held.buffers[k][max(0, self.held.checked.get(k, 0)
+                                         - self.config.context_chars):] for k in keys]
+        verdicts = await self.ctx.gateway.guard.classify(texts, self.policy)
+        self.window_checks += 1
+        outcome = outcome_of(verdicts, fail_open=self.fail_open)
+        if outcome in ("block", "error"):
+            await self._stop(Check("output", self.policy, outcome, verdicts))
+        for key in keys:
+            self.held.mark_checked(key, self.config.tail_chars)
+
+    async def _finish(self, event: Event) -> list[str]:
+        gateway, ctx = self.ctx.gateway, self.ctx
+        texts = self.held.choice_texts()
+        check = ctx.add(await gateway.guard.check("output", texts, self.policy,
+                                                  fail_open=self.fail_open))
+        if check.outcome in ("block", "error"):
+            await self._stop(check, counted=True)
+        self.held.release_all()
+        frames = list(self.held.releasable(self._rewrite()))
+        frames.extend(self._flush_restorers())
+        if event.kind == "end":
+            ctx.outcome, ctx.reason = "upstream_error", "stream ended without [DONE]"
+            frames.append(sse_error("the upstream ended the stream without [DONE]; the text "
+                                    "above was checked", "upstream_incomplete"))
+            return frames
+        frames.append(f": bastion-checks {check.label}\n\n")
+        frames.append("data: [DONE]\n\n")
+        return frames
+
+    async def _stop(self, check: Check, *, counted: bool = False) -> None:
+        ctx = self.ctx
+        if not counted:
+            ctx.add(check)
+        if check.outcome == "block":
+            ctx.outcome = "blocked_output"
+            await assess(ctx, "")
+            raise Stop(sse_error(f"{ctx.gateway.config.refusal.message} The completion "
+                                 f"violates policy {check.policy.id!r}; the stream was "
+                                 "stopped.", "content_policy_violation",
+                                 policy_details(check)))
+        ctx.outcome, ctx.reason = "classifier_error", "output check failed (fail-closed)"
+        raise Stop(sse_error("the output could not be checked (classifier error or "
+                             "timeout), so the stream was stopped; retry later",
+                             "classifier_unavailable"))
+
+    def _fail(self, message: str, code: str) -> Any:
+        self.ctx.outcome, self.ctx.reason = "upstream_error", message
+        logger.warning("stream %s: %s", self.ctx.request_id, message)
+        raise Stop(sse_error(f"{message}; the stream was stopped and unchecked text was "
+                             "withheld", code))
+
+    def _rewrite(self) -> Callable[[Key, int, int], str] | None:
+        if self.vault is None and self.masker is None:
+            return None
+        vault, masker = self.vault, self.masker
+
+        def rewrite(key: Key, start: int, end: int) -> str:
+            buffer = self.held.buffers[key]
+            text = masker.slice(buffer, start, end) if masker else buffer[start:end]
+            if vault is not None:
+                text = self.restorers.setdefault(key, StreamRestorer(vault)).feed(text)
+            return text
+
+        return rewrite
+
+    def _flush_restorers(self) -> list[str]:
+        frames = []
+        for (index, name), restorer in self.restorers.items():
+            rest = restorer.finish()
+            if rest and name in ("content", "text"):
+                choice: dict[str, Any] = ({"index": index, "text": rest} if name == "text"
+                                          else {"index": index, "delta": {"content": rest}})
+                chunk = {"object": "chat.completion.chunk", "choices": [choice]}
+                frames.append("data: " + json.dumps(chunk, ensure_ascii=True) + "\n\n")
+        return frames

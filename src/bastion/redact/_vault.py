@@ -1,0 +1,120 @@
+"""A per-request vault: mask values before the upstream sees them, restore them after.
+
+Placeholders look like ``[EMAIL_1]``; the same value gets the same placeholder within one
+request. The vault lives only as long as the request and is never logged or stored. Values the
+*model* generates are masked with a prefixed vault (``[REDACTED_EMAIL_1]``) that is never
+restored, so they cannot be confused with the caller's own placeholders.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bastion.redact._detect import Detectors
+
+_PLACEHOLDER = re.compile(r"\[(?:EMAIL|PHONE|CARD|IBAN|SECRET|PRIVATE_KEY)_\d{1,4}\]")
+_PARTIAL = re.compile(r"\[[A-Z_]{0,12}\d{0,4}$")
+
+
+class Vault:
+    """Masks entities in texts and restores placeholders in answers.
+
+    Lifetime: one request. Not thread-safe (a request is one task).
+    """
+
+    def __init__(self, detectors: Detectors, *, prefix: str = "") -> None:
+        self.detectors = detectors
+        self.prefix = prefix
+        self._by_value: dict[str, str] = {}
+        self._by_placeholder: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_placeholder)
+
+    def mask(self, text: str) -> str:
+        """``text`` with every detected entity replaced by its placeholder."""
+        parts: list[str] = []
+        at = 0
+        for entity in self.detectors.find(text):
+            value = text[entity.start:entity.end]
+            parts.extend((text[at:entity.start], self.placeholder(entity.kind, value)))
+            at = entity.end
+        parts.append(text[at:])
+        return "".join(parts)
+
+    def restore(self, text: str) -> str:
+        """``text`` with every placeholder this vault made replaced by its value."""
+        if not self._by_placeholder:
+            return text
+        return _PLACEHOLDER.sub(lambda m: self._by_placeholder.get(m.group(), m.group()), text)
+
+    def placeholder(self, kind: str, value: str) -> str:
+        """The placeholder of a value (the same one each time within this vault)."""
+        found = self._by_value.get(value)
+        if found is None:
+            label = f"[{self.prefix}{kind}_"
+            count = sum(p.startswith(label) for p in self._by_placeholder) + 1
+            found = f"{label}{count}]"
+            self._by_value[value] = found
+            self._by_placeholder[found] = value
+        return found
+
+
+class StreamRestorer:
+    """Restores placeholders in streamed text, holding back a placeholder split across chunks.
+
+    Feed each chunk's text to :meth:`feed` and send what it returns; call :meth:`finish` at the
+    end of the stream for whatever is still held.
+    """
+
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+        self._held = ""
+
+    def feed(self, text: str) -> str:
+        """The restorable part of the text seen so far."""
+        text = self._held + text
+        partial = _PARTIAL.search(text[-20:])
+        cut = len(text) - len(partial.group()) if partial else len(text)
+        self._held = text[cut:]
+        return self.vault.restore(text[:cut])
+
+    def finish(self) -> str:
+        """Whatever was held back, restored where possible."""
+        text, self._held = self._held, ""
+        return self.vault.restore(text)
+
+
+class StreamMasker:
+    """Masks entities in a growing text that leaves in slices (a stream's released text).
+
+    Each call gets the whole text received so far and the slice ``[start, end)`` about to
+    leave. An entity is replaced by its placeholder in the slice where it starts and dropped
+    from later slices, so a value split across chunks never leaves in pieces. Text after
+    ``end`` that is already received is scanned too, so an entity still growing is seen; the
+    stream guard's hold-back tail keeps recent text from leaving before that.
+
+    Args:
+        vault: the vault whose placeholders are used (never restored).
+        lookback: how far before ``start`` to scan for an entity that began earlier.
+    """
+
+    def __init__(self, vault: Vault, lookback: int = 8192) -> None:
+        self.vault = vault
+        self.lookback = lookback
+
+    def slice(self, text: str, start: int, end: int) -> str:
+        """The masked form of ``text[start:end]``."""
+        base = max(0, start - self.lookback)
+        parts: list[str] = []
+        at = start
+        for entity in self.vault.detectors.find(text[base:]):
+            first, last = entity.start + base, entity.end + base
+            if last <= start or first >= end:
+                continue
+            if first >= start:
+                parts.extend((text[at:first],
+                              self.vault.placeholder(entity.kind, text[first:last])))
+            at = min(last, end)
+        parts.append(text[at:end])
+        return "".join(parts)

@@ -1,0 +1,119 @@
+"""The CLI groups of the gateway: keys, accounts, audit, gateway (wired as main.py wires them)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from importlib import import_module
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from bastion.accounts import AccountStore
+from bastion.store import close_store, open_store
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli() -> typer.Typer:
+    app = typer.Typer(pretty_exceptions_enable=False)
+    for name in ("_accounts", "_audit", "_gateway", "_keys"):
+        import_module(f"bastion.cli.{name}").register(app)
+    return app
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/cli.db"
+
+
+def invoke(app: typer.Typer, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_keys_are_shown_once_listed_by_prefix_rotated_and_revoked(cli: typer.Typer,
+                                                                  db: str) -> None:
+    assert invoke(cli, "accounts", "create", "alice", "--role", "operator", "--db", db)[0] == 0
+    code, out = invoke(cli, "keys", "create", "alice", "--route", "chat", "--model", "gpt-*",
+                       "--db", db)
+    assert code == 0
+    key = next(line for line in out.splitlines() if line.startswith("bst-"))
+    assert "shown once" in out
+    code, listed = invoke(cli, "keys", "list", "alice", "--json", "--db", db)
+    rows = json.loads(listed)
+    assert code == 0
+    assert key not in listed
+    assert rows[0]["prefix"] == key[:10]
+    assert rows[0]["scopes"] == {"routes": ["chat"], "models": ["gpt-*"]}
+    code, rotated = invoke(cli, "keys", "rotate", rows[0]["id"], "--db", db)
+    new_key = next(line for line in rotated.splitlines() if line.startswith("bst-"))
+    sessions = open_store(db)
+    try:
+        store = AccountStore(sessions)
+        assert store.authenticate(key) is None
+        principal = store.authenticate(new_key)
+        assert principal is not None
+        assert principal.key.scopes.models == ("gpt-*",)
+        new_id = principal.key.id
+    finally:
+        close_store(sessions)
+    assert invoke(cli, "keys", "revoke", new_id, "--db", db)[0] == 0
+    assert json.loads(invoke(cli, "keys", "list", "--json", "--db", db)[1]) == []
+    code, out = invoke(cli, "keys", "revoke", "key_nope", "--db", db)
+    assert code == 2
+    assert "bastion keys list" in out
+
+
+def test_accounts_suspend_show_reinstate(cli: typer.Typer, db: str) -> None:
+    invoke(cli, "accounts", "create", "mallory", "--db", db)
+    code, _ = invoke(cli, "accounts", "suspend", "mallory", "--reason", "jailbreaks", "--db", db)
+    assert code == 0
+    shown = json.loads(invoke(cli, "accounts", "show", "mallory", "--db", db)[1])
+    assert shown["status"] == "suspended"
+    assert shown["status_reason"] == "jailbreaks"
+    assert invoke(cli, "accounts", "reinstate", "mallory", "--db", db)[0] == 0
+    assert json.loads(invoke(cli, "accounts", "show", "mallory", "--db", db)[1])["status"] == \
+        "active"
+    code, out = invoke(cli, "accounts", "create", "x", "--role", "emperor", "--db", db)
+    assert code == 2
+    assert "unknown role 'emperor'" in out
+
+
+def test_audit_verify_detects_an_edited_or_deleted_event(cli: typer.Typer, db: str) -> None:
+    for name in ("a", "b", "c"):
+        invoke(cli, "accounts", "create", name, "--db", db)
+    code, out = invoke(cli, "audit", "verify", "--db", db)
+    assert code == 0
+    assert "audit log OK: 3 events" in out
+    path = db.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        conn.execute("update audit_events set body = replace(body, '\"by\":\"cli\"', "
+                     "'\"by\":\"someone\"') where seq = 2")
+    conn.close()
+    code, out = invoke(cli, "audit", "verify", "--db", db)
+    assert code == 1
+    assert "event 2: the body was edited" in out
+    with sqlite3.connect(path) as conn:
+        conn.execute("delete from audit_events where seq = 3")
+    conn.close()
+    assert "removed" in invoke(cli, "audit", "verify", "--db", db)[1]
+    tail = json.loads(invoke(cli, "audit", "tail", "-n", "1", "--db", db)[1])
+    assert tail[0]["type"] == "account.created"
+
+
+def test_gateway_config_validates_and_reports_unknown_keys(cli: typer.Typer,
+                                                           tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("upstream:\n  base_url: http://127.0.0.1:9/v1\nstream:\n  window_chars: 64\n")
+    code, out = invoke(cli, "gateway", "config", "--config", str(good))
+    assert code == 0
+    assert json.loads(out)["stream"]["window_chars"] == 64
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("upstream:\n  base_ur: http://x\n")
+    code, out = invoke(cli, "gateway", "config", "--config", str(bad))
+    assert code == 2
+    assert "upstream.base_ur" in out

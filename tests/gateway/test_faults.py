@@ -1,0 +1,164 @@
+"""Faults: classifier timeout and errors, upstream failures, a locked database."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from bastion.testing import ScriptedUpstream, Turn
+
+from .conftest import GatewayFactory, sse_frames
+from .services import fresh_database, postgres_cluster
+
+
+def chat(text: str, stream: bool = False) -> dict[str, object]:
+    return {"model": "m", "stream": stream, "messages": [{"role": "user", "content": text}]}
+
+
+def test_classifier_timeout_fails_closed_and_others_keep_being_served(
+        gateway_factory: GatewayFactory) -> None:
+    gw = gateway_factory(classifier__tier="sleepy", classifier__timeout_s="0.3")
+    key = gw.key("alice")
+    with gw.client(key) as client, ThreadPoolExecutor(4) as pool:
+        slow = pool.submit(client.post, "/chat/completions", json=chat("SLEEP please"))
+        time.sleep(0.05)
+        fast = [pool.submit(client.post, "/chat/completions", json=chat(f"hi {i}"))
+                for i in range(3)]
+        refused = slow.result()
+        assert all(f.result().status_code == 200 for f in fast)
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "classifier_unavailable"
+    assert "input/default=error" in refused.headers["x-bastion-checks"]
+    assert gw.wait_audit(4) == 4
+
+
+def test_backend_error_fails_closed_unless_route_fails_open(
+        gateway_factory: GatewayFactory, caplog: object) -> None:
+    closed = gateway_factory(classifier__tier="fixed", classifier__options='{fail_on: BOOM}')
+    opened = gateway_factory(classifier__tier="fixed", classifier__options='{fail_on: BOOM}',
+                             routes__chat__fail_open_input="true")
+    with closed.client(closed.key("a")) as c1, opened.client(opened.key("b")) as c2:
+        refused = c1.post("/chat/completions", json=chat("BOOM"))
+        passed = c2.post("/chat/completions", json=chat("BOOM"))
+        metrics = c2.get("/metrics".join(opened.url.rsplit("/v1", 1))).text
+    assert refused.status_code == 503
+    assert passed.status_code == 200
+    assert "input/default=fail_open" in passed.headers["x-bastion-checks"]
+    assert 'bastion_gateway_fail_opens_total{direction="input",route="chat"} 1.0' in metrics
+
+
+def test_upstream_timeout_and_slow_first_byte(gateway_factory: GatewayFactory,
+                                              upstream: tuple[ScriptedUpstream, str]) -> None:
+    gw = gateway_factory(upstream__read_timeout_s="0.3")
+    upstream[0].script("stall", Turn(delay=1.0))
+    upstream[0].script("trickle", Turn(content="a b c d", chunks=("a ", "b ", "c ", "d"),
+                                       chunk_delay=0.6))
+    with gw.client(gw.key("alice")) as client:
+        timed_out = client.post("/chat/completions", json=chat("stall"))
+        broken = client.post("/chat/completions", json=chat("trickle", stream=True))
+    assert timed_out.status_code == 504
+    frames = sse_frames(broken.text)
+    assert "[DONE]" not in frames
+    assert "read timeout" in frames[-1]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # a file lock; PostgreSQL goes down below
+def test_locked_database_delays_audit_but_loses_nothing(gateway_factory: GatewayFactory,
+                                                        tmp_path: object) -> None:
+    gw = gateway_factory()
+    key = gw.key("alice")
+    with gw.client(key) as client:
+        assert client.post("/chat/completions", json=chat("warm the key cache")).status_code \
+            == 200
+        path = gw.db.removeprefix("sqlite:///")
+        locker = sqlite3.connect(path, timeout=1, check_same_thread=False)
+        locker.execute("BEGIN EXCLUSIVE")
+        release = threading.Timer(6.5, locker.rollback)  # beyond the 5 s busy timeout
+        release.start()
+        try:
+            statuses = []
+            for i in range(20):
+                statuses.append(client.post("/chat/completions", json=chat(f"hi {i}"))
+                                .status_code)
+                time.sleep(0.05)
+        finally:
+            release.join()
+            locker.close()
+    assert statuses.count(200) >= 1  # cached keys keep being served while the DB is locked
+    assert all(s in (200, 503) for s in statuses)
+    assert gw.wait_audit(21, timeout=20) == 21
+    assert gw.audit.verify().ok
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_output_check_failure_fails_closed_and_withholds_the_text(
+        gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str],
+        stream: bool) -> None:
+    gw = gateway_factory(classifier__tier="fixed", classifier__options='{fail_on: BOOM}')
+    upstream[0].script("answer badly", Turn(content="Some fine words first, then BOOM goes "
+                                            "the classifier on this secret tail"))
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json=chat("answer badly", stream=stream))
+    assert "secret tail" not in response.text
+    if stream:
+        frames = sse_frames(response.text)
+        assert "[DONE]" not in frames
+        assert json.loads(frames[-1])["error"]["code"] == "classifier_unavailable"
+    else:
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "classifier_unavailable"
+        assert response.headers["x-bastion-checks"] == "input/default=pass, output/default=error"
+    gw.wait_audit(1)
+    event = gw.audit.events()[-1]
+    assert event["outcome"] == "classifier_error"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_fail_open_output_is_logged_at_error_and_counted(
+        gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str],
+        caplog: pytest.LogCaptureFixture, stream: bool) -> None:
+    gw = gateway_factory(classifier__tier="fixed", classifier__options='{fail_on: BOOM}',
+                         routes__chat__fail_open_output="true")
+    upstream[0].script("answer badly", Turn(content="Words, then BOOM, then the end."))
+    with caplog.at_level(logging.ERROR, logger="bastion.gateway"), \
+            gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json=chat("answer badly", stream=stream))
+        metrics = client.get(gw.root + "/metrics").text
+    assert response.status_code == 200
+    if stream:
+        assert response.text.endswith("data: [DONE]\n\n")
+        assert "output/default=fail_open" in response.text
+    else:
+        assert response.headers["x-bastion-checks"] == \
+            "input/default=pass, output/default=fail_open"
+    assert 'bastion_gateway_fail_opens_total{direction="output",route="chat"} 1.0' in metrics
+    assert any(r.levelno == logging.ERROR and "FAIL-OPEN" in r.getMessage()
+               for r in caplog.records)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_database_down_refuses_unknown_keys_clearly_and_loses_no_audit_event(
+        gateway_factory: GatewayFactory) -> None:
+    with postgres_cluster() as cluster:
+        gw = gateway_factory(db=fresh_database(cluster.url), auth_cache_s="60")
+        known, unknown = gw.key("alice"), gw.key("bob")
+        with gw.client(known) as client, gw.client(unknown) as other:
+            assert client.post("/chat/completions", json=chat("hello")).status_code == 200
+            cluster.stop()
+            served = [client.post("/chat/completions", json=chat(f"hi {i}")).status_code
+                      for i in range(5)]
+            refused = other.post("/chat/completions", json=chat("hello"))
+            health = client.get(gw.root + "/healthz").json()
+            cluster.start()
+        assert served == [200] * 5  # a key already checked keeps working while the DB is down
+        assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "account_store_unavailable"
+        assert health["audit_pending"] >= 5  # queued, not dropped
+        assert gw.wait_audit(7, timeout=30) == 7
+        assert gw.audit.verify().ok

@@ -1,0 +1,154 @@
+"""The redact action: PII and secrets are masked before the upstream, restored in answers."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from bastion.redact import Detectors, StreamMasker, StreamRestorer, Vault, iban_ok, luhn_ok
+from bastion.testing import ScriptedUpstream, Turn
+
+from .conftest import GatewayFactory, Running, streamed_text
+
+CARD = "4111 1111 1111 1111"
+EMAIL = "bob.smith@example.com"
+PROMPT = f"Please confirm my card {CARD} and mail {EMAIL} back to me"
+
+
+def chat(text: str, stream: bool = False) -> dict[str, object]:
+    return {"model": "m", "stream": stream, "messages": [{"role": "user", "content": text}]}
+
+
+def test_detectors_find_each_kind_with_checksums() -> None:
+    detectors = Detectors("US")
+    text = ("card 4111-1111-1111-1111, not a card 4111 1111 1111 1112, iban "
+            "GB82 WEST 1234 5698 7654 32, phone +1 650-253-0000, key sk-abcdefghijklmnopqrstuv, "
+            "mail a@b.io, -----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----")
+    kinds = [e.kind for e in detectors.find(text)]
+    assert kinds == ["CARD", "IBAN", "PHONE", "SECRET", "EMAIL", "PRIVATE_KEY"]
+    assert luhn_ok("4111111111111111")
+    assert not luhn_ok("4111111111111112")
+    assert iban_ok("GB82 WEST 1234 5698 7654 32")
+    assert not iban_ok("GB83 WEST 1234 5698 7654 32")
+
+
+def test_vault_masks_consistently_and_restores_split_placeholders() -> None:
+    vault = Vault(Detectors())
+    masked = vault.mask(f"{EMAIL} and again {EMAIL}, card {CARD}")
+    assert masked == "[EMAIL_1] and again [EMAIL_1], card [CARD_1]"
+    restorer = StreamRestorer(vault)
+    pieces = [restorer.feed(p) for p in ("Mail [EMA", "IL_", "1] now [CA", "RD_1]")]
+    assert pieces == ["Mail ", "", EMAIL + " now ", CARD]
+    assert restorer.finish() == ""
+    assert vault.restore("[EMAIL_9] is unknown") == "[EMAIL_9] is unknown"
+
+
+def test_stream_masker_replaces_a_value_where_it_starts_and_drops_the_rest() -> None:
+    masker = StreamMasker(Vault(Detectors(), prefix="REDACTED_"))
+    text = f"mail {EMAIL} now"
+    cuts = [0, 8, 15, len(text)]
+    out = [masker.slice(text, a, b) for a, b in itertools.pairwise(cuts)]
+    assert out == ["mail [REDACTED_EMAIL_1]", "", " now"]
+
+
+def test_upstream_never_sees_pii_and_the_answer_gets_it_back(
+        gw: Running, upstream: tuple[ScriptedUpstream, str]) -> None:
+    upstream[0].script("confirm my card", Turn(content="Confirmed [CARD_1], writing to "
+                                               "[EMAIL_1]."))
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json=chat(PROMPT))
+    seen = upstream[0].seen_text()
+    assert CARD not in seen
+    assert EMAIL not in seen
+    assert "[CARD_1]" in seen
+    assert "[EMAIL_1]" in seen
+    assert response.status_code == 200
+    assert response.json()["choices"][0]["message"]["content"] == \
+        f"Confirmed {CARD}, writing to {EMAIL}."
+    assert response.headers["x-bastion-checks"].startswith("input/default=redact")
+    gw.wait_audit(1)
+    assert CARD not in json.dumps(gw.audit.events())
+
+
+def test_streamed_answer_restores_placeholders_split_across_chunks(
+        gw: Running, upstream: tuple[ScriptedUpstream, str]) -> None:
+    upstream[0].script("confirm my card", Turn(
+        content="Confirmed [CARD_1], writing to [EMAIL_1].",
+        chunks=("Confirmed [CA", "RD_", "1], writing to [", "EMAIL_1", "].")))
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json=chat(PROMPT, stream=True))
+    assert response.text.endswith("data: [DONE]\n\n")
+    assert streamed_text(response.text) == f"Confirmed {CARD}, writing to {EMAIL}."
+    assert "[CA" not in response.text
+    assert "[EMAIL_1" not in response.text
+
+
+def test_restore_can_be_switched_off(gateway_factory: GatewayFactory,
+                                     upstream: tuple[ScriptedUpstream, str]) -> None:
+    gw = gateway_factory(redact__restore="false")
+    upstream[0].script("confirm my card", Turn(content="Confirmed [CARD_1]."))
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json=chat(PROMPT))
+    assert response.json()["choices"][0]["message"]["content"] == "Confirmed [CARD_1]."
+
+
+KEY_BLOCK = "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_pii_generated_by_the_model_is_masked_streamed_or_not(
+        gw: Running, upstream: tuple[ScriptedUpstream, str], stream: bool) -> None:
+    answer = f"Sure, use {CARD} or mail {EMAIL}. Also {KEY_BLOCK}"
+    upstream[0].script("leak it", Turn(content=answer, chunks=(
+        "Sure, use 4111 11", "11 1111 1111 or mail bob.sm", "ith@example.c", "om. Also -----BEGIN",
+        " RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cn",
+        "zj4p4WGeKLs1Pt8Qu\n")))
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json=chat("leak it", stream=stream))
+    shown = streamed_text(response.text) if stream else \
+        response.json()["choices"][0]["message"]["content"]
+    assert shown == "Sure, use [REDACTED_CARD_1] or mail [REDACTED_EMAIL_1]. Also " \
+        "[REDACTED_PRIVATE_KEY_1]"
+    for secret in ("4111", "bob.sm", "example", "MIIB", "zj4p"):
+        assert secret not in response.text
+    if not stream:
+        assert "output/default=redact" in response.headers["x-bastion-checks"]
+
+
+def test_model_placeholders_are_never_restored_to_the_callers_values(
+        gw: Running, upstream: tuple[ScriptedUpstream, str]) -> None:
+    upstream[0].script("confirm my card", Turn(content="Yours is [CARD_1]; mine is "
+                                               "5555 5555 5555 4444."))
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json=chat(PROMPT))
+    assert response.json()["choices"][0]["message"]["content"] == \
+        f"Yours is {CARD}; mine is [REDACTED_CARD_1]."
+
+
+@pytest.mark.parametrize("mode", ["redact", "hash", "drop"])
+def test_audit_content_is_kept_per_policy(gateway_factory: GatewayFactory, mode: str) -> None:
+    gw = gateway_factory(audit__content=mode)
+    with gw.client(gw.key("alice")) as client:
+        assert client.post("/chat/completions", json=chat(PROMPT)).status_code == 200
+    gw.wait_audit(1)
+    event = [e for e in gw.audit.events() if e["type"] == "gateway.request"][-1]
+    dumped = json.dumps(event)
+    assert CARD not in dumped
+    assert EMAIL not in dumped
+    if mode == "redact":
+        assert event["content"] == ["Please confirm my card [CARD_1] and mail [EMAIL_1] back to me"]
+    elif mode == "hash":
+        assert len(event["content"][0]) == 64
+    else:
+        assert "content" not in event
+
+
+def test_embeddings_input_is_masked_too(gw: Running,
+                                        upstream: tuple[ScriptedUpstream, str]) -> None:
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/embeddings", json={"model": "m", "input": ["hi", PROMPT]})
+    assert response.status_code == 200
+    assert upstream[0].requests[-1]["input"][1] == \
+        "Please confirm my card [CARD_1] and mail [EMAIL_1] back to me"

@@ -1,0 +1,121 @@
+"""Storage: hashed keys, the audit chain, PostgreSQL and Redis for real."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bastion.accounts import AccountStore, RedisStrikeStore, key_digest
+from bastion.monitor import AuditLog
+from bastion.store import close_store, open_store
+
+from .conftest import GatewayFactory
+from .services import fresh_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/store.db"
+    return fresh_database(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+    """A migrated store for ``db_url``, closed after the test."""
+    made = open_store(db_url)
+    yield made
+    close_store(made)
+
+
+def test_keys_are_hashed_shown_once_and_revocable(db_url: str,
+                                                  sessions: sessionmaker[Session]) -> None:
+    store = AccountStore(sessions)
+    store.create_account("alice", "operator")
+    info, key = store.create_key("alice", routes=["chat"], models=["gpt-*"])
+    assert store.authenticate(key) is not None
+    with store.sessions() as session:
+        digests = session.execute(text("select digest, prefix from api_keys")).all()
+    assert digests == [(key_digest(key), key[:10])]
+    if db_url.startswith("sqlite"):
+        assert key.encode() not in Path(db_url.removeprefix("sqlite:///")).read_bytes()
+    assert key not in str(store.audit.events())
+    store.revoke_key(info.id)
+    assert store.authenticate(key) is None
+    assert [e["type"] for e in store.audit.events()] == [
+        "account.created", "key.created", "key.revoked"]
+
+
+def test_audit_verify_detects_edits_and_missing_events(sessions: sessionmaker[Session]) -> None:
+    log = AuditLog(sessions)
+    log.append([{"type": "t", "n": i} for i in range(5)])
+    assert log.verify().ok
+    assert log.verify().events == 5
+    with log.sessions.begin() as session:
+        session.execute(text("update audit_events set body = replace(body, :old, :new) "
+                             "where seq = 3"), {"old": '"n":2', "new": '"n":9'})
+    assert [p.seq for p in log.verify().problems] == [3]
+    with log.sessions.begin() as session:
+        session.execute(text("delete from audit_events where seq = 5"))
+    messages = " ".join(p.message for p in log.verify().problems)
+    assert "removed" in messages
+    with log.sessions.begin() as session:
+        session.execute(text("delete from audit_events where seq = 2"))
+    assert "missing" in " ".join(p.message for p in log.verify().problems)
+
+
+def test_concurrent_writers_keep_one_chain(db_url: str, sessions: sessionmaker[Session]) -> None:
+    other = open_store(db_url, migrate=False)  # a second "worker" with its own engine
+    logs = [AuditLog(sessions), AuditLog(other)]
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda i: logs[i % 2].append([{"type": "w", "i": i}]), range(40)))
+    finally:
+        close_store(other)
+    report = logs[0].verify()
+    assert report.ok
+    assert report.events == 40
+
+
+def test_strikes_are_shared_through_redis(redis_url: str) -> None:
+    async def scenario() -> tuple[float, float]:
+        first, second = RedisStrikeStore(redis_url), RedisStrikeStore(redis_url)
+        account = "acct_" + secrets.token_hex(4)
+        try:
+            await first.add(account, 3.0, 1000.0, 3600.0)
+            total = await second.add(account, 2.0, 1000.0, 3600.0)
+            decayed = await first.score(account, 4600.0, 3600.0)
+        finally:
+            await first.close()
+            await second.close()
+        return total, decayed
+    total, decayed = asyncio.run(scenario())
+    assert total == pytest.approx(5.0)
+    assert decayed == pytest.approx(2.5)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the workers share one SQLite file
+def test_rate_limits_hold_across_workers(gateway_factory: GatewayFactory, tmp_path: Path,
+                                         redis_url: str) -> None:
+    db = f"sqlite:///{tmp_path}/shared.db"
+    one = gateway_factory(db=db, redis_url=redis_url)
+    two = gateway_factory(db=db, redis_url=redis_url)
+    store = one.accounts
+    store.create_account("limited")
+    _, key = store.create_key("limited", requests_per_minute=5)
+    statuses = []
+    with one.client(key) as a, two.client(key) as b:
+        for i in range(8):
+            client = a if i % 2 else b
+            statuses.append(client.post("/chat/completions", json={
+                "model": "m", "messages": [{"role": "user", "content": f"hi {i}"}]})
+                .status_code)
+    assert statuses[:5] == [200] * 5
+    assert set(statuses[5:]) == {429}
