@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bastion.classify import create
-from bastion.classify._embedded import EmbeddedClassifier, MiniLMClassifier, load_heads
+from bastion.classify._static import MiniLMClassifier, load_heads
+from bastion.classify._static import StaticClassifier as EmbeddedClassifier
 from bastion.errors import ConfigError
 from bastion.policy import Policy, load_policy, parse_policy
 
@@ -100,7 +101,7 @@ def test_head_flags_harmful_text_and_passes_benign_one(
 ) -> None:
     bad, good = embedded.classify([harmful, benign], default)
     assert code in {c.code for c in bad.violated}
-    assert bad.tier == "embedded"
+    assert bad.tier == "static"
     assert any(r.startswith(code + "-") for r in bad.rule_ids)
     assert good.kind == "safe", good.rationale
     score = {c.code: c.score for c in bad.categories}[code]
@@ -224,7 +225,7 @@ def test_artifact_records_provenance_and_permissive_licences() -> None:
 
 
 def test_registry_builds_the_embedded_tier() -> None:
-    assert isinstance(create("embedded"), EmbeddedClassifier)
+    assert isinstance(create("static"), EmbeddedClassifier)
 
 
 def test_bad_window_settings_are_rejected() -> None:
