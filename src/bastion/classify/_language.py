@@ -22,6 +22,21 @@ _COMMON_TEXT = (
     "need help new time day people way write show explain give list find best "
 )
 COMMON = frozenset(_COMMON_TEXT.split())
+#: Function words of the most common other Latin-script languages (Spanish, German, French,
+#: Italian, Portuguese, Dutch) that are not also English words.
+_FOREIGN_TEXT = (
+    "el la los las del que y en un una por para con es se su al lo como más pero sus le ya "
+    "este porque esta entre cuando muy sin sobre también hasta hay donde quien desde todo nos "
+    "durante todos uno les ni contra otros ese eso ante ellos esto mí antes algunos qué unos yo "
+    "otro otras otra él tanto esa estos mucho nada cual poco ella estar mis tú tus puedo cómo "
+    "dónde der das und ist nicht ein eine zu von sich des auf für im dem auch werden aus er "
+    "dass sie nach wird bei einer um sind noch wie einem über einen zum haben nur oder aber "
+    "vor zur bis mehr durch sein wurde ich du wir ihr mich mir dich dir uns euch wo wer wann "
+    "warum les des du et est dans pas sur avec ce il elle ne sa ses sont nous vous je mais ou "
+    "où comment pourquoi qui quoi gli di che è non sono ma anche os um uma não com mais dos "
+    "das foi het een van ik je niet dat op zijn met voor wat hoe"
+)
+FOREIGN = frozenset(_FOREIGN_TEXT.split()) - COMMON
 MIN_WORDS = 4
 
 
@@ -44,6 +59,7 @@ def covered(text: str) -> tuple[bool, str]:
     words = _WORD.findall(text.lower())
     if len(words) < MIN_WORDS or len(_CODE.findall(text)) > 0.03 * len(text):
         return True, ""
-    if englishness(text) < 0.08:
-        return False, "the text does not read as English"
+    foreign = sum(w in FOREIGN for w in words) / len(words)
+    if foreign >= 0.15 and foreign > englishness(text):
+        return False, "the text reads as a language other than English"
     return True, ""

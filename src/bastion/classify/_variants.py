@@ -18,7 +18,6 @@ harmful sentence inside 20,000 characters of benign prose is scored on its own.
 from __future__ import annotations
 
 import codecs
-import itertools
 import re
 import urllib.parse
 from dataclasses import dataclass
@@ -110,11 +109,14 @@ def sentence_windows(text: str) -> list[tuple[int, int]]:
             start = cut
         if text[start:end].strip():
             sentences.append((start, end))
-    if len(sentences) <= 1:
-        return sentences
-    out = []
-    for (a, _), (_, d) in itertools.pairwise(sentences):
-        out.append((a, d) if d - a <= WINDOW_CHARS else (a, min(d, a + WINDOW_CHARS)))
+    out: list[tuple[int, int]] = []
+    covered_to = 0
+    for i, (start, end) in enumerate(sentences):
+        if i + 1 < len(sentences) and sentences[i + 1][1] - start <= WINDOW_CHARS:
+            out.append((start, sentences[i + 1][1]))
+        elif end > covered_to:
+            out.append((start, end))
+        covered_to = out[-1][1] if out else covered_to
     return out
 
 

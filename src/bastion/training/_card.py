@@ -87,6 +87,8 @@ def build_card(folder: Path, table: Path, fit_summary: dict[str, Any],
     card.update({
         "base_model": {"name": base_name, "files": {
             p.name: _sha256(p) for p in sorted(base.iterdir()) if p.is_file()}},
+        "trained_on": [{"set": name, **info} for name, info in
+                       sorted(prepare_summary["sources"].items())],
         "training": {"sets": prepare_summary["sources"],
                      "rows": prepare_summary["rows"],
                      "dropped_near_duplicates_of_frozen_sets":

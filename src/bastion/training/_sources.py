@@ -39,7 +39,7 @@ LICENCES = {
     "bastion-own": "Apache-2.0 (our own text)", "policy-pack": "Apache-2.0 (our own text)",
 }
 FORBIDDEN = ("toxicchat", "tweeteval", "tensor_trust", "malicious_instruct",
-             "refusal_direction_splits", "ethos", "stormfront_hate_speech", "pyrit_data")
+             "refusal_direction_splits", "ethos", "stormfront_hate_speech")
 #: Longest text kept for training (characters); the model reads windows of this order.
 MAX_CHARS = 1200
 
