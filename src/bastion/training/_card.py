@@ -25,7 +25,6 @@ from bastion.training._calibrate import (
     platt,
     policy_sets,
 )
-from bastion.training._fit import average_precision
 
 
 def _sha256(path: Path) -> str:
@@ -43,13 +42,15 @@ def table_split(table: Path, split: str) -> tuple[list[str], np.ndarray, list[st
 
 def head_metrics(probs: np.ndarray, labels: np.ndarray, heads: list[str]) -> dict[str, Any]:
     """AUPRC and F1 at 0.5 per head."""
+    from sklearn.metrics import average_precision_score  # noqa: PLC0415 (training extra)
+
     out: dict[str, Any] = {}
     for j, head in enumerate(heads):
         keep = labels[:, j] >= 0
         y = labels[keep, j]
         if (y == 1).sum() < 5:
             continue
-        out[head] = {"auprc": round(average_precision(y, probs[keep, j]), 4),
+        out[head] = {"auprc": round(float(average_precision_score(y, probs[keep, j])), 4),
                      "f1": round(f1(y, probs[keep, j] >= 0.5), 4),
                      "positives": int((y == 1).sum()), "rows": int(keep.sum())}
     return out

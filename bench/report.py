@@ -1,0 +1,167 @@
+"""Write the README's benchmark tables from bench/results/*.json (never typed by hand).
+
+Usage::
+
+    python bench/report.py          # rewrite the marked blocks of README.md
+    python bench/report.py --check  # exit 1 if README.md is out of date (CI)
+
+A block sits between ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+README = ROOT / "README.md"
+
+
+def _load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((RESULTS / name).read_text(encoding="utf-8"))
+    return data
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def speed() -> str:
+    data = _load("speed.json")
+    rows = ["| tier | texts/s | p50 ms | p99 ms | 5k-char texts/s | cold start s | RSS MiB |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
+    names = {"default": "**default** (rules → contextual model)",
+             "fast": "**fast** (rules → static WordLlama heads)",
+             "rules": "rules alone", "embedded": "embedded (contextual model alone)",
+             "static": "static (WordLlama heads alone)",
+             "minilm": "peer: frozen MiniLM fp32 (torch) + heads",
+             "profanity-check": "peer: alt-profanity-check"}
+    for tier, row in data["tiers"].items():
+        if "error" in row:
+            rows.append(f"| {names.get(tier, tier)} | {row['error']} | | | | | |")
+            continue
+        rows.append(f"| {names.get(tier, tier)} | {_num(row['throughput_texts_per_s'], 0)} | "
+                    f"{_num(row['latency_p50_ms'], 2)} | {_num(row['latency_p99_ms'], 2)} | "
+                    f"{_num(row['long_5000_char_texts_per_s'], 1)} | "
+                    f"{_num(row['cold_start_s'], 2)} | {_num(row['peak_rss_mib'], 0)} |")
+    scans = data.get("scan_chatbot_prompts", {})
+    lines = [f"Run: `{data['command']}` ({data.get('date', '?')}, "
+             f"{data['machine']['cpus']} cores, Python {data['machine']['python']}).", "",
+             *rows, ""]
+    for profile, scan in scans.items():
+        if "texts_per_s" in scan:
+            lines.append(f"- `bastion scan` of {scan['texts']:,} real chatbot prompts, whole "
+                         f"process with cold start, `{profile}` profile: "
+                         f"**{_num(scan['texts_per_s'], 0)} texts/s** ({scan['wall_s']} s).")
+    ratio = data.get("ratios", {})
+    if "default_throughput_vs_minilm" in ratio:
+        lines.append(f"- Side by side with the frozen-MiniLM peer in the same run: default "
+                     f"throughput {ratio['default_throughput_vs_minilm']}x, single-text p50 "
+                     f"{ratio['default_p50_latency_vs_minilm']}x the peer's.")
+    return "\n".join(lines)
+
+
+def _q(result: dict[str, Any], key: str) -> str:
+    value = result.get(key)
+    return "-" if value is None else f"{value:.3f}"
+
+
+def quality() -> str:
+    data = _load("classifier_quality.json")
+    profiles = list(data["profiles"])
+    head = "| set | n | " + " | ".join(f"{p} F1 | {p} AUPRC | {p} FPR" for p in profiles) + " |"
+    rows = [head, "|---|---:|" + "---:|" * (3 * len(profiles))]
+
+    def add(label: str, get: Callable[[dict[str, Any]], dict[str, Any] | None]) -> None:
+        found = [get(data["profiles"][p]) for p in profiles]
+        if not all(found):
+            return
+        cells = " | ".join(f"{_q(r, 'f1')} | {_q(r, 'auprc')} | {_q(r, 'fpr')}"
+                           for r in found if r)
+        rows.append(f"| {label} | {found[0]['n'] if found[0] else ''} | {cells} |")
+
+    add("blind contrast set, all (written before training, frozen)",
+        lambda r: r["blind_contrast"]["all"])
+    for group in ("plain", "intent", "framed", "chat", "contrast"):
+        add(f"… {group}", lambda r, g=group: r["blind_contrast"].get(g))
+    add("held-out test split (near-duplicate clusters), all",
+        lambda r: r.get("heldout_test", {}).get("all"))
+    for name in ("toxicchat_train_human", "tweeteval_hate_test", "ethos_binary",
+                 "stormfront_sample", "malicious_instruct+alpaca"):
+        add(f"external, never trained on: {name}",
+            lambda r, n=name: r.get("external", {}).get(n))
+    lines = [f"Run: `{data['command']}` ({data['date']}).", "", *rows, ""]
+    custom = ["| custom policy (blind, 8 policies never used for a choice) | "
+              + " | ".join(f"{p} F1" for p in profiles) + " |",
+              "|---|" + "---:|" * len(profiles)]
+    def cell(profile: str, name: str) -> str:
+        found = data["profiles"][profile]["custom_policies_blind"][name]
+        return _q({"f1": found} if name == "macro_f1" else found, "f1")
+
+    first = data["profiles"][profiles[0]]["custom_policies_blind"]
+    custom += [f"| {name} | " + " | ".join(cell(p, name) for p in profiles) + " |"
+               for name in first]
+    lines += [*custom, ""]
+    trans = ["| transform | " + " | ".join(f"{p} recall | {p} ratio" for p in profiles) + " |",
+             "|---|" + "---:|" * (2 * len(profiles))]
+    for name in data["profiles"][profiles[0]]["transforms"]:
+        cells = " | ".join(
+            f"{data['profiles'][p]['transforms'][name]['recall']:.2f} | "
+            f"{data['profiles'][p]['transforms'][name]['ratio_to_plain']:.2f}" for p in profiles)
+        trans.append(f"| {name} | {cells} |")
+    lines += ["Recall on the blind set's harmful rows (plain and intent groups) as sent and "
+              "transformed; ratio = recall / plain recall:", "", *trans]
+    return "\n".join(lines)
+
+
+def card() -> str:
+    path = ROOT / "src/bastion/classify/artifacts/contextual/card.json"
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    reader = data["reader"]["dev_leave_one_policy_out_f1"]
+    per = reader["per_policy"]
+    mean = sum(per.values()) / len(per)
+    test = data["figures"]["test"]
+    heads = ", ".join(f"{h} {v['auprc']:.2f}" for h, v in test.items())
+    return (f"Model card (`{path.relative_to(ROOT)}`): chosen on validation "
+            f"(config `{data['fit']['chosen']['name']}`); test-split AUPRC per head: {heads}. "
+            f"Policy reader, development policies left out one at a time (a development "
+            f"figure, C chosen on these): mean F1 {mean:.3f}.")
+
+
+BLOCKS: dict[str, Callable[[], str]] = {"speed": speed, "quality": quality, "card": card}
+
+
+def render(text: str) -> str:
+    for name, build in BLOCKS.items():
+        pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(\n<!-- /bench:{name} -->)", re.S)
+        if pattern.search(text):
+            text = pattern.sub(lambda m, b=build: m.group(1) + b() + m.group(2), text)
+    return text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    current = README.read_text(encoding="utf-8")
+    updated = render(current)
+    if args.check:
+        if updated != current:
+            print("README.md benchmark tables are out of date: run python bench/report.py",
+                  file=sys.stderr)
+            return 1
+        return 0
+    README.write_text(updated, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
