@@ -42,13 +42,12 @@ check: test
 
 bench: install-dev
 	$(BIN)/python bench/speed.py
-	$(BIN)/python bench/quality.py --tier default
-	$(BIN)/python bench/quality.py --tier embedded
-	$(BIN)/python bench/quality.py --tier cascade-minilm
+	$(BIN)/python bench/classifier_quality.py
 	$(BIN)/python bench/pack_quality.py --tier default
 	$(BIN)/python bench/gateway_latency.py
 	$(BIN)/python bench/redteam_speed.py
 	$(BIN)/python bench/refusal_quality.py
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -130,7 +130,12 @@ def card() -> str:
     mean = sum(per.values()) / len(per)
     test = data["figures"]["test"]
     heads = ", ".join(f"{h} {v['auprc']:.2f}" for h, v in test.items())
-    return (f"Model card (`{path.relative_to(ROOT)}`): chosen on validation "
+    training = data["training"]
+    own = sum(v for k, v in training["sets"].get("bastion-own", {}).items() if k != "licence")
+    return (f"Trained on {training['rows']:,} rows from {len(training['sets'])} sources "
+            f"({own:,} of them written for Bastion), after dropping "
+            f"{training['dropped_near_duplicates_of_frozen_sets']} near-copies of frozen rows. "
+            f"Model card (`{path.relative_to(ROOT)}`): chosen on validation "
             f"(config `{data['fit']['chosen']['name']}`); test-split AUPRC per head: {heads}. "
             f"Policy reader, development policies left out one at a time (a development "
             f"figure, C chosen on these): mean F1 {mean:.3f}.")

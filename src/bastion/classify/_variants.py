@@ -25,8 +25,12 @@ from dataclasses import dataclass
 from bastion.classify._language import englishness
 from bastion.classify._normalize import decode_runs, normalize
 
-#: Characters of text read whole before sentence windows are added.
-WHOLE_CHARS = 400
+#: Texts longer than this are also read in windows (a harmful request after a paragraph of
+#: prose must not be diluted by it).
+WHOLE_CHARS = 200
+#: Sentences longer than this many words are also read in overlapping word windows.
+RUN_ON_WORDS = 24
+_WORD_SPAN = re.compile(r"\S+")
 #: Longest sentence window (characters); longer sentences are cut at whitespace.
 WINDOW_CHARS = 320
 _SENTENCE = re.compile(r"[^.!?\n\u3002\uff01\uff1f]+(?:[.!?\u3002\uff01\uff1f]+[\"')\]]*|\n+|$)")
@@ -36,6 +40,11 @@ _INVISIBLE = dict.fromkeys(
     [0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, *range(0xE0000, 0xE0080)]
 )
 _READABLE = 0.25
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
+                       "$": "s"})
+#: Tokens an attacker spells in leetspeak: short digit runs standing alone ("4", "1") and
+#: words mixing letters with leet digits; longer numbers ("2024", "555") stay as they are.
+_LEET_WORD = re.compile(r"(?<![\w.,])(?:[0-9@$]|[a-z0-9@$]*[a-z][a-z0-9@$]*)(?![\w.,])")
 _FOLD_SIGNALS = frozenset({"homoglyphs", "compatibility_forms", "leetspeak"})
 
 
@@ -56,10 +65,11 @@ def views(text: str, *, depth: int = 2) -> list[View]:
     if len(clean) > WHOLE_CHARS:
         out += [View(clean[a:b], a, b, "window") for a, b in sentence_windows(clean)]
     normalized = normalize(text)
-    if normalized.signals & _FOLD_SIGNALS - {"leetspeak"} or (
-            "leetspeak" in normalized.signals
-            and englishness(normalized.text) >= max(_READABLE, englishness(clean) + 0.1)):
-        out.append(View(normalized.text, 0, len(text), "folded"))
+    if normalized.signals & _FOLD_SIGNALS:
+        folded = normalized.text
+        if "leetspeak" in normalized.signals:
+            folded = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), folded)
+        out.append(View(folded, 0, len(text), "folded"))
     for segment in normalized.segments[1:]:
         if segment.source == "tags":
             out.append(View(segment.text, 0, len(text), "tags"))
@@ -98,25 +108,38 @@ def _unspace(text: str) -> str:
 
 
 def sentence_windows(text: str) -> list[tuple[int, int]]:
-    """Overlapping windows of two consecutive sentences (each at most ``WINDOW_CHARS``)."""
+    """Windows of a long text: consecutive sentences two at a time (at most ``WINDOW_CHARS``),
+    a sentence alone where it cannot pair, and overlapping 16-word windows inside run-on
+    sentences, so every character is read in a short window."""
     sentences = []
     for match in _SENTENCE.finditer(text):
         start, end = match.span()
-        while end - start > WINDOW_CHARS:
-            cut = text.rfind(" ", start + WINDOW_CHARS // 2, start + WINDOW_CHARS)
-            cut = cut if cut > start else start + WINDOW_CHARS
-            sentences.append((start, cut))
-            start = cut
         if text[start:end].strip():
             sentences.append((start, end))
     out: list[tuple[int, int]] = []
-    covered_to = 0
-    for i, (start, end) in enumerate(sentences):
+    i = 0
+    while i < len(sentences):
+        start, end = sentences[i]
         if i + 1 < len(sentences) and sentences[i + 1][1] - start <= WINDOW_CHARS:
             out.append((start, sentences[i + 1][1]))
-        elif end > covered_to:
-            out.append((start, end))
-        covered_to = out[-1][1] if out else covered_to
+            i += 2
+        else:
+            out += _word_windows(text, start, end)
+            i += 1
+    return out
+
+
+def _word_windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The sentence itself when short, else windows of 16 words moving 8 at a time (each at
+    most ``WINDOW_CHARS`` long)."""
+    words = [m.span() for m in _WORD_SPAN.finditer(text, start, end)]
+    if len(words) <= RUN_ON_WORDS and end - start <= WINDOW_CHARS:
+        return [(start, end)]
+    out = []
+    for first in range(0, max(len(words) - 8, 1), 8):
+        chunk = words[first:first + 16]
+        a, b = chunk[0][0], chunk[-1][1]
+        out.append((a, min(b, a + WINDOW_CHARS)))
     return out
 
 
