@@ -11,6 +11,7 @@ app = typer.Typer(
     help="Bastion: policy classification, guardrails and red teaming for language models.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 _COMMAND_MODULES = (
