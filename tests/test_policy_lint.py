@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.test_policy import GOOD
 from typer.testing import CliRunner
 
 from bastion.cli.main import app
 from bastion.policy import lint_policy
-from tests.test_policy import GOOD
 
 ROOT = Path(__file__).resolve().parents[1]
 # Each message has one of these: an example line, or a clause that tells the author what to do.
