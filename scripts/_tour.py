@@ -61,6 +61,7 @@ class Tour:
         self._background: list[subprocess.Popen[bytes]] = []
         self.clone_log = ""
         if fresh_clone:
+            self.env.pop("PYTHONPATH", None)  # the clone's own code, nothing from this tree
             subprocess.run(["git", "clone", "--quiet", str(ROOT), str(self.dir)], check=True)
             self.clone_log = self.run("make demo", expect=("0 error",))
             self.env["PATH"] = f"{self.dir / '.venv' / 'bin'}{os.pathsep}{self.env['PATH']}"
