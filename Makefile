@@ -52,11 +52,11 @@ test: lint typecheck
 test-fast: install-dev
 	$(BIN)/python -m pytest -m "not slow and not minilm" -q
 
-## The README's tour, run as written, checked against the README (scripts/readme_tour.py).
+## The README's tour, run as written, checked against the README (also a slow test).
 tour: install-dev
 	$(BIN)/python scripts/readme_tour.py --check
 
-check: test tour
+check: test
 
 bench: install-dev
 	$(BIN)/python bench/speed.py
