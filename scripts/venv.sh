@@ -5,7 +5,7 @@
 # made by another interpreter is then an error that says what to do, never silently reused.
 set -euo pipefail
 python=$1 venv=$2 explicit=$3
-supported="3.11, 3.12 and 3.13"
+supported="3.11, 3.12 or 3.13"
 
 version_of() { "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null; }
 
