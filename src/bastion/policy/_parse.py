@@ -138,12 +138,28 @@ def section_lines(doc: Document, title: str) -> list[tuple[int, str]]:
     return out
 
 
+_CONTINUATION_RE = re.compile(r"^\s+\S")
+
+
+def bullets(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Lines with each bullet's indented continuation lines joined onto it (Markdown list
+    items wrap), so a rule or example written over several lines is read whole."""
+    out: list[tuple[int, str]] = []
+    for line_no, line in lines:
+        if (out and _CONTINUATION_RE.match(line) and not _BULLET_RE.match(line)
+                and _BULLET_RE.match(out[-1][1])):
+            out[-1] = (out[-1][0], out[-1][1].rstrip() + " " + line.strip())
+        else:
+            out.append((line_no, line))
+    return out
+
+
 def read_rules(doc: Document, issues: list[LintIssue]) -> list[Rule]:
     """Rules from the Criteria section, under ``### Violates`` / ``### Does not violate``."""
     rules: list[Rule] = []
     seen: dict[str, int] = {}
     violates: bool | None = None
-    for line_no, line in section_lines(doc, "Criteria"):
+    for line_no, line in bullets(section_lines(doc, "Criteria")):
         sub = _SUBSECTION_RE.match(line)
         if sub:
             title = sub.group(1).strip().lower()
@@ -177,7 +193,7 @@ def read_rules(doc: Document, issues: list[LintIssue]) -> list[Rule]:
 def read_examples(doc: Document, issues: list[LintIssue]) -> list[Example]:
     """Labelled examples: ``- violates VIO-1: "text"`` or ``- safe VIO-S1: "text"``."""
     examples: list[Example] = []
-    for line_no, line in section_lines(doc, "Examples"):
+    for line_no, line in bullets(section_lines(doc, "Examples")):
         match = _EXAMPLE_RE.match(line)
         if not match:
             if _BULLET_RE.match(line):
