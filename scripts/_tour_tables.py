@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,10 @@ QUALITY_SETS = {
 def _load(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((RESULTS / f"{name}.json").read_text("utf-8"))
     return data
+
+
+def _prose(text: str) -> str:
+    return textwrap.fill(text, width=96, break_long_words=False, break_on_hyphens=False) + "\n"
 
 
 def _n(value: float, digits: int = 0) -> str:
@@ -132,6 +137,67 @@ def redteam() -> str:
     return _table(["measurement", "Bastion", "garak 0.17.1"], "lrr", rows)
 
 
+def speed_notes() -> str:
+    """The targets paragraph under the speed table."""
+    data = _load("speed")
+    d, r, c = (data["tiers"][t] for t in ("default", "rules", "cascade-minilm"))
+    ratios = data["ratios"]
+    return _prose(
+        f"Targets for the shipped default: ≥ 1,000 texts/s ({_n(d['throughput_texts_per_s'])}), "
+        f"p50 < 10 ms ({d['latency_p50_ms']:.2f}), cold start < 3 s ({d['cold_start_s']:.2f}), "
+        f"memory < 1 GiB ({_n(d['peak_rss_mib'])} MiB); fastest tier ≥ 20,000 texts/s (rules, "
+        f"{_n(r['throughput_texts_per_s'])}). Against the peer, in the same run: the default "
+        f"runs at {ratios['default_throughput_vs_profanity_check']}{TIMES} its batch throughput "
+        "(it scores 11 policy categories with rule ids and evidence, not one profanity score) "
+        f"and at {ratios['default_p50_latency_vs_profanity_check']}{TIMES} its single-text p50 "
+        f"latency, i.e. {1 / ratios['default_p50_latency_vs_profanity_check']:.0f}{TIMES} faster "
+        "per single text. The quality end of the cascade (MiniLM on the uncertain band) runs at "
+        f"{_n(c['throughput_texts_per_s'])} texts/s with a p50 of {c['latency_p50_ms']:.2f} ms, "
+        f"at the cost of a {c['cold_start_s']:.0f} s cold start and "
+        f"{c['peak_rss_mib'] / 1024:.1f} GiB of memory (torch), so it is not the default.")
+
+
+def over_refusal() -> str:
+    """False-positive rates on benign prompts (dev side of each set)."""
+    q = _load("quality")
+    names = {"jailbreakbench_benign (dev split)": "JailbreakBench benign",
+             "cyberseceval_benign (dev split)": "CyberSecEval benign cyber prompts",
+             "notinject_benign (dev split)": "NotInject"}
+    parts = []
+    for key, label in names.items():
+        d, c = q["default"]["sets"][key], q["cascade-minilm"]["sets"][key]
+        count_d, count_c = round(d["fpr"] * d["n"]), round(c["fpr"] * c["n"])
+        counts = f"{count_d} of {d['n']}" if count_d == count_c else \
+            f"{count_d} and {count_c} of {d['n']}"
+        parts.append(f"{label} {_fpr(d['fpr'])} / {_fpr(c['fpr'])} ({counts})")
+    return _prose("Over-refusal (false-positive rate on benign prompts, dev side only, because "
+                  "80 % of each was trained on), default / cascade-minilm: "
+                  + ", ".join(parts) + ".")
+
+
+def _fpr(value: float) -> str:
+    return f"{value:.3f}" if value < 0.1 else f"{value:.2f}"
+
+
+def pack_quality() -> str:
+    """The policy pack's own test sets."""
+    p = _load("pack_quality")
+    d, c = p["default"], p["cascade-minilm"]
+    own = d["policies"]["default"]
+    weakest_name, weakest = min(d["policies"].items(), key=lambda kv: kv[1]["f1"])
+    return _prose(
+        "On the policy pack's own labelled test sets (`python bench/pack_quality.py`, results "
+        "in `bench/results/pack_quality.json`; near-the-boundary examples written for Bastion "
+        f"and never trained on), the default tier reaches F1 {own['f1']:.2f} on `default` "
+        f"({own['n']} rows); over all {len(d['policies'])} policies ({d['all']['n']} rows), "
+        f"recall {d['all']['recall']:.2f} at FPR {d['all']['fpr']:.2f}, F1 "
+        f"{d['all']['f1']:.2f} (the MiniLM cascade: recall {c['all']['recall']:.2f}, FPR "
+        f"{c['all']['fpr']:.2f}, F1 {c['all']['f1']:.2f}). The weakest is `{weakest_name}` "
+        f"(F1 {weakest['f1']:.2f}, FPR {weakest['fpr']:.2f}).")
+
+
 TABLES: dict[str, Callable[[], str]] = {
-    "speed": speed, "quality": quality, "gateway": gateway, "redteam": redteam,
+    "speed": speed, "speed-notes": speed_notes, "quality": quality,
+    "over-refusal": over_refusal, "pack-quality": pack_quality, "gateway": gateway,
+    "redteam": redteam,
 }
