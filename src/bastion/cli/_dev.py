@@ -83,10 +83,17 @@ def upstream(
 
     from bastion.testing import ScriptedUpstream, upstream_app  # noqa: PLC0415
 
-    model = ScriptedUpstream(turns=load_script(script))
+    model = ScriptedUpstream(turns=load_script(script), requests=_NoHistory())
     console.print(f"scripted upstream on http://{host}:{port}/v1 "
                   f"({len(model.turns)} scripted needle(s); Ctrl-C to stop)")
     uvicorn.run(upstream_app(model), host=host, port=port, log_level="warning")
+
+
+class _NoHistory(list[dict[str, Any]]):
+    """A request log that keeps nothing: a long-running demo server must not grow."""
+
+    def append(self, item: dict[str, Any]) -> None:
+        """Drop ``item``."""
 
 
 def register(app: typer.Typer) -> None:
