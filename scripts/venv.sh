@@ -16,6 +16,12 @@ if [ -e "$venv" ]; then
     echo "       Remove it with 'make clean' and run the command again." >&2
     exit 2
   fi
+  case "$have" in
+    3.11|3.12|3.13) ;;
+    *) echo "error: '$venv' was made by Python $have; Bastion needs Python $supported." >&2
+       echo "       Run 'make clean', then e.g. 'make demo PYTHON=python3.12'." >&2
+       exit 2 ;;
+  esac
   if [ "$explicit" = yes ]; then
     want=$(version_of "$python" || true)
     if [ -n "$want" ] && [ "$want" != "$have" ]; then
