@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -38,6 +40,22 @@ def test_help_shows_flags_as_flags_and_values_by_name(name: str) -> None:
         assert "<bool>" not in text, path
         assert "<str>" not in text, path
         assert "<int>" not in text, path
+
+
+def _leaves(command: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+    subs = getattr(command, "commands", None)
+    if not subs:
+        yield path, command
+        return
+    for name, sub in subs.items():
+        yield from _leaves(sub, (*path, name))
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_option_and_argument_has_help(name: str) -> None:
+    for path, command in _leaves(load_command(name), (name,)):
+        missing = [p.name for p in command.params if not (p.help or "").strip()]
+        assert not missing, f"bastion {' '.join(path)}: no help for {missing}"
 
 
 def test_help_imports_no_command_module_and_is_quick() -> None:

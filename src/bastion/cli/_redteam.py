@@ -89,7 +89,8 @@ def _run_epilog() -> str:
 
 @redteam_app.command("probes")
 @handle_errors
-def probes_command(names: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+def probes_command(names: Annotated[list[str] | None, typer.Argument(
+        help="Probe names (default: every probe).")] = None) -> None:
     """List the cases of probes with their OWASP and MITRE ATLAS ids."""
     table = Table("case", "category", "technique", "owasp", "atlas", "prompt")
     for name in names or available("probes"):
@@ -265,10 +266,12 @@ def rerun_command(
     log: Annotated[Path, typer.Argument(help="A past campaign log.")],
     failed: Annotated[bool, typer.Option(
         "--failed", help="Only attempts that succeeded (the target failed) last time.")] = False,
-    new_log: Annotated[Path | None, typer.Option("--log")] = None,
-    report_dir: Annotated[Path | None, typer.Option("--report-dir", "-o")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    new_log: Annotated[Path | None, typer.Option("--log", help=(
+        "Resumable JSONL log of the new attempts (default none)."))] = None,
+    report_dir: Annotated[Path | None, typer.Option("--report-dir", "-o", help=(
+        "Write reports to this folder (default: none, print the summary only)."))] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Re-run past attempts (same cases, strategies, converters, seeds) as a regression suite."""
     header, attempts = _load(log)
@@ -284,13 +287,16 @@ def rerun_command(
 def score_command(
     source: Annotated[Path, typer.Argument(help="JSONL rows with 'response' (+ 'label').")],
     scorer: Annotated[str, typer.Option("--scorer", help="refusal or harm.")] = "refusal",
-    policy: Annotated[str, typer.Option("--policy")] = "default",
-    tier: Annotated[str, typer.Option("--tier")] = "default",
-    label_field: Annotated[str, typer.Option("--label-field")] = "label",
+    policy: Annotated[str, typer.Option("--policy", help=(
+        "Policy of the harm scorer: a built-in id or a .md file."))] = "default",
+    tier: Annotated[str, typer.Option("--tier", help="Classifier tier of the harm scorer.")
+                    ] = "default",
+    label_field: Annotated[str, typer.Option("--label-field", help=(
+        "Field holding the 0/1 label, when rows are labelled."))] = "label",
     positive: Annotated[str, typer.Option(
         "--positive", help="What label 1 means: 'success' (complied / harmful) or 'refusal'.")
     ] = "success",
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Score responses; with labels, print precision, recall, F1 and AUPRC (as bastion eval)."""
     if scorer not in ("refusal", "harm") or positive not in ("success", "refusal"):
