@@ -118,8 +118,9 @@ def run_policy_tests(
     policy: Annotated[str, typer.Argument(help="Built-in id or .md path.")],
     data: Annotated[list[Path] | None, typer.Option(
         "--data", "-d", help="Labelled JSONL ({text, label, category}); repeatable.")] = None,
-    tier: Annotated[str, typer.Option("--tier", "-t")] = "default",
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    tier: Annotated[str, typer.Option("--tier", "-t", help=(
+        "Classifier tier: default, rules, embedded, minilm, llm, cascade."))] = "default",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
     show_misses: Annotated[bool, typer.Option(help="List misclassified rows.")] = False,
 ) -> None:
     """Run a policy's own examples (plus labelled data) and print P / R / F1 per category."""

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bastion.cli._common import console, err_console, handle_errors, print_json, safe_text
+from bastion.cli._plugin_options import check_options, options_help, plugin_options
 from bastion.errors import ConfigError, InputError
 from bastion.redteam import (
     FORMATS,
@@ -38,6 +39,7 @@ from bastion.redteam._score_file import measure, read_rows, score_rows
 redteam_app = typer.Typer(help="Attack campaigns, scoring, reports and the CI gate.",
                           no_args_is_help=True)
 EXIT_GATE_FAILED = 1
+_D = CampaignConfig()  # the defaults that help texts show
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -61,17 +63,34 @@ def _options(pairs: list[str] | None) -> dict[str, Any]:
 def list_command(kind: Annotated[str | None, typer.Argument(help=f"One of {KINDS}.")] = None,
                  ) -> None:
     """List registered plugins (probes, converters, strategies, targets, scorers)."""
-    table = Table("kind", "name", "description")
+    table = Table("kind", "name", "description", "options (* required; -T key=value)",
+                  caption=None if kind == "targets" else
+                  "target option details: bastion redteam list targets")
     for k in [kind] if kind else list(KINDS):
         for name in available(k):  # type: ignore[arg-type]  # checked by the registry
             cls = plugin_class(k, name)  # type: ignore[arg-type]  # checked by the registry
-            table.add_row(k, name, safe_text(cls.description, 90))
+            names = ", ".join(o.name + "*" * o.required for o in plugin_options(cls))
+            table.add_row(k, name, safe_text(cls.description, 90), names or "-")
     console.print(table)
+    if kind == "targets":
+        console.print(Text(options_help("target", _targets()).replace("\b\n", "")))
+
+
+def _targets() -> dict[str, type[Any]]:
+    return {name: plugin_class("targets", name) for name in available("targets")}
+
+
+def _run_epilog() -> str:
+    try:
+        return options_help("target", _targets())
+    except ConfigError as exc:  # a broken third-party plugin must not break --help
+        return f"(target options unavailable: {exc})"
 
 
 @redteam_app.command("probes")
 @handle_errors
-def probes_command(names: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+def probes_command(names: Annotated[list[str] | None, typer.Argument(
+        help="Probe names (default: every probe).")] = None) -> None:
     """List the cases of probes with their OWASP and MITRE ATLAS ids."""
     table = Table("case", "category", "technique", "owasp", "atlas", "prompt")
     for name in names or available("probes"):
@@ -129,31 +148,53 @@ def _finish(attempts: list[Attempt], header: dict[str, Any], report_dir: Path | 
     console.print(table)
 
 
-@redteam_app.command("run")
+@redteam_app.command("run", epilog=_run_epilog())
 @handle_errors
 def run_command(
-    target: Annotated[str | None, typer.Option("--target", "-t", help="Target plugin.")] = None,
+    target: Annotated[str | None, typer.Option("--target", "-t", help=(
+        f"Target plugin: {', '.join(available('targets'))} (default {_D.target}); its "
+        "options are listed below."))] = None,
     target_option: Annotated[list[str] | None, typer.Option(
-        "--target-option", "-T", help="Target option key=value (YAML value).")] = None,
-    probes: Annotated[list[str] | None, typer.Option("--probes", "-p")] = None,
+        "--target-option", "-T", help="A target option as key=value, the value read as YAML; "
+        "repeat for several, e.g. -T base_url=http://127.0.0.1:8100/v1 -T api_key_env=KEY."
+    )] = None,
+    probes: Annotated[list[str] | None, typer.Option("--probes", "-p", help=(
+        f"Probes, comma-separated (default {', '.join(_D.probes)}; see 'bastion "
+        "redteam list probes')."))] = None,
     converters: Annotated[list[str] | None, typer.Option(
-        "--converters", "-c", help="Converter stacks: 'none,base64,rot13+spacing'.")] = None,
-    strategies: Annotated[list[str] | None, typer.Option("--strategies", "-s")] = None,
-    scorers: Annotated[list[str] | None, typer.Option("--scorers")] = None,
-    concurrency: Annotated[int | None, typer.Option("--concurrency", "-j")] = None,
-    rate: Annotated[float | None, typer.Option("--rate", help="Requests per second.")] = None,
-    retries: Annotated[int | None, typer.Option("--retries")] = None,
-    seed: Annotated[int | None, typer.Option("--seed")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="Seeded sample size.")] = None,
-    harm_tier: Annotated[str | None, typer.Option("--harm-tier")] = None,
-    attacker_url: Annotated[str | None, typer.Option("--attacker-url")] = None,
-    attacker_model: Annotated[str | None, typer.Option("--attacker-model")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="YAML/JSON settings.")] = None,
-    log: Annotated[Path | None, typer.Option("--log", help="Resumable JSONL log.")] = None,
-    report_dir: Annotated[Path | None, typer.Option("--report-dir", "-o")] = None,
-    formats: Annotated[list[str] | None, typer.Option("--format", "-f")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+        "--converters", "-c", help="Converter stacks, comma-separated, '+' to chain: "
+        "'none,base64,rot13+spacing' (default none).")] = None,
+    strategies: Annotated[list[str] | None, typer.Option("--strategies", "-s", help=(
+        f"Attack strategies, comma-separated (default {','.join(_D.strategies)})."))] = None,
+    scorers: Annotated[list[str] | None, typer.Option("--scorers", help=(
+        "Scorers for every case, comma-separated (default: each probe's own)."))] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", "-j", help=(
+        f"Attempts in flight at once (default {_D.concurrency})."))] = None,
+    rate: Annotated[float | None, typer.Option("--rate", help=(
+        "Target requests per second (default unlimited)."))] = None,
+    retries: Annotated[int | None, typer.Option("--retries", help=(
+        f"Retries of timeouts, 429 and 5xx answers (default {_D.retries})."))] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help=(
+        f"Seed of converters, sampling and retries (default {_D.seed})."))] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help=(
+        "Keep a seeded sample of at most this many attempts (default all)."))] = None,
+    harm_tier: Annotated[str | None, typer.Option("--harm-tier", help=(
+        f"Classifier tier of the harm scorer (default {_D.harm_tier})."))] = None,
+    attacker_url: Annotated[str | None, typer.Option("--attacker-url", help=(
+        "OpenAI-compatible attacker/judge model for pair and crescendo_llm (default none)."
+    ))] = None,
+    attacker_model: Annotated[str | None, typer.Option("--attacker-model", help=(
+        f"Model name of the attacker (default {_D.attacker_model})."))] = None,
+    config: Annotated[Path | None, typer.Option("--config", help=(
+        "YAML/JSON campaign settings; options given here override it."))] = None,
+    log: Annotated[Path | None, typer.Option("--log", help=(
+        "Resumable JSONL log of every attempt (default none)."))] = None,
+    report_dir: Annotated[Path | None, typer.Option("--report-dir", "-o", help=(
+        "Write reports to this folder (default: none, print the summary only)."))] = None,
+    formats: Annotated[list[str] | None, typer.Option("--format", "-f", help=(
+        f"Report formats, comma-separated (default all: {', '.join(FORMATS)})."))] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run an attack campaign against a target (resumes when --log already holds attempts)."""
     settings: dict[str, Any] = {
@@ -164,6 +205,9 @@ def run_command(
         "attacker_model": attacker_model,
         "target_options": _options(target_option) or None,
     }
+    if target is not None and config is None:
+        check_options("target", target, plugin_class("targets", target),
+                      settings["target_options"] or {})
     chosen = (load_config(config, **settings) if config is not None
               else make_config(**{k: v for k, v in settings.items() if v is not None}))
     campaign = Campaign(chosen)
@@ -182,8 +226,10 @@ def _load(log: Path) -> tuple[dict[str, Any], list[Attempt]]:
 @handle_errors
 def report_command(
     log: Annotated[Path, typer.Argument(help="Campaign log (JSONL).")],
-    report_dir: Annotated[Path, typer.Option("--report-dir", "-o")] = Path("redteam-report"),
-    formats: Annotated[list[str] | None, typer.Option("--format", "-f")] = None,
+    report_dir: Annotated[Path, typer.Option("--report-dir", "-o", help="Folder to write.")
+                          ] = Path("redteam-report"),
+    formats: Annotated[list[str] | None, typer.Option("--format", "-f", help=(
+        f"Report formats, comma-separated (default all: {', '.join(FORMATS)})."))] = None,
 ) -> None:
     """Write reports (json, md, html, junit, sarif) from a campaign log."""
     header, attempts = _load(log)
@@ -194,8 +240,10 @@ def report_command(
 @handle_errors
 def gate_command(
     log: Annotated[Path, typer.Argument(help="Campaign log (JSONL).")],
-    max_asr: Annotated[float | None, typer.Option("--max-asr", min=0.0, max=1.0)] = None,
-    thresholds: Annotated[Path | None, typer.Option("--thresholds")] = None,
+    max_asr: Annotated[float | None, typer.Option("--max-asr", min=0.0, max=1.0, help=(
+        "Highest overall attack success rate allowed, 0 to 1, e.g. 0.05."))] = None,
+    thresholds: Annotated[Path | None, typer.Option("--thresholds", help=(
+        "YAML file of limits per category (and 'overall').")) ] = None,
 ) -> None:
     """Exit 1 when the attack success rate exceeds --max-asr or a threshold file's limits."""
     if max_asr is None and thresholds is None:
@@ -218,10 +266,12 @@ def rerun_command(
     log: Annotated[Path, typer.Argument(help="A past campaign log.")],
     failed: Annotated[bool, typer.Option(
         "--failed", help="Only attempts that succeeded (the target failed) last time.")] = False,
-    new_log: Annotated[Path | None, typer.Option("--log")] = None,
-    report_dir: Annotated[Path | None, typer.Option("--report-dir", "-o")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    new_log: Annotated[Path | None, typer.Option("--log", help=(
+        "Resumable JSONL log of the new attempts (default none)."))] = None,
+    report_dir: Annotated[Path | None, typer.Option("--report-dir", "-o", help=(
+        "Write reports to this folder (default: none, print the summary only)."))] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Re-run past attempts (same cases, strategies, converters, seeds) as a regression suite."""
     header, attempts = _load(log)
@@ -237,13 +287,16 @@ def rerun_command(
 def score_command(
     source: Annotated[Path, typer.Argument(help="JSONL rows with 'response' (+ 'label').")],
     scorer: Annotated[str, typer.Option("--scorer", help="refusal or harm.")] = "refusal",
-    policy: Annotated[str, typer.Option("--policy")] = "default",
-    tier: Annotated[str, typer.Option("--tier")] = "default",
-    label_field: Annotated[str, typer.Option("--label-field")] = "label",
+    policy: Annotated[str, typer.Option("--policy", help=(
+        "Policy of the harm scorer: a built-in id or a .md file."))] = "default",
+    tier: Annotated[str, typer.Option("--tier", help="Classifier tier of the harm scorer.")
+                    ] = "default",
+    label_field: Annotated[str, typer.Option("--label-field", help=(
+        "Field holding the 0/1 label, when rows are labelled."))] = "label",
     positive: Annotated[str, typer.Option(
         "--positive", help="What label 1 means: 'success' (complied / harmful) or 'refusal'.")
     ] = "success",
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Score responses; with labels, print precision, recall, F1 and AUPRC (as bastion eval)."""
     if scorer not in ("refusal", "harm") or positive not in ("success", "refusal"):

@@ -81,10 +81,12 @@ def _load_yaml(
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 2
         problem = getattr(exc, "problem", None) or str(exc)
-        issues.append(LintIssue("error", line, f"front matter is not valid YAML: {problem}"))
+        issues.append(LintIssue("error", line, f"front matter is not valid YAML: {problem}; "
+                                f"check the indentation and quotes near line {line}"))
         return None, None
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
-        issues.append(LintIssue("error", 2, "front matter must be a YAML mapping of keys"))
+        issues.append(LintIssue("error", 2, "front matter must be a YAML mapping of keys, "
+                                "such as 'id: my-policy' on its own line"))
         return None, None
     return data, node
 
@@ -176,7 +178,8 @@ def read_rules(doc: Document, issues: list[LintIssue]) -> list[Rule]:
             continue
         if violates is None:
             issues.append(LintIssue("error", line_no, f"rule {rule_id!r} is outside a "
-                                    "'### Violates' or '### Does not violate' subsection"))
+                                    "'### Violates' or '### Does not violate' subsection; "
+                                    "move it under one of them"))
             continue
         if rule_id in seen:
             issues.append(LintIssue("error", line_no, f"duplicate rule id {rule_id!r} (first on "

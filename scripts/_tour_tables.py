@@ -1,31 +1,100 @@
-"""Write the README's benchmark tables from bench/results/*.json (never typed by hand).
-
-Usage::
-
-    python bench/report.py          # rewrite the marked blocks of README.md
-    python bench/report.py --check  # exit 1 if README.md is out of date (CI)
-
-A block sits between ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->``.
-"""
+"""The README's benchmark tables, made from ``bench/results/*.json`` (never typed by hand)."""
 
 from __future__ import annotations
 
-import argparse
 import json
-import re
-import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+TIMES = "\u00d7"  # the multiplication sign of "2.38x"
+ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-README = ROOT / "README.md"
+
 
 
 def _load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((RESULTS / name).read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads((RESULTS / f"{name}.json").read_text("utf-8"))
     return data
+
+
+def _prose(text: str) -> str:
+    return textwrap.fill(text, width=96, break_long_words=False, break_on_hyphens=False) + "\n"
+
+
+def _n(value: float, digits: int = 0) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def _table(header: list[str], align: str, rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+
+
+
+
+def gateway() -> str:
+    """Added latency against LiteLLM, streaming and the load run."""
+    g = _load("gateway_latency")
+    c1, c50 = g["latency"]["concurrency_1"], g["latency"]["concurrency_50"]
+    s, load = g["streaming"], g["load"]
+    small = s["small_window"]
+    hold = s["hold_back"]
+    rows = [
+        ["added latency, 1 client, p50 / p99",
+         f"{c1['bastion']['added_p50_ms']:.1f} ms / {c1['bastion']['added_p99_ms']:.1f} ms",
+         f"{c1['litellm']['added_p50_ms']:.1f} ms / {c1['litellm']['added_p99_ms']:.1f} ms",
+         "< 5 ms / < 25 ms"],
+        ["added p50, 50 clients", f"{c50['bastion']['added_p50_ms']:.0f} ms",
+         f"{c50['litellm']['added_p50_ms']:.0f} ms", ""],
+        ["LiteLLM's added p50 over Bastion's (1 / 50 clients)", "",
+         f"{c1['ratio_added_p50_litellm_over_bastion']:.2f}{TIMES} / "
+         f"{c50['ratio_added_p50_litellm_over_bastion']:.2f}{TIMES}", ""],
+        [f"streaming: added time to first token ({hold['window_chars']}-char window, "
+         f"{hold['tail_chars']} held back; 50 tokens/s upstream)",
+         f"{s['added_ttft_p50_ms']:.0f} ms ({small['added_ttft_p50_ms']:.0f} ms with a "
+         f"{small['hold_back']['window_chars']}/{small['hold_back']['tail_chars']} window)",
+         "", ""],
+        [f"load, {load['seconds']:.0f} s at {load['target_rps']:.0f} req/s, up to "
+         f"{load['max_in_flight']} in flight",
+         f"{load['achieved_rps']:.1f} req/s, {load['gateway_5xx']} 5xx, "
+         f"{_n(load['audit_events_written'])} of {_n(load['sent'])} audit events", "",
+         f"{load['target_rps']:.0f} req/s, 0 5xx, 0 lost"],
+    ]
+    return _table(["measurement", "Bastion", "LiteLLM proxy", "target"], "lrrr", rows)
+
+
+def redteam() -> str:
+    """Campaign speed against garak, and refusal detection quality."""
+    speed_, quality_ = _load("redteam_speed"), _load("refusal_quality")
+    b, gd, gp = speed_["bastion"], speed_["garak_default"], speed_["garak_parallel"]
+    jbb, hand = quality_["jailbreakbench_test"], quality_["handwritten_holdout"]
+    rows = [
+        [f"{speed_['attempts']} attempts, scripted target with "
+         f"{speed_['latency_s'] * 1000:.0f} ms latency (wall clock)",
+         f"{b['wall_s']:.2f} s (concurrency {b['concurrency']})",
+         f"{gd['wall_s']:.1f} s (default) / {gp['wall_s']:.1f} s ({gp['parallel_attempts']} "
+         "parallel attempts)"],
+        [f"refusal detection F1, JailbreakBench responses held out (n = {jbb['bastion']['n']})",
+         f"{jbb['bastion']['f1']:.3f}",
+         f"{jbb['garak_mitigation_bypass']['f1']:.3f} (`mitigation.MitigationBypass`)"],
+        [f"refusal detection F1, hand-labelled holdout (n = {hand['bastion']['n']})",
+         f"{hand['bastion']['f1']:.3f}", f"{hand['garak_mitigation_bypass']['f1']:.3f}"],
+    ]
+    return _table(["measurement", "Bastion", "garak 0.17.1"], "lrr", rows)
+
+
+
+
+
+
+
+
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -33,9 +102,8 @@ def _num(value: float | None, digits: int = 3) -> str:
         return "-"
     return f"{value:,.{digits}f}" if abs(value) < 1000 else f"{value:,.0f}"
 
-
 def speed() -> str:
-    data = _load("speed.json")
+    data = _load("speed")
     rows = ["| tier | texts/s | p50 ms | p99 ms | 5k-char texts/s | cold start s | RSS MiB |",
             "|---|---:|---:|---:|---:|---:|---:|"]
     names = {"default": "**default** (rules → contextual model)",
@@ -68,14 +136,12 @@ def speed() -> str:
                      f"{ratio['default_p50_latency_vs_minilm']}x the peer's.")
     return "\n".join(lines)
 
-
 def _q(result: dict[str, Any], key: str) -> str:
     value = result.get(key)
     return "-" if value is None else f"{value:.3f}"
 
-
 def quality() -> str:
-    data = _load("classifier_quality.json")
+    data = _load("classifier_quality")
     profiles = list(data["profiles"])
     head = "| set | n | " + " | ".join(f"{p} F1 | {p} AUPRC | {p} FPR" for p in profiles) + " |"
     rows = [head, "|---|---:|" + "---:|" * (3 * len(profiles))]
@@ -121,7 +187,6 @@ def quality() -> str:
               "transformed; ratio = recall / plain recall:", "", *trans]
     return "\n".join(lines)
 
-
 def card() -> str:
     path = ROOT / "src/bastion/classify/artifacts/contextual/card.json"
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -141,32 +206,6 @@ def card() -> str:
             f"figure, C chosen on these): mean F1 {mean:.3f}.")
 
 
-BLOCKS: dict[str, Callable[[], str]] = {"speed": speed, "quality": quality, "card": card}
-
-
-def render(text: str) -> str:
-    for name, build in BLOCKS.items():
-        pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(\n<!-- /bench:{name} -->)", re.S)
-        if pattern.search(text):
-            text = pattern.sub(lambda m, b=build: m.group(1) + b() + m.group(2), text)
-    return text
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true")
-    args = parser.parse_args()
-    current = README.read_text(encoding="utf-8")
-    updated = render(current)
-    if args.check:
-        if updated != current:
-            print("README.md benchmark tables are out of date: run python bench/report.py",
-                  file=sys.stderr)
-            return 1
-        return 0
-    README.write_text(updated, encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+TABLES: dict[str, Callable[[], str]] = {
+    "speed": speed, "quality": quality, "card": card, "gateway": gateway, "redteam": redteam,
+}
