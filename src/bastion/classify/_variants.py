@@ -29,7 +29,7 @@ from bastion.classify._normalize import decode_runs, normalize
 #: prose must not be diluted by it).
 WHOLE_CHARS = 200
 #: Sentences longer than this many words are also read in overlapping word windows.
-RUN_ON_WORDS = 24
+RUN_ON_WORDS = 20
 _WORD_SPAN = re.compile(r"\S+")
 #: Longest sentence window (characters); longer sentences are cut at whitespace.
 WINDOW_CHARS = 320
@@ -108,36 +108,31 @@ def _unspace(text: str) -> str:
 
 
 def sentence_windows(text: str) -> list[tuple[int, int]]:
-    """Windows of a long text: consecutive sentences two at a time (at most ``WINDOW_CHARS``),
-    a sentence alone where it cannot pair, and overlapping 16-word windows inside run-on
-    sentences, so every character is read in a short window."""
+    """Windows of a long text: every sentence alone (overlapping 12-word windows inside a
+    run-on sentence) and every pair of consecutive sentences that fits in ``WINDOW_CHARS``, so
+    each sentence is read both on its own and with its neighbour."""
     sentences = []
     for match in _SENTENCE.finditer(text):
         start, end = match.span()
         if text[start:end].strip():
             sentences.append((start, end))
     out: list[tuple[int, int]] = []
-    i = 0
-    while i < len(sentences):
-        start, end = sentences[i]
+    for i, (start, end) in enumerate(sentences):
+        out += _word_windows(text, start, end)
         if i + 1 < len(sentences) and sentences[i + 1][1] - start <= WINDOW_CHARS:
             out.append((start, sentences[i + 1][1]))
-            i += 2
-        else:
-            out += _word_windows(text, start, end)
-            i += 1
     return out
 
 
 def _word_windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """The sentence itself when short, else windows of 16 words moving 8 at a time (each at
+    """The sentence itself when short, else windows of 12 words moving 6 at a time (each at
     most ``WINDOW_CHARS`` long)."""
     words = [m.span() for m in _WORD_SPAN.finditer(text, start, end)]
     if len(words) <= RUN_ON_WORDS and end - start <= WINDOW_CHARS:
         return [(start, end)]
     out = []
-    for first in range(0, max(len(words) - 8, 1), 8):
-        chunk = words[first:first + 16]
+    for first in range(0, max(len(words) - 6, 1), 6):
+        chunk = words[first:first + 12]
         a, b = chunk[0][0], chunk[-1][1]
         out.append((a, min(b, a + WINDOW_CHARS)))
     return out
