@@ -99,7 +99,8 @@ class Campaign:
             n: make_converter(n, self.attacker) for n in sorted(names)}
         wanted = set(config.scorers or {n for c in self.cases for n in c.scorers})
         self.scorers: dict[str, Scorer] = {
-            n: make_scorer(n, self.attacker, config.harm_tier) for n in sorted(wanted)}
+            n: make_scorer(n, self.attacker, config.harm_tier, config.harm_options)
+            for n in sorted(wanted)}
         self.limiter = RateLimiter(config.rate)
 
     @property

@@ -25,7 +25,8 @@ class CampaignConfig(BaseModel):
         converters: converter stacks, each ``a+b`` (applied left to right); ``none`` = as is.
         strategies: strategy names; each case runs once per strategy and converter stack.
         scorers: override every case's scorers (default: each probe's own choice).
-        harm_tier: classifier tier of the harm scorer.
+        harm_tier: classifier tier of the harm scorer; ``harm_options`` are its constructor
+            options (a fixed-verdict table in tests, an LLM endpoint...).
         concurrency: attempts in flight at once.
         rate: target requests per second (None: unlimited).
         retries: retries of retryable target failures (timeouts, 429, 5xx).
@@ -47,6 +48,7 @@ class CampaignConfig(BaseModel):
     strategies: list[str] = Field(default_factory=lambda: ["single"])
     scorers: list[str] | None = None
     harm_tier: str = "default"
+    harm_options: dict[str, Any] = Field(default_factory=dict)
     concurrency: int = Field(default=8, ge=1, le=1024)
     rate: float | None = Field(default=None, gt=0)
     retries: int = Field(default=3, ge=0, le=20)

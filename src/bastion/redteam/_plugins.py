@@ -55,10 +55,10 @@ def make_strategy(name: str, attacker: Completer | None = None, *, check: bool =
 
 
 def make_scorer(name: str, attacker: Completer | None = None, harm_tier: str = "default",
-                **options: Any) -> Scorer:
+                harm_options: dict[str, Any] | None = None, **options: Any) -> Scorer:
     """A scorer; the harm scorer gets the campaign's tier, the judge the attacker model."""
     if name == "harm":
-        options = {"tier": harm_tier, **options}
+        options = {"tier": harm_tier, "tier_options": harm_options or {}, **options}
     scorer: Scorer = create("scorers", name, **_with_attacker("scorers", name, attacker, options))
     return scorer
 
