@@ -196,15 +196,27 @@ def gate_command(
     log: Annotated[Path, typer.Argument(help="Campaign log (JSONL).")],
     max_asr: Annotated[float | None, typer.Option("--max-asr", min=0.0, max=1.0)] = None,
     thresholds: Annotated[Path | None, typer.Option("--thresholds")] = None,
+    max_error_rate: Annotated[float | None, typer.Option(
+        "--max-error-rate", min=0.0, max=1.0,
+        help="Most attempts (as a share) that may error or go unjudged [default: 0, or the "
+             "thresholds file's max_error_rate].")] = None,
+    min_judged: Annotated[int | None, typer.Option(
+        "--min-judged", min=0,
+        help="Fewest judged attempts for the gate to pass [default: 1, or the thresholds "
+             "file's min_judged].")] = None,
 ) -> None:
-    """Exit 1 when the attack success rate exceeds --max-asr or a threshold file's limits."""
+    """Exit 1 when attack success, errors or missing evidence exceed the limits (fail closed)."""
     if max_asr is None and thresholds is None:
         raise ConfigError("give --max-asr or --thresholds")
     _, attempts = _load(log)
     limits: dict[str, object] = load_thresholds(thresholds) if thresholds else {}
     if max_asr is not None:
         limits["overall"] = max_asr
-    breaches = check(summarise(attempts), limits)
+    if max_error_rate is not None:
+        limits["max_error_rate"] = max_error_rate
+    if min_judged is not None:
+        limits["min_judged"] = min_judged
+    breaches = check(summarise(attempts), limits, attempts)
     for breach in breaches:
         err_console.print(safe_text(f"FAIL {breach.render()}", None), style="bold red")
     if breaches:
