@@ -11,7 +11,7 @@ from pathlib import Path
 
 import anyio
 
-from bastion.errors import RuntimeFailure
+from bastion.errors import ConfigError, RuntimeFailure
 from bastion.redteam._attacker import Attacker
 from bastion.redteam._base import Converter, Scorer, Strategy, Target
 from bastion.redteam._config import CampaignConfig
@@ -94,6 +94,11 @@ class Campaign:
         self.strategies: dict[str, Strategy] = {
             n: make_strategy(n, self.attacker, check=True)
             for n in sorted({p.strategy for p in self.planned})}
+        multi = sorted(n for n, s in self.strategies.items() if s.multi_turn)
+        if multi and not self.target.multi_turn:
+            raise ConfigError(f"strategies {multi} hold conversations, but target "
+                              f"{config.target!r} can send only one message; give its option "
+                              "'body' a {messages} or {session_id} slot")
         names = {n for p in self.planned for n in p.converters}
         self.converters: dict[str, Converter] = {
             n: make_converter(n, self.attacker) for n in sorted(names)}
