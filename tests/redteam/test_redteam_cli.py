@@ -81,3 +81,40 @@ def test_list_and_bad_settings(cli: typer.Typer) -> None:
     assert "unknown probe 'nope'" in out
     code, out = _invoke(cli, "gate", "missing.jsonl", "--max-asr", "0.1")
     assert code == 2
+
+
+def test_target_options_in_help_match_the_constructors(cli: typer.Typer) -> None:
+    from bastion.cli._redteam import TARGET_OPTIONS
+    from bastion.redteam import available, plugin_class
+    from bastion.redteam._options import plugin_options
+
+    assert set(TARGET_OPTIONS) == set(available("targets"))
+    for name, options in TARGET_OPTIONS.items():
+        assert options == tuple(o.name for o in plugin_options(plugin_class("targets", name)))
+    code, out = _invoke(cli, "run", "--help")
+    assert code == 0
+    assert "session_path" in out
+    assert "extra_body" in out
+
+
+def test_list_shows_options_and_bad_options_are_named(cli: typer.Typer) -> None:
+    code, out = _invoke(cli, "list", "targets")
+    assert code == 0, out
+    assert "response_path" in out
+    code, out = _invoke(cli, "run", "--target", "http", "-T", "url=http://x", "-T", "bdy=1",
+                        "--probes", "harmful", "-q")
+    assert code == 2
+    assert "no option 'bdy'" in out
+
+
+def test_rerun_points_at_a_new_target(cli: typer.Typer, tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    code, out = _invoke(cli, "run", "--target", "vulnerable", "--probes",
+                        "system_prompt_extraction", "--log", str(log), "-q", "--json")
+    assert code == 0, out
+    code, out = _invoke(cli, "rerun", str(log), "--target", "callable", "-T",
+                        "func=builtins:str", "--log", str(tmp_path / "again.jsonl"), "--json")
+    assert code == 0, out
+    again = json.loads(out[out.index("{"):])
+    assert again["overall"]["n"] == 6
+    assert again["overall"]["successes"] == 0, "str() has no secrets to leak"

@@ -33,11 +33,28 @@ from bastion.redteam import (
     summarise,
     write_reports,
 )
+from bastion.redteam._options import plugin_options
 from bastion.redteam._score_file import measure, read_rows, score_rows
 
 redteam_app = typer.Typer(help="Attack campaigns, scoring, reports and the CI gate.",
                           no_args_is_help=True)
 EXIT_GATE_FAILED = 1
+# The built-in targets' options, for --help without importing every target at start-up
+# (a test keeps this in step with the constructors; ``redteam list targets`` has the details).
+TARGET_OPTIONS: dict[str, tuple[str, ...]] = {
+    "openai": ("base_url", "model", "api_key_env", "system_prompt", "plant_canary", "tools",
+               "temperature", "max_tokens", "extra_body", "headers", "timeout"),
+    "gateway": ("base_url", "api_key_env", "model", "system_prompt", "plant_canary", "tools",
+                "temperature", "max_tokens", "extra_body", "headers", "timeout"),
+    "http": ("url", "body", "method", "headers", "response_path", "session_path", "context",
+             "blocked_status", "timeout"),
+    "callable": ("func", "conversation"),
+    "vulnerable": ("latency", "system_prompt", "safety_tier"),
+}
+TARGET_OPTION_HELP = (
+    "Target option key=value (YAML value), repeatable. "
+    + " ".join(f"{name}: {', '.join(options)}." for name, options in TARGET_OPTIONS.items())
+    + " 'bastion redteam list targets' describes each.")
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -60,12 +77,14 @@ def _options(pairs: list[str] | None) -> dict[str, Any]:
 @handle_errors
 def list_command(kind: Annotated[str | None, typer.Argument(help=f"One of {KINDS}.")] = None,
                  ) -> None:
-    """List registered plugins (probes, converters, strategies, targets, scorers)."""
-    table = Table("kind", "name", "description")
+    """List registered plugins (probes, converters, strategies, targets, scorers) and options."""
+    table = Table("kind", "name", "description", "options (-T key=value for targets)")
     for k in [kind] if kind else list(KINDS):
         for name in available(k):  # type: ignore[arg-type]  # checked by the registry
             cls = plugin_class(k, name)  # type: ignore[arg-type]  # checked by the registry
-            table.add_row(k, name, safe_text(cls.description, 90))
+            options = Text("\n").join(safe_text(f"{o.render()}: {o.doc}", 110)
+                                       for o in plugin_options(cls))
+            table.add_row(k, name, safe_text(cls.description, 90), options)
     console.print(table)
 
 
@@ -134,7 +153,7 @@ def _finish(attempts: list[Attempt], header: dict[str, Any], report_dir: Path | 
 def run_command(
     target: Annotated[str | None, typer.Option("--target", "-t", help="Target plugin.")] = None,
     target_option: Annotated[list[str] | None, typer.Option(
-        "--target-option", "-T", help="Target option key=value (YAML value).")] = None,
+        "--target-option", "-T", help=TARGET_OPTION_HELP)] = None,
     probes: Annotated[list[str] | None, typer.Option("--probes", "-p")] = None,
     converters: Annotated[list[str] | None, typer.Option(
         "--converters", "-c", help="Converter stacks: 'none,base64,rot13+spacing'.")] = None,
@@ -234,11 +253,22 @@ def rerun_command(
     report_dir: Annotated[Path | None, typer.Option("--report-dir", "-o")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    target: Annotated[str | None, typer.Option(
+        "--target", "-t", help="Attack another target (its options from -T only).")] = None,
+    target_option: Annotated[list[str] | None, typer.Option(
+        "--target-option", "-T", help="Target option key=value; without --target these "
+                                      "override the logged target's options.")] = None,
 ) -> None:
     """Re-run past attempts (same cases, strategies, converters, seeds) as a regression suite."""
     header, attempts = _load(log)
     chosen = [a for a in attempts if a.success] if failed else attempts
     config = CampaignConfig.model_validate(header["config"])
+    if target is not None:
+        config = config.model_copy(update={"target": target,
+                                           "target_options": _options(target_option)})
+    elif target_option:
+        config = config.model_copy(update={"target_options": {
+            **config.target_options, **_options(target_option)}})
     campaign = Campaign(config, planned=replay_plan(chosen))
     results = _execute(campaign, new_log, quiet or as_json)
     _finish(results, campaign.header(), report_dir, None, as_json)

@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar, cast, get_args
 from bastion.errors import ConfigError
 from bastion.redteam._base import Converter, Probe, Scorer, Strategy, Target
 from bastion.redteam._builtin import BUILTIN
+from bastion.redteam._options import check_options
 
 PluginKind = Literal["probes", "converters", "strategies", "targets", "scorers"]
 KINDS: tuple[PluginKind, ...] = get_args(PluginKind)
@@ -87,8 +88,13 @@ def plugin_class(kind: PluginKind, name: str) -> type[Any]:
 
 
 def create(kind: PluginKind, name: str, **options: Any) -> Any:
-    """Instantiate the plugin ``name`` of ``kind`` with keyword options."""
+    """Instantiate the plugin ``name`` of ``kind`` with keyword options.
+
+    Raises:
+        ConfigError: unknown name, or an option it does not take or needs (named).
+    """
     cls = plugin_class(kind, name)
+    check_options(f"{_one(kind)} {name!r}", cls, options)
     try:
         return cls(**options)
     except TypeError as exc:
