@@ -154,7 +154,7 @@ def test_target_contract(name: str) -> None:
 @pytest.mark.parametrize("name", available("scorers"))
 def test_scorer_contract(name: str) -> None:
     options: dict[str, Any] = {"tier": "rules"} if name == "harm" else {}
-    if _needs_attacker("scorers", name):
+    if getattr(plugin_class("scorers", name), "needs_judge", False):
         options["judge"] = FakeAttacker()
     scorer = create("scorers", name, **options)
     case = Case("t/1", "t", "p", "test", (), (), "goal", canaries=("BSTN-ABC123",))

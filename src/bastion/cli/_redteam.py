@@ -167,6 +167,10 @@ def run_command(
     harm_tier: Annotated[str | None, typer.Option("--harm-tier")] = None,
     attacker_url: Annotated[str | None, typer.Option("--attacker-url")] = None,
     attacker_model: Annotated[str | None, typer.Option("--attacker-model")] = None,
+    judge_url: Annotated[str | None, typer.Option(
+        "--judge-url", help="Judge model for the 'judge' scorer (separate from the "
+                            "attacker).")] = None,
+    judge_model: Annotated[str | None, typer.Option("--judge-model")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML/JSON settings.")] = None,
     log: Annotated[Path | None, typer.Option("--log", help="Resumable JSONL log.")] = None,
     report_dir: Annotated[Path | None, typer.Option("--report-dir", "-o")] = None,
@@ -180,7 +184,7 @@ def run_command(
         "strategies": _split(strategies), "scorers": _split(scorers),
         "concurrency": concurrency, "rate": rate, "retries": retries, "seed": seed,
         "limit": limit, "harm_tier": harm_tier, "attacker_url": attacker_url,
-        "attacker_model": attacker_model,
+        "attacker_model": attacker_model, "judge_url": judge_url, "judge_model": judge_model,
         "target_options": _options(target_option) or None,
     }
     chosen = (load_config(config, **settings) if config is not None

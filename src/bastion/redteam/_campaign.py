@@ -84,6 +84,8 @@ class Campaign:
         self.config = config
         self.attacker = (Attacker(config.attacker_url, config.attacker_model,
                                   config.attacker_key_env) if config.attacker_url else None)
+        self.judge = (Attacker(config.judge_url, config.judge_model, config.judge_key_env,
+                               temperature=0.0) if config.judge_url else None)
         self.target = target or make_target(config.target, **config.target_options)
         if planned is None:
             self.cases = all_cases(config.probes, config.probe_options)
@@ -104,7 +106,8 @@ class Campaign:
             n: make_converter(n, self.attacker) for n in sorted(names)}
         wanted = set(config.scorers or {n for c in self.cases for n in c.scorers})
         self.scorers: dict[str, Scorer] = {
-            n: make_scorer(n, self.attacker, config.harm_tier, config.harm_options)
+            n: make_scorer(n, self.attacker, config.harm_tier, config.harm_options,
+                           judge=self.judge)
             for n in sorted(wanted)}
         self.limiter = RateLimiter(config.rate)
 
@@ -143,8 +146,9 @@ class Campaign:
         finally:
             if log:
                 log.close()
-            if self.attacker:
-                await self.attacker.aclose()
+            for client in (self.attacker, self.judge):
+                if client is not None:
+                    await client.aclose()
         return [done[p.id] for p in self.planned if p.id in done]
 
     async def attempt(self, item: Planned) -> Attempt:

@@ -35,7 +35,10 @@ class CampaignConfig(BaseModel):
         repeats: run every attempt this many times (for sampled targets).
         limit: keep a seeded sample of at most this many attempts.
         attacker_url / attacker_model / attacker_key_env: the optional OpenAI-compatible
-            attacker (and judge) model.
+            attacker model (strategies and converters that write prompts).
+        judge_url / judge_model / judge_key_env: the optional judge model of the ``judge``
+            scorer, a separate endpoint from the attacker (a model grading its own attacks
+            is biased toward them).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -59,6 +62,9 @@ class CampaignConfig(BaseModel):
     attacker_url: str | None = None
     attacker_model: str = "attacker"
     attacker_key_env: str | None = None
+    judge_url: str | None = None
+    judge_model: str = "judge"
+    judge_key_env: str | None = None
 
     def fingerprint(self) -> str:
         """A hash of the settings that decide the attempts (not speed settings)."""
