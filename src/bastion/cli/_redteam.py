@@ -22,6 +22,7 @@ from bastion.redteam import (
     CampaignConfig,
     available,
     check,
+    compare,
     load_config,
     load_refusal_model,
     load_thresholds,
@@ -227,11 +228,26 @@ def gate_command(
         "--min-judged", min=0,
         help="Fewest judged attempts for the gate to pass [default: 1, or the thresholds "
              "file's min_judged].")] = None,
+    baseline: Annotated[Path | None, typer.Option(
+        "--baseline", help="A past run's log: fail on successes it did not have (new "
+                           "ones); known, still-open ones do not fail the gate.")] = None,
 ) -> None:
     """Exit 1 when attack success, errors or missing evidence exceed the limits (fail closed)."""
-    if max_asr is None and thresholds is None:
-        raise ConfigError("give --max-asr or --thresholds")
+    if max_asr is None and thresholds is None and baseline is None:
+        raise ConfigError("give --max-asr, --thresholds or --baseline")
     _, attempts = _load(log)
+    new: list[Attempt] = []
+    if baseline is not None:
+        comparison = compare(attempts, _load(baseline)[1])
+        new = list(comparison.new)
+        for attempt in new:
+            err_console.print(safe_text(f"NEW {attempt.case.id} ({attempt.strategy}, "
+                                        f"{attempt.converter_label}): {attempt.reason}", 200),
+                              style="bold red")
+        err_console.print(Text(f"baseline: {len(comparison.new)} new, "
+                               f"{len(comparison.still_open)} still open, "
+                               f"{len(comparison.fixed)} fixed, "
+                               f"{len(comparison.unverified)} unverified"))
     limits: dict[str, object] = load_thresholds(thresholds) if thresholds else {}
     if max_asr is not None:
         limits["overall"] = max_asr
@@ -242,9 +258,29 @@ def gate_command(
     breaches = check(summarise(attempts), limits, attempts)
     for breach in breaches:
         err_console.print(safe_text(f"FAIL {breach.render()}", None), style="bold red")
-    if breaches:
+    if breaches or new:
         raise typer.Exit(EXIT_GATE_FAILED)
     console.print(Text(f"gate passed: {len(attempts)} attempts within limits", style="green"))
+
+
+@redteam_app.command("compare")
+@handle_errors
+def compare_command(
+    log: Annotated[Path, typer.Argument(help="Campaign log (JSONL).")],
+    baseline: Annotated[Path, typer.Argument(help="The baseline run's log.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Successes that are new, fixed, still open or unverified against a baseline run."""
+    comparison = compare(_load(log)[1], _load(baseline)[1])
+    if as_json:
+        print_json(comparison.to_dict())
+        return
+    table = Table("status", "case", "strategy", "converters", title="against the baseline")
+    for status in ("new", "still_open", "fixed", "unverified"):
+        for attempt in getattr(comparison, status):
+            table.add_row(status, safe_text(attempt.case.id, 60), attempt.strategy,
+                          attempt.converter_label)
+    console.print(table)
 
 
 @redteam_app.command("rerun")

@@ -9,6 +9,7 @@ Every plugin kind loads through one registry (entry-point groups ``bastion.redte
 
 from bastion.redteam._attacker import Attacker
 from bastion.redteam._base import Converter, Probe, Scorer, Strategy, Target
+from bastion.redteam._baseline import Comparison, compare
 from bastion.redteam._campaign import (
     Campaign,
     Planned,
@@ -67,6 +68,7 @@ __all__ = [
     "CampaignLog",
     "Case",
     "Check",
+    "Comparison",
     "Consult",
     "Converter",
     "Effect",
@@ -94,6 +96,7 @@ __all__ = [
     "available",
     "canary",
     "check",
+    "compare",
     "create",
     "decide",
     "drive",
