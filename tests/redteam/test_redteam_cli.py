@@ -118,3 +118,10 @@ def test_rerun_points_at_a_new_target(cli: typer.Typer, tmp_path: Path) -> None:
     again = json.loads(out[out.index("{"):])
     assert again["overall"]["n"] == 6
     assert again["overall"]["successes"] == 0, "str() has no secrets to leak"
+
+
+def test_generations_per_prompt_with_best_of_n(cli: typer.Typer) -> None:
+    code, out = _invoke(cli, "run", "--target", "vulnerable", "--probes",
+                        "system_prompt_extraction", "-c", "best_of_n", "-n", "3", "--json")
+    assert code == 0, out
+    assert json.loads(out[out.index("{"):])["overall"]["n"] == 18

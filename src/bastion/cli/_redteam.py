@@ -165,6 +165,9 @@ def run_command(
     retries: Annotated[int | None, typer.Option("--retries")] = None,
     seed: Annotated[int | None, typer.Option("--seed")] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Seeded sample size.")] = None,
+    repeats: Annotated[int | None, typer.Option(
+        "--repeats", "-n", min=1, help="Generations per prompt: run every attempt N times "
+                                       "with its own seed (best_of_n draws N variants).")] = None,
     harm_tier: Annotated[str | None, typer.Option("--harm-tier")] = None,
     attacker_url: Annotated[str | None, typer.Option("--attacker-url")] = None,
     attacker_model: Annotated[str | None, typer.Option("--attacker-model")] = None,
@@ -184,8 +187,9 @@ def run_command(
         "target": target, "probes": _split(probes), "converters": _split(converters),
         "strategies": _split(strategies), "scorers": _split(scorers),
         "concurrency": concurrency, "rate": rate, "retries": retries, "seed": seed,
-        "limit": limit, "harm_tier": harm_tier, "attacker_url": attacker_url,
-        "attacker_model": attacker_model, "judge_url": judge_url, "judge_model": judge_model,
+        "limit": limit, "repeats": repeats, "harm_tier": harm_tier,
+        "attacker_url": attacker_url, "attacker_model": attacker_model,
+        "judge_url": judge_url, "judge_model": judge_model,
         "target_options": _options(target_option) or None,
     }
     chosen = (load_config(config, **settings) if config is not None

@@ -44,6 +44,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "code": f"{_CT}:CodeWrap",
         "translate": f"{_CT}:Translate",
         "paraphrase": f"{_CT}:Paraphrase",
+        "best_of_n": f"{_CT}:BestOfN",
     },
     "strategies": {
         "single": f"{_S}:SingleTurn",
