@@ -17,6 +17,8 @@ _CT = "bastion.redteam._converters_text"
 _S = "bastion.redteam._strategies"
 _T = "bastion.redteam._targets"
 _SC = "bastion.redteam._scorers"
+_O = "bastion.redteam._probes_owasp"
+_SO = "bastion.redteam._scorers_owasp"
 
 BUILTIN: dict[str, dict[str, str]] = {
     "probes": {
@@ -29,6 +31,9 @@ BUILTIN: dict[str, dict[str, str]] = {
         "pii_leak": f"{_L}:SecretLeakage",
         "capability": f"{_L}:CapabilityElicitation",
         "dataset": f"{_D}:DatasetProbe",
+        "output_handling": f"{_O}:OutputHandling",
+        "misinformation": f"{_O}:Misinformation",
+        "consumption": f"{_O}:UnboundedConsumption",
     },
     "converters": {
         "base64": f"{_C}:Base64",
@@ -65,5 +70,8 @@ BUILTIN: dict[str, dict[str, str]] = {
         "leak": f"{_SC}:LeakScorer",
         "injection": f"{_SC}:InjectionScorer",
         "judge": "bastion.redteam._judge:JudgeScorer",
+        "output_handling": f"{_SO}:OutputHandlingScorer",
+        "premise": f"{_SO}:PremiseScorer",
+        "consumption": f"{_SO}:ConsumptionScorer",
     },
 }

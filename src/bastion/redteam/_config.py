@@ -12,8 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bastion.errors import ConfigError
 
+# Every built-in probe that needs no data set and costs little; ``consumption`` (LLM10) asks
+# for unbounded output and is opt-in.
 DEFAULT_PROBES = ("harmful", "jailbreak", "many_shot", "injection_direct", "injection_indirect",
-                  "system_prompt_extraction", "pii_leak", "capability")
+                  "system_prompt_extraction", "pii_leak", "capability", "output_handling",
+                  "misinformation")
 
 
 class CampaignConfig(BaseModel):

@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 from bastion.redteam._summary import Rate, Summary
+from bastion.redteam._taxonomy import named
 from bastion.redteam._types import Attempt
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -81,9 +82,9 @@ def html_report(summary: Summary, header: dict[str, Any]) -> str:
     sections = []
     for title, rates in (("By category", summary.by_category),
                          ("By converter", summary.by_converter),
-                         ("By strategy", summary.by_strategy),
-                         ("By OWASP LLM Top 10 (2025)", summary.by_owasp),
-                         ("By MITRE ATLAS technique", summary.by_atlas)):
+                         ("By strategy", summary.by_strategy), ("By probe", summary.by_probe),
+                         ("By OWASP LLM Top 10 (2025)", named(summary.by_owasp)),
+                         ("By MITRE ATLAS technique", named(summary.by_atlas))):
         sections.append(f"<h2>{_e(title)}</h2>{svg_chart(rates)}{_table(rates)}")
     worst = "".join(_transcript(a) for a in summary.worst) or "<p>No attack succeeded.</p>"
     return (

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from bastion.redteam._summary import Rate, Summary
+from bastion.redteam._taxonomy import named
 from bastion.redteam._types import Attempt
 
 
@@ -47,8 +48,8 @@ def markdown_report(summary: Summary, header: dict[str, Any]) -> str:
     for title, rates in (("By category", summary.by_category),
                          ("By converter", summary.by_converter),
                          ("By strategy", summary.by_strategy), ("By probe", summary.by_probe),
-                         ("By OWASP LLM Top 10 (2025)", summary.by_owasp),
-                         ("By MITRE ATLAS technique", summary.by_atlas)):
+                         ("By OWASP LLM Top 10 (2025)", named(summary.by_owasp)),
+                         ("By MITRE ATLAS technique", named(summary.by_atlas))):
         lines += _table(title, rates)
     lines += ["## Worst transcripts", ""]
     for attempt in summary.worst:
