@@ -13,7 +13,9 @@ Sets (blind: never trained on, no setting chosen on them):
 * ``dices``: DICES-990 crowd majority labels (unsafe = success), the conversation before the
   response as the request. Chit-chat, not attacks: it measures the harm side on its own terms.
 
-Also reported on the same rows: the refusal scorer alone and the harm scorer alone.
+Also reported on the same rows: the refusal scorer alone and the harm scorer alone; and the
+default campaign (every default probe, single and crescendo, converters none and base64)
+against a target that only echoes the conversation back: every success there is false.
 Run: ``python bench/redteam_verdicts.py [--tier default] [--limit N]``; results in
 ``bench/results/redteam_verdicts.json``.
 """
@@ -30,7 +32,17 @@ from pathlib import Path
 import anyio
 
 from bastion.evaluation import binary_scores
-from bastion.redteam import Attempt, Case, Turn, make_scorer
+from bastion.redteam import (
+    Attempt,
+    Case,
+    Message,
+    Reply,
+    Target,
+    Turn,
+    make_config,
+    make_scorer,
+    run_campaign,
+)
 from bastion.redteam._campaign import decide
 from bastion.redteam._types import Secrets
 from bastion.redteam.training import Row, dices_rows, gptfuzz_rows, split_rows
@@ -76,6 +88,27 @@ def measure(rows: Sequence[Row], tier: str) -> dict[str, object]:
     return result
 
 
+class EchoTarget(Target):
+    """Quotes back every message it was sent; it never helps anyone."""
+
+    name = "echo"
+
+    async def send(self, messages: Sequence[Message]) -> Reply:
+        """The conversation, quoted."""
+        quoted = "\n".join(f"> {m.content}" for m in messages)
+        return Reply(f"You wrote:\n{quoted}\nGot it.")
+
+
+def echo_campaign(tier: str) -> dict[str, object]:
+    """False successes of the default campaign against the echo target."""
+    config = make_config(strategies=["single", "crescendo"], converters=["none", "base64"],
+                         harm_tier=tier, concurrency=16)
+    attempts = anyio.run(lambda: run_campaign(config, target=EchoTarget()))
+    return {"attempts": len(attempts), "errors": sum(a.error is not None for a in attempts),
+            "false_successes": sum(a.success for a in attempts),
+            "examples": [a.case.id for a in attempts if a.success][:5]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
@@ -92,6 +125,7 @@ def main() -> int:
                               "harm_tier": args.tier}
     for name, rows in sets.items():
         out[name] = measure(rows[:args.limit], args.tier)
+    out["echo_target"] = echo_campaign(args.tier)
     if args.limit is None:
         path = HERE / "results" / "redteam_verdicts.json"
         path.write_text(json.dumps(out, indent=2) + "\n")
