@@ -194,7 +194,7 @@ def run_command(
     }
     chosen = (load_config(config, **settings) if config is not None
               else make_config(**{k: v for k, v in settings.items() if v is not None}))
-    campaign = Campaign(chosen)
+    campaign = Campaign(chosen, config_file=str(config) if config is not None else None)
     attempts = _execute(campaign, log, quiet or as_json)
     _finish(attempts, campaign.header(), report_dir, _split(formats), as_json)
 

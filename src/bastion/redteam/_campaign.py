@@ -11,10 +11,12 @@ from pathlib import Path
 
 import anyio
 
+from bastion import __version__
 from bastion.errors import ConfigError, RuntimeFailure
 from bastion.redteam._attacker import Attacker
 from bastion.redteam._base import Converter, Scorer, Strategy, Target
 from bastion.redteam._config import CampaignConfig
+from bastion.redteam._findings import now_iso
 from bastion.redteam._limits import RateLimiter
 from bastion.redteam._log import CampaignLog
 from bastion.redteam._plan import adrive
@@ -76,12 +78,14 @@ class Campaign:
     """A configured campaign, ready to run.
 
     Lifetime: build, ``await run()`` once. The target, scorers and attacker are created from
-    the config unless a target instance is passed (a Python callable, a test double).
+    the config unless a target instance is passed (a Python callable, a test double);
+    ``config_file`` (the campaign file the config came from) is where SARIF results point.
     """
 
     def __init__(self, config: CampaignConfig, *, target: Target | None = None,
-                 planned: list[Planned] | None = None) -> None:
+                 planned: list[Planned] | None = None, config_file: str | None = None) -> None:
         self.config = config
+        self.config_file = config_file
         self.attacker = (Attacker(config.attacker_url, config.attacker_model,
                                   config.attacker_key_env) if config.attacker_url else None)
         self.judge = (Attacker(config.judge_url, config.judge_model, config.judge_key_env,
@@ -110,6 +114,7 @@ class Campaign:
                            judge=self.judge)
             for n in sorted(wanted)}
         self.limiter = RateLimiter(config.rate)
+        self.started_at = now_iso()
 
     @property
     def secrets(self) -> Secrets:
@@ -120,6 +125,8 @@ class Campaign:
         """Log header: settings, fingerprint and what the report needs to know."""
         return {"config": self.config.model_dump(mode="json"),
                 "fingerprint": self.config.fingerprint(), "attempts": len(self.planned),
+                "started_at": self.started_at, "bastion_version": __version__,
+                **({"config_file": self.config_file} if self.config_file else {}),
                 "target_secrets": {"canaries": list(self.secrets.canaries),
                                    "system_prompt": self.secrets.system_prompt}}
 
@@ -165,13 +172,15 @@ class Campaign:
         except RuntimeFailure as exc:
             return base.with_outcome(turns=tuple(session.turns), error=str(exc),
                                      reason=f"error: {exc}",
-                                     duration_ms=round((time.perf_counter() - start) * 1000, 2))
+                                     duration_ms=round((time.perf_counter() - start) * 1000, 2),
+                                     meta={"finished_at": round(time.time(), 3)})
         done = base.with_outcome(turns=tuple(session.turns))
         names = self.config.scorers or list(item.case.scorers)
         scores = tuple([await self.scorers[n].score(done, self.secrets) for n in names])
         success, reason = decide(scores)
         return done.with_outcome(scores=scores, success=success, reason=reason,
-                                 duration_ms=round((time.perf_counter() - start) * 1000, 2))
+                                 duration_ms=round((time.perf_counter() - start) * 1000, 2),
+                                 meta={"finished_at": round(time.time(), 3)})
 
 
 def replay_plan(attempts: Sequence[Attempt]) -> list[Planned]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
+from bastion.redteam._findings import campaign_facts, findings
 from bastion.redteam._summary import Rate, Summary
 from bastion.redteam._taxonomy import named
 from bastion.redteam._types import Attempt
@@ -37,20 +39,56 @@ def _transcript(attempt: Attempt) -> list[str]:
     return [*lines, ""]
 
 
-def markdown_report(summary: Summary, header: dict[str, Any]) -> str:
-    """A Markdown report: overall ASR, tables per grouping, the worst transcripts."""
+def _facts(header: dict[str, Any], attempts: Sequence[Attempt]) -> list[str]:
+    facts = campaign_facts(header, attempts)
+    return ["| campaign | |", "|---|---|",
+            *(f"| {name} | {_cell(value)} |" for name, value in facts.items()), ""]
+
+
+def _findings(attempts: Sequence[Attempt]) -> list[str]:
+    found = findings(attempts)
+    if not found:
+        return ["## Findings", "", "No attack succeeded.", ""]
+    lines = ["## Findings", "", "| severity | case | OWASP | ATLAS | worked | reproduce | "
+             "remediation |", "|---|---|---|---|---:|---|---|"]
+    lines += [f"| {f.severity} | {_cell(f.case_id)} | {_cell(', '.join(f.owasp))} | "
+              f"{_cell(', '.join(f.atlas))} | {f.successes}/{f.attempts} | "
+              f"{_cell(f.reproduce)} | {_cell(f.remediation, 300)} |" for f in found]
+    return [*lines, ""]
+
+
+def _all_successes(attempts: Sequence[Attempt]) -> list[str]:
+    wins = [a for a in attempts if a.success]
+    lines = ["## Every success", "", f"{len(wins)} successful attempts, by category (the "
+             "JSON report holds them all in full).", ""]
+    for category in sorted({a.case.category for a in wins}):
+        lines += [f"### {_cell(category)}", "", "| attempt | case | strategy | converters | "
+                  "seed | why |", "|---|---|---|---|---:|---|"]
+        lines += [f"| {a.id} | {_cell(a.case.id)} | {a.strategy} | "
+                  f"{_cell(a.converter_label)} | {a.seed} | {_cell(a.reason, 160)} |"
+                  for a in wins if a.case.category == category]
+        lines.append("")
+    return lines
+
+
+def markdown_report(summary: Summary, header: dict[str, Any],
+                    attempts: Sequence[Attempt] = ()) -> str:
+    """A Markdown report: campaign facts, overall ASR, findings, tables per grouping (probe,
+    OWASP and ATLAS with names), every success, and the worst transcripts."""
     o = summary.overall
     config = header.get("config", {})
     lines = ["# Bastion red-team report", "",
              f"Target `{_cell(str(config.get('target', '?')))}`, {o.n} attempts judged, "
              f"{o.errors} errors. **Attack success rate {o.asr:.1%}** "
-             f"(95% Wilson CI {o.low:.1%} - {o.high:.1%}).", ""]
-    for title, rates in (("By category", summary.by_category),
+             f"(95% Wilson CI {o.low:.1%} - {o.high:.1%}).", "", *_facts(header, attempts),
+             *_findings(attempts)]
+    for title, rates in (("By probe", summary.by_probe), ("By category", summary.by_category),
                          ("By converter", summary.by_converter),
-                         ("By strategy", summary.by_strategy), ("By probe", summary.by_probe),
+                         ("By strategy", summary.by_strategy),
                          ("By OWASP LLM Top 10 (2025)", named(summary.by_owasp)),
                          ("By MITRE ATLAS technique", named(summary.by_atlas))):
         lines += _table(title, rates)
+    lines += _all_successes(attempts)
     lines += ["## Worst transcripts", ""]
     for attempt in summary.worst:
         lines += _transcript(attempt)
@@ -59,8 +97,12 @@ def markdown_report(summary: Summary, header: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def json_report(summary: Summary, header: dict[str, Any]) -> str:
-    """The summary and campaign header as one JSON document."""
+def json_report(summary: Summary, header: dict[str, Any],
+                attempts: Sequence[Attempt] = ()) -> str:
+    """The summary, campaign facts, findings and every success as one JSON document."""
     data = {"campaign": {k: v for k, v in header.items() if k != "target_secrets"},
-            **summary.to_dict()}
+            "facts": campaign_facts(header, attempts),
+            "findings": [f.to_dict() for f in findings(attempts)],
+            **summary.to_dict(),
+            "successes": [a.to_dict() for a in attempts if a.success]}
     return json.dumps(data, ensure_ascii=True, indent=2)

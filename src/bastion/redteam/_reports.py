@@ -22,14 +22,14 @@ def render(fmt: Format, attempts: Sequence[Attempt], header: dict[str, Any]) -> 
     """One report as text."""
     summary = summarise(attempts)
     if fmt == "json":
-        return json_report(summary, header)
+        return json_report(summary, header, attempts)
     if fmt == "md":
-        return markdown_report(summary, header)
+        return markdown_report(summary, header, attempts)
     if fmt == "html":
-        return html_report(summary, header)
+        return html_report(summary, header, attempts)
     if fmt == "junit":
         return junit_report(attempts)
-    return sarif_report(attempts)
+    return sarif_report(attempts, header)
 
 
 def write_reports(attempts: Sequence[Attempt], header: dict[str, Any], folder: Path,
