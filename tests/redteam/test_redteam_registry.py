@@ -19,6 +19,7 @@ from bastion.redteam import (
     Consult,
     Converter,
     Message,
+    OnTopic,
     Probe,
     Reply,
     Rewind,
@@ -114,6 +115,8 @@ def test_strategy_plan_contract(name: str) -> None:
             return '{"prompt": "next attempt"}'
         if isinstance(effect, Check):
             return 0.9
+        if isinstance(effect, OnTopic):
+            return 0.5
         assert isinstance(effect, Rewind)
         return None
 

@@ -23,7 +23,17 @@ from bastion.redteam._config import CampaignConfig, load_config, make_config
 from bastion.redteam._errors import AttackerError, TargetError
 from bastion.redteam._gate import Breach, check, load_thresholds
 from bastion.redteam._log import CampaignLog, read_log
-from bastion.redteam._plan import Check, Consult, Effect, Plan, Rewind, Send, adrive, drive
+from bastion.redteam._plan import (
+    Check,
+    Consult,
+    Effect,
+    OnTopic,
+    Plan,
+    Rewind,
+    Send,
+    adrive,
+    drive,
+)
 from bastion.redteam._plugins import (
     all_cases,
     make_converter,
@@ -74,6 +84,7 @@ __all__ = [
     "Effect",
     "Format",
     "Message",
+    "OnTopic",
     "Plan",
     "Planned",
     "PluginKind",

@@ -55,6 +55,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "single": f"{_S}:SingleTurn",
         "crescendo": f"{_S}:ScriptedCrescendo",
         "pair": f"{_S}:Pair",
+        "tap": f"{_S}:Tap",
         "crescendo_llm": f"{_S}:AttackerCrescendo",
     },
     "targets": {
