@@ -74,6 +74,18 @@ def _options(pairs: list[str] | None) -> dict[str, Any]:
     return out
 
 
+def _probe_options(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        probe, dot, option = key.strip().partition(".")
+        if not sep or not dot or not probe or not option:
+            raise ConfigError(f"probe option {pair!r} must look like probe.option=value "
+                              "(e.g. purpose.purpose='support bot of a bank')")
+        out.setdefault(probe, {})[option] = yaml.safe_load(value) if value else ""
+    return out
+
+
 @redteam_app.command("list")
 @handle_errors
 def list_command(kind: Annotated[str | None, typer.Argument(help=f"One of {KINDS}.")] = None,
@@ -156,6 +168,9 @@ def run_command(
     target_option: Annotated[list[str] | None, typer.Option(
         "--target-option", "-T", help=TARGET_OPTION_HELP)] = None,
     probes: Annotated[list[str] | None, typer.Option("--probes", "-p")] = None,
+    probe_option: Annotated[list[str] | None, typer.Option(
+        "--probe-option", "-P", help="Probe option probe.option=value (YAML value), e.g. "
+                                     "-P purpose.purpose='support bot of a bank'.")] = None,
     converters: Annotated[list[str] | None, typer.Option(
         "--converters", "-c", help="Converter stacks: 'none,base64,rot13+spacing'.")] = None,
     strategies: Annotated[list[str] | None, typer.Option("--strategies", "-s")] = None,
@@ -191,6 +206,7 @@ def run_command(
         "attacker_url": attacker_url, "attacker_model": attacker_model,
         "judge_url": judge_url, "judge_model": judge_model,
         "target_options": _options(target_option) or None,
+        "probe_options": _probe_options(probe_option) or None,
     }
     chosen = (load_config(config, **settings) if config is not None
               else make_config(**{k: v for k, v in settings.items() if v is not None}))

@@ -34,6 +34,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "output_handling": f"{_O}:OutputHandling",
         "misinformation": f"{_O}:Misinformation",
         "consumption": f"{_O}:UnboundedConsumption",
+        "purpose": "bastion.redteam._probes_purpose:PurposeProbe",
     },
     "converters": {
         "base64": f"{_C}:Base64",
