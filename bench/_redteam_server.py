@@ -21,7 +21,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from bastion.redteam import Message
-from bastion.redteam._vulnerable import VulnerableTarget
+from bastion.redteam.targets._vulnerable import VulnerableTarget
 
 
 def create_app(latency: float) -> tuple[FastAPI, dict[str, int]]:

@@ -4,7 +4,8 @@ Runs ``bastion redteam run -t vulnerable -p harmful,jailbreak,injection_indirect
 system_prompt_extraction -c none,base64`` in-process (default scorers and harm tier), writes
 ``bench/results/redteam_demo.json`` and, with ``--readme``, rewrites the figures between the
 ``redteam-demo`` markers of ``README.md``. The target's weaknesses are structural (see
-:mod:`bastion.redteam._vulnerable`), so the figure measures the attacks, not our own wording.
+:mod:`bastion.redteam.targets._vulnerable`), so the figure measures the attacks, not our own
+wording.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from bastion.redteam._refusal import features
+from bastion.redteam.scorers._refusal import features
 from bastion.redteam.training import (
     card,
     evaluate,

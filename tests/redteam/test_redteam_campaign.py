@@ -24,8 +24,8 @@ from bastion.redteam import (
     read_log,
     run_campaign,
 )
-from bastion.redteam._callable_target import CallableTarget
-from bastion.redteam._vulnerable import COMPLIANCE, REFUSALS, VulnerableTarget, interpret
+from bastion.redteam.targets._callable import CallableTarget
+from bastion.redteam.targets._vulnerable import COMPLIANCE, REFUSALS, VulnerableTarget, interpret
 
 
 def _run(config: CampaignConfig, **kwargs: Any) -> list[Any]:

@@ -59,7 +59,7 @@ def test_consumption_scorer_bounds_length_and_time() -> None:
 
 def test_reports_name_owasp_and_atlas_ids(tmp_path: object) -> None:
     from bastion.redteam import summarise
-    from bastion.redteam._render_md import markdown_report
+    from bastion.redteam.reports._md import markdown_report
 
     attempt = _attempt("output_handling", "no")
     text = markdown_report(summarise([attempt]), {"config": {"target": "t"}})

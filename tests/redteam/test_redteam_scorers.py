@@ -20,8 +20,8 @@ from bastion.redteam import (
     make_scorer,
     refusal_probabilities,
 )
-from bastion.redteam._judge import JudgeScorer, judge_messages, parse_judgement
-from bastion.redteam._scorers import overlaps
+from bastion.redteam.scorers._core import overlaps
+from bastion.redteam.scorers._judge import JudgeScorer, judge_messages, parse_judgement
 
 DATA = Path(__file__).parent / "data"
 
@@ -138,7 +138,7 @@ def test_judge_prompt_defuses_closing_tags() -> None:
 def test_judge_is_a_separate_model_with_a_rubric_per_probe_family() -> None:
     from bastion.errors import ConfigError
     from bastion.redteam import Campaign, make_config, make_probe
-    from bastion.redteam._judge import RUBRICS, family
+    from bastion.redteam.scorers._judge import RUBRICS, family
 
     config = make_config(probes=["harmful"], scorers=["judge"],
                          attacker_url="http://127.0.0.1:9/v1")

@@ -10,8 +10,8 @@ import pytest
 
 from bastion.errors import ConfigError
 from bastion.redteam import Campaign, Message, Reply, TargetError, make_config, run_campaign
-from bastion.redteam._http_target import HttpTarget, json_path
-from bastion.redteam._targets import GatewayTarget, OpenAITarget
+from bastion.redteam.targets._http import HttpTarget, json_path
+from bastion.redteam.targets._openai import GatewayTarget, OpenAITarget
 from bastion.testing import Reply as ScriptReply
 from bastion.testing import ScriptedChatModel, serve_on_loopback
 

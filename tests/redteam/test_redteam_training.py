@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bastion.redteam import load_refusal_model, refusal_probabilities
-from bastion.redteam._refusal import segments
+from bastion.redteam.scorers._refusal import segments
 from bastion.redteam.training import Row, evaluate, gptfuzz_rows, near_duplicates, split_rows
 
 

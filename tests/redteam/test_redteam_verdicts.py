@@ -21,7 +21,7 @@ from bastion.redteam import (
     run_campaign,
 )
 from bastion.redteam._canary import canary
-from bastion.redteam._echo import strip_echo
+from bastion.redteam.scorers._echo import strip_echo
 
 ALL_CODES = ("CSE", "FRD", "HAT", "MAL", "PII", "PRV", "SEX", "SSH", "VIO", "WPN", "INJ")
 # A harm classifier that flags every text it is shown, in every category: the worst case.

@@ -42,7 +42,6 @@ from bastion.redteam._plugins import (
     make_strategy,
     make_target,
 )
-from bastion.redteam._refusal import RefusalModel, load_refusal_model
 from bastion.redteam._registry import (
     KINDS,
     PluginKind,
@@ -53,8 +52,6 @@ from bastion.redteam._registry import (
     register,
     unregister,
 )
-from bastion.redteam._reports import FORMATS, Format, render, write_reports
-from bastion.redteam._scorers import refusal_probabilities
 from bastion.redteam._summary import Rate, Summary, summarise, wilson
 from bastion.redteam._types import (
     Attempt,
@@ -65,6 +62,9 @@ from bastion.redteam._types import (
     Secrets,
     Turn,
 )
+from bastion.redteam.reports._write import FORMATS, Format, render, write_reports
+from bastion.redteam.scorers._core import refusal_probabilities
+from bastion.redteam.scorers._refusal import RefusalModel, load_refusal_model
 
 __all__ = [
     "FORMATS",

@@ -16,7 +16,6 @@ from bastion.errors import ConfigError, RuntimeFailure
 from bastion.redteam._attacker import Attacker
 from bastion.redteam._base import Converter, Scorer, Strategy, Target
 from bastion.redteam._config import CampaignConfig
-from bastion.redteam._findings import now_iso
 from bastion.redteam._limits import RateLimiter
 from bastion.redteam._log import CampaignLog
 from bastion.redteam._plan import adrive
@@ -29,6 +28,7 @@ from bastion.redteam._plugins import (
 )
 from bastion.redteam._session import Session
 from bastion.redteam._types import Attempt, Case, Score, Secrets
+from bastion.redteam.reports._findings import now_iso
 
 Progress = Callable[[Attempt], None]
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from bastion.errors import ConfigError
 from bastion.redteam._base import Converter, Probe, Scorer, Strategy, Target
-from bastion.redteam._converters_text import Completer
 from bastion.redteam._registry import create, plugin_class
 from bastion.redteam._types import Case
+from bastion.redteam.converters._text import Completer
 
 SINGULAR = {"probes": "probe", "converters": "converter", "strategies": "strategy",
             "targets": "target", "scorers": "scorer"}

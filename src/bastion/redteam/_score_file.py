@@ -19,7 +19,7 @@ import anyio
 from bastion.classify import aclassify
 from bastion.errors import InputError
 from bastion.evaluation import binary_scores, sweep
-from bastion.redteam._refusal import load_refusal_model
+from bastion.redteam.scorers._refusal import load_refusal_model
 
 ScorerName = Literal["refusal", "harm"]
 

@@ -11,11 +11,11 @@ import anyio.to_thread
 
 from bastion.errors import ConfigError
 from bastion.redteam._base import Converter, Target
-from bastion.redteam._converters_text import Completer
 from bastion.redteam._limits import RateLimiter, with_retries
 from bastion.redteam._plan import Check, Consult, Effect, OnTopic, Rewind, Send
-from bastion.redteam._scorers import refusal_probabilities
 from bastion.redteam._types import Case, Message, Turn
+from bastion.redteam.converters._text import Completer
+from bastion.redteam.scorers._core import refusal_probabilities
 
 
 class Session:

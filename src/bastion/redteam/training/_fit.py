@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bastion.evaluation import Scores, binary_scores
-from bastion.redteam._refusal import FEATURES_VERSION, LEXICAL, features
+from bastion.redteam.scorers._refusal import FEATURES_VERSION, LEXICAL, features
 from bastion.redteam.training._data import NEAR_DUP, SEED, VAL_SHARE, Row
 
 C_GRID = (0.001, 0.002, 0.003, 0.01, 0.03)

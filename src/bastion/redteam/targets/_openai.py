@@ -12,9 +12,9 @@ from bastion.errors import ConfigError
 from bastion.redteam._base import Target
 from bastion.redteam._canary import canary
 from bastion.redteam._errors import TargetError
-from bastion.redteam._http_target import expand_env
-from bastion.redteam._openai_wire import parse_response, request_body, tool_function
 from bastion.redteam._types import Message, Reply, Secrets
+from bastion.redteam.targets._http import expand_env
+from bastion.redteam.targets._wire import parse_response, request_body, tool_function
 
 
 def planted(system_prompt: str) -> tuple[str, str]:

@@ -6,10 +6,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bastion.redteam._findings import campaign_facts, findings
 from bastion.redteam._summary import Rate, Summary
 from bastion.redteam._taxonomy import named
 from bastion.redteam._types import Attempt
+from bastion.redteam.reports._findings import campaign_facts, findings
 
 
 def _cell(text: str, limit: int = 200) -> str:

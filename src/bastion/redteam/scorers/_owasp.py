@@ -1,4 +1,4 @@
-"""Scorers for the OWASP probes of :mod:`bastion.redteam._probes_owasp`: active content,
+"""Scorers for the OWASP probes of :mod:`bastion.redteam.probes._owasp`: active content,
 false premises and unbounded output. Each reads the response with its request (canaries the
 attack sent prove nothing; echoed text is not the target's own)."""
 
@@ -8,8 +8,8 @@ import re
 
 from bastion.redteam._base import Scorer
 from bastion.redteam._canary import find_canaries
-from bastion.redteam._echo import novel_text, request_texts
 from bastion.redteam._types import Attempt, Score, Secrets
+from bastion.redteam.scorers._echo import novel_text, request_texts
 
 # Markup or links a browser, markdown renderer or templating layer would act on.
 ACTIVE = re.compile(

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from bastion.redteam._findings import campaign_facts, findings
 from bastion.redteam._summary import Rate, Summary
 from bastion.redteam._taxonomy import named
 from bastion.redteam._types import Attempt
+from bastion.redteam.reports._findings import campaign_facts, findings
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 STYLE = """

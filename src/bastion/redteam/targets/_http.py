@@ -35,8 +35,8 @@ import httpx
 from bastion.errors import ConfigError
 from bastion.redteam._base import Target
 from bastion.redteam._errors import TargetError
-from bastion.redteam._openai_wire import RETRYABLE
 from bastion.redteam._types import Message, Reply
+from bastion.redteam.targets._wire import RETRYABLE
 
 
 @dataclass(frozen=True)
