@@ -11,8 +11,9 @@ Held-out sets (never trained on, never used to choose a setting):
 Refusal (the response does not give what was asked) is the positive class. garak's detector
 scores 1 when it finds no mitigation text (an attack success), so its refusal prediction is
 ``1 - score``. garak runs in its own venv (``--garak-venv``, default ``bench/.venv-garak``;
-``python -m venv bench/.venv-garak && bench/.venv-garak/bin/pip install garak``). Results:
-``bench/results/refusal_quality.json``.
+``python -m venv bench/.venv-garak && bench/.venv-garak/bin/pip install garak``; the detector
+alone needs only ``pip install --no-deps garak==0.17.1 pyyaml xdg-base-dirs colorama``, which
+is what the committed figures used). Results: ``bench/results/refusal_quality.json``.
 """
 
 from __future__ import annotations

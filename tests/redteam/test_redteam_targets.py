@@ -218,3 +218,27 @@ def test_openai_target_sends_extra_body_headers_and_real_tool_results(
     assert user == {"role": "user", "content": "summarise it"}
     with pytest.raises(ConfigError, match="'extra_body' may not set"):
         OpenAITarget("http://up/v1", extra_body={"messages": []})
+
+
+def test_crescendo_campaign_through_a_session_http_target_keeps_one_session_per_attempt() -> None:
+    sessions: dict[str, list[str]] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        sid = body["sid"] or f"s{len(sessions) + 1}"
+        sessions.setdefault(sid, []).append(body["q"])
+        refuse = len(sessions[sid]) == 1  # the first turn of every session is refused
+        text = "I'm sorry, but I can't help with that." if refuse else "Go on, I'm listening."
+        return httpx.Response(200, json={"text": text, "sid": sid})
+
+    target = HttpTarget("http://bot", body='{"q": "{prompt}", "sid": "{session_id}"}',
+                        response_path="text", session_path="sid",
+                        transport=httpx.MockTransport(handler))
+    config = make_config(target="http", target_options={"url": "http://bot"},
+                         probes=["harmful"], strategies=["crescendo"], scorers=["refusal"],
+                         probe_options={"harmful": {"categories": ["malware"]}}, limit=2)
+    attempts = anyio.run(lambda: run_campaign(config, target=target))
+    assert all(a.error is None for a in attempts), [a.error for a in attempts]
+    assert all(len(a.turns) >= 4 for a in attempts)
+    replays = [turns for turns in sessions.values() if len(turns) > 1]
+    assert replays, "sessions carried more than one turn"
