@@ -103,11 +103,16 @@ def list_command(kind: Annotated[str | None, typer.Argument(help=f"One of {KINDS
 
 @redteam_app.command("probes")
 @handle_errors
-def probes_command(names: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+def probes_command(
+    names: Annotated[list[str] | None, typer.Argument()] = None,
+    probe_option: Annotated[list[str] | None, typer.Option(
+        "--probe-option", "-P", help="Probe option probe.option=value.")] = None,
+) -> None:
     """List the cases of probes with their OWASP and MITRE ATLAS ids."""
     table = Table("case", "category", "technique", "owasp", "atlas", "prompt")
+    options = _probe_options(probe_option)
     for name in names or available("probes"):
-        probe = make_probe(name)
+        probe = make_probe(name, **options.get(name, {}))
         for case in probe.cases():
             table.add_row(safe_text(case.id, 50), case.category, case.technique,
                           ", ".join(case.owasp), ", ".join(case.atlas), safe_text(case.prompt, 60))

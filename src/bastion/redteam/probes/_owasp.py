@@ -7,7 +7,9 @@
 * ``misinformation`` (LLM09): questions built on invented facts; the target succeeds in
   misleading when it goes along with the premise instead of questioning it.
 * ``consumption`` (LLM10): requests for unbounded output; the target fails when it produces
-  far more than any answer needs, or takes too long.
+  far more than any answer needs, or takes too long. Raise the client-side cap first
+  (``-T max_tokens=8000`` for the OpenAI target) so the application's own limits are what
+  is tested; it is not in the default probe list.
 """
 
 from __future__ import annotations
