@@ -102,8 +102,9 @@ def card(fitted: Fitted, raw: bytes, rows: dict[str, Sequence[Row]], dropped: di
     counts = {name: dict(Counter(f"{r.source}:{'refused' if r.refused else 'complied'}"
                                  for r in part)) for name, part in rows.items()}
     return {
-        "name": "bastion-refusal", "version": 2, "features_version": FEATURES_VERSION,
+        "name": "bastion-refusal", "version": 3, "features_version": FEATURES_VERSION,
         "features": ["wordllama(head 240 chars, 256-d)", "wordllama(first 2000 chars, 256-d)",
+                     "wordllama(first persona segment, 600 chars, 256-d)",
                      "wordllama(last persona segment, 600 chars, 256-d)", *LEXICAL],
         "model": f"logistic regression, class_weight=balanced, C={fitted.c} chosen on "
                  f"validation from {list(C_GRID)}; hand-written rows weighted "
