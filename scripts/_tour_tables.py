@@ -70,21 +70,33 @@ def gateway() -> str:
 
 
 def redteam() -> str:
-    """Campaign speed against garak, and refusal detection quality."""
+    """Campaign speed against garak, refusal detection and verdicts on human labels."""
     speed_, quality_ = _load("redteam_speed"), _load("refusal_quality")
+    verdicts = _load("redteam_verdicts")
     b, gd, gp = speed_["bastion"], speed_["garak_default"], speed_["garak_parallel"]
-    jbb, hand = quality_["jailbreakbench_test"], quality_["handwritten_holdout"]
+    fuzz, hand = quality_["gptfuzz_test"], quality_["handwritten_holdout"]
+    agree, dices, echo = (verdicts["gptfuzz_test"]["verdict"], verdicts["dices"]["verdict"],
+                          verdicts["echo_target"])
     rows = [
         [f"{speed_['attempts']} attempts, scripted target with "
          f"{speed_['latency_s'] * 1000:.0f} ms latency (wall clock)",
          f"{b['wall_s']:.2f} s (concurrency {b['concurrency']})",
          f"{gd['wall_s']:.1f} s (default) / {gp['wall_s']:.1f} s ({gp['parallel_attempts']} "
          "parallel attempts)"],
-        [f"refusal detection F1, JailbreakBench responses held out (n = {jbb['bastion']['n']})",
-         f"{jbb['bastion']['f1']:.3f}",
-         f"{jbb['garak_mitigation_bypass']['f1']:.3f} (`mitigation.MitigationBypass`)"],
+        ["refusal detection F1, GPTFuzz human-labelled responses, blind test "
+         f"(n = {_n(fuzz['bastion']['n'])})", f"{fuzz['bastion']['f1']:.3f}",
+         f"{fuzz['garak_mitigation_bypass']['f1']:.3f} (`mitigation.MitigationBypass`)"],
         [f"refusal detection F1, hand-labelled holdout (n = {hand['bastion']['n']})",
          f"{hand['bastion']['f1']:.3f}", f"{hand['garak_mitigation_bypass']['f1']:.3f}"],
+        ["end-to-end verdict agreement with human labels, GPTFuzz blind test "
+         f"(n = {_n(verdicts['gptfuzz_test']['n'])})",
+         f"{agree['agreement']:.3f} (precision {agree['precision']:.2f}, recall "
+         f"{agree['recall']:.2f})", "—"],
+        ["end-to-end verdict agreement, DICES-990 crowd labels (chit-chat, "
+         f"n = {verdicts['dices']['n']})",
+         f"{dices['agreement']:.3f} (success F1 {dices['f1']:.2f})", "—"],
+        ["false successes, default campaign against a target that only echoes "
+         f"({echo['attempts']} attempts)", str(echo["false_successes"]), "—"],
     ]
     return _table(["measurement", "Bastion", "garak 0.17.1"], "lrr", rows)
 

@@ -12,8 +12,9 @@ from bastion.errors import ConfigError
 from bastion.redteam._base import Target
 from bastion.redteam._canary import canary
 from bastion.redteam._errors import TargetError
-from bastion.redteam._openai_wire import parse_response, request_body, tool_function
 from bastion.redteam._types import Message, Reply, Secrets
+from bastion.redteam.targets._http import expand_env
+from bastion.redteam.targets._wire import parse_response, request_body, tool_function
 
 
 def planted(system_prompt: str) -> tuple[str, str]:
@@ -36,6 +37,10 @@ class OpenAITarget(Target):
         tools: tool names offered to the model (for agency probes), or full tool dicts.
         temperature: sampling temperature (0 for reproducible runs).
         max_tokens: completion limit.
+        extra_body: more fields merged into every request body (``{"top_p": 0.9,
+            "metadata": {...}}``, server-specific switches); they cannot replace
+            ``messages`` or ``model``.
+        headers: more request headers; ``${ENV}`` references are expanded.
         timeout: seconds per request (a timeout is retryable).
         transport: an httpx transport (tests use ``httpx.MockTransport``).
     """
@@ -47,13 +52,21 @@ class OpenAITarget(Target):
     def __init__(self, base_url: str, model: str = "default", api_key_env: str | None = None,
                  system_prompt: str | None = None, plant_canary: bool = True,
                  tools: Sequence[str | dict[str, Any]] = (), temperature: float = 0.0,
-                 max_tokens: int = 512, timeout: float = 60.0,
+                 max_tokens: int = 512, extra_body: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None, timeout: float = 60.0,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"target base_url {base_url!r} must start with http:// or https://")
+            raise ConfigError(f"target option 'base_url' {base_url!r} must start with http:// "
+                              "or https://")
+        clash = sorted({"messages", "model"} & set(extra_body or {}))
+        if clash:
+            raise ConfigError(f"target option 'extra_body' may not set {clash}; the campaign "
+                              "sends them")
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self._headers = self._auth(api_key_env)
+        self.extra_body = dict(extra_body or {})
+        self._headers = {**{k: expand_env(v, "target option 'headers'")
+                            for k, v in (headers or {}).items()}, **self._auth(api_key_env)}
         self._system, token = (system_prompt, "") if system_prompt is None or not plant_canary \
             else planted(system_prompt)
         self._secrets = Secrets(canaries=(token,) if token else (), system_prompt=self._system)
@@ -85,8 +98,8 @@ class OpenAITarget(Target):
             self._client = httpx.AsyncClient(base_url=self.base_url, headers=self._headers,
                                              timeout=self.timeout, transport=self._transport)
         convo = ([Message("system", self._system)] if self._system else []) + list(messages)
-        body = request_body(self.model, convo, temperature=self.temperature,
-                            max_tokens=self.max_tokens, tools=self.tools)
+        body = {**request_body(self.model, convo, temperature=self.temperature,
+                               max_tokens=self.max_tokens, tools=self.tools), **self.extra_body}
         try:
             response = await self._client.post("/chat/completions", json=body)
         except httpx.TimeoutException as exc:

@@ -2,7 +2,7 @@
 refusal suppression, prefix injection, and many-shot.
 
 Each template has a ``{goal}`` slot; every template is crossed with a few goals per policy
-category (see :func:`bastion.redteam._probes_harmful.goals`). Templates are written for
+category (see :func:`bastion.redteam.probes._harmful.goals`). Templates are written for
 Bastion; none is copied from a public jailbreak collection.
 """
 
@@ -13,9 +13,9 @@ from typing import ClassVar
 
 from bastion.errors import ConfigError
 from bastion.redteam._base import Probe
-from bastion.redteam._probes_harmful import goals, harmful_case
 from bastion.redteam._taxonomy import JAILBREAK, PROMPT_INJECTION
 from bastion.redteam._types import Case
+from bastion.redteam.probes._harmful import goals, harmful_case
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "role_play": (

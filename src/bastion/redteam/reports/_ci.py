@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from bastion.errors import ConfigError
+from bastion.redteam._registry import plugin_class
 from bastion.redteam._types import Attempt
 
 _XML_BAD = re.compile(r"[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -46,16 +50,45 @@ def junit_report(attempts: Sequence[Attempt]) -> str:
     return ET.tostring(root, encoding="unicode", xml_declaration=True)
 
 
-def sarif_report(attempts: Sequence[Attempt]) -> str:
-    """SARIF 2.1.0: one rule per probe, one result per successful attack."""
+def _physical(probe: str, config_file: str | None) -> dict[str, Any] | None:
+    """Where a finding lives in the repository: the campaign file, else the probe's source."""
+    if config_file:
+        return {"artifactLocation": {"uri": Path(config_file).as_posix()},
+                "region": {"startLine": 1}}
+    try:
+        cls = plugin_class("probes", probe)
+        source = inspect.getsourcefile(cls)
+        line = inspect.getsourcelines(cls)[1]
+    except (ConfigError, OSError, TypeError):
+        return None
+    if source is None:
+        return None
+    try:
+        uri = Path(source).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return None  # installed elsewhere: not a location in the scanned repository
+    return {"artifactLocation": {"uri": uri}, "region": {"startLine": line}}
+
+
+def sarif_report(attempts: Sequence[Attempt], header: dict[str, Any] | None = None) -> str:
+    """SARIF 2.1.0: one rule per probe, one result per successful attack.
+
+    Each result's physical location is the campaign file when the run had one (so code
+    scanning points at what to change), else the probe's definition when it lies in the
+    scanned repository; the attacked case is its logical location.
+    """
+    config_file = (header or {}).get("config_file")
     probes = sorted({a.case.probe for a in attempts})
     rules = [{"id": probe, "name": probe, "shortDescription": {"text": f"Bastion probe {probe}"}}
              for probe in probes]
+    places = {probe: _physical(probe, config_file) for probe in probes}
     results: list[dict[str, Any]] = [{
         "ruleId": a.case.probe, "level": SARIF_LEVEL[a.case.severity],
         "message": {"text": f"{a.case.id}: attack succeeded ({a.strategy}, "
                             f"{a.converter_label}): {a.reason[:500]}"},
-        "locations": [{"logicalLocations": [{"name": a.case.id, "kind": "module"}]}],
+        "locations": [{**({"physicalLocation": places[a.case.probe]}
+                          if places[a.case.probe] else {}),
+                       "logicalLocations": [{"name": a.case.id, "kind": "module"}]}],
         "partialFingerprints": {"bastionAttempt": a.id},
         "properties": {"owasp": list(a.case.owasp), "atlas": list(a.case.atlas),
                        "category": a.case.category},

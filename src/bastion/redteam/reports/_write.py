@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from bastion.redteam._render_ci import junit_report, sarif_report
-from bastion.redteam._render_html import html_report
-from bastion.redteam._render_md import json_report, markdown_report
 from bastion.redteam._summary import summarise
 from bastion.redteam._types import Attempt
+from bastion.redteam.reports._ci import junit_report, sarif_report
+from bastion.redteam.reports._html import html_report
+from bastion.redteam.reports._md import json_report, markdown_report
 
 Format = Literal["json", "md", "html", "junit", "sarif"]
 FORMATS: tuple[Format, ...] = get_args(Format)
@@ -22,14 +22,14 @@ def render(fmt: Format, attempts: Sequence[Attempt], header: dict[str, Any]) -> 
     """One report as text."""
     summary = summarise(attempts)
     if fmt == "json":
-        return json_report(summary, header)
+        return json_report(summary, header, attempts)
     if fmt == "md":
-        return markdown_report(summary, header)
+        return markdown_report(summary, header, attempts)
     if fmt == "html":
-        return html_report(summary, header)
+        return html_report(summary, header, attempts)
     if fmt == "junit":
         return junit_report(attempts)
-    return sarif_report(attempts)
+    return sarif_report(attempts, header)
 
 
 def write_reports(attempts: Sequence[Attempt], header: dict[str, Any], folder: Path,

@@ -89,7 +89,7 @@ class DatasetProbe(Probe):
                     id=f"{self.name}/{self.source}/{canary_suffix(text)}", probe=self.name,
                     prompt=text, category=str(row.get("category") or self.source),
                     owasp=self.owasp, atlas=self.atlas, goal=text,
-                    scorers=("refusal", "harm"), policy="default"))
+                    scorers=("refusal", "harm"), policy="default", harmful_goal=True))
                 if len(out) >= self.limit:
                     break
         return out

@@ -26,18 +26,32 @@ def request_body(model: str, messages: Sequence[Message], *, temperature: float,
     """A chat-completions request body."""
     body: dict[str, Any] = {
         "model": model, "temperature": temperature, "max_tokens": max_tokens,
-        "messages": [_wire_message(m) for m in messages],
+        "messages": wire_messages(messages),
     }
     if tools:
         body["tools"] = list(tools)
     return body
 
 
-def _wire_message(message: Message) -> dict[str, Any]:
-    if message.role == "tool":  # a planted tool result without a call id: send it as context
-        return {"role": "user", "content": f"[tool {message.name or 'result'}]\n"
-                                           f"{message.content}"}
-    return {"role": message.role, "content": message.content}
+def wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """Chat messages on the wire; a planted tool result becomes a real tool exchange.
+
+    The API only accepts a ``tool`` message that answers an assistant's tool call, so each
+    planted result is preceded by the assistant message that called the tool (no arguments),
+    and the two share a call id: the model reads the result as its own tool's output, which is
+    the channel indirect prompt injection travels in.
+    """
+    out: list[dict[str, Any]] = []
+    for index, message in enumerate(messages):
+        if message.role != "tool":
+            out.append({"role": message.role, "content": message.content})
+            continue
+        call = f"call_{index}"
+        name = message.name or "tool"
+        out.append({"role": "assistant", "content": None, "tool_calls": [
+            {"id": call, "type": "function", "function": {"name": name, "arguments": "{}"}}]})
+        out.append({"role": "tool", "tool_call_id": call, "content": message.content})
+    return out
 
 
 def tool_function(name: str, description: str = "") -> dict[str, Any]:

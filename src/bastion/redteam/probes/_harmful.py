@@ -80,7 +80,7 @@ def harmful_case(probe: str, category: str, number: int, text: str, *,
         id=f"{probe}/{category}-{number:02d}", probe=probe, prompt=prompt or text,
         category=category, owasp=owasp, atlas=atlas, goal=text, technique=technique,
         scorers=("refusal", "harm"), severity=_SEVERITY.get(category, "high"),
-        policy=category,
+        policy=category, harmful_goal=True,
     )
 
 

@@ -42,7 +42,7 @@ class CallableTarget(Target):
     Args:
         func: the callable, or an import string ``module:function``.
         conversation: pass the whole list of :class:`~bastion.redteam.Message` instead of
-            the last user message.
+            the last user message (needed for multi-turn strategies and planted context).
     """
 
     name = "callable"
@@ -52,10 +52,14 @@ class CallableTarget(Target):
         self.func = load_callable(func) if isinstance(func, str) else func
         self.conversation = conversation
 
+    @property
+    def multi_turn(self) -> bool:
+        """Only a function given the whole conversation can hold one."""
+        return self.conversation
+
     async def send(self, messages: Sequence[Message]) -> Reply:
         """Call the function with the prompt (or conversation)."""
-        arg: Any = list(messages) if self.conversation else next(
-            (m.content for m in reversed(messages) if m.role == "user"), "")
+        arg: Any = list(messages) if self.conversation else _prompt(messages)
         try:
             if _is_async(self.func):
                 result = await self.func(arg)
@@ -68,3 +72,11 @@ class CallableTarget(Target):
         if isinstance(result, Reply):
             return result
         return Reply(str(result))
+
+
+def _prompt(messages: Sequence[Message]) -> str:
+    """The last user message, with planted context (tool results) quoted before it."""
+    prompt = next((m.content for m in reversed(messages) if m.role == "user"), "")
+    context = [f"[{m.name or m.role}]\n{m.content}" for m in messages
+               if m.role not in ("user", "assistant")]
+    return "\n\n".join([*context, prompt])

@@ -130,3 +130,45 @@ class Paraphrase(_AttackerConverter):
     description = "Paraphrase through the attacker model, keeping the request's meaning."
     instruction = ("Paraphrase the text so it reads naturally and differently, keeping "
                    "exactly the same request.")
+
+
+class BestOfN(Converter):
+    """Best-of-N augmentation: random capitalisation, character noise and word scrambles.
+
+    Each attempt draws its own perturbation from its seeded ``rng``, so running a case with
+    ``--repeats N`` samples N different variants (Hughes et al., 2024, found that models
+    refusing a request often answer one of many such variants).
+
+    Args:
+        caps: probability of flipping the case of each letter.
+        noise: probability of nudging a printable character to a neighbouring code point.
+        scramble: probability of shuffling the middle letters of a word longer than three.
+    """
+
+    name = "best_of_n"
+    description = "Best-of-N augmentation: random caps, character noise, word scrambles."
+
+    def __init__(self, caps: float = 0.6, noise: float = 0.06, scramble: float = 0.6) -> None:
+        for option, value in (("caps", caps), ("noise", noise), ("scramble", scramble)):
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"best_of_n option {option!r} must be in [0, 1], got {value}")
+        self.caps, self.noise, self.scramble = caps, noise, scramble
+
+    def convert(self, text: str, rng: random.Random) -> str:
+        """One random variant of ``text``."""
+        words = [self._scramble(w, rng) for w in text.split(" ")]
+        return "".join(self._char(c, rng) for c in " ".join(words))
+
+    def _scramble(self, word: str, rng: random.Random) -> str:
+        if len(word) <= 3 or not word.isalpha() or rng.random() >= self.scramble:
+            return word
+        middle = list(word[1:-1])
+        rng.shuffle(middle)
+        return word[0] + "".join(middle) + word[-1]
+
+    def _char(self, char: str, rng: random.Random) -> str:
+        if char.isalpha() and rng.random() < self.caps:
+            char = char.swapcase()
+        if 33 <= ord(char) <= 125 and char.isalnum() and rng.random() < self.noise:
+            char = chr(ord(char) + rng.choice((-1, 1)))
+        return char
