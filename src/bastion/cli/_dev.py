@@ -74,7 +74,7 @@ def upstream(
 ) -> None:
     """Serve a scripted OpenAI-compatible model: the upstream of the README's gateway tour.
 
-    Every request is answered 'Hello from the scripted upstream.' unless its text holds a
+    Every request is answered 'Hello from the upstream model.' unless its text holds a
     needle of the script. The built-in demo answers requests that mention 'story' with a
     streamed story that turns into bomb-making instructions, for the gateway to stop.
     Routes: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models.
