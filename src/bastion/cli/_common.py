@@ -87,7 +87,12 @@ def verdict_table(texts: Sequence[str], verdicts: Sequence[Verdict]) -> Table:
             safe_text(text, 60),
             decision,
             ", ".join(verdict.rule_ids) or "-",
-            f"{verdict.tier}\n{verdict.latency_ms:.1f} ms",
+            f"{verdict.tier}\n{_duration(verdict.latency_ms)}",
             safe_text(verdict.rationale, 160),
         )
     return table
+
+
+def _duration(ms: float) -> str:
+    """A latency in at most 8 characters, so the table's layout does not depend on it."""
+    return f"{ms:.1f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
