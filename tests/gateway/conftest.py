@@ -6,12 +6,14 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.accounts import AccountStore
@@ -171,3 +173,43 @@ def redis_url() -> Iterator[str]:
     """A real Redis server for the session."""
     with redis_server() as url:
         yield url
+
+
+@dataclass
+class RawUpstream:
+    """An upstream that answers exactly what a test sets: a JSON body or raw SSE frames.
+
+    ``frames`` are the ``data:`` payloads of a streamed answer (``[DONE]`` is appended unless
+    ``done`` is false); ``status`` applies to the JSON answer.
+    """
+
+    body: Any = None
+    frames: list[Any] = field(default_factory=list)
+    status: int = 200
+    done: bool = True
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def app(self) -> Any:
+        app = FastAPI()
+
+        async def answer(request: Request) -> Response:
+            body = await request.json()
+            self.requests.append(body)
+            if body.get("stream"):
+                frames = [f if isinstance(f, str) else json.dumps(f) for f in self.frames]
+                frames += ["[DONE]"] if self.done else []
+                return StreamingResponse(iter([f"data: {f}\n\n" for f in frames]),
+                                         media_type="text/event-stream")
+            return JSONResponse(self.body, status_code=self.status)
+
+        app.add_api_route("/v1/chat/completions", answer, methods=["POST"])
+        app.add_api_route("/v1/completions", answer, methods=["POST"])
+        return app
+
+
+@pytest.fixture
+def raw_gw(gateway_factory: GatewayFactory) -> Iterator[tuple[RawUpstream, Running]]:
+    """A gateway in front of a :class:`RawUpstream`."""
+    raw = RawUpstream()
+    with serve_app(raw.app()) as url:
+        yield raw, gateway_factory(upstream__base_url=url)

@@ -93,6 +93,17 @@ class AuditConfig(_Strict):
     max_pending: int = Field(default=100_000, ge=1)
 
 
+class RequestConfig(_Strict):
+    """What request bodies may hold beyond the OpenAI fields the gateway knows.
+
+    A field not known and not named here is refused with a 400 that names it. A field named
+    here (``documents``, ``chat_template``, or ``message.<key>`` for a message key) is let
+    through, and every string and free-text key inside it is checked like the prompt.
+    """
+
+    allow_fields: tuple[str, ...] = ()
+
+
 class LimitsConfig(_Strict):
     """Default per-key rate limits (a key's own setting wins)."""
 
@@ -113,6 +124,7 @@ class GatewayConfig(_Strict):
     redact: RedactConfig = RedactConfig()
     audit: AuditConfig = AuditConfig()
     limits: LimitsConfig = LimitsConfig()
+    request: RequestConfig = RequestConfig()
     abuse: AbuseSettings = AbuseSettings()
     database_url: str | None = None
     redis_url: str | None = None

@@ -13,13 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from bastion.gateway._answer import Key, answer_texts, per_choice
 from bastion.gateway._extract import Path, set_path
-
-Key = tuple[int, str]
-"""(choice index, field): ``content``, ``refusal``, ``reasoning_content``, ``tool.0.name``..."""
-
-_FIELD_ORDER = ("text", "content", "refusal", "reasoning_content", "reasoning", "tool",
-                "function_call")
 
 
 @dataclass
@@ -41,37 +36,6 @@ class Frame:
     slices: list[Slice] = field(default_factory=list)
 
 
-def _delta_texts(choice: dict[str, Any], pos: int) -> Iterator[tuple[str, Path, str]]:
-    if isinstance(choice.get("text"), str):
-        yield "text", ("choices", pos, "text"), choice["text"]
-    delta = choice.get("delta")
-    if not isinstance(delta, dict):
-        return
-    base: Path = ("choices", pos, "delta")
-    for name in ("content", "refusal", "reasoning_content", "reasoning"):
-        if isinstance(delta.get(name), str):
-            yield name, (*base, name), delta[name]
-    for at, call in enumerate(delta.get("tool_calls") or []):
-        function = call.get("function") if isinstance(call, dict) else None
-        index = call.get("index", at) if isinstance(call, dict) else at
-        for part in ("name", "arguments"):
-            if isinstance(function, dict) and isinstance(function.get(part), str):
-                yield (f"tool.{index:04d}.{part}", (*base, "tool_calls", at, "function", part),
-                       function[part])
-    call = delta.get("function_call")
-    for part in ("name", "arguments"):
-        if isinstance(call, dict) and isinstance(call.get(part), str):
-            yield f"function_call.{part}", (*base, "function_call", part), call[part]
-
-
-def _order(key: Key) -> tuple[int, int, str, int]:
-    """Sort key matching :func:`~bastion.gateway._extract.message_fields` (name, then args)."""
-    head, _, rest = key[1].partition(".")
-    rank = _FIELD_ORDER.index(head) if head in _FIELD_ORDER else len(_FIELD_ORDER)
-    call, _, part = rest.rpartition(".")
-    return key[0], rank, call, 0 if part == "name" else 1
-
-
 class Held:
     """Buffers, check marks and the queue of frames not yet released."""
 
@@ -81,19 +45,17 @@ class Held:
         self.safe: dict[Key, int] = {}
         self.frames: deque[Frame] = deque()
 
-    def add(self, raw: str, chunk: dict[str, Any]) -> None:
-        """Queue a chunk and append its texts to the buffers."""
+    def add(self, route: str, raw: str, chunk: dict[str, Any]) -> None:
+        """Queue a chunk and append its texts to the buffers.
+
+        Raises:
+            Unreadable: the chunk has a shape the gateway cannot read (nothing is queued).
+        """
         frame = Frame(raw, chunk)
-        for pos, choice in enumerate(chunk.get("choices") or []):
-            if not isinstance(choice, dict):
-                continue
-            index = choice.get("index", pos)
-            index = index if isinstance(index, int) else pos
-            for name, path, text in _delta_texts(choice, pos):
-                key = (index, name)
-                start = len(self.buffers.get(key, ""))
-                self.buffers[key] = self.buffers.get(key, "") + text
-                frame.slices.append(Slice(key, path, start, start + len(text)))
+        for item in answer_texts(route, chunk, streamed=True):
+            start = len(self.buffers.get(item.key, ""))
+            self.buffers[item.key] = self.buffers.get(item.key, "") + item.text + item.sep
+            frame.slices.append(Slice(item.key, item.path, start, start + len(item.text)))
         self.frames.append(frame)
 
     def due(self, window: int, *, force: bool = False) -> list[Key]:
@@ -133,11 +95,7 @@ class Held:
 
     def choice_texts(self) -> list[str]:
         """Each choice's fields joined, in the order the non-streamed check uses."""
-        by_choice: dict[int, list[str]] = {}
-        for key in sorted(self.buffers, key=_order):
-            if self.buffers[key]:
-                by_choice.setdefault(key[0], []).append(self.buffers[key])
-        return ["\n".join(parts) for _, parts in sorted(by_choice.items())]
+        return per_choice(self.buffers)
 
     def total_chars(self) -> int:
         """Characters generated so far, all buffers together."""

@@ -44,14 +44,15 @@ class GatewayError(Exception):
         status: HTTP status.
         message: what went wrong, why, and how to fix it.
         code: a short machine-readable code.
+        param: the request field at fault, if one is.
         extra: more fields for the error object (policy codes for refusals).
     """
 
     def __init__(self, status: int, message: str, *, code: str,
                  headers: Mapping[str, str] | None = None,
-                 extra: Mapping[str, Any] | None = None) -> None:
+                 extra: Mapping[str, Any] | None = None, param: str | None = None) -> None:
         super().__init__(message)
-        self.status, self.message, self.code = status, message, code
+        self.status, self.message, self.code, self.param = status, message, code, param
         self.headers = dict(headers or {})
         self.extra = dict(extra or {})
 
@@ -61,7 +62,7 @@ class GatewayError(Exception):
                 "authentication_error" if self.status == 401 else
                 "permission_error" if self.status == 403 else
                 "rate_limit_error" if self.status == 429 else "invalid_request_error")
-        return {"error": {"message": self.message, "type": kind, "param": None,
+        return {"error": {"message": self.message, "type": kind, "param": self.param,
                           "code": self.code, **self.extra}}
 
     def response(self, headers: Mapping[str, str] | None = None) -> JSONResponse:

@@ -21,9 +21,10 @@ from typing import Any
 import httpx
 
 from bastion.gateway._abuse import assess
+from bastion.gateway._answer import Key, Unreadable
 from bastion.gateway._context import Context
 from bastion.gateway._guard import Check, outcome_of
-from bastion.gateway._held import Held, Key
+from bastion.gateway._held import Held
 from bastion.gateway._respond import MODEL_PREFIX, policy_details, sse_error
 from bastion.gateway._sse import Event, EventReader
 from bastion.policy import Policy
@@ -111,7 +112,11 @@ class StreamGuard:
                        "upstream_malformed")
         if "error" in chunk:
             self._fail("the upstream reported an error mid-stream", "upstream_error")
-        self.held.add(f"data: {event.data}\n\n", chunk)
+        try:
+            self.held.add(self.ctx.route, f"data: {event.data}\n\n", chunk)
+        except Unreadable as exc:
+            self._fail(f"the upstream sent a chunk the gateway cannot read ({exc})",
+                       "upstream_malformed")
 
     async def _check(self, *, force: bool) -> None:
         keys = self.held.due(self.config.window_chars, force=force)
