@@ -13,7 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.requests import Request
 
+from bastion.gateway._admit import read_json
+from bastion.gateway._respond import GatewayError
 from bastion.testing import ScriptedUpstream
 
 from .conftest import GatewayFactory, RawUpstream, Running, sse_frames
@@ -255,3 +258,86 @@ def test_known_settings_still_pass(gw: Running, upstream: tuple[ScriptedUpstream
         response = client.post("/chat/completions", json=body)
     assert response.status_code == 200, response.text
     assert upstream[0].requests[-1]["top_k"] == 5
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_malformed_bodies_get_400_not_500(gw: Running) -> None:
+    deep = '{"model":"m","messages":[{"role":"user","content":"hi"}],"metadata":' \
+        + "[" * 100_000 + "]" * 100_000 + "}"
+    shallow_but_deep = '{"model":"m","messages":[{"role":"user","content":"hi"}],"stop":' \
+        + "[" * 200 + "]" * 200 + "}"
+    nan = '{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":NaN}'
+    with gw.client(gw.key("eve")) as client:
+        for body in (deep, shallow_but_deep, nan):
+            response = client.post("/chat/completions", content=body.encode(),
+                                   headers={"content-type": "application/json"})
+            assert response.status_code == 400, response.text
+            assert response.json()["error"]["code"] == "invalid_json"
+
+
+@pytest.mark.anyio
+async def test_oversized_body_is_refused_while_it_arrives() -> None:
+    consumed = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal consumed
+        consumed += 1
+        return {"type": "http.request", "body": b" " * 1024, "more_body": consumed < 65_536}
+
+    chunked = Request({"type": "http", "method": "POST", "headers": []}, receive)
+    with pytest.raises(GatewayError) as refused:
+        await read_json(chunked, 65_536)
+    assert refused.value.status == 413
+    assert consumed <= 65  # 64 MiB offered, 65 KiB read
+    declared = Request({"type": "http", "method": "POST",
+                        "headers": [(b"content-length", b"67108864")]}, receive)
+    consumed = 0
+    with pytest.raises(GatewayError):
+        await read_json(declared, 65_536)
+    assert consumed == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_oversized_headers_get_431(gw: Running) -> None:
+    with gw.client(gw.key("eve")) as client:
+        response = client.post("/chat/completions", json={"model": "m", "messages": []},
+                               headers={"x-filler": "a" * 65_536})
+    assert response.status_code == 431
+    assert response.json()["error"]["code"] == "headers_too_large"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_model_scope_cannot_be_dodged(gw: Running) -> None:
+    key = gw.key("scoped", models=["scripted-*"])
+    with gw.client(key) as client:
+        def ask(**model: Any) -> int:
+            return client.post("/chat/completions", json={
+                "messages": [{"role": "user", "content": "hi"}], **model}).status_code
+        assert ask() == 403
+        assert ask(model=None) == 403
+        assert ask(model=7) == 400
+        assert ask(model=["scripted-x"]) == 400
+        assert ask(model="other") == 403
+        assert ask(model="scripted-x") == 200
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_upstream_error_messages_are_checked(raw_gw: tuple[RawUpstream, Running]) -> None:
+    raw, gw = raw_gw
+    raw.status, raw.body = 400, {"error": {"message": HARM, "type": "invalid_request_error"}}
+    harmful = _ask(gw, stream=False)
+    raw.body = {"error": {"message": "max_tokens is too large", "type": "x"}}
+    plain = _ask(gw, stream=False)
+    assert harmful.status_code == plain.status_code == 400
+    assert "pipe bomb" not in harmful.text
+    assert "withheld" in harmful.json()["error"]["message"]
+    assert "max_tokens is too large" in plain.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_metrics_are_for_operators_by_default(gw: Running) -> None:
+    with httpx.Client() as anonymous, gw.client(gw.key("user")) as user:
+        assert anonymous.get(gw.root + "/metrics").status_code == 401
+        assert user.get(gw.root + "/metrics").status_code == 403
+    with gw.client(gw.key("ops", "operator")) as ops:
+        assert ops.get(gw.root + "/metrics").status_code == 200

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bastion.accounts import AbuseSettings
 from bastion.errors import ConfigError
+from bastion.policy import Severity
 
 ENV_PREFIX = "BASTION_GATEWAY__"
 
@@ -61,14 +62,46 @@ class RouteConfig(_Strict):
     fail_open_output: bool = False
 
 
+class HoldConfig(_Strict):
+    """How much of a streamed answer a policy holds back before its final check.
+
+    ``whole_answer`` holds everything until the complete answer has passed (the stream then
+    behaves like a non-streamed request). Otherwise the answer is released sentence by
+    sentence, and once a window scores a category of severity ``whole_answer_at`` or above at
+    ``suspicion`` times its threshold or more, the rest of the answer is held whole.
+    """
+
+    whole_answer: bool = False
+    whole_answer_at: Severity | None = "critical"
+    suspicion: float = Field(default=0.5, gt=0, le=1)
+
+
 class StreamConfig(_Strict):
-    """The hold-back window of the stream guard (characters of generated text)."""
+    """The hold-back of the stream guard (characters of generated text).
+
+    Each check sees the new text with ``context_chars`` of what came before, and the
+    accumulated answer (its last ``accumulated_chars``), so a harmful whole is caught even when
+    no single window is. Released text ends at a sentence boundary when one lies within
+    ``max_sentence_chars``.
+    """
 
     window_chars: int = Field(default=48, ge=1, description="New text that triggers a check.")
     tail_chars: int = Field(default=32, ge=0, description="Checked text still held for context.")
     context_chars: int = Field(default=256, ge=0, description="Released text re-checked with new.")
+    accumulated_chars: int = Field(default=4000, ge=0,
+                                   description="The answer so far, checked with every window.")
+    sentences: bool = Field(default=True, description="Release only whole sentences.")
+    max_sentence_chars: int = Field(default=400, ge=1,
+                                    description="Longest run held waiting for a sentence end.")
     max_hold_s: float = Field(default=1.0, gt=0,
                               description="Check early when the upstream stalls.")
+    hold: HoldConfig = HoldConfig()
+    policies: dict[str, HoldConfig] = Field(default_factory=dict,
+                                            description="Per-policy hold settings, by policy id.")
+
+    def hold_for(self, policy_id: str) -> HoldConfig:
+        """The hold settings of one policy."""
+        return self.policies.get(policy_id, self.hold)
 
 
 class RefusalConfig(_Strict):
@@ -133,7 +166,10 @@ class GatewayConfig(_Strict):
         "user", "safety_identifier")
     max_body_bytes: int = Field(default=4_000_000, ge=1024)
     auth_cache_s: float = Field(default=1.0, ge=0, description="How long a key lookup is reused.")
-    metrics_public: bool = Field(default=True, description="False: /metrics needs an operator key.")
+    max_header_bytes: int = Field(default=32_768, ge=1024,
+                                  description="Request headers larger than this get a 431.")
+    metrics_public: bool = Field(default=False,
+                                 description="True: /metrics needs no key (default: operators).")
 
     def route(self, name: str) -> RouteConfig:
         """The settings of a route, defaults filled in."""

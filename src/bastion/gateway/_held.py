@@ -8,6 +8,7 @@ held-back tail; frames leave in order.
 from __future__ import annotations
 
 import json
+import re
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from typing import Any
 
 from bastion.gateway._answer import Key, answer_texts, per_choice
 from bastion.gateway._extract import Path, set_path
+
+_SENTENCE_END = re.compile(r"[.!?\u2026](?=[\s\"'\)\]])|[\u3002\uff01\uff1f\n]")
 
 
 @dataclass
@@ -63,11 +66,35 @@ class Held:
         return [key for key, text in self.buffers.items()
                 if len(text) - self.checked.get(key, 0) >= (1 if force else window)]
 
-    def mark_checked(self, key: Key, tail: int) -> None:
-        """Everything in the buffer is checked; all but ``tail`` characters may leave."""
+    def mark_checked(self, key: Key, tail: int, *, release: bool = True,
+                     sentence_within: int | None = None) -> None:
+        """Everything in the buffer is checked; all but ``tail`` characters may leave.
+
+        With ``release`` false nothing more may leave (the answer is held whole). With
+        ``sentence_within``, released text ends at the last sentence end, unless none lies
+        within that many characters (then at the last space).
+        """
         length = len(self.buffers[key])
         self.checked[key] = length
-        self.safe[key] = max(self.safe.get(key, 0), length - tail)
+        if not release:
+            return
+        limit = length - tail
+        if sentence_within is not None:
+            limit = self._sentence_end(key, limit, sentence_within)
+        self.safe[key] = max(self.safe.get(key, 0), limit)
+
+    def _sentence_end(self, key: Key, limit: int, within: int) -> int:
+        text, start = self.buffers[key], self.safe.get(key, 0)
+        if limit <= start:
+            return start
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, start, min(len(text), limit + 1))
+                if m.end() <= limit]
+        if ends:
+            return ends[-1]
+        if limit - start < within:
+            return start
+        space = text.rfind(" ", start, limit)
+        return space + 1 if space > start else limit
 
     def release_all(self) -> None:
         """After the final check: every buffer may leave in full."""

@@ -2,13 +2,18 @@
 
 For every (choice, field) buffer the guard checks once ``window_chars`` new characters have
 arrived, together with up to ``context_chars`` of text already released, so text split across
-chunks is checked as a whole. Checked text still leaves only up to ``tail_chars`` before the
-end, so a phrase cut at a check boundary is never half released. When the upstream stalls for
-``max_hold_s`` the pending text is checked early. At the end each choice is checked in full —
-the very check a non-streamed request gets — before the last frames and ``[DONE]`` leave.
+chunks is checked as a whole; the same check also sees each touched choice's answer so far
+(``accumulated_chars``), so a whole that is harmful is caught although no window is. Checked
+text leaves only up to the last sentence end (and never within ``tail_chars`` of the end), so
+a phrase cut at a check boundary is never half released. When a window comes close to a
+severe category, or the policy says so, the rest of the answer is held whole until the final
+check. When the upstream stalls for ``max_hold_s`` the pending text is checked early. At the
+end each choice is checked in full — the very check a non-streamed request gets — before the
+last frames and ``[DONE]`` leave.
 
-A violation, a classifier failure on a fail-closed route, a malformed event or a broken
-upstream ends the stream with an SSE error frame and no ``[DONE]``; held text never leaves.
+A violation, a classifier failure on a fail-closed route, a malformed or unreadable event or a
+broken upstream ends the stream with an SSE error frame and no ``[DONE]``; held text never
+leaves.
 """
 
 from __future__ import annotations
@@ -20,14 +25,15 @@ from typing import Any
 
 import httpx
 
+from bastion.classify import Verdict
 from bastion.gateway._abuse import assess
-from bastion.gateway._answer import Key, Unreadable
+from bastion.gateway._answer import Key, Unreadable, per_choice
 from bastion.gateway._context import Context
 from bastion.gateway._guard import Check, outcome_of
 from bastion.gateway._held import Held
 from bastion.gateway._respond import MODEL_PREFIX, policy_details, sse_error
 from bastion.gateway._sse import Event, EventReader
-from bastion.policy import Policy
+from bastion.policy import SEVERITY_WEIGHT, Policy
 from bastion.redact import StreamMasker, StreamRestorer, Vault
 
 logger = logging.getLogger("bastion.gateway")
@@ -64,6 +70,9 @@ class StreamGuard:
         self.policy = policy
         self.fail_open = fail_open
         self.held = Held()
+        self.hold = self.config.hold_for(policy.id)
+        self.holding = self.hold.whole_answer
+        self.severities = {c.code: c.severity for c in policy.categories}
         self.window_checks = 0
         self.restorers: dict[Key, StreamRestorer] = {}
         self.vault = vault if vault is not None and len(vault) else None
@@ -124,13 +133,41 @@ class StreamGuard:
             return
         texts = [self.held.buffers[k][max(0, self.held.checked.get(k, 0)
                                          - self.config.context_chars):] for k in keys]
+        texts.extend(self._accumulated(keys, min(map(len, texts))))
         verdicts = await self.ctx.gateway.guard.classify(texts, self.policy)
         self.window_checks += 1
         outcome = outcome_of(verdicts, fail_open=self.fail_open)
         if outcome in ("block", "error"):
             await self._stop(Check("output", self.policy, outcome, verdicts))
+        if not self.holding and self._suspicious(verdicts):
+            self.holding = True
+            self.ctx.extra["stream_hold"] = "whole answer (a window came close to a " \
+                f"{self.hold.whole_answer_at} category)"
+        within = None if force or not self.config.sentences else self.config.max_sentence_chars
         for key in keys:
-            self.held.mark_checked(key, self.config.tail_chars)
+            self.held.mark_checked(key, self.config.tail_chars, release=not self.holding,
+                                   sentence_within=within)
+
+    def _accumulated(self, keys: list[Key], shortest: int) -> list[str]:
+        """The answer so far of each choice touched (its last ``accumulated_chars``)."""
+        limit = self.config.accumulated_chars
+        out = []
+        for choice in sorted({k[0] for k in keys}):
+            mine = {k: v for k, v in self.held.buffers.items() if k[0] == choice}
+            text = "\n".join(per_choice(mine))[-limit:] if limit else ""
+            if len(text) > shortest:
+                out.append(text)
+        return out
+
+    def _suspicious(self, verdicts: list[Verdict]) -> bool:
+        """True when a window scored a severe category close to its threshold."""
+        at = self.hold.whole_answer_at
+        if at is None:
+            return False
+        floor = SEVERITY_WEIGHT[at]
+        return any(SEVERITY_WEIGHT[self.severities.get(c.code, "medium")] >= floor
+                   and c.score >= self.hold.suspicion * c.threshold
+                   for v in verdicts for c in v.categories)
 
     async def _finish(self, event: Event) -> list[str]:
         gateway, ctx = self.ctx.gateway, self.ctx
