@@ -29,9 +29,9 @@ class AccountStore:
     database failures propagate as SQLAlchemy errors.
     """
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], *, audit: AuditLog | None = None) -> None:
         self.sessions = sessions
-        self.audit = AuditLog(sessions)
+        self.audit = audit or AuditLog.from_env(sessions)
 
     def create_account(self, name: str, role: Role = "user", *, engagement: str | None = None,
                        engagement_until: datetime | None = None, by: str = "cli") -> AccountInfo:

@@ -120,10 +120,18 @@ class RedactConfig(_Strict):
 
 
 class AuditConfig(_Strict):
-    """What the audit log keeps of request content."""
+    """What the audit log keeps of request content, and what keeps the chain honest.
+
+    ``key_env`` names the variable holding the audit key (never stored in the database);
+    ``anchor_path`` is an append-only file of checkpoints, kept where the database's writers
+    cannot write. ``bastion audit verify`` checks both.
+    """
 
     content: Literal["drop", "redact", "hash"] = "drop"
     max_pending: int = Field(default=100_000, ge=1)
+    key_env: str = "BASTION_AUDIT_KEY"
+    anchor_path: str | None = None
+    anchor_every_s: float = Field(default=1.0, gt=0)
 
 
 class RequestConfig(_Strict):

@@ -24,7 +24,7 @@ from bastion.accounts import (
 )
 from bastion.gateway._config import GatewayConfig, RouteName
 from bastion.gateway._guard import Guard
-from bastion.monitor import AuditLog, AuditWriter, Metrics
+from bastion.monitor import AuditLog, AuditWriter, FileAnchor, Metrics, audit_key
 from bastion.policy import Policy, Severity, load_policy
 from bastion.redact import Detectors
 from bastion.store import open_store
@@ -67,8 +67,9 @@ class Gateway:
         self.guard = Guard(config.classifier)
         self.metrics = Metrics()
         self.sessions = sessions = open_store(config.database_url)
-        self.accounts = AccountStore(sessions)
-        self.audit = AuditWriter(AuditLog(sessions), max_pending=config.audit.max_pending,
+        log = self._audit_log()
+        self.accounts = AccountStore(sessions, audit=log)
+        self.audit = AuditWriter(log, max_pending=config.audit.max_pending,
                                  on_written=self.metrics.audit_written.inc)
         self.limiter = RateLimiter(config.redis_url, requests_per_minute=config.limits
                                    .requests_per_minute,
@@ -84,6 +85,18 @@ class Gateway:
     def policy(self, route: str, direction: Literal["input", "output"]) -> Policy:
         """The policy a route checks one direction with."""
         return self.policies[self.config.policy_for(route, direction)]
+
+    def _audit_log(self) -> AuditLog:
+        settings = self.config.audit
+        key = audit_key(settings.key_env)
+        anchor = FileAnchor(settings.anchor_path, key) if settings.anchor_path else None
+        if key is None:
+            logger.warning("$%s is not set: the audit chain is not keyed, so someone with write "
+                           "access to the database could rewrite it%s; set it (the same on "
+                           "every worker)", settings.key_env,
+                           "" if anchor else " undetected (no audit.anchor_path either)")
+        return AuditLog(self.sessions, key=key, anchor=anchor,
+                        anchor_every_s=settings.anchor_every_s)
 
     def _severities(self) -> dict[str, Severity]:
         return {c.code: c.severity for p in self.policies.values() for c in p.categories}

@@ -59,7 +59,11 @@ class ApiKey(Base):
 
 
 class AuditEvent(Base):
-    """One audit event: ``hash = sha256(prev_hash + body)``; ``body`` is canonical JSON."""
+    """One audit event: ``hash = sha256(prev_hash + body)``; ``body`` is canonical JSON.
+
+    ``mac`` is the HMAC of the hash under the audit key (kept outside the database), when one
+    is configured.
+    """
 
     __tablename__ = "audit_events"
 
@@ -71,6 +75,7 @@ class AuditEvent(Base):
     body: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class AuditHead(Base):
@@ -81,3 +86,4 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64), default=None)
