@@ -34,8 +34,13 @@ class AccountStore:
         self.audit = audit or AuditLog.from_env(sessions)
 
     def create_account(self, name: str, role: Role = "user", *, engagement: str | None = None,
-                       engagement_until: datetime | None = None, by: str = "cli") -> AccountInfo:
-        """Create an account; ``engagement_until`` applies to red-teamers only."""
+                       engagement_until: datetime | None = None,
+                       requests_per_minute: int | None = None,
+                       tokens_per_minute: int | None = None, by: str = "cli") -> AccountInfo:
+        """Create an account; ``engagement_until`` applies to red-teamers only.
+
+        The limits are shared by every key of the account (each key may have its own too).
+        """
         if role not in ROLES:
             raise InputError(f"unknown role {role!r}; use one of {list(ROLES)}")
         if engagement_until is not None and role != "red-teamer":
@@ -43,13 +48,15 @@ class AccountStore:
                              "--engagement-until or use --role red-teamer")
         row = Account(id=new_id("acct"), name=name, role=role, status="active",
                       engagement=engagement, engagement_until=engagement_until,
-                      created_at=utcnow())
+                      requests_per_minute=requests_per_minute,
+                      tokens_per_minute=tokens_per_minute, created_at=utcnow())
         try:
             with self.sessions.begin() as session:
                 session.add(row)
                 session.flush()
                 self._audit(session, "account.created", row.id, by=by, role=role,
-                            engagement=engagement)
+                            engagement=engagement, requests_per_minute=requests_per_minute,
+                            tokens_per_minute=tokens_per_minute)
         except IntegrityError as exc:
             raise InputError(f"an account named {name!r} exists already; pick another "
                              "name") from exc
@@ -125,6 +132,18 @@ class AccountStore:
             if found is None:
                 return None
             return Principal(AccountInfo.of(found[1]), KeyInfo.of(found[0]))
+
+    def set_limits(self, account_ref: str, *, requests_per_minute: int | None,
+                   tokens_per_minute: int | None, by: str = "cli") -> AccountInfo:
+        """Set (or, with ``None``, clear) the limits all the account's keys share."""
+        with self.sessions.begin() as session:
+            row = self._row(session, account_ref)
+            row.requests_per_minute, row.tokens_per_minute = (requests_per_minute,
+                                                              tokens_per_minute)
+            self._audit(session, "account.limits", row.id, by=by,
+                        requests_per_minute=requests_per_minute,
+                        tokens_per_minute=tokens_per_minute)
+            return AccountInfo.of(row)
 
     def set_status(self, account_ref: str, status: str, reason: str | None, *,
                    by: str, details: dict[str, Any] | None = None) -> AccountInfo:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bastion.accounts import AbuseSettings
+from bastion.accounts import AbuseSettings, Role
 from bastion.errors import ConfigError
 from bastion.policy import Severity
 
@@ -145,11 +145,27 @@ class RequestConfig(_Strict):
     allow_fields: tuple[str, ...] = ()
 
 
+class ModerationsConfig(_Strict):
+    """``/v1/moderations`` must not be a free oracle for probing the policy.
+
+    With ``strikes`` its violations count toward the account's abuse level as a blocked
+    prompt would; roles outside ``scores_for`` see 0/1 scores and no rule ids.
+    """
+
+    strikes: bool = True
+    scores_for: tuple[Role, ...] = ("admin", "operator", "red-teamer")
+
+
 class LimitsConfig(_Strict):
-    """Default per-key rate limits (a key's own setting wins)."""
+    """Default rate limits per key and per account (a key's or account's own setting wins).
+
+    An account's limits are shared by all its keys, so more keys do not mean more budget.
+    """
 
     requests_per_minute: int | None = Field(default=None, ge=1)
     tokens_per_minute: int | None = Field(default=None, ge=1)
+    account_requests_per_minute: int | None = Field(default=None, ge=1)
+    account_tokens_per_minute: int | None = Field(default=None, ge=1)
 
 
 class GatewayConfig(_Strict):
@@ -166,6 +182,7 @@ class GatewayConfig(_Strict):
     audit: AuditConfig = AuditConfig()
     limits: LimitsConfig = LimitsConfig()
     request: RequestConfig = RequestConfig()
+    moderations: ModerationsConfig = ModerationsConfig()
     abuse: AbuseSettings = AbuseSettings()
     database_url: str | None = None
     redis_url: str | None = None

@@ -92,6 +92,22 @@ def mask_fields(ctx: Context, body: dict[str, Any], fields: list[TextField]) -> 
     return vault
 
 
+def redact(ctx: Context, body: dict[str, Any], fields: list[TextField],
+           check: Check) -> Vault | None:
+    """Mask what the policy redacts; ``None`` when the policy redacts nothing.
+
+    The gateway's own detectors run whenever the input policy has a ``redact`` category, not
+    only when the classifier said so: a value it missed (an unusual card grouping) must still
+    never reach the upstream. The check then reads ``redact``.
+    """
+    if check.outcome != "redact" and not masks(ctx.gateway.policy(ctx.route, "input")):
+        return None
+    vault = mask_fields(ctx, body, fields)
+    if len(vault) and check.outcome in ("pass", "flag"):
+        check.outcome = "redact"
+    return vault
+
+
 def stamp_identity(ctx: Context, body: dict[str, Any]) -> None:
     """Replace any client-sent identity with the account's stable pseudonym."""
     assert ctx.principal is not None
@@ -181,7 +197,7 @@ async def generate(ctx: Context, body: dict[str, Any]) -> Response:
     prompt = joined(fields)
     if check.outcome == "block":
         return await refuse(ctx, check, prompt)
-    vault = mask_fields(ctx, body, fields) if check.outcome == "redact" else None
+    vault = redact(ctx, body, fields, check)
     stamp_identity(ctx, body)
     response = await send(ctx, body, stream=ctx.stream)
     if response.status_code != 200:

@@ -71,9 +71,12 @@ class Gateway:
         self.accounts = AccountStore(sessions, audit=log)
         self.audit = AuditWriter(log, max_pending=config.audit.max_pending,
                                  on_written=self.metrics.audit_written.inc)
-        self.limiter = RateLimiter(config.redis_url, requests_per_minute=config.limits
-                                   .requests_per_minute,
-                                   tokens_per_minute=config.limits.tokens_per_minute)
+        limits = config.limits
+        self.limiter = RateLimiter(
+            config.redis_url, requests_per_minute=limits.requests_per_minute,
+            tokens_per_minute=limits.tokens_per_minute,
+            account_requests_per_minute=limits.account_requests_per_minute,
+            account_tokens_per_minute=limits.account_tokens_per_minute)
         self.abuse = AbuseMonitor(config.abuse, strikes or strike_store(config.redis_url),
                                   self._severities())
         self.detectors = Detectors(config.redact.phone_region)

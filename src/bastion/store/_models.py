@@ -40,6 +40,8 @@ class Account(Base):
     engagement_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
                                                               default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    requests_per_minute: Mapped[int | None] = mapped_column(Integer, default=None)
+    tokens_per_minute: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class ApiKey(Base):
