@@ -12,6 +12,9 @@ For each request the gateway hands the monitor the verdicts it produced. Strikes
 * plus ``burst_strikes`` when ``burst_blocks`` prompts were blocked within ``burst_window_s``.
 
 The decayed score then maps to a level: ``ok`` < ``warn`` < ``throttle`` < ``suspend``.
+Next to the decaying score, a long-window count catches the slow attacker the decay forgives:
+``severe_blocks`` blocked prompts of ``severe_severity`` or worse within ``severe_window_s``
+(a day) suspend the account whatever its score.
 A red-teamer inside an active engagement reaches the levels too, but is never suspended: the
 decision says ``exempt`` and is audited like any other.
 """
@@ -60,6 +63,9 @@ class AbuseSettings(BaseModel):
     burst_blocks: int = Field(default=5, ge=2)
     burst_window_s: float = Field(default=60.0, gt=0)
     remember_blocked: int = Field(default=20, ge=1)
+    severe_severity: Severity = "critical"
+    severe_blocks: int = Field(default=10, ge=1)
+    severe_window_s: float = Field(default=86_400.0, gt=0)
     appeal_hint: str = ("If you believe this is a mistake, ask your Bastion administrator to "
                         "review it ('bastion accounts reinstate').")
 
@@ -135,13 +141,26 @@ class AbuseMonitor:
         reasons = [*self._verdict_strikes(inputs, 1.0), *self._verdict_strikes(
             outputs, self.settings.output_weight)]
         now = time.time()
-        if any(v.action == "block" and v.kind == "violation" for v in inputs):
+        blocked = [v for v in inputs if v.action == "block" and v.kind == "violation"]
+        if blocked:
             reasons.extend(await self._retry_signals(account.id, prompt, now))
         strikes = round(sum(amount for amount, _ in reasons), 3)
         score = await self.store.add(account.id, strikes, now, self.settings.half_life_s)
-        return AbuseDecision(strikes, round(score, 3), self.level_of(score),
-                             tuple(f"{text}: +{amount:g}" for amount, text in reasons),
+        level = self.level_of(score)
+        notes = [f"{text}: +{amount:g}" for amount, text in reasons]
+        if any(self._severe(v) for v in blocked):
+            s = self.settings
+            count = await self.store.note_severe(account.id, now, s.severe_window_s)
+            if count >= s.severe_blocks:
+                level = "suspend"
+                notes.append(f"{count} blocked {s.severe_severity}-severity prompts within "
+                             f"{s.severe_window_s:g} s (limit {s.severe_blocks})")
+        return AbuseDecision(strikes, round(score, 3), level, tuple(notes),
                              account.in_engagement(datetime.now(UTC)))
+
+    def _severe(self, verdict: Verdict) -> bool:
+        floor = SEVERITY_WEIGHT[self.settings.severe_severity]
+        return any(SEVERITY_WEIGHT[self._severity(c.code)] >= floor for c in verdict.violated)
 
     def _verdict_strikes(self, verdicts: Sequence[Verdict],
                          scale: float) -> list[tuple[float, str]]:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.accounts._keys import ROLES, Role, key_digest, new_id, new_key
 from bastion.accounts._model import AccountInfo, KeyInfo, Principal, Scopes
+from bastion.accounts._sqlstrikes import reset_in
 from bastion.errors import InputError
 from bastion.monitor import AuditLog
 from bastion.store import Account, ApiKey, utcnow
@@ -151,6 +152,8 @@ class AccountStore:
         with self.sessions.begin() as session:
             row = self._row(session, account_ref)
             row.status, row.status_reason = status, reason
+            if status == "active":  # a reinstated account starts with no strikes
+                reset_in(session, row.id)
             kind = "account.suspended" if status == "suspended" else "account.reinstated"
             self._audit(session, kind, row.id, by=by, reason=reason, **(details or {}))
             return AccountInfo.of(row)

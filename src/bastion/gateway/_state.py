@@ -77,7 +77,8 @@ class Gateway:
             tokens_per_minute=limits.tokens_per_minute,
             account_requests_per_minute=limits.account_requests_per_minute,
             account_tokens_per_minute=limits.account_tokens_per_minute)
-        self.abuse = AbuseMonitor(config.abuse, strikes or strike_store(config.redis_url),
+        self.abuse = AbuseMonitor(config.abuse,
+                                  strikes or strike_store(config.redis_url, sessions),
                                   self._severities())
         self.detectors = Detectors(config.redact.phone_region)
         self.identity_secret = self._identity_secret()

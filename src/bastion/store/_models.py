@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -78,6 +78,29 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     mac: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class AbuseScore(Base):
+    """An account's strike score as of ``at`` (epoch seconds); it decays from there."""
+
+    __tablename__ = "abuse_scores"
+
+    account_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    at: Mapped[float] = mapped_column(Float)
+
+
+class AbuseMark(Base):
+    """A blocked prompt (``kind='block'``, with its MinHash fingerprint, never its text) or a
+    blocked prompt of a severe category (``kind='severe'``, for the long-window count)."""
+
+    __tablename__ = "abuse_marks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[float] = mapped_column(Float)
+    fingerprint: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class AuditHead(Base):
