@@ -39,6 +39,10 @@ class UpstreamConfig(_Strict):
     read_timeout_s: float = Field(default=60.0, gt=0,
                                   description="Longest silence between bytes.")
     max_connections: int = Field(default=200, ge=1)
+    keepalive_expiry_s: float = Field(
+        default=2.0, gt=0, description="Idle upstream connections are dropped after this, "
+        "well before the upstream's own keep-alive timeout (uvicorn and vLLM: 5 s), so a "
+        "request never goes out on a connection the upstream is closing.")
 
 
 class ClassifierConfig(_Strict):
@@ -191,6 +195,10 @@ class GatewayConfig(_Strict):
         "user", "safety_identifier")
     max_body_bytes: int = Field(default=4_000_000, ge=1024)
     auth_cache_s: float = Field(default=1.0, ge=0, description="How long a key lookup is reused.")
+    keep_alive_s: int = Field(default=65, ge=1, description="How long the gateway keeps an idle "
+                              "client connection: longer than client pools keep theirs (httpx "
+                              "5 s, aiohttp 15 s), so a client never reuses one being closed.")
+    backlog: int = Field(default=2048, ge=1, description="Pending connections the socket holds.")
     max_header_bytes: int = Field(default=32_768, ge=1024,
                                   description="Request headers larger than this get a 431.")
     metrics_public: bool = Field(default=False,

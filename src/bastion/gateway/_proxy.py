@@ -138,7 +138,14 @@ async def send(ctx: Context, body: dict[str, Any], *, stream: bool) -> httpx.Res
     request = gateway.upstream.build_request("POST", UPSTREAM_PATHS[ctx.route], json=body)
     start = time.perf_counter()
     try:
-        response = await gateway.upstream.send(request, stream=stream)
+        try:
+            response = await gateway.upstream.send(request, stream=stream)
+        except httpx.RemoteProtocolError:
+            # A pooled connection the upstream closed as we reused it: nothing was answered,
+            # so the request goes once more on a fresh connection.
+            logger.warning("upstream closed a reused connection; retrying %s once",
+                           ctx.request_id)
+            response = await gateway.upstream.send(request, stream=stream)
     except httpx.TimeoutException as exc:
         ctx.outcome = "upstream_error"
         raise GatewayError(504, "the upstream model did not answer in time; retry later",

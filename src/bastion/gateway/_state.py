@@ -123,7 +123,8 @@ class Gateway:
                 headers["authorization"] = f"Bearer {key}"
         timeout = httpx.Timeout(up.read_timeout_s, connect=up.connect_timeout_s)
         limits = httpx.Limits(max_connections=up.max_connections,
-                              max_keepalive_connections=up.max_connections)
+                              max_keepalive_connections=up.max_connections,
+                              keepalive_expiry=up.keepalive_expiry_s)
         return httpx.AsyncClient(base_url=up.base_url.rstrip("/") + "/", headers=headers,
                                  timeout=timeout, limits=limits)
 
