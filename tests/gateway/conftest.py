@@ -179,8 +179,9 @@ def redis_url() -> Iterator[str]:
 class RawUpstream:
     """An upstream that answers exactly what a test sets: a JSON body or raw SSE frames.
 
-    ``frames`` are the ``data:`` payloads of a streamed answer (``[DONE]`` is appended unless
-    ``done`` is false); ``status`` applies to the JSON answer.
+    ``frames`` are the ``data:`` payloads of a streamed answer (an object with a ``type`` gets
+    its ``event:`` line, as Responses API events do; ``[DONE]`` is appended unless ``done`` is
+    false); ``status`` applies to the JSON answer.
     """
 
     body: Any = None
@@ -196,14 +197,17 @@ class RawUpstream:
             body = await request.json()
             self.requests.append(body)
             if body.get("stream"):
-                frames = [f if isinstance(f, str) else json.dumps(f) for f in self.frames]
-                frames += ["[DONE]"] if self.done else []
-                return StreamingResponse(iter([f"data: {f}\n\n" for f in frames]),
+                frames = [(f"event: {f['type']}\n" if isinstance(f, dict) and "type" in f
+                           else "") + "data: " + (f if isinstance(f, str) else json.dumps(f))
+                          for f in self.frames]
+                frames += ["data: [DONE]"] if self.done else []
+                return StreamingResponse(iter([f"{f}\n\n" for f in frames]),
                                          media_type="text/event-stream")
             return JSONResponse(self.body, status_code=self.status)
 
         app.add_api_route("/v1/chat/completions", answer, methods=["POST"])
         app.add_api_route("/v1/completions", answer, methods=["POST"])
+        app.add_api_route("/v1/responses", answer, methods=["POST"])
         return app
 
 

@@ -28,7 +28,8 @@ FIELD_ORDER = ("text", "content", "refusal", "reasoning_content", "reasoning",
 _STRUCTURAL = frozenset({"id", "object", "created", "model", "system_fingerprint",
                          "service_tier", "type", "role", "index", "finish_reason",
                          "stop_reason", "format", "signature", "data", "expires_at",
-                         "encrypted_content", "tool_call_id"})
+                         "encrypted_content", "tool_call_id", "item_id", "call_id", "status",
+                         "obfuscation", "created_at"})
 _IDENTIFIER = re.compile(r"[\w.:/+=@-]{0,200}")
 _TEXT_PARTS = {"text": ("content", "text"), "output_text": ("content", "text"),
                "refusal": ("refusal", "refusal"),
@@ -57,7 +58,7 @@ def _where(path: Path) -> str:
     return ".".join(map(str, path))
 
 
-def _walk(index: int, name: str, path: Path, value: Any) -> Iterator[AnswerText]:
+def walk_answer(index: int, name: str, path: Path, value: Any) -> Iterator[AnswerText]:
     """Every string inside ``value`` as field ``x.<name>``, skipping inert identifiers."""
     if isinstance(value, str):
         inert = path and path[-1] in _STRUCTURAL and _IDENTIFIER.fullmatch(value)
@@ -65,12 +66,12 @@ def _walk(index: int, name: str, path: Path, value: Any) -> Iterator[AnswerText]
             yield AnswerText((index, f"x.{name}"), path, value)
     elif isinstance(value, list):
         for at, item in enumerate(value):
-            yield from _walk(index, name, (*path, at), item)
+            yield from walk_answer(index, name, (*path, at), item)
     elif isinstance(value, dict):
         for key, item in value.items():
             if not _IDENTIFIER.fullmatch(str(key)):
                 raise Unreadable(f"{_where(path)} has a key that is free text")
-            yield from _walk(index, name, (*path, key), item)
+            yield from walk_answer(index, name, (*path, key), item)
     elif value is not None and not isinstance(value, (bool, int, float)):
         raise Unreadable(f"{_where(path)} holds a value that is not JSON")
 
@@ -94,7 +95,7 @@ def _part(index: int, path: Path, part: Any) -> Iterator[AnswerText]:
     yield from _text(index, name, (*path, key), part.get(key))
     for other, value in part.items():
         if other not in (key, "type"):
-            yield from _walk(index, "content", (*path, other), value)
+            yield from walk_answer(index, "content", (*path, other), value)
 
 
 def _content(index: int, path: Path, content: Any) -> Iterator[AnswerText]:
@@ -116,11 +117,11 @@ def _call(index: int, tag: str, path: Path, call: Any) -> Iterator[AnswerText]:
                 if name in ("name", "arguments"):
                     yield from _text(index, f"{tag}.{name}", (*path, key, part), item)
                 else:
-                    yield from _walk(index, tag, (*path, key, part), item)
+                    yield from walk_answer(index, tag, (*path, key, part), item)
         elif key in ("name", "arguments") and tag == "function_call":
             yield from _text(index, f"{tag}.{key}", (*path, key), value)
         else:
-            yield from _walk(index, tag, (*path, key), value)
+            yield from walk_answer(index, tag, (*path, key), value)
 
 
 def _calls(index: int, path: Path, calls: Any, *, streamed: bool) -> Iterator[AnswerText]:
@@ -144,7 +145,7 @@ def _details(index: int, path: Path, details: Any) -> Iterator[AnswerText]:
             if key in ("text", "summary"):
                 yield from _text(index, "reasoning_details", (*path, at, key), value)
             else:
-                yield from _walk(index, "reasoning_details", (*path, at, key), value)
+                yield from walk_answer(index, "reasoning_details", (*path, at, key), value)
 
 
 def _message(index: int, path: Path, message: Any, *, streamed: bool) -> Iterator[AnswerText]:
@@ -168,9 +169,9 @@ def _message(index: int, path: Path, message: Any, *, streamed: bool) -> Iterato
                 if part == "transcript":
                     yield from _text(index, "audio", (*at, part), item)
                 else:
-                    yield from _walk(index, "audio", (*at, part), item)
+                    yield from walk_answer(index, "audio", (*at, part), item)
         else:
-            yield from _walk(index, key, at, value)
+            yield from walk_answer(index, key, at, value)
 
 
 def _logprobs(index: int, path: Path, value: Any) -> Iterator[AnswerText]:
@@ -190,7 +191,7 @@ def _logprobs(index: int, path: Path, value: Any) -> Iterator[AnswerText]:
         elif key == "top_logprobs" and isinstance(item, list):
             yield from _text_alternatives(index, at, item)
         elif key not in ("token_logprobs", "text_offset") and item is not None:
-            yield from _walk(index, "logprobs", at, item)
+            yield from walk_answer(index, "logprobs", at, item)
 
 
 def _chat_steps(index: int, path: Path, steps: list[Any]) -> Iterator[AnswerText]:
@@ -236,7 +237,7 @@ def _choice(route: str, pos: int, choice: Any, *, streamed: bool) -> Iterator[An
         elif key == "logprobs":
             yield from _logprobs(index, (*path, key), value)
         else:
-            yield from _walk(index, key, (*path, key), value)
+            yield from walk_answer(index, key, (*path, key), value)
 
 
 def answer_texts(route: str, data: Any, *, streamed: bool) -> list[AnswerText]:
@@ -256,7 +257,7 @@ def answer_texts(route: str, data: Any, *, streamed: bool) -> list[AnswerText]:
             for pos, choice in enumerate(value or []):
                 out.extend(_choice(route, pos, choice, streamed=streamed))
         else:
-            out.extend(_walk(-1, key, (key,), value))
+            out.extend(walk_answer(-1, key, (key,), value))
     return out
 
 

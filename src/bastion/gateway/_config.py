@@ -23,7 +23,7 @@ from bastion.policy import Severity
 
 ENV_PREFIX = "BASTION_GATEWAY__"
 
-RouteName = Literal["chat", "completions", "embeddings", "moderations"]
+RouteName = Literal["chat", "completions", "embeddings", "moderations", "responses"]
 
 
 class _Strict(BaseModel):

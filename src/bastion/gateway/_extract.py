@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ Path = tuple[str | int, ...]
 
 _TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
 _PART_TEXT_KEYS = {"refusal": "refusal", "thinking": "thinking", "reasoning": "text",
-                   "summary_text": "text"}
+                   "summary_text": "text", "reasoning_text": "text"}
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _MESSAGE_KEYS = frozenset({"role", "content", "name", "tool_calls", "tool_call_id",
                            "function_call", "refusal", "reasoning_content", "reasoning",
@@ -43,7 +43,14 @@ _TEXT: dict[str, frozenset[str]] = {
     "completions": frozenset({"prompt", "suffix", "stop", "metadata"}),
     "embeddings": frozenset({"input"}),
     "moderations": frozenset({"input"}),
+    "responses": frozenset({"input", "instructions", "tools", "text", "prompt", "metadata"}),
 }
+_RESPONSES_CONTROL = frozenset({"include", "previous_response_id", "conversation", "reasoning",
+                                "truncation", "max_output_tokens", "max_tool_calls",
+                                "background"})
+
+
+Special = Callable[[str, Any], "Iterator[TextField] | None"]
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,7 @@ def walk(path: Path, value: Any) -> Iterator[TextField]:
             yield from walk((*path, key), item)
 
 
-def _control(path: Path, value: Any) -> Iterator[TextField]:
+def control_fields(path: Path, value: Any) -> Iterator[TextField]:
     """A setting: identifier-like strings pass, anything longer is checked as text."""
     for item in walk(path, value):
         if not (item.rewritable and _IDENTIFIER.fullmatch(item.text)):
@@ -130,7 +137,7 @@ def _part(path: Path, part: Any) -> Iterator[TextField]:
     yield TextField((*path, key), part[key])
     for name, value in part.items():  # cache_control, signature...: checked unless inert
         if name not in (key, "type"):
-            yield from _control((*path, name), value)
+            yield from control_fields((*path, name), value)
 
 
 def content_fields(path: Path, content: Any) -> Iterator[TextField]:
@@ -162,7 +169,7 @@ def _tool_call(path: Path, call: Any) -> Iterator[TextField]:
                 else:
                     yield from walk((*path, name, key), item)
         elif name in ("id", "type", "index"):
-            yield from _control((*path, name), value)
+            yield from control_fields((*path, name), value)
         else:
             yield from walk((*path, name), value)
 
@@ -192,7 +199,7 @@ def message_fields(path: Path, message: Any, allow: Collection[str] = ()) -> Ite
     elif call is not None:
         raise Unchecked(f"{dotted((*path, 'function_call'))} must be an object")
     if "audio" in message:
-        yield from _control((*path, "audio"), message["audio"])
+        yield from control_fields((*path, "audio"), message["audio"])
     for key in message:
         if key not in _MESSAGE_KEYS:  # allowed by the operator: checked as text
             yield from walk((*path, key), message[key])
@@ -224,18 +231,18 @@ def _tools(key: str, tools: Any) -> Iterator[TextField]:
     for index, tool in enumerate(tools):
         if not isinstance(tool, dict):
             raise Unchecked(f"{key}.{index} must be an object")
-        yield from _definition((key, index), tool)
+        yield from definition_fields((key, index), tool)
 
 
-def _definition(path: Path, value: Any) -> Iterator[TextField]:
+def definition_fields(path: Path, value: Any) -> Iterator[TextField]:
     if isinstance(value, dict):
         for name, item in value.items():
             if name in ("parameters", "schema", "json_schema", "input_schema"):
                 yield TextField((*path, name), _schema_text(item), rewritable=False)
             elif name == "type":
-                yield from _control((*path, name), item)
+                yield from control_fields((*path, name), item)
             else:
-                yield from _definition((*path, name), item)
+                yield from definition_fields((*path, name), item)
     else:
         yield from walk(path, value)
 
@@ -261,40 +268,45 @@ def _field(route: str, name: str, value: Any, allow: Collection[str]) -> Iterato
     elif name in ("tools", "functions"):
         yield from _tools(name, value)
     elif name == "response_format":
-        yield from _definition(path, value)
+        yield from definition_fields(path, value)
     elif name == "prediction" and isinstance(value, dict):
-        yield from _control((name, "type"), value.get("type"))
+        yield from control_fields((name, "type"), value.get("type"))
         yield from content_fields((name, "content"), value.get("content"))
         yield from walk(path, {k: v for k, v in value.items() if k not in ("type", "content")})
     elif name in ("prompt", "suffix", "input") and route != "chat":
         yield from _strings(path, value, name)
     elif name in _CONTROL:
-        yield from _control(path, value)
+        yield from control_fields(path, value)
     else:  # stop, metadata, web_search_options, operator-allowed extras
         yield from walk(path, value)
 
 
-def request_fields(route: str, body: dict[str, Any],
-                   allow: Collection[str] = ()) -> list[TextField]:
+def request_fields(route: str, body: dict[str, Any], allow: Collection[str] = (), *,
+                   special: Special | None = None) -> list[TextField]:
     """Every text field a request sends to the model.
 
     Args:
-        route: ``chat``, ``completions``, ``embeddings`` or ``moderations``.
+        route: ``chat``, ``completions``, ``embeddings``, ``moderations`` or ``responses``.
         body: the request body.
         allow: extra field names the operator lets through (checked like text).
+        special: a route's own reader of a field (``None`` from it: the common reader).
 
     Raises:
         Unchecked: the request holds content that cannot be checked.
         UnknownField: the request holds a field the gateway does not know.
     """
     known = _TEXT.get(route, frozenset())
+    control = _CONTROL | _RESPONSES_CONTROL if route == "responses" else _CONTROL
     if route == "chat" and not isinstance(body.get("messages"), list):
         raise Unchecked("'messages' must be a list of message objects")
+    if route == "responses" and "input" not in body:
+        raise Unchecked("'input' is required")
     fields: list[TextField] = []
     for name, value in body.items():
-        if name not in known and name not in _CONTROL and name not in allow:
+        if name not in known and name not in control and name not in allow:
             raise UnknownField(name, _unknown(name, name))
-        fields.extend(_field(route, name, value, allow))
+        own = special(name, value) if special is not None else None
+        fields.extend(own if own is not None else _field(route, name, value, allow))
     return fields
 
 

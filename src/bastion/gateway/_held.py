@@ -16,6 +16,7 @@ from typing import Any
 
 from bastion.gateway._answer import Key, answer_texts, per_choice
 from bastion.gateway._extract import Path, set_path
+from bastion.gateway._responses import event_texts
 
 _SENTENCE_END = re.compile(r"[.!?\u2026](?=[\s\"'\)\]])|[\u3002\uff01\uff1f\n]")
 
@@ -37,6 +38,8 @@ class Frame:
     raw: str
     chunk: dict[str, Any]
     slices: list[Slice] = field(default_factory=list)
+    event: str | None = None
+    """The SSE event name (the Responses API names its events; chat chunks have none)."""
 
 
 class Held:
@@ -48,14 +51,20 @@ class Held:
         self.safe: dict[Key, int] = {}
         self.frames: deque[Frame] = deque()
 
-    def add(self, route: str, raw: str, chunk: dict[str, Any]) -> None:
+    def add(self, route: str, raw: str, chunk: dict[str, Any],
+            request: dict[str, Any] | None = None) -> None:
         """Queue a chunk and append its texts to the buffers.
 
         Raises:
             Unreadable: the chunk has a shape the gateway cannot read (nothing is queued).
         """
-        frame = Frame(raw, chunk)
-        for item in answer_texts(route, chunk, streamed=True):
+        if route == "responses":
+            frame = Frame(raw, chunk, event=str(chunk.get("type", "")))
+            texts = event_texts(chunk, request or {})
+        else:
+            frame = Frame(raw, chunk)
+            texts = answer_texts(route, chunk, streamed=True)
+        for item in texts:
             start = len(self.buffers.get(item.key, ""))
             self.buffers[item.key] = self.buffers.get(item.key, "") + item.text + item.sep
             frame.slices.append(Slice(item.key, item.path, start, start + len(item.text)))
@@ -117,8 +126,9 @@ class Held:
                 continue
             for piece in frame.slices:
                 set_path(frame.chunk, piece.path, rewrite(piece.key, piece.start, piece.end))
-            yield "data: " + json.dumps(frame.chunk, ensure_ascii=True,
-                                        separators=(",", ":")) + "\n\n"
+            named = f"event: {frame.event}\n" if frame.event else ""
+            yield named + "data: " + json.dumps(frame.chunk, ensure_ascii=True,
+                                                separators=(",", ":")) + "\n\n"
 
     def choice_texts(self) -> list[str]:
         """Each choice's fields joined, in the order the non-streamed check uses."""

@@ -33,13 +33,14 @@ from bastion.gateway._respond import (
     refusal_completion,
     refusal_error,
 )
+from bastion.gateway._responses import response_texts, responses_fields
 from bastion.gateway._stream import StreamGuard
 from bastion.redact import Vault
 
 logger = logging.getLogger("bastion.gateway")
 
 UPSTREAM_PATHS = {"chat": "chat/completions", "completions": "completions",
-                  "embeddings": "embeddings"}
+                  "embeddings": "embeddings", "responses": "responses"}
 
 
 def headers_for(ctx: Context, *, pending_output: bool = False) -> dict[str, str]:
@@ -62,7 +63,9 @@ async def check_input(ctx: Context, body: dict[str, Any]) -> tuple[list[TextFiel
     if route != "moderations":  # a moderation's model is the policy; nothing goes upstream
         check_model(ctx, body.get("model"), required=True)
     try:
-        fields = request_fields(route, body, gateway.config.request.allow_fields)
+        allow = gateway.config.request.allow_fields
+        fields = (responses_fields(body, allow) if route == "responses" else
+                  request_fields(route, body, allow))
     except Unchecked as exc:
         raise GatewayError(422, str(exc), code="unchecked_content") from exc
     except UnknownField as exc:
@@ -206,6 +209,7 @@ async def generate(ctx: Context, body: dict[str, Any]) -> Response:
         return await refuse(ctx, check, prompt)
     vault = redact(ctx, body, fields, check)
     stamp_identity(ctx, body)
+    ctx.body = body
     response = await send(ctx, body, stream=ctx.stream)
     if response.status_code != 200:
         raise await upstream_failure(ctx, response)
@@ -230,7 +234,8 @@ async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: 
     gateway, route = ctx.gateway, ctx.route
     try:
         data = response.json()
-        texts = answer_texts(route, data, streamed=False)
+        texts = (response_texts(data, ctx.body) if route == "responses" else
+                 answer_texts(route, data, streamed=False))
     except (ValueError, Unreadable) as exc:
         ctx.outcome, ctx.reason = "upstream_error", f"unreadable completion: {exc}"
         raise GatewayError(502, "the upstream answered with a completion the gateway cannot "
@@ -249,9 +254,8 @@ async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: 
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
     if ctx.principal is not None:
         try:
-            await gateway.limiter.tokens(ctx.principal,
-                                         int(usage.get("completion_tokens") or 0),
-                                         enforce=False)
+            await gateway.limiter.tokens(ctx.principal, int(
+                usage.get("completion_tokens") or usage.get("output_tokens") or 0), enforce=False)
         except RuntimeFailure:
             logger.exception("completion tokens of %s were not counted", ctx.request_id)
     if check.violations:

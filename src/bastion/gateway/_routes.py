@@ -145,6 +145,7 @@ def router(gateway: Gateway) -> APIRouter:
     api.add_api_route("/v1/embeddings", bind("embeddings", _embeddings), methods=["POST"])
     api.add_api_route("/v1/models", bind("models", _models), methods=["GET"])
     api.add_api_route("/v1/moderations", bind("moderations", _moderations), methods=["POST"])
+    api.add_api_route("/v1/responses", bind("responses", _generation), methods=["POST"])
 
     async def metrics(request: Request) -> Response:
         if not gateway.config.metrics_public:

@@ -31,7 +31,8 @@ from bastion.store import open_store
 
 logger = logging.getLogger("bastion.gateway")
 
-ROUTES: tuple[RouteName, ...] = ("chat", "completions", "embeddings", "moderations")
+ROUTES: tuple[RouteName, ...] = ("chat", "completions", "embeddings", "moderations",
+                                 "responses")
 
 
 def _quiet_hot_path() -> None:

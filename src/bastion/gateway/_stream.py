@@ -70,6 +70,7 @@ class StreamGuard:
         self.policy = policy
         self.fail_open = fail_open
         self.held = Held()
+        self.terminal = False  # a Responses stream sent its final event (it has no [DONE])
         self.hold = self.config.hold_for(policy.id)
         self.holding = self.hold.whole_answer
         self.severities = {c.code: c.severity for c in policy.categories}
@@ -119,10 +120,15 @@ class StreamGuard:
         if not isinstance(chunk, dict):
             self._fail("the upstream sent a malformed event (not an object)",
                        "upstream_malformed")
-        if "error" in chunk:
+        kind = chunk.get("type") if self.ctx.route == "responses" else None
+        if "error" in chunk or kind in ("error", "response.failed"):
             self._fail("the upstream reported an error mid-stream", "upstream_error")
+        if kind in ("response.completed", "response.incomplete"):
+            self.terminal = True
+        named = f"event: {kind}\n" if kind else ""
         try:
-            self.held.add(self.ctx.route, f"data: {event.data}\n\n", chunk)
+            self.held.add(self.ctx.route, f"{named}data: {event.data}\n\n", chunk,
+                          self.ctx.body)
         except Unreadable as exc:
             self._fail(f"the upstream sent a chunk the gateway cannot read ({exc})",
                        "upstream_malformed")
@@ -179,6 +185,9 @@ class StreamGuard:
         self.held.release_all()
         frames = list(self.held.releasable(self._rewrite()))
         frames.extend(self._flush_restorers())
+        if event.kind == "end" and self.terminal:
+            frames.append(f": bastion-checks {check.label}\n\n")
+            return frames
         if event.kind == "end":
             ctx.outcome, ctx.reason = "upstream_error", "stream ended without [DONE]"
             frames.append(sse_error("the upstream ended the stream without [DONE]; the text "
@@ -228,7 +237,12 @@ class StreamGuard:
         frames = []
         for (index, name), restorer in self.restorers.items():
             rest = restorer.finish()
-            if rest and name in ("content", "text"):
+            if rest and self.ctx.route == "responses" and name == "content" and index == 0:
+                chunk: dict[str, Any] = {"type": "response.output_text.delta", "delta": rest,
+                                         "item_id": "", "output_index": 0, "content_index": 0}
+                frames.append("event: response.output_text.delta\ndata: "
+                              + json.dumps(chunk, ensure_ascii=True) + "\n\n")
+            elif rest and name in ("content", "text"):
                 choice: dict[str, Any] = ({"index": index, "text": rest} if name == "text"
                                           else {"index": index, "delta": {"content": rest}})
                 chunk = {"object": "chat.completion.chunk", "choices": [choice]}
