@@ -113,7 +113,7 @@ def test_accumulated_text_is_checked_not_only_the_last_window(
                 "stream__sentences": "false", "classifier__tier": "fixed",
                 "classifier__options": scores, "stream__hold": "{whole_answer_at: null}"}
     windowed = gateway_factory(**settings, stream__accumulated_chars=0)
-    accumulated = gateway_factory(**settings)
+    accumulated = gateway_factory(**settings, stream__accumulated_every_chars=16)
     text = "Intro. " + needle + ". AFTER the needle there is a lot more text to release here."
     upstream[0].script("plan", _slow(text, size=4))
     _, late = _shown(windowed, "plan")

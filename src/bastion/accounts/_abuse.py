@@ -63,6 +63,7 @@ class AbuseSettings(BaseModel):
     burst_blocks: int = Field(default=5, ge=2)
     burst_window_s: float = Field(default=60.0, gt=0)
     remember_blocked: int = Field(default=20, ge=1)
+    level_cache_s: float = Field(default=1.0, ge=0)
     severe_severity: Severity = "critical"
     severe_blocks: int = Field(default=10, ge=1)
     severe_window_s: float = Field(default=86_400.0, gt=0)
@@ -120,6 +121,7 @@ class AbuseMonitor:
         self.settings = settings
         self.store = store
         self.severities = dict(severities)
+        self._levels: dict[str, tuple[float, Level]] = {}
 
     def level_of(self, score: float) -> Level:
         """The level a score reaches."""
@@ -131,9 +133,28 @@ class AbuseMonitor:
         return "warn" if score >= s.warn_at else "ok"
 
     async def level(self, account_id: str) -> Level:
-        """The account's level now (no strikes added)."""
-        return self.level_of(await self.store.score(account_id, time.time(),
-                                                    self.settings.half_life_s))
+        """The account's level now (no strikes added).
+
+        A lookup is reused for ``level_cache_s`` (this process's own strikes update it at
+        once), so a busy account costs the store one read a second, not one per request.
+        """
+        now = time.monotonic()
+        cached = self._levels.get(account_id)
+        if cached is not None and now - cached[0] < self.settings.level_cache_s:
+            return cached[1]
+        level = self.level_of(await self.store.score(account_id, time.time(),
+                                                     self.settings.half_life_s))
+        self._remember(account_id, level)
+        return level
+
+    def _remember(self, account_id: str, level: Level) -> None:
+        if len(self._levels) > 10_000:
+            self._levels.clear()
+        self._levels[account_id] = (time.monotonic(), level)
+
+    def forget(self, account_id: str) -> None:
+        """Drop the cached level of an account (after reinstating it)."""
+        self._levels.pop(account_id, None)
 
     async def assess(self, account: AccountInfo, inputs: Sequence[Verdict],
                      outputs: Sequence[Verdict], prompt: str) -> AbuseDecision:
@@ -155,6 +176,7 @@ class AbuseMonitor:
                 level = "suspend"
                 notes.append(f"{count} blocked {s.severe_severity}-severity prompts within "
                              f"{s.severe_window_s:g} s (limit {s.severe_blocks})")
+        self._remember(account.id, level)
         return AbuseDecision(strikes, round(score, 3), level, tuple(notes),
                              account.in_engagement(datetime.now(UTC)))
 

@@ -83,17 +83,20 @@ class HoldConfig(_Strict):
 class StreamConfig(_Strict):
     """The hold-back of the stream guard (characters of generated text).
 
-    Each check sees the new text with ``context_chars`` of what came before, and the
-    accumulated answer (its last ``accumulated_chars``), so a harmful whole is caught even when
-    no single window is. Released text ends at a sentence boundary when one lies within
-    ``max_sentence_chars``.
+    Each check sees the new text with ``context_chars`` of what came before; every
+    ``accumulated_every_chars`` it also sees the answer so far (its last
+    ``accumulated_chars``), so a harmful whole is caught even when no single window is.
+    Released text ends at a sentence boundary when one lies within ``max_sentence_chars``.
     """
 
     window_chars: int = Field(default=48, ge=1, description="New text that triggers a check.")
     tail_chars: int = Field(default=32, ge=0, description="Checked text still held for context.")
     context_chars: int = Field(default=256, ge=0, description="Released text re-checked with new.")
     accumulated_chars: int = Field(default=4000, ge=0,
-                                   description="The answer so far, checked with every window.")
+                                   description="How much of the answer so far is re-checked.")
+    accumulated_every_chars: int = Field(
+        default=384, ge=1, description="New text between two checks of the answer so far "
+        "(each costs a check of up to accumulated_chars).")
     sentences: bool = Field(default=True, description="Release only whole sentences.")
     max_sentence_chars: int = Field(default=400, ge=1,
                                     description="Longest run held waiting for a sentence end.")

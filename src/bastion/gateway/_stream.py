@@ -71,6 +71,7 @@ class StreamGuard:
         self.fail_open = fail_open
         self.held = Held()
         self.terminal = False  # a Responses stream sent its final event (it has no [DONE])
+        self.accumulated_at: dict[int, int] = {}
         self.hold = self.config.hold_for(policy.id)
         self.holding = self.hold.whole_answer
         self.severities = {c.code: c.severity for c in policy.categories}
@@ -155,14 +156,18 @@ class StreamGuard:
                                    sentence_within=within)
 
     def _accumulated(self, keys: list[Key], shortest: int) -> list[str]:
-        """The answer so far of each choice touched (its last ``accumulated_chars``)."""
-        limit = self.config.accumulated_chars
+        """The answer so far of each choice touched (its last ``accumulated_chars``), when
+        ``accumulated_every_chars`` have come since that choice's last such check."""
+        limit, every = self.config.accumulated_chars, self.config.accumulated_every_chars
         out = []
         for choice in sorted({k[0] for k in keys}):
             mine = {k: v for k, v in self.held.buffers.items() if k[0] == choice}
-            text = "\n".join(per_choice(mine))[-limit:] if limit else ""
-            if len(text) > shortest:
-                out.append(text)
+            text = "\n".join(per_choice(mine))
+            if not limit or len(text) - self.accumulated_at.get(choice, 0) < every:
+                continue
+            self.accumulated_at[choice] = len(text)
+            if len(text[-limit:]) > shortest:
+                out.append(text[-limit:])
         return out
 
     def _suspicious(self, verdicts: list[Verdict]) -> bool:
