@@ -51,6 +51,9 @@ class ClassifierConfig(_Strict):
     tier: str = "default"
     options: dict[str, Any] = Field(default_factory=dict)
     timeout_s: float = Field(default=2.0, gt=0)
+    concurrency: int = Field(default=2, ge=1, description="Classifier batches running at once; "
+                             "checks that arrive meanwhile share the next batch.")
+    max_batch: int = Field(default=256, ge=1, description="Most texts in one batch.")
 
 
 class RouteConfig(_Strict):
