@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -188,7 +189,14 @@ class RawUpstream:
     frames: list[Any] = field(default_factory=list)
     status: int = 200
     done: bool = True
+    frame_delay: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
+
+    async def _paced(self, frames: list[str]) -> Any:
+        for frame in frames:
+            yield frame
+            if self.frame_delay:
+                await asyncio.sleep(self.frame_delay)
 
     def app(self) -> Any:
         app = FastAPI()
@@ -201,7 +209,7 @@ class RawUpstream:
                            else "") + "data: " + (f if isinstance(f, str) else json.dumps(f))
                           for f in self.frames]
                 frames += ["data: [DONE]"] if self.done else []
-                return StreamingResponse(iter([f"{f}\n\n" for f in frames]),
+                return StreamingResponse(self._paced([f"{f}\n\n" for f in frames]),
                                          media_type="text/event-stream")
             return JSONResponse(self.body, status_code=self.status)
 

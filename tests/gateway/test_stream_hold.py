@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from bastion.testing import ScriptedUpstream, Turn
+from bastion.testing import ScriptedUpstream, Turn, serve_app
 
-from .conftest import GatewayFactory, Running, sse_frames, streamed_text
+from .conftest import GatewayFactory, RawUpstream, Running, sse_frames, streamed_text
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
@@ -122,3 +122,30 @@ def test_accumulated_text_is_checked_not_only_the_last_window(
         assert json.loads(sse_frames(body)[-1])["error"]["code"] == "content_policy_violation"
     assert "AFTER" in streamed_text(late)
     assert "AFTER" not in streamed_text(early)
+
+
+def test_metadata_repeated_in_every_chunk_does_not_hold_the_stream(
+        gateway_factory: GatewayFactory) -> None:
+    raw = RawUpstream(frame_delay=0.04)
+    text = "Tea comes from one plant. " * 12
+    raw.frames = [{"id": "c", "object": "chat.completion.chunk", "provider": "Some Provider",
+                   "choices": [{"index": 0, "delta": {"content": text[i:i + 8]},
+                                "native_finish_reason": None}]}
+                  for i in range(0, len(text), 8)]
+    with serve_app(raw.app()) as url:
+        gw = gateway_factory(upstream__base_url=url, stream__max_hold_s=5)
+        start, first = time.monotonic(), None
+        body = ""
+        with gw.client(gw.key("reader")) as client, client.stream(
+                "POST", "/chat/completions", json={
+                    "model": "m", "stream": True,
+                    "messages": [{"role": "user", "content": "tea"}]}) as response:
+            for piece in response.iter_text():
+                body += piece
+                if first is None and streamed_text(body):
+                    first = time.monotonic() - start
+        total = time.monotonic() - start
+    assert streamed_text(body) == text
+    assert first is not None
+    assert first < total / 2, (first, total)
+    assert body.count("Some Provider") == len(raw.frames)  # forwarded, checked once

@@ -21,6 +21,14 @@ from bastion.gateway._responses import event_texts
 _SENTENCE_END = re.compile(r"[.!?\u2026](?=[\s\"'\)\]])|[\u3002\uff01\uff1f\n]")
 
 
+_PROSE = frozenset({"text", "content", "refusal", "reasoning_content", "reasoning",
+                    "reasoning_details", "audio"})
+"""Fields held back to sentence ends; the rest (tool arguments, metadata) has none."""
+_RUNNING = _PROSE | {"tool", "function_call", "logprobs"}
+"""Running text, whose checked end keeps a tail in hold; other fields (metadata a chunk
+carries whole) leave once checked."""
+
+
 @dataclass
 class Slice:
     """A frame's piece of a buffer: ``buffer[start:end]``, found at ``path`` in the chunk."""
@@ -50,6 +58,7 @@ class Held:
         self.checked: dict[Key, int] = {}
         self.safe: dict[Key, int] = {}
         self.frames: deque[Frame] = deque()
+        self.last: dict[Path, str] = {}
 
     def add(self, route: str, raw: str, chunk: dict[str, Any],
             request: dict[str, Any] | None = None) -> None:
@@ -65,15 +74,25 @@ class Held:
             frame = Frame(raw, chunk)
             texts = answer_texts(route, chunk, streamed=True)
         for item in texts:
+            if item.key[0] == -1 or item.key[1].startswith("x."):
+                # Metadata a server repeats in every chunk ("provider": "...") is checked once.
+                if self.last.get(item.path) == item.text:
+                    continue
+                self.last[item.path] = item.text
             start = len(self.buffers.get(item.key, ""))
             self.buffers[item.key] = self.buffers.get(item.key, "") + item.text + item.sep
             frame.slices.append(Slice(item.key, item.path, start, start + len(item.text)))
         self.frames.append(frame)
 
     def due(self, window: int, *, force: bool = False) -> list[Key]:
-        """Buffers with at least ``window`` unchecked characters (any, with ``force``)."""
-        return [key for key, text in self.buffers.items()
-                if len(text) - self.checked.get(key, 0) >= (1 if force else window)]
+        """Every buffer with unchecked text, once one has ``window`` unchecked characters (or
+        at once, with ``force``); checked together, so a short field (a tool name, a
+        metadata string) never holds back frames that other fields made ready."""
+        pending = {key: len(text) - self.checked.get(key, 0)
+                   for key, text in self.buffers.items()}
+        if not force and not any(n >= window for n in pending.values()):
+            return []
+        return [key for key, n in pending.items() if n > 0]
 
     def mark_checked(self, key: Key, tail: int, *, release: bool = True,
                      sentence_within: int | None = None) -> None:
@@ -87,8 +106,9 @@ class Held:
         self.checked[key] = length
         if not release:
             return
-        limit = length - tail
-        if sentence_within is not None:
+        head = key[1].partition(".")[0]
+        limit = length - tail if head in _RUNNING else length
+        if sentence_within is not None and head in _PROSE:
             limit = self._sentence_end(key, limit, sentence_within)
         self.safe[key] = max(self.safe.get(key, 0), limit)
 
