@@ -84,15 +84,25 @@ class Held:
             frame.slices.append(Slice(item.key, item.path, start, start + len(item.text)))
         self.frames.append(frame)
 
-    def due(self, window: int, *, force: bool = False) -> list[Key]:
-        """Every buffer with unchecked text, once one has ``window`` unchecked characters (or
-        at once, with ``force``); checked together, so a short field (a tool name, a
-        metadata string) never holds back frames that other fields made ready."""
+    def due(self, window: int, *, force: bool = False, sentences: bool = False) -> list[Key]:
+        """Every buffer with unchecked text, once one has ``window`` unchecked characters, or
+        (with ``sentences``) a prose field has finished a sentence, or at once (``force``).
+
+        All are checked together, so a short field (a tool name, a metadata string) never
+        holds back frames that other fields made ready.
+        """
         pending = {key: len(text) - self.checked.get(key, 0)
                    for key, text in self.buffers.items()}
-        if not force and not any(n >= window for n in pending.values()):
-            return []
-        return [key for key, n in pending.items() if n > 0]
+        ready = force or any(n >= window for n in pending.values()) or (
+            sentences and any(n > 0 and self._new_sentence_end(key)
+                              for key, n in pending.items()))
+        return [key for key, n in pending.items() if n > 0] if ready else []
+
+    def _new_sentence_end(self, key: Key) -> bool:
+        if key[1].partition(".")[0] not in _PROSE:
+            return False
+        return _SENTENCE_END.search(self.buffers[key],
+                                    max(0, self.checked.get(key, 0) - 1)) is not None
 
     def mark_checked(self, key: Key, tail: int, *, release: bool = True,
                      sentence_within: int | None = None) -> None:
@@ -113,12 +123,12 @@ class Held:
         self.safe[key] = max(self.safe.get(key, 0), limit)
 
     def _sentence_end(self, key: Key, limit: int, within: int) -> int:
+        """The last sentence end in the checked text (a finished sentence needs no tail:
+        it is whole); without one, ``limit`` cut back to a space once ``within`` characters
+        wait."""
         text, start = self.buffers[key], self.safe.get(key, 0)
-        if limit <= start:
-            return start
-        ends = [m.end() for m in _SENTENCE_END.finditer(text, start, min(len(text), limit + 1))
-                if m.end() <= limit]
-        if ends:
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, start, len(text))]
+        if ends and ends[-1] > start:
             return ends[-1]
         if limit - start < within:
             return start

@@ -135,7 +135,8 @@ class StreamGuard:
                        "upstream_malformed")
 
     async def _check(self, *, force: bool) -> None:
-        keys = self.held.due(self.config.window_chars, force=force)
+        keys = self.held.due(self.config.window_chars, force=force,
+                             sentences=self.config.sentences)
         if not keys:
             return
         texts = [self.held.buffers[k][max(0, self.held.checked.get(k, 0)
