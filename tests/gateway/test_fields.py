@@ -341,3 +341,21 @@ def test_metrics_are_for_operators_by_default(gw: Running) -> None:
         assert user.get(gw.root + "/metrics").status_code == 403
     with gw.client(gw.key("ops", "operator")) as ops:
         assert ops.get(gw.root + "/metrics").status_code == 200
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_deeply_nested_answers_are_refused_not_crashed_on(
+        raw_gw: tuple[RawUpstream, Running]) -> None:
+    raw, gw = raw_gw
+    deep: Any = HARM
+    for _ in range(960):  # deeper than the gateway's reader goes, within what JSON parses
+        deep = [deep]
+    raw.body = _completion({"message": {"role": "assistant", "content": "ok"}, "x": deep})
+    raw.frames = _chunks([{"delta": {"content": "ok"}, "x": deep}])
+    plain, streamed = _ask(gw, stream=False), _ask(gw, stream=True)
+    # Read to the bottom (and blocked) or too deep to read (and refused): never a crash.
+    assert _verdict(plain, False) in ("block", "upstream_malformed")
+    assert _verdict(streamed, True) in ("block", "upstream_malformed")
+    for response in (plain, streamed):
+        assert "pipe bomb" not in response.text
+        assert "[DONE]" not in response.text

@@ -236,7 +236,7 @@ async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: 
         data = response.json()
         texts = (response_texts(data, ctx.body) if route == "responses" else
                  answer_texts(route, data, streamed=False))
-    except (ValueError, Unreadable) as exc:
+    except (ValueError, RecursionError, Unreadable) as exc:  # deep nesting: unreadable too
         ctx.outcome, ctx.reason = "upstream_error", f"unreadable completion: {exc}"
         raise GatewayError(502, "the upstream answered with a completion the gateway cannot "
                            f"read ({exc}), so it was withheld", code="upstream_malformed") from exc

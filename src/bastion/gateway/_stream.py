@@ -116,7 +116,7 @@ class StreamGuard:
     def _accept(self, event: Event) -> None:
         try:
             chunk = json.loads(event.data)
-        except ValueError:
+        except (ValueError, RecursionError):
             self._fail("the upstream sent a malformed event (not JSON)", "upstream_malformed")
         if not isinstance(chunk, dict):
             self._fail("the upstream sent a malformed event (not an object)",
@@ -130,7 +130,7 @@ class StreamGuard:
         try:
             self.held.add(self.ctx.route, f"{named}data: {event.data}\n\n", chunk,
                           self.ctx.body)
-        except Unreadable as exc:
+        except (Unreadable, RecursionError) as exc:
             self._fail(f"the upstream sent a chunk the gateway cannot read ({exc})",
                        "upstream_malformed")
 
