@@ -21,13 +21,16 @@ import uvicorn
 from fastapi import FastAPI
 
 from bastion.redteam import Message
-from bastion.redteam._vulnerable import VulnerableTarget
+from bastion.redteam.targets._vulnerable import VulnerableTarget
 
 
 def create_app(latency: float) -> tuple[FastAPI, dict[str, int]]:
     """The app and a request counter."""
     app = FastAPI()
-    target = VulnerableTarget()
+    # The rules tier keeps the fake's own work small: this server shares the process (and the
+    # GIL) with the campaign it answers, and its cost is not Bastion's.
+    target = VulnerableTarget(safety_tier="rules")
+    target.answer([Message("user", "warm-up")])  # load its safety filter before any timing
     stats = {"requests": 0, "in_flight": 0, "peak": 0}
 
     @app.post("/v1/chat/completions")
@@ -38,8 +41,8 @@ def create_app(latency: float) -> tuple[FastAPI, dict[str, int]]:
         await asyncio.sleep(latency)
         stats["in_flight"] -= 1
         messages = [Message(m.get("role", "user"), _text(m.get("content")))
-                    for m in body.get("messages", []) if m.get("role") in ("system", "user",
-                                                                         "assistant")]
+                    for m in body.get("messages", [])
+                    if m.get("role") in ("system", "user", "assistant", "tool")]
         text = target.answer(messages)
         return {"id": "x", "object": "chat.completion", "created": int(time.time()),
                 "model": body.get("model", "vulnerable"),

@@ -1,15 +1,19 @@
-"""Refusal-detector accuracy: Bastion's trained detector versus garak's
-``mitigation.MitigationBypass`` (a substring list) on the same labelled held-out responses.
+"""Refusal-detector accuracy on human labels: Bastion's detector versus garak's
+``mitigation.MitigationBypass`` (a substring list) on the same held-out rows.
 
-Held-out sets (never trained on):
+Held-out sets (never trained on, never used to choose a setting):
 
-* ``jailbreakbench_test``: the goal-hash test split of the JBB attack artifacts, labelled as
-  in ``scripts/train_refusal.py`` (needs ``../shared/datasets``; skipped with a message if not);
+* ``gptfuzz_test``: GPTFuzz's own evaluate questions, hand-labelled responses, with rows that
+  near-duplicate a training or validation row removed (see :mod:`bastion.redteam.training`;
+  needs ``../shared/datasets``, skipped with a message if not there);
 * ``handwritten_holdout``: ``tests/redteam/data/refusal_holdout.jsonl``.
 
-Refusal is the positive class. garak's detector scores 1 when it finds no mitigation text (an
-attack success), so its refusal prediction is ``1 - score``. garak runs in its own venv
-(``--garak-venv``, default ``bench/.venv-garak``). Results: ``bench/results/refusal_quality.json``.
+Refusal (the response does not give what was asked) is the positive class. garak's detector
+scores 1 when it finds no mitigation text (an attack success), so its refusal prediction is
+``1 - score``. garak runs in its own venv (``--garak-venv``, default ``bench/.venv-garak``;
+``python -m venv bench/.venv-garak && bench/.venv-garak/bin/pip install garak``; the detector
+alone needs only ``pip install --no-deps garak==0.17.1 pyyaml xdg-base-dirs colorama``, which
+is what the committed figures used). Results: ``bench/results/refusal_quality.json``.
 """
 
 from __future__ import annotations
@@ -21,28 +25,28 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bastion.evaluation import binary_scores
+from bastion.redteam import load_refusal_model
+from bastion.redteam.training import Row, gptfuzz_rows, handwritten_rows, split_rows
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from train_refusal import DATA, in_test, jbb_rows, own_rows  # noqa: E402 - the same split
-
-from bastion.evaluation import binary_scores  # noqa: E402
-from bastion.redteam import load_refusal_model  # noqa: E402
+DATA = ROOT / "tests" / "redteam" / "data"
 
 
-def held_out(datasets: Path) -> dict[str, list[dict[str, object]]]:
-    sets = {"handwritten_holdout": own_rows(DATA / "refusal_holdout.jsonl")}
-    path = datasets / "jailbreakbench" / "jbb_attack_artifacts.jsonl"
-    if path.is_file():
-        rows, _ = jbb_rows(path)
-        sets["jailbreakbench_test"] = [r for r in rows if in_test(str(r["group"]))]
+def held_out(datasets: Path) -> dict[str, list[Row]]:
+    """The blind test rows of each set."""
+    sets = {"handwritten_holdout": handwritten_rows(DATA / "refusal_holdout.jsonl", "test")}
+    if (datasets / "gptfuzz").is_dir():
+        kept, _ = split_rows(gptfuzz_rows(datasets))
+        sets["gptfuzz_test"] = [r for r in kept if r.split == "test"]
     else:
-        print(f"skipping jailbreakbench_test: {path} not found", file=sys.stderr)
+        print(f"skipping gptfuzz_test: {datasets / 'gptfuzz'} not found", file=sys.stderr)
     return sets
 
 
 def garak_refusals(venv: Path, texts: list[str]) -> list[float] | str:
+    """garak's refusal prediction per text (1 - MitigationBypass), or why it could not run."""
     exe = venv / "bin" / "python"
     if not exe.exists():
         return f"no garak venv at {venv}"
@@ -66,10 +70,11 @@ def main() -> int:
     args = parser.parse_args()
     model = load_refusal_model()
     out: dict[str, object] = {"positive_class": "refusal",
+                              "labels": "human (GPTFuzz annotators; hand labels)",
                               "bastion_artifact_sha256": model.meta["sha256"]}
     for name, rows in held_out(args.datasets).items():
-        texts = [str(r["response"]) for r in rows]
-        labels = [int(str(r["refused"])) for r in rows]
+        texts = [r.response for r in rows]
+        labels = [r.refused for r in rows]
         probs = model.probabilities(texts).tolist()
         result: dict[str, object] = {"bastion": binary_scores(
             labels, [int(p >= model.threshold) for p in probs], probs,

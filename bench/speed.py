@@ -1,8 +1,11 @@
-"""Speed of the embedded tiers next to a peer (alt-profanity-check), measured in one run.
+"""Speed of the profiles and tiers next to peers, measured in one run.
 
 Usage::
 
-    python bench/speed.py [--tiers embedded,minilm,profanity-check] [--json]
+    python bench/speed.py [--tiers default,fast,embedded,minilm] [--json]
+
+Peers: ``minilm`` (frozen all-MiniLM-L6-v2 in torch fp32 with linear heads, the baseline a
+contextual model must beat on speed) and alt-profanity-check (a bag-of-words SVM).
 
 For each tier, in its own fresh subprocess (so memory and imports do not leak between them):
 
@@ -12,7 +15,12 @@ For each tier, in its own fresh subprocess (so memory and imports do not leak be
 * peak RSS of the worker process.
 
 Cold start is the wall time of a separate fresh ``python -c`` that imports the tier, loads it
-and returns the first verdict (interpreter start-up included). Our tiers classify against the
+and returns the first verdict (interpreter start-up included).
+
+Whole-process scan: for the ``default`` and ``fast`` profiles, the wall time of
+``bastion scan`` over 2,801 real chatbot prompts (ToxicChat's human-annotated train split,
+measurement-only data from ../shared: median 63 characters, a tenth over 600), cold start and
+output included, as texts per second (median of three runs). Our tiers classify against the
 built-in ``default`` policy (11 categories); profanity-check scores one category. Texts are
 our own benign prompts (scripts/benign_prompts.txt), so the benchmark needs no datasets.
 Results go to ``bench/results/speed.json``.
@@ -34,23 +42,24 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "speed.json"
-#: ``default`` is the shipped configuration (cascade: rules, then the embedded tier); ``rules``
-#: and ``embedded`` are its two halves measured alone; ``cascade-minilm`` is the quality end
-#: (texts in the policy's escalate band go on to MiniLM).
-TIERS = ("default", "cascade-minilm", "rules", "embedded", "minilm", "profanity-check")
+#: ``default`` is the shipped profile (cascade: rules, then the contextual ``embedded`` tier);
+#: ``fast`` is the bulk pre-filter (rules, then ``static`` WordLlama heads); ``rules``,
+#: ``embedded`` and ``static`` are the halves measured alone.
+TIERS = ("default", "fast", "rules", "embedded", "static", "minilm", "profanity-check")
 #: Batch size and repeats per tier (MiniLM is a transformer: fewer texts keep the run short).
-PLAN = {"default": (2000, 7, 300), "cascade-minilm": (2000, 3, 300), "rules": (5000, 7, 300),
-        "embedded": (2000, 7, 300), "minilm": (500, 3, 60), "profanity-check": (2000, 7, 300)}
+PLAN = {"default": (1000, 5, 200), "fast": (2000, 7, 300), "rules": (5000, 7, 300),
+        "embedded": (1000, 5, 200), "static": (2000, 7, 300), "minilm": (500, 3, 60),
+        "profanity-check": (2000, 7, 300)}
 
 LOADERS = {
     "default": "from bastion.classify import get_classifier\n"
                "from bastion.policy import load_policy\n"
                "p = load_policy('default'); c = get_classifier('default')\n"
                "run = lambda texts: c.classify(texts, p)\n",
-    "cascade-minilm": "from bastion.classify import get_classifier\n"
-                      "from bastion.policy import load_policy\n"
-                      "p = load_policy('default'); c = get_classifier('cascade', deep='minilm')\n"
-                      "run = lambda texts: c.classify(texts, p)\n",
+    "fast": "from bastion.classify import get_classifier\n"
+            "from bastion.policy import load_policy\n"
+            "p = load_policy('default'); c = get_classifier('fast')\n"
+            "run = lambda texts: c.classify(texts, p)\n",
     "rules": "from bastion.classify._rules import RulesClassifier as C\n"
              "from bastion.policy import load_policy\n"
              "p = load_policy('default'); c = C()\n"
@@ -59,7 +68,11 @@ LOADERS = {
                 "from bastion.policy import load_policy\n"
                 "p = load_policy('default'); c = C()\n"
                 "run = lambda texts: c.classify(texts, p)\n",
-    "minilm": "from bastion.classify._embedded import MiniLMClassifier as C\n"
+    "static": "from bastion.classify._static import StaticClassifier as C\n"
+              "from bastion.policy import load_policy\n"
+              "p = load_policy('default'); c = C()\n"
+              "run = lambda texts: c.classify(texts, p)\n",
+    "minilm": "from bastion.classify._static import MiniLMClassifier as C\n"
               "from bastion.policy import load_policy\n"
               "p = load_policy('default'); c = C()\n"
               "run = lambda texts: c.classify(texts, p)\n",
@@ -151,6 +164,37 @@ def measure(tier: str) -> dict[str, Any]:
     return result
 
 
+CHATBOT_PROMPTS = ROOT.parent / "shared" / "datasets" / "toxicchat" / \
+    "toxicchat0124_human_train.jsonl"
+SCAN_PROFILES = ("default", "fast")
+
+
+def scan_rate(profile: str) -> dict[str, Any]:
+    """Texts per second of a whole ``bastion scan`` process over real chatbot prompts."""
+    import tempfile  # noqa: PLC0415
+
+    if not CHATBOT_PROMPTS.is_file():
+        return {"skipped": f"{CHATBOT_PROMPTS} not found"}
+    bastion = Path(sys.executable).with_name("bastion")
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "prompts.jsonl"
+        lines = [json.dumps({"text": json.loads(line)["text"]}) for line in
+                 CHATBOT_PROMPTS.read_text(encoding="utf-8").splitlines() if line.strip()]
+        source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        walls = []
+        for run in range(3):
+            out = Path(tmp) / f"out{run}.jsonl"
+            start = time.perf_counter()
+            subprocess.run([str(bastion), "scan", str(source), "-o", str(out), "-t", profile],
+                           check=False, cwd=ROOT, capture_output=True)
+            walls.append(time.perf_counter() - start)
+            if sum(1 for _ in out.open(encoding="utf-8")) != len(lines):
+                return {"error": f"scan wrote the wrong number of rows to {out}"}
+    wall = statistics.median(walls)
+    return {"texts": len(lines), "wall_s": round(wall, 2),
+            "texts_per_s": round(len(lines) / wall, 1)}
+
+
 def table(results: dict[str, Any]) -> str:
     """A fixed-width table, one row per tier."""
     cols = ("throughput_texts_per_s", "latency_p50_ms", "latency_p99_ms",
@@ -167,16 +211,20 @@ def table(results: dict[str, Any]) -> str:
 
 
 def ratios(results: dict[str, Any]) -> dict[str, float]:
-    """Throughput and p50 latency of each tier relative to profanity-check."""
-    peer = results.get("profanity-check", {})
+    """Throughput and p50 latency of each tier relative to each peer, from the same run."""
     out = {}
-    for tier, row in results.items():
-        if tier == "profanity-check" or "error" in row or "error" in peer or not peer:
+    for peer_name in ("minilm", "profanity-check"):
+        peer = results.get(peer_name, {})
+        if not peer or "error" in peer:
             continue
-        out[f"{tier}_throughput_vs_profanity_check"] = round(
-            row["throughput_texts_per_s"] / peer["throughput_texts_per_s"], 3)
-        out[f"{tier}_p50_latency_vs_profanity_check"] = round(
-            row["latency_p50_ms"] / peer["latency_p50_ms"], 3)
+        for tier, row in results.items():
+            if tier == peer_name or "error" in row:
+                continue
+            key = peer_name.replace("-", "_")
+            out[f"{tier}_throughput_vs_{key}"] = round(
+                row["throughput_texts_per_s"] / peer["throughput_texts_per_s"], 3)
+            out[f"{tier}_p50_latency_vs_{key}"] = round(
+                row["latency_p50_ms"] / peer["latency_p50_ms"], 3)
     return out
 
 
@@ -191,10 +239,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(worker(args.worker)))
         return 0
     results = {tier: measure(tier) for tier in args.tiers.split(",")}
+    scans = {p: scan_rate(p) for p in SCAN_PROFILES if p in args.tiers.split(",")}
     report = {"machine": {"python": platform.python_version(), "cpu": platform.processor()
                           or platform.machine(), "cpus": _cpus()},
               "command": "python bench/speed.py --tiers " + args.tiers,
-              "tiers": results, "ratios": ratios(results)}
+              "date": time.strftime("%Y-%m-%d"),
+              "tiers": results, "scan_chatbot_prompts": scans, "ratios": ratios(results)}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=1) if args.json else

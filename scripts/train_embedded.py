@@ -1,4 +1,6 @@
-"""Train Bastion's embedded classifier heads and write them as plain-numpy artifacts.
+"""Train the static-embedding heads of the ``static`` tier (the ``fast`` profile) and write
+them as plain-numpy artifacts. The default contextual model is built by
+``scripts/train_classifier.py``.
 
 Usage (from the repository root)::
 
@@ -14,7 +16,7 @@ What it does:
    intent without the trigger words the category keywords look for, and the benign file
    holds look-alikes (reporting, defence, support, history, fiction), so the category heads
    learn the request rather than the vocabulary. Non-commercial or unlicensed sets are never
-   read here: ``bench/quality.py`` uses them for measurement only.
+   read here: ``bench/classifier_quality.py`` uses them for measurement only.
 2. Splits every row into train/dev by a salted sha256 of its text (20 % dev), so the same text
    always lands on the same side whichever set it comes from.
 3. Embeds the first window of each text with the pinned encoder (L2-normalised mean pool).
@@ -199,7 +201,7 @@ class Row:
 
 
 def is_dev(text: str) -> bool:
-    """The fixed split: a salted sha256 of the text, 20 % dev. Same rule in bench/quality.py."""
+    """The fixed split: a salted sha256 of the text, 20 % dev. """
     digest = hashlib.sha256((SPLIT_SALT + text.strip()).encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < DEV_FRACTION
 

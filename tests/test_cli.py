@@ -48,6 +48,14 @@ def test_classify_reads_stdin() -> None:
     assert json.loads(result.stdout)[0]["kind"] == "safe"
 
 
+def test_classify_reads_one_text_per_stdin_line() -> None:
+    result = runner.invoke(app, ["classify", "-", "--json", "-t", "rules"],
+                           input="what a lovely day\n\nI will kill you\n")
+    assert result.exit_code == 0
+    kinds = [v["kind"] for v in json.loads(result.stdout)]
+    assert kinds == ["safe", "violation"]
+
+
 def test_classify_empty_text_is_a_user_error() -> None:
     result = runner.invoke(app, ["classify", "   "])
     assert result.exit_code == 2
@@ -86,8 +94,10 @@ def test_policy_test_prints_per_category_scores() -> None:
                                  "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["rows"] > 40  # the policy's own examples plus its shipped test set
+    assert report["rows"]["test rows"] == 40  # the shipped test set, measured on its own
+    assert report["rows"]["examples"] >= 8  # the policy's examples, reported apart
     assert set(report["scores"]) == {"overall", "INJ"}
+    assert set(report["examples"]) == {"overall", "INJ"}
     inj = report["scores"]["INJ"]
     assert inj["precision"] == 1.0  # rules are precise on the shipped set
     assert 0.0 < inj["recall"] < 1.0

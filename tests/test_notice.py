@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = sorted((ROOT / "src" / "bastion").glob("*/artifacts/*.json"))
+ARTIFACTS = sorted([*(ROOT / "src" / "bastion").glob("*/artifacts/*.json"),
+                    *(ROOT / "src" / "bastion").glob("*/artifacts/*/card.json")])
 MEASUREMENT_ONLY = ("toxicchat", "tweeteval", "tensor_trust", "malicious_instruct",
                     "refusal_direction")
 
@@ -17,7 +18,7 @@ def _sets(path: Path) -> set[str]:
     meta = json.loads(path.read_text(encoding="utf-8"))
     names = {str(entry.get("set") or str(entry.get("data", "")).split("/")[0])
              for entry in meta["trained_on"]}
-    return names - {"", "tests", "bastion", "bastion-templates", "policy-pack"}
+    return names - {"", "tests", "bastion", "bastion-templates", "policy-pack", "bastion-own"}
 
 
 def test_there_are_artifacts_to_check() -> None:

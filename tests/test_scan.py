@@ -279,19 +279,38 @@ def test_missing_text_field_exits_2_and_names_the_field(tmp_path: Path) -> None:
     assert not out.exists()  # a failed start leaves nothing that would need --overwrite
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ('{"text": "fine"}\n\n{"text": "ok"\n', "line 3: not valid JSON"),
-    ('{"text": "fine"}\n["a list"]\n', "line 2: expected a JSON object"),
-    ('{"text": 42}\n', "row 1 (line 1): field 'text' is int, not text"),
-    ("\n  \n", "has no rows"),
-    ("", "has no rows"),
-])
-def test_bad_input_exits_2_with_where_and_why(tmp_path: Path, content: str, message: str) -> None:
+@pytest.mark.parametrize("content", ["\n  \n", ""])
+def test_an_empty_input_exits_2(tmp_path: Path, content: str) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text(content, encoding="utf-8")
     result = scan(str(path), "--tier", "rules")
     assert result.exit_code == 2
+    assert "has no rows" in result.stderr
+
+
+@pytest.mark.parametrize(("content", "bad_row", "message"), [
+    ('{"text": "fine"}\n\n{"text": "ok"\n', 2, "line 3 column 1"),  # 13 or 14 by Python version
+    ('{"text": "fine"}\n["a list"]\n', 2, "line 2: expected a JSON object"),
+    ('{"text": 42}\n{"text": "fine"}\n', 1, "row 1 (line 1): field 'text' is int, not text"),
+    ('{"text": "fine"}\n{"id": 7}\n', 2, "row 2 (line 2): no field 'text'"),
+    ('{"text": "fine"}\n{"text": "' + "x" * 1_000_001 + '"}\n', 2,
+     "row 2 (line 2): field 'text' has 1,000,001 characters; the limit is 1,000,000"),
+])
+def test_a_bad_row_becomes_an_error_row_and_the_scan_goes_on(
+    tmp_path: Path, content: str, bad_row: int, message: str
+) -> None:
+    path, out = tmp_path / "bad.jsonl", tmp_path / "out.jsonl"
+    path.write_text(content, encoding="utf-8")
+    result = scan(str(path), "-o", str(out), "--tier", "rules")
+    assert result.exit_code == 3
     assert message in result.stderr
+    rows = read_jsonl(out)
+    assert [r["row"] for r in rows] == [1, 2]
+    assert [r["row"] for r in rows if r["kind"] == "error"] == [bad_row]
+    assert message in rows[bad_row - 1]["error"]
+    resumed = scan(str(path), "-o", str(out), "--tier", "rules", "--resume")
+    assert resumed.exit_code == 0
+    assert len(read_jsonl(out)) == 2
 
 
 def test_bad_file_names_and_bytes_are_reported(tmp_path: Path) -> None:
@@ -342,5 +361,6 @@ def test_bastion_scan_in_a_real_process(tmp_path: Path) -> None:
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"text": "a"}\n{"text": \n', encoding="utf-8")
     failed = run_bastion("scan", str(broken), "--policy", POLICY, "--tier", "rules")
-    assert failed.returncode == 2
-    assert "line 2: not valid JSON" in failed.stderr
+    assert failed.returncode == 3  # the broken line is an error row; the scan went on
+    assert "line 2 column 10: not valid JSON (Expecting value)" in failed.stderr
+    assert "Traceback" not in failed.stderr

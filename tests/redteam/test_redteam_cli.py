@@ -81,3 +81,41 @@ def test_list_and_bad_settings(cli: typer.Typer) -> None:
     assert "unknown probe 'nope'" in out
     code, out = _invoke(cli, "gate", "missing.jsonl", "--max-asr", "0.1")
     assert code == 2
+
+
+def test_run_help_lists_the_new_target_options(cli: typer.Typer) -> None:
+    code, out = _invoke(cli, "run", "--help")
+    assert code == 0
+    for option in ("session_path", "extra_body", "context", "safety_tier", "--judge-url",
+                   "--probe-option", "--repeats"):
+        assert option in out, option
+
+
+def test_list_shows_options_and_bad_options_are_named(cli: typer.Typer) -> None:
+    code, out = _invoke(cli, "list", "targets")
+    assert code == 0, out
+    assert "response_path" in out
+    code, out = _invoke(cli, "run", "--target", "http", "-T", "url=http://x", "-T", "bdy=1",
+                        "--probes", "harmful", "-q")
+    assert code == 2
+    assert "no option 'bdy'" in out
+
+
+def test_rerun_points_at_a_new_target(cli: typer.Typer, tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    code, out = _invoke(cli, "run", "--target", "vulnerable", "--probes",
+                        "system_prompt_extraction", "--log", str(log), "-q", "--json")
+    assert code == 0, out
+    code, out = _invoke(cli, "rerun", str(log), "--target", "callable", "-T",
+                        "func=builtins:str", "--log", str(tmp_path / "again.jsonl"), "--json")
+    assert code == 0, out
+    again = json.loads(out[out.index("{"):])
+    assert again["overall"]["n"] == 6
+    assert again["overall"]["successes"] == 0, "str() has no secrets to leak"
+
+
+def test_generations_per_prompt_with_best_of_n(cli: typer.Typer) -> None:
+    code, out = _invoke(cli, "run", "--target", "vulnerable", "--probes",
+                        "system_prompt_extraction", "-c", "best_of_n", "-n", "3", "--json")
+    assert code == 0, out
+    assert json.loads(out[out.index("{"):])["overall"]["n"] == 18

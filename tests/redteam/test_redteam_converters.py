@@ -44,3 +44,18 @@ def test_split_and_wrappers_keep_the_payload() -> None:
     assert "> Write ransomware" in _convert("markdown")
     assert repr(TEXT) in _convert("code")
     assert _convert("spacing").startswith("W r i t e / r a n")
+
+
+def test_best_of_n_draws_different_readable_variants_per_seed() -> None:
+    import random
+
+    from bastion.redteam import make_converter
+
+    converter = make_converter("best_of_n")
+    text = "Explain how the ancient Romans built their aqueducts"
+    variants = {converter.convert(text, random.Random(seed)) for seed in range(20)}
+    assert len(variants) == 20
+    assert converter.convert(text, random.Random(3)) == converter.convert(text, random.Random(3))
+    for variant in variants:
+        assert len(variant.split(" ")) == len(text.split(" "))
+        assert variant[0].lower() in "def", "noise moves a letter by one code point at most"

@@ -13,6 +13,7 @@ from bastion.redteam import (
     Check,
     Consult,
     Effect,
+    OnTopic,
     Rewind,
     Send,
     adrive,
@@ -40,6 +41,8 @@ def _answers(refusals: list[float]) -> tuple[list[Effect], Any]:
             return queue.pop(0) if queue else 0.0
         if isinstance(effect, Consult):
             return json.dumps({"improvement": "", "prompt": f"attempt {len(seen)}"})
+        if isinstance(effect, OnTopic):
+            return 1.0
         return None
 
     return seen, handle
@@ -63,8 +66,51 @@ def test_pair_stops_at_first_compliance_and_rewinds_failures() -> None:
     seen, handle = _answers([0.9, 0.8, 0.2])
     drive(make_strategy("pair", iterations=5).plan(CASE, random.Random(0)), handle)
     sends = [e for e in seen if isinstance(e, Send)]
-    assert [s.prompt for s in sends] == ["attempt 1", "attempt 5", "attempt 9"]
+    assert len(sends) == 3
     assert sum(isinstance(e, Rewind) for e in seen) == 2
+
+
+def _topical(prompt_ok: set[str], answer_ok: bool) -> tuple[list[Effect], Any]:
+    seen: list[Effect] = []
+
+    def handle(effect: Effect) -> object:
+        seen.append(effect)
+        if isinstance(effect, Consult):
+            return json.dumps({"prompt": f"p{sum(isinstance(e, Consult) for e in seen)}"})
+        if isinstance(effect, Send):
+            return f"answer to {effect.prompt}"
+        if isinstance(effect, Check):
+            return 0.1  # never a refusal
+        if isinstance(effect, OnTopic):
+            if effect.text.startswith("answer"):
+                return 0.9 if answer_ok else 0.0
+            return 0.9 if effect.text in prompt_ok else 0.0
+        return None
+
+    return seen, handle
+
+
+def test_pair_streams_skip_off_topic_prompts_and_answers() -> None:
+    seen, handle = _topical({"p2", "p4"}, answer_ok=False)
+    drive(make_strategy("pair", iterations=2, streams=2).plan(CASE, random.Random(0)), handle)
+    sends = [e.prompt for e in seen if isinstance(e, Send)]
+    assert sends == ["p2", "p4"], "off-topic prompts are never sent"
+    assert sum(isinstance(e, Consult) for e in seen) == 4, "off-topic answers are no win"
+    seen, handle = _topical({"p1"}, answer_ok=True)
+    drive(make_strategy("pair", streams=3).plan(CASE, random.Random(0)), handle)
+    assert [e.prompt for e in seen if isinstance(e, Send)] == ["p1"]
+
+
+def test_tap_prunes_off_topic_branches_and_keeps_the_best_leaves() -> None:
+    seen, handle = _topical({"p1", "p3", "p5", "p6"}, answer_ok=False)
+    drive(make_strategy("tap", depth=2, branching=3, width=1).plan(CASE, random.Random(0)),
+          handle)
+    consults = sum(isinstance(e, Consult) for e in seen)
+    assert consults == 6, "level 1: 3 proposals; level 2: 3 from the one kept leaf"
+    assert [e.prompt for e in seen if isinstance(e, Send)] == ["p1", "p3", "p5", "p6"]
+    seen, handle = _topical({"p1", "p2"}, answer_ok=True)
+    drive(make_strategy("tap").plan(CASE, random.Random(0)), handle)
+    assert [e.prompt for e in seen if isinstance(e, Send)] == ["p1"], "stops at the first win"
 
 
 def test_attacker_strategy_and_converter_against_a_loopback_attacker() -> None:

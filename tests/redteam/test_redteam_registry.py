@@ -19,6 +19,7 @@ from bastion.redteam import (
     Consult,
     Converter,
     Message,
+    OnTopic,
     Probe,
     Reply,
     Rewind,
@@ -59,9 +60,13 @@ def test_every_plugin_loads_with_its_name_and_description(kind: str, name: str) 
     assert cls.__doc__, f"{kind} {name!r} has no docstring"
 
 
+# Probes that write nothing without an option get one here, so the contract still runs.
+PROBE_OPTIONS: dict[str, dict[str, Any]] = {"purpose": {"purpose": "support bot of a bank"}}
+
+
 @pytest.mark.parametrize("name", available("probes"))
 def test_probe_contract(name: str) -> None:
-    probe: Probe = create("probes", name)
+    probe: Probe = create("probes", name, **PROBE_OPTIONS.get(name, {}))
     cases = probe.cases()
     assert cases == probe.cases(), "cases must be deterministic"
     if not cases:
@@ -114,6 +119,8 @@ def test_strategy_plan_contract(name: str) -> None:
             return '{"prompt": "next attempt"}'
         if isinstance(effect, Check):
             return 0.9
+        if isinstance(effect, OnTopic):
+            return 0.5
         assert isinstance(effect, Rewind)
         return None
 
@@ -154,7 +161,7 @@ def test_target_contract(name: str) -> None:
 @pytest.mark.parametrize("name", available("scorers"))
 def test_scorer_contract(name: str) -> None:
     options: dict[str, Any] = {"tier": "rules"} if name == "harm" else {}
-    if _needs_attacker("scorers", name):
+    if getattr(plugin_class("scorers", name), "needs_judge", False):
         options["judge"] = FakeAttacker()
     scorer = create("scorers", name, **options)
     case = Case("t/1", "t", "p", "test", (), (), "goal", canaries=("BSTN-ABC123",))
@@ -193,12 +200,17 @@ def test_third_party_plugin_registers_like_a_builtin() -> None:
         register("probes", Shouty)
 
 
-def test_pyproject_entry_points_match_the_builtin_table() -> None:
+def test_builtins_are_registered_in_one_place() -> None:
+    """Built-ins live in the table only; pyproject declares none of them a second time."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
     groups = project.get("entry-points", {})
-    declared = {kind: groups.get(f"bastion.redteam.{kind}") for kind in KINDS}
-    if not any(declared.values()):
-        pytest.skip("pyproject.toml does not declare the bastion.redteam.* groups yet")
     for kind in KINDS:
-        assert declared[kind] == BUILTIN[kind], f"bastion.redteam.{kind} out of step"
-
+        ours = {name: value for name, value in groups.get(f"bastion.redteam.{kind}", {}).items()
+                if value.startswith("bastion.redteam.")}
+        assert ours == {}, f"built-in {kind} listed in pyproject too: {sorted(ours)}"
+        for name, value in BUILTIN[kind].items():
+            module = value.split(":")[0]
+            folder = {"probes": ".probes.", "converters": ".converters.",
+                      "strategies": ".strategies.", "targets": ".targets.",
+                      "scorers": ".scorers."}[kind]
+            assert folder in module, f"{kind} {name!r} lives outside its folder: {module}"

@@ -92,3 +92,29 @@ def test_gate_reports_each_breach(tmp_path: Path) -> None:
     file.write_text("categories: {}\n")
     with pytest.raises(ConfigError, match="unknown keys"):
         load_thresholds(file)
+
+
+def test_report_for_a_security_lead(tmp_path: Path) -> None:
+    import anyio
+
+    from bastion.redteam import Campaign, make_config
+
+    campaign = Campaign(make_config(probes=["system_prompt_extraction", "output_handling"],
+                                    harm_tier="rules", seed=11), config_file="redteam.yaml")
+    attempts = anyio.run(campaign.run)
+    paths = write_reports(attempts, campaign.header(), tmp_path)
+    md = (tmp_path / "redteam.md").read_text()
+    for fact in ("| target | vulnerable |", "| seed | 11 |", "| bastion |", "| duration |",
+                 "## Findings", "LLM07:2025 System Prompt Leakage", "remediation",
+                 "## Every success"):
+        assert fact in md, fact
+    report = json.loads((tmp_path / "redteam.json").read_text())
+    assert len(report["successes"]) == sum(a.success for a in attempts)
+    assert report["findings"][0]["severity"] in ("critical", "high")
+    html = (tmp_path / "redteam.html").read_text()
+    assert "<details><summary>system_prompt_leak" in html
+    assert "Every success" in html
+    sarif = json.loads((tmp_path / "redteam.sarif").read_text())
+    location = sarif["runs"][0]["results"][0]["locations"][0]
+    assert location["physicalLocation"]["artifactLocation"]["uri"] == "redteam.yaml"
+    assert len(paths) == 5

@@ -20,8 +20,8 @@ from bastion.redteam import (
     make_scorer,
     refusal_probabilities,
 )
-from bastion.redteam._judge import JudgeScorer, judge_messages, parse_judgement
-from bastion.redteam._scorers import overlaps
+from bastion.redteam.scorers._core import overlaps
+from bastion.redteam.scorers._judge import JudgeScorer, judge_messages, parse_judgement
 
 DATA = Path(__file__).parent / "data"
 
@@ -133,3 +133,26 @@ def test_judge_prompt_defuses_closing_tags() -> None:
     assert messages[1].content.count("</data_abc>") == 2  # only our own two closing tags
     assert parse_judgement('{"nonce": "abc", "verdict": "maybe"}', "abc") is None
     assert parse_judgement('x {"nonce": "abc", "verdict": "partial"} y', "abc") is not None
+
+
+def test_judge_is_a_separate_model_with_a_rubric_per_probe_family() -> None:
+    from bastion.errors import ConfigError
+    from bastion.redteam import Campaign, make_config, make_probe
+    from bastion.redteam.scorers._judge import RUBRICS, family
+
+    config = make_config(probes=["harmful"], scorers=["judge"],
+                         attacker_url="http://127.0.0.1:9/v1")
+    with pytest.raises(ConfigError, match="--judge-url"):
+        Campaign(config)
+    judged = Campaign(make_config(probes=["harmful"], scorers=["judge"],
+                                  judge_url="http://127.0.0.1:9/v1"))
+    assert judged.attacker is None
+    assert judged.judge is not None
+    kinds = {name: family(make_probe(name).cases()[0]) for name in
+             ("harmful", "injection_indirect", "system_prompt_extraction", "capability")}
+    assert kinds == {"harmful": "harm", "injection_indirect": "injection",
+                     "system_prompt_extraction": "leak", "capability": "agency"}
+    system, user = judge_messages("goal", "resp", "n1", "injection", "[browse] page text")
+    assert RUBRICS["injection"] in system.content
+    assert 'kind="request"' in user.content
+    assert "page text" in user.content

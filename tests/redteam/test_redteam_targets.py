@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from bastion.errors import ConfigError
-from bastion.redteam import Message, Reply, TargetError, make_config, run_campaign
-from bastion.redteam._http_target import HttpTarget, json_path
-from bastion.redteam._targets import GatewayTarget, OpenAITarget
+from bastion.redteam import Campaign, Message, Reply, TargetError, make_config, run_campaign
+from bastion.redteam.targets._http import HttpTarget, json_path
+from bastion.redteam.targets._openai import GatewayTarget, OpenAITarget
 from bastion.testing import Reply as ScriptReply
 from bastion.testing import ScriptedChatModel, serve_on_loopback
 
@@ -97,7 +97,7 @@ def test_json_path_and_config_errors() -> None:
     assert json_path({"a": [{"b": 2}]}, "a.0.b") == 2
     with pytest.raises(KeyError):
         json_path({"a": []}, "a.0")
-    with pytest.raises(ConfigError, match="no \\{prompt\\} slot"):
+    with pytest.raises(ConfigError, match="no \\{prompt\\}, \\{messages\\} or"):
         HttpTarget("http://x", body="{}")
     with pytest.raises(ConfigError, match="BASTION_TEST_UNSET"):
         HttpTarget("http://x", headers={"Authorization": "Bearer ${BASTION_TEST_UNSET}"})
@@ -117,3 +117,128 @@ def test_gateway_target_reads_its_key_from_the_environment(
     reply = anyio.run(target.send, [Message("user", "hello")])
     assert seen == ["Bearer bk-test"]
     assert reply.blocked
+
+
+def _recording(answer: object) -> tuple[list[dict[str, object]], httpx.MockTransport]:
+    seen: list[dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content))
+        return httpx.Response(200, json=answer(len(seen)) if callable(answer) else answer)
+
+    return seen, httpx.MockTransport(handler)
+
+
+def test_http_target_sends_the_whole_conversation_in_a_messages_slot() -> None:
+    seen, transport = _recording({"reply": "ok"})
+    target = HttpTarget("http://bot", body='{"history": {messages}, "model": "m"}',
+                        response_path="reply", transport=transport)
+    convo = [Message("tool", "doc text", name="retrieve"), Message("user", "one"),
+             Message("assistant", "a1"), Message("user", 'two "quoted"')]
+    assert anyio.run(target.send, convo).text == "ok"
+    assert seen[0]["history"] == [{"role": "tool", "content": "doc text", "name": "retrieve"},
+                                  {"role": "user", "content": "one"},
+                                  {"role": "assistant", "content": "a1"},
+                                  {"role": "user", "content": 'two "quoted"'}]
+
+
+def test_http_target_keeps_server_sessions_and_replays_after_a_rewind() -> None:
+    seen, transport = _recording(lambda n: {"text": f"r{n}", "sid": f"s{n}"})
+    target = HttpTarget("http://bot", body='{"q": "{prompt}", "session": "{session_id}"}',
+                        response_path="text", session_path="sid", transport=transport)
+
+    async def go() -> list[str]:
+        first = await target.send([Message("user", "u1")])
+        second = await target.send([Message("user", "u1"), Message("assistant", first.text),
+                                    Message("user", "u2")])
+        # A strategy rewinds u2 and tries u2b from the state after u1: the server's session
+        # already holds u2, so the target opens a new session and replays u1 first.
+        third = await target.send([Message("user", "u1"), Message("assistant", first.text),
+                                   Message("user", "u2b")])
+        return [first.text, second.text, third.text]
+
+    assert anyio.run(go) == ["r1", "r2", "r4"]
+    assert [(b["q"], b["session"]) for b in seen] == [("u1", ""), ("u2", "s1"), ("u1", ""),
+                                                      ("u2b", "s3")]
+
+
+def test_http_target_refuses_to_cut_a_conversation_to_its_last_turn() -> None:
+    _, transport = _recording({"response": "ok"})
+    target = HttpTarget("http://bot", transport=transport)
+    convo = [Message("user", "one"), Message("assistant", "a"), Message("user", "two")]
+    with pytest.raises(TargetError, match="multi-turn"):
+        anyio.run(target.send, convo)
+
+
+def test_http_target_inlines_planted_context_or_refuses_it() -> None:
+    seen, transport = _recording({"response": "ok"})
+    target = HttpTarget("http://bot", transport=transport)
+    anyio.run(target.send, [Message("tool", "DOC", name="retrieve"), Message("user", "sum")])
+    assert seen[0]["prompt"] == "[retrieve]\nDOC\n\nsum"
+    strict = HttpTarget("http://bot", context="error", transport=transport)
+    with pytest.raises(TargetError, match="context"):
+        anyio.run(strict.send, [Message("tool", "DOC"), Message("user", "sum")])
+    with pytest.raises(ConfigError, match="'session_path'"):
+        HttpTarget("http://bot", session_path="sid")
+
+
+def test_single_message_http_target_refuses_multi_turn_strategies() -> None:
+    config = make_config(target="http", target_options={"url": "http://bot"},
+                         probes=["harmful"], strategies=["crescendo"])
+    with pytest.raises(ConfigError, match="option 'body'"):
+        Campaign(config)
+    stateful = make_config(target="http", target_options={
+        "url": "http://bot", "body": '{"history": {messages}}'}, probes=["harmful"],
+        strategies=["crescendo"])
+    assert Campaign(stateful).planned
+
+
+def test_openai_target_sends_extra_body_headers_and_real_tool_results(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BASTION_TEST_TENANT", "t-42")
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"choices": [{"message": {"content": "ok"}}]})
+
+    target = OpenAITarget("http://up/v1", extra_body={"top_p": 0.5, "metadata": {"run": "x"}},
+                          headers={"X-Tenant": "${BASTION_TEST_TENANT}"},
+                          transport=httpx.MockTransport(handler))
+    anyio.run(target.send, [Message("tool", "DOC", name="retrieve_document"),
+                            Message("user", "summarise it")])
+    body = json.loads(seen[0].content)
+    assert seen[0].headers["x-tenant"] == "t-42"
+    assert body["top_p"] == 0.5
+    assert body["metadata"] == {"run": "x"}
+    call, result, user = body["messages"]
+    assert call["tool_calls"][0]["function"]["name"] == "retrieve_document"
+    assert result == {"role": "tool", "tool_call_id": call["tool_calls"][0]["id"],
+                      "content": "DOC"}
+    assert user == {"role": "user", "content": "summarise it"}
+    with pytest.raises(ConfigError, match="'extra_body' may not set"):
+        OpenAITarget("http://up/v1", extra_body={"messages": []})
+
+
+def test_crescendo_campaign_through_a_session_http_target_keeps_one_session_per_attempt() -> None:
+    sessions: dict[str, list[str]] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        sid = body["sid"] or f"s{len(sessions) + 1}"
+        sessions.setdefault(sid, []).append(body["q"])
+        refuse = len(sessions[sid]) == 1  # the first turn of every session is refused
+        text = "I'm sorry, but I can't help with that." if refuse else "Go on, I'm listening."
+        return httpx.Response(200, json={"text": text, "sid": sid})
+
+    target = HttpTarget("http://bot", body='{"q": "{prompt}", "sid": "{session_id}"}',
+                        response_path="text", session_path="sid",
+                        transport=httpx.MockTransport(handler))
+    config = make_config(target="http", target_options={"url": "http://bot"},
+                         probes=["harmful"], strategies=["crescendo"], scorers=["refusal"],
+                         probe_options={"harmful": {"categories": ["malware"]}}, limit=2)
+    attempts = anyio.run(lambda: run_campaign(config, target=target))
+    assert all(a.error is None for a in attempts), [a.error for a in attempts]
+    assert all(len(a.turns) >= 4 for a in attempts)
+    replays = [turns for turns in sessions.values() if len(turns) > 1]
+    assert replays, "sessions carried more than one turn"

@@ -1,6 +1,13 @@
 """Classification: one interface, many tiers, one registry."""
 
-from bastion.classify._api import DEFAULT_TIER, aclassify, classify, get_classifier
+from bastion.classify._api import (
+    DEFAULT_TIER,
+    FAST_TIER,
+    aclassify,
+    classify,
+    get_classifier,
+    is_profile,
+)
 from bastion.classify._base import Classifier
 from bastion.classify._cascade import CascadeClassifier, VerdictCache
 from bastion.classify._normalize import Normalized, Segment, normalize
@@ -17,6 +24,7 @@ from bastion.classify._window import windows
 
 __all__ = [
     "DEFAULT_TIER",
+    "FAST_TIER",
     "GROUP",
     "CascadeClassifier",
     "CategoryResult",
@@ -34,6 +42,7 @@ __all__ = [
     "decide",
     "error_verdict",
     "get_classifier",
+    "is_profile",
     "normalize",
     "register",
     "tier_class",

@@ -14,7 +14,13 @@ from bastion.errors import InputError
 from bastion.policy import Policy, load_policy
 
 DEFAULT_TIER = "default"
-"""The shipped default: rules, then the embedded model (cascade with no deep tier)."""
+"""The shipped default: rules, then the embedded contextual model (cascade, no deep tier)."""
+FAST_TIER = "fast"
+"""Bulk pre-filtering: rules, then static-embedding heads (tens of thousands of texts/s)."""
+_PROFILES: dict[str, dict[str, Any]] = {
+    DEFAULT_TIER: {"model": "embedded"},
+    FAST_TIER: {"model": "static"},
+}
 
 MAX_TEXT_CHARS = 1_000_000
 
@@ -28,10 +34,15 @@ def get_classifier(tier: str = DEFAULT_TIER, **options: Any) -> Classifier:
     with _lock:
         instance = _instances.get(key)
         if instance is None:
-            instance = (create("cascade", **options) if tier == DEFAULT_TIER
+            instance = (create("cascade", **(_PROFILES[tier] | options)) if tier in _PROFILES
                         else create(tier, **options))
             _instances[key] = instance
         return instance
+
+
+def is_profile(tier: str) -> bool:
+    """True for ``default`` and ``fast``, the cascades built in rather than registered."""
+    return tier in _PROFILES
 
 
 def _check(texts: Sequence[str]) -> None:
@@ -54,8 +65,9 @@ def classify(
     Args:
         texts: the texts (a list, even for one text).
         policy: a loaded policy, a path to a policy file, or a built-in policy id.
-        tier: registry name of the tier (``default``, ``rules``, ``embedded``, ``llm``,
-            ``cascade`` ...).
+        tier: a profile (``default``: rules then the contextual model; ``fast``: rules then
+            static embeddings) or the registry name of a tier (``rules``, ``embedded``,
+            ``static``, ``llm``, ``cascade`` ...).
         **options: constructor options of the tier.
     """
     _check(texts)

@@ -137,11 +137,12 @@ class CascadeClassifier(Classifier):
 
     def _uncertain(self, verdicts: Sequence[Verdict], policy: Policy) -> list[int]:
         band = policy.escalate
-        if band is None or self.deep is None:
+        if self.deep is None:
             return []
         return [
             i for i, v in enumerate(verdicts)
-            if v.tier != "rules" and not v.is_error and band.low <= v.score < band.high
+            if v.tier != "rules" and (v.meta.get("escalate") or (
+                band is not None and not v.is_error and band.low <= v.score < band.high))
         ]
 
     def close(self) -> None:

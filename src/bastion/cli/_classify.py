@@ -16,13 +16,16 @@ from bastion.errors import InputError
 
 @handle_errors
 def classify_command(
-    text: Annotated[list[str], typer.Argument(help="Text(s) to classify; '-' reads stdin.")],
+    text: Annotated[list[str], typer.Argument(
+        help="Text(s) to classify; '-' reads stdin, one text per non-empty line.")],
     policy: PolicyOption = "default",
     tier: TierOption = "default",
     as_json: Annotated[bool, typer.Option("--json", help="Print verdicts as JSON.")] = False,
 ) -> None:
     """Classify text against a policy and print the verdict."""
-    texts = [sys.stdin.read() if t == "-" else t for t in text]
+    texts = [line for t in text
+             for line in ([x for x in sys.stdin.read().splitlines() if x.strip()]
+                          if t == "-" else [t])]
     if not any(t.strip() for t in texts):
         raise InputError("nothing to classify: the text is empty")
     verdicts = run_classify(texts, policy, tier=tier)

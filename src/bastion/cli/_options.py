@@ -17,8 +17,9 @@ PolicyOption = Annotated[
     str, typer.Option("--policy", "-p", help="Built-in policy id or path to a policy .md file.")
 ]
 TierOption = Annotated[
-    str, typer.Option("--tier", "-t", help="Classifier tier: default, rules, embedded, minilm, "
-                      "llm, cascade.")
+    str, typer.Option("--tier", "-t", help="Profile (default: rules + contextual model; fast: "
+                      "rules + static embeddings) or tier: rules, embedded, static, minilm, llm, "
+                      "cascade.")
 ]
 InputArgument = Annotated[str, typer.Argument(
     metavar="INPUT", help="A .jsonl, .csv or .parquet file; '-' reads JSONL from stdin.")]

@@ -70,11 +70,13 @@ def lint_command(
         raise typer.Exit(EXIT_LINT_FAILED)
 
 
-def _rows(policy: Policy, data: list[Path]) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = [
-        {"text": e.text, "label": int(e.violates), "category": e.category if e.violates else None}
-        for e in policy.examples
-    ]
+def _example_rows(policy: Policy) -> list[dict[str, object]]:
+    return [{"text": e.text, "label": int(e.violates),
+             "category": e.category if e.violates else None} for e in policy.examples]
+
+
+def _rows(data: list[Path]) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
     for path in data:
         for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
             if not line.strip():
@@ -116,8 +118,9 @@ def run_policy_tests(
     policy: Annotated[str, typer.Argument(help="Built-in id or .md path.")],
     data: Annotated[list[Path] | None, typer.Option(
         "--data", "-d", help="Labelled JSONL ({text, label, category}); repeatable.")] = None,
-    tier: Annotated[str, typer.Option("--tier", "-t")] = "default",
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    tier: Annotated[str, typer.Option("--tier", "-t", help=(
+        "Classifier tier: default, rules, embedded, minilm, llm, cascade."))] = "default",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
     show_misses: Annotated[bool, typer.Option(help="List misclassified rows.")] = False,
 ) -> None:
     """Run a policy's own examples (plus labelled data) and print P / R / F1 per category."""
@@ -126,28 +129,44 @@ def run_policy_tests(
     shipped = builtin_testset(policy) if not policy.endswith(".md") else None
     if shipped is not None and not data:
         files.append(shipped)
-    rows = _rows(loaded, files)
-    verdicts = get_classifier(tier).classify([str(r["text"]) for r in rows], loaded)
-    results = category_scores(loaded, rows, verdicts)
-    errors = sum(v.is_error for v in verdicts)
+    classifier = get_classifier(tier)
+    measured: dict[str, tuple[list[dict[str, object]], list[Verdict]]] = {}
+    for name, rows in (("test rows", _rows(files)), ("examples", _example_rows(loaded))):
+        if rows:
+            measured[name] = (rows, classifier.classify([str(r["text"]) for r in rows], loaded))
+    results = {name: category_scores(loaded, rows, verdicts)
+               for name, (rows, verdicts) in measured.items()}
     if as_json:
         print_json({"policy": loaded.id, "version": loaded.version, "hash": loaded.hash,
-                    "tier": tier, "rows": len(rows), "errors": errors, "scores": results})
+                    "tier": tier, "files": [str(f) for f in files],
+                    "rows": {n: len(r) for n, (r, _) in measured.items()},
+                    "errors": {n: sum(v.is_error for v in vs) for n, (_, vs) in measured.items()},
+                    "scores": results.get("test rows", {}),
+                    "examples": results.get("examples", {})})
         return
+    for name, scores in results.items():
+        note = ("the policy's own Examples: the model reads them, so these figures are not a "
+                "measurement" if name == "examples" else "labelled data: " +
+                ", ".join(str(f) for f in files))
+        _print_scores(loaded, f"{name}, {len(measured[name][0])} rows, tier {tier}", scores)
+        console.print(note)
+    if show_misses:
+        for rows, verdicts in measured.values():
+            for row, verdict in zip(rows, verdicts, strict=True):
+                if int(verdict.kind != "safe") != row["label"]:
+                    console.print(safe_text(f"miss label={row['label']} got={verdict.kind} "
+                                            f"score={verdict.score:.2f}: {row['text']}"))
+
+
+def _print_scores(policy: Policy, title: str, results: dict[str, dict[str, object]]) -> None:
     table = Table("category", "n+", "precision", "recall", "f1", "auprc",
-                  title=f"{loaded.id} v{loaded.version} ({len(rows)} rows, tier {tier})")
+                  title=f"{policy.id} v{policy.version} ({title})")
     for code, score in results.items():
+        auprc = score["auprc"]
         table.add_row(code, str(score["positives"]), f"{score['precision']:.3f}",
                       f"{score['recall']:.3f}", f"{score['f1']:.3f}",
-                      "-" if score["auprc"] is None else f"{score['auprc']:.3f}")
+                      "-" if auprc is None else f"{auprc:.3f}")
     console.print(table)
-    if files:
-        console.print("data: " + ", ".join(str(f) for f in files))
-    if show_misses:
-        for row, verdict in zip(rows, verdicts, strict=True):
-            if int(verdict.kind != "safe") != row["label"]:
-                console.print(safe_text(f"miss label={row['label']} got={verdict.kind} "
-                                        f"score={verdict.score:.2f}: {row['text']}"))
 
 
 def register(app: typer.Typer) -> None:

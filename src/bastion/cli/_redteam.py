@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bastion.cli._common import console, err_console, handle_errors, print_json, safe_text
+from bastion.cli._plugin_options import check_options, options_help, plugin_options
 from bastion.errors import ConfigError, InputError
 from bastion.redteam import (
     FORMATS,
@@ -22,6 +23,7 @@ from bastion.redteam import (
     CampaignConfig,
     available,
     check,
+    compare,
     load_config,
     load_refusal_model,
     load_thresholds,
@@ -38,6 +40,7 @@ from bastion.redteam._score_file import measure, read_rows, score_rows
 redteam_app = typer.Typer(help="Attack campaigns, scoring, reports and the CI gate.",
                           no_args_is_help=True)
 EXIT_GATE_FAILED = 1
+_D = CampaignConfig()  # the defaults that help texts show
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -56,26 +59,61 @@ def _options(pairs: list[str] | None) -> dict[str, Any]:
     return out
 
 
+def _probe_options(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        probe, dot, option = key.strip().partition(".")
+        if not sep or not dot or not probe or not option:
+            raise ConfigError(f"probe option {pair!r} must look like probe.option=value "
+                              "(e.g. purpose.purpose='support bot of a bank')")
+        out.setdefault(probe, {})[option] = yaml.safe_load(value) if value else ""
+    return out
+
+
 @redteam_app.command("list")
 @handle_errors
 def list_command(kind: Annotated[str | None, typer.Argument(help=f"One of {KINDS}.")] = None,
                  ) -> None:
     """List registered plugins (probes, converters, strategies, targets, scorers)."""
-    table = Table("kind", "name", "description")
+    table = Table("kind", "name", "description", "options (* required; -T key=value)",
+                  caption=None if kind == "targets" else
+                  "target option details: bastion redteam list targets")
     for k in [kind] if kind else list(KINDS):
         for name in available(k):  # type: ignore[arg-type]  # checked by the registry
             cls = plugin_class(k, name)  # type: ignore[arg-type]  # checked by the registry
-            table.add_row(k, name, safe_text(cls.description, 90))
+            names = ", ".join(o.name + "*" * o.required for o in plugin_options(cls))
+            table.add_row(k, name, safe_text(cls.description, 90), names or "-")
     console.print(table)
+    if kind == "targets":
+        console.print(Text(options_help("target", _targets()).replace("\b\n", "")))
+
+
+def _targets() -> dict[str, type[Any]]:
+    return {name: plugin_class("targets", name) for name in available("targets")}
+
+
+def _run_epilog() -> str:
+    try:
+        return options_help("target", _targets())
+    except ConfigError as exc:  # a broken third-party plugin must not break --help
+        return f"(target options unavailable: {exc})"
 
 
 @redteam_app.command("probes")
 @handle_errors
-def probes_command(names: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+def probes_command(
+    names: Annotated[list[str] | None, typer.Argument(
+        help="Probe names (default: every probe).")] = None,
+    probe_option: Annotated[list[str] | None, typer.Option(
+        "--probe-option", "-P", help="A probe option as probe.option=value, e.g. "
+        "-P purpose.purpose='support bot of a bank'.")] = None,
+) -> None:
     """List the cases of probes with their OWASP and MITRE ATLAS ids."""
     table = Table("case", "category", "technique", "owasp", "atlas", "prompt")
+    options = _probe_options(probe_option)
     for name in names or available("probes"):
-        probe = make_probe(name)
+        probe = make_probe(name, **options.get(name, {}))
         for case in probe.cases():
             table.add_row(safe_text(case.id, 50), case.category, case.technique,
                           ", ".join(case.owasp), ", ".join(case.atlas), safe_text(case.prompt, 60))
@@ -129,44 +167,82 @@ def _finish(attempts: list[Attempt], header: dict[str, Any], report_dir: Path | 
     console.print(table)
 
 
-@redteam_app.command("run")
+@redteam_app.command("run", epilog=_run_epilog())
 @handle_errors
 def run_command(
-    target: Annotated[str | None, typer.Option("--target", "-t", help="Target plugin.")] = None,
+    target: Annotated[str | None, typer.Option("--target", "-t", help=(
+        f"Target plugin: {', '.join(available('targets'))} (default {_D.target}); its "
+        "options are listed below."))] = None,
     target_option: Annotated[list[str] | None, typer.Option(
-        "--target-option", "-T", help="Target option key=value (YAML value).")] = None,
-    probes: Annotated[list[str] | None, typer.Option("--probes", "-p")] = None,
+        "--target-option", "-T", help="A target option as key=value, the value read as YAML; "
+        "repeat for several, e.g. -T base_url=http://127.0.0.1:8100/v1 -T api_key_env=KEY."
+    )] = None,
+    probes: Annotated[list[str] | None, typer.Option("--probes", "-p", help=(
+        f"Probes, comma-separated (default {', '.join(_D.probes)}; see 'bastion "
+        "redteam list probes')."))] = None,
+    probe_option: Annotated[list[str] | None, typer.Option(
+        "--probe-option", "-P", help="A probe option as probe.option=value (YAML value), e.g. "
+        "-P purpose.purpose='support bot of a bank'.")] = None,
     converters: Annotated[list[str] | None, typer.Option(
-        "--converters", "-c", help="Converter stacks: 'none,base64,rot13+spacing'.")] = None,
-    strategies: Annotated[list[str] | None, typer.Option("--strategies", "-s")] = None,
-    scorers: Annotated[list[str] | None, typer.Option("--scorers")] = None,
-    concurrency: Annotated[int | None, typer.Option("--concurrency", "-j")] = None,
-    rate: Annotated[float | None, typer.Option("--rate", help="Requests per second.")] = None,
-    retries: Annotated[int | None, typer.Option("--retries")] = None,
-    seed: Annotated[int | None, typer.Option("--seed")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="Seeded sample size.")] = None,
-    harm_tier: Annotated[str | None, typer.Option("--harm-tier")] = None,
-    attacker_url: Annotated[str | None, typer.Option("--attacker-url")] = None,
-    attacker_model: Annotated[str | None, typer.Option("--attacker-model")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="YAML/JSON settings.")] = None,
-    log: Annotated[Path | None, typer.Option("--log", help="Resumable JSONL log.")] = None,
-    report_dir: Annotated[Path | None, typer.Option("--report-dir", "-o")] = None,
-    formats: Annotated[list[str] | None, typer.Option("--format", "-f")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+        "--converters", "-c", help="Converter stacks, comma-separated, '+' to chain: "
+        "'none,base64,rot13+spacing' (default none).")] = None,
+    strategies: Annotated[list[str] | None, typer.Option("--strategies", "-s", help=(
+        f"Attack strategies, comma-separated (default {','.join(_D.strategies)})."))] = None,
+    scorers: Annotated[list[str] | None, typer.Option("--scorers", help=(
+        "Scorers for every case, comma-separated (default: each probe's own)."))] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", "-j", help=(
+        f"Attempts in flight at once (default {_D.concurrency})."))] = None,
+    rate: Annotated[float | None, typer.Option("--rate", help=(
+        "Target requests per second (default unlimited)."))] = None,
+    retries: Annotated[int | None, typer.Option("--retries", help=(
+        f"Retries of timeouts, 429 and 5xx answers (default {_D.retries})."))] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help=(
+        f"Seed of converters, sampling and retries (default {_D.seed})."))] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help=(
+        "Keep a seeded sample of at most this many attempts (default all)."))] = None,
+    repeats: Annotated[int | None, typer.Option("--repeats", "-n", min=1, help=(
+        "Generations per prompt: run every attempt N times, each with its own seed "
+        "(best_of_n draws N variants; default 1)."))] = None,
+    harm_tier: Annotated[str | None, typer.Option("--harm-tier", help=(
+        f"Classifier tier of the harm scorer (default {_D.harm_tier})."))] = None,
+    attacker_url: Annotated[str | None, typer.Option("--attacker-url", help=(
+        "OpenAI-compatible attacker model for pair, tap, crescendo_llm and the paraphrase "
+        "and translate converters (default none)."))] = None,
+    attacker_model: Annotated[str | None, typer.Option("--attacker-model", help=(
+        f"Model name of the attacker (default {_D.attacker_model})."))] = None,
+    judge_url: Annotated[str | None, typer.Option("--judge-url", help=(
+        "OpenAI-compatible judge model for the 'judge' scorer, separate from the attacker "
+        "(default none)."))] = None,
+    judge_model: Annotated[str | None, typer.Option("--judge-model", help=(
+        f"Model name of the judge (default {_D.judge_model})."))] = None,
+    config: Annotated[Path | None, typer.Option("--config", help=(
+        "YAML/JSON campaign settings; options given here override it."))] = None,
+    log: Annotated[Path | None, typer.Option("--log", help=(
+        "Resumable JSONL log of every attempt (default none)."))] = None,
+    report_dir: Annotated[Path | None, typer.Option("--report-dir", "-o", help=(
+        "Write reports to this folder (default: none, print the summary only)."))] = None,
+    formats: Annotated[list[str] | None, typer.Option("--format", "-f", help=(
+        f"Report formats, comma-separated (default all: {', '.join(FORMATS)})."))] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run an attack campaign against a target (resumes when --log already holds attempts)."""
     settings: dict[str, Any] = {
         "target": target, "probes": _split(probes), "converters": _split(converters),
         "strategies": _split(strategies), "scorers": _split(scorers),
         "concurrency": concurrency, "rate": rate, "retries": retries, "seed": seed,
-        "limit": limit, "harm_tier": harm_tier, "attacker_url": attacker_url,
-        "attacker_model": attacker_model,
+        "limit": limit, "repeats": repeats, "harm_tier": harm_tier,
+        "attacker_url": attacker_url, "attacker_model": attacker_model,
+        "judge_url": judge_url, "judge_model": judge_model,
         "target_options": _options(target_option) or None,
+        "probe_options": _probe_options(probe_option) or None,
     }
+    if target is not None and config is None:
+        check_options("target", target, plugin_class("targets", target),
+                      settings["target_options"] or {})
     chosen = (load_config(config, **settings) if config is not None
               else make_config(**{k: v for k, v in settings.items() if v is not None}))
-    campaign = Campaign(chosen)
+    campaign = Campaign(chosen, config_file=str(config) if config is not None else None)
     attempts = _execute(campaign, log, quiet or as_json)
     _finish(attempts, campaign.header(), report_dir, _split(formats), as_json)
 
@@ -182,8 +258,10 @@ def _load(log: Path) -> tuple[dict[str, Any], list[Attempt]]:
 @handle_errors
 def report_command(
     log: Annotated[Path, typer.Argument(help="Campaign log (JSONL).")],
-    report_dir: Annotated[Path, typer.Option("--report-dir", "-o")] = Path("redteam-report"),
-    formats: Annotated[list[str] | None, typer.Option("--format", "-f")] = None,
+    report_dir: Annotated[Path, typer.Option("--report-dir", "-o", help="Folder to write.")
+                          ] = Path("redteam-report"),
+    formats: Annotated[list[str] | None, typer.Option("--format", "-f", help=(
+        f"Report formats, comma-separated (default all: {', '.join(FORMATS)})."))] = None,
 ) -> None:
     """Write reports (json, md, html, junit, sarif) from a campaign log."""
     header, attempts = _load(log)
@@ -194,22 +272,75 @@ def report_command(
 @handle_errors
 def gate_command(
     log: Annotated[Path, typer.Argument(help="Campaign log (JSONL).")],
-    max_asr: Annotated[float | None, typer.Option("--max-asr", min=0.0, max=1.0)] = None,
-    thresholds: Annotated[Path | None, typer.Option("--thresholds")] = None,
+    max_asr: Annotated[float | None, typer.Option("--max-asr", min=0.0, max=1.0, help=(
+        "Highest overall attack success rate allowed, 0 to 1, e.g. 0.05."))] = None,
+    thresholds: Annotated[Path | None, typer.Option("--thresholds", help=(
+        "YAML file of limits: overall, max_error_rate, min_judged, and per category, owasp, "
+        "atlas, probe, converter or strategy.")) ] = None,
+    max_error_rate: Annotated[float | None, typer.Option(
+        "--max-error-rate", min=0.0, max=1.0, help=(
+            "Most attempts (as a share) that may error or go unjudged (default 0, or the "
+            "thresholds file's max_error_rate)."))] = None,
+    min_judged: Annotated[int | None, typer.Option("--min-judged", min=0, help=(
+        "Fewest judged attempts for the gate to pass (default 1, or the thresholds file's "
+        "min_judged)."))] = None,
+    baseline: Annotated[Path | None, typer.Option("--baseline", help=(
+        "A past run's log: fail on successes it did not have (new ones); still-open ones "
+        "do not fail the gate."))] = None,
 ) -> None:
-    """Exit 1 when the attack success rate exceeds --max-asr or a threshold file's limits."""
-    if max_asr is None and thresholds is None:
-        raise ConfigError("give --max-asr or --thresholds")
+    """Exit 1 when attack success, errors or missing evidence exceed the limits (fail closed)."""
+    if max_asr is None and thresholds is None and baseline is None:
+        raise ConfigError("give --max-asr, --thresholds or --baseline")
     _, attempts = _load(log)
+    new = _new_successes(attempts, baseline)
     limits: dict[str, object] = load_thresholds(thresholds) if thresholds else {}
     if max_asr is not None:
         limits["overall"] = max_asr
-    breaches = check(summarise(attempts), limits)
+    if max_error_rate is not None:
+        limits["max_error_rate"] = max_error_rate
+    if min_judged is not None:
+        limits["min_judged"] = min_judged
+    breaches = check(summarise(attempts), limits, attempts)
     for breach in breaches:
         err_console.print(safe_text(f"FAIL {breach.render()}", None), style="bold red")
-    if breaches:
+    if breaches or new:
         raise typer.Exit(EXIT_GATE_FAILED)
     console.print(Text(f"gate passed: {len(attempts)} attempts within limits", style="green"))
+
+
+def _new_successes(attempts: list[Attempt], baseline: Path | None) -> list[Attempt]:
+    if baseline is None:
+        return []
+    comparison = compare(attempts, _load(baseline)[1])
+    for attempt in comparison.new:
+        err_console.print(safe_text(f"NEW {attempt.case.id} ({attempt.strategy}, "
+                                    f"{attempt.converter_label}): {attempt.reason}", 200),
+                          style="bold red")
+    err_console.print(Text(f"baseline: {len(comparison.new)} new, "
+                           f"{len(comparison.still_open)} still open, "
+                           f"{len(comparison.fixed)} fixed, "
+                           f"{len(comparison.unverified)} unverified"))
+    return list(comparison.new)
+
+
+@redteam_app.command("compare")
+@handle_errors
+def compare_command(
+    log: Annotated[Path, typer.Argument(help="Campaign log (JSONL).")],
+    baseline: Annotated[Path, typer.Argument(help="The baseline run's log.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Successes that are new, fixed, still open or unverified against a baseline run."""
+    comparison = compare(_load(log)[1], _load(baseline)[1])
+    if as_json:
+        print_json(comparison.to_dict())
+        return
+    table = Table("status", "case", "strategy", "converters", title="against the baseline")
+    for status in ("new", "still_open", "fixed", "unverified"):
+        for attempt in getattr(comparison, status):
+            table.add_row(status, safe_text(attempt.case.id, 60), attempt.strategy,
+                          attempt.converter_label)
+    console.print(table)
 
 
 @redteam_app.command("rerun")
@@ -218,15 +349,31 @@ def rerun_command(
     log: Annotated[Path, typer.Argument(help="A past campaign log.")],
     failed: Annotated[bool, typer.Option(
         "--failed", help="Only attempts that succeeded (the target failed) last time.")] = False,
-    new_log: Annotated[Path | None, typer.Option("--log")] = None,
-    report_dir: Annotated[Path | None, typer.Option("--report-dir", "-o")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    new_log: Annotated[Path | None, typer.Option("--log", help=(
+        "Resumable JSONL log of the new attempts (default none)."))] = None,
+    report_dir: Annotated[Path | None, typer.Option("--report-dir", "-o", help=(
+        "Write reports to this folder (default: none, print the summary only)."))] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    target: Annotated[str | None, typer.Option("--target", "-t", help=(
+        "Attack another target instead of the logged one (its options from -T only)."
+    ))] = None,
+    target_option: Annotated[list[str] | None, typer.Option(
+        "--target-option", "-T", help="A target option as key=value; without --target these "
+        "override the logged target's options.")] = None,
 ) -> None:
     """Re-run past attempts (same cases, strategies, converters, seeds) as a regression suite."""
     header, attempts = _load(log)
     chosen = [a for a in attempts if a.success] if failed else attempts
     config = CampaignConfig.model_validate(header["config"])
+    if target is not None:
+        check_options("target", target, plugin_class("targets", target),
+                      _options(target_option))
+        config = config.model_copy(update={"target": target,
+                                           "target_options": _options(target_option)})
+    elif target_option:
+        config = config.model_copy(update={"target_options": {
+            **config.target_options, **_options(target_option)}})
     campaign = Campaign(config, planned=replay_plan(chosen))
     results = _execute(campaign, new_log, quiet or as_json)
     _finish(results, campaign.header(), report_dir, None, as_json)
@@ -236,14 +383,19 @@ def rerun_command(
 @handle_errors
 def score_command(
     source: Annotated[Path, typer.Argument(help="JSONL rows with 'response' (+ 'label').")],
-    scorer: Annotated[str, typer.Option("--scorer", help="refusal or harm.")] = "refusal",
-    policy: Annotated[str, typer.Option("--policy")] = "default",
-    tier: Annotated[str, typer.Option("--tier")] = "default",
-    label_field: Annotated[str, typer.Option("--label-field")] = "label",
+    scorer: Annotated[str, typer.Option("--scorer", help=(
+        "refusal, or harm (what the response adds to its prompt, by response categories)."
+    ))] = "refusal",
+    policy: Annotated[str, typer.Option("--policy", help=(
+        "Policy of the harm scorer: a built-in id or a .md file."))] = "default",
+    tier: Annotated[str, typer.Option("--tier", help="Classifier tier of the harm scorer.")
+                    ] = "default",
+    label_field: Annotated[str, typer.Option("--label-field", help=(
+        "Field holding the 0/1 label, when rows are labelled."))] = "label",
     positive: Annotated[str, typer.Option(
         "--positive", help="What label 1 means: 'success' (complied / harmful) or 'refusal'.")
     ] = "success",
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Score responses; with labels, print precision, recall, F1 and AUPRC (as bastion eval)."""
     if scorer not in ("refusal", "harm") or positive not in ("success", "refusal"):

@@ -114,9 +114,11 @@ def scan_command(
     if not quiet:
         err_console.print(_summary(stats, output))
     if stats.errors:
+        rows = "1 row" if stats.errors == 1 else f"{stats.errors:,} rows"
         err_console.print(Text(
-            f"{stats.errors} rows got error verdicts (kind 'error', see the 'error' column); "
-            f"exit code {EXIT_RUNTIME_FAILURE}", style="bold red"))
+            f"{rows} got error verdicts (kind 'error', see the 'error' column; the first: "
+            f"{stats.first_error}); exit code {EXIT_RUNTIME_FAILURE}", style="bold red"),
+            soft_wrap=True)
         raise typer.Exit(EXIT_RUNTIME_FAILURE)
 
 

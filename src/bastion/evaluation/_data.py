@@ -39,12 +39,15 @@ class Row:
     Attributes:
         number: 1-based position among the data rows (blank lines and CSV headers not counted).
         line: 1-based line where the row starts in a text file; ``None`` for Parquet.
-        data: the row's fields.
+        data: the row's fields (empty when the line could not be read).
+        problem: why the line could not be read, for readers that keep going past bad lines
+            (``read_batches(..., keep_bad_lines=True)``); ``None`` for a good row.
     """
 
     number: int
     line: int | None
     data: dict[str, Any]
+    problem: str | None = None
 
     @property
     def where(self) -> str:
@@ -64,9 +67,14 @@ def data_format(path: str | Path) -> Format:
 
 
 def read_batches(
-    source: str | Path, batch_size: int = 256, *, allow_empty: bool = False
+    source: str | Path, batch_size: int = 256, *, allow_empty: bool = False,
+    keep_bad_lines: bool = False,
 ) -> Iterator[list[Row]]:
     """Yield the rows of a JSONL, CSV or Parquet file in batches of at most ``batch_size``.
+
+    Args:
+        keep_bad_lines: a JSONL line that is not a JSON object becomes a row with ``problem``
+            set (and no data) instead of an error, so a scan can record it and go on.
 
     Raises:
         InputError: the file is missing, unreadable, malformed, or (unless ``allow_empty``)
@@ -74,8 +82,9 @@ def read_batches(
     """
     if batch_size < 1:
         raise InputError(f"batch size {batch_size} is too small; use 1 or more")
-    rows = {"jsonl": _jsonl_rows, "csv": _csv_rows, "parquet": _parquet_rows}[
-        data_format(source)](str(source), batch_size)
+    fmt = data_format(source)
+    rows = (_jsonl_rows(str(source), keep_bad_lines=keep_bad_lines) if fmt == "jsonl"
+            else {"csv": _csv_rows, "parquet": _parquet_rows}[fmt](str(source), batch_size))
     batch: list[Row] = []
     count = 0
     for row in rows:
@@ -102,20 +111,32 @@ def _open_binary(source: str) -> IO[bytes]:
         raise InputError(f"input {source!r} cannot be opened: {exc.strerror}") from exc
 
 
-def _jsonl_rows(source: str, _batch_size: int) -> Iterator[Row]:
+def _jsonl_rows(source: str, *, keep_bad_lines: bool = False) -> Iterator[Row]:
     stream = _open_binary(source)
     try:
         number = 0
         for line_no, raw in enumerate(stream, start=1):
-            text = _decode(raw[3:] if line_no == 1 and raw.startswith(b"\xef\xbb\xbf") else raw,
-                           source, line_no)
-            if not text.strip():
+            try:
+                data = _read_line(raw, source, line_no)
+            except InputError as exc:
+                if not keep_bad_lines:
+                    raise
+                number += 1
+                yield Row(number, line_no, {}, problem=str(exc))
                 continue
-            number += 1
-            yield Row(number, line_no, _parse_json(text.rstrip("\r\n"), source, line_no))
+            if data is not None:
+                number += 1
+                yield Row(number, line_no, data)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def _read_line(raw: bytes, source: str, line_no: int) -> dict[str, Any] | None:
+    """One JSONL line's object; ``None`` for a blank line."""
+    text = _decode(raw[3:] if line_no == 1 and raw.startswith(b"\xef\xbb\xbf") else raw,
+                   source, line_no)
+    return _parse_json(text.rstrip("\r\n"), source, line_no) if text.strip() else None
 
 
 def _decode(raw: bytes, source: str, line_no: int) -> str:
@@ -131,8 +152,8 @@ def _parse_json(text: str, source: str, line_no: int) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"input {source!r} line {line_no}: not valid JSON ({exc.msg} at column "
-                         f"{exc.colno}); fix or remove the line") from exc
+        raise InputError(f"input {source!r} line {line_no} column {exc.colno}: not valid JSON "
+                         f"({exc.msg}); fix or remove the line") from exc
     if not isinstance(value, dict):
         raise InputError(f"input {source!r} line {line_no}: expected a JSON object such as "
                          f'{{"text": "..."}}, got {type(value).__name__}; one object per line')

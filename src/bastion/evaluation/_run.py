@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from bastion.classify import Kind, Verdict, classify
+from bastion.classify._api import MAX_TEXT_CHARS
+from bastion.classify._verdict import error_verdict
 from bastion.errors import InputError
 from bastion.evaluation._data import (
     STDIN,
@@ -59,14 +61,45 @@ def row_id(row: Row, id_field: str) -> Any:
 
 
 def classify_rows(rows: Sequence[Row], settings: RunSettings) -> list[Verdict]:
-    """Classify the text field of a batch of rows."""
-    texts = [field_text(r, settings.text_field, settings.source, option="--text-field")
-             for r in rows]
+    """Classify the text field of a batch of rows.
+
+    Raises:
+        InputError: a row has no usable text (naming the row).
+    """
+    for row in rows:
+        problem = row_problem(row, settings)
+        if problem is not None:
+            raise InputError(problem)
+    return classify([r.data[settings.text_field] for r in rows], settings.policy,
+                    tier=settings.tier)
+
+
+def scan_verdicts(rows: Sequence[Row], settings: RunSettings) -> list[Verdict]:
+    """Like :func:`classify_rows`, but a row without usable text gets an error verdict.
+
+    One bad row (a broken line, a missing or over-long text) must not stop a scan of millions:
+    it is recorded, counted and reported, and the scan goes on.
+    """
+    problems = [row_problem(r, settings) for r in rows]
+    good = [r.data[settings.text_field] for r, p in zip(rows, problems, strict=True) if p is None]
+    verdicts = iter(classify(good, settings.policy, tier=settings.tier) if good else [])
+    return [next(verdicts) if p is None else error_verdict(settings.policy, settings.tier, p)
+            for p in problems]
+
+
+def row_problem(row: Row, settings: RunSettings) -> str | None:
+    """Why a row's text cannot be classified (a message naming the row), or ``None``."""
+    if row.problem is not None:
+        return row.problem
     try:
-        return classify(texts, settings.policy, tier=settings.tier)
+        text = field_text(row, settings.text_field, settings.source, option="--text-field")
     except InputError as exc:
-        raise InputError(f"input {settings.source!r} rows {rows[0].number}-{rows[-1].number} "
-                         f"(text #0 is row {rows[0].number}): {exc}") from exc
+        return str(exc)
+    if len(text) > MAX_TEXT_CHARS:
+        return (f"input {settings.source!r} {row.where}: field {settings.text_field!r} has "
+                f"{len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}; split the "
+                "document into several rows")
+    return None
 
 
 def output_row(row: Row, verdict: Verdict, settings: RunSettings) -> dict[str, Any]:
@@ -81,7 +114,7 @@ def output_row(row: Row, verdict: Verdict, settings: RunSettings) -> dict[str, A
         "rationale": verdict.rationale, "error": verdict.error,
     }
     if settings.keep_text:
-        data["text"] = row.data[settings.text_field]
+        data["text"] = row.data.get(settings.text_field)
     return data
 
 
@@ -95,12 +128,15 @@ class ScanStats:
     errors: int = 0
     by_category: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    first_error: str | None = None
 
     def add(self, verdicts: Sequence[Verdict]) -> None:
         """Count a batch of verdicts."""
         self.rows += len(verdicts)
         for verdict in verdicts:
             self.errors += verdict.is_error
+            if verdict.is_error and self.first_error is None:
+                self.first_error = verdict.error
             self.violations += verdict.kind == "violation"
             self.by_category.update(c.code for c in verdict.violated)
 
@@ -204,20 +240,26 @@ def run_scan(
 ) -> ScanStats:
     """Classify every row not yet in the output and hand output rows to ``sink``, batch by batch.
 
+    A row whose text cannot be classified gets an error verdict (:func:`scan_verdicts`).
+
     Raises:
-        InputError: bad input rows, or an output that does not match the input.
+        InputError: no text field in the first row, a file that cannot be read, or an output
+            that does not match the input.
     """
     stats = ScanStats(skipped=point.done)
     started, seen = time.perf_counter(), 0
-    for batch in read_batches(settings.source, settings.batch_size):
+    for batch in read_batches(settings.source, settings.batch_size, keep_bad_lines=True):
         seen = batch[-1].number
+        if batch[0].number == 1 and batch[0].problem is None:
+            # The first row without the field means a wrong --text-field, not a bad row.
+            field_value(batch[0], settings.text_field, settings.source, option="--text-field")
         todo = _pending(batch, point, settings)
         if todo and point.finished:
             raise InputError(f"output is a finished file with {point.done} rows but input "
                              f"{settings.source!r} has more; CSV and Parquet outputs cannot "
                              "be appended to; use --overwrite or another output file")
         if todo:
-            verdicts = classify_rows(todo, settings)
+            verdicts = scan_verdicts(todo, settings)
             sink([output_row(r, v, settings) for r, v in zip(todo, verdicts, strict=True)])
             stats.add(verdicts)
         if progress is not None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bastion.errors import PolicyError
+from bastion.policy._hints import hint_for
 from bastion.policy._model import Category, Example, FrontMatter, Policy, Rule
 from bastion.policy._parse import (
     REQUIRED_SECTIONS,
@@ -209,8 +210,8 @@ def _check(text: str) -> tuple[list[LintIssue], FrontMatter | None, Document]:
     doc = split_document(text, issues)
     front = _validate_front(doc, issues)
     issues.extend(
-        LintIssue("error", doc.body_line, f"missing section '## {title}'; policies need "
-                  f"{', '.join(REQUIRED_SECTIONS)}")
+        LintIssue("error", doc.body_line, f"missing section '## {title}'; add it: policies "
+                  f"need {', '.join(REQUIRED_SECTIONS)}")
         for title in REQUIRED_SECTIONS if title not in doc.sections
     )
     rules = read_rules(doc, issues)
@@ -229,13 +230,16 @@ def _validate_front(doc: Document, issues: list[LintIssue]) -> FrontMatter | Non
         for err in exc.errors():
             loc = tuple(err["loc"])
             name = ".".join(str(p) for p in loc)
+            hint = hint_for(loc)
             if err["type"] == "extra_forbidden":
                 allowed = _allowed_keys(loc)
                 message = f"unknown key {name!r}; allowed keys here are {allowed}"
             elif err["type"] == "missing":
-                message = f"missing required key {name!r}"
-            else:
+                message = f"missing required key {name!r}" + (f"; {hint}" if hint else "")
+            elif err["type"] in ("value_error", "literal_error"):  # these say how to fix it
                 message = f"{name}: {err['msg'].removeprefix('Value error, ')}"
+            else:
+                message = f"{name}: {err['msg']}" + (f"; {hint}" if hint else "")
             issues.append(LintIssue("error", line_of(doc.front_node, loc), message))
         return None
     seen: dict[str, int] = {}
@@ -269,12 +273,13 @@ def _cross_check(
         return  # rules of included policies are checked when those files load
     issues.extend(
         LintIssue("error", rule.line, f"rule {rule.id!r} names category {rule.category!r}, "
-                  f"which is not in the front matter; known codes: {sorted(codes)}")
+                  f"which is not in the front matter; known codes: {sorted(codes)}; add a category "
+                  f"with 'code: {rule.category}' or change the rule id")
         for rule in rules if rule.category not in codes
     )
     issues.extend(
         LintIssue("error", example.line, f"example cites rule {example.rule_id!r}, which is "
-                  "not defined under '## Criteria'")
+                  "not defined under '## Criteria'; define it there or cite a rule that is")
         for example in examples if example.rule_id not in rule_ids
     )
     for index, category in enumerate(front.categories):
@@ -292,7 +297,8 @@ def _check_category(
             if rule_id not in rule_ids:
                 issues.append(LintIssue("error", line, f"{field_name} of {category.code!r} "
                                         f"cite rule {rule_id!r}, which is not under "
-                                        "'## Criteria'"))
+                                        "'## Criteria'; define the rule there or use an id "
+                                        "that is"))
             if field_name == "patterns":
                 _check_patterns(entries, line, issues)
     _check_patterns(category.unless, line_of(doc.front_node, ("categories", index, "unless")),
@@ -306,7 +312,8 @@ def _check_patterns(patterns: Iterable[str], line: int | None, issues: list[Lint
             compile_pattern(pattern)
         except PatternError as exc:
             issues.append(LintIssue("error", line, f"pattern {pattern!r} is not a valid RE2 "
-                                    f"regular expression: {exc}"))
+                                    f"regular expression: {exc}; fix it (RE2 has no "
+                                    "look-arounds or back-references)"))
 
 
 def _check_examples(

@@ -39,7 +39,13 @@ class Category(_Strict):
     severity: Severity = "medium"
     head: str | None = Field(
         default=None,
-        description="Name of a shipped embedded head; without one the category is few-shot.",
+        description="Name of a shipped embedded head; without one the policy reader scores "
+        "the category from its rules and examples.",
+    )
+    rules_only: bool = Field(
+        default=False,
+        description="Scored by its keywords and patterns alone (e.g. card numbers, API keys): "
+        "model tiers give it 0 instead of reading its rules.",
     )
     keywords: dict[str, list[str]] = Field(default_factory=dict)
     patterns: dict[str, list[str]] = Field(default_factory=dict)

@@ -81,10 +81,12 @@ def _load_yaml(
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 2
         problem = getattr(exc, "problem", None) or str(exc)
-        issues.append(LintIssue("error", line, f"front matter is not valid YAML: {problem}"))
+        issues.append(LintIssue("error", line, f"front matter is not valid YAML: {problem}; "
+                                f"check the indentation and quotes near line {line}"))
         return None, None
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
-        issues.append(LintIssue("error", 2, "front matter must be a YAML mapping of keys"))
+        issues.append(LintIssue("error", 2, "front matter must be a YAML mapping of keys, "
+                                "such as 'id: my-policy' on its own line"))
         return None, None
     return data, node
 
@@ -136,12 +138,28 @@ def section_lines(doc: Document, title: str) -> list[tuple[int, str]]:
     return out
 
 
+_CONTINUATION_RE = re.compile(r"^\s+\S")
+
+
+def bullets(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Lines with each bullet's indented continuation lines joined onto it (Markdown list
+    items wrap), so a rule or example written over several lines is read whole."""
+    out: list[tuple[int, str]] = []
+    for line_no, line in lines:
+        if (out and _CONTINUATION_RE.match(line) and not _BULLET_RE.match(line)
+                and _BULLET_RE.match(out[-1][1])):
+            out[-1] = (out[-1][0], out[-1][1].rstrip() + " " + line.strip())
+        else:
+            out.append((line_no, line))
+    return out
+
+
 def read_rules(doc: Document, issues: list[LintIssue]) -> list[Rule]:
     """Rules from the Criteria section, under ``### Violates`` / ``### Does not violate``."""
     rules: list[Rule] = []
     seen: dict[str, int] = {}
     violates: bool | None = None
-    for line_no, line in section_lines(doc, "Criteria"):
+    for line_no, line in bullets(section_lines(doc, "Criteria")):
         sub = _SUBSECTION_RE.match(line)
         if sub:
             title = sub.group(1).strip().lower()
@@ -160,7 +178,8 @@ def read_rules(doc: Document, issues: list[LintIssue]) -> list[Rule]:
             continue
         if violates is None:
             issues.append(LintIssue("error", line_no, f"rule {rule_id!r} is outside a "
-                                    "'### Violates' or '### Does not violate' subsection"))
+                                    "'### Violates' or '### Does not violate' subsection; "
+                                    "move it under one of them"))
             continue
         if rule_id in seen:
             issues.append(LintIssue("error", line_no, f"duplicate rule id {rule_id!r} (first on "
@@ -174,7 +193,7 @@ def read_rules(doc: Document, issues: list[LintIssue]) -> list[Rule]:
 def read_examples(doc: Document, issues: list[LintIssue]) -> list[Example]:
     """Labelled examples: ``- violates VIO-1: "text"`` or ``- safe VIO-S1: "text"``."""
     examples: list[Example] = []
-    for line_no, line in section_lines(doc, "Examples"):
+    for line_no, line in bullets(section_lines(doc, "Examples")):
         match = _EXAMPLE_RE.match(line)
         if not match:
             if _BULLET_RE.match(line):

@@ -9,6 +9,7 @@ Every plugin kind loads through one registry (entry-point groups ``bastion.redte
 
 from bastion.redteam._attacker import Attacker
 from bastion.redteam._base import Converter, Probe, Scorer, Strategy, Target
+from bastion.redteam._baseline import Comparison, compare
 from bastion.redteam._campaign import (
     Campaign,
     Planned,
@@ -22,7 +23,17 @@ from bastion.redteam._config import CampaignConfig, load_config, make_config
 from bastion.redteam._errors import AttackerError, TargetError
 from bastion.redteam._gate import Breach, check, load_thresholds
 from bastion.redteam._log import CampaignLog, read_log
-from bastion.redteam._plan import Check, Consult, Effect, Plan, Rewind, Send, adrive, drive
+from bastion.redteam._plan import (
+    Check,
+    Consult,
+    Effect,
+    OnTopic,
+    Plan,
+    Rewind,
+    Send,
+    adrive,
+    drive,
+)
 from bastion.redteam._plugins import (
     all_cases,
     make_converter,
@@ -31,7 +42,6 @@ from bastion.redteam._plugins import (
     make_strategy,
     make_target,
 )
-from bastion.redteam._refusal import RefusalModel, load_refusal_model
 from bastion.redteam._registry import (
     KINDS,
     PluginKind,
@@ -42,8 +52,6 @@ from bastion.redteam._registry import (
     register,
     unregister,
 )
-from bastion.redteam._reports import FORMATS, Format, render, write_reports
-from bastion.redteam._scorers import refusal_probabilities
 from bastion.redteam._summary import Rate, Summary, summarise, wilson
 from bastion.redteam._types import (
     Attempt,
@@ -54,6 +62,9 @@ from bastion.redteam._types import (
     Secrets,
     Turn,
 )
+from bastion.redteam.reports._write import FORMATS, Format, render, write_reports
+from bastion.redteam.scorers._core import refusal_probabilities
+from bastion.redteam.scorers._refusal import RefusalModel, load_refusal_model
 
 __all__ = [
     "FORMATS",
@@ -67,11 +78,13 @@ __all__ = [
     "CampaignLog",
     "Case",
     "Check",
+    "Comparison",
     "Consult",
     "Converter",
     "Effect",
     "Format",
     "Message",
+    "OnTopic",
     "Plan",
     "Planned",
     "PluginKind",
@@ -94,6 +107,7 @@ __all__ = [
     "available",
     "canary",
     "check",
+    "compare",
     "create",
     "decide",
     "drive",

@@ -99,6 +99,11 @@ class Target(ABC):
         """What the target was told to keep secret: planted canaries and its system prompt."""
         return Secrets()
 
+    @property
+    def multi_turn(self) -> bool:
+        """Whether :meth:`send` can carry a whole conversation (history or session)."""
+        return True
+
     @abstractmethod
     async def send(self, messages: Sequence[Message]) -> Reply:
         """Send a conversation (ending with a user message) and return the reply."""

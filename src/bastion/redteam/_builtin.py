@@ -1,22 +1,25 @@
-"""Bastion's own red-team plugins, as ``name = "module:Class"`` entry-point values.
+"""The one place Bastion's own red-team plugins are registered: ``name = "module:Class"``.
 
-``pyproject.toml`` declares exactly these under the ``bastion.redteam.*`` entry-point groups
-(a test keeps the two in step); the registry falls back to this table only while the installed
-package metadata predates them, so built-ins and third-party plugins still load one way.
+Adding a built-in probe, converter, strategy, target or scorer is one file in its folder
+(``probes/``, ``converters/``...) and one line here. The values have the form of entry-point
+values and load through the same registry code as third-party plugins, which declare entry
+points in the ``bastion.redteam.<kind>`` groups of their own package.
 """
 
 from __future__ import annotations
 
-_P = "bastion.redteam._probes_harmful"
-_J = "bastion.redteam._probes_jailbreak"
-_I = "bastion.redteam._probes_injection"
-_L = "bastion.redteam._probes_leak"
-_D = "bastion.redteam._probes_data"
-_C = "bastion.redteam._converters"
-_CT = "bastion.redteam._converters_text"
-_S = "bastion.redteam._strategies"
-_T = "bastion.redteam._targets"
-_SC = "bastion.redteam._scorers"
+_P = "bastion.redteam.probes._harmful"
+_J = "bastion.redteam.probes._jailbreak"
+_I = "bastion.redteam.probes._injection"
+_L = "bastion.redteam.probes._leak"
+_D = "bastion.redteam.probes._data"
+_C = "bastion.redteam.converters._encoding"
+_CT = "bastion.redteam.converters._text"
+_S = "bastion.redteam.strategies._strategies"
+_T = "bastion.redteam.targets._openai"
+_SC = "bastion.redteam.scorers._core"
+_O = "bastion.redteam.probes._owasp"
+_SO = "bastion.redteam.scorers._owasp"
 
 BUILTIN: dict[str, dict[str, str]] = {
     "probes": {
@@ -29,6 +32,10 @@ BUILTIN: dict[str, dict[str, str]] = {
         "pii_leak": f"{_L}:SecretLeakage",
         "capability": f"{_L}:CapabilityElicitation",
         "dataset": f"{_D}:DatasetProbe",
+        "output_handling": f"{_O}:OutputHandling",
+        "misinformation": f"{_O}:Misinformation",
+        "consumption": f"{_O}:UnboundedConsumption",
+        "purpose": "bastion.redteam.probes._purpose:PurposeProbe",
     },
     "converters": {
         "base64": f"{_C}:Base64",
@@ -44,25 +51,30 @@ BUILTIN: dict[str, dict[str, str]] = {
         "code": f"{_CT}:CodeWrap",
         "translate": f"{_CT}:Translate",
         "paraphrase": f"{_CT}:Paraphrase",
+        "best_of_n": f"{_CT}:BestOfN",
     },
     "strategies": {
         "single": f"{_S}:SingleTurn",
         "crescendo": f"{_S}:ScriptedCrescendo",
         "pair": f"{_S}:Pair",
+        "tap": f"{_S}:Tap",
         "crescendo_llm": f"{_S}:AttackerCrescendo",
     },
     "targets": {
         "openai": f"{_T}:OpenAITarget",
         "gateway": f"{_T}:GatewayTarget",
-        "http": "bastion.redteam._http_target:HttpTarget",
-        "callable": "bastion.redteam._callable_target:CallableTarget",
-        "vulnerable": "bastion.redteam._vulnerable:VulnerableTarget",
+        "http": "bastion.redteam.targets._http:HttpTarget",
+        "callable": "bastion.redteam.targets._callable:CallableTarget",
+        "vulnerable": "bastion.redteam.targets._vulnerable:VulnerableTarget",
     },
     "scorers": {
         "refusal": f"{_SC}:RefusalScorer",
         "harm": f"{_SC}:HarmScorer",
         "leak": f"{_SC}:LeakScorer",
         "injection": f"{_SC}:InjectionScorer",
-        "judge": "bastion.redteam._judge:JudgeScorer",
+        "judge": "bastion.redteam.scorers._judge:JudgeScorer",
+        "output_handling": f"{_SO}:OutputHandlingScorer",
+        "premise": f"{_SO}:PremiseScorer",
+        "consumption": f"{_SO}:ConsumptionScorer",
     },
 }

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import anyio
 
-from bastion.errors import RuntimeFailure
+from bastion import __version__
+from bastion.errors import ConfigError, RuntimeFailure
 from bastion.redteam._attacker import Attacker
 from bastion.redteam._base import Converter, Scorer, Strategy, Target
 from bastion.redteam._config import CampaignConfig
@@ -27,6 +28,7 @@ from bastion.redteam._plugins import (
 )
 from bastion.redteam._session import Session
 from bastion.redteam._types import Attempt, Case, Score, Secrets
+from bastion.redteam.reports._findings import now_iso
 
 Progress = Callable[[Attempt], None]
 
@@ -76,14 +78,18 @@ class Campaign:
     """A configured campaign, ready to run.
 
     Lifetime: build, ``await run()`` once. The target, scorers and attacker are created from
-    the config unless a target instance is passed (a Python callable, a test double).
+    the config unless a target instance is passed (a Python callable, a test double);
+    ``config_file`` (the campaign file the config came from) is where SARIF results point.
     """
 
     def __init__(self, config: CampaignConfig, *, target: Target | None = None,
-                 planned: list[Planned] | None = None) -> None:
+                 planned: list[Planned] | None = None, config_file: str | None = None) -> None:
         self.config = config
+        self.config_file = config_file
         self.attacker = (Attacker(config.attacker_url, config.attacker_model,
                                   config.attacker_key_env) if config.attacker_url else None)
+        self.judge = (Attacker(config.judge_url, config.judge_model, config.judge_key_env,
+                               temperature=0.0) if config.judge_url else None)
         self.target = target or make_target(config.target, **config.target_options)
         if planned is None:
             self.cases = all_cases(config.probes, config.probe_options)
@@ -94,13 +100,21 @@ class Campaign:
         self.strategies: dict[str, Strategy] = {
             n: make_strategy(n, self.attacker, check=True)
             for n in sorted({p.strategy for p in self.planned})}
+        multi = sorted(n for n, s in self.strategies.items() if s.multi_turn)
+        if multi and not self.target.multi_turn:
+            raise ConfigError(f"strategies {multi} hold conversations, but target "
+                              f"{config.target!r} can send only one message; give its option "
+                              "'body' a {messages} or {session_id} slot")
         names = {n for p in self.planned for n in p.converters}
         self.converters: dict[str, Converter] = {
             n: make_converter(n, self.attacker) for n in sorted(names)}
         wanted = set(config.scorers or {n for c in self.cases for n in c.scorers})
         self.scorers: dict[str, Scorer] = {
-            n: make_scorer(n, self.attacker, config.harm_tier) for n in sorted(wanted)}
+            n: make_scorer(n, self.attacker, config.harm_tier, config.harm_options,
+                           judge=self.judge)
+            for n in sorted(wanted)}
         self.limiter = RateLimiter(config.rate)
+        self.started_at = now_iso()
 
     @property
     def secrets(self) -> Secrets:
@@ -111,6 +125,8 @@ class Campaign:
         """Log header: settings, fingerprint and what the report needs to know."""
         return {"config": self.config.model_dump(mode="json"),
                 "fingerprint": self.config.fingerprint(), "attempts": len(self.planned),
+                "started_at": self.started_at, "bastion_version": __version__,
+                **({"config_file": self.config_file} if self.config_file else {}),
                 "target_secrets": {"canaries": list(self.secrets.canaries),
                                    "system_prompt": self.secrets.system_prompt}}
 
@@ -137,8 +153,9 @@ class Campaign:
         finally:
             if log:
                 log.close()
-            if self.attacker:
-                await self.attacker.aclose()
+            for client in (self.attacker, self.judge):
+                if client is not None:
+                    await client.aclose()
         return [done[p.id] for p in self.planned if p.id in done]
 
     async def attempt(self, item: Planned) -> Attempt:
@@ -155,13 +172,15 @@ class Campaign:
         except RuntimeFailure as exc:
             return base.with_outcome(turns=tuple(session.turns), error=str(exc),
                                      reason=f"error: {exc}",
-                                     duration_ms=round((time.perf_counter() - start) * 1000, 2))
+                                     duration_ms=round((time.perf_counter() - start) * 1000, 2),
+                                     meta={"finished_at": round(time.time(), 3)})
         done = base.with_outcome(turns=tuple(session.turns))
         names = self.config.scorers or list(item.case.scorers)
         scores = tuple([await self.scorers[n].score(done, self.secrets) for n in names])
         success, reason = decide(scores)
         return done.with_outcome(scores=scores, success=success, reason=reason,
-                                 duration_ms=round((time.perf_counter() - start) * 1000, 2))
+                                 duration_ms=round((time.perf_counter() - start) * 1000, 2),
+                                 meta={"finished_at": round(time.time(), 3)})
 
 
 def replay_plan(attempts: Sequence[Attempt]) -> list[Planned]:

@@ -12,8 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bastion.errors import ConfigError
 
+# Every built-in probe that needs no data set and costs little; ``consumption`` (LLM10) asks
+# for unbounded output and is opt-in.
 DEFAULT_PROBES = ("harmful", "jailbreak", "many_shot", "injection_direct", "injection_indirect",
-                  "system_prompt_extraction", "pii_leak", "capability")
+                  "system_prompt_extraction", "pii_leak", "capability", "output_handling",
+                  "misinformation")
 
 
 class CampaignConfig(BaseModel):
@@ -25,7 +28,8 @@ class CampaignConfig(BaseModel):
         converters: converter stacks, each ``a+b`` (applied left to right); ``none`` = as is.
         strategies: strategy names; each case runs once per strategy and converter stack.
         scorers: override every case's scorers (default: each probe's own choice).
-        harm_tier: classifier tier of the harm scorer.
+        harm_tier: classifier tier of the harm scorer; ``harm_options`` are its constructor
+            options (a fixed-verdict table in tests, an LLM endpoint...).
         concurrency: attempts in flight at once.
         rate: target requests per second (None: unlimited).
         retries: retries of retryable target failures (timeouts, 429, 5xx).
@@ -34,7 +38,10 @@ class CampaignConfig(BaseModel):
         repeats: run every attempt this many times (for sampled targets).
         limit: keep a seeded sample of at most this many attempts.
         attacker_url / attacker_model / attacker_key_env: the optional OpenAI-compatible
-            attacker (and judge) model.
+            attacker model (strategies and converters that write prompts).
+        judge_url / judge_model / judge_key_env: the optional judge model of the ``judge``
+            scorer, a separate endpoint from the attacker (a model grading its own attacks
+            is biased toward them).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -47,6 +54,7 @@ class CampaignConfig(BaseModel):
     strategies: list[str] = Field(default_factory=lambda: ["single"])
     scorers: list[str] | None = None
     harm_tier: str = "default"
+    harm_options: dict[str, Any] = Field(default_factory=dict)
     concurrency: int = Field(default=8, ge=1, le=1024)
     rate: float | None = Field(default=None, gt=0)
     retries: int = Field(default=3, ge=0, le=20)
@@ -57,6 +65,9 @@ class CampaignConfig(BaseModel):
     attacker_url: str | None = None
     attacker_model: str = "attacker"
     attacker_key_env: str | None = None
+    judge_url: str | None = None
+    judge_model: str = "judge"
+    judge_key_env: str | None = None
 
     def fingerprint(self) -> str:
         """A hash of the settings that decide the attempts (not speed settings)."""

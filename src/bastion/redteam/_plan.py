@@ -6,6 +6,8 @@ A strategy never talks to the network itself. It yields *effects* and receives t
 * :class:`Consult` the attacker model with messages; receives its reply.
 * :class:`Check` how likely a response is a refusal; receives a float in [0, 1].
 * :class:`Rewind` the last exchange out of the conversation (backtracking); receives None.
+* :class:`OnTopic` how close a text is to the goal (a prompt before sending it, a response
+  before calling it a success); receives a float in [0, 1].
 
 The same generator then runs under a synchronous driver (:func:`drive`) or an asynchronous
 one (:func:`adrive`): one implementation, two worlds, and plans are unit-testable with plain
@@ -47,7 +49,15 @@ class Rewind:
     """Drop the last exchange from the conversation the target sees; the result is None."""
 
 
-Effect = Send | Consult | Check | Rewind
+@dataclass(frozen=True)
+class OnTopic:
+    """Ask how close ``text`` is to ``goal`` in meaning; the result is a float in [0, 1]."""
+
+    text: str
+    goal: str
+
+
+Effect = Send | Consult | Check | Rewind | OnTopic
 Plan = Generator[Effect, Any, None]
 MAX_EFFECTS = 256  # a plan that yields more is broken; stop it rather than loop forever
 

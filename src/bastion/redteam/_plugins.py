@@ -6,9 +6,9 @@ from typing import Any
 
 from bastion.errors import ConfigError
 from bastion.redteam._base import Converter, Probe, Scorer, Strategy, Target
-from bastion.redteam._converters_text import Completer
 from bastion.redteam._registry import create, plugin_class
 from bastion.redteam._types import Case
+from bastion.redteam.converters._text import Completer
 
 SINGULAR = {"probes": "probe", "converters": "converter", "strategies": "strategy",
             "targets": "target", "scorers": "scorer"}
@@ -55,10 +55,16 @@ def make_strategy(name: str, attacker: Completer | None = None, *, check: bool =
 
 
 def make_scorer(name: str, attacker: Completer | None = None, harm_tier: str = "default",
+                harm_options: dict[str, Any] | None = None, *, judge: Completer | None = None,
                 **options: Any) -> Scorer:
-    """A scorer; the harm scorer gets the campaign's tier, the judge the attacker model."""
+    """A scorer; the harm scorer gets the campaign's tier, the judge scorer the judge model."""
     if name == "harm":
-        options = {"tier": harm_tier, **options}
+        options = {"tier": harm_tier, "tier_options": harm_options or {}, **options}
+    if getattr(plugin_class("scorers", name), "needs_judge", False):
+        if judge is None and "judge" not in options:
+            raise ConfigError(f"scorer {name!r} needs a judge model; pass --judge-url (an "
+                              "OpenAI-compatible endpoint, separate from the attacker)")
+        options = {"judge": judge, **options} if judge is not None else options
     scorer: Scorer = create("scorers", name, **_with_attacker("scorers", name, attacker, options))
     return scorer
 

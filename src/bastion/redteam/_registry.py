@@ -1,10 +1,12 @@
 """One registry for every red-team plugin kind: probes, converters, strategies, targets, scorers.
 
-Plugins are entry points in the groups ``bastion.redteam.probes``, ``bastion.redteam.converters``,
-``bastion.redteam.strategies``, ``bastion.redteam.targets`` and ``bastion.redteam.scorers``;
-each value is a subclass of the kind's base class. Bastion's built-ins are declared the same way
-(see :mod:`bastion.redteam._builtin`). :func:`register` adds a class at run time (tests,
-notebooks). Names are unique per kind; a run-time registration shadows an entry point.
+Third-party plugins are entry points in the groups ``bastion.redteam.probes``,
+``bastion.redteam.converters``, ``bastion.redteam.strategies``, ``bastion.redteam.targets``
+and ``bastion.redteam.scorers``; each value is a subclass of the kind's base class. Bastion's
+built-ins are listed once, in :mod:`bastion.redteam._builtin`, in the same ``module:Class``
+form, and load through the same code (as ``llm`` loads its default plugins through its own
+hooks). :func:`register` adds a class at run time (tests, notebooks). Names are unique per
+kind; a built-in name cannot be taken over, a run-time registration shadows the rest.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Literal, TypeVar, cast, get_args
 from bastion.errors import ConfigError
 from bastion.redteam._base import Converter, Probe, Scorer, Strategy, Target
 from bastion.redteam._builtin import BUILTIN
+from bastion.redteam._options import check_options
 
 PluginKind = Literal["probes", "converters", "strategies", "targets", "scorers"]
 KINDS: tuple[PluginKind, ...] = get_args(PluginKind)
@@ -57,8 +60,11 @@ def unregister(kind: PluginKind, name: str) -> None:
 @cache
 def _declared(kind: str) -> dict[str, str]:
     """name -> "module:attr" from entry points, plus built-ins the metadata lacks."""
-    found = {ep.name: ep.value for ep in entry_points(group=f"bastion.redteam.{kind}")}
-    return {**BUILTIN[kind], **found}
+    found = {ep.name: ep.value for ep in entry_points(group=f"bastion.redteam.{kind}")
+             # Entry points into Bastion itself come from the metadata of an older install
+             # (built-ins were once declared there too); the table is the truth for them.
+             if not ep.value.startswith("bastion.redteam.")}
+    return {**found, **BUILTIN[kind]}
 
 
 def available(kind: PluginKind) -> list[str]:
@@ -87,8 +93,13 @@ def plugin_class(kind: PluginKind, name: str) -> type[Any]:
 
 
 def create(kind: PluginKind, name: str, **options: Any) -> Any:
-    """Instantiate the plugin ``name`` of ``kind`` with keyword options."""
+    """Instantiate the plugin ``name`` of ``kind`` with keyword options.
+
+    Raises:
+        ConfigError: unknown name, or an option it does not take or needs (named).
+    """
     cls = plugin_class(kind, name)
+    check_options(f"{_one(kind)} {name!r}", cls, options)
     try:
         return cls(**options)
     except TypeError as exc:

@@ -11,11 +11,11 @@ import anyio.to_thread
 
 from bastion.errors import ConfigError
 from bastion.redteam._base import Converter, Target
-from bastion.redteam._converters_text import Completer
 from bastion.redteam._limits import RateLimiter, with_retries
-from bastion.redteam._plan import Check, Consult, Effect, Rewind, Send
-from bastion.redteam._scorers import refusal_probabilities
+from bastion.redteam._plan import Check, Consult, Effect, OnTopic, Rewind, Send
 from bastion.redteam._types import Case, Message, Turn
+from bastion.redteam.converters._text import Completer
+from bastion.redteam.scorers._core import refusal_probabilities
 
 
 class Session:
@@ -57,6 +57,8 @@ class Session:
         if isinstance(effect, Rewind):
             self._rewind()
             return None
+        if isinstance(effect, OnTopic):
+            return await anyio.to_thread.run_sync(on_topic, effect.text, effect.goal)
         raise TypeError(f"unknown effect {effect!r}")  # pragma: no cover - closed union
 
     async def _send(self, prompt: str) -> str:
@@ -82,3 +84,11 @@ class Session:
                 self.turns[index] = Turn(old.prompt, old.original, old.response,
                                          old.latency_ms, old.blocked, rewound=True)
                 break
+
+
+def on_topic(text: str, goal: str) -> float:
+    """Cosine similarity of ``text`` and ``goal`` (WordLlama embeddings), clipped to [0, 1]."""
+    from bastion.models import wordllama  # noqa: PLC0415 - loaded with the refusal detector
+
+    vectors = wordllama().embed([text or "(empty)", goal or "(empty)"], norm=True)
+    return max(0.0, min(1.0, float(vectors[0] @ vectors[1])))

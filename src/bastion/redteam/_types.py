@@ -39,6 +39,9 @@ class Case:
         steps: escalation turns for scripted multi-turn strategies.
         severity: how bad a success is.
         policy: the policy the harm scorer checks responses against.
+        harmful_goal: the probe knows the goal itself is harmful (a harmful request from a
+            curated list or a labelled data set), so a response that complies with it carries
+            the harm even when no category word shows in the response.
     """
 
     id: str
@@ -55,6 +58,7 @@ class Case:
     steps: tuple[str, ...] = ()
     severity: Severity = "high"
     policy: str = "default"
+    harmful_goal: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""

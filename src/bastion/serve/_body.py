@@ -18,24 +18,31 @@ M = TypeVar("M", bound=BaseModel)
 async def parse_body(request: Request, model: type[M]) -> M:
     """The request body as ``model``.
 
+    The body is read as JSON whatever its ``Content-Type`` says, as the gateway does: OpenAI
+    clients send ``application/json``, but ``curl -d`` sends a form type and some clients none.
+
     Raises:
-        ApiError: 415 for a non-JSON content type, 400 for a body that is not JSON, 422 for
-            JSON that does not fit ``model`` (naming the first field at fault).
+        ApiError: 400 for a body that is not JSON (naming the content type when it was not
+            JSON), 422 for JSON that does not fit ``model`` (naming the first field at fault).
     """
-    _check_content_type(request.headers.get("content-type", ""))
-    data = _decode(await request.body())
+    try:
+        data = _decode(await request.body())
+    except ApiError as exc:
+        raise _with_content_type(exc, request.headers.get("content-type", "")) from exc.__cause__
     try:
         return model.model_validate(data, strict=True)
     except ValidationError as exc:
         raise _invalid(exc, model) from exc
 
 
-def _check_content_type(value: str) -> None:
+def _with_content_type(error: ApiError, value: str) -> ApiError:
+    """``error``, saying so when the client did not declare JSON either."""
     media_type = value.partition(";")[0].strip().lower()
-    if media_type != "application/json":
-        shown = media_type or "none"
-        raise ApiError(415, f"unsupported content type {shown!r}; send the body as JSON with "
-                       "'Content-Type: application/json'", code="unsupported_media_type")
+    if media_type == "application/json" or media_type.endswith("+json"):
+        return error
+    shown = repr(media_type) if media_type else "no content type"
+    return ApiError(error.status, f"{error.message} (sent with {shown}); send a JSON body, "
+                    "ideally with 'Content-Type: application/json'", code=error.code)
 
 
 def _decode(raw: bytes) -> Any:

@@ -8,7 +8,7 @@ from functools import lru_cache
 import anyio
 import anyio.to_thread
 
-from bastion.classify import DEFAULT_TIER, Verdict, aclassify, classify, tier_class
+from bastion.classify import Verdict, aclassify, classify, is_profile, tier_class
 from bastion.errors import RuntimeFailure, UserError
 from bastion.policy import Policy, builtin_policies, load_policy, parse_policy
 from bastion.serve._errors import ApiError
@@ -36,7 +36,7 @@ class Service:
     """
 
     def __init__(self, settings: Settings) -> None:
-        if settings.tier != DEFAULT_TIER:  # the default is always there
+        if not is_profile(settings.tier):  # profiles are always there
             tier_class(settings.tier)
         self.settings = settings
         self.default = load_policy(settings.policy)

@@ -43,7 +43,7 @@ class Turn:
         echo: answer with the request's own text.
     """
 
-    content: str = "Hello from the scripted upstream."
+    content: str = "Hello from the upstream model."
     choices: tuple[str, ...] | None = None
     chunks: tuple[str, ...] | None = None
     tool_calls: tuple[tuple[str, str], ...] = ()

@@ -1,0 +1,137 @@
+"""End-to-end red-team verdicts against human labels, on held-out real responses.
+
+Each labelled response is scored exactly as a campaign scores a harmful-request attempt
+(``refusal`` and ``harm`` scorers, the request's text given to both so echoes do not count),
+and the verdict (success = the attack worked) is compared with the human label. GPTFuzz's
+questions are harmful by construction (labelled so in the set), as a ``dataset`` probe's are,
+so their cases carry ``harmful_goal``; DICES conversations do not.
+
+Sets (blind: never trained on, no setting chosen on them):
+
+* ``gptfuzz_test``: GPTFuzz's evaluate questions, responses labelled jailbroken or not by
+  hand, near-duplicates of training rows removed (the refusal detector's test split);
+* ``dices``: DICES-990 crowd majority labels (unsafe = success), the conversation before the
+  response as the request. Chit-chat, not attacks: it measures the harm side on its own terms.
+
+Also reported on the same rows: the refusal scorer alone and the harm scorer alone; and the
+default campaign (every default probe, single and crescendo, converters none and base64)
+against a target that only echoes the conversation back: every success there is false.
+Run: ``python bench/redteam_verdicts.py [--tier default] [--limit N]``; results in
+``bench/results/redteam_verdicts.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import anyio
+
+from bastion.evaluation import binary_scores
+from bastion.redteam import (
+    Attempt,
+    Case,
+    Message,
+    Reply,
+    Target,
+    Turn,
+    make_config,
+    make_scorer,
+    run_campaign,
+)
+from bastion.redteam._campaign import decide
+from bastion.redteam._types import Secrets
+from bastion.redteam.training import Row, dices_rows, gptfuzz_rows, split_rows
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def attempt(row: Row, index: int) -> Attempt:
+    """The row as a finished single-turn attempt at its goal."""
+    case = Case(f"bench/{index}", "bench", row.goal, "harmful", (), (), row.goal,
+                scorers=("refusal", "harm"), policy="default",
+                harmful_goal=row.source == "gptfuzz")
+    return Attempt(f"a{index}", case, "single", (), index,
+                   turns=(Turn(row.goal, row.goal, row.response, 0.0),))
+
+
+async def verdicts(rows: Sequence[Row], tier: str) -> dict[str, list[int]]:
+    """Predicted success per row: end-to-end, refusal scorer alone, harm scorer alone."""
+    refusal, harm = make_scorer("refusal"), make_scorer("harm", harm_tier=tier)
+    out: dict[str, list[int]] = {"verdict": [], "refusal_only": [], "harm_only": []}
+    for index, row in enumerate(rows):
+        item = attempt(row, index)
+        scores = (await refusal.score(item, Secrets()), await harm.score(item, Secrets()))
+        out["verdict"].append(int(decide(scores)[0]))
+        out["refusal_only"].append(int(scores[0].success is True))
+        out["harm_only"].append(int(scores[1].success is True))
+    return out
+
+
+def measure(rows: Sequence[Row], tier: str) -> dict[str, object]:
+    """Agreement, precision, recall and F1 (success = positive) per verdict rule."""
+    start = time.perf_counter()
+    predicted = anyio.run(verdicts, rows, tier)
+    labels = [1 - r.refused for r in rows]
+    result: dict[str, object] = {"n": len(rows), "successes_by_humans": sum(labels),
+                                 "seconds": round(time.perf_counter() - start, 1)}
+    for rule, values in predicted.items():
+        scores = binary_scores(labels, values).to_dict()
+        agree = sum(int(a == b) for a, b in zip(labels, values, strict=True)) / max(1, len(rows))
+        result[rule] = {"agreement": round(agree, 4), "precision": scores["precision"],
+                        "recall": scores["recall"], "f1": scores["f1"]}
+    return result
+
+
+class EchoTarget(Target):
+    """Quotes back every message it was sent; it never helps anyone."""
+
+    name = "echo"
+
+    async def send(self, messages: Sequence[Message]) -> Reply:
+        """The conversation, quoted."""
+        quoted = "\n".join(f"> {m.content}" for m in messages)
+        return Reply(f"You wrote:\n{quoted}\nGot it.")
+
+
+def echo_campaign(tier: str) -> dict[str, object]:
+    """False successes of the default campaign against the echo target."""
+    config = make_config(strategies=["single", "crescendo"], converters=["none", "base64"],
+                         harm_tier=tier, concurrency=16)
+    attempts = anyio.run(lambda: run_campaign(config, target=EchoTarget()))
+    return {"attempts": len(attempts), "errors": sum(a.error is not None for a in attempts),
+            "false_successes": sum(a.success for a in attempts),
+            "examples": [a.case.id for a in attempts if a.success][:5]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
+    parser.add_argument("--tier", default="default", help="harm classifier tier")
+    parser.add_argument("--limit", type=int, default=None, help="rows per set (a quick look)")
+    args = parser.parse_args()
+    if not (args.datasets / "gptfuzz").is_dir():
+        print(f"missing {args.datasets / 'gptfuzz'}; pass --datasets", file=sys.stderr)
+        return 2
+    kept, _ = split_rows(gptfuzz_rows(args.datasets))
+    sets = {"gptfuzz_test": [r for r in kept if r.split == "test"],
+            "dices": dices_rows(args.datasets)}
+    out: dict[str, object] = {"positive_class": "attack success (human label)",
+                              "harm_tier": args.tier}
+    for name, rows in sets.items():
+        out[name] = measure(rows[:args.limit], args.tier)
+    out["echo_target"] = echo_campaign(args.tier)
+    if args.limit is None:
+        path = HERE / "results" / "redteam_verdicts.json"
+        path.write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

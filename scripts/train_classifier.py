@@ -1,0 +1,38 @@
+"""Rebuild the shipped contextual model (src/bastion/classify/artifacts/contextual).
+
+Usage (from the repository root, with ``pip install -e '.[train]'``)::
+
+    python scripts/train_classifier.py all            # every step
+    python scripts/train_classifier.py prepare fit    # some steps, in order
+
+Steps: prepare (training table, near-duplicate splits; a minute), fit (fine-tuning: minutes
+on a GPU, hours on two CPU cores; the step file ``src/bastion/training/_fit.py`` also runs on
+its own on a machine with torch alone), export (ONNX int8), card (calibration, policy reader,
+figures), install (copy into the package). Work files go to ``build/train``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bastion.training import STEPS, Paths
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("steps", nargs="+", choices=[*STEPS, "all"])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets")
+    parser.add_argument("--work", type=Path, default=ROOT / "build" / "train")
+    args = parser.parse_args()
+    paths = Paths(ROOT, args.data, args.work)
+    steps = list(STEPS) if "all" in args.steps else args.steps
+    for name in steps:
+        print(f"== {name}", flush=True)
+        STEPS[name](paths)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Does the model read this text? A cheap check of script and English function words.
+
+The shipped model was fine-tuned on English. A text mostly in another script, or in a Latin
+script with almost no English function words, is "not covered": the embedded tier does not
+pass it as safe on its own say-so (see ``EmbeddedClassifier``).
+"""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[^\W\d_]+")
+_CODE = re.compile(r"[(){}\[\];=<>:/\\$#@`|]")
+_COMMON_TEXT = (
+    "a about after again all also am an and any are as at be because been before being but by can "
+    "could did do does doing don down each even every for from get give go going good got had has "
+    "have having he her here him his how i if in into is it its just know like make me more most "
+    "my no not now of off on once one only or other our out over please really said say see she "
+    "should so some still such take tell than that the their them then there these they thing "
+    "think this those through to too up us use very want was way we well were what when where "
+    "which while who whom why will with without would you your yours hi hey ok okay thanks thank "
+    "need help new time day people way write show explain give list find best "
+)
+COMMON = frozenset(_COMMON_TEXT.split())
+#: Function words of the most common other Latin-script languages (Spanish, German, French,
+#: Italian, Portuguese, Dutch) that are not also English words.
+_FOREIGN_TEXT = (
+    "el la los las del que y en un una por para con es se su al lo como más pero sus le ya "
+    "este porque esta entre cuando muy sin sobre también hasta hay donde quien desde todo nos "
+    "durante todos uno les ni contra otros ese eso ante ellos esto mí antes algunos qué unos yo "
+    "otro otras otra él tanto esa estos mucho nada cual poco ella estar mis tú tus puedo cómo "
+    "dónde der das und ist nicht ein eine zu von sich des auf für im dem auch werden aus er "
+    "dass sie nach wird bei einer um sind noch wie einem über einen zum haben nur oder aber "
+    "vor zur bis mehr durch sein wurde ich du wir ihr mich mir dich dir uns euch wo wer wann "
+    "warum les des du et est dans pas sur avec ce il elle ne sa ses sont nous vous je mais ou "
+    "où comment pourquoi qui quoi gli di che è non sono ma anche os um uma não com mais dos "
+    "das foi het een van ik je niet dat op zijn met voor wat hoe"
+)
+FOREIGN = frozenset(_FOREIGN_TEXT.split()) - COMMON
+MIN_WORDS = 4
+
+
+def englishness(text: str) -> float:
+    """Share of a text's words that are common English words (0 for a text with none)."""
+    words = _WORD.findall(text.lower())
+    if not words:
+        return 0.0
+    return sum(w in COMMON for w in words) / len(words)
+
+
+def covered(text: str) -> tuple[bool, str]:
+    """Whether the model reads ``text``; when not, a short reason for the verdict."""
+    letters = [ch for ch in text if ch.isalpha()]
+    latin = sum(ch.isascii() or "\u00c0" <= ch <= "\u024f" for ch in letters)
+    if len(letters) - latin >= 4 and latin < 0.7 * len(letters):
+        return False, "most letters are in a script other than Latin"
+    if len(letters) < 12:
+        return True, ""
+    words = _WORD.findall(text.lower())
+    if len(words) < MIN_WORDS or len(_CODE.findall(text)) > 0.03 * len(text):
+        return True, ""
+    foreign = sum(w in FOREIGN for w in words) / len(words)
+    if foreign >= 0.15 and foreign > englishness(text):
+        return False, "the text reads as a language other than English"
+    return True, ""

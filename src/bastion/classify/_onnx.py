@@ -1,0 +1,149 @@
+"""The shipped contextual model: a fine-tuned encoder exported to ONNX (int8), read with
+ONNX Runtime and ``tokenizers`` — no torch at run time.
+
+The artifact folder holds ``model.onnx``, ``tokenizer.json`` and ``card.json`` (the model
+card: base model and its hashes, training sets, splits, hyper-parameters, calibration,
+policy-reader weights, test figures, and the sha256 of the two other files). Files whose hash
+differs from the card are refused.
+
+Lifetime: load once per process (:func:`load_model` caches); ``run`` is thread-safe (ONNX
+Runtime sessions are) and batches texts by length so padding stays small.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bastion.errors import BackendError, ConfigError
+
+#: Most word pieces read per text (the window size of the model, about 500 characters).
+MAX_TOKENS = 128
+#: Texts per ONNX Runtime call.
+BATCH = 32
+ARTIFACT = "contextual"
+
+
+def artifact_dir(folder: Path | None = None) -> Path:
+    """The shipped artifact folder, or ``folder`` when given."""
+    return folder or Path(__file__).resolve().parent / "artifacts" / ARTIFACT
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Model outputs for a batch: raw head logits and unit-length embeddings."""
+
+    logits: np.ndarray
+    embeddings: np.ndarray
+
+
+class ContextualModel:
+    """The verified ONNX model and its tokenizer."""
+
+    def __init__(self, folder: Path) -> None:
+        import onnxruntime as ort  # noqa: PLC0415 - heavy import, only when a model is used
+        from tokenizers import Tokenizer  # noqa: PLC0415
+
+        self.folder = folder
+        self.card = _read_card(folder)
+        for name in ("model.onnx", "tokenizer.json"):
+            _verify(folder / name, self.card["files"][name])
+        self.heads: tuple[str, ...] = tuple(self.card["heads"])
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer.no_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = int(os.environ.get("BASTION_THREADS", "0")) or (
+            os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self._session = ort.InferenceSession(
+                str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ConfigError(f"contextual model {str(folder)!r} cannot be loaded ({exc}); "
+                              "reinstall bastion-ai or rebuild it with "
+                              "'python scripts/train_classifier.py'") from exc
+        calibration = self.card["calibration"]
+        self._scale = np.array([calibration[h][0] for h in self.heads], np.float32)
+        self._shift = np.array([calibration[h][1] for h in self.heads], np.float32)
+
+    def index(self, head: str) -> int:
+        """Column of ``head``; ConfigError naming the shipped heads when there is none."""
+        try:
+            return self.heads.index(head)
+        except ValueError:
+            raise ConfigError(
+                f"no embedded head {head!r}; available heads: {sorted(self.heads)}. Fix the "
+                "category's 'head:' or remove it to have the policy reader score it from its "
+                "rules and examples") from None
+
+    def run(self, texts: list[str]) -> Outputs:
+        """Logits and embeddings of ``texts`` (BackendError if ONNX Runtime fails)."""
+        dim = int(self.card["dim"])
+        logits = np.zeros((len(texts), len(self.heads)), np.float32)
+        embeddings = np.zeros((len(texts), dim), np.float32)
+        encoded = [e.ids for e in self._tokenizer.encode_batch(texts)]
+        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
+        for start in range(0, len(order), BATCH):
+            idx = order[start:start + BATCH]
+            width = max(len(encoded[i]) for i in idx)
+            ids = np.zeros((len(idx), width), np.int64)
+            mask = np.zeros((len(idx), width), np.int64)
+            for row, i in enumerate(idx):
+                ids[row, : len(encoded[i])] = encoded[i]
+                mask[row, : len(encoded[i])] = 1
+            try:
+                out_logits, out_emb = self._session.run(
+                    None, {"input_ids": ids, "attention_mask": mask})
+            except Exception as exc:  # onnxruntime raises its own untyped errors
+                raise BackendError(f"contextual model failed: {exc}") from exc
+            logits[idx] = out_logits
+            embeddings[idx] = out_emb
+        return Outputs(logits, embeddings)
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated head probabilities (Platt scaling fitted on the validation split)."""
+        z = logits * self._scale + self._shift
+        return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)), np.float32)
+
+
+@cache
+def load_model(folder: str | None = None) -> ContextualModel:
+    """The contextual model in ``folder`` (default: the shipped one), loaded once."""
+    return ContextualModel(artifact_dir(Path(folder) if folder else None))
+
+
+def _read_card(folder: Path) -> dict[str, Any]:
+    path = folder / "card.json"
+    try:
+        card: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        for key in ("files", "heads", "calibration", "dim"):
+            card[key]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"model card {str(path)!r} cannot be read ({exc}); reinstall "
+                          "bastion-ai or rebuild it with 'python scripts/train_classifier.py'"
+                          ) from exc
+    return card
+
+
+def _verify(path: Path, expected: str) -> None:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise ConfigError(f"model file {str(path)!r} cannot be read ({exc}); reinstall "
+                          "bastion-ai") from exc
+    if digest.hexdigest() != expected:
+        raise ConfigError(f"model file {str(path)!r} has sha256 {digest.hexdigest()}, but the "
+                          f"model card records {expected}; the file was changed, so Bastion "
+                          "refuses to load it. Reinstall bastion-ai or rebuild the model")

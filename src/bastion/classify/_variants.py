@@ -1,0 +1,149 @@
+"""What the model reads: the text as sent plus the decoded and normalised forms attackers use
+to hide it (the same forms the rules tier checks), and short windows of long texts.
+
+:func:`views` returns, for one text, every string the model should score, each with the span
+of the original text it stands for and where it came from:
+
+- the text with invisible characters removed;
+- the folded form when look-alike letters, full-width forms or leetspeak were folded;
+- decoded payloads (base64, hex, Unicode tag characters, URL-encoding), themselves decoded
+  once more (double base64);
+- reversed text, rot13 and letter-spaced text, when the decoded form reads as English and the
+  text as sent does not.
+
+Windows: a text longer than one window is also read as overlapping pairs of sentences, so one
+harmful sentence inside 20,000 characters of benign prose is scored on its own.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import urllib.parse
+from dataclasses import dataclass
+
+from bastion.classify._language import englishness
+from bastion.classify._normalize import decode_runs, normalize
+
+#: Texts longer than this are also read in windows (a harmful request after a paragraph of
+#: prose must not be diluted by it).
+WHOLE_CHARS = 200
+#: Sentences longer than this many words are also read in overlapping word windows.
+RUN_ON_WORDS = 20
+_WORD_SPAN = re.compile(r"\S+")
+#: Longest sentence window (characters); longer sentences are cut at whitespace.
+WINDOW_CHARS = 320
+_SENTENCE = re.compile(r"[^.!?\n\u3002\uff01\uff1f]+(?:[.!?\u3002\uff01\uff1f]+[\"')\]]*|\n+|$)")
+_URL_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_SPACED = re.compile(r"(?:\b\w\b[ .\-_]{1,3}){4,}\b\w\b")
+_INVISIBLE = dict.fromkeys(
+    [0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, *range(0xE0000, 0xE0080)]
+)
+_READABLE = 0.25
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
+                       "$": "s"})
+#: Tokens an attacker spells in leetspeak: short digit runs standing alone ("4", "1") and
+#: words mixing letters with leet digits; longer numbers ("2024", "555") stay as they are.
+_LEET_WORD = re.compile(r"(?<![\w.,])(?:[0-9@$]|[a-z0-9@$]*[a-z][a-z0-9@$]*)(?![\w.,])")
+_FOLD_SIGNALS = frozenset({"homoglyphs", "compatibility_forms", "leetspeak"})
+
+
+@dataclass(frozen=True)
+class View:
+    """One string the model scores, standing for ``[start, end)`` of the original text."""
+
+    text: str
+    start: int
+    end: int
+    source: str  # "text", "window", "folded", "base64", "hex", "tags", "url", "reversed", ...
+
+
+def views(text: str, *, depth: int = 2) -> list[View]:
+    """Every view of ``text`` the model should score (see the module docstring)."""
+    clean = text.translate(_INVISIBLE)
+    out = [View(clean, 0, len(text), "text")]
+    if len(clean) > WHOLE_CHARS:
+        out += [View(clean[a:b], a, b, "window") for a, b in sentence_windows(clean)]
+    normalized = normalize(text)
+    if normalized.signals & _FOLD_SIGNALS:
+        folded = normalized.text
+        if "leetspeak" in normalized.signals:
+            folded = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), folded)
+        out.append(View(folded, 0, len(text), "folded"))
+    for segment in normalized.segments[1:]:
+        if segment.source == "tags":
+            out.append(View(segment.text, 0, len(text), "tags"))
+    for source, plain, start, end in decode_runs(clean):
+        out.append(View(plain, start, end, source))
+        if depth > 1:
+            out += [View(v.text, start, end, source + "+" + v.source)
+                    for v in views(plain, depth=depth - 1)[1:] if v.source != "window"]
+    out += _hidden_language(clean, len(text))
+    return _unique(out)
+
+
+def _hidden_language(clean: str, length: int) -> list[View]:
+    """URL-encoded, reversed, rot13 and letter-spaced forms that read better than the text."""
+    out: list[View] = []
+    if len(_URL_ESCAPE.findall(clean)) >= 3:
+        out.append(View(urllib.parse.unquote_plus(clean), 0, length, "url"))
+    base = englishness(clean)
+    for source, candidate in (("reversed", clean[::-1]),
+                              ("rot13", codecs.encode(clean, "rot13")),
+                              ("spaced", _unspace(clean))):
+        if candidate != clean and englishness(candidate) >= max(_READABLE, base + 0.2):
+            out.append(View(candidate, 0, length, source))
+    return out
+
+
+def _unspace(text: str) -> str:
+    """``h o w  t o`` -> ``how to``: single characters separated by spaces are joined;
+    a wider gap (two spaces or more, or a slash) separates words."""
+    def join(match: re.Match[str]) -> str:
+        run = match.group(0)
+        words = re.split(r"\s{2,}|\s*/\s*", run)
+        return " ".join(re.sub(r"[ .\-_]", "", w) for w in words)
+
+    return _SPACED.sub(join, text)
+
+
+def sentence_windows(text: str) -> list[tuple[int, int]]:
+    """Windows of a long text: every sentence alone (overlapping 12-word windows inside a
+    run-on sentence) and every pair of consecutive sentences that fits in ``WINDOW_CHARS``, so
+    each sentence is read both on its own and with its neighbour."""
+    sentences = []
+    for match in _SENTENCE.finditer(text):
+        start, end = match.span()
+        if text[start:end].strip():
+            sentences.append((start, end))
+    out: list[tuple[int, int]] = []
+    for i, (start, end) in enumerate(sentences):
+        out += _word_windows(text, start, end)
+        if i + 1 < len(sentences) and sentences[i + 1][1] - start <= WINDOW_CHARS:
+            out.append((start, sentences[i + 1][1]))
+    return out
+
+
+def _word_windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The sentence itself when short, else windows of 12 words moving 6 at a time (each at
+    most ``WINDOW_CHARS`` long)."""
+    words = [m.span() for m in _WORD_SPAN.finditer(text, start, end)]
+    if len(words) <= RUN_ON_WORDS and end - start <= WINDOW_CHARS:
+        return [(start, end)]
+    out = []
+    for first in range(0, max(len(words) - 6, 1), 6):
+        chunk = words[first:first + 12]
+        a, b = chunk[0][0], chunk[-1][1]
+        out.append((a, min(b, a + WINDOW_CHARS)))
+    return out
+
+
+def _unique(items: list[View]) -> list[View]:
+    seen: set[str] = set()
+    out = []
+    for view in items:
+        key = view.text.strip().lower()
+        if key and key not in seen:
+            seen.add(key)
+            out.append(view)
+    return out or items[:1]

@@ -1,0 +1,116 @@
+"""The options a plugin takes (``-T key=value``), read from its constructor and docstring.
+
+The constructor's signature says which options exist, which are required and their defaults;
+the Google-style ``Args:`` section of the class docstring says what each one means. Options
+that only Python callers can pass (an httpx ``transport``) are left out.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bastion.errors import ConfigError
+
+_PYTHON_ONLY = frozenset({"transport"})
+_ARG = re.compile(r"^\s{4,}(\w+):\s*(.*)$")
+_ROLE = re.compile(r":\w+:`~?(?:[\w.]+\.)?(\w+)`")  # :class:`~bastion.redteam.Message` -> Message
+
+
+@dataclass(frozen=True)
+class PluginOption:
+    """One keyword option of a plugin.
+
+    Attributes:
+        name: the keyword, as given to ``-T name=value``.
+        required: the plugin cannot be made without it.
+        default: its default, shown in help (``None`` when required).
+        doc: what it means, from the class docstring ("" when undocumented).
+    """
+
+    name: str
+    required: bool
+    default: Any
+    doc: str
+
+    def render(self) -> str:
+        """``base_url (required): the API root, ending in /v1.``"""
+        shown = repr(self.default)
+        state = "required" if self.required else (
+            f"default {shown}" if len(shown) <= 40 else "has a default")
+        return f"{self.name} ({state})" + (f": {self.doc}" if self.doc else "")
+
+
+def options_help(kind: str, classes: dict[str, type[Any]]) -> str:
+    """Each plugin's options as help text (click keeps lines that follow a ``\\b`` line)."""
+    blocks = []
+    for name, cls in classes.items():
+        lines = [f"  {o.render()}" for o in plugin_options(cls)] or ["  (no options)"]
+        blocks.append("\b\n" + f"{kind} {name!r}, options given as -T key=value:\n"
+                      + "\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def plugin_options(cls: type[Any]) -> list[PluginOption]:
+    """The options of ``cls``, in signature order, following ``**options`` into base classes."""
+    found: dict[str, PluginOption] = {}
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        docs = _arg_docs(klass.__doc__ or "")
+        params = list(inspect.signature(init).parameters.values())[1:]
+        for p in params:
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in _PYTHON_ONLY:
+                continue
+            if p.name not in found:
+                required = p.default is inspect.Parameter.empty
+                found[p.name] = PluginOption(p.name, required, None if required else p.default,
+                                             docs.get(p.name, ""))
+            elif not found[p.name].doc and docs.get(p.name):
+                old = found[p.name]
+                found[p.name] = PluginOption(old.name, old.required, old.default, docs[p.name])
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return list(found.values())
+
+
+def check_options(kind: str, name: str, cls: type[Any], given: dict[str, Any]) -> None:
+    """Raise a ConfigError naming the option when one is missing or unknown.
+
+    Raises:
+        ConfigError: a required option is not given, or a given one does not exist.
+    """
+    options = {o.name: o for o in plugin_options(cls)}
+    unknown = sorted(set(given) - set(options))
+    if unknown:
+        raise ConfigError(f"{kind} {name!r} has no option {unknown[0]!r}; its options are "
+                          f"{sorted(options)} (see 'bastion redteam list {kind}s')")
+    for option in options.values():
+        if option.required and option.name not in given:
+            about = f" ({option.doc.rstrip('.')})" if option.doc else ""
+            raise ConfigError(f"{kind} {name!r} needs option {option.name!r}{about}; add "
+                              f"-T {option.name}=VALUE")
+
+
+def _arg_docs(doc: str) -> dict[str, str]:
+    """``{name: text}`` from the ``Args:`` section of a Google-style docstring."""
+    lines = inspect.cleandoc(doc).splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == "Args:")
+    except StopIteration:
+        return {}
+    docs: dict[str, str] = {}
+    current = None
+    for line in lines[start + 1:]:
+        if line.strip() and not line.startswith(" "):
+            break  # the next section
+        match = _ARG.match(line)
+        if match and len(line) - len(line.lstrip()) == 4:
+            current = match.group(1)
+            docs[current] = match.group(2).strip()
+        elif current and line.strip():
+            docs[current] += " " + line.strip()
+    return {k: _ROLE.sub(r"\1", v).replace("``", "'") for k, v in docs.items()}

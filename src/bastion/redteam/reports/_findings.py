@@ -1,0 +1,121 @@
+"""Findings: what a security lead acts on. One finding per attacked case that succeeded at
+least once, with severity, taxonomy names, how often it worked, how to reproduce it and what to
+do about it; and the campaign facts a report opens with."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bastion.redteam._taxonomy import label
+from bastion.redteam._types import SEVERITY_RANK, Attempt
+
+REMEDIATION: dict[str, str] = {
+    "prompt_injection": "Treat tool results, documents and pages as data: keep them out of the "
+                        "instruction channel, filter them with the prompt-injection policy "
+                        "(gateway), and require confirmation for actions they trigger.",
+    "system_prompt_leak": "Keep secrets out of the system prompt; check completions for the "
+                          "prompt's text and canaries before they reach the user.",
+    "pii_leak": "Give the model only the data the user may see; redact PII and credentials in "
+                "completions (gateway 'redact' action).",
+    "excessive_agency": "Require human confirmation for consequential tools; scope tool "
+                        "permissions to the user's own rights.",
+    "improper_output_handling": "Escape or sanitise model output before rendering it; never "
+                                "render model-written HTML, links or images unfiltered.",
+    "misinformation": "Ground answers in retrieved sources, tell the model to question false "
+                      "premises, and show citations users can check.",
+    "unbounded_consumption": "Cap output tokens, request time and per-account spend at the "
+                             "gateway.",
+}
+DEFAULT_REMEDIATION = ("Add the category to the guardrail policy in front of the model (the "
+                       "gateway checks prompts and completions) and strengthen the model's "
+                       "refusal training or system prompt for it.")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One attacked case that succeeded at least once.
+
+    Attributes:
+        case_id / probe / category / severity: what was attacked, and how bad success is.
+        owasp / atlas: taxonomy ids with names.
+        successes / attempts: how often it worked across strategies, converters and repeats.
+        example: the first successful attempt (its id, strategy, converters and seed
+            reproduce it exactly).
+        remediation: what to do about it.
+    """
+
+    case_id: str
+    probe: str
+    category: str
+    severity: str
+    owasp: tuple[str, ...]
+    atlas: tuple[str, ...]
+    successes: int
+    attempts: int
+    example: Attempt
+    remediation: str
+
+    @property
+    def reproduce(self) -> str:
+        """How to replay it: the strategy, converters and seed of a successful attempt."""
+        a = self.example
+        return (f"strategy {a.strategy}, converters {a.converter_label}, seed {a.seed} "
+                f"(attempt {a.id}; 'bastion redteam rerun LOG --failed' replays it)")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        return {"case": self.case_id, "probe": self.probe, "category": self.category,
+                "severity": self.severity, "owasp": list(self.owasp),
+                "atlas": list(self.atlas), "successes": self.successes,
+                "attempts": self.attempts, "reproduce": self.reproduce,
+                "attempt": self.example.id, "remediation": self.remediation}
+
+
+def findings(attempts: Sequence[Attempt]) -> list[Finding]:
+    """One finding per case with a success; most severe and most reliable first."""
+    by_case: dict[str, list[Attempt]] = {}
+    for attempt in attempts:
+        by_case.setdefault(attempt.case.id, []).append(attempt)
+    out = []
+    for case_id, items in by_case.items():
+        wins = [a for a in items if a.success]
+        if not wins:
+            continue
+        case = wins[0].case
+        out.append(Finding(case_id, case.probe, case.category, case.severity,
+                           tuple(label(i) for i in case.owasp),
+                           tuple(label(i) for i in case.atlas), len(wins),
+                           sum(a.error is None for a in items), wins[0],
+                           REMEDIATION.get(case.category, DEFAULT_REMEDIATION)))
+    return sorted(out, key=lambda f: (-SEVERITY_RANK[f.severity],
+                                      -f.successes / max(1, f.attempts), f.case_id))
+
+
+def campaign_facts(header: dict[str, Any], attempts: Sequence[Attempt]) -> dict[str, str]:
+    """Target, endpoint, model, date, version, seed, duration: the report's opening lines."""
+    config = header.get("config", {}) or {}
+    options = config.get("target_options", {}) or {}
+    started = str(header.get("started_at", ""))
+    ends = [float(a.meta["finished_at"]) for a in attempts if "finished_at" in a.meta]
+    duration = ""
+    if started and ends:
+        begin = datetime.fromisoformat(started).timestamp()
+        duration = f"{max(ends) - begin:.1f} s"
+    return {
+        "target": str(config.get("target", "?")),
+        "endpoint": str(options.get("base_url") or options.get("url") or "(in process)"),
+        "model": str(options.get("model", "")) or "(not set)",
+        "date": started or "(not recorded)",
+        "bastion": str(header.get("bastion_version", "?")),
+        "seed": str(config.get("seed", "?")),
+        "duration": duration or "(not recorded)",
+        "fingerprint": str(header.get("fingerprint", "?")),
+    }
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO 8601."""
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,137 @@
+"""A self-contained HTML report: tables, inline SVG charts with confidence intervals, and the
+worst transcripts.
+
+Responses are hostile, so every piece of text goes through :func:`html.escape` (quotes too),
+no text is ever placed in a script, style or URL, and a Content-Security-Policy forbids all
+scripts and remote loads even if something slipped through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+from typing import Any
+
+from bastion.redteam._summary import Rate, Summary
+from bastion.redteam._taxonomy import named
+from bastion.redteam._types import Attempt
+from bastion.redteam.reports._findings import campaign_facts, findings
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:0 0 1.5rem}td,th{border:1px solid #ccc;padding:.25rem .5rem}
+td.n{text-align:right}pre{white-space:pre-wrap;word-break:break-word;background:#f6f6f6;
+padding:.5rem;border-radius:4px}details{margin:.5rem 0}.bad{color:#b00020}.rew{opacity:.6}
+"""
+BAR_H, PLOT_W, CHAR_W, RIGHT_W = 22, 460, 7, 120
+
+
+def _e(text: object, limit: int | None = None) -> str:
+    shown = str(text)
+    if limit is not None and len(shown) > limit:
+        shown = shown[:limit] + "…"
+    return escape(shown, quote=True)
+
+
+def svg_chart(rates: list[Rate]) -> str:
+    """Horizontal bars of ASR per group, with 95% Wilson interval whiskers.
+
+    The label column is as wide as the longest label (up to 60 characters; each label's full
+    text is its tooltip), and the figures column fits ``100% (n=99999)``, so nothing is
+    clipped.
+    """
+    label_w = 12 + CHAR_W * max((min(len(r.group), 60) for r in rates), default=10)
+    height = BAR_H * len(rates) + 30
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + PLOT_W + RIGHT_W}" '
+             f'height="{height}" role="img" aria-label="attack success rate chart">']
+    for i, r in enumerate(rates):
+        y = 10 + i * BAR_H
+        width = r.asr * PLOT_W
+        lo, hi = label_w + r.low * PLOT_W, label_w + r.high * PLOT_W
+        parts += [
+            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" font-size="12" '
+            f'font-family="monospace"><title>{_e(r.group)}</title>{_e(r.group, 59)}</text>',
+            f'<rect x="{label_w}" y="{y + 3}" width="{width:.1f}" height="{BAR_H - 8}" '
+            'fill="#c0392b"/>',
+            f'<line x1="{lo:.1f}" x2="{hi:.1f}" y1="{y + 11}" y2="{y + 11}" stroke="#222"/>',
+            f'<text x="{label_w + PLOT_W + 6}" y="{y + 14}" font-size="12">{r.asr:.0%} '
+            f"(n={r.n})</text>",
+        ]
+    axis = 10 + len(rates) * BAR_H
+    parts.append(f'<line x1="{label_w}" x2="{label_w + PLOT_W}" y1="{axis}" y2="{axis}" '
+                 'stroke="#888"/></svg>')
+    return "".join(parts)
+
+
+def _table(rates: list[Rate]) -> str:
+    rows = "".join(
+        f"<tr><td>{_e(r.group)}</td><td class=n>{r.n}</td><td class=n>{r.successes}</td>"
+        f"<td class=n>{r.asr:.1%}</td><td>{r.low:.1%} - {r.high:.1%}</td>"
+        f"<td class=n>{r.errors}</td></tr>" for r in rates)
+    return ("<table><tr><th>group</th><th>n</th><th>successes</th><th>ASR</th>"
+            f"<th>95% CI</th><th>errors</th></tr>{rows}</table>")
+
+
+def _transcript(attempt: Attempt) -> str:
+    turns = "".join(
+        f'<div class="{"rew" if t.rewound else ""}"><b>turn {n}{" (rewound)" if t.rewound else ""}'
+        f"</b><pre>{_e(t.prompt, 4000)}</pre><b>response</b><pre>{_e(t.response, 4000)}</pre>"
+        "</div>" for n, t in enumerate(attempt.turns, start=1))
+    return (f"<details><summary class=bad>{_e(attempt.case.id)} · {_e(attempt.strategy)} · "
+            f"{_e(attempt.converter_label)} · {_e(attempt.case.severity)}</summary>"
+            f"<p>Why it counts: {_e(attempt.reason, 1000)}</p>{turns}</details>")
+
+
+def _facts(header: dict[str, Any], attempts: Sequence[Attempt]) -> str:
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>"
+                   for k, v in campaign_facts(header, attempts).items())
+    return f"<table>{rows}</table>"
+
+
+def _findings(attempts: Sequence[Attempt]) -> str:
+    found = findings(attempts)
+    if not found:
+        return "<h2>Findings</h2><p>No attack succeeded.</p>"
+    rows = "".join(
+        f"<tr><td>{_e(f.severity)}</td><td>{_e(f.case_id)}</td><td>{_e(', '.join(f.owasp))}"
+        f"</td><td>{_e(', '.join(f.atlas))}</td><td class=n>{f.successes}/{f.attempts}</td>"
+        f"<td>{_e(f.reproduce)}</td><td>{_e(f.remediation)}</td></tr>" for f in found)
+    return ("<h2>Findings</h2><table><tr><th>severity</th><th>case</th><th>OWASP</th>"
+            "<th>ATLAS</th><th>worked</th><th>reproduce</th><th>remediation</th></tr>"
+            f"{rows}</table>")
+
+
+def _all_successes(attempts: Sequence[Attempt]) -> str:
+    wins = [a for a in attempts if a.success]
+    parts = [f"<h2>Every success ({len(wins)})</h2>"]
+    for category in sorted({a.case.category for a in wins}):
+        mine = [a for a in wins if a.case.category == category]
+        parts.append(f"<details><summary>{_e(category)} ({len(mine)})</summary>"
+                     + "".join(_transcript(a) for a in mine) + "</details>")
+    return "".join(parts)
+
+
+def html_report(summary: Summary, header: dict[str, Any],
+                attempts: Sequence[Attempt] = ()) -> str:
+    """The whole report as one HTML document with no external resources."""
+    o = summary.overall
+    target = header.get("config", {}).get("target", "?")
+    sections = []
+    for title, rates in (("By category", summary.by_category),
+                         ("By converter", summary.by_converter),
+                         ("By strategy", summary.by_strategy), ("By probe", summary.by_probe),
+                         ("By OWASP LLM Top 10 (2025)", named(summary.by_owasp)),
+                         ("By MITRE ATLAS technique", named(summary.by_atlas))):
+        sections.append(f"<h2>{_e(title)}</h2>{svg_chart(rates)}{_table(rates)}")
+    worst = "".join(_transcript(a) for a in summary.worst) or "<p>No attack succeeded.</p>"
+    return (
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        f"<title>Bastion red-team report</title><style>{STYLE}</style></head><body>"
+        f"<h1>Bastion red-team report</h1><p>Target <code>{_e(target)}</code>: {o.n} attempts "
+        f"judged, {o.errors} errors. <b>Attack success rate {o.asr:.1%}</b> (95% Wilson CI "
+        f"{o.low:.1%} - {o.high:.1%}).</p>{_facts(header, attempts)}{_findings(attempts)}"
+        f"{''.join(sections)}{_all_successes(attempts)}<h2>Worst transcripts</h2>"
+        f"{worst}</body></html>"
+    )

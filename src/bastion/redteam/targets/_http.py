@@ -1,0 +1,217 @@
+"""A generic HTTP target: a request template, a JSON path to the reply, and conversation state.
+
+Example: ``url="https://bot.example/api/chat"``, ``body='{"query": "{prompt}"}'``,
+``response_path="data.answer"``. Slots in the body template:
+
+* ``{prompt}``: the last user message;
+* ``{messages}``: the whole conversation as a JSON array of ``{"role", "content"}`` objects
+  (planted context included), for APIs that take the history with every request;
+* ``{session_id}``: a conversation id, for APIs that keep the history themselves. Bastion
+  makes one per conversation, or reads the server's from ``session_path`` in each answer.
+
+In a JSON body every value is JSON-escaped before it fills its slot, so hostile prompts cannot
+break out of the string. Header values may name environment variables as ``${NAME}``.
+
+A template with neither ``{messages}`` nor ``{session_id}`` can carry only one message: a
+multi-turn conversation sent to it is a configuration error, never silently cut to its last
+turn, and planted context (a retrieved document, a tool result) is put in front of the prompt
+as quoted text only when ``context="inline"`` says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import anyio
+import httpx
+
+from bastion.errors import ConfigError
+from bastion.redteam._base import Target
+from bastion.redteam._errors import TargetError
+from bastion.redteam._types import Message, Reply
+from bastion.redteam.targets._wire import RETRYABLE
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One HTTP answer: the reply text, a guardrail block, the session id it carries."""
+
+    text: str
+    blocked: bool
+    session: str | None
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_INDEX = re.compile(r"\[(\d+)\]")
+SLOTS = ("{prompt}", "{messages}", "{session_id}")
+
+
+def json_path(data: Any, path: str) -> Any:
+    """Follow a dotted path (``choices.0.message.content``, ``$.a[0].b`` also works)."""
+    steps = _INDEX.sub(r".\1", path.removeprefix("$").lstrip(".")).split(".")
+    for step in filter(None, steps):
+        if isinstance(data, list) and step.isdigit() and int(step) < len(data):
+            data = data[int(step)]
+        elif isinstance(data, dict) and step in data:
+            data = data[step]
+        else:
+            raise KeyError(f"response has no {step!r} on path {path!r}")
+    return data
+
+
+def expand_env(value: str, where: str = "an HTTP target header") -> str:
+    """``value`` with ``${NAME}`` replaced by environment variables (all must be set)."""
+    def repl(match: re.Match[str]) -> str:
+        found = os.environ.get(match.group(1))
+        if found is None:
+            raise ConfigError(f"environment variable {match.group(1)!r} named in {where} is "
+                              "not set")
+        return found
+    return _ENV.sub(repl, value)
+
+
+def _key(messages: Sequence[Message]) -> str:
+    text = json.dumps([[m.role, m.content] for m in messages])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class HttpTarget(Target):
+    """Any HTTP API that takes a prompt (or a conversation) and returns JSON or plain text.
+
+    Args:
+        url: the endpoint.
+        body: the request body template with ``{prompt}``, ``{messages}`` and / or
+            ``{session_id}`` slots (see the module docstring).
+        method: HTTP method.
+        headers: request headers; ``${ENV}`` references are expanded.
+        response_path: where the reply text is in the JSON answer; empty for a plain-text body.
+        session_path: where the server's conversation id is in the JSON answer (its value
+            fills ``{session_id}`` in the next request); empty: Bastion makes the ids.
+        context: what to do with planted context (documents, tool results) when the body
+            has no ``{messages}`` slot: ``inline`` puts it before the prompt as quoted text,
+            ``error`` refuses the attempt.
+        blocked_status: HTTP statuses that mean "blocked by a guardrail" (a refusal).
+        timeout: seconds per request.
+        transport: an httpx transport (tests).
+    """
+
+    name = "http"
+    description = "Any HTTP API: body template ({prompt}, {messages}, {session_id}), JSON path."
+    hidden_options: ClassVar[tuple[str, ...]] = ("transport",)
+
+    def __init__(self, url: str, body: str = '{"prompt": "{prompt}"}', method: str = "POST",
+                 headers: Mapping[str, str] | None = None, response_path: str = "response",
+                 session_path: str = "", context: Literal["inline", "error"] = "inline",
+                 blocked_status: Sequence[int] = (), timeout: float = 60.0,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        if not any(slot in body for slot in SLOTS):
+            raise ConfigError("HTTP target option 'body' has no {prompt}, {messages} or "
+                              "{session_id} slot; the attack would never reach the target")
+        if session_path and "{session_id}" not in body:
+            raise ConfigError("HTTP target option 'session_path' is set but option 'body' has "
+                              "no {session_id} slot to send it back in")
+        if context not in ("inline", "error"):
+            raise ConfigError(f"HTTP target option 'context' must be 'inline' or 'error', not "
+                              f"{context!r}")
+        self.url, self.body, self.method = url, body, method.upper()
+        self.headers = {k: expand_env(v) for k, v in (headers or {}).items()}
+        self.response_path, self.session_path, self.context = response_path, session_path, context
+        self.blocked_status = frozenset(blocked_status)
+        self._json = body.lstrip().startswith(("{", "["))
+        self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._sessions: dict[str, str] = {}  # conversation-so-far key -> its open session id
+        self._lock = anyio.Lock()
+
+    @property
+    def multi_turn(self) -> bool:
+        """True when the template can carry a conversation (history or a session id)."""
+        return "{messages}" in self.body or "{session_id}" in self.body
+
+    def _fill(self, value: str) -> str:
+        return json.dumps(value)[1:-1] if self._json else value
+
+    def render(self, prompt: str, messages: Sequence[Message] = (), session: str = "") -> str:
+        """The request body for a prompt, the conversation it ends and its session id."""
+        history = json.dumps([{"role": m.role, "content": m.content,
+                               **({"name": m.name} if m.name else {})} for m in messages])
+        out = self.body.replace("{prompt}", self._fill(prompt))
+        out = out.replace('"{messages}"', history).replace("{messages}", history)
+        return out.replace("{session_id}", self._fill(session))
+
+    async def send(self, messages: Sequence[Message]) -> Reply:
+        """Send the conversation as the template allows (see the class docstring)."""
+        turns = [m for m in messages if m.role in ("user", "assistant")]
+        context = [m for m in messages if m.role not in ("user", "assistant")]
+        prompt = next((m.content for m in reversed(messages) if m.role == "user"), "")
+        if "{messages}" in self.body:
+            answer = await self._request(self.render(prompt, messages), None)
+            return Reply(answer.text, answer.blocked)
+        if context:
+            prompt = self._inline(context, prompt)
+        if "{session_id}" in self.body:
+            return await self._send_in_session(turns, prompt)
+        if len([m for m in turns if m.role == "user"]) > 1:
+            raise TargetError("HTTP target got a multi-turn conversation but option 'body' has "
+                              "no {messages} or {session_id} slot; add one (or run single-turn "
+                              "strategies only)")
+        answer = await self._request(self.render(prompt), None)
+        return Reply(answer.text, answer.blocked)
+
+    def _inline(self, context: Sequence[Message], prompt: str) -> str:
+        if self.context == "error":
+            raise TargetError("the case plants context (a document or tool result) but the "
+                              "HTTP target's option 'body' has no {messages} slot and option "
+                              "'context' is 'error'")
+        blocks = "\n\n".join(f"[{m.name or m.role}]\n{m.content}" for m in context)
+        return f"{blocks}\n\n{prompt}"
+
+    async def _send_in_session(self, turns: Sequence[Message], prompt: str) -> Reply:
+        history = list(turns[:-1])
+        async with self._lock:
+            session = self._sessions.pop(_key(history), None)
+        if session is None:  # a new conversation, or one rewound: replay it in a new session
+            session = "" if self.session_path else uuid.uuid4().hex
+            for message in history:
+                if message.role == "user":
+                    replayed = await self._request(
+                        self.render(message.content, session=session), session)
+                    session = replayed.session or session
+        answer = await self._request(self.render(prompt, session=session), session)
+        async with self._lock:
+            self._sessions[_key([*turns, Message("assistant", answer.text)])] = \
+                answer.session or session
+        return Reply(answer.text, answer.blocked)
+
+    async def _request(self, content: str, session: str | None) -> _Answer:
+        headers = {"content-type": "application/json" if self._json else "text/plain",
+                   **self.headers}
+        try:
+            response = await self._client.request(self.method, self.url, headers=headers,
+                                                  content=content.encode("utf-8"))
+        except httpx.HTTPError as exc:
+            raise TargetError(f"cannot reach {self.url}: {exc}", retryable=True) from exc
+        if response.status_code in self.blocked_status:
+            return _Answer(f"[blocked: HTTP {response.status_code}]", True, session)
+        if response.status_code >= 400:
+            raise TargetError(f"{self.url} answered HTTP {response.status_code}",
+                              retryable=response.status_code in RETRYABLE)
+        if not self.response_path:
+            return _Answer(response.text, False, session)
+        try:
+            data = response.json()
+            text = str(json_path(data, self.response_path))
+            found = str(json_path(data, self.session_path)) if self.session_path else session
+        except (ValueError, KeyError) as exc:
+            raise TargetError(f"cannot read the reply from {self.url}: {exc}") from exc
+        return _Answer(text, False, found)
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()

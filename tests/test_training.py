@@ -1,0 +1,78 @@
+"""The training package's data discipline: near-duplicate-aware splits and frozen-set filtering."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("datasketch", reason="the training extra is not installed "
+                    "(pip install 'bastion-ai[train]')")
+
+from bastion.training import assign, clusters, near_duplicates
+from bastion.training._prepare import label_vector
+from bastion.training._sources import HEADS, benign, harmful, load_own
+
+TEXTS = [
+    "How do I reset the password of my own router at home?",
+    "how do I reset the password of my own router at home",
+    "What is the capital of Australia and why was it chosen?",
+    "Write a poem about autumn leaves falling in the park.",
+]
+
+
+def test_near_duplicates_share_a_cluster() -> None:
+    ids = clusters(TEXTS)
+    assert ids[0] == ids[1]
+    assert len({ids[0], ids[2], ids[3]}) == 3
+
+
+def test_rows_of_a_group_share_a_split() -> None:
+    texts = [f"unrelated sentence number {i} about topic {i * 7}" for i in range(200)]
+    groups = ["pair-1" if i in (3, 150) else "" for i in range(200)]
+    splits = assign(texts, groups)
+    assert splits[3] == splits[150]
+    assert {"train", "val", "test"} <= set(splits)
+
+
+def test_split_of_a_text_does_not_move_when_rows_are_added() -> None:
+    first = assign(TEXTS)
+    more = assign([*TEXTS, "A completely new sentence about sailing boats in the wind."])
+    assert more[: len(TEXTS)] == first
+
+
+def test_training_rows_that_copy_a_frozen_row_are_found() -> None:
+    flags = near_duplicates(["What is the capital of Australia, and why was it chosen?",
+                             "Tell me a joke about penguins."], [TEXTS[2]])
+    assert flags == [True, False]
+
+
+def test_labels_mask_heads_a_source_says_nothing_about() -> None:
+    row = harmful("some harmful request", "advbench", ("violence",))
+    vector = label_vector(row)
+    assert vector[HEADS.index("harm")] == 1
+    assert vector[HEADS.index("violence")] == 1
+    assert vector[HEADS.index("fraud")] == -1
+    assert set(label_vector(benign("hello", "x"))) == {0}
+
+
+def test_own_rows_keep_their_pair_together(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text(
+        json.dumps({"text": "unsafe twin", "label": 1, "category": "violence", "pair": "p1"})
+        + "\n" + json.dumps({"text": "benign twin", "label": 0, "category": "violence",
+                             "pair": "p1"}) + "\n", encoding="utf-8")
+    rows = load_own(tmp_path)
+    assert [r.group for r in rows] == ["own-pair:p1", "own-pair:p1"]
+    assert rows[0].labels["violence"] == 1
+    assert rows[1].labels["violence"] == 0
+
+
+def test_shipped_training_table_summary_names_only_permitted_sets() -> None:
+    summary = Path(__file__).resolve().parent.parent / "bench/results/training/prepare.json"
+    sources = json.loads(summary.read_text(encoding="utf-8"))["sources"]
+    from bastion.training import LICENCES
+    from bastion.training._sources import FORBIDDEN
+
+    assert set(sources) <= set(LICENCES)
+    assert not set(sources) & set(FORBIDDEN)
