@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
+import anyio.to_thread
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -20,8 +21,9 @@ from bastion.store import close_store
 def create_app(config: GatewayConfig, *, strikes: StrikeStore | None = None) -> FastAPI:
     """An ASGI app guarding ``config.upstream``.
 
-    The app's state holds the :class:`Gateway` (``app.state.gateway``). The audit writer
-    runs for the life of the app and is drained at shutdown.
+    The app's state holds the :class:`Gateway` (``app.state.gateway``). The classifier is
+    loaded before the app serves; the audit writer runs for the life of the app and is
+    drained at shutdown.
 
     Raises:
         ConfigError: bad settings (unknown tier, bad database URL).
@@ -33,6 +35,7 @@ def create_app(config: GatewayConfig, *, strikes: StrikeStore | None = None) -> 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
+            await anyio.to_thread.run_sync(gateway.guard.warm, gateway.policy("chat", "input"))
             async with anyio.create_task_group() as group:
                 group.start_soon(gateway.audit.run)
                 try:

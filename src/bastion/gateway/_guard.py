@@ -96,6 +96,15 @@ class Guard:
         self.classifier = get_classifier(config.tier, **config.options)
         self._batcher: Batcher | None = None
 
+    def warm(self, policy: Policy) -> None:
+        """Load the classifier's model now (blocking), so no request waits for it: a first
+        call that loads a model can take longer than the check deadline."""
+        try:
+            self.classifier.classify(["Bastion is starting."], policy)
+        except Exception as exc:  # the backend may come up later; checks fail closed till then
+            logger.warning("classifier warm-up failed (%s); checks will retry it",
+                           type(exc).__name__)
+
     @property
     def batcher(self) -> Batcher:
         """The batcher (made on first use: it belongs to the running event loop)."""
