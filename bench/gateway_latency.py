@@ -351,8 +351,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     auth = {"authorization": f"Bearer {key}"}
     results: dict[str, Any] = {}
     gw_cmd = [PY, "-m", "uvicorn", "bastion.gateway._factory:app_from_env", "--factory",
-              "--host", "127.0.0.1", "--port", str(gw_port), "--log-level", "warning",
-              "--no-access-log"]
+              "--timeout-keep-alive", "65", "--host", "127.0.0.1", "--port", str(gw_port),
+              "--log-level", "warning", "--no-access-log"]
     with process([PY, "-c", DISCARD + UPSTREAM_CODE, str(up_port)]), \
             process(gw_cmd, env=gateway_env(upstream, db)):
         wait_up(f"{upstream}/models")

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.accounts import AccountStore
@@ -171,3 +174,54 @@ def redis_url() -> Iterator[str]:
     """A real Redis server for the session."""
     with redis_server() as url:
         yield url
+
+
+@dataclass
+class RawUpstream:
+    """An upstream that answers exactly what a test sets: a JSON body or raw SSE frames.
+
+    ``frames`` are the ``data:`` payloads of a streamed answer (an object with a ``type`` gets
+    its ``event:`` line, as Responses API events do; ``[DONE]`` is appended unless ``done`` is
+    false); ``status`` applies to the JSON answer.
+    """
+
+    body: Any = None
+    frames: list[Any] = field(default_factory=list)
+    status: int = 200
+    done: bool = True
+    frame_delay: float = 0.0
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    async def _paced(self, frames: list[str]) -> Any:
+        for frame in frames:
+            yield frame
+            if self.frame_delay:
+                await asyncio.sleep(self.frame_delay)
+
+    def app(self) -> Any:
+        app = FastAPI()
+
+        async def answer(request: Request) -> Response:
+            body = await request.json()
+            self.requests.append(body)
+            if body.get("stream"):
+                frames = [(f"event: {f['type']}\n" if isinstance(f, dict) and "type" in f
+                           else "") + "data: " + (f if isinstance(f, str) else json.dumps(f))
+                          for f in self.frames]
+                frames += ["data: [DONE]"] if self.done else []
+                return StreamingResponse(self._paced([f"{f}\n\n" for f in frames]),
+                                         media_type="text/event-stream")
+            return JSONResponse(self.body, status_code=self.status)
+
+        app.add_api_route("/v1/chat/completions", answer, methods=["POST"])
+        app.add_api_route("/v1/completions", answer, methods=["POST"])
+        app.add_api_route("/v1/responses", answer, methods=["POST"])
+        return app
+
+
+@pytest.fixture
+def raw_gw(gateway_factory: GatewayFactory) -> Iterator[tuple[RawUpstream, Running]]:
+    """A gateway in front of a :class:`RawUpstream`."""
+    raw = RawUpstream()
+    with serve_app(raw.app()) as url:
+        yield raw, gateway_factory(upstream__base_url=url)

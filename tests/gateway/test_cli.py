@@ -117,3 +117,17 @@ def test_gateway_config_validates_and_reports_unknown_keys(cli: typer.Typer,
     code, out = invoke(cli, "gateway", "config", "--config", str(bad))
     assert code == 2
     assert "upstream.base_ur" in out
+
+
+def test_account_limits_are_set_shown_and_cleared(cli: typer.Typer, db: str) -> None:
+    code, out = invoke(cli, "accounts", "create", "team", "--rpm", "30", "--tpm", "9000",
+                       "--db", db)
+    assert code == 0, out
+    shown = json.loads(invoke(cli, "accounts", "show", "team", "--db", db)[1])
+    assert (shown["requests_per_minute"], shown["tokens_per_minute"]) == (30, 9000)
+    code, out = invoke(cli, "accounts", "limits", "team", "--rpm", "5", "--db", db)
+    assert code == 0, out
+    assert "all keys together" in " ".join(out.split())
+    shown = json.loads(invoke(cli, "accounts", "show", "team", "--db", db)[1])
+    assert (shown["requests_per_minute"], shown["tokens_per_minute"]) == (5, None)
+    assert invoke(cli, "accounts", "limits", "team", "--rpm", "0", "--db", db)[0] == 2

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import socket
 import sqlite3
 import threading
 import time
@@ -46,7 +48,8 @@ def test_backend_error_fails_closed_unless_route_fails_open(
     with closed.client(closed.key("a")) as c1, opened.client(opened.key("b")) as c2:
         refused = c1.post("/chat/completions", json=chat("BOOM"))
         passed = c2.post("/chat/completions", json=chat("BOOM"))
-        metrics = c2.get("/metrics".join(opened.url.rsplit("/v1", 1))).text
+        with opened.client(opened.key("ops", "operator")) as ops:
+            metrics = ops.get(opened.root + "/metrics").text
     assert refused.status_code == 503
     assert passed.status_code == 200
     assert "input/default=fail_open" in passed.headers["x-bastion-checks"]
@@ -129,7 +132,8 @@ def test_fail_open_output_is_logged_at_error_and_counted(
     with caplog.at_level(logging.ERROR, logger="bastion.gateway"), \
             gw.client(gw.key("alice")) as client:
         response = client.post("/chat/completions", json=chat("answer badly", stream=stream))
-        metrics = client.get(gw.root + "/metrics").text
+        with gw.client(gw.key("ops", "operator")) as ops:
+            metrics = ops.get(gw.root + "/metrics").text
     assert response.status_code == 200
     if stream:
         assert response.text.endswith("data: [DONE]\n\n")
@@ -162,3 +166,49 @@ def test_database_down_refuses_unknown_keys_clearly_and_loses_no_audit_event(
         assert health["audit_pending"] >= 5  # queued, not dropped
         assert gw.wait_audit(7, timeout=30) == 7
         assert gw.audit.verify().ok
+
+
+class _DropFirst:
+    """A bare HTTP server on loopback that drops its first request unanswered (a pooled
+    connection closed under the client) and answers every later one."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
+        self.seen = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        body = json.dumps({"id": "c", "object": "chat.completion", "model": "m", "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "fine"},
+             "finish_reason": "stop"}]}).encode()
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                head, _, rest = data.partition(b"\r\n\r\n")
+                length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+                while len(rest) < length:
+                    rest += conn.recv(65536)
+                self.seen += 1
+                if self.seen > 1:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                                 b"content-length: " + str(len(body)).encode() +
+                                 b"\r\nconnection: close\r\n\r\n" + body)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_connection_dropped_by_the_upstream_is_retried_once(
+        gateway_factory: GatewayFactory) -> None:
+    server = _DropFirst()
+    gw = gateway_factory(upstream__base_url=server.url)
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json=chat("hello"))
+    server.sock.close()
+    assert response.status_code == 200, response.text
+    assert server.seen == 2

@@ -152,3 +152,28 @@ def test_embeddings_input_is_masked_too(gw: Running,
     assert response.status_code == 200
     assert upstream[0].requests[-1]["input"][1] == \
         "Please confirm my card [CARD_1] and mail [EMAIL_1] back to me"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("card", [
+    "5555.5555.5555.4444", "5555 5555 5555 4444", "5555-5555-5555-4444", "5555555555554444",
+    "5555\u00a05555\u00a05555\u00a04444", "5555 - 5555 - 5555 - 4444", "5555/5555/5555/4444",
+    "5555\u20135555\u20135555\u20134444", "5555\u202f5555\u202f5555\u202f4444",
+])
+def test_cards_in_any_grouping_never_reach_upstream_or_audit(
+        gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str],
+        card: str) -> None:
+    assert [e.kind for e in Detectors().find(f"card {card} ok")] == ["CARD"]
+    gw = gateway_factory(audit__content="redact")
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json=chat(f"charge my card {card} now"))
+    assert response.status_code == 200
+    assert response.headers["x-bastion-checks"].startswith("input/default=redact")
+    assert "4444" not in upstream[0].seen_text()
+    assert upstream[0].requests[-1]["messages"][0]["content"] == "charge my card [CARD_1] now"
+    gw.wait_audit(1)
+    assert "4444" not in json.dumps(gw.audit.events())
+
+
+def test_long_dotted_numbers_that_fail_luhn_are_left_alone() -> None:
+    assert Detectors().find("version 1.2.3.4.5.6.7.8.9.1.2.3.4 and 10.0.0.1") == []

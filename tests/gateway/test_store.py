@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bastion.accounts import AccountStore, RedisStrikeStore, key_digest
+from bastion.accounts import AccountStore, BlockHistory, RedisStrikeStore, key_digest
+from bastion.accounts._sqlstrikes import SqlStrikeStore
 from bastion.monitor import AuditLog
 from bastion.store import close_store, open_store
 
@@ -119,3 +120,29 @@ def test_rate_limits_hold_across_workers(gateway_factory: GatewayFactory, tmp_pa
                 .status_code)
     assert statuses[:5] == [200] * 5
     assert set(statuses[5:]) == {429}
+
+
+def test_strikes_in_the_database_are_shared_and_atomic(db_url: str,
+                                                       sessions: sessionmaker[Session]) -> None:
+    other = open_store(db_url, migrate=False)  # a second "worker" with its own engine
+
+    async def scenario() -> tuple[float, float, int, BlockHistory]:
+        first, second = SqlStrikeStore(sessions), SqlStrikeStore(other)
+        await asyncio.gather(*(store.add("acct_x", 1.0, 1000.0, 3600.0)
+                               for store in [first, second] * 10))
+        decayed = await second.score("acct_x", 4600.0, 3600.0)
+        for at in (10.0, 20.0, 30.0):
+            await first.note_severe("acct_x", at, 25.0)
+        severe = await second.note_severe("acct_x", 40.0, 25.0)
+        await first.note_block("acct_x", "ab" * 64, 50.0, 60.0, 5)
+        history = await second.note_block("acct_x", "cd" * 64, 55.0, 60.0, 5)
+        return await first.score("acct_x", 1000.0, 3600.0), decayed, severe, history
+
+    try:
+        total, decayed, severe, history = asyncio.run(scenario())
+    finally:
+        close_store(other)
+    assert total == pytest.approx(20.0)
+    assert decayed == pytest.approx(10.0)
+    assert severe == 3  # 10.0 fell out of the 25 s window
+    assert history == BlockHistory(1, ("ab" * 64,))

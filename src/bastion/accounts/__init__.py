@@ -27,6 +27,7 @@ from bastion.accounts._keys import (
 from bastion.accounts._limits import RateLimiter, Refusal
 from bastion.accounts._model import AccountInfo, KeyInfo, Principal, Scopes
 from bastion.accounts._similar import fingerprint, similarity
+from bastion.accounts._sqlstrikes import SqlStrikeStore
 from bastion.accounts._store import AccountStore
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "Refusal",
     "Role",
     "Scopes",
+    "SqlStrikeStore",
     "StrikeStore",
     "fingerprint",
     "hashed_account_id",

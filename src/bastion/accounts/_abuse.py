@@ -12,6 +12,9 @@ For each request the gateway hands the monitor the verdicts it produced. Strikes
 * plus ``burst_strikes`` when ``burst_blocks`` prompts were blocked within ``burst_window_s``.
 
 The decayed score then maps to a level: ``ok`` < ``warn`` < ``throttle`` < ``suspend``.
+Next to the decaying score, a long-window count catches the slow attacker the decay forgives:
+``severe_blocks`` blocked prompts of ``severe_severity`` or worse within ``severe_window_s``
+(a day) suspend the account whatever its score.
 A red-teamer inside an active engagement reaches the levels too, but is never suspended: the
 decision says ``exempt`` and is audited like any other.
 """
@@ -60,6 +63,10 @@ class AbuseSettings(BaseModel):
     burst_blocks: int = Field(default=5, ge=2)
     burst_window_s: float = Field(default=60.0, gt=0)
     remember_blocked: int = Field(default=20, ge=1)
+    level_cache_s: float = Field(default=1.0, ge=0)
+    severe_severity: Severity = "critical"
+    severe_blocks: int = Field(default=10, ge=1)
+    severe_window_s: float = Field(default=86_400.0, gt=0)
     appeal_hint: str = ("If you believe this is a mistake, ask your Bastion administrator to "
                         "review it ('bastion accounts reinstate').")
 
@@ -114,6 +121,7 @@ class AbuseMonitor:
         self.settings = settings
         self.store = store
         self.severities = dict(severities)
+        self._levels: dict[str, tuple[float, Level]] = {}
 
     def level_of(self, score: float) -> Level:
         """The level a score reaches."""
@@ -125,9 +133,28 @@ class AbuseMonitor:
         return "warn" if score >= s.warn_at else "ok"
 
     async def level(self, account_id: str) -> Level:
-        """The account's level now (no strikes added)."""
-        return self.level_of(await self.store.score(account_id, time.time(),
-                                                    self.settings.half_life_s))
+        """The account's level now (no strikes added).
+
+        A lookup is reused for ``level_cache_s`` (this process's own strikes update it at
+        once), so a busy account costs the store one read a second, not one per request.
+        """
+        now = time.monotonic()
+        cached = self._levels.get(account_id)
+        if cached is not None and now - cached[0] < self.settings.level_cache_s:
+            return cached[1]
+        level = self.level_of(await self.store.score(account_id, time.time(),
+                                                     self.settings.half_life_s))
+        self._remember(account_id, level)
+        return level
+
+    def _remember(self, account_id: str, level: Level) -> None:
+        if len(self._levels) > 10_000:
+            self._levels.clear()
+        self._levels[account_id] = (time.monotonic(), level)
+
+    def forget(self, account_id: str) -> None:
+        """Drop the cached level of an account (after reinstating it)."""
+        self._levels.pop(account_id, None)
 
     async def assess(self, account: AccountInfo, inputs: Sequence[Verdict],
                      outputs: Sequence[Verdict], prompt: str) -> AbuseDecision:
@@ -135,13 +162,27 @@ class AbuseMonitor:
         reasons = [*self._verdict_strikes(inputs, 1.0), *self._verdict_strikes(
             outputs, self.settings.output_weight)]
         now = time.time()
-        if any(v.action == "block" and v.kind == "violation" for v in inputs):
+        blocked = [v for v in inputs if v.action == "block" and v.kind == "violation"]
+        if blocked:
             reasons.extend(await self._retry_signals(account.id, prompt, now))
         strikes = round(sum(amount for amount, _ in reasons), 3)
         score = await self.store.add(account.id, strikes, now, self.settings.half_life_s)
-        return AbuseDecision(strikes, round(score, 3), self.level_of(score),
-                             tuple(f"{text}: +{amount:g}" for amount, text in reasons),
+        level = self.level_of(score)
+        notes = [f"{text}: +{amount:g}" for amount, text in reasons]
+        if any(self._severe(v) for v in blocked):
+            s = self.settings
+            count = await self.store.note_severe(account.id, now, s.severe_window_s)
+            if count >= s.severe_blocks:
+                level = "suspend"
+                notes.append(f"{count} blocked {s.severe_severity}-severity prompts within "
+                             f"{s.severe_window_s:g} s (limit {s.severe_blocks})")
+        self._remember(account.id, level)
+        return AbuseDecision(strikes, round(score, 3), level, tuple(notes),
                              account.in_engagement(datetime.now(UTC)))
+
+    def _severe(self, verdict: Verdict) -> bool:
+        floor = SEVERITY_WEIGHT[self.settings.severe_severity]
+        return any(SEVERITY_WEIGHT[self._severity(c.code)] >= floor for c in verdict.violated)
 
     def _verdict_strikes(self, verdicts: Sequence[Verdict],
                          scale: float) -> list[tuple[float, str]]:

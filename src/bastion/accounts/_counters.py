@@ -1,4 +1,4 @@
-"""Strike counters shared by gateway workers: in memory (one process) or in Redis (many).
+"""Strike counters shared by gateway workers: in Redis, in the database, or in memory (tests).
 
 A strike score decays exponentially: after ``half_life`` seconds without new strikes it has
 halved. Blocked prompts are remembered per account as timestamps (for bursts) and MinHash
@@ -8,6 +8,7 @@ fingerprints (for near-duplicate retries); no prompt text is stored.
 from __future__ import annotations
 
 import math
+import secrets
 from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.errors import RuntimeFailure
 
@@ -46,6 +48,11 @@ class StrikeStore(ABC):
         """Record a blocked prompt; returns the history *before* this one was added."""
 
     @abstractmethod
+    async def note_severe(self, account: str, now: float, window: float) -> int:
+        """Record a blocked prompt of a severe category; how many lie within ``window``
+        seconds, this one included (the long-window count a slow attacker cannot decay)."""
+
+    @abstractmethod
     async def reset(self, account: str) -> None:
         """Forget an account's strikes and history (on reinstatement)."""
 
@@ -68,6 +75,7 @@ class MemoryStrikeStore(StrikeStore):
     def __init__(self) -> None:
         self._scores: dict[str, tuple[float, float]] = {}
         self._blocks: dict[str, deque[tuple[float, str]]] = {}
+        self._severe: dict[str, deque[float]] = {}
 
     async def add(self, account: str, amount: float, now: float, half_life: float) -> float:
         """See :meth:`StrikeStore.add`."""
@@ -85,10 +93,19 @@ class MemoryStrikeStore(StrikeStore):
         history.append((now, fingerprint))
         return before
 
+    async def note_severe(self, account: str, now: float, window: float) -> int:
+        """See :meth:`StrikeStore.note_severe`."""
+        marks = self._severe.setdefault(account, deque())
+        marks.append(now)
+        while marks and marks[0] <= now - window:
+            marks.popleft()
+        return len(marks)
+
     async def reset(self, account: str) -> None:
         """See :meth:`StrikeStore.reset`."""
         self._scores.pop(account, None)
         self._blocks.pop(account, None)
+        self._severe.pop(account, None)
 
 
 _ADD = """
@@ -147,9 +164,25 @@ class RedisStrikeStore(StrikeStore):
                                  f"{type(exc).__name__}; check that Redis is reachable") from exc
         return BlockHistory(int(result[1]), tuple(fp.decode() for fp in result[2]))
 
+    async def note_severe(self, account: str, now: float, window: float) -> int:
+        """See :meth:`StrikeStore.note_severe`."""
+        name = self._prefix + "severe:" + account
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.zadd(name, {f"{now}:{secrets.token_hex(4)}": now})
+                pipe.zremrangebyscore(name, "-inf", now - window)
+                pipe.zcard(name)
+                pipe.expire(name, math.ceil(window))
+                result = await pipe.execute()
+        except RedisError as exc:
+            raise RuntimeFailure(f"strike counter store (Redis) failed: "
+                                 f"{type(exc).__name__}; check that Redis is reachable") from exc
+        return int(result[2])
+
     async def reset(self, account: str) -> None:
         """See :meth:`StrikeStore.reset`."""
-        names = [self._prefix + kind + account for kind in ("score:", "blocks:", "fps:")]
+        names = [self._prefix + kind + account
+                 for kind in ("score:", "blocks:", "fps:", "severe:")]
         try:
             await self._redis.delete(*names)
         except RedisError as exc:
@@ -161,6 +194,12 @@ class RedisStrikeStore(StrikeStore):
         await self._redis.aclose()
 
 
-def strike_store(url: str | None) -> StrikeStore:
-    """A Redis store for a ``redis://`` URL, else the in-memory store."""
-    return RedisStrikeStore(url) if url else MemoryStrikeStore()
+def strike_store(url: str | None, sessions: sessionmaker[Session] | None = None,
+                 ) -> StrikeStore:
+    """A Redis store for a ``redis://`` URL, else the database's, else (tests) memory."""
+    if url:
+        return RedisStrikeStore(url)
+    if sessions is not None:
+        from bastion.accounts._sqlstrikes import SqlStrikeStore  # noqa: PLC0415 - it imports this module
+        return SqlStrikeStore(sessions)
+    return MemoryStrikeStore()

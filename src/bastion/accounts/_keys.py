@@ -19,7 +19,7 @@ inside an engagement (audited, not suspended), ``user`` calls models."""
 
 ROLES: tuple[Role, ...] = get_args(Role)
 
-PROXY_ROUTES = ("chat", "completions", "embeddings", "models", "moderations")
+PROXY_ROUTES = ("chat", "completions", "embeddings", "models", "moderations", "responses")
 """Scope names of the proxied routes."""
 
 ROLE_ROUTES: dict[Role, frozenset[str]] = {

@@ -1,8 +1,10 @@
-"""Per-key rate limits (requests and tokens per minute) with the ``limits`` library.
+"""Rate limits (requests and tokens per minute) per key and per account, with ``limits``.
 
-Storage is in memory for one worker, or Redis (``redis://...``) so the limits hold across
-every worker sharing it. Token limits are charged twice: an estimate of the prompt before the
-call (refused when over), then the completion's reported tokens after it (never refused, but
+A key's own limit and its account's limit both hold: two keys of one account share the
+account's budget. Storage is in memory for one worker, or Redis (``redis://...``) so the
+limits hold across every worker sharing it. Token limits are charged twice: an estimate of
+the prompt before the call (refused when over, and a prompt larger than the whole budget is
+refused outright), then the completion's reported tokens after it (never refused, but
 counted against the next request).
 """
 
@@ -45,7 +47,8 @@ class RateLimiter:
     """
 
     def __init__(self, storage_url: str | None, *, requests_per_minute: int | None,
-                 tokens_per_minute: int | None) -> None:
+                 tokens_per_minute: int | None, account_requests_per_minute: int | None = None,
+                 account_tokens_per_minute: int | None = None) -> None:
         url = (storage_url or "memory://").removeprefix("async+")
         self._pool: ConnectionPool | None = None
         if url.startswith(("redis://", "rediss://", "unix://")):
@@ -62,6 +65,8 @@ class RateLimiter:
         self._limiter = MovingWindowRateLimiter(self._storage)
         self.requests_per_minute = requests_per_minute
         self.tokens_per_minute = tokens_per_minute
+        self.account_requests_per_minute = account_requests_per_minute
+        self.account_tokens_per_minute = account_tokens_per_minute
 
     async def close(self) -> None:
         """Release the Redis connections (a no-op for memory storage)."""
@@ -70,26 +75,51 @@ class RateLimiter:
 
     async def request(self, principal: Principal, throttle_rpm: int | None = None,
                       ) -> Refusal | None:
-        """Count one request; a refusal when the key is over its limit."""
-        key = principal.key
+        """Count one request; a refusal when the key or its account is over its limit."""
+        key, account = principal.key, principal.account
         if throttle_rpm is not None and not await self._hit(
-                RateLimitItemPerMinute(throttle_rpm), "throttle", principal.account.id):
+                RateLimitItemPerMinute(throttle_rpm), "throttle", account.id):
             return Refusal("the account is throttled for repeated policy violations", 60)
         rpm = key.requests_per_minute or self.requests_per_minute
         if rpm is not None and not await self._hit(RateLimitItemPerMinute(rpm), "rpm", key.id):
             return Refusal(f"the key is over its limit of {rpm} requests per minute", 60)
+        arpm = account.requests_per_minute or self.account_requests_per_minute
+        if arpm is not None and not await self._hit(RateLimitItemPerMinute(arpm), "arpm",
+                                                    account.id):
+            return Refusal(f"the account is over its limit of {arpm} requests per minute "
+                           "(all its keys together)", 60)
         return None
 
     async def tokens(self, principal: Principal, count: int, *, enforce: bool) -> Refusal | None:
-        """Charge ``count`` tokens; with ``enforce``, a refusal when over the budget."""
-        tpm = principal.key.tokens_per_minute or self.tokens_per_minute
-        if tpm is None or count <= 0:
+        """Charge ``count`` tokens to the key and its account.
+
+        With ``enforce``, a refusal (and no charge) when either budget cannot take them; a
+        count larger than a whole budget is always refused.
+        """
+        key, account = principal.key, principal.account
+        budgets = [(limit, name, owner, who) for limit, name, owner, who in (
+            (key.tokens_per_minute or self.tokens_per_minute, "tpm", key.id, "the key"),
+            (account.tokens_per_minute or self.account_tokens_per_minute, "atpm", account.id,
+             "the account (all its keys together)")) if limit is not None]
+        if count <= 0 or not budgets:
             return None
-        item = RateLimitItemPerMinute(tpm)
-        allowed = await self._hit(item, "tpm", principal.key.id, cost=min(count, tpm))
-        if enforce and not allowed:
-            return Refusal(f"the key is over its budget of {tpm} tokens per minute", 60)
+        if enforce:
+            for limit, name, owner, who in budgets:
+                if count > limit:
+                    return Refusal(f"the prompt's ~{count} tokens exceed the budget of {who} "
+                                   f"of {limit} tokens per minute; send less", 60)
+                if not await self._test(RateLimitItemPerMinute(limit), name, owner, cost=count):
+                    return Refusal(f"{who} is over its budget of {limit} tokens per minute", 60)
+        for limit, name, owner, _ in budgets:
+            await self._hit(RateLimitItemPerMinute(limit), name, owner, cost=min(count, limit))
         return None
+
+    async def _test(self, item: RateLimitItem, *ids: str, cost: int) -> bool:
+        try:
+            return bool(await self._limiter.test(item, *ids, cost=cost))
+        except (StorageError, RedisError, OSError) as exc:
+            raise RuntimeFailure(f"rate limit store failed ({type(exc).__name__}); check "
+                                 "that Redis is reachable") from exc
 
     async def _hit(self, item: RateLimitItem, *ids: str, cost: int = 1) -> bool:
         try:

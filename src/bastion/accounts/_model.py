@@ -29,6 +29,8 @@ class AccountInfo:
     Attributes:
         status: ``active`` or ``suspended``.
         engagement_until: end of a red-teamer's active engagement, or ``None``.
+        requests_per_minute: the limit shared by all the account's keys (``None``: default).
+        tokens_per_minute: the token budget shared by all the account's keys.
     """
 
     id: str
@@ -39,6 +41,8 @@ class AccountInfo:
     engagement: str | None
     engagement_until: datetime | None
     created_at: datetime
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
 
     @property
     def suspended(self) -> bool:
@@ -55,7 +59,7 @@ class AccountInfo:
         """A snapshot of a row."""
         return cls(row.id, row.name, row.role, row.status,  # type: ignore[arg-type]
                    row.status_reason, row.engagement, aware(row.engagement_until),
-                   aware(row.created_at))
+                   aware(row.created_at), row.requests_per_minute, row.tokens_per_minute)
 
 
 @dataclass(frozen=True)

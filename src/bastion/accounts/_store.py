@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.accounts._keys import ROLES, Role, key_digest, new_id, new_key
 from bastion.accounts._model import AccountInfo, KeyInfo, Principal, Scopes
+from bastion.accounts._sqlstrikes import reset_in
 from bastion.errors import InputError
 from bastion.monitor import AuditLog
 from bastion.store import Account, ApiKey, utcnow
@@ -29,13 +30,18 @@ class AccountStore:
     database failures propagate as SQLAlchemy errors.
     """
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], *, audit: AuditLog | None = None) -> None:
         self.sessions = sessions
-        self.audit = AuditLog(sessions)
+        self.audit = audit or AuditLog.from_env(sessions)
 
     def create_account(self, name: str, role: Role = "user", *, engagement: str | None = None,
-                       engagement_until: datetime | None = None, by: str = "cli") -> AccountInfo:
-        """Create an account; ``engagement_until`` applies to red-teamers only."""
+                       engagement_until: datetime | None = None,
+                       requests_per_minute: int | None = None,
+                       tokens_per_minute: int | None = None, by: str = "cli") -> AccountInfo:
+        """Create an account; ``engagement_until`` applies to red-teamers only.
+
+        The limits are shared by every key of the account (each key may have its own too).
+        """
         if role not in ROLES:
             raise InputError(f"unknown role {role!r}; use one of {list(ROLES)}")
         if engagement_until is not None and role != "red-teamer":
@@ -43,13 +49,15 @@ class AccountStore:
                              "--engagement-until or use --role red-teamer")
         row = Account(id=new_id("acct"), name=name, role=role, status="active",
                       engagement=engagement, engagement_until=engagement_until,
-                      created_at=utcnow())
+                      requests_per_minute=requests_per_minute,
+                      tokens_per_minute=tokens_per_minute, created_at=utcnow())
         try:
             with self.sessions.begin() as session:
                 session.add(row)
                 session.flush()
                 self._audit(session, "account.created", row.id, by=by, role=role,
-                            engagement=engagement)
+                            engagement=engagement, requests_per_minute=requests_per_minute,
+                            tokens_per_minute=tokens_per_minute)
         except IntegrityError as exc:
             raise InputError(f"an account named {name!r} exists already; pick another "
                              "name") from exc
@@ -126,12 +134,26 @@ class AccountStore:
                 return None
             return Principal(AccountInfo.of(found[1]), KeyInfo.of(found[0]))
 
+    def set_limits(self, account_ref: str, *, requests_per_minute: int | None,
+                   tokens_per_minute: int | None, by: str = "cli") -> AccountInfo:
+        """Set (or, with ``None``, clear) the limits all the account's keys share."""
+        with self.sessions.begin() as session:
+            row = self._row(session, account_ref)
+            row.requests_per_minute, row.tokens_per_minute = (requests_per_minute,
+                                                              tokens_per_minute)
+            self._audit(session, "account.limits", row.id, by=by,
+                        requests_per_minute=requests_per_minute,
+                        tokens_per_minute=tokens_per_minute)
+            return AccountInfo.of(row)
+
     def set_status(self, account_ref: str, status: str, reason: str | None, *,
                    by: str, details: dict[str, Any] | None = None) -> AccountInfo:
         """Suspend (``status='suspended'``) or reinstate (``'active'``) an account."""
         with self.sessions.begin() as session:
             row = self._row(session, account_ref)
             row.status, row.status_reason = status, reason
+            if status == "active":  # a reinstated account starts with no strikes
+                reset_in(session, row.id)
             kind = "account.suspended" if status == "suspended" else "account.reinstated"
             self._audit(session, kind, row.id, by=by, reason=reason, **(details or {}))
             return AccountInfo.of(row)

@@ -20,7 +20,15 @@ def _as_json(a: AccountInfo) -> dict[str, object]:
     return {"id": a.id, "name": a.name, "role": a.role, "status": a.status,
             "status_reason": a.status_reason, "engagement": a.engagement,
             "engagement_until": a.engagement_until.isoformat() if a.engagement_until else None,
-            "created_at": a.created_at.isoformat()}
+            "created_at": a.created_at.isoformat(),
+            "requests_per_minute": a.requests_per_minute,
+            "tokens_per_minute": a.tokens_per_minute}
+
+
+RpmOption = Annotated[int | None, typer.Option(
+    "--rpm", min=1, help="Requests per minute, shared by all the account's keys.")]
+TpmOption = Annotated[int | None, typer.Option(
+    "--tpm", min=1, help="Tokens per minute, shared by all the account's keys.")]
 
 
 @accounts_app.command("create")
@@ -31,6 +39,8 @@ def create(
     engagement: Annotated[str | None, typer.Option(help="Red-team engagement name.")] = None,
     engagement_until: Annotated[str | None, typer.Option(
         help="End of the engagement, ISO 8601 with a time zone.")] = None,
+    rpm: RpmOption = None,
+    tpm: TpmOption = None,
     db: DbOption = None,
 ) -> None:
     """Create an account."""
@@ -45,8 +55,20 @@ def create(
         raise InputError(f"unknown role {role!r}; use one of {list(ROLES)}")
     with account_store(db) as store:
         info = store.create_account(name, role, engagement=engagement,
-                                    engagement_until=until)
+                                    engagement_until=until, requests_per_minute=rpm,
+                                    tokens_per_minute=tpm)
     console.print(f"created account {info.id} ({safe_text(info.name)}, {info.role})")
+
+
+@accounts_app.command("limits")
+@handle_errors
+def limits(account: Annotated[str, typer.Argument(help="Account id or name.")],
+           rpm: RpmOption = None, tpm: TpmOption = None, db: DbOption = None) -> None:
+    """Set the limits all the account's keys share (omit one to clear it)."""
+    with account_store(db) as store:
+        info = store.set_limits(account, requests_per_minute=rpm, tokens_per_minute=tpm)
+    console.print(f"account {info.id}: {rpm or 'no'} requests and {tpm or 'no'} tokens per "
+                  "minute (all keys together)")
 
 
 @accounts_app.command("list")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bastion.cli._common import console, err_console, handle_errors, print_json
 from bastion.cli._keys import DbOption
 from bastion.errors import InputError, RuntimeFailure
-from bastion.monitor import AuditLog
+from bastion.monitor import ANCHOR_ENV, KEY_ENV, AuditLog, FileAnchor, audit_key
 from bastion.store import DATABASE_URL_ENV, AuditEvent, make_engine
 
 audit_app = typer.Typer(help="Inspect and verify the audit log.", no_args_is_help=True)
@@ -71,19 +71,36 @@ def _events(count: int) -> str:
     return f"{count} event" if count == 1 else f"{count} events"
 
 
+AnchorOption = Annotated[Path | None, typer.Option(
+    "--anchor", envvar=ANCHOR_ENV, help="The checkpoint file the gateway writes "
+    "(audit.anchor_path).", dir_okay=False)]
+KeyEnvOption = Annotated[str, typer.Option(
+    "--key-env", help="The environment variable holding the audit key.")]
+
+
 @audit_app.command("verify")
 @handle_errors
-def verify(db: DbOption = None) -> None:
-    """Check every event's hash and the chain; exit 1 when anything was edited or removed.
+def verify(db: DbOption = None, anchor: AnchorOption = None, key_env: KeyEnvOption = KEY_ENV,
+           ) -> None:
+    """Check every event's hash, the chain, the HMACs and the anchor; exit 1 on any break.
 
     An empty log also exits 1: there is nothing to vouch for. A database that does not exist
     or holds no audit log is an error (exit 2); verify never creates one.
     """
+    key = audit_key(key_env)
+    if anchor is not None and not anchor.exists():
+        raise InputError(f"anchor file {str(anchor)!r} does not exist; pass the file named "
+                         "by the gateway's audit.anchor_path")
     with existing_log(db) as (sessions, shown):
-        report = AuditLog(sessions).verify()
+        log = AuditLog(sessions, key=key, anchor=FileAnchor(anchor, key) if anchor else None)
+        report = log.verify()
     if report.ok and report.events:
         console.print(f"audit log OK: {_events(report.events)}, head {report.head_seq} "
-                      f"({shown})")
+                      f"({shown})" + (", keyed" if report.keyed else "")
+                      + (f", {report.checkpoints} checkpoints" if anchor else ""))
+        if not report.keyed and anchor is None:
+            err_console.print(f"warning: neither keyed (${key_env}) nor anchored (--anchor): "
+                              "a rewrite by someone with database write access would pass")
         return
     if report.ok:
         err_console.print(f"audit log EMPTY: no events in {shown}; nothing to verify")

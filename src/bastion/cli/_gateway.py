@@ -31,12 +31,14 @@ def run(config: ConfigOption = None,
     settings = load_config(config)
     console.print(f"gateway on http://{host}:{port}/v1 -> {settings.upstream.base_url}")
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+                    timeout_keep_alive=settings.keep_alive_s, backlog=settings.backlog)
         return
     if config is not None:
         os.environ[CONFIG_ENV] = str(config)
     uvicorn.run("bastion.gateway._factory:app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level="info")
+                workers=workers, log_level="info", timeout_keep_alive=settings.keep_alive_s,
+                backlog=settings.backlog)
 
 
 @gateway_app.command("config")

@@ -48,8 +48,12 @@ async def assess(ctx: Context, prompt: str) -> None:
 async def _suspend(ctx: Context, score: float, reasons: list[str]) -> None:
     gateway, principal = ctx.gateway, ctx.principal
     assert principal is not None
+    settings = gateway.config.abuse
     reason = (f"strike score {score:g} reached the suspension threshold "
-              f"{gateway.config.abuse.suspend_at:g} (latest: {'; '.join(reasons)})")
+              f"{settings.suspend_at:g} (latest: {'; '.join(reasons)})"
+              if score >= settings.suspend_at else
+              f"too many blocked {settings.severe_severity}-severity prompts (latest: "
+              f"{'; '.join(reasons)})")
     try:
         await anyio.to_thread.run_sync(lambda: gateway.accounts.set_status(
             principal.account.id, "suspended", reason, by="abuse-monitor",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
@@ -68,7 +69,10 @@ async def admit(ctx: Context, request: Request, route: str) -> Principal:
 async def _limits(ctx: Context, principal: Principal) -> None:
     gateway = ctx.gateway
     throttle: int | None = None
-    if gateway.config.abuse.enabled:
+    if principal.account.in_engagement(datetime.now(UTC)):
+        ctx.extra["abuse_exempt"] = (f"red-teamer in engagement "
+                                     f"{principal.account.engagement!r}: audited, not throttled")
+    elif gateway.config.abuse.enabled:
         try:
             level = await gateway.abuse.level(principal.account.id)
         except RuntimeFailure:
@@ -96,29 +100,83 @@ def _limits_down(exc: RuntimeFailure) -> GatewayError:
                         headers={"Retry-After": "2"})
 
 
-def check_model(ctx: Context, model: Any) -> None:
-    """Refuse a model outside the key's scopes."""
+def check_model(ctx: Context, model: Any, *, required: bool = False) -> None:
+    """Refuse a model outside the key's scopes.
+
+    With ``required`` (the model name goes upstream) a non-string model is a 400, and a key
+    scoped to models must name one: an upstream picks its own default for a missing model.
+    """
     assert ctx.principal is not None
-    name = model if isinstance(model, str) else None
-    ctx.model = name
-    if not ctx.principal.key.scopes.allows_model(name):
-        raise GatewayError(403, f"this key may not use model {name!r}; ask for a key with "
-                           "that model in scope", code="scope_denied")
+    if model is not None and not isinstance(model, str):
+        raise GatewayError(400, f"'model' must be a string, not {type(model).__name__}",
+                           code="invalid_request", param="model")
+    ctx.model = model
+    scopes = ctx.principal.key.scopes
+    if model is None and required and scopes.models is not None:
+        raise GatewayError(403, "this key is limited to models "
+                           f"{list(scopes.models)}; name one in 'model'", code="scope_denied",
+                           param="model")
+    if model is not None and not scopes.allows_model(model):
+        raise GatewayError(403, f"this key may not use model {model!r}; ask for a key with "
+                           "that model in scope", code="scope_denied", param="model")
+
+
+MAX_DEPTH = 64
+"""Deepest nesting of a request body; real requests stay far below it."""
 
 
 async def read_json(request: Request, limit: int) -> dict[str, Any]:
-    """The request body as a JSON object, refused when too large or not an object."""
-    raw = await request.body()
-    if len(raw) > limit:
-        raise GatewayError(413, f"the body has {len(raw)} bytes; the limit is {limit}",
-                           code="body_too_large")
+    """The request body as a JSON object, refused when too large, too deep, or not an object.
+
+    The size limit holds while the body arrives: a declared or streamed body over ``limit``
+    is refused without reading the rest.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(int(declared), limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(size, limit)
+        chunks.append(chunk)
     try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise GatewayError(400, "the body is not valid JSON", code="invalid_json") from exc
+        body = json.loads(b"".join(chunks), parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise GatewayError(400, f"the body is not valid JSON ({_reason(exc)})",
+                           code="invalid_json") from exc
     if not isinstance(body, dict):
         raise GatewayError(400, "the body must be a JSON object", code="invalid_json")
+    if _depth(body) > MAX_DEPTH:
+        raise GatewayError(400, f"the body nests deeper than {MAX_DEPTH} levels",
+                           code="invalid_json")
     return body
+
+
+def _too_large(size: int, limit: int) -> GatewayError:
+    return GatewayError(413, f"the body has at least {size} bytes; the limit is {limit}",
+                        code="body_too_large")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _reason(exc: Exception) -> str:
+    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth without recursion (a deep body must not crash the check)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:
+                stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict)
+                                                      else item))
+    return deepest
 
 
 async def charge_tokens(ctx: Context, estimate: int) -> None:

@@ -6,10 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
+import anyio.to_thread
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bastion.accounts import StrikeStore
 from bastion.gateway._config import GatewayConfig
+from bastion.gateway._respond import GatewayError
 from bastion.gateway._routes import router
 from bastion.gateway._state import Gateway
 from bastion.store import close_store
@@ -18,8 +21,9 @@ from bastion.store import close_store
 def create_app(config: GatewayConfig, *, strikes: StrikeStore | None = None) -> FastAPI:
     """An ASGI app guarding ``config.upstream``.
 
-    The app's state holds the :class:`Gateway` (``app.state.gateway``). The audit writer
-    runs for the life of the app and is drained at shutdown.
+    The app's state holds the :class:`Gateway` (``app.state.gateway``). The classifier is
+    loaded before the app serves; the audit writer runs for the life of the app and is
+    drained at shutdown.
 
     Raises:
         ConfigError: bad settings (unknown tier, bad database URL).
@@ -31,6 +35,7 @@ def create_app(config: GatewayConfig, *, strikes: StrikeStore | None = None) -> 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
+            await anyio.to_thread.run_sync(gateway.guard.warm, gateway.policy("chat", "input"))
             async with anyio.create_task_group() as group:
                 group.start_soon(gateway.audit.run)
                 try:
@@ -44,4 +49,23 @@ def create_app(config: GatewayConfig, *, strikes: StrikeStore | None = None) -> 
                   openapi_url=None)
     app.state.gateway = gateway
     app.include_router(router(gateway))
+    app.add_middleware(HeaderLimit, limit=config.max_header_bytes)
     return app
+
+
+class HeaderLimit:
+    """Refuse requests whose headers exceed ``limit`` bytes (431) before any route runs."""
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, or answer 431."""
+        if scope["type"] == "http":
+            size = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+            if size > self.limit:
+                error = GatewayError(431, f"the request headers have {size} bytes; the limit "
+                                     f"is {self.limit}", code="headers_too_large")
+                await error.response()(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -17,12 +17,13 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bastion.accounts import AbuseSettings
+from bastion.accounts import AbuseSettings, Role
 from bastion.errors import ConfigError
+from bastion.policy import Severity
 
 ENV_PREFIX = "BASTION_GATEWAY__"
 
-RouteName = Literal["chat", "completions", "embeddings", "moderations"]
+RouteName = Literal["chat", "completions", "embeddings", "moderations", "responses"]
 
 
 class _Strict(BaseModel):
@@ -38,6 +39,10 @@ class UpstreamConfig(_Strict):
     read_timeout_s: float = Field(default=60.0, gt=0,
                                   description="Longest silence between bytes.")
     max_connections: int = Field(default=200, ge=1)
+    keepalive_expiry_s: float = Field(
+        default=2.0, gt=0, description="Idle upstream connections are dropped after this, "
+        "well before the upstream's own keep-alive timeout (uvicorn and vLLM: 5 s), so a "
+        "request never goes out on a connection the upstream is closing.")
 
 
 class ClassifierConfig(_Strict):
@@ -46,6 +51,9 @@ class ClassifierConfig(_Strict):
     tier: str = "default"
     options: dict[str, Any] = Field(default_factory=dict)
     timeout_s: float = Field(default=2.0, gt=0)
+    concurrency: int = Field(default=2, ge=1, description="Classifier batches running at once; "
+                             "checks that arrive meanwhile share the next batch.")
+    max_batch: int = Field(default=256, ge=1, description="Most texts in one batch.")
 
 
 class RouteConfig(_Strict):
@@ -61,14 +69,49 @@ class RouteConfig(_Strict):
     fail_open_output: bool = False
 
 
+class HoldConfig(_Strict):
+    """How much of a streamed answer a policy holds back before its final check.
+
+    ``whole_answer`` holds everything until the complete answer has passed (the stream then
+    behaves like a non-streamed request). Otherwise the answer is released sentence by
+    sentence, and once a window scores a category of severity ``whole_answer_at`` or above at
+    ``suspicion`` times its threshold or more, the rest of the answer is held whole.
+    """
+
+    whole_answer: bool = False
+    whole_answer_at: Severity | None = "critical"
+    suspicion: float = Field(default=0.5, gt=0, le=1)
+
+
 class StreamConfig(_Strict):
-    """The hold-back window of the stream guard (characters of generated text)."""
+    """The hold-back of the stream guard (characters of generated text).
+
+    Each check sees the new text with ``context_chars`` of what came before; every
+    ``accumulated_every_chars`` it also sees the answer so far (its last
+    ``accumulated_chars``), so a harmful whole is caught even when no single window is.
+    Released text ends at a sentence boundary when one lies within ``max_sentence_chars``.
+    """
 
     window_chars: int = Field(default=48, ge=1, description="New text that triggers a check.")
     tail_chars: int = Field(default=32, ge=0, description="Checked text still held for context.")
     context_chars: int = Field(default=256, ge=0, description="Released text re-checked with new.")
+    accumulated_chars: int = Field(default=4000, ge=0,
+                                   description="How much of the answer so far is re-checked.")
+    accumulated_every_chars: int = Field(
+        default=384, ge=1, description="New text between two checks of the answer so far "
+        "(each costs a check of up to accumulated_chars).")
+    sentences: bool = Field(default=True, description="Release only whole sentences.")
+    max_sentence_chars: int = Field(default=400, ge=1,
+                                    description="Longest run held waiting for a sentence end.")
     max_hold_s: float = Field(default=1.0, gt=0,
                               description="Check early when the upstream stalls.")
+    hold: HoldConfig = HoldConfig()
+    policies: dict[str, HoldConfig] = Field(default_factory=dict,
+                                            description="Per-policy hold settings, by policy id.")
+
+    def hold_for(self, policy_id: str) -> HoldConfig:
+        """The hold settings of one policy."""
+        return self.policies.get(policy_id, self.hold)
 
 
 class RefusalConfig(_Strict):
@@ -87,17 +130,52 @@ class RedactConfig(_Strict):
 
 
 class AuditConfig(_Strict):
-    """What the audit log keeps of request content."""
+    """What the audit log keeps of request content, and what keeps the chain honest.
+
+    ``key_env`` names the variable holding the audit key (never stored in the database);
+    ``anchor_path`` is an append-only file of checkpoints, kept where the database's writers
+    cannot write. ``bastion audit verify`` checks both.
+    """
 
     content: Literal["drop", "redact", "hash"] = "drop"
     max_pending: int = Field(default=100_000, ge=1)
+    key_env: str = "BASTION_AUDIT_KEY"
+    anchor_path: str | None = None
+    anchor_every_s: float = Field(default=1.0, gt=0)
+
+
+class RequestConfig(_Strict):
+    """What request bodies may hold beyond the OpenAI fields the gateway knows.
+
+    A field not known and not named here is refused with a 400 that names it. A field named
+    here (``documents``, ``chat_template``, or ``message.<key>`` for a message key) is let
+    through, and every string and free-text key inside it is checked like the prompt.
+    """
+
+    allow_fields: tuple[str, ...] = ()
+
+
+class ModerationsConfig(_Strict):
+    """``/v1/moderations`` must not be a free oracle for probing the policy.
+
+    With ``strikes`` its violations count toward the account's abuse level as a blocked
+    prompt would; roles outside ``scores_for`` see 0/1 scores and no rule ids.
+    """
+
+    strikes: bool = True
+    scores_for: tuple[Role, ...] = ("admin", "operator", "red-teamer")
 
 
 class LimitsConfig(_Strict):
-    """Default per-key rate limits (a key's own setting wins)."""
+    """Default rate limits per key and per account (a key's or account's own setting wins).
+
+    An account's limits are shared by all its keys, so more keys do not mean more budget.
+    """
 
     requests_per_minute: int | None = Field(default=None, ge=1)
     tokens_per_minute: int | None = Field(default=None, ge=1)
+    account_requests_per_minute: int | None = Field(default=None, ge=1)
+    account_tokens_per_minute: int | None = Field(default=None, ge=1)
 
 
 class GatewayConfig(_Strict):
@@ -113,6 +191,8 @@ class GatewayConfig(_Strict):
     redact: RedactConfig = RedactConfig()
     audit: AuditConfig = AuditConfig()
     limits: LimitsConfig = LimitsConfig()
+    request: RequestConfig = RequestConfig()
+    moderations: ModerationsConfig = ModerationsConfig()
     abuse: AbuseSettings = AbuseSettings()
     database_url: str | None = None
     redis_url: str | None = None
@@ -121,7 +201,14 @@ class GatewayConfig(_Strict):
         "user", "safety_identifier")
     max_body_bytes: int = Field(default=4_000_000, ge=1024)
     auth_cache_s: float = Field(default=1.0, ge=0, description="How long a key lookup is reused.")
-    metrics_public: bool = Field(default=True, description="False: /metrics needs an operator key.")
+    keep_alive_s: int = Field(default=65, ge=1, description="How long the gateway keeps an idle "
+                              "client connection: longer than client pools keep theirs (httpx "
+                              "5 s, aiohttp 15 s), so a client never reuses one being closed.")
+    backlog: int = Field(default=2048, ge=1, description="Pending connections the socket holds.")
+    max_header_bytes: int = Field(default=32_768, ge=1024,
+                                  description="Request headers larger than this get a 431.")
+    metrics_public: bool = Field(default=False,
+                                 description="True: /metrics needs no key (default: operators).")
 
     def route(self, name: str) -> RouteConfig:
         """The settings of a route, defaults filled in."""

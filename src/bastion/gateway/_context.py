@@ -42,6 +42,9 @@ class Context:
     abuse: AbuseDecision | None = None
     content: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)
+    """The request body as sent upstream (never audited; a response's echoes are compared
+    with it)."""
     _done: bool = False
 
     def add(self, check: Check) -> Check:
@@ -61,11 +64,11 @@ class Context:
 
     def expected(self) -> list[tuple[Direction, Policy]]:
         """The checks this route runs: input everywhere, output on generation routes."""
-        if self.route not in ("chat", "completions", "embeddings", "moderations"):
+        if self.route not in ("chat", "completions", "embeddings", "moderations", "responses"):
             return []
         gateway = self.gateway
         out: list[tuple[Direction, Policy]] = [("input", gateway.policy(self.route, "input"))]
-        if self.route in ("chat", "completions"):
+        if self.route in ("chat", "completions", "responses"):
             out.append(("output", gateway.policy(self.route, "output")))
         return out
 

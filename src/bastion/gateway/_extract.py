@@ -1,21 +1,56 @@
-"""Every content field of a request or response, found by path so it can be rewritten.
+"""Every string of a request that can reach the model, found by path so it can be rewritten.
 
 A request field is ``(path, text)``; ``path`` indexes into the JSON body, so the redact action
-can put masked text back. Fields the gateway cannot check (image parts, token-id prompts) are
-reported so the request is refused rather than passed unchecked.
+can put masked text back. The rule: every string in the body is checked, or the request is
+refused. A top-level field (or message key) the gateway does not know is refused with a 400
+naming it (:class:`UnknownField`) unless the operator allows it (``request.allow_fields``);
+an allowed extra has every string and every unusual key inside it checked. Content the
+gateway cannot read at all (image parts, token-id prompts) is refused (:class:`Unchecked`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 Path = tuple[str | int, ...]
 
 _TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
-_REASONING_KEYS = ("reasoning_content", "reasoning")
+_PART_TEXT_KEYS = {"refusal": "refusal", "thinking": "thinking", "reasoning": "text",
+                   "summary_text": "text", "reasoning_text": "text"}
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+_MESSAGE_KEYS = frozenset({"role", "content", "name", "tool_calls", "tool_call_id",
+                           "function_call", "refusal", "reasoning_content", "reasoning",
+                           "audio"})
+_IDENTIFIER = re.compile(r"[\w.:/+=@-]{0,200}")
+
+# Settings that never reach the model as text. Numbers and booleans pass; a string in one
+# must look like an identifier ("auto", "high", "json_object"), or it is checked as text.
+_CONTROL = frozenset({
+    "model", "stream", "stream_options", "temperature", "top_p", "n", "max_tokens",
+    "max_completion_tokens", "presence_penalty", "frequency_penalty", "logit_bias",
+    "logprobs", "top_logprobs", "seed", "user", "safety_identifier", "parallel_tool_calls",
+    "store", "service_tier", "reasoning_effort", "verbosity", "modalities", "audio",
+    "tool_choice", "function_call", "prompt_cache_key", "top_k", "min_p",
+    "repetition_penalty", "best_of", "echo", "encoding_format", "dimensions"})
+# Fields whose text reaches the model, per route.
+_TEXT: dict[str, frozenset[str]] = {
+    "chat": frozenset({"messages", "tools", "functions", "response_format", "prediction",
+                       "stop", "metadata", "web_search_options"}),
+    "completions": frozenset({"prompt", "suffix", "stop", "metadata"}),
+    "embeddings": frozenset({"input"}),
+    "moderations": frozenset({"input"}),
+    "responses": frozenset({"input", "instructions", "tools", "text", "prompt", "metadata"}),
+}
+_RESPONSES_CONTROL = frozenset({"include", "previous_response_id", "conversation", "reasoning",
+                                "truncation", "max_output_tokens", "max_tool_calls",
+                                "background"})
+
+
+Special = Callable[[str, Any], "Iterator[TextField] | None"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +70,23 @@ class Unchecked(Exception):  # noqa: N818 - names the situation, like httpx's ex
     """A request holds content the gateway cannot check (the message says which)."""
 
 
+class UnknownField(Exception):  # noqa: N818 - names the situation
+    """A request holds a field the gateway does not know (answered with a 400 naming it).
+
+    Attributes:
+        field: the dotted name of the field.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def dotted(path: Path) -> str:
+    """``messages.0.content``: a path as people write it."""
+    return ".".join(map(str, path))
+
+
 def set_path(body: Any, path: Path, value: str) -> None:
     """Replace the value at ``path`` inside ``body``."""
     target = body
@@ -43,50 +95,156 @@ def set_path(body: Any, path: Path, value: str) -> None:
     target[path[-1]] = value
 
 
-def _content(path: Path, content: Any) -> Iterator[TextField]:
+def _schema_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def walk(path: Path, value: Any) -> Iterator[TextField]:
+    """Every string inside ``value``; keys that do not look like identifiers too."""
+    if isinstance(value, str):
+        yield TextField(path, value)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from walk((*path, index), item)
+    elif isinstance(value, dict):
+        odd = [k for k in value if not _IDENTIFIER.fullmatch(str(k))]
+        if odd:
+            yield TextField(path, " ".join(map(str, odd)), rewritable=False)
+        for key, item in value.items():
+            yield from walk((*path, key), item)
+
+
+def control_fields(path: Path, value: Any) -> Iterator[TextField]:
+    """A setting: identifier-like strings pass, anything longer is checked as text."""
+    for item in walk(path, value):
+        if not (item.rewritable and _IDENTIFIER.fullmatch(item.text)):
+            yield item
+
+
+def _part(path: Path, part: Any) -> Iterator[TextField]:
+    if isinstance(part, str):
+        yield TextField(path, part)
+        return
+    kind = part.get("type") if isinstance(part, dict) else type(part).__name__
+    if not isinstance(part, dict):
+        raise Unchecked(f"content part of type {kind!r} at {dotted(path)} cannot be checked")
+    key = "text" if kind in _TEXT_PART_TYPES else _PART_TEXT_KEYS.get(str(kind))
+    if key is None:
+        raise Unchecked(f"content part {kind!r} at {dotted(path)} cannot be checked by this "
+                        "gateway; send text parts only")
+    if not isinstance(part.get(key), str):
+        raise Unchecked(f"content part {kind!r} at {dotted(path)} needs a string {key!r}")
+    yield TextField((*path, key), part[key])
+    for name, value in part.items():  # cache_control, signature...: checked unless inert
+        if name not in (key, "type"):
+            yield from control_fields((*path, name), value)
+
+
+def content_fields(path: Path, content: Any) -> Iterator[TextField]:
+    """A message's ``content``: a string, a list of text parts, or nothing."""
     if isinstance(content, str):
         yield TextField(path, content)
     elif isinstance(content, list):
         for index, part in enumerate(content):
-            if isinstance(part, str):
-                yield TextField((*path, index), part)
-            elif isinstance(part, dict) and part.get("type") in _TEXT_PART_TYPES:
-                yield TextField((*path, index, "text"), str(part.get("text", "")))
-            elif isinstance(part, dict) and part.get("type") == "refusal":
-                yield TextField((*path, index, "refusal"), str(part.get("refusal", "")))
-            else:
-                kind = part.get("type") if isinstance(part, dict) else type(part).__name__
-                raise Unchecked(f"content part {kind!r} at {'.'.join(map(str, path))} cannot "
-                                "be checked by this gateway; send text parts only")
+            yield from _part((*path, index), part)
     elif content is not None:
-        raise Unchecked(f"{'.'.join(map(str, path))} must be a string or a list of parts")
+        raise Unchecked(f"{dotted(path)} must be a string or a list of parts")
 
 
-def _tool_calls(path: Path, calls: Any) -> Iterator[TextField]:
-    for index, call in enumerate(calls if isinstance(calls, list) else []):
-        function = call.get("function") if isinstance(call, dict) else None
-        if isinstance(function, dict):
-            for key in ("name", "arguments"):
-                if isinstance(function.get(key), str):
-                    yield TextField((*path, index, "function", key), function[key])
+def _arguments(path: Path, value: Any) -> Iterator[TextField]:
+    if isinstance(value, str):
+        yield TextField(path, value)
+    elif value is not None:  # a JSON object: the model reads its keys and values
+        yield TextField(path, _schema_text(value), rewritable=False)
 
 
-def message_fields(path: Path, message: Any) -> Iterator[TextField]:
-    """The text fields of one chat message (any role), in a fixed order."""
-    if not isinstance(message, dict):
-        raise Unchecked(f"{'.'.join(map(str, path))} is not a message object")
-    yield from _content((*path, "content"), message.get("content"))
-    if isinstance(message.get("refusal"), str):
-        yield TextField((*path, "refusal"), message["refusal"])
-    for key in _REASONING_KEYS:
-        if isinstance(message.get(key), str):
-            yield TextField((*path, key), message[key])
-    yield from _tool_calls((*path, "tool_calls"), message.get("tool_calls"))
+def _tool_call(path: Path, call: Any) -> Iterator[TextField]:
+    if not isinstance(call, dict):
+        raise Unchecked(f"{dotted(path)} must be a tool call object")
+    for name, value in call.items():
+        if name in ("function", "custom") and isinstance(value, dict):
+            for key, item in value.items():
+                if key in ("arguments", "input"):
+                    yield from _arguments((*path, name, key), item)
+                else:
+                    yield from walk((*path, name, key), item)
+        elif name in ("id", "type", "index"):
+            yield from control_fields((*path, name), value)
+        else:
+            yield from walk((*path, name), value)
+
+
+def message_fields(path: Path, message: Any, allow: Collection[str] = ()) -> Iterator[TextField]:
+    """The text fields of one chat message (any role), in a fixed order.
+
+    Raises:
+        Unchecked: content the gateway cannot read.
+        UnknownField: a message key the gateway does not know (and ``allow`` does not name).
+    """
+    _check_message(path, message, allow)
+    yield from content_fields((*path, "content"), message.get("content"))
+    for key in ("refusal", "reasoning_content", "reasoning", "name", "tool_call_id"):
+        if key in message:
+            yield from walk((*path, key), message[key])
+    calls = message.get("tool_calls")
+    if calls is not None and not isinstance(calls, list):
+        raise Unchecked(f"{dotted((*path, 'tool_calls'))} must be a list")
+    for index, call in enumerate(calls or []):
+        yield from _tool_call((*path, "tool_calls", index), call)
     call = message.get("function_call")
     if isinstance(call, dict):
-        for key in ("name", "arguments"):
-            if isinstance(call.get(key), str):
-                yield TextField((*path, "function_call", key), call[key])
+        for key, item in call.items():
+            yield from (_arguments if key == "arguments" else walk)(
+                (*path, "function_call", key), item)
+    elif call is not None:
+        raise Unchecked(f"{dotted((*path, 'function_call'))} must be an object")
+    if "audio" in message:
+        yield from control_fields((*path, "audio"), message["audio"])
+    for key in message:
+        if key not in _MESSAGE_KEYS:  # allowed by the operator: checked as text
+            yield from walk((*path, key), message[key])
+
+
+def _check_message(path: Path, message: Any, allow: Collection[str]) -> None:
+    if not isinstance(message, dict):
+        raise Unchecked(f"{dotted(path)} is not a message object")
+    role = message.get("role")
+    if not isinstance(role, str) or role not in _ROLES:
+        raise UnknownField(dotted((*path, "role")), f"{dotted((*path, 'role'))} must be one "
+                           f"of {sorted(_ROLES)}, not {role!r}")
+    for key in message:
+        if key not in _MESSAGE_KEYS and f"message.{key}" not in allow:
+            raise UnknownField(dotted((*path, key)), _unknown(dotted((*path, key)),
+                                                               f"message.{key}"))
+
+
+def _unknown(name: str, allow_as: str) -> str:
+    return (f"unknown request field {name!r}: the gateway checks every field that reaches "
+            f"the model and does not know this one; remove it, or ask the operator to add "
+            f"{allow_as!r} to request.allow_fields")
+
+
+def _tools(key: str, tools: Any) -> Iterator[TextField]:
+    """Tool or function definitions: names, descriptions, schemas, grammars."""
+    if not isinstance(tools, list):
+        raise Unchecked(f"{key!r} must be a list")
+    for index, tool in enumerate(tools):
+        if not isinstance(tool, dict):
+            raise Unchecked(f"{key}.{index} must be an object")
+        yield from definition_fields((key, index), tool)
+
+
+def definition_fields(path: Path, value: Any) -> Iterator[TextField]:
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if name in ("parameters", "schema", "json_schema", "input_schema"):
+                yield TextField((*path, name), _schema_text(item), rewritable=False)
+            elif name == "type":
+                yield from control_fields((*path, name), item)
+            else:
+                yield from definition_fields((*path, name), item)
+    else:
+        yield from walk(path, value)
 
 
 def _strings(path: Path, value: Any, name: str) -> Iterator[TextField]:
@@ -100,64 +258,56 @@ def _strings(path: Path, value: Any, name: str) -> Iterator[TextField]:
                         "checked; send text")
 
 
-def _schema_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+def _field(route: str, name: str, value: Any, allow: Collection[str]) -> Iterator[TextField]:
+    path: Path = (name,)
+    if name == "messages":
+        if not isinstance(value, list):
+            raise Unchecked("'messages' must be a list of message objects")
+        for index, message in enumerate(value):
+            yield from message_fields((name, index), message, allow)
+    elif name in ("tools", "functions"):
+        yield from _tools(name, value)
+    elif name == "response_format":
+        yield from definition_fields(path, value)
+    elif name == "prediction" and isinstance(value, dict):
+        yield from control_fields((name, "type"), value.get("type"))
+        yield from content_fields((name, "content"), value.get("content"))
+        yield from walk(path, {k: v for k, v in value.items() if k not in ("type", "content")})
+    elif name in ("prompt", "suffix", "input") and route != "chat":
+        yield from _strings(path, value, name)
+    elif name in _CONTROL:
+        yield from control_fields(path, value)
+    else:  # stop, metadata, web_search_options, operator-allowed extras
+        yield from walk(path, value)
 
 
-def _tools(body: dict[str, Any]) -> Iterator[TextField]:
-    """Tool definitions: the model reads their names, descriptions and parameter schemas."""
-    for index, tool in enumerate(body.get("tools") or []):
-        function = tool.get("function") if isinstance(tool, dict) else None
-        if not isinstance(function, dict):
-            continue
-        base: Path = ("tools", index, "function")
-        for key in ("name", "description"):
-            if isinstance(function.get(key), str):
-                yield TextField((*base, key), function[key])
-        if function.get("parameters") is not None:
-            yield TextField((*base, "parameters"), _schema_text(function["parameters"]),
-                            rewritable=False)
-
-
-def _extras(body: dict[str, Any]) -> Iterator[TextField]:
-    """Other request fields whose text reaches the model."""
-    prediction = body.get("prediction")
-    if isinstance(prediction, dict) and prediction.get("content") is not None:
-        yield from _content(("prediction", "content"), prediction["content"])
-    response_format = body.get("response_format")
-    if isinstance(response_format, dict) and response_format.get("json_schema") is not None:
-        yield TextField(("response_format", "json_schema"),
-                        _schema_text(response_format["json_schema"]), rewritable=False)
-
-
-def request_fields(route: str, body: dict[str, Any]) -> list[TextField]:
+def request_fields(route: str, body: dict[str, Any], allow: Collection[str] = (), *,
+                   special: Special | None = None) -> list[TextField]:
     """Every text field a request sends to the model.
+
+    Args:
+        route: ``chat``, ``completions``, ``embeddings``, ``moderations`` or ``responses``.
+        body: the request body.
+        allow: extra field names the operator lets through (checked like text).
+        special: a route's own reader of a field (``None`` from it: the common reader).
 
     Raises:
         Unchecked: the request holds content that cannot be checked.
+        UnknownField: the request holds a field the gateway does not know.
     """
-    if route == "chat":
-        messages = body.get("messages")
-        if not isinstance(messages, list):
-            raise Unchecked("'messages' must be a list of message objects")
-        fields = [f for i, m in enumerate(messages) for f in message_fields(("messages", i), m)]
-        return [*fields, *_tools(body), *_extras(body)]
-    if route == "completions":
-        return [*_strings(("prompt",), body.get("prompt"), "prompt"),
-                *_strings(("suffix",), body.get("suffix"), "suffix")]
-    if route in ("embeddings", "moderations"):
-        return list(_strings(("input",), body.get("input"), "input"))
-    return []
-
-
-def choice_fields(route: str, choice: Any, index: int) -> list[TextField]:
-    """The text fields of one response choice."""
-    if not isinstance(choice, dict):
-        return []
-    if route == "completions":
-        text = choice.get("text")
-        return [TextField(("choices", index, "text"), text)] if isinstance(text, str) else []
-    return list(message_fields(("choices", index, "message"), choice.get("message") or {}))
+    known = _TEXT.get(route, frozenset())
+    control = _CONTROL | _RESPONSES_CONTROL if route == "responses" else _CONTROL
+    if route == "chat" and not isinstance(body.get("messages"), list):
+        raise Unchecked("'messages' must be a list of message objects")
+    if route == "responses" and "input" not in body:
+        raise Unchecked("'input' is required")
+    fields: list[TextField] = []
+    for name, value in body.items():
+        if name not in known and name not in control and name not in allow:
+            raise UnknownField(name, _unknown(name, name))
+        own = special(name, value) if special is not None else None
+        fields.extend(own if own is not None else _field(route, name, value, allow))
+    return fields
 
 
 def joined(fields: list[TextField]) -> str:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import anyio
 
 from bastion.classify import Classifier, Verdict, error_verdict, get_classifier
+from bastion.gateway._batch import Batcher
 from bastion.gateway._config import ClassifierConfig
 from bastion.policy import ACTION_RANK, Action, Policy
 
@@ -93,14 +94,36 @@ class Guard:
     def __init__(self, config: ClassifierConfig) -> None:
         self.config = config
         self.classifier = get_classifier(config.tier, **config.options)
+        self._batcher: Batcher | None = None
+
+    def warm(self, policy: Policy) -> None:
+        """Load the classifier's model now (blocking), so no request waits for it: a first
+        call that loads a model can take longer than the check deadline."""
+        try:
+            self.classifier.classify(["Bastion is starting."], policy)
+        except Exception as exc:  # the backend may come up later; checks fail closed till then
+            logger.warning("classifier warm-up failed (%s); checks will retry it",
+                           type(exc).__name__)
+
+    @property
+    def batcher(self) -> Batcher:
+        """The batcher (made on first use: it belongs to the running event loop)."""
+        if self._batcher is None:
+            self._batcher = Batcher(self._run, concurrency=self.config.concurrency,
+                                    max_texts=self.config.max_batch,
+                                    timeout_s=self.config.timeout_s)
+        return self._batcher
 
     async def classify(self, texts: list[str], policy: Policy) -> list[Verdict]:
         """One verdict per text; error verdicts on failure or timeout."""
         if not texts:
             return []
-        with anyio.move_on_after(self.config.timeout_s):
-            return await self._run(texts, policy)
         message = f"classifier did not answer within {self.config.timeout_s:g} s"
+        with anyio.move_on_after(self.config.timeout_s):
+            found = await self.batcher.classify(texts, policy)
+            if found is not None:
+                return found
+            message = "classifier failed (see the gateway log)"
         return [error_verdict(policy, self.classifier.name, message) for _ in texts]
 
     async def _run(self, texts: list[str], policy: Policy) -> list[Verdict]:

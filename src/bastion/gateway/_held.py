@@ -8,18 +8,25 @@ held-back tail; frames leave in order.
 from __future__ import annotations
 
 import json
+import re
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from bastion.gateway._answer import Key, answer_texts, per_choice
 from bastion.gateway._extract import Path, set_path
+from bastion.gateway._responses import event_texts
 
-Key = tuple[int, str]
-"""(choice index, field): ``content``, ``refusal``, ``reasoning_content``, ``tool.0.name``..."""
+_SENTENCE_END = re.compile(r"[.!?\u2026](?=[\s\"'\)\]])|[\u3002\uff01\uff1f\n]")
 
-_FIELD_ORDER = ("text", "content", "refusal", "reasoning_content", "reasoning", "tool",
-                "function_call")
+
+_PROSE = frozenset({"text", "content", "refusal", "reasoning_content", "reasoning",
+                    "reasoning_details", "audio"})
+"""Fields held back to sentence ends; the rest (tool arguments, metadata) has none."""
+_RUNNING = _PROSE | {"tool", "function_call", "logprobs"}
+"""Running text, whose checked end keeps a tail in hold; other fields (metadata a chunk
+carries whole) leave once checked."""
 
 
 @dataclass
@@ -39,37 +46,8 @@ class Frame:
     raw: str
     chunk: dict[str, Any]
     slices: list[Slice] = field(default_factory=list)
-
-
-def _delta_texts(choice: dict[str, Any], pos: int) -> Iterator[tuple[str, Path, str]]:
-    if isinstance(choice.get("text"), str):
-        yield "text", ("choices", pos, "text"), choice["text"]
-    delta = choice.get("delta")
-    if not isinstance(delta, dict):
-        return
-    base: Path = ("choices", pos, "delta")
-    for name in ("content", "refusal", "reasoning_content", "reasoning"):
-        if isinstance(delta.get(name), str):
-            yield name, (*base, name), delta[name]
-    for at, call in enumerate(delta.get("tool_calls") or []):
-        function = call.get("function") if isinstance(call, dict) else None
-        index = call.get("index", at) if isinstance(call, dict) else at
-        for part in ("name", "arguments"):
-            if isinstance(function, dict) and isinstance(function.get(part), str):
-                yield (f"tool.{index:04d}.{part}", (*base, "tool_calls", at, "function", part),
-                       function[part])
-    call = delta.get("function_call")
-    for part in ("name", "arguments"):
-        if isinstance(call, dict) and isinstance(call.get(part), str):
-            yield f"function_call.{part}", (*base, "function_call", part), call[part]
-
-
-def _order(key: Key) -> tuple[int, int, str, int]:
-    """Sort key matching :func:`~bastion.gateway._extract.message_fields` (name, then args)."""
-    head, _, rest = key[1].partition(".")
-    rank = _FIELD_ORDER.index(head) if head in _FIELD_ORDER else len(_FIELD_ORDER)
-    call, _, part = rest.rpartition(".")
-    return key[0], rank, call, 0 if part == "name" else 1
+    event: str | None = None
+    """The SSE event name (the Responses API names its events; chat chunks have none)."""
 
 
 class Held:
@@ -80,32 +58,82 @@ class Held:
         self.checked: dict[Key, int] = {}
         self.safe: dict[Key, int] = {}
         self.frames: deque[Frame] = deque()
+        self.last: dict[Path, str] = {}
 
-    def add(self, raw: str, chunk: dict[str, Any]) -> None:
-        """Queue a chunk and append its texts to the buffers."""
-        frame = Frame(raw, chunk)
-        for pos, choice in enumerate(chunk.get("choices") or []):
-            if not isinstance(choice, dict):
-                continue
-            index = choice.get("index", pos)
-            index = index if isinstance(index, int) else pos
-            for name, path, text in _delta_texts(choice, pos):
-                key = (index, name)
-                start = len(self.buffers.get(key, ""))
-                self.buffers[key] = self.buffers.get(key, "") + text
-                frame.slices.append(Slice(key, path, start, start + len(text)))
+    def add(self, route: str, raw: str, chunk: dict[str, Any],
+            request: dict[str, Any] | None = None) -> None:
+        """Queue a chunk and append its texts to the buffers.
+
+        Raises:
+            Unreadable: the chunk has a shape the gateway cannot read (nothing is queued).
+        """
+        if route == "responses":
+            frame = Frame(raw, chunk, event=str(chunk.get("type", "")))
+            texts = event_texts(chunk, request or {})
+        else:
+            frame = Frame(raw, chunk)
+            texts = answer_texts(route, chunk, streamed=True)
+        for item in texts:
+            if item.key[0] == -1 or item.key[1].startswith("x."):
+                # Metadata a server repeats in every chunk ("provider": "...") is checked once.
+                if self.last.get(item.path) == item.text:
+                    continue
+                self.last[item.path] = item.text
+            start = len(self.buffers.get(item.key, ""))
+            self.buffers[item.key] = self.buffers.get(item.key, "") + item.text + item.sep
+            frame.slices.append(Slice(item.key, item.path, start, start + len(item.text)))
         self.frames.append(frame)
 
-    def due(self, window: int, *, force: bool = False) -> list[Key]:
-        """Buffers with at least ``window`` unchecked characters (any, with ``force``)."""
-        return [key for key, text in self.buffers.items()
-                if len(text) - self.checked.get(key, 0) >= (1 if force else window)]
+    def due(self, window: int, *, force: bool = False, sentences: bool = False) -> list[Key]:
+        """Every buffer with unchecked text, once one has ``window`` unchecked characters, or
+        (with ``sentences``) a prose field has finished a sentence, or at once (``force``).
 
-    def mark_checked(self, key: Key, tail: int) -> None:
-        """Everything in the buffer is checked; all but ``tail`` characters may leave."""
+        All are checked together, so a short field (a tool name, a metadata string) never
+        holds back frames that other fields made ready.
+        """
+        pending = {key: len(text) - self.checked.get(key, 0)
+                   for key, text in self.buffers.items()}
+        ready = force or any(n >= window for n in pending.values()) or (
+            sentences and any(n > 0 and self._new_sentence_end(key)
+                              for key, n in pending.items()))
+        return [key for key, n in pending.items() if n > 0] if ready else []
+
+    def _new_sentence_end(self, key: Key) -> bool:
+        if key[1].partition(".")[0] not in _PROSE:
+            return False
+        return _SENTENCE_END.search(self.buffers[key],
+                                    max(0, self.checked.get(key, 0) - 1)) is not None
+
+    def mark_checked(self, key: Key, tail: int, *, release: bool = True,
+                     sentence_within: int | None = None) -> None:
+        """Everything in the buffer is checked; all but ``tail`` characters may leave.
+
+        With ``release`` false nothing more may leave (the answer is held whole). With
+        ``sentence_within``, released text ends at the last sentence end, unless none lies
+        within that many characters (then at the last space).
+        """
         length = len(self.buffers[key])
         self.checked[key] = length
-        self.safe[key] = max(self.safe.get(key, 0), length - tail)
+        if not release:
+            return
+        head = key[1].partition(".")[0]
+        limit = length - tail if head in _RUNNING else length
+        if sentence_within is not None and head in _PROSE:
+            limit = self._sentence_end(key, limit, sentence_within)
+        self.safe[key] = max(self.safe.get(key, 0), limit)
+
+    def _sentence_end(self, key: Key, limit: int, within: int) -> int:
+        """The last sentence end in the checked text (a finished sentence needs no tail:
+        it is whole); without one, ``limit`` cut back to a space once ``within`` characters
+        wait."""
+        text, start = self.buffers[key], self.safe.get(key, 0)
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, start, len(text))]
+        if ends and ends[-1] > start:
+            return ends[-1]
+        if limit - start < within:
+            return start
+        space = text.rfind(" ", start, limit)
+        return space + 1 if space > start else limit
 
     def release_all(self) -> None:
         """After the final check: every buffer may leave in full."""
@@ -128,16 +156,13 @@ class Held:
                 continue
             for piece in frame.slices:
                 set_path(frame.chunk, piece.path, rewrite(piece.key, piece.start, piece.end))
-            yield "data: " + json.dumps(frame.chunk, ensure_ascii=True,
-                                        separators=(",", ":")) + "\n\n"
+            named = f"event: {frame.event}\n" if frame.event else ""
+            yield named + "data: " + json.dumps(frame.chunk, ensure_ascii=True,
+                                                separators=(",", ":")) + "\n\n"
 
     def choice_texts(self) -> list[str]:
         """Each choice's fields joined, in the order the non-streamed check uses."""
-        by_choice: dict[int, list[str]] = {}
-        for key in sorted(self.buffers, key=_order):
-            if self.buffers[key]:
-                by_choice.setdefault(key[0], []).append(self.buffers[key])
-        return ["\n".join(parts) for _, parts in sorted(by_choice.items())]
+        return per_choice(self.buffers)
 
     def total_chars(self) -> int:
         """Characters generated so far, all buffers together."""

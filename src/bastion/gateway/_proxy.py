@@ -13,11 +13,12 @@ from bastion.accounts import hashed_account_id
 from bastion.errors import RuntimeFailure
 from bastion.gateway._abuse import assess
 from bastion.gateway._admit import charge_tokens, check_model
+from bastion.gateway._answer import AnswerText, Unreadable, answer_texts, buffers_of, per_choice
 from bastion.gateway._context import Context
 from bastion.gateway._extract import (
     TextField,
     Unchecked,
-    choice_fields,
+    UnknownField,
     joined,
     request_fields,
     set_path,
@@ -32,13 +33,14 @@ from bastion.gateway._respond import (
     refusal_completion,
     refusal_error,
 )
+from bastion.gateway._responses import response_texts, responses_fields
 from bastion.gateway._stream import StreamGuard
 from bastion.redact import Vault
 
 logger = logging.getLogger("bastion.gateway")
 
 UPSTREAM_PATHS = {"chat": "chat/completions", "completions": "completions",
-                  "embeddings": "embeddings"}
+                  "embeddings": "embeddings", "responses": "responses"}
 
 
 def headers_for(ctx: Context, *, pending_output: bool = False) -> dict[str, str]:
@@ -58,11 +60,16 @@ def headers_for(ctx: Context, *, pending_output: bool = False) -> dict[str, str]
 async def check_input(ctx: Context, body: dict[str, Any]) -> tuple[list[TextField], Check]:
     """Find every content field, check it, and refuse on block or fail-closed error."""
     gateway, route = ctx.gateway, ctx.route
-    check_model(ctx, body.get("model"))
+    if route != "moderations":  # a moderation's model is the policy; nothing goes upstream
+        check_model(ctx, body.get("model"), required=True)
     try:
-        fields = request_fields(route, body)
+        allow = gateway.config.request.allow_fields
+        fields = (responses_fields(body, allow) if route == "responses" else
+                  request_fields(route, body, allow))
     except Unchecked as exc:
         raise GatewayError(422, str(exc), code="unchecked_content") from exc
+    except UnknownField as exc:
+        raise GatewayError(400, str(exc), code="unknown_field", param=exc.field) from exc
     texts = [f.text for f in fields]
     ctx.keep_content(texts)
     await charge_tokens(ctx, sum(len(t) for t in texts) // 4 + 1)
@@ -85,6 +92,22 @@ def mask_fields(ctx: Context, body: dict[str, Any], fields: list[TextField]) -> 
         if masked != item.text:
             set_path(body, item.path, masked)
     ctx.extra["redacted_values"] = len(vault)
+    return vault
+
+
+def redact(ctx: Context, body: dict[str, Any], fields: list[TextField],
+           check: Check) -> Vault | None:
+    """Mask what the policy redacts; ``None`` when the policy redacts nothing.
+
+    The gateway's own detectors run whenever the input policy has a ``redact`` category, not
+    only when the classifier said so: a value it missed (an unusual card grouping) must still
+    never reach the upstream. The check then reads ``redact``.
+    """
+    if check.outcome != "redact" and not masks(ctx.gateway.policy(ctx.route, "input")):
+        return None
+    vault = mask_fields(ctx, body, fields)
+    if len(vault) and check.outcome in ("pass", "flag"):
+        check.outcome = "redact"
     return vault
 
 
@@ -118,7 +141,14 @@ async def send(ctx: Context, body: dict[str, Any], *, stream: bool) -> httpx.Res
     request = gateway.upstream.build_request("POST", UPSTREAM_PATHS[ctx.route], json=body)
     start = time.perf_counter()
     try:
-        response = await gateway.upstream.send(request, stream=stream)
+        try:
+            response = await gateway.upstream.send(request, stream=stream)
+        except httpx.RemoteProtocolError:
+            # A pooled connection the upstream closed as we reused it: nothing was answered,
+            # so the request goes once more on a fresh connection.
+            logger.warning("upstream closed a reused connection; retrying %s once",
+                           ctx.request_id)
+            response = await gateway.upstream.send(request, stream=stream)
     except httpx.TimeoutException as exc:
         ctx.outcome = "upstream_error"
         raise GatewayError(504, "the upstream model did not answer in time; retry later",
@@ -139,11 +169,21 @@ async def upstream_failure(ctx: Context, response: httpx.Response) -> GatewayErr
     await response.aclose()
     ctx.outcome, ctx.reason = "upstream_error", f"upstream status {response.status_code}"
     if response.status_code < 500:
-        message = _upstream_message(response)
+        message = await _checked_message(ctx, _upstream_message(response))
         return GatewayError(response.status_code, f"the upstream refused the request: "
                             f"{message}", code="upstream_rejected")
     return GatewayError(502, f"the upstream model failed (status {response.status_code}); "
                         "retry later", code="upstream_error")
+
+
+async def _checked_message(ctx: Context, message: str) -> str:
+    """The upstream's error message if the output policy lets it through, else a stand-in."""
+    policy = ctx.gateway.policy(ctx.route, "output")
+    verdicts = await ctx.gateway.guard.classify([message], policy)
+    if any(v.kind != "safe" for v in verdicts):
+        ctx.extra["upstream_message_withheld"] = True
+        return "(the upstream's message was withheld: it did not pass the output check)"
+    return message
 
 
 def _upstream_message(response: httpx.Response) -> str:
@@ -167,8 +207,9 @@ async def generate(ctx: Context, body: dict[str, Any]) -> Response:
     prompt = joined(fields)
     if check.outcome == "block":
         return await refuse(ctx, check, prompt)
-    vault = mask_fields(ctx, body, fields) if check.outcome == "redact" else None
+    vault = redact(ctx, body, fields, check)
     stamp_identity(ctx, body)
+    ctx.body = body
     response = await send(ctx, body, stream=ctx.stream)
     if response.status_code != 200:
         raise await upstream_failure(ctx, response)
@@ -193,16 +234,15 @@ async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: 
     gateway, route = ctx.gateway, ctx.route
     try:
         data = response.json()
-        choices = data["choices"]
-        assert isinstance(choices, list)
-    except (ValueError, KeyError, TypeError, AssertionError) as exc:
-        ctx.outcome = "upstream_error"
-        raise GatewayError(502, "the upstream answered with a malformed completion",
-                           code="upstream_malformed") from exc
-    per_choice = [choice_fields(route, c, i) for i, c in enumerate(choices)]
+        texts = (response_texts(data, ctx.body) if route == "responses" else
+                 answer_texts(route, data, streamed=False))
+    except (ValueError, RecursionError, Unreadable) as exc:  # deep nesting: unreadable too
+        ctx.outcome, ctx.reason = "upstream_error", f"unreadable completion: {exc}"
+        raise GatewayError(502, "the upstream answered with a completion the gateway cannot "
+                           f"read ({exc}), so it was withheld", code="upstream_malformed") from exc
     policy = gateway.policy(route, "output")
     check = ctx.add(await gateway.guard.check(
-        "output", [joined(f) for f in per_choice], policy, fail_open=fail_open))
+        "output", per_choice(buffers_of(texts)), policy, fail_open=fail_open))
     if check.outcome == "block":
         return await refuse(ctx, check, prompt)
     if check.outcome == "error":
@@ -210,13 +250,12 @@ async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: 
         raise GatewayError(503, "the completion could not be checked (the classifier failed "
                            "or timed out) and this route fails closed; retry shortly",
                            code="classifier_unavailable", headers={"Retry-After": "2"})
-    _rewrite_choices(ctx, data, per_choice, mask=masks(policy), vault=vault)
+    _rewrite_choices(ctx, data, texts, mask=masks(policy), vault=vault)
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
     if ctx.principal is not None:
         try:
-            await gateway.limiter.tokens(ctx.principal,
-                                         int(usage.get("completion_tokens") or 0),
-                                         enforce=False)
+            await gateway.limiter.tokens(ctx.principal, int(
+                usage.get("completion_tokens") or usage.get("output_tokens") or 0), enforce=False)
         except RuntimeFailure:
             logger.exception("completion tokens of %s were not counted", ctx.request_id)
     if check.violations:
@@ -224,16 +263,15 @@ async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: 
     return JSONResponse(data, headers=headers_for(ctx))
 
 
-def _rewrite_choices(ctx: Context, data: dict[str, Any], per_choice: list[list[TextField]],
+def _rewrite_choices(ctx: Context, data: dict[str, Any], texts: list[AnswerText],
                      *, mask: bool, vault: Vault | None) -> None:
     restore = vault is not None and ctx.gateway.config.redact.restore
     if not mask and not restore:
         return
     output_vault = Vault(ctx.gateway.detectors, prefix=MODEL_PREFIX)
-    for fields in per_choice:
-        for item in fields:
-            text = output_vault.mask(item.text) if mask else item.text
-            if restore and vault is not None:
-                text = vault.restore(text)
-            if text != item.text:
-                set_path(data, item.path, text)
+    for item in texts:
+        text = output_vault.mask(item.text) if mask else item.text
+        if restore and vault is not None:
+            text = vault.restore(text)
+        if text != item.text:
+            set_path(data, item.path, text)

@@ -44,14 +44,15 @@ class GatewayError(Exception):
         status: HTTP status.
         message: what went wrong, why, and how to fix it.
         code: a short machine-readable code.
+        param: the request field at fault, if one is.
         extra: more fields for the error object (policy codes for refusals).
     """
 
     def __init__(self, status: int, message: str, *, code: str,
                  headers: Mapping[str, str] | None = None,
-                 extra: Mapping[str, Any] | None = None) -> None:
+                 extra: Mapping[str, Any] | None = None, param: str | None = None) -> None:
         super().__init__(message)
-        self.status, self.message, self.code = status, message, code
+        self.status, self.message, self.code, self.param = status, message, code, param
         self.headers = dict(headers or {})
         self.extra = dict(extra or {})
 
@@ -61,7 +62,7 @@ class GatewayError(Exception):
                 "authentication_error" if self.status == 401 else
                 "permission_error" if self.status == 403 else
                 "rate_limit_error" if self.status == 429 else "invalid_request_error")
-        return {"error": {"message": self.message, "type": kind, "param": None,
+        return {"error": {"message": self.message, "type": kind, "param": self.param,
                           "code": self.code, **self.extra}}
 
     def response(self, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -90,6 +91,8 @@ def refusal_completion(route: str, model: str | None, config: RefusalConfig,
                        check: Check) -> dict[str, Any]:
     """A normal completion whose only choice carries the refusal."""
     created = int(time.time())
+    if route == "responses":
+        return {**_refusal_response(model, config), **policy_details(check)}
     if route == "completions":
         choice: dict[str, Any] = {"index": 0, "text": config.message,
                                   "finish_reason": "content_filter", "logprobs": None}
@@ -104,8 +107,22 @@ def refusal_completion(route: str, model: str | None, config: RefusalConfig,
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
 
 
+def _refusal_response(model: str | None, config: RefusalConfig) -> dict[str, Any]:
+    return {"id": "bastion-refusal", "object": "response", "created_at": int(time.time()),
+            "status": "completed", "model": model or "", "output": [
+                {"type": "message", "id": "msg_bastion_refusal", "status": "completed",
+                 "role": "assistant", "content": [{"type": "refusal",
+                                                    "refusal": config.message}]}],
+            "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}}
+
+
 def refusal_chunks(route: str, model: str | None, config: RefusalConfig) -> list[str]:
-    """The SSE frames of a streamed refusal (ending in ``[DONE]``)."""
+    """The SSE frames of a streamed refusal (ending in ``[DONE]``; a Responses stream ends
+    with its ``response.completed`` event instead)."""
+    if route == "responses":
+        event = {"type": "response.completed", "sequence_number": 0,
+                 "response": _refusal_response(model, config)}
+        return [f"event: response.completed\ndata: {dumps(event)}\n\n"]
     if route == "completions":
         choice: dict[str, Any] = {"index": 0, "text": config.message,
                                   "finish_reason": "content_filter"}

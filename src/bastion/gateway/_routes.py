@@ -16,13 +16,15 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from bastion.classify import Verdict
+from bastion.gateway._abuse import assess
 from bastion.gateway._admit import admit, check_model, read_json
 from bastion.gateway._context import Context
+from bastion.gateway._extract import joined
 from bastion.gateway._proxy import (
     check_input,
     generate,
     headers_for,
-    mask_fields,
+    redact,
     refuse,
     send,
     stamp_identity,
@@ -71,8 +73,7 @@ async def _embeddings(ctx: Context, request: Request) -> Response:
     fields, check = await check_input(ctx, body)
     if check.outcome == "block":
         return await refuse(ctx, check, "")
-    if check.outcome == "redact":  # the upstream never sees the values, here either
-        mask_fields(ctx, body, fields)
+    redact(ctx, body, fields, check)  # the upstream never sees the values, here either
     stamp_identity(ctx, body)
     body.pop("safety_identifier", None)  # the embeddings API takes 'user' only
     response = await send(ctx, body, stream=False)
@@ -95,13 +96,17 @@ async def _models(ctx: Context, request: Request) -> Response:
     return JSONResponse(data, headers={"x-bastion-request-id": ctx.request_id})
 
 
-def _moderation_result(verdict: Verdict) -> dict[str, Any]:
+def _moderation_result(verdict: Verdict, *, detailed: bool) -> dict[str, Any]:
     flags = dict.fromkeys(OPENAI_CATEGORIES, False)
     scores = dict.fromkeys(OPENAI_CATEGORIES, 0.0)
     for category in verdict.categories:
         for name in category_names(category.code):
             flags[name] = flags.get(name, False) or category.violated
             scores[name] = max(scores.get(name, 0.0), category.score)
+    if not detailed:  # no gradient to climb: a score says only what the flag says
+        return {"flagged": any(flags.values()), "categories": flags,
+                "category_scores": {k: float(v) for k, v in flags.items()},
+                "bastion": {"action": verdict.action}}
     return {"flagged": any(flags.values()), "categories": flags, "category_scores": scores,
             "bastion": {"rule_ids": list(verdict.rule_ids), "action": verdict.action,
                         "tier": verdict.tier}}
@@ -115,8 +120,14 @@ async def _moderations(ctx: Context, request: Request) -> Response:
     if any(v.is_error for v in verdicts):
         raise GatewayError(503, "the classifier failed; no moderation result was produced; "
                            "retry shortly", code="classifier_unavailable")
+    settings = ctx.gateway.config.moderations
+    if check.violations and settings.strikes:
+        await assess(ctx, joined(fields))
+    assert ctx.principal is not None
+    detailed = ctx.principal.account.role in settings.scores_for
     return JSONResponse({"id": f"modr-{secrets.token_hex(12)}", "model": check.policy.id,
-                         "results": [_moderation_result(v) for v in verdicts]},
+                         "results": [_moderation_result(v, detailed=detailed)
+                                     for v in verdicts]},
                         headers=headers_for(ctx))
 
 
@@ -134,6 +145,7 @@ def router(gateway: Gateway) -> APIRouter:
     api.add_api_route("/v1/embeddings", bind("embeddings", _embeddings), methods=["POST"])
     api.add_api_route("/v1/models", bind("models", _models), methods=["GET"])
     api.add_api_route("/v1/moderations", bind("moderations", _moderations), methods=["POST"])
+    api.add_api_route("/v1/responses", bind("responses", _generation), methods=["POST"])
 
     async def metrics(request: Request) -> Response:
         if not gateway.config.metrics_public:

@@ -24,14 +24,15 @@ from bastion.accounts import (
 )
 from bastion.gateway._config import GatewayConfig, RouteName
 from bastion.gateway._guard import Guard
-from bastion.monitor import AuditLog, AuditWriter, Metrics
+from bastion.monitor import AuditLog, AuditWriter, FileAnchor, Metrics, audit_key
 from bastion.policy import Policy, Severity, load_policy
 from bastion.redact import Detectors
 from bastion.store import open_store
 
 logger = logging.getLogger("bastion.gateway")
 
-ROUTES: tuple[RouteName, ...] = ("chat", "completions", "embeddings", "moderations")
+ROUTES: tuple[RouteName, ...] = ("chat", "completions", "embeddings", "moderations",
+                                 "responses")
 
 
 def _quiet_hot_path() -> None:
@@ -67,13 +68,18 @@ class Gateway:
         self.guard = Guard(config.classifier)
         self.metrics = Metrics()
         self.sessions = sessions = open_store(config.database_url)
-        self.accounts = AccountStore(sessions)
-        self.audit = AuditWriter(AuditLog(sessions), max_pending=config.audit.max_pending,
+        log = self._audit_log()
+        self.accounts = AccountStore(sessions, audit=log)
+        self.audit = AuditWriter(log, max_pending=config.audit.max_pending,
                                  on_written=self.metrics.audit_written.inc)
-        self.limiter = RateLimiter(config.redis_url, requests_per_minute=config.limits
-                                   .requests_per_minute,
-                                   tokens_per_minute=config.limits.tokens_per_minute)
-        self.abuse = AbuseMonitor(config.abuse, strikes or strike_store(config.redis_url),
+        limits = config.limits
+        self.limiter = RateLimiter(
+            config.redis_url, requests_per_minute=limits.requests_per_minute,
+            tokens_per_minute=limits.tokens_per_minute,
+            account_requests_per_minute=limits.account_requests_per_minute,
+            account_tokens_per_minute=limits.account_tokens_per_minute)
+        self.abuse = AbuseMonitor(config.abuse,
+                                  strikes or strike_store(config.redis_url, sessions),
                                   self._severities())
         self.detectors = Detectors(config.redact.phone_region)
         self.identity_secret = self._identity_secret()
@@ -84,6 +90,18 @@ class Gateway:
     def policy(self, route: str, direction: Literal["input", "output"]) -> Policy:
         """The policy a route checks one direction with."""
         return self.policies[self.config.policy_for(route, direction)]
+
+    def _audit_log(self) -> AuditLog:
+        settings = self.config.audit
+        key = audit_key(settings.key_env)
+        anchor = FileAnchor(settings.anchor_path, key) if settings.anchor_path else None
+        if key is None:
+            logger.warning("$%s is not set: the audit chain is not keyed, so someone with write "
+                           "access to the database could rewrite it%s; set it (the same on "
+                           "every worker)", settings.key_env,
+                           "" if anchor else " undetected (no audit.anchor_path either)")
+        return AuditLog(self.sessions, key=key, anchor=anchor,
+                        anchor_every_s=settings.anchor_every_s)
 
     def _severities(self) -> dict[str, Severity]:
         return {c.code: c.severity for p in self.policies.values() for c in p.categories}
@@ -106,7 +124,8 @@ class Gateway:
                 headers["authorization"] = f"Bearer {key}"
         timeout = httpx.Timeout(up.read_timeout_s, connect=up.connect_timeout_s)
         limits = httpx.Limits(max_connections=up.max_connections,
-                              max_keepalive_connections=up.max_connections)
+                              max_keepalive_connections=up.max_connections,
+                              keepalive_expiry=up.keepalive_expiry_s)
         return httpx.AsyncClient(base_url=up.base_url.rstrip("/") + "/", headers=headers,
                                  timeout=timeout, limits=limits)
 

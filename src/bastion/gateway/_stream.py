@@ -2,13 +2,18 @@
 
 For every (choice, field) buffer the guard checks once ``window_chars`` new characters have
 arrived, together with up to ``context_chars`` of text already released, so text split across
-chunks is checked as a whole. Checked text still leaves only up to ``tail_chars`` before the
-end, so a phrase cut at a check boundary is never half released. When the upstream stalls for
-``max_hold_s`` the pending text is checked early. At the end each choice is checked in full —
-the very check a non-streamed request gets — before the last frames and ``[DONE]`` leave.
+chunks is checked as a whole; the same check also sees each touched choice's answer so far
+(``accumulated_chars``), so a whole that is harmful is caught although no window is. Checked
+text leaves only up to the last sentence end (and never within ``tail_chars`` of the end), so
+a phrase cut at a check boundary is never half released. When a window comes close to a
+severe category, or the policy says so, the rest of the answer is held whole until the final
+check. When the upstream stalls for ``max_hold_s`` the pending text is checked early. At the
+end each choice is checked in full — the very check a non-streamed request gets — before the
+last frames and ``[DONE]`` leave.
 
-A violation, a classifier failure on a fail-closed route, a malformed event or a broken
-upstream ends the stream with an SSE error frame and no ``[DONE]``; held text never leaves.
+A violation, a classifier failure on a fail-closed route, a malformed or unreadable event or a
+broken upstream ends the stream with an SSE error frame and no ``[DONE]``; held text never
+leaves.
 """
 
 from __future__ import annotations
@@ -20,13 +25,15 @@ from typing import Any
 
 import httpx
 
+from bastion.classify import Verdict
 from bastion.gateway._abuse import assess
+from bastion.gateway._answer import Key, Unreadable, per_choice
 from bastion.gateway._context import Context
 from bastion.gateway._guard import Check, outcome_of
-from bastion.gateway._held import Held, Key
+from bastion.gateway._held import Held
 from bastion.gateway._respond import MODEL_PREFIX, policy_details, sse_error
 from bastion.gateway._sse import Event, EventReader
-from bastion.policy import Policy
+from bastion.policy import SEVERITY_WEIGHT, Policy
 from bastion.redact import StreamMasker, StreamRestorer, Vault
 
 logger = logging.getLogger("bastion.gateway")
@@ -63,6 +70,11 @@ class StreamGuard:
         self.policy = policy
         self.fail_open = fail_open
         self.held = Held()
+        self.terminal = False  # a Responses stream sent its final event (it has no [DONE])
+        self.accumulated_at: dict[int, int] = {}
+        self.hold = self.config.hold_for(policy.id)
+        self.holding = self.hold.whole_answer
+        self.severities = {c.code: c.severity for c in policy.categories}
         self.window_checks = 0
         self.restorers: dict[Key, StreamRestorer] = {}
         self.vault = vault if vault is not None and len(vault) else None
@@ -104,28 +116,70 @@ class StreamGuard:
     def _accept(self, event: Event) -> None:
         try:
             chunk = json.loads(event.data)
-        except ValueError:
+        except (ValueError, RecursionError):
             self._fail("the upstream sent a malformed event (not JSON)", "upstream_malformed")
         if not isinstance(chunk, dict):
             self._fail("the upstream sent a malformed event (not an object)",
                        "upstream_malformed")
-        if "error" in chunk:
+        kind = chunk.get("type") if self.ctx.route == "responses" else None
+        if "error" in chunk or kind in ("error", "response.failed"):
             self._fail("the upstream reported an error mid-stream", "upstream_error")
-        self.held.add(f"data: {event.data}\n\n", chunk)
+        if kind in ("response.completed", "response.incomplete"):
+            self.terminal = True
+        named = f"event: {kind}\n" if kind else ""
+        try:
+            self.held.add(self.ctx.route, f"{named}data: {event.data}\n\n", chunk,
+                          self.ctx.body)
+        except (Unreadable, RecursionError) as exc:
+            self._fail(f"the upstream sent a chunk the gateway cannot read ({exc})",
+                       "upstream_malformed")
 
     async def _check(self, *, force: bool) -> None:
-        keys = self.held.due(self.config.window_chars, force=force)
+        keys = self.held.due(self.config.window_chars, force=force,
+                             sentences=self.config.sentences)
         if not keys:
             return
         texts = [self.held.buffers[k][max(0, self.held.checked.get(k, 0)
                                          - self.config.context_chars):] for k in keys]
+        texts.extend(self._accumulated(keys, min(map(len, texts))))
         verdicts = await self.ctx.gateway.guard.classify(texts, self.policy)
         self.window_checks += 1
         outcome = outcome_of(verdicts, fail_open=self.fail_open)
         if outcome in ("block", "error"):
             await self._stop(Check("output", self.policy, outcome, verdicts))
+        if not self.holding and self._suspicious(verdicts):
+            self.holding = True
+            self.ctx.extra["stream_hold"] = "whole answer (a window came close to a " \
+                f"{self.hold.whole_answer_at} category)"
+        within = None if force or not self.config.sentences else self.config.max_sentence_chars
         for key in keys:
-            self.held.mark_checked(key, self.config.tail_chars)
+            self.held.mark_checked(key, self.config.tail_chars, release=not self.holding,
+                                   sentence_within=within)
+
+    def _accumulated(self, keys: list[Key], shortest: int) -> list[str]:
+        """The answer so far of each choice touched (its last ``accumulated_chars``), when
+        ``accumulated_every_chars`` have come since that choice's last such check."""
+        limit, every = self.config.accumulated_chars, self.config.accumulated_every_chars
+        out = []
+        for choice in sorted({k[0] for k in keys}):
+            mine = {k: v for k, v in self.held.buffers.items() if k[0] == choice}
+            text = "\n".join(per_choice(mine))
+            if not limit or len(text) - self.accumulated_at.get(choice, 0) < every:
+                continue
+            self.accumulated_at[choice] = len(text)
+            if len(text[-limit:]) > shortest:
+                out.append(text[-limit:])
+        return out
+
+    def _suspicious(self, verdicts: list[Verdict]) -> bool:
+        """True when a window scored a severe category close to its threshold."""
+        at = self.hold.whole_answer_at
+        if at is None:
+            return False
+        floor = SEVERITY_WEIGHT[at]
+        return any(SEVERITY_WEIGHT[self.severities.get(c.code, "medium")] >= floor
+                   and c.score >= self.hold.suspicion * c.threshold
+                   for v in verdicts for c in v.categories)
 
     async def _finish(self, event: Event) -> list[str]:
         gateway, ctx = self.ctx.gateway, self.ctx
@@ -137,6 +191,9 @@ class StreamGuard:
         self.held.release_all()
         frames = list(self.held.releasable(self._rewrite()))
         frames.extend(self._flush_restorers())
+        if event.kind == "end" and self.terminal:
+            frames.append(f": bastion-checks {check.label}\n\n")
+            return frames
         if event.kind == "end":
             ctx.outcome, ctx.reason = "upstream_error", "stream ended without [DONE]"
             frames.append(sse_error("the upstream ended the stream without [DONE]; the text "
@@ -186,7 +243,12 @@ class StreamGuard:
         frames = []
         for (index, name), restorer in self.restorers.items():
             rest = restorer.finish()
-            if rest and name in ("content", "text"):
+            if rest and self.ctx.route == "responses" and name == "content" and index == 0:
+                chunk: dict[str, Any] = {"type": "response.output_text.delta", "delta": rest,
+                                         "item_id": "", "output_index": 0, "content_index": 0}
+                frames.append("event: response.output_text.delta\ndata: "
+                              + json.dumps(chunk, ensure_ascii=True) + "\n\n")
+            elif rest and name in ("content", "text"):
                 choice: dict[str, Any] = ({"index": index, "text": rest} if name == "text"
                                           else {"index": index, "delta": {"content": rest}})
                 chunk = {"object": "chat.completion.chunk", "choices": [choice]}

@@ -1,5 +1,12 @@
-"""Monitoring: the hash-chained audit log, its background writer, and Prometheus metrics."""
+"""Monitoring: the keyed, anchored audit chain, its background writer, Prometheus metrics."""
 
+from bastion.monitor._anchor import (
+    ANCHOR_ENV,
+    KEY_ENV,
+    Checkpoint,
+    FileAnchor,
+    audit_key,
+)
 from bastion.monitor._audit import (
     GENESIS,
     AuditLog,
@@ -12,13 +19,18 @@ from bastion.monitor._metrics import CONTENT_TYPE, Metrics
 from bastion.monitor._writer import AuditWriter
 
 __all__ = [
+    "ANCHOR_ENV",
     "CONTENT_TYPE",
     "GENESIS",
+    "KEY_ENV",
     "AuditLog",
     "AuditWriter",
+    "Checkpoint",
+    "FileAnchor",
     "Metrics",
     "Problem",
     "VerifyReport",
+    "audit_key",
     "canonical",
     "chain_hash",
 ]

@@ -6,6 +6,11 @@ that point; the ``audit_head`` row names the last event, so deleting the newest 
 caught too. Writers serialise on the head row (a row lock in PostgreSQL, the write lock in
 SQLite), so several gateway workers can share one chain.
 
+A hash chain alone does not stop someone who can write to the database: they can recompute
+every hash after an edit and move the head. So the chain is keyed and anchored outside the
+database (see :mod:`bastion.monitor._anchor`): with the audit key each event and the head carry
+an HMAC, and checkpoints go to an append-only anchor file; :meth:`AuditLog.verify` checks both.
+
 Callers must never put secrets in an event: the gateway records key *ids*, never keys, and
 drops or redacts content according to its settings.
 """
@@ -14,7 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+import logging
+import os
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,7 +30,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bastion.monitor._anchor import ANCHOR_ENV, KEY_ENV, FileAnchor, audit_key, mac
 from bastion.store import AuditEvent, AuditHead, utcnow
+
+logger = logging.getLogger("bastion.monitor.audit")
 
 GENESIS = "0" * 64
 
@@ -53,6 +64,8 @@ class VerifyReport:
     events: int
     head_seq: int
     problems: tuple[Problem, ...] = field(default_factory=tuple)
+    keyed: bool = False
+    checkpoints: int = 0
 
     @property
     def ok(self) -> bool:
@@ -65,19 +78,45 @@ class AuditLog:
 
     Lifetime: one per process, sharing the store's session factory. Thread-safe: each call
     opens its own session. Failure: database errors propagate (SQLAlchemy exceptions); the
-    :class:`~bastion.monitor.AuditWriter` retries them so no event is lost.
+    :class:`~bastion.monitor.AuditWriter` retries them so no event is lost. A checkpoint that
+    cannot be written is logged at error level and retried with the next one.
+
+    Args:
+        sessions: the store's session factory.
+        key: the audit key; every event and the head get an HMAC under it.
+        anchor: where checkpoints go (an append-only file outside the database).
+        anchor_every_s: the least time between checkpoints while events keep coming
+            (:meth:`checkpoint` writes the latest one at once, e.g. when the writer is idle).
     """
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], *, key: bytes | None = None,
+                 anchor: FileAnchor | None = None, anchor_every_s: float = 1.0) -> None:
         self.sessions = sessions
+        self.key = key
+        self.anchor = anchor
+        self.anchor_every_s = anchor_every_s
+        self._pending: tuple[int, str] | None = None
+        self._anchored_at = 0.0
+
+    @classmethod
+    def from_env(cls, sessions: sessionmaker[Session]) -> AuditLog:
+        """A log keyed by ``$BASTION_AUDIT_KEY`` and anchored at ``$BASTION_AUDIT_ANCHOR``."""
+        key = audit_key(KEY_ENV)
+        path = os.environ.get(ANCHOR_ENV)
+        return cls(sessions, key=key, anchor=FileAnchor(path, key) if path else None)
 
     def append(self, events: Sequence[dict[str, Any]]) -> int:
         """Append events (each needs a ``type``) in one transaction; returns the last seq."""
         with self.sessions.begin() as session:
-            return self.append_in(session, events)
+            seq, digest = self._append(session, events)
+        self._note(seq, digest)
+        return seq
 
     def append_in(self, session: Session, events: Sequence[dict[str, Any]]) -> int:
         """Append events inside the caller's transaction (committed with it)."""
+        return self._append(session, events)[0]
+
+    def _append(self, session: Session, events: Sequence[dict[str, Any]]) -> tuple[int, str]:
         # The no-op update takes the write lock first (SQLite) / locks the row (PostgreSQL),
         # so concurrent writers queue here instead of forking the chain.
         session.execute(update(AuditHead).where(AuditHead.id == 1)
@@ -87,11 +126,35 @@ class AuditLog:
         for event in events:
             seq += 1
             row = _row(seq, prev, event)
+            row.mac = mac(self.key, "event", seq, row.hash) if self.key else None
             session.add(row)
             prev = row.hash
         head.seq, head.hash = seq, prev
+        head.mac = mac(self.key, "head", seq, prev) if self.key else None
         session.flush()
-        return seq
+        return seq, prev
+
+    def _note(self, seq: int, digest: str) -> None:
+        if self.anchor is None:
+            return
+        self._pending = (seq, digest)
+        if time.monotonic() - self._anchored_at >= self.anchor_every_s:
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Write the newest appended event to the anchor, if it is not there yet."""
+        if self.anchor is None or self._pending is None:
+            return
+        seq, digest = self._pending
+        try:
+            self.anchor.record(seq, digest)
+        except OSError as exc:
+            logger.error("audit checkpoint of event %d could not be written to %s: %s",  # noqa: TRY400 - one line is enough
+                         seq, self.anchor.path, exc)
+            return
+        self._anchored_at = time.monotonic()
+        if self._pending == (seq, digest):
+            self._pending = None
 
     def events(self, *, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """Event bodies (decoded), oldest first, with ``seq`` greater than ``after``."""
@@ -110,16 +173,49 @@ class AuditLog:
             return int(session.execute(query).scalar_one())
 
     def verify(self) -> VerifyReport:
-        """Walk the chain from the first event and report every break."""
+        """Walk the chain from the first event and report every break.
+
+        With a key, every event and the head must carry a valid HMAC; with an anchor, every
+        checkpoint must still be in the chain, unchanged, at or before the head.
+        """
         with self.sessions() as session:
             head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
             rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()
-            problems, count, last = _walk(rows)
-        if last != (head.seq, head.hash):
+            walk = _Walk(self.key)
+            for row in rows:
+                walk.visit(row)
+        problems = walk.problems
+        if walk.last != (head.seq, head.hash):
             problems.append(Problem(head.seq, f"the head names event {head.seq} but the chain "
-                                    f"ends at event {last[0]}: events were removed or the "
+                                    f"ends at event {walk.last[0]}: events were removed or the "
                                     "head was edited"))
-        return VerifyReport(count, head.seq, tuple(problems))
+        if self.key and head.mac != mac(self.key, "head", head.seq, head.hash):
+            problems.append(Problem(head.seq, "the head is not signed with the audit key: it "
+                                    "was moved or rewritten"))
+        checkpoints = self._check_anchor(walk.hashes, head.seq, problems)
+        return VerifyReport(walk.count, head.seq, tuple(problems), keyed=self.key is not None,
+                            checkpoints=checkpoints)
+
+    def _check_anchor(self, hashes: dict[int, str], head: int,
+                      problems: list[Problem]) -> int:
+        if self.anchor is None:
+            return 0
+        checkpoints = self.anchor.read()
+        for number, point in enumerate(checkpoints, 1):
+            if point is None:
+                problems.append(Problem(0, f"anchor line {number} cannot be read"))
+            elif self.key and point.mac != mac(self.key, "anchor", point.seq, point.hash):
+                problems.append(Problem(point.seq, f"anchor line {number} is not signed with "
+                                        "the audit key: the anchor was edited"))
+            elif point.seq > head:
+                problems.append(Problem(point.seq, f"the anchor saw event {point.seq} (at "
+                                        f"{point.at}) but the chain ends at {head}: events were "
+                                        "removed or the database was rolled back"))
+            elif hashes.get(point.seq) != point.hash:
+                problems.append(Problem(point.seq, f"event {point.seq} differs from the "
+                                        f"checkpoint taken at {point.at}: the chain was "
+                                        "rewritten"))
+        return len(checkpoints)
 
 
 def _row(seq: int, prev: str, event: dict[str, Any]) -> AuditEvent:
@@ -131,21 +227,32 @@ def _row(seq: int, prev: str, event: dict[str, Any]) -> AuditEvent:
                       body=body, prev_hash=prev, hash=chain_hash(prev, body))
 
 
-def _walk(rows: Iterator[AuditEvent]) -> tuple[list[Problem], int, tuple[int, str]]:
-    problems: list[Problem] = []
-    expected_seq, prev, count = 1, GENESIS, 0
-    for row in rows:
-        count += 1
+class _Walk:
+    """The chain walk: sequence, links, hashes, HMACs and indexed columns of each row."""
+
+    def __init__(self, key: bytes | None) -> None:
+        self.key = key
+        self.problems: list[Problem] = []
+        self.hashes: dict[int, str] = {}
+        self.count = 0
+        self.last: tuple[int, str] = (0, GENESIS)
+
+    def visit(self, row: AuditEvent) -> None:
+        expected_seq, prev = self.last[0] + 1, self.last[1]
+        self.count += 1
         if row.seq != expected_seq:
-            problems.append(Problem(row.seq, f"events {expected_seq}..{row.seq - 1} are "
-                                    "missing"))
+            self.problems.append(Problem(row.seq, f"events {expected_seq}..{row.seq - 1} are "
+                                         "missing"))
         if row.prev_hash != prev:
-            problems.append(Problem(row.seq, "prev_hash does not match the previous event"))
+            self.problems.append(Problem(row.seq, "prev_hash does not match the previous event"))
         if chain_hash(row.prev_hash, row.body) != row.hash:
-            problems.append(Problem(row.seq, "the body was edited (hash mismatch)"))
-        problems.extend(_columns_match(row))
-        expected_seq, prev = row.seq + 1, row.hash
-    return problems, count, (expected_seq - 1, prev)
+            self.problems.append(Problem(row.seq, "the body was edited (hash mismatch)"))
+        elif self.key and row.mac != mac(self.key, "event", row.seq, row.hash):
+            self.problems.append(Problem(row.seq, "the event is not signed with the audit key: "
+                                         "it was written or rewritten without the key"))
+        self.problems.extend(_columns_match(row))
+        self.hashes[row.seq] = row.hash
+        self.last = (row.seq, row.hash)
 
 
 def _columns_match(row: AuditEvent) -> list[Problem]:

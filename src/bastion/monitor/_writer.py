@@ -76,6 +76,7 @@ class AuditWriter:
         delay = 0.05
         while True:
             if not self._queue:
+                await self._checkpoint()
                 if self._closing:
                     return
                 await self._wake.wait()
@@ -105,6 +106,11 @@ class AuditWriter:
             delay = 0.05
             if self.on_written is not None:
                 self.on_written(len(batch))
+
+    async def _checkpoint(self) -> None:
+        """Anchor the newest written event while nothing else waits."""
+        if self.log.anchor is not None:
+            await anyio.to_thread.run_sync(self.log.checkpoint)
 
     async def flush(self, timeout: float = 10.0) -> bool:
         """Wait until the queue is empty (or ``timeout``); True when everything was written."""

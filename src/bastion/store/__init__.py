@@ -13,11 +13,22 @@ from bastion.store._engine import (
     open_store,
     upgrade,
 )
-from bastion.store._models import Account, ApiKey, AuditEvent, AuditHead, Base, utcnow
+from bastion.store._models import (
+    AbuseMark,
+    AbuseScore,
+    Account,
+    ApiKey,
+    AuditEvent,
+    AuditHead,
+    Base,
+    utcnow,
+)
 
 __all__ = [
     "DATABASE_URL_ENV",
     "DEFAULT_URL",
+    "AbuseMark",
+    "AbuseScore",
     "Account",
     "ApiKey",
     "AuditEvent",

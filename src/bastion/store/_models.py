@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -40,6 +40,8 @@ class Account(Base):
     engagement_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
                                                               default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    requests_per_minute: Mapped[int | None] = mapped_column(Integer, default=None)
+    tokens_per_minute: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class ApiKey(Base):
@@ -59,7 +61,11 @@ class ApiKey(Base):
 
 
 class AuditEvent(Base):
-    """One audit event: ``hash = sha256(prev_hash + body)``; ``body`` is canonical JSON."""
+    """One audit event: ``hash = sha256(prev_hash + body)``; ``body`` is canonical JSON.
+
+    ``mac`` is the HMAC of the hash under the audit key (kept outside the database), when one
+    is configured.
+    """
 
     __tablename__ = "audit_events"
 
@@ -71,6 +77,30 @@ class AuditEvent(Base):
     body: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class AbuseScore(Base):
+    """An account's strike score as of ``at`` (epoch seconds); it decays from there."""
+
+    __tablename__ = "abuse_scores"
+
+    account_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    at: Mapped[float] = mapped_column(Float)
+
+
+class AbuseMark(Base):
+    """A blocked prompt (``kind='block'``, with its MinHash fingerprint, never its text) or a
+    blocked prompt of a severe category (``kind='severe'``, for the long-window count)."""
+
+    __tablename__ = "abuse_marks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[float] = mapped_column(Float)
+    fingerprint: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class AuditHead(Base):
@@ -81,3 +111,4 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64), default=None)

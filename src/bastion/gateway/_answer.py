@@ -1,0 +1,286 @@
+"""Every text-bearing field of an upstream answer, streamed or not, keyed by choice and field.
+
+The same reader serves a whole completion and each streamed chunk, so both are checked on the
+same text: content (a string or a list of parts), refusals, reasoning (``reasoning_content``,
+``reasoning``, ``reasoning_details``), audio transcripts, tool and function calls, the tokens
+of ``logprobs``, and any other string the upstream adds (``x.<field>``). A shape the reader
+does not understand raises :class:`Unreadable`, and the answer is refused rather than
+forwarded unread.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bastion.gateway._extract import Path
+
+Key = tuple[int, str]
+"""(choice index, field): ``content``, ``refusal``, ``tool.0000.name``, ``x.annotations``...
+
+Text outside the choices (extra top-level fields) lives under choice ``-1``.
+"""
+
+FIELD_ORDER = ("text", "content", "refusal", "reasoning_content", "reasoning",
+               "reasoning_details", "audio", "tool", "function_call", "logprobs", "x")
+_STRUCTURAL = frozenset({"id", "object", "created", "model", "system_fingerprint",
+                         "service_tier", "type", "role", "index", "finish_reason",
+                         "stop_reason", "format", "signature", "data", "expires_at",
+                         "encrypted_content", "tool_call_id", "item_id", "call_id", "status",
+                         "obfuscation", "created_at"})
+_IDENTIFIER = re.compile(r"[\w.:/+=@-]{0,200}")
+_TEXT_PARTS = {"text": ("content", "text"), "output_text": ("content", "text"),
+               "refusal": ("refusal", "refusal"),
+               "thinking": ("reasoning_content", "thinking"),
+               "reasoning": ("reasoning_content", "text")}
+
+
+@dataclass(frozen=True)
+class AnswerText:
+    """One string of an answer: whose it is, where it lives, and what follows it in a buffer.
+
+    ``sep`` separates items that are not one running text (alternative tokens).
+    """
+
+    key: Key
+    path: Path
+    text: str
+    sep: str = ""
+
+
+class Unreadable(Exception):  # noqa: N818 - names the situation
+    """The upstream's answer has a shape the gateway cannot read (the message says where)."""
+
+
+def _where(path: Path) -> str:
+    return ".".join(map(str, path))
+
+
+def walk_answer(index: int, name: str, path: Path, value: Any) -> Iterator[AnswerText]:
+    """Every string inside ``value`` as field ``x.<name>``, skipping inert identifiers."""
+    if isinstance(value, str):
+        inert = path and path[-1] in _STRUCTURAL and _IDENTIFIER.fullmatch(value)
+        if not inert:
+            yield AnswerText((index, f"x.{name}"), path, value)
+    elif isinstance(value, list):
+        for at, item in enumerate(value):
+            yield from walk_answer(index, name, (*path, at), item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not _IDENTIFIER.fullmatch(str(key)):
+                raise Unreadable(f"{_where(path)} has a key that is free text")
+            yield from walk_answer(index, name, (*path, key), item)
+    elif value is not None and not isinstance(value, (bool, int, float)):
+        raise Unreadable(f"{_where(path)} holds a value that is not JSON")
+
+
+def _text(index: int, name: str, path: Path, value: Any) -> Iterator[AnswerText]:
+    if isinstance(value, str):
+        yield AnswerText((index, name), path, value)
+    elif value is not None:
+        raise Unreadable(f"{_where(path)} must be a string")
+
+
+def _part(index: int, path: Path, part: Any) -> Iterator[AnswerText]:
+    if isinstance(part, str):
+        yield AnswerText((index, "content"), path, part)
+        return
+    kind = part.get("type") if isinstance(part, dict) else None
+    if not isinstance(part, dict) or kind not in _TEXT_PARTS:
+        raise Unreadable(f"{_where(path)} is a content part of type {kind!r}, which the "
+                         "gateway cannot check")
+    name, key = _TEXT_PARTS[str(kind)]
+    yield from _text(index, name, (*path, key), part.get(key))
+    for other, value in part.items():
+        if other not in (key, "type"):
+            yield from walk_answer(index, "content", (*path, other), value)
+
+
+def _content(index: int, path: Path, content: Any) -> Iterator[AnswerText]:
+    if isinstance(content, list):  # Mistral-style parts
+        for at, part in enumerate(content):
+            yield from _part(index, (*path, at), part)
+    else:
+        yield from _text(index, "content", path, content)
+
+
+def _call(index: int, tag: str, path: Path, call: Any) -> Iterator[AnswerText]:
+    """One tool or function call: ``tag`` is ``tool.0003`` or ``function_call``."""
+    if not isinstance(call, dict):
+        raise Unreadable(f"{_where(path)} must be an object")
+    for key, value in call.items():
+        if key in ("function", "custom") and isinstance(value, dict):
+            for part, item in value.items():
+                name = {"input": "arguments"}.get(part, part)
+                if name in ("name", "arguments"):
+                    yield from _text(index, f"{tag}.{name}", (*path, key, part), item)
+                else:
+                    yield from walk_answer(index, tag, (*path, key, part), item)
+        elif key in ("name", "arguments") and tag == "function_call":
+            yield from _text(index, f"{tag}.{key}", (*path, key), value)
+        else:
+            yield from walk_answer(index, tag, (*path, key), value)
+
+
+def _calls(index: int, path: Path, calls: Any, *, streamed: bool) -> Iterator[AnswerText]:
+    if calls is None:
+        return
+    if not isinstance(calls, list):
+        raise Unreadable(f"{_where(path)} must be a list")
+    for at, call in enumerate(calls):
+        number = call.get("index") if streamed and isinstance(call, dict) else at
+        number = number if isinstance(number, int) and not isinstance(number, bool) else at
+        yield from _call(index, f"tool.{number:04d}", (*path, at), call)
+
+
+def _details(index: int, path: Path, details: Any) -> Iterator[AnswerText]:
+    if not isinstance(details, list):
+        raise Unreadable(f"{_where(path)} must be a list")
+    for at, item in enumerate(details):
+        if not isinstance(item, dict):
+            raise Unreadable(f"{_where((*path, at))} must be an object")
+        for key, value in item.items():
+            if key in ("text", "summary"):
+                yield from _text(index, "reasoning_details", (*path, at, key), value)
+            else:
+                yield from walk_answer(index, "reasoning_details", (*path, at, key), value)
+
+
+def _message(index: int, path: Path, message: Any, *, streamed: bool) -> Iterator[AnswerText]:
+    if not isinstance(message, dict):
+        raise Unreadable(f"{_where(path)} must be an object")
+    for key, value in message.items():
+        at = (*path, key)
+        if key == "content":
+            yield from _content(index, at, value)
+        elif key in ("refusal", "reasoning_content", "reasoning") and not isinstance(
+                value, (dict, list)):
+            yield from _text(index, key, at, value)
+        elif key == "reasoning_details" and value is not None:
+            yield from _details(index, at, value)
+        elif key == "tool_calls":
+            yield from _calls(index, at, value, streamed=streamed)
+        elif key == "function_call" and value is not None:
+            yield from _call(index, "function_call", at, value)
+        elif key == "audio" and isinstance(value, dict):
+            for part, item in value.items():
+                if part == "transcript":
+                    yield from _text(index, "audio", (*at, part), item)
+                else:
+                    yield from walk_answer(index, "audio", (*at, part), item)
+        else:
+            yield from walk_answer(index, key, at, value)
+
+
+def _logprobs(index: int, path: Path, value: Any) -> Iterator[AnswerText]:
+    """The tokens of ``logprobs`` (chat and text shapes): the text they spell, and the
+    alternatives offered at each step (``logprobs.top``, space-separated)."""
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise Unreadable(f"{_where(path)} must be an object")
+    for key, item in value.items():
+        at = (*path, key)
+        if key in ("content", "refusal") and isinstance(item, list):
+            yield from _chat_steps(index, at, item)
+        elif key == "tokens" and isinstance(item, list):
+            for n, token in enumerate(item):
+                yield from _text(index, "logprobs", (*at, n), token)
+        elif key == "top_logprobs" and isinstance(item, list):
+            yield from _text_alternatives(index, at, item)
+        elif key not in ("token_logprobs", "text_offset") and item is not None:
+            yield from walk_answer(index, "logprobs", at, item)
+
+
+def _chat_steps(index: int, path: Path, steps: list[Any]) -> Iterator[AnswerText]:
+    for n, step in enumerate(steps):
+        if not isinstance(step, dict):
+            raise Unreadable(f"{_where((*path, n))} must be an object")
+        yield from _text(index, "logprobs", (*path, n, "token"), step.get("token"))
+        for m, alt in enumerate(step.get("top_logprobs") or []):
+            token = alt.get("token") if isinstance(alt, dict) else None
+            yield from _text_sep(index, (*path, n, "top_logprobs", m, "token"), token)
+
+
+def _text_alternatives(index: int, path: Path, steps: list[Any]) -> Iterator[AnswerText]:
+    for n, alternatives in enumerate(steps):
+        if isinstance(alternatives, dict):  # {token: logprob}: the keys are text
+            for token in alternatives:
+                yield AnswerText((index, "logprobs.top"), (*path, n), str(token), " ")
+        elif alternatives is not None:
+            raise Unreadable(f"{_where((*path, n))} must be an object")
+
+
+def _text_sep(index: int, path: Path, token: Any) -> Iterator[AnswerText]:
+    if not isinstance(token, str):
+        raise Unreadable(f"{_where(path)} must be a string")
+    yield AnswerText((index, "logprobs.top"), path, token, " ")
+
+
+def _choice(route: str, pos: int, choice: Any, *, streamed: bool) -> Iterator[AnswerText]:
+    path: Path = ("choices", pos)
+    if not isinstance(choice, dict):
+        raise Unreadable(f"choice {pos} is not an object")
+    number = choice.get("index", pos)
+    index = number if isinstance(number, int) and not isinstance(number, bool) else pos
+    body = "text" if route == "completions" else "delta" if streamed else "message"
+    if not streamed and body not in choice:
+        raise Unreadable(f"choice {pos} has no {body!r}")
+    for key, value in choice.items():
+        if key == body and body == "text":
+            yield from _text(index, "text", (*path, key), value)
+        elif key == body:
+            if not (streamed and value is None):
+                yield from _message(index, (*path, key), value, streamed=streamed)
+        elif key == "logprobs":
+            yield from _logprobs(index, (*path, key), value)
+        else:
+            yield from walk_answer(index, key, (*path, key), value)
+
+
+def answer_texts(route: str, data: Any, *, streamed: bool) -> list[AnswerText]:
+    """Every string of a completion (``streamed=False``) or of one streamed chunk.
+
+    Raises:
+        Unreadable: a shape the gateway cannot read.
+    """
+    if not isinstance(data, dict):
+        raise Unreadable("the answer is not a JSON object")
+    choices = data.get("choices")
+    if not isinstance(choices, list) and not (streamed and choices is None):
+        raise Unreadable("'choices' is not a list")
+    out: list[AnswerText] = []
+    for key, value in data.items():
+        if key == "choices":
+            for pos, choice in enumerate(value or []):
+                out.extend(_choice(route, pos, choice, streamed=streamed))
+        else:
+            out.extend(walk_answer(-1, key, (key,), value))
+    return out
+
+
+def _order(key: Key) -> tuple[int, int, str, int, str]:
+    """Fields of a choice in a fixed order: content first, tool names before arguments."""
+    head, _, rest = key[1].partition(".")
+    rank = FIELD_ORDER.index(head) if head in FIELD_ORDER else len(FIELD_ORDER)
+    call, _, part = rest.rpartition(".")
+    return key[0], rank, call, 0 if part == "name" else 1, key[1]
+
+
+def buffers_of(texts: list[AnswerText]) -> dict[Key, str]:
+    """Each field's text, concatenated in order (what a stream accumulates)."""
+    out: dict[Key, str] = {}
+    for item in texts:
+        out[item.key] = out.get(item.key, "") + item.text + item.sep
+    return out
+
+
+def per_choice(buffers: Mapping[Key, str]) -> list[str]:
+    """Each choice's fields joined (extra top-level text as one more), in a fixed order."""
+    by_choice: dict[int, list[str]] = {}
+    for key in sorted(buffers, key=_order):
+        if buffers[key]:
+            by_choice.setdefault(key[0], []).append(buffers[key])
+    return ["\n".join(parts) for _, parts in sorted(by_choice.items())]

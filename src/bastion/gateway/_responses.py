@@ -1,0 +1,224 @@
+"""The Responses API (``/v1/responses``): every string of its requests, answers and events.
+
+Requests: ``input`` (a string, or items: messages with text parts, function and custom tool
+calls and their outputs, reasoning items), ``instructions``, tool definitions and the
+``text.format`` schema. Answers: the ``output`` items (message text and refusals, function
+and custom tool calls, reasoning summaries and text). Streamed answers arrive as typed
+events; deltas build the same buffers a whole answer fills, so both get the same check, and
+the full texts that ``*.done`` events and ``response.completed`` repeat are checked too (as
+their own text, choice ``-2``). Fields a whole response merely echoes from the request
+(``instructions``, ``tools``...) are skipped when they equal what was sent, else checked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterator
+from typing import Any
+
+from bastion.gateway._answer import AnswerText, Unreadable, walk_answer
+from bastion.gateway._extract import (
+    Path,
+    TextField,
+    Unchecked,
+    content_fields,
+    control_fields,
+    definition_fields,
+    request_fields,
+    walk,
+)
+
+ECHO = -2
+"""The choice index of texts a stream repeats (``*.done`` events, the final response)."""
+
+_ECHOED = frozenset({"instructions", "tools", "metadata", "text", "reasoning", "tool_choice",
+                     "prompt", "user", "safety_identifier", "prompt_cache_key", "include",
+                     "truncation", "store", "service_tier", "temperature", "top_p",
+                     "max_output_tokens", "parallel_tool_calls", "previous_response_id",
+                     "conversation", "background", "max_tool_calls", "top_logprobs"})
+_REPEATS = ("response.created", "response.in_progress", "response.completed",
+            "response.incomplete", "response.queued")
+_INPUT_ROLES = frozenset({"user", "assistant", "system", "developer"})
+_UNREADABLE_ITEMS = frozenset({"image_generation_call", "computer_call",
+                               "computer_call_output"})
+
+
+# -- requests -------------------------------------------------------------------------------
+
+def input_fields(value: Any) -> Iterator[TextField]:
+    """The ``input`` of a Responses request."""
+    if isinstance(value, str):
+        yield TextField(("input",), value)
+        return
+    if not isinstance(value, list):
+        raise Unchecked("'input' must be a string or a list of items")
+    for index, item in enumerate(value):
+        yield from _input_item(("input", index), item)
+
+
+def _input_item(path: Path, item: Any) -> Iterator[TextField]:
+    if not isinstance(item, dict):
+        raise Unchecked(f"input item {path[-1]} must be an object")
+    kind = item.get("type", "message")
+    if kind in _UNREADABLE_ITEMS:
+        raise Unchecked(f"input item of type {kind!r} cannot be checked by this gateway")
+    if kind == "message":
+        role = item.get("role")
+        if role not in _INPUT_ROLES:
+            raise Unchecked(f"input item {path[-1]} has role {role!r}; use one of "
+                            f"{sorted(_INPUT_ROLES)}")
+    for key, value in item.items():
+        at = (*path, key)
+        if key in ("content", "output") or (key == "summary" and isinstance(value, list)):
+            yield from content_fields(at, value)
+        elif key in ("arguments", "input") and not isinstance(value, str) and value is not None:
+            yield TextField(at, _dump(value), rewritable=False)
+        elif key in ("type", "id", "call_id", "role", "status", "encrypted_content"):
+            yield from control_fields(at, value)
+        else:
+            yield from walk(at, value)
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def request_field(name: str, value: Any) -> Iterator[TextField] | None:
+    """The fields of one top-level Responses request field, ``None`` if it is not one.
+
+    Raises:
+        Unchecked: background mode (its result would be fetched on a route that is not
+            proxied) or content that cannot be checked.
+    """
+    if name == "input":
+        return input_fields(value)
+    if name in ("tools", "text"):
+        return definition_fields((name,), value)
+    if name in ("instructions", "prompt", "metadata"):
+        return walk((name,), value)
+    if name == "background" and value:
+        raise Unchecked("background responses are fetched later from a route this gateway "
+                        "does not proxy, so they cannot be checked; send background: false")
+    return None
+
+
+def responses_fields(body: dict[str, Any], allow: Collection[str] = ()) -> list[TextField]:
+    """Every text field a Responses request sends to the model (see ``request_fields``)."""
+    return request_fields("responses", body, allow, special=request_field)
+
+
+# -- answers --------------------------------------------------------------------------------
+
+def _part(index: int, path: Path, part: Any) -> Iterator[AnswerText]:
+    if not isinstance(part, dict):
+        raise Unreadable(f"{'.'.join(map(str, path))} must be an object")
+    kind = part.get("type")
+    name, key = {"output_text": ("content", "text"), "refusal": ("refusal", "refusal"),
+                 "summary_text": ("reasoning_details", "text"),
+                 "reasoning_text": ("reasoning", "text")}.get(str(kind), (None, None))
+    if name is None or key is None:
+        raise Unreadable(f"{'.'.join(map(str, path))} is a part of type {kind!r}, which the "
+                         "gateway cannot check")
+    for field, value in part.items():
+        if field == key:
+            if not isinstance(value, str):
+                raise Unreadable(f"{'.'.join(map(str, (*path, key)))} must be a string")
+            yield AnswerText((index, name), (*path, key), value)
+        else:
+            yield from walk_answer(index, f"{name}.{field}", (*path, field), value)
+
+
+def _parts(index: int, path: Path, parts: Any) -> Iterator[AnswerText]:
+    if parts is None:
+        return
+    if not isinstance(parts, list):
+        raise Unreadable(f"{'.'.join(map(str, path))} must be a list")
+    for at, part in enumerate(parts):
+        yield from _part(index, (*path, at), part)
+
+
+def item_texts(index: int, position: int, path: Path, item: Any) -> Iterator[AnswerText]:
+    """The texts of one output item at ``position`` of the output list."""
+    if not isinstance(item, dict):
+        raise Unreadable(f"{'.'.join(map(str, path))} must be an object")
+    kind = item.get("type")
+    if kind in _UNREADABLE_ITEMS:
+        raise Unreadable(f"output item of type {kind!r} cannot be checked by this gateway")
+    tool = f"tool.{position:04d}"
+    for key, value in item.items():
+        at = (*path, key)
+        if key in ("content", "summary"):
+            yield from _parts(index, at, value)
+        elif key == "name" and kind in ("function_call", "custom_tool_call"):
+            yield from _string(index, f"{tool}.name", at, value)
+        elif key in ("arguments", "input") and kind in ("function_call", "custom_tool_call"):
+            yield from _string(index, f"{tool}.arguments", at, value)
+        else:
+            yield from walk_answer(index, f"{kind}.{key}", at, value)
+
+
+def _string(index: int, name: str, path: Path, value: Any) -> Iterator[AnswerText]:
+    if not isinstance(value, str):
+        raise Unreadable(f"{'.'.join(map(str, path))} must be a string")
+    yield AnswerText((index, name), path, value)
+
+
+def response_texts(data: Any, request: dict[str, Any], *, index: int = 0,
+                   path: Path = ()) -> list[AnswerText]:
+    """Every string of a whole response object (echoes of the request skipped).
+
+    Raises:
+        Unreadable: a shape the gateway cannot read.
+    """
+    if not isinstance(data, dict):
+        raise Unreadable("the response is not a JSON object")
+    output = data.get("output")
+    if not isinstance(output, list):
+        raise Unreadable("'output' is not a list")
+    out: list[AnswerText] = []
+    for key, value in data.items():
+        if key == "output":
+            for position, item in enumerate(value):
+                out.extend(item_texts(index, position, (*path, key, position), item))
+        elif key in _ECHOED and value == request.get(key):
+            continue
+        else:
+            out.extend(walk_answer(-1 if index == 0 else index, key, (*path, key), value))
+    return out
+
+
+def event_texts(event: dict[str, Any], request: dict[str, Any]) -> list[AnswerText]:
+    """Every string of one streamed event, keyed so deltas fill a whole answer's buffers.
+
+    Raises:
+        Unreadable: a shape the gateway cannot read.
+    """
+    kind = str(event.get("type", ""))
+    if kind in _REPEATS:
+        return response_texts(event.get("response"), request, index=ECHO, path=("response",))
+    repeat = kind.endswith(".done")
+    index = ECHO if repeat else 0
+    position = event.get("output_index", 0)
+    position = position if isinstance(position, int) and not isinstance(position, bool) else 0
+    out: list[AnswerText] = []
+    for key, value in event.items():
+        if key == "delta" and not repeat:
+            out.extend(_string(0, _delta_field(kind, position), ("delta",), value))
+        elif key == "item":
+            out.extend(item_texts(index, position, ("item",), value))
+        elif key == "part":
+            out.extend(_part(index, ("part",), value))
+        elif key in ("text", "arguments", "refusal", "input") and repeat:
+            out.extend(_string(ECHO, f"{kind}.{key}", (key,), value))
+        else:
+            out.extend(walk_answer(-1, kind, (key,), value))
+    return out
+
+
+def _delta_field(kind: str, position: int) -> str:
+    if kind in ("response.function_call_arguments.delta",
+                "response.custom_tool_call_input.delta"):
+        return f"tool.{position:04d}.arguments"
+    return {"response.output_text.delta": "content", "response.refusal.delta": "refusal",
+            "response.reasoning_summary_text.delta": "reasoning_details",
+            "response.reasoning_text.delta": "reasoning"}.get(kind, f"x.{kind}")

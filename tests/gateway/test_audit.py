@@ -1,0 +1,182 @@
+"""The audit chain against someone with write access to the database.
+
+Each attack is done as such a person would: straight SQL, hashes recomputed with the public
+formula, the head moved to match. The key and the anchor live outside the database.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from bastion.cli import _audit
+from bastion.monitor import AuditLog, FileAnchor, canonical, chain_hash
+from bastion.store import close_store, open_store
+
+from .conftest import GatewayFactory
+from .services import fresh_database
+
+KEY = b"k" * 32
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/audit.db"
+    else:
+        url = fresh_database(request.getfixturevalue("postgres_url"))
+    made = open_store(url)
+    yield made
+    close_store(made)
+
+
+def _fill(log: AuditLog, count: int = 10) -> None:
+    for n in range(count):
+        log.append([{"type": "t", "n": n}])
+    log.checkpoint()
+
+
+def _rewrite(sessions: sessionmaker[Session], seq: int, **change: Any) -> None:
+    """Edit event ``seq`` and recompute every later hash and the head (no key needed)."""
+    with sessions.begin() as session:
+        rows = session.execute(text("select seq, body, prev_hash from audit_events "
+                                    "where seq >= :s order by seq"), {"s": seq}).all()
+        prev = rows[0].prev_hash
+        for row in rows:
+            body = row.body
+            if row.seq == seq:
+                body = canonical({**json.loads(body), **change})
+            digest = chain_hash(prev, body)
+            session.execute(text("update audit_events set body = :b, prev_hash = :p, "
+                                 "hash = :h where seq = :s"),
+                            {"b": body, "p": prev, "h": digest, "s": row.seq})
+            prev = digest
+        session.execute(text("update audit_head set hash = :h where id = 1"), {"h": prev})
+
+
+def _cut_tail(sessions: sessionmaker[Session], keep: int) -> None:
+    """Delete every event after ``keep`` and move the head back to it."""
+    with sessions.begin() as session:
+        last = session.execute(text("select hash from audit_events where seq = :s"),
+                               {"s": keep}).scalar_one()
+        session.execute(text("delete from audit_events where seq > :s"), {"s": keep})
+        session.execute(text("update audit_head set seq = :s, hash = :h where id = 1"),
+                        {"s": keep, "h": last})
+
+
+def test_a_plain_chain_cannot_tell_a_rewrite(sessions: sessionmaker[Session]) -> None:
+    log = AuditLog(sessions)
+    _fill(log)
+    _rewrite(sessions, 4, n=40)
+    _cut_tail(sessions, 8)
+    assert log.verify().ok  # the reason for the key and the anchor
+
+
+def test_the_key_catches_an_edited_and_recomputed_chain(sessions: sessionmaker[Session],
+                                                        ) -> None:
+    log = AuditLog(sessions, key=KEY)
+    _fill(log)
+    report = log.verify()
+    assert report.ok
+    assert report.keyed
+    _rewrite(sessions, 4, n=40)
+    report = log.verify()
+    assert {p.seq for p in report.problems} >= {4, 5, 10}
+    assert "not signed with the audit key" in report.problems[0].message
+    assert not AuditLog(sessions, key=b"x" * 32).verify().ok  # a guessed key does not help
+
+
+def test_the_key_catches_tail_deletion(sessions: sessionmaker[Session]) -> None:
+    log = AuditLog(sessions, key=KEY)
+    _fill(log)
+    _cut_tail(sessions, 7)
+    assert any("head is not signed" in p.message for p in log.verify().problems)
+
+
+def test_the_anchor_catches_a_rollback_even_with_the_heads_old_signature(
+        sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    log = AuditLog(sessions, key=KEY, anchor=FileAnchor(tmp_path / "anchor", KEY),
+                   anchor_every_s=0)
+    _fill(log, 7)
+    with sessions() as session:
+        old_head = session.execute(text("select seq, hash, mac from audit_head")).one()
+    _fill(log, 3)
+    _cut_tail(sessions, 7)
+    with sessions.begin() as session:  # restore the head as it was: a valid old signature
+        session.execute(text("update audit_head set mac = :m where id = 1"),
+                        {"m": old_head.mac})
+    assert AuditLog(sessions, key=KEY).verify().ok  # the key alone cannot see a rollback
+    problems = log.verify().problems
+    assert any("the anchor saw event 10" in p.message for p in problems)
+
+
+def test_the_anchor_alone_catches_rewrites_and_deletions(sessions: sessionmaker[Session],
+                                                         tmp_path: Path) -> None:
+    anchor = FileAnchor(tmp_path / "anchor")
+    log = AuditLog(sessions, anchor=anchor, anchor_every_s=0)
+    _fill(log)
+    report = log.verify()
+    assert report.ok
+    assert report.checkpoints == 10
+    _rewrite(sessions, 4, n=40)
+    assert any("differs from the checkpoint" in p.message for p in log.verify().problems)
+    _cut_tail(sessions, 8)
+    assert any("removed" in p.message for p in log.verify().problems)
+
+
+def test_an_edited_anchor_is_caught_with_the_key(sessions: sessionmaker[Session],
+                                                 tmp_path: Path) -> None:
+    path = tmp_path / "anchor"
+    log = AuditLog(sessions, key=KEY, anchor=FileAnchor(path, KEY), anchor_every_s=0)
+    _fill(log, 3)
+    lines = path.read_text().splitlines()
+    forged = json.loads(lines[-1]) | {"seq": 2}
+    path.write_text("\n".join([*lines, json.dumps(forged)]) + "\n")
+    assert any("anchor line 4 is not signed" in p.message for p in log.verify().problems)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_gateway_keys_and_anchors_its_chain_and_the_cli_verifies_it(
+        gateway_factory: GatewayFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        ) -> None:
+    monkeypatch.setenv("BASTION_AUDIT_KEY", KEY.decode())
+    anchor = tmp_path / "audit.anchor"
+    gw = gateway_factory(audit__anchor_path=str(anchor))
+    with gw.client(gw.key("alice")) as client:
+        for _ in range(3):
+            assert client.post("/chat/completions", json={
+                "model": "m", "messages": [{"role": "user", "content": "hi"}]}).status_code == 200
+    assert gw.wait_audit(3) == 3
+    app = typer.Typer()
+    _audit.register(app)
+    runner = CliRunner()
+
+    def verify() -> tuple[int, str]:
+        result = runner.invoke(app, ["audit", "verify", "--db", gw.db, "--anchor", str(anchor)])
+        return result.exit_code, result.output
+
+    for _ in range(50):  # the writer anchors once it is idle
+        code, out = verify()
+        if code == 0 and "0 checkpoints" not in out:
+            break
+        time.sleep(0.1)
+    assert code == 0, out
+    assert "keyed" in out
+    count = gw.audit.count()
+    _cut_tail(gw.sessions, count - 2)
+    code, out = verify()
+    assert code == 1
+    assert "BROKEN" in out
+    monkeypatch.delenv("BASTION_AUDIT_KEY")
+    code, out = verify()  # the anchor alone still sees it
+    assert code == 1
+    assert "removed" in out
