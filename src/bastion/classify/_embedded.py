@@ -36,7 +36,7 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from bastion.classify._base import Classifier
-from bastion.classify._language import covered
+from bastion.classify._language import covered, foreign_passage
 from bastion.classify._onnx import ContextualModel, load_model
 from bastion.classify._reader import CategoryAnchors, ReaderWeights, anchors_of
 from bastion.classify._variants import View, views
@@ -161,7 +161,7 @@ class EmbeddedClassifier(Classifier):
                          tier=self.name, rule_ids=rule_ids, evidence=tuple(evidence),
                          rationale=("Violates " + "; ".join(e.note for e in evidence) + ".")
                          if evidence else None, latency_ms=latency)
-        readable, why = covered(text)
+        readable, why = _coverage(text, [all_views[int(r)] for r in rows])
         if readable or verdict.kind == "violation":
             return verdict
         if self._unreadable == "allow":
@@ -171,6 +171,21 @@ class EmbeddedClassifier(Classifier):
                                "configure a deep tier (llm) to decide such texts, or set "
                                "unreadable='allow'", latency)
         return _with_meta(failed, {"escalate": "language", "model_score": verdict.score})
+
+
+def _coverage(text: str, text_views: list[View]) -> tuple[bool, str]:
+    """Whether the model reads the whole text and each of its sentence windows (a sentence
+    in another language inside English prose is not read either)."""
+    readable, why = covered(text)
+    for view in text_views:
+        if not readable:
+            break
+        if view.source == "window":
+            readable, why = covered(view.text)
+            why = f"a sentence: {why}" if why else why
+    if readable and foreign_passage(text):
+        return False, "a passage reads as a language other than English"
+    return readable, why
 
 
 def _with_meta(verdict: Verdict, extra: dict[str, object]) -> Verdict:

@@ -34,7 +34,9 @@ _FOREIGN_TEXT = (
     "vor zur bis mehr durch sein wurde ich du wir ihr mich mir dich dir uns euch wo wer wann "
     "warum les des du et est dans pas sur avec ce il elle ne sa ses sont nous vous je mais ou "
     "où comment pourquoi qui quoi gli di che è non sono ma anche os um uma não com mais dos "
-    "das foi het een van ik je niet dat op zijn met voor wat hoe"
+    "das foi het een van ik je niet dat op zijn met voor wat hoe den alle kann bitte wenn dann "
+    "diese dieser hier jetzt sehr hola gracias quiero bonjour merci cette tout faire della "
+    "questo você isso está ook maar"
 )
 FOREIGN = frozenset(_FOREIGN_TEXT.split()) - COMMON
 MIN_WORDS = 4
@@ -63,3 +65,19 @@ def covered(text: str) -> tuple[bool, str]:
     if foreign >= 0.15 and foreign > englishness(text):
         return False, "the text reads as a language other than English"
     return True, ""
+
+
+def foreign_passage(text: str, size: int = 8) -> bool:
+    """Whether some run of ``size`` words reads as another language (three or more of its
+    words are foreign function words and fewer are English ones): a request in another
+    language hidden inside English prose. Code (many brackets, slashes, operators) is left to
+    the model, as in :func:`covered`."""
+    if len(_CODE.findall(text)) > 0.03 * len(text):
+        return False
+    words = _WORD.findall(text.lower())
+    for start in range(0, max(len(words) - size, 0) + 1, size // 2):
+        chunk = words[start:start + size]
+        foreign = sum(w in FOREIGN for w in chunk)
+        if foreign >= 3 and foreign > sum(w in COMMON for w in chunk):
+            return True
+    return False

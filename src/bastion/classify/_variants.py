@@ -35,6 +35,8 @@ _WORD_SPAN = re.compile(r"\S+")
 WINDOW_CHARS = 320
 _SENTENCE = re.compile(r"[^.!?\n\u3002\uff01\uff1f]+(?:[.!?\u3002\uff01\uff1f]+[\"')\]]*|\n+|$)")
 _URL_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+#: A run of URL-encoded text: escapes and the characters left bare by percent-encoding.
+_URL_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2}|[\w.~+\-])+")
 _SPACED = re.compile(r"(?:\b\w\b[ .\-_]{1,3}){4,}\b\w\b")
 _INVISIBLE = dict.fromkeys(
     [0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, *range(0xE0000, 0xE0080)]
@@ -84,9 +86,8 @@ def views(text: str, *, depth: int = 2) -> list[View]:
 
 def _hidden_language(clean: str, length: int) -> list[View]:
     """URL-encoded, reversed, rot13 and letter-spaced forms that read better than the text."""
-    out: list[View] = []
-    if len(_URL_ESCAPE.findall(clean)) >= 3:
-        out.append(View(urllib.parse.unquote_plus(clean), 0, length, "url"))
+    out = [View(urllib.parse.unquote_plus(m.group(0)), m.start(), m.end(), "url")
+           for m in _URL_RUN.finditer(clean) if len(_URL_ESCAPE.findall(m.group(0))) >= 3]
     base = englishness(clean)
     for source, candidate in (("reversed", clean[::-1]),
                               ("rot13", codecs.encode(clean, "rot13")),
