@@ -13,7 +13,6 @@ from rich.table import Table
 from rich.text import Text
 
 from bastion.cli._common import console, err_console, handle_errors, print_json, safe_text
-from bastion.cli._plugin_options import check_options, options_help, plugin_options
 from bastion.errors import ConfigError, InputError
 from bastion.redteam import (
     FORMATS,
@@ -35,6 +34,7 @@ from bastion.redteam import (
     summarise,
     write_reports,
 )
+from bastion.redteam._options import check_options, options_help, plugin_options
 from bastion.redteam._score_file import measure, read_rows, score_rows
 
 redteam_app = typer.Typer(help="Attack campaigns, scoring, reports and the CI gate.",

@@ -1,5 +1,11 @@
-"""A plugin's options, read from its constructor: listed by ``bastion redteam list``, checked
-before the plugin is built so a wrong name is reported by name."""
+"""The options a plugin takes, read from its constructor and docstring: listed by ``bastion
+redteam list`` and ``run --help``, and checked before the plugin is built (by the registry and
+the CLI alike) so a wrong or missing one is reported by name.
+
+The constructor's signature says which options exist, which are required and their defaults;
+the Google-style ``Args:`` section of the class docstring says what each one means. Options
+that only Python callers can pass (an httpx ``transport``) are left out.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,9 @@ from typing import Any
 
 from bastion.errors import ConfigError
 
-HIDDEN = frozenset({"transport"})  # test seams, never set from a config or the command line
+_PYTHON_ONLY = frozenset({"transport"})
 _ARG = re.compile(r"^\s{4,}(\w+):\s*(.*)$")
+_ROLE = re.compile(r":\w+:`~?(?:[\w.]+\.)?(\w+)`")  # :class:`~bastion.redteam.Message` -> Message
 
 
 @dataclass(frozen=True)
@@ -20,71 +27,111 @@ class PluginOption:
     """One keyword option of a plugin.
 
     Attributes:
-        name: the keyword.
-        required: it has no default.
-        default: the default as written in a config (``""`` when required).
-        doc: the first line of its description in the class docstring.
+        name: the keyword, as given to ``-T name=value``.
+        required: the plugin cannot be made without it.
+        default: its default, shown in help (``None`` when required).
+        doc: what it means, from the class docstring ("" when undocumented).
     """
 
     name: str
     required: bool
-    default: str
+    default: Any
     doc: str
 
     def render(self) -> str:
-        """``name`` (required) or ``name=default``."""
-        return f"{self.name} (required)" if self.required else f"{self.name}={self.default}"
+        """``base_url (required): the API root, ending in /v1.``"""
+        shown = repr(self.default)
+        state = "required" if self.required else (
+            f"default {shown}" if len(shown) <= 40 else "has a default")
+        return f"{self.name} ({state})" + (f": {self.doc}" if self.doc else "")
 
 
-def _docs(cls: type) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for line in (inspect.getdoc(cls) or "").splitlines():
-        match = _ARG.match("    " + line) if line.startswith("    ") else None
-        if match and match.group(1) not in found:
-            found[match.group(1)] = match.group(2)
-    return found
+def options_help(kind: str, classes: dict[str, type[Any]]) -> str:
+    """Each plugin's options as help text (click keeps lines that follow a ``\\b`` line)."""
+    blocks = []
+    for name, cls in classes.items():
+        lines = [f"  {o.render()}" for o in plugin_options(cls)] or ["  (no options)"]
+        blocks.append("\b\n" + f"{kind} {name!r}, options given as -T key=value:\n"
+                      + "\n".join(lines))
+    return "\n\n".join(blocks)
 
 
-def _params(cls: type) -> tuple[list[inspect.Parameter], bool]:
-    """Constructor parameters, following ``**options`` into the parent class's constructor."""
-    init = getattr(cls, "__init__")  # noqa: B009 - mypy rejects cls.__init__ on a type
-    params = list(inspect.signature(init).parameters.values())[1:]
-    own = [p for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-    if not any(p.kind == p.VAR_KEYWORD for p in params):
-        return own, False
-    parent = next((b for b in cls.__mro__[1:] if "__init__" in vars(b)), object)
-    if parent is object:
-        return own, True
-    inherited, open_ended = _params(parent)
-    names = {p.name for p in own}
-    return own + [p for p in inherited if p.name not in names], open_ended
+def plugin_options(cls: type[Any]) -> list[PluginOption]:
+    """The options of ``cls``, in signature order, following ``**options`` into base classes."""
+    return _read(cls)[0]
 
 
-def plugin_options(cls: type) -> list[PluginOption]:
-    """The options a plugin class takes, in constructor order (test seams left out)."""
-    docs = {k: v for b in reversed(cls.__mro__) for k, v in _docs(b).items()}
-    out = []
-    for param in _params(cls)[0]:
-        if param.name in HIDDEN:
+def _read(cls: type[Any]) -> tuple[list[PluginOption], bool]:
+    """The options, and whether the constructor chain ends open (``**options`` that reach no
+    base constructor: any option is accepted, so none can be called unknown)."""
+    found: dict[str, PluginOption] = {}
+    open_ended = False
+    for klass in cls.__mro__:
+        if klass is object:
+            break
+        init = klass.__dict__.get("__init__")
+        if init is None:
             continue
-        required = param.default is inspect.Parameter.empty
-        default = "" if required else repr(param.default)
-        out.append(PluginOption(param.name, required, default, docs.get(param.name, "")))
-    return out
+        docs = _arg_docs(klass.__doc__ or "")
+        params = list(inspect.signature(init).parameters.values())[1:]
+        for p in params:
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in _PYTHON_ONLY:
+                continue
+            if p.name not in found:
+                required = p.default is inspect.Parameter.empty
+                found[p.name] = PluginOption(p.name, required, None if required else p.default,
+                                             docs.get(p.name, ""))
+            elif not found[p.name].doc and docs.get(p.name):
+                old = found[p.name]
+                found[p.name] = PluginOption(old.name, old.required, old.default, docs[p.name])
+        open_ended = any(p.kind is p.VAR_KEYWORD for p in params)
+        if not open_ended:
+            break
+    return list(found.values()), open_ended
 
 
-def check_options(what: str, cls: type, options: Mapping[str, Any]) -> None:
-    """Raise ConfigError naming any unknown or missing option of ``cls``."""
-    params, open_ended = _params(cls)
-    if open_ended:
-        return
-    known = [o.name for o in plugin_options(cls)]
-    unknown = sorted(set(options) - {p.name for p in params})
+def check_options(kind: str, name: str, cls: type[Any], given: Mapping[str, Any]) -> None:
+    """Raise a ConfigError naming the option when one is missing or unknown.
+
+    Args:
+        kind: the plugin kind in the singular (``target``, ``probe``, ``strategy`` ...).
+        name: the plugin's registry name.
+        cls: its class.
+        given: the options it is about to be built with.
+
+    Raises:
+        ConfigError: a required option is not given, or a given one does not exist.
+    """
+    found, open_ended = _read(cls)
+    options = {o.name: o for o in found}
+    unknown = [] if open_ended else sorted(set(given) - set(options) - _PYTHON_ONLY)
     if unknown:
-        raise ConfigError(f"{what} has no option {unknown[0]!r}; its options: "
-                          f"{', '.join(known) or 'none'}")
-    missing = [o.name for o in plugin_options(cls) if o.required and o.name not in options]
-    if missing:
-        where = (f"-T {missing[0]}=... or the config's target_options"
-                 if what.startswith("target") else "the config's options")
-        raise ConfigError(f"{what} needs option {missing[0]!r}; set it with {where}")
+        raise ConfigError(f"{kind} {name!r} has no option {unknown[0]!r}; its options are "
+                          f"{sorted(options)} (see 'bastion redteam list {kind}s')")
+    for option in options.values():
+        if option.required and option.name not in given:
+            about = f" ({option.doc.rstrip('.')})" if option.doc else ""
+            how = (f"add -T {option.name}=VALUE" if kind == "target"
+                   else f"set {option.name!r} in the config's {kind} options")
+            raise ConfigError(f"{kind} {name!r} needs option {option.name!r}{about}; {how}")
+
+
+def _arg_docs(doc: str) -> dict[str, str]:
+    """``{name: text}`` from the ``Args:`` section of a Google-style docstring."""
+    lines = inspect.cleandoc(doc).splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == "Args:")
+    except StopIteration:
+        return {}
+    docs: dict[str, str] = {}
+    current = None
+    for line in lines[start + 1:]:
+        if line.strip() and not line.startswith(" "):
+            break  # the next section
+        match = _ARG.match(line)
+        if match and len(line) - len(line.lstrip()) == 4:
+            current = match.group(1)
+            docs[current] = match.group(2).strip()
+        elif current and line.strip():
+            docs[current] += " " + line.strip()
+    return {k: _ROLE.sub(r"\1", v).replace("``", "'") for k, v in docs.items()}

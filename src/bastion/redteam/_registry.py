@@ -99,7 +99,7 @@ def create(kind: PluginKind, name: str, **options: Any) -> Any:
         ConfigError: unknown name, or an option it does not take or needs (named).
     """
     cls = plugin_class(kind, name)
-    check_options(f"{_one(kind)} {name!r}", cls, options)
+    check_options(_one(kind), name, cls, options)
     try:
         return cls(**options)
     except TypeError as exc:
