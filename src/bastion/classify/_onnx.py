@@ -12,7 +12,6 @@ Runtime sessions are) and batches texts by length so padding stays small.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -22,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from bastion.classify._fewshot import sigmoid
 from bastion.errors import BackendError, ConfigError
+from bastion.models import sha256_file
 
 #: Most word pieces read per text (the window size of the model, about 500 characters).
 MAX_TOKENS = 128
@@ -111,8 +112,7 @@ class ContextualModel:
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         """Calibrated head probabilities (Platt scaling fitted on the validation split)."""
-        z = logits * self._scale + self._shift
-        return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)), np.float32)
+        return sigmoid(logits * self._scale + self._shift)
 
 
 @cache
@@ -135,15 +135,12 @@ def _read_card(folder: Path) -> dict[str, Any]:
 
 
 def _verify(path: Path, expected: str) -> None:
-    digest = hashlib.sha256()
     try:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        actual = sha256_file(path)
     except OSError as exc:
         raise ConfigError(f"model file {str(path)!r} cannot be read ({exc}); reinstall "
                           "bastion-ai") from exc
-    if digest.hexdigest() != expected:
-        raise ConfigError(f"model file {str(path)!r} has sha256 {digest.hexdigest()}, but the "
+    if actual != expected:
+        raise ConfigError(f"model file {str(path)!r} has sha256 {actual}, but the "
                           f"model card records {expected}; the file was changed, so Bastion "
                           "refuses to load it. Reinstall bastion-ai or rebuild the model")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bastion.classify._fewshot import FewShotModel, fit_fewshot
+from bastion.classify._fewshot import FewShotModel, fit_fewshot, sigmoid
 from bastion.policy import Policy
 
 FEATURES = ("rule_v", "rule_s", "example_v", "example_s", "rule_margin", "example_margin",
@@ -110,5 +110,4 @@ class ReaderWeights:
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """Probabilities for rows of reader features."""
-        z = features @ self.coef + self.bias
-        return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)), np.float32)
+        return sigmoid(features @ self.coef + self.bias)

@@ -49,17 +49,13 @@ from bastion.classify._fewshot import (
     nearest,
     sigmoid,
 )
+from bastion.classify._variants import INVISIBLE as _INVISIBLE
 from bastion.classify._verdict import Span, Verdict, decide
 from bastion.classify._window import windows
 from bastion.errors import BackendError, ConfigError
 from bastion.models import MINILM_FILES, WORDLLAMA_FILES, minilm, wordllama
 from bastion.policy import Category, Policy
 
-#: Zero-width and tag characters carry no meaning for an embedding; the rules tier handles
-#: their use for smuggling. Deleting them here is one cheap ``str.translate``.
-_INVISIBLE = dict.fromkeys(
-    [0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, *range(0xE0000, 0xE0080)]
-)
 _POLICY_CACHE_SIZE = 32
 
 

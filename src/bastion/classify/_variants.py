@@ -38,7 +38,9 @@ _URL_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 #: A run of URL-encoded text: escapes and the characters left bare by percent-encoding.
 _URL_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2}|[\w.~+\-])+")
 _SPACED = re.compile(r"(?:\b\w\b[ .\-_]{1,3}){4,}\b\w\b")
-_INVISIBLE = dict.fromkeys(
+#: Zero-width and tag characters carry no meaning for an embedding (tag characters are read
+#: as their own view); deleting them is one cheap ``str.translate``.
+INVISIBLE = dict.fromkeys(
     [0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, *range(0xE0000, 0xE0080)]
 )
 _READABLE = 0.25
@@ -62,7 +64,7 @@ class View:
 
 def views(text: str, *, depth: int = 2) -> list[View]:
     """Every view of ``text`` the model should score (see the module docstring)."""
-    clean = text.translate(_INVISIBLE)
+    clean = text.translate(INVISIBLE)
     out = [View(clean, 0, len(text), "text")]
     if len(clean) > WHOLE_CHARS:
         out += [View(clean[a:b], a, b, "window") for a, b in sentence_windows(clean)]

@@ -6,6 +6,7 @@ from bastion.models._pinned import (
     count_tokens,
     minilm,
     package_dir,
+    sha256_file,
     verify_files,
     wordllama,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "count_tokens",
     "minilm",
     "package_dir",
+    "sha256_file",
     "verify_files",
     "wordllama",
 ]

@@ -53,7 +53,8 @@ def package_dir(package: str, install_hint: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -67,7 +68,7 @@ def verify_files(root: Path, pins: dict[str, str]) -> None:
         path = root / relative
         if not path.is_file():
             raise ConfigError(f"model file {str(path)!r} is missing; reinstall the package")
-        actual = _sha256(path)
+        actual = sha256_file(path)
         if actual != expected:
             raise ConfigError(
                 f"model file {str(path)!r} has sha256 {actual}, expected {expected}; the "

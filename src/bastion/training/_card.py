@@ -9,7 +9,6 @@ hyper-parameters chosen on validation, and figures on the test split and the bli
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from bastion.classify._onnx import ContextualModel
+from bastion.models import sha256_file
 from bastion.training._calibrate import (
     READER_C,
     f1,
@@ -25,10 +25,6 @@ from bastion.training._calibrate import (
     platt,
     policy_sets,
 )
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def table_split(table: Path, split: str) -> tuple[list[str], np.ndarray, list[str]]:
@@ -64,7 +60,7 @@ def build_card(folder: Path, table: Path, fit_summary: dict[str, Any],
     card: dict[str, Any] = {
         "heads": heads, "dim": 384, "calibration": {h: [1.0, 0.0] for h in heads},
         "reader": {"coef": [0.0] * 9, "bias": 0.0},
-        "files": {n: _sha256(folder / n) for n in ("model.onnx", "tokenizer.json")},
+        "files": {n: sha256_file(folder / n) for n in ("model.onnx", "tokenizer.json")},
     }
     (folder / "card.json").write_text(json.dumps(card))
     model = ContextualModel(folder)
@@ -87,7 +83,7 @@ def build_card(folder: Path, table: Path, fit_summary: dict[str, Any],
     test_probs = model.probabilities(model.run(test_texts).logits)
     card.update({
         "base_model": {"name": base_name, "files": {
-            p.name: _sha256(p) for p in sorted(base.iterdir()) if p.is_file()}},
+            p.name: sha256_file(p) for p in sorted(base.iterdir()) if p.is_file()}},
         "trained_on": [{"set": name, **info} for name, info in
                        sorted(prepare_summary["sources"].items())],
         "training": {"sets": prepare_summary["sources"],
@@ -107,6 +103,6 @@ def build_card(folder: Path, table: Path, fit_summary: dict[str, Any],
                    "Apache-2.0)",
         "rebuild": "python scripts/train_classifier.py all",
     })
-    card["files"] = {n: _sha256(folder / n) for n in ("model.onnx", "tokenizer.json")}
+    card["files"] = {n: sha256_file(folder / n) for n in ("model.onnx", "tokenizer.json")}
     (folder / "card.json").write_text(json.dumps(card, indent=1))
     return card

@@ -6,7 +6,6 @@ that :mod:`bastion.training._fit` reads.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import shutil
 from collections import Counter
@@ -14,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from bastion.models import sha256_file
 from bastion.training._sources import HEADS, LICENCES, Row, jsonl, load_all
 from bastion.training._split import Split, assign, near_duplicates
 
@@ -90,7 +90,7 @@ def prepare(data: Path, own: Path, scripts: Path, frozen: list[Path], base: Path
     return {
         "rows": len(kept), "dropped_near_duplicates_of_frozen_sets": sum(dropped),
         "sources": {s: {"licence": LICENCES.get(s, "?"), **v} for s, v in sources.items()},
-        "frozen_sets": {str(p): _sha256(p) for p in frozen},
+        "frozen_sets": {str(p): sha256_file(p) for p in frozen},
     }
 
 
@@ -100,7 +100,3 @@ def _half_precision(src: Path, dst: Path) -> None:
 
     state = load_file(str(src))
     save_file({k: v.to(torch.float16) for k, v in state.items()}, str(dst))
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
