@@ -35,7 +35,7 @@ import platform
 import sys
 import time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from bastion.classify import Verdict, get_classifier  # noqa: E402
+from bastion.evaluation import binary_scores  # noqa: E402
 from bastion.policy import load_policy  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "classifier_quality.json"
@@ -89,30 +90,6 @@ def sample(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
                   )[:limit]
 
 
-def metrics(labels: Sequence[int], flagged: Sequence[bool], scores: Sequence[float]
-            ) -> dict[str, float]:
-    """Precision, recall, F1 (positive class), and AUPRC of the verdict score."""
-    tp = sum(1 for y, f in zip(labels, flagged, strict=True) if y == 1 and f)
-    fp = sum(1 for y, f in zip(labels, flagged, strict=True) if y == 0 and f)
-    pos = sum(1 for y in labels if y == 1)
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / pos if pos else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    out = {"n": len(labels), "positives": pos, "precision": round(precision, 4),
-           "recall": round(recall, 4), "f1": round(f1, 4)}
-    if 0 < pos < len(labels):
-        order = sorted(range(len(labels)), key=lambda i: -scores[i])
-        hits, total = 0, 0.0
-        for rank, i in enumerate(order, 1):
-            if labels[i] == 1:
-                hits += 1
-                total += hits / rank
-        out["auprc"] = round(total / pos, 4)
-    if pos < len(labels):
-        out["fpr"] = round(fp / (len(labels) - pos), 4)
-    return out
-
-
 class Runner:
     """Classifies with one profile and counts texts and time."""
 
@@ -132,10 +109,10 @@ class Runner:
         return out
 
     def score(self, texts: list[str], labels: list[int], policy: Any = "default"
-              ) -> dict[str, float]:
+              ) -> dict[str, Any]:
         verdicts = self.verdicts(texts, load_policy(policy))
-        return metrics(labels, [v.kind != "safe" for v in verdicts],
-                       [1.0 if v.is_error else v.score for v in verdicts])
+        return binary_scores(labels, [int(v.kind != "safe") for v in verdicts],
+                             [1.0 if v.is_error else v.score for v in verdicts]).to_dict()
 
 
 def blind_contrast(run: Runner) -> dict[str, Any]:

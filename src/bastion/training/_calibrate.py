@@ -4,13 +4,13 @@ never the blind ones)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from bastion.classify._onnx import ContextualModel
 from bastion.classify._reader import CategoryAnchors, anchors_of
+from bastion.evaluation import binary_scores
 from bastion.policy import load_policy
 from bastion.training._sources import jsonl
 
@@ -64,12 +64,5 @@ def leave_one_out(sets: dict[str, tuple[np.ndarray, np.ndarray]], c: float
     for name, (x, y) in sets.items():
         coef, bias = fit_reader({k: v for k, v in sets.items() if k != name}, c)
         pred = (x @ coef + bias) >= 0
-        out[name] = f1(y, pred)
+        out[name] = binary_scores(y.tolist(), pred.astype(int).tolist()).f1
     return out
-
-
-def f1(labels: Sequence[int] | np.ndarray, predicted: Sequence[bool] | np.ndarray) -> float:
-    """F1 of the positive class."""
-    y, p = np.asarray(labels) == 1, np.asarray(predicted, bool)
-    tp = int((y & p).sum())
-    return 0.0 if tp == 0 else 2 * tp / (int(y.sum()) + int(p.sum()))

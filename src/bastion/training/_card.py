@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from bastion.classify._onnx import ContextualModel
+from bastion.evaluation import binary_scores
 from bastion.models import sha256_file
 from bastion.training._calibrate import (
     READER_C,
-    f1,
     fit_reader,
     leave_one_out,
     platt,
@@ -47,7 +47,8 @@ def head_metrics(probs: np.ndarray, labels: np.ndarray, heads: list[str]) -> dic
         if (y == 1).sum() < 5:
             continue
         out[head] = {"auprc": round(float(average_precision_score(y, probs[keep, j])), 4),
-                     "f1": round(f1(y, probs[keep, j] >= 0.5), 4),
+                     "f1": binary_scores(y.tolist(), (probs[keep, j] >= 0.5).astype(int)
+                                         .tolist()).f1,
                      "positives": int((y == 1).sum()), "rows": int(keep.sum())}
     return out
 
