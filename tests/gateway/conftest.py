@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
+from tests.services import fresh_database
 
 from bastion.accounts import AccountStore
 from bastion.classify import Verdict, register
@@ -25,8 +26,6 @@ from bastion.monitor import AuditLog
 from bastion.policy import Policy
 from bastion.store import close_store, open_store
 from bastion.testing import ScriptedUpstream, serve_app, upstream_app
-
-from .services import fresh_database, postgres_server, redis_server
 
 
 class SleepyClassifier(FixedClassifier):
@@ -160,20 +159,6 @@ def streamed_text(text: str) -> str:
             out.extend(call.get("function", {}).get("arguments", "")
                        for call in delta.get("tool_calls") or [])
     return "".join(out)
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A real PostgreSQL server for the session."""
-    with postgres_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """A real Redis server for the session."""
-    with redis_server() as url:
-        yield url
 
 
 @dataclass

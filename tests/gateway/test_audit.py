@@ -16,6 +16,7 @@ import pytest
 import typer
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
+from tests.services import fresh_database
 from typer.testing import CliRunner
 
 from bastion.cli import _audit
@@ -23,7 +24,6 @@ from bastion.monitor import AuditLog, FileAnchor, canonical, chain_hash
 from bastion.store import close_store, open_store
 
 from .conftest import GatewayFactory
-from .services import fresh_database
 
 KEY = b"k" * 32
 

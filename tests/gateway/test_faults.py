@@ -12,11 +12,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from tests.services import fresh_database, postgres_cluster
 
 from bastion.testing import ScriptedUpstream, Turn
 
 from .conftest import GatewayFactory, sse_frames
-from .services import fresh_database, postgres_cluster
 
 
 def chat(text: str, stream: bool = False) -> dict[str, object]:

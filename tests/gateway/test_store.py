@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
+from tests.services import fresh_database
 
 from bastion.accounts import AccountStore, BlockHistory, RedisStrikeStore, key_digest
 from bastion.accounts._sqlstrikes import SqlStrikeStore
@@ -18,7 +19,6 @@ from bastion.monitor import AuditLog
 from bastion.store import close_store, open_store
 
 from .conftest import GatewayFactory
-from .services import fresh_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
