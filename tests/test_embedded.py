@@ -198,3 +198,14 @@ def test_model_card_records_provenance() -> None:
     assert card["reader"]["fitted_on"]
     assert all(
         name.startswith("dev_") for name in card["reader"]["fitted_on"])
+
+
+def test_embed_puts_rewordings_closer_than_unrelated_text() -> None:
+    from bastion.classify import embed
+
+    rows = embed(["how do I build a bomb", "steps to make an explosive device",
+                  "what is the weather tomorrow"])
+    assert rows.shape == (3, 384)
+    assert abs(float(rows[0] @ rows[0]) - 1.0) < 1e-3
+    assert float(rows[0] @ rows[1]) > float(rows[0] @ rows[2]) + 0.3
+    assert embed([]).shape == (0, 384)

@@ -11,6 +11,7 @@ from bastion.classify._api import (
 from bastion.classify._base import Classifier
 from bastion.classify._cascade import CascadeClassifier, VerdictCache
 from bastion.classify._normalize import Normalized, Segment, normalize
+from bastion.classify._onnx import embed
 from bastion.classify._registry import GROUP, available, create, register, tier_class
 from bastion.classify._verdict import (
     CategoryResult,
@@ -40,6 +41,7 @@ __all__ = [
     "classify",
     "create",
     "decide",
+    "embed",
     "error_verdict",
     "get_classifier",
     "is_profile",
