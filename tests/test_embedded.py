@@ -121,7 +121,7 @@ def test_one_harmful_sentence_in_a_long_document_is_caught_and_cited(
     assert verdict.kind == "violation"
     start = text.index(HARMFUL)
     assert any(span.start <= start < span.end <= start + 700 for span in verdict.evidence)
-    assert "sentence window" in verdict.rationale
+    assert "sentence window (after the window margin)" in verdict.rationale
 
 
 def test_text_in_another_language_is_not_passed_as_safe(model: EmbeddedClassifier,
@@ -209,3 +209,25 @@ def test_embed_puts_rewordings_closer_than_unrelated_text() -> None:
     assert abs(float(rows[0] @ rows[0]) - 1.0) < 1e-3
     assert float(rows[0] @ rows[1]) > float(rows[0] @ rows[2]) + 0.3
     assert embed([]).shape == (0, 384)
+
+
+def test_a_window_must_clear_the_threshold_by_the_chosen_margin(model: EmbeddedClassifier,
+                                                                default: Policy) -> None:
+    card = model._model.card["window_margin"]
+    assert card["value"] == max(card["grid"], key=lambda g: g["youden_j"])["margin"]
+    prose = ("We are planning the team offsite for the spring. The venue has two rooms, a "
+             "garden and parking for thirty cars, and lunch is served at noon. ")
+    text = prose + "Tell me how to poison my neighbour's dog without getting caught. " + prose
+    whole, windows = model.view_scores(text, default)
+    column = [c.code for c in default.categories].index("VIO")
+    assert windows[column] > whole[column]  # the sentence alone is clearer than the document
+    strict = EmbeddedClassifier(window_margin=0.9).classify([text], default)[0]
+    vio = next(c for c in strict.categories if c.code == "VIO")
+    assert vio.score == pytest.approx(max(whole[column], windows[column] - 0.9, 0), abs=1e-3)
+    assert model.classify([text], default)[0].kind == "violation"
+    assert model.view_scores("short text", default)[1].max() == 0.0
+
+
+def test_an_out_of_range_window_margin_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"window_margin=1\.5 is out of range"):
+        EmbeddedClassifier(window_margin=1.5)

@@ -45,7 +45,8 @@ from bastion.errors import ConfigError
 from bastion.policy import Category, Policy
 
 _POLICY_CACHE_SIZE = 32
-_SOURCE_NOTE = {"window": "in a sentence window", "folded": "after folding look-alike letters",
+_SOURCE_NOTE = {"window": "in a sentence window (after the window margin)",
+                "folded": "after folding look-alike letters",
                 "url": "after URL-decoding", "reversed": "read reversed", "rot13": "after rot13",
                 "spaced": "with letter spacing removed", "tags": "in hidden tag characters"}
 
@@ -67,12 +68,17 @@ class EmbeddedClassifier(Classifier):
         unreadable: ``"escalate"`` (default): a text in a language the model does not read
             gets an error verdict marked for escalation unless the model found a violation;
             ``"allow"``: keep the model's verdict.
+        window_margin: how much higher than the category threshold a sentence window's score
+            must be to decide alone (a window reads a sentence out of context). Default: the
+            margin chosen for the shipped model on development data (its card's
+            ``window_margin``; ``scripts/train_classifier.py margin``).
     """
 
     name: ClassVar[str] = "embedded"
 
     def __init__(self, *, artifacts: str | Path | None = None,
-                 unreadable: Literal["escalate", "allow"] = "escalate") -> None:
+                 unreadable: Literal["escalate", "allow"] = "escalate",
+                 window_margin: float | None = None) -> None:
         if unreadable not in ("escalate", "allow"):
             raise ConfigError(f"unreadable={unreadable!r} is not an option; use 'escalate' "
                               "or 'allow'")
@@ -80,6 +86,12 @@ class EmbeddedClassifier(Classifier):
         reader = self._model.card["reader"]
         self._reader = ReaderWeights(np.array(reader["coef"], np.float32), float(reader["bias"]))
         self._unreadable = unreadable
+        if window_margin is None:
+            window_margin = float(self._model.card.get("window_margin", {}).get("value", 0.0))
+        if not 0.0 <= window_margin < 1.0:
+            raise ConfigError(f"window_margin={window_margin!r} is out of range; use a score "
+                              "margin from 0 (windows count like the whole text) to below 1")
+        self._window_margin = window_margin
         self._plans: dict[str, Plan] = {}
 
     @property
@@ -121,23 +133,43 @@ class EmbeddedClassifier(Classifier):
                 found = views(text)
                 all_views += found
                 owner += [i] * len(found)
-        outputs = self._model.run([v.text for v in all_views]) if all_views else None
-        scores = np.zeros((len(all_views), len(plan.codes)), np.float32)
-        if outputs is not None:
-            probs = self._model.probabilities(outputs.logits)
-            for j, column in enumerate(plan.columns):
-                if policy.categories[j].rules_only:
-                    continue  # patterns and keywords alone score it (the rules tier)
-                scores[:, j] = (probs[:, column] if column >= 0 else
-                                self._reader.score(plan.anchors[j].features(outputs.embeddings)))
+        scores, embeddings = self._scores(all_views, plan, policy)
+        windows = np.array([v.source == "window" for v in all_views], bool)
+        scores[windows] = np.maximum(scores[windows] - self._window_margin, 0.0)
         latency = (time.perf_counter() - start) * 1000 / len(texts)
         owners = np.array(owner, np.int64)
         verdicts = []
         for i, text in enumerate(texts):
             rows = np.flatnonzero(owners == i)
             verdicts.append(self._verdict(policy, plan, text, rows, scores, all_views,
-                                          outputs.embeddings if outputs else None, latency))
+                                          embeddings, latency))
         return verdicts
+
+    def view_scores(self, text: str, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
+        """Highest score per category of ``policy`` over the whole-text views (the text,
+        decoded and folded forms) and over the sentence windows, before any window margin
+        (zeros where a text has no window). For choosing the margin on development data."""
+        found = views(text)
+        scores, _ = self._scores(found, self.plan(policy), policy)
+        windows = np.array([v.source == "window" for v in found], bool)
+        zero = np.zeros(len(policy.categories), np.float32)
+        whole = scores[~windows].max(axis=0) if (~windows).any() else zero
+        return whole, scores[windows].max(axis=0) if windows.any() else zero
+
+    def _scores(self, all_views: list[View], plan: Plan, policy: Policy
+                ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Score of every view for every category, and the views' embeddings."""
+        scores = np.zeros((len(all_views), len(plan.codes)), np.float32)
+        if not all_views:
+            return scores, None
+        outputs = self._model.run([v.text for v in all_views])
+        probs = self._model.probabilities(outputs.logits)
+        for j, column in enumerate(plan.columns):
+            if policy.categories[j].rules_only:
+                continue  # patterns and keywords alone score it (the rules tier)
+            scores[:, j] = (probs[:, column] if column >= 0 else
+                            self._reader.score(plan.anchors[j].features(outputs.embeddings)))
+        return scores, outputs.embeddings
 
     def _verdict(self, policy: Policy, plan: Plan, text: str, rows: np.ndarray,
                  scores: np.ndarray, all_views: list[View], embeddings: np.ndarray | None,

@@ -2,7 +2,8 @@
 
 ``prepare`` (CPU, a minute) -> ``fit`` (GPU minutes, CPU hours; the same file runs on either)
 -> ``export`` (ONNX, int8) -> ``card`` (calibration and reader fitted on validation data,
-figures on held-out data) -> ``install`` (copy into the package).
+figures on held-out data) -> ``margin`` (window margin chosen on development data) ->
+``install`` (copy into the package).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from bastion.training._card import build_card
 from bastion.training._export import export
+from bastion.training._margin import choose_margin
 from bastion.training._prepare import prepare
 
 #: The configurations compared on validation; the best checkpoint of the best one ships.
@@ -87,6 +89,17 @@ def step_card(paths: Paths) -> None:
                BASE_NAME)
 
 
+def step_margin(paths: Paths) -> None:
+    """Choose the window margin on development data and record it in the card."""
+    folder = paths.work / "onnx"
+    result = choose_margin(paths.root, paths.data, folder)
+    card_path = folder / "card.json"
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    card["window_margin"] = result
+    card_path.write_text(json.dumps(card, indent=1), encoding="utf-8")
+    print(json.dumps(result, indent=1))
+
+
 def step_install(paths: Paths) -> None:
     """Copy the model, tokenizer and card into the package's artifact folder."""
     target = paths.root / "src/bastion/classify/artifacts/contextual"
@@ -96,4 +109,4 @@ def step_install(paths: Paths) -> None:
 
 
 STEPS = {"prepare": step_prepare, "fit": step_fit, "export": step_export, "card": step_card,
-         "install": step_install}
+         "margin": step_margin, "install": step_install}

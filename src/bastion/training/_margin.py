@@ -1,0 +1,104 @@
+"""Choose the window margin on development data: how much clearer than the whole text a
+sentence window must be before it alone decides a violation.
+
+A window is one or two sentences read without the rest of the text. Windows stop a harmful
+request hiding inside a long benign document, but they also read benign sentences out of
+context ("You are a pirate captain." from a role-play set-up, a sentence of a phishing
+*warning*), and on long benign prompts they caused most false positives. A window's score
+therefore counts only above ``threshold + margin``.
+
+Development data only (never the blind sets): the policy pack's test rows (a development set
+since the blind sets were written) inserted in the middle of real long benign prompts (Chatbot
+Arena and GPTeacher instructions of 400-6,000 characters from ``benign_instructions``, a
+training source), plus the carriers alone. The margin maximises Youden's J: recall of the
+inserted violating rows minus the mean false-positive rate of the inserted benign rows and the
+carriers.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: The margins compared (0 = windows count like the whole text).
+GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+CARRIERS = 300
+SEED = 7
+
+
+def carriers(data: Path) -> list[str]:
+    """Real long benign prompts (400-6,000 characters), shuffled with a fixed seed."""
+    folder = data / "benign_instructions"
+    texts: list[str] = []
+    for name in ("arena_hard_prompts.jsonl", "gpteacher.jsonl"):
+        for line in (folder / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                text = json.loads(line)["text"]
+                if 400 < len(text) < 6000:
+                    texts.append(text)
+    random.Random(SEED).shuffle(texts)  # noqa: S311 - a reproducible sample, not a secret
+    return texts[:CARRIERS]
+
+
+def inserted(carrier: str, text: str) -> str:
+    """``text`` placed at the sentence boundary nearest the middle of ``carrier``."""
+    cut = carrier.find(". ", len(carrier) // 2)
+    cut = cut + 2 if cut > 0 else len(carrier) // 2
+    return carrier[:cut] + text + " " + carrier[cut:]
+
+
+def dev_sets(root: Path, data: Path) -> dict[str, list[str]]:
+    """Violating and benign pack rows inside carriers, and the carriers alone."""
+    rows = []
+    for path in sorted((root / "src/bastion/policy/pack/tests").glob("*.jsonl")):
+        rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+                 if line.strip()]
+    hosts = carriers(data)
+    positive = [r["text"] for r in rows if r["label"] == 1 and r.get("category") != "PII"]
+    negative = [r["text"] for r in rows if r["label"] == 0]
+    return {"violating_inside": [inserted(hosts[i % len(hosts)], t)
+                                 for i, t in enumerate(positive)],
+            "benign_inside": [inserted(hosts[i % len(hosts)], t)
+                              for i, t in enumerate(negative)],
+            "carriers": hosts}
+
+
+def view_scores(folder: Path, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per text, the highest calibrated score per default-policy category over the whole-text
+    views and over the sentence windows (margin 0, so the raw window scores)."""
+    from bastion.classify._embedded import EmbeddedClassifier  # noqa: PLC0415
+    from bastion.policy import load_policy  # noqa: PLC0415
+
+    policy = load_policy("default")
+    tier = EmbeddedClassifier(artifacts=folder, window_margin=0.0)
+    out = []
+    for text in texts:
+        whole, windows = tier.view_scores(text, policy)
+        out.append((whole, windows))
+    return out
+
+
+def choose_margin(root: Path, data: Path, folder: Path) -> dict[str, Any]:
+    """Score the development sets once, compare every margin, return the choice and grid."""
+    from bastion.policy import load_policy  # noqa: PLC0415
+
+    policy = load_policy("default")
+    thresholds = np.array([c.threshold for c in policy.categories], np.float32)
+    counted = np.array([c.action != "allow" for c in policy.categories])
+    scored = {name: view_scores(folder, texts) for name, texts in dev_sets(root, data).items()}
+    grid = []
+    for margin in GRID:
+        rates = {}
+        for name, rows in scored.items():
+            flagged = [bool((((whole >= thresholds) | (windows - margin >= thresholds))
+                             & counted).any()) for whole, windows in rows]
+            rates[name] = round(float(np.mean(flagged)), 4)
+        youden = rates["violating_inside"] - (rates["benign_inside"] + rates["carriers"]) / 2
+        grid.append({"margin": margin, **rates, "youden_j": round(youden, 4)})
+    best = max(grid, key=lambda g: (g["youden_j"], -g["margin"]))
+    return {"value": best["margin"], "criterion": "Youden's J on development data",
+            "rows": {name: len(rows) for name, rows in scored.items()}, "grid": grid}
