@@ -10,8 +10,8 @@ from bastion.classify._api import (
 )
 from bastion.classify._base import Classifier
 from bastion.classify._cascade import CascadeClassifier, VerdictCache
+from bastion.classify._embed import embed
 from bastion.classify._normalize import Normalized, Segment, normalize
-from bastion.classify._onnx import embed
 from bastion.classify._registry import GROUP, available, create, register, tier_class
 from bastion.classify._verdict import (
     CategoryResult,

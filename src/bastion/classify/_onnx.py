@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -146,13 +145,3 @@ def _verify(path: Path, expected: str) -> None:
                           f"model card records {expected}; the file was changed, so Bastion "
                           "refuses to load it. Reinstall bastion-ai or rebuild the model")
 
-
-def embed(texts: Sequence[str]) -> np.ndarray:
-    """Unit-length sentence embeddings of ``texts`` from the shipped contextual model.
-
-    One row per text (float32, cosine similarity is a dot product). For similarity between
-    findings, prompts and alert clusters; classification goes through the classifiers.
-    """
-    if not texts:
-        return np.zeros((0, int(load_model().card["dim"])), np.float32)
-    return load_model().run(list(texts)).embeddings
