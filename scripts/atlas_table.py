@@ -76,7 +76,10 @@ def build(atlas: dict[str, Any]) -> dict[str, Any]:
         parent = technique.get("subtechnique-of")
         tactic_ids = technique.get("tactics") or by_id.get(parent or "", {}).get("tactics") or []
         own = str(technique["name"]).lower()
-        keywords = [own] if len(own.split()) >= MIN_NAME_WORDS else []
+        # A sub-technique's own name is short and read in its parent's context ("System
+        # Prompt" under Discover LLM System Information): it needs more words to count.
+        least = MIN_NAME_WORDS + (1 if parent else 0)
+        keywords = [own] if len(own.split()) >= least else []
         keywords += [k for k in SYNONYMS.get(tid, []) if k not in keywords]
         techniques[tid] = {"name": _full_name(technique, by_id),
                            "tactics": [tactics[t] for t in tactic_ids if t in tactics],

@@ -14,6 +14,7 @@ incident's structured facts, and run only after a person confirms them::
 """
 
 from bastion.copilot._actions import ActionDesk, Confirmed, Proposal
+from bastion.copilot._atlas import ATTRIBUTION, Technique, atlas_table, map_techniques
 from bastion.copilot._backend import (
     LLMWriter,
     TemplateWriter,
@@ -22,7 +23,10 @@ from bastion.copilot._backend import (
     build_messages,
     writer_from_env,
 )
+from bastion.copilot._digest import Digest, digest
 from bastion.copilot._incident import Alert, AlertLike, Incident, IncidentLike
+from bastion.copilot._indicators import Indicator
+from bastion.copilot._indicators import extract as extract_indicators
 from bastion.copilot._playbook import (
     ActionContext,
     Draft,
@@ -39,9 +43,11 @@ from bastion.copilot._playbooks import (
     StartRegressionCampaign,
     SuspendAccount,
 )
+from bastion.copilot._reports import Report, read_report, read_report_file
 from bastion.copilot._triage import AlertGroup, RankedAlert, Triage, Triager
 
 __all__ = [
+    "ATTRIBUTION",
     "ActionContext",
     "ActionDesk",
     "AddPolicyExample",
@@ -49,26 +55,36 @@ __all__ = [
     "AlertGroup",
     "AlertLike",
     "Confirmed",
+    "Digest",
     "Draft",
     "Incident",
     "IncidentLike",
+    "Indicator",
     "LLMWriter",
     "OpenFinding",
     "Outcome",
     "Playbook",
     "Proposal",
     "RankedAlert",
+    "Report",
     "RotateKey",
     "StartRegressionCampaign",
     "SuspendAccount",
+    "Technique",
     "TemplateWriter",
     "Triage",
     "Triager",
     "Writer",
     "Written",
+    "atlas_table",
     "build_messages",
+    "digest",
+    "extract_indicators",
+    "map_techniques",
     "playbook",
     "playbooks",
+    "read_report",
+    "read_report_file",
     "register_playbook",
     "writer_from_env",
 ]
