@@ -23,6 +23,7 @@ from bastion.copilot._backend import (
     build_messages,
     writer_from_env,
 )
+from bastion.copilot._code import CodeFinding, CodeReport, scan_code
 from bastion.copilot._digest import Digest, digest
 from bastion.copilot._incident import Alert, AlertLike, Incident, IncidentLike
 from bastion.copilot._indicators import Indicator
@@ -44,6 +45,7 @@ from bastion.copilot._playbooks import (
     SuspendAccount,
 )
 from bastion.copilot._reports import Report, read_report, read_report_file
+from bastion.copilot._scanners import Bandit, RawFinding, Scanner, Semgrep
 from bastion.copilot._triage import AlertGroup, RankedAlert, Triage, Triager
 
 __all__ = [
@@ -54,6 +56,9 @@ __all__ = [
     "Alert",
     "AlertGroup",
     "AlertLike",
+    "Bandit",
+    "CodeFinding",
+    "CodeReport",
     "Confirmed",
     "Digest",
     "Draft",
@@ -66,8 +71,11 @@ __all__ = [
     "Playbook",
     "Proposal",
     "RankedAlert",
+    "RawFinding",
     "Report",
     "RotateKey",
+    "Scanner",
+    "Semgrep",
     "StartRegressionCampaign",
     "SuspendAccount",
     "Technique",
@@ -86,5 +94,6 @@ __all__ = [
     "read_report",
     "read_report_file",
     "register_playbook",
+    "scan_code",
     "writer_from_env",
 ]
