@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "keys": ("_keys", "Manage API keys."),
     "audit": ("_audit", "Inspect and verify the audit log."),
     "dev": ("_dev", "Development helpers: a scripted upstream model for demos and tests."),
+    "copilot": ("_copilot", "The defender's co-pilot: triage, confirmed actions, threat intel, "
+                            "code scanning."),
 }
 
 
