@@ -1,0 +1,61 @@
+"""Accounts probing many policy categories in a short time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bastion.monitor._alert import Alert, evidence, involved
+from bastion.monitor._detector import Detector, DetectorSettings, register_detector
+from bastion.monitor._detectors._window import AccountWindows
+from bastion.monitor._event import MonitorEvent
+
+
+class ProbeSettings(DetectorSettings):
+    """Window and threshold (defaults tuned on the dev day)."""
+
+    window_s: float = 3600.0
+    min_categories: int = 4
+
+
+@register_detector
+class CategoryProbe(Detector):
+    """An account whose blocked or flagged prompts hit ``min_categories`` distinct policy
+    categories within ``window_s``: someone mapping where the policy's lines are."""
+
+    name = "category-probe"
+    Settings = ProbeSettings
+
+    def __init__(self, settings: ProbeSettings | None = None) -> None:
+        s = self.options = settings or ProbeSettings()
+        super().__init__(s)
+        self.windows = AccountWindows(s.window_s)
+
+    def observe(self, events: Sequence[MonitorEvent]) -> list[Alert]:
+        """Track categories per account; alert on breadth."""
+        alerts = []
+        for event in events:
+            if not event.categories or event.decision not in ("block", "flag"):
+                continue
+            window = self.windows.add(event)
+            if window is None or self.windows.cooling(event.account_id or "", event.at):
+                continue
+            categories = {c for e in window for c in e.categories}
+            if len(categories) >= self.options.min_categories:
+                self.windows.alerted(event.account_id or "", event.at)
+                alerts.append(self._alert(list(window), sorted(categories)))
+        return alerts
+
+    def _alert(self, events: list[MonitorEvent], categories: list[str]) -> Alert:
+        account = events[-1].account_id or ""
+        found = involved(events)
+        minutes = self.options.window_s / 60
+        return Alert(
+            self.name, f"{self.name}:account:{account}", "high", events[-1].at,
+            f"Account {account} probing {len(categories)} policy categories",
+            f"Account {account!r} had {len(events)} blocked or flagged prompts across "
+            f"{len(categories)} categories ({', '.join(categories)}) within {minutes:g} "
+            "minutes: it looks like someone mapping the policy's boundaries.",
+            accounts=(account,), key_ids=found["key_ids"], routes=found["routes"],
+            categories=tuple(categories),
+            measures={"categories": len(categories), "events": len(events)},
+            evidence=evidence(events))
