@@ -44,7 +44,10 @@ class Baseline:
     def spread(self) -> float:
         """The spread the threshold uses (MAD as an SD, at least the floors)."""
         values = list(self.recent)
-        mad = median(abs(v - median(values)) for v in values) * MAD_TO_SD if values else 0.0
+        mad = 0.0
+        if values:
+            middle = median(values)
+            mad = median(abs(v - middle) for v in values) * MAD_TO_SD
         level = self.level or 0.0
         return max(mad, self.floor, math.sqrt(level) if self.poisson else 0.0)
 

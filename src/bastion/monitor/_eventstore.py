@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Integer, Table, cast, desc, func, select
+from sqlalchemy import Table, desc, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -129,7 +129,7 @@ class EventStore:
         """
         _check(dimension, step_s)
         r = MonitorRollup
-        step = (cast(r.bucket / step_s, Integer) * step_s).label("step")
+        step = (r.bucket - r.bucket % step_s).label("step")  # integer floor on every dialect
         query = (select(step, *(func.sum(getattr(r, c)) for c in COUNTS),
                         func.sum(r.latency_ms_sum), func.max(r.latency_ms_max))
                  .where(r.dimension == dimension, r.value == value, r.bucket >= int(since))

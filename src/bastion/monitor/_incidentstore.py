@@ -68,12 +68,12 @@ class IncidentStore:
                                     dedupe_s=self.dedupe_s)
                 incident = open_incident(alert) if found is None else with_alert(found, alert)
                 live[incident.id] = touched[incident.id] = incident
+                self._save(session, incident)
                 if session.get(AlertRow, alert.id) is None:
                     session.add(AlertRow(id=alert.id, incident_id=incident.id,
                                          detector=alert.detector, key=alert.key,
                                          severity=alert.severity, at=alert.at,
                                          body=alert.to_json()))
-                self._save(session, incident)
         return list(touched.values())
 
     def _save(self, session: Session, incident: Incident) -> None:

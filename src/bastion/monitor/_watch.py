@@ -15,7 +15,7 @@ from bastion.monitor._incident import Incident, IncidentBook
 
 logger = logging.getLogger("bastion.monitor")
 
-BATCH = 500
+BATCH = 2000
 
 
 class Watcher:

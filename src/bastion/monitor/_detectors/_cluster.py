@@ -25,7 +25,7 @@ Embed = Callable[[list[str]], np.ndarray]
 class ClusterSettings(DetectorSettings):
     """Similarity, window and spread threshold (defaults tuned on the dev day)."""
 
-    similarity: float = 0.8
+    similarity: float = 0.92
     window_s: float = 3 * 3600.0
     min_accounts: int = 5
 

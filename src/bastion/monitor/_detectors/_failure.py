@@ -48,7 +48,9 @@ class FailureSpike(Detector):
                 if not hit or bucket.fired or bucket.hits < self.options.min_count:
                     continue
                 baseline = self.series.baseline(key)
-                if baseline.ready and bucket.hits > baseline.threshold():
+                # A route with no history yet alerts on min_count alone: failures are never
+                # normal, and a new route must not be a blind spot.
+                if not baseline.ready or bucket.hits > baseline.threshold():
                     bucket.fired = True
                     alerts.append(self._alert(kind, event.route, bucket.hits, bucket.total,
                                               baseline, list(bucket.recent)))

@@ -23,9 +23,9 @@ class LatencySettings(DetectorSettings):
     k: float = 4.0
     floor: float = 0.15
     """Least spread of log(p95): 0.15 is about +16 %."""
-    min_events: int = 30
+    min_events: int = 50
     check_every: int = 10
-    min_ratio: float = 2.0
+    min_ratio: float = 3.0
     """The p95 must also be this many times the baseline level."""
 
 

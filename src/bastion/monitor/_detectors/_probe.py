@@ -14,13 +14,16 @@ class ProbeSettings(DetectorSettings):
     """Window and threshold (defaults tuned on the dev day)."""
 
     window_s: float = 3600.0
-    min_categories: int = 4
+    min_categories: int = 5
+    min_rate: float = 0.5
+    """The share of the account's prompts in the window that were blocked or flagged."""
 
 
 @register_detector
 class CategoryProbe(Detector):
     """An account whose blocked or flagged prompts hit ``min_categories`` distinct policy
-    categories within ``window_s``: someone mapping where the policy's lines are."""
+    categories within ``window_s``, and make up ``min_rate`` of its prompts there: someone
+    mapping where the policy's lines are, not a busy user who trips a few."""
 
     name = "category-probe"
     Settings = ProbeSettings
@@ -34,15 +37,18 @@ class CategoryProbe(Detector):
         """Track categories per account; alert on breadth."""
         alerts = []
         for event in events:
-            if not event.categories or event.decision not in ("block", "flag"):
-                continue
+            if event.direction == "output":
+                continue  # one event per request: the prompt's
             window = self.windows.add(event)
-            if window is None or self.windows.cooling(event.account_id or "", event.at):
+            if (window is None or not _hit(event)
+                    or self.windows.cooling(event.account_id or "", event.at)):
                 continue
-            categories = {c for e in window for c in e.categories}
-            if len(categories) >= self.options.min_categories:
+            hit = [e for e in window if _hit(e)]
+            categories = {c for e in hit for c in e.categories}
+            if (len(categories) >= self.options.min_categories
+                    and len(hit) >= self.options.min_rate * len(window)):
                 self.windows.alerted(event.account_id or "", event.at)
-                alerts.append(self._alert(list(window), sorted(categories)))
+                alerts.append(self._alert(hit, sorted(categories)))
         return alerts
 
     def _alert(self, events: list[MonitorEvent], categories: list[str]) -> Alert:
@@ -59,3 +65,7 @@ class CategoryProbe(Detector):
             categories=tuple(categories),
             measures={"categories": len(categories), "events": len(events)},
             evidence=evidence(events))
+
+
+def _hit(event: MonitorEvent) -> bool:
+    return bool(event.categories) and event.decision in ("block", "flag")

@@ -21,6 +21,7 @@ class BlockRateSettings(DetectorSettings):
     account_min_blocks: int = 8
     account_min_rate: float = 0.5
     global_min_blocks: int = 12
+    global_k: float = 5.0
     global_floor: float = 2.0
 
 
@@ -43,7 +44,7 @@ class BlockRateRise(Detector):
         self.accounts = BucketSeries(s.bucket_s, lambda: Baseline(
             alpha=s.alpha, window=s.window, k=s.k, floor=1.0, poisson=True, warmup=0))
         self.globals = BucketSeries(s.bucket_s, lambda: Baseline(
-            alpha=s.alpha, window=s.window, k=s.k, floor=s.global_floor, poisson=True))
+            alpha=s.alpha, window=s.window, k=s.global_k, floor=s.global_floor, poisson=True))
 
     def observe(self, events: Sequence[MonitorEvent]) -> list[Alert]:
         """Count each event per account, route and blocked category; alert on a rise."""

@@ -14,9 +14,9 @@ class SlowSettings(DetectorSettings):
     """Window and thresholds (defaults tuned on the dev day)."""
 
     window_s: float = 12 * 3600.0
-    min_blocks: int = 6
-    min_hours: int = 4
-    min_rate: float = 0.25
+    min_blocks: int = 8
+    min_hours: int = 5
+    min_rate: float = 0.4
 
 
 @register_detector
