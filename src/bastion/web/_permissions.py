@@ -31,6 +31,12 @@ class Permission(StrEnum):
     ACCOUNT_UPDATE = "web:account:update"
     USERS_VIEW = "admin:users:view"
     USERS_MANAGE = "admin:users:manage"
+    APPLICATIONS_VIEW = "network:application:view"
+    APPLICATIONS_REVIEW = "network:application:review"
+    AGREEMENTS_ACCEPT = "network:agreement:accept"
+    ENGAGEMENTS_VIEW = "network:engagement:view"
+    ENGAGEMENTS_MANAGE = "network:engagement:manage"
+    ENGAGEMENTS_JOIN = "network:engagement:join"
 
 
 ANONYMOUS: frozenset[WebRole | None] = frozenset({None, *WEB_ROLES})
@@ -41,6 +47,8 @@ STAFF: frozenset[WebRole | None] = frozenset({"admin", "triager"})
 """Admins and triagers."""
 ADMINS: frozenset[WebRole | None] = frozenset({"admin"})
 """Admins only."""
+RED_TEAM: frozenset[WebRole | None] = frozenset({"admin", "red-teamer"})
+"""Red-teamers (and admins, who can do anything)."""
 
 GRANTS: dict[Permission, frozenset[WebRole | None]] = {
     Permission.PUBLIC: ANONYMOUS,
@@ -49,6 +57,12 @@ GRANTS: dict[Permission, frozenset[WebRole | None]] = {
     Permission.ACCOUNT_UPDATE: USERS,
     Permission.USERS_VIEW: STAFF,
     Permission.USERS_MANAGE: ADMINS,
+    Permission.APPLICATIONS_VIEW: STAFF,
+    Permission.APPLICATIONS_REVIEW: STAFF,
+    Permission.AGREEMENTS_ACCEPT: RED_TEAM,
+    Permission.ENGAGEMENTS_VIEW: STAFF | RED_TEAM,
+    Permission.ENGAGEMENTS_MANAGE: STAFF,
+    Permission.ENGAGEMENTS_JOIN: RED_TEAM,
 }
 """Permission → the roles that hold it (``None``: anonymous). The single source of truth."""
 
