@@ -95,13 +95,15 @@ class ActionDesk:
         self.audit = audit or context.accounts.audit
 
     def store(self, incident_id: str, drafts: Sequence[Draft]) -> list[Proposal]:
-        """Store drafts as open proposals; a draft already open for the incident is reused."""
+        """Store drafts as proposals; one the incident already has is returned as it stands."""
         made: list[Proposal] = []
         with self.sessions.begin() as session:
-            open_rows = session.execute(select(ProposalRow).where(
+            # A draft already proposed, run or rejected for this incident is not proposed
+            # again (a failed one may be, once the cause is fixed).
+            rows = session.execute(select(ProposalRow).where(
                 ProposalRow.incident_id == incident_id,
-                ProposalRow.status == "proposed")).scalars().all()
-            known = {(r.playbook, _key(r.params)): r for r in open_rows}
+                ProposalRow.status != "failed")).scalars().all()
+            known = {(r.playbook, _key(r.params)): r for r in rows}
             for draft in drafts:
                 row = known.get((draft.playbook, _key(draft.params)))
                 if row is None:
