@@ -55,3 +55,19 @@ def jailbreak_incident(account_id: str, key_id: str | None = None,
         Alert("al-3", "latency_spike", "low", "p95 latency 3x", NOW - timedelta(hours=3),
               count=200),
     ))
+
+
+def monitor_incident(store, account_id: str, *, key_id: str | None = None,  # type: ignore[no-untyped-def]
+                     samples: tuple[str, ...] = (), at: float = 1_764_500_000.0):
+    """File a block-rate alert for ``account_id`` through the monitor's incident store."""
+    from bastion.monitor import Alert as MonitorAlert
+    from bastion.monitor import Evidence
+
+    evidence = tuple(Evidence(f"req-{i}", at - i, account_id, key_id, "chat", "block", ("INJ",),
+                              3.0, sample) for i, sample in enumerate(samples))
+    alert = MonitorAlert("block-rate", f"block-rate:account:{account_id}", "high", at,
+                         f"Block rate of {account_id} rose", "14 blocks in 10 minutes against "
+                         "a baseline of 0.4", accounts=(account_id,),
+                         key_ids=(key_id,) if key_id else (), categories=("INJ",),
+                         measures={"observed": 14.0, "threshold": 6.2}, evidence=evidence)
+    return store.record([alert])[0]

@@ -40,6 +40,8 @@ def _alerts(alert: MonitorAlert) -> list[Alert]:
     for account in alert.accounts:
         mine = [e for e in alert.evidence if e.account_id == account]
         keys = sorted({e.key_id for e in mine if e.key_id})
+        if not keys and len(alert.accounts) == 1:
+            keys = sorted(alert.key_ids)
         made.append(Alert(f"{alert.id}:{account}" if len(alert.accounts) > 1 else alert.id,
                           kind, alert.severity, alert.summary, at, account_id=account,
                           key_id=keys[0] if len(keys) == 1 else None, category=category,

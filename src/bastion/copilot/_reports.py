@@ -103,6 +103,9 @@ def _stix(text: str, name: str) -> Report:
     if not isinstance(raw, dict) or raw.get("type") != "bundle":
         raise InputError(f"report {name!r} is JSON but not a STIX bundle; wrap the objects in "
                          '{"type": "bundle", "id": "bundle--<uuid>", "objects": [...]}')
+    if "id" not in raw or not isinstance(raw.get("objects", []), list):
+        raise InputError(f"report {name!r} is not a valid STIX 2.1 bundle: a bundle needs an "
+                         "'id' (bundle--<uuid>) and an 'objects' list")
     try:
         bundle = stix2.parse(raw, allow_custom=False)
     except (STIXError, ValueError, TypeError) as exc:

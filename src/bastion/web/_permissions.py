@@ -37,6 +37,10 @@ class Permission(StrEnum):
     ENGAGEMENTS_VIEW = "network:engagement:view"
     ENGAGEMENTS_MANAGE = "network:engagement:manage"
     ENGAGEMENTS_JOIN = "network:engagement:join"
+    COPILOT_VIEW = "copilot:incident:view"
+    COPILOT_CONFIRM = "copilot:action:confirm"
+    COPILOT_INTEL = "copilot:intel:digest"
+    COPILOT_CODE = "copilot:code:scan"
 
 
 ANONYMOUS: frozenset[WebRole | None] = frozenset({None, *WEB_ROLES})
@@ -63,6 +67,10 @@ GRANTS: dict[Permission, frozenset[WebRole | None]] = {
     Permission.ENGAGEMENTS_VIEW: STAFF | RED_TEAM,
     Permission.ENGAGEMENTS_MANAGE: STAFF,
     Permission.ENGAGEMENTS_JOIN: RED_TEAM,
+    Permission.COPILOT_VIEW: STAFF,
+    Permission.COPILOT_CONFIRM: STAFF,
+    Permission.COPILOT_INTEL: STAFF | RED_TEAM,
+    Permission.COPILOT_CODE: STAFF | frozenset({"developer"}),
 }
 """Permission → the roles that hold it (``None``: anonymous). The single source of truth."""
 
