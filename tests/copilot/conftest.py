@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
+from tests.web.conftest import browser, pages, web  # noqa: F401 - the web app fixtures
 
 from bastion.accounts import AccountStore
 from bastion.copilot import ActionContext, ActionDesk, Alert, Incident

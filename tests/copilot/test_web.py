@@ -5,27 +5,17 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web.conftest import Pages, WebStack, browser, pages, running_web  # noqa: F401
+from tests.web.conftest import Pages, WebStack
 
 from bastion.copilot._web import CopilotService
 
 from .conftest import INJECTED, monitor_incident
 
 DATA = Path(__file__).parent / "data"
-
-
-@pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStack]:
-    """The web app over SQLite, for this module."""
-    tmp = tmp_path_factory.mktemp("copilot-web")
-    with running_web(f"sqlite:///{tmp}/web.db", max_failures=3,
-                     login_attempts_per_minute=10_000) as stack:
-        yield stack
 
 
 def _service(web: WebStack) -> CopilotService:
@@ -164,7 +154,7 @@ def test_code_scan_upload_of_a_zip_is_ranked_and_unsafe_zips_refused(web: WebSta
 
 
 @pytest.mark.browser
-def test_incident_flow_in_the_browser(web: WebStack, pages: Pages) -> None:  # noqa: F811
+def test_incident_flow_in_the_browser(web: WebStack, pages: Pages) -> None:
     incident_id, account = _incident(web, "browser-mallory", samples=(INJECTED,), at=1.9e9)
     page = pages.login("triager")
     page.goto("/copilot")
