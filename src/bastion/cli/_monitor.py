@@ -127,14 +127,19 @@ def incidents(
         err_console.print("no incidents")
 
 
+def _act(incident: str, action: str, *, by: str, reason: str, db: str | None) -> None:
+    with _incidents(db) as store:
+        move = store.acknowledge if action == "acknowledged" else store.resolve
+        done = move(incident, by=by, reason=reason)
+    console.print(f"{done.id} {action} by {by}")
+
+
 @monitor_app.command("ack")
 @handle_errors
 def ack(incident: Annotated[str, typer.Argument(help="The incident id (inc_...).")],
         reason: ReasonOption, by: ByOption = "cli", db: DbOption = None) -> None:
     """Acknowledge an open incident (audited)."""
-    with _incidents(db) as store:
-        done = store.acknowledge(incident, by=by, reason=reason)
-    console.print(f"{done.id} acknowledged by {by}")
+    _act(incident, "acknowledged", by=by, reason=reason, db=db)
 
 
 @monitor_app.command("resolve")
@@ -142,9 +147,7 @@ def ack(incident: Annotated[str, typer.Argument(help="The incident id (inc_...).
 def resolve(incident: Annotated[str, typer.Argument(help="The incident id (inc_...).")],
             reason: ReasonOption, by: ByOption = "cli", db: DbOption = None) -> None:
     """Resolve an incident (audited); later alerts open a new one."""
-    with _incidents(db) as store:
-        done = store.resolve(incident, by=by, reason=reason)
-    console.print(f"{done.id} resolved by {by}")
+    _act(incident, "resolved", by=by, reason=reason, db=db)
 
 
 def register(app: typer.Typer) -> None:
