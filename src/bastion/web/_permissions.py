@@ -37,6 +37,11 @@ class Permission(StrEnum):
     ENGAGEMENTS_VIEW = "network:engagement:view"
     ENGAGEMENTS_MANAGE = "network:engagement:manage"
     ENGAGEMENTS_JOIN = "network:engagement:join"
+    MONITOR_VIEW = "monitor:dashboard:view"
+    INCIDENTS_VIEW = "monitor:incident:view"
+    INCIDENTS_RESPOND = "monitor:incident:respond"
+    ABUSE_ACCOUNTS_VIEW = "monitor:account:view"
+    ABUSE_ACCOUNTS_REINSTATE = "monitor:account:reinstate"
 
 
 ANONYMOUS: frozenset[WebRole | None] = frozenset({None, *WEB_ROLES})
@@ -63,6 +68,11 @@ GRANTS: dict[Permission, frozenset[WebRole | None]] = {
     Permission.ENGAGEMENTS_VIEW: STAFF | RED_TEAM,
     Permission.ENGAGEMENTS_MANAGE: STAFF,
     Permission.ENGAGEMENTS_JOIN: RED_TEAM,
+    Permission.MONITOR_VIEW: STAFF | {"viewer"},
+    Permission.INCIDENTS_VIEW: STAFF | {"viewer"},
+    Permission.INCIDENTS_RESPOND: STAFF,
+    Permission.ABUSE_ACCOUNTS_VIEW: STAFF,
+    Permission.ABUSE_ACCOUNTS_REINSTATE: STAFF,
 }
 """Permission → the roles that hold it (``None``: anonymous). The single source of truth."""
 
