@@ -37,6 +37,11 @@ class Permission(StrEnum):
     ENGAGEMENTS_VIEW = "network:engagement:view"
     ENGAGEMENTS_MANAGE = "network:engagement:manage"
     ENGAGEMENTS_JOIN = "network:engagement:join"
+    MONITOR_VIEW = "monitor:dashboard:view"
+    INCIDENTS_VIEW = "monitor:incident:view"
+    INCIDENTS_RESPOND = "monitor:incident:respond"
+    ABUSE_ACCOUNTS_VIEW = "monitor:account:view"
+    ABUSE_ACCOUNTS_REINSTATE = "monitor:account:reinstate"
     COPILOT_VIEW = "copilot:incident:view"
     COPILOT_CONFIRM = "copilot:action:confirm"
     COPILOT_INTEL = "copilot:intel:digest"
@@ -67,6 +72,11 @@ GRANTS: dict[Permission, frozenset[WebRole | None]] = {
     Permission.ENGAGEMENTS_VIEW: STAFF | RED_TEAM,
     Permission.ENGAGEMENTS_MANAGE: STAFF,
     Permission.ENGAGEMENTS_JOIN: RED_TEAM,
+    Permission.MONITOR_VIEW: STAFF | {"viewer"},
+    Permission.INCIDENTS_VIEW: STAFF | {"viewer"},
+    Permission.INCIDENTS_RESPOND: STAFF,
+    Permission.ABUSE_ACCOUNTS_VIEW: STAFF,
+    Permission.ABUSE_ACCOUNTS_REINSTATE: STAFF,
     Permission.COPILOT_VIEW: STAFF,
     Permission.COPILOT_CONFIRM: STAFF,
     Permission.COPILOT_INTEL: STAFF | RED_TEAM,

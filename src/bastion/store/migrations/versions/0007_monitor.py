@@ -1,7 +1,7 @@
 """Monitoring: events, per-minute rollups, incidents and alerts.
 
 Revision ID: 0007_monitor
-Revises: 0004
+Revises: 0005_web (chained after merging the web foundation)
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_monitor"
-down_revision = "0004"
+down_revision = "0005_web"
 branch_labels = None
 depends_on = None
 
