@@ -57,6 +57,7 @@ def test_confirm_needs_csrf_and_a_reason_then_suspends(web: WebStack) -> None:
     assert not web.ctx.accounts.account(account).suspended
     done = client.post(url, data={"reason": "jailbreak burst", "csrf_token": token})
     assert done.status_code == 303
+    assert done.headers["location"] == f"/monitor/incidents/{incident_id}"
     assert web.ctx.accounts.account(account).suspended
     again = client.post(url, data={"reason": "again", "csrf_token": token})
     assert again.status_code == 400
@@ -157,17 +158,19 @@ def test_code_scan_upload_of_a_zip_is_ranked_and_unsafe_zips_refused(web: WebSta
 def test_incident_flow_in_the_browser(web: WebStack, pages: Pages) -> None:
     incident_id, account = _incident(web, "browser-mallory", samples=(INJECTED,), at=1.9e9)
     page = pages.login("triager")
-    page.goto("/copilot")
-    page.click(f"a[href='/copilot/incidents/{incident_id}']")
-    panel = page.locator("#copilot-panel")
+    page.goto("/monitor/incidents")
+    page.click(f"a[href='/monitor/incidents/{incident_id}']")
+    panel = page.locator("#copilot-panel")  # loaded beside the incident by htmx
+    panel.wait_for()
     assert "block_rate" in panel.locator("#copilot-summary").inner_text()
     suspend = panel.locator("div.proposal[data-playbook='suspend_account']")
     assert f"Suspend account {account}" in suspend.inner_text()
     suspend.locator("form.confirm input[name=reason]").fill("escalating jailbreaks, confirmed")
     suspend.locator("form.confirm button[type=submit]").click()
-    page.wait_for_url(f"{web.url}/copilot/incidents/{incident_id}")
+    page.wait_for_url(f"{web.url}/monitor/incidents/{incident_id}")
     assert "suspended account" in page.locator(".flash-ok").inner_text()
     done = page.locator("div.proposal[data-playbook='suspend_account']")
+    done.wait_for()
     assert "done by triager" in done.inner_text()
     assert web.ctx.accounts.account(account).suspended
     audited = [e for e in web.ctx.audit.events() if e["type"] == "account.suspended"

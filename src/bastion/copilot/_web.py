@@ -1,9 +1,10 @@
 """The co-pilot's pages and API (the ``copilot`` web feature).
 
-Pages: the incident queue, an incident with the co-pilot panel (summary, ranked alerts,
-proposed actions with confirm and reject forms), the threat-intel upload and the code-scan
-upload. The API under ``/api/copilot`` offers the same with the same permissions. Every
-action runs only through :meth:`ActionDesk.confirm` with the confirming user and a reason.
+Pages: the co-pilot panel (summary, ranked alerts, proposed actions with confirm and reject
+forms), loaded beside an incident on the monitor's incident page and also served as a page
+of its own; the threat-intel upload and the code-scan upload. The API under
+``/api/copilot`` offers the same with the same permissions. Every action runs only through
+:meth:`ActionDesk.confirm` with the confirming user and a reason.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, File, Form, UploadFile
 from starlette.requests import Request
@@ -90,19 +92,17 @@ def service(request: Request) -> CopilotService:
     return web_context(request).service(CopilotService.of)
 
 
+def incident_url(incident_id: str) -> str:
+    """The monitor's page of an incident, where the co-pilot panel is shown beside it."""
+    return f"/monitor/incidents/{quote(incident_id, safe='')}"
+
+
 def _username(me: Identity) -> str:
     assert me.user is not None
     return me.user.username
 
 
 # incidents ---------------------------------------------------------------------------------
-
-@router.get("/copilot")
-def queue(request: Request, me: Identity = requires(P.COPILOT_VIEW)) -> HTMLResponse:
-    """Open and acknowledged incidents, newest activity first."""
-    return render(request, "copilot/incidents.html",
-                  {"incidents": service(request).incidents.incidents()})
-
 
 def _incident_page(request: Request, me: Identity, incident_id: str, *, secret: str | None = None,
                    error: str | None = None, status_code: int = 200) -> HTMLResponse:
@@ -118,8 +118,19 @@ def _incident_page(request: Request, me: Identity, incident_id: str, *, secret: 
 @router.get("/copilot/incidents/{incident_id}")
 def incident_page(request: Request, incident_id: str,
                   me: Identity = requires(P.COPILOT_VIEW)) -> HTMLResponse:
-    """One incident with the co-pilot panel beside it."""
+    """One incident with the co-pilot panel beside it (also shown after a failed confirm)."""
     return _incident_page(request, me, incident_id)
+
+
+@router.get("/copilot/incidents/{incident_id}/panel")
+def panel(request: Request, incident_id: str,
+          me: Identity = requires(P.COPILOT_VIEW)) -> HTMLResponse:
+    """The co-pilot panel alone, loaded by htmx into the monitor's incident page."""
+    svc = service(request)
+    result, proposals = svc.triage(svc.incidents.incident(incident_id))
+    return render(request, "copilot/_panel.html", {
+        "triage": result, "proposals": proposals,
+        "can_confirm": allowed(me.role, P.COPILOT_CONFIRM)})
 
 
 @router.post("/copilot/proposals/{proposal_id}/confirm")
@@ -137,7 +148,7 @@ def confirm(request: Request, proposal_id: str, reason: Reason = "",
     if done.secret is not None:  # shown once, on this page; never stored
         return _incident_page(request, me, proposal.incident_id, secret=done.secret)
     flash(request, f"{summary} (confirmed by {_username(me)})", "ok")
-    return RedirectResponse(f"/copilot/incidents/{proposal.incident_id}", status_code=303)
+    return RedirectResponse(incident_url(proposal.incident_id), status_code=303)
 
 
 @router.post("/copilot/proposals/{proposal_id}/reject")
@@ -152,7 +163,7 @@ def reject(request: Request, proposal_id: str, reason: Reason = "",
         return _incident_page(request, me, proposal.incident_id, error=str(exc),
                               status_code=400)
     flash(request, f"rejected: {proposal.title}", "ok")
-    return RedirectResponse(f"/copilot/incidents/{proposal.incident_id}", status_code=303)
+    return RedirectResponse(incident_url(proposal.incident_id), status_code=303)
 
 
 @router.get("/api/copilot/incidents/{incident_id}")
@@ -271,6 +282,5 @@ async def api_scan(request: Request, code: Annotated[UploadFile, File()],
 
 
 feature = Feature("copilot", router, templates=Path(__file__).parent / "templates",
-                  nav=(NavEntry("Incidents", "/copilot", P.COPILOT_VIEW, order=30),
-                       NavEntry("Threat intel", "/copilot/intel", P.COPILOT_INTEL, order=31),
+                  nav=(NavEntry("Threat intel", "/copilot/intel", P.COPILOT_INTEL, order=31),
                        NavEntry("Code scan", "/copilot/code", P.COPILOT_CODE, order=32)))
