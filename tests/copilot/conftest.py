@@ -12,6 +12,9 @@ from tests.web.conftest import browser, pages, web  # noqa: F401 - the web app f
 
 from bastion.accounts import AccountStore
 from bastion.copilot import ActionContext, ActionDesk, Alert, Incident
+from bastion.monitor import Alert as MonitorAlert
+from bastion.monitor import Evidence, IncidentStore
+from bastion.monitor import Incident as MonitorIncident
 from bastion.store import close_store, open_store
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -58,12 +61,9 @@ def jailbreak_incident(account_id: str, key_id: str | None = None,
     ))
 
 
-def monitor_incident(store, account_id: str, *, key_id: str | None = None,  # type: ignore[no-untyped-def]
-                     samples: tuple[str, ...] = (), at: float = 1_764_500_000.0):
+def monitor_incident(store: IncidentStore, account_id: str, *, key_id: str | None = None,
+                     samples: tuple[str, ...] = (), at: float = 1_764_500_000.0) -> MonitorIncident:
     """File a block-rate alert for ``account_id`` through the monitor's incident store."""
-    from bastion.monitor import Alert as MonitorAlert
-    from bastion.monitor import Evidence
-
     evidence = tuple(Evidence(f"req-{i}", at - i, account_id, key_id, "chat", "block", ("INJ",),
                               3.0, sample) for i, sample in enumerate(samples))
     alert = MonitorAlert("block-rate", f"block-rate:account:{account_id}", "high", at,

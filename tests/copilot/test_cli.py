@@ -12,7 +12,7 @@ from bastion.accounts import AccountStore
 from bastion.cli.main import app
 from bastion.store import close_store, open_store
 
-from .conftest import INJECTED, NOW
+from .conftest import INJECTED, NOW, monitor_incident
 
 runner = CliRunner(env={"COLUMNS": "1000"})
 DATA = Path(__file__).parent / "data"
@@ -51,6 +51,23 @@ def test_triage_then_confirm_suspends_and_audits(tmp_path: Path) -> None:
     assert store.account(mallory).suspended
     assert "copilot.executed" in [e["type"] for e in store.audit.events()]
     close_store(sessions)
+
+
+def test_triage_reads_a_monitor_incident_by_id(tmp_path: Path) -> None:
+    from bastion.monitor import IncidentStore
+
+    db = f"sqlite:///{tmp_path}/m.db"
+    sessions = open_store(db)
+    account = AccountStore(sessions).create_account("mallory").id
+    incident = monitor_incident(IncidentStore(sessions), account, samples=(INJECTED,))
+    close_store(sessions)
+    result = runner.invoke(app, ["copilot", "triage", incident.id, "--db", db])
+    assert result.exit_code == 0, result.output
+    assert f"Suspend account {account}" in result.output
+    assert "confirm one with" in result.output
+    unknown = runner.invoke(app, ["copilot", "triage", "nothing-here", "--db", db])
+    assert unknown.exit_code == 2
+    assert "neither an incident JSON file nor" in unknown.output
 
 
 def test_digest_prints_techniques_and_writes_cases(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -16,6 +16,9 @@ from bastion.accounts import AccountStore
 from bastion.cli._common import console, handle_errors, print_json, safe_text
 from bastion.cli._keys import DbOption
 from bastion.errors import InputError
+
+if TYPE_CHECKING:
+    from bastion.copilot import IncidentLike
 
 copilot_app = typer.Typer(help="The defender's co-pilot: triage, confirmed actions, threat "
                           "intel, code scanning.", no_args_is_help=True)
@@ -41,30 +44,49 @@ def _desk(db: str | None, policy_dir: Path | None = None,
         close_store(sessions)
 
 
-def _load_incident(path: Path) -> object:
+def _load_incident(ref: str, db: str | None) -> IncidentLike:
+    """An incident from a JSON file, or the monitor's incident with this id."""
     from bastion.copilot import Incident  # noqa: PLC0415
 
+    path = Path(ref)
+    if not path.is_file():
+        return _monitor_incident(ref, db)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise InputError(f"cannot read incident file {str(path)!r}: {exc.strerror}") from exc
+        raise InputError(f"cannot read incident file {ref!r}: {exc.strerror}") from exc
     except ValueError as exc:
-        raise InputError(f"incident file {str(path)!r} is not JSON: {exc}") from exc
+        raise InputError(f"incident file {ref!r} is not JSON: {exc}") from exc
     return Incident.from_dict(data)
+
+
+def _monitor_incident(ref: str, db: str | None) -> IncidentLike:
+    from bastion.copilot._monitor import from_monitor  # noqa: PLC0415
+    from bastion.monitor import IncidentStore  # noqa: PLC0415
+    from bastion.store import close_store, open_store  # noqa: PLC0415
+
+    if not ref.startswith("inc_"):
+        raise InputError(f"{ref!r} is neither an incident JSON file nor a monitor incident id "
+                         "(inc_...); list incidents with 'bastion monitor incidents'")
+    sessions = open_store(db)
+    try:
+        return from_monitor(IncidentStore(sessions).incident(ref))
+    finally:
+        close_store(sessions)
 
 
 @copilot_app.command("triage")
 @handle_errors
 def triage(
-    incident: Annotated[Path, typer.Argument(help="Incident JSON: {id, title, alerts: [...]}.")],
+    incident: Annotated[str, typer.Argument(help="A monitor incident id (inc_...) or an "
+                                            "incident JSON file {id, title, alerts: [...]}.")],
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """Group, rank and explain an incident's alerts and store the proposed actions."""
     from bastion.copilot import ActionDesk, Triager, writer_from_env  # noqa: PLC0415
 
-    loaded = _load_incident(incident)
-    result = Triager(writer_from_env()).triage(loaded)  # type: ignore[arg-type]
+    result = Triager(writer_from_env()).triage(_load_incident(incident, db))
     with _desk(db) as desk:
         assert isinstance(desk, ActionDesk)
         proposals = desk.store(result.incident_id, result.drafts)

@@ -66,7 +66,7 @@ class CopilotService:
     incidents: IncidentStore
     desk: ActionDesk
     triager: Triager
-    _cache: dict[tuple[str, float, int], Triage] = field(default_factory=dict)
+    _cache: dict[str, tuple[tuple[float, int], Triage]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, ctx: WebContext) -> CopilotService:
@@ -79,10 +79,12 @@ class CopilotService:
 
     def triage(self, incident: MonitorIncident) -> tuple[Triage, list[Proposal]]:
         """The incident's triage (cached) and its proposals (stored once)."""
-        key = (incident.id, incident.updated_at, len(incident.alerts))
-        if key not in self._cache:
-            self._cache[key] = self.triager.triage(from_monitor(incident))
-        result = self._cache[key]
+        version = (incident.updated_at, len(incident.alerts))
+        cached = self._cache.get(incident.id)
+        if cached is None or cached[0] != version:  # one entry per incident, the newest
+            cached = self._cache[incident.id] = (version, self.triager.triage(
+                from_monitor(incident)))
+        result = cached[1]
         self.desk.store(incident.id, result.drafts)
         return result, self.desk.for_incident(incident.id)
 
