@@ -160,3 +160,24 @@ def test_finding_and_campaign_are_written_for_their_consumers(
     config = load_config(next((tmp_path / "outbox" / "campaigns").glob("*.json")))
     assert "jailbreak" in config.probes
     assert "injection_direct" in config.probes
+
+
+def test_two_people_confirming_at_once_run_the_action_once(desk: ActionDesk,
+                                                           accounts: AccountStore) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    proposal = _proposals(desk, accounts)["suspend_account"]
+
+    def attempt(who: str) -> str:
+        try:
+            desk.confirm(proposal.id, by=who, reason="same moment")
+        except InputError:
+            return "refused"
+        return "ran"
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = sorted(pool.map(attempt, ["a", "b", "c", "d"]))
+    assert outcomes == ["ran", "refused", "refused", "refused"]
+    kinds = [e["type"] for e in accounts.audit.events()]
+    assert kinds.count("account.suspended") == 1
+    assert kinds.count("copilot.executed") == 1
