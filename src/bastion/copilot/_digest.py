@@ -112,8 +112,15 @@ def _family(tid: str) -> tuple[str, str, tuple[str, ...]]:
 
 
 def _sentences(text: str) -> list[str]:
-    flat = " ".join(_FENCE.sub(" ", text).split())
-    return [s.strip() for s in _SENTENCE.split(flat) if 20 <= len(s.strip()) <= 400]
+    """Prose sentences: code blocks, headings and quoted prompts left out, paragraphs kept
+    apart."""
+    found = []
+    for paragraph in re.split(r"\n\s*\n", _FENCE.sub("\n\n", text)):
+        lines = [ln.strip() for ln in paragraph.splitlines()
+                 if ln.strip() and not ln.lstrip().startswith(("#", ">"))]
+        flat = " ".join(" ".join(lines).split())
+        found += [s.strip() for s in _SENTENCE.split(flat) if 20 <= len(s.strip()) <= 400]
+    return found
 
 
 def _highlights(text: str, techniques: list[Technique], indicators: list[Indicator],

@@ -18,7 +18,7 @@ _STOP_TEXT = (
     "themselves then there these they this those through to too under until up very was we were "
     "what when where which while who whom why will with would you your yours yourself "
     "yourselves please tell give make want need know like use using used one two new get got "
-    "let may might must shall via per etc "
+    "let may might must shall via per etc redacted "
 )
 STOPWORDS = frozenset(_STOP_TEXT.split())
 
