@@ -142,7 +142,7 @@ def test_shipped_atlas_table_matches_the_generator() -> None:
     import yaml
 
     spec = importlib.util.spec_from_file_location(
-        "atlas_table", Path(__file__).resolve().parents[2] / "scripts" / "atlas_table.py")
+        "atlas_table", Path(__file__).resolve().parents[2] / "scripts" / "copilot_atlas_table.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)

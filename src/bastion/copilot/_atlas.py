@@ -1,6 +1,7 @@
 """MITRE ATLAS techniques: the shipped id -> name/tactics/keywords table and keyword mapping.
 
-The table (``_atlas_table.json``) is generated from ATLAS.yaml by ``scripts/atlas_table.py``.
+The table (``_atlas_table.json``) is generated from ATLAS.yaml by
+``scripts/copilot_atlas_table.py``.
 Attribution: MITRE ATLAS, Apache-2.0.
 """
 

@@ -5,7 +5,7 @@ name, tactic names and the keywords that map report text to it. Technique and ta
 come from ATLAS.yaml (MITRE ATLAS, Apache-2.0); the keywords are the technique names plus the
 hand-written synonyms below (our own words).
 
-    python scripts/atlas_table.py [--atlas ../shared/taxonomies/mitre_atlas/ATLAS.yaml]
+    python scripts/copilot_atlas_table.py [--atlas ../shared/taxonomies/mitre_atlas/ATLAS.yaml]
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def build(atlas: dict[str, Any]) -> dict[str, Any]:
     return {"source": f"MITRE ATLAS {atlas['version']}",
             "attribution": "MITRE ATLAS, Apache-2.0 (https://atlas.mitre.org); keywords beyond "
                            "the technique names are Bastion's own",
-            "generated_by": "scripts/atlas_table.py",
+            "generated_by": "scripts/copilot_atlas_table.py",
             "tactics": tactics, "techniques": techniques}
 
 
