@@ -32,7 +32,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "accounts": ("_accounts", "Manage accounts."),
     "keys": ("_keys", "Manage API keys."),
     "audit": ("_audit", "Inspect and verify the audit log."),
+    "monitor": ("_monitor", "Detectors, alerts and incidents."),
+    "web": ("_web", "The web app: login, red-teaming network, findings, dashboards."),
+    "users": ("_users", "Manage web app users."),
     "dev": ("_dev", "Development helpers: a scripted upstream model for demos and tests."),
+    "copilot": ("_copilot", "The defender's co-pilot: triage, confirmed actions, threat intel, "
+                            "code scanning."),
 }
 
 

@@ -38,12 +38,16 @@ def create_app(config: GatewayConfig, *, strikes: StrikeStore | None = None) -> 
             await anyio.to_thread.run_sync(gateway.guard.warm, gateway.policy("chat", "input"))
             async with anyio.create_task_group() as group:
                 group.start_soon(gateway.audit.run)
+                if gateway.monitor is not None:
+                    group.start_soon(gateway.monitor.run)
                 try:
                     yield
                 finally:
                     await gateway.close()
         finally:
-            close_store(gateway.sessions)  # after the writer's last batch
+            if gateway.live is not None:
+                gateway.live.close()
+            close_store(gateway.sessions)  # after the writers' last batches
 
     app = FastAPI(title="Bastion gateway", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)

@@ -144,6 +144,21 @@ class AuditConfig(_Strict):
     anchor_every_s: float = Field(default=1.0, gt=0)
 
 
+class MonitorConfig(_Strict):
+    """Live monitoring: events and rollups in the store, detectors, incidents, webhook.
+
+    Prompt samples for alert evidence (and prompt clustering) are kept only when
+    ``audit.content`` is ``redact``. ``detectors`` overrides a detector's settings by name;
+    ``name: null`` switches one off. The webhook secret is read from ``webhook_secret_env``.
+    """
+
+    enabled: bool = True
+    webhook_url: str | None = None
+    webhook_secret_env: str = "BASTION_WEBHOOK_SECRET"  # noqa: S105 - a variable name, not a secret
+    detectors: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
+    max_pending: int = Field(default=100_000, ge=1)
+
+
 class RequestConfig(_Strict):
     """What request bodies may hold beyond the OpenAI fields the gateway knows.
 
@@ -190,6 +205,7 @@ class GatewayConfig(_Strict):
     refusal: RefusalConfig = RefusalConfig()
     redact: RedactConfig = RedactConfig()
     audit: AuditConfig = AuditConfig()
+    monitor: MonitorConfig = MonitorConfig()
     limits: LimitsConfig = LimitsConfig()
     request: RequestConfig = RequestConfig()
     moderations: ModerationsConfig = ModerationsConfig()

@@ -89,7 +89,10 @@ class Context:
         self._done = True
         gateway = self.gateway
         gateway.metrics.requests.labels(self.route, str(self.status)).inc()
-        gateway.audit.submit(self.event())
+        event = self.event()
+        gateway.audit.submit(event)
+        if gateway.monitor is not None:
+            gateway.monitor.submit(event)
         gateway.metrics.audit_pending.set(gateway.audit.pending)
 
     def event(self) -> dict[str, Any]:

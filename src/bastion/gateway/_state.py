@@ -24,7 +24,16 @@ from bastion.accounts import (
 )
 from bastion.gateway._config import GatewayConfig, RouteName
 from bastion.gateway._guard import Guard
-from bastion.monitor import AuditLog, AuditWriter, FileAnchor, Metrics, audit_key
+from bastion.monitor import (
+    AuditLog,
+    AuditWriter,
+    FileAnchor,
+    LiveMonitor,
+    Metrics,
+    Watcher,
+    Webhook,
+    audit_key,
+)
 from bastion.policy import Policy, Severity, load_policy
 from bastion.redact import Detectors
 from bastion.store import open_store
@@ -72,6 +81,7 @@ class Gateway:
         self.accounts = AccountStore(sessions, audit=log)
         self.audit = AuditWriter(log, max_pending=config.audit.max_pending,
                                  on_written=self.metrics.audit_written.inc)
+        self.monitor = self._monitor(log)
         limits = config.limits
         self.limiter = RateLimiter(
             config.redis_url, requests_per_minute=limits.requests_per_minute,
@@ -102,6 +112,18 @@ class Gateway:
                            "" if anchor else " undetected (no audit.anchor_path either)")
         return AuditLog(self.sessions, key=key, anchor=anchor,
                         anchor_every_s=settings.anchor_every_s)
+
+    def _monitor(self, log: AuditLog) -> AuditWriter | None:
+        settings = self.config.monitor
+        self.live: LiveMonitor | None = None
+        if not settings.enabled:
+            return None
+        webhook = (Webhook.from_env(settings.webhook_url, settings.webhook_secret_env)
+                   if settings.webhook_url else None)
+        live = self.live = LiveMonitor(self.sessions, audit=log, webhook=webhook,
+                           watcher=Watcher(settings=settings.detectors),
+                           samples=self.config.audit.content == "redact")
+        return AuditWriter(live, max_pending=settings.max_pending)
 
     def _severities(self) -> dict[str, Severity]:
         return {c.code: c.severity for p in self.policies.values() for c in p.categories}
@@ -163,6 +185,9 @@ class Gateway:
         """Flush the audit queue and close connections (database last: the flush needs it)."""
         await self.audit.flush()
         self.audit.close()
+        if self.monitor is not None:
+            await self.monitor.flush()
+            self.monitor.close()
         await self.upstream.aclose()
         await self.abuse.store.close()
         await self.limiter.close()

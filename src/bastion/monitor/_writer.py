@@ -10,19 +10,33 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
 from sqlalchemy.exc import SQLAlchemyError
 
-from bastion.monitor._audit import AuditLog
+from bastion.monitor._anchor import FileAnchor
 
 logger = logging.getLogger("bastion.monitor.audit")
 
 BATCH = 500
 _RETRY_MAX_S = 5.0
+
+
+class BatchLog(Protocol):
+    """What the writer writes to: the audit log, or the live monitor (which has no anchor)."""
+
+    @property
+    def anchor(self) -> FileAnchor | None:
+        """Where checkpoints go, if anywhere."""
+
+    def append(self, events: Sequence[dict[str, Any]]) -> int:
+        """Write a batch in one transaction (SQLAlchemy errors are retried)."""
+
+    def checkpoint(self) -> None:
+        """Anchor the newest written event (called while idle)."""
 
 
 class AuditWriter:
@@ -36,13 +50,13 @@ class AuditWriter:
     gateway can refuse new work rather than drop events.
 
     Args:
-        log: the audit log to append to.
+        log: the audit log to append to (or any :class:`BatchLog`).
         max_pending: queued events beyond which :attr:`overloaded` is true.
         on_written: called with the number of events after each successful batch.
         linger_s: how long to wait after the first new event for more to share its batch.
     """
 
-    def __init__(self, log: AuditLog, *, max_pending: int = 100_000,
+    def __init__(self, log: BatchLog, *, max_pending: int = 100_000,
                  on_written: Callable[[int], None] | None = None,
                  linger_s: float = 0.02) -> None:
         self.log = log

@@ -36,6 +36,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "misinformation": f"{_O}:Misinformation",
         "consumption": f"{_O}:UnboundedConsumption",
         "purpose": "bastion.redteam.probes._purpose:PurposeProbe",
+        "cases_file": "bastion.redteam.probes._file:CasesFile",
     },
     "converters": {
         "base64": f"{_C}:Base64",

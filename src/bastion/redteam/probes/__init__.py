@@ -12,6 +12,7 @@ entry point in the ``bastion.redteam.probes`` group (third-party packages).
 
 from bastion.redteam._base import Probe
 from bastion.redteam.probes._data import DatasetProbe
+from bastion.redteam.probes._file import CasesFile
 from bastion.redteam.probes._harmful import HarmfulRequests
 from bastion.redteam.probes._injection import DirectInjection, IndirectInjection
 from bastion.redteam.probes._jailbreak import JailbreakTemplates, ManyShot
@@ -25,6 +26,7 @@ from bastion.redteam.probes._purpose import PurposeProbe
 
 __all__ = [
     "CapabilityElicitation",
+    "CasesFile",
     "DatasetProbe",
     "DirectInjection",
     "HarmfulRequests",

@@ -1,0 +1,6 @@
+import tarfile
+
+
+def restore(backup_path, dest):
+    with tarfile.open(backup_path) as tar:
+        tar.extractall(dest, filter="data")

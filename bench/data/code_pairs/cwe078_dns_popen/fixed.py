@@ -1,0 +1,5 @@
+import socket
+
+
+def resolve(host):
+    return socket.gethostbyname(host)

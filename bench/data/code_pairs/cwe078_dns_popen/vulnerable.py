@@ -1,0 +1,5 @@
+import os
+
+
+def resolve(host):
+    return os.popen("nslookup %s" % host).read()

@@ -1,0 +1,5 @@
+import subprocess
+
+
+def whois(domain):
+    return subprocess.getoutput("whois " + domain)

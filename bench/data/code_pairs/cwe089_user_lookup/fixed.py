@@ -1,0 +1,7 @@
+import sqlite3
+
+
+def find_user(conn: sqlite3.Connection, name: str):
+    cursor = conn.cursor()
+    cursor.execute("SELECT id, email FROM users WHERE name = ?", (name,))
+    return cursor.fetchone()

@@ -1,0 +1,3 @@
+def calculate(expression: str) -> float:
+    """Evaluate the arithmetic the user typed."""
+    return eval(expression)

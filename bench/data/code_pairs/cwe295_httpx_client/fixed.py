@@ -1,0 +1,5 @@
+import httpx
+
+
+def client() -> httpx.Client:
+    return httpx.Client(timeout=5.0)

@@ -1,0 +1,5 @@
+import requests
+
+
+def session():
+    return requests.Session()

@@ -1,0 +1,6 @@
+import certifi
+import urllib3
+
+
+def pool():
+    return urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=certifi.where())

@@ -1,0 +1,6 @@
+import hashlib
+import hmac
+
+
+def sign(key: bytes, message: bytes) -> str:
+    return hmac.new(key, message, hashlib.md5).hexdigest()

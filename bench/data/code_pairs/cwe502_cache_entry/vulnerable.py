@@ -1,0 +1,5 @@
+import marshal
+
+
+def read_cache(blob: bytes):
+    return marshal.loads(blob)

@@ -1,0 +1,5 @@
+import yaml
+
+
+def parse(document):
+    return yaml.safe_load(document)

@@ -1,0 +1,5 @@
+import yaml
+
+
+def parse(document):
+    return yaml.load(document)

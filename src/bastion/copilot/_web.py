@@ -1,0 +1,288 @@
+"""The co-pilot's pages and API (the ``copilot`` web feature).
+
+Pages: the co-pilot panel (summary, ranked alerts, proposed actions with confirm and reject
+forms), loaded beside an incident on the monitor's incident page and also served as a page
+of its own; the threat-intel upload and the code-scan upload. The API under
+``/api/copilot`` offers the same with the same permissions. Every action runs only through
+:meth:`ActionDesk.confirm` with the confirming user and a reason.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Body, File, Form, UploadFile
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from bastion.copilot._actions import ActionDesk, Proposal
+from bastion.copilot._backend import writer_from_env
+from bastion.copilot._code import CodeReport, scan_code
+from bastion.copilot._digest import digest
+from bastion.copilot._monitor import from_monitor
+from bastion.copilot._playbook import ActionContext
+from bastion.copilot._reports import read_report
+from bastion.copilot._triage import Triage, Triager
+from bastion.errors import InputError, UserError
+from bastion.monitor import Incident as MonitorIncident
+from bastion.monitor import IncidentStore
+from bastion.web import (
+    Feature,
+    Identity,
+    NavEntry,
+    Permission,
+    WebContext,
+    allowed,
+    flash,
+    render,
+    requires,
+    web_context,
+)
+
+P = Permission
+router = APIRouter()
+Reason = Annotated[str, Form(max_length=2000)]
+MAX_UPLOAD = 10 * 1024 * 1024
+MAX_FILES = 2000
+POLICY_DIR_ENV = "BASTION_COPILOT_POLICY_DIR"
+OUTBOX_ENV = "BASTION_COPILOT_OUTBOX"
+
+
+@dataclass
+class CopilotService:
+    """The co-pilot's shared state in the web app: incidents, the action desk, the triager.
+
+    Triage results are cached per incident version (its newest alert), so a page view does
+    not re-run the model when nothing changed.
+    """
+
+    incidents: IncidentStore
+    desk: ActionDesk
+    triager: Triager
+    _cache: dict[str, tuple[tuple[float, int], Triage]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, ctx: WebContext) -> CopilotService:
+        """Build the service over the app's stores (policy folder and outbox from env)."""
+        policy_dir, outbox = os.environ.get(POLICY_DIR_ENV), os.environ.get(OUTBOX_ENV)
+        context = ActionContext(ctx.accounts, policy_dir=Path(policy_dir) if policy_dir else None,
+                                outbox=Path(outbox) if outbox else None)
+        return cls(IncidentStore(ctx.sessions, audit=ctx.audit),
+                   ActionDesk(ctx.sessions, context, audit=ctx.audit), Triager(writer_from_env()))
+
+    def triage(self, incident: MonitorIncident) -> tuple[Triage, list[Proposal]]:
+        """The incident's triage (cached) and its proposals (stored once)."""
+        version = (incident.updated_at, len(incident.alerts))
+        cached = self._cache.get(incident.id)
+        if cached is None or cached[0] != version:  # one entry per incident, the newest
+            cached = self._cache[incident.id] = (version, self.triager.triage(
+                from_monitor(incident)))
+        result = cached[1]
+        self.desk.store(incident.id, result.drafts)
+        return result, self.desk.for_incident(incident.id)
+
+
+def service(request: Request) -> CopilotService:
+    """The app's co-pilot service."""
+    return web_context(request).service(CopilotService.of)
+
+
+def incident_url(incident_id: str) -> str:
+    """The monitor's page of an incident, where the co-pilot panel is shown beside it."""
+    return f"/monitor/incidents/{quote(incident_id, safe='')}"
+
+
+def _username(me: Identity) -> str:
+    assert me.user is not None
+    return me.user.username
+
+
+# incidents ---------------------------------------------------------------------------------
+
+def _incident_page(request: Request, me: Identity, incident_id: str, *, secret: str | None = None,
+                   error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    svc = service(request)
+    incident = svc.incidents.incident(incident_id)
+    result, proposals = svc.triage(incident)
+    return render(request, "copilot/incident.html", {
+        "incident": incident, "triage": result, "proposals": proposals, "secret": secret,
+        "error": error, "can_confirm": allowed(me.role, P.COPILOT_CONFIRM)},
+        status_code=status_code)
+
+
+@router.get("/copilot/incidents/{incident_id}")
+def incident_page(request: Request, incident_id: str,
+                  me: Identity = requires(P.COPILOT_VIEW)) -> HTMLResponse:
+    """One incident with the co-pilot panel beside it (also shown after a failed confirm)."""
+    return _incident_page(request, me, incident_id)
+
+
+@router.get("/copilot/incidents/{incident_id}/panel")
+def panel(request: Request, incident_id: str,
+          me: Identity = requires(P.COPILOT_VIEW)) -> HTMLResponse:
+    """The co-pilot panel alone, loaded by htmx into the monitor's incident page."""
+    svc = service(request)
+    result, proposals = svc.triage(svc.incidents.incident(incident_id))
+    return render(request, "copilot/_panel.html", {
+        "triage": result, "proposals": proposals,
+        "can_confirm": allowed(me.role, P.COPILOT_CONFIRM)})
+
+
+@router.post("/copilot/proposals/{proposal_id}/confirm")
+def confirm(request: Request, proposal_id: str, reason: Reason = "",
+            me: Identity = requires(P.COPILOT_CONFIRM)) -> Response:
+    """Run a proposed action because this person confirms it, for this reason."""
+    svc = service(request)
+    proposal = svc.desk.get(proposal_id)
+    try:
+        done = svc.desk.confirm(proposal_id, by=_username(me), reason=reason)
+    except UserError as exc:
+        return _incident_page(request, me, proposal.incident_id, error=str(exc),
+                              status_code=400)
+    summary = (done.proposal.result or {}).get("summary", "done")
+    if done.secret is not None:  # shown once, on this page; never stored
+        return _incident_page(request, me, proposal.incident_id, secret=done.secret)
+    flash(request, f"{summary} (confirmed by {_username(me)})", "ok")
+    return RedirectResponse(incident_url(proposal.incident_id), status_code=303)
+
+
+@router.post("/copilot/proposals/{proposal_id}/reject")
+def reject(request: Request, proposal_id: str, reason: Reason = "",
+           me: Identity = requires(P.COPILOT_CONFIRM)) -> Response:
+    """Close a proposed action without running it."""
+    svc = service(request)
+    proposal = svc.desk.get(proposal_id)
+    try:
+        svc.desk.reject(proposal_id, by=_username(me), reason=reason)
+    except UserError as exc:
+        return _incident_page(request, me, proposal.incident_id, error=str(exc),
+                              status_code=400)
+    flash(request, f"rejected: {proposal.title}", "ok")
+    return RedirectResponse(incident_url(proposal.incident_id), status_code=303)
+
+
+@router.get("/api/copilot/incidents/{incident_id}")
+def api_incident(request: Request, incident_id: str,
+                 me: Identity = requires(P.COPILOT_VIEW)) -> dict[str, Any]:
+    """The incident's triage and proposals as JSON."""
+    svc = service(request)
+    result, proposals = svc.triage(svc.incidents.incident(incident_id))
+    return {**result.to_json(), "proposals": [p.to_json() for p in proposals]}
+
+
+@router.post("/api/copilot/proposals/{proposal_id}/confirm")
+def api_confirm(request: Request, proposal_id: str,
+                reason: Annotated[str, Body(embed=True, max_length=2000)],
+                me: Identity = requires(P.COPILOT_CONFIRM)) -> dict[str, Any]:
+    """Confirm a proposal (JSON body ``{"reason": "..."}``); a new key comes back once."""
+    done = service(request).desk.confirm(proposal_id, by=_username(me), reason=reason)
+    return {"proposal": done.proposal.to_json(), "secret": done.secret}
+
+
+# threat intel ------------------------------------------------------------------------------
+
+async def _read_upload(upload: UploadFile) -> bytes:
+    data = await upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise InputError(f"{upload.filename!r} is larger than {MAX_UPLOAD // 2**20} MiB; "
+                         "upload a smaller file")
+    if not data:
+        raise InputError("the uploaded file is empty; choose a report file")
+    return data
+
+
+@router.get("/copilot/intel")
+def intel_page(request: Request, me: Identity = requires(P.COPILOT_INTEL)) -> HTMLResponse:
+    """The threat-intel upload form."""
+    return render(request, "copilot/intel.html", {})
+
+
+@router.post("/copilot/intel")
+async def intel_upload(request: Request, report: Annotated[UploadFile, File()],
+                       me: Identity = requires(P.COPILOT_INTEL)) -> HTMLResponse:
+    """Digest an uploaded report and show indicators, techniques and proposed probes."""
+    try:
+        result = digest(read_report(await _read_upload(report), report.filename or "report"),
+                        writer_from_env())
+    except UserError as exc:
+        return render(request, "copilot/intel.html", {"error": str(exc)}, status_code=400)
+    return render(request, "copilot/intel.html", {"digest": result})
+
+
+@router.post("/api/copilot/digest")
+async def api_digest(request: Request, report: Annotated[UploadFile, File()],
+                     me: Identity = requires(P.COPILOT_INTEL)) -> dict[str, Any]:
+    """Digest an uploaded report (multipart field ``report``) as JSON."""
+    data = await _read_upload(report)
+    return digest(read_report(data, report.filename or "report"), writer_from_env()).to_json()
+
+
+# code scanning -----------------------------------------------------------------------------
+
+def _unpack(data: bytes, name: str, into: Path) -> None:
+    """Write an uploaded ``.py`` file, or a ``.zip`` of a repository, under ``into``."""
+    if name.endswith(".py"):
+        (into / Path(name).name).write_bytes(data)
+        return
+    if not name.endswith(".zip"):
+        raise InputError(f"{name!r} is neither a .py file nor a .zip of a repository")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise InputError(f"{name!r} is not a readable zip archive") from exc
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    if len(members) > MAX_FILES or sum(m.file_size for m in members) > 5 * MAX_UPLOAD:
+        raise InputError(f"{name!r} holds too many or too large files; zip only the code")
+    root = into.resolve()
+    for member in members:
+        target = (root / member.filename).resolve()
+        if not target.is_relative_to(root) or (member.external_attr >> 16) & 0o170000 == 0o120000:
+            raise InputError(f"{name!r} holds an unsafe path {member.filename!r}; refusing it")
+        if target.suffix == ".py":
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(member))
+
+
+async def _scan_upload(upload: UploadFile) -> CodeReport:
+    data = await _read_upload(upload)
+    with tempfile.TemporaryDirectory(prefix="bastion-scan-") as folder:
+        _unpack(data, upload.filename or "upload.py", Path(folder))
+        report = scan_code(Path(folder), writer=writer_from_env())
+    return CodeReport(upload.filename or "upload", report.files, report.scanners,
+                      report.skipped, report.findings)
+
+
+@router.get("/copilot/code")
+def code_page(request: Request, me: Identity = requires(P.COPILOT_CODE)) -> HTMLResponse:
+    """The code-scan upload form."""
+    return render(request, "copilot/code.html", {})
+
+
+@router.post("/copilot/code")
+async def code_upload(request: Request, code: Annotated[UploadFile, File()],
+                      me: Identity = requires(P.COPILOT_CODE)) -> HTMLResponse:
+    """Scan an uploaded file or zipped repository and show the ranked findings."""
+    try:
+        report = await _scan_upload(code)
+    except UserError as exc:
+        return render(request, "copilot/code.html", {"error": str(exc)}, status_code=400)
+    return render(request, "copilot/code.html", {"report": report})
+
+
+@router.post("/api/copilot/scan-code")
+async def api_scan(request: Request, code: Annotated[UploadFile, File()],
+                   me: Identity = requires(P.COPILOT_CODE)) -> dict[str, Any]:
+    """Scan an uploaded file or zipped repository (multipart field ``code``) as JSON."""
+    return (await _scan_upload(code)).to_json()
+
+
+feature = Feature("copilot", router, templates=Path(__file__).parent / "templates",
+                  nav=(NavEntry("Threat intel", "/copilot/intel", P.COPILOT_INTEL, order=31),
+                       NavEntry("Code scan", "/copilot/code", P.COPILOT_CODE, order=32)))

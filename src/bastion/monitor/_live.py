@@ -1,0 +1,102 @@
+"""Live monitoring in the gateway: events stored, detectors run, incidents filed, webhooks sent.
+
+The gateway hands each request's audit event to an :class:`~bastion.monitor.AuditWriter`
+whose log is a :class:`LiveMonitor`: requests never wait, batches are written in a worker
+thread, and database errors are retried with back-off. Per batch, :meth:`LiveMonitor.append`
+
+1. turns ``gateway.request`` events into monitoring events and stores them with their rollups
+   (a database error here is raised, so the writer retries the batch);
+2. runs the detectors over them (the state lives in this process: with several gateway
+   workers each watches its own share of traffic; see docs/monitoring.md);
+3. files the alerts into incidents, and posts each new or updated incident to the webhook.
+   Alerts whose filing fails are kept and filed with the next batch, never raised (the batch's
+   events are stored already).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bastion.monitor._alert import Alert
+from bastion.monitor._anchor import FileAnchor
+from bastion.monitor._audit import AuditLog
+from bastion.monitor._event import events_from_request
+from bastion.monitor._eventstore import EventStore
+from bastion.monitor._incident import Incident
+from bastion.monitor._incidentstore import IncidentStore
+from bastion.monitor._watch import Watcher
+from bastion.monitor._webhook import Webhook
+
+logger = logging.getLogger("bastion.monitor")
+
+
+class LiveMonitor:
+    """The gateway's monitoring sink (a :class:`~bastion.monitor.AuditWriter` log).
+
+    Lifetime: one per gateway process. Concurrency: the writer calls :meth:`append` from one
+    worker thread at a time. Failure: see the module docstring.
+
+    Args:
+        sessions: the store's session factory.
+        audit: the audit chain (for incident changes).
+        watcher: the detectors (default: every registered one, default settings).
+        webhook: where incidents are posted, if anywhere.
+        samples: keep redacted prompt samples (only when the audit content is redacted).
+        clock: the time stamped on events.
+    """
+
+    anchor: FileAnchor | None = None
+
+    def __init__(self, sessions: sessionmaker[Session], *, audit: AuditLog,
+                 watcher: Watcher | None = None, webhook: Webhook | None = None,
+                 samples: bool = False, clock: Callable[[], float] = time.time) -> None:
+        self.events = EventStore(sessions)
+        self.incidents = IncidentStore(sessions, audit=audit)
+        self.watcher = watcher or Watcher()
+        self.webhook, self.samples, self.clock = webhook, samples, clock
+        self.pending: list[Alert] = []
+
+    def append(self, batch: Sequence[dict[str, Any]]) -> int:
+        """Store, watch and file one batch of audit events (see the module docstring)."""
+        at = self.clock()
+        events = [e for body in batch if body.get("type") == "gateway.request"
+                  for e in events_from_request(body, at, samples=self.samples)]
+        self.events.append(events)
+        self.pending.extend(self.watcher.detect(events))
+        if self.pending:
+            self._file()
+        return len(events)
+
+    def _file(self) -> None:
+        try:
+            touched = self.incidents.record(self.pending)
+        except SQLAlchemyError as exc:
+            logger.error("filing %d alert(s) failed (%s); retrying with the next batch",  # noqa: TRY400 - one line per retry
+                         len(self.pending), type(exc).__name__)
+            return
+        new = {a.id for a in self.pending}
+        self.pending = []
+        for incident in touched:
+            self._announce(incident, new)
+
+    def _announce(self, incident: Incident, new: set[str]) -> None:
+        logger.warning("incident %s (%s): %s", incident.id, incident.severity, incident.title)
+        if self.webhook is None:
+            return
+        opened = len(incident.alerts) == len([a for a in incident.alerts if a.id in new])
+        self.webhook.send({"event": "incident.opened" if opened else "incident.updated",
+                           "incident": incident.to_json()})
+
+    def checkpoint(self) -> None:
+        """Nothing to anchor (the audit chain anchors itself)."""
+
+    def close(self) -> None:
+        """Close the webhook's connections."""
+        if self.webhook is not None:
+            self.webhook.close()
