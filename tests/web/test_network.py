@@ -223,3 +223,19 @@ def test_network_store_on_postgres(web_pg: WebStack) -> None:
     assert web_pg.ctx.accounts.authenticate(key) is None
     assert store.application(app.id).notes[0].text == "looks fine"
     assert info.expires_at == eng.ends_at
+
+
+def test_htmx_note_gets_a_fragment_with_the_header_token_only(web: WebStack) -> None:
+    _post_apply(web, username="htmx-note")
+    app = next(a for a in _store(web).applications() if a.username == "htmx-note")
+    client = web.login("triager")
+    token = web.csrf(client, f"/network/applications/{app.id}")
+    response = client.post(f"/network/applications/{app.id}/notes", data={"text": "via htmx"},
+                           headers={"HX-Request": "true", "X-CSRF-Token": token})
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<div id="notes">')
+    assert "via htmx" in response.text
+    assert "<html" not in response.text
+    forged = client.post(f"/network/applications/{app.id}/notes", data={"text": "forged"},
+                         headers={"HX-Request": "true", "X-CSRF-Token": "forged"})
+    assert forged.status_code == 403

@@ -85,8 +85,12 @@ def _approve(pages: Pages, shots: Path) -> str:
     admin.goto("/network/applications")
     admin.click("text=Nadia Newcomer")
     admin.fill("textarea[name=text]", "Checked GitHub and papers; strong security record.")
-    admin.click("text=Add note")
-    expect(admin.locator("main")).to_contain_text("strong security record")
+    with admin.expect_request("**/notes") as sent:
+        admin.click("text=Add note")
+    headers = sent.value.headers
+    assert headers.get("hx-request") == "true"  # swapped in by htmx, no page load
+    assert headers.get("x-csrf-token")  # added by static/bastion.js from the meta tag
+    expect(admin.locator("#notes .note")).to_contain_text("strong security record")
     expect(admin.locator("pre.text", has_text="<script>alert('x')</script>")).to_have_count(1)
     _shot(admin, shots, "application-review")
     admin.fill("form[action$='/approve'] input[name=reason]", "Welcome aboard")

@@ -22,6 +22,7 @@ from bastion.web import (
     Permission,
     allowed,
     flash,
+    is_htmx,
     render,
     requires,
     web_context,
@@ -105,11 +106,18 @@ def application(request: Request, application_id: str,
 @router.post("/network/applications/{application_id}/notes")
 def add_note(request: Request, application_id: str, text: Text,
              me: Identity = requires(P.APPLICATIONS_REVIEW)) -> Response:
-    """Add a reviewer's note."""
+    """Add a reviewer's note; htmx gets the updated notes list, a plain form a redirect."""
+    error = None
     try:
         network(request).add_note(application_id, text, by=_user_id(me))
     except InputError as exc:
-        return _application_page(request, me, application_id, 400, error=str(exc))
+        error = str(exc)
+    if is_htmx(request):
+        return render(request, "network/_notes.html", {
+            "app": network(request).application(application_id), "can_review": True,
+            "error": error}, fragment=True, status_code=200)
+    if error:
+        return _application_page(request, me, application_id, 400, error=error)
     return RedirectResponse(f"/network/applications/{application_id}", status_code=303)
 
 
