@@ -239,3 +239,20 @@ def test_htmx_note_gets_a_fragment_with_the_header_token_only(web: WebStack) -> 
     forged = client.post(f"/network/applications/{app.id}/notes", data={"text": "forged"},
                          headers={"HX-Request": "true", "X-CSRF-Token": "forged"})
     assert forged.status_code == 403
+
+
+def test_the_queue_is_paged_pending_first(web: WebStack) -> None:
+    store = _store(web)
+    for i in range(55):
+        store.apply(username=f"bulk{i:02d}", full_name=f"Bulk {i:02d}", email="b@example.org",
+                    expertise=["ethics"], languages=[], links=[], conflicts="", motivation="")
+    client = web.login("triager")
+    first = client.get("/network/applications?status=pending").text
+    total = store.count_applications("pending")
+    assert f"{total} applications" in first
+    assert "page 1 of 2" in first
+    assert first.count('href="/network/applications/app_') == 50
+    second = client.get("/network/applications?status=pending&page=2").text
+    assert second.count('href="/network/applications/app_') == total - 50
+    assert "Bulk 54" in second
+    assert client.get("/network/applications?page=0").status_code == 422

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Query
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -81,11 +81,20 @@ def apply(request: Request, username: Short, full_name: Short, email: Short,
 
 # review -----------------------------------------------------------------------------------
 
+PAGE_SIZE = 50
+
+
 @router.get("/network/applications", dependencies=[requires(P.APPLICATIONS_VIEW)])
-def queue(request: Request, status: str | None = None) -> HTMLResponse:
-    """The review queue: pending applications first."""
-    return render(request, "network/queue.html",
-                  {"applications": network(request).applications(status), "status": status})
+def queue(request: Request, status: str | None = None,
+          page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> HTMLResponse:
+    """The review queue: pending applications first, 50 a page."""
+    store = network(request)
+    total = store.count_applications(status)
+    return render(request, "network/queue.html", {
+        "applications": store.applications(status, limit=PAGE_SIZE,
+                                           offset=(page - 1) * PAGE_SIZE),
+        "status": status, "page": page, "total": total,
+        "pages": max(1, -(-total // PAGE_SIZE))})
 
 
 def _application_page(request: Request, me: Identity, application_id: str,
