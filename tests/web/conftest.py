@@ -47,11 +47,13 @@ class WebStack:
         url: the base URL, no trailing slash.
         app: the FastAPI app.
         ctx: its :class:`~bastion.web.WebContext` (stores, settings).
+        database_url: its database (a gateway can share it: ``gateway_factory(db=...)``).
     """
 
     url: str
     app: Any
     ctx: WebContext
+    database_url: str = ""
     _clients: list[httpx.Client] = field(default_factory=list)
 
     def client(self) -> httpx.Client:
@@ -91,7 +93,7 @@ def running_web(database_url: str, **settings: Any) -> Iterator[WebStack]:
         ctx.users.create(role, role, password=PASSWORD, by="test")
     try:
         with serve_app(app) as url:
-            stack = WebStack(url.removesuffix("/v1"), app, ctx)
+            stack = WebStack(url.removesuffix("/v1"), app, ctx, database_url)
             try:
                 yield stack
             finally:
@@ -128,11 +130,15 @@ def client_as(web: WebStack) -> Callable[[WebRole], httpx.Client]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's chromium, headless, through Playwright (never ``playwright install``)."""
-    playwright = pytest.importorskip("playwright.sync_api")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("playwright is not installed; pip install -e '.[dev]' (browser tests must "
+                    "not be skipped silently)")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing; apt-get install chromium (browser tests must not "
                     "be skipped silently)")
-    with playwright.sync_playwright() as p:
+    with sync_playwright() as p:
         instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield instance
