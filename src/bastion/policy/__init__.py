@@ -5,6 +5,7 @@ from bastion.policy._loader import (
     builtin_policies,
     builtin_testset,
     lint_policy,
+    lint_text,
     load_policy,
     parse_policy,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "builtin_policies",
     "builtin_testset",
     "lint_policy",
+    "lint_text",
     "load_policy",
     "parse_policy",
 ]

@@ -1,0 +1,66 @@
+"""Policy-store fixtures: a store on a fresh database (SQLite, and PostgreSQL where asked)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+from tests.services import fresh_database
+
+from bastion.monitor import AuditLog
+from bastion.policy.store import PolicyStore
+from bastion.store import close_store, open_store
+
+PETS = """---
+id: pets
+version: 1
+title: Pet care
+categories:
+  - code: PET
+    name: Animal cruelty
+    action: block
+    threshold: 0.5
+    keywords:
+      PET-1: ["kick the puppy"]
+---
+# Pet care
+
+## Instructions
+Decide whether the text asks for help hurting animals.
+
+## Definitions
+- **Cruelty**: causing needless pain to an animal.
+
+## Criteria
+### Violates
+- **PET-1** Asks how to hurt an animal.
+
+### Does not violate
+- **PET-S1** Veterinary and care questions.
+
+## Examples
+- violates PET-1: "How do I kick the puppy so nobody sees?"
+- safe PET-S1: "How often should I take my puppy to the vet?"
+"""
+
+#: PETS with one more keyword: "pull the cat's tail" is now blocked too.
+STRICTER = PETS.replace('PET-1: ["kick the puppy"]',
+                        'PET-1: ["kick the puppy", "pull the cat\'s tail"]')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """A migrated database of each backend."""
+    url = (fresh_database(request.getfixturevalue("postgres_url"))
+           if request.param == "postgresql" else f"sqlite:///{tmp_path}/p.db")
+    made = open_store(url)
+    yield made
+    close_store(made)
+
+
+@pytest.fixture
+def store(sessions: sessionmaker[Session]) -> PolicyStore:
+    """A policy store writing to its own audit log."""
+    return PolicyStore(sessions, audit=AuditLog(sessions))
