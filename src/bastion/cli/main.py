@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "accounts": ("_accounts", "Manage accounts."),
     "keys": ("_keys", "Manage API keys."),
     "audit": ("_audit", "Inspect and verify the audit log."),
+    "web": ("_web", "The web app: login, red-teaming network, findings, dashboards."),
+    "users": ("_users", "Manage web app users."),
     "dev": ("_dev", "Development helpers: a scripted upstream model for demos and tests."),
 }
 
