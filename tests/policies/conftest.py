@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
+from tests.gateway.conftest import backend, gateway_factory, upstream  # noqa: F401 - fixtures
 from tests.services import fresh_database
+from tests.web.conftest import WebStack, browser, page_as, pages, running_web  # noqa: F401
 
 from bastion.monitor import AuditLog
 from bastion.policy.store import PolicyStore
@@ -64,3 +66,12 @@ def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[session
 def store(sessions: sessionmaker[Session]) -> PolicyStore:
     """A policy store writing to its own audit log."""
     return PolicyStore(sessions, audit=AuditLog(sessions))
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStack]:
+    """The web app over SQLite on loopback, its policy pages running the rules tier."""
+    tmp = tmp_path_factory.mktemp("policies-web")
+    with running_web(f"sqlite:///{tmp}/web.db", policy_tier="rules",
+                     login_attempts_per_minute=10_000) as stack:
+        yield stack

@@ -31,6 +31,10 @@ class Permission(StrEnum):
     ACCOUNT_UPDATE = "web:account:update"
     USERS_VIEW = "admin:users:view"
     USERS_MANAGE = "admin:users:manage"
+    POLICIES_VIEW = "policies:policy:view"
+    POLICIES_TRY = "policies:playground:run"
+    POLICIES_EDIT = "policies:policy:edit"
+    POLICIES_PUBLISH = "policies:policy:publish"
 
 
 ANONYMOUS: frozenset[WebRole | None] = frozenset({None, *WEB_ROLES})
@@ -41,6 +45,9 @@ STAFF: frozenset[WebRole | None] = frozenset({"admin", "triager"})
 """Admins and triagers."""
 ADMINS: frozenset[WebRole | None] = frozenset({"admin"})
 """Admins only."""
+READERS: frozenset[WebRole | None] = frozenset({"admin", "triager", "developer", "viewer"})
+"""Staff, developers and viewers: not red-teamers (network members attack the policies, so
+they do not read their rules or probe them in the playground)."""
 
 GRANTS: dict[Permission, frozenset[WebRole | None]] = {
     Permission.PUBLIC: ANONYMOUS,
@@ -49,6 +56,10 @@ GRANTS: dict[Permission, frozenset[WebRole | None]] = {
     Permission.ACCOUNT_UPDATE: USERS,
     Permission.USERS_VIEW: STAFF,
     Permission.USERS_MANAGE: ADMINS,
+    Permission.POLICIES_VIEW: READERS,
+    Permission.POLICIES_TRY: READERS,
+    Permission.POLICIES_EDIT: STAFF,
+    Permission.POLICIES_PUBLISH: STAFF,
 }
 """Permission → the roles that hold it (``None``: anonymous). The single source of truth."""
 

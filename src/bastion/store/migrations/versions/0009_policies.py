@@ -1,7 +1,7 @@
 """Policy versions, the published head of each policy, and attached test sets.
 
 Revision ID: 0009_policies
-Revises: 0004
+Revises: 0005_web
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_policies"
-down_revision = "0004"
+down_revision = "0005_web"  # chained after the web foundation merged into this branch
 branch_labels = None
 depends_on = None
 
