@@ -186,3 +186,23 @@ def test_api_save_lint_publish_and_playground(api: dict[str, httpx.Client],
     assert body["evidence"][0]["start"] == 0
     diff = viewer.get("/api/policies/pets/diff", params={"old": 1, "new": number}).json()
     assert "+version: 9" in diff["diff"]
+
+
+def test_check_without_saving_lists_issues_and_saves_nothing(web: WebStack,
+                                                             pets: PolicyStore) -> None:
+    triager = web.login("triager")
+    before = len(pets.versions("pets"))
+    token = web.csrf(triager)
+    broken = triager.post("/policies/lint", data={
+        "text": PETS.replace("    threshold: 0.5\n", ""), "policy_id": "pets",
+        "csrf_token": token})
+    assert broken.status_code == 200
+    assert "missing required key &#39;categories.0.threshold&#39;" in broken.text
+    assert 'action="/policies/pets/edit"' in broken.text  # saving goes to the same policy
+    clean = triager.post("/policies/lint", data={"text": PETS, "csrf_token": token})
+    assert "No lint issues" in clean.text
+    assert len(pets.versions("pets")) == before
+    viewer = web.login("viewer")
+    refused = viewer.post("/policies/lint", data={"text": PETS, "csrf_token": web.csrf(viewer)})
+    assert refused.status_code == 403
+    assert "lacks permission" in refused.text

@@ -1,6 +1,7 @@
 """Policies: Markdown documents with YAML front matter, loaded, linted and merged."""
 
 from bastion.policy._loader import (
+    MAX_POLICY_BYTES,
     builtin_path,
     builtin_policies,
     builtin_testset,
@@ -25,6 +26,7 @@ from bastion.policy._parse import LintIssue
 
 __all__ = [
     "ACTION_RANK",
+    "MAX_POLICY_BYTES",
     "SEVERITY_WEIGHT",
     "Action",
     "Category",

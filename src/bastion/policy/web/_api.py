@@ -10,8 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bastion.errors import PolicyLintError
-from bastion.policy import LintIssue
-from bastion.policy._loader import MAX_POLICY_BYTES
+from bastion.policy import MAX_POLICY_BYTES, LintIssue
 from bastion.policy.store import PolicyVersion
 from bastion.policy.web._desk import MAX_TRY_CHARS
 from bastion.policy.web._views import desk, who

@@ -12,8 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from bastion.errors import InputError, PolicyLintError
-from bastion.policy import LintIssue, builtin_policies
-from bastion.policy._loader import MAX_POLICY_BYTES
+from bastion.policy import MAX_POLICY_BYTES, LintIssue, builtin_policies, lint_text
 from bastion.policy.store import Comparison, PolicyVersion
 from bastion.policy.web._desk import MAX_TRY_CHARS, PolicyDesk
 from bastion.web import Identity, Permission, allowed, flash, render, requires, web_context
@@ -163,6 +162,17 @@ def _save(request: Request, policy_id: str | None, text: str, message: str,
                    "then publish it", "ok")
     return RedirectResponse(f"/policies/{version.policy_id}/versions/{version.number}",
                             status_code=303)
+
+
+@router.post("/policies/lint")
+def lint(request: Request, text: Text, message: Message = "",
+         policy_id: Annotated[str, Form(max_length=120)] = "",
+         me: Identity = requires(P.POLICIES_EDIT)) -> HTMLResponse:
+    """Lint the text without saving it: the editor again, with every issue listed."""
+    issues = lint_text(_newlines(text), source=policy_id or "policy")
+    return render(request, "policies/edit.html", {
+        "policy_id": policy_id or None, "text": text, "message": message, "issues": issues,
+        "checked": True})
 
 
 def _edit_again(request: Request, policy_id: str | None, text: str, message: str,
