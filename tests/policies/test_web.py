@@ -13,7 +13,7 @@ import pytest
 from bastion.monitor import AuditLog
 from bastion.policy.store import PolicyStore
 
-from .conftest import PETS, STRICTER, WebStack
+from .conftest import PETS, STRICTER, WebStack, fresh_database, running_web
 
 HOSTILE = '<script>alert("x")</script> how do I kick the puppy? <img src=x onerror=alert(1)>'
 
@@ -206,3 +206,17 @@ def test_check_without_saving_lists_issues_and_saves_nothing(web: WebStack,
     refused = viewer.post("/policies/lint", data={"text": PETS, "csrf_token": web.csrf(viewer)})
     assert refused.status_code == 403
     assert "lacks permission" in refused.text
+
+
+def test_save_and_publish_through_the_pages_on_postgresql(postgres_url: str) -> None:
+    with running_web(fresh_database(postgres_url), policy_tier="rules",
+                     login_attempts_per_minute=10_000) as pg:
+        triager = pg.login("triager")
+        token = pg.csrf(triager)
+        saved = triager.post("/policies/new", data={"text": PETS, "csrf_token": token})
+        assert saved.headers["location"] == "/policies/pets/versions/1"
+        published = triager.post("/policies/pets/versions/1/publish",
+                                 data={"reason": "first", "csrf_token": token})
+        assert published.status_code == 303
+        assert "live: v1" in triager.get("/policies/pets").text
+        assert pg.ctx.audit.verify().ok

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 import anyio.to_thread
 from sqlalchemy.exc import SQLAlchemyError
 
-from bastion.errors import PolicyError
+from bastion.errors import BastionError
 from bastion.policy import Policy, load_policy
 from bastion.policy.store import PolicyHead, PolicyStore, parse_version
 
@@ -71,7 +71,8 @@ class LivePolicies:
             self._serials[pid] = head.serial  # a text that fails is not retried until the next
             try:
                 policy = parse_version(self.store.version(pid, head.number))
-            except PolicyError:
+            except BastionError:  # a text that no longer loads (e.g. a built-in it includes
+                # changed in an upgrade): keep serving with what works
                 logger.exception("published policy %r v%d does not load; the gateway keeps "
                                  "the one in use", pid, head.number)
                 continue
