@@ -47,11 +47,13 @@ class WebStack:
         url: the base URL, no trailing slash.
         app: the FastAPI app.
         ctx: its :class:`~bastion.web.WebContext` (stores, settings).
+        database_url: its database (a gateway can share it: ``gateway_factory(db=...)``).
     """
 
     url: str
     app: Any
     ctx: WebContext
+    database_url: str = ""
     _clients: list[httpx.Client] = field(default_factory=list)
 
     def client(self) -> httpx.Client:
@@ -91,7 +93,7 @@ def running_web(database_url: str, **settings: Any) -> Iterator[WebStack]:
         ctx.users.create(role, role, password=PASSWORD, by="test")
     try:
         with serve_app(app) as url:
-            stack = WebStack(url.removesuffix("/v1"), app, ctx)
+            stack = WebStack(url.removesuffix("/v1"), app, ctx, database_url)
             try:
                 yield stack
             finally:

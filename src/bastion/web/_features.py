@@ -57,6 +57,7 @@ class Feature:
 FEATURES: tuple[str, ...] = (
     "bastion.web._core:feature",
     "bastion.web._admin:feature",
+    "bastion.network._web:feature",
     "bastion.policy.web:feature",
 )
 """Every feature of the app, as ``"module:attribute"``; adding a feature adds one line."""

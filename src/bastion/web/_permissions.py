@@ -31,6 +31,12 @@ class Permission(StrEnum):
     ACCOUNT_UPDATE = "web:account:update"
     USERS_VIEW = "admin:users:view"
     USERS_MANAGE = "admin:users:manage"
+    APPLICATIONS_VIEW = "network:application:view"
+    APPLICATIONS_REVIEW = "network:application:review"
+    AGREEMENTS_ACCEPT = "network:agreement:accept"
+    ENGAGEMENTS_VIEW = "network:engagement:view"
+    ENGAGEMENTS_MANAGE = "network:engagement:manage"
+    ENGAGEMENTS_JOIN = "network:engagement:join"
     POLICIES_VIEW = "policies:policy:view"
     POLICIES_TRY = "policies:playground:run"
     POLICIES_EDIT = "policies:policy:edit"
@@ -45,6 +51,8 @@ STAFF: frozenset[WebRole | None] = frozenset({"admin", "triager"})
 """Admins and triagers."""
 ADMINS: frozenset[WebRole | None] = frozenset({"admin"})
 """Admins only."""
+RED_TEAM: frozenset[WebRole | None] = frozenset({"admin", "red-teamer"})
+"""Red-teamers (and admins, who can do anything)."""
 READERS: frozenset[WebRole | None] = frozenset({"admin", "triager", "developer", "viewer"})
 """Staff, developers and viewers: not red-teamers (network members attack the policies, so
 they do not read their rules or probe them in the playground)."""
@@ -56,6 +64,12 @@ GRANTS: dict[Permission, frozenset[WebRole | None]] = {
     Permission.ACCOUNT_UPDATE: USERS,
     Permission.USERS_VIEW: STAFF,
     Permission.USERS_MANAGE: ADMINS,
+    Permission.APPLICATIONS_VIEW: STAFF,
+    Permission.APPLICATIONS_REVIEW: STAFF,
+    Permission.AGREEMENTS_ACCEPT: RED_TEAM,
+    Permission.ENGAGEMENTS_VIEW: STAFF | RED_TEAM,
+    Permission.ENGAGEMENTS_MANAGE: STAFF,
+    Permission.ENGAGEMENTS_JOIN: RED_TEAM,
     Permission.POLICIES_VIEW: READERS,
     Permission.POLICIES_TRY: READERS,
     Permission.POLICIES_EDIT: STAFF,
