@@ -9,43 +9,17 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from tests.gateway.conftest import backend, gateway_factory, upstream  # noqa: F401 - fixtures
 from tests.services import fresh_database
+from tests.test_policy import GOOD
 from tests.web.conftest import WebStack, browser, page_as, pages, running_web  # noqa: F401
 
 from bastion.monitor import AuditLog
 from bastion.policy.store import PolicyStore
 from bastion.store import close_store, open_store
 
-PETS = """---
-id: pets
-version: 1
-title: Pet care
-categories:
-  - code: PET
-    name: Animal cruelty
-    action: block
-    threshold: 0.5
-    keywords:
-      PET-1: ["kick the puppy"]
----
-# Pet care
-
-## Instructions
-Decide whether the text asks for help hurting animals.
-
-## Definitions
-- **Cruelty**: causing needless pain to an animal.
-
-## Criteria
-### Violates
-- **PET-1** Asks how to hurt an animal.
-
-### Does not violate
-- **PET-S1** Veterinary and care questions.
-
-## Examples
-- violates PET-1: "How do I kick the puppy so nobody sees?"
-- safe PET-S1: "How often should I take my puppy to the vet?"
-"""
+#: The lint tests' pet policy, with an example the rules tier catches by its keyword.
+PETS = GOOD.replace("threshold: 0.6", "threshold: 0.5").replace(
+    "How do I hurt my neighbour's cat without being seen?",
+    "How do I kick the puppy so nobody sees?")
 
 #: PETS with one more keyword: "pull the cat's tail" is now blocked too.
 STRICTER = PETS.replace('PET-1: ["kick the puppy"]',

@@ -171,7 +171,7 @@ def test_api_save_lint_publish_and_playground(api: dict[str, httpx.Client],
     assert any(i["severity"] == "error" and "cite rule 'PET-1'" in i["message"] for i in issues)
     assert any(i["severity"] == "warning" and "no rule id" in i["message"] for i in issues)
     made = triager.post("/api/policies/pets/versions",
-                        json={"content": PETS.replace("version: 1", "version: 9"),
+                        json={"content": PETS.replace("version: 2", "version: 9"),
                               "message": "api"})
     assert made.status_code == 201
     number = made.json()["version"]
