@@ -66,6 +66,7 @@ bench: install-dev
 	$(BIN)/python bench/redteam_speed.py
 	$(BIN)/python bench/refusal_quality.py
 	$(BIN)/python bench/redteam_verdicts.py
+	$(BIN)/python bench/policy_reload.py
 	$(BIN)/python scripts/readme_tour.py --tables-only --write
 
 ## Regenerate requirements/*.lock from pyproject.toml (needs PyPI; see scripts/lock.sh).

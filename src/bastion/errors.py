@@ -7,6 +7,7 @@ depend on broke; retrying or reconfiguring may help)::
     BastionError
     ├── UserError                 the caller's mistake; message says what, why, how to fix
     │   ├── PolicyError           a policy file that does not load or lint (carries file:line)
+    │   │   └── PolicyLintError   a policy text refused for its lint errors (carries them all)
     │   ├── ConfigError           bad settings: unknown tier, bad option, missing endpoint
     │   └── InputError            bad input data: unreadable file, missing field, bad JSON
     └── RuntimeFailure            something we depend on failed at run time
@@ -19,6 +20,12 @@ of kind ``error`` (failure is never "safe"). UserErrors do escape: they are bugs
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only a type: the policy package imports this module, not the reverse
+    from bastion.policy import LintIssue
+
 __all__ = [
     "BackendError",
     "BackendTimeout",
@@ -26,6 +33,7 @@ __all__ = [
     "ConfigError",
     "InputError",
     "PolicyError",
+    "PolicyLintError",
     "RuntimeFailure",
     "UserError",
 ]
@@ -53,6 +61,23 @@ class PolicyError(UserError):
         self.reason = message
         where = f"{source}:{line}" if line is not None else source
         super().__init__(f"policy {where}: {message}")
+
+
+class PolicyLintError(PolicyError):
+    """A policy text refused because the linter found errors in it.
+
+    Attributes:
+        issues: every issue the linter found, errors first (warnings too, so an editor can
+            show them all beside the text).
+    """
+
+    def __init__(self, issues: Sequence[LintIssue], *, source: str = "<string>") -> None:
+        self.issues = tuple(issues)
+        errors = [i for i in self.issues if i.severity == "error"]
+        first = errors[0] if errors else None
+        more = f" ({len(errors) - 1} more errors)" if len(errors) > 1 else ""
+        super().__init__((first.message if first else "the policy has lint errors") + more,
+                         source=source, line=first.line if first else None)
 
 
 class ConfigError(UserError):

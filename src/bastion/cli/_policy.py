@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +10,6 @@ from rich.table import Table
 
 from bastion.classify import Verdict, get_classifier
 from bastion.cli._common import console, err_console, handle_errors, print_json, safe_text
-from bastion.errors import InputError
-from bastion.evaluation import binary_scores
 from bastion.policy import (
     Policy,
     builtin_path,
@@ -21,8 +18,10 @@ from bastion.policy import (
     lint_policy,
     load_policy,
 )
+from bastion.policy.store import LabelledRow, category_scores, example_rows, read_rows
 
-policy_app = typer.Typer(help="List, lint and test policies.", no_args_is_help=True)
+policy_app = typer.Typer(help="List, lint and test policies; save, diff and publish versions.",
+                        no_args_is_help=True)
 
 EXIT_LINT_FAILED = 1
 
@@ -70,48 +69,6 @@ def lint_command(
         raise typer.Exit(EXIT_LINT_FAILED)
 
 
-def _example_rows(policy: Policy) -> list[dict[str, object]]:
-    return [{"text": e.text, "label": int(e.violates),
-             "category": e.category if e.violates else None} for e in policy.examples]
-
-
-def _rows(data: list[Path]) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
-    for path in data:
-        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                rows.append({"text": str(row["text"]), "label": int(row["label"]),
-                             "category": row.get("category")})
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                raise InputError(f"{path}:{number}: need a JSON object with 'text' and 'label' "
-                                 f"(0/1): {exc}") from exc
-    return rows
-
-
-def category_scores(
-    policy: Policy, rows: list[dict[str, object]], verdicts: list[Verdict]
-) -> dict[str, dict[str, object]]:
-    """Per-category and overall precision / recall / F1 for labelled rows and their verdicts."""
-    out: dict[str, dict[str, object]] = {}
-    labels = [int(str(r["label"])) for r in rows]
-    overall = binary_scores(labels, [int(v.kind != "safe") for v in verdicts],
-                            [v.score for v in verdicts])
-    out["overall"] = overall.to_dict()
-    for category in policy.categories:
-        truth = [int(r["label"] == 1 and r["category"] == category.code) for r in rows]
-        if not any(truth):
-            continue
-        index = [c.code for c in policy.categories].index(category.code)
-        predicted = [int(v.categories[index].violated) if v.categories else 0 for v in verdicts]
-        scores = [v.categories[index].score if v.categories else 0.0 for v in verdicts]
-        out[category.code] = binary_scores(truth, predicted, scores,
-                                           threshold=category.threshold).to_dict()
-    return out
-
-
 @policy_app.command("test")
 @handle_errors
 def run_policy_tests(
@@ -130,11 +87,13 @@ def run_policy_tests(
     if shipped is not None and not data:
         files.append(shipped)
     classifier = get_classifier(tier)
-    measured: dict[str, tuple[list[dict[str, object]], list[Verdict]]] = {}
-    for name, rows in (("test rows", _rows(files)), ("examples", _example_rows(loaded))):
+    measured: dict[str, tuple[list[LabelledRow], list[Verdict]]] = {}
+    tested = [row for path in files for row in read_rows(path)]
+    for name, rows in (("test rows", tested), ("examples", example_rows(loaded))):
         if rows:
-            measured[name] = (rows, classifier.classify([str(r["text"]) for r in rows], loaded))
-    results = {name: category_scores(loaded, rows, verdicts)
+            measured[name] = (rows, classifier.classify([r.text for r in rows], loaded))
+    results = {name: {code: s.to_dict() for code, s in
+                      category_scores(loaded, rows, verdicts).items()}
                for name, (rows, verdicts) in measured.items()}
     if as_json:
         print_json({"policy": loaded.id, "version": loaded.version, "hash": loaded.hash,
@@ -153,9 +112,9 @@ def run_policy_tests(
     if show_misses:
         for rows, verdicts in measured.values():
             for row, verdict in zip(rows, verdicts, strict=True):
-                if int(verdict.kind != "safe") != row["label"]:
-                    console.print(safe_text(f"miss label={row['label']} got={verdict.kind} "
-                                            f"score={verdict.score:.2f}: {row['text']}"))
+                if int(verdict.kind != "safe") != row.label:
+                    console.print(safe_text(f"miss label={row.label} got={verdict.kind} "
+                                            f"score={verdict.score:.2f}: {row.text}"))
 
 
 def _print_scores(policy: Policy, title: str, results: dict[str, dict[str, object]]) -> None:
@@ -170,5 +129,7 @@ def _print_scores(policy: Policy, title: str, results: dict[str, dict[str, objec
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``policy`` group to the main app."""
+    """Add the ``policy`` group (with its store commands) to the main app."""
+    from bastion.cli import _policy_store  # noqa: F401, PLC0415 - adds its commands to policy_app
+
     app.add_typer(policy_app, name="policy")

@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("_scan", "Classify every row of a file and write one verdict row per input row."),
     "serve": ("_serve", "Serve Bastion over HTTP: /v1/classify, /v1/moderations "
                         "(OpenAI-compatible), /v1/policies."),
-    "policy": ("_policy", "List, lint and test policies."),
+    "policy": ("_policy", "List, lint and test policies; save, diff and publish versions."),
     "redteam": ("_redteam", "Attack campaigns, scoring, reports and the CI gate."),
     "gateway": ("_gateway", "The guardrail gateway (OpenAI-compatible proxy)."),
     "accounts": ("_accounts", "Manage accounts."),

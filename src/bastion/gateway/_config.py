@@ -217,6 +217,9 @@ class GatewayConfig(_Strict):
         "user", "safety_identifier")
     max_body_bytes: int = Field(default=4_000_000, ge=1024)
     auth_cache_s: float = Field(default=1.0, ge=0, description="How long a key lookup is reused.")
+    policy_reload_s: float = Field(
+        default=2.0, ge=0, description="How often the policy store is read for newly published "
+        "versions (one small query); 0 reads it before every request.")
     keep_alive_s: int = Field(default=65, ge=1, description="How long the gateway keeps an idle "
                               "client connection: longer than client pools keep theirs (httpx "
                               "5 s, aiohttp 15 s), so a client never reuses one being closed.")

@@ -45,7 +45,17 @@ class Context:
     body: dict[str, Any] = field(default_factory=dict)
     """The request body as sent upstream (never audited; a response's echoes are compared
     with it)."""
+    policies: dict[str, Policy] = field(default_factory=dict)
+    """The gateway's policies when the request started: a policy published meanwhile applies
+    to the next request, never half-way through this one."""
     _done: bool = False
+
+    def __post_init__(self) -> None:
+        self.policies = self.gateway.policies
+
+    def policy(self, direction: Direction) -> Policy:
+        """The policy this request checks one direction with."""
+        return self.policies[self.gateway.config.policy_for(self.route, direction)]
 
     def add(self, check: Check) -> Check:
         """Record a check and count it."""
@@ -66,10 +76,9 @@ class Context:
         """The checks this route runs: input everywhere, output on generation routes."""
         if self.route not in ("chat", "completions", "embeddings", "moderations", "responses"):
             return []
-        gateway = self.gateway
-        out: list[tuple[Direction, Policy]] = [("input", gateway.policy(self.route, "input"))]
+        out: list[tuple[Direction, Policy]] = [("input", self.policy("input"))]
         if self.route in ("chat", "completions", "responses"):
-            out.append(("output", gateway.policy(self.route, "output")))
+            out.append(("output", self.policy("output")))
         return out
 
     def keep_content(self, texts: list[str]) -> None:

@@ -73,7 +73,7 @@ async def check_input(ctx: Context, body: dict[str, Any]) -> tuple[list[TextFiel
     texts = [f.text for f in fields]
     ctx.keep_content(texts)
     await charge_tokens(ctx, sum(len(t) for t in texts) // 4 + 1)
-    policy = gateway.policy(route, "input")
+    policy = ctx.policy("input")
     fail_open = gateway.config.route(route).fail_open_input
     check = ctx.add(await gateway.guard.check("input", texts, policy, fail_open=fail_open))
     if check.outcome == "error":
@@ -103,7 +103,7 @@ def redact(ctx: Context, body: dict[str, Any], fields: list[TextField],
     only when the classifier said so: a value it missed (an unusual card grouping) must still
     never reach the upstream. The check then reads ``redact``.
     """
-    if check.outcome != "redact" and not masks(ctx.gateway.policy(ctx.route, "input")):
+    if check.outcome != "redact" and not masks(ctx.policy("input")):
         return None
     vault = mask_fields(ctx, body, fields)
     if len(vault) and check.outcome in ("pass", "flag"):
@@ -178,7 +178,7 @@ async def upstream_failure(ctx: Context, response: httpx.Response) -> GatewayErr
 
 async def _checked_message(ctx: Context, message: str) -> str:
     """The upstream's error message if the output policy lets it through, else a stand-in."""
-    policy = ctx.gateway.policy(ctx.route, "output")
+    policy = ctx.policy("output")
     verdicts = await ctx.gateway.guard.classify([message], policy)
     if any(v.kind != "safe" for v in verdicts):
         ctx.extra["upstream_message_withheld"] = True
@@ -214,7 +214,7 @@ async def generate(ctx: Context, body: dict[str, Any]) -> Response:
     if response.status_code != 200:
         raise await upstream_failure(ctx, response)
     fail_open = gateway.config.route(route).fail_open_output
-    policy = gateway.policy(route, "output")
+    policy = ctx.policy("output")
     if ctx.stream:
         if "text/event-stream" not in response.headers.get("content-type", ""):
             await response.aclose()
@@ -240,7 +240,7 @@ async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: 
         ctx.outcome, ctx.reason = "upstream_error", f"unreadable completion: {exc}"
         raise GatewayError(502, "the upstream answered with a completion the gateway cannot "
                            f"read ({exc}), so it was withheld", code="upstream_malformed") from exc
-    policy = gateway.policy(route, "output")
+    policy = ctx.policy("output")
     check = ctx.add(await gateway.guard.check(
         "output", per_choice(buffers_of(texts)), policy, fail_open=fail_open))
     if check.outcome == "block":

@@ -41,6 +41,7 @@ Handler = Callable[[Context, Request], Awaitable[Response]]
 
 
 async def _handle(gateway: Gateway, route: str, request: Request, handler: Handler) -> Response:
+    await gateway.refresh_policies()
     ctx = Context(gateway, route)
     try:
         await admit(ctx, request, route)

@@ -24,6 +24,7 @@ from bastion.accounts import (
 )
 from bastion.gateway._config import GatewayConfig, RouteName
 from bastion.gateway._guard import Guard
+from bastion.gateway._live import LivePolicies
 from bastion.monitor import (
     AuditLog,
     AuditWriter,
@@ -34,7 +35,8 @@ from bastion.monitor import (
     Webhook,
     audit_key,
 )
-from bastion.policy import Policy, Severity, load_policy
+from bastion.policy import Policy, Severity
+from bastion.policy.store import PolicyStore
 from bastion.redact import Detectors
 from bastion.store import open_store
 
@@ -69,15 +71,14 @@ class Gateway:
     def __init__(self, config: GatewayConfig, *, strikes: StrikeStore | None = None) -> None:
         _quiet_hot_path()
         self.config = config
-        self.policies: dict[str, Policy] = {}
-        for route in ROUTES:
-            for direction in ("input", "output"):
-                name = config.policy_for(route, direction)
-                self.policies.setdefault(name, load_policy(name))
         self.guard = Guard(config.classifier)
         self.metrics = Metrics()
         self.sessions = sessions = open_store(config.database_url)
         log = self._audit_log()
+        names = dict.fromkeys(config.policy_for(route, direction) for route in ROUTES
+                              for direction in ("input", "output"))
+        self.live = LivePolicies(names, PolicyStore(sessions, audit=log),
+                                 every_s=config.policy_reload_s, warm=self._went_live)
         self.accounts = AccountStore(sessions, audit=log)
         self.audit = AuditWriter(log, max_pending=config.audit.max_pending,
                                  on_written=self.metrics.audit_written.inc)
@@ -96,10 +97,24 @@ class Gateway:
         self.upstream = self._client()
         self._auth_cache: dict[str, tuple[float, Principal | None]] = {}
         self._auth_pending: dict[str, asyncio.Future[Principal | None]] = {}
+        self.live.load()  # versions published before this start replace the configured ones
+
+    @property
+    def policies(self) -> dict[str, Policy]:
+        """The policies in use, by configured name (replaced whole when one is published)."""
+        return self.live.current
 
     def policy(self, route: str, direction: Literal["input", "output"]) -> Policy:
-        """The policy a route checks one direction with."""
-        return self.policies[self.config.policy_for(route, direction)]
+        """The policy a route checks one direction with now."""
+        return self.live.current[self.config.policy_for(route, direction)]
+
+    async def refresh_policies(self) -> None:
+        """Pick up versions published in the policy store (at most once per reload period)."""
+        await self.live.refresh()
+
+    def _went_live(self, policy: Policy) -> None:
+        self.guard.warm(policy)
+        self.abuse.severities.update({c.code: c.severity for c in policy.categories})
 
     def _audit_log(self) -> AuditLog:
         settings = self.config.audit

@@ -1,10 +1,12 @@
 """Policies: Markdown documents with YAML front matter, loaded, linted and merged."""
 
 from bastion.policy._loader import (
+    MAX_POLICY_BYTES,
     builtin_path,
     builtin_policies,
     builtin_testset,
     lint_policy,
+    lint_text,
     load_policy,
     parse_policy,
 )
@@ -24,6 +26,7 @@ from bastion.policy._parse import LintIssue
 
 __all__ = [
     "ACTION_RANK",
+    "MAX_POLICY_BYTES",
     "SEVERITY_WEIGHT",
     "Action",
     "Category",
@@ -38,6 +41,7 @@ __all__ = [
     "builtin_policies",
     "builtin_testset",
     "lint_policy",
+    "lint_text",
     "load_policy",
     "parse_policy",
 ]

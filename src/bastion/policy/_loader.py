@@ -195,11 +195,28 @@ def parse_policy(text: str, source: str = "<string>") -> Policy:
 def lint_policy(spec: str | Path) -> list[LintIssue]:
     """Every problem in a policy file, errors first; an empty list means it is clean."""
     path = resolve(spec)
-    issues, front, _ = _check(_read(path))
+    return _lint(_read(path), path, allow_files=True)
+
+
+def lint_text(text: str, source: str = "<string>") -> list[LintIssue]:
+    """Every problem in a policy given as text, errors first (it may include built-ins only).
+
+    This is the check a policy editor runs before saving: the same rules as
+    :func:`lint_policy`, plus the size limit a file has.
+    """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_POLICY_BYTES:
+        return [LintIssue("error", None, f"the policy is {size} bytes; policies are limited to "
+                          f"{MAX_POLICY_BYTES} bytes; move examples to a test set")]
+    return _lint(text, Path(source), allow_files=False)
+
+
+def _lint(text: str, path: Path, *, allow_files: bool) -> list[LintIssue]:
+    issues, front, _ = _check(text)
     if front is not None:
         for name in front.include:
             try:
-                _load_path(_include_target(path, name, allow_files=True), (front.id,), [])
+                _load_path(_include_target(path, name, allow_files=allow_files), (front.id,), [])
             except PolicyError as exc:
                 issues.append(LintIssue("error", None, f"include {name!r}: {exc}"))
     return sorted(issues, key=lambda i: (i.severity != "error", i.line or 0))

@@ -78,8 +78,7 @@ def upgrade(engine: Engine) -> None:
         RuntimeFailure: the database cannot be reached or the migration fails.
     """
     try:
-        # "heads": branches' migrations that share a parent (before they are chained) all apply.
-        command.upgrade(_alembic_config(engine), "heads")
+        command.upgrade(_alembic_config(engine), "head")
     except SQLAlchemyError as exc:
         raise RuntimeFailure(f"cannot migrate database {_safe(str(engine.url))!r}: "
                              f"{type(exc).__name__}: {exc.args[0] if exc.args else ''}; "

@@ -60,6 +60,7 @@ FEATURES: tuple[str, ...] = (
     "bastion.network._web:feature",
     "bastion.monitor._web:feature",
     "bastion.copilot._web:feature",
+    "bastion.policy.web:feature",
 )
 """Every feature of the app, as ``"module:attribute"``; adding a feature adds one line."""
 

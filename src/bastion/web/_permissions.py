@@ -46,6 +46,10 @@ class Permission(StrEnum):
     COPILOT_CONFIRM = "copilot:action:confirm"
     COPILOT_INTEL = "copilot:intel:digest"
     COPILOT_CODE = "copilot:code:scan"
+    POLICIES_VIEW = "policies:policy:view"
+    POLICIES_TRY = "policies:playground:run"
+    POLICIES_EDIT = "policies:policy:edit"
+    POLICIES_PUBLISH = "policies:policy:publish"
 
 
 ANONYMOUS: frozenset[WebRole | None] = frozenset({None, *WEB_ROLES})
@@ -58,6 +62,9 @@ ADMINS: frozenset[WebRole | None] = frozenset({"admin"})
 """Admins only."""
 RED_TEAM: frozenset[WebRole | None] = frozenset({"admin", "red-teamer"})
 """Red-teamers (and admins, who can do anything)."""
+READERS: frozenset[WebRole | None] = frozenset({"admin", "triager", "developer", "viewer"})
+"""Staff, developers and viewers: not red-teamers (network members attack the policies, so
+they do not read their rules or probe them in the playground)."""
 
 GRANTS: dict[Permission, frozenset[WebRole | None]] = {
     Permission.PUBLIC: ANONYMOUS,
@@ -81,6 +88,10 @@ GRANTS: dict[Permission, frozenset[WebRole | None]] = {
     Permission.COPILOT_CONFIRM: STAFF,
     Permission.COPILOT_INTEL: STAFF | RED_TEAM,
     Permission.COPILOT_CODE: STAFF | frozenset({"developer"}),
+    Permission.POLICIES_VIEW: READERS,
+    Permission.POLICIES_TRY: READERS,
+    Permission.POLICIES_EDIT: STAFF,
+    Permission.POLICIES_PUBLISH: STAFF,
 }
 """Permission → the roles that hold it (``None``: anonymous). The single source of truth."""
 

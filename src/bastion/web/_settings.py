@@ -20,6 +20,7 @@ class WebSettings(BaseModel):
         limits_storage: ``memory://`` or ``redis://...`` for the login rate limiter.
         totp_issuer: the issuer name shown by authenticator apps.
         title: the product name shown in the page header.
+        policy_tier: the classifier tier the policy playground and test sets run.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -34,3 +35,4 @@ class WebSettings(BaseModel):
     limits_storage: str = "memory://"
     totp_issuer: str = "Bastion"
     title: str = "Bastion"
+    policy_tier: str = "default"

@@ -1,0 +1,45 @@
+"""The schema's migrations: one unbroken line, and the models match what they build."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
+
+from bastion.store import open_store
+from bastion.store._models import Base
+
+
+def _script() -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location",
+                           str(resources.files("bastion.store").joinpath("migrations")))
+    return ScriptDirectory.from_config(config)
+
+
+def test_migrations_form_one_line() -> None:
+    script = _script()
+    assert len(script.get_heads()) == 1, f"several heads: {script.get_heads()}; chain them"
+    revisions = list(script.walk_revisions())
+    assert revisions[-1].down_revision is None
+    assert all(isinstance(r.down_revision, str | None) for r in revisions)  # no merge points
+
+
+def test_models_match_the_migrated_schema(tmp_path: Path) -> None:
+    import bastion.copilot  # noqa: F401, PLC0415 - register every package's tables
+    import bastion.monitor  # noqa: F401, PLC0415
+    import bastion.network  # noqa: F401, PLC0415
+    import bastion.policy.store  # noqa: F401, PLC0415
+    import bastion.web  # noqa: F401, PLC0415
+
+    url = f"sqlite:///{tmp_path / 'schema.db'}"
+    open_store(url)
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert not diff, f"models and migrations differ: {diff}"
