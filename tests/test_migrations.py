@@ -31,11 +31,11 @@ def test_migrations_form_one_line() -> None:
 
 
 def test_models_match_the_migrated_schema(tmp_path: Path) -> None:
-    import bastion.copilot  # noqa: F401, PLC0415 - register every package's tables
-    import bastion.monitor  # noqa: F401, PLC0415
-    import bastion.network  # noqa: F401, PLC0415
-    import bastion.policy.store  # noqa: F401, PLC0415
-    import bastion.web  # noqa: F401, PLC0415
+    import bastion.copilot
+    import bastion.monitor
+    import bastion.network
+    import bastion.policy.store
+    import bastion.web  # noqa: F401
 
     url = f"sqlite:///{tmp_path / 'schema.db'}"
     open_store(url)

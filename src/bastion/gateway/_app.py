@@ -45,8 +45,8 @@ def create_app(config: GatewayConfig, *, strikes: StrikeStore | None = None) -> 
                 finally:
                     await gateway.close()
         finally:
-            if gateway.live is not None:
-                gateway.live.close()
+            if gateway.live_monitor is not None:
+                gateway.live_monitor.close()
             close_store(gateway.sessions)  # after the writers' last batches
 
     app = FastAPI(title="Bastion gateway", lifespan=lifespan, docs_url=None, redoc_url=None,

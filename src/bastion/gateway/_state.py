@@ -77,7 +77,7 @@ class Gateway:
         log = self._audit_log()
         names = dict.fromkeys(config.policy_for(route, direction) for route in ROUTES
                               for direction in ("input", "output"))
-        self.live = LivePolicies(names, PolicyStore(sessions, audit=log),
+        self.live_policies = LivePolicies(names, PolicyStore(sessions, audit=log),
                                  every_s=config.policy_reload_s, warm=self._went_live)
         self.accounts = AccountStore(sessions, audit=log)
         self.audit = AuditWriter(log, max_pending=config.audit.max_pending,
@@ -97,20 +97,20 @@ class Gateway:
         self.upstream = self._client()
         self._auth_cache: dict[str, tuple[float, Principal | None]] = {}
         self._auth_pending: dict[str, asyncio.Future[Principal | None]] = {}
-        self.live.load()  # versions published before this start replace the configured ones
+        self.live_policies.load()  # versions published before this start replace configured ones
 
     @property
     def policies(self) -> dict[str, Policy]:
         """The policies in use, by configured name (replaced whole when one is published)."""
-        return self.live.current
+        return self.live_policies.current
 
     def policy(self, route: str, direction: Literal["input", "output"]) -> Policy:
         """The policy a route checks one direction with now."""
-        return self.live.current[self.config.policy_for(route, direction)]
+        return self.live_policies.current[self.config.policy_for(route, direction)]
 
     async def refresh_policies(self) -> None:
         """Pick up versions published in the policy store (at most once per reload period)."""
-        await self.live.refresh()
+        await self.live_policies.refresh()
 
     def _went_live(self, policy: Policy) -> None:
         self.guard.warm(policy)
@@ -130,14 +130,14 @@ class Gateway:
 
     def _monitor(self, log: AuditLog) -> AuditWriter | None:
         settings = self.config.monitor
-        self.live: LiveMonitor | None = None
+        self.live_monitor: LiveMonitor | None = None
         if not settings.enabled:
             return None
         webhook = (Webhook.from_env(settings.webhook_url, settings.webhook_secret_env)
                    if settings.webhook_url else None)
-        live = self.live = LiveMonitor(self.sessions, audit=log, webhook=webhook,
-                           watcher=Watcher(settings=settings.detectors),
-                           samples=self.config.audit.content == "redact")
+        live = self.live_monitor = LiveMonitor(self.sessions, audit=log, webhook=webhook,
+                                           watcher=Watcher(settings=settings.detectors),
+                                           samples=self.config.audit.content == "redact")
         return AuditWriter(live, max_pending=settings.max_pending)
 
     def _severities(self) -> dict[str, Severity]:
