@@ -65,8 +65,9 @@ class SeverityInputs:
                             ("breadth", BREADTH), ("effort", EFFORT)):
             value = getattr(self, name)
             if value not in scale:
+                meanings = "; ".join(f"{k}={v}" for k, v in scale.items())
                 raise InputError(f"severity input {name}={value!r} is out of range; use one "
-                                 f"of {sorted(scale)} ({'; '.join(f'{k}={v}' for k, v in scale.items())})")
+                                 f"of {sorted(scale)} ({meanings})")
 
     @property
     def score(self) -> int:

@@ -2,8 +2,8 @@
 
 A finding keeps its transcript and attachments exactly as submitted (hostile text included:
 pages escape it when they render). The columns the list and the priority queue sort on are
-indexed: ``(created_at, id)`` for the list's keyset pages, and ``(is_open, severity_rank,
-due_at, id)`` for the queue.
+indexed: the list pages by the primary key, the queue reads ``(is_open, severity_rank DESC,
+due_at, id)`` in order.
 """
 
 from __future__ import annotations
@@ -69,10 +69,11 @@ class FindingRow(Base):
     fixed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     reopened: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (
-        Index("ix_findings_list", "created_at", "id"),
-        Index("ix_findings_queue", "is_open", "severity_rank", "due_at", "id"),
-    )
+
+
+# The list pages by id (the primary key); the queue reads this index in order.
+Index("ix_findings_queue", FindingRow.is_open, FindingRow.severity_rank.desc(),
+      FindingRow.due_at, FindingRow.id)
 
 
 class TransitionRow(Base):

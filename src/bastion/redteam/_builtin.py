@@ -36,6 +36,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "misinformation": f"{_O}:Misinformation",
         "consumption": f"{_O}:UnboundedConsumption",
         "purpose": "bastion.redteam.probes._purpose:PurposeProbe",
+        "findings": "bastion.findings._probes:FindingsProbe",
     },
     "converters": {
         "base64": f"{_C}:Base64",
