@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "accounts": ("_accounts", "Manage accounts."),
     "keys": ("_keys", "Manage API keys."),
     "audit": ("_audit", "Inspect and verify the audit log."),
+    "findings": ("_findings", "Findings: submit, import, triage, dedupe, verify, metrics."),
     "dev": ("_dev", "Development helpers: a scripted upstream model for demos and tests."),
 }
 
