@@ -87,18 +87,22 @@ def _load_file(path: Path) -> Any:
                          "YAML file with title, target, transcript and severity") from exc
 
 
+def _plain(data: Any) -> Any:
+    """Dataclass dumps made JSON-ready (times as ISO strings)."""
+    return json.loads(json.dumps(data, default=lambda v: v.isoformat()
+                                 if hasattr(v, "isoformat") else str(v)))
+
+
 def _finding_json(item: Finding) -> dict[str, Any]:
     data = asdict(item)
     data["transcript"] = list(item.transcript)
     data["overdue"] = item.overdue()
-    return data
+    return dict(_plain(data))
 
 
 def _print_page(page: Page, as_json: bool) -> None:
     if as_json:
-        print_json({"items": [asdict(s) | {"created_at": s.created_at.isoformat(),
-                                           "due_at": s.due_at.isoformat() if s.due_at else None}
-                              for s in page.items], "next": page.next})
+        print_json({"items": _plain([asdict(s) for s in page.items]), "next": page.next})
         return
     table = Table()
     for column in ("id", "severity", "state", "title", "target", "reporter", "due"):
@@ -142,7 +146,8 @@ def import_(
                        "this one attempt (default: every successful attempt).")] = None,
     target: Annotated[str | None, typer.Option("--target", help="The system attacked "
                       "(default: from the file).")] = None,
-    engagement: Annotated[str | None, typer.Option("--engagement")] = None,
+    engagement: Annotated[str | None, typer.Option("--engagement", help="The engagement they "
+                          "belong to.")] = None,
     db: DbOption = None,
 ) -> None:
     """Import successful attacks from another tool's result file as findings."""
@@ -167,7 +172,7 @@ def list_(
                      "(repeat).")] = None,
     after: Annotated[str | None, typer.Option("--after", help="Cursor of the next page.")]
     = None,
-    limit: Annotated[int, typer.Option("--limit")] = 50,
+    limit: Annotated[int, typer.Option("--limit", help="Rows per page (1-500).")] = 50,
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -183,7 +188,7 @@ def list_(
 def queue_(
     after: Annotated[str | None, typer.Option("--after", help="Cursor of the next page.")]
     = None,
-    limit: Annotated[int, typer.Option("--limit")] = 50,
+    limit: Annotated[int, typer.Option("--limit", help="Rows per page (1-500).")] = 50,
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -204,7 +209,7 @@ def show(
     with finding_store(db) as store:
         item, history = store.get(finding_id), store.history(finding_id)
     if as_json:
-        print_json(_finding_json(item) | {"history": [asdict(h) for h in history]})
+        print_json(_finding_json(item) | {"history": _plain([asdict(h) for h in history])})
         return
     console.print(safe_text(f"#{item.id} {item.title}", None))
     console.print(f"{item.severity} · {item.state} · reporter {item.reporter}"
@@ -259,7 +264,7 @@ def dedupe(
 def comment(
     finding_id: Annotated[int, typer.Argument(help="The finding.")],
     text: Annotated[str, typer.Argument(help="The comment; @name mentions are notified.")],
-    author: Annotated[str, typer.Option("--author")],
+    author: Annotated[str, typer.Option("--author", help="Who writes it.")],
     db: DbOption = None,
 ) -> None:
     """Comment on a finding."""
@@ -371,7 +376,7 @@ def metrics_(as_json: JsonOption = False, db: DbOption = None) -> None:
     with finding_store(db) as store:
         figures = store.metrics()
     if as_json:
-        print_json(asdict(figures))
+        print_json(_plain(asdict(figures)))
         return
     console.print(f"findings: {figures.findings}")
     console.print(f"median hours to triage: {figures.median_hours_to_triage}")

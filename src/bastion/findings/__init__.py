@@ -53,7 +53,6 @@ from bastion.findings._notify import (
     verify_signature,
 )
 from bastion.findings._probes import (
-    FindingsProbe,
     VerifyResult,
     export_probes,
     regress,
@@ -122,7 +121,6 @@ __all__ = [
     "Finding",
     "FindingRow",
     "FindingStore",
-    "FindingsProbe",
     "Fingerprint",
     "Level",
     "Metrics",

@@ -92,7 +92,11 @@ def attempt_transcript(attempt: Attempt) -> list[dict[str, str]]:
 def from_campaign(path: Path, *, attempt_id: str | None = None, target: str | None = None,
                   engagement: str | None = None) -> list[Submission]:
     """Successful attempts of a campaign log (or the one attempt ``attempt_id``)."""
-    header, attempts = read_log(path)
+    try:
+        header, attempts = read_log(path)
+    except (KeyError, TypeError, ValueError) as exc:  # a line that is JSON but not an attempt
+        raise InputError(f"{str(path)!r} is not a Bastion campaign log: a line lacks "
+                         f"{exc}; pass the file 'bastion redteam run --log' wrote") from exc
     if not header:
         raise InputError(f"{str(path)!r} has no campaign header line; is it a Bastion "
                          "campaign log (bastion redteam run --log)?")

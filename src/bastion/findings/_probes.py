@@ -1,9 +1,10 @@
-"""Findings as red-team probes: export, the ``findings`` probe, verify and regression runs.
+"""Findings as red-team probes: export, verify and regression runs.
 
-An accepted finding becomes a :class:`~bastion.redteam.Case`: a campaign import keeps the
-case it came from; a hand-written finding replays its user turns (one turn: ``single``
-strategy; several: ``crescendo`` with the turns as its steps) after any system turns, and is
-scored by the refusal scorer (the attack worked when the target did not refuse).
+An accepted finding becomes a :class:`~bastion.redteam.Case` with id ``findings/<id>``, read
+back by the red-team probe ``findings``. A campaign import keeps the case it came from; a
+hand-written finding replays its user turns (one turn: ``single`` strategy; several:
+``crescendo`` with the turns as its steps) after any system turns, and is scored by the
+refusal scorer (the attack worked when the target did not refuse).
 
 ``verify`` sends the case through the gateway or the finding's target (any
 OpenAI-compatible endpoint) and moves the finding: still refused -> ``verified``; the attack
@@ -15,26 +16,26 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import anyio
 
-from bastion.errors import ConfigError, InputError, RuntimeFailure
+from bastion.errors import InputError, RuntimeFailure
 from bastion.findings._lifecycle import REGRESSION_STATES
 from bastion.findings._model import Finding
 from bastion.findings._query import Filters
 from bastion.findings._store import FindingStore
-from bastion.redteam import Campaign, Case, Message, Planned, Probe, make_config
+from bastion.redteam import Campaign, Case, Message, Planned, make_config
 
 EXPORTABLE = ("accepted", "fixing", "fixed", "verified", "closed", "regressed")
 
 
 def to_case(item: Finding) -> Case:
     """The regression case of a finding (its linked probe when it has one)."""
-    if item.probe:
-        return Case.from_dict(item.probe)
+    if item.probe:  # an imported campaign case, renamed so the findings probe owns it
+        return replace(Case.from_dict(item.probe), id=f"findings/{item.id}", probe="findings")
     setup = []
     for turn in item.transcript:
         if turn["role"] == "user":
@@ -42,7 +43,7 @@ def to_case(item: Finding) -> Case:
         if turn["role"] == "system":
             setup.append(Message("system", turn["content"]))
     attacks = tuple(t["content"] for t in item.transcript if t["role"] == "user")
-    return Case(id=f"finding/{item.id}", probe="findings", prompt=attacks[0],
+    return Case(id=f"findings/{item.id}", probe="findings", prompt=attacks[0],
                 category=item.policy_category or "finding",
                 owasp=(item.owasp,) if item.owasp else (),
                 atlas=(item.atlas,) if item.atlas else (), goal=attacks[0],
@@ -82,39 +83,6 @@ def _all(store: FindingStore, states: Sequence[str]) -> list[Finding]:
         if page.next is None:
             return found
         after = page.next
-
-
-class FindingsProbe(Probe):
-    """Regression cases exported from accepted findings (``bastion findings export``).
-
-    Args:
-        path: the JSON Lines file ``bastion findings export`` wrote.
-    """
-
-    name = "findings"
-    description = "Regression cases exported from accepted findings (JSON Lines)."
-    owasp: ClassVar[tuple[str, ...]] = ()
-    atlas: ClassVar[tuple[str, ...]] = ()
-
-    def __init__(self, path: str | None = None) -> None:
-        self.path = Path(path) if path else None
-
-    def available(self) -> str | None:
-        """Why there are no cases, or None."""
-        if self.path is None:
-            return "no 'path' option: export cases with 'bastion findings export' first"
-        return None if self.path.is_file() else f"{self.path} does not exist"
-
-    def cases(self) -> list[Case]:
-        """The exported cases, in file order."""
-        if self.available() is not None or self.path is None:
-            return []
-        try:
-            return [Case.from_dict(json.loads(line))
-                    for line in self.path.read_text("utf-8").splitlines() if line.strip()]
-        except (ValueError, TypeError, KeyError) as exc:
-            raise ConfigError(f"{self.path} is not a findings export: {exc}; write it with "
-                              "'bastion findings export'") from exc
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ _T = "bastion.redteam.targets._openai"
 _SC = "bastion.redteam.scorers._core"
 _O = "bastion.redteam.probes._owasp"
 _SO = "bastion.redteam.scorers._owasp"
+_F = "bastion.redteam.probes._findings"
 
 BUILTIN: dict[str, dict[str, str]] = {
     "probes": {
@@ -36,7 +37,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "misinformation": f"{_O}:Misinformation",
         "consumption": f"{_O}:UnboundedConsumption",
         "purpose": "bastion.redteam.probes._purpose:PurposeProbe",
-        "findings": "bastion.findings._probes:FindingsProbe",
+        "findings": f"{_F}:FindingsProbe",
     },
     "converters": {
         "base64": f"{_C}:Base64",
