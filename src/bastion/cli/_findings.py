@@ -306,8 +306,8 @@ def export(
     """Export accepted findings as red-team cases (probe 'findings', option 'path')."""
     with finding_store(db) as store:
         count = export_probes(store, path, ids=finding_id or ())
-    console.print(f"wrote {count} case(s) to {path}; run them with a campaign file holding "
-                  f"probes: [findings] and probe_options: {{findings: {{path: {str(path)!r}}}}}")
+    console.print(f"wrote {count} case(s) to {path}; run them with 'bastion redteam run "
+                  f"-p findings -P findings.path={path}'")
 
 
 BaseUrlOption = Annotated[str, typer.Option("--base-url", help="The gateway's or target's "
