@@ -15,8 +15,10 @@ The decayed score then maps to a level: ``ok`` < ``warn`` < ``throttle`` < ``sus
 Next to the decaying score, a long-window count catches the slow attacker the decay forgives:
 ``severe_blocks`` blocked prompts of ``severe_severity`` or worse within ``severe_window_s``
 (a day) suspend the account whatever its score.
-A red-teamer inside an active engagement reaches the levels too, but is never suspended: the
-decision says ``exempt`` and is audited like any other.
+A red-teamer inside an active engagement reaches the levels too, but is never suspended for
+what the engagement is there to probe: the decision says ``exempt`` (and is audited like any
+other) when every violated category is inside the key's ``Scopes.categories``. A violation
+outside them counts as for anyone, so an engagement is no licence for out-of-scope harm.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bastion.accounts._counters import StrikeStore
-from bastion.accounts._model import AccountInfo
+from bastion.accounts._model import AccountInfo, Scopes
 from bastion.accounts._similar import fingerprint, similarity
 from bastion.classify import Verdict
 from bastion.policy import SEVERITY_WEIGHT, Severity
@@ -157,8 +159,13 @@ class AbuseMonitor:
         self._levels.pop(account_id, None)
 
     async def assess(self, account: AccountInfo, inputs: Sequence[Verdict],
-                     outputs: Sequence[Verdict], prompt: str) -> AbuseDecision:
-        """Add strikes for one request's verdicts and return the resulting decision."""
+                     outputs: Sequence[Verdict], prompt: str, *,
+                     scopes: Scopes | None = None) -> AbuseDecision:
+        """Add strikes for one request's verdicts and return the resulting decision.
+
+        ``scopes`` are the calling key's: an engagement exempts only violations of its
+        categories.
+        """
         reasons = [*self._verdict_strikes(inputs, 1.0), *self._verdict_strikes(
             outputs, self.settings.output_weight)]
         now = time.time()
@@ -177,8 +184,11 @@ class AbuseMonitor:
                 notes.append(f"{count} blocked {s.severe_severity}-severity prompts within "
                              f"{s.severe_window_s:g} s (limit {s.severe_blocks})")
         self._remember(account.id, level)
-        return AbuseDecision(strikes, round(score, 3), level, tuple(notes),
-                             account.in_engagement(datetime.now(UTC)))
+        violated = {c.code for v in (*inputs, *outputs) if v.kind == "violation"
+                    for c in v.violated}
+        exempt = (account.in_engagement(datetime.now(UTC))
+                  and (scopes or Scopes()).covers(violated))
+        return AbuseDecision(strikes, round(score, 3), level, tuple(notes), exempt)
 
     def _severe(self, verdict: Verdict) -> bool:
         floor = SEVERITY_WEIGHT[self.settings.severe_severity]

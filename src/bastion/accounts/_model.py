@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
@@ -64,10 +65,16 @@ class AccountInfo:
 
 @dataclass(frozen=True)
 class Scopes:
-    """What a key may reach: route names and model name patterns (``None`` = no narrowing)."""
+    """What a key may reach: route names and model name patterns (``None`` = no narrowing).
+
+    ``categories`` are the policy categories an engagement key is there to probe: inside an
+    active engagement, violations of these categories are audited but never suspend or
+    throttle; a violation outside them counts as for anyone (``None``: every category).
+    """
 
     routes: frozenset[str] | None = None
     models: tuple[str, ...] | None = None
+    categories: frozenset[str] | None = None
 
     def allows_route(self, role: Role, route: str) -> bool:
         """True when both the role and the key allow ``route``."""
@@ -79,18 +86,28 @@ class Scopes:
             return True
         return any(fnmatchcase(model, pattern) for pattern in self.models)
 
+    def covers(self, categories: Iterable[str]) -> bool:
+        """True when every one of ``categories`` is inside the key's categories."""
+        return self.categories is None or set(categories) <= self.categories
+
     def to_json(self) -> dict[str, Any]:
         """The stored form."""
-        return {"routes": None if self.routes is None else sorted(self.routes),
-                "models": None if self.models is None else list(self.models)}
+        data: dict[str, Any] = {
+            "routes": None if self.routes is None else sorted(self.routes),
+            "models": None if self.models is None else list(self.models)}
+        if self.categories is not None:
+            data["categories"] = sorted(self.categories)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Scopes:
         """Read the stored form."""
         data = data or {}
-        routes, models = data.get("routes"), data.get("models")
+        routes, models, categories = (data.get("routes"), data.get("models"),
+                                      data.get("categories"))
         return cls(None if routes is None else frozenset(routes),
-                   None if models is None else tuple(models))
+                   None if models is None else tuple(models),
+                   None if categories is None else frozenset(categories))
 
 
 @dataclass(frozen=True)
@@ -105,13 +122,18 @@ class KeyInfo:
     tokens_per_minute: int | None
     created_at: datetime
     revoked_at: datetime | None = None
+    expires_at: datetime | None = None
+
+    def expired(self, now: datetime) -> bool:
+        """True once the key's expiry (if it has one) has passed."""
+        return self.expires_at is not None and now >= self.expires_at
 
     @classmethod
     def of(cls, row: ApiKey) -> KeyInfo:
         """A snapshot of a row."""
         return cls(row.id, row.account_id, row.prefix, Scopes.from_json(row.scopes),
                    row.requests_per_minute, row.tokens_per_minute, aware(row.created_at),
-                   aware(row.revoked_at))
+                   aware(row.revoked_at), aware(row.expires_at))
 
 
 @dataclass(frozen=True)

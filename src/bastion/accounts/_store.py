@@ -76,21 +76,30 @@ class AccountStore:
 
     def create_key(self, account_ref: str, *, routes: Sequence[str] | None = None,
                    models: Sequence[str] | None = None, requests_per_minute: int | None = None,
-                   tokens_per_minute: int | None = None, by: str = "cli") -> tuple[KeyInfo, str]:
-        """A new key for an account: its record and the key itself (shown once, never again)."""
+                   tokens_per_minute: int | None = None, by: str = "cli",
+                   categories: Sequence[str] | None = None,
+                   expires_at: datetime | None = None) -> tuple[KeyInfo, str]:
+        """A new key for an account: its record and the key itself (shown once, never again).
+
+        ``categories`` narrows an engagement key's abuse exemption (see :class:`Scopes`);
+        ``expires_at`` ends the key by itself.
+        """
         key = new_key()
         scopes = Scopes(None if routes is None else frozenset(routes),
-                        None if models is None else tuple(models))
+                        None if models is None else tuple(models),
+                        None if categories is None else frozenset(categories))
         with self.sessions.begin() as session:
             account = self._row(session, account_ref)
             row = ApiKey(id=new_id("key"), account_id=account.id, prefix=key[:10],
                          digest=key_digest(key), scopes=scopes.to_json(),
                          requests_per_minute=requests_per_minute,
-                         tokens_per_minute=tokens_per_minute, created_at=utcnow())
+                         tokens_per_minute=tokens_per_minute, created_at=utcnow(),
+                         expires_at=expires_at)
             session.add(row)
             session.flush()
             self._audit(session, "key.created", account.id, by=by, key_id=row.id,
-                        scopes=scopes.to_json())
+                        scopes=scopes.to_json(),
+                        expires_at=None if expires_at is None else expires_at.isoformat())
             return KeyInfo.of(row), key
 
     def keys(self, account_ref: str | None = None, *, revoked: bool = False) -> list[KeyInfo]:
@@ -121,16 +130,18 @@ class AccountStore:
         return self.create_key(old.account_id, routes=_opt(old.scopes.routes),
                                models=old.scopes.models,
                                requests_per_minute=old.requests_per_minute,
-                               tokens_per_minute=old.tokens_per_minute, by=by)
+                               tokens_per_minute=old.tokens_per_minute, by=by,
+                               categories=_opt(old.scopes.categories),
+                               expires_at=old.expires_at)
 
     def authenticate(self, key: str) -> Principal | None:
-        """The principal a key belongs to, or ``None`` for an unknown or revoked key."""
+        """The principal a key belongs to, or ``None`` for an unknown, revoked or expired key."""
         with self.sessions() as session:
             found = session.execute(
                 select(ApiKey, Account).join(Account, Account.id == ApiKey.account_id)
                 .where(ApiKey.digest == key_digest(key), ApiKey.revoked_at.is_(None))
             ).first()
-            if found is None:
+            if found is None or KeyInfo.of(found[0]).expired(utcnow()):
                 return None
             return Principal(AccountInfo.of(found[1]), KeyInfo.of(found[0]))
 

@@ -32,7 +32,8 @@ async def assess(ctx: Context, prompt: str) -> None:
     if not inputs and not outputs:
         return
     try:
-        decision = await gateway.abuse.assess(principal.account, inputs, outputs, prompt)
+        decision = await gateway.abuse.assess(principal.account, inputs, outputs, prompt,
+                                              scopes=principal.key.scopes)
     except RuntimeFailure:
         logger.exception("abuse monitor failed; strikes for %s were not counted",
                          ctx.request_id)

@@ -43,6 +43,9 @@ async def _principal(ctx: Context, key: str) -> Principal:
     if principal is None:
         raise GatewayError(401, "the API key is unknown or revoked; ask an administrator "
                            "for a new one", code="invalid_api_key")
+    if principal.key.expired(datetime.now(UTC)):  # a lookup cached just before it expired
+        raise GatewayError(401, "the API key has expired (its engagement ended); ask an "
+                           "administrator for a new one", code="invalid_api_key")
     return principal
 
 

@@ -1,0 +1,172 @@
+"""The app factory: features, the guard on every route, security headers, error pages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount
+
+from bastion.errors import ConfigError, UserError
+from bastion.monitor import AuditLog
+from bastion.store import close_store, open_store
+from bastion.web._context import WebContext
+from bastion.web._features import FEATURES, Feature, load_features
+from bastion.web._guard import API_PREFIX, LoginRequired, route_permission
+from bastion.web._headers import SecurityHeaders
+from bastion.web._render import make_environment, render
+from bastion.web._settings import WebSettings
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_web_app(settings: WebSettings | None = None, *,
+                   sessions: sessionmaker[Session] | None = None,
+                   audit: AuditLog | None = None,
+                   features: Sequence[str] = FEATURES) -> FastAPI:
+    """Build the web app.
+
+    Args:
+        settings: how it runs (default: :class:`WebSettings` defaults).
+        sessions: a store's session factory (default: opened from ``settings.database_url``,
+            migrated, and closed when the app shuts down).
+        audit: the audit log (default: keyed from the environment).
+        features: the features to mount, as ``"module:attribute"`` (default: every one).
+
+    Raises:
+        ConfigError: a route declares no permission, or more than one.
+    """
+    settings = settings or WebSettings()
+    owned = sessions is None
+    store = sessions or open_store(settings.database_url, migrate=settings.migrate)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            close_store(store)
+
+    app = FastAPI(title=settings.title, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    loaded = load_features(tuple(features))
+    app.state.web = WebContext.build(settings, store, audit or AuditLog.from_env(store))
+    app.state.templates = make_environment(loaded)
+    app.state.nav = [entry for f in loaded for entry in f.nav]
+    app.state.features = loaded
+    for feature in loaded:
+        app.include_router(feature.router)
+    check_routes(app)
+    _mount_static(app, loaded)
+    _handle_errors(app)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def views(app: FastAPI) -> list[tuple[str, APIRoute]]:
+    """Every view of the app as ``(full path, route)``, walking included routers.
+
+    Raises:
+        ConfigError: a route that is neither a FastAPI view nor a static mount (it could not
+            declare a permission).
+    """
+    found: list[tuple[str, APIRoute]] = []
+    _walk(app.routes, "", found)
+    return found
+
+
+def _walk(routes: Sequence[BaseRoute], prefix: str, found: list[tuple[str, APIRoute]]) -> None:
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI >= 0.16x includes lazily
+        if isinstance(route, APIRoute):
+            found.append((prefix + route.path, route))
+        elif included is not None:
+            context = getattr(route, "include_context", None)
+            _walk(included.routes, prefix + str(getattr(context, "prefix", "")), found)
+        elif not isinstance(route, Mount):
+            raise ConfigError(f"web route {getattr(route, 'path', route)!r} is not a FastAPI "
+                              "view, so it cannot declare a permission; add it with "
+                              "@router.get/post(...) and bastion.web.requires(...)")
+
+
+def check_routes(app: FastAPI) -> None:
+    """Refuse an app with a route that declares no permission, or several.
+
+    Raises:
+        ConfigError: names the route and how to fix it.
+    """
+    for path, route in views(app):
+        if len(route_permission(route)) != 1:
+            raise ConfigError(
+                f"web route {sorted(route.methods or ())} {path!r} declares "
+                f"{len(route_permission(route))} permissions; give it exactly one with "
+                "bastion.web.requires(Permission.X)")
+
+
+def _mount_static(app: FastAPI, features: Sequence[Feature]) -> None:
+    for feature in features:
+        if feature.static is not None:
+            app.mount(f"/static/{feature.name}", StaticFiles(directory=feature.static),
+                      name=f"static-{feature.name}")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX)
+
+
+def _error(request: Request, status: int, message: str,
+           headers: Mapping[str, str] | None = None) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"error": {"status": status, "message": message}},
+                            status_code=status, headers=dict(headers or {}))
+    headings = {400: "That did not work", 401: "Please log in", 403: "Not allowed",
+                404: "Not found", 405: "Not allowed", 413: "Too large", 422: "Check the form"}
+    response = render(request, "core/error.html", {
+        "status": status, "heading": headings.get(status, "Something went wrong"),
+        "message": message}, status_code=status)
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _handle_errors(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(f"/login?next={quote(exc.path)}", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        return _error(request, exc.status_code, str(exc.detail), exc.headers)
+
+    @app.exception_handler(404)
+    async def _missing(request: Request, exc: Any) -> Response:
+        return _error(request, 404, f"there is no page at {request.url.path!r}; check the "
+                                    "address or start from the home page")
+
+    @app.exception_handler(405)
+    async def _method(request: Request, exc: Any) -> Response:
+        return _error(request, 405, f"{request.method} is not accepted at "
+                                    f"{request.url.path!r}")
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg')}"
+            for e in exc.errors())
+        return _error(request, 422, f"the request was not accepted: {problems}; correct "
+                                    "these fields and send it again")
+
+    @app.exception_handler(UserError)
+    async def _user(request: Request, exc: UserError) -> Response:
+        return _error(request, 400, str(exc))

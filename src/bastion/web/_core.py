@@ -1,0 +1,178 @@
+"""The core feature: log in and out, the start page, your account, set-password links, health."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from bastion.errors import InputError
+from bastion.web._context import web_context
+from bastion.web._features import Feature, NavEntry
+from bastion.web._guard import SESSION_COOKIE, Identity, requires
+from bastion.web._permissions import Permission
+from bastion.web._render import flash, render, set_cookie
+from bastion.web._secrets import totp_uri
+from bastion.web._users import TOTP_ROLES
+
+router = APIRouter()
+P = Permission
+
+
+def safe_next(target: str | None) -> str:
+    """A same-site path to go to after logging in (anything else goes to ``/``)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    return target
+
+
+@router.get("/login", dependencies=[requires(P.PUBLIC)])
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    """The login form."""
+    return render(request, "core/login.html", {"next": safe_next(next), "username": ""})
+
+
+@router.post("/login", dependencies=[requires(P.PUBLIC)])
+def login(request: Request, username: Annotated[str, Form(max_length=200)],
+          password: Annotated[str, Form(max_length=2000)],
+          totp: Annotated[str, Form(max_length=20)] = "",
+          next: Annotated[str, Form(max_length=2000)] = "/") -> Response:
+    """Check the credentials; on success open a session and set its cookie."""
+    ctx = web_context(request)
+    client = request.client.host if request.client else "unknown"
+    again = {"next": safe_next(next), "username": username}
+    if not ctx.login_limiter.hit(ctx.login_rate, "web-login", client):
+        return render(request, "core/login.html", {**again, "error": (
+            "too many login attempts from your address; wait a minute and try again")},
+            status_code=429)
+    result = ctx.users.login(username, password, totp or None)
+    if result.outcome != "ok" or result.user is None:
+        messages = {
+            "bad-credentials": "wrong username or password",
+            "totp-required": "this account uses two-factor: type the authenticator code too",
+            "bad-totp": "the authenticator code is wrong; check the app's clock",
+            "locked": "too many failed logins: this account is locked for "
+                      f"{ctx.settings.lockout_minutes} minutes; an admin can unlock it sooner",
+        }
+        status = 423 if result.outcome == "locked" else 401
+        return render(request, "core/login.html", {**again, "error": messages[result.outcome]},
+                      status_code=status)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    token = ctx.logins.open(result.user.id)
+    set_cookie(request, response, SESSION_COOKIE, token,
+               max_age=ctx.settings.session_minutes * 60)
+    return response
+
+
+@router.post("/logout", dependencies=[requires(P.ACCOUNT_VIEW)])
+def logout(request: Request) -> Response:
+    """End the session (server side) and clear the cookie."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        web_context(request).logins.revoke(token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/", dependencies=[requires(P.HOME_VIEW)])
+def home(request: Request) -> HTMLResponse:
+    """The start page: links to everything the user may open."""
+    return render(request, "core/home.html")
+
+
+def _account_context(request: Request, me: Identity) -> dict[str, Any]:
+    ctx = web_context(request)
+    assert me.user is not None
+    secret = ctx.users.start_totp()
+    return {"totp_allowed": me.user.role in TOTP_ROLES, "totp_secret": secret,
+            "totp_uri": totp_uri(secret, me.user.username, ctx.settings.totp_issuer)}
+
+
+@router.get("/account")
+def account(request: Request, me: Identity = requires(P.ACCOUNT_VIEW)) -> HTMLResponse:
+    """Your account: change password, turn on two-factor."""
+    return render(request, "core/account.html", _account_context(request, me))
+
+
+@router.post("/account/password")
+def change_password(request: Request, current: Annotated[str, Form(max_length=2000)],
+                    new: Annotated[str, Form(max_length=2000)],
+                    me: Identity = requires(P.ACCOUNT_UPDATE)) -> Response:
+    """Change your password; every session (this one too) ends."""
+    ctx = web_context(request)
+    assert me.user is not None
+    error = None
+    if not ctx.users.check_password(me.user.id, current):
+        error = "the current password is wrong"
+    else:
+        try:
+            ctx.users.set_password(me.user.id, new, by=me.user.id)
+        except InputError as exc:
+            error = str(exc)
+    if error:
+        return render(request, "core/account.html",
+                      {**_account_context(request, me), "error": error}, status_code=400)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/account/totp")
+def enable_totp(request: Request, secret: Annotated[str, Form(max_length=64)],
+                code: Annotated[str, Form(max_length=20)],
+                me: Identity = requires(P.ACCOUNT_UPDATE)) -> Response:
+    """Turn on two-factor once the code from the app matches."""
+    assert me.user is not None
+    try:
+        web_context(request).users.enable_totp(me.user.id, secret, code, by=me.user.id)
+    except InputError as exc:
+        return render(request, "core/account.html",
+                      {**_account_context(request, me), "error": str(exc)}, status_code=400)
+    flash(request, "two-factor authentication is on", "ok")
+    return RedirectResponse("/account", status_code=303)
+
+
+@router.get("/set-password", dependencies=[requires(P.PUBLIC)])
+def set_password_page(request: Request, token: str = "") -> HTMLResponse:
+    """The form behind a one-time set-password link."""
+    user = web_context(request).users.token_user(token, "set-password") if token else None
+    error = None if user else "this link is unknown, used or expired; ask an admin for a new one"
+    return render(request, "core/set_password.html",
+                  {"user": user, "token": token, "error": error},
+                  status_code=200 if user else 404)
+
+
+@router.post("/set-password", dependencies=[requires(P.PUBLIC)])
+def set_password(request: Request, token: Annotated[str, Form(max_length=200)],
+                 password: Annotated[str, Form(max_length=2000)]) -> Response:
+    """Use a one-time link: set the password, then log in."""
+    users = web_context(request).users
+    try:
+        users.redeem_password_token(token, password)
+    except InputError as exc:
+        user = users.token_user(token, "set-password")
+        return render(request, "core/set_password.html",
+                      {"user": user, "token": token, "error": str(exc)}, status_code=400)
+    return RedirectResponse("/login?next=/", status_code=303)
+
+
+@router.get("/healthz", dependencies=[requires(P.PUBLIC)])
+def health() -> JSONResponse:
+    """Liveness for load balancers."""
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/api/me")
+def api_me(me: Identity = requires(P.ACCOUNT_VIEW)) -> dict[str, Any]:
+    """The user an API key belongs to."""
+    assert me.user is not None
+    return {"id": me.user.id, "username": me.user.username, "role": me.user.role}
+
+
+feature = Feature(
+    name="core", router=router,
+    nav=(NavEntry("Home", "/", P.HOME_VIEW, order=0),),
+)

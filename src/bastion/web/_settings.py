@@ -1,0 +1,36 @@
+"""The web app's settings: typed, validated, unknown keys rejected."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class WebSettings(BaseModel):
+    """How the web app runs.
+
+    Attributes:
+        database_url: the store (``None``: ``$BASTION_DATABASE_URL`` or ``bastion.db``).
+        migrate: upgrade the schema at start-up.
+        session_minutes: how long a login lasts; it ends sooner at logout or a password change.
+        secure_cookies: ``True`` always marks cookies ``Secure``; ``None`` does so when the
+            request came over https (directly or as ``X-Forwarded-Proto`` from a trusted proxy).
+        login_attempts_per_minute: login POSTs allowed per client address per minute.
+        max_failures: failed logins in a row before an account is locked.
+        lockout_minutes: how long a locked account stays locked.
+        limits_storage: ``memory://`` or ``redis://...`` for the login rate limiter.
+        totp_issuer: the issuer name shown by authenticator apps.
+        title: the product name shown in the page header.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database_url: str | None = None
+    migrate: bool = True
+    session_minutes: int = Field(default=8 * 60, ge=1, le=30 * 24 * 60)
+    secure_cookies: bool | None = None
+    login_attempts_per_minute: int = Field(default=10, ge=1)
+    max_failures: int = Field(default=5, ge=1)
+    lockout_minutes: int = Field(default=15, ge=1)
+    limits_storage: str = "memory://"
+    totp_issuer: str = "Bastion"
+    title: str = "Bastion"

@@ -1,0 +1,285 @@
+"""Web users: create, authenticate (with lock-out and TOTP), passwords, one-time tokens.
+
+Every change is audited in the same transaction as the change (``bastion.monitor.AuditLog``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bastion.accounts._model import aware
+from bastion.errors import InputError
+from bastion.monitor import AuditLog
+from bastion.store import utcnow
+from bastion.web._permissions import WEB_ROLES, WebRole
+from bastion.web._secrets import (
+    digest,
+    hash_password,
+    new_token,
+    new_totp_secret,
+    verify_password,
+    verify_totp,
+)
+from bastion.web._tables import WebSession, WebToken, WebUser
+
+TOTP_ROLES: frozenset[WebRole] = frozenset({"admin", "triager"})
+"""Roles that may (and are encouraged to) turn on TOTP."""
+
+
+@dataclass(frozen=True)
+class User:
+    """A web user (a snapshot; the password hash and TOTP secret stay in the database)."""
+
+    id: str
+    username: str
+    role: WebRole
+    email: str | None
+    totp_enabled: bool
+    account_id: str | None
+    disabled: bool
+    has_password: bool
+
+    @classmethod
+    def of(cls, row: WebUser) -> User:
+        """A snapshot of a row."""
+        return cls(row.id, row.username, row.role, row.email,  # type: ignore[arg-type]
+                   row.totp_secret is not None, row.account_id, row.disabled,
+                   row.password_hash is not None)
+
+
+LoginOutcome = Literal["ok", "bad-credentials", "locked", "totp-required", "bad-totp"]
+
+
+@dataclass(frozen=True)
+class Login:
+    """The result of a login attempt: ``user`` is set only when ``outcome == 'ok'``."""
+
+    outcome: LoginOutcome
+    user: User | None = None
+    locked_until: datetime | None = None
+
+
+class UserStore:
+    """Web users over a session factory.
+
+    Lifetime: one per app. Thread-safe: each call opens its own session. Failure: caller
+    mistakes raise :class:`~bastion.errors.InputError`; database errors propagate.
+
+    Args:
+        sessions: the store's session factory.
+        audit: the audit log (default: keyed from the environment).
+        max_failures: failed logins in a row that lock the account.
+        lockout: how long a lock lasts.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], *, audit: AuditLog | None = None,
+                 max_failures: int = 5, lockout: timedelta = timedelta(minutes=15)) -> None:
+        self.sessions = sessions
+        self.audit = audit or AuditLog.from_env(sessions)
+        self.max_failures = max_failures
+        self.lockout = lockout
+
+    def create(self, username: str, role: WebRole, *, password: str | None = None,
+               email: str | None = None, account_id: str | None = None,
+               by: str = "cli") -> User:
+        """Create a user (with no password: give them a :meth:`issue_token` link)."""
+        if role not in WEB_ROLES:
+            raise InputError(f"unknown role {role!r}; use one of {list(WEB_ROLES)}")
+        username = username.strip()
+        if not username or len(username) > 100 or not username.isprintable():
+            raise InputError(f"username {username!r} is not usable; use 1 to 100 printable "
+                             "characters")
+        row = WebUser(id=f"user_{secrets.token_hex(10)}", username=username, role=role,
+                      email=email, account_id=account_id, failed_logins=0, disabled=False,
+                      password_hash=None if password is None else hash_password(password),
+                      created_at=utcnow())
+        try:
+            with self.sessions.begin() as session:
+                session.add(row)
+                session.flush()
+                self._audit(session, "user.created", row.id, by=by, role=role,
+                            username=username)
+        except IntegrityError as exc:
+            raise InputError(f"a user named {username!r} exists already; pick another "
+                             "name") from exc
+        return User.of(row)
+
+    def get(self, ref: str) -> User:
+        """The user with this id or username."""
+        with self.sessions() as session:
+            return User.of(self._row(session, ref))
+
+    def find(self, ref: str) -> User | None:
+        """The user with this id or username, or ``None``."""
+        with self.sessions() as session:
+            row = self._lookup(session, ref)
+            return None if row is None else User.of(row)
+
+    def by_account(self, account_id: str) -> User | None:
+        """The user an accounts-module account (and so its API keys) belongs to."""
+        with self.sessions() as session:
+            row = session.execute(select(WebUser).where(WebUser.account_id == account_id)
+                                  ).scalar_one_or_none()
+            return None if row is None else User.of(row)
+
+    def users(self) -> list[User]:
+        """Every user, oldest first."""
+        with self.sessions() as session:
+            rows = session.execute(select(WebUser).order_by(WebUser.created_at)).scalars()
+            return [User.of(row) for row in rows]
+
+    def link_account(self, ref: str, account_id: str, *, by: str) -> User:
+        """Let the API keys of ``account_id`` authenticate as this user on ``/api``."""
+        with self.sessions.begin() as session:
+            row = self._row(session, ref)
+            row.account_id = account_id
+            self._audit(session, "user.account_linked", row.id, by=by,
+                        linked_account=account_id)
+            return User.of(row)
+
+    def login(self, username: str, password: str, totp: str | None = None) -> Login:
+        """Check a login; counts failures and locks the user after ``max_failures``.
+
+        A locked user is refused even with the right password until the lock ends. Unknown
+        names cost the same argon2 time as wrong passwords.
+        """
+        now = utcnow()
+        with self.sessions.begin() as session:
+            row = self._lookup(session, username.strip())
+            until = None if row is None else aware(row.locked_until)
+            if row is not None and until is not None and until > now:
+                self._audit(session, "user.login_refused", row.id, reason="locked")
+                return Login("locked", locked_until=until)
+            good = verify_password(None if row is None else row.password_hash, password)
+            if row is None or not good or row.disabled:
+                if row is not None:
+                    return self._failed(session, row, now)
+                return Login("bad-credentials")
+            if row.totp_secret is not None:
+                if not totp:
+                    return Login("totp-required")
+                if not verify_totp(row.totp_secret, totp):
+                    return self._failed(session, row, now, outcome="bad-totp")
+            row.failed_logins, row.locked_until = 0, None
+            self._audit(session, "user.login", row.id)
+            return Login("ok", User.of(row))
+
+    def _failed(self, session: Session, row: WebUser, now: datetime, *,
+                outcome: LoginOutcome = "bad-credentials") -> Login:
+        row.failed_logins += 1
+        self._audit(session, "user.login_failed", row.id, failures=row.failed_logins)
+        if row.failed_logins >= self.max_failures:
+            row.locked_until, row.failed_logins = now + self.lockout, 0
+            self._audit(session, "user.locked", row.id, until=row.locked_until.isoformat())
+            return Login("locked", locked_until=row.locked_until)
+        return Login(outcome)
+
+    def set_password(self, ref: str, password: str, *, by: str) -> User:
+        """Set a new password and end every session of the user."""
+        hashed = hash_password(password)
+        with self.sessions.begin() as session:
+            row = self._row(session, ref)
+            row.password_hash, row.failed_logins, row.locked_until = hashed, 0, None
+            revoke_sessions(session, row.id)
+            self._audit(session, "user.password_changed", row.id, by=by)
+            return User.of(row)
+
+    def check_password(self, ref: str, password: str) -> bool:
+        """True when ``password`` is the user's current password."""
+        with self.sessions() as session:
+            return verify_password(self._row(session, ref).password_hash, password)
+
+    def start_totp(self) -> str:
+        """A fresh TOTP secret to show the user before :meth:`enable_totp`."""
+        return new_totp_secret()
+
+    def enable_totp(self, ref: str, secret: str, code: str, *, by: str) -> User:
+        """Turn on TOTP once the user proves their app has ``secret``."""
+        if not verify_totp(secret, code):
+            raise InputError("the code does not match; check the authenticator app's clock "
+                             "and type the current six digits")
+        with self.sessions.begin() as session:
+            row = self._row(session, ref)
+            if row.role not in TOTP_ROLES:
+                raise InputError(f"TOTP is for {sorted(TOTP_ROLES)} users; {row.username!r} "
+                                 f"is {row.role!r}")
+            row.totp_secret = secret
+            self._audit(session, "user.totp_enabled", row.id, by=by)
+            return User.of(row)
+
+    def set_disabled(self, ref: str, disabled: bool, *, by: str, reason: str = "") -> User:
+        """Disable (or re-enable) a user; disabling ends their sessions."""
+        with self.sessions.begin() as session:
+            row = self._row(session, ref)
+            row.disabled = disabled
+            if disabled:
+                revoke_sessions(session, row.id)
+            self._audit(session, "user.disabled" if disabled else "user.enabled", row.id,
+                        by=by, reason=reason)
+            return User.of(row)
+
+    def issue_token(self, ref: str, purpose: str, *, valid: timedelta, by: str) -> str:
+        """A one-time token for ``purpose`` (shown once; only its digest is stored)."""
+        token = new_token()
+        with self.sessions.begin() as session:
+            row = self._row(session, ref)
+            session.add(WebToken(digest=digest(token), user_id=row.id, purpose=purpose,
+                                 created_at=utcnow(), expires_at=utcnow() + valid))
+            self._audit(session, "user.token_issued", row.id, by=by, purpose=purpose)
+        return token
+
+    def token_user(self, token: str, purpose: str) -> User | None:
+        """The user a valid, unused, unexpired token belongs to (the token stays valid)."""
+        with self.sessions() as session:
+            row = self._token(session, token, purpose)
+            return None if row is None else User.of(session.get_one(WebUser, row.user_id))
+
+    def redeem_password_token(self, token: str, password: str) -> User:
+        """Use a ``set-password`` token once: set the password, burn the token."""
+        hashed = hash_password(password)
+        with self.sessions.begin() as session:
+            found = self._token(session, token, "set-password")
+            if found is None:
+                raise InputError("this link is unknown, used or expired; ask an admin for "
+                                 "a new one")
+            found.used_at = utcnow()
+            row = session.get_one(WebUser, found.user_id)
+            row.password_hash, row.failed_logins, row.locked_until = hashed, 0, None
+            revoke_sessions(session, row.id)
+            self._audit(session, "user.password_set", row.id, by=row.id)
+            return User.of(row)
+
+    def _token(self, session: Session, token: str, purpose: str) -> WebToken | None:
+        row = session.get(WebToken, digest(token))
+        if (row is None or row.purpose != purpose or row.used_at is not None
+                or aware(row.expires_at) <= utcnow()):
+            return None
+        return row
+
+    def _lookup(self, session: Session, ref: str) -> WebUser | None:
+        return session.execute(select(WebUser).where(
+            or_(WebUser.id == ref, WebUser.username == ref))).scalar_one_or_none()
+
+    def _row(self, session: Session, ref: str) -> WebUser:
+        row = self._lookup(session, ref)
+        if row is None:
+            raise InputError(f"no user with id or name {ref!r}; list them on /admin/users")
+        return row
+
+    def _audit(self, session: Session, kind: str, user_id: str, **fields: Any) -> None:
+        self.audit.append_in(session, [{"type": kind, "user_id": user_id, **fields}])
+
+
+def revoke_sessions(session: Session, user_id: str) -> None:
+    """End every live session of a user (inside the caller's transaction)."""
+    now = utcnow()
+    for row in session.execute(select(WebSession).where(
+            WebSession.user_id == user_id, WebSession.revoked_at.is_(None))).scalars():
+        row.revoked_at = now

@@ -1,0 +1,189 @@
+"""Web app fixtures other test packages reuse: the app on loopback, a user per role, clients
+and browser pages logged in as a role.
+
+``web`` (module-scoped) is a running app over SQLite; ``web_pg`` the same over a fresh
+PostgreSQL database. ``client_as(role)`` gives an httpx client with a live session;
+``page_as(role)`` a Playwright page (Debian's chromium) that has logged in through the form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tests.services import fresh_database
+
+from bastion.monitor import AuditLog
+from bastion.store import close_store, open_store
+from bastion.testing import serve_app
+from bastion.web import WEB_ROLES, WebContext, WebRole, WebSettings, create_web_app
+
+PASSWORD = "correct horse battery staple"
+"""Every fixture user's password."""
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+
+_META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]*)"')
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token in a page's meta tag."""
+    found = _META_CSRF.search(html)
+    assert found is not None, "page has no csrf-token meta tag"
+    return found.group(1)
+
+
+@dataclass
+class WebStack:
+    """A web app on a real loopback server, with one user per role (named after the role).
+
+    Attributes:
+        url: the base URL, no trailing slash.
+        app: the FastAPI app.
+        ctx: its :class:`~bastion.web.WebContext` (stores, settings).
+        database_url: its database (a gateway can share it: ``gateway_factory(db=...)``).
+    """
+
+    url: str
+    app: Any
+    ctx: WebContext
+    database_url: str = ""
+    _clients: list[httpx.Client] = field(default_factory=list)
+
+    def client(self) -> httpx.Client:
+        """An anonymous client (closed at teardown)."""
+        client = httpx.Client(base_url=self.url, follow_redirects=False, timeout=30)
+        self._clients.append(client)
+        return client
+
+    def login(self, username: str, password: str = PASSWORD) -> httpx.Client:
+        """A client logged in through the form as ``username``."""
+        client = self.client()
+        token = csrf_of(client.get("/login").text)
+        response = client.post("/login", data={"username": username, "password": password,
+                                                "csrf_token": token})
+        assert response.status_code == 303, response.text
+        return client
+
+    def csrf(self, client: httpx.Client, path: str = "/account") -> str:
+        """The CSRF token the client's session must send (read from a page it may see)."""
+        return csrf_of(client.get(path).text)
+
+    def close(self) -> None:
+        """Close every client."""
+        for client in self._clients:
+            client.close()
+
+
+@contextmanager
+def running_web(database_url: str, **settings: Any) -> Iterator[WebStack]:
+    """A web app over ``database_url`` on loopback, with a user per role."""
+    sessions = open_store(database_url)
+    audit = AuditLog(sessions, key=b"web-test-audit-key")
+    config = WebSettings(database_url=database_url, **settings)
+    app = create_web_app(config, sessions=sessions, audit=audit)
+    ctx: WebContext = app.state.web
+    for role in WEB_ROLES:
+        ctx.users.create(role, role, password=PASSWORD, by="test")
+    try:
+        with serve_app(app) as url:
+            stack = WebStack(url.removesuffix("/v1"), app, ctx, database_url)
+            try:
+                yield stack
+            finally:
+                stack.close()
+    finally:
+        close_store(sessions)
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStack]:
+    """The web app over SQLite, on loopback, for the module."""
+    tmp = tmp_path_factory.mktemp("web")
+    # Every fixture client comes from 127.0.0.1, so the per-address login limit is lifted here;
+    # test_security checks it on an app of its own.
+    with running_web(f"sqlite:///{tmp}/web.db", max_failures=3,
+                     login_attempts_per_minute=10_000) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def web_pg(postgres_url: str) -> Iterator[WebStack]:
+    """The web app over a fresh PostgreSQL database, on loopback, for the module."""
+    with running_web(fresh_database(postgres_url), max_failures=3,
+                     login_attempts_per_minute=10_000) as stack:
+        yield stack
+
+
+@pytest.fixture
+def client_as(web: WebStack) -> Callable[[WebRole], httpx.Client]:
+    """``client_as('triager')``: an httpx client logged in as that role's fixture user."""
+    return web.login
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium, headless, through Playwright (never ``playwright install``)."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing; apt-get install chromium (browser tests must not "
+                    "be skipped silently)")
+    with playwright.sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@dataclass
+class Pages:
+    """Browser pages of one test; each records console messages and CSP violations."""
+
+    web: WebStack
+    browser: Any
+    stack: ExitStack
+    console: list[str] = field(default_factory=list)
+
+    def new(self) -> Any:
+        """A fresh page in its own context (its own cookies)."""
+        context = self.browser.new_context(base_url=self.web.url)
+        self.stack.callback(context.close)
+        page = context.new_page()
+        page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}"))
+        page.on("pageerror", lambda exc: self.console.append(f"pageerror: {exc}"))
+        return page
+
+    def login(self, username: str, password: str = PASSWORD) -> Any:
+        """A page logged in through the login form as ``username``."""
+        page = self.new()
+        page.goto("/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("form[action='/login'] button[type=submit]")
+        page.wait_for_url(f"{self.web.url}/")
+        return page
+
+    def violations(self) -> list[str]:
+        """Console lines that report a Content-Security-Policy violation or a script error."""
+        return [line for line in self.console
+                if "Content Security Policy" in line or line.startswith("pageerror")]
+
+
+@pytest.fixture
+def pages(web: WebStack, browser: Any) -> Iterator[Pages]:
+    """Browser pages against ``web``; ``pages.login(role)`` logs one in."""
+    with ExitStack() as stack:
+        yield Pages(web, browser, stack)
+
+
+@pytest.fixture
+def page_as(pages: Pages) -> Callable[[WebRole], Any]:
+    """``page_as('admin')``: a Playwright page logged in as that role's fixture user."""
+    return pages.login

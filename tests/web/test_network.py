@@ -1,0 +1,225 @@
+"""The network's pages and rules: applying, review, decisions, agreements, joining."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from tests.web.conftest import PASSWORD, WebStack, csrf_of
+
+from bastion.errors import InputError
+from bastion.network import DOCUMENTS, NetworkStore
+
+HOSTILE = ('<img src=x onerror=alert(1)><script>alert("x")</script>[click](javascript:alert(1))'
+           "\u202e\x07" + "A" * 4000)
+
+
+def _apply_form(**changes: Any) -> dict[str, Any]:
+    form: dict[str, Any] = {
+        "full_name": "Ada Applicant", "username": "ada", "email": "ada@example.org",
+        "expertise": ["security", "law"], "languages": "English, German",
+        "links": "https://github.com/ada", "conflicts": "none", "motivation": "I test models."}
+    form.update(changes)
+    return form
+
+
+def _post_apply(web: WebStack, **changes: Any) -> Any:
+    client = web.client()
+    token = csrf_of(client.get("/apply").text)
+    return client.post("/apply", data={**_apply_form(**changes), "csrf_token": token})
+
+
+def _store(web: WebStack) -> NetworkStore:
+    return web.ctx.service(NetworkStore.of)
+
+
+def test_an_application_lands_in_the_queue(web: WebStack) -> None:
+    response = _post_apply(web, username="queue-me")
+    assert response.status_code == 200
+    assert "review queue" in response.text
+    pending = [a for a in _store(web).applications("pending") if a.username == "queue-me"]
+    assert len(pending) == 1
+    assert pending[0].expertise == ("law", "security")
+    assert pending[0].languages == ("English", "German")
+    queue = web.login("triager").get("/network/applications").text
+    assert "Ada Applicant" in queue
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"expertise": []}, "pick one or more of"),
+    ({"expertise": ["astrology"]}, "astrology"),
+    ({"links": "javascript:alert(1)"}, "is not an http(s) address"),
+    ({"email": "not-an-email"}, "is not an address"),
+    ({"username": "bad name!"}, "is not usable"),
+])
+def test_bad_applications_say_what_to_fix_and_keep_the_input(web: WebStack,
+                                                               changes: dict[str, Any],
+                                                               message: str) -> None:
+    response = _post_apply(web, **changes)
+    assert response.status_code == 400
+    assert message in response.text
+    assert "I test models." in response.text  # nothing the applicant typed is lost
+
+
+def test_hostile_application_text_is_stored_intact_and_rendered_inert(web: WebStack) -> None:
+    response = _post_apply(web, username="hostile", motivation=HOSTILE, conflicts=HOSTILE)
+    assert response.status_code == 200
+    app = next(a for a in _store(web).applications() if a.username == "hostile")
+    assert app.motivation == HOSTILE.strip()
+    page = web.login("admin").get(f"/network/applications/{app.id}").text
+    assert "<script>alert" not in page
+    assert "<img src=x" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+    assert 'href="javascript:' not in page
+
+
+def test_approval_creates_a_red_teamer_with_a_one_time_link(web: WebStack) -> None:
+    _post_apply(web, username="approved-one")
+    app = next(a for a in _store(web).applications() if a.username == "approved-one")
+    admin = web.login("triager")
+    page = admin.get(f"/network/applications/{app.id}").text
+    response = admin.post(f"/network/applications/{app.id}/approve",
+                          data={"reason": "great", "csrf_token": csrf_of(page)})
+    assert response.status_code == 200
+    link = response.text.split('id="set-password-link">')[1].split("<")[0]
+    user = web.ctx.users.get("approved-one")
+    assert user.role == "red-teamer"
+    assert not user.has_password
+    assert _store(web).application(app.id).status == "approved"
+    member = web.client()
+    form = member.get(link.replace(web.url, ""))
+    assert form.status_code == 200
+    token = link.split("token=")[1]
+    done = member.post("/set-password", data={"token": token, "password": PASSWORD,
+                                               "csrf_token": csrf_of(form.text)})
+    assert done.status_code == 303
+    again = member.post("/set-password", data={"token": token, "password": PASSWORD + "x",
+                                                "csrf_token": csrf_of(form.text)})
+    assert again.status_code == 400  # one-time
+    assert web.login("approved-one").get("/network/agreements").status_code == 200
+
+
+def test_rejection_needs_a_reason_and_decisions_are_final(web: WebStack) -> None:
+    _post_apply(web, username="rejected-one")
+    app = next(a for a in _store(web).applications() if a.username == "rejected-one")
+    admin = web.login("admin")
+    token = web.csrf(admin, f"/network/applications/{app.id}")
+    empty = admin.post(f"/network/applications/{app.id}/reject",
+                       data={"reason": "  ", "csrf_token": token})
+    assert empty.status_code == 400
+    assert "needs a reason" in empty.text
+    ok = admin.post(f"/network/applications/{app.id}/reject",
+                    data={"reason": "conflict of interest", "csrf_token": token})
+    assert ok.status_code == 303
+    late = admin.post(f"/network/applications/{app.id}/approve", data={"csrf_token": token})
+    assert late.status_code == 400
+    assert "rejected already" in late.text
+    assert web.ctx.users.find("rejected-one") is None
+    events = [e for e in web.ctx.audit.events() if e.get("application_id") == app.id]
+    assert [e["type"] for e in events] == ["network.application.submitted",
+                                           "network.application.rejected"]
+    assert events[1]["reason"] == "conflict of interest"
+
+
+def test_agreements_are_recorded_with_version_and_time(web: WebStack) -> None:
+    user = web.ctx.users.create("agreeing", "red-teamer", password=PASSWORD)
+    store = _store(web)
+    with pytest.raises(InputError, match="is not current"):
+        store.accept(user.id, "nda", "1999-01")
+    before = datetime.now(UTC)
+    for doc in DOCUMENTS:
+        store.accept(user.id, doc.name, doc.version)
+    accepted = store.accepted(user.id)
+    assert set(accepted) == {d.name for d in DOCUMENTS}
+    assert all(moment.replace(tzinfo=UTC) >= before - timedelta(seconds=1)
+               for moment in accepted.values())
+    event = next(e for e in web.ctx.audit.events()
+                 if e["type"] == "network.agreement.accepted" and e["user_id"] == user.id)
+    assert event["version"] == DOCUMENTS[0].version
+
+
+def _engagement(web: WebStack, name: str, start: timedelta, end: timedelta) -> Any:
+    now = datetime.now(UTC)
+    return _store(web).create_engagement(
+        name=name, description="", models=["m-*"], routes=["chat"], categories_in=["INJ"],
+        categories_out=[], rules="", starts_at=now + start, ends_at=now + end,
+        requests_per_minute=30, tokens_per_minute=None, by="test")
+
+
+def test_joining_needs_agreements_an_open_window_and_happens_once(web: WebStack) -> None:
+    store = _store(web)
+    user = web.ctx.users.create("joiner", "red-teamer", password=PASSWORD)
+    live = _engagement(web, "live", -timedelta(minutes=1), timedelta(hours=1))
+    later = _engagement(web, "later", timedelta(days=1), timedelta(days=2))
+    with pytest.raises(InputError, match="accept"):
+        store.join(live.id, user)
+    for doc in DOCUMENTS:
+        store.accept(user.id, doc.name, doc.version)
+    with pytest.raises(InputError, match="is upcoming"):
+        store.join(later.id, user)
+    info, key = store.join(live.id, user)
+    assert key.startswith("bst-")
+    assert info.requests_per_minute == 30
+    assert info.scopes.categories == frozenset({"INJ"})
+    account = web.ctx.accounts.account(store.engagement(live.id).members[0].account_id)
+    assert account.role == "red-teamer"
+    assert account.engagement == "live"
+    with pytest.raises(InputError, match="already"):
+        store.join(live.id, user)
+
+
+def test_engagement_form_refuses_bad_scope(web: WebStack) -> None:
+    client = web.login("admin")
+    token = web.csrf(client, "/network/engagements/new")
+    response = client.post("/network/engagements", data={
+        "name": "bad", "models": "m", "starts_at": "2026-12-02T00:00",
+        "ends_at": "2026-12-01T00:00", "routes": ["chat"], "csrf_token": token})
+    assert response.status_code == 400
+    assert "ends before it starts" in response.text
+    overlap = client.post("/network/engagements", data={
+        "name": "bad", "models": "m", "starts_at": "2026-12-01T00:00",
+        "ends_at": "2026-12-02T00:00", "routes": ["chat"], "categories_in": "INJ",
+        "categories_out": "INJ", "csrf_token": token})
+    assert overlap.status_code == 400
+    assert "both in and out of scope" in overlap.text
+
+
+def test_red_teamers_see_only_their_own_membership(web: WebStack) -> None:
+    store = _store(web)
+    eng = _engagement(web, "privacy", -timedelta(minutes=1), timedelta(hours=1))
+    for name in ("alpha-rt", "beta-rt"):
+        user = web.ctx.users.create(name, "red-teamer", password=PASSWORD)
+        for doc in DOCUMENTS:
+            store.accept(user.id, doc.name, doc.version)
+        store.join(eng.id, user)
+    page = web.login("alpha-rt").get(f"/network/engagements/{eng.id}").text
+    assert "alpha-rt" in page
+    assert "beta-rt" not in page
+    staff = web.login("triager").get(f"/network/engagements/{eng.id}").text
+    assert "alpha-rt" in staff
+    assert "beta-rt" in staff
+
+
+def test_network_store_on_postgres(web_pg: WebStack) -> None:
+    store = web_pg.ctx.service(NetworkStore.of)
+    app = store.apply(username="pg-user", full_name="P G", email="p@g.org",
+                      expertise=["security"], languages=["English"], links=[],
+                      conflicts="", motivation="")
+    store.add_note(app.id, "looks fine", by=web_pg.ctx.users.get("admin").id)
+    store.approve(app.id, by="test")
+    user = web_pg.ctx.users.get("pg-user")
+    for doc in DOCUMENTS:
+        store.accept(user.id, doc.name, doc.version)
+    now = datetime.now(UTC)
+    eng = store.create_engagement(
+        name="pg", description="", models=["m"], routes=["chat"], categories_in=[],
+        categories_out=[], rules="", starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(hours=1), requests_per_minute=None, tokens_per_minute=None,
+        by="test")
+    info, key = store.join(eng.id, user)
+    assert web_pg.ctx.accounts.authenticate(key) is not None
+    store.remove_member(eng.id, user.id, by="test", reason="done")
+    assert web_pg.ctx.accounts.authenticate(key) is None
+    assert store.application(app.id).notes[0].text == "looks fine"
+    assert info.expires_at == eng.ends_at

@@ -1,0 +1,264 @@
+"""Sessions, cookies, CSRF, security headers, lock-out, rate limits, TOTP, vendored files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+from sqlalchemy import select
+from tests.web.conftest import PASSWORD, WebStack, csrf_of, running_web
+
+import bastion.web
+from bastion.web import SECURITY_HEADERS, SESSION_COOKIE, WebSession, WebSettings, create_web_app
+
+WEB = Path(bastion.web.__file__).parent
+
+
+def _login(web: WebStack, client: httpx.Client, username: str, password: str,
+           totp: str = "") -> httpx.Response:
+    token = csrf_of(client.get("/login").text)
+    return client.post("/login", data={"username": username, "password": password,
+                                        "totp": totp, "csrf_token": token})
+
+
+@pytest.mark.parametrize("path", ["/login", "/", "/static/bastion.css", "/no-such-page",
+                                  "/api/me", "/healthz"])
+def test_every_response_carries_the_security_headers(web: WebStack, path: str) -> None:
+    response = web.client().get(path)
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value, (path, name)
+    csp = response.headers["content-security-policy"]
+    for directive in ("default-src 'self'", "script-src 'self'", "style-src 'self'",
+                      "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'",
+                      "form-action 'self'"):
+        assert directive in csp
+    assert "unsafe-inline" not in csp
+    assert "unsafe-eval" not in csp
+
+
+def test_session_cookie_is_httponly_strict_and_only_its_hash_is_stored(web: WebStack) -> None:
+    client = web.client()
+    response = _login(web, client, "viewer", PASSWORD)
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert "Secure" not in cookie  # plain http on loopback
+    token = client.cookies[SESSION_COOKIE]
+    with web.ctx.sessions() as session:
+        digests = set(session.execute(select(WebSession.digest)).scalars())
+    assert token not in digests
+    assert hashlib.sha256(token.encode()).hexdigest() in digests
+
+
+def test_cookies_are_secure_over_https(tmp_path: Path) -> None:
+    app = create_web_app(WebSettings(database_url=f"sqlite:///{tmp_path}/s.db"))
+    app.state.web.users.create("ann", "viewer", password=PASSWORD)
+
+    async def run() -> str:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://bastion.test") as c:
+            token = csrf_of((await c.get("/login")).text)
+            response = await c.post("/login", data={"username": "ann", "password": PASSWORD,
+                                                     "csrf_token": token})
+            assert "max-age=31536000" in response.headers["strict-transport-security"]
+            return response.headers["set-cookie"]
+
+    import asyncio
+    cookie = asyncio.run(run())
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+
+
+def test_logout_revokes_the_session_on_the_server(web: WebStack) -> None:
+    client = web.login("developer")
+    stolen = client.cookies[SESSION_COOKIE]
+    response = client.post("/logout", data={"csrf_token": web.csrf(client)})
+    assert response.status_code == 303
+    replay = web.client()
+    replay.cookies.set(SESSION_COOKIE, stolen)
+    assert replay.get("/").status_code == 303  # back to the login page
+
+
+def test_password_change_ends_every_session(web: WebStack) -> None:
+    web.ctx.users.create("pat", "viewer", password=PASSWORD)
+    first, second = web.login("pat"), web.login("pat")
+    new = "a brand new passphrase here"
+    response = first.post("/account/password", data={
+        "current": PASSWORD, "new": new, "csrf_token": web.csrf(first)})
+    assert response.status_code == 303
+    assert second.get("/").status_code == 303
+    assert first.get("/").status_code == 303
+    assert web.login("pat", new).get("/").status_code == 200
+
+
+def test_post_without_or_with_a_wrong_csrf_token_is_refused(web: WebStack) -> None:
+    client = web.login("admin")
+    for data in ({"username": "eve", "role": "viewer"},
+                 {"username": "eve", "role": "viewer", "csrf_token": "0" * 64}):
+        response = client.post("/admin/users", data=data)
+        assert response.status_code == 403
+        assert "CSRF" in response.text
+    assert web.ctx.users.find("eve") is None
+    ok = client.post("/admin/users", data={"username": "eve", "role": "viewer"},
+                     headers={"X-CSRF-Token": web.csrf(client)})
+    assert ok.status_code == 200
+    assert web.ctx.users.find("eve") is not None
+
+
+def test_another_sessions_csrf_token_does_not_work(web: WebStack) -> None:
+    alice, bob = web.login("admin"), web.login("triager")
+    response = alice.post("/logout", data={"csrf_token": web.csrf(bob)})
+    assert response.status_code == 403
+    assert alice.get("/").status_code == 200
+
+
+def test_login_form_itself_needs_the_csrf_token(web: WebStack) -> None:
+    client = web.client()
+    client.get("/login")
+    response = client.post("/login", data={"username": "admin", "password": PASSWORD})
+    assert response.status_code == 403
+    assert SESSION_COOKIE not in client.cookies
+
+
+def test_lockout_after_failures_refuses_even_the_right_password(web: WebStack) -> None:
+    web.ctx.users.create("lou", "viewer", password=PASSWORD)
+    client = web.client()
+    codes = [_login(web, client, "lou", "wrong password!!").status_code for _ in range(3)]
+    assert codes == [401, 401, 423]
+    response = _login(web, client, "lou", PASSWORD)
+    assert response.status_code == 423
+    assert "locked" in response.text
+    events = [e["type"] for e in web.ctx.audit.events() if e.get("user_id") ==
+              web.ctx.users.get("lou").id]
+    assert events.count("user.login_failed") == 3
+    assert "user.locked" in events
+
+
+def test_unknown_users_and_wrong_passwords_read_the_same(web: WebStack) -> None:
+    client = web.client()
+    unknown = _login(web, client, "nobody-at-all", "whatever password")
+    wrong = _login(web, client, "viewer", "whatever password")
+    assert unknown.status_code == wrong.status_code == 401
+    assert "wrong username or password" in unknown.text
+    assert "wrong username or password" in wrong.text
+
+
+def test_login_attempts_are_rate_limited_per_address(tmp_path: Path) -> None:
+    with running_web(f"sqlite:///{tmp_path}/r.db", login_attempts_per_minute=3) as web:
+        client = web.client()
+        codes = [_login(web, client, f"ghost{i}", "nope nope nope").status_code
+                 for i in range(4)]
+        assert codes == [401, 401, 401, 429]
+        assert _login(web, client, "admin", PASSWORD).status_code == 429
+
+
+def test_totp_for_an_admin(web: WebStack) -> None:
+    web.ctx.users.create("tess", "admin", password=PASSWORD)
+    client = web.login("tess")
+    page = client.get("/account").text
+    secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page).group(1)
+    bad = client.post("/account/totp", data={"secret": secret, "code": "000000",
+                                               "csrf_token": csrf_of(page)})
+    assert bad.status_code == 400
+    assert "does not match" in bad.text
+    good = client.post("/account/totp", data={"secret": secret,
+                                                "code": pyotp.TOTP(secret).now(),
+                                                "csrf_token": csrf_of(page)})
+    assert good.status_code == 303
+    fresh = web.client()
+    assert _login(web, fresh, "tess", PASSWORD).status_code == 401
+    assert _login(web, fresh, "tess", PASSWORD, totp=pyotp.TOTP(secret).now()).status_code == 303
+
+
+def test_totp_is_not_offered_to_a_viewer(web: WebStack) -> None:
+    page = web.login("viewer").get("/account").text
+    assert "/account/totp" not in page
+
+
+def test_login_redirect_stays_on_site(web: WebStack) -> None:
+    client = web.client()
+    token = csrf_of(client.get("/login?next=//evil.example/x").text)
+    response = client.post("/login", data={"username": "viewer", "password": PASSWORD,
+                                            "next": "//evil.example/x", "csrf_token": token})
+    assert response.headers["location"] == "/"
+
+
+def test_hostile_usernames_render_inert(web: WebStack) -> None:
+    web.ctx.users.create("<script>alert(1)</script>", "viewer", password=PASSWORD)
+    page = web.login("admin").get("/admin/users").text
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_api_uses_keys_with_the_same_permissions(web: WebStack) -> None:
+    account = web.ctx.accounts.create_account("api-viewer-sec", "user", by="test")
+    web.ctx.users.create("apiview", "viewer", password=PASSWORD, account_id=account.id)
+    key = web.ctx.accounts.create_key(account.id, by="test")[1]
+    client = web.client()
+    me = client.get("/api/me", headers={"Authorization": f"Bearer {key}"})
+    assert me.status_code == 200
+    assert me.json()["role"] == "viewer"
+    users = client.get("/api/users", headers={"Authorization": f"Bearer {key}"})
+    assert users.status_code == 403
+    assert client.get("/api/me", headers={"Authorization": "Bearer bst-forged"}).status_code == 401
+    session = web.login("admin")
+    assert session.get("/api/me").status_code == 401  # the API takes keys, not cookies
+
+
+def test_form_errors_say_what_to_fix(web: WebStack) -> None:
+    client = web.login("admin")
+    response = client.post("/admin/users", data={"csrf_token": web.csrf(client)})
+    assert response.status_code == 422
+    assert "username" in response.text
+    assert "role" in response.text
+
+
+def test_vendored_files_match_the_manifest() -> None:
+    manifest = json.loads((WEB / "static/vendor/manifest.json").read_text())
+    assert "htmx" in manifest
+    for name, entry in manifest.items():
+        data = (WEB / "static/vendor" / entry["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"], name
+        assert (WEB / "static/vendor" / entry["license_file"]).read_text().strip(), name
+        assert entry["version"] in entry["file"]
+
+
+def _template_files() -> list[Path]:
+    roots = [WEB / "templates", *(Path(p) for p in _feature_template_dirs())]
+    return [f for root in roots for f in root.rglob("*.html")]
+
+
+def _feature_template_dirs() -> list[str]:
+    from bastion.web import load_features
+    return [str(f.templates) for f in load_features() if f.templates is not None]
+
+
+def test_templates_have_no_inline_script_style_or_handlers() -> None:
+    files = _template_files()
+    assert files
+    for path in files:
+        text = path.read_text()
+        for tag in re.findall(r"<script\b[^>]*>", text):
+            assert "src=" in tag, f"{path.name}: inline <script>"
+        assert "<style" not in text, f"{path.name}: inline <style>"
+        assert not re.search(r"\sstyle\s*=", text), f"{path.name}: style attribute"
+        assert not re.search(r"\son[a-z]+\s*=", text), f"{path.name}: inline event handler"
+        assert "|safe" not in text.replace(" ", ""), f"{path.name}: |safe"
+        assert "javascript:" not in text.lower(), f"{path.name}: javascript: URL"
+
+
+def test_postgres_login_session_and_lockout(web_pg: WebStack) -> None:
+    client = web_pg.login("triager")
+    assert client.get("/admin/users").status_code == 200
+    fresh = web_pg.client()
+    assert [_login(web_pg, fresh, "viewer", "bad password!!").status_code
+            for _ in range(3)] == [401, 401, 423]
+    assert web_pg.ctx.audit.verify().ok
+
+
