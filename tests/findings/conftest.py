@@ -81,3 +81,8 @@ def pg_sessions(postgres_url: str) -> Iterator[sessionmaker[Session]]:
     made = open_store(fresh_database(postgres_url))
     yield made
     close_store(made)
+
+
+# The web app fixtures (a running app with one user per role, browser pages) come from the
+# web package's conftest, so the findings pages are tested on the same stack.
+from tests.web.conftest import browser, client_as, page_as, pages, web  # noqa: E402, F401

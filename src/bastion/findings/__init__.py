@@ -76,7 +76,13 @@ from bastion.findings._severity import (
     reproducibility_of,
 )
 from bastion.findings._store import FindingStore
-from bastion.findings._tables import AttachmentRow, CommentRow, FindingRow, TransitionRow
+from bastion.findings._tables import (
+    AttachmentRow,
+    CommentRow,
+    FindingRow,
+    OwnerRow,
+    TransitionRow,
+)
 from bastion.findings._taxonomy import (
     ATLAS_ATTRIBUTION,
     ATLAS_ENV,
@@ -127,6 +133,7 @@ __all__ = [
     "Level",
     "Metrics",
     "Notifier",
+    "OwnerRow",
     "Page",
     "Scope",
     "SeverityIn",

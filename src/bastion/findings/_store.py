@@ -38,7 +38,13 @@ from bastion.findings._model import Attachment, Comment, Finding, Submission, Tr
 from bastion.findings._notify import Notifier
 from bastion.findings._query import EVERYTHING, Filters, Page, Scope, list_findings, queue
 from bastion.findings._severity import RANK, due, rate
-from bastion.findings._tables import AttachmentRow, CommentRow, FindingRow, TransitionRow
+from bastion.findings._tables import (
+    AttachmentRow,
+    CommentRow,
+    FindingRow,
+    OwnerRow,
+    TransitionRow,
+)
 from bastion.findings._taxonomy import AtlasTable, load_atlas, owasp_id
 from bastion.monitor import AuditLog
 
@@ -340,6 +346,27 @@ class FindingStore:
     def metrics(self, *, scope: Scope = EVERYTHING) -> Metrics:
         """Programme metrics over the findings ``scope`` can see."""
         return metrics(self.sessions, scope=scope)
+
+    # -- system owners ------------------------------------------------------------------------
+
+    def assign_owner(self, user_id: str, target: str, *, actor: str) -> None:
+        """Make ``user_id`` (a developer) an owner of the system ``target`` (idempotent)."""
+        if not target.strip() or len(target) > 200:
+            raise InputError("a system name must hold 1 to 200 characters")
+        with self.sessions.begin() as session:
+            exists = session.execute(select(OwnerRow.id).where(
+                OwnerRow.user_id == user_id, OwnerRow.target == target)).first()
+            if exists is None:
+                session.add(OwnerRow(user_id=user_id, target=target, at=self.clock()))
+                self.audit.append_in(session, [{"type": "finding.owner", "actor": actor,
+                                                "user": user_id, "target": target}])
+
+    def owned(self, user_id: str) -> tuple[str, ...]:
+        """The systems ``user_id`` owns."""
+        with self.sessions() as session:
+            return tuple(sorted(session.execute(select(OwnerRow.target)
+                                                .where(OwnerRow.user_id == user_id))
+                                .scalars()))
 
     # -- notifications --------------------------------------------------------------------
 

@@ -58,6 +58,7 @@ FEATURES: tuple[str, ...] = (
     "bastion.web._core:feature",
     "bastion.web._admin:feature",
     "bastion.network._web:feature",
+    "bastion.findings._web:feature",
 )
 """Every feature of the app, as ``"module:attribute"``; adding a feature adds one line."""
 

@@ -37,6 +37,14 @@ class Permission(StrEnum):
     ENGAGEMENTS_VIEW = "network:engagement:view"
     ENGAGEMENTS_MANAGE = "network:engagement:manage"
     ENGAGEMENTS_JOIN = "network:engagement:join"
+    FINDINGS_VIEW = "findings:finding:view"
+    FINDINGS_SUBMIT = "findings:finding:submit"
+    FINDINGS_COMMENT = "findings:comment:create"
+    FINDINGS_TRIAGE = "findings:finding:triage"
+    FINDINGS_FIX = "findings:finding:fix"
+    FINDINGS_VERIFY = "findings:finding:verify"
+    FINDINGS_METRICS = "findings:metrics:view"
+    FINDINGS_OWNERS = "findings:owner:manage"
 
 
 ANONYMOUS: frozenset[WebRole | None] = frozenset({None, *WEB_ROLES})
@@ -63,6 +71,14 @@ GRANTS: dict[Permission, frozenset[WebRole | None]] = {
     Permission.ENGAGEMENTS_VIEW: STAFF | RED_TEAM,
     Permission.ENGAGEMENTS_MANAGE: STAFF,
     Permission.ENGAGEMENTS_JOIN: RED_TEAM,
+    Permission.FINDINGS_VIEW: STAFF | RED_TEAM | {"developer"},
+    Permission.FINDINGS_SUBMIT: STAFF | RED_TEAM,
+    Permission.FINDINGS_COMMENT: STAFF | RED_TEAM | {"developer"},
+    Permission.FINDINGS_TRIAGE: STAFF,
+    Permission.FINDINGS_FIX: STAFF | {"developer"},
+    Permission.FINDINGS_VERIFY: STAFF,
+    Permission.FINDINGS_METRICS: USERS,
+    Permission.FINDINGS_OWNERS: ADMINS,
 }
 """Permission → the roles that hold it (``None``: anonymous). The single source of truth."""
 

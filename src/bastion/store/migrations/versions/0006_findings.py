@@ -1,7 +1,7 @@
-"""Findings: reports, their transitions, comments and attachments.
+"""Findings: reports, their transitions, comments, attachments and system owners.
 
 Revision ID: 0006_findings
-Revises: 0004
+Revises: 0005_web (chained after merging branch web)
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_findings"
-down_revision = "0004"
+down_revision = "0005_web"
 branch_labels = None
 depends_on = None
 
@@ -92,11 +92,20 @@ def upgrade() -> None:
         sa.Column("data", sa.LargeBinary, nullable=False),
         sa.Column("at", _TZ, nullable=False),
     )
+    op.create_table(
+        "finding_owners",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("user_id", sa.String(40), nullable=False, index=True),
+        sa.Column("target", sa.String(200), nullable=False),
+        sa.Column("at", _TZ, nullable=False),
+    )
+    op.create_index("ux_finding_owners", "finding_owners", ["user_id", "target"], unique=True)
 
 
 def downgrade() -> None:
     """Drop the findings tables."""
-    for table in ("finding_attachments", "finding_comments", "finding_transitions"):
+    for table in ("finding_owners", "finding_attachments", "finding_comments",
+                  "finding_transitions"):
         op.drop_table(table)
     op.drop_index("ix_findings_queue", "findings")
     op.drop_table("findings")
