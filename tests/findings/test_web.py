@@ -145,7 +145,7 @@ def test_submit_form_keeps_input_on_error(web: WebStack) -> None:
     assert response.status_code == 400
     assert "must start with" in response.text
     assert "no marker here" in response.text
-    form["transcript"] = "system: be nice\nuser: line one\nline two\nassistant: ok"
+    form["transcript"] = "system: be nice\r\nuser: line one\r\nline two\r\nassistant: ok"
     response = client.post("/findings/new", data=form)
     assert response.status_code == 303
     fid = response.headers["location"].rsplit("/", 1)[1]

@@ -1,9 +1,15 @@
 """The findings flow in a real browser (Debian's chromium): submit → dedupe suggestion →
-triage → fix → verify → a regression reopens; and hostile transcripts stay inert."""
+triage → fix → verify → a regression reopens; and hostile transcripts stay inert.
+
+Screenshots of the findings pages go to ``$BASTION_SCREENSHOTS_DIR`` (``scripts/screenshots.py``
+points it at ``docs/screenshots``), else to the test's temporary folder.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,6 +43,20 @@ def target(web: WebStack) -> Iterator[ScriptedUpstream]:
             service.target_url = None
 
 
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go."""
+    folder = Path(os.environ.get("BASTION_SCREENSHOTS_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _shot(page: Any, folder: Path, name: str) -> None:
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 5_000
+
+
 def _submit(page: Any, title: str, prompt: str) -> str:
     page.goto("/findings/new")
     page.fill("input[name=title]", title)
@@ -67,7 +87,8 @@ def _move(page: Any, finding: str, state: str, reason: str, form: str = "#triage
 
 
 def test_submit_dedupe_triage_fix_verify_regress(pages: Pages, web: WebStack,
-                                                 target: ScriptedUpstream) -> None:
+                                                 target: ScriptedUpstream,
+                                                 shots: Path) -> None:
     reporter = pages.login("red-teamer")
     first = _submit(reporter, "Prompt leak in browser-bot", ATTACK)
     second = _submit(reporter, "Same leak, again", ATTACK.upper())
@@ -76,6 +97,7 @@ def test_submit_dedupe_triage_fix_verify_regress(pages: Pages, web: WebStack,
 
     triager = pages.login("triager")
     triager.goto(f"/findings/{second}")
+    _shot(triager, shots, "finding-detail")
     suggestion = triager.locator("#candidates a").first
     assert suggestion.inner_text() == f"#{first}"  # the dedupe suggestion
     _move(triager, second, "triaging", "looking at it")
@@ -106,6 +128,12 @@ def test_submit_dedupe_triage_fix_verify_regress(pages: Pages, web: WebStack,
     history = triager.locator("#history").inner_text()
     assert "regression probe succeeded again" in history
     assert web.ctx.service(FindingsWeb.of).store.get(int(first)).reopened == 1
+    triager.goto("/findings/queue")
+    assert triager.locator("#findings a", has_text=first).count() >= 1  # reopened: queued again
+    _shot(triager, shots, "findings-queue")
+    triager.goto("/findings-metrics")
+    assert "100%" in triager.locator("#figures").inner_text()  # reopen rate
+    _shot(triager, shots, "findings-metrics")
     assert pages.violations() == []
 
 

@@ -57,9 +57,12 @@ def parse_transcript(text: str) -> list[dict[str, str]]:
     """Turns from the form's transcript box: each turn starts a line with ``user:``,
     ``assistant:``, ``system:`` or ``tool:``; everything up to the next marker is its text.
 
+    Browsers send a textarea's line breaks as CRLF; they are read as plain newlines.
+
     Raises:
         InputError: text before the first marker, or no marker at all.
     """
+    text = text.replace("\r\n", "\n")
     marks = list(_TURN.finditer(text))
     if not marks or text[:marks[0].start()].strip():
         raise InputError("the transcript must start with 'user:' (or 'system:') and mark each "
@@ -350,5 +353,5 @@ router.include_router(api_router)
 feature = Feature(
     "findings", router, templates=Path(__file__).parent / "templates",
     nav=(NavEntry("Findings", "/findings", P.FINDINGS_VIEW, order=30),
-         NavEntry("Queue", "/findings/queue", P.FINDINGS_VIEW, order=31),
+         NavEntry("Findings queue", "/findings/queue", P.FINDINGS_VIEW, order=31),
          NavEntry("Findings metrics", "/findings-metrics", P.FINDINGS_METRICS, order=32)))
