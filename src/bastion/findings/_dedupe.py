@@ -130,22 +130,27 @@ def is_duplicate(prompt: float, output: float, exact: bool,
             or similarity(prompt, output, s.prompt_weight) >= s.threshold)
 
 
-def rank(new: Fingerprint, ids: Sequence[int], hashes: Sequence[str], prompts: np.ndarray,
-         outputs: np.ndarray, *, settings: DedupeSettings | None = None,
-         limit: int = 10) -> list[Candidate]:
-    """Earlier findings the rule calls duplicates (exact matches first), best first."""
+def rank(new: Fingerprint, ids: Sequence[int] | np.ndarray, hashes: Sequence[str] | np.ndarray,
+         prompts: np.ndarray, outputs: np.ndarray, *, settings: DedupeSettings | None = None,
+         limit: int = 10, mask: np.ndarray | None = None) -> list[Candidate]:
+    """Findings the rule calls duplicates of ``new`` (exact matches first), best first.
+
+    Vectorised over every row; ``mask`` (booleans) leaves rows out without copying them.
+    """
     s = settings or DedupeSettings()
-    if not ids:
+    if len(ids) == 0:
         return []
     p = prompts @ new.prompt_vec
     o = outputs @ new.output_vec
-    found = []
-    for i, fid in enumerate(ids):
-        exact = hashes[i] == new.transcript_hash
-        if is_duplicate(float(p[i]), float(o[i]), exact, s):
-            combined = similarity(float(p[i]), float(o[i]), s.prompt_weight)
-            found.append(Candidate(fid, 1.0 if exact else round(max(combined, float(p[i])), 4),
-                                   exact, round(float(p[i]), 4), round(float(o[i]), 4)))
+    combined = s.prompt_weight * p + (1.0 - s.prompt_weight) * o  # similarity(), vectorised
+    exact = np.asarray(hashes) == new.transcript_hash
+    ids = np.asarray(ids)
+    keep = exact | (p >= s.prompt_threshold) | (combined >= s.threshold)
+    if mask is not None:
+        keep &= mask
+    found = [Candidate(int(ids[i]), 1.0 if exact[i] else round(float(max(combined[i], p[i])), 4),
+                       bool(exact[i]), round(float(p[i]), 4), round(float(o[i]), 4))
+             for i in np.flatnonzero(keep)]
     found.sort(key=lambda c: (not c.exact, -c.score, c.finding_id))
     return found[:limit]
 

@@ -23,15 +23,8 @@ from bastion.findings._convert import (
     finding,
     transition,
 )
-from bastion.findings._dedupe import (
-    Candidate,
-    DedupeSettings,
-    Fingerprint,
-    fingerprints,
-    from_blobs,
-    rank,
-    to_blob,
-)
+from bastion.findings._dedupe import Candidate, DedupeSettings, fingerprints, to_blob
+from bastion.findings._index import VectorIndex
 from bastion.findings._lifecycle import OPEN_STATES, check_transition
 from bastion.findings._metrics import Metrics, metrics
 from bastion.findings._model import Attachment, Comment, Finding, Submission, Transition
@@ -88,6 +81,7 @@ class FindingStore:
         self.notifier = notifier
         self.dedupe = dedupe or DedupeSettings()
         self.clock = clock
+        self._index = VectorIndex()
 
     # -- submit and read ------------------------------------------------------------------
 
@@ -314,20 +308,7 @@ class FindingStore:
         """
         with self.sessions() as session:
             row = self._load(session, finding_id)
-            query = (select(FindingRow.id, FindingRow.transcript_hash, FindingRow.prompt_vec,
-                            FindingRow.output_vec)
-                     .where(FindingRow.id != row.id, FindingRow.duplicate_of.is_(None),
-                            FindingRow.created_at <= row.created_at,
-                            FindingRow.prompt_vec.is_not(None)))
-            others = session.execute(query).all()
-            mine = row.transcript_hash, row.prompt_vec, row.output_vec
-        if mine[1] is None or mine[2] is None:
-            return []
-        new = Fingerprint(mine[0], from_blobs([mine[1]])[0], from_blobs([mine[2]])[0])
-        return rank(new, [o.id for o in others], [o.transcript_hash for o in others],
-                    from_blobs([o.prompt_vec or b"" for o in others]),
-                    from_blobs([o.output_vec or b"" for o in others]),
-                    settings=self.dedupe, limit=limit)
+            return self._index.candidates(session, row, self.dedupe, limit)
 
     # -- list, queue, metrics ---------------------------------------------------------------
 
