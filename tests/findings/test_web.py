@@ -152,3 +152,34 @@ def test_submit_form_keeps_input_on_error(web: WebStack) -> None:
     turns = web.ctx.service(FindingsWeb.of).store.get(int(fid)).transcript
     assert [t["role"] for t in turns] == ["system", "user", "assistant"]
     assert turns[1]["content"] == "line one\nline two"
+
+
+def test_import_by_upload_and_attachment_download(web: WebStack) -> None:
+    from .conftest import DATA
+
+    client = web.login("red-teamer")
+    token = web.csrf(client, "/findings-import")
+    response = client.post("/findings-import", data={"kind": "promptfoo", "csrf_token": token},
+                           files={"file": ("results.json",
+                                           (DATA / "promptfoo.results.json").read_bytes())})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/findings"
+    bad = client.post("/findings-import", data={"kind": "pyrit", "csrf_token": token},
+                      files={"file": ("x.json", b"{broken")})
+    assert bad.status_code == 400
+    assert "is not JSON" in bad.text
+    store = web.ctx.service(FindingsWeb.of).store
+    fid = store.listing(limit=1).items[0].id
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    page = client.post(f"/findings/{fid}/attachments", data={"csrf_token": token},
+                       files={"file": ("shot.png", png, "image/png")})
+    assert page.status_code == 303
+    [info] = store.attachments(fid)
+    download = client.get(f"/findings/{fid}/attachments/{info.id}")
+    assert download.content == png
+    assert download.headers["content-type"] == "application/octet-stream"
+    assert download.headers["content-disposition"].startswith("attachment;")
+    liar = client.post(f"/findings/{fid}/attachments", data={"csrf_token": token},
+                       files={"file": ("x.png", b"<svg onload=alert(1)>", "image/png")})
+    assert liar.status_code == 400
+    assert "not that format" in liar.text
