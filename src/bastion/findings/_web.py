@@ -9,6 +9,7 @@ rendered inert: templates auto-escape, and hidden characters are shown as escape
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +23,7 @@ from bastion.findings._imports import read_findings
 from bastion.findings._lifecycle import REGRESSION_STATES, STATES, TRANSITIONS
 from bastion.findings._model import MAX_TURN_CHARS, parse_submission
 from bastion.findings._probes import verify
-from bastion.findings._query import Filters
+from bastion.findings._query import EVERYTHING, Filters
 from bastion.findings._taxonomy import OWASP_LLM_2025
 from bastion.findings._webkit import (
     findings_web,
@@ -287,8 +288,6 @@ async def import_(request: Request, kind: Short, file: UploadFile, attempt: Shor
                   target: Short = "", engagement: Short = "",
                   me: Identity = requires(P.FINDINGS_SUBMIT)) -> Response:
     """Store the findings a result file holds (one click for a campaign attempt)."""
-    import tempfile  # noqa: PLC0415 - only imports need a file on disk
-
     form = {"kind": kind, "attempt": attempt, "target": target, "engagement": engagement}
     options: dict[str, Any] = {"target": target or None, "engagement": engagement or None}
     if attempt.strip():
@@ -313,8 +312,6 @@ def metrics_page(request: Request, me: Identity = requires(P.FINDINGS_METRICS)) 
     """Time to triage and fix, reopen rate, findings per member and engagement, as bars."""
     scope = scope_of(request, me)
     if me.role == "viewer":  # viewers read the programme's dashboards, not findings
-        from bastion.findings._query import EVERYTHING  # noqa: PLC0415
-
         scope = EVERYTHING
     figures = findings_web(request).store.metrics(scope=scope)
     return render(request, "findings/metrics.html", {"m": figures})
