@@ -80,3 +80,19 @@ def test_show_escapes_control_characters(tmp_path: Path, db: str) -> None:
     assert code == 0
     assert "\x1b" not in out
     assert "\\u001b" in out
+
+
+def test_own_assigns_a_system_to_a_developer(db: str) -> None:
+    from bastion.store import close_store, open_store
+    from bastion.web import UserStore
+
+    sessions = open_store(db)
+    UserStore(sessions).create("dana", "developer", by="test")
+    UserStore(sessions).create("vic", "viewer", by="test")
+    close_store(sessions)
+    code, out = _run("own", "dana", "billing-bot", "--db", db)
+    assert code == 0, out
+    assert "dana owns: billing-bot" in out
+    code, out = _run("own", "vic", "billing-bot", "--db", db)
+    assert code == 2
+    assert "not a web user with the developer role" in out

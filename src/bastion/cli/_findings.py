@@ -369,6 +369,27 @@ def regress_(
         raise typer.Exit(1)
 
 
+@findings_app.command("own")
+@handle_errors
+def own(
+    developer: Annotated[str, typer.Argument(help="A web user with the developer role.")],
+    system: Annotated[str, typer.Argument(help="The system (finding target) they own.")],
+    actor: ActorOption = "bastion-cli",
+    db: DbOption = None,
+) -> None:
+    """Let a developer see and fix the findings of a system."""
+    from bastion.web import UserStore  # noqa: PLC0415 - the web stack loads only here
+
+    with finding_store(db) as store:
+        user = UserStore(store.sessions).find(developer)
+        if user is None or user.role != "developer":
+            raise InputError(f"{developer!r} is not a web user with the developer role; create "
+                             "one with the web app's user admin first")
+        store.assign_owner(user.id, system, actor=actor)
+        owned = store.owned(user.id)
+    console.print(safe_text(f"{developer} owns: {', '.join(owned)}", None))
+
+
 @findings_app.command("metrics")
 @handle_errors
 def metrics_(as_json: JsonOption = False, db: DbOption = None) -> None:
