@@ -130,11 +130,15 @@ def client_as(web: WebStack) -> Callable[[WebRole], httpx.Client]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's chromium, headless, through Playwright (never ``playwright install``)."""
-    playwright = pytest.importorskip("playwright.sync_api")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("playwright is not installed; pip install -e '.[dev]' (browser tests must "
+                    "not be skipped silently)")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing; apt-get install chromium (browser tests must not "
                     "be skipped silently)")
-    with playwright.sync_playwright() as p:
+    with sync_playwright() as p:
         instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield instance

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from tests.web.conftest import PASSWORD, Pages, WebStack
 
 from bastion.web import views
@@ -25,6 +26,7 @@ def test_login_and_logout(pages: Pages) -> None:
     assert page.evaluate("typeof htmx") == "object"  # the vendored script ran under the CSP
     page.click("text=Log out")
     page.wait_for_url("**/login")
+    expect(page.locator("h1")).to_have_text("Log in")
     page.goto("/")
     assert "/login?next=/" in page.url
     assert pages.violations() == []
@@ -33,16 +35,17 @@ def test_login_and_logout(pages: Pages) -> None:
 def test_wrong_password_then_lockout(pages: Pages, web: WebStack) -> None:
     web.ctx.users.create("bria", "viewer", password=PASSWORD)
     page = pages.new()
-    for _ in range(3):
+    for expected in ("wrong username or password", "wrong username or password", "locked"):
         page.goto("/login")
         page.fill("input[name=username]", "bria")
         page.fill("input[name=password]", "not the password")
         page.click("form[action='/login'] button[type=submit]")
-    assert "locked" in page.locator("[role=alert]").inner_text()
+        expect(page.locator("[role=alert]")).to_contain_text(expected)
+    page.goto("/login")
     page.fill("input[name=username]", "bria")
     page.fill("input[name=password]", PASSWORD)
     page.click("form[action='/login'] button[type=submit]")
-    assert "locked" in page.locator("[role=alert]").inner_text()
+    expect(page.locator("[role=alert]")).to_contain_text("locked")
     assert "/login" in page.url
 
 
@@ -55,7 +58,7 @@ def test_tampered_csrf_token_is_refused(pages: Pages, web: WebStack) -> None:
     with page.expect_response("**/admin/users") as response:
         page.click("form[action='/admin/users'] button[type=submit]")
     assert response.value.status == 403
-    assert "CSRF" in page.content()
+    expect(page.locator("main")).to_contain_text("CSRF")
     assert web.ctx.users.find("mallory") is None
 
 

@@ -223,3 +223,36 @@ def test_network_store_on_postgres(web_pg: WebStack) -> None:
     assert web_pg.ctx.accounts.authenticate(key) is None
     assert store.application(app.id).notes[0].text == "looks fine"
     assert info.expires_at == eng.ends_at
+
+
+def test_htmx_note_gets_a_fragment_with_the_header_token_only(web: WebStack) -> None:
+    _post_apply(web, username="htmx-note")
+    app = next(a for a in _store(web).applications() if a.username == "htmx-note")
+    client = web.login("triager")
+    token = web.csrf(client, f"/network/applications/{app.id}")
+    response = client.post(f"/network/applications/{app.id}/notes", data={"text": "via htmx"},
+                           headers={"HX-Request": "true", "X-CSRF-Token": token})
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<div id="notes">')
+    assert "via htmx" in response.text
+    assert "<html" not in response.text
+    forged = client.post(f"/network/applications/{app.id}/notes", data={"text": "forged"},
+                         headers={"HX-Request": "true", "X-CSRF-Token": "forged"})
+    assert forged.status_code == 403
+
+
+def test_the_queue_is_paged_pending_first(web: WebStack) -> None:
+    store = _store(web)
+    for i in range(55):
+        store.apply(username=f"bulk{i:02d}", full_name=f"Bulk {i:02d}", email="b@example.org",
+                    expertise=["ethics"], languages=[], links=[], conflicts="", motivation="")
+    client = web.login("triager")
+    first = client.get("/network/applications?status=pending").text
+    total = store.count_applications("pending")
+    assert f"{total} applications" in first
+    assert "page 1 of 2" in first
+    assert first.count('href="/network/applications/app_') == 50
+    second = client.get("/network/applications?status=pending&page=2").text
+    assert second.count('href="/network/applications/app_') == total - 50
+    assert "Bulk 54" in second
+    assert client.get("/network/applications?page=0").status_code == 422

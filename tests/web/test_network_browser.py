@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 from tests.gateway.conftest import (  # noqa: F401 - fixtures used by name
     GatewayFactory,
     Running,
@@ -76,7 +77,7 @@ def _apply(pages: Pages, shots: Path) -> None:
               "<script>alert('x')</script> shows up as text.")
     _shot(page, shots, "apply")
     page.click("form[action='/apply'] button[type=submit]")
-    assert page.locator("h1").inner_text() == "Thank you"
+    expect(page.locator("h1")).to_have_text("Thank you")
 
 
 def _approve(pages: Pages, shots: Path) -> str:
@@ -84,12 +85,17 @@ def _approve(pages: Pages, shots: Path) -> str:
     admin.goto("/network/applications")
     admin.click("text=Nadia Newcomer")
     admin.fill("textarea[name=text]", "Checked GitHub and papers; strong security record.")
-    admin.click("text=Add note")
-    assert "strong security record" in admin.content()
-    assert admin.locator("pre.text", has_text="<script>alert('x')</script>").count() == 1
+    with admin.expect_request("**/notes") as sent:
+        admin.click("text=Add note")
+    headers = sent.value.headers
+    assert headers.get("hx-request") == "true"  # swapped in by htmx, no page load
+    assert headers.get("x-csrf-token")  # added by static/bastion.js from the meta tag
+    expect(admin.locator("#notes .note")).to_contain_text("strong security record")
+    expect(admin.locator("pre.text", has_text="<script>alert('x')</script>")).to_have_count(1)
     _shot(admin, shots, "application-review")
     admin.fill("form[action$='/approve'] input[name=reason]", "Welcome aboard")
     admin.click("form[action$='/approve'] button[type=submit]")
+    expect(admin.locator("#set-password-link")).to_be_visible()
     return admin.locator("#set-password-link").inner_text().strip()
 
 
@@ -107,7 +113,7 @@ def _create_engagement(pages: Pages) -> str:
     admin.fill("input[name=requests_per_minute]", "60")
     admin.fill("textarea[name=rules]", "No real customer data. Report within 24 hours.")
     admin.click("form[action='/network/engagements'] button[type=submit]")
-    assert admin.locator("h1").inner_text().startswith("Winter injection sprint")
+    expect(admin.locator("h1")).to_contain_text("Winter injection sprint")
     return admin.url
 
 
@@ -122,13 +128,14 @@ def _member_joins(pages: Pages, link: str, engagement_url: str, shots: Path) -> 
     member.click("form[action='/login'] button[type=submit]")
     member.wait_for_url(f"{pages.web.url}/")
     member.goto(engagement_url)
-    assert "Accept the" in member.content()  # no join button before the agreements
+    expect(member.locator("main")).to_contain_text("Accept the")  # no join button yet
     member.goto("/network/agreements")
     for name in ("nda", "roe"):
         member.click(f"#doc-{name} button[type=submit]")
-    assert member.locator(".badge-ok", has_text="accepted").count() == 2
+        expect(member.locator(f"#doc-{name} .badge-ok")).to_have_text("accepted")
     member.goto(engagement_url)
     member.click("text=Join and get a key")
+    expect(member.locator("#engagement-key")).to_be_visible()
     key = member.locator("#engagement-key").inner_text().strip()
     _shot(member, shots, "engagement")
     return key
@@ -154,7 +161,7 @@ def test_apply_approve_join_use_key_and_removal(pages: Pages, web: WebStack, gw:
     admin.goto(engagement_url)
     admin.fill("input[aria-label='Reason for removing nadia']", "programme ended early")
     admin.click("text=Remove nadia")
-    assert "member removed" in admin.content()
+    expect(admin.locator("main")).to_contain_text("member removed")
     assert _chat(gw, key, "support-bot-eu").status_code == 401
 
     types = [e["type"] for e in web.ctx.audit.events()]

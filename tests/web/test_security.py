@@ -219,6 +219,26 @@ def test_form_errors_say_what_to_fix(web: WebStack) -> None:
     assert "role" in response.text
 
 
+def test_migration_downgrades_and_upgrades_again(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from bastion.store import make_engine, upgrade
+    from bastion.store._engine import _alembic_config
+
+    engine = make_engine(f"sqlite:///{tmp_path}/m.db")
+    upgrade(engine)
+    assert {"web_users", "network_engagements"} <= set(inspect(engine).get_table_names())
+    command.downgrade(_alembic_config(engine), "0004")
+    names = set(inspect(engine).get_table_names())
+    assert "web_users" not in names
+    assert "network_engagements" not in names
+    assert "expires_at" not in {c["name"] for c in inspect(engine).get_columns("api_keys")}
+    upgrade(engine)
+    assert "expires_at" in {c["name"] for c in inspect(engine).get_columns("api_keys")}
+    engine.dispose()
+
+
 def test_vendored_files_match_the_manifest() -> None:
     manifest = json.loads((WEB / "static/vendor/manifest.json").read_text())
     assert "htmx" in manifest

@@ -68,7 +68,8 @@ def list_keys(
     if as_json:
         print_json([{"id": k.id, "account_id": k.account_id, "prefix": k.prefix,
                      "scopes": k.scopes.to_json(), "created_at": k.created_at.isoformat(),
-                     "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
+                     "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+                     "expires_at": k.expires_at.isoformat() if k.expires_at else None}
                     for k in keys])
         return
     table = Table()

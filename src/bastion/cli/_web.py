@@ -58,7 +58,7 @@ def run(config: Annotated[Path | None, typer.Option(
     app = create_web_app(load_web_settings(config, db))
     console.print(f"web app on http://{host}:{port}/")
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=proxy is not None,
-                forwarded_allow_ips=proxy)
+                forwarded_allow_ips=proxy, server_header=False)
 
 
 def register(app: typer.Typer) -> None:

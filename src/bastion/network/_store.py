@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -109,14 +109,25 @@ class NetworkStore:
                         username=username)
         return ApplicationInfo.of(row)
 
-    def applications(self, status: str | None = None) -> list[ApplicationInfo]:
-        """Applications, pending first, oldest first within a status."""
+    def applications(self, status: str | None = None, *, limit: int | None = None,
+                     offset: int = 0) -> list[ApplicationInfo]:
+        """Applications, pending first, oldest first within a status (a page of them with
+        ``limit`` and ``offset``)."""
         with self.sessions() as session:
             query = select(Application).order_by(
-                case((Application.status == "pending", 0), else_=1), Application.created_at)
+                case((Application.status == "pending", 0), else_=1), Application.created_at,
+                Application.id).offset(offset).limit(limit)
             if status is not None:
                 query = query.where(Application.status == status)
             return [ApplicationInfo.of(r) for r in session.execute(query).scalars()]
+
+    def count_applications(self, status: str | None = None) -> int:
+        """How many applications there are (with that status)."""
+        with self.sessions() as session:
+            query = select(func.count()).select_from(Application)
+            if status is not None:
+                query = query.where(Application.status == status)
+            return int(session.execute(query).scalar_one())
 
     def application(self, application_id: str) -> ApplicationInfo:
         """One application with its notes."""

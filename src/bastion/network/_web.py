@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Query
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -22,6 +22,7 @@ from bastion.web import (
     Permission,
     allowed,
     flash,
+    is_htmx,
     render,
     requires,
     web_context,
@@ -80,11 +81,20 @@ def apply(request: Request, username: Short, full_name: Short, email: Short,
 
 # review -----------------------------------------------------------------------------------
 
+PAGE_SIZE = 50
+
+
 @router.get("/network/applications", dependencies=[requires(P.APPLICATIONS_VIEW)])
-def queue(request: Request, status: str | None = None) -> HTMLResponse:
-    """The review queue: pending applications first."""
-    return render(request, "network/queue.html",
-                  {"applications": network(request).applications(status), "status": status})
+def queue(request: Request, status: str | None = None,
+          page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> HTMLResponse:
+    """The review queue: pending applications first, 50 a page."""
+    store = network(request)
+    total = store.count_applications(status)
+    return render(request, "network/queue.html", {
+        "applications": store.applications(status, limit=PAGE_SIZE,
+                                           offset=(page - 1) * PAGE_SIZE),
+        "status": status, "page": page, "total": total,
+        "pages": max(1, -(-total // PAGE_SIZE))})
 
 
 def _application_page(request: Request, me: Identity, application_id: str,
@@ -105,11 +115,18 @@ def application(request: Request, application_id: str,
 @router.post("/network/applications/{application_id}/notes")
 def add_note(request: Request, application_id: str, text: Text,
              me: Identity = requires(P.APPLICATIONS_REVIEW)) -> Response:
-    """Add a reviewer's note."""
+    """Add a reviewer's note; htmx gets the updated notes list, a plain form a redirect."""
+    error = None
     try:
         network(request).add_note(application_id, text, by=_user_id(me))
     except InputError as exc:
-        return _application_page(request, me, application_id, 400, error=str(exc))
+        error = str(exc)
+    if is_htmx(request):
+        return render(request, "network/_notes.html", {
+            "app": network(request).application(application_id), "can_review": True,
+            "error": error}, fragment=True, status_code=200)
+    if error:
+        return _application_page(request, me, application_id, 400, error=error)
     return RedirectResponse(f"/network/applications/{application_id}", status_code=303)
 
 

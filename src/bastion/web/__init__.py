@@ -33,7 +33,7 @@ from bastion.web._permissions import (
     allowed,
     permissions_of,
 )
-from bastion.web._render import flash, render
+from bastion.web._render import flash, is_htmx, render
 from bastion.web._sessions import SessionStore
 from bastion.web._settings import WebSettings
 from bastion.web._tables import WebSession, WebToken, WebUser
@@ -75,6 +75,7 @@ __all__ = [
     "create_web_app",
     "flash",
     "identify",
+    "is_htmx",
     "load_features",
     "permissions_of",
     "render",

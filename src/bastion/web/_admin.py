@@ -7,14 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from bastion.errors import InputError
+from bastion.store import utcnow
 from bastion.web._context import web_context
 from bastion.web._features import Feature, NavEntry
 from bastion.web._guard import Identity, requires
 from bastion.web._permissions import WEB_ROLES, Permission, allowed
-from bastion.web._render import render
+from bastion.web._render import flash, render
 
 router = APIRouter()
 P = Permission
@@ -27,7 +28,7 @@ def set_password_link(request: Request, token: str) -> str:
 
 
 def _page(request: Request, me: Identity, **extra: Any) -> dict[str, Any]:
-    return {"users": web_context(request).users.users(), "roles": WEB_ROLES,
+    return {"users": web_context(request).users.users(), "roles": WEB_ROLES, "now": utcnow(),
             "can_manage": allowed(me.role, P.USERS_MANAGE), **extra}
 
 
@@ -52,6 +53,27 @@ def invite(request: Request, username: Annotated[str, Form(max_length=100)],
     token = users.issue_token(user.id, "set-password", valid=LINK_VALID, by=me.user.id)
     return render(request, "admin/users.html", _page(
         request, me, link=set_password_link(request, token), link_user=user.username))
+
+
+@router.post("/admin/users/{user_id}/unlock")
+def unlock(request: Request, user_id: str, me: Identity = requires(P.USERS_MANAGE)) -> Response:
+    """End a user's lock-out now."""
+    assert me.user is not None
+    user = web_context(request).users.unlock(user_id, by=me.user.id)
+    flash(request, f"{user.username} is unlocked", "ok")
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/disable")
+def disable(request: Request, user_id: str, disabled: Annotated[str, Form(max_length=5)] = "1",
+            me: Identity = requires(P.USERS_MANAGE)) -> Response:
+    """Disable a user (their sessions end) or, with ``disabled=0``, enable them again."""
+    assert me.user is not None
+    if user_id == me.user.id:
+        raise InputError("you cannot disable yourself; ask another admin")
+    user = web_context(request).users.set_disabled(user_id, disabled != "0", by=me.user.id)
+    flash(request, f"{user.username} is {'disabled' if user.disabled else 'enabled'}", "ok")
+    return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.get("/api/users")

@@ -28,17 +28,24 @@ def make_environment(features: Sequence[Feature]) -> Environment:
     return env
 
 
+def is_htmx(request: Request) -> bool:
+    """True for a request htmx made (answer it with a fragment, not a whole page)."""
+    return request.headers.get("hx-request") == "true"
+
+
 def render(request: Request, template: str, context: Mapping[str, Any] | None = None, *,
-           status_code: int = 200) -> HTMLResponse:
-    """Render ``template`` (which extends ``base.html``) for the request's visitor.
+           status_code: int = 200, fragment: bool = False) -> HTMLResponse:
+    """Render ``template`` (a page extending ``base.html``, or with ``fragment=True`` a piece
+    of one for htmx to swap in) for the request's visitor.
 
     The context also gets ``me`` (the :class:`~bastion.web.Identity`), ``csrf_token``,
-    ``nav`` (the links the visitor may follow), ``flashes`` and ``settings``.
+    ``nav`` (the links the visitor may follow), ``flashes`` (pages only: a fragment leaves
+    them queued for the next page) and ``settings``.
     """
     ctx = web_context(request)
     identity = identify(request)
     flashes = (ctx.logins.pop_flashes(identity.session_id)
-               if identity.session_id is not None else [])
+               if identity.session_id is not None and not fragment else [])
     env: Environment = request.app.state.templates
     page = env.get_template(template).render({
         "request": request, "me": identity, "csrf_token": identity.csrf or "",

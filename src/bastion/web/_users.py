@@ -45,13 +45,18 @@ class User:
     account_id: str | None
     disabled: bool
     has_password: bool
+    locked_until: datetime | None = None
+
+    def locked(self, now: datetime) -> bool:
+        """True while a lock-out lasts."""
+        return self.locked_until is not None and now < self.locked_until
 
     @classmethod
     def of(cls, row: WebUser) -> User:
         """A snapshot of a row."""
         return cls(row.id, row.username, row.role, row.email,  # type: ignore[arg-type]
                    row.totp_secret is not None, row.account_id, row.disabled,
-                   row.password_hash is not None)
+                   row.password_hash is not None, aware(row.locked_until))
 
 
 LoginOutcome = Literal["ok", "bad-credentials", "locked", "totp-required", "bad-totp"]
@@ -212,6 +217,14 @@ class UserStore:
                                  f"is {row.role!r}")
             row.totp_secret = secret
             self._audit(session, "user.totp_enabled", row.id, by=by)
+            return User.of(row)
+
+    def unlock(self, ref: str, *, by: str) -> User:
+        """End a lock-out now and forget the failed logins."""
+        with self.sessions.begin() as session:
+            row = self._row(session, ref)
+            row.locked_until, row.failed_logins = None, 0
+            self._audit(session, "user.unlocked", row.id, by=by)
             return User.of(row)
 
     def set_disabled(self, ref: str, disabled: bool, *, by: str, reason: str = "") -> User:
