@@ -316,6 +316,15 @@ ModelOption = Annotated[str | None, typer.Option("--model", help="Model to ask f
                                                  "the finding's model or target).")]
 KeyEnvOption = Annotated[str | None, typer.Option("--api-key-env", help="Environment variable "
                                                   "holding the API key.")]
+TargetOption = Annotated[str, typer.Option("--target", help="'gateway' (a Bastion gateway: its "
+                                           "blocks count as refusals) or 'openai' (any "
+                                           "OpenAI-compatible endpoint).")]
+
+
+def _target(name: str) -> str:
+    if name not in ("gateway", "openai"):
+        raise InputError(f"--target {name!r} is not known; use 'gateway' or 'openai'")
+    return name
 
 
 def _print_results(results: list[Any], as_json: bool) -> None:
@@ -336,6 +345,7 @@ def verify_(
     actor: ActorOption = "bastion-verify",
     model: ModelOption = None,
     api_key_env: KeyEnvOption = None,
+    target: TargetOption = "gateway",
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -343,7 +353,7 @@ def verify_(
     options = {"api_key_env": api_key_env} if api_key_env else {}
     with finding_store(db) as store:
         results = verify(store, finding_id, base_url=base_url, actor=actor, model=model,
-                         options=options)
+                         target=_target(target), options=options)
     _print_results(results, as_json)
 
 
@@ -354,6 +364,7 @@ def regress_(
     actor: ActorOption = "bastion-regress",
     model: ModelOption = None,
     api_key_env: KeyEnvOption = None,
+    target: TargetOption = "gateway",
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -363,7 +374,8 @@ def regress_(
     """
     options = {"api_key_env": api_key_env} if api_key_env else {}
     with finding_store(db) as store:
-        results = regress(store, base_url=base_url, actor=actor, model=model, options=options)
+        results = regress(store, base_url=base_url, actor=actor, model=model,
+                          target=_target(target), options=options)
     _print_results(results, as_json)
     if any(r.attack_succeeded for r in results):
         raise typer.Exit(1)

@@ -269,7 +269,8 @@ def verify_page(request: Request, finding_id: str,
         return _detail(request, me, finding_id, 400, error="verification needs a target: set "
                        "BASTION_FINDINGS_TARGET_URL to the gateway's /v1 URL")
     try:
-        [result] = verify(web.store, [item.id], base_url=web.target_url, actor=username(me))
+        [result] = verify(web.store, [item.id], base_url=web.target_url, actor=username(me),
+                          target=web.target_kind)
     except BastionError as exc:
         return _detail(request, me, finding_id, 400, error=str(exc))
     flash(request, f"regression probe {'worked again' if result.attack_succeeded else 'refused'}"

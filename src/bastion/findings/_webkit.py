@@ -19,6 +19,7 @@ from bastion.network import NetworkStore
 from bastion.web import Identity, web_context
 
 TARGET_URL_ENV = "BASTION_FINDINGS_TARGET_URL"
+TARGET_KIND_ENV = "BASTION_FINDINGS_TARGET"
 T = TypeVar("T")
 
 
@@ -30,10 +31,13 @@ class FindingsWeb:
         store: the findings store (the app's audit log, webhook from the environment).
         target_url: the gateway's or target's ``/v1`` root (``$BASTION_FINDINGS_TARGET_URL``);
             verification is unavailable without it.
+        target_kind: ``openai`` (any OpenAI-compatible endpoint) or ``gateway`` (a Bastion
+            gateway, key in ``$BASTION_API_KEY``), from ``$BASTION_FINDINGS_TARGET``.
     """
 
     store: FindingStore
     target_url: str | None = None
+    target_kind: str = "openai"
 
     @classmethod
     def of(cls, ctx: Any) -> FindingsWeb:
@@ -44,8 +48,11 @@ class FindingsWeb:
             if not secret:
                 raise ConfigError(f"${WEBHOOK_URL_ENV} is set but ${WEBHOOK_SECRET_ENV} is not")
             notifier = WebhookNotifier(url, secret.encode())
+        kind = os.environ.get(TARGET_KIND_ENV, "openai")
+        if kind not in ("openai", "gateway"):
+            raise ConfigError(f"${TARGET_KIND_ENV}={kind!r}: use 'openai' or 'gateway'")
         return cls(FindingStore(ctx.sessions, audit=ctx.audit, notifier=notifier),
-                   os.environ.get(TARGET_URL_ENV))
+                   os.environ.get(TARGET_URL_ENV), kind)
 
 
 def findings_web(request: Request) -> FindingsWeb:
