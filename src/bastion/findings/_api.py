@@ -16,7 +16,8 @@ from starlette.requests import Request
 from bastion.errors import InputError
 from bastion.findings._lifecycle import STATES
 from bastion.findings._model import Finding, parse_submission
-from bastion.findings._query import EVERYTHING, Filters, Page
+from bastion.findings._query import EVERYTHING, Filters, Page, Scope
+from bastion.findings._store import FindingStore
 from bastion.findings._webkit import findings_web, scope_of, username, visible
 from bastion.web import Identity, Permission, requires
 
@@ -70,13 +71,22 @@ def api_queue(request: Request, after: str | None = None, limit: int = 50,
 @router.post("/api/findings", status_code=201)
 def api_submit(request: Request, data: Any = Body(...),  # noqa: B008 - FastAPI's way
                me: Identity = requires(P.FINDINGS_SUBMIT)) -> dict[str, Any]:
-    """Submit a finding (the JSON of ``docs/findings.md``); answers it with its candidates."""
+    """Submit a finding (the JSON of ``docs/findings.md``); answers it with the duplicate
+    candidates the caller may see (others' findings stay hidden from a red-teamer)."""
     store = findings_web(request).store
     try:
         item = store.submit(parse_submission(data), username(me))
     except InputError as exc:
         raise _bad(exc) from exc
-    return finding_json(item) | {"candidates": [asdict(c) for c in store.candidates(item.id)]}
+    scope = scope_of(request, me)
+    seen = [c for c in store.candidates(item.id)
+            if scope.everything or _in_scope(store, scope, c.finding_id)]
+    return finding_json(item) | {"candidates": [asdict(c) for c in seen]}
+
+
+def _in_scope(store: FindingStore, scope: Scope, finding_id: int) -> bool:
+    other = store.get(finding_id)
+    return scope.allows(other.reporter, other.engagement, other.target)
 
 
 @router.get("/api/findings/metrics")
