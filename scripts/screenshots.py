@@ -1,4 +1,5 @@
-"""Regenerate docs/screenshots/*.png: runs the network's browser test with screenshots on.
+"""Regenerate docs/screenshots/*.png: runs the network's and the findings' browser tests with
+screenshots on.
 
 Usage: ``PYTHONPATH=src .venv/bin/python scripts/screenshots.py``
 """
@@ -18,8 +19,9 @@ def main() -> int:
     """Run the browser flow test with ``BASTION_SCREENSHOTS_DIR`` set to docs/screenshots."""
     TARGET.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "BASTION_SCREENSHOTS_DIR": str(TARGET)}
-    test = "tests/web/test_network_browser.py::test_apply_approve_join_use_key_and_removal"
-    code = subprocess.call([sys.executable, "-m", "pytest", test, "-q"], cwd=ROOT, env=env)
+    tests = ["tests/web/test_network_browser.py::test_apply_approve_join_use_key_and_removal",
+             "tests/findings/test_web_browser.py::test_submit_dedupe_triage_fix_verify_regress"]
+    code = subprocess.call([sys.executable, "-m", "pytest", *tests, "-q"], cwd=ROOT, env=env)
     if code == 0:
         for path in sorted(TARGET.glob("*.png")):
             print(f"{path.relative_to(ROOT)}  {path.stat().st_size // 1024} KiB")

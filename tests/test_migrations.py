@@ -32,6 +32,7 @@ def test_migrations_form_one_line() -> None:
 
 def test_models_match_the_migrated_schema(tmp_path: Path) -> None:
     import bastion.copilot
+    import bastion.findings
     import bastion.monitor
     import bastion.network
     import bastion.policy.store

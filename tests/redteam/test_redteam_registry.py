@@ -61,7 +61,12 @@ def test_every_plugin_loads_with_its_name_and_description(kind: str, name: str) 
 
 
 # Probes that write nothing without an option get one here, so the contract still runs.
-PROBE_OPTIONS: dict[str, dict[str, Any]] = {"purpose": {"purpose": "support bot of a bank"}}
+PROBE_OPTIONS: dict[str, dict[str, Any]] = {
+    "purpose": {"purpose": "support bot of a bank"},
+    # Cases written by 'bastion findings export' (two accepted findings, one multi-turn).
+    "findings": {"path": str(Path(__file__).parents[1] / "findings" / "data"
+                             / "findings.cases.jsonl")},
+}
 
 
 @pytest.mark.parametrize("name", available("probes"))

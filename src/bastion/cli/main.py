@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "keys": ("_keys", "Manage API keys."),
     "audit": ("_audit", "Inspect and verify the audit log."),
     "monitor": ("_monitor", "Detectors, alerts and incidents."),
+    "findings": ("_findings", "Findings: submit, import, triage, dedupe, verify, metrics."),
     "web": ("_web", "The web app: login, red-teaming network, findings, dashboards."),
     "users": ("_users", "Manage web app users."),
     "dev": ("_dev", "Development helpers: a scripted upstream model for demos and tests."),

@@ -20,6 +20,7 @@ _T = "bastion.redteam.targets._openai"
 _SC = "bastion.redteam.scorers._core"
 _O = "bastion.redteam.probes._owasp"
 _SO = "bastion.redteam.scorers._owasp"
+_F = "bastion.redteam.probes._findings"
 
 BUILTIN: dict[str, dict[str, str]] = {
     "probes": {
@@ -37,6 +38,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "consumption": f"{_O}:UnboundedConsumption",
         "purpose": "bastion.redteam.probes._purpose:PurposeProbe",
         "cases_file": "bastion.redteam.probes._file:CasesFile",
+        "findings": f"{_F}:FindingsProbe",
     },
     "converters": {
         "base64": f"{_C}:Base64",

@@ -61,6 +61,7 @@ FEATURES: tuple[str, ...] = (
     "bastion.monitor._web:feature",
     "bastion.copilot._web:feature",
     "bastion.policy.web:feature",
+    "bastion.findings._web:feature",
 )
 """Every feature of the app, as ``"module:attribute"``; adding a feature adds one line."""
 

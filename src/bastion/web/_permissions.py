@@ -50,6 +50,14 @@ class Permission(StrEnum):
     POLICIES_TRY = "policies:playground:run"
     POLICIES_EDIT = "policies:policy:edit"
     POLICIES_PUBLISH = "policies:policy:publish"
+    FINDINGS_VIEW = "findings:finding:view"
+    FINDINGS_SUBMIT = "findings:finding:submit"
+    FINDINGS_COMMENT = "findings:comment:create"
+    FINDINGS_TRIAGE = "findings:finding:triage"
+    FINDINGS_FIX = "findings:finding:fix"
+    FINDINGS_VERIFY = "findings:finding:verify"
+    FINDINGS_METRICS = "findings:metrics:view"
+    FINDINGS_OWNERS = "findings:owner:manage"
 
 
 ANONYMOUS: frozenset[WebRole | None] = frozenset({None, *WEB_ROLES})
@@ -92,6 +100,14 @@ GRANTS: dict[Permission, frozenset[WebRole | None]] = {
     Permission.POLICIES_TRY: READERS,
     Permission.POLICIES_EDIT: STAFF,
     Permission.POLICIES_PUBLISH: STAFF,
+    Permission.FINDINGS_VIEW: STAFF | RED_TEAM | {"developer"},
+    Permission.FINDINGS_SUBMIT: STAFF | RED_TEAM,
+    Permission.FINDINGS_COMMENT: STAFF | RED_TEAM | {"developer"},
+    Permission.FINDINGS_TRIAGE: STAFF,
+    Permission.FINDINGS_FIX: STAFF | {"developer"},
+    Permission.FINDINGS_VERIFY: STAFF,
+    Permission.FINDINGS_METRICS: USERS,
+    Permission.FINDINGS_OWNERS: ADMINS,
 }
 """Permission → the roles that hold it (``None``: anonymous). The single source of truth."""
 

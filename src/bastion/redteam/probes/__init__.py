@@ -13,6 +13,7 @@ entry point in the ``bastion.redteam.probes`` group (third-party packages).
 from bastion.redteam._base import Probe
 from bastion.redteam.probes._data import DatasetProbe
 from bastion.redteam.probes._file import CasesFile
+from bastion.redteam.probes._findings import FindingsProbe
 from bastion.redteam.probes._harmful import HarmfulRequests
 from bastion.redteam.probes._injection import DirectInjection, IndirectInjection
 from bastion.redteam.probes._jailbreak import JailbreakTemplates, ManyShot
@@ -29,6 +30,7 @@ __all__ = [
     "CasesFile",
     "DatasetProbe",
     "DirectInjection",
+    "FindingsProbe",
     "HarmfulRequests",
     "IndirectInjection",
     "JailbreakTemplates",

@@ -1,0 +1,167 @@
+"""Deduplication: an exact key and a semantic similarity for every finding.
+
+Exact: the sha256 of the normalised transcript (roles and texts; Unicode NFKC, case folded,
+invisible characters dropped, whitespace collapsed), so a re-submission with other spacing or
+letter case is caught at once.
+
+Semantic: the attack (the user turns) and the harmful output (the assistant turns) are each
+embedded with :func:`bastion.classify.embed`. The attack is read in its plain form first:
+:func:`bastion.classify.normalize` folds leetspeak and look-alike letters and decodes base64,
+hex and hidden tag characters, so a converted attack lands near the original. Two findings'
+pair is a candidate when the attack cosine alone is high (the same attack, whatever the model
+answered) or when a weighted mean of the attack and output cosines is; the weight and both
+thresholds were chosen on the dev split of ``bench/data/findings_pairs`` (see
+``bench/findings_dedupe.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bastion.classify import embed, normalize
+
+_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff"
+                        r"\U000e0000-\U000e007f]")
+_SPACE = re.compile(r"\s+")
+
+
+
+@dataclass(frozen=True)
+class DedupeSettings:
+    """When two findings are the same vulnerability.
+
+    The defaults were chosen on the dev split of the labelled pairs (``bench/findings_dedupe.py``
+    checks that they still equal its choice); test figures are in
+    ``bench/results/findings_dedupe.json``.
+
+    Attributes:
+        prompt_weight: weight of the attack cosine in the combined similarity.
+        threshold: combined similarity at or above which a pair is a candidate.
+        prompt_threshold: attack cosine at or above which a pair is a candidate on its own.
+    """
+
+    prompt_weight: float = 0.0
+    threshold: float = 0.75
+    prompt_threshold: float = 0.81
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What dedupe compares: the exact key and the two unit vectors (float32)."""
+
+    transcript_hash: str
+    prompt_vec: np.ndarray
+    output_vec: np.ndarray
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A finding that may be the same vulnerability, with why.
+
+    Attributes:
+        finding_id: the earlier finding.
+        score: the combined similarity in [-1, 1] (1.0 for an exact match).
+        exact: the normalised transcripts are identical.
+        prompt / output: the attack and output cosines.
+    """
+
+    finding_id: int
+    score: float
+    exact: bool
+    prompt: float
+    output: float
+
+
+def _plain(text: str) -> str:
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    return _SPACE.sub(" ", text).strip().casefold()
+
+
+def transcript_hash(turns: Sequence[Mapping[str, str]]) -> str:
+    """The exact-duplicate key of a transcript."""
+    rows = [[str(t.get("role", "")), _plain(str(t.get("content", "")))] for t in turns]
+    return hashlib.sha256(json.dumps(rows, ensure_ascii=True).encode()).hexdigest()
+
+
+def attack_text(turns: Sequence[Mapping[str, str]]) -> str:
+    """The attack in plain form: user turns, de-obfuscated, with any decoded payload."""
+    parts = []
+    for turn in turns:
+        if turn.get("role") != "user":
+            continue
+        found = normalize(str(turn.get("content", "")))
+        decoded = [s.text for s in found.segments if s.source in ("base64", "hex", "tags")]
+        parts.append(" ".join(decoded) if decoded else found.text)
+    return "\n".join(parts)
+
+
+def output_text(turns: Sequence[Mapping[str, str]]) -> str:
+    """What the model answered: the assistant turns."""
+    return "\n".join(str(t.get("content", "")) for t in turns if t.get("role") == "assistant")
+
+
+def fingerprints(transcripts: Sequence[Sequence[Mapping[str, str]]]) -> list[Fingerprint]:
+    """Fingerprints of many transcripts, embedded in two batches."""
+    if not transcripts:
+        return []
+    prompts = embed([attack_text(t) or " " for t in transcripts])
+    outputs = embed([output_text(t) or " " for t in transcripts])
+    return [Fingerprint(transcript_hash(t), prompts[i], outputs[i])
+            for i, t in enumerate(transcripts)]
+
+
+def similarity(prompt: float, output: float, prompt_weight: float) -> float:
+    """The combined similarity of two findings from their attack and output cosines."""
+    return prompt_weight * prompt + (1.0 - prompt_weight) * output
+
+
+def is_duplicate(prompt: float, output: float, exact: bool,
+                 settings: DedupeSettings | None = None) -> bool:
+    """The dedupe rule: an exact match, the same attack, or close attack and output."""
+    s = settings or DedupeSettings()
+    return (exact or prompt >= s.prompt_threshold
+            or similarity(prompt, output, s.prompt_weight) >= s.threshold)
+
+
+def rank(new: Fingerprint, ids: Sequence[int] | np.ndarray, hashes: Sequence[str] | np.ndarray,
+         prompts: np.ndarray, outputs: np.ndarray, *, settings: DedupeSettings | None = None,
+         limit: int = 10, mask: np.ndarray | None = None) -> list[Candidate]:
+    """Findings the rule calls duplicates of ``new`` (exact matches first), best first.
+
+    Vectorised over every row; ``mask`` (booleans) leaves rows out without copying them.
+    """
+    s = settings or DedupeSettings()
+    if len(ids) == 0:
+        return []
+    p = prompts @ new.prompt_vec
+    o = outputs @ new.output_vec
+    combined = s.prompt_weight * p + (1.0 - s.prompt_weight) * o  # similarity(), vectorised
+    exact = np.asarray(hashes) == new.transcript_hash
+    ids = np.asarray(ids)
+    keep = exact | (p >= s.prompt_threshold) | (combined >= s.threshold)
+    if mask is not None:
+        keep &= mask
+    found = [Candidate(int(ids[i]), 1.0 if exact[i] else round(float(max(combined[i], p[i])), 4),
+                       bool(exact[i]), round(float(p[i]), 4), round(float(o[i]), 4))
+             for i in np.flatnonzero(keep)]
+    found.sort(key=lambda c: (not c.exact, -c.score, c.finding_id))
+    return found[:limit]
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    """A vector as stored in the database (float32 bytes)."""
+    return np.asarray(vector, np.float32).tobytes()
+
+
+def from_blobs(blobs: Sequence[bytes], dim: int = 384) -> np.ndarray:
+    """Stored vectors as one matrix."""
+    if not blobs:
+        return np.zeros((0, dim), np.float32)
+    return np.frombuffer(b"".join(blobs), np.float32).reshape(len(blobs), -1)

