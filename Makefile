@@ -48,9 +48,9 @@ typecheck: install-dev
 test: lint typecheck
 	$(BIN)/python -m pytest
 
-## The test suite without the slow and MiniLM tests (CI's second interpreter).
+## The test suite without the slow, MiniLM and browser tests (CI's second interpreter).
 test-fast: install-dev
-	$(BIN)/python -m pytest -m "not slow and not minilm" -q
+	$(BIN)/python -m pytest -m "not slow and not minilm and not browser" -q
 
 ## The README's tour, run as written, checked against the README (also a slow test).
 tour: install-dev
