@@ -121,7 +121,8 @@ class Gateway:
         webhook = (Webhook.from_env(settings.webhook_url, settings.webhook_secret_env)
                    if settings.webhook_url else None)
         live = self.live = LiveMonitor(self.sessions, audit=log, webhook=webhook,
-                           watcher=Watcher(settings=settings.detectors),
+                           watcher=(Watcher(settings=settings.detectors)
+                                    if settings.detect else None),
                            samples=self.config.audit.content == "redact")
         return AuditWriter(live, max_pending=settings.max_pending)
 
