@@ -19,8 +19,12 @@ from .conftest import GatewayFactory
 SECRET = "webhook-secret-for-tests"
 
 
+SYSTEM = "You are the ACME support assistant. Be brief and polite."
+
+
 def chat(text: str) -> dict[str, object]:
-    return {"model": "m", "messages": [{"role": "user", "content": text}]}
+    return {"model": "m", "messages": [{"role": "system", "content": SYSTEM},
+                                       {"role": "user", "content": text}]}
 
 
 def receiver(received: list[dict[str, Any]]) -> FastAPI:
@@ -67,7 +71,8 @@ def test_an_escalating_account_becomes_an_incident(gateway_factory: GatewayFacto
         assert incident.detectors == ("block-rate",)
         samples = [e.sample or "" for e in incident.evidence]
         assert samples
-        assert all("Ignore all previous instructions" in s for s in samples)
+        # the attack itself, not the system prompt every account shares
+        assert all(s.startswith("Ignore all previous instructions") for s in samples)
         assert not any("@example.com" in s for s in samples)  # redacted as the policy says
         while not received and time.monotonic() < deadline:
             time.sleep(0.05)
