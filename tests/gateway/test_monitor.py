@@ -92,3 +92,23 @@ def test_monitoring_can_be_switched_off(gateway_factory: GatewayFactory) -> None
         assert client.post("/chat/completions", json=chat("hello")).status_code == 200
     gw.wait_audit(1)
     assert EventStore(gw.sessions).events() == []
+
+
+def test_fail_open_decisions_become_a_critical_incident(gateway_factory: GatewayFactory) -> None:
+    gw = gateway_factory(classifier__tier="fixed", classifier__options='{"fail_on": "BOOM"}',
+                         routes='{"chat": {"fail_open_input": true}}',
+                         monitor__detectors='{"failure-spike": {"min_count": 3}}')
+    key = gw.key("carol")
+    with gw.client(key) as client:
+        for n in range(4):
+            response = client.post("/chat/completions", json=chat(f"BOOM {n}"))
+            assert response.status_code == 200  # let through: the route fails open
+    store = IncidentStore(gw.sessions)
+    deadline = time.monotonic() + 10
+    while not store.incidents() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (incident,) = store.incidents()
+    assert (incident.severity, incident.routes) == ("critical", ("chat",))
+    assert incident.title == "Spike of fail-open on route chat"
+    recent = EventStore(gw.sessions).events(limit=20)
+    assert sum(e.fail_open for e in recent) == 4
