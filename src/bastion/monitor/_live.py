@@ -67,8 +67,15 @@ class LiveMonitor:
     def append(self, batch: Sequence[dict[str, Any]]) -> int:
         """Store, watch and file one batch of audit events (see the module docstring)."""
         at = self.clock()
-        events = [e for body in batch if body.get("type") == "gateway.request"
-                  for e in events_from_request(body, at, samples=self.samples)]
+        events: list[MonitorEvent] = []
+        for body in batch:
+            if body.get("type") != "gateway.request":
+                continue
+            try:
+                events.extend(events_from_request(body, at, samples=self.samples))
+            except (TypeError, ValueError, AttributeError):
+                logger.exception("request %s could not be read as monitoring events; skipped",
+                                 body.get("request_id"))
         self.events.append(events)
         self.watch(events)
         return len(events)
@@ -87,6 +94,12 @@ class LiveMonitor:
             logger.error("filing %d alert(s) failed (%s); retrying with the next batch",  # noqa: TRY400 - one line per retry
                          len(self.pending), type(exc).__name__)
             return
+        except Exception:
+            # A bug must not stop the writer (and with it the gateway); the alerts are lost,
+            # loudly, and the next ones are filed.
+            logger.exception("filing %d alert(s) failed; they are dropped", len(self.pending))
+            self.pending = []
+            return
         new = {a.id for a in self.pending}
         self.pending = []
         for incident in touched:
@@ -97,8 +110,11 @@ class LiveMonitor:
         if self.webhook is None:
             return
         opened = len(incident.alerts) == len([a for a in incident.alerts if a.id in new])
-        self.webhook.send({"event": "incident.opened" if opened else "incident.updated",
-                           "incident": incident.to_json()})
+        try:
+            self.webhook.send({"event": "incident.opened" if opened else "incident.updated",
+                               "incident": incident.to_json()})
+        except Exception:  # delivery problems are returned, not raised; this is a bug
+            logger.exception("webhook for incident %s failed", incident.id)
 
     def checkpoint(self) -> None:
         """Nothing to anchor (the audit chain anchors itself)."""
