@@ -19,8 +19,12 @@ from .conftest import GatewayFactory
 SECRET = "webhook-secret-for-tests"
 
 
+SYSTEM = "You are the ACME support assistant. Be brief and polite."
+
+
 def chat(text: str) -> dict[str, object]:
-    return {"model": "m", "messages": [{"role": "user", "content": text}]}
+    return {"model": "m", "messages": [{"role": "system", "content": SYSTEM},
+                                       {"role": "user", "content": text}]}
 
 
 def receiver(received: list[dict[str, Any]]) -> FastAPI:
@@ -67,7 +71,8 @@ def test_an_escalating_account_becomes_an_incident(gateway_factory: GatewayFacto
         assert incident.detectors == ("block-rate",)
         samples = [e.sample or "" for e in incident.evidence]
         assert samples
-        assert all("Ignore all previous instructions" in s for s in samples)
+        # the attack itself, not the system prompt every account shares
+        assert all(s.startswith("Ignore all previous instructions") for s in samples)
         assert not any("@example.com" in s for s in samples)  # redacted as the policy says
         while not received and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -87,3 +92,23 @@ def test_monitoring_can_be_switched_off(gateway_factory: GatewayFactory) -> None
         assert client.post("/chat/completions", json=chat("hello")).status_code == 200
     gw.wait_audit(1)
     assert EventStore(gw.sessions).events() == []
+
+
+def test_fail_open_decisions_become_a_critical_incident(gateway_factory: GatewayFactory) -> None:
+    gw = gateway_factory(classifier__tier="fixed", classifier__options='{"fail_on": "BOOM"}',
+                         routes='{"chat": {"fail_open_input": true}}',
+                         monitor__detectors='{"failure-spike": {"min_count": 3}}')
+    key = gw.key("carol")
+    with gw.client(key) as client:
+        for n in range(4):
+            response = client.post("/chat/completions", json=chat(f"BOOM {n}"))
+            assert response.status_code == 200  # let through: the route fails open
+    store = IncidentStore(gw.sessions)
+    deadline = time.monotonic() + 10
+    while not store.incidents() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (incident,) = store.incidents()
+    assert (incident.severity, incident.routes) == ("critical", ("chat",))
+    assert incident.title == "Spike of fail-open on route chat"
+    recent = EventStore(gw.sessions).events(limit=20)
+    assert sum(e.fail_open for e in recent) == 4

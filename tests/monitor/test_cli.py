@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from bastion.cli.main import app
-from bastion.monitor import AuditLog, IncidentStore, write_jsonl
+from bastion.monitor import AuditLog, EventStore, IncidentStore, write_jsonl
 from bastion.store import close_store, open_store
 
 from .conftest import background, event
@@ -87,3 +87,25 @@ def test_a_missing_database_is_not_created(tmp_path: Path) -> None:
     result = runner.invoke(app, ["monitor", "incidents", "--db", db])
     assert result.exit_code == 2
     assert not (tmp_path / "nowhere.db").exists()
+
+
+def test_watch_runs_the_detectors_over_what_the_workers_stored(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/gw.db"
+    sessions = open_store(db)
+    burst = [event(3 * 3600 + n * 10, "acct_evil", decision="block", categories=("INJ",), n=n)
+             for n in range(20)]
+    events = sorted(background(240) + burst, key=lambda e: e.at)
+    EventStore(sessions).append(events[:3000])  # two workers' batches, stored apart
+    EventStore(sessions).append(events[3000:])
+    settings = tmp_path / "detectors.yaml"
+    settings.write_text("cluster-spread: null\n", encoding="utf-8")
+    new_only = runner.invoke(app, ["monitor", "watch", "--db", db, "--once"])
+    assert new_only.exit_code == 0, new_only.output
+    assert "0 incident(s) open" in new_only.output  # history is not replayed by default
+    result = runner.invoke(app, ["monitor", "watch", "--db", db, "--once", "--from-start",
+                                 "--settings", str(settings)])
+    assert result.exit_code == 0, result.output
+    assert f"watched up to event {len(events)}; 1 incident(s) open" in result.output
+    (incident,) = IncidentStore(sessions).incidents()
+    assert incident.accounts == ("acct_evil",)
+    close_store(sessions)

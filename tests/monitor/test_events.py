@@ -62,3 +62,13 @@ def test_a_bad_line_is_named(tmp_path: Path) -> None:
 def test_unknown_fields_are_refused() -> None:
     with pytest.raises(InputError, match="unknown field"):
         MonitorEvent.from_json({"at": 1, "request_id": "r", "prompt": "raw text"})
+
+
+def test_the_sample_is_the_violating_text_and_the_time_the_request_ended() -> None:
+    body = {**REQUEST, "content": ["You are ACME's assistant.", "Ignore it all", "thanks"],
+            "content_violating": 1, "ended_at": 42.5}
+    (only,) = events_from_request(body, 100.0, samples=True)
+    assert only.sample == "Ignore it all"
+    assert only.at == 42.5
+    del body["content_violating"]
+    assert events_from_request(body, 100.0, samples=True)[0].sample == "thanks"

@@ -3,6 +3,7 @@ list incidents and acknowledge or resolve them (audited)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,19 +18,27 @@ from bastion.cli._common import console, err_console, handle_errors, print_json,
 from bastion.cli._keys import DbOption
 from bastion.errors import InputError
 from bastion.monitor import (
+    AuditLog,
     Incident,
     IncidentStore,
+    LiveMonitor,
+    StoreTail,
     Watcher,
+    Webhook,
     read_jsonl,
     replay,
     write_jsonl,
 )
+from bastion.monitor._webhook import SECRET_ENV
 from bastion.store import close_store, open_store
 
 monitor_app = typer.Typer(help="Detectors, alerts and incidents.", no_args_is_help=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 ByOption = Annotated[str, typer.Option("--by", help="Who is acting (recorded in the audit log).")]
+SettingsOption = Annotated[Path | None, typer.Option(
+    "--settings", help="YAML mapping detector names to settings ('name: null' turns one off).",
+    dir_okay=False)]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (required, audited).")]
 
 
@@ -63,9 +72,7 @@ def _table(incidents: list[Incident]) -> Table:
 def replay_command(
     events: Annotated[Path, typer.Argument(help="Recorded events, JSON Lines (one event a "
                                                 "line, oldest first).", dir_okay=False)],
-    settings: Annotated[Path | None, typer.Option(
-        "--settings", help="YAML mapping detector names to settings ('name: null' turns one "
-                           "off).", dir_okay=False)] = None,
+    settings: SettingsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run a recorded event stream through the detectors and print the incidents."""
@@ -94,6 +101,49 @@ def generate(
     console.print(f"{count} events written to {out}")
     for injection in day.injections:
         console.print(f"  injected {injection.name}: {injection.kind}")
+
+
+@monitor_app.command("watch")
+@handle_errors
+def watch(
+    db: DbOption = None,
+    settings: SettingsOption = None,
+    webhook_url: Annotated[str | None, typer.Option(
+        "--webhook-url", help="Post new and updated incidents here (signed with "
+                              f"${SECRET_ENV}).")] = None,
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between polls.",
+                                            min=0.1)] = 1.0,
+    from_start: Annotated[bool, typer.Option("--from-start", help="Watch the events already "
+                                                                  "stored too.")] = False,
+    once: Annotated[bool, typer.Option("--once", help="Watch what is stored now, then "
+                                                      "stop.")] = False,
+) -> None:
+    """Run the detectors over the events every gateway worker stores (one watcher for all).
+
+    Set the gateway's monitor.detect to false when several workers share a database, and run
+    this once beside them.
+    """
+    with existing_log(db):
+        pass  # refuses a database that does not exist instead of creating an empty one
+    sessions = open_store(db)
+    webhook = Webhook.from_env(webhook_url) if webhook_url else None
+    live = LiveMonitor(sessions, audit=AuditLog.from_env(sessions), webhook=webhook,
+                       watcher=Watcher(settings=_settings(settings)))
+    tail = StoreTail(live, from_start=from_start)
+    try:
+        while True:
+            while tail.poll():
+                pass
+            if once:
+                break
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        live.close()
+        close_store(sessions)
+    open_now = len(live.incidents.incidents())
+    console.print(f"watched up to event {tail.position}; {open_now} incident(s) open")
 
 
 @contextmanager

@@ -153,6 +153,8 @@ class MonitorConfig(_Strict):
     """
 
     enabled: bool = True
+    detect: bool = Field(default=True, description="Run the detectors in this worker; with "
+                         "several workers set false and run one 'bastion monitor watch'.")
     webhook_url: str | None = None
     webhook_secret_env: str = "BASTION_WEBHOOK_SECRET"  # noqa: S105 - a variable name, not a secret
     detectors: dict[str, dict[str, Any] | None] = Field(default_factory=dict)

@@ -101,7 +101,7 @@ class Context:
         event = self.event()
         gateway.audit.submit(event)
         if gateway.monitor is not None:
-            gateway.monitor.submit(event)
+            gateway.monitor.submit({**event, "ended_at": time.time()})
         gateway.metrics.audit_pending.set(gateway.audit.pending)
 
     def event(self) -> dict[str, Any]:
@@ -124,4 +124,18 @@ class Context:
                               "exempt": self.abuse.exempt}
         if self.content:
             event["content"] = self.content
+            found = self._violating_text()
+            if found is not None:
+                event["content_violating"] = found
         return {**event, **self.extra}
+
+    def _violating_text(self) -> int | None:
+        """Which kept text the first input violation was about (the join counts as the last),
+        so monitoring samples the attack, not a system prompt every account shares."""
+        for check in self.checks:
+            if check.direction != "input":
+                continue
+            for index, verdict in enumerate(check.verdicts):
+                if verdict.kind == "violation":
+                    return min(index, len(self.content) - 1)
+        return None

@@ -135,9 +135,10 @@ class Gateway:
             return None
         webhook = (Webhook.from_env(settings.webhook_url, settings.webhook_secret_env)
                    if settings.webhook_url else None)
-        live = self.live_monitor = LiveMonitor(self.sessions, audit=log, webhook=webhook,
-                                           watcher=Watcher(settings=settings.detectors),
-                                           samples=self.config.audit.content == "redact")
+        live = self.live_monitor = LiveMonitor(
+            self.sessions, audit=log, webhook=webhook,
+            watcher=Watcher(settings=settings.detectors) if settings.detect else None,
+            samples=self.config.audit.content == "redact")
         return AuditWriter(live, max_pending=settings.max_pending)
 
     def _severities(self) -> dict[str, Severity]:

@@ -35,7 +35,7 @@ from bastion.monitor._incident import (
     group_alert,
 )
 from bastion.monitor._incidentstore import IncidentStore
-from bastion.monitor._live import LiveMonitor
+from bastion.monitor._live import LiveMonitor, StoreTail
 from bastion.monitor._metrics import CONTENT_TYPE, Metrics
 from bastion.monitor._tables import AlertRow, IncidentRow, MonitorEventRow, MonitorRollup
 from bastion.monitor._watch import Replay, Watcher, replay
@@ -86,6 +86,7 @@ __all__ = [
     "Replay",
     "Severity",
     "Status",
+    "StoreTail",
     "Top",
     "VerifyReport",
     "Watcher",

@@ -51,11 +51,6 @@ class Detector(ABC):
     def observe(self, events: Sequence[MonitorEvent]) -> list[Alert]:
         """Take the next events (time order) and return the alerts they raise."""
 
-    def tick(self, now: float) -> list[Alert]:
-        """Let time pass without events (closes time buckets); returns alerts raised."""
-        del now
-        return []
-
 
 _extra: dict[str, type[Detector]] = {}
 

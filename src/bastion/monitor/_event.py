@@ -107,10 +107,15 @@ class MonitorEvent:
 
 
 def _sample(body: Mapping[str, Any]) -> str | None:
+    """The kept text the violation was about (``content_violating``), else the last one (the
+    newest message): never a shared system prompt that would make every account look alike."""
     content = body.get("content")
     if not isinstance(content, list) or not content:
         return None
-    return str(content[0])[:SAMPLE_CHARS]
+    index = body.get("content_violating")
+    if not isinstance(index, int) or not 0 <= index < len(content):
+        index = len(content) - 1
+    return str(content[index])[:SAMPLE_CHARS]
 
 
 def events_from_request(body: Mapping[str, Any], at: float, *,
@@ -119,13 +124,13 @@ def events_from_request(body: Mapping[str, Any], at: float, *,
 
     Args:
         body: the audit event.
-        at: when the request ended (epoch seconds).
+        at: when the request ended (epoch seconds), unless the body says (``ended_at``).
         samples: keep the request's ``content`` as the input events' sample; pass True only
             when that content is redacted text (the gateway's ``audit.content: redact``),
             never hashes or raw text.
     """
     common: dict[str, Any] = {
-        "at": at, "request_id": str(body.get("request_id") or ""),
+        "at": float(body.get("ended_at") or at), "request_id": str(body.get("request_id") or ""),
         "account_id": body.get("account_id"), "key_id": body.get("key_id"),
         "model": body.get("model"), "route": str(body.get("route") or ""),
     }

@@ -160,6 +160,18 @@ class EventStore:
             return [Top(str(row[0]), *(int(n or 0) for n in row[1:]))
                     for row in session.execute(query).all()]
 
+    def last_id(self) -> int:
+        """The id of the newest stored event (0 when there is none)."""
+        with self.sessions() as session:
+            return int(session.execute(select(func.max(MonitorEventRow.id))).scalar() or 0)
+
+    def after(self, event_id: int, *, limit: int = 2000) -> list[tuple[int, MonitorEvent]]:
+        """Up to ``limit`` events stored after the one with id ``event_id``, in id order."""
+        e = MonitorEventRow
+        query = select(e).where(e.id > event_id).order_by(e.id).limit(limit)
+        with self.sessions() as session:
+            return [(row.id, _event(row)) for row in session.execute(query).scalars()]
+
     def events(self, *, account: str | None = None, since: float | None = None,
                blocked_only: bool = False, limit: int = 100) -> list[MonitorEvent]:
         """The newest events (of one account, since a time), newest first."""

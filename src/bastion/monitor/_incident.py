@@ -38,7 +38,7 @@ class Incident:
         id: ``inc_`` + 20 hex digits.
         status: ``open``, ``acknowledged`` or ``resolved``.
         severity: the highest severity of its alerts.
-        title: the first alert's title.
+        title: the first alert's title (its latest repeat's, once repeated).
         opened_at: stream time of the first alert.
         updated_at: stream time of the newest alert.
         accounts: every account its alerts name (links for the dashboard and co-pilot).
@@ -120,7 +120,10 @@ def open_incident(alert: Alert) -> Incident:
 def with_alert(incident: Incident, alert: Alert) -> Incident:
     """``incident`` with ``alert`` added (severity, accounts, keys and time follow)."""
     severity = max(incident.severity, alert.severity, key=SEVERITY_RANK.__getitem__)
-    return replace(incident, severity=severity, updated_at=max(incident.updated_at, alert.at),
+    # A repeat of the first alert says where the thing stands now ("spreading across 20").
+    title = alert.title if alert.key == incident.alerts[0].key else incident.title
+    return replace(incident, severity=severity, title=title,
+                   updated_at=max(incident.updated_at, alert.at),
                    accounts=tuple(sorted({*incident.accounts, *alert.accounts})),
                    key_ids=tuple(sorted({*incident.key_ids, *alert.key_ids})),
                    alerts=(*incident.alerts, alert)[-MAX_ALERTS:])

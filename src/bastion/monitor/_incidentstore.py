@@ -82,7 +82,8 @@ class IncidentStore:
             row = IncidentRow(id=incident.id, status=incident.status, opened_at=incident.opened_at,
                               title=incident.title)
             session.add(row)
-        row.severity, row.updated_at = incident.severity, incident.updated_at
+        row.severity, row.updated_at, row.title = (incident.severity, incident.updated_at,
+                                                   incident.title)
         row.accounts, row.key_ids = list(incident.accounts), list(incident.key_ids)
         session.flush()
 

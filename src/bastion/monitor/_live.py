@@ -6,8 +6,9 @@ thread, and database errors are retried with back-off. Per batch, :meth:`LiveMon
 
 1. turns ``gateway.request`` events into monitoring events and stores them with their rollups
    (a database error here is raised, so the writer retries the batch);
-2. runs the detectors over them (the state lives in this process: with several gateway
-   workers each watches its own share of traffic; see docs/monitoring.md);
+2. runs the detectors over them (the state lives in this process, so with several gateway
+   workers, give them ``watcher=None`` and run one :class:`StoreTail` instead: ``bastion
+   monitor watch``);
 3. files the alerts into incidents, and posts each new or updated incident to the webhook.
    Alerts whose filing fails are kept and filed with the next batch, never raised (the batch's
    events are stored already).
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bastion.monitor._alert import Alert
 from bastion.monitor._anchor import FileAnchor
 from bastion.monitor._audit import AuditLog
-from bastion.monitor._event import events_from_request
+from bastion.monitor._event import MonitorEvent, events_from_request
 from bastion.monitor._eventstore import EventStore
 from bastion.monitor._incident import Incident
 from bastion.monitor._incidentstore import IncidentStore
@@ -45,7 +46,8 @@ class LiveMonitor:
     Args:
         sessions: the store's session factory.
         audit: the audit chain (for incident changes).
-        watcher: the detectors (default: every registered one, default settings).
+        watcher: the detectors; ``None`` stores events without watching them (a
+            :class:`StoreTail` elsewhere watches the store).
         webhook: where incidents are posted, if anywhere.
         samples: keep redacted prompt samples (only when the audit content is redacted).
         clock: the time stamped on events.
@@ -54,24 +56,36 @@ class LiveMonitor:
     anchor: FileAnchor | None = None
 
     def __init__(self, sessions: sessionmaker[Session], *, audit: AuditLog,
-                 watcher: Watcher | None = None, webhook: Webhook | None = None,
+                 watcher: Watcher | None, webhook: Webhook | None = None,
                  samples: bool = False, clock: Callable[[], float] = time.time) -> None:
         self.events = EventStore(sessions)
         self.incidents = IncidentStore(sessions, audit=audit)
-        self.watcher = watcher or Watcher()
+        self.watcher = watcher
         self.webhook, self.samples, self.clock = webhook, samples, clock
         self.pending: list[Alert] = []
 
     def append(self, batch: Sequence[dict[str, Any]]) -> int:
         """Store, watch and file one batch of audit events (see the module docstring)."""
         at = self.clock()
-        events = [e for body in batch if body.get("type") == "gateway.request"
-                  for e in events_from_request(body, at, samples=self.samples)]
+        events: list[MonitorEvent] = []
+        for body in batch:
+            if body.get("type") != "gateway.request":
+                continue
+            try:
+                events.extend(events_from_request(body, at, samples=self.samples))
+            except (TypeError, ValueError, AttributeError):
+                logger.exception("request %s could not be read as monitoring events; skipped",
+                                 body.get("request_id"))
         self.events.append(events)
-        self.pending.extend(self.watcher.detect(events))
+        self.watch(events)
+        return len(events)
+
+    def watch(self, events: Sequence[MonitorEvent]) -> None:
+        """Run the detectors over stored events; file and announce what they raise."""
+        if self.watcher is not None:
+            self.pending.extend(self.watcher.detect(events))
         if self.pending:
             self._file()
-        return len(events)
 
     def _file(self) -> None:
         try:
@@ -79,6 +93,12 @@ class LiveMonitor:
         except SQLAlchemyError as exc:
             logger.error("filing %d alert(s) failed (%s); retrying with the next batch",  # noqa: TRY400 - one line per retry
                          len(self.pending), type(exc).__name__)
+            return
+        except Exception:
+            # A bug must not stop the writer (and with it the gateway); the alerts are lost,
+            # loudly, and the next ones are filed.
+            logger.exception("filing %d alert(s) failed; they are dropped", len(self.pending))
+            self.pending = []
             return
         new = {a.id for a in self.pending}
         self.pending = []
@@ -90,8 +110,11 @@ class LiveMonitor:
         if self.webhook is None:
             return
         opened = len(incident.alerts) == len([a for a in incident.alerts if a.id in new])
-        self.webhook.send({"event": "incident.opened" if opened else "incident.updated",
-                           "incident": incident.to_json()})
+        try:
+            self.webhook.send({"event": "incident.opened" if opened else "incident.updated",
+                               "incident": incident.to_json()})
+        except Exception:  # delivery problems are returned, not raised; this is a bug
+            logger.exception("webhook for incident %s failed", incident.id)
 
     def checkpoint(self) -> None:
         """Nothing to anchor (the audit chain anchors itself)."""
@@ -100,3 +123,28 @@ class LiveMonitor:
         """Close the webhook's connections."""
         if self.webhook is not None:
             self.webhook.close()
+
+
+class StoreTail:
+    """Watches the events every gateway worker stores: one detector state for all of them.
+
+    Lifetime: one process (``bastion monitor watch``) per database. Failure: database errors
+    propagate from :meth:`poll` (the caller retries); the position is kept, so nothing is
+    watched twice or skipped.
+
+    Args:
+        live: files and announces alerts (its watcher runs the detectors).
+        from_start: watch the events already stored too (default: only new ones).
+    """
+
+    def __init__(self, live: LiveMonitor, *, from_start: bool = False) -> None:
+        self.live = live
+        self.position = 0 if from_start else live.events.last_id()
+
+    def poll(self, limit: int = 2000) -> int:
+        """Watch the events stored since the last poll (up to ``limit``); how many."""
+        found = self.live.events.after(self.position, limit=limit)
+        if found:
+            self.live.watch([event for _, event in found])
+            self.position = found[-1][0]
+        return len(found)
