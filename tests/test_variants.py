@@ -100,3 +100,13 @@ def test_a_foreign_passage_inside_english_prose_is_noticed() -> None:
     assert foreign_passage(prose + german + " " + prose)
     assert not foreign_passage(prose)
     assert not foreign_passage("Please send the report to Anna and Ben by Friday, thanks.")
+
+
+def test_sentence_pairs_are_read_only_when_short_enough() -> None:
+    text = "Short one. Another short one. " + "This sentence is a good deal longer than those. " * 3
+    spans = [text[a:b].strip() for a, b in sentence_windows(text, pair_chars=40)]
+    assert "Short one. Another short one." in spans
+    assert not any(s.count(".") > 1 and len(s) > 40 for s in spans)
+    singles = [text[a:b].strip() for a, b in sentence_windows(text, pair_chars=0)]
+    assert all(s.count(".") == 1 for s in singles)
+    assert {s for s in spans if s.count(".") == 1} == set(singles)

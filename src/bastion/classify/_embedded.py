@@ -39,7 +39,7 @@ from bastion.classify._base import Classifier
 from bastion.classify._language import covered, foreign_passage
 from bastion.classify._onnx import ContextualModel, load_model
 from bastion.classify._reader import CategoryAnchors, ReaderWeights, anchors_of
-from bastion.classify._variants import View, views
+from bastion.classify._variants import WINDOW_CHARS, View, views
 from bastion.classify._verdict import Span, Verdict, decide, error_verdict
 from bastion.errors import ConfigError
 from bastion.policy import Category, Policy
@@ -69,16 +69,18 @@ class EmbeddedClassifier(Classifier):
             gets an error verdict marked for escalation unless the model found a violation;
             ``"allow"``: keep the model's verdict.
         window_margin: how much higher than the category threshold a sentence window's score
-            must be to decide alone (a window reads a sentence out of context). Default: the
-            margin chosen for the shipped model on development data (its card's
-            ``window_margin``; ``scripts/train_classifier.py margin``).
+            must be to decide alone (a window reads a sentence out of context).
+        pair_chars: sentence pairs of a long text are also read when they fit in this many
+            characters (0: sentences alone).
+        Defaults of both: the values chosen for the shipped model on development data (its
+        card's ``windows``; ``scripts/train_classifier.py windows``).
     """
 
     name: ClassVar[str] = "embedded"
 
     def __init__(self, *, artifacts: str | Path | None = None,
                  unreadable: Literal["escalate", "allow"] = "escalate",
-                 window_margin: float | None = None) -> None:
+                 window_margin: float | None = None, pair_chars: int | None = None) -> None:
         if unreadable not in ("escalate", "allow"):
             raise ConfigError(f"unreadable={unreadable!r} is not an option; use 'escalate' "
                               "or 'allow'")
@@ -86,12 +88,19 @@ class EmbeddedClassifier(Classifier):
         reader = self._model.card["reader"]
         self._reader = ReaderWeights(np.array(reader["coef"], np.float32), float(reader["bias"]))
         self._unreadable = unreadable
+        chosen = self._model.card.get("windows", {})
         if window_margin is None:
-            window_margin = float(self._model.card.get("window_margin", {}).get("value", 0.0))
+            window_margin = float(chosen.get("margin", 0.0))
         if not 0.0 <= window_margin < 1.0:
             raise ConfigError(f"window_margin={window_margin!r} is out of range; use a score "
                               "margin from 0 (windows count like the whole text) to below 1")
+        if pair_chars is None:
+            pair_chars = int(chosen.get("pair_chars", WINDOW_CHARS))
+        if pair_chars < 0:
+            raise ConfigError(f"pair_chars={pair_chars!r} is negative; use 0 to read "
+                              "sentences alone, or the longest sentence pair to read")
         self._window_margin = window_margin
+        self._pair_chars = pair_chars
         self._plans: dict[str, Plan] = {}
 
     @property
@@ -130,7 +139,7 @@ class EmbeddedClassifier(Classifier):
         owner: list[int] = []
         for i, text in enumerate(texts):
             if text.strip():
-                found = views(text)
+                found = views(text, pair_chars=self._pair_chars)
                 all_views += found
                 owner += [i] * len(found)
         scores, embeddings = self._scores(all_views, plan, policy)
@@ -149,7 +158,7 @@ class EmbeddedClassifier(Classifier):
         """Highest score per category of ``policy`` over the whole-text views (the text,
         decoded and folded forms) and over the sentence windows, before any window margin
         (zeros where a text has no window). For choosing the margin on development data."""
-        found = views(text)
+        found = views(text, pair_chars=self._pair_chars)
         scores, _ = self._scores(found, self.plan(policy), policy)
         windows = np.array([v.source == "window" for v in found], bool)
         zero = np.zeros(len(policy.categories), np.float32)

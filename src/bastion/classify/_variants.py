@@ -11,7 +11,8 @@ of the original text it stands for and where it came from:
 - reversed text, rot13 and letter-spaced text, when the decoded form reads as English and the
   text as sent does not.
 
-Windows: a text longer than one window is also read as overlapping pairs of sentences, so one
+Windows: a text longer than ``WHOLE_CHARS`` is also read one sentence at a time (12-word windows
+inside run-on sentences), and as pairs of neighbouring sentences when the pair is short, so one
 harmful sentence inside 20,000 characters of benign prose is scored on its own.
 """
 
@@ -62,12 +63,14 @@ class View:
     source: str  # "text", "window", "folded", "base64", "hex", "tags", "url", "reversed", ...
 
 
-def views(text: str, *, depth: int = 2) -> list[View]:
-    """Every view of ``text`` the model should score (see the module docstring)."""
+def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS) -> list[View]:
+    """Every view of ``text`` the model should score (see the module docstring); sentence
+    pairs are read when they fit in ``pair_chars`` (0: never)."""
     clean = text.translate(INVISIBLE)
     out = [View(clean, 0, len(text), "text")]
     if len(clean) > WHOLE_CHARS:
-        out += [View(clean[a:b], a, b, "window") for a, b in sentence_windows(clean)]
+        out += [View(clean[a:b], a, b, "window")
+                for a, b in sentence_windows(clean, pair_chars=pair_chars)]
     normalized = normalize(text)
     if normalized.signals & _FOLD_SIGNALS:
         folded = normalized.text
@@ -110,10 +113,10 @@ def _unspace(text: str) -> str:
     return _SPACED.sub(join, text)
 
 
-def sentence_windows(text: str) -> list[tuple[int, int]]:
+def sentence_windows(text: str, *, pair_chars: int = WINDOW_CHARS) -> list[tuple[int, int]]:
     """Windows of a long text: every sentence alone (overlapping 12-word windows inside a
-    run-on sentence) and every pair of consecutive sentences that fits in ``WINDOW_CHARS``, so
-    each sentence is read both on its own and with its neighbour."""
+    run-on sentence) and every pair of consecutive sentences that fits in ``pair_chars``, so
+    a short sentence is also read with its neighbour."""
     sentences = []
     for match in _SENTENCE.finditer(text):
         start, end = match.span()
@@ -122,7 +125,7 @@ def sentence_windows(text: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for i, (start, end) in enumerate(sentences):
         out += _word_windows(text, start, end)
-        if i + 1 < len(sentences) and sentences[i + 1][1] - start <= WINDOW_CHARS:
+        if i + 1 < len(sentences) and sentences[i + 1][1] - start <= pair_chars:
             out.append((start, sentences[i + 1][1]))
     return out
 

@@ -2,7 +2,8 @@
 
 ``prepare`` (CPU, a minute) -> ``fit`` (GPU minutes, CPU hours; the same file runs on either)
 -> ``export`` (ONNX, int8) -> ``card`` (calibration and reader fitted on validation data,
-figures on held-out data) -> ``margin`` (window margin chosen on development data) ->
+figures on held-out data) -> ``windows`` (sentence pairs and window margin chosen on
+development data) ->
 ``install`` (copy into the package).
 """
 
@@ -17,8 +18,8 @@ from pathlib import Path
 
 from bastion.training._card import build_card
 from bastion.training._export import export
-from bastion.training._margin import choose_margin
 from bastion.training._prepare import prepare
+from bastion.training._windows import choose_windows
 
 #: The configurations compared on validation; the best checkpoint of the best one ships.
 CONFIGS = [
@@ -89,13 +90,15 @@ def step_card(paths: Paths) -> None:
                BASE_NAME)
 
 
-def step_margin(paths: Paths) -> None:
-    """Choose the window margin on development data and record it in the card."""
+def step_windows(paths: Paths) -> None:
+    """Choose sentence pairs and the window margin on development data; record them in the
+    card."""
     folder = paths.work / "onnx"
-    result = choose_margin(paths.root, paths.data, folder)
+    result = choose_windows(paths.root, paths.data, folder)
     card_path = folder / "card.json"
     card = json.loads(card_path.read_text(encoding="utf-8"))
-    card["window_margin"] = result
+    card.pop("window_margin", None)
+    card["windows"] = result
     card_path.write_text(json.dumps(card, indent=1), encoding="utf-8")
     print(json.dumps(result, indent=1))
 
@@ -109,4 +112,4 @@ def step_install(paths: Paths) -> None:
 
 
 STEPS = {"prepare": step_prepare, "fit": step_fit, "export": step_export, "card": step_card,
-         "margin": step_margin, "install": step_install}
+         "windows": step_windows, "install": step_install}

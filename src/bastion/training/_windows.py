@@ -1,18 +1,22 @@
-"""Choose the window margin on development data: how much clearer than the whole text a
-sentence window must be before it alone decides a violation.
+"""Choose how long texts are read, on development data: which sentence pairs are read beside
+single sentences, and how much clearer than the whole text a window must be before it alone
+decides a violation (the margin).
 
 A window is one or two sentences read without the rest of the text. Windows stop a harmful
 request hiding inside a long benign document, but they also read benign sentences out of
 context ("You are a pirate captain." from a role-play set-up, a sentence of a phishing
 *warning*), and on long benign prompts they caused most false positives. A window's score
-therefore counts only above ``threshold + margin``.
+therefore counts only above ``threshold + margin``. Pairs of sentences add context for short
+sentences but cost most of the model's time on long texts (a pair is two sentences read
+again).
 
 Development data only (never the blind sets): the policy pack's test rows (a development set
 since the blind sets were written) inserted in the middle of real long benign prompts (Chatbot
 Arena and GPTeacher instructions of 400-6,000 characters from ``benign_instructions``, a
-training source), plus the carriers alone. The margin maximises Youden's J: recall of the
-inserted violating rows minus the mean false-positive rate of the inserted benign rows and the
-carriers.
+training source), plus the carriers alone. Pair length and margin are chosen together to
+maximise Youden's J: recall of the inserted violating rows minus the mean false-positive rate
+of the inserted benign rows and the carriers (ties go to fewer pairs, then the smaller
+margin).
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from typing import Any
 import numpy as np
 
 #: The margins compared (0 = windows count like the whole text).
-GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+MARGINS = (0.0, 0.1, 0.2, 0.3, 0.4)
+#: Longest sentence pair read, in characters (0 = sentences alone).
+PAIRS = (0, 100, 160, 320)
 CARRIERS = 300
 SEED = 7
 
@@ -67,38 +73,40 @@ def dev_sets(root: Path, data: Path) -> dict[str, list[str]]:
             "carriers": hosts}
 
 
-def view_scores(folder: Path, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+def view_scores(folder: Path, texts: list[str], pair_chars: int
+                ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per text, the highest calibrated score per default-policy category over the whole-text
     views and over the sentence windows (margin 0, so the raw window scores)."""
     from bastion.classify._embedded import EmbeddedClassifier  # noqa: PLC0415
     from bastion.policy import load_policy  # noqa: PLC0415
 
     policy = load_policy("default")
-    tier = EmbeddedClassifier(artifacts=folder, window_margin=0.0)
-    out = []
-    for text in texts:
-        whole, windows = tier.view_scores(text, policy)
-        out.append((whole, windows))
-    return out
+    tier = EmbeddedClassifier(artifacts=folder, window_margin=0.0, pair_chars=pair_chars)
+    return [tier.view_scores(text, policy) for text in texts]
 
 
-def choose_margin(root: Path, data: Path, folder: Path) -> dict[str, Any]:
-    """Score the development sets once, compare every margin, return the choice and grid."""
+def choose_windows(root: Path, data: Path, folder: Path) -> dict[str, Any]:
+    """Score the development sets for every pair length, compare every margin, and return
+    the choice with the whole grid."""
     from bastion.policy import load_policy  # noqa: PLC0415
 
     policy = load_policy("default")
     thresholds = np.array([c.threshold for c in policy.categories], np.float32)
     counted = np.array([c.action != "allow" for c in policy.categories])
-    scored = {name: view_scores(folder, texts) for name, texts in dev_sets(root, data).items()}
+    sets = dev_sets(root, data)
     grid = []
-    for margin in GRID:
-        rates = {}
-        for name, rows in scored.items():
-            flagged = [bool((((whole >= thresholds) | (windows - margin >= thresholds))
-                             & counted).any()) for whole, windows in rows]
-            rates[name] = round(float(np.mean(flagged)), 4)
-        youden = rates["violating_inside"] - (rates["benign_inside"] + rates["carriers"]) / 2
-        grid.append({"margin": margin, **rates, "youden_j": round(youden, 4)})
-    best = max(grid, key=lambda g: (g["youden_j"], -g["margin"]))
-    return {"value": best["margin"], "criterion": "Youden's J on development data",
-            "rows": {name: len(rows) for name, rows in scored.items()}, "grid": grid}
+    for pair_chars in PAIRS:
+        scored = {name: view_scores(folder, texts, pair_chars) for name, texts in sets.items()}
+        for margin in MARGINS:
+            rates = {}
+            for name, rows in scored.items():
+                flagged = [bool((((whole >= thresholds) | (windows - margin >= thresholds))
+                                 & counted).any()) for whole, windows in rows]
+                rates[name] = round(float(np.mean(flagged)), 4)
+            youden = rates["violating_inside"] - (rates["benign_inside"] + rates["carriers"]) / 2
+            grid.append({"pair_chars": pair_chars, "margin": margin, **rates,
+                         "youden_j": round(youden, 4)})
+    best = max(grid, key=lambda g: (g["youden_j"], -g["pair_chars"], -g["margin"]))
+    return {"pair_chars": best["pair_chars"], "margin": best["margin"],
+            "criterion": "Youden's J on development data",
+            "rows": {name: len(texts) for name, texts in sets.items()}, "grid": grid}
