@@ -18,17 +18,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = "110"  # rich tables are drawn to this width, here and in the README
-README_PORTS = {"serve": 8000, "gateway": 8100, "upstream": 41321}
+README_PORTS = {"serve": 8000, "gateway": 8100, "upstream": 41321, "web": 8200}
 
 # What changes from run to run; everything else in a block is a figure that must not drift.
 _VOLATILE = [
     (re.compile(r"\b\d+(?:\.\d+)? ms\b"), "N ms"),
     (re.compile(r"\b\d+\.\d\d s\b"), "N ms"),  # latencies of a second or more
     (re.compile(r'"latency_ms": [\d.e-]+'), '"latency_ms": N'),
-    (re.compile(r"\b(acct|key)_[0-9a-f]{8,}"), r"\1_ID"),
+    (re.compile(r"\b(acct|key|user)_[0-9a-f]{8,}"), r"\1_ID"),
     (re.compile(r"\bbst-[\w-]+"), "bst-KEY"),
     (re.compile(r"\b[0-9a-f]{64}\b"), "SHA256"),
     (re.compile(r"\b\d+:\d\d:\d\d\b"), "H:MM:SS"),
+    (re.compile(r"\b\d{4}-\d\d-\d\d \d\d:\d\d\b"), "YYYY-MM-DD HH:MM"),
     (re.compile(r"[\d,.]+ texts/s \([\d.]+ s\)"), "N texts/s (N s)"),
     (re.compile(r"modr-[\w…-]+"), "modr-ID"),
     (re.compile(r"\breq_[0-9a-f]{8,}"), "req_ID"),
@@ -290,6 +291,11 @@ def run_tour(tour: Tour) -> Iterator[tuple[str, str]]:
     redteam.shell("bastion redteam gate run.jsonl --max-asr 0.05", rc=1, echo_rc=True,
                   expect=("FAIL overall",))
     yield "redteam", redteam.text()
+    yield "findings", _findings(tour)
+    yield "monitor", _monitor(tour)
+    yield "copilot", _copilot(tour)
+    yield "policy-versions", _policy_versions(tour)
+    yield "web", _web(tour)
 
 
 def _serve(tour: Tour) -> str:
@@ -368,3 +374,94 @@ def _gateway(tour: Tour) -> str:
         _edit_event(tour.dir / "gw.db")
     gw.shell("bastion audit verify", rc=1, echo_rc=True, expect=("audit log BROKEN",))
     return gw.text()
+
+
+# successful attempts named in reports/redteam.md (attempt ids are stable from run to run)
+_ATTEMPTS = "9431ed9cea48a9e9 ae5f0a8ee5fd97a0 f8876c2099358ad1"
+
+
+def _findings(tour: Tour) -> str:
+    found = Block(tour)
+    found.say("# three successful attempts of the campaign above (ids from reports/redteam.md)")
+    found.shell(f"for attempt in {_ATTEMPTS}; do\n"
+                "    bastion findings import campaign run.jsonl --attempt $attempt "
+                "--reporter alice\ndone", expect=("imported 1 finding(s): 3",))
+    found.shell("bastion findings queue", expect=("critical",))
+    found.shell('bastion findings transition 2 duplicate --actor bob --reason "same as 1"',
+                rc=2, echo_rc=True, expect=("cannot move to 'duplicate'",))
+    found.shell('bastion findings transition 1 triaging --actor bob --reason "reproduced by hand"',
+                expect=("now triaging",))
+    found.shell("bastion findings dedupe 2", expect=("1: score",))
+    found.shell("bastion findings transition 2 triaging --actor bob --reason \"looking\" && \\\n"
+                "    bastion findings transition 2 duplicate --duplicate-of 1 --actor bob "
+                "--reason \"same hidden-instruction weakness as 1\"",
+                expect=("now duplicate",))
+    return found.text()
+
+
+def _monitor(tour: Tour) -> str:
+    watch = Block(tour)
+    watch.shell("bastion monitor generate day.jsonl --events 20000", expect=("events written",))
+    watch.shell("bastion monitor replay day.jsonl", expect=("6 incidents",))
+    return watch.text()
+
+
+def _first_finding(output: str) -> str:
+    """The scan's summary and its top finding in full; the others by their first line."""
+    lines = output.splitlines()
+    heads = [i for i, line in enumerate(lines) if re.match(r"\d+\.\d\d  \S+:\d+", line)]
+    if len(heads) < 2:
+        return output
+    rest = [lines[i] for i in heads[1:]]
+    first = "\n".join(lines[:heads[1]]).rstrip()
+    return "\n".join([first, "", *rest, "… (each with its explanation, code and patch)"])
+
+
+def _copilot(tour: Tour) -> str:
+    copilot = Block(tour)
+    copilot.shell("bastion copilot digest examples/threat-report.md",
+                  expect=("AML.T0051.001", "203.0.113.45", "mirror-ink@example.com"))
+    copilot.shell("bastion copilot scan-code examples/vulnerable_app.py",
+                  expect=("CWE-295", "CWE-78", "CWE-502"), show=_first_finding)
+    return copilot.text()
+
+
+def _policy_versions(tour: Tour) -> str:
+    versions = Block(tour)
+    versions.shell('bastion policy push examples/shop-policy.md -m "first version" --by alice',
+                   expect=("saved shop-assistant v1",))
+    versions.say("# an edit: lower thresholds, one more competitor phrase")
+    versions.shell("sed -e 's/threshold: 0.5/threshold: 0.4/' -e 's/\"price match\"]/"
+                   "\"price match\", \"match their price\"]/' \\\n"
+                   "    examples/shop-policy.md > shop-policy.md")
+    versions.shell('bastion policy push shop-policy.md -m "catch more competitor talk" --by alice',
+                   expect=("saved shop-assistant v2",))
+    versions.shell("bastion policy diff shop-assistant 1", expect=("+    threshold: 0.4",))
+    versions.shell('bastion policy publish shop-assistant 2 --reason "reviewed with bob" '
+                   "--by alice", expect=("published shop-assistant v2",))
+    versions.shell("bastion policy versions shop-assistant", expect=("published",))
+    return versions.text()
+
+
+def _web(tour: Tour) -> str:
+    web = Block(tour)
+    web.shell("echo 'correct horse battery staple' | bastion users create-admin alice "
+              "--password-stdin", expect=("admin 'alice' created",))
+    web.say("$ bastion web run --port 8200 &")
+    tour.start("bastion web run --port 8200", ready="http://127.0.0.1:8200/login")
+    web.shell("curl -s -D - -o /dev/null localhost:8200/login | grep -i '^HTTP\\|^content-sec'",
+              expect=("200 OK", "default-src 'self'"))
+    login = ("curl -si -b jar -c jar localhost:8200/login -d username=alice \\\n"
+             "    --data-urlencode 'password=correct horse battery staple'")
+    web.say("# a form post without the CSRF token is refused")
+    web.shell(f"curl -s -c jar -o /dev/null localhost:8200/login && {login} | head -1",
+              expect=("403",))
+    web.say("# with it (from the form), the login opens a session")
+    web.shell("TOKEN=$(curl -s -b jar -c jar localhost:8200/login \\\n"
+              "    | grep -o 'csrf_token\" value=\"[0-9a-f]*' | cut -d'\"' -f3) && \\\n"
+              f"    {login} -d csrf_token=$TOKEN \\\n"
+              "    | grep -i '^HTTP\\|^location\\|^set-cookie'",
+              expect=("303 See Other", "bastion_session="),
+              show=lambda o: re.sub(r"bastion_session=[^;]+", "bastion_session=…", o))
+    web.shell("curl -s -b jar localhost:8200/ | grep '<h1>'", expect=("Welcome, alice",))
+    return web.text()
