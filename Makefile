@@ -67,6 +67,11 @@ bench: install-dev
 	$(BIN)/python bench/refusal_quality.py
 	$(BIN)/python bench/redteam_verdicts.py
 	$(BIN)/python bench/policy_reload.py
+	$(BIN)/python bench/findings_dedupe.py
+	$(BIN)/python bench/findings_scale.py
+	$(BIN)/python bench/monitor_detectors.py
+	$(BIN)/python bench/copilot_code.py
+	$(BIN)/python bench/web_pages.py
 	$(BIN)/python scripts/readme_tour.py --tables-only --write
 
 ## Regenerate requirements/*.lock from pyproject.toml (needs PyPI; see scripts/lock.sh).

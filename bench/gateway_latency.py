@@ -50,7 +50,20 @@ UPSTREAM_CODE = """
 import sys, uvicorn
 from bastion.testing import ScriptedUpstream, Turn, upstream_app
 text = ("Tea is made by pouring hot water over cured leaves of the tea plant. " * 6)[:400]
-model = ScriptedUpstream(default=Turn(echo=True))  # a fresh answer text for every prompt
+
+
+class Answering(ScriptedUpstream):
+    # A fresh answer for every prompt (no verdict cache can answer it) that reads like one: the
+    # plain echo is the request's JSON, a fake chat transcript the classifier rightly flags.
+    def decide(self, body):
+        turn, text = super().decide(body)
+        messages = body.get("messages") or []
+        if messages and isinstance(messages[-1].get("content"), str):
+            text = "Good question. " + messages[-1]["content"].replace("?", ".")
+        return turn, text
+
+
+model = Answering(default=Turn(echo=True))
 model.script("stream-slowly", Turn(content=text, chunks=tuple(text[i:i + 4]
              for i in range(0, len(text), 4)), chunk_delay=0.02))
 model.requests = _Discard()
