@@ -59,6 +59,7 @@ class Tour:
                     "PYTHONDONTWRITEBYTECODE": "1"}
         self.env.pop("BASTION_DATABASE_URL", None)
         self.env.pop("BASTION_API_KEY_HASHES", None)
+        self.env.pop("BASTION_SEMGREP", None)  # the README shows a plain install: Bandit alone
         self.ports = {name: _free_port() for name in README_PORTS}
         self._background: list[subprocess.Popen[bytes]] = []
         self.clone_log = ""

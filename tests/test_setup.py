@@ -15,7 +15,8 @@ LOCKS = sorted((ROOT / "requirements").glob("*.lock"))
 
 
 def test_the_locks_we_document_exist() -> None:
-    assert {p.name for p in LOCKS} == {"bootstrap.lock", "main.lock", "dev.lock", "train.lock"}
+    assert {p.name for p in LOCKS} == {"bootstrap.lock", "main.lock", "dev.lock", "train.lock",
+                                       "semgrep.lock"}
 
 
 @pytest.mark.parametrize("lock", LOCKS, ids=lambda p: p.name)
