@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
-from bastion.store import open_store
+from bastion.store import close_store, open_store
 from bastion.store._models import Base
 
 
@@ -39,8 +39,11 @@ def test_models_match_the_migrated_schema(tmp_path: Path) -> None:
     import bastion.web  # noqa: F401
 
     url = f"sqlite:///{tmp_path / 'schema.db'}"
-    open_store(url)
+    close_store(open_store(url))  # migrates
     engine = create_engine(url)
-    with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    try:
+        with engine.connect() as connection:
+            diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    finally:
+        engine.dispose()
     assert not diff, f"models and migrations differ: {diff}"
