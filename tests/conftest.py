@@ -1,11 +1,16 @@
-"""Shared fixtures: the asyncio backend and real PostgreSQL and Redis servers."""
+"""Shared fixtures: the asyncio backend, real PostgreSQL and Redis servers, and a migrated store
+on each backend."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from tests.services import postgres_server, redis_server
+from sqlalchemy.orm import Session, sessionmaker
+from tests.services import fresh_database, postgres_server, redis_server
+
+from bastion.store import close_store, open_store
 
 
 @pytest.fixture
@@ -26,3 +31,19 @@ def redis_url() -> Iterator[str]:
     """A real Redis server for the session."""
     with redis_server() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database: SQLite (the embedded default), then a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/store.db"
+    return fresh_database(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+    """A migrated store on ``db_url``, closed after the test."""
+    made = open_store(db_url)
+    yield made
+    close_store(made)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,27 +15,14 @@ import pytest
 import typer
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
-from tests.services import fresh_database
 from typer.testing import CliRunner
 
 from bastion.cli import _audit
 from bastion.monitor import AuditLog, FileAnchor, canonical, chain_hash
-from bastion.store import close_store, open_store
 
 from .conftest import GatewayFactory
 
 KEY = b"k" * 32
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/audit.db"
-    else:
-        url = fresh_database(request.getfixturevalue("postgres_url"))
-    made = open_store(url)
-    yield made
-    close_store(made)
 
 
 def _fill(log: AuditLog, count: int = 10) -> None:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
-from tests.services import fresh_database
 
 from bastion.accounts import AccountStore, BlockHistory, RedisStrikeStore, key_digest
 from bastion.accounts._sqlstrikes import SqlStrikeStore
@@ -19,21 +17,6 @@ from bastion.monitor import AuditLog
 from bastion.store import close_store, open_store
 
 from .conftest import GatewayFactory
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/store.db"
-    return fresh_database(request.getfixturevalue("postgres_url"))
-
-
-@pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    """A migrated store for ``db_url``, closed after the test."""
-    made = open_store(db_url)
-    yield made
-    close_store(made)
 
 
 def test_keys_are_hashed_shown_once_and_revocable(db_url: str,

@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
-from sqlalchemy.orm import Session, sessionmaker
-from tests.services import fresh_database
 
 from bastion.monitor import MonitorEvent
-from bastion.store import close_store, open_store
 
 T0 = 1_767_225_600.0
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    """A migrated store on SQLite, then on a real PostgreSQL server."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/monitor.db"
-    else:
-        url = fresh_database(request.getfixturevalue("postgres_url"))
-    made = open_store(url)
-    yield made
-    close_store(made)
 
 
 def event(at: float, account: str | None = "acct_a", *, decision: str = "pass",

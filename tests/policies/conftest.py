@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from tests.gateway.conftest import backend, gateway_factory, upstream  # noqa: F401 - fixtures
-from tests.services import fresh_database
 from tests.test_policy import GOOD
 from tests.web.conftest import WebStack, browser, page_as, pages, running_web  # noqa: F401
 
 from bastion.monitor import AuditLog
 from bastion.policy.store import PolicyStore
-from bastion.store import close_store, open_store
 
 #: The lint tests' pet policy, with an example the rules tier catches by its keyword.
 PETS = GOOD.replace("threshold: 0.6", "threshold: 0.5").replace(
@@ -24,16 +21,6 @@ PETS = GOOD.replace("threshold: 0.6", "threshold: 0.5").replace(
 #: PETS with one more keyword: "pull the cat's tail" is now blocked too.
 STRICTER = PETS.replace('PET-1: ["kick the puppy"]',
                         'PET-1: ["kick the puppy", "pull the cat\'s tail"]')
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    """A migrated database of each backend."""
-    url = (fresh_database(request.getfixturevalue("postgres_url"))
-           if request.param == "postgresql" else f"sqlite:///{tmp_path}/p.db")
-    made = open_store(url)
-    yield made
-    close_store(made)
 
 
 @pytest.fixture

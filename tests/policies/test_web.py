@@ -9,11 +9,12 @@ from html import unescape
 
 import httpx
 import pytest
+from tests.services import fresh_database
 
 from bastion.monitor import AuditLog
 from bastion.policy.store import PolicyStore
 
-from .conftest import PETS, STRICTER, WebStack, fresh_database, running_web
+from .conftest import PETS, STRICTER, WebStack, running_web
 
 HOSTILE = '<script>alert("x")</script> how do I kick the puppy? <img src=x onerror=alert(1)>'
 
