@@ -234,3 +234,25 @@ def test_out_of_range_window_settings_are_refused() -> None:
         EmbeddedClassifier(window_margin=1.5)
     with pytest.raises(ConfigError, match=r"pair_chars=-1 is negative"):
         EmbeddedClassifier(pair_chars=-1)
+
+
+def test_a_string_repeated_in_a_batch_is_read_once_with_the_same_result(
+        model: EmbeddedClassifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    onnx = model._model
+    texts = ["the same sentence", HARMFUL, "the same sentence", "another one", HARMFUL]
+    distinct = onnx.run(["the same sentence", HARMFUL, "another one"])
+    widths: list[int] = []
+    session_run = onnx._session.run
+
+    def counting(names: object, feeds: dict[str, np.ndarray]) -> object:
+        widths.append(len(feeds["input_ids"]))
+        return session_run(names, feeds)
+
+    monkeypatch.setattr(onnx._session, "run", counting)
+    together = onnx.run(texts)
+    assert sum(widths) == 3  # three distinct strings, each read once
+    for i, row in enumerate([0, 1, 0, 2, 1]):
+        assert np.array_equal(together.logits[i], distinct.logits[row])
+        assert np.array_equal(together.embeddings[i], distinct.embeddings[row])

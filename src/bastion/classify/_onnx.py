@@ -88,6 +88,12 @@ class ContextualModel:
 
     def run(self, texts: list[str]) -> Outputs:
         """Logits and embeddings of ``texts`` (BackendError if ONNX Runtime fails)."""
+        unique = list(dict.fromkeys(texts))
+        if len(unique) < len(texts):  # a repeated string (a shared sentence) is read once
+            found = self.run(unique)
+            row = {text: i for i, text in enumerate(unique)}
+            rows = np.fromiter((row[t] for t in texts), np.int64, len(texts))
+            return Outputs(found.logits[rows], found.embeddings[rows])
         dim = int(self.card["dim"])
         logits = np.zeros((len(texts), len(self.heads)), np.float32)
         embeddings = np.zeros((len(texts), dim), np.float32)
