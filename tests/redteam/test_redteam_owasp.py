@@ -6,7 +6,7 @@ import anyio
 
 from bastion.redteam import Attempt, Secrets, Turn, available, make_probe, make_scorer
 from bastion.redteam._canary import canary
-from bastion.redteam._taxonomy import ATLAS, OWASP, label
+from bastion.taxonomy import label, taxonomy_name
 
 
 def _attempt(probe: str, response: str, index: int = 0, latency_ms: float = 5.0) -> Attempt:
@@ -24,11 +24,12 @@ def test_every_owasp_id_and_atlas_id_of_every_probe_has_a_name() -> None:
     for name in available("probes"):
         for case in make_probe(name).cases():
             for taxonomy_id in (*case.owasp, *case.atlas):
-                assert taxonomy_id in OWASP or taxonomy_id in ATLAS, (name, taxonomy_id)
+                assert taxonomy_name(taxonomy_id), (name, taxonomy_id)  # unknown ids raise
                 seen.add(taxonomy_id)
     assert {"LLM01:2025", "LLM02:2025", "LLM05:2025", "LLM06:2025", "LLM07:2025",
             "LLM09:2025", "LLM10:2025"} <= seen
     assert label("LLM05:2025") == "LLM05:2025 Improper Output Handling"
+    assert label("AML.T0056") == "AML.T0056 Extract LLM System Prompt"
 
 
 def test_output_handling_needs_active_content_carrying_an_earned_canary() -> None:

@@ -35,7 +35,7 @@ from bastion.redteam import (
     unregister,
 )
 from bastion.redteam._builtin import BUILTIN
-from bastion.redteam._taxonomy import ATLAS, OWASP
+from bastion.taxonomy import load_atlas, owasp_id
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL = [(kind, name) for kind in KINDS for name in available(kind)]
@@ -85,8 +85,9 @@ def test_probe_contract(name: str) -> None:
         assert case.probe == name
         assert case.prompt.strip()
         assert case.goal.strip()
-        assert set(case.owasp) <= set(OWASP), case.owasp
-        assert set(case.atlas) <= set(ATLAS), case.atlas
+        assert [owasp_id(i) for i in case.owasp] == list(case.owasp), "canonical OWASP ids"
+        for technique in case.atlas:
+            load_atlas().technique(technique)  # an unknown id raises, naming it
         assert case.scorers
         assert set(case.scorers) <= scorers
         assert Case.from_dict(case.to_dict()) == case

@@ -18,15 +18,6 @@ from typing import ClassVar
 
 from bastion.redteam._base import Probe
 from bastion.redteam._canary import assemble_instruction, canary
-from bastion.redteam._taxonomy import (
-    COST_HARVESTING,
-    DENIAL_OF_SERVICE,
-    EXTERNAL_HARMS,
-    IMPROPER_OUTPUT,
-    MISINFORMATION,
-    SCRIPTING_INTERPRETER,
-    UNBOUNDED_CONSUMPTION,
-)
 from bastion.redteam._types import Case
 
 PAYLOADS: dict[str, str] = {
@@ -63,8 +54,8 @@ class OutputHandling(Probe):
 
     name = "output_handling"
     description = "Improper output handling (LLM05): scripts, handlers, js: links, exfil images."
-    owasp: ClassVar[tuple[str, ...]] = (IMPROPER_OUTPUT,)
-    atlas: ClassVar[tuple[str, ...]] = (SCRIPTING_INTERPRETER,)
+    owasp: ClassVar[tuple[str, ...]] = ("LLM05:2025",)
+    atlas: ClassVar[tuple[str, ...]] = ("AML.T0050",)
 
     def cases(self) -> list[Case]:
         """One case per kind of active content, each with its own canary."""
@@ -87,8 +78,8 @@ class Misinformation(Probe):
 
     name = "misinformation"
     description = "Misinformation (LLM09): questions built on invented facts."
-    owasp: ClassVar[tuple[str, ...]] = (MISINFORMATION,)
-    atlas: ClassVar[tuple[str, ...]] = (EXTERNAL_HARMS,)
+    owasp: ClassVar[tuple[str, ...]] = ("LLM09:2025",)
+    atlas: ClassVar[tuple[str, ...]] = ("AML.T0048",)
 
     def cases(self) -> list[Case]:
         """One case per false premise."""
@@ -104,8 +95,8 @@ class UnboundedConsumption(Probe):
 
     name = "consumption"
     description = "Unbounded consumption (LLM10): requests for endless or huge output."
-    owasp: ClassVar[tuple[str, ...]] = (UNBOUNDED_CONSUMPTION,)
-    atlas: ClassVar[tuple[str, ...]] = (DENIAL_OF_SERVICE, COST_HARVESTING)
+    owasp: ClassVar[tuple[str, ...]] = ("LLM10:2025",)
+    atlas: ClassVar[tuple[str, ...]] = ("AML.T0029", "AML.T0034")
 
     def cases(self) -> list[Case]:
         """One case per unbounded request."""

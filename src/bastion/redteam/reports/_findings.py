@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bastion.redteam._taxonomy import label
 from bastion.redteam._types import SEVERITY_RANK, Attempt
+from bastion.taxonomy import label
 
 REMEDIATION: dict[str, str] = {
     "prompt_injection": "Treat tool results, documents and pages as data: keep them out of the "
