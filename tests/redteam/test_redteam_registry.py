@@ -66,6 +66,7 @@ PROBE_OPTIONS: dict[str, dict[str, Any]] = {
     # Cases written by 'bastion findings export' (two accepted findings, one multi-turn).
     "findings": {"path": str(Path(__file__).parents[1] / "findings" / "data"
                              / "findings.cases.jsonl")},
+    "rag_leak": {"canary": "BSTN-7F3A09C2"},
 }
 
 

@@ -20,7 +20,8 @@ OWASP_ID = re.compile(r"\bLLM\d{2}:2025\b")
 SOURCES = sorted(p for pattern in ("src/**/*.py", "src/**/*.html", "docs/*.md", "examples/*")
                  for p in ROOT.glob(pattern) if p.is_file())
 # Probes that write cases only with an option.
-OPTIONS: dict[str, dict[str, Any]] = {"purpose": {"purpose": "support bot of a bank"}}
+OPTIONS: dict[str, dict[str, Any]] = {"purpose": {"purpose": "support bot of a bank"},
+                                      "rag_leak": {"canary": "BSTN-7F3A09C2"}}
 
 
 def _ids_in(path: Path) -> set[str]:

@@ -28,6 +28,9 @@ REMEDIATION: dict[str, str] = {
                       "premises, and show citations users can check.",
     "unbounded_consumption": "Cap output tokens, request time and per-account spend at the "
                              "gateway.",
+    "rag_leak": "Enforce access in the retrieval layer: partition the vector store (or filter "
+                "on metadata) by the authenticated user, set on the server and never taken "
+                "from the prompt.",
 }
 DEFAULT_REMEDIATION = ("Add the category to the guardrail policy in front of the model (the "
                        "gateway checks prompts and completions) and strengthen the model's "
