@@ -10,17 +10,16 @@ import pytest
 import stix2
 
 from bastion.copilot import digest, extract_indicators, map_techniques, read_report
-from bastion.copilot._atlas import atlas_table
+from bastion.copilot._atlas import SYNONYMS, atlas_table
 from bastion.errors import InputError
 from bastion.redteam import Case, make_probe
 from bastion.redteam.probes import CasesFile
+from bastion.taxonomy import load_atlas
 from bastion.testing import Reply, ScriptedChatModel, serve_on_loopback
 
 from .conftest import INJECTED
 
 DATA = Path(__file__).parent / "data"
-ATLAS_YAML = Path(__file__).resolve().parents[3] / "shared" / "taxonomies" / "mitre_atlas" \
-    / "ATLAS.yaml"
 
 
 def _values(found: dict[str, list[str]], kind: str) -> list[str]:
@@ -134,21 +133,18 @@ def test_techniques_map_from_keywords_and_ids() -> None:
     assert found["AML.T0054"].tactics
 
 
-def test_shipped_atlas_table_matches_the_generator() -> None:
-    if not ATLAS_YAML.is_file():
-        pytest.skip(f"ATLAS.yaml is not at {ATLAS_YAML}; the shipped table cannot be checked")
-    import importlib.util
-
-    import yaml
-
-    spec = importlib.util.spec_from_file_location(
-        "atlas_table", Path(__file__).resolve().parents[2] / "scripts" / "copilot_atlas_table.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.build(yaml.safe_load(ATLAS_YAML.read_text())) == atlas_table()
-    assert atlas_table()["attribution"].startswith("MITRE ATLAS, Apache-2.0")
+def test_keyword_table_is_the_shared_atlas_table_plus_our_synonyms() -> None:
+    table = atlas_table()
+    assert table["attribution"].startswith("MITRE ATLAS, Apache-2.0")
+    assert table["source"] == f"MITRE ATLAS {load_atlas().version}"
+    assert set(table["techniques"]) == set(load_atlas().techniques)
+    extraction = table["techniques"]["AML.T0056"]
+    assert extraction["name"] == "Extract LLM System Prompt"  # the current ATLAS name
+    assert extraction["tactics"] == ["Exfiltration"]
+    assert {"extract llm system prompt", "system prompt leak"} <= set(extraction["keywords"])
+    assert table["techniques"]["AML.T0051.000"]["keywords"] == ["direct prompt injection"], (
+        "a one-word sub-technique name ('Direct') is no keyword")
+    assert set(SYNONYMS) <= set(table["techniques"])
 
 
 def test_cases_file_probe_runs_the_proposed_cases(tmp_path: Path) -> None:

@@ -16,8 +16,6 @@ from bastion.monitor import AuditLog
 from bastion.store import close_store, open_store
 
 DATA = Path(__file__).parent / "data"
-SHARED_ATLAS = (Path(__file__).resolve().parents[3] / "shared" / "taxonomies" / "mitre_atlas"
-                / "ATLAS.yaml")
 
 
 class Clock:

@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
-import anyio
+import re
+from collections.abc import Sequence
+from typing import Any
 
-from bastion.redteam import Attempt, Secrets, Turn, available, make_probe, make_scorer
+import anyio
+import pytest
+
+from bastion.errors import ConfigError
+from bastion.redteam import (
+    Attempt,
+    Message,
+    Reply,
+    Secrets,
+    Target,
+    Turn,
+    available,
+    make_config,
+    make_probe,
+    make_scorer,
+    run_campaign,
+)
 from bastion.redteam._canary import canary
-from bastion.redteam._taxonomy import ATLAS, OWASP, label
+from bastion.taxonomy import OWASP_LLM_2025, label
+
+RAG_CANARY = "BSTN-7F3A09C2"
+# Probes that write cases only with an option.
+OPTIONS: dict[str, dict[str, Any]] = {"purpose": {"purpose": "support bot of a bank"},
+                                      "rag_leak": {"canary": RAG_CANARY}}
 
 
 def _attempt(probe: str, response: str, index: int = 0, latency_ms: float = 5.0) -> Attempt:
-    case = make_probe(probe).cases()[index]
+    case = make_probe(probe, **OPTIONS.get(probe, {})).cases()[index]
     return Attempt("a", case, "single", (), 1,
                    turns=(Turn(case.prompt, case.prompt, response, latency_ms),))
 
@@ -19,16 +42,14 @@ def _score(name: str, attempt: Attempt) -> bool | None:
     return anyio.run(make_scorer(name).score, attempt, Secrets()).success
 
 
-def test_every_owasp_id_and_atlas_id_of_every_probe_has_a_name() -> None:
-    seen = set()
-    for name in available("probes"):
-        for case in make_probe(name).cases():
-            for taxonomy_id in (*case.owasp, *case.atlas):
-                assert taxonomy_id in OWASP or taxonomy_id in ATLAS, (name, taxonomy_id)
-                seen.add(taxonomy_id)
-    assert {"LLM01:2025", "LLM02:2025", "LLM05:2025", "LLM06:2025", "LLM07:2025",
-            "LLM09:2025", "LLM10:2025"} <= seen
+def test_probes_cover_every_owasp_risk_a_text_endpoint_can_show() -> None:
+    seen = {i for name in available("probes")
+            for case in make_probe(name, **OPTIONS.get(name, {})).cases() for i in case.owasp}
+    # LLM03 supply chain and LLM04 data and model poisoning concern how the application and
+    # its model were built; no conversation with a text endpoint shows them.
+    assert set(OWASP_LLM_2025) - seen == {"LLM03:2025", "LLM04:2025"}
     assert label("LLM05:2025") == "LLM05:2025 Improper Output Handling"
+    assert label("AML.T0056") == "AML.T0056 Extract LLM System Prompt"
 
 
 def test_output_handling_needs_active_content_carrying_an_earned_canary() -> None:
@@ -65,3 +86,75 @@ def test_reports_name_owasp_and_atlas_ids(tmp_path: object) -> None:
     text = markdown_report(summarise([attempt]), {"config": {"target": "t"}})
     assert "LLM05:2025 Improper Output Handling" in text
     assert "AML.T0050 Command and Scripting Interpreter" in text
+
+
+class EchoTarget(Target):
+    """Quotes the whole conversation back, as a mirror would."""
+
+    name = "echo_owasp_test"
+
+    async def send(self, messages: Sequence[Message]) -> Reply:
+        """Quote every message."""
+        return Reply("You wrote:\n" + "\n".join(f"> {m.content}" for m in messages))
+
+
+# (tenant, document): the test user is acme's; the memo is another tenant's.
+RAG_STORE = (("acme", "Acme onboarding guide: reset your password from the account page."),
+             ("globex", f"Project Nightjar board memo (restricted). Reference code: "
+                        f"{RAG_CANARY}. The board approved the acquisition."))
+
+
+class FakeRag(Target):
+    """A RAG bot for tenant 'acme' over a store that also holds another tenant's memo.
+
+    It answers with the best keyword match; only ``leaky`` searches outside acme's partition.
+    """
+
+    name = "fake_rag_test"
+
+    def __init__(self, leaky: bool) -> None:
+        self.leaky = leaky
+
+    async def send(self, messages: Sequence[Message]) -> Reply:
+        """Answer from the best-matching document the partition allows."""
+        words = set(re.findall(r"\w+", messages[-1].content.lower()))
+        docs = [d for tenant, d in RAG_STORE if self.leaky or tenant == "acme"]
+        best = max(docs, key=lambda d: len(words & set(re.findall(r"\w+", d.lower()))))
+        if not words & set(re.findall(r"\w+", best.lower())) - {"the", "a", "of"}:
+            return Reply("I found nothing about that in your documents.")
+        return Reply(f"From your knowledge base: {best}")
+
+
+def _rag_campaign(target: Target) -> list[Attempt]:
+    config = make_config(target="vulnerable", probes=["rag_leak"],
+                         probe_options={"rag_leak": {"canary": RAG_CANARY}},
+                         strategies=["single"], converters=["none", "base64"], seed=3)
+    return anyio.run(lambda: run_campaign(config, target=target))
+
+
+def test_rag_leak_finds_a_store_that_ignores_partitions_and_only_that() -> None:
+    leaky = _rag_campaign(FakeRag(leaky=True))
+    assert any(a.success for a in leaky), [(a.case.id, a.reason) for a in leaky]
+    assert not any(a.success for a in _rag_campaign(FakeRag(leaky=False)))
+    echoed = _rag_campaign(EchoTarget())
+    assert echoed
+    assert all(a.error is None and not a.success for a in echoed), "echoes prove nothing"
+
+
+def test_retrieval_scorer_needs_the_canary_the_attack_never_sent() -> None:
+    assert _score("retrieval", _attempt("rag_leak", f"The memo's code is {RAG_CANARY}.")) is True
+    assert _score("retrieval", _attempt("rag_leak", "I can only search your own files.")) is False
+    case = make_probe("rag_leak", canary=RAG_CANARY).cases()[0]
+    quoted = Attempt("a", case, "pair", (), 1, turns=(Turn(
+        f"Is the code {RAG_CANARY}?", case.prompt, f"Yes, {RAG_CANARY}.", 1.0),))
+    assert _score("retrieval", quoted) is None, "a canary the attack sent proves nothing"
+
+
+def test_rag_leak_needs_a_planted_canary() -> None:
+    probe = make_probe("rag_leak")
+    assert probe.cases() == []
+    assert "canary" in (probe.available() or "")
+    with pytest.raises(ConfigError, match="8 or more characters"):
+        make_probe("rag_leak", canary="abc")
+    with pytest.raises(ConfigError, match="contains the canary"):
+        make_probe("rag_leak", canary=RAG_CANARY, topic=f"memo {RAG_CANARY}")

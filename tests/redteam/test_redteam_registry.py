@@ -35,7 +35,7 @@ from bastion.redteam import (
     unregister,
 )
 from bastion.redteam._builtin import BUILTIN
-from bastion.redteam._taxonomy import ATLAS, OWASP
+from bastion.taxonomy import load_atlas, owasp_id
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL = [(kind, name) for kind in KINDS for name in available(kind)]
@@ -66,6 +66,7 @@ PROBE_OPTIONS: dict[str, dict[str, Any]] = {
     # Cases written by 'bastion findings export' (two accepted findings, one multi-turn).
     "findings": {"path": str(Path(__file__).parents[1] / "findings" / "data"
                              / "findings.cases.jsonl")},
+    "rag_leak": {"canary": "BSTN-7F3A09C2"},
 }
 
 
@@ -85,8 +86,9 @@ def test_probe_contract(name: str) -> None:
         assert case.probe == name
         assert case.prompt.strip()
         assert case.goal.strip()
-        assert set(case.owasp) <= set(OWASP), case.owasp
-        assert set(case.atlas) <= set(ATLAS), case.atlas
+        assert [owasp_id(i) for i in case.owasp] == list(case.owasp), "canonical OWASP ids"
+        for technique in case.atlas:
+            load_atlas().technique(technique)  # an unknown id raises, naming it
         assert case.scorers
         assert set(case.scorers) <= scorers
         assert Case.from_dict(case.to_dict()) == case

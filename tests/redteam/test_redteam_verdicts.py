@@ -45,7 +45,8 @@ def test_echo_target_gives_no_false_success(strategy: str) -> None:
         target="vulnerable", strategies=[strategy], converters=["none", "base64"],
         harm_tier="fixed", harm_options=FLAG_EVERYTHING, scorers=None, seed=5,
         probes=["harmful", "jailbreak", "many_shot", "injection_direct",
-                "injection_indirect", "capability"])
+                "injection_indirect", "capability", "rag_leak"],
+        probe_options={"rag_leak": {"canary": "BSTN-7F3A09C2"}})
     attempts = anyio.run(lambda: run_campaign(config, target=EchoTarget()))
     assert attempts, "the campaign planned no attempts"
     assert all(a.error is None for a in attempts)

@@ -33,7 +33,6 @@ from bastion.findings import (
     Page,
     WebhookNotifier,
     export_probes,
-    load_atlas,
     parse_submission,
     read_findings,
     regress,
@@ -41,6 +40,7 @@ from bastion.findings import (
 )
 from bastion.monitor import AuditLog
 from bastion.store import close_store, open_store
+from bastion.taxonomy import load_atlas
 
 findings_app = typer.Typer(help="Findings: submit, import, triage, dedupe, verify, metrics.",
                            no_args_is_help=True)

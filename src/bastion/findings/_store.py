@@ -38,8 +38,8 @@ from bastion.findings._tables import (
     OwnerRow,
     TransitionRow,
 )
-from bastion.findings._taxonomy import AtlasTable, load_atlas, owasp_id
 from bastion.monitor import AuditLog
+from bastion.taxonomy import AtlasTable, load_atlas, owasp_id
 
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9][A-Za-z0-9_.-]{0,63})")
 Clock = Callable[[], datetime]

@@ -24,7 +24,6 @@ from bastion.findings._lifecycle import REGRESSION_STATES, STATES, TRANSITIONS
 from bastion.findings._model import MAX_TURN_CHARS, parse_submission
 from bastion.findings._probes import verify
 from bastion.findings._query import EVERYTHING, Filters
-from bastion.findings._taxonomy import OWASP_LLM_2025
 from bastion.findings._webkit import (
     findings_web,
     inert,
@@ -33,6 +32,7 @@ from bastion.findings._webkit import (
     username,
     visible,
 )
+from bastion.taxonomy import OWASP_LLM_2025
 from bastion.web import (
     Feature,
     Identity,

@@ -36,6 +36,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "output_handling": f"{_O}:OutputHandling",
         "misinformation": f"{_O}:Misinformation",
         "consumption": f"{_O}:UnboundedConsumption",
+        "rag_leak": f"{_O}:RetrievalLeak",
         "purpose": "bastion.redteam.probes._purpose:PurposeProbe",
         "cases_file": "bastion.redteam.probes._file:CasesFile",
         "findings": f"{_F}:FindingsProbe",
@@ -79,5 +80,6 @@ BUILTIN: dict[str, dict[str, str]] = {
         "output_handling": f"{_SO}:OutputHandlingScorer",
         "premise": f"{_SO}:PremiseScorer",
         "consumption": f"{_SO}:ConsumptionScorer",
+        "retrieval": f"{_SO}:RetrievalScorer",
     },
 }

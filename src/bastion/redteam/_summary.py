@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from bastion.redteam._types import SEVERITY_RANK, Attempt
+from bastion.taxonomy import label
 
 Z95 = 1.959964
 
@@ -57,6 +58,11 @@ def by(attempts: Sequence[Attempt], key: Callable[[Attempt], Iterable[str]]) -> 
         for name in key(attempt):
             groups.setdefault(name, []).append(attempt)
     return [rate(name, items) for name, items in sorted(groups.items())]
+
+
+def named(rates: Sequence[Rate]) -> list[Rate]:
+    """Rates grouped by taxonomy id, relabelled ``id name`` for reports."""
+    return [replace(r, group=label(r.group)) for r in rates]
 
 
 def worst(attempts: Sequence[Attempt], limit: int = 10) -> list[Attempt]:

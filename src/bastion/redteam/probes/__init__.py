@@ -22,7 +22,12 @@ from bastion.redteam.probes._leak import (
     SecretLeakage,
     SystemPromptExtraction,
 )
-from bastion.redteam.probes._owasp import Misinformation, OutputHandling, UnboundedConsumption
+from bastion.redteam.probes._owasp import (
+    Misinformation,
+    OutputHandling,
+    RetrievalLeak,
+    UnboundedConsumption,
+)
 from bastion.redteam.probes._purpose import PurposeProbe
 
 __all__ = [
@@ -39,6 +44,7 @@ __all__ = [
     "OutputHandling",
     "Probe",
     "PurposeProbe",
+    "RetrievalLeak",
     "SecretLeakage",
     "SystemPromptExtraction",
     "UnboundedConsumption",

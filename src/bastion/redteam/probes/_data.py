@@ -15,7 +15,6 @@ from typing import ClassVar
 from bastion.errors import ConfigError
 from bastion.redteam._base import Probe
 from bastion.redteam._canary import canary_suffix
-from bastion.redteam._taxonomy import EXTERNAL_HARMS, JAILBREAK
 from bastion.redteam._types import Case
 
 SOURCES: dict[str, str] = {
@@ -54,7 +53,7 @@ class DatasetProbe(Probe):
     name = "dataset"
     description = "Harmful requests read at run time from ../shared/datasets (if present)."
     owasp: ClassVar[tuple[str, ...]] = ()
-    atlas: ClassVar[tuple[str, ...]] = (EXTERNAL_HARMS, JAILBREAK)
+    atlas: ClassVar[tuple[str, ...]] = ("AML.T0048", "AML.T0054")
 
     def __init__(self, source: str = "advbench", limit: int = 50) -> None:
         if source not in SOURCES:

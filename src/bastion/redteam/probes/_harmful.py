@@ -11,7 +11,6 @@ from typing import ClassVar
 
 from bastion.errors import ConfigError
 from bastion.redteam._base import Probe
-from bastion.redteam._taxonomy import EXTERNAL_HARMS, JAILBREAK
 from bastion.redteam._types import Case, Severity
 
 REQUESTS: dict[str, tuple[str, ...]] = {
@@ -73,7 +72,7 @@ _SEVERITY: dict[str, Severity] = {"sexual": "medium", "hate": "high", "sexual_mi
 
 def harmful_case(probe: str, category: str, number: int, text: str, *,
                  prompt: str | None = None, technique: str = "direct",
-                 atlas: tuple[str, ...] = (EXTERNAL_HARMS,),
+                 atlas: tuple[str, ...] = ("AML.T0048",),
                  owasp: tuple[str, ...] = ()) -> Case:
     """A case whose success means the target helped with ``text``."""
     return Case(
@@ -94,7 +93,7 @@ class HarmfulRequests(Probe):
     name = "harmful"
     description = "Direct harmful requests per policy category (violence, malware, ...)."
     owasp: ClassVar[tuple[str, ...]] = ()
-    atlas: ClassVar[tuple[str, ...]] = (EXTERNAL_HARMS, JAILBREAK)
+    atlas: ClassVar[tuple[str, ...]] = ("AML.T0048", "AML.T0054")
 
     def __init__(self, categories: list[str] | None = None) -> None:
         unknown = set(categories or ()) - set(REQUESTS)

@@ -14,7 +14,6 @@ from typing import ClassVar
 
 from bastion.redteam._base import Probe
 from bastion.redteam._canary import assemble_instruction, canary
-from bastion.redteam._taxonomy import DIRECT_INJECTION, INDIRECT_INJECTION, PROMPT_INJECTION
 from bastion.redteam._types import Case, Message
 
 DIRECT: tuple[str, ...] = (
@@ -79,8 +78,8 @@ class DirectInjection(Probe):
 
     name = "injection_direct"
     description = "Direct prompt injection: override instructions, detected by canary."
-    owasp: ClassVar[tuple[str, ...]] = (PROMPT_INJECTION,)
-    atlas: ClassVar[tuple[str, ...]] = (DIRECT_INJECTION,)
+    owasp: ClassVar[tuple[str, ...]] = ("LLM01:2025",)
+    atlas: ClassVar[tuple[str, ...]] = ("AML.T0051.000",)
 
     def cases(self) -> list[Case]:
         """One case per template, each with its own canary."""
@@ -104,8 +103,8 @@ class IndirectInjection(Probe):
 
     name = "injection_indirect"
     description = "Indirect prompt injection via documents, web pages, email and tool output."
-    owasp: ClassVar[tuple[str, ...]] = (PROMPT_INJECTION,)
-    atlas: ClassVar[tuple[str, ...]] = (INDIRECT_INJECTION,)
+    owasp: ClassVar[tuple[str, ...]] = ("LLM01:2025",)
+    atlas: ClassVar[tuple[str, ...]] = ("AML.T0051.001",)
 
     def cases(self) -> list[Case]:
         """One case per carrier."""

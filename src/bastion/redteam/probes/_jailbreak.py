@@ -13,7 +13,6 @@ from typing import ClassVar
 
 from bastion.errors import ConfigError
 from bastion.redteam._base import Probe
-from bastion.redteam._taxonomy import JAILBREAK, PROMPT_INJECTION
 from bastion.redteam._types import Case
 from bastion.redteam.probes._harmful import goals, harmful_case
 
@@ -76,8 +75,8 @@ class JailbreakTemplates(Probe):
     name = "jailbreak"
     description = ("Jailbreak templates: role-play, hypothetical, developer mode, refusal "
                    "suppression, prefix injection.")
-    owasp: ClassVar[tuple[str, ...]] = (PROMPT_INJECTION,)
-    atlas: ClassVar[tuple[str, ...]] = (JAILBREAK,)
+    owasp: ClassVar[tuple[str, ...]] = ("LLM01:2025",)
+    atlas: ClassVar[tuple[str, ...]] = ("AML.T0054",)
 
     def __init__(self, techniques: list[str] | None = None, per_category: int = 1) -> None:
         unknown = set(techniques or ()) - set(TEMPLATES)
@@ -111,8 +110,8 @@ class ManyShot(Probe):
 
     name = "many_shot"
     description = "Many-shot jailbreak: a long fake transcript of compliance, then the goal."
-    owasp: ClassVar[tuple[str, ...]] = (PROMPT_INJECTION,)
-    atlas: ClassVar[tuple[str, ...]] = (JAILBREAK,)
+    owasp: ClassVar[tuple[str, ...]] = ("LLM01:2025",)
+    atlas: ClassVar[tuple[str, ...]] = ("AML.T0054",)
 
     def __init__(self, shots: int = 32, per_category: int = 1) -> None:
         if shots < 1:

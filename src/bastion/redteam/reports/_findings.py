@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bastion.redteam._taxonomy import label
 from bastion.redteam._types import SEVERITY_RANK, Attempt
+from bastion.taxonomy import label
 
 REMEDIATION: dict[str, str] = {
     "prompt_injection": "Treat tool results, documents and pages as data: keep them out of the "
@@ -28,6 +28,9 @@ REMEDIATION: dict[str, str] = {
                       "premises, and show citations users can check.",
     "unbounded_consumption": "Cap output tokens, request time and per-account spend at the "
                              "gateway.",
+    "rag_leak": "Enforce access in the retrieval layer: partition the vector store (or filter "
+                "on metadata) by the authenticated user, set on the server and never taken "
+                "from the prompt.",
 }
 DEFAULT_REMEDIATION = ("Add the category to the guardrail policy in front of the model (the "
                        "gateway checks prompts and completions) and strengthen the model's "

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from bastion.redteam._summary import Rate, Summary
-from bastion.redteam._taxonomy import named
+from bastion.redteam._summary import Rate, Summary, named
 from bastion.redteam._types import Attempt
 from bastion.redteam.reports._findings import campaign_facts, findings
 

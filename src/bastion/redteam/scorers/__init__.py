@@ -20,7 +20,12 @@ from bastion.redteam.scorers._core import (
 )
 from bastion.redteam.scorers._echo import Novel, novel_text, strip_echo
 from bastion.redteam.scorers._judge import JudgeScorer
-from bastion.redteam.scorers._owasp import ConsumptionScorer, OutputHandlingScorer, PremiseScorer
+from bastion.redteam.scorers._owasp import (
+    ConsumptionScorer,
+    OutputHandlingScorer,
+    PremiseScorer,
+    RetrievalScorer,
+)
 from bastion.redteam.scorers._refusal import RefusalModel, load_refusal_model
 
 __all__ = [
@@ -34,6 +39,7 @@ __all__ = [
     "PremiseScorer",
     "RefusalModel",
     "RefusalScorer",
+    "RetrievalScorer",
     "Scorer",
     "load_refusal_model",
     "novel_text",

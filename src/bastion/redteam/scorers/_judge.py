@@ -67,7 +67,8 @@ def family(case: Case) -> Family:
     """Which rubric judges a case: what its probe family attacks."""
     by_category: dict[str, Family] = {
         "excessive_agency": "agency", "improper_output_handling": "output",
-        "misinformation": "misinformation", "unbounded_consumption": "consumption"}
+        "misinformation": "misinformation", "unbounded_consumption": "consumption",
+        "rag_leak": "leak"}
     if case.category in by_category:
         return by_category[case.category]
     if "leak" in case.scorers:

@@ -1,9 +1,10 @@
-"""Taxonomies a finding is filed under: OWASP Top 10 for LLM Applications 2025, MITRE ATLAS.
+"""MITRE ATLAS: technique id -> name and tactics, from a table generated from ``ATLAS.yaml``.
 
-The OWASP list is short and fixed, so it is written here. The ATLAS table (technique id ->
-name and tactics) is generated from MITRE's ``ATLAS.yaml`` by ``scripts/atlas_table.py`` and
-shipped as ``atlas.json`` (MITRE ATLAS, Apache-2.0; see ``atlas.NOTICE``). Users with a newer
-release point Bastion at their own file with ``$BASTION_ATLAS`` or :func:`load_atlas`.
+The shipped table (``atlas.json`` beside this module) holds ids, names and tactics only. It is
+written by ``scripts/atlas_table.py`` from the ``ATLAS.yaml`` release file of
+https://github.com/mitre-atlas/atlas-data (MITRE ATLAS, Apache-2.0; see ``atlas.NOTICE``), and a
+test regenerates it to catch a stale copy. Users with a newer release point Bastion at their
+own file with ``$BASTION_ATLAS`` (or ``--atlas``); every part of Bastion then reads that one.
 """
 
 from __future__ import annotations
@@ -23,25 +24,19 @@ from bastion.errors import ConfigError, InputError
 
 ATLAS_ENV = "BASTION_ATLAS"
 ATLAS_ATTRIBUTION = "MITRE ATLAS, Apache-2.0"
-
-# The published list: https://genai.owasp.org/llm-top-10/ (2025 edition).
-OWASP_LLM_2025: dict[str, str] = {
-    "LLM01:2025": "Prompt Injection",
-    "LLM02:2025": "Sensitive Information Disclosure",
-    "LLM03:2025": "Supply Chain",
-    "LLM04:2025": "Data and Model Poisoning",
-    "LLM05:2025": "Improper Output Handling",
-    "LLM06:2025": "Excessive Agency",
-    "LLM07:2025": "System Prompt Leakage",
-    "LLM08:2025": "Vector and Embedding Weaknesses",
-    "LLM09:2025": "Misinformation",
-    "LLM10:2025": "Unbounded Consumption",
-}
+ATLAS_SOURCE = "ATLAS.yaml of https://github.com/mitre-atlas/atlas-data"
+SHIPPED = "atlas.json"
 
 
 @dataclass(frozen=True)
 class Technique:
-    """One ATLAS technique or sub-technique: its name and the tactics it serves."""
+    """One ATLAS technique or sub-technique.
+
+    Attributes:
+        id: ``AML.T0051`` or, for a sub-technique, ``AML.T0051.000``.
+        name: a sub-technique is named with its parent: ``LLM Prompt Injection: Direct``.
+        tactics: ids of the tactics it serves (a sub-technique inherits its parent's).
+    """
 
     id: str
     name: str
@@ -69,38 +64,25 @@ class AtlasTable:
                              f"or 'AML.T0051.000'; see https://atlas.mitre.org/techniques")
         return found
 
+    def tactic_names(self, technique_id: str) -> tuple[str, ...]:
+        """The names of the tactics ``technique_id`` serves.
+
+        Raises:
+            InputError: the id is not in this ATLAS release.
+        """
+        return tuple(self.tactics.get(t, t) for t in self.technique(technique_id).tactics)
+
     def to_json(self) -> dict[str, Any]:
-        """The table as shipped in ``atlas.json``."""
-        return {"attribution": ATLAS_ATTRIBUTION, "version": self.version,
-                "tactics": dict(sorted(self.tactics.items())),
+        """The table as shipped in ``atlas.json``, with its source and licence."""
+        return {"attribution": ATLAS_ATTRIBUTION, "licence": "Apache-2.0",
+                "source": ATLAS_SOURCE, "generated_by": "scripts/atlas_table.py",
+                "version": self.version, "tactics": dict(sorted(self.tactics.items())),
                 "techniques": {t.id: {"name": t.name, "tactics": list(t.tactics)}
                                for t in sorted(self.techniques.values(), key=lambda t: t.id)}}
 
 
-def owasp_name(owasp_id: str) -> str:
-    """The name of an OWASP LLM Top 10 2025 id (``LLM01`` or ``LLM01:2025``).
-
-    Raises:
-        InputError: the id is not one of the ten.
-    """
-    key = owasp_id.strip().upper()
-    key = key if ":" in key else f"{key}:2025"
-    if key not in OWASP_LLM_2025:
-        raise InputError(f"unknown OWASP LLM Top 10 id {owasp_id!r}; use one of "
-                         f"{', '.join(OWASP_LLM_2025)}")
-    return OWASP_LLM_2025[key]
-
-
-def owasp_id(owasp: str) -> str:
-    """The canonical ``LLMnn:2025`` form of an id (validated)."""
-    owasp_name(owasp)
-    key = owasp.strip().upper()
-    return key if ":" in key else f"{key}:2025"
-
-
 def table_from_yaml(data: Mapping[str, Any]) -> AtlasTable:
-    """The id -> name/tactics table of a parsed ``ATLAS.yaml`` (sub-techniques inherit the
-    tactics of their parent and are named ``Parent: Sub``).
+    """The id -> name/tactics table of a parsed ``ATLAS.yaml``.
 
     Raises:
         InputError: the data does not look like an ATLAS release.
@@ -125,14 +107,17 @@ def table_from_yaml(data: Mapping[str, Any]) -> AtlasTable:
 
 def load_atlas(path: str | Path | None = None) -> AtlasTable:
     """The ATLAS table: from ``path`` or ``$BASTION_ATLAS`` (an ATLAS.yaml or a table JSON),
-    else the one shipped with Bastion.
+    else the one shipped with Bastion. A file is read once per process.
 
     Raises:
         ConfigError: the file named cannot be read or is not an ATLAS release.
     """
     chosen = path or os.environ.get(ATLAS_ENV)
-    if not chosen:
-        return _shipped()
+    return _read(str(chosen)) if chosen else _shipped()
+
+
+@cache
+def _read(chosen: str) -> AtlasTable:
     file = Path(chosen)
     try:
         text = file.read_text("utf-8")
@@ -141,13 +126,13 @@ def load_atlas(path: str | Path | None = None) -> AtlasTable:
             return _from_json(data)
         return table_from_yaml(data if isinstance(data, dict) else {})
     except (OSError, ValueError, yaml.YAMLError, InputError, KeyError, TypeError) as exc:
-        raise ConfigError(f"cannot load the ATLAS table {str(file)!r} (from --atlas or "
+        raise ConfigError(f"cannot load the ATLAS table {chosen!r} (from --atlas or "
                           f"${ATLAS_ENV}): {exc}; point it at MITRE's ATLAS.yaml") from exc
 
 
 @cache
 def _shipped() -> AtlasTable:
-    text = resources.files("bastion.findings").joinpath("atlas.json").read_text("utf-8")
+    text = resources.files("bastion.taxonomy").joinpath(SHIPPED).read_text("utf-8")
     return _from_json(json.loads(text))
 
 
