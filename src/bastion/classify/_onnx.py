@@ -91,8 +91,8 @@ class ContextualModel:
         unique = list(dict.fromkeys(texts))
         if len(unique) < len(texts):  # a repeated string (a shared sentence) is read once
             found = self.run(unique)
-            row = {text: i for i, text in enumerate(unique)}
-            rows = np.fromiter((row[t] for t in texts), np.int64, len(texts))
+            first = {text: i for i, text in enumerate(unique)}
+            rows = np.fromiter((first[t] for t in texts), np.int64, len(texts))
             return Outputs(found.logits[rows], found.embeddings[rows])
         dim = int(self.card["dim"])
         logits = np.zeros((len(texts), len(self.heads)), np.float32)
