@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
 from bastion.cli._redteam import register
+from bastion.errors import ConfigError
 from bastion.redteam import make_probe
 
 SHOP = "customer assistant of an outdoor shop, answering questions about orders and products"
@@ -42,3 +44,11 @@ def test_purpose_probe_from_the_command_line() -> None:
     summary = json.loads(result.output[result.output.index("{"):])
     assert summary["overall"]["n"] == 8
     assert summary["overall"]["successes"] >= 1
+
+
+def test_a_number_given_to_a_text_option_is_read_as_its_text() -> None:
+    cases = make_probe("purpose", purpose=12345).cases()  # as YAML reads -P purpose.purpose=12345
+    assert cases
+    assert all("12345" in c.prompt or c.setup for c in cases)
+    with pytest.raises(ConfigError, match=r"option 'purpose' takes text, but True was read"):
+        make_probe("purpose", purpose=True)

@@ -116,6 +116,35 @@ def check_options(kind: str, name: str, cls: type[Any], given: Mapping[str, Any]
             raise ConfigError(f"{kind} {name!r} needs option {option.name!r}{about}; {how}")
 
 
+def coerce_text(kind: str, name: str, cls: type[Any], given: Mapping[str, Any]
+                ) -> dict[str, Any]:
+    """``given`` with numbers turned back into text for the options that take text.
+
+    Option values are read as YAML (``-P probe.option=VALUE`` or a config file), so
+    ``purpose=12345`` arrives as a number; an option declared ``str`` gets ``"12345"``.
+
+    Raises:
+        ConfigError: a yes/no value given to a text option (YAML reads ``yes`` as true), named.
+    """
+    text = {p.name for klass in cls.__mro__ if klass is not object
+            for p in _init_params(klass) if p.annotation in ("str", str)}
+    out = dict(given)
+    for key, value in given.items():
+        if key not in text or isinstance(value, str):
+            continue
+        if isinstance(value, bool):
+            raise ConfigError(f"{kind} {name!r} option {key!r} takes text, but {value!r} was "
+                              f"read as yes/no; quote it (e.g. {key}='\"yes\"')")
+        if isinstance(value, int | float):
+            out[key] = str(value)
+    return out
+
+
+def _init_params(klass: type[Any]) -> list[inspect.Parameter]:
+    init = klass.__dict__.get("__init__")
+    return [] if init is None else list(inspect.signature(init).parameters.values())[1:]
+
+
 def _arg_docs(doc: str) -> dict[str, str]:
     """``{name: text}`` from the ``Args:`` section of a Google-style docstring."""
     lines = inspect.cleandoc(doc).splitlines()
