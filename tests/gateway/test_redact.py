@@ -177,3 +177,19 @@ def test_cards_in_any_grouping_never_reach_upstream_or_audit(
 
 def test_long_dotted_numbers_that_fail_luhn_are_left_alone() -> None:
     assert Detectors().find("version 1.2.3.4.5.6.7.8.9.1.2.3.4 and 10.0.0.1") == []
+
+
+def test_the_digit_count_shortcut_never_hides_a_phone_number() -> None:
+    import phonenumbers
+
+    from bastion.redact._detect import _phones, fewest_phone_digits
+
+    assert fewest_phone_digits("US") == 6  # +43 and a four-digit Austrian number
+    assert fewest_phone_digits("SH") == 4  # St Helena's four-digit national numbers
+    texts = ["call +43 1234", "ring (650) 253-0000 today", "+290 2345", "tel 2345",
+             "\uff16\uff15\uff10-\uff12\uff15\uff13-\uff10\uff10\uff10\uff10", "+1 650 253 0000",
+             "cup 12 of 6", "room 404, floor 3", "+44 20 7946 0958", "12345"]
+    for region in ("US", "GB", "SH", None):
+        for text in texts:
+            direct = [(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(text, region)]
+            assert [(e.start, e.end) for e in _phones(text, region)] == direct, (region, text)

@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 
 import phonenumbers
+from phonenumbers import PhoneMetadata
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,36 @@ def _secrets(text: str) -> Iterator[Entity]:
 
 
 def _phones(text: str, region: str | None) -> Iterator[Entity]:
+    if len(_DIGIT.findall(text)) < fewest_phone_digits(region):
+        return  # too few digits for any valid number: skip libphonenumber's slow scan
     for match in phonenumbers.PhoneNumberMatcher(text, region):
         yield Entity("PHONE", match.start, match.end)
+
+
+_DIGIT = re.compile(r"\d")  # any script's digits, as libphonenumber reads them
+
+
+@cache
+def fewest_phone_digits(region: str | None) -> int:
+    """The fewest digits a valid phone number can have, from libphonenumber's metadata: an
+    international number (country code and the shortest national number of any region) or
+    a national number of ``region``."""
+    def shortest(metadata: PhoneMetadata | None) -> int | None:
+        lengths = [n for n in metadata.general_desc.possible_length if n > 0] \
+            if metadata is not None and metadata.general_desc is not None else []
+        return min(lengths) if lengths else None
+
+    fewest = 99
+    for code in phonenumbers.SUPPORTED_REGIONS:
+        metadata = PhoneMetadata.metadata_for_region(code)
+        if metadata is not None and (length := shortest(metadata)) is not None:
+            fewest = min(fewest, len(str(metadata.country_code)) + length)
+    for calling_code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS:
+        length = shortest(PhoneMetadata.metadata_for_nongeo_region(calling_code))
+        if length is not None:
+            fewest = min(fewest, len(str(calling_code)) + length)
+    national = shortest(PhoneMetadata.metadata_for_region(region)) if region else None
+    return min(fewest, national) if national is not None else fewest
 
 
 Detector = Callable[[str], Iterator[Entity]]
