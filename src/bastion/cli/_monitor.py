@@ -140,9 +140,11 @@ def watch(
     except KeyboardInterrupt:
         pass
     finally:
-        live.close()
-        close_store(sessions)
-    open_now = len(live.incidents.incidents())
+        try:
+            open_now = len(live.incidents.incidents())
+        finally:
+            live.close()
+            close_store(sessions)
     console.print(f"watched up to event {tail.position}; {open_now} incident(s) open")
 
 
