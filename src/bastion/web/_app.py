@@ -66,6 +66,7 @@ def create_web_app(settings: WebSettings | None = None, *,
     app.state.features = loaded
     for feature in loaded:
         app.include_router(feature.router)
+    _answer_head(app)
     check_routes(app)
     _mount_static(app, loaded)
     _handle_errors(app)
@@ -97,6 +98,20 @@ def _walk(routes: Sequence[BaseRoute], prefix: str, found: list[tuple[str, APIRo
             raise ConfigError(f"web route {getattr(route, 'path', route)!r} is not a FastAPI "
                               "view, so it cannot declare a permission; add it with "
                               "@router.get/post(...) and bastion.web.requires(...)")
+
+
+def _answer_head(app: FastAPI) -> None:
+    """Let every GET view answer HEAD as well, through the same view and guard.
+
+    FastAPI (unlike Starlette's ``Route``) registers only the methods a view names, so a
+    ``HEAD`` of a page would be a 405. Here, in one place for every feature, a view that
+    answers GET also answers HEAD: the same permission check runs, and the server sends the
+    GET's status and headers without the body. Views are pure reads (a GET never writes), so
+    running them for a HEAD is harmless. Idempotent: features are shared by every app built.
+    """
+    for _, route in views(app):
+        if "GET" in route.methods:
+            route.methods.add("HEAD")
 
 
 def check_routes(app: FastAPI) -> None:
