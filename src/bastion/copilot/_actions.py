@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bastion.accounts._model import aware
 from bastion.copilot._playbook import ActionContext, Draft, Outcome, playbook
 from bastion.copilot._tables import ProposalRow
-from bastion.errors import InputError, UserError
+from bastion.errors import InputError, NotFoundError, UserError
 from bastion.monitor import AuditLog
 from bastion.store import utcnow
 
@@ -129,7 +129,7 @@ class ActionDesk:
         with self.sessions() as session:
             row = session.get(ProposalRow, proposal_id)
             if row is None:
-                raise InputError(f"no proposal with id {proposal_id!r}; list an incident's "
+                raise NotFoundError(f"no proposal with id {proposal_id!r}; list an incident's "
                                  "proposals with 'bastion copilot triage'")
             return Proposal.of(row)
 

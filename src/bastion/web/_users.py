@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.accounts._model import aware
-from bastion.errors import InputError
+from bastion.errors import InputError, NotFoundError
 from bastion.monitor import AuditLog
 from bastion.store import utcnow
 from bastion.web._permissions import WEB_ROLES, WebRole
@@ -283,7 +283,7 @@ class UserStore:
     def _row(self, session: Session, ref: str) -> WebUser:
         row = self._lookup(session, ref)
         if row is None:
-            raise InputError(f"no user with id or name {ref!r}; list them on /admin/users")
+            raise NotFoundError(f"no user with id or name {ref!r}; list them on /admin/users")
         return row
 
     def _audit(self, session: Session, kind: str, user_id: str, **fields: Any) -> None:
