@@ -1,9 +1,12 @@
 """The co-pilot's pages and API (the ``copilot`` web feature).
 
-Pages: the co-pilot panel (summary, ranked alerts, proposed actions with confirm and reject
-forms), loaded beside an incident on the monitor's incident page and also served as a page
-of its own; the threat-intel upload and the code-scan upload. The API under
-``/api/copilot`` offers the same with the same permissions. Every action runs only through
+Pages: the co-pilot panel (summary, ranked alerts, the co-pilot's drafts, and proposed
+actions with confirm and reject forms), loaded beside an incident on the monitor's incident
+page and also served as a page of its own; the threat-intel upload and the code-scan upload.
+The API under ``/api/copilot`` offers the same with the same permissions.
+
+Viewing writes nothing: drafts become stored proposals only on a POST (``.../proposals``,
+CSRF-checked, audited with who asked). Every action runs only through
 :meth:`ActionDesk.confirm` with the confirming user and a reason.
 """
 
@@ -13,7 +16,7 @@ import io
 import os
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -77,16 +80,27 @@ class CopilotService:
         return cls(IncidentStore(ctx.sessions, audit=ctx.audit),
                    ActionDesk(ctx.sessions, context, audit=ctx.audit), Triager(writer_from_env()))
 
-    def triage(self, incident: MonitorIncident) -> tuple[Triage, list[Proposal]]:
-        """The incident's triage (cached) and its proposals (stored once)."""
+    def triage(self, incident: MonitorIncident) -> Triage:
+        """The incident's triage (cached; reads only: its drafts are not stored)."""
         version = (incident.updated_at, len(incident.alerts))
         cached = self._cache.get(incident.id)
         if cached is None or cached[0] != version:  # one entry per incident, the newest
             cached = self._cache[incident.id] = (version, self.triager.triage(
                 from_monitor(incident)))
-        result = cached[1]
-        self.desk.store(incident.id, result.drafts)
-        return result, self.desk.for_incident(incident.id)
+        return cached[1]
+
+    def panel(self, incident: MonitorIncident, me: Identity) -> dict[str, Any]:
+        """What the co-pilot panel shows (reads only): the triage, the stored proposals, and
+        the drafts not proposed yet."""
+        result = self.triage(incident)
+        return {"triage": result, "proposals": self.desk.for_incident(incident.id),
+                "suggested": self.desk.unstored(incident.id, result.drafts),
+                "can_confirm": allowed(me.role, P.COPILOT_CONFIRM)}
+
+    def propose(self, incident: MonitorIncident, *, by: str) -> list[Proposal]:
+        """Store the drafts not proposed yet as proposals (audited with ``by``); the new ones."""
+        fresh = self.desk.unstored(incident.id, self.triage(incident).drafts)
+        return self.desk.store(incident.id, fresh, by=by) if fresh else []
 
 
 def service(request: Request) -> CopilotService:
@@ -110,10 +124,8 @@ def _incident_page(request: Request, me: Identity, incident_id: str, *, secret: 
                    error: str | None = None, status_code: int = 200) -> HTMLResponse:
     svc = service(request)
     incident = svc.incidents.incident(incident_id)
-    result, proposals = svc.triage(incident)
     return render(request, "copilot/incident.html", {
-        "incident": incident, "triage": result, "proposals": proposals, "secret": secret,
-        "error": error, "can_confirm": allowed(me.role, P.COPILOT_CONFIRM)},
+        "incident": incident, "secret": secret, "error": error, **svc.panel(incident, me)},
         status_code=status_code)
 
 
@@ -129,10 +141,19 @@ def panel(request: Request, incident_id: str,
           me: Identity = requires(P.COPILOT_VIEW)) -> HTMLResponse:
     """The co-pilot panel alone, loaded by htmx into the monitor's incident page."""
     svc = service(request)
-    result, proposals = svc.triage(svc.incidents.incident(incident_id))
-    return render(request, "copilot/_panel.html", {
-        "triage": result, "proposals": proposals,
-        "can_confirm": allowed(me.role, P.COPILOT_CONFIRM)})
+    return render(request, "copilot/_panel.html",
+                  svc.panel(svc.incidents.incident(incident_id), me), fragment=True)
+
+
+@router.post("/copilot/incidents/{incident_id}/proposals")
+def propose(request: Request, incident_id: str,
+            me: Identity = requires(P.COPILOT_CONFIRM)) -> Response:
+    """Put the co-pilot's drafts up for confirmation: store them as proposals (audited)."""
+    svc = service(request)
+    made = svc.propose(svc.incidents.incident(incident_id), by=_username(me))
+    flash(request, f"{len(made)} action(s) proposed; confirm or reject each with a reason"
+          if made else "nothing new to propose", "ok")
+    return RedirectResponse(incident_url(incident_id), status_code=303)
 
 
 @router.post("/copilot/proposals/{proposal_id}/confirm")
@@ -171,10 +192,22 @@ def reject(request: Request, proposal_id: str, reason: Reason = "",
 @router.get("/api/copilot/incidents/{incident_id}")
 def api_incident(request: Request, incident_id: str,
                  me: Identity = requires(P.COPILOT_VIEW)) -> dict[str, Any]:
-    """The incident's triage and proposals as JSON."""
+    """The incident's triage, its stored proposals and the drafts not proposed yet."""
     svc = service(request)
-    result, proposals = svc.triage(svc.incidents.incident(incident_id))
-    return {**result.to_json(), "proposals": [p.to_json() for p in proposals]}
+    shown = svc.panel(svc.incidents.incident(incident_id), me)
+    return {**shown["triage"].to_json(),
+            "proposals": [p.to_json() for p in shown["proposals"]],
+            "suggested": [asdict(d) for d in shown["suggested"]]}
+
+
+@router.post("/api/copilot/incidents/{incident_id}/proposals")
+def api_propose(request: Request, incident_id: str,
+                me: Identity = requires(P.COPILOT_CONFIRM)) -> dict[str, Any]:
+    """Store the drafts not proposed yet as proposals; every proposal of the incident back."""
+    svc = service(request)
+    made = svc.propose(svc.incidents.incident(incident_id), by=_username(me))
+    return {"created": [p.id for p in made],
+            "proposals": [p.to_json() for p in svc.desk.for_incident(incident_id)]}
 
 
 @router.post("/api/copilot/proposals/{proposal_id}/confirm")
