@@ -30,12 +30,13 @@ from bastion.copilot._backend import writer_from_env
 from bastion.copilot._code import CodeReport, scan_code
 from bastion.copilot._digest import digest
 from bastion.copilot._monitor import from_monitor
-from bastion.copilot._playbook import ActionContext
+from bastion.copilot._playbook import ActionContext, RegressionTarget
 from bastion.copilot._reports import read_report
 from bastion.copilot._triage import Triage, Triager
 from bastion.errors import InputError, UserError
 from bastion.monitor import Incident as MonitorIncident
 from bastion.monitor import IncidentStore
+from bastion.policy.store import PolicyStore
 from bastion.web import (
     Feature,
     Identity,
@@ -54,8 +55,7 @@ router = APIRouter()
 Reason = Annotated[str, Form(max_length=2000)]
 MAX_UPLOAD = 10 * 1024 * 1024
 MAX_FILES = 2000
-POLICY_DIR_ENV = "BASTION_COPILOT_POLICY_DIR"
-OUTBOX_ENV = "BASTION_COPILOT_OUTBOX"
+FINDING_TARGET_ENV = "BASTION_COPILOT_FINDING_TARGET"
 
 
 @dataclass
@@ -73,12 +73,23 @@ class CopilotService:
 
     @classmethod
     def of(cls, ctx: WebContext) -> CopilotService:
-        """Build the service over the app's stores (policy folder and outbox from env)."""
-        policy_dir, outbox = os.environ.get(POLICY_DIR_ENV), os.environ.get(OUTBOX_ENV)
-        context = ActionContext(ctx.accounts, policy_dir=Path(policy_dir) if policy_dir else None,
-                                outbox=Path(outbox) if outbox else None)
-        return cls(IncidentStore(ctx.sessions, audit=ctx.audit),
-                   ActionDesk(ctx.sessions, context, audit=ctx.audit), Triager(writer_from_env()))
+        """Build the service over the app's stores: the findings store and its verify target
+        are the findings pages' own (``$BASTION_FINDINGS_TARGET_URL``), the system findings
+        are filed against comes from ``$BASTION_COPILOT_FINDING_TARGET``."""
+        # The findings package (and the red team behind it) loads only when the service is built.
+        from bastion.findings._webkit import FindingsWeb  # noqa: PLC0415
+
+        incidents = IncidentStore(ctx.sessions, audit=ctx.audit)
+        findings = ctx.service(FindingsWeb.of)
+        target = (None if findings.target_url is None else
+                  RegressionTarget(findings.target_url,
+                                   "gateway" if findings.target_kind == "gateway" else "openai"))
+        context = ActionContext(
+            ctx.accounts, policies=PolicyStore(ctx.sessions, audit=ctx.audit),
+            findings=findings.store, incident=lambda ref: from_monitor(incidents.incident(ref)),
+            regression=target, finding_target=os.environ.get(FINDING_TARGET_ENV, "gateway"))
+        return cls(incidents, ActionDesk(ctx.sessions, context, audit=ctx.audit),
+                   Triager(writer_from_env()))
 
     def triage(self, incident: MonitorIncident) -> Triage:
         """The incident's triage (cached; reads only: its drafts are not stored)."""
