@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bastion.accounts._model import aware
 from bastion.copilot._playbook import ActionContext, Draft, Outcome, playbook
 from bastion.copilot._tables import ProposalRow
-from bastion.errors import InputError, NotFoundError, UserError
+from bastion.errors import BastionError, InputError, NotFoundError
 from bastion.monitor import AuditLog
 from bastion.store import utcnow
 
@@ -80,8 +80,8 @@ class ActionDesk:
 
     Lifetime: one per process, over the store's session factory. Thread-safe: each call opens
     its own sessions. Failure: a caller's mistake (unknown id, no reason, a proposal already
-    decided) raises :class:`~bastion.errors.InputError`; a playbook that cannot apply marks the
-    proposal ``failed`` (audited) and re-raises its error.
+    decided) raises :class:`~bastion.errors.InputError`; a playbook that cannot apply, or whose
+    target fails, marks the proposal ``failed`` (audited) and re-raises its error.
 
     Args:
         sessions: the store's session factory.
@@ -153,6 +153,8 @@ class ActionDesk:
         Raises:
             InputError: unknown id, empty user or reason, or the proposal was decided already.
             UserError: the playbook cannot apply (the proposal is then ``failed``).
+            RuntimeFailure: something it acts through failed, e.g. the regression target
+                (the proposal is then ``failed`` too).
         """
         by, reason = _person(by, reason)
         proposal = self._claim(proposal_id, "running", by, reason, "copilot.confirmed")
@@ -160,7 +162,7 @@ class ActionDesk:
             outcome = playbook(proposal.playbook).execute(
                 dict(proposal.params), self.context, by=by, reason=reason,
                 proposal_id=proposal.id)
-        except UserError as exc:
+        except BastionError as exc:  # a caller's mistake, or a target down: never left running
             self._finish(proposal.id, "failed", {"error": str(exc)}, "copilot.failed")
             raise
         ended = self._finish(proposal.id, "done", _public(outcome), "copilot.executed")

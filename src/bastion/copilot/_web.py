@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, File, Form, UploadFile
+from fastapi import APIRouter, Body, File, Form, HTTPException, UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -33,7 +33,7 @@ from bastion.copilot._monitor import from_monitor
 from bastion.copilot._playbook import ActionContext, RegressionTarget
 from bastion.copilot._reports import read_report
 from bastion.copilot._triage import Triage, Triager
-from bastion.errors import InputError, UserError
+from bastion.errors import BastionError, InputError, RuntimeFailure, UserError
 from bastion.monitor import Incident as MonitorIncident
 from bastion.monitor import IncidentStore
 from bastion.policy.store import PolicyStore
@@ -175,7 +175,7 @@ def confirm(request: Request, proposal_id: str, reason: Reason = "",
     proposal = svc.desk.get(proposal_id)
     try:
         done = svc.desk.confirm(proposal_id, by=_username(me), reason=reason)
-    except UserError as exc:
+    except BastionError as exc:  # a mistake, or the regression target down: said on the page
         return _incident_page(request, me, proposal.incident_id, error=str(exc),
                               status_code=400)
     summary = (done.proposal.result or {}).get("summary", "done")
@@ -226,7 +226,10 @@ def api_confirm(request: Request, proposal_id: str,
                 reason: Annotated[str, Body(embed=True, max_length=2000)],
                 me: Identity = requires(P.COPILOT_CONFIRM)) -> dict[str, Any]:
     """Confirm a proposal (JSON body ``{"reason": "..."}``); a new key comes back once."""
-    done = service(request).desk.confirm(proposal_id, by=_username(me), reason=reason)
+    try:
+        done = service(request).desk.confirm(proposal_id, by=_username(me), reason=reason)
+    except RuntimeFailure as exc:  # the regression target is down: the proposal failed
+        raise HTTPException(502, str(exc)) from exc
     return {"proposal": done.proposal.to_json(), "secret": done.secret}
 
 
