@@ -10,6 +10,7 @@ depend on broke; retrying or reconfiguring may help)::
     │   │   └── PolicyLintError   a policy text refused for its lint errors (carries them all)
     │   ├── ConfigError           bad settings: unknown tier, bad option, missing endpoint
     │   └── InputError            bad input data: unreadable file, missing field, bad JSON
+    │       └── NotFoundError     the thing named (a finding, an incident, a user) does not exist
     └── RuntimeFailure            something we depend on failed at run time
         ├── BackendError          a classifier backend returned garbage or crashed
         │   └── BackendTimeout    a backend did not answer in time
@@ -32,6 +33,7 @@ __all__ = [
     "BastionError",
     "ConfigError",
     "InputError",
+    "NotFoundError",
     "PolicyError",
     "PolicyLintError",
     "RuntimeFailure",
@@ -86,6 +88,14 @@ class ConfigError(UserError):
 
 class InputError(UserError):
     """Input data that cannot be read: a bad file, a missing field, broken JSON."""
+
+
+class NotFoundError(InputError):
+    """The thing a caller named does not exist: an unknown finding, incident or user.
+
+    The message names it and says where to find the ones that do exist; the web app answers
+    it with a 404 that shows the message.
+    """
 
 
 class RuntimeFailure(BastionError):

@@ -70,6 +70,28 @@ def test_triage_reads_a_monitor_incident_by_id(tmp_path: Path) -> None:
     assert "neither an incident JSON file nor" in unknown.output
 
 
+def test_confirming_open_finding_files_it_in_the_findings_store(tmp_path: Path) -> None:
+    from bastion.findings import FindingStore
+    from bastion.monitor import IncidentStore
+
+    db = f"sqlite:///{tmp_path}/f.db"
+    sessions = open_store(db)
+    account = AccountStore(sessions).create_account("mallory").id
+    incident = monitor_incident(IncidentStore(sessions), account, samples=(INJECTED,))
+    triage = runner.invoke(app, ["copilot", "triage", incident.id, "--json", "--db", db])
+    assert triage.exit_code == 0, triage.output
+    proposal = next(p for p in json.loads(triage.output)["proposals"]
+                    if p["playbook"] == "open_finding")
+    done = runner.invoke(app, ["copilot", "confirm", proposal["id"], "--by", "ana", "--reason",
+                               "track it", "--finding-target", "support-bot", "--db", db])
+    assert done.exit_code == 0, done.output
+    assert "opened finding 1" in done.output
+    item = FindingStore(sessions).get(1)
+    assert (item.state, item.reporter, item.target) == ("new", "ana", "support-bot")
+    assert item.transcript[0]["content"] == INJECTED
+    close_store(sessions)
+
+
 def test_digest_prints_techniques_and_writes_cases(tmp_path: Path) -> None:
     cases = tmp_path / "cases.json"
     result = runner.invoke(app, ["copilot", "digest", str(DATA / "report.md"), "--cases",

@@ -115,6 +115,8 @@ def _request(web: WebStack, template: str, method: str, role: WebRole | None,
 
 def _denied(response: httpx.Response, role: WebRole | None, api: bool) -> bool:
     if role is not None:
+        if response.request.method == "HEAD":  # no body to read: the GET cell checks it
+            return response.status_code == 403
         return response.status_code == 403 and "lacks permission" in response.text
     if api:
         return response.status_code == 401
@@ -140,3 +142,33 @@ def test_authorisation_matrix(web: WebStack, api_keys: dict[WebRole, str]) -> No
                                  f"({permission.value})")
     assert not wrong, "\n".join(wrong)
     assert cells >= 6 * 10
+
+
+def test_every_get_view_answers_head_like_get_without_a_body(
+        web: WebStack, api_keys: dict[WebRole, str]) -> None:
+    gets = [(path, route) for path, route in views(web.app) if "GET" in route.methods]
+    assert len(gets) >= 10
+    wrong: list[str] = []
+    for path, route in gets:
+        assert "HEAD" in route.methods, path  # so the matrix above covers HEAD too
+        for role in ("admin", None):
+            get = _request(web, path, "GET", role, api_keys)
+            head = _request(web, path, "HEAD", role, api_keys)
+            same = (head.status_code == get.status_code and head.content == b""
+                    and head.headers.get("content-type") == get.headers.get("content-type")
+                    and head.headers.get("location") == get.headers.get("location"))
+            if not same:
+                wrong.append(f"HEAD {path} as {role or 'anonymous'}: {head.status_code} "
+                             f"{head.headers.get('content-type')} {len(head.content)} bytes; "
+                             f"GET gave {get.status_code} {get.headers.get('content-type')}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_head_of_a_page_is_not_refused_with_405(web: WebStack) -> None:
+    client = web.login("viewer")
+    assert client.head("/").status_code == 200
+    assert client.head("/account").status_code == 200
+    assert client.head("/admin/users").status_code == 403  # the same guard as GET
+    assert web.client().head("/login").status_code == 200
+    refused = web.client().head("/logout")  # a POST-only route still refuses HEAD
+    assert refused.status_code == 405

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -167,13 +168,35 @@ def test_totp_for_an_admin(web: WebStack) -> None:
                                                "csrf_token": csrf_of(page)})
     assert bad.status_code == 400
     assert "does not match" in bad.text
-    good = client.post("/account/totp", data={"secret": secret,
-                                                "code": pyotp.TOTP(secret).now(),
+    code = pyotp.TOTP(secret).now()
+    good = client.post("/account/totp", data={"secret": secret, "code": code,
                                                 "csrf_token": csrf_of(page)})
     assert good.status_code == 303
     fresh = web.client()
     assert _login(web, fresh, "tess", PASSWORD).status_code == 401
-    assert _login(web, fresh, "tess", PASSWORD, totp=pyotp.TOTP(secret).now()).status_code == 303
+    # The code that turned TOTP on is spent; the app's next one (valid: clocks drift) works.
+    spent = _login(web, fresh, "tess", PASSWORD, totp=code)
+    assert spent.status_code == 401
+    assert "used already" in spent.text
+    following = pyotp.TOTP(secret).at(time.time() + 30)
+    assert _login(web, fresh, "tess", PASSWORD, totp=following).status_code == 303
+
+
+def test_a_totp_code_works_once(web: WebStack) -> None:
+    web.ctx.users.create("tom", "triager", password=PASSWORD)
+    totp = pyotp.TOTP(pyotp.random_base32())
+    web.ctx.users.enable_totp("tom", totp.secret, totp.at(time.time() - 30), by="test")
+    code = totp.now()
+    assert _login(web, web.client(), "tom", PASSWORD, totp=code).status_code == 303
+    replay = _login(web, web.client(), "tom", PASSWORD, totp=code)  # another browser
+    assert replay.status_code == 401
+    assert "this authenticator code was used already" in replay.text
+    assert "wait for the app to show the next one" in replay.text
+    older = _login(web, web.client(), "tom", PASSWORD, totp=totp.at(time.time() - 30))
+    assert older.status_code == 401  # a step before the one accepted
+    failed = [e for e in web.ctx.audit.events() if e["type"] == "user.login_failed"
+              and e["user_id"] == web.ctx.users.get("tom").id]
+    assert [e["reason"] for e in failed][:1] == ["totp-reused"]
 
 
 def test_totp_is_not_offered_to_a_viewer(web: WebStack) -> None:

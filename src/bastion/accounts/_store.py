@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bastion.accounts._keys import ROLES, Role, key_digest, new_id, new_key
 from bastion.accounts._model import AccountInfo, KeyInfo, Principal, Scopes
 from bastion.accounts._sqlstrikes import reset_in
-from bastion.errors import InputError
+from bastion.errors import InputError, NotFoundError
 from bastion.monitor import AuditLog
 from bastion.store import Account, ApiKey, utcnow
 
@@ -117,7 +117,7 @@ class AccountStore:
         with self.sessions.begin() as session:
             row = session.get(ApiKey, key_id)
             if row is None:
-                raise InputError(f"no key with id {key_id!r}; list them with 'bastion keys "
+                raise NotFoundError(f"no key with id {key_id!r}; list them with 'bastion keys "
                                  "list'")
             if row.revoked_at is None:
                 row.revoked_at = utcnow()
@@ -174,7 +174,7 @@ class AccountStore:
             select(Account).where(or_(Account.id == ref, Account.name == ref))
         ).scalar_one_or_none()
         if row is None:
-            raise InputError(f"no account with id or name {ref!r}; list them with "
+            raise NotFoundError(f"no account with id or name {ref!r}; list them with "
                              "'bastion accounts list'")
         return row
 

@@ -23,23 +23,45 @@ if TYPE_CHECKING:
 copilot_app = typer.Typer(help="The defender's co-pilot: triage, confirmed actions, threat "
                           "intel, code scanning.", no_args_is_help=True)
 
-PolicyDirOption = Annotated[Path | None, typer.Option(
-    "--policy-dir", help="Folder of editable policy files (for add_policy_example).")]
-OutboxOption = Annotated[Path | None, typer.Option(
-    "--outbox", help="Folder where findings and campaign configs are written.")]
+TargetUrlOption = Annotated[str | None, typer.Option(
+    "--target-url", envvar="BASTION_FINDINGS_TARGET_URL",
+    help="The gateway's or model's /v1 root that start_regression_campaign re-tests fixed "
+    "findings against.")]
+TargetKindOption = Annotated[str, typer.Option(
+    "--target", envvar="BASTION_FINDINGS_TARGET",
+    help="'gateway' (a Bastion gateway: its blocks count as refusals) or 'openai'.")]
+FindingTargetOption = Annotated[str, typer.Option(
+    "--finding-target", envvar="BASTION_COPILOT_FINDING_TARGET",
+    help="The system open_finding files findings against (developers who own it see them).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 @contextmanager
-def _desk(db: str | None, policy_dir: Path | None = None,
-          outbox: Path | None = None) -> Iterator[object]:
-    from bastion.copilot import ActionContext, ActionDesk  # noqa: PLC0415 - lazy CLI
+def _desk(db: str | None, *, target_url: str | None = None, target: str = "gateway",
+          finding_target: str = "gateway") -> Iterator[object]:
+    """An action desk whose playbooks act on the store of ``db`` (accounts, policies,
+    findings, the monitor's incidents), every change in one audit log."""
+    from bastion.copilot import ActionContext, ActionDesk, RegressionTarget  # noqa: PLC0415
+    from bastion.copilot._monitor import from_monitor  # noqa: PLC0415
+    from bastion.findings import FindingStore  # noqa: PLC0415
+    from bastion.monitor import IncidentStore  # noqa: PLC0415
+    from bastion.policy.store import PolicyStore  # noqa: PLC0415
     from bastion.store import close_store, open_store  # noqa: PLC0415
 
+    if target not in ("gateway", "openai"):
+        raise InputError(f"--target {target!r} is not known; use 'gateway' or 'openai'")
     sessions = open_store(db)
     try:
-        yield ActionDesk(sessions, ActionContext(AccountStore(sessions), policy_dir=policy_dir,
-                                                 outbox=outbox))
+        accounts = AccountStore(sessions)
+        incidents = IncidentStore(sessions, audit=accounts.audit)
+        context = ActionContext(
+            accounts, policies=PolicyStore(sessions, audit=accounts.audit),
+            findings=FindingStore(sessions, audit=accounts.audit),
+            incident=lambda ref: from_monitor(incidents.incident(ref)),
+            regression=None if target_url is None else RegressionTarget(
+                target_url, "gateway" if target == "gateway" else "openai"),
+            finding_target=finding_target)
+        yield ActionDesk(sessions, context)
     finally:
         close_store(sessions)
 
@@ -114,14 +136,16 @@ def confirm(
     proposal: Annotated[str, typer.Argument(help="The proposal id (from 'triage').")],
     by: Annotated[str, typer.Option("--by", help="Who confirms (recorded in the audit log).")],
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the audit log).")],
-    policy_dir: PolicyDirOption = None,
-    outbox: OutboxOption = None,
+    target_url: TargetUrlOption = None,
+    target: TargetKindOption = "gateway",
+    finding_target: FindingTargetOption = "gateway",
     db: DbOption = None,
 ) -> None:
     """Run a proposed action now that a person confirms it (audited)."""
     from bastion.copilot import ActionDesk  # noqa: PLC0415
 
-    with _desk(db, policy_dir, outbox) as desk:
+    with _desk(db, target_url=target_url, target=target,
+               finding_target=finding_target) as desk:
         assert isinstance(desk, ActionDesk)
         done = desk.confirm(proposal, by=by, reason=reason)
     summary = (done.proposal.result or {}).get("summary", "done")

@@ -25,6 +25,7 @@ from bastion.copilot._backend import (
 )
 from bastion.copilot._code import CodeFinding, CodeReport, scan_code
 from bastion.copilot._digest import Digest, digest
+from bastion.copilot._finding_playbooks import OpenFinding, StartRegressionCampaign
 from bastion.copilot._incident import Alert, AlertLike, Incident, IncidentLike
 from bastion.copilot._indicators import Indicator
 from bastion.copilot._indicators import extract as extract_indicators
@@ -33,17 +34,12 @@ from bastion.copilot._playbook import (
     Draft,
     Outcome,
     Playbook,
+    RegressionTarget,
     playbook,
     playbooks,
     register_playbook,
 )
-from bastion.copilot._playbooks import (
-    AddPolicyExample,
-    OpenFinding,
-    RotateKey,
-    StartRegressionCampaign,
-    SuspendAccount,
-)
+from bastion.copilot._playbooks import AddPolicyExample, RotateKey, SuspendAccount
 from bastion.copilot._reports import Report, read_report, read_report_file
 from bastion.copilot._scanners import Bandit, RawFinding, Scanner, Semgrep
 from bastion.copilot._triage import AlertGroup, RankedAlert, Triage, Triager
@@ -72,6 +68,7 @@ __all__ = [
     "Proposal",
     "RankedAlert",
     "RawFinding",
+    "RegressionTarget",
     "Report",
     "RotateKey",
     "Scanner",

@@ -1,6 +1,7 @@
 """Proposed actions in the store, and their confirmation by a person.
 
-A proposal is stored with an id when the co-pilot triages an incident. It runs only when
+A proposal is stored with an id when a person asks for the co-pilot's drafts to be proposed
+(pages only show drafts: reading an incident writes nothing). It runs only when
 :meth:`ActionDesk.confirm` is called with that id, the confirming user and a reason; the
 confirmation, the outcome (or failure) and the rejection of a proposal are written to the
 audit log, and the playbook's own change (a suspension, a key rotation) is audited by the
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bastion.accounts._model import aware
 from bastion.copilot._playbook import ActionContext, Draft, Outcome, playbook
 from bastion.copilot._tables import ProposalRow
-from bastion.errors import InputError, UserError
+from bastion.errors import BastionError, InputError, NotFoundError
 from bastion.monitor import AuditLog
 from bastion.store import utcnow
 
@@ -79,8 +80,8 @@ class ActionDesk:
 
     Lifetime: one per process, over the store's session factory. Thread-safe: each call opens
     its own sessions. Failure: a caller's mistake (unknown id, no reason, a proposal already
-    decided) raises :class:`~bastion.errors.InputError`; a playbook that cannot apply marks the
-    proposal ``failed`` (audited) and re-raises its error.
+    decided) raises :class:`~bastion.errors.InputError`; a playbook that cannot apply, or whose
+    target fails, marks the proposal ``failed`` (audited) and re-raises its error.
 
     Args:
         sessions: the store's session factory.
@@ -94,16 +95,13 @@ class ActionDesk:
         self.context = context
         self.audit = audit or context.accounts.audit
 
-    def store(self, incident_id: str, drafts: Sequence[Draft]) -> list[Proposal]:
-        """Store drafts as proposals; one the incident already has is returned as it stands."""
+    def store(self, incident_id: str, drafts: Sequence[Draft], *,
+              by: str = "copilot") -> list[Proposal]:
+        """Store drafts as proposals (audited, with who asked); one the incident already has
+        is returned as it stands."""
         made: list[Proposal] = []
         with self.sessions.begin() as session:
-            # A draft already proposed, run or rejected for this incident is not proposed
-            # again (a failed one may be, once the cause is fixed).
-            rows = session.execute(select(ProposalRow).where(
-                ProposalRow.incident_id == incident_id,
-                ProposalRow.status != "failed")).scalars().all()
-            known = {(r.playbook, _key(r.params)): r for r in rows}
+            known = _known(session, incident_id)
             for draft in drafts:
                 row = known.get((draft.playbook, _key(draft.params)))
                 if row is None:
@@ -116,9 +114,17 @@ class ActionDesk:
                     self.audit.append_in(session, [{
                         "type": "copilot.proposed", "proposal": row.id,
                         "incident": incident_id, "playbook": draft.playbook,
-                        "params": draft.params}])
+                        "params": draft.params, "by": by}])
                 made.append(Proposal.of(row))
         return sorted(made, key=lambda p: (p.rank, p.title))
+
+    def unstored(self, incident_id: str, drafts: Sequence[Draft]) -> list[Draft]:
+        """The drafts :meth:`store` would add as new proposals (reads only: a page shows them
+        without writing)."""
+        with self.sessions() as session:
+            known = _known(session, incident_id)
+        fresh = [d for d in drafts if (d.playbook, _key(d.params)) not in known]
+        return sorted(fresh, key=lambda d: (d.rank, d.title))
 
     def get(self, proposal_id: str) -> Proposal:
         """The proposal with this id.
@@ -129,7 +135,7 @@ class ActionDesk:
         with self.sessions() as session:
             row = session.get(ProposalRow, proposal_id)
             if row is None:
-                raise InputError(f"no proposal with id {proposal_id!r}; list an incident's "
+                raise NotFoundError(f"no proposal with id {proposal_id!r}; list an incident's "
                                  "proposals with 'bastion copilot triage'")
             return Proposal.of(row)
 
@@ -147,6 +153,8 @@ class ActionDesk:
         Raises:
             InputError: unknown id, empty user or reason, or the proposal was decided already.
             UserError: the playbook cannot apply (the proposal is then ``failed``).
+            RuntimeFailure: something it acts through failed, e.g. the regression target
+                (the proposal is then ``failed`` too).
         """
         by, reason = _person(by, reason)
         proposal = self._claim(proposal_id, "running", by, reason, "copilot.confirmed")
@@ -154,7 +162,7 @@ class ActionDesk:
             outcome = playbook(proposal.playbook).execute(
                 dict(proposal.params), self.context, by=by, reason=reason,
                 proposal_id=proposal.id)
-        except UserError as exc:
+        except BastionError as exc:  # a caller's mistake, or a target down: never left running
             self._finish(proposal.id, "failed", {"error": str(exc)}, "copilot.failed")
             raise
         ended = self._finish(proposal.id, "done", _public(outcome), "copilot.executed")
@@ -205,6 +213,14 @@ def _person(by: str, reason: str) -> tuple[str, str]:
         raise InputError(f"the reason is {len(reason)} characters long; keep it under "
                          f"{MAX_REASON}")
     return by, reason
+
+
+def _known(session: Session, incident_id: str) -> dict[tuple[str, str], ProposalRow]:
+    """The incident's proposals by (playbook, params). A draft already proposed, run or
+    rejected is not proposed again; a failed one may be, once the cause is fixed."""
+    rows = session.execute(select(ProposalRow).where(
+        ProposalRow.incident_id == incident_id, ProposalRow.status != "failed")).scalars()
+    return {(r.playbook, _key(r.params)): r for r in rows}
 
 
 def _key(params: dict[str, Any]) -> str:

@@ -14,16 +14,18 @@ Register a playbook with :func:`register_playbook` (built-ins do so in
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from bastion.errors import ConfigError
 
 if TYPE_CHECKING:
     from bastion.accounts import AccountStore
     from bastion.copilot._incident import IncidentLike
+    from bastion.findings import FindingStore
+    from bastion.policy.store import PolicyStore
 
 ENTRY_POINT_GROUP = "bastion.copilot.playbooks"
 
@@ -45,19 +47,43 @@ class Draft:
 
 
 @dataclass(frozen=True)
+class RegressionTarget:
+    """Where regression probes are sent: the gateway's (or a model's) ``/v1`` root.
+
+    Attributes:
+        base_url: the ``/v1`` root (``$BASTION_FINDINGS_TARGET_URL`` in the web app).
+        kind: ``gateway`` (a Bastion gateway: a block counts as a refusal; key in
+            ``$BASTION_API_KEY``) or ``openai`` (any OpenAI-compatible endpoint).
+    """
+
+    base_url: str
+    kind: Literal["gateway", "openai"] = "gateway"
+
+
+@dataclass(frozen=True)
 class ActionContext:
-    """What playbooks act through.
+    """What playbooks act through; a playbook whose part is missing fails with a
+    :class:`~bastion.errors.ConfigError` saying what to configure.
 
     Attributes:
         accounts: suspends accounts and rotates keys (each change audited by the store).
-        policy_dir: the folder of editable policy files (``add_policy_example``).
-        outbox: where findings and regression-campaign configs are written for the findings
-            queue and ``bastion redteam run`` to pick up.
+        policies: the versioned policy store; ``add_policy_example`` saves a new draft
+            version there, reviewed and published like any other edit.
+        findings: the findings store; ``open_finding`` files a finding there and
+            ``start_regression_campaign`` re-tests the fixed findings it holds.
+        incident: reads an incident by id (the monitor's), for the evidence a finding
+            carries.
+        regression: where ``start_regression_campaign`` sends regression probes.
+        finding_target: the system a finding opened from an incident is filed against (its
+            ``target``: developers who own it see the finding).
     """
 
     accounts: AccountStore
-    policy_dir: Path | None = None
-    outbox: Path | None = None
+    policies: PolicyStore | None = None
+    findings: FindingStore | None = None
+    incident: Callable[[str], IncidentLike] | None = None
+    regression: RegressionTarget | None = None
+    finding_target: str = "gateway"
 
 
 @dataclass(frozen=True)
@@ -81,7 +107,7 @@ class Playbook(ABC):
 
     Lifetime: stateless; one instance serves every incident. Concurrency: share freely.
     Failure: :meth:`execute` raises :class:`~bastion.errors.UserError` when the action cannot
-    apply (account unknown, policy folder not configured); the proposal is then marked failed
+    apply (account unknown, findings store not configured); the proposal is then marked failed
     and the failure audited. Nothing runs without a person's confirmation.
     """
 
@@ -115,7 +141,10 @@ def playbooks() -> dict[str, Playbook]:
     """One instance of every registered playbook (built-ins and entry points), by name."""
     global _LOADED  # noqa: PLW0603 - entry points are loaded once per process
     if not _LOADED:
-        from bastion.copilot import _playbooks  # noqa: F401, PLC0415 - registers built-ins
+        from bastion.copilot import (  # noqa: F401, PLC0415 - registers built-ins
+            _finding_playbooks,
+            _playbooks,
+        )
         for point in entry_points(group=ENTRY_POINT_GROUP):
             register_playbook(point.load())
         _LOADED = True

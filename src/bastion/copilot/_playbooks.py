@@ -1,28 +1,22 @@
-"""The built-in playbooks: suspend an account, rotate a key, add a policy example, open a
-finding, start a regression campaign."""
+"""The built-in playbooks that act on accounts and policies: suspend an account, rotate a key,
+add a policy example (the findings playbooks are in :mod:`bastion.copilot._finding_playbooks`)."""
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bastion.copilot._incident import SEVERITY_RANK, AlertLike, IncidentLike, worst
 from bastion.copilot._playbook import ActionContext, Draft, Outcome, Playbook, register_playbook
 from bastion.errors import ConfigError, InputError, PolicyError
-from bastion.policy import load_policy
+from bastion.policy import builtin_path, builtin_policies, parse_policy
 from bastion.store import utcnow
+
+if TYPE_CHECKING:
+    from bastion.policy.store import PolicyStore
 
 #: Detectors that describe the service, not an account's behaviour: never grounds to suspend.
 SYSTEM_KINDS = frozenset({"fail_open", "error_spike", "latency_spike", "latency"})
-#: Probes that re-test the weakness behind a policy category.
-CATEGORY_PROBES: dict[str, tuple[str, ...]] = {
-    "INJ": ("injection_direct", "injection_indirect", "jailbreak"),
-    "PII": ("pii_leak", "system_prompt_extraction"),
-    "PRV": ("pii_leak",),
-}
-DEFAULT_PROBES = ("harmful", "jailbreak")
 MAX_EXAMPLE = 400
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
@@ -33,10 +27,6 @@ def _by_account(incident: IncidentLike) -> dict[str, list[AlertLike]]:
         if alert.account_id and alert.kind not in SYSTEM_KINDS:
             grouped.setdefault(alert.account_id, []).append(alert)
     return grouped
-
-
-def _categories(incident: IncidentLike) -> list[str]:
-    return sorted({a.category for a in incident.alerts if a.category})
 
 
 def _grave(alerts: list[AlertLike]) -> bool:
@@ -133,23 +123,24 @@ class AddPolicyExample(Playbook):
 
     def execute(self, params: dict[str, Any], context: ActionContext, *, by: str,
                 reason: str, proposal_id: str) -> Outcome:
-        """Append the example to the policy file defining the category; undo if it breaks."""
-        if context.policy_dir is None:
-            raise ConfigError("no policy folder is configured; pass --policy-dir (or set "
-                              "policy_dir) to let the co-pilot edit policies")
+        """Save the policy defining the category, with the example added, as a new draft
+        version in the policy store (linted; audited as ``policy.saved``). Nothing goes live:
+        the draft is reviewed, tested and published like any other edit."""
+        if context.policies is None:
+            raise ConfigError("add_policy_example saves a draft in the policy store; build the "
+                              "ActionContext with policies=PolicyStore(sessions) (the web app "
+                              "and 'bastion copilot confirm' do)")
         category, text = str(params["category"]), example_text(str(params["text"]))
-        path, rule = _policy_with(context.policy_dir, category)
-        before = path.read_text(encoding="utf-8")
-        line = f'- violates {rule}: "{text}"'
-        path.write_text(_append_example(before, line), encoding="utf-8")
-        try:
-            policy = load_policy(path)
-        except PolicyError:
-            path.write_text(before, encoding="utf-8")
-            raise
-        return Outcome(f"added an example to {policy.id} ({rule})",
-                       {"policy": policy.id, "file": path.name, "rule": rule,
-                        "policy_hash": policy.hash})
+        policy_id, working, rule = _policy_with(context.policies, category)
+        content = _append_example(working, f'- violates {rule}: "{text}"')
+        version, _ = context.policies.save(
+            content, author=by, policy_id=policy_id,
+            message=f"co-pilot proposal {proposal_id}: example for {rule}; {reason}"[:2000])
+        return Outcome(f"saved draft {policy_id} v{version.number} with an example for {rule}; "
+                       f"review, test and publish it at /policies/{policy_id}/versions/"
+                       f"{version.number}",
+                       {"policy": policy_id, "version": version.number, "rule": rule,
+                        "state": version.state, "content_hash": version.content_hash})
 
 
 def example_text(text: str) -> str:
@@ -158,17 +149,26 @@ def example_text(text: str) -> str:
     return flat[:MAX_EXAMPLE]
 
 
-def _policy_with(folder: Path, category: str) -> tuple[Path, str]:
-    for path in sorted(folder.glob("*.md")):
+def _policy_with(store: PolicyStore, category: str) -> tuple[str, str, str]:
+    """(policy id, the text an edit starts from, rule id) of the first policy, by id, whose
+    own text defines a violating rule of ``category`` (not one that only includes it).
+
+    An edit starts where the policy editor does: the newest saved version, else the
+    shipped text of a built-in policy.
+    """
+    for policy_id in sorted(set(builtin_policies()) | {s.policy_id for s in store.policies()}):
+        latest = store.latest(policy_id)
+        text = latest.content if latest is not None else builtin_path(policy_id).read_text(
+            "utf-8")
         try:
-            policy = load_policy(path)
+            rules = parse_policy(text, source=policy_id).rules_for(category)
         except PolicyError:
             continue
-        rules = policy.rules_for(category)
-        if rules:
-            return path, rules[0].id
-    raise InputError(f"no policy in {str(folder)!r} defines category {category!r} with a "
-                     "violating rule; add the category to a policy first")
+        own = [r for r in rules if f"**{r.id}**" in text]
+        if own:
+            return policy_id, text, own[0].id
+    raise InputError(f"no policy defines category {category!r} with a violating rule; add "
+                     "the category to a policy first (/policies)")
 
 
 def _append_example(text: str, line: str) -> str:
@@ -181,70 +181,3 @@ def _append_example(text: str, line: str) -> str:
     while end > starts[0] + 1 and not lines[end - 1].strip():
         end -= 1
     return "\n".join([*lines[:end], line, *lines[end:]]) + "\n"
-
-
-def _outbox(context: ActionContext, kind: str) -> Path:
-    if context.outbox is None:
-        raise ConfigError(f"no outbox folder is configured for {kind}; pass --outbox (or set "
-                          "outbox) to let the co-pilot write them")
-    folder = context.outbox / kind
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@register_playbook
-class OpenFinding(Playbook):
-    """Open a finding for an incident that shows a policy category being attacked."""
-
-    name: ClassVar[str] = "open_finding"
-    description: ClassVar[str] = "Write a finding for the findings queue."
-
-    def propose(self, incident: IncidentLike) -> list[Draft]:
-        """One draft per incident with categories and a high or critical alert."""
-        categories = _categories(incident)
-        if not categories or not _grave(list(incident.alerts)):
-            return []
-        return [Draft(self.name, {"incident_id": incident.id, "categories": categories,
-                                  "severity": worst(list(incident.alerts))},
-                      f"Open a finding for incident {incident.id}",
-                      f"Attacks on {', '.join(categories)} reached the guardrails; a finding "
-                      "tracks the weakness until it is fixed and re-tested.", rank=30)]
-
-    def execute(self, params: dict[str, Any], context: ActionContext, *, by: str,
-                reason: str, proposal_id: str) -> Outcome:
-        """Write the finding as JSON to ``outbox/findings``."""
-        path = _outbox(context, "findings") / f"{proposal_id}.json"
-        finding = {"source": "copilot", "proposal": proposal_id, "opened_by": by,
-                   "reason": reason, **params, "state": "new"}
-        path.write_text(json.dumps(finding, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        return Outcome(f"opened finding {path.name}", {"file": path.name})
-
-
-@register_playbook
-class StartRegressionCampaign(Playbook):
-    """Start a red-team campaign that re-tests the categories an incident attacked."""
-
-    name: ClassVar[str] = "start_regression_campaign"
-    description: ClassVar[str] = "Write a campaign config for 'bastion redteam run'."
-
-    def propose(self, incident: IncidentLike) -> list[Draft]:
-        """One draft per incident with categories."""
-        categories = _categories(incident)
-        if not categories:
-            return []
-        probes = sorted({p for c in categories for p in CATEGORY_PROBES.get(c, DEFAULT_PROBES)})
-        return [Draft(self.name, {"probes": probes, "categories": categories},
-                      f"Start a regression campaign ({', '.join(probes)})",
-                      f"Re-test {', '.join(categories)} against the guardrails with the "
-                      "matching probes.", rank=40)]
-
-    def execute(self, params: dict[str, Any], context: ActionContext, *, by: str,
-                reason: str, proposal_id: str) -> Outcome:
-        """Validate the campaign config and write it to ``outbox/campaigns``."""
-        from bastion.redteam import make_config  # noqa: PLC0415 - the red team loads lazily
-
-        config = make_config(probes=[str(p) for p in params["probes"]])
-        path = _outbox(context, "campaigns") / f"{proposal_id}.json"
-        path.write_text(config.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        return Outcome(f"wrote campaign config {path.name}; run it with 'bastion redteam run "
-                       f"--config {path}'", {"file": path.name, "probes": params["probes"]})

@@ -1,9 +1,12 @@
 """The co-pilot's pages and API (the ``copilot`` web feature).
 
-Pages: the co-pilot panel (summary, ranked alerts, proposed actions with confirm and reject
-forms), loaded beside an incident on the monitor's incident page and also served as a page
-of its own; the threat-intel upload and the code-scan upload. The API under
-``/api/copilot`` offers the same with the same permissions. Every action runs only through
+Pages: the co-pilot panel (summary, ranked alerts, the co-pilot's drafts, and proposed
+actions with confirm and reject forms), loaded beside an incident on the monitor's incident
+page and also served as a page of its own; the threat-intel upload and the code-scan upload.
+The API under ``/api/copilot`` offers the same with the same permissions.
+
+Viewing writes nothing: drafts become stored proposals only on a POST (``.../proposals``,
+CSRF-checked, audited with who asked). Every action runs only through
 :meth:`ActionDesk.confirm` with the confirming user and a reason.
 """
 
@@ -13,12 +16,12 @@ import io
 import os
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, File, Form, UploadFile
+from fastapi import APIRouter, Body, File, Form, HTTPException, UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -27,12 +30,13 @@ from bastion.copilot._backend import writer_from_env
 from bastion.copilot._code import CodeReport, scan_code
 from bastion.copilot._digest import digest
 from bastion.copilot._monitor import from_monitor
-from bastion.copilot._playbook import ActionContext
+from bastion.copilot._playbook import ActionContext, RegressionTarget
 from bastion.copilot._reports import read_report
 from bastion.copilot._triage import Triage, Triager
-from bastion.errors import InputError, UserError
+from bastion.errors import BastionError, InputError, RuntimeFailure, UserError
 from bastion.monitor import Incident as MonitorIncident
 from bastion.monitor import IncidentStore
+from bastion.policy.store import PolicyStore
 from bastion.web import (
     Feature,
     Identity,
@@ -51,8 +55,7 @@ router = APIRouter()
 Reason = Annotated[str, Form(max_length=2000)]
 MAX_UPLOAD = 10 * 1024 * 1024
 MAX_FILES = 2000
-POLICY_DIR_ENV = "BASTION_COPILOT_POLICY_DIR"
-OUTBOX_ENV = "BASTION_COPILOT_OUTBOX"
+FINDING_TARGET_ENV = "BASTION_COPILOT_FINDING_TARGET"
 
 
 @dataclass
@@ -70,23 +73,45 @@ class CopilotService:
 
     @classmethod
     def of(cls, ctx: WebContext) -> CopilotService:
-        """Build the service over the app's stores (policy folder and outbox from env)."""
-        policy_dir, outbox = os.environ.get(POLICY_DIR_ENV), os.environ.get(OUTBOX_ENV)
-        context = ActionContext(ctx.accounts, policy_dir=Path(policy_dir) if policy_dir else None,
-                                outbox=Path(outbox) if outbox else None)
-        return cls(IncidentStore(ctx.sessions, audit=ctx.audit),
-                   ActionDesk(ctx.sessions, context, audit=ctx.audit), Triager(writer_from_env()))
+        """Build the service over the app's stores: the findings store and its verify target
+        are the findings pages' own (``$BASTION_FINDINGS_TARGET_URL``), the system findings
+        are filed against comes from ``$BASTION_COPILOT_FINDING_TARGET``."""
+        # The findings package (and the red team behind it) loads only when the service is built.
+        from bastion.findings._webkit import FindingsWeb  # noqa: PLC0415
 
-    def triage(self, incident: MonitorIncident) -> tuple[Triage, list[Proposal]]:
-        """The incident's triage (cached) and its proposals (stored once)."""
+        incidents = IncidentStore(ctx.sessions, audit=ctx.audit)
+        findings = ctx.service(FindingsWeb.of)
+        target = (None if findings.target_url is None else
+                  RegressionTarget(findings.target_url,
+                                   "gateway" if findings.target_kind == "gateway" else "openai"))
+        context = ActionContext(
+            ctx.accounts, policies=PolicyStore(ctx.sessions, audit=ctx.audit),
+            findings=findings.store, incident=lambda ref: from_monitor(incidents.incident(ref)),
+            regression=target, finding_target=os.environ.get(FINDING_TARGET_ENV, "gateway"))
+        return cls(incidents, ActionDesk(ctx.sessions, context, audit=ctx.audit),
+                   Triager(writer_from_env()))
+
+    def triage(self, incident: MonitorIncident) -> Triage:
+        """The incident's triage (cached; reads only: its drafts are not stored)."""
         version = (incident.updated_at, len(incident.alerts))
         cached = self._cache.get(incident.id)
         if cached is None or cached[0] != version:  # one entry per incident, the newest
             cached = self._cache[incident.id] = (version, self.triager.triage(
                 from_monitor(incident)))
-        result = cached[1]
-        self.desk.store(incident.id, result.drafts)
-        return result, self.desk.for_incident(incident.id)
+        return cached[1]
+
+    def panel(self, incident: MonitorIncident, me: Identity) -> dict[str, Any]:
+        """What the co-pilot panel shows (reads only): the triage, the stored proposals, and
+        the drafts not proposed yet."""
+        result = self.triage(incident)
+        return {"triage": result, "proposals": self.desk.for_incident(incident.id),
+                "suggested": self.desk.unstored(incident.id, result.drafts),
+                "can_confirm": allowed(me.role, P.COPILOT_CONFIRM)}
+
+    def propose(self, incident: MonitorIncident, *, by: str) -> list[Proposal]:
+        """Store the drafts not proposed yet as proposals (audited with ``by``); the new ones."""
+        fresh = self.desk.unstored(incident.id, self.triage(incident).drafts)
+        return self.desk.store(incident.id, fresh, by=by) if fresh else []
 
 
 def service(request: Request) -> CopilotService:
@@ -110,10 +135,8 @@ def _incident_page(request: Request, me: Identity, incident_id: str, *, secret: 
                    error: str | None = None, status_code: int = 200) -> HTMLResponse:
     svc = service(request)
     incident = svc.incidents.incident(incident_id)
-    result, proposals = svc.triage(incident)
     return render(request, "copilot/incident.html", {
-        "incident": incident, "triage": result, "proposals": proposals, "secret": secret,
-        "error": error, "can_confirm": allowed(me.role, P.COPILOT_CONFIRM)},
+        "incident": incident, "secret": secret, "error": error, **svc.panel(incident, me)},
         status_code=status_code)
 
 
@@ -129,10 +152,19 @@ def panel(request: Request, incident_id: str,
           me: Identity = requires(P.COPILOT_VIEW)) -> HTMLResponse:
     """The co-pilot panel alone, loaded by htmx into the monitor's incident page."""
     svc = service(request)
-    result, proposals = svc.triage(svc.incidents.incident(incident_id))
-    return render(request, "copilot/_panel.html", {
-        "triage": result, "proposals": proposals,
-        "can_confirm": allowed(me.role, P.COPILOT_CONFIRM)})
+    return render(request, "copilot/_panel.html",
+                  svc.panel(svc.incidents.incident(incident_id), me), fragment=True)
+
+
+@router.post("/copilot/incidents/{incident_id}/proposals")
+def propose(request: Request, incident_id: str,
+            me: Identity = requires(P.COPILOT_CONFIRM)) -> Response:
+    """Put the co-pilot's drafts up for confirmation: store them as proposals (audited)."""
+    svc = service(request)
+    made = svc.propose(svc.incidents.incident(incident_id), by=_username(me))
+    flash(request, f"{len(made)} action(s) proposed; confirm or reject each with a reason"
+          if made else "nothing new to propose", "ok")
+    return RedirectResponse(incident_url(incident_id), status_code=303)
 
 
 @router.post("/copilot/proposals/{proposal_id}/confirm")
@@ -143,7 +175,7 @@ def confirm(request: Request, proposal_id: str, reason: Reason = "",
     proposal = svc.desk.get(proposal_id)
     try:
         done = svc.desk.confirm(proposal_id, by=_username(me), reason=reason)
-    except UserError as exc:
+    except BastionError as exc:  # a mistake, or the regression target down: said on the page
         return _incident_page(request, me, proposal.incident_id, error=str(exc),
                               status_code=400)
     summary = (done.proposal.result or {}).get("summary", "done")
@@ -171,10 +203,22 @@ def reject(request: Request, proposal_id: str, reason: Reason = "",
 @router.get("/api/copilot/incidents/{incident_id}")
 def api_incident(request: Request, incident_id: str,
                  me: Identity = requires(P.COPILOT_VIEW)) -> dict[str, Any]:
-    """The incident's triage and proposals as JSON."""
+    """The incident's triage, its stored proposals and the drafts not proposed yet."""
     svc = service(request)
-    result, proposals = svc.triage(svc.incidents.incident(incident_id))
-    return {**result.to_json(), "proposals": [p.to_json() for p in proposals]}
+    shown = svc.panel(svc.incidents.incident(incident_id), me)
+    return {**shown["triage"].to_json(),
+            "proposals": [p.to_json() for p in shown["proposals"]],
+            "suggested": [asdict(d) for d in shown["suggested"]]}
+
+
+@router.post("/api/copilot/incidents/{incident_id}/proposals")
+def api_propose(request: Request, incident_id: str,
+                me: Identity = requires(P.COPILOT_CONFIRM)) -> dict[str, Any]:
+    """Store the drafts not proposed yet as proposals; every proposal of the incident back."""
+    svc = service(request)
+    made = svc.propose(svc.incidents.incident(incident_id), by=_username(me))
+    return {"created": [p.id for p in made],
+            "proposals": [p.to_json() for p in svc.desk.for_incident(incident_id)]}
 
 
 @router.post("/api/copilot/proposals/{proposal_id}/confirm")
@@ -182,7 +226,10 @@ def api_confirm(request: Request, proposal_id: str,
                 reason: Annotated[str, Body(embed=True, max_length=2000)],
                 me: Identity = requires(P.COPILOT_CONFIRM)) -> dict[str, Any]:
     """Confirm a proposal (JSON body ``{"reason": "..."}``); a new key comes back once."""
-    done = service(request).desk.confirm(proposal_id, by=_username(me), reason=reason)
+    try:
+        done = service(request).desk.confirm(proposal_id, by=_username(me), reason=reason)
+    except RuntimeFailure as exc:  # the regression target is down: the proposal failed
+        raise HTTPException(502, str(exc)) from exc
     return {"proposal": done.proposal.to_json(), "secret": done.secret}
 
 

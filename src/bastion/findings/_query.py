@@ -61,6 +61,7 @@ class Filters:
 
     states: tuple[str, ...] = ()
     severities: tuple[str, ...] = ()
+    policy_categories: tuple[str, ...] = ()
     target: str | None = None
     reporter: str | None = None
     engagement: str | None = None
@@ -106,6 +107,8 @@ def scoped(query: Q, scope: Scope, filters: Filters) -> Q:
         query = query.where(FindingRow.state.in_(filters.states))
     if filters.severities:
         query = query.where(FindingRow.severity.in_(filters.severities))
+    if filters.policy_categories:
+        query = query.where(FindingRow.policy_category.in_(filters.policy_categories))
     for column, value in ((FindingRow.target, filters.target),
                           (FindingRow.reporter, filters.reporter),
                           (FindingRow.engagement, filters.engagement)):

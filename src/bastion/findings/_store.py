@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bastion.errors import InputError
+from bastion.errors import InputError, NotFoundError
 from bastion.findings._convert import (
     attachment,
     check_attachment,
@@ -145,7 +145,7 @@ class FindingStore:
     def _load(session: Session, finding_id: int) -> FindingRow:
         row = session.get(FindingRow, finding_id)
         if row is None:
-            raise InputError(f"there is no finding {finding_id}; list them with "
+            raise NotFoundError(f"there is no finding {finding_id}; list them with "
                              "'bastion findings list'")
         return row
 
@@ -295,7 +295,7 @@ class FindingStore:
         with self.sessions() as session:
             row = session.get(AttachmentRow, attachment_id)
             if row is None:
-                raise InputError(f"there is no attachment {attachment_id}")
+                raise NotFoundError(f"there is no attachment {attachment_id}")
             return attachment(row), bytes(row.data)
 
     # -- dedupe ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import cast
 from sqlalchemy import desc, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bastion.errors import InputError
+from bastion.errors import InputError, NotFoundError
 from bastion.monitor._alert import Alert, Severity
 from bastion.monitor._audit import AuditLog
 from bastion.monitor._incident import (
@@ -126,7 +126,7 @@ class IncidentStore:
         with self.sessions() as session:
             row = session.get(IncidentRow, incident_id)
             if row is None:
-                raise InputError(f"no incident {incident_id!r}; list them with "
+                raise NotFoundError(f"no incident {incident_id!r}; list them with "
                                  "'bastion monitor incidents'")
             return self._load(session, [row])[0]
 
@@ -146,7 +146,7 @@ class IncidentStore:
         with self.sessions.begin() as session:
             row = session.get(IncidentRow, incident_id, with_for_update=True)
             if row is None:
-                raise InputError(f"no incident {incident_id!r}; list them with "
+                raise NotFoundError(f"no incident {incident_id!r}; list them with "
                                  "'bastion monitor incidents'")
             if row.status in ("resolved", status):
                 raise InputError(f"incident {incident_id!r} is {row.status} already; only an "

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.accounts import PROXY_ROUTES, AccountStore, KeyInfo
-from bastion.errors import InputError
+from bastion.errors import InputError, NotFoundError
 from bastion.monitor import AuditLog
 from bastion.network._documents import DOCUMENTS, document
 from bastion.network._model import EXPERTISE, ApplicationInfo, EngagementInfo, MemberInfo, Note
@@ -335,13 +335,13 @@ class NetworkStore:
     def _application(self, session: Session, application_id: str) -> Application:
         row = session.get(Application, application_id)
         if row is None:
-            raise InputError(f"no application {application_id!r}; open the review queue")
+            raise NotFoundError(f"no application {application_id!r}; open the review queue")
         return row
 
     def _engagement(self, session: Session, engagement_id: str) -> Engagement:
         row = session.get(Engagement, engagement_id)
         if row is None:
-            raise InputError(f"no engagement {engagement_id!r}; open the engagements list")
+            raise NotFoundError(f"no engagement {engagement_id!r}; open the engagements list")
         return row
 
     def _audit(self, session: Session, kind: str, **fields: Any) -> None:

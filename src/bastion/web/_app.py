@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI
@@ -18,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount
 
-from bastion.errors import ConfigError, UserError
+from bastion.errors import ConfigError, NotFoundError, UserError
 from bastion.monitor import AuditLog
 from bastion.store import close_store, open_store
 from bastion.web._context import WebContext
@@ -29,6 +30,12 @@ from bastion.web._render import make_environment, render
 from bastion.web._settings import WebSettings
 
 STATIC = Path(__file__).parent / "static"
+UNEXPECTED = ("something went wrong on our side; try again, and tell an admin if it keeps "
+              "happening")
+"""What a 5xx page says: its cause may hold internals, so it is logged, never shown."""
+log = logging.getLogger(__name__)
+_PHRASES = {status.value: status.phrase for status in HTTPStatus}
+"""The detail Starlette gives an HTTPException raised without a message (routing's 404)."""
 
 
 def create_web_app(settings: WebSettings | None = None, *,
@@ -66,6 +73,7 @@ def create_web_app(settings: WebSettings | None = None, *,
     app.state.features = loaded
     for feature in loaded:
         app.include_router(feature.router)
+    _answer_head(app)
     check_routes(app)
     _mount_static(app, loaded)
     _handle_errors(app)
@@ -97,6 +105,20 @@ def _walk(routes: Sequence[BaseRoute], prefix: str, found: list[tuple[str, APIRo
             raise ConfigError(f"web route {getattr(route, 'path', route)!r} is not a FastAPI "
                               "view, so it cannot declare a permission; add it with "
                               "@router.get/post(...) and bastion.web.requires(...)")
+
+
+def _answer_head(app: FastAPI) -> None:
+    """Let every GET view answer HEAD as well, through the same view and guard.
+
+    FastAPI (unlike Starlette's ``Route``) registers only the methods a view names, so a
+    ``HEAD`` of a page would be a 405. Here, in one place for every feature, a view that
+    answers GET also answers HEAD: the same permission check runs, and the server sends the
+    GET's status and headers without the body. Views are pure reads (a GET never writes), so
+    running them for a HEAD is harmless. Idempotent: features are shared by every app built.
+    """
+    for _, route in views(app):
+        if route.methods is not None and "GET" in route.methods:
+            route.methods.add("HEAD")
 
 
 def check_routes(app: FastAPI) -> None:
@@ -140,24 +162,34 @@ def _error(request: Request, status: int, message: str,
     return response
 
 
+def _message(request: Request, exc: HTTPException) -> str:
+    """What an error page says: the view's own message (e.g. which finding does not exist),
+    a plain one when routing raised the status with no message, and never a 5xx's detail."""
+    detail = str(exc.detail)
+    if exc.status_code >= 500:
+        log.error("%s %s answered %d: %s", request.method, request.url.path, exc.status_code,
+                  detail)
+        return UNEXPECTED
+    if detail != _PHRASES.get(exc.status_code):
+        return detail
+    if exc.status_code == 404:
+        return (f"there is no page at {request.url.path!r}; check the address or start from "
+                "the home page")
+    if exc.status_code == 405:
+        return f"{request.method} is not accepted at {request.url.path!r}"
+    return detail
+
+
 def _handle_errors(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
         return RedirectResponse(f"/login?next={quote(exc.path)}", status_code=303)
 
+    # One handler for every HTTPException: a handler per status code (404, 405) would be
+    # chosen before it and replace the view's specific message with a generic one.
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
-        return _error(request, exc.status_code, str(exc.detail), exc.headers)
-
-    @app.exception_handler(404)
-    async def _missing(request: Request, exc: Any) -> Response:
-        return _error(request, 404, f"there is no page at {request.url.path!r}; check the "
-                                    "address or start from the home page")
-
-    @app.exception_handler(405)
-    async def _method(request: Request, exc: Any) -> Response:
-        return _error(request, 405, f"{request.method} is not accepted at "
-                                    f"{request.url.path!r}")
+        return _error(request, exc.status_code, _message(request, exc), exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -169,4 +201,4 @@ def _handle_errors(app: FastAPI) -> None:
 
     @app.exception_handler(UserError)
     async def _user(request: Request, exc: UserError) -> Response:
-        return _error(request, 400, str(exc))
+        return _error(request, 404 if isinstance(exc, NotFoundError) else 400, str(exc))

@@ -53,6 +53,8 @@ def login(request: Request, username: Annotated[str, Form(max_length=200)],
             "bad-credentials": "wrong username or password",
             "totp-required": "this account uses two-factor: type the authenticator code too",
             "bad-totp": "the authenticator code is wrong; check the app's clock",
+            "totp-reused": "this authenticator code was used already (a code works once); "
+                           "wait for the app to show the next one and type that",
             "locked": "too many failed logins: this account is locked for "
                       f"{ctx.settings.lockout_minutes} minutes; an admin can unlock it sooner",
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 
 import pyotp
 from argon2 import PasswordHasher
@@ -80,7 +81,19 @@ def totp_uri(secret: str, username: str, issuer: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer)
 
 
-def verify_totp(secret: str, code: str) -> bool:
-    """True for the current code (or the one before or after: clocks drift)."""
+def totp_step(secret: str, code: str, *, at: float | None = None) -> int | None:
+    """The time step (30-second counter) whose code ``code`` is, or ``None`` when it is none
+    of the current step's, the one before or the one after (clocks drift).
+
+    A login records the step it accepted, so a code seen once cannot be replayed while it
+    is still valid (RFC 6238, section 5.2).
+    """
     code = code.strip().replace(" ", "")
-    return code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(time.time() if at is None else at)
+    for step in (now + 1, now, now - 1):  # the latest match, so a replay never scores lower
+        if pyotp.utils.strings_equal(code, totp.generate_otp(step)):
+            return step
+    return None

@@ -21,7 +21,9 @@ class WebUser(Base):
 
     ``password_hash`` is ``None`` until the user sets one through a one-time token.
     ``account_id`` links the user to an :class:`~bastion.store.Account` whose API keys
-    authenticate as this user on ``/api``.
+    authenticate as this user on ``/api``. ``totp_last_step`` is the time step of the last
+    TOTP code accepted (migration ``0011_totp_last_step``): a code of that step or an earlier
+    one is refused, so a code cannot be used twice.
     """
 
     __tablename__ = "web_users"
@@ -32,6 +34,7 @@ class WebUser(Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(Text, default=None)
     totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)

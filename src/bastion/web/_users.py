@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bastion.accounts._model import aware
-from bastion.errors import InputError
+from bastion.errors import InputError, NotFoundError
 from bastion.monitor import AuditLog
 from bastion.store import utcnow
 from bastion.web._permissions import WEB_ROLES, WebRole
@@ -24,8 +25,8 @@ from bastion.web._secrets import (
     hash_password,
     new_token,
     new_totp_secret,
+    totp_step,
     verify_password,
-    verify_totp,
 )
 from bastion.web._tables import WebSession, WebToken, WebUser
 
@@ -59,7 +60,8 @@ class User:
                    row.password_hash is not None, aware(row.locked_until))
 
 
-LoginOutcome = Literal["ok", "bad-credentials", "locked", "totp-required", "bad-totp"]
+LoginOutcome = Literal["ok", "bad-credentials", "locked", "totp-required", "bad-totp",
+                       "totp-reused"]
 
 
 @dataclass(frozen=True)
@@ -167,19 +169,32 @@ class UserStore:
                 if row is not None:
                     return self._failed(session, row, now)
                 return Login("bad-credentials")
-            if row.totp_secret is not None:
-                if not totp:
-                    return Login("totp-required")
-                if not verify_totp(row.totp_secret, totp):
-                    return self._failed(session, row, now, outcome="bad-totp")
+            refused = self._second_factor(session, row, totp, now)
+            if refused is not None:
+                return refused
             row.failed_logins, row.locked_until = 0, None
             self._audit(session, "user.login", row.id)
             return Login("ok", User.of(row))
 
+    def _second_factor(self, session: Session, row: WebUser, code: str | None,
+                       now: datetime) -> Login | None:
+        """``None`` when the user has no TOTP or ``code`` is a fresh one; else the refusal."""
+        if row.totp_secret is None:
+            return None
+        if not code:
+            return Login("totp-required")
+        step = totp_step(row.totp_secret, code)
+        if step is None:
+            return self._failed(session, row, now, outcome="bad-totp")
+        if not _claim_step(session, row, step):  # this step or a later one was used: a replay
+            return self._failed(session, row, now, outcome="totp-reused")
+        return None
+
     def _failed(self, session: Session, row: WebUser, now: datetime, *,
                 outcome: LoginOutcome = "bad-credentials") -> Login:
         row.failed_logins += 1
-        self._audit(session, "user.login_failed", row.id, failures=row.failed_logins)
+        self._audit(session, "user.login_failed", row.id, failures=row.failed_logins,
+                    reason=outcome)
         if row.failed_logins >= self.max_failures:
             row.locked_until, row.failed_logins = now + self.lockout, 0
             self._audit(session, "user.locked", row.id, until=row.locked_until.isoformat())
@@ -206,8 +221,10 @@ class UserStore:
         return new_totp_secret()
 
     def enable_totp(self, ref: str, secret: str, code: str, *, by: str) -> User:
-        """Turn on TOTP once the user proves their app has ``secret``."""
-        if not verify_totp(secret, code):
+        """Turn on TOTP once the user proves their app has ``secret`` (that code is then used:
+        logging in needs a later one)."""
+        step = totp_step(secret, code)
+        if step is None:
             raise InputError("the code does not match; check the authenticator app's clock "
                              "and type the current six digits")
         with self.sessions.begin() as session:
@@ -215,7 +232,7 @@ class UserStore:
             if row.role not in TOTP_ROLES:
                 raise InputError(f"TOTP is for {sorted(TOTP_ROLES)} users; {row.username!r} "
                                  f"is {row.role!r}")
-            row.totp_secret = secret
+            row.totp_secret, row.totp_last_step = secret, step
             self._audit(session, "user.totp_enabled", row.id, by=by)
             return User.of(row)
 
@@ -283,11 +300,26 @@ class UserStore:
     def _row(self, session: Session, ref: str) -> WebUser:
         row = self._lookup(session, ref)
         if row is None:
-            raise InputError(f"no user with id or name {ref!r}; list them on /admin/users")
+            raise NotFoundError(f"no user with id or name {ref!r}; list them on /admin/users")
         return row
 
     def _audit(self, session: Session, kind: str, user_id: str, **fields: Any) -> None:
         self.audit.append_in(session, [{"type": kind, "user_id": user_id, **fields}])
+
+
+def _claim_step(session: Session, row: WebUser, step: int) -> bool:
+    """Record ``step`` as the user's last accepted TOTP step, unless it is not newer than the
+    one recorded: a compare-and-set, so two logins racing with one code cannot both win."""
+    claimed = session.execute(
+        update(WebUser)
+        .where(WebUser.id == row.id,
+               or_(WebUser.totp_last_step.is_(None), WebUser.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    set_committed_value(row, "totp_last_step", step)  # what the database holds now
+    return True
 
 
 def revoke_sessions(session: Session, user_id: str) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.classify import Classifier
-from bastion.errors import InputError, PolicyLintError
+from bastion.errors import InputError, NotFoundError, PolicyLintError
 from bastion.monitor import AuditLog
 from bastion.policy import LintIssue, Policy, builtin_path, builtin_policies, lint_text
 from bastion.policy import parse_policy as _parse
@@ -166,7 +166,7 @@ class PolicyStore:
             latest = self._latest(session, policy_id)
             known = (f"it has versions 1 to {latest.number}" if latest is not None else
                      "it has no saved versions")
-            raise InputError(f"policy {policy_id!r} has no version {number}; {known} (see "
+            raise NotFoundError(f"policy {policy_id!r} has no version {number}; {known} (see "
                              f"'bastion policy versions {policy_id}')")
         return row
 

@@ -1,0 +1,87 @@
+"""Error pages: a view's specific not-found message is shown (escaped); routing's own 404
+and 405 get a plain one; a 5xx never shows its cause."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException
+from fastapi.testclient import TestClient
+from tests.web.conftest import WebStack
+
+from bastion.web import Feature, Permission, WebSettings, create_web_app, requires
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+boom_router = APIRouter()
+
+
+@boom_router.get("/boom/http", dependencies=[requires(Permission.PUBLIC)])
+def boom_http() -> None:
+    raise HTTPException(500, "cannot reach postgresql://bastion:hunter2@db/bastion")
+
+
+@boom_router.get("/boom/crash", dependencies=[requires(Permission.PUBLIC)])
+def boom_crash() -> None:
+    raise RuntimeError("secret key hunter2 leaked in a traceback")
+
+
+boom_feature = Feature("boom", boom_router)
+
+
+def test_unknown_addresses_get_a_plain_404(web: WebStack) -> None:
+    page = web.login("viewer").get("/no-such-page")
+    assert page.status_code == 404
+    assert "there is no page at &#39;/no-such-page&#39;" in page.text
+    api = web.client().get("/api/no-such-route")
+    assert api.status_code == 404
+    assert "there is no page at '/api/no-such-route'" in api.json()["error"]["message"]
+    wrong_method = web.login("viewer").put("/account")
+    assert wrong_method.status_code == 405
+    assert "PUT is not accepted at &#39;/account&#39;" in wrong_method.text
+
+
+def test_a_views_not_found_message_is_shown(web: WebStack) -> None:
+    triager = web.login("triager")
+    finding = triager.get("/findings/4242")
+    assert finding.status_code == 404
+    assert "there is no finding &#39;4242&#39; you can see" in finding.text
+    assert "there is no page at" not in finding.text
+    incident = triager.get("/monitor/incidents/inc_nope")
+    assert incident.status_code == 404
+    assert "no incident &#39;inc_nope&#39;" in incident.text
+
+
+def test_a_not_found_error_from_a_store_is_a_404_with_its_message(web: WebStack) -> None:
+    client = web.login("triager")
+    token = web.csrf(client)
+    missing = client.post("/copilot/proposals/prop_nope/reject",
+                          data={"reason": "not ours", "csrf_token": token})
+    assert missing.status_code == 404  # was a 400 "That did not work"
+    assert "no proposal with id &#39;prop_nope&#39;" in missing.text
+
+
+def test_a_hostile_name_in_a_not_found_message_renders_inert(web: WebStack) -> None:
+    client = web.login("triager")
+    page = client.get("/monitor/incidents/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E")
+    assert page.status_code == 404
+    assert "no incident &#39;&lt;img src=x onerror=alert(1)&gt;&#39;" in page.text
+    assert HOSTILE not in page.text
+    nowhere = client.get("/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E")
+    assert nowhere.status_code == 404
+    assert "&lt;img src=x onerror=alert(1)&gt;" in nowhere.text
+    assert HOSTILE not in nowhere.text
+
+
+def test_server_errors_never_show_their_cause(tmp_path: Path) -> None:
+    app = create_web_app(WebSettings(database_url=f"sqlite:///{tmp_path}/e.db"),
+                         features=("bastion.web._core:feature",
+                                   "tests.web.test_errors:boom_feature"))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        http = client.get("/boom/http")
+        crash = client.get("/boom/crash")
+    assert http.status_code == 500
+    assert "something went wrong on our side" in http.text
+    assert crash.status_code == 500
+    for response in (http, crash):
+        assert "hunter2" not in response.text
+        assert "postgresql" not in response.text
