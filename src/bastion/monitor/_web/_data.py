@@ -107,7 +107,7 @@ def overview(monitoring: Monitoring, names: dict[str, str], *, window: str,
                      "datasets": [{"label": "checks", "data": [d.events for d in decisions]}]},
         "categories": bars("blocked", [c.value for c in categories],
                            [c.blocks for c in categories], COLOURS["blocks"]),
-        "accounts": bars("strikes (blocked prompts)",
+        "accounts": bars("blocked prompts",
                          [names.get(a.value, a.value) for a in accounts],
                          [a.blocks for a in accounts], COLOURS["flags"]),
         "top_accounts": [{"id": a.value, "name": names.get(a.value, a.value),
@@ -117,13 +117,13 @@ def overview(monitoring: Monitoring, names: dict[str, str], *, window: str,
 
 def timeline(monitoring: Monitoring, account_id: str, *, now: float,
              days: int = 7) -> dict[str, Any]:
-    """An account's strikes (blocked prompts) and checks per hour over ``days`` days."""
+    """An account's blocked prompts and checks per hour over ``days`` days."""
     since = now - days * 86_400
     points = _steps(monitoring.events.series(since=since, step_s=3600, dimension="account",
                                              value=account_id), since, now, 3600)
     return {"strikes": {
         "type": "bar", "labels": [when(p.at) for p in points],
-        "datasets": [{"label": "strikes (blocked prompts)", "data": [p.blocks for p in points],
+        "datasets": [{"label": "blocked prompts", "data": [p.blocks for p in points],
                       "backgroundColor": COLOURS["blocks"]},
                      {"label": "checks", "data": [p.events for p in points],
                       "backgroundColor": "#9db7e0"}]}}
