@@ -15,6 +15,7 @@ from bastion.monitor._audit import AuditLog
 from bastion.monitor._eventstore import EventStore, Point
 from bastion.monitor._incidentstore import IncidentStore
 from bastion.store import AuditEvent
+from bastion.web import bar_chart
 
 WINDOWS = {"1h": (3600, 60), "24h": (86_400, 900), "7d": (7 * 86_400, 3600)}
 """Overview windows: name -> (seconds shown, seconds per step)."""
@@ -80,9 +81,7 @@ def line(points: Sequence[Point]) -> dict[str, Any]:
 def bars(label: str, names: Sequence[str], values: Sequence[int], colour: str,
          ) -> dict[str, Any]:
     """A Chart.js horizontal bar chart."""
-    return {"type": "bar", "labels": list(names),
-            "datasets": [{"label": label, "data": list(values), "backgroundColor": colour}],
-            "indexAxis": "y"}
+    return bar_chart(names, {label: values}, colours=(colour,), horizontal=True)
 
 
 def overview(monitoring: Monitoring, names: dict[str, str], *, window: str,
