@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -195,3 +196,26 @@ def test_import_by_upload_and_attachment_download(web: WebStack) -> None:
                        files={"file": ("x.png", b"<svg onload=alert(1)>", "image/png")})
     assert liar.status_code == 400
     assert "not that format" in liar.text
+
+
+def test_metrics_page_draws_charts_from_its_own_data(web: WebStack,
+                                                     api: dict[str, httpx.Client]) -> None:
+    hostile = "x'</section><script>alert('m')</script>"
+    _submit(api, engagement=hostile)
+    page = web.login("triager").get("/findings-metrics").text
+    assert "<meter" not in page  # charts from the vendored library, not native meters
+    assert "chart-4.5.1.umd.min.js" in page
+    assert "/static/charts.js" in page  # the monitoring dashboard's script, shared
+    body = page.split("</head>")[1]
+    assert "<script>" not in body  # hostile text and chart data stay out of any script
+    attribute = body.split("data-charts='")[1].split("'")[0]
+    charts = json.loads(html.unescape(attribute))
+    assert set(charts) >= {"times", "severity", "state", "members", "engagements"}
+    engagements = dict(zip(charts["engagements"]["labels"],
+                           charts["engagements"]["datasets"][0]["data"], strict=True))
+    assert engagements[hostile] == 1  # the name arrives intact, as data
+    members = charts["members"]
+    assert [d["label"] for d in members["datasets"]] == ["reported", "credited", "accepted"]
+    reported = dict(zip(members["labels"], members["datasets"][0]["data"], strict=True))
+    table = body.split('<table id="members">')[1].split("</table>")[0]
+    assert f"<tr><td>red-teamer</td><td>{reported['red-teamer']}</td>" in table  # same numbers

@@ -133,6 +133,11 @@ def test_submit_dedupe_triage_fix_verify_regress(pages: Pages, web: WebStack,
     _shot(triager, shots, "findings-queue")
     triager.goto("/findings-metrics")
     assert "100%" in triager.locator("#figures").inner_text()  # reopen rate
+    triager.wait_for_selector("section[data-loaded=true]")  # drawn by the shared charts.js
+    drawn = triager.eval_on_selector_all("canvas[data-chart]",
+                                         "cs => cs.map(c => c.getAttribute('data-drawn'))")
+    assert drawn == ["true"] * 6  # times, reopen, severity, state, members, engagements
+    assert triager.evaluate("Chart.version") == "4.5.1"
     _shot(triager, shots, "findings-metrics")
     assert pages.violations() == []
 

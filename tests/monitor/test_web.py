@@ -25,8 +25,11 @@ def test_overview_data_counts_the_traffic(stack: tuple[WebStack, Seeded]) -> Non
     data = client.get("/monitor/data/overview?window=24h").json()
     assert data["totals"]["checks"] == 512
     assert data["totals"]["blocks"] == 12
-    assert data["top_accounts"][0] == {"id": seeded.attacker, "name": "mallory",
-                                       "blocks": 12, "checks": 12}
+    assert data["top_accounts"][0] == {
+        "id": seeded.attacker, "name": "mallory", "blocks": 12, "checks": 12,
+        "strike_score": 26.0, "level": "throttle", "status": "active"}  # the gateway's score
+    assert data["strikes_read"] is True
+    assert data["accounts"]["datasets"][0]["label"] == "blocked prompts"
     assert data["categories"]["labels"] == ["INJ"]
     assert sum(data["traffic"]["datasets"][0]["data"]) == 512
     assert client.get("/monitor/data/overview?window=year").status_code == 400
@@ -35,6 +38,22 @@ def test_overview_data_counts_the_traffic(stack: tuple[WebStack, Seeded]) -> Non
     assert "chart-4.5.1.umd.min.js" in page.text
     assert "<script>" not in page.text.split("</head>")[1]  # no inline script in the body
 
+
+def test_accounts_show_the_gateways_strike_scores(stack: tuple[WebStack, Seeded]) -> None:
+    web, seeded = stack
+    client = web.login("triager")
+    html = client.get("/monitor/accounts").text
+    rows = html.split("<tbody>")[1].split("</tr>")
+    mallory = next(r for r in rows if "mallory" in r)
+    assert "<td>26.0</td>" in mallory
+    assert ">throttle<" in mallory
+    assert "<td>12</td>" in mallory
+    assert web.ctx.accounts.account(seeded.suspended).suspended  # runs before reinstating
+    sam = next(r for r in rows if ">sam<" in r)
+    assert "<td>45.0</td>" in sam
+    assert ">suspend<" in sam
+    account = client.get(f"/monitor/accounts/{seeded.attacker}").text
+    assert '<dd id="strike-score">26.0 (throttle)</dd>' in account
 
 def test_who_may_see_and_act(stack: tuple[WebStack, Seeded]) -> None:
     web, seeded = stack
@@ -105,3 +124,4 @@ def test_reinstate_a_suspended_account(stack: tuple[WebStack, Seeded]) -> None:
                if e["type"] == "account.reinstated"]
     assert history[-1]["by"] == "triager"
     assert client.get("/monitor/accounts/acct_nope").status_code == 404
+

@@ -113,22 +113,24 @@ def watch(
                               f"${SECRET_ENV}).")] = None,
     interval: Annotated[float, typer.Option("--interval", help="Seconds between polls.",
                                             min=0.1)] = 1.0,
-    from_start: Annotated[bool, typer.Option("--from-start", help="Watch the events already "
-                                                                  "stored too.")] = False,
+    from_start: Annotated[bool, typer.Option("--from-start", help="Watch every event stored, "
+                                                                  "with the detectors started "
+                                                                  "cold.")] = False,
     once: Annotated[bool, typer.Option("--once", help="Watch what is stored now, then "
                                                       "stop.")] = False,
 ) -> None:
     """Run the detectors over the events every gateway worker stores (one watcher for all).
 
     Set the gateway's monitor.detect to false when several workers share a database, and run
-    this once beside them.
+    this once beside them. A restarted watcher resumes from the last one's saved detector
+    state and position, so events stored while it was stopped are watched too.
     """
     with existing_log(db):
         pass  # refuses a database that does not exist instead of creating an empty one
     sessions = open_store(db)
     webhook = Webhook.from_env(webhook_url) if webhook_url else None
     live = LiveMonitor(sessions, audit=AuditLog.from_env(sessions), webhook=webhook,
-                       watcher=Watcher(settings=_settings(settings)))
+                       watcher=Watcher(settings=_settings(settings)), resume=not from_start)
     tail = StoreTail(live, from_start=from_start)
     try:
         while True:

@@ -21,6 +21,7 @@ from bastion.errors import BastionError, InputError
 from bastion.findings._api import router as api_router
 from bastion.findings._imports import read_findings
 from bastion.findings._lifecycle import REGRESSION_STATES, STATES, TRANSITIONS
+from bastion.findings._metrics import Metrics
 from bastion.findings._model import MAX_TURN_CHARS, parse_submission
 from bastion.findings._probes import verify
 from bastion.findings._query import EVERYTHING, Filters
@@ -34,11 +35,14 @@ from bastion.findings._webkit import (
 )
 from bastion.taxonomy import OWASP_LLM_2025
 from bastion.web import (
+    PALETTE,
     Feature,
     Identity,
     NavEntry,
     Permission,
     allowed,
+    bar_chart,
+    doughnut_chart,
     flash,
     render,
     requires,
@@ -310,12 +314,40 @@ async def import_(request: Request, kind: Short, file: UploadFile, attempt: Shor
 
 @router.get("/findings-metrics")
 def metrics_page(request: Request, me: Identity = requires(P.FINDINGS_METRICS)) -> HTMLResponse:
-    """Time to triage and fix, reopen rate, findings per member and engagement, as bars."""
+    """Time to triage and fix, reopen rate, findings per member and engagement: Chart.js
+    charts (their data in the page, drawn by the shared ``charts.js``) and the same numbers
+    in tables."""
     scope = scope_of(request, me)
     if me.role == "viewer":  # viewers read the programme's dashboards, not findings
         scope = EVERYTHING
     figures = findings_web(request).store.metrics(scope=scope)
-    return render(request, "findings/metrics.html", {"m": figures})
+    return render(request, "findings/metrics.html", {"m": figures, "charts": charts(figures)})
+
+
+def charts(m: Metrics) -> dict[str, Any]:
+    """The metrics page's charts (Chart.js specs, by canvas name)."""
+    times = {"time to triage": m.median_hours_to_triage, "time to fix": m.median_hours_to_fix}
+    known = {k: v for k, v in times.items() if v is not None}
+    members = list(m.per_member)
+    out: dict[str, Any] = {
+        "times": bar_chart(list(known), {"median hours": list(known.values())}),
+        "severity": bar_chart(list(m.by_severity), {"findings": list(m.by_severity.values())},
+                              colours=(PALETTE[1],)),
+        "state": bar_chart(list(m.by_state), {"findings": list(m.by_state.values())},
+                           colours=(PALETTE[0],)),
+        "members": bar_chart(members, {k: [m.per_member[n].get(k, 0) for n in members]
+                                       for k in ("reported", "credited", "accepted")},
+                             horizontal=True),
+        "engagements": bar_chart([e or "(none)" for e in m.per_engagement],
+                                 {"findings": list(m.per_engagement.values())},
+                                 colours=(PALETTE[3],), horizontal=True),
+    }
+    if m.reopen_rate is not None:
+        share = round(m.reopen_rate * 100, 1)
+        out["reopen"] = doughnut_chart(["reopened", "stayed fixed"],
+                                       [share, round(100 - share, 1)], "% of fixed findings",
+                                       colours=(PALETTE[1], PALETTE[4]))
+    return out
 
 
 @router.get("/findings-owners", dependencies=[requires(P.FINDINGS_OWNERS)])

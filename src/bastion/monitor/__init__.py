@@ -20,6 +20,7 @@ from bastion.monitor._baseline import Baseline
 from bastion.monitor._detector import (
     Detector,
     DetectorSettings,
+    StateEntry,
     build_detectors,
     detector_class,
     detector_names,
@@ -37,7 +38,14 @@ from bastion.monitor._incident import (
 from bastion.monitor._incidentstore import IncidentStore
 from bastion.monitor._live import LiveMonitor, StoreTail
 from bastion.monitor._metrics import CONTENT_TYPE, Metrics
-from bastion.monitor._tables import AlertRow, IncidentRow, MonitorEventRow, MonitorRollup
+from bastion.monitor._statestore import DetectorStateStore
+from bastion.monitor._tables import (
+    AlertRow,
+    DetectorStateRow,
+    IncidentRow,
+    MonitorEventRow,
+    MonitorRollup,
+)
 from bastion.monitor._watch import Replay, Watcher, replay
 from bastion.monitor._webhook import (
     SIGNATURE_HEADER,
@@ -69,6 +77,8 @@ __all__ = [
     "Delivery",
     "Detector",
     "DetectorSettings",
+    "DetectorStateRow",
+    "DetectorStateStore",
     "EventStore",
     "Evidence",
     "FileAnchor",
@@ -85,6 +95,7 @@ __all__ = [
     "Problem",
     "Replay",
     "Severity",
+    "StateEntry",
     "Status",
     "StoreTail",
     "Top",

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Mapping
 from statistics import median
+from typing import Any
 
 MAD_TO_SD = 1.4826
 
@@ -62,3 +64,14 @@ class Baseline:
         self.level = value if self.level is None else (
             self.alpha * value + (1 - self.alpha) * self.level)
         self.recent.append(value)
+
+    def dump(self) -> dict[str, Any]:
+        """The learned part (level and recent buckets) as JSON, for :meth:`load`."""
+        return {"level": self.level, "recent": list(self.recent)}
+
+    def load(self, state: Mapping[str, Any]) -> None:
+        """Resume from :meth:`dump` output (the settings stay this instance's own)."""
+        level = state.get("level")
+        self.level = None if level is None else float(level)
+        self.recent.clear()
+        self.recent.extend(float(v) for v in state.get("recent") or ())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
@@ -20,6 +21,19 @@ from bastion.monitor._alert import Alert
 from bastion.monitor._event import MonitorEvent
 
 GROUP = "bastion.detectors"
+
+
+@dataclass(frozen=True)
+class StateEntry:
+    """What a detector learned about one dimension value (an account, a route...).
+
+    Attributes:
+        at: stream time of the newest event that changed it (stale entries are evicted by it).
+        data: the state as a JSON object, read back by :meth:`Detector.load_state`.
+    """
+
+    at: float
+    data: dict[str, Any]
 
 
 class DetectorSettings(BaseModel):
@@ -37,6 +51,10 @@ class Detector(ABC):
     wall clock, so a replay behaves as the live stream did. Failure: ``observe`` must not raise
     on any well-formed event; the caller logs and drops a detector that does.
 
+    Persistence: a detector whose state should outlive the process (baselines, long windows)
+    overrides :meth:`dump_state` and :meth:`load_state`; the store keeps one row per key and
+    evicts keys whose ``at`` is old, so ``load_state`` may get a subset of what was dumped.
+
     Subclasses set ``name`` (the registry key) and ``Settings`` (a :class:`DetectorSettings`
     subclass whose defaults are the tuned values).
     """
@@ -50,6 +68,19 @@ class Detector(ABC):
     @abstractmethod
     def observe(self, events: Sequence[MonitorEvent]) -> list[Alert]:
         """Take the next events (time order) and return the alerts they raise."""
+
+    def dump_state(self, since: float) -> dict[str, StateEntry]:
+        """The state of every key changed by an event at ``since`` or later, by key.
+
+        The default keeps nothing: a restarted process starts this detector cold.
+        """
+        del since
+        return {}
+
+    def load_state(self, state: Mapping[str, Mapping[str, Any]]) -> None:
+        """Resume from ``data`` that :meth:`dump_state` returned, by key (called once, before
+        the first :meth:`observe`, and only with state dumped under the same settings)."""
+        del state
 
 
 _extra: dict[str, type[Detector]] = {}

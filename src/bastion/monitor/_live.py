@@ -6,17 +6,23 @@ thread, and database errors are retried with back-off. Per batch, :meth:`LiveMon
 
 1. turns ``gateway.request`` events into monitoring events and stores them with their rollups
    (a database error here is raised, so the writer retries the batch);
-2. runs the detectors over them (the state lives in this process, so with several gateway
+2. runs the detectors over them (one detector state per watcher, so with several gateway
    workers, give them ``watcher=None`` and run one :class:`StoreTail` instead: ``bastion
    monitor watch``);
 3. files the alerts into incidents, and posts each new or updated incident to the webhook.
    Alerts whose filing fails are kept and filed with the next batch, never raised (the batch's
-   events are stored already).
+   events are stored already);
+4. every ``save_every_s`` (and at :meth:`LiveMonitor.close`) saves what the detectors learned,
+   with a tail's position, in one transaction (:class:`~bastion.monitor.DetectorStateStore`);
+   a new monitor on the same store loads it, so a restart continues where it left off
+   (losing at most the last ``save_every_s`` of learning after a crash). A failed save is
+   logged and retried at the next one.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -31,6 +37,7 @@ from bastion.monitor._event import MonitorEvent, events_from_request
 from bastion.monitor._eventstore import EventStore
 from bastion.monitor._incident import Incident
 from bastion.monitor._incidentstore import IncidentStore
+from bastion.monitor._statestore import DetectorStateStore
 from bastion.monitor._watch import Watcher
 from bastion.monitor._webhook import Webhook
 
@@ -51,18 +58,34 @@ class LiveMonitor:
         webhook: where incidents are posted, if anywhere.
         samples: keep redacted prompt samples (only when the audit content is redacted).
         clock: the time stamped on events.
+        resume: load the detectors' saved state (``False`` starts them cold; the saves
+            then overwrite what they replace).
+        save_every_s: least seconds between saves of the detectors' state (0: every batch).
     """
 
     anchor: FileAnchor | None = None
 
     def __init__(self, sessions: sessionmaker[Session], *, audit: AuditLog,
                  watcher: Watcher | None, webhook: Webhook | None = None,
-                 samples: bool = False, clock: Callable[[], float] = time.time) -> None:
+                 samples: bool = False, clock: Callable[[], float] = time.time,
+                 resume: bool = True, save_every_s: float = 5.0) -> None:
         self.events = EventStore(sessions)
         self.incidents = IncidentStore(sessions, audit=audit)
         self.watcher = watcher
         self.webhook, self.samples, self.clock = webhook, samples, clock
         self.pending: list[Alert] = []
+        self.state = DetectorStateStore(sessions) if watcher is not None else None
+        self.save_every_s = save_every_s
+        self.position: int | None = None
+        self._saved_at = -math.inf
+        if self.state is not None and watcher is not None and resume:
+            try:
+                loaded = self.state.load(watcher.detectors)
+            except SQLAlchemyError as exc:
+                logger.error("the detectors' saved state could not be read (%s); they start "  # noqa: TRY400 - one line
+                             "cold", type(exc).__name__)
+            else:
+                logger.info("detectors resumed %d saved key(s)", loaded)
 
     def append(self, batch: Sequence[dict[str, Any]]) -> int:
         """Store, watch and file one batch of audit events (see the module docstring)."""
@@ -80,12 +103,33 @@ class LiveMonitor:
         self.watch(events)
         return len(events)
 
-    def watch(self, events: Sequence[MonitorEvent]) -> None:
-        """Run the detectors over stored events; file and announce what they raise."""
+    def watch(self, events: Sequence[MonitorEvent], *, position: int | None = None) -> None:
+        """Run the detectors over stored events; file and announce what they raise.
+
+        ``position`` is the id of the last of ``events`` in the store (a tail's), saved with
+        the detectors' state.
+        """
         if self.watcher is not None:
             self.pending.extend(self.watcher.detect(events))
         if self.pending:
             self._file()
+        if position is not None:
+            self.position = position
+        if time.monotonic() - self._saved_at >= self.save_every_s:
+            self.save()
+
+    def save(self) -> None:
+        """Save what the detectors learned (and the tail's position); errors are logged."""
+        if self.state is None or self.watcher is None:
+            return
+        self._saved_at = time.monotonic()
+        try:
+            self.state.save(self.watcher.detectors, position=self.position)
+        except SQLAlchemyError as exc:
+            logger.error("saving the detectors' state failed (%s); retrying with the next "  # noqa: TRY400 - one line per retry
+                         "save", type(exc).__name__)
+        except Exception:
+            logger.exception("saving the detectors' state failed")
 
     def _file(self) -> None:
         try:
@@ -120,7 +164,8 @@ class LiveMonitor:
         """Nothing to anchor (the audit chain anchors itself)."""
 
     def close(self) -> None:
-        """Close the webhook's connections."""
+        """Save the detectors' state and close the webhook's connections."""
+        self.save()
         if self.webhook is not None:
             self.webhook.close()
 
@@ -134,17 +179,25 @@ class StoreTail:
 
     Args:
         live: files and announces alerts (its watcher runs the detectors).
-        from_start: watch the events already stored too (default: only new ones).
+        from_start: watch the events already stored too (default: the events after the
+            position saved by the last watcher on this store, else only new ones). Give it a
+            monitor made with ``resume=False``, or the detectors count old events twice.
     """
 
     def __init__(self, live: LiveMonitor, *, from_start: bool = False) -> None:
         self.live = live
-        self.position = 0 if from_start else live.events.last_id()
+        saved = live.state.position if live.state is not None else None
+        if from_start:
+            self.position = 0
+        elif saved is not None:
+            self.position = min(saved, live.events.last_id())
+        else:
+            self.position = live.events.last_id()
 
     def poll(self, limit: int = 2000) -> int:
         """Watch the events stored since the last poll (up to ``limit``); how many."""
         found = self.live.events.after(self.position, limit=limit)
         if found:
-            self.live.watch([event for _, event in found])
             self.position = found[-1][0]
+            self.live.watch([event for _, event in found], position=self.position)
         return len(found)

@@ -1,4 +1,5 @@
-"""The monitoring tables: events, their per-minute rollups, incidents and their alerts.
+"""The monitoring tables: events, their per-minute rollups, incidents and their alerts, and
+what the detectors learned.
 
 They live on the store's declarative :class:`~bastion.store.Base` (so Alembic sees them) but in
 this package, beside the code that writes them. Times are epoch seconds (floats), as in the
@@ -90,3 +91,20 @@ class AlertRow(Base):
     severity: Mapped[str] = mapped_column(String(10))
     at: Mapped[float] = mapped_column(Float)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class DetectorStateRow(Base):
+    """What one detector learned about one key (an account, a route...), to survive a restart.
+
+    ``settings`` is a digest of the detector's settings: state learned under other settings is
+    not loaded. ``at`` is the stream time of the key's newest event (stale keys are evicted).
+    """
+
+    __tablename__ = "monitor_detector_state"
+    __table_args__ = (Index("ix_monitor_detector_state_detector_at", "detector", "at"),)
+
+    detector: Mapped[str] = mapped_column(String(60), primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    settings: Mapped[str] = mapped_column(String(16))
+    at: Mapped[float] = mapped_column(Float)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -7,6 +7,7 @@ See ``docs/web.md``.
 """
 
 from bastion.web._app import check_routes, create_web_app, views
+from bastion.web._charts import PALETTE, bar_chart, doughnut_chart
 from bastion.web._context import WebContext, web_context
 from bastion.web._features import FEATURES, Feature, NavEntry, load_features
 from bastion.web._guard import (
@@ -48,6 +49,7 @@ __all__ = [
     "CSRF_HEADER",
     "FEATURES",
     "GRANTS",
+    "PALETTE",
     "READERS",
     "RED_TEAM",
     "SECURITY_HEADERS",
@@ -72,9 +74,11 @@ __all__ = [
     "WebToken",
     "WebUser",
     "allowed",
+    "bar_chart",
     "check_routes",
     "content_security_policy",
     "create_web_app",
+    "doughnut_chart",
     "flash",
     "identify",
     "is_htmx",

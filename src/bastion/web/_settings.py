@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bastion.accounts import AbuseSettings
+
 
 class WebSettings(BaseModel):
     """How the web app runs.
@@ -21,6 +23,10 @@ class WebSettings(BaseModel):
         totp_issuer: the issuer name shown by authenticator apps.
         title: the product name shown in the page header.
         policy_tier: the classifier tier the policy playground and test sets run.
+        strikes_url: where the gateway keeps strike scores: its ``redis_url`` (``None``: the
+            database, the gateway's default without Redis).
+        abuse: the gateway's ``abuse`` settings (its half-life and levels), so the dashboard
+            reads strike scores and levels as the gateway does.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -36,3 +42,5 @@ class WebSettings(BaseModel):
     totp_issuer: str = "Bastion"
     title: str = "Bastion"
     policy_tier: str = "default"
+    strikes_url: str | None = None
+    abuse: AbuseSettings = AbuseSettings()

@@ -10,13 +10,14 @@ again each time that number doubles (the incident grows with it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from bastion.monitor._alert import Alert, Evidence
-from bastion.monitor._detector import Detector, DetectorSettings, register_detector
+from bastion.monitor._detector import Detector, DetectorSettings, StateEntry, register_detector
 from bastion.monitor._event import MonitorEvent
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -76,6 +77,25 @@ class ClusterSpread(Detector):
                 cluster.next_alert *= 2
                 alerts.append(self._alert(cluster))
         return alerts
+
+    def dump_state(self, since: float) -> dict[str, StateEntry]:
+        """Each live cluster: centroid, size, accounts (their latest event) and next alert."""
+        return {c.id: StateEntry(c.last_at, {
+            "centroid": [float(v) for v in c.centroid], "size": c.size,
+            "next_alert": c.next_alert,
+            "by_account": {a: e.to_json() for a, e in c.by_account.items()}})
+            for c in self.clusters if c.last_at >= since}
+
+    def load_state(self, state: Mapping[str, Mapping[str, Any]]) -> None:
+        """Resume the clusters :meth:`dump_state` kept (oldest first, as they were made)."""
+        for key, found in state.items():
+            by_account = {a: MonitorEvent.from_json(e)
+                          for a, e in (found.get("by_account") or {}).items()}
+            last_at = max((e.at for e in by_account.values()), default=0.0)
+            self.clusters.append(_Cluster(key, np.asarray(found["centroid"], np.float32),
+                                          int(found["size"]), last_at,
+                                          int(found["next_alert"]), by_account))
+        self.clusters.sort(key=lambda c: c.last_at)
 
     def _place(self, event: MonitorEvent, vector: np.ndarray) -> _Cluster:
         horizon = event.at - self.options.window_s

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from bastion.monitor._alert import Alert, evidence, involved
 from bastion.monitor._baseline import Baseline
-from bastion.monitor._detector import Detector, DetectorSettings, register_detector
+from bastion.monitor._detector import Detector, DetectorSettings, StateEntry, register_detector
 from bastion.monitor._detectors._series import BucketSeries
 from bastion.monitor._event import MonitorEvent
 
@@ -55,6 +56,14 @@ class FailureSpike(Detector):
                     alerts.append(self._alert(kind, event.route, bucket.hits, bucket.total,
                                               baseline, list(bucket.recent)))
         return alerts
+
+    def dump_state(self, since: float) -> dict[str, StateEntry]:
+        """Each route's failure baselines and current buckets."""
+        return self.series.dump(since)
+
+    def load_state(self, state: Mapping[str, Mapping[str, Any]]) -> None:
+        """Resume the baselines and buckets :meth:`dump_state` kept."""
+        self.series.load(state)
 
     def _alert(self, kind: str, route: str, hits: int, total: int, baseline: Baseline,
                events: list[MonitorEvent]) -> Alert:

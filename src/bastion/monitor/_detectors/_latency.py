@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from bastion.monitor._alert import Alert, evidence
 from bastion.monitor._baseline import Baseline
-from bastion.monitor._detector import Detector, DetectorSettings, register_detector
+from bastion.monitor._detector import Detector, DetectorSettings, StateEntry, register_detector
 from bastion.monitor._event import MonitorEvent
 
 
@@ -90,6 +91,31 @@ class LatencySpike(Detector):
                 self._baseline(event.route).update(math.log(max(p95, 1e-3)))
             bucket = self.buckets[event.route] = _Bucket(index)
         return bucket
+
+    def dump_state(self, since: float) -> dict[str, StateEntry]:
+        """Each route's baseline and current bucket (its latencies and slowest events)."""
+        out = {}
+        for route, bucket in self.buckets.items():
+            at = bucket.events[-1].at if bucket.events else bucket.index * self.options.bucket_s
+            if at < since:
+                continue
+            slowest = sorted(bucket.events, key=lambda e: e.latency_ms)[-8:]
+            out[route] = StateEntry(at, {
+                "baseline": self._baseline(route).dump(),
+                "bucket": {"index": bucket.index, "latencies": bucket.latencies,
+                           "fired": bucket.fired,
+                           # the alert names the slowest 8 events: those are all it needs
+                           "events": [e.to_json() for e in sorted(slowest, key=lambda e: e.at)]}})
+        return out
+
+    def load_state(self, state: Mapping[str, Mapping[str, Any]]) -> None:
+        """Resume the baselines and buckets :meth:`dump_state` kept."""
+        for route, found in state.items():
+            self._baseline(route).load(found["baseline"])
+            kept = found["bucket"]
+            self.buckets[route] = _Bucket(
+                int(kept["index"]), [float(v) for v in kept["latencies"]],
+                [MonitorEvent.from_json(e) for e in kept["events"]], bool(kept["fired"]))
 
     def _alert(self, route: str, p95: float, level: float, bucket: _Bucket) -> Alert:
         slowest = sorted(bucket.events, key=lambda e: e.latency_ms)[-8:]

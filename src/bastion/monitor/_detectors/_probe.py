@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from bastion.monitor._alert import Alert, evidence, involved
-from bastion.monitor._detector import Detector, DetectorSettings, register_detector
+from bastion.monitor._detector import Detector, DetectorSettings, StateEntry, register_detector
 from bastion.monitor._detectors._window import AccountWindows
 from bastion.monitor._event import MonitorEvent
 
@@ -50,6 +51,14 @@ class CategoryProbe(Detector):
                 self.windows.alerted(event.account_id or "", event.at)
                 alerts.append(self._alert(hit, sorted(categories)))
         return alerts
+
+    def dump_state(self, since: float) -> dict[str, StateEntry]:
+        """Each account's window of events and cool-down."""
+        return self.windows.dump(since)
+
+    def load_state(self, state: Mapping[str, Mapping[str, Any]]) -> None:
+        """Resume the windows :meth:`dump_state` kept."""
+        self.windows.load(state)
 
     def _alert(self, events: list[MonitorEvent], categories: list[str]) -> Alert:
         account = events[-1].account_id or ""

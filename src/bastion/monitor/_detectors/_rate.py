@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from bastion.monitor._alert import Alert, Severity, evidence, involved
 from bastion.monitor._baseline import Baseline
-from bastion.monitor._detector import Detector, DetectorSettings, register_detector
+from bastion.monitor._detector import Detector, DetectorSettings, StateEntry, register_detector
 from bastion.monitor._detectors._series import Bucket, BucketSeries
 from bastion.monitor._event import MonitorEvent
 
@@ -63,6 +64,15 @@ class BlockRateRise(Detector):
                 if event.blocked and self._global_rise(key, bucket):
                     alerts.append(self._alert(key, bucket, self.globals))
         return alerts
+
+    def dump_state(self, since: float) -> dict[str, StateEntry]:
+        """Each account's, route's and category's baseline and current bucket."""
+        return {**self.accounts.dump(since), **self.globals.dump(since)}
+
+    def load_state(self, state: Mapping[str, Mapping[str, Any]]) -> None:
+        """Resume the baselines and buckets :meth:`dump_state` kept."""
+        self.accounts.load({k: v for k, v in state.items() if k.startswith("account:")})
+        self.globals.load({k: v for k, v in state.items() if not k.startswith("account:")})
 
     def _account_rise(self, key: str, bucket: Bucket) -> bool:
         s = self.options

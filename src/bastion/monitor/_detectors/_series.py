@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from bastion.monitor._baseline import Baseline
+from bastion.monitor._detector import StateEntry
 from bastion.monitor._event import MonitorEvent
 
 
@@ -20,6 +22,22 @@ class Bucket:
     fired: bool = False
     accounts: Counter[str] = field(default_factory=Counter)
     recent: deque[MonitorEvent] = field(default_factory=lambda: deque(maxlen=8))
+    last_at: float = 0.0
+
+    def dump(self) -> dict[str, Any]:
+        """The bucket as JSON (for :meth:`load`)."""
+        return {"index": self.index, "hits": self.hits, "total": self.total,
+                "fired": self.fired, "accounts": dict(self.accounts),
+                "recent": [e.to_json() for e in self.recent], "last_at": self.last_at}
+
+    @classmethod
+    def load(cls, state: Mapping[str, Any]) -> Bucket:
+        """The bucket :meth:`dump` wrote."""
+        bucket = cls(int(state["index"]), int(state["hits"]), int(state["total"]),
+                     bool(state["fired"]), Counter(state.get("accounts") or {}),
+                     last_at=float(state.get("last_at") or 0.0))
+        bucket.recent.extend(MonitorEvent.from_json(e) for e in state.get("recent") or ())
+        return bucket
 
 
 class BucketSeries:
@@ -45,6 +63,7 @@ class BucketSeries:
                 self._close(key, bucket, index)
             bucket = self.buckets[key] = Bucket(index)
         bucket.total += total
+        bucket.last_at = event.at
         if hit:
             bucket.hits += 1
             bucket.recent.append(event)
@@ -58,6 +77,19 @@ class BucketSeries:
         if found is None:
             found = self.baselines[key] = self.make()
         return found
+
+    def dump(self, since: float) -> dict[str, StateEntry]:
+        """Each key's baseline and current bucket, for keys with an event at ``since`` or
+        later."""
+        return {key: StateEntry(bucket.last_at, {"bucket": bucket.dump(),
+                                                 "baseline": self.baseline(key).dump()})
+                for key, bucket in self.buckets.items() if bucket.last_at >= since}
+
+    def load(self, state: Mapping[str, Mapping[str, Any]]) -> None:
+        """Resume the keys in ``state`` (as :meth:`dump` wrote them)."""
+        for key, found in state.items():
+            self.buckets[key] = Bucket.load(found["bucket"])
+            self.baseline(key).load(found["baseline"])
 
     def _close(self, key: str, bucket: Bucket, now: int) -> None:
         baseline = self.baseline(key)

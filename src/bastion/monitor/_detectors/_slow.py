@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from bastion.monitor._alert import Alert, evidence, involved
-from bastion.monitor._detector import Detector, DetectorSettings, register_detector
+from bastion.monitor._detector import Detector, DetectorSettings, StateEntry, register_detector
 from bastion.monitor._detectors._window import AccountWindows
 from bastion.monitor._event import MonitorEvent
 
@@ -52,6 +53,14 @@ class SlowAttacker(Detector):
                 self.windows.alerted(event.account_id or "", event.at)
                 alerts.append(self._alert(blocked, len(window), len(hours)))
         return alerts
+
+    def dump_state(self, since: float) -> dict[str, StateEntry]:
+        """Each account's window of events and cool-down."""
+        return self.windows.dump(since)
+
+    def load_state(self, state: Mapping[str, Mapping[str, Any]]) -> None:
+        """Resume the windows :meth:`dump_state` kept."""
+        self.windows.load(state)
 
     def _alert(self, blocked: list[MonitorEvent], total: int, hours: int) -> Alert:
         account = blocked[-1].account_id or ""

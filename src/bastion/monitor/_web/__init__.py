@@ -17,7 +17,7 @@ for part in (_overview, _incidents, _accounts):
     router.include_router(part.router)
 
 feature = Feature(
-    "monitor", router, templates=HERE / "templates", static=HERE / "static",
+    "monitor", router, templates=HERE / "templates",
     nav=(NavEntry("Overview", "/monitor", Permission.MONITOR_VIEW, order=30),
          NavEntry("Incidents", "/monitor/incidents", Permission.INCIDENTS_VIEW, order=31),
          NavEntry("Accounts", "/monitor/accounts", Permission.ABUSE_ACCOUNTS_VIEW, order=32)))

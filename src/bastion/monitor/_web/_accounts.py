@@ -13,6 +13,7 @@ from bastion.accounts import AccountInfo
 from bastion.errors import InputError
 from bastion.monitor._web._data import timeline, when
 from bastion.monitor._web._overview import monitoring
+from bastion.monitor._web._strikes import Strikes
 from bastion.web import Identity, Permission, flash, render, requires, web_context
 
 router = APIRouter()
@@ -29,21 +30,30 @@ def _account(request: Request, account_id: str) -> AccountInfo:
 
 @router.get("/monitor/accounts", dependencies=[requires(Permission.ABUSE_ACCOUNTS_VIEW)])
 def accounts_page(request: Request) -> HTMLResponse:
-    """Every account with its status and strikes (blocked prompts) in the last 24 hours."""
+    """Every account with its status, its strike score and level (as the gateway's abuse
+    monitor keeps them), and its blocked prompts and checks in the last 24 hours."""
     since = time.time() - DAY_S
-    strikes = {t.value: t for t in monitoring(request).events.top(
+    counts = {t.value: t for t in monitoring(request).events.top(
         "account", since=since, by="blocks", limit=10_000)}
-    accounts = sorted(web_context(request).accounts.accounts(), key=lambda a: (
-        not a.suspended, -(strikes[a.id].blocks if a.id in strikes else 0), a.name))
-    rows = [{"account": a, "strikes": strikes[a.id].blocks if a.id in strikes else 0,
-             "checks": strikes[a.id].events if a.id in strikes else 0} for a in accounts]
-    return render(request, "monitor/accounts.html", {"rows": rows})
+    everyone = web_context(request).accounts.accounts()
+    standings = web_context(request).service(Strikes.of).standings([a.id for a in everyone])
+    found = standings or {}
+    accounts = sorted(everyone, key=lambda a: (
+        not a.suspended, -(found[a.id].score if a.id in found else 0.0),
+        -(counts[a.id].blocks if a.id in counts else 0), a.name))
+    rows = [{"account": a, "standing": found.get(a.id),
+             "blocks": counts[a.id].blocks if a.id in counts else 0,
+             "checks": counts[a.id].events if a.id in counts else 0} for a in accounts]
+    return render(request, "monitor/accounts.html",
+                  {"rows": rows, "strikes_read": standings is not None})
 
 
 def _page(request: Request, account: AccountInfo, **extra: Any) -> dict[str, Any]:
     found = monitoring(request)
     blocked = found.events.events(account=account.id, blocked_only=True, limit=20)
+    standings = web_context(request).service(Strikes.of).standings([account.id])
     return {"account": account, "history": found.account_history(account.id),
+            "standing": (standings or {}).get(account.id), "strikes_read": standings is not None,
             "blocked": [{"event": e, "at": when(e.at)} for e in blocked],
             "incidents": found.incidents.incidents(None, account=account.id, limit=20),
             **extra}

@@ -15,6 +15,7 @@ from bastion.monitor._audit import AuditLog
 from bastion.monitor._eventstore import EventStore, Point
 from bastion.monitor._incidentstore import IncidentStore
 from bastion.store import AuditEvent
+from bastion.web import bar_chart
 
 WINDOWS = {"1h": (3600, 60), "24h": (86_400, 900), "7d": (7 * 86_400, 3600)}
 """Overview windows: name -> (seconds shown, seconds per step)."""
@@ -80,9 +81,7 @@ def line(points: Sequence[Point]) -> dict[str, Any]:
 def bars(label: str, names: Sequence[str], values: Sequence[int], colour: str,
          ) -> dict[str, Any]:
     """A Chart.js horizontal bar chart."""
-    return {"type": "bar", "labels": list(names),
-            "datasets": [{"label": label, "data": list(values), "backgroundColor": colour}],
-            "indexAxis": "y"}
+    return bar_chart(names, {label: values}, colours=(colour,), horizontal=True)
 
 
 def overview(monitoring: Monitoring, names: dict[str, str], *, window: str,
@@ -107,7 +106,7 @@ def overview(monitoring: Monitoring, names: dict[str, str], *, window: str,
                      "datasets": [{"label": "checks", "data": [d.events for d in decisions]}]},
         "categories": bars("blocked", [c.value for c in categories],
                            [c.blocks for c in categories], COLOURS["blocks"]),
-        "accounts": bars("strikes (blocked prompts)",
+        "accounts": bars("blocked prompts",
                          [names.get(a.value, a.value) for a in accounts],
                          [a.blocks for a in accounts], COLOURS["flags"]),
         "top_accounts": [{"id": a.value, "name": names.get(a.value, a.value),
@@ -117,13 +116,13 @@ def overview(monitoring: Monitoring, names: dict[str, str], *, window: str,
 
 def timeline(monitoring: Monitoring, account_id: str, *, now: float,
              days: int = 7) -> dict[str, Any]:
-    """An account's strikes (blocked prompts) and checks per hour over ``days`` days."""
+    """An account's blocked prompts and checks per hour over ``days`` days."""
     since = now - days * 86_400
     points = _steps(monitoring.events.series(since=since, step_s=3600, dimension="account",
                                              value=account_id), since, now, 3600)
     return {"strikes": {
         "type": "bar", "labels": [when(p.at) for p in points],
-        "datasets": [{"label": "strikes (blocked prompts)", "data": [p.blocks for p in points],
+        "datasets": [{"label": "blocked prompts", "data": [p.blocks for p in points],
                       "backgroundColor": COLOURS["blocks"]},
                      {"label": "checks", "data": [p.events for p in points],
                       "backgroundColor": "#9db7e0"}]}}
