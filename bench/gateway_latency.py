@@ -3,7 +3,9 @@
 Three processes on loopback: the scripted upstream (``bastion.testing._upstream``), the
 gateway (uvicorn, one worker, default classifier on input and output, SQLite audit log), and
 this client. The same requests go to the upstream directly and through the gateway; the
-difference of the percentiles is the latency the gateway adds.
+difference of the percentiles is the latency the gateway adds. A second gateway with the
+``rules`` tier alone (``bastion_rules_tier``) separates what the gateway itself costs from
+reading the prompt and the answer with the contextual model.
 
     .venv/bin/python bench/gateway_latency.py                 # everything, ~2.5 minutes
     .venv/bin/python bench/gateway_latency.py --load-seconds 0   # skip the load run
@@ -374,6 +376,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         targets = {"direct": (f"{upstream}/chat/completions", {}),
                    "bastion": (f"{gw_root}/v1/chat/completions", auth)}
         with contextlib.ExitStack() as stack:
+            # The same gateway with the rules tier alone: what the gateway itself adds, apart
+            # from reading the texts with the contextual model.
+            rules_port = free_port()
+            stack.enter_context(process(
+                [*gw_cmd[:-5], "--port", str(rules_port), "--log-level", "warning",
+                 "--no-access-log"], env=gateway_env(upstream, db, classifier__tier="rules")))
+            wait_up(f"http://127.0.0.1:{rules_port}/healthz")
+            targets["bastion_rules_tier"] = (
+                f"http://127.0.0.1:{rules_port}/v1/chat/completions", auth)
             if args.litellm:
                 master = "sk-" + secrets.token_hex(24)
                 lite = stack.enter_context(litellm_proxy(args.litellm, upstream, work, master))

@@ -1,7 +1,7 @@
 """Monitoring: what the detectors learned, kept across restarts.
 
 Revision ID: 0012_monitor_state
-Revises: 0010_findings (an 0011 migration lands in parallel; re-chain after it when merging)
+Revises: 0011_totp_last_step
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_monitor_state"
-down_revision = "0010_findings"
+down_revision = "0011_totp_last_step"
 branch_labels = None
 depends_on = None
 
