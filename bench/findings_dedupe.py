@@ -1,17 +1,23 @@
-"""Dedupe quality: precision and recall of finding-pair decisions on held-out pairs.
+"""Dedupe quality: precision and recall of finding-pair decisions on labelled pairs.
 
     python bench/findings_dedupe.py
 
-Reads bench/data/findings_pairs/{dev,test}.jsonl (written by findings_pairs_build.py before
-anything was tuned). On dev only, it chooses the attack/output weight, the combined threshold and
-the attack-only threshold that maximise the smaller of precision and recall (ties: higher F1);
-it then reports test with that choice, per pair kind too, in bench/results/findings_dedupe.json.
-An exact transcript match always counts as a duplicate.
+Development data: bench/data/findings_pairs/{dev,test}.jsonl (findings_pairs_build.py). The old
+test split already steered a design choice (see History), so it is no longer blind and is used
+as development data with dev. On dev + test together this chooses the attack/output weight, the
+combined threshold and the attack-only threshold that maximise the smaller of precision and
+recall (ties: higher F1). It then reports every set with that one choice, per pair kind, and
+with translated pairs left out (the embedder reads English only), in
+bench/results/findings_dedupe.json. The blind set, bench/data/findings_pairs/blind.jsonl
+(findings_pairs_blind_build.py, frozen in bench/blind/FROZEN.sha256), is only reported, never
+used for a choice. An exact transcript match always counts as a duplicate.
 
-History, for honesty: the first design had no attack-only threshold (weighted mean only). Its
-test result (precision 1.0, recall 0.825, dev choice weight 0.15 / threshold 0.72) was seen
-before the attack-only rule was added, so the test figures of this design are not fully blind;
-``first_design`` in the results file keeps that first measurement.
+History, for honesty: the first design had no attack-only threshold. Its test result (precision
+1.0, recall 0.825) was seen before the attack-only rule was added. The second design (chosen on
+dev only: weight 0.0, threshold 0.75, attack threshold 0.81; test precision 0.945, recall 0.863)
+was seen before issue 11's changes (attacks read paragraph by paragraph through the classifier's
+decoders, leetspeak read back into words), which were made looking at dev and test misses; the
+blind set was written and frozen before any of them.
 """
 
 from __future__ import annotations
@@ -32,8 +38,17 @@ OUT = HERE / "results" / "findings_dedupe.json"
 WEIGHTS = [round(w, 2) for w in np.arange(0.0, 1.01, 0.05)]
 THRESHOLDS = [round(t, 3) for t in np.arange(0.30, 0.99, 0.005)]
 PROMPT_THRESHOLDS = [round(t, 2) for t in np.arange(0.80, 1.001, 0.01)]
-FIRST_DESIGN = {"rule": "exact or weighted mean >= threshold", "prompt_weight": 0.15,
-                "threshold": 0.72, "test": {"precision": 1.0, "recall": 0.825, "f1": 0.9041}}
+CHOSEN_ON = ("dev", "test")
+SPLITS = ("dev", "test", "blind")
+HISTORY = [
+    {"rule": "exact or weighted mean >= threshold", "chosen_on": ["dev"],
+     "prompt_weight": 0.15, "threshold": 0.72,
+     "test": {"precision": 1.0, "recall": 0.825, "f1": 0.9041}},
+    {"rule": "exact, attack cosine, or weighted mean (attack: normalize's text or base64/hex/tags "
+             "payload)", "chosen_on": ["dev"],
+     "prompt_weight": 0.0, "threshold": 0.75, "prompt_threshold": 0.81,
+     "test": {"precision": 0.9452, "recall": 0.8625, "f1": 0.902}},
+]
 
 
 def _turns(finding: dict[str, str]) -> list[dict[str, str]]:
@@ -72,9 +87,9 @@ def predict(prompt: np.ndarray, output: np.ndarray, exact: np.ndarray,
                      for p, o, e in zip(prompt, output, exact, strict=True)])
 
 
-def choose(dev: tuple[np.ndarray, ...]) -> tuple[DedupeSettings, dict[str, float]]:
-    """The setting with the best min(precision, recall) on dev."""
-    prompt, output, exact, labels = dev
+def choose(data: tuple[np.ndarray, ...]) -> tuple[DedupeSettings, dict[str, float]]:
+    """The setting with the best min(precision, recall) on ``data`` (development pairs)."""
+    prompt, output, exact, labels = data
     best: tuple[tuple[float, float], DedupeSettings, dict[str, float]] | None = None
     for prompt_threshold in PROMPT_THRESHOLDS:
         by_prompt = exact | (prompt >= prompt_threshold)
@@ -89,35 +104,45 @@ def choose(dev: tuple[np.ndarray, ...]) -> tuple[DedupeSettings, dict[str, float
     return best[1], best[2]
 
 
+def report(rows: list[dict[str, Any]], feats: tuple[np.ndarray, ...],
+           setting: DedupeSettings) -> dict[str, Any]:
+    """Scores of one set with one setting: overall, without translated pairs, and by kind."""
+    prompt, output, exact, labels = feats
+    predicted = predict(prompt, output, exact, setting)
+    kinds = np.array([r["kind"] for r in rows])
+    english = kinds != "translated"
+    by_kind = {kind: {"pairs": int(np.sum(kinds == kind)),
+                      "wrong": int(np.sum(predicted[kinds == kind]
+                                          != (labels[kinds == kind] == 1)))}
+               for kind in sorted(set(kinds.tolist()))}
+    return {"pairs": len(rows), **scores(predicted, labels),
+            "without_translated": scores(predicted[english], labels[english]),
+            "by_kind": by_kind}
+
+
 def main() -> None:
-    """Choose on dev, report test."""
+    """Choose on dev + test, report dev, test and blind."""
     rows = {split: [json.loads(line) for line in (DATA / f"{split}.jsonl").open()]
-            for split in ("dev", "test")}
+            for split in SPLITS}
     start = time.perf_counter()
     feats = {split: features(r) for split, r in rows.items()}
     seconds = time.perf_counter() - start
-    chosen, dev_scores = choose(feats["dev"])
-    prompt, output, exact, labels = feats["test"]
-    predicted = predict(prompt, output, exact, chosen)
+    pooled = tuple(np.concatenate([feats[s][i] for s in CHOSEN_ON]) for i in range(4))
+    chosen, pooled_scores = choose(pooled)
     shipped = DedupeSettings()
-    kinds: dict[str, Any] = {}
-    for kind in sorted({r["kind"] for r in rows["test"]}):
-        mask = np.array([r["kind"] == kind for r in rows["test"]])
-        wrong = int(np.sum(predicted[mask] != (labels[mask] == 1)))
-        kinds[kind] = {"pairs": int(mask.sum()), "wrong": wrong}
     result = {
         "what": "finding-pair dedupe decisions (duplicate = positive class)",
         "command": "python bench/findings_dedupe.py",
-        "pairs": {s: len(r) for s, r in rows.items()},
         "rule": "exact, or attack cosine >= prompt_threshold, or weighted mean >= threshold",
-        "chosen_on_dev": {**asdict(chosen), "dev": dev_scores},
+        "chosen_on": list(CHOSEN_ON),
+        "blind": "blind.jsonl: written and frozen before the change; never used for a choice",
+        "chosen": {**asdict(chosen), "on_chosen_sets": pooled_scores},
         "shipped_defaults": asdict(shipped),
         "shipped_equals_chosen": shipped == chosen,
-        "test": scores(predicted, labels),
-        "test_by_kind": kinds,
-        "goal": ">= 0.90 precision and recall on test",
+        "sets": {split: report(rows[split], feats[split], chosen) for split in SPLITS},
+        "goal": ">= 0.90 precision and recall (issue 11)",
         "embed_seconds": round(seconds, 2),
-        "first_design": FIRST_DESIGN,
+        "history": HISTORY,
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2) + "\n")

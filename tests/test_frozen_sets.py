@@ -29,4 +29,5 @@ def test_manifest_covers_every_blind_file() -> None:
     on_disk = {str(p.relative_to(BENCH)) for p in (BENCH / "custom_policies" / "test").glob("*")
                if p.suffix in (".md", ".jsonl") and p.name != "README.md"}
     on_disk |= {str(p.relative_to(BENCH)) for p in (BENCH / "blind").glob("*.jsonl")}
+    on_disk |= {str(p.relative_to(BENCH)) for p in (BENCH / "data").glob("*/blind*.jsonl")}
     assert on_disk == listed

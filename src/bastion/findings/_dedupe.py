@@ -5,13 +5,15 @@ invisible characters dropped, whitespace collapsed), so a re-submission with oth
 letter case is caught at once.
 
 Semantic: the attack (the user turns) and the harmful output (the assistant turns) are each
-embedded with :func:`bastion.classify.embed`. The attack is read in its plain form first:
-:func:`bastion.classify.normalize` folds leetspeak and look-alike letters and decodes base64,
-hex and hidden tag characters, so a converted attack lands near the original. Two findings'
-pair is a candidate when the attack cosine alone is high (the same attack, whatever the model
+embedded with :func:`bastion.classify.embed`. The attack is read in its plain form first
+(:func:`bastion.findings._canon.plain_attack`): look-alike letters folded, leetspeak read back
+into words, and a payload hidden in base64, hex, rot13, tag characters and the like decoded with
+the classifier's own decoders, so a converted attack lands on the original. Two findings' pair
+is a candidate when the attack cosine alone is high (the same attack, whatever the model
 answered) or when a weighted mean of the attack and output cosines is; the weight and both
-thresholds were chosen on the dev split of ``bench/data/findings_pairs`` (see
-``bench/findings_dedupe.py``).
+thresholds were chosen on the development pairs (dev and the old test split) of
+``bench/data/findings_pairs`` (see ``bench/findings_dedupe.py``), and measured once on the
+frozen blind pairs.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bastion.classify import embed, normalize
+from bastion.classify import embed
+from bastion.findings._canon import plain_attack
 
 _INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff"
                         r"\U000e0000-\U000e007f]")
@@ -37,9 +40,9 @@ _SPACE = re.compile(r"\s+")
 class DedupeSettings:
     """When two findings are the same vulnerability.
 
-    The defaults were chosen on the dev split of the labelled pairs (``bench/findings_dedupe.py``
-    checks that they still equal its choice); test figures are in
-    ``bench/results/findings_dedupe.json``.
+    The defaults were chosen on the development pairs (dev and the old test split;
+    ``bench/findings_dedupe.py`` checks that they still equal its choice); figures on every set,
+    the blind one included, are in ``bench/results/findings_dedupe.json``.
 
     Attributes:
         prompt_weight: weight of the attack cosine in the combined similarity.
@@ -48,8 +51,8 @@ class DedupeSettings:
     """
 
     prompt_weight: float = 0.0
-    threshold: float = 0.75
-    prompt_threshold: float = 0.81
+    threshold: float = 0.72
+    prompt_threshold: float = 0.93
 
 
 @dataclass(frozen=True)
@@ -92,14 +95,8 @@ def transcript_hash(turns: Sequence[Mapping[str, str]]) -> str:
 
 def attack_text(turns: Sequence[Mapping[str, str]]) -> str:
     """The attack in plain form: user turns, de-obfuscated, with any decoded payload."""
-    parts = []
-    for turn in turns:
-        if turn.get("role") != "user":
-            continue
-        found = normalize(str(turn.get("content", "")))
-        decoded = [s.text for s in found.segments if s.source in ("base64", "hex", "tags")]
-        parts.append(" ".join(decoded) if decoded else found.text)
-    return "\n".join(parts)
+    return "\n".join(plain_attack(str(t.get("content", ""))) for t in turns
+                     if t.get("role") == "user")
 
 
 def output_text(turns: Sequence[Mapping[str, str]]) -> str:
