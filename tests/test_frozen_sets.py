@@ -4,6 +4,7 @@ to one of them (which would invalidate every figure measured on it) fails this t
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -30,4 +31,23 @@ def test_manifest_covers_every_blind_file() -> None:
                if p.suffix in (".md", ".jsonl") and p.name != "README.md"}
     on_disk |= {str(p.relative_to(BENCH)) for p in (BENCH / "blind").glob("*.jsonl")}
     on_disk |= {str(p.relative_to(BENCH)) for p in (BENCH / "data").glob("*/blind*.jsonl")}
+    on_disk |= {str(p.relative_to(BENCH)) for name in _blind_code_pairs()
+                for p in (BENCH / "data" / "code_pairs" / name).glob("*")}
     assert on_disk == listed
+
+
+def _blind_code_pairs() -> list[str]:
+    split = json.loads((BENCH / "data" / "code_pairs" / "split.json").read_text())
+    return list(split["blind"])
+
+
+def test_blind_code_pairs_are_frozen_and_apart() -> None:
+    """The blind code pairs were written before the Semgrep rules were broadened: each one is
+    in the manifest and in no other split, so no rule or threshold was chosen on it."""
+    split = json.loads((BENCH / "data" / "code_pairs" / "split.json").read_text())
+    blind = set(split["blind"])
+    others = {name for part, names in split.items() if part != "blind" for name in names}
+    listed = {Path(name).parent.name for name, _ in _entries() if name.startswith("data/code_pairs/")}
+    assert len(blind) >= 20
+    assert not blind & others
+    assert blind == listed

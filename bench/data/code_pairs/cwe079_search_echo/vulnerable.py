@@ -1,0 +1,9 @@
+from flask import Flask, request
+
+app = Flask(__name__)
+
+
+@app.route("/search")
+def search():
+    q = request.args.get("q", "")
+    return f"<h1>Results for {q}</h1><p>No matches.</p>"

@@ -1,0 +1,8 @@
+import random
+import string
+
+ALPHABET = string.ascii_letters + string.digits
+
+
+def new_api_key():
+    return "bk_" + "".join(random.choice(ALPHABET) for _ in range(32))
