@@ -1,4 +1,5 @@
-"""The shipped contextual model: a fine-tuned encoder exported to ONNX (int8), read with
+"""The shipped contextual model: a fine-tuned encoder exported to ONNX (int8 weights, float
+activations, so a text's scores do not depend on the texts batched with it), read with
 ONNX Runtime and ``tokenizers`` — no torch at run time.
 
 The artifact folder holds ``model.onnx``, ``tokenizer.json`` and ``card.json`` (the model

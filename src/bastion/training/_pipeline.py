@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bastion.training._card import build_card
-from bastion.training._export import export
+from bastion.training._export import export, weights_only
 from bastion.training._prepare import prepare
 from bastion.training._windows import choose_windows
 
@@ -81,6 +81,13 @@ def step_export(paths: Paths) -> None:
            len(heads), paths.work / "onnx")
 
 
+def step_weights(paths: Paths) -> None:
+    """Rewrite a model exported with activation quantisation (before 2026-11-30) in the
+    weights-only form :func:`export` now writes (see :mod:`bastion.training._export`)."""
+    model = paths.work / "onnx" / "model.onnx"
+    print(f"{weights_only(model, model)} matrix products now read float activations")
+
+
 def step_card(paths: Paths) -> None:
     """Calibrate, fit the reader on the development policies, measure, write the card."""
     build_card(paths.work / "onnx", paths.work / "fit-input" / "table.jsonl.gz",
@@ -111,5 +118,6 @@ def step_install(paths: Paths) -> None:
         shutil.copy2(paths.work / "onnx" / name, target / name)
 
 
-STEPS = {"prepare": step_prepare, "fit": step_fit, "export": step_export, "card": step_card,
+STEPS = {"prepare": step_prepare, "fit": step_fit, "export": step_export,
+         "weights": step_weights, "card": step_card,
          "windows": step_windows, "install": step_install}
