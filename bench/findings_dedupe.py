@@ -48,6 +48,12 @@ HISTORY = [
              "payload)", "chosen_on": ["dev"],
      "prompt_weight": 0.0, "threshold": 0.75, "prompt_threshold": 0.81,
      "test": {"precision": 0.9452, "recall": 0.8625, "f1": 0.902}},
+    {"rule": "exact, attack cosine (attack read through the classifier's decoders, leetspeak "
+             "spelled back), or weighted mean", "chosen_on": ["dev", "test"],
+     "prompt_weight": 0.0, "threshold": 0.72, "prompt_threshold": 0.93,
+     "blind": {"precision": 1.0, "recall": 0.8958, "f1": 0.9451},
+     "then": "the contextual model's activations became float (2026-11-30); the embeddings "
+             "moved, so the settings were chosen again on dev + test the same way"},
 ]
 
 

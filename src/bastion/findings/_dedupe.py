@@ -50,9 +50,9 @@ class DedupeSettings:
         prompt_threshold: attack cosine at or above which a pair is a candidate on its own.
     """
 
-    prompt_weight: float = 0.0
-    threshold: float = 0.72
-    prompt_threshold: float = 0.93
+    prompt_weight: float = 0.15
+    threshold: float = 0.695
+    prompt_threshold: float = 0.94
 
 
 @dataclass(frozen=True)
