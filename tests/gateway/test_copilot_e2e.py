@@ -64,6 +64,10 @@ def test_escalating_account_is_suspended_after_a_confirmed_proposal(
         pages = Pages(WebStack(url, app, app.state.web), browser, stack)
         page = pages.login("ana")
         page.goto(f"/monitor/incidents/{incident.id}")
+        # Reading the incident stores nothing: the co-pilot's drafts are put up first.
+        page.locator("#copilot-panel div.suggestion[data-playbook='suspend_account']").wait_for()
+        page.locator("#copilot-panel form.propose button[type=submit]").click()
+        page.wait_for_url(f"{url}/monitor/incidents/{incident.id}")
         suspend = page.locator("#copilot-panel div.proposal[data-playbook='suspend_account']")
         suspend.wait_for()
         assert account in suspend.inner_text()
