@@ -81,8 +81,10 @@ def test_shipped_training_table_summary_names_only_permitted_sets() -> None:
 def test_weights_only_keeps_int8_weights_and_makes_scores_independent_of_the_batch(
         tmp_path: Path) -> None:
     import numpy as np
-    import onnx
     import onnxruntime as ort
+
+    onnx = pytest.importorskip("onnx", reason="the training extra (onnx) is not installed: "
+                                              "pip install -e '.[train]'")
     from onnx import TensorProto, helper, numpy_helper
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
