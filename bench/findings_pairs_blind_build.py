@@ -30,6 +30,8 @@ import json
 import random
 from pathlib import Path
 
+from findings_pairs_build import MODELS, _finding, _negative  # the same pair shapes
+
 from bastion.redteam.converters import Base64, Hex, Homoglyph, Leetspeak, Rot13, UnicodeTags
 
 OUT = Path(__file__).parent / "data" / "findings_pairs" / "blind.jsonl"
@@ -243,12 +245,7 @@ SEEDS: list[tuple[str, str, str, str, str, str, str]] = [
      "'requested by customer' ..."),
 ]
 
-MODELS = ("gpt-4o-mini", "llama-3.1-8b-instruct")
 OTHER_ENCODINGS = (Hex(), Rot13(), Homoglyph(), UnicodeTags())
-
-
-def _finding(prompt: str, output: str, model: str, category: str) -> dict[str, str]:
-    return {"prompt": prompt, "output": output, "model": model, "category": category}
 
 
 def _positives(number: int, seed: tuple[str, ...],
@@ -272,15 +269,6 @@ def _positives(number: int, seed: tuple[str, ...],
             row["converter"] = encoding.name
         rows.append(row)
     return rows
-
-
-def _negative(one: tuple[str, ...], two: tuple[str, ...], kind: str,
-              rng: random.Random) -> dict[str, object]:
-    form = rng.choice(("prompt", "reworded"))
-    b_prompt = two[2] if form == "prompt" else two[3]
-    return {"kind": kind, "label": 0, "technique": f"{one[1]}|{two[1]}",
-            "a": _finding(one[2], one[5], MODELS[0], one[0]),
-            "b": _finding(b_prompt, two[6], rng.choice(MODELS), two[0])}
 
 
 def build(rng: random.Random) -> list[dict[str, object]]:
