@@ -7,10 +7,10 @@ Usage (from the repository root, with ``pip install -e '.[train]'``)::
 
 Steps: prepare (training table, near-duplicate splits; a minute), fit (fine-tuning: minutes
 on a GPU, hours on two CPU cores; the step file ``src/bastion/training/_fit.py`` also runs on
-its own on a machine with torch alone), export (ONNX, int8 weights), weights (rewrite a model
-exported before 2026-11-30 with int8 activations too; a no-op on newer exports), card
-(calibration, policy reader,
-figures), windows (sentence pairs and window margin, development data), install (copy into
+its own on a machine with torch alone), export (ONNX, int8 weights, int8 activations quantised per
+token), weights (rewrite a model exported in an earlier form, activations quantised per batch
+or float, in today's per-token form; a no-op on newer exports), card (calibration, policy
+reader, figures), windows (sentence pairs and window margin, development data), install (copy into
 the package). Work files go to ``build/train``.
 """
 

@@ -271,3 +271,15 @@ def test_a_texts_scores_do_not_depend_on_the_texts_batched_with_it(
     assert np.allclose(alone, together, atol=1e-3)
     reversed_ = onnx.run(texts[::-1]).logits[::-1]
     assert np.allclose(alone, reversed_, atol=1e-3)
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two"])
+def test_a_bad_thread_count_is_refused_with_what_to_set(monkeypatch: pytest.MonkeyPatch,
+                                                          value: str) -> None:
+    from bastion.classify._onnx import _threads
+
+    monkeypatch.setenv("BASTION_THREADS", value)
+    with pytest.raises(ConfigError, match="BASTION_THREADS"):
+        _threads()
+    monkeypatch.setenv("BASTION_THREADS", "3")
+    assert _threads() == 3

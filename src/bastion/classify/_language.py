@@ -10,6 +10,10 @@ from __future__ import annotations
 import re
 
 _WORD = re.compile(r"[^\W\d_]+")
+_LETTER = re.compile(r"[^\W\d_]")
+#: Letters of the Latin script: ASCII, Latin-1 to Latin Extended-B (without the multiplication
+#: and division signs).
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]")
 _CODE = re.compile(r"[(){}\[\];=<>:/\\$#@`|]")
 _COMMON_TEXT = (
     "a about after again all also am an and any are as at be because been before being but by can "
@@ -52,11 +56,11 @@ def englishness(text: str) -> float:
 
 def covered(text: str) -> tuple[bool, str]:
     """Whether the model reads ``text``; when not, a short reason for the verdict."""
-    letters = [ch for ch in text if ch.isalpha()]
-    latin = sum(ch.isascii() or "\u00c0" <= ch <= "\u024f" for ch in letters)
-    if len(letters) - latin >= 4 and latin < 0.7 * len(letters):
+    letters = len(_LETTER.findall(text))
+    latin = len(_LATIN.findall(text))
+    if letters - latin >= 4 and latin < 0.7 * letters:
         return False, "most letters are in a script other than Latin"
-    if len(letters) < 12:
+    if letters < 12:
         return True, ""
     words = _WORD.findall(text.lower())
     if len(words) < MIN_WORDS or len(_CODE.findall(text)) > 0.03 * len(text):

@@ -162,6 +162,8 @@ def _fold_leet(text: str) -> tuple[str, bool]:
         word = match.group(0)
         if word.isalpha() or word.isdigit() or not _HAS_LETTER.search(word):
             return word
+        if word.rstrip("!+").isalpha():  # "Hi!", "C++": punctuation after a word, not leet
+            return word
         if not _HAS_LEET.search(word):
             return word
         changed = True

@@ -1,17 +1,21 @@
-"""Export a fine-tuned checkpoint to ONNX with int8 weights and float activations.
+"""Export a fine-tuned checkpoint to ONNX: int8 weights, activations quantised per token.
 
 The exported graph takes ``input_ids`` and ``attention_mask`` (batch x tokens, int64) and
 returns ``logits`` (batch x heads) and ``embedding`` (batch x hidden, L2-normalised), exactly
 what :class:`bastion.training._fit.Classifier` computes in eval mode.
 
-Weights are int8 (per output channel); activations stay float. ONNX Runtime's dynamic
-quantisation also quantises activations, with one scale per input tensor: the whole batch. A
-text's scores then depend on the other texts it is batched with (measured on real chatbot
-prompts: a head's probability moved by more than 0.05 for about 30 % of the texts, by up to
-0.42, between reading a text alone and in a batch of 32), so a verdict would depend on other
-users' requests. :func:`weights_only` turns the quantised graph into ``DequantizeLinear`` on
-the int8 weights followed by float ``MatMul``: the same weights, a text's scores independent of
-its batch (about 1.8 times the compute on this machine).
+Weights are int8 (per output channel). ONNX Runtime's dynamic quantisation also quantises
+activations, with one scale per input tensor: the whole batch. A text's scores then depend on
+the other texts it is batched with (measured on real chatbot prompts: a head's probability
+moved by more than 0.05 for about 30 % of the texts, by up to 0.42, between reading a text
+alone and in a batch of 32), so a verdict would depend on other users' requests.
+
+The shipped form quantises each token's activations with that token's own scale
+(:func:`per_token`): int8 products at int8 speed, and a token's numbers depend on nothing but
+that token, so a text's scores do not depend on its batch. :func:`weights_only` is the step
+between (``DequantizeLinear`` on the int8 weights, float ``MatMul``: batch-independent too, but
+about 1.8 times slower). :func:`shipped_form` applies both to whatever ``quantize_dynamic`` or
+an earlier build wrote.
 """
 
 from __future__ import annotations
@@ -21,8 +25,22 @@ import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
+
+from bastion.classify._onnx import UNFUSED
+
+#: What the model card says about the shipped form (written by the ``card`` step).
+QUANTISATION = {
+    "weights": "int8, per output channel",
+    "activations": "int8, quantised per token (each token's own scale, zero point 128): a "
+                   "text's scores do not depend on the texts batched with it",
+    "history": "until 2026-11-30 (morning) activations were int8 with one scale per batch: on "
+               "300 real chatbot prompts a head's probability moved by more than 0.05 for "
+               "about 30% of them (up to 0.42) between reading a text alone and in a batch of "
+               "32; from then until the per-token form (2026-12-01) activations were float",
+}
 
 
 def _fit_module() -> ModuleType:
@@ -70,7 +88,7 @@ def export(checkpoint: Path, base: Path, heads: int, out: Path) -> Path:
     target = out / "model.onnx"
     quantize_dynamic(str(fused), str(target), weight_type=QuantType.QInt8, per_channel=True,
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-    weights_only(target, target)
+    shipped_form(target, target)
     fp32.unlink()
     fused.unlink()
     shutil.copy2(base / "tokenizer.json", out / "tokenizer.json")
@@ -82,7 +100,8 @@ def export(checkpoint: Path, base: Path, heads: int, out: Path) -> Path:
     tids, tmask = fit.pad(seqs, torch.device("cpu"))
     with torch.no_grad():
         ref_logits, ref_emb = model(tids, tmask)
-    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"],
+                                   disabled_optimizers=list(UNFUSED))
     logits, emb = session.run(None, {"input_ids": tids.numpy(), "attention_mask": tmask.numpy()})
     drift = float(np.abs(logits - ref_logits.numpy()).max())
     cosine = float((emb * ref_emb.numpy()).sum(1).min())
@@ -138,3 +157,127 @@ def weights_only(source: Path, target: Path) -> int:
     onnx.checker.check_model(model)
     onnx.save(model, str(target))
     return len(replaced)
+
+
+def shipped_form(source: Path, target: Path) -> int:
+    """Rewrite ``source`` (dynamic quantisation or the weights-only form) in the shipped form:
+    :func:`weights_only`, then :func:`per_token`; return how many products read int8
+    activations."""
+    weights_only(source, target)
+    return per_token(target, target)
+
+
+def per_token(source: Path, target: Path) -> int:
+    """Rewrite each ``DequantizeLinear`` (int8 weight) -> ``MatMul`` as a product of int8
+    activations quantised per token (a row's scale is its largest absolute value / 127, zero
+    point 128) with the int8 weights (``MatMulIntegerToFloat``), times the row's scale; each
+    input is quantised once however many products read it (query, key and value share one).
+    ``SkipLayerNormalization`` is split back into its parts (see
+    :data:`bastion.classify._onnx.UNFUSED`), and the attention is simplified
+    (:func:`_simple_attention`). Returns how many products changed."""
+    import onnx  # noqa: PLC0415
+    from onnx import TensorProto, helper  # noqa: PLC0415
+
+    model = onnx.load(str(source))
+    graph = model.graph
+    producer = {o: n for n in graph.node for o in n.output}
+    constants = [helper.make_tensor("pt_eps", TensorProto.FLOAT, [], [1e-8]),
+                 helper.make_tensor("pt_127", TensorProto.FLOAT, [], [127.0]),
+                 helper.make_tensor("pt_one", TensorProto.FLOAT, [], [1.0]),
+                 helper.make_tensor("pt_zero", TensorProto.UINT8, [], [128])]
+    nodes: list[onnx.NodeProto] = []
+    quantised: dict[str, str] = {}
+    changed = 0
+    for node in graph.node:
+        weight_node = producer.get(node.input[1]) if len(node.input) > 1 else None
+        if node.op_type == "MatMul" and weight_node is not None and \
+                weight_node.op_type == "DequantizeLinear":
+            weight, weight_scale, weight_zero = weight_node.input
+            x = node.input[0]
+            if x not in quantised:
+                quantised[x] = p = f"pt{len(quantised)}"
+                nodes += [
+                    helper.make_node("Abs", [x], [f"{p}_abs"]),
+                    helper.make_node("ReduceMax", [f"{p}_abs"], [f"{p}_max"], axes=[-1],
+                                     keepdims=1),
+                    helper.make_node("Max", [f"{p}_max", "pt_eps"], [f"{p}_top"]),
+                    helper.make_node("Div", ["pt_127", f"{p}_top"], [f"{p}_inverse"]),
+                    helper.make_node("Div", [f"{p}_top", "pt_127"], [f"{p}_scale"]),
+                    helper.make_node("Mul", [x, f"{p}_inverse"], [f"{p}_scaled"]),
+                    helper.make_node("QuantizeLinear", [f"{p}_scaled", "pt_one", "pt_zero"],
+                                     [f"{p}_int8"])]
+            p = quantised[x]
+            nodes += [
+                helper.make_node("MatMulIntegerToFloat",
+                                 [f"{p}_int8", weight, "pt_one", weight_scale, "pt_zero",
+                                  weight_zero], [f"{node.name}_int8_product"],
+                                 domain="com.microsoft", name=f"{node.name}_int8"),
+                helper.make_node("Mul", [f"{node.name}_int8_product", f"{p}_scale"],
+                                 [node.output[0]], name=f"{node.name}_row_scale")]
+            changed += 1
+        elif node.op_type == "SkipLayerNormalization":
+            x, skip, gamma, beta, bias = node.input
+            out = node.output[0]
+            epsilon = next(a.f for a in node.attribute if a.name == "epsilon")
+            nodes += [helper.make_node("Add", [x, bias], [f"{out}_biased"]),
+                      helper.make_node("Add", [f"{out}_biased", skip], [f"{out}_sum"]),
+                      helper.make_node("LayerNormalization", [f"{out}_sum", gamma, beta],
+                                       [out], axis=-1, epsilon=epsilon)]
+        else:
+            nodes.append(node)
+    read = {i for n in nodes for i in n.input}
+    nodes = [n for n in nodes if n.op_type != "DequantizeLinear"
+             or any(o in read for o in n.output)]
+    del graph.node[:]
+    graph.node.extend(_simple_attention(nodes, graph.initializer))
+    if changed:
+        graph.initializer.extend(constants)
+    read = {i for n in graph.node for i in n.input} | {o.name for o in graph.output}
+    kept = [i for i in graph.initializer if i.name in read]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    if not any(o.domain == "com.microsoft" for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    onnx.checker.check_model(model)
+    onnx.save(model, str(target))
+    return changed
+
+
+def _simple_attention(nodes: list[Any], initializers: Any) -> list[Any]:
+    """Drop work the exported attention repeats or never needs, without changing a number:
+
+    * every layer turns the same padding mask into the same additive bias
+      (``Where(mask, 0, -inf)``); the first layer's bias is shared by all;
+    * ``Where(IsNaN(softmax), 0, softmax)`` guards rows whose keys are all masked, which our
+      inputs never have (every text has at least its two special tokens); the softmax is read
+      directly.
+    """
+    from onnx import numpy_helper  # noqa: PLC0415
+
+    values = {i.name: numpy_helper.to_array(i) for i in initializers}
+    producer = {o: n for n in nodes for o in n.output}
+    renamed: dict[str, str] = {}
+    first_bias: dict[tuple[str, float, float], str] = {}
+    dropped: set[int] = set()
+    for node in nodes:
+        if node.op_type != "Where":
+            continue
+        condition, yes, no = node.input
+        guard = producer.get(condition)
+        if guard is not None and guard.op_type == "IsNaN" and guard.input[0] == no and \
+                yes in values and values[yes].size == 1 and float(values[yes].ravel()[0]) == 0:
+            renamed[node.output[0]] = no
+            dropped |= {id(node), id(guard)}
+        elif yes in values and no in values and values[yes].size == values[no].size == 1:
+            key = (condition, float(values[yes].ravel()[0]), float(values[no].ravel()[0]))
+            if key in first_bias:
+                renamed[node.output[0]] = first_bias[key]
+                dropped.add(id(node))
+            else:
+                first_bias[key] = node.output[0]
+    kept = [n for n in nodes if id(n) not in dropped]
+    for node in kept:
+        for k, name in enumerate(node.input):
+            if name in renamed:
+                node.input[k] = renamed[name]
+    return kept

