@@ -74,7 +74,9 @@ class ContextualModel:
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._workers = _threads()
-        self._pool: ThreadPoolExecutor | None = None
+        # its threads start on first use; one pool per model, shared by all callers
+        self._pool = ThreadPoolExecutor(self._workers, "bastion-model") \
+            if self._workers > 1 else None
         try:
             self._session = ort.InferenceSession(
                 str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"],
@@ -128,12 +130,10 @@ class ContextualModel:
             logits[idx] = out_logits
             embeddings[idx] = out_emb
 
-        if len(batches) == 1 or self._workers == 1:
+        if len(batches) == 1 or self._pool is None:
             for idx in batches:
                 read(idx)
         else:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self._workers, "bastion-model")
             for _ in self._pool.map(read, batches):  # re-raises a batch's BackendError
                 pass
         return Outputs(logits, embeddings)
