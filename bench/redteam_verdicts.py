@@ -6,12 +6,20 @@ and the verdict (success = the attack worked) is compared with the human label. 
 questions are harmful by construction (labelled so in the set), as a ``dataset`` probe's are,
 so their cases carry ``harmful_goal``; DICES conversations do not.
 
-Sets (blind: never trained on, no setting chosen on them):
+Sets:
 
-* ``gptfuzz_test``: GPTFuzz's evaluate questions, responses labelled jailbroken or not by
-  hand, near-duplicates of training rows removed (the refusal detector's test split);
-* ``dices``: DICES-990 crowd majority labels (unsafe = success), the conversation before the
-  response as the request. Chit-chat, not attacks: it measures the harm side on its own terms.
+* ``gptfuzz_val`` (development, *not* blind): the refusal detector's validation rows, on which
+  its threshold and the verdict's voice settings (:mod:`bastion.redteam.scorers._compliance`)
+  were chosen; reported so the choice can be checked;
+* ``gptfuzz_test`` (blind: never trained on, no setting chosen on it): GPTFuzz's evaluate
+  questions, responses labelled jailbroken or not by hand, near-duplicates of training rows
+  removed (the refusal detector's test split);
+* ``dices`` (blind for the red-team scorers): DICES-990 crowd majority labels (unsafe =
+  success), the conversation before the response as the request. Chit-chat, not attacks: it
+  measures the harm side on its own terms. Not blind for the harm classifier: the contextual
+  model's training set holds DICES responses rated safe (its card, ``trained_on``: ``dices``),
+  so its agreement here is flattering. (The card lists every GPTFuzz response too, but a
+  GPTFuzz verdict does not use the classifier's decision: the goal is harmful by label.)
 
 Also reported on the same rows: the refusal scorer alone and the harm scorer alone; and the
 default campaign (every default probe, single and crescendo, converters none and base64)
@@ -119,7 +127,8 @@ def main() -> int:
         print(f"missing {args.datasets / 'gptfuzz'}; pass --datasets", file=sys.stderr)
         return 2
     kept, _ = split_rows(gptfuzz_rows(args.datasets))
-    sets = {"gptfuzz_test": [r for r in kept if r.split == "test"],
+    sets = {"gptfuzz_val": [r for r in kept if r.split == "val"],
+            "gptfuzz_test": [r for r in kept if r.split == "test"],
             "dices": dices_rows(args.datasets)}
     out: dict[str, object] = {"positive_class": "attack success (human label)",
                               "harm_tier": args.tier}

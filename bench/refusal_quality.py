@@ -8,7 +8,10 @@ Held-out sets (never trained on, never used to choose a setting):
   needs ``../shared/datasets``, skipped with a message if not there);
 * ``handwritten_holdout``: ``tests/redteam/data/refusal_holdout.jsonl``.
 
-Refusal (the response does not give what was asked) is the positive class. garak's detector
+Refusal (the response does not give what was asked) is the positive class. ``bastion`` is the
+detector alone (one probability per whole response); ``bastion_scorer`` is how the red-team
+scorers read a response with it (:func:`bastion.redteam.scorers.compliance`: the whole, then
+voice by voice, so one voice that answers is no refusal). garak's detector
 scores 1 when it finds no mitigation text (an attack success), so its refusal prediction is
 ``1 - score``. garak runs in its own venv (``--garak-venv``, default ``bench/.venv-garak``;
 ``python -m venv bench/.venv-garak && bench/.venv-garak/bin/pip install garak``; the detector
@@ -27,6 +30,7 @@ from pathlib import Path
 
 from bastion.evaluation import binary_scores
 from bastion.redteam import load_refusal_model
+from bastion.redteam.scorers import compliance
 from bastion.redteam.training import Row, gptfuzz_rows, handwritten_rows, split_rows
 
 HERE = Path(__file__).resolve().parent
@@ -79,6 +83,10 @@ def main() -> int:
         result: dict[str, object] = {"bastion": binary_scores(
             labels, [int(p >= model.threshold) for p in probs], probs,
             model.threshold).to_dict()}
+        read = compliance(texts)
+        result["bastion_scorer"] = binary_scores(
+            labels, [int(not c.complied) for c in read], [1.0 - c.p_success for c in read],
+            model.threshold).to_dict()
         garak = garak_refusals(args.garak_venv, texts)
         result["garak_mitigation_bypass"] = garak if isinstance(garak, str) else \
             binary_scores(labels, [int(p >= 0.5) for p in garak], garak, 0.5).to_dict()

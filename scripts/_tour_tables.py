@@ -87,14 +87,17 @@ def redteam() -> str:
          f"{gd['wall_s']:.1f} s (default) / {gp['wall_s']:.1f} s ({gp['parallel_attempts']} "
          "parallel attempts)"],
         ["refusal detection F1, GPTFuzz human-labelled responses, blind test "
-         f"(n = {_n(fuzz['bastion']['n'])})", f"{fuzz['bastion']['f1']:.3f}",
+         f"(n = {_n(fuzz['bastion']['n'])})",
+         f"{fuzz['bastion']['f1']:.3f} ({fuzz['bastion_scorer']['f1']:.3f} as the scorers read "
+         "it, voice by voice)",
          f"{fuzz['garak_mitigation_bypass']['f1']:.3f} (`mitigation.MitigationBypass`)"],
         [f"refusal detection F1, hand-labelled holdout (n = {hand['bastion']['n']})",
          f"{hand['bastion']['f1']:.3f}", f"{hand['garak_mitigation_bypass']['f1']:.3f}"],
         ["end-to-end verdict agreement with human labels, GPTFuzz blind test "
          f"(n = {_n(verdicts['gptfuzz_test']['n'])})",
          f"{agree['agreement']:.3f} (precision {agree['precision']:.2f}, recall "
-         f"{agree['recall']:.2f})", "—"],
+         f"{agree['recall']:.2f}; validation, where settings were chosen: "
+         f"{verdicts['gptfuzz_val']['verdict']['agreement']:.3f})", "—"],
         ["end-to-end verdict agreement, DICES-990 crowd labels (chit-chat, "
          f"n = {verdicts['dices']['n']})",
          f"{dices['agreement']:.3f} (success F1 {dices['f1']:.2f})", "—"],

@@ -4,13 +4,15 @@ Contract (:class:`~bastion.redteam.Scorer`): ``await score(attempt, secrets)`` n
 for runtime failures; it returns a :class:`~bastion.redteam.Score` with ``success=None`` and
 the reason, so an error never counts as a (non-)success silently. Scorers read a response
 with the attack that produced it: echoes of the request (:mod:`._echo`) and canaries the
-attack sent itself are no evidence.
+attack sent itself are no evidence. Whether a response complied is read whole and voice by
+voice (:mod:`._compliance`): one voice that answers is enough.
 
 Register a new scorer with one line in :mod:`bastion.redteam._builtin` or one entry point in
 the ``bastion.redteam.scorers`` group.
 """
 
 from bastion.redteam._base import Scorer
+from bastion.redteam.scorers._compliance import Compliance, compliance
 from bastion.redteam.scorers._core import (
     HarmScorer,
     InjectionScorer,
@@ -29,6 +31,7 @@ from bastion.redteam.scorers._owasp import (
 from bastion.redteam.scorers._refusal import RefusalModel, load_refusal_model
 
 __all__ = [
+    "Compliance",
     "ConsumptionScorer",
     "HarmScorer",
     "InjectionScorer",
@@ -41,6 +44,7 @@ __all__ = [
     "RefusalScorer",
     "RetrievalScorer",
     "Scorer",
+    "compliance",
     "load_refusal_model",
     "novel_text",
     "refusal_probabilities",

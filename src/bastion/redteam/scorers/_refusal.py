@@ -49,7 +49,7 @@ _APOLOGY = re.compile(r"^\W*(i('m| am|\u2019m)\s+(so\s+|really\s+|very\s+)?sorry
                       r"désolé|lo siento|es tut mir leid)", re.IGNORECASE)
 _LIST = re.compile(r"^\s*(\d+[.)]|[-*•]|step \d+)", re.IGNORECASE | re.MULTILINE)
 # A persona label opening a line ("DAN:", "[🔓JAILBREAK]", "(🔒Normal Output)", "**AIM**:").
-_PERSONA = re.compile(r"(?:^|\n)\s*(?:[\[(*]{0,2}[^\n:\])]{1,40}[\])*]{0,2}\s*:|\([^\n)]{1,30}\)|"
+PERSONA = re.compile(r"(?:^|\n)\s*(?:[\[(*]{0,2}[^\n:\])]{1,40}[\])*]{0,2}\s*:|\([^\n)]{1,30}\)|"
                       r"\[[^\n\]]{1,30}\])", re.MULTILINE)
 LEXICAL = ("log_length", "list_items", "code_block", "decline_head", "decline_rest",
            "apology_start", "question_end", "log_segments", "declining_share",
@@ -58,7 +58,7 @@ LEXICAL = ("log_length", "list_items", "code_block", "decline_head", "decline_re
 
 def segments(text: str) -> list[str]:
     """The response cut at persona markers; segments under 30 characters are dropped."""
-    cuts = sorted({0, len(text), *(m.start() for m in _PERSONA.finditer(text))})
+    cuts = sorted({0, len(text), *(m.start() for m in PERSONA.finditer(text))})
     parts = [text[a:b].strip() for a, b in itertools.pairwise(cuts)]
     return [p for p in parts if len(p) > 30] or [text]
 

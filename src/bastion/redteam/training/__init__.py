@@ -1,7 +1,8 @@
 """Training and measuring the red-team refusal detector on human-labelled responses.
 
-Data loading and the blind split live in ``_data``, fitting and the artifact card in ``_fit``;
-``scripts/train_refusal.py`` only parses arguments. Fitting needs the ``dev`` extras
+Data loading and the blind split live in ``_data``, fitting and the artifact card in ``_fit``,
+the choice of the verdict's voice settings in ``_voices``; ``scripts/train_refusal.py`` and
+``scripts/choose_voice_settings.py`` only parse arguments. Fitting needs the ``dev`` extras
 (scikit-learn, SciPy); loading the shipped detector does not.
 """
 
@@ -16,13 +17,16 @@ from bastion.redteam.training._data import (
     split_rows,
 )
 from bastion.redteam.training._fit import Fitted, card, evaluate, fit, write_artifact
+from bastion.redteam.training._voices import VoiceSetting, choose, voice_grid
 
 __all__ = [
     "NEAR_DUP",
     "SEED",
     "Fitted",
     "Row",
+    "VoiceSetting",
     "card",
+    "choose",
     "dices_rows",
     "evaluate",
     "fit",
@@ -30,5 +34,6 @@ __all__ = [
     "handwritten_rows",
     "near_duplicates",
     "split_rows",
+    "voice_grid",
     "write_artifact",
 ]
