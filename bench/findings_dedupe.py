@@ -54,6 +54,12 @@ HISTORY = [
      "blind": {"precision": 1.0, "recall": 0.8958, "f1": 0.9451},
      "then": "the contextual model's activations became float (2026-11-30); the embeddings "
              "moved, so the settings were chosen again on dev + test the same way"},
+    {"rule": "the same, with the float-activation model", "chosen_on": ["dev", "test"],
+     "prompt_weight": 0.15, "threshold": 0.695, "prompt_threshold": 0.94,
+     "blind": {"precision": 1.0, "recall": 0.8854, "f1": 0.9392},
+     "then": "the contextual model's activations became int8, quantised per token (2026-12-01, "
+             "commit 41cd0c2); the embeddings moved, so the settings were chosen again on "
+             "dev + test the same way"},
 ]
 
 

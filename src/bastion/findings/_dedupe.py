@@ -50,8 +50,8 @@ class DedupeSettings:
         prompt_threshold: attack cosine at or above which a pair is a candidate on its own.
     """
 
-    prompt_weight: float = 0.15
-    threshold: float = 0.695
+    prompt_weight: float = 0.1
+    threshold: float = 0.715
     prompt_threshold: float = 0.94
 
 
