@@ -14,6 +14,10 @@ answered) or when a weighted mean of the attack and output cosines is; the weigh
 thresholds were chosen on the development pairs (dev and the old test split) of
 ``bench/data/findings_pairs`` (see ``bench/findings_dedupe.py``), and measured once on the
 frozen blind pairs.
+
+Vectors of two embedders are not comparable: each fingerprint names the model that made it
+(:func:`bastion.classify.embedder_id`), and stored vectors of another model are left out of
+the comparison until they are made again (``bastion findings refresh-vectors``).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bastion.classify import embed
+from bastion.classify import embed, embedder_id
 from bastion.findings._canon import plain_attack
 
 _INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff"
@@ -57,11 +61,13 @@ class DedupeSettings:
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """What dedupe compares: the exact key and the two unit vectors (float32)."""
+    """What dedupe compares: the exact key, the two unit vectors (float32) and the model
+    that made them."""
 
     transcript_hash: str
     prompt_vec: np.ndarray
     output_vec: np.ndarray
+    model: str
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,8 @@ def fingerprints(transcripts: Sequence[Sequence[Mapping[str, str]]]) -> list[Fin
         return []
     prompts = embed([attack_text(t) or " " for t in transcripts])
     outputs = embed([output_text(t) or " " for t in transcripts])
-    return [Fingerprint(transcript_hash(t), prompts[i], outputs[i])
+    model = embedder_id()
+    return [Fingerprint(transcript_hash(t), prompts[i], outputs[i], model)
             for i, t in enumerate(transcripts)]
 
 
