@@ -36,7 +36,8 @@ class Ranked:
 
 
 class VectorIndex:
-    """Ids, submission times, exact keys, vectors and their models (thread-safe)."""
+    """Ids, submission times, exact keys, vectors, their models and whether each model read
+    the attack (thread-safe)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -48,6 +49,7 @@ class VectorIndex:
         self.times = np.zeros(0, np.float64)
         self.hashes = np.zeros(0, object)
         self.models = np.zeros(0, object)
+        self.read = np.zeros(0, bool)
         self.prompts = np.zeros((0, _DIM), np.float32)
         self.outputs = np.zeros((0, _DIM), np.float32)
 
@@ -60,7 +62,8 @@ class VectorIndex:
                 self._clear()
         rows = session.execute(
             select(FindingRow.id, FindingRow.created_at, FindingRow.transcript_hash,
-                   FindingRow.prompt_vec, FindingRow.output_vec, FindingRow.vec_model)
+                   FindingRow.prompt_vec, FindingRow.output_vec, FindingRow.vec_model,
+                   FindingRow.attack_read)
             .where(FindingRow.id > self.last, FindingRow.prompt_vec.is_not(None),
                    FindingRow.output_vec.is_not(None))
             .order_by(FindingRow.id)).all()
@@ -73,6 +76,8 @@ class VectorIndex:
                                                             object)])
         self.models = np.concatenate([self.models, np.array([r.vec_model for r in rows],
                                                             object)])
+        self.read = np.concatenate([self.read, np.array([r.attack_read is not False
+                                                         for r in rows], bool)])
         self.prompts = np.vstack([self.prompts, from_blobs([r.prompt_vec for r in rows])])
         self.outputs = np.vstack([self.outputs, from_blobs([r.output_vec for r in rows])])
         self.last = int(self.ids[-1])
@@ -92,9 +97,10 @@ class VectorIndex:
                        & ~np.isin(self.ids, duplicates))
             comparable = self.models == model
             new = Fingerprint(row.transcript_hash, from_blobs([row.prompt_vec])[0],
-                              from_blobs([row.output_vec])[0], model)
+                              from_blobs([row.output_vec])[0], model, row.attack_read is not False)
             found = rank(new, self.ids, self.hashes, self.prompts, self.outputs,
-                         settings=settings, limit=limit, mask=earlier & comparable)
+                         settings=settings, limit=limit, mask=earlier & comparable,
+                         read=self.read)
             return Ranked(found, int(np.sum(earlier & ~comparable)))
 
 

@@ -40,7 +40,7 @@ def store_fingerprint(row: FindingRow, mark: Fingerprint) -> None:
     """Write a fingerprint into its finding's row."""
     row.transcript_hash = mark.transcript_hash
     row.prompt_vec, row.output_vec = to_blob(mark.prompt_vec), to_blob(mark.output_vec)
-    row.vec_model = mark.model
+    row.vec_model, row.attack_read = mark.model, mark.attack_read
 
 
 def refresh_vectors(sessions: sessionmaker[Session], *, batch: int = BATCH,

@@ -64,6 +64,8 @@ class FindingRow(Base):
     #: Which embedder made the two vectors (:func:`bastion.classify.embedder_id`); NULL for
     #: vectors stored before it was recorded. Vectors of two models are never compared.
     vec_model: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: Whether that embedder reads the attack's language (its attack cosine counts).
+    attack_read: Mapped[bool | None] = mapped_column(Boolean, default=None)
     source: Mapped[str] = mapped_column(String(40), default="manual")
     source_ref: Mapped[str | None] = mapped_column(String(300), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

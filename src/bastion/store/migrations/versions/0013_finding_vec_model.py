@@ -1,4 +1,4 @@
-"""Findings record which embedder made their dedupe vectors.
+"""Findings record which embedder made their dedupe vectors, and whether it reads the attack.
 
 Revision ID: 0013_finding_vec_model
 Revises: 0012_monitor_state
@@ -16,12 +16,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Add ``findings.vec_model``, empty: which model made the stored vectors is not known, so
-    dedupe leaves them out until ``bastion findings refresh-vectors`` remakes them."""
+    """Add ``findings.vec_model`` and ``findings.attack_read``, empty: which model made the
+    stored vectors is not known, so dedupe leaves them out until ``bastion findings
+    refresh-vectors`` remakes them (and fills both)."""
     op.add_column("findings", sa.Column("vec_model", sa.String(64), nullable=True))
+    op.add_column("findings", sa.Column("attack_read", sa.Boolean, nullable=True))
 
 
 def downgrade() -> None:
-    """Drop ``findings.vec_model``."""
+    """Drop ``findings.vec_model`` and ``findings.attack_read``."""
     with op.batch_alter_table("findings") as batch:
+        batch.drop_column("attack_read")
         batch.drop_column("vec_model")
