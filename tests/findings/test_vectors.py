@@ -22,12 +22,14 @@ HARM = "Sure. Here is a keylogger using pynput that adds itself to the Run key a
 OLD = "0" * 64  # the sha256 of a model Bastion no longer ships
 
 
-def _made_by_old_model(sessions: sessionmaker[Session], *ids: int) -> None:
-    """What an upgrade leaves behind: vectors another model made (here: random ones)."""
+def _made_by_old_model(sessions: sessionmaker[Session], *ids: int,
+                       model: str | None = OLD) -> None:
+    """What an upgrade leaves behind: vectors another model made (here: random ones); no
+    model at all is what migration 0013 leaves on findings stored before it."""
     noise = np.random.default_rng(7).standard_normal(384).astype(np.float32)
     with sessions.begin() as session:
         session.execute(update(FindingRow).where(FindingRow.id.in_(ids)).values(
-            vec_model=OLD, prompt_vec=noise.tobytes(), output_vec=noise.tobytes()))
+            vec_model=model, prompt_vec=noise.tobytes(), output_vec=noise.tobytes()))
 
 
 def test_new_vectors_record_the_shipped_model(pg_sessions: sessionmaker[Session],
@@ -52,7 +54,8 @@ def test_other_models_vectors_are_left_out_said_and_refreshed(
     third = store.submit(submission(prompt=ATTACK, output=HARM + " Done."), "carol")
     assert {c.finding_id for c in store.candidates(third.id)} == {first.id, second.id}
 
-    _made_by_old_model(pg_sessions, first.id, second.id)
+    _made_by_old_model(pg_sessions, first.id)
+    _made_by_old_model(pg_sessions, second.id, model=None)  # stored before migration 0013
     store = FindingStore(pg_sessions, clock=clock)  # the upgraded process starts
     assert store.vectors_to_refresh() == 2
     found = store.ranked(third.id)
