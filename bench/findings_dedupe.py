@@ -17,7 +17,11 @@ History, for honesty: the first design had no attack-only threshold. Its test re
 dev only: weight 0.0, threshold 0.75, attack threshold 0.81; test precision 0.945, recall 0.863)
 was seen before issue 11's changes (attacks read paragraph by paragraph through the classifier's
 decoders, leetspeak read back into words), which were made looking at dev and test misses; the
-blind set was written and frozen before any of them.
+blind set was written and frozen before any of them. The third (2026-12-01): a pair whose attack
+the embedder does not read in one of the two findings (another language) is decided on its
+output cosine alone; chosen on dev + test because it raised their pooled min(precision, recall)
+from 0.9437 to 0.9568 (recall 0.9437 -> 0.9688 at equal or better precision); the blind set was
+measured once before it (with today's model) and once after.
 """
 
 from __future__ import annotations
@@ -54,6 +58,19 @@ HISTORY = [
      "blind": {"precision": 1.0, "recall": 0.8958, "f1": 0.9451},
      "then": "the contextual model's activations became float (2026-11-30); the embeddings "
              "moved, so the settings were chosen again on dev + test the same way"},
+    {"rule": "the same, with the float-activation model", "chosen_on": ["dev", "test"],
+     "prompt_weight": 0.15, "threshold": 0.695, "prompt_threshold": 0.94,
+     "blind": {"precision": 1.0, "recall": 0.8854, "f1": 0.9392},
+     "then": "the contextual model's activations became int8, quantised per token (2026-12-01, "
+             "commit 41cd0c2); the embeddings moved, so the settings were chosen again on "
+             "dev + test the same way"},
+    {"rule": "the same, with the int8-activation model", "chosen_on": ["dev", "test"],
+     "prompt_weight": 0.1, "threshold": 0.715, "prompt_threshold": 0.94,
+     "dev_test": {"precision": 0.9557, "recall": 0.9437, "f1": 0.9497},
+     "blind": {"precision": 1.0, "recall": 0.875, "f1": 0.9333},
+     "then": "a pair with an attack the embedder does not read (another language) is decided "
+             "on its output cosine alone; chosen on dev + test (pooled min(P, R) 0.9437 -> "
+             "0.9568), the settings chosen again the same way"},
 ]
 
 
@@ -62,16 +79,16 @@ def _turns(finding: dict[str, str]) -> list[dict[str, str]]:
             {"role": "assistant", "content": finding["output"]}]
 
 
-def features(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                  np.ndarray]:
-    """(attack cosine, output cosine, exact match, label) of every pair."""
+def features(rows: list[dict[str, Any]]) -> tuple[np.ndarray, ...]:
+    """(attack cosine, output cosine, exact match, label, both attacks read) of every pair."""
     a = fingerprints([_turns(r["a"]) for r in rows])
     b = fingerprints([_turns(r["b"]) for r in rows])
+    read = np.array([x.attack_read and y.attack_read for x, y in zip(a, b, strict=True)])
     prompt = np.array([float(x.prompt_vec @ y.prompt_vec) for x, y in zip(a, b, strict=True)])
     output = np.array([float(x.output_vec @ y.output_vec) for x, y in zip(a, b, strict=True)])
     exact = np.array([x.transcript_hash == y.transcript_hash for x, y in zip(a, b, strict=True)])
     labels = np.array([int(r["label"]) for r in rows])
-    return prompt, output, exact, labels
+    return prompt, output, exact, labels, read
 
 
 def scores(predicted: np.ndarray, labels: np.ndarray) -> dict[str, float]:
@@ -86,21 +103,23 @@ def scores(predicted: np.ndarray, labels: np.ndarray) -> dict[str, float]:
             "tp": tp, "fp": fp, "fn": fn}
 
 
-def predict(prompt: np.ndarray, output: np.ndarray, exact: np.ndarray,
+def predict(prompt: np.ndarray, output: np.ndarray, exact: np.ndarray, read: np.ndarray,
             setting: DedupeSettings) -> np.ndarray:
     """The duplicate decisions of one setting (the library's own rule)."""
-    return np.array([is_duplicate(float(p), float(o), bool(e), setting)
-                     for p, o, e in zip(prompt, output, exact, strict=True)])
+    return np.array([is_duplicate(float(p), float(o), bool(e), setting, bool(r))
+                     for p, o, e, r in zip(prompt, output, exact, read, strict=True)])
 
 
 def choose(data: tuple[np.ndarray, ...]) -> tuple[DedupeSettings, dict[str, float]]:
     """The setting with the best min(precision, recall) on ``data`` (development pairs)."""
-    prompt, output, exact, labels = data
+    prompt, output, exact, labels, read = data
     best: tuple[tuple[float, float], DedupeSettings, dict[str, float]] | None = None
     for prompt_threshold in PROMPT_THRESHOLDS:
         by_prompt = exact | (prompt >= prompt_threshold)
         for weight in WEIGHTS:
-            combined = similarity(prompt, output, weight)  # type: ignore[arg-type]
+            # similarity(), vectorised: the output cosine alone where an attack is not read
+            weights = np.where(read, weight, 0.0)
+            combined = similarity(prompt, output, weights)  # type: ignore[arg-type]
             for threshold in THRESHOLDS:
                 got = scores(by_prompt | (combined >= threshold), labels)
                 key = (min(got["precision"], got["recall"]), got["f1"])
@@ -113,8 +132,8 @@ def choose(data: tuple[np.ndarray, ...]) -> tuple[DedupeSettings, dict[str, floa
 def report(rows: list[dict[str, Any]], feats: tuple[np.ndarray, ...],
            setting: DedupeSettings) -> dict[str, Any]:
     """Scores of one set with one setting: overall, without translated pairs, and by kind."""
-    prompt, output, exact, labels = feats
-    predicted = predict(prompt, output, exact, setting)
+    prompt, output, exact, labels, read = feats
+    predicted = predict(prompt, output, exact, read, setting)
     kinds = np.array([r["kind"] for r in rows])
     english = kinds != "translated"
     by_kind = {kind: {"pairs": int(np.sum(kinds == kind)),
@@ -133,13 +152,14 @@ def main() -> None:
     start = time.perf_counter()
     feats = {split: features(r) for split, r in rows.items()}
     seconds = time.perf_counter() - start
-    pooled = tuple(np.concatenate([feats[s][i] for s in CHOSEN_ON]) for i in range(4))
+    pooled = tuple(np.concatenate([feats[s][i] for s in CHOSEN_ON]) for i in range(5))
     chosen, pooled_scores = choose(pooled)
     shipped = DedupeSettings()
     result = {
         "what": "finding-pair dedupe decisions (duplicate = positive class)",
         "command": "python bench/findings_dedupe.py",
-        "rule": "exact, or attack cosine >= prompt_threshold, or weighted mean >= threshold",
+        "rule": "exact, or attack cosine >= prompt_threshold, or weighted mean >= threshold "
+                "(the output cosine alone where the embedder does not read an attack)",
         "chosen_on": list(CHOSEN_ON),
         "blind": "blind.jsonl: written and frozen before the change; never used for a choice",
         "chosen": {**asdict(chosen), "on_chosen_sets": pooled_scores},

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import insert, text
 
+from bastion.classify import embedder_id
 from bastion.findings import (
     LEVELS,
     RANK,
@@ -49,6 +50,7 @@ def _rows(count: int, rng: random.Random, now: datetime) -> list[dict[str, Any]]
     vectors = np.random.default_rng(rng.randint(0, 2**31)).standard_normal(
         (count, 2, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=2, keepdims=True)
+    model = embedder_id()  # as if the shipped model made them, so dedupe compares them
     rows = []
     for n in range(count):
         level = rng.choice(LEVELS)
@@ -64,6 +66,7 @@ def _rows(count: int, rng: random.Random, now: datetime) -> list[dict[str, Any]]
             "is_open": state in OPEN, "reporter": f"member-{rng.randint(0, 999)}",
             "transcript_hash": f"{n:064x}", "source": "bench", "created_at": created,
             "prompt_vec": vectors[n, 0].tobytes(), "output_vec": vectors[n, 1].tobytes(),
+            "vec_model": model,
             "updated_at": created, "due_at": due(level, created, state), "reopened": 0})
     return rows
 

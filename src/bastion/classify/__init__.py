@@ -10,9 +10,11 @@ from bastion.classify._api import (
 )
 from bastion.classify._base import Classifier
 from bastion.classify._cascade import CascadeClassifier, VerdictCache
-from bastion.classify._embed import embed
+from bastion.classify._embed import embed, embedder_id, embedder_vocabulary
+from bastion.classify._language import reads
 from bastion.classify._normalize import Normalized, Segment, normalize
 from bastion.classify._registry import GROUP, available, create, register, tier_class
+from bastion.classify._variants import hidden_payloads
 from bastion.classify._verdict import (
     CategoryResult,
     Kind,
@@ -42,10 +44,14 @@ __all__ = [
     "create",
     "decide",
     "embed",
+    "embedder_id",
+    "embedder_vocabulary",
     "error_verdict",
     "get_classifier",
+    "hidden_payloads",
     "is_profile",
     "normalize",
+    "reads",
     "register",
     "tier_class",
     "windows",

@@ -1,9 +1,12 @@
 """Sentence embeddings of the shipped contextual model, imported lazily (the CLI's help and
-the package import stay free of numpy and ONNX Runtime)."""
+the package import stay free of numpy and ONNX Runtime), and what a caller that stores or
+compares them needs to know about the embedder: which model it is, which words it knows, and
+whether it reads a text at all."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -24,3 +27,26 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     if not texts:
         return np.zeros((0, int(model.card["dim"])), np.float32)
     return model.run(list(texts)).embeddings
+
+
+def embedder_id() -> str:
+    """Which model :func:`embed` runs: the sha256 of the shipped ``model.onnx``, as its card
+    records it (the model refuses to load when the file differs).
+
+    Vectors made by two ids are not comparable; store the id beside a stored vector. Reads
+    the card only, not the model.
+    """
+    from bastion.classify._onnx import shipped_card  # noqa: PLC0415
+
+    return str(shipped_card()["files"]["model.onnx"])
+
+
+@cache
+def embedder_vocabulary() -> frozenset[str]:
+    """The embedder's WordPiece vocabulary (ASCII entries): whole words and ``##`` pieces."""
+    import json  # noqa: PLC0415
+
+    from bastion.classify._onnx import artifact_dir  # noqa: PLC0415
+
+    data = json.loads((artifact_dir() / "tokenizer.json").read_text(encoding="utf-8"))
+    return frozenset(w for w in data["model"]["vocab"] if w.isascii())

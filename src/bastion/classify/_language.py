@@ -85,3 +85,9 @@ def foreign_passage(text: str, size: int = 8) -> bool:
         if foreign >= 3 and foreign > sum(w in COMMON for w in chunk):
             return True
     return False
+
+
+def reads(text: str) -> bool:
+    """Whether the shipped model reads ``text`` as a whole: :func:`covered`, and no passage
+    in another language (the same check that makes the embedded tier escalate a text)."""
+    return covered(text)[0] and not foreign_passage(text)

@@ -160,6 +160,12 @@ def load_model(folder: str | None = None) -> ContextualModel:
     return ContextualModel(artifact_dir(Path(folder) if folder else None))
 
 
+@cache
+def shipped_card() -> dict[str, Any]:
+    """The card of the shipped model, read once (without loading the model)."""
+    return _read_card(artifact_dir())
+
+
 def _read_card(folder: Path) -> dict[str, Any]:
     path = folder / "card.json"
     try:

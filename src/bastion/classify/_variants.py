@@ -89,6 +89,17 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS) -> list[
     return _unique(out)
 
 
+#: View sources that stand for a payload hidden in the text rather than the text itself.
+HIDDEN_SOURCES = frozenset({"base64", "hex", "tags", "url", "rot13", "reversed", "spaced"})
+
+
+def hidden_payloads(text: str) -> list[str]:
+    """What ``text`` hides, decoded once: base64, hex, Unicode tag characters, URL-encoding,
+    and reversed, rot13 or letter-spaced forms that read better than the text (the
+    classifier's own decoders; nothing when the text hides nothing)."""
+    return [v.text for v in views(text, depth=1) if v.source in HIDDEN_SOURCES]
+
+
 def _hidden_language(clean: str, length: int) -> list[View]:
     """URL-encoded, reversed, rot13 and letter-spaced forms that read better than the text."""
     out = [View(urllib.parse.unquote_plus(m.group(0)), m.start(), m.end(), "url")

@@ -1,4 +1,5 @@
-"""``bastion findings``: submit, import, list, triage, dedupe, verify and measure findings.
+"""``bastion findings``: submit, import, list, triage, dedupe, verify and measure findings, and
+refresh their dedupe vectors when the shipped model changes.
 
 Every command works on the database of ``--db`` (or ``$BASTION_DATABASE_URL``); transitions
 go into the audit chain keyed by ``$BASTION_AUDIT_KEY`` when it is set, and notifications to
@@ -18,9 +19,11 @@ from typing import Annotated, Any
 
 import typer
 import yaml
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from bastion.cli._common import console, handle_errors, print_json, safe_text
+from bastion.classify import embedder_id
+from bastion.cli._common import console, err_console, handle_errors, print_json, safe_text
 from bastion.cli._keys import DbOption
 from bastion.errors import ConfigError, InputError
 from bastion.findings import (
@@ -129,11 +132,18 @@ def submit(
     submission = parse_submission(_load_file(file))
     with finding_store(db, atlas) as store:
         item = store.submit(submission, reporter)
-        candidates = store.candidates(item.id)
+        found = store.ranked(item.id)
     console.print(f"finding {item.id} submitted: {item.severity}, state {item.state}")
-    for c in candidates:
+    for c in found.candidates:
         console.print(f"  possible duplicate of {c.finding_id} (score {c.score:.2f}"
                       f"{', exact' if c.exact else ''})")
+    _note_other_model(found.other_model)
+
+
+def _note_other_model(count: int) -> None:
+    if count:
+        err_console.print(f"note: {count} earlier finding(s) were not compared: another model "
+                          "made their vectors; run 'bastion findings refresh-vectors'")
 
 
 @findings_app.command("import")
@@ -248,15 +258,41 @@ def dedupe(
 ) -> None:
     """Earlier findings that may be the same vulnerability, ranked."""
     with finding_store(db) as store:
-        found = store.candidates(finding_id)
+        found = store.ranked(finding_id)
     if as_json:
-        print_json([asdict(c) for c in found])
-        return
-    if not found:
-        console.print("no duplicate candidates")
-    for c in found:
-        console.print(f"{c.finding_id}: score {c.score:.3f} (attack {c.prompt:.3f}, output "
-                      f"{c.output:.3f}{', exact transcript' if c.exact else ''})")
+        print_json([asdict(c) for c in found.candidates])
+    else:
+        if not found.candidates:
+            console.print("no duplicate candidates")
+        for c in found.candidates:
+            console.print(f"{c.finding_id}: score {c.score:.3f} (attack {c.prompt:.3f}, output "
+                          f"{c.output:.3f}{', exact transcript' if c.exact else ''})")
+    _note_other_model(found.other_model)
+
+
+@findings_app.command("refresh-vectors")
+@handle_errors
+def refresh_vectors(
+    batch: Annotated[int, typer.Option("--batch", min=1, max=10_000, help="Findings embedded "
+                     "per transaction.")] = 256,
+    everything: Annotated[bool, typer.Option("--all", help="Every finding's vectors (after "
+                          "a release that changes how attacks are read).")] = False,
+    db: DbOption = None,
+) -> None:
+    """Remake the dedupe vectors another model made (after Bastion ships a new model)."""
+    with finding_store(db) as store:
+        stale = store.vectors_to_refresh(everything=everything)
+        if not stale:
+            console.print("every finding's vectors were made by the shipped model; nothing "
+                          "to refresh")
+            return
+        with Progress(TextColumn("refreshing vectors"), BarColumn(), MofNCompleteColumn(),
+                      console=err_console, transient=True) as progress:
+            task = progress.add_task("refresh", total=stale)
+            done = store.refresh_vectors(
+                batch=batch, everything=everything,
+                progress=lambda n: progress.update(task, completed=n))
+    console.print(f"refreshed the vectors of {done} finding(s) with model {embedder_id()[:12]}")
 
 
 @findings_app.command("comment")

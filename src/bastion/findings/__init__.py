@@ -22,6 +22,7 @@ from bastion.findings._dedupe import (
     transcript_hash,
 )
 from bastion.findings._imports import READERS, attempt_transcript, read_findings
+from bastion.findings._index import Ranked
 from bastion.findings._lifecycle import (
     OPEN_STATES,
     REGRESSION_STATES,
@@ -120,6 +121,7 @@ __all__ = [
     "Notifier",
     "OwnerRow",
     "Page",
+    "Ranked",
     "Scope",
     "SeverityIn",
     "SeverityInputs",

@@ -16,18 +16,10 @@ A token is spelled back with the reading that is a whole word of the embedder's 
 from __future__ import annotations
 
 import itertools
-import json
 import re
-from functools import cache
 
-from bastion.classify import normalize
+from bastion.classify import embedder_vocabulary, hidden_payloads, normalize
 
-# The classifier's views are not re-exported by bastion.classify; they are the one decoder of
-# the project, and a second copy here would drift from it.
-from bastion.classify._variants import views
-
-#: View sources that carry a hidden payload (``base64+folded`` and the like count by their head).
-_HIDDEN = frozenset({"base64", "hex", "tags", "url", "rot13", "reversed", "spaced"})
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _TOKEN = re.compile(r"[a-z0-9@$!|+]+")
 _LEET_CHARS = re.compile(r"[0-9@$!|+]")
@@ -35,17 +27,6 @@ _LEET_CHARS = re.compile(r"[0-9@$!|+]")
 _READINGS = {"0": "o", "1": "il", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
              "@": "a", "$": "s", "!": "i", "|": "l", "+": "t"}
 _MAX_READINGS = 64
-
-
-@cache
-def _vocabulary() -> frozenset[str]:
-    """The embedder's WordPiece vocabulary: whole words and ``##`` word pieces."""
-    # The tokenizer ships beside the model; its vocabulary is the list of pieces the embedder
-    # reads, which is exactly what a reading should be made of.
-    from bastion.classify._onnx import artifact_dir  # noqa: PLC0415 - only when leet is seen
-
-    data = json.loads((artifact_dir() / "tokenizer.json").read_text(encoding="utf-8"))
-    return frozenset(w for w in data["model"]["vocab"] if w.isascii())
 
 
 def _wordlike(word: str, vocabulary: frozenset[str]) -> int:
@@ -80,14 +61,15 @@ def _read_token(token: str, vocabulary: frozenset[str]) -> str:
 
 def unleet(text: str) -> str:
     """``text`` (lower case) with every leet token read back as a word where one fits."""
-    vocabulary = _vocabulary()
+    # the list of pieces the embedder reads is exactly what a reading should be made of
+    vocabulary = embedder_vocabulary()
     return _TOKEN.sub(lambda m: _read_token(m.group(0), vocabulary), text)
 
 
 def _plain_paragraph(text: str, depth: int) -> tuple[str, bool]:
     """The paragraph's plain form, and whether it was a hidden payload."""
     if depth > 0:
-        hidden = [v.text for v in views(text, depth=1) if v.source in _HIDDEN]
+        hidden = hidden_payloads(text)
         if hidden:
             return " ".join(plain_attack(h, depth - 1) for h in hidden), True
     found = normalize(text)

@@ -10,10 +10,17 @@ embedded with :func:`bastion.classify.embed`. The attack is read in its plain fo
 into words, and a payload hidden in base64, hex, rot13, tag characters and the like decoded with
 the classifier's own decoders, so a converted attack lands on the original. Two findings' pair
 is a candidate when the attack cosine alone is high (the same attack, whatever the model
-answered) or when a weighted mean of the attack and output cosines is; the weight and both
+answered) or when a weighted mean of the attack and output cosines is. The embedder reads
+English only (:func:`bastion.classify.reads`, the check on which the embedded classifier
+escalates a text): when it does not read one of the two attacks, a translated attack say, their
+attack cosine says nothing, and the output cosine alone stands for the mean. The weight and both
 thresholds were chosen on the development pairs (dev and the old test split) of
 ``bench/data/findings_pairs`` (see ``bench/findings_dedupe.py``), and measured once on the
 frozen blind pairs.
+
+Vectors of two embedders are not comparable: each fingerprint names the model that made it
+(:func:`bastion.classify.embedder_id`), and stored vectors of another model are left out of
+the comparison until they are made again (``bastion findings refresh-vectors``).
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bastion.classify import embed
+from bastion.classify import embed, embedder_id, reads
 from bastion.findings._canon import plain_attack
 
 _INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff"
@@ -50,18 +57,21 @@ class DedupeSettings:
         prompt_threshold: attack cosine at or above which a pair is a candidate on its own.
     """
 
-    prompt_weight: float = 0.15
-    threshold: float = 0.695
+    prompt_weight: float = 0.5
+    threshold: float = 0.72
     prompt_threshold: float = 0.94
 
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """What dedupe compares: the exact key and the two unit vectors (float32)."""
+    """What dedupe compares: the exact key, the two unit vectors (float32), the model that
+    made them, and whether that model reads the attack's language."""
 
     transcript_hash: str
     prompt_vec: np.ndarray
     output_vec: np.ndarray
+    model: str
+    attack_read: bool = True
 
 
 @dataclass(frozen=True)
@@ -108,38 +118,47 @@ def fingerprints(transcripts: Sequence[Sequence[Mapping[str, str]]]) -> list[Fin
     """Fingerprints of many transcripts, embedded in two batches."""
     if not transcripts:
         return []
-    prompts = embed([attack_text(t) or " " for t in transcripts])
+    attacks = [attack_text(t) or " " for t in transcripts]
+    prompts = embed(attacks)
     outputs = embed([output_text(t) or " " for t in transcripts])
-    return [Fingerprint(transcript_hash(t), prompts[i], outputs[i])
+    model = embedder_id()
+    return [Fingerprint(transcript_hash(t), prompts[i], outputs[i], model, reads(attacks[i]))
             for i, t in enumerate(transcripts)]
 
 
-def similarity(prompt: float, output: float, prompt_weight: float) -> float:
-    """The combined similarity of two findings from their attack and output cosines."""
-    return prompt_weight * prompt + (1.0 - prompt_weight) * output
+def similarity(prompt: float, output: float, prompt_weight: float,
+               attacks_read: bool = True) -> float:
+    """The combined similarity of two findings from their attack and output cosines: the
+    output cosine alone when the embedder does not read both attacks."""
+    weight = prompt_weight if attacks_read else 0.0
+    return weight * prompt + (1.0 - weight) * output
 
 
 def is_duplicate(prompt: float, output: float, exact: bool,
-                 settings: DedupeSettings | None = None) -> bool:
+                 settings: DedupeSettings | None = None, attacks_read: bool = True) -> bool:
     """The dedupe rule: an exact match, the same attack, or close attack and output."""
     s = settings or DedupeSettings()
     return (exact or prompt >= s.prompt_threshold
-            or similarity(prompt, output, s.prompt_weight) >= s.threshold)
+            or similarity(prompt, output, s.prompt_weight, attacks_read) >= s.threshold)
 
 
 def rank(new: Fingerprint, ids: Sequence[int] | np.ndarray, hashes: Sequence[str] | np.ndarray,
          prompts: np.ndarray, outputs: np.ndarray, *, settings: DedupeSettings | None = None,
-         limit: int = 10, mask: np.ndarray | None = None) -> list[Candidate]:
+         limit: int = 10, mask: np.ndarray | None = None,
+         read: np.ndarray | None = None) -> list[Candidate]:
     """Findings the rule calls duplicates of ``new`` (exact matches first), best first.
 
-    Vectorised over every row; ``mask`` (booleans) leaves rows out without copying them.
+    Vectorised over every row; ``mask`` (booleans) leaves rows out without copying them;
+    ``read`` (booleans) says whose attack the embedder reads (default: everyone's).
     """
     s = settings or DedupeSettings()
     if len(ids) == 0:
         return []
     p = prompts @ new.prompt_vec
     o = outputs @ new.output_vec
-    combined = s.prompt_weight * p + (1.0 - s.prompt_weight) * o  # similarity(), vectorised
+    both_read = new.attack_read & (np.ones(len(ids), bool) if read is None else read)
+    weight = np.where(both_read, s.prompt_weight, 0.0)
+    combined = weight * p + (1.0 - weight) * o  # similarity(), vectorised
     exact = np.asarray(hashes) == new.transcript_hash
     ids = np.asarray(ids)
     keep = exact | (p >= s.prompt_threshold) | (combined >= s.threshold)

@@ -7,6 +7,7 @@ transition that is not in the lifecycle table is refused before anything is writ
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bastion.classify import embedder_id
 from bastion.errors import InputError, NotFoundError
 from bastion.findings._convert import (
     attachment,
@@ -23,13 +25,19 @@ from bastion.findings._convert import (
     finding,
     transition,
 )
-from bastion.findings._dedupe import Candidate, DedupeSettings, fingerprints, to_blob
-from bastion.findings._index import VectorIndex
+from bastion.findings._dedupe import Candidate, DedupeSettings, fingerprints
+from bastion.findings._index import Ranked, VectorIndex
 from bastion.findings._lifecycle import OPEN_STATES, check_transition
 from bastion.findings._metrics import Metrics, metrics
 from bastion.findings._model import Attachment, Comment, Finding, Submission, Transition
 from bastion.findings._notify import Notifier
 from bastion.findings._query import EVERYTHING, Filters, Page, Scope, list_findings, queue
+from bastion.findings._revector import (
+    BATCH,
+    count_to_refresh,
+    refresh_vectors,
+    store_fingerprint,
+)
 from bastion.findings._severity import RANK, due, rate
 from bastion.findings._tables import (
     AttachmentRow,
@@ -41,6 +49,7 @@ from bastion.findings._tables import (
 from bastion.monitor import AuditLog
 from bastion.taxonomy import AtlasTable, load_atlas, owasp_id
 
+logger = logging.getLogger("bastion.findings")
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9][A-Za-z0-9_.-]{0,63})")
 Clock = Callable[[], datetime]
 
@@ -99,8 +108,7 @@ class FindingStore:
         prints = fingerprints([[t.model_dump() for t in s.transcript] for s in submissions])
         with self.sessions.begin() as session:
             for row, mark in zip(rows, prints, strict=True):
-                row.transcript_hash = mark.transcript_hash
-                row.prompt_vec, row.output_vec = to_blob(mark.prompt_vec), to_blob(mark.output_vec)
+                store_fingerprint(row, mark)
                 session.add(row)
             session.flush()
             self.audit.append_in(session, [
@@ -304,11 +312,47 @@ class FindingStore:
         """Earlier findings that may be the same vulnerability, best first (exact first).
 
         Only findings that are not themselves duplicates are offered, so the credit goes to
-        the first reporter.
+        the first reporter. See :meth:`ranked` for the findings left out.
         """
-        with self.sessions() as session:
+        return self.ranked(finding_id, limit=limit).candidates
+
+    def ranked(self, finding_id: int, *, limit: int = 10) -> Ranked:
+        """:meth:`candidates`, and how many earlier findings were not compared because
+        another embedder made their vectors (:meth:`refresh_vectors` makes them again).
+
+        The finding's own vectors are made again first when another embedder made them.
+        """
+        model = embedder_id()
+        with self.sessions.begin() as session:
             row = self._load(session, finding_id)
-            return self._index.candidates(session, row, self.dedupe, limit)
+            if row.vec_model != model:
+                store_fingerprint(row, fingerprints([row.transcript])[0])
+                session.flush()
+            found = self._index.candidates(session, row, self.dedupe, limit, model)
+        if found.other_model:
+            logger.warning("dedupe of finding %d left out %d finding(s) whose vectors another "
+                        "model made; run 'bastion findings refresh-vectors'", finding_id,
+                        found.other_model)
+        return found
+
+    def vectors_to_refresh(self, *, everything: bool = False) -> int:
+        """How many findings :meth:`refresh_vectors` would remake: those whose vectors the
+        shipped embedder did not make (every finding, with ``everything``)."""
+        with self.sessions() as session:
+            return count_to_refresh(session, embedder_id(), everything=everything)
+
+    def refresh_vectors(self, *, batch: int = BATCH, everything: bool = False,
+                        progress: Callable[[int], None] | None = None) -> int:
+        """Make again, in batches, the vectors another embedder made (every finding's with
+        ``everything``); how many were made.
+
+        Raises:
+            InputError: ``batch`` is not 1 to 10,000.
+        """
+        if not 1 <= batch <= 10_000:
+            raise InputError(f"batch size {batch} is out of range; use 1 to 10,000")
+        return refresh_vectors(self.sessions, batch=batch, everything=everything,
+                               progress=progress)
 
     # -- list, queue, metrics ---------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""The findings tables, on the store's declarative base (migration ``0010_findings``).
+"""The findings tables, on the store's declarative base (migrations ``0010_findings`` and
+``0013_finding_vec_model``).
 
 A finding keeps its transcript and attachments exactly as submitted (hostile text included:
 pages escape it when they render). The columns the list and the priority queue sort on are
@@ -60,6 +61,11 @@ class FindingRow(Base):
     transcript_hash: Mapped[str] = mapped_column(String(64), index=True)
     prompt_vec: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     output_vec: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    #: Which embedder made the two vectors (:func:`bastion.classify.embedder_id`); NULL for
+    #: vectors stored before it was recorded. Vectors of two models are never compared.
+    vec_model: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: Whether that embedder reads the attack's language (its attack cosine counts).
+    attack_read: Mapped[bool | None] = mapped_column(Boolean, default=None)
     source: Mapped[str] = mapped_column(String(40), default="manual")
     source_ref: Mapped[str | None] = mapped_column(String(300), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

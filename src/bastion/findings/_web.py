@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from bastion.errors import BastionError, InputError
 from bastion.findings._api import router as api_router
 from bastion.findings._imports import read_findings
+from bastion.findings._index import Ranked
 from bastion.findings._lifecycle import REGRESSION_STATES, STATES, TRANSITIONS
 from bastion.findings._metrics import Metrics
 from bastion.findings._model import MAX_TURN_CHARS, parse_submission
@@ -156,6 +157,7 @@ def _detail(request: Request, me: Identity, finding_id: str, status_code: int = 
     web = findings_web(request)
     store = web.store
     can_triage = allowed(me.role, P.FINDINGS_TRIAGE)
+    ranked = store.ranked(item.id) if can_triage else Ranked([], 0)
     turns = [{"role": t["role"], "text": shown(t["content"])[0],
               "cut": shown(t["content"])[1]} for t in item.transcript]
     return render(request, "findings/detail.html", {
@@ -163,7 +165,7 @@ def _detail(request: Request, me: Identity, finding_id: str, status_code: int = 
         "history": [inert(h) for h in store.history(item.id)],
         "comments": [inert(c) for c in store.comments(item.id)],
         "attachments": [inert(a) for a in store.attachments(item.id)],
-        "candidates": store.candidates(item.id) if can_triage else [],
+        "candidates": ranked.candidates, "other_model": ranked.other_model,
         "overdue": item.overdue(), "can_triage": can_triage,
         "next_states": TRANSITIONS[item.state] if can_triage else (),  # type: ignore[index]
         "fix_states": [s for s in TRANSITIONS[item.state] if s in FIX_STATES]  # type: ignore[index]
