@@ -392,7 +392,9 @@ def _findings(tour: Tour) -> str:
                 rc=2, echo_rc=True, expect=("cannot move to 'duplicate'",))
     found.shell('bastion findings transition 1 triaging --actor bob --reason "reproduced by hand"',
                 expect=("now triaging",))
-    found.shell("bastion findings dedupe 2", expect=("1: score",))
+    # 1 and 2 are indirect injections through two different carriers (another document, another
+    # request): the dedupe ranks same-attack findings, the triager groups by the shared weakness
+    found.shell("bastion findings dedupe 2")
     found.shell("bastion findings transition 2 triaging --actor bob --reason \"looking\" && \\\n"
                 "    bastion findings transition 2 duplicate --duplicate-of 1 --actor bob "
                 "--reason \"same hidden-instruction weakness as 1\"",
