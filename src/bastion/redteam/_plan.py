@@ -39,7 +39,9 @@ class Consult:
 
 @dataclass(frozen=True)
 class Check:
-    """Ask the refusal detector; the result is the probability ``text`` is a refusal."""
+    """Ask the refusal detector; the result is the probability ``text`` is a refusal, read as
+    the verdict reads it (whole, then voice by voice; see
+    :mod:`bastion.redteam.scorers._compliance`)."""
 
     text: str
 

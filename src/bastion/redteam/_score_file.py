@@ -21,9 +21,9 @@ import anyio
 from bastion.classify import aclassify
 from bastion.errors import InputError
 from bastion.evaluation import binary_scores, sweep
+from bastion.redteam.scorers._compliance import compliance
 from bastion.redteam.scorers._core import prompt_side_codes
 from bastion.redteam.scorers._echo import strip_echo
-from bastion.redteam.scorers._refusal import load_refusal_model
 
 ScorerName = Literal["refusal", "harm"]
 
@@ -73,14 +73,13 @@ def score_rows(rows: Sequence[dict[str, Any]], scorer: ScorerName, *,
     responses = [str(r["response"]) for r in rows]
     prompts = [str(r.get("prompt") or r.get("text") or "") for r in rows]
     labels = [r.get(label_field) for r in rows]
-    if scorer == "refusal":
-        model = load_refusal_model()
-        p_refusal = model.probabilities(responses).tolist() if responses else []
+    if scorer == "refusal":  # as a campaign reads a response: whole, then voice by voice
         flip = positive == "success"
-        return [Row(prompt, response, label, round(float(1 - p if flip else p), 4),
-                    int((p < model.threshold) if flip else (p >= model.threshold)))
-                for prompt, response, label, p in zip(prompts, responses, labels, p_refusal,
-                                                      strict=True)]
+        return [Row(prompt, response, label,
+                    read.p_success if flip else round(1.0 - read.p_success, 4),
+                    int(read.complied if flip else not read.complied))
+                for prompt, response, label, read in zip(prompts, responses, labels,
+                                                         compliance(responses), strict=True)]
     # As in a campaign: judge what the response adds to its prompt, by response categories.
     novel = [strip_echo(response, [prompt]).text or response
              for prompt, response in zip(prompts, responses, strict=True)]

@@ -15,7 +15,7 @@ from bastion.redteam._limits import RateLimiter, with_retries
 from bastion.redteam._plan import Check, Consult, Effect, OnTopic, Rewind, Send
 from bastion.redteam._types import Case, Message, Turn
 from bastion.redteam.converters._text import Completer
-from bastion.redteam.scorers._core import refusal_probabilities
+from bastion.redteam.scorers._compliance import compliance
 
 
 class Session:
@@ -51,9 +51,9 @@ class Session:
             if self.attacker is None:
                 raise ConfigError("this strategy needs an attacker model; pass --attacker-url")
             return await self.attacker.complete(effect.messages)
-        if isinstance(effect, Check):
-            (p,) = await anyio.to_thread.run_sync(refusal_probabilities, [effect.text])
-            return p
+        if isinstance(effect, Check):  # read as the verdict reads it: whole, then by voice
+            (read,) = await anyio.to_thread.run_sync(compliance, [effect.text])
+            return 1.0 - read.p_success
         if isinstance(effect, Rewind):
             self._rewind()
             return None
