@@ -150,12 +150,7 @@ def weights_only(source: Path, target: Path) -> int:
              or any(o in read for o in n.output)]
     del graph.node[:]
     graph.node.extend(nodes)
-    read = {i for n in graph.node for i in n.input} | {o.name for o in graph.output}
-    kept = [i for i in graph.initializer if i.name in read]
-    del graph.initializer[:]
-    graph.initializer.extend(kept)
-    onnx.checker.check_model(model)
-    onnx.save(model, str(target))
+    _save(model, target)
     return len(replaced)
 
 
@@ -232,15 +227,23 @@ def per_token(source: Path, target: Path) -> int:
     graph.node.extend(_simple_attention(nodes, graph.initializer))
     if changed:
         graph.initializer.extend(constants)
+    if not any(o.domain == "com.microsoft" for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    _save(model, target)
+    return changed
+
+
+def _save(model: Any, target: Path) -> None:
+    """Drop the initializers no node reads any more, check the graph and write it."""
+    import onnx  # noqa: PLC0415
+
+    graph = model.graph
     read = {i for n in graph.node for i in n.input} | {o.name for o in graph.output}
     kept = [i for i in graph.initializer if i.name in read]
     del graph.initializer[:]
     graph.initializer.extend(kept)
-    if not any(o.domain == "com.microsoft" for o in model.opset_import):
-        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     onnx.checker.check_model(model)
     onnx.save(model, str(target))
-    return changed
 
 
 def _simple_attention(nodes: list[Any], initializers: Any) -> list[Any]:

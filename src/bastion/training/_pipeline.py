@@ -101,18 +101,15 @@ def step_weights(paths: Paths) -> None:
 
 def step_card(paths: Paths) -> None:
     """Calibrate, fit the reader on the development policies, measure, write the card."""
-    build_card(paths.work / "onnx", paths.work / "fit-input" / "table.jsonl.gz",
-               json.loads((paths.work / "fit" / "fit.json").read_text()),
+    fit = json.loads((paths.work / "fit" / "fit.json").read_text())
+    build_card(paths.work / "onnx", paths.work / "fit-input" / "table.jsonl.gz", fit,
                json.loads((paths.work / "fit-input" / "prepare.json").read_text()),
                paths.root / "bench/custom_policies/dev", paths.work / "fit-input" / "base",
                BASE_NAME)
-    card_path = paths.work / "onnx" / "card.json"
-    card = json.loads(card_path.read_text(encoding="utf-8"))
-    card["quantisation"] = QUANTISATION
-    fit = json.loads((paths.work / "fit" / "fit.json").read_text())
+    extra: dict[str, object] = {"quantisation": QUANTISATION}
     if not fit.get("table_rows"):  # fits from 2026-12-01 on record the rows they read
-        card["checkpoint_note"] = CHECKPOINT_NOTE
-    card_path.write_text(json.dumps(card, indent=1), encoding="utf-8")
+        extra["checkpoint_note"] = CHECKPOINT_NOTE
+    _amend_card(paths.work / "onnx", extra)
 
 
 def step_windows(paths: Paths) -> None:
@@ -120,12 +117,18 @@ def step_windows(paths: Paths) -> None:
     card."""
     folder = paths.work / "onnx"
     result = choose_windows(paths.root, paths.data, folder)
+    _amend_card(folder, {"windows": result}, drop=("window_margin",))
+    print(json.dumps(result, indent=1))
+
+
+def _amend_card(folder: Path, fields: dict[str, object], drop: tuple[str, ...] = ()) -> None:
+    """Set ``fields`` in the card of the model in ``folder`` (and remove the keys ``drop``)."""
     card_path = folder / "card.json"
     card = json.loads(card_path.read_text(encoding="utf-8"))
-    card.pop("window_margin", None)
-    card["windows"] = result
+    for key in drop:
+        card.pop(key, None)
+    card.update(fields)
     card_path.write_text(json.dumps(card, indent=1), encoding="utf-8")
-    print(json.dumps(result, indent=1))
 
 
 def step_install(paths: Paths) -> None:
