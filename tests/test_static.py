@@ -251,3 +251,68 @@ def test_minilm_tier_learns_custom_category_few_shot() -> None:
          "Can you recommend a good recipe for banana bread?"], parse_policy(CUSTOM_POLICY))
     assert crypto.kind == "violation"
     assert other.kind == "safe"
+
+
+# Texts whose word boundaries are unusual: runs of spaces, leading and trailing spaces, tabs
+# and new lines (not word markers to the tokenizer), the marker itself, other scripts, emoji.
+TOKENIZER_EDGES = [
+    "", " ", "  ", "word", "  leading spaces", "trailing spaces  ", "a  b   c\t\td\n\ne",
+    "def f():\n    return  1", "\u2581x \u2581\u2581y", "\u2581", " \u2581 ",
+    "émoji 🙂  中文 текст ελληνικά", "x" * 700, "    " * 30 + "z", "C++ and Hi! h0w t0 m4k3",
+]
+
+
+def test_word_by_word_tokens_equal_the_whole_tokenizer() -> None:
+    """The memory of word ids gives the ids the tokenizer gives the whole text, also when the
+    memory fills up and starts afresh in the middle of a batch."""
+    from tokenizers import Tokenizer
+
+    from bastion.classify import _static
+    from bastion.models import wordllama
+
+    whole = Tokenizer.from_str(wordllama().tokenizer.to_str())
+    whole.no_padding()
+    whole.no_truncation()
+    texts = TOKENIZER_EDGES + [p for pair in PAIRS for p in pair[1:]] + [LONG_BENIGN]
+    expected = [[min(i, _static.FEATURES.vocab - 1) for i in e.ids]
+                for e in whole.encode_batch(texts, add_special_tokens=False)]
+    tokens = _static.Tokens()
+    for batch in (texts, texts[::-1], texts):  # the second and third read from memory
+        ids = tokens.ids(batch)
+        want = expected if batch[0] == texts[0] else expected[::-1]
+        assert ids.lengths.tolist() == [len(e) for e in want]
+        assert ids.flat.tolist() == [i for e in want for i in e]
+    small = _static.Tokens()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_static, "_REMEMBERED_WORDS", 8)
+        for _ in range(2):
+            assert small.ids(texts).flat.tolist() == [i for e in expected for i in e]
+        assert len(small._memory) <= max(8, len({w for t in texts for w in _words(t)}))
+
+
+def _words(text: str) -> list[str]:
+    from bastion.classify import _static
+
+    return _static._WORD.findall(_static._MARK + text.replace(" ", _static._MARK))
+
+
+def test_pooled_embeddings_equal_a_plain_mean_of_token_vectors() -> None:
+    """Pooling in padded groups gives each text the mean of its token vectors (unit length),
+    for texts of very different lengths in one batch."""
+    import numpy as np
+
+    from bastion.classify._static import encoder_for
+    from bastion.models import wordllama
+
+    encoder = encoder_for("wordllama")
+    matrix = np.asarray(wordllama().embedding, np.float64)
+    texts = TOKENIZER_EDGES + [LONG_BENIGN[: n * 37] for n in range(1, 90)]
+    tokens = encoder._tokens.ids(texts)
+    got = encoder.dense(texts)
+    start = 0
+    for i, length in enumerate(tokens.lengths.tolist()):
+        mean = matrix[tokens.flat[start:start + length]].sum(axis=0) / max(length, 1)
+        norm = np.linalg.norm(mean)
+        want = mean / norm if norm > 1e-9 else mean
+        assert np.allclose(got[i], want, atol=1e-5), texts[i][:40]
+        start += length

@@ -17,12 +17,11 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from bastion.classify._base import Classifier
 from bastion.classify._registry import create
-from bastion.classify._verdict import Verdict
+from bastion.classify._verdict import Verdict, amended
 from bastion.policy import Policy
 
 
@@ -157,4 +156,4 @@ def _merge_meta(verdict: Verdict, earlier: Verdict, *, escalated: bool) -> Verdi
     meta["path"] = [*earlier.meta.get("path", [earlier.tier]), verdict.tier]
     if escalated:
         meta["escalated_from"] = {"tier": earlier.tier, "score": earlier.score}
-    return replace(verdict, meta=meta, latency_ms=verdict.latency_ms + earlier.latency_ms)
+    return amended(verdict, meta=meta, latency_ms=verdict.latency_ms + earlier.latency_ms)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 import json
 import re
 import unicodedata
@@ -40,11 +39,15 @@ _LEET = str.maketrans({
     "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i",
     "|": "l", "8": "b", "9": "g", "+": "t",
 })
-# A run of letters, digits and leet symbols; which runs mix the two is checked per run, in
-# Python, because lookaheads here would rescan the run from every position (quadratic time).
-_LEET_RUN = re.compile(r"[A-Za-z0-9@$!|+]{3,}")
+# A whole run of letters, digits and leet symbols that holds a letter and a leet symbol. The
+# lookbehind lets the lookaheads run only where a run starts, so each run is scanned a fixed
+# number of times (unanchored lookaheads would rescan it from every position: quadratic time).
+_LEET_RUN = re.compile(r"(?<![A-Za-z0-9@$!|+])(?=[A-Za-z0-9@$!|+]*[A-Za-z])"
+                       r"(?=[A-Za-z0-9@$!|+]*[0-9@$!|+])[A-Za-z0-9@$!|+]{3,}")
 _HAS_LETTER = re.compile(r"[A-Za-z]")
 _HAS_LEET = re.compile(r"[0-9@$!|+]")
+_ROT13 = str.maketrans("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                       "nopqrstuvwxyzabcdefghijklmNOPQRSTUVWXYZABCDEFGHIJKLM")
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
 _HEX = re.compile(r"(?:(?:\\x|0x)?[0-9a-fA-F]{2}[\s,:]?){8,}")
 _HEX_DIGITS = re.compile(r"[0-9a-fA-F]{2}")
@@ -115,7 +118,7 @@ def normalize(text: str) -> Normalized:
         signals.add("tag_characters")
         segments.append(_whole(hidden.lower(), text, "tags"))
     segments.extend(_decoded(text, signals))
-    rot = codecs.encode(folded, "rot13")
+    rot = folded.translate(_ROT13)
     if rot != folded:
         segments.append(Segment(rot, index, "rot13"))
     return Normalized(tuple(segments), frozenset(signals))

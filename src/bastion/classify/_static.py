@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import cache
+from itertools import chain
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -50,7 +52,7 @@ from bastion.classify._fewshot import (
     sigmoid,
 )
 from bastion.classify._variants import INVISIBLE as _INVISIBLE
-from bastion.classify._verdict import Span, Verdict, decide
+from bastion.classify._verdict import Span, Verdict, decide, decide_rows
 from bastion.classify._window import windows
 from bastion.errors import BackendError, ConfigError
 from bastion.models import MINILM_FILES, WORDLLAMA_FILES, minilm, wordllama
@@ -86,8 +88,8 @@ class HashSpec:
 
 
 FEATURES = HashSpec()
-#: Tokens per chunk when pooling, so a batch of long windows never holds a huge matrix.
-_CHUNK_TOKENS = 1 << 16
+#: Most tokens (padding included) pooled at once, so long windows never hold a huge matrix.
+_POOLED_TOKENS = 1 << 14
 
 
 @dataclass(frozen=True)
@@ -127,8 +129,23 @@ class TokenIds:
     lengths: np.ndarray
 
 
+#: SentencePiece's word marker: WordLlama's tokenizer prepends one and turns spaces into it.
+_MARK = "\u2581"
+#: A word as that tokenizer reads it: a run of markers and what follows up to the next one.
+_WORD = re.compile(f"{_MARK}+[^{_MARK}]*")
+#: Words whose ids are remembered (about 10 MB); the memory starts afresh when full.
+_REMEMBERED_WORDS = 1 << 16
+
+
 class Tokens:
-    """WordLlama's tokenizer without padding (a private copy: the shared one pads)."""
+    """WordLlama's tokenizer without padding, word by word with a memory of seen words.
+
+    The tokenizer has no pre-tokenizer, so its BPE runs over a whole text at once and cannot
+    reuse work between texts. Its merges never cross a word marker (WordLlama's vocabulary,
+    Llama 2's, has no piece with a marker inside), so a text's ids are its words' ids one after
+    the other: each word is tokenized once and remembered. Checked id for id against the whole
+    tokenizer on 190,000 texts of the shared data sets (tests/test_static.py checks a sample).
+    """
 
     def __init__(self) -> None:
         from tokenizers import Tokenizer  # noqa: PLC0415 - comes with wordllama
@@ -136,16 +153,29 @@ class Tokens:
         self._tokenizer = Tokenizer.from_str(wordllama().tokenizer.to_str())
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
+        self._tokenizer.normalizer = None  # words arrive normalised
+        self._memory: dict[str, tuple[int, ...]] = {}
 
     def ids(self, texts: Sequence[str]) -> TokenIds:
         """Token ids of every text (vocabulary ids are clipped like WordLlama does)."""
-        encoded = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        lists = [e.ids for e in encoded]
-        lengths = np.fromiter(map(len, lists), np.int64, len(lists))
-        flat = np.fromiter((i for ids in lists for i in ids), np.int64, int(lengths.sum()))
+        words = [_WORD.findall(_MARK + t.replace(" ", _MARK)) if t else [] for t in texts]
+        memory = self._memory  # a thread that starts a new memory leaves ours whole
+        new = list({w for ws in words for w in ws if w not in memory})
+        if len(memory) + len(new) > _REMEMBERED_WORDS:
+            memory = self._memory = {}
+            new = list({w for ws in words for w in ws})
+        if new:
+            encoded = self._tokenizer.encode_batch_fast(new, add_special_tokens=False)
+            memory.update(zip(new, (tuple(e.ids) for e in encoded), strict=True))
+        pieces = [memory[w] for ws in words for w in ws]
+        per_word = np.fromiter(map(len, pieces), np.int64, len(pieces))
+        counts = np.fromiter(map(len, words), np.int64, len(words))
+        lengths = np.zeros(len(words), np.int64)
+        np.add.at(lengths, np.repeat(np.arange(len(words)), counts), per_word)
+        flat = np.fromiter(chain.from_iterable(pieces), np.int64, int(per_word.sum()))
         np.clip(flat, 0, FEATURES.vocab - 1, out=flat)
-        owner = np.repeat(np.arange(len(lists)), lengths)
-        return TokenIds(len(lists), flat, owner, lengths)
+        owner = np.repeat(np.arange(len(words)), lengths)
+        return TokenIds(len(words), flat, owner, lengths)
 
     @staticmethod
     def hashed(tokens: TokenIds) -> SparseRows:
@@ -155,7 +185,10 @@ class Tokens:
         bigrams = FEATURES.vocab + (first * FEATURES.multiplier + second) % FEATURES.buckets
         feats = np.concatenate([tokens.flat, bigrams])
         owner = np.concatenate([tokens.owner, tokens.owner[:-1][same]])
-        keys = np.unique(owner * FEATURES.size + feats)
+        keys = np.sort(owner * FEATURES.size + feats)
+        # Sorted keys with repeats dropped: np.unique's hash-based path took thirty times longer.
+        if len(keys):
+            keys = keys[np.r_[True, keys[1:] != keys[:-1]]]
         rows, cols = np.divmod(keys, FEATURES.size)
         counts = np.bincount(rows, minlength=tokens.n)
         vals = (1.0 / np.sqrt(counts + 1.0)).astype(np.float32)[rows]
@@ -206,24 +239,45 @@ class WordLlamaEncoder(Encoder):
 
     def __init__(self) -> None:
         super().__init__()
-        self._matrix = np.asarray(wordllama().embedding, dtype=np.float32)
+        matrix = np.asarray(wordllama().embedding, dtype=np.float32)
+        # The token vectors and a row of zeros after them, which padding points at.
+        self._pad = len(matrix)
+        self._padded = np.vstack([matrix, np.zeros((1, matrix.shape[1]), np.float32)])
 
     def _dense(self, texts: Sequence[str], tokens: TokenIds) -> np.ndarray:
-        """Mean of token vectors per text, pooled in chunks (same as WordLlama's embed)."""
-        sums = np.zeros((tokens.n, self._matrix.shape[1]), np.float32)
-        bounds = np.r_[0, np.cumsum(tokens.lengths)]
-        start = 0
-        while start < tokens.n:
-            stop = int(np.searchsorted(bounds, bounds[start] + _CHUNK_TOKENS, "right")) - 1
-            stop = min(max(stop, start + 1), tokens.n)
-            lo, hi = int(bounds[start]), int(bounds[stop])
-            if hi > lo:
-                owner = tokens.owner[lo:hi]
-                starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-                pooled = np.add.reduceat(self._matrix[tokens.flat[lo:hi]], starts, axis=0)
-                sums[owner[starts]] = pooled
-            start = stop
+        """Mean of token vectors per text (as WordLlama's embed computes it).
+
+        Texts are summed in groups of similar length, each padded to its longest with a row
+        of zeros: a ``[group, length, dim]`` sum is one vectorised pass, where summing
+        segments of one long gathered matrix (``reduceat``) cost fifteen times more.
+        """
+        sums = np.zeros((tokens.n, self._padded.shape[1]), np.float32)
+        starts = np.r_[0, np.cumsum(tokens.lengths)[:-1]]
+        for group in _length_groups(tokens.lengths):
+            longest = int(tokens.lengths[group[-1]])
+            if longest == 0:
+                continue
+            position = np.arange(longest)
+            inside = position < tokens.lengths[group][:, None]
+            at = np.minimum(starts[group][:, None] + position, len(tokens.flat) - 1)
+            rows = np.where(inside, tokens.flat[at], self._pad)
+            sums[group] = self._padded[rows].sum(axis=1)
         return _unit(sums / np.maximum(tokens.lengths, 1)[:, None])
+
+
+def _length_groups(lengths: np.ndarray, most: int = 64) -> list[np.ndarray]:
+    """Indices of the texts in groups of similar length (shortest first), each group at most
+    ``most`` texts and at most ``_POOLED_TOKENS`` tokens once padded, so memory stays bounded."""
+    order = np.argsort(lengths, kind="stable")
+    groups = []
+    start = 0
+    while start < len(order):
+        size = min(most, len(order) - start)
+        while size > 1 and size * int(lengths[order[start + size - 1]]) > _POOLED_TOKENS:
+            size //= 2
+        groups.append(order[start:start + size])
+        start += size
+    return groups
 
 
 class MiniLMEncoder(Encoder):
@@ -503,8 +557,10 @@ class StaticClassifier(Classifier):
             raise BackendError(f"encoder {self.encoder_name!r} failed: {exc}") from exc
         scored = _worst_windows(plan.scores(self._heads, features), cut.owner, len(texts))
         latency = (time.perf_counter() - start) * 1000 / len(texts)
-        return [self._verdict(policy, plan, scored, i, features.dense, cut.spans, latency)
-                for i in range(len(texts))]
+        quiet = decide_rows(policy, scored.scores, tier=self.name, latency_ms=latency)
+        return [verdict if verdict is not None else
+                self._verdict(policy, plan, scored, i, features.dense, cut.spans, latency)
+                for i, verdict in enumerate(quiet)]
 
     def _windows(self, texts: Sequence[str]) -> Windows:
         """Windows of the texts with invisible characters removed; spans index the originals."""
