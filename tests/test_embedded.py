@@ -273,6 +273,35 @@ def test_a_texts_scores_do_not_depend_on_the_texts_batched_with_it(
     assert np.allclose(alone, reversed_, atol=1e-3)
 
 
+def test_a_few_texts_are_spread_over_idle_cores_with_the_same_scores(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no other call reading, a small batch is read one part per core; while another
+    call reads, it stays one batch. Either way the scores are the same."""
+    import numpy as np
+
+    from bastion.classify._onnx import ContextualModel, artifact_dir
+
+    monkeypatch.setenv("BASTION_THREADS", "2")
+    onnx = ContextualModel(artifact_dir())
+    texts = [HARMFUL, "How do I bake sourdough bread?", "I will find you and hurt you."]
+    calls: list[int] = []
+    session_run = onnx._session.run
+
+    def counting(names: object, feeds: dict[str, np.ndarray]) -> object:
+        calls.append(len(feeds["input_ids"]))
+        return session_run(names, feeds)
+
+    monkeypatch.setattr(onnx._session, "run", counting)
+    spread = onnx.run(texts)
+    assert sorted(calls) == [1, 2]
+    calls.clear()
+    onnx._reading = 1  # as if another request's batch were being read
+    whole = onnx.run(texts)
+    assert calls == [3]
+    assert np.allclose(spread.logits, whole.logits, atol=1e-3)
+    onnx._reading = 0
+
+
 @pytest.mark.parametrize("value", ["0", "-2", "two"])
 def test_a_bad_thread_count_is_refused_with_what_to_set(monkeypatch: pytest.MonkeyPatch,
                                                           value: str) -> None:

@@ -10,13 +10,15 @@ differs from the card are refused.
 Lifetime: load once per process (:func:`load_model` caches); ``run`` is thread-safe (ONNX
 Runtime sessions are) and batches texts by length so padding stays small. Each batch runs on
 one core and batches run side by side, one per core (``BASTION_THREADS`` sets how many): on
-this model that beat one batch at a time on all cores.
+this model that beat one batch at a time on all cores. A call of a few texts made while no
+other call is reading is split over the cores too (three texts: 3.6 -> 2.6 ms on two cores).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -74,6 +76,8 @@ class ContextualModel:
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._workers = _threads()
+        self._reading = 0  # batches being read now, by every caller
+        self._count = threading.Lock()
         # its threads start on first use; one pool per model, shared by all callers
         self._pool = ThreadPoolExecutor(self._workers, "bastion-model") \
             if self._workers > 1 else None
@@ -114,8 +118,23 @@ class ContextualModel:
         # longest first: side by side, the short batches fill the gaps at the end
         order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
         batches = [order[start:start + BATCH] for start in range(0, len(order), BATCH)]
+        if len(batches) == 1 and len(order) > 1 and self._pool is not None and not self._reading:
+            # A few texts while no other call is reading (a gateway request when traffic is
+            # light): one batch per core, so the answer comes sooner; under load, calls from
+            # other requests keep the cores busy and a batch stays whole.
+            parts = min(self._workers, len(order))
+            batches = [order[k::parts] for k in range(parts)]
 
         def read(idx: list[int]) -> None:
+            with self._count:
+                self._reading += 1
+            try:
+                _read(idx)
+            finally:
+                with self._count:
+                    self._reading -= 1
+
+        def _read(idx: list[int]) -> None:
             width = max(len(encoded[i]) for i in idx)
             ids = np.zeros((len(idx), width), np.int64)
             mask = np.zeros((len(idx), width), np.int64)
