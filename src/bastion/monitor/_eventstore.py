@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import Table, desc, func, select
+from sqlalchemy import Table, desc, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -80,6 +81,20 @@ def rollup(events: Sequence[MonitorEvent]) -> dict[tuple[str, str, int], dict[st
     return rows
 
 
+@cache
+def _rollup_upsert(dialect: str) -> Any:
+    """Insert a rollup row, or add its counts to the row already there (per dialect)."""
+    table = MonitorRollup.__table__
+    assert isinstance(table, Table)
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    excluded = stmt.excluded
+    update: dict[str, Any] = {k: table.c[k] + excluded[k] for k in (*COUNTS, "latency_ms_sum")}
+    larger = func.max if dialect == "sqlite" else func.greatest
+    update["latency_ms_max"] = larger(table.c.latency_ms_max, excluded.latency_ms_max)
+    return stmt.on_conflict_do_update(index_elements=["dimension", "value", "bucket"],
+                                      set_=update)
+
+
 class EventStore:
     """Monitoring events and rollups over the store's session factory.
 
@@ -96,30 +111,22 @@ class EventStore:
         if not events:
             return 0
         with self.sessions.begin() as session:
-            session.add_all(MonitorEventRow(**{**e.to_json(), "categories": list(e.categories)})
-                            for e in events)
+            # A bulk insert (one compiled statement, the rows as parameters), not ORM objects.
+            session.execute(insert(MonitorEventRow), [
+                {**e.to_json(), "categories": list(e.categories)} for e in events])
             self._upsert(session, rollup(events))
         return len(events)
 
     def _upsert(self, session: Session, rows: dict[tuple[str, str, int], dict[str, float]],
                 ) -> None:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        table = MonitorRollup.__table__
-        assert isinstance(table, Table)
         values = [{"dimension": d, "value": v, "bucket": b, **{k: int(row[k]) for k in COUNTS},
                    "latency_ms_sum": row["latency_ms_sum"],
                    "latency_ms_max": row["latency_ms_max"]}
                   for (d, v, b), row in sorted(rows.items())]
-        for start in range(0, len(values), 500):
-            stmt = insert(table).values(values[start:start + 500])
-            excluded = stmt.excluded
-            update: dict[str, Any] = {k: table.c[k] + excluded[k]
-                                      for k in (*COUNTS, "latency_ms_sum")}
-            update["latency_ms_max"] = func.max(table.c.latency_ms_max, excluded.latency_ms_max) \
-                if session.get_bind().dialect.name == "sqlite" else func.greatest(
-                    table.c.latency_ms_max, excluded.latency_ms_max)
-            session.execute(stmt.on_conflict_do_update(
-                index_elements=["dimension", "value", "bucket"], set_=update))
+        if values:
+            # One statement with the rows as parameters (executemany): SQLAlchemy compiles it
+            # once, where a multi-row VALUES clause was compiled again on every call.
+            session.execute(_rollup_upsert(session.get_bind().dialect.name), values)
 
     def series(self, *, since: float, until: float | None = None, step_s: int = 300,
                dimension: str = "all", value: str = "*") -> list[Point]:
