@@ -127,3 +127,25 @@ def test_weights_only_and_per_token_keep_int8_weights_and_scores_independent_of_
             assert drift < 1e-4
             for row in range(4):  # each row within 2 % of its own largest exact output
                 assert np.abs(alone[row] - exact[row]).max() < 0.02 * np.abs(exact[row]).max()
+
+
+def test_reader_offset_is_chosen_for_f1_on_policies_the_reader_was_not_fitted_on() -> None:
+    """Violating rows whose feature sits a little below the allowed side's mean pull the
+    likelihood fit's threshold up; a positive offset recovers them, and the curve says so."""
+    import numpy as np
+
+    from bastion.training._calibrate import READER_OFFSETS, choose_offset
+
+    rng = np.random.default_rng(3)
+
+    def policy() -> tuple[np.ndarray, np.ndarray]:
+        y = np.array([1] * 20 + [0] * 40)
+        x = np.where(y[:, None] == 1, 0.6, -0.6) + rng.normal(0, 0.9, (60, 1))
+        return x.astype(np.float32), y
+
+    dev = {f"d{i}": policy() for i in range(6)}
+    extra = {f"e{i}": policy() for i in range(3)}
+    offset, curve = choose_offset(dev, extra, 1.0)
+    assert list(curve) == [str(o) for o in READER_OFFSETS]
+    assert offset > 0
+    assert curve[str(offset)] > curve["0.0"]

@@ -20,6 +20,7 @@ from bastion.evaluation import binary_scores
 from bastion.models import sha256_file
 from bastion.training._calibrate import (
     READER_C,
+    choose_offset,
     fit_reader,
     leave_one_out,
     platt,
@@ -55,7 +56,7 @@ def head_metrics(probs: np.ndarray, labels: np.ndarray, heads: list[str]) -> dic
 
 def build_card(folder: Path, table: Path, fit_summary: dict[str, Any],
                prepare_summary: dict[str, Any], dev_policies: Path, base: Path,
-               base_name: str) -> dict[str, Any]:
+               base_name: str, extra_policies: Path | None = None) -> dict[str, Any]:
     """Calibrate, fit the reader, measure, and write ``folder/card.json``."""
     heads = fit_summary["heads"]
     card: dict[str, Any] = {
@@ -76,9 +77,14 @@ def build_card(folder: Path, table: Path, fit_summary: dict[str, Any],
     choice = {c: float(np.mean(list(leave_one_out(sets, c).values()))) for c in READER_C}
     best_c = max(choice, key=lambda c: choice[c])
     coef, bias = fit_reader(sets, best_c)
-    card["reader"] = {"coef": coef.tolist(), "bias": bias, "C": best_c,
+    extra = policy_sets(model, extra_policies) if extra_policies is not None else {}
+    offset, curve = choose_offset(sets, extra, best_c)
+    card["reader"] = {"coef": coef.tolist(), "bias": bias + offset, "C": best_c,
                       "fitted_on": sorted(sets), "dev_leave_one_policy_out_f1": {
-                          "per_policy": leave_one_out(sets, best_c), "mean_by_C": choice}}
+                          "per_policy": leave_one_out(sets, best_c), "mean_by_C": choice},
+                      "fitted_bias": bias, "f1_offset": offset, "f1_offset_chosen_on": {
+                          "policies": sorted(sets) + sorted(extra),
+                          "mean_f1_by_offset": curve}}
     val_probs = model.probabilities(logits)
     test_texts, test_labels, _ = table_split(table, "test")
     test_probs = model.probabilities(model.run(test_texts).logits)

@@ -105,7 +105,7 @@ def step_card(paths: Paths) -> None:
     build_card(paths.work / "onnx", paths.work / "fit-input" / "table.jsonl.gz", fit,
                json.loads((paths.work / "fit-input" / "prepare.json").read_text()),
                paths.root / "bench/custom_policies/dev", paths.work / "fit-input" / "base",
-               BASE_NAME)
+               BASE_NAME, paths.root / "bench/custom_policies/extra")
     extra: dict[str, object] = {"quantisation": QUANTISATION}
     if not fit.get("table_rows"):  # fits from 2026-12-01 on record the rows they read
         extra["checkpoint_note"] = CHECKPOINT_NOTE
