@@ -430,9 +430,23 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             load_port = free_port()
             load_cmd = [*gw_cmd[:-5], "--port", str(load_port), "--log-level", "warning",
                         "--no-access-log", "--workers", str(args.load_workers)]
-            with process(load_cmd, env=gateway_env(upstream, f"sqlite:///{load_db}")):
+            load_env, several = gateway_env(upstream, f"sqlite:///{load_db}"), {}
+            if args.load_workers > 1:
+                # As docs/monitoring.md and `bastion gateway run --workers` set several workers
+                # up: detectors off in the workers and one watcher beside them; each worker's
+                # model gets its share of the cores.
+                load_env["BASTION_GATEWAY__MONITOR__DETECT"] = "false"
+                load_env["BASTION_THREADS"] = str(max(1, (os.cpu_count() or 1)
+                                                      // args.load_workers))
+                several = {"threads_per_worker": int(load_env["BASTION_THREADS"]),
+                           "detectors": "one 'bastion monitor watch' process"}
+            with process(load_cmd, env=load_env), contextlib.ExitStack() as watcher:
                 load_root = f"http://127.0.0.1:{load_port}"
                 wait_up(f"{load_root}/healthz")
+                if several:
+                    watcher.enter_context(process(
+                        [str(Path(PY).with_name("bastion")), "monitor", "watch", "--db",
+                         f"sqlite:///{load_db}"], env={"BASTION_IDENTITY_SECRET": "bench"}))
                 await timed_posts(f"{load_root}/v1/chat/completions",
                                   {"authorization": f"Bearer {load_key}"}, 200, 4)  # warm-up
                 wait_drained(load_root)
@@ -446,6 +460,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 answered = sum(n for code, n in run["statuses"].items() if code.isdigit())
                 run["audit_events_lost"] = answered - written
                 run["gateway_workers"] = args.load_workers
+                run.update(several)
                 results["load"] = run
                 print("load: " + json.dumps(run), flush=True)
     return results

@@ -302,6 +302,26 @@ def test_a_few_texts_are_spread_over_idle_cores_with_the_same_scores(
     onnx._reading = 0
 
 
+def test_several_workers_share_the_cores_unless_the_operator_says_otherwise(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from bastion.classify._onnx import share_cores
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.delenv("BASTION_THREADS", raising=False)
+    share_cores(1)
+    assert "BASTION_THREADS" not in os.environ
+    share_cores(3)
+    assert os.environ["BASTION_THREADS"] == "2"
+    monkeypatch.setenv("BASTION_THREADS", "5")
+    share_cores(4)
+    assert os.environ["BASTION_THREADS"] == "5"
+    monkeypatch.delenv("BASTION_THREADS")
+    share_cores(16)
+    assert os.environ["BASTION_THREADS"] == "1"
+
+
 @pytest.mark.parametrize("value", ["0", "-2", "two"])
 def test_a_bad_thread_count_is_refused_with_what_to_set(monkeypatch: pytest.MonkeyPatch,
                                                           value: str) -> None:

@@ -181,6 +181,15 @@ def _threads() -> int:
     return int(raw)
 
 
+def share_cores(workers: int) -> None:
+    """Before starting ``workers`` processes that each load the model: give each its share of
+    the cores (``BASTION_THREADS``), unless the operator set it. Every worker would otherwise
+    read with one thread per core, and the machine would run ``workers`` times as many model
+    threads as it has cores."""
+    if workers > 1 and not os.environ.get("BASTION_THREADS", "").strip():
+        os.environ["BASTION_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+
+
 @cache
 def load_model(folder: str | None = None) -> ContextualModel:
     """The contextual model in ``folder`` (default: the shipped one), loaded once."""

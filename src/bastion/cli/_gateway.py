@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from bastion.classify._onnx import share_cores
 from bastion.cli._common import console, handle_errors, print_json
 from bastion.gateway import create_app, load_config
 from bastion.gateway._factory import CONFIG_ENV
@@ -36,6 +37,7 @@ def run(config: ConfigOption = None,
         return
     if config is not None:
         os.environ[CONFIG_ENV] = str(config)
+    share_cores(workers)
     uvicorn.run("bastion.gateway._factory:app_from_env", factory=True, host=host, port=port,
                 workers=workers, log_level="info", timeout_keep_alive=settings.keep_alive_s,
                 backlog=settings.backlog)

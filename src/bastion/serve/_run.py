@@ -6,6 +6,7 @@ import copy
 import os
 from typing import Any
 
+from bastion.classify._onnx import share_cores
 from bastion.errors import ConfigError
 from bastion.serve._app import SETTINGS_ENV, create_app
 from bastion.serve._auth import is_loopback
@@ -30,6 +31,7 @@ def run(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
                           "use --host 127.0.0.1, or configure API keys to serve other hosts")
     create_app(settings)
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
+    share_cores(workers)
     uvicorn.run("bastion.serve:create_app_from_env", factory=True, host=host, port=port,
                 workers=workers, proxy_headers=False, server_header=False,
                 log_config=_log_config(uvicorn.config.LOGGING_CONFIG))
