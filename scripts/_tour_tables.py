@@ -221,7 +221,18 @@ def card() -> str:
             f"Model card (`{path.relative_to(ROOT)}`): chosen on validation "
             f"(config `{data['fit']['chosen']['name']}`); test-split AUPRC per head: {heads}. "
             f"Policy reader, development policies left out one at a time (a development "
-            f"figure, C chosen on these): mean F1 {mean:.3f}.")
+            f"figure, C chosen on these): mean F1 {mean:.3f}{offset_note(data['reader'])}.")
+
+
+def offset_note(reader: dict[str, Any]) -> str:
+    """The reader's F1 offset and what it did on the policies it was chosen on, if any."""
+    if "f1_offset" not in reader:
+        return ""
+    chosen = reader["f1_offset_chosen_on"]
+    curve = chosen["mean_f1_by_offset"]
+    return (f" before the logit offset chosen for F1 (+{reader['f1_offset']:g}: macro F1 "
+            f"{curve['0.0']:.3f} -> {curve[str(reader['f1_offset'])]:.3f} over the "
+            f"{len(chosen['policies'])} development policies it was chosen on)")
 
 
 TABLES: dict[str, Callable[[], str]] = {
