@@ -44,7 +44,6 @@ _LEET = str.maketrans({
 # number of times (unanchored lookaheads would rescan it from every position: quadratic time).
 _LEET_RUN = re.compile(r"(?<![A-Za-z0-9@$!|+])(?=[A-Za-z0-9@$!|+]*[A-Za-z])"
                        r"(?=[A-Za-z0-9@$!|+]*[0-9@$!|+])[A-Za-z0-9@$!|+]{3,}")
-_HAS_LETTER = re.compile(r"[A-Za-z]")
 _HAS_LEET = re.compile(r"[0-9@$!|+]")
 _ROT13 = str.maketrans("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
                        "nopqrstuvwxyzabcdefghijklmNOPQRSTUVWXYZABCDEFGHIJKLM")
@@ -118,10 +117,15 @@ def normalize(text: str) -> Normalized:
         signals.add("tag_characters")
         segments.append(_whole(hidden.lower(), text, "tags"))
     segments.extend(_decoded(text, signals))
-    rot = folded.translate(_ROT13)
+    rot = rot13(folded)
     if rot != folded:
         segments.append(Segment(rot, index, "rot13"))
     return Normalized(tuple(segments), frozenset(signals))
+
+
+def rot13(text: str) -> str:
+    """``text`` with its ASCII letters rotated by 13 (``codecs``' rot13, by one translate)."""
+    return text.translate(_ROT13)
 
 
 def _fold_unicode(text: str, signals: set[str]) -> tuple[str, tuple[int, ...], str]:
@@ -162,12 +166,8 @@ def _fold_leet(text: str) -> tuple[str, bool]:
 
     def repl(match: re.Match[str]) -> str:
         nonlocal changed
-        word = match.group(0)
-        if word.isalpha() or word.isdigit() or not _HAS_LETTER.search(word):
-            return word
+        word = match.group(0)  # holds a letter and a leet symbol (see _LEET_RUN)
         if word.rstrip("!+").isalpha():  # "Hi!", "C++": punctuation after a word, not leet
-            return word
-        if not _HAS_LEET.search(word):
             return word
         changed = True
         return word.translate(_LEET)

@@ -18,13 +18,12 @@ harmful sentence inside 20,000 characters of benign prose is scored on its own.
 
 from __future__ import annotations
 
-import codecs
 import re
 import urllib.parse
 from dataclasses import dataclass
 
 from bastion.classify._language import englishness
-from bastion.classify._normalize import decode_runs, normalize
+from bastion.classify._normalize import decode_runs, normalize, rot13
 
 #: Texts longer than this are also read in windows (a harmful request after a paragraph of
 #: prose must not be diluted by it).
@@ -106,7 +105,7 @@ def _hidden_language(clean: str, length: int) -> list[View]:
            for m in _URL_RUN.finditer(clean) if len(_URL_ESCAPE.findall(m.group(0))) >= 3]
     base = englishness(clean)
     for source, candidate in (("reversed", clean[::-1]),
-                              ("rot13", codecs.encode(clean, "rot13")),
+                              ("rot13", rot13(clean)),
                               ("spaced", _unspace(clean))):
         if candidate != clean and englishness(candidate) >= max(_READABLE, base + 0.2):
             out.append(View(candidate, 0, length, source))

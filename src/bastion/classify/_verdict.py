@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from bastion.policy import ACTION_RANK, Action, Policy, PolicyRef
 
@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # numpy is imported where batches are decided, not by `bastio
     import numpy as np
 
 Kind = Literal["safe", "violation", "error"]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -147,10 +148,17 @@ def amended(verdict: Verdict, **changes: Any) -> Verdict:
     unknown = changes.keys() - _VERDICT_FIELDS
     if unknown:
         raise TypeError(f"Verdict has no field(s) {sorted(unknown)}")
-    clone = object.__new__(Verdict)
-    clone.__dict__.update(verdict.__dict__)
-    clone.__dict__.update(changes)
-    return clone
+    return _built(Verdict, {**verdict.__dict__, **changes})
+
+
+def _built(cls: type[_T], values: dict[str, Any]) -> _T:
+    """An instance of the frozen dataclass ``cls`` holding ``values`` (every field), without
+    running its ``__init__``: on the hot paths below, the frozen ``__init__`` (one
+    ``object.__setattr__`` per field) cost more than the work around it. Only for classes
+    whose ``__init__`` checks nothing."""
+    instance = object.__new__(cls)
+    instance.__dict__.update(values)
+    return instance
 
 
 _VERDICT_FIELDS = frozenset(f.name for f in fields(Verdict))
@@ -172,13 +180,10 @@ class _Board:
         """The (shared) result of category ``j`` scoring ``score``, not violated."""
         seen = self.interned[j]
         result = seen.get(score)
-        if result is None:
-            # The fields set directly, as `amended` does: this runs for most categories of a
-            # batch of new texts, and the frozen __init__ cost more than the rest of the verdict.
-            result = object.__new__(CategoryResult)
-            result.__dict__.update(code=self.codes[j], score=score,
-                                   threshold=float(self.thresholds[j]), violated=False,
-                                   action=self.actions[j], rule_ids=())
+        if result is None:  # most categories of a batch of new texts come here
+            result = _built(CategoryResult, {
+                "code": self.codes[j], "score": score, "threshold": float(self.thresholds[j]),
+                "violated": False, "action": self.actions[j], "rule_ids": ()})
             if len(seen) < _INTERNED_SCORES:
                 seen[score] = result
         return result
@@ -226,19 +231,16 @@ def decide_rows(
         if violating[i]:
             out.append(None)
             continue
-        verdict = object.__new__(Verdict)  # as in `amended`: the fields of a safe verdict
-        verdict.__dict__.update(template)
-        verdict.__dict__["meta"] = {}
-        if not empty[i]:
-            categories = tuple(map(dict.get, board.interned, row))
-            if not all(categories):  # a score not seen before for some category
-                categories = tuple(board.result(k, score) for k, score in enumerate(row))
-            j = top[i]
-            verdict.__dict__.update(
-                score=row[j], categories=categories,
-                rationale=(f"No category reached its threshold (highest: {board.codes[j]} "
-                           f"{row[j]:.2f} < {board.thresholds[j]:.2f})."))
-        out.append(verdict)
+        if empty[i]:
+            out.append(_built(Verdict, {**template, "meta": {}}))
+            continue
+        categories = tuple(map(dict.get, board.interned, row))
+        if not all(categories):  # a score not seen before for some category
+            categories = tuple(board.result(k, score) for k, score in enumerate(row))
+        j = top[i]
+        out.append(_built(Verdict, {
+            **template, "meta": {}, "score": row[j], "categories": categories,
+            "rationale": _below(board.codes[j], row[j], float(board.thresholds[j]))}))
     return out
 
 
@@ -268,14 +270,19 @@ def _default_rationale(
         top = max(results, key=lambda r: r.score, default=None)
         if top is None:
             return "No category applies."
-        return (f"No category reached its threshold (highest: {top.code} "
-                f"{top.score:.2f} < {top.threshold:.2f}).")
+        return _below(top.code, top.score, top.threshold)
     parts = []
     for result in hit:
         name = policy.category(result.code).name
         rules = f" (rule {', '.join(result.rule_ids)})" if result.rule_ids else ""
         parts.append(f"{name}{rules}: score {result.score:.2f} >= {result.threshold:.2f}")
     return "Violates " + "; ".join(parts) + "."
+
+
+def _below(code: str, score: float, threshold: float) -> str:
+    """The rationale of a safe verdict whose highest category scored ``score``."""
+    return (f"No category reached its threshold (highest: {code} {score:.2f} < "
+            f"{threshold:.2f}).")
 
 
 def error_verdict(policy: Policy, tier: str, message: str, latency_ms: float = 0.0) -> Verdict:
