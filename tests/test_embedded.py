@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bastion.classify import create
 from bastion.classify._embedded import EmbeddedClassifier
-from bastion.classify._onnx import artifact_dir
+from bastion.classify._onnx import ContextualModel, artifact_dir
 from bastion.errors import ConfigError
 from bastion.policy import Policy, load_policy
 
@@ -236,6 +237,19 @@ def test_out_of_range_window_settings_are_refused() -> None:
         EmbeddedClassifier(pair_chars=-1)
 
 
+def _batch_sizes(onnx: ContextualModel, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The texts in each ONNX Runtime call ``onnx`` makes from now on (the list fills)."""
+    sizes: list[int] = []
+    session_run = onnx._session.run
+
+    def counting(names: object, feeds: dict[str, Any]) -> object:
+        sizes.append(len(feeds["input_ids"]))
+        return session_run(names, feeds)
+
+    monkeypatch.setattr(onnx._session, "run", counting)
+    return sizes
+
+
 def test_a_string_repeated_in_a_batch_is_read_once_with_the_same_result(
         model: EmbeddedClassifier, monkeypatch: pytest.MonkeyPatch) -> None:
     import numpy as np
@@ -243,14 +257,7 @@ def test_a_string_repeated_in_a_batch_is_read_once_with_the_same_result(
     onnx = model._model
     texts = ["the same sentence", HARMFUL, "the same sentence", "another one", HARMFUL]
     distinct = onnx.run(["the same sentence", HARMFUL, "another one"])
-    widths: list[int] = []
-    session_run = onnx._session.run
-
-    def counting(names: object, feeds: dict[str, np.ndarray]) -> object:
-        widths.append(len(feeds["input_ids"]))
-        return session_run(names, feeds)
-
-    monkeypatch.setattr(onnx._session, "run", counting)
+    widths = _batch_sizes(onnx, monkeypatch)
     together = onnx.run(texts)
     assert sum(widths) == 3  # three distinct strings, each read once
     for i, row in enumerate([0, 1, 0, 2, 1]):
@@ -279,19 +286,10 @@ def test_a_few_texts_are_spread_over_idle_cores_with_the_same_scores(
     call reads, it stays one batch. Either way the scores are the same."""
     import numpy as np
 
-    from bastion.classify._onnx import ContextualModel, artifact_dir
-
     monkeypatch.setenv("BASTION_THREADS", "2")
     onnx = ContextualModel(artifact_dir())
     texts = [HARMFUL, "How do I bake sourdough bread?", "I will find you and hurt you."]
-    calls: list[int] = []
-    session_run = onnx._session.run
-
-    def counting(names: object, feeds: dict[str, np.ndarray]) -> object:
-        calls.append(len(feeds["input_ids"]))
-        return session_run(names, feeds)
-
-    monkeypatch.setattr(onnx._session, "run", counting)
+    calls = _batch_sizes(onnx, monkeypatch)
     spread = onnx.run(texts)
     assert sorted(calls) == [1, 2]
     calls.clear()
