@@ -43,6 +43,7 @@ from typing import Any
 import httpx
 
 from bastion.accounts import AccountStore
+from bastion.classify._onnx import cores_per_worker
 from bastion.store import close_store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -436,8 +437,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 # up: detectors off in the workers and one watcher beside them; each worker's
                 # model gets its share of the cores.
                 load_env["BASTION_GATEWAY__MONITOR__DETECT"] = "false"
-                load_env["BASTION_THREADS"] = str(max(1, (os.cpu_count() or 1)
-                                                      // args.load_workers))
+                load_env["BASTION_THREADS"] = str(cores_per_worker(args.load_workers))
                 several = {"threads_per_worker": int(load_env["BASTION_THREADS"]),
                            "detectors": "one 'bastion monitor watch' process"}
             with process(load_cmd, env=load_env), contextlib.ExitStack() as watcher:

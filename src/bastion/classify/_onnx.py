@@ -181,13 +181,18 @@ def _threads() -> int:
     return int(raw)
 
 
+def cores_per_worker(workers: int) -> int:
+    """Each of ``workers`` processes' share of the machine's cores (at least one)."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
 def share_cores(workers: int) -> None:
     """Before starting ``workers`` processes that each load the model: give each its share of
     the cores (``BASTION_THREADS``), unless the operator set it. Every worker would otherwise
     read with one thread per core, and the machine would run ``workers`` times as many model
     threads as it has cores."""
     if workers > 1 and not os.environ.get("BASTION_THREADS", "").strip():
-        os.environ["BASTION_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+        os.environ["BASTION_THREADS"] = str(cores_per_worker(workers))
 
 
 @cache
