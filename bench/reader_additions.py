@@ -20,8 +20,13 @@ import statistics
 from pathlib import Path
 
 from bastion.classify._onnx import load_model
-from bastion.evaluation import binary_scores
-from bastion.training._calibrate import READER_C, fit_reader, leave_one_out, policy_sets
+from bastion.training._calibrate import (
+    READER_C,
+    fit_reader,
+    leave_one_out,
+    policy_sets,
+    reader_f1,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "bench" / "custom_policies"
@@ -38,8 +43,7 @@ def main() -> None:
         alone = leave_one_out(dev, c)
         coef, bias = fit_reader(dev, c)
         for name, (x, y) in extra.items():
-            alone[name] = binary_scores(y.tolist(), ((x @ coef + bias) >= 0).astype(int)
-                                        .tolist()).f1
+            alone[name] = reader_f1(x @ coef + bias, y)
         together = leave_one_out(both, c)
         runs[str(c)] = {
             reader: {group: round(statistics.mean(f1[k] for k in names), 4)

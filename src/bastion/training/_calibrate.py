@@ -59,15 +59,26 @@ def fit_reader(sets: dict[str, tuple[np.ndarray, np.ndarray]], c: float
     return model.coef_[0].astype(np.float32), float(model.intercept_[0])
 
 
+def reader_f1(logits: np.ndarray, labels: np.ndarray, offset: float = 0.0) -> float:
+    """F1 of the reader's decisions (``logit + offset >= 0``) against ``labels``."""
+    return binary_scores(labels.tolist(), (logits + offset >= 0).astype(int).tolist()).f1
+
+
+def held_out_logits(sets: dict[str, tuple[np.ndarray, np.ndarray]], c: float
+                    ) -> dict[str, np.ndarray]:
+    """Reader logits of each policy's rows, the reader fitted on the other policies."""
+    out = {}
+    for name, (x, _) in sets.items():
+        coef, bias = fit_reader({k: v for k, v in sets.items() if k != name}, c)
+        out[name] = x @ coef + bias
+    return out
+
+
 def leave_one_out(sets: dict[str, tuple[np.ndarray, np.ndarray]], c: float
                   ) -> dict[str, float]:
     """F1 of each policy when the reader is fitted on the others."""
-    out = {}
-    for name, (x, y) in sets.items():
-        coef, bias = fit_reader({k: v for k, v in sets.items() if k != name}, c)
-        pred = (x @ coef + bias) >= 0
-        out[name] = binary_scores(y.tolist(), pred.astype(int).tolist()).f1
-    return out
+    return {name: reader_f1(logits, sets[name][1])
+            for name, logits in held_out_logits(sets, c).items()}
 
 
 def choose_offset(dev: dict[str, tuple[np.ndarray, np.ndarray]],
@@ -81,14 +92,11 @@ def choose_offset(dev: dict[str, tuple[np.ndarray, np.ndarray]],
     every ``dev`` policy; the offset in :data:`READER_OFFSETS` with the best mean F1 over all of
     them wins (the first of equals). Returns it and the mean F1 of every offset.
     """
-    scored = []
-    for name, (x, y) in dev.items():
-        coef, bias = fit_reader({k: v for k, v in dev.items() if k != name}, c)
-        scored.append((x @ coef + bias, y))
+    scored = [(logits, dev[name][1]) for name, logits in held_out_logits(dev, c).items()]
     coef, bias = fit_reader(dev, c)
     scored += [(x @ coef + bias, y) for x, y in extra.values()]
-    curve = {str(offset): round(float(np.mean([
-        binary_scores(y.tolist(), (logit + offset >= 0).astype(int).tolist()).f1
-        for logit, y in scored])), 4) for offset in READER_OFFSETS}
+    curve = {str(offset): round(float(np.mean([reader_f1(logits, y, offset)
+                                                for logits, y in scored])), 4)
+             for offset in READER_OFFSETS}
     best = max(READER_OFFSETS, key=lambda offset: curve[str(offset)])
     return best, curve

@@ -74,14 +74,15 @@ def build_card(folder: Path, table: Path, fit_summary: dict[str, Any],
     (folder / "card.json").write_text(json.dumps(card))
     model = ContextualModel(folder)
     sets = policy_sets(model, dev_policies)
-    choice = {c: float(np.mean(list(leave_one_out(sets, c).values()))) for c in READER_C}
+    per_c = {c: leave_one_out(sets, c) for c in READER_C}
+    choice = {c: float(np.mean(list(f1.values()))) for c, f1 in per_c.items()}
     best_c = max(choice, key=lambda c: choice[c])
     coef, bias = fit_reader(sets, best_c)
     extra = policy_sets(model, extra_policies) if extra_policies is not None else {}
     offset, curve = choose_offset(sets, extra, best_c)
     card["reader"] = {"coef": coef.tolist(), "bias": bias + offset, "C": best_c,
                       "fitted_on": sorted(sets), "dev_leave_one_policy_out_f1": {
-                          "per_policy": leave_one_out(sets, best_c), "mean_by_C": choice},
+                          "per_policy": per_c[best_c], "mean_by_C": choice},
                       "fitted_bias": bias, "f1_offset": offset, "f1_offset_chosen_on": {
                           "policies": sorted(sets) + sorted(extra),
                           "mean_f1_by_offset": curve}}
