@@ -89,10 +89,14 @@ def compliance(texts: Sequence[str], threshold: float | None = None) -> list[Com
     model = load_refusal_model()
     limit = model.threshold if threshold is None else threshold
     whole = [float(p) for p in model.probabilities(texts)] if texts else []
-    lowest: dict[int, float] = {}
+    read: list[tuple[int, list[str]]] = []  # responses whose long voices are read
     for i, p in enumerate(whole):
         parts = voices(texts[i]) if p >= limit else []
         long_enough = [v for v in parts if len(v) >= VOICE_MIN_CHARS]
         if len(parts) > 1 and long_enough:
-            lowest[i] = min(float(q) for q in model.probabilities(long_enough))
+            read.append((i, long_enough))
+    # every voice of the batch in one call (the detector reads each text on its own)
+    flat = [v for _, parts in read for v in parts]
+    probs = iter(float(q) for q in model.probabilities(flat)) if flat else iter(())
+    lowest = {i: min(next(probs) for _ in parts) for i, parts in read}
     return [Compliance(p, limit, lowest.get(i)) for i, p in enumerate(whole)]
