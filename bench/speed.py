@@ -12,6 +12,8 @@ For each tier, in its own fresh subprocess (so memory and imports do not leak be
 * throughput: texts per second classifying one batch of short texts (median of several runs);
 * latency: p50 and p99 of classifying one text at a time;
 * long texts: texts per second on 5,000-character documents (windowed);
+* real chatbot prompts (the scan's set below, when ../shared is there): texts per second
+  classifying all of them in one call, for the profiles and their halves;
 * peak RSS of the worker process.
 
 Cold start is the wall time of a separate fresh ``python -c`` that imports the tier, loads it
@@ -136,12 +138,46 @@ def worker(tier: str) -> dict[str, Any]:
     return {
         "batch": batch, "runs": repeats,
         "throughput_texts_per_s": round(statistics.median(rates), 1),
+        "chatbot_prompts": chatbot_rates(run, REAL_RUNS.get(tier, 0)),
         "latency_p50_ms": round(latencies[len(latencies) // 2], 3),
         "latency_p99_ms": round(latencies[min(len(latencies) - 1,
                                               int(len(latencies) * 0.99))], 3),
         "long_5000_char_texts_per_s": round(long_rate, 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+
+
+#: In-process runs over the real chatbot prompts, per tier (the rest skip them).
+REAL_RUNS = {"default": 3, "fast": 7, "rules": 7, "static": 7}
+
+
+def chatbot_prompts() -> list[str]:
+    """The real chatbot prompts of :data:`CHATBOT_PROMPTS`, or none when ../shared is absent."""
+    if not CHATBOT_PROMPTS.is_file():
+        return []
+    return [json.loads(line)["text"] for line in
+            CHATBOT_PROMPTS.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def chatbot_rates(run: Callable[[list[str]], Any], runs: int) -> dict[str, Any]:
+    """Texts per second classifying all the real chatbot prompts in one call, in this process.
+
+    Each run numbers the prompts anew (so the verdict cache cannot answer), so the first run
+    meets every word for the first time and later runs have seen the words before: the first
+    is reported alone (``first_run``) and the median of the others as ``texts_per_s``.
+    """
+    texts = chatbot_prompts()
+    if not runs or not texts:
+        return {"skipped": "not measured for this tier" if texts else
+                f"{CHATBOT_PROMPTS} not found"}
+    rates = []
+    for r in range(runs):
+        batch = [f"{text} ({r})" for text in texts]
+        start = time.perf_counter()
+        run(batch)
+        rates.append(len(batch) / (time.perf_counter() - start))
+    return {"texts": len(texts), "runs": runs, "first_run_texts_per_s": round(rates[0], 1),
+            "texts_per_s": round(statistics.median(rates[1:] or rates), 1)}
 
 
 def cold_start(tier: str) -> float:
@@ -173,13 +209,13 @@ def scan_rate(profile: str) -> dict[str, Any]:
     """Texts per second of a whole ``bastion scan`` process over real chatbot prompts."""
     import tempfile  # noqa: PLC0415
 
-    if not CHATBOT_PROMPTS.is_file():
+    texts = chatbot_prompts()
+    if not texts:
         return {"skipped": f"{CHATBOT_PROMPTS} not found"}
     bastion = Path(sys.executable).with_name("bastion")
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "prompts.jsonl"
-        lines = [json.dumps({"text": json.loads(line)["text"]}) for line in
-                 CHATBOT_PROMPTS.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = [json.dumps({"text": text}) for text in texts]
         source.write_text("\n".join(lines) + "\n", encoding="utf-8")
         walls = []
         for run in range(3):

@@ -122,8 +122,9 @@ def _num(value: float | None, digits: int = 3) -> str:
 
 def speed() -> str:
     data = _load("speed")
-    rows = ["| tier | texts/s | p50 ms | p99 ms | 5k-char texts/s | cold start s | RSS MiB |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| tier | texts/s | real prompts/s | p50 ms | p99 ms | 5k-char texts/s | "
+            "cold start s | RSS MiB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
     names = {"default": "**default** (rules → contextual model)",
              "fast": "**fast** (rules → static WordLlama heads)",
              "rules": "rules alone", "embedded": "embedded (contextual model alone)",
@@ -132,9 +133,11 @@ def speed() -> str:
              "profanity-check": "peer: alt-profanity-check"}
     for tier, row in data["tiers"].items():
         if "error" in row:
-            rows.append(f"| {names.get(tier, tier)} | {row['error']} | | | | | |")
+            rows.append(f"| {names.get(tier, tier)} | {row['error']} | | | | | | |")
             continue
+        real = row.get("chatbot_prompts", {}).get("texts_per_s")
         rows.append(f"| {names.get(tier, tier)} | {_num(row['throughput_texts_per_s'], 0)} | "
+                    f"{_num(real, 0)} | "
                     f"{_num(row['latency_p50_ms'], 2)} | {_num(row['latency_p99_ms'], 2)} | "
                     f"{_num(row['long_5000_char_texts_per_s'], 1)} | "
                     f"{_num(row['cold_start_s'], 2)} | {_num(row['peak_rss_mib'], 0)} |")
@@ -142,6 +145,15 @@ def speed() -> str:
     lines = [f"Run: `{data['command']}` ({data.get('date', '?')}, "
              f"{data['machine']['cpus']} cores, Python {data['machine']['python']}).", "",
              *rows, ""]
+    real = [(tier, row["chatbot_prompts"]) for tier, row in data["tiers"].items()
+            if "texts_per_s" in row.get("chatbot_prompts", {})]
+    if real:
+        texts = real[0][1]["texts"]
+        lines.append(f"- *texts/s*: one batch of our short benign prompts; *real prompts/s*: "
+                     f"all {texts:,} real chatbot prompts below in one call, in process, "
+                     f"median of the runs after the first (first runs, which meet every word "
+                     f"anew: " + ", ".join(f"{t} {_num(r['first_run_texts_per_s'], 0)}"
+                                           for t, r in real) + ").")
     for profile, scan in scans.items():
         if "texts_per_s" in scan:
             lines.append(f"- `bastion scan` of {scan['texts']:,} real chatbot prompts, whole "

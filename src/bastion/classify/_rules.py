@@ -38,9 +38,10 @@ class _Matcher:
 @dataclass(frozen=True)
 class _Compiled:
     matchers: tuple[_Matcher, ...]
-    patterns: PatternSet  # one pattern per matcher, same order
     unless_codes: tuple[str, ...]
-    unless: PatternSet  # one pattern per entry of unless_codes
+    # One pattern per matcher, then one per entry of unless_codes: one RE2 pass per segment
+    # answers both (an index past the matchers is an ``unless`` pattern).
+    patterns: PatternSet
 
 
 @dataclass(frozen=True)
@@ -72,20 +73,22 @@ def _compile(policy: Policy) -> _Compiled:
                 patterns.append(pattern)
         unless_codes.extend(category.code for _ in category.unless)
         unless.extend(category.unless)
-    return _Compiled(tuple(matchers), PatternSet.build(patterns), tuple(unless_codes),
-                     PatternSet.build(unless))
+    return _Compiled(tuple(matchers), tuple(unless_codes), PatternSet.build(patterns + unless))
 
 
 def find_hits(normalized: Normalized, policy: Policy) -> tuple[list[Hit], set[str]]:
     """Rule matches in every segment (first per matcher), and the categories excused by an
     ``unless`` pattern (their hits are dropped)."""
     compiled = _compile(policy)
-    excused = {compiled.unless_codes[i] for segment in normalized.segments
-               for i in compiled.unless.which(segment.text)}
+    rules = len(compiled.matchers)
+    matched = [compiled.patterns.which(segment.text) for segment in normalized.segments]
+    excused = {compiled.unless_codes[i - rules] for which in matched for i in which if i >= rules}
     hits: list[Hit] = []
     seen: set[int] = set()
-    for segment in normalized.segments:
-        for index in compiled.patterns.which(segment.text):
+    for segment, which in zip(normalized.segments, matched, strict=True):
+        for index in which:
+            if index >= rules:
+                break  # sorted: the rest are ``unless`` patterns
             matcher = compiled.matchers[index]
             if index in seen or matcher.code in excused:
                 continue

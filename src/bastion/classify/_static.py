@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from itertools import chain
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 
@@ -52,7 +52,7 @@ from bastion.classify._fewshot import (
     sigmoid,
 )
 from bastion.classify._variants import INVISIBLE as _INVISIBLE
-from bastion.classify._verdict import Span, Verdict, decide, decide_rows
+from bastion.classify._verdict import Explanation, Span, Verdict, decide_rows
 from bastion.classify._window import windows
 from bastion.errors import BackendError, ConfigError
 from bastion.models import MINILM_FILES, WORDLLAMA_FILES, minilm, wordllama
@@ -159,15 +159,18 @@ class Tokens:
     def ids(self, texts: Sequence[str]) -> TokenIds:
         """Token ids of every text (vocabulary ids are clipped like WordLlama does)."""
         words = [_WORD.findall(_MARK + t.replace(" ", _MARK)) if t else [] for t in texts]
+        every = list(chain.from_iterable(words))
         memory = self._memory  # a thread that starts a new memory leaves ours whole
-        new = list({w for ws in words for w in ws if w not in memory})
-        if len(memory) + len(new) > _REMEMBERED_WORDS:
-            memory = self._memory = {}
-            new = list({w for ws in words for w in ws})
-        if new:
+        known = list(map(memory.get, every))  # one C-level pass when every word is known
+        if None in known:
+            new = list({w for w, ids in zip(every, known, strict=True) if ids is None})
+            if len(memory) + len(new) > _REMEMBERED_WORDS:
+                memory = self._memory = {}
+                new = list(set(every))
             encoded = self._tokenizer.encode_batch_fast(new, add_special_tokens=False)
             memory.update(zip(new, (tuple(e.ids) for e in encoded), strict=True))
-        pieces = [memory[w] for ws in words for w in ws]
+            known = list(map(memory.get, every))
+        pieces = cast("list[tuple[int, ...]]", known)  # every word is known now
         per_word = np.fromiter(map(len, pieces), np.int64, len(pieces))
         counts = np.fromiter(map(len, words), np.int64, len(words))
         lengths = np.zeros(len(words), np.int64)
@@ -557,10 +560,13 @@ class StaticClassifier(Classifier):
             raise BackendError(f"encoder {self.encoder_name!r} failed: {exc}") from exc
         scored = _worst_windows(plan.scores(self._heads, features), cut.owner, len(texts))
         latency = (time.perf_counter() - start) * 1000 / len(texts)
-        quiet = decide_rows(policy, scored.scores, tier=self.name, latency_ms=latency)
-        return [verdict if verdict is not None else
-                self._verdict(policy, plan, scored, i, features.dense, cut.spans, latency)
-                for i, verdict in enumerate(quiet)]
+
+        def explain(i: int, violated: list[int]) -> Explanation:
+            return self._explain(policy, plan, scored, i, violated, features.dense, cut.spans)
+
+        verdicts = decide_rows(policy, scored.scores, tier=self.name, latency_ms=latency,
+                               explain=explain)
+        return [v for v in verdicts if v is not None]
 
     def _windows(self, texts: Sequence[str]) -> Windows:
         """Windows of the texts with invisible characters removed; spans index the originals."""
@@ -579,26 +585,25 @@ class StaticClassifier(Classifier):
                 owner.append(i)
         return Windows(pieces, spans, np.array(owner, dtype=np.int64))
 
-    def _verdict(
-        self, policy: Policy, plan: Plan, scored: Scored, i: int, vectors: np.ndarray,
-        spans: list[tuple[int, int]], latency: float,
-    ) -> Verdict:
-        row = scored.scores[i].tolist()
-        scores = dict(zip(plan.codes, row, strict=True))
+    @staticmethod
+    def _explain(
+        policy: Policy, plan: Plan, scored: Scored, i: int, violated: list[int],
+        vectors: np.ndarray, spans: list[tuple[int, int]],
+    ) -> Explanation:
+        """Why text ``i`` violates: for each violated category, the window that scored
+        highest and the nearest rule or example to it."""
         rule_ids: dict[str, tuple[str, ...]] = {}
         evidence: list[Span] = []
-        for j, category in enumerate(policy.categories):
-            if row[j] < category.threshold or category.action == "allow":
-                continue
+        for j in violated:
+            category = policy.categories[j]
             window = int(scored.worst[i, j])
             cited = nearest(plan.exemplars[j], vectors[window])
             if cited is not None:
                 rule_ids[category.code] = (cited.rule_id,)
-            note = _note(category, row[j], plan.sources[j], cited)
+            note = _note(category, float(scored.scores[i, j]), plan.sources[j], cited)
             evidence.append(Span(*spans[window], category.code, note))
-        rationale = ("Violates " + "; ".join(e.note for e in evidence) + ".") if evidence else None
-        return decide(policy, scores, tier=self.name, rule_ids=rule_ids,
-                      evidence=tuple(evidence), rationale=rationale, latency_ms=latency)
+        rationale = "Violates " + "; ".join(e.note for e in evidence) + "."
+        return rule_ids, tuple(evidence), rationale
 
 
 def _note(category: Category, score: float, source: str, cited: Citation | None) -> str:

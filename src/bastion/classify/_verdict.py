@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -116,14 +117,30 @@ def decide(
     if not any(scores.values()):
         return _nothing_found(policy, tier, evidence, rationale, latency_ms, meta)
     rule_ids = rule_ids or {}
+    shared = _shared_results(policy)
     results: list[CategoryResult] = []
-    for category in policy.categories:
+    for j, category in enumerate(policy.categories):
         score = min(1.0, max(0.0, float(scores.get(category.code, 0.0))))
-        violated = score >= category.threshold and category.action != "allow"
-        results.append(CategoryResult(
-            category.code, round(score, 4), category.threshold, violated, category.action,
-            rule_ids.get(category.code, ()) if violated else (),
-        ))
+        if score >= category.threshold and category.action != "allow":
+            results.append(_violated(category.code, round(score, 4), category.threshold,
+                                     category.action, rule_ids.get(category.code, ())))
+        else:
+            results.append(shared.result(j, round(score, 4)))
+    return _assembled(policy, results, evidence, rationale, tier, latency_ms, meta)
+
+
+def _violated(
+    code: str, score: float, threshold: float, action: Action, rule_ids: tuple[str, ...]
+) -> CategoryResult:
+    return _built(CategoryResult, {"code": code, "score": score, "threshold": threshold,
+                                   "violated": True, "action": action, "rule_ids": rule_ids})
+
+
+def _assembled(
+    policy: Policy, results: list[CategoryResult], evidence: tuple[Span, ...],
+    rationale: str | None, tier: str, latency_ms: float, meta: dict[str, Any] | None,
+) -> Verdict:
+    """The verdict of scored ``results`` (one per category, in policy order)."""
     hit = sorted((r for r in results if r.violated), key=lambda r: -r.score)
     action: Action = "allow"
     for result in hit:
@@ -132,13 +149,15 @@ def decide(
     ids = tuple(rid for r in hit for rid in r.rule_ids)
     if rationale is None:
         rationale = _default_rationale(policy, hit, results)
-    return Verdict(
-        kind="violation" if hit else "safe", action=action,
-        score=max((r.score for r in results), default=0.0), categories=tuple(results),
-        rule_ids=ids, rationale=rationale,
-        evidence=tuple(e for e in evidence if not hit or e.category in {r.code for r in hit}),
-        tier=tier, latency_ms=latency_ms, policy=policy.ref, meta=meta or {},
-    )
+    hit_codes = {r.code for r in hit}
+    return _built(Verdict, {
+        "kind": "violation" if hit else "safe", "action": action,
+        "score": max((r.score for r in results), default=0.0), "categories": tuple(results),
+        "rule_ids": ids, "rationale": rationale,
+        "evidence": tuple(e for e in evidence if not hit or e.category in hit_codes),
+        "tier": tier, "latency_ms": latency_ms, "policy": policy.ref, "error": None,
+        "meta": meta or {},
+    })
 
 
 def amended(verdict: Verdict, **changes: Any) -> Verdict:
@@ -167,22 +186,22 @@ _INTERNED_SCORES = 4096
 
 
 @dataclass(frozen=True)
-class _Board:
-    """What :func:`decide_rows` needs of a policy, computed once per policy."""
+class _Shared:
+    """A policy's not-violated category results, one shared object per category and score
+    (most texts score the same few values), so a verdict need not build its own."""
 
     codes: tuple[str, ...]
-    thresholds: np.ndarray
-    blocking: np.ndarray  # the category's action can make a violation (not ``allow``)
+    thresholds: tuple[float, ...]
     actions: tuple[Action, ...]
     interned: tuple[dict[float, CategoryResult], ...]
 
     def result(self, j: int, score: float) -> CategoryResult:
-        """The (shared) result of category ``j`` scoring ``score``, not violated."""
+        """The (shared) result of category ``j`` scoring ``score`` (rounded), not violated."""
         seen = self.interned[j]
         result = seen.get(score)
         if result is None:  # most categories of a batch of new texts come here
             result = _built(CategoryResult, {
-                "code": self.codes[j], "score": score, "threshold": float(self.thresholds[j]),
+                "code": self.codes[j], "score": score, "threshold": self.thresholds[j],
                 "violated": False, "action": self.actions[j], "rule_ids": ()})
             if len(seen) < _INTERNED_SCORES:
                 seen[score] = result
@@ -190,38 +209,63 @@ class _Board:
 
 
 @lru_cache(maxsize=64)
-def _board(policy: Policy) -> _Board:
-    import numpy as np  # noqa: PLC0415 - see the TYPE_CHECKING import
-
-    return _Board(
+def _shared_results(policy: Policy) -> _Shared:
+    return _Shared(
         tuple(c.code for c in policy.categories),
-        np.array([c.threshold for c in policy.categories], np.float64),
-        np.array([c.action != "allow" for c in policy.categories], bool),
+        tuple(float(c.threshold) for c in policy.categories),
         tuple(c.action for c in policy.categories),
         tuple({} for _ in policy.categories),
     )
 
 
+@dataclass(frozen=True)
+class _Board:
+    """What :func:`decide_rows` needs of a policy, computed once per policy."""
+
+    shared: _Shared
+    thresholds: np.ndarray
+    blocking: np.ndarray  # the category's action can make a violation (not ``allow``)
+
+
+@lru_cache(maxsize=64)
+def _board(policy: Policy) -> _Board:
+    import numpy as np  # noqa: PLC0415 - see the TYPE_CHECKING import
+
+    return _Board(
+        _shared_results(policy),
+        np.array([c.threshold for c in policy.categories], np.float64),
+        np.array([c.action != "allow" for c in policy.categories], bool),
+    )
+
+
+#: Why a text violates: rule ids per category code, evidence and rationale, as
+#: :func:`decide` takes them.
+Explanation = tuple[dict[str, tuple[str, ...]], tuple[Span, ...], str | None]
+
+
 def decide_rows(
-    policy: Policy, scores: np.ndarray, *, tier: str, latency_ms: float = 0.0
+    policy: Policy, scores: np.ndarray, *, tier: str, latency_ms: float = 0.0,
+    explain: Callable[[int, list[int]], Explanation] | None = None,
 ) -> list[Verdict | None]:
     """The verdicts of a batch, ``scores[i, j]`` being text ``i``'s score for category ``j``
-    (policy order), where no category is violated; ``None`` for a text that violates one.
+    (policy order): the verdicts :func:`decide` gives, built for a whole batch at once (the
+    threshold test in numpy, one shared result per category and score). The bulk of texts
+    are safe, and building each one's results one by one in Python cost more than the model.
 
-    The same verdicts :func:`decide` gives without evidence or rule ids, built for a whole
-    batch at once (the threshold test in numpy, one shared result per category and score):
-    the bulk of texts are safe, and building each one's results one by one in Python cost more
-    than the model. A violating text needs its evidence and citations, so the caller builds
-    it with :func:`decide`.
+    A violating text needs its evidence and citations: ``explain(i, violated)`` gives them
+    (``violated``: the indices of the categories text ``i`` violates, in policy order), or,
+    without ``explain``, its verdict is ``None`` for the caller to build with :func:`decide`.
     """
     import numpy as np  # noqa: PLC0415 - see the TYPE_CHECKING import
 
     board = _board(policy)
-    if not board.codes:
+    shared = board.shared
+    if not shared.codes:
         return [None] * len(scores)
     raw = np.asarray(scores, np.float64)
     clipped = np.clip(raw, 0.0, 1.0)
-    violating: list[bool] = ((clipped >= board.thresholds) & board.blocking).any(axis=1).tolist()
+    over = (clipped >= board.thresholds) & board.blocking
+    violating: list[bool] = over.any(axis=1).tolist()
     rounded = np.round(clipped, 4)
     empty: list[bool] = np.logical_not(raw.any(axis=1)).tolist()
     top: list[int] = rounded.argmax(axis=1).tolist()
@@ -229,19 +273,35 @@ def decide_rows(
     template = _nothing_found(policy, tier, (), None, latency_ms, None).__dict__
     for i, row in enumerate(rounded.tolist()):
         if violating[i]:
-            out.append(None)
+            out.append(None if explain is None else _row_violation(
+                policy, shared, row, np.flatnonzero(over[i]).tolist(), explain, i, tier,
+                latency_ms))
             continue
         if empty[i]:
             out.append(_built(Verdict, {**template, "meta": {}}))
             continue
-        categories = tuple(map(dict.get, board.interned, row))
+        categories = tuple(map(dict.get, shared.interned, row))
         if not all(categories):  # a score not seen before for some category
-            categories = tuple(board.result(k, score) for k, score in enumerate(row))
+            categories = tuple(shared.result(k, score) for k, score in enumerate(row))
         j = top[i]
         out.append(_built(Verdict, {
             **template, "meta": {}, "score": row[j], "categories": categories,
-            "rationale": _below(board.codes[j], row[j], float(board.thresholds[j]))}))
+            "rationale": _below(shared.codes[j], row[j], shared.thresholds[j])}))
     return out
+
+
+def _row_violation(
+    policy: Policy, shared: _Shared, row: list[float], violated: list[int],
+    explain: Callable[[int, list[int]], Explanation], i: int, tier: str, latency_ms: float,
+) -> Verdict:
+    """:func:`decide`'s verdict for a violating row of :func:`decide_rows`."""
+    rule_ids, evidence, rationale = explain(i, violated)
+    results = [shared.result(j, score) for j, score in enumerate(row)]
+    for j in violated:
+        code = shared.codes[j]
+        results[j] = _violated(code, row[j], shared.thresholds[j], shared.actions[j],
+                               rule_ids.get(code, ()))
+    return _assembled(policy, results, evidence, rationale, tier, latency_ms, None)
 
 
 @lru_cache(maxsize=64)
@@ -256,11 +316,12 @@ def _nothing_found(
 ) -> Verdict:
     """The common case, kept cheap: every category scored zero."""
     del evidence  # evidence only supports a violation
-    return Verdict(
-        kind="safe", action="allow", score=0.0, categories=_zero(policy), rule_ids=(),
-        rationale=rationale or "No category reached its threshold (all scores 0.00).",
-        evidence=(), tier=tier, latency_ms=latency_ms, policy=policy.ref, meta=meta or {},
-    )
+    return _built(Verdict, {
+        "kind": "safe", "action": "allow", "score": 0.0, "categories": _zero(policy),
+        "rule_ids": (), "evidence": (), "tier": tier, "latency_ms": latency_ms,
+        "rationale": rationale or "No category reached its threshold (all scores 0.00).",
+        "policy": policy.ref, "error": None, "meta": meta or {},
+    })
 
 
 def _default_rationale(
