@@ -42,24 +42,39 @@ class VerdictCache:
 
     def get(self, key: tuple[str, str]) -> Verdict | None:
         """The cached verdict, or None."""
+        return self.get_many([key])[0]
+
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Verdict | None]:
+        """The cached verdict of each key, or None (one lock for the batch)."""
+        items = self._items
+        out: list[Verdict | None] = []
         with self._lock:
-            verdict = self._items.get(key)
-            if verdict is None:
-                self.misses += 1
-                return None
-            self._items.move_to_end(key)
-            self.hits += 1
-            return verdict
+            for key in keys:
+                verdict = items.get(key)
+                if verdict is not None:
+                    items.move_to_end(key)
+                out.append(verdict)
+            found = sum(v is not None for v in out)
+            self.hits += found
+            self.misses += len(out) - found
+        return out
 
     def put(self, key: tuple[str, str], verdict: Verdict) -> None:
         """Store a verdict; errors are never cached (the next call may succeed)."""
-        if self._size <= 0 or verdict.is_error:
+        self.put_many([(key, verdict)])
+
+    def put_many(self, pairs: Sequence[tuple[tuple[str, str], Verdict]]) -> None:
+        """Store verdicts (errors are never cached: the next call may succeed)."""
+        if self._size <= 0:
             return
+        items = self._items
         with self._lock:
-            self._items[key] = verdict
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            for key, verdict in pairs:
+                if not verdict.is_error:
+                    items[key] = verdict
+                    items.move_to_end(key)
+            while len(items) > self._size:
+                items.popitem(last=False)
 
 
 class CascadeClassifier(Classifier):
@@ -92,7 +107,7 @@ class CascadeClassifier(Classifier):
 
     def _classify(self, texts: Sequence[str], policy: Policy) -> list[Verdict]:
         keys = [VerdictCache.key(t, policy) for t in texts]
-        out: list[Verdict | None] = [self.cache.get(k) for k in keys]
+        out = self.cache.get_many(keys)
         todo = [i for i, v in enumerate(out) if v is None]
         if todo:
             fast = self._fast([texts[i] for i in todo], policy)
@@ -103,7 +118,7 @@ class CascadeClassifier(Classifier):
                     fast[j] = _merge_meta(verdict, fast[j], escalated=True)
             for i, verdict in zip(todo, fast, strict=True):
                 out[i] = verdict
-                self.cache.put(keys[i], verdict)
+            self.cache.put_many([(keys[i], v) for i in todo if (v := out[i]) is not None])
         return [v for v in out if v is not None]
 
     async def aclassify(self, texts: Sequence[str], policy: Policy) -> list[Verdict]:

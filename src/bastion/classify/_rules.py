@@ -82,6 +82,8 @@ def find_hits(normalized: Normalized, policy: Policy) -> tuple[list[Hit], set[st
     compiled = _compile(policy)
     rules = len(compiled.matchers)
     matched = [compiled.patterns.which(segment.text) for segment in normalized.segments]
+    if not any(matched):  # most texts
+        return [], set()
     excused = {compiled.unless_codes[i - rules] for which in matched for i in which if i >= rules}
     hits: list[Hit] = []
     seen: set[int] = set()

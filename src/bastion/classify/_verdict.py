@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from bastion.policy import ACTION_RANK, Action, Policy, PolicyRef
 
@@ -119,14 +119,16 @@ def decide(
     rule_ids = rule_ids or {}
     shared = _shared_results(policy)
     results: list[CategoryResult] = []
+    hit: list[CategoryResult] = []
     for j, category in enumerate(policy.categories):
         score = min(1.0, max(0.0, float(scores.get(category.code, 0.0))))
         if score >= category.threshold and category.action != "allow":
-            results.append(_violated(category.code, round(score, 4), category.threshold,
-                                     category.action, rule_ids.get(category.code, ())))
+            hit.append(_violated(category.code, round(score, 4), category.threshold,
+                                 category.action, rule_ids.get(category.code, ())))
+            results.append(hit[-1])
         else:
             results.append(shared.result(j, round(score, 4)))
-    return _assembled(policy, results, evidence, rationale, tier, latency_ms, meta)
+    return _assembled(policy, results, hit, evidence, rationale, tier, latency_ms, meta)
 
 
 def _violated(
@@ -137,11 +139,13 @@ def _violated(
 
 
 def _assembled(
-    policy: Policy, results: list[CategoryResult], evidence: tuple[Span, ...],
-    rationale: str | None, tier: str, latency_ms: float, meta: dict[str, Any] | None,
+    policy: Policy, results: list[CategoryResult], hit: list[CategoryResult],
+    evidence: tuple[Span, ...], rationale: str | None, tier: str, latency_ms: float,
+    meta: dict[str, Any] | None,
 ) -> Verdict:
-    """The verdict of scored ``results`` (one per category, in policy order)."""
-    hit = sorted((r for r in results if r.violated), key=lambda r: -r.score)
+    """The verdict of scored ``results`` (one per category, in policy order), ``hit`` being
+    the violated ones among them, in policy order (sorted here, highest score first)."""
+    hit.sort(key=lambda r: -r.score)
     action: Action = "allow"
     for result in hit:
         if ACTION_RANK[result.action] > ACTION_RANK[action]:
@@ -296,12 +300,18 @@ def _row_violation(
 ) -> Verdict:
     """:func:`decide`'s verdict for a violating row of :func:`decide_rows`."""
     rule_ids, evidence, rationale = explain(i, violated)
-    results = [shared.result(j, score) for j, score in enumerate(row)]
+    results = list(map(dict.get, shared.interned, row))
+    hit = []
     for j in violated:
         code = shared.codes[j]
-        results[j] = _violated(code, row[j], shared.thresholds[j], shared.actions[j],
-                               rule_ids.get(code, ()))
-    return _assembled(policy, results, evidence, rationale, tier, latency_ms, None)
+        hit.append(_violated(code, row[j], shared.thresholds[j], shared.actions[j],
+                             rule_ids.get(code, ())))
+        results[j] = hit[-1]
+    for j, result in enumerate(results):
+        if result is None:  # a score not seen before (and not violated: those are set)
+            results[j] = shared.result(j, row[j])
+    return _assembled(policy, cast("list[CategoryResult]", results), hit, evidence, rationale,
+                      tier, latency_ms, None)
 
 
 @lru_cache(maxsize=64)
