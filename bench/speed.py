@@ -23,7 +23,7 @@ Whole-process scan: for the ``default`` and ``fast`` profiles, the wall time of
 ``bastion scan`` over 2,801 real chatbot prompts (ToxicChat's human-annotated train split,
 measurement-only data from ../shared: median 63 characters, a tenth over 600), cold start and
 output included, as texts per second (median of three runs). Our tiers classify against the
-built-in ``default`` policy (11 categories); profanity-check scores one category. Texts are
+built-in ``default`` policy (12 categories); profanity-check scores one category. Texts are
 our own benign prompts (scripts/benign_prompts.txt), so the benchmark needs no datasets.
 Results go to ``bench/results/speed.json``.
 """
