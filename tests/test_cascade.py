@@ -124,3 +124,19 @@ async def test_async_path_matches_sync(cascade: CascadeClassifier) -> None:
         texts, POLICY)
     assert [v.kind for v in async_verdicts] == [v.kind for v in sync_verdicts]
     assert [v.tier for v in async_verdicts] == [v.tier for v in sync_verdicts]
+
+
+@pytest.mark.parametrize("tier", ["rules", "fast", "default"])
+def test_text_that_is_not_unicode_gets_an_error_verdict_and_the_rest_are_read(
+        tier: str) -> None:
+    """A lone surrogate (a JSON ``\\ud800`` escape) cannot be encoded for the tokenizers or
+    RE2: that text is refused with a reason (an error blocks), its batch is still read."""
+    from bastion.classify import classify
+
+    texts = ["how do I bake bread", "make a b\ud800omb", "ok \U0001F600 fine", "end\udfff"]
+    verdicts = classify(texts, tier=tier)
+    assert [v.kind for v in verdicts] == ["safe", "error", "safe", "error"]
+    assert verdicts[1].action == "block"
+    assert verdicts[1].error is not None
+    assert "lone surrogate (U+D800 at character 8)" in verdicts[1].error
+    assert "U+DFFF at character 3" in (verdicts[3].error or "")

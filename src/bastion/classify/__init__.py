@@ -8,7 +8,7 @@ from bastion.classify._api import (
     get_classifier,
     is_profile,
 )
-from bastion.classify._base import Classifier
+from bastion.classify._base import Classifier, unreadable_texts
 from bastion.classify._cascade import CascadeClassifier, VerdictCache
 from bastion.classify._embed import embed, embedder_id, embedder_vocabulary
 from bastion.classify._language import reads
@@ -54,5 +54,6 @@ __all__ = [
     "reads",
     "register",
     "tier_class",
+    "unreadable_texts",
     "windows",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -12,6 +13,23 @@ import anyio.to_thread
 from bastion.classify._verdict import Verdict, error_verdict
 from bastion.errors import RuntimeFailure
 from bastion.policy import Policy
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unreadable_texts(texts: Sequence[str]) -> dict[int, str]:
+    """Why each text that is not Unicode text cannot be read, by position in ``texts``."""
+    found = {}
+    for index, text in enumerate(texts):
+        if text.isascii():
+            continue
+        match = _LONE_SURROGATE.search(text)
+        if match is not None:
+            found[index] = (f"the text holds a lone surrogate (U+{ord(match.group()):04X} at "
+                            f"character {match.start()}), which is not Unicode text and "
+                            "cannot be read; send valid UTF-8 (a JSON \\ud800-\\udfff escape "
+                            "must be one half of a pair)")
+    return found
 
 
 class Classifier(ABC):
@@ -41,9 +59,20 @@ class Classifier(ABC):
         """Classify a batch; may raise RuntimeFailure, which ``classify`` turns into errors."""
 
     def classify(self, texts: Sequence[str], policy: Policy) -> list[Verdict]:
-        """Classify a batch of texts; returns one verdict per text, in order."""
+        """Classify a batch of texts; returns one verdict per text, in order.
+
+        A text that is not Unicode text (a lone surrogate, which a JSON ``\\ud800`` escape
+        can carry) cannot be read by the tokenizers or the pattern engine: it gets an error
+        verdict that says so (an error blocks), and the rest of the batch is classified.
+        """
         if not texts:
             return []
+        unreadable = unreadable_texts(texts)
+        if unreadable:
+            readable = iter(self.classify([t for i, t in enumerate(texts)
+                                           if i not in unreadable], policy))
+            return [error_verdict(policy, self.name, unreadable[i]) if i in unreadable
+                    else next(readable) for i in range(len(texts))]
         start = time.perf_counter()
         try:
             verdicts = self._classify(texts, policy)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -143,8 +144,9 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
         if size > limit:
             raise _too_large(size, limit)
         chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
-        body = json.loads(b"".join(chunks), parse_constant=_no_constant)
+        body = json.loads(raw, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         raise GatewayError(400, f"the body is not valid JSON ({_reason(exc)})",
                            code="invalid_json") from exc
@@ -153,7 +155,37 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
     if _depth(body) > MAX_DEPTH:
         raise GatewayError(400, f"the body nests deeper than {MAX_DEPTH} levels",
                            code="invalid_json")
+    if _SURROGATE_ESCAPE.search(raw):  # rare: only an escape can carry a surrogate
+        where = _lone_surrogate(body)
+        if where is not None:
+            raise GatewayError(
+                400, f"{where} holds a lone surrogate escape (\\ud800-\\udfff without its "
+                "other half), which is not Unicode text and cannot be checked; send valid "
+                "UTF-8", code="invalid_json")
     return body
+
+
+#: A JSON escape of a UTF-16 surrogate (valid in pairs, unreadable alone).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(body: dict[str, Any]) -> str | None:
+    """The path of the first key or string with a lone surrogate (json pairs the others)."""
+    stack: list[tuple[Any, str]] = [(body, "the body")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if _LONE.search(item):
+                return path
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if _LONE.search(key):
+                    return f"a key of {path}"
+                stack.append((value, f"{path}.{key}" if path != "the body" else key))
+        elif isinstance(item, list):
+            stack.extend((value, f"{path}[{i}]") for i, value in enumerate(item))
+    return None
 
 
 def _too_large(size: int, limit: int) -> GatewayError:

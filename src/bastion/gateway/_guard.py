@@ -16,7 +16,13 @@ from typing import Any, Literal
 
 import anyio
 
-from bastion.classify import Classifier, Verdict, error_verdict, get_classifier
+from bastion.classify import (
+    Classifier,
+    Verdict,
+    error_verdict,
+    get_classifier,
+    unreadable_texts,
+)
 from bastion.gateway._batch import Batcher
 from bastion.gateway._config import ClassifierConfig
 from bastion.policy import ACTION_RANK, Action, Policy
@@ -140,6 +146,9 @@ class Guard:
         start = time.perf_counter()
         batch = [*texts, "\n".join(texts)] if len(texts) > 1 else list(texts)
         verdicts = await self.classify(batch, policy)
+        # A classifier outage may fail open where the route says so; text that cannot be read
+        # at all (see unreadable_texts) never does, or it would be a way around every check.
+        fail_open = fail_open and not unreadable_texts(texts)
         check = Check(direction, policy, outcome_of(verdicts, fail_open=fail_open),
                       verdicts, (time.perf_counter() - start) * 1000)
         if check.outcome == "fail_open":
