@@ -14,7 +14,8 @@ from bastion.classify._verdict import Verdict, error_verdict
 from bastion.errors import RuntimeFailure
 from bastion.policy import Policy
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+#: Half a UTF-16 surrogate pair: not Unicode text (JSON escapes can carry one).
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def unreadable_texts(texts: Sequence[str]) -> dict[int, str]:
@@ -23,7 +24,7 @@ def unreadable_texts(texts: Sequence[str]) -> dict[int, str]:
     for index, text in enumerate(texts):
         if text.isascii():
             continue
-        match = _LONE_SURROGATE.search(text)
+        match = LONE_SURROGATE.search(text)
         if match is not None:
             found[index] = (f"the text holds a lone surrogate (U+{ord(match.group()):04X} at "
                             f"character {match.start()}), which is not Unicode text and "

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING
 
+from bastion.classify._base import LONE_SURROGATE
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -17,7 +19,9 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     """Unit-length sentence embeddings of ``texts`` from the shipped contextual model.
 
     One float32 row per text (cosine similarity is a dot product). For similarity between
-    findings, prompts and alert clusters; classification goes through the classifiers.
+    findings, prompts and alert clusters; classification goes through the classifiers. A
+    lone surrogate (half a UTF-16 pair, which no tokenizer can encode) reads as U+FFFD here:
+    a similarity does not decide anything, so the text is still placed, not refused.
     """
     import numpy as np  # noqa: PLC0415 - heavy import, only when embeddings are asked for
 
@@ -26,7 +30,8 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     model = load_model()
     if not texts:
         return np.zeros((0, int(model.card["dim"])), np.float32)
-    return model.run(list(texts)).embeddings
+    return model.run([LONE_SURROGATE.sub("\ufffd", t) if not t.isascii() else t
+                      for t in texts]).embeddings
 
 
 def embedder_id() -> str:
