@@ -42,6 +42,21 @@ class SleepyClassifier(FixedClassifier):
 register(SleepyClassifier)
 
 
+class Utf8OnlyClassifier(FixedClassifier):
+    """The fixed tier behind a backend that must encode each text as UTF-8 (as a tokenizer
+    or a pattern engine does), so half a surrogate pair makes it fail."""
+
+    name = "utf8-only"
+
+    def _classify(self, texts: Sequence[str], policy: Policy) -> list[Verdict]:
+        for text in texts:
+            text.encode("utf-8")
+        return super()._classify(texts, policy)
+
+
+register(Utf8OnlyClassifier)
+
+
 @pytest.fixture(autouse=True)
 def _identity_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BASTION_IDENTITY_SECRET", "test-identity-secret")

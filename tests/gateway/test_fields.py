@@ -383,16 +383,31 @@ def test_lone_surrogate_escapes_are_refused_and_pairs_pass(
     assert raw.requests[0]["messages"][0]["content"] == "tea time \U0001F600"
 
 
-def test_unreadable_streamed_answer_never_fails_open(
+def test_a_lone_surrogate_hides_nothing_in_a_streamed_answer(
+        raw_gw: tuple[RawUpstream, Running]) -> None:
+    """Half a surrogate pair inside a harmful word is read around, as a zero-width character
+    is: the answer is stopped, not passed and not a crash."""
+    raw, gw = raw_gw
+    hidden = HARM.replace("bomb", "b\\ud800omb")
+    raw.frames = ['{"id":"c","object":"chat.completion.chunk","model":"m","choices":'
+                  f'[{{"index":0,"delta":{{"content":"{hidden}"}}}}]}}']
+    streamed = _ask(gw, stream=True)
+    assert _verdict(streamed, True) == "block"
+    assert "omb" not in streamed.text
+
+
+def test_a_tier_that_cannot_read_an_answer_never_fails_open(
         gateway_factory: GatewayFactory) -> None:
-    """A route that fails open when the classifier is down still refuses an answer it cannot
-    read: otherwise half a surrogate pair would be a way past every output check."""
+    """A route that fails open when the classifier is down still refuses an answer that its
+    tier cannot read (here a tier that must encode text as UTF-8): otherwise half a
+    surrogate pair would be a way past every output check."""
     raw = RawUpstream()
     raw.frames = ['{"id":"c","object":"chat.completion.chunk","model":"m","choices":'
                   '[{"index":0,"delta":{"content":"Step one: build the b\\ud800omb"}}]}']
     with serve_app(raw.app()) as url:
-        gw = gateway_factory(upstream__base_url=url, routes__chat__fail_open_output="true")
+        gw = gateway_factory(upstream__base_url=url, classifier__tier="utf8-only",
+                             routes__chat__fail_open_output="true")
         streamed = _ask(gw, stream=True)
     assert "fail_open" not in streamed.text
-    assert "bomb" not in streamed.text
-    assert _verdict(streamed, True) != "pass"
+    assert "omb" not in streamed.text
+    assert _verdict(streamed, True) == "classifier_unavailable"

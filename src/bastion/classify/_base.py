@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -10,16 +9,17 @@ from typing import ClassVar
 
 import anyio.to_thread
 
+from bastion.classify._normalize import LONE_SURROGATE
 from bastion.classify._verdict import Verdict, error_verdict
 from bastion.errors import RuntimeFailure
 from bastion.policy import Policy
 
-#: Half a UTF-16 surrogate pair: not Unicode text (JSON escapes can carry one).
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
 
 def unreadable_texts(texts: Sequence[str]) -> dict[int, str]:
-    """Why each text that is not Unicode text cannot be read, by position in ``texts``."""
+    """Why each text that is not Unicode text cannot be encoded, by position in ``texts``: a
+    lone surrogate (half a UTF-16 pair, which a JSON ``\\ud800`` escape can carry). The
+    built-in tiers read around one (see :mod:`bastion.classify._normalize`); a tier whose
+    backend must encode the text as UTF-8 cannot."""
     found = {}
     for index, text in enumerate(texts):
         if text.isascii():
@@ -62,24 +62,26 @@ class Classifier(ABC):
     def classify(self, texts: Sequence[str], policy: Policy) -> list[Verdict]:
         """Classify a batch of texts; returns one verdict per text, in order.
 
-        A text that is not Unicode text (a lone surrogate, which a JSON ``\\ud800`` escape
-        can carry) cannot be read by the tokenizers or the pattern engine: it gets an error
-        verdict that says so (an error blocks), and the rest of the batch is classified.
+        A tier that cannot encode a text that is not Unicode text (see
+        :func:`unreadable_texts`) gives that text an error verdict saying so (an error
+        blocks), and the rest of the batch is still classified.
         """
         if not texts:
             return []
-        unreadable = unreadable_texts(texts)
-        if unreadable:
-            readable = iter(self.classify([t for i, t in enumerate(texts)
-                                           if i not in unreadable], policy))
-            return [error_verdict(policy, self.name, unreadable[i]) if i in unreadable
-                    else next(readable) for i in range(len(texts))]
         start = time.perf_counter()
         try:
             verdicts = self._classify(texts, policy)
         except RuntimeFailure as exc:
             elapsed = (time.perf_counter() - start) * 1000 / len(texts)
             return [error_verdict(policy, self.name, str(exc), elapsed) for _ in texts]
+        except UnicodeEncodeError:
+            unreadable = unreadable_texts(texts)
+            if not unreadable:
+                raise
+            readable = iter(self.classify([t for i, t in enumerate(texts)
+                                           if i not in unreadable], policy))
+            return [error_verdict(policy, self.name, unreadable[i]) if i in unreadable
+                    else next(readable) for i in range(len(texts))]
         if len(verdicts) != len(texts):
             message = f"tier {self.name!r} returned {len(verdicts)} verdicts for {len(texts)} texts"
             return [error_verdict(policy, self.name, message) for _ in texts]

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING
 
-from bastion.classify._base import LONE_SURROGATE
+from bastion.classify._normalize import LONE_SURROGATE
 
 if TYPE_CHECKING:
     import numpy as np

@@ -4,9 +4,9 @@ Attackers hide words from filters with look-alike letters, invisible characters,
 and encodings. :func:`normalize` undoes those so that patterns see the plain text:
 
 1. Unicode NFKC (full-width, ligatures, mathematical letters -> plain letters).
-2. Zero-width, bidi-control and soft-hyphen characters are dropped; Unicode *tag* characters
-   (U+E0000-E007F, used to smuggle invisible ASCII) are dropped from the text and their ASCII
-   payload is returned as a decoded segment.
+2. Zero-width, bidi-control and soft-hyphen characters and lone surrogates are dropped;
+   Unicode *tag* characters (U+E0000-E007F, used to smuggle invisible ASCII) are dropped from
+   the text and their ASCII payload is returned as a decoded segment.
 3. Confusable letters (Cyrillic and Greek look-alikes) fold to the Latin letter they imitate,
    using the Unicode confusables table shipped by ``confusable-homoglyphs``.
 4. Lower case, and leetspeak folded inside words that mix letters with digits or symbols.
@@ -36,7 +36,10 @@ _INVISIBLE = frozenset([
     *range(0x202A, 0x202F),  # bidi embeddings and overrides
     *range(0x2060, 0x2070),  # word joiner, invisible operators, bidi isolates
     *range(0xFE00, 0xFE10),  # variation selectors
+    *range(0xD800, 0xE000),  # lone surrogates: half a UTF-16 pair, not text (JSON can escape one)
 ])
+#: A lone surrogate (Python pairs the halves of a whole pair into one character).
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _TAG_LOW, _TAG_HIGH = 0xE0000, 0xE007F
 _LEET = str.maketrans({
     "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i",
@@ -124,7 +127,9 @@ def normalize(text: str) -> Normalized:
     if hidden:
         signals.add("tag_characters")
         segments.append(_whole(hidden.lower(), text, "tags"))
-    segments.extend(_decoded(text, signals))
+    # RE2 cannot take a lone surrogate; U+FFFD keeps the offsets and breaks a run the same way.
+    segments.extend(_decoded(text if text.isascii() else LONE_SURROGATE.sub("\ufffd", text),
+                             signals))
     rot = rot13(folded)
     if rot != folded:
         segments.append(Segment(rot, index, "rot13"))

@@ -39,9 +39,11 @@ _URL_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 _URL_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2}|[\w.~+\-])+")
 _SPACED = re.compile(r"(?:\b\w\b[ .\-_]{1,3}){4,}\b\w\b")
 #: Zero-width and tag characters carry no meaning for an embedding (tag characters are read
-#: as their own view); deleting them is one cheap ``str.translate``.
+#: as their own view), and lone surrogates (half a UTF-16 pair) are not text a tokenizer can
+#: take; deleting them is one cheap ``str.translate``.
 INVISIBLE = dict.fromkeys(
-    [0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, *range(0xE0000, 0xE0080)]
+    [0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, *range(0xE0000, 0xE0080),
+     *range(0xD800, 0xE000)]
 )
 _READABLE = 0.25
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
