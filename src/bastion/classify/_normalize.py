@@ -211,28 +211,12 @@ def _printable(data: bytes) -> str | None:
 
 
 def _decoded(text: str, signals: set[str]) -> list[Segment]:
-    segments: list[Segment] = []
-    if not _MAYBE_ENCODED.search(text):
-        return segments
-    for match in _B64.finditer(text):
-        raw = match.group(0)
-        if raw.isalpha() and (raw.islower() or raw.isupper()):
-            continue  # a long plain word, not base64
-        padded = raw + "=" * (-len(raw) % 4)
-        try:
-            data = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        plain = _printable(data)
-        if plain is not None:
-            signals.add("base64")
-            segments.append(_decoded_segment(plain, text, "base64", match))
-    for match in _HEX.finditer(text):
-        digits = "".join(_HEX_DIGITS.findall(match.group(0).replace("\\x", " ").replace("0x", " ")))
-        plain = _printable(bytes.fromhex(digits)) if len(digits) % 2 == 0 else None
-        if plain is not None:
-            signals.add("hex")
-            segments.append(_decoded_segment(plain, text, "hex", match))
+    """The decoded runs of ``text`` as segments, themselves normalised (a decoded payload may
+    be obfuscated too); each character maps to the whole encoded run it came from."""
+    segments = []
+    for source, plain, start, end in decode_runs(text):
+        signals.add(source)
+        segments.append(_whole(normalize(plain).text, text, source, start, end))
     return segments
 
 
@@ -260,9 +244,3 @@ def decode_runs(text: str) -> list[tuple[str, str, int, int]]:
         if plain is not None:
             out.append(("hex", plain, match.start(), match.end()))
     return out
-
-
-def _decoded_segment(plain: str, text: str, source: str, match: re.Match[str]) -> Segment:
-    inner = normalize(plain)  # decoded text may itself be obfuscated
-    folded = inner.text
-    return _whole(folded, text, source, match.start(), match.end())
