@@ -118,7 +118,7 @@ class CascadeClassifier(Classifier):
                     fast[j] = _merge_meta(verdict, fast[j], escalated=True)
             for i, verdict in zip(todo, fast, strict=True):
                 out[i] = verdict
-            self.cache.put_many([(keys[i], v) for i in todo if (v := out[i]) is not None])
+            self.cache.put_many([(keys[i], verdict) for i, verdict in zip(todo, fast, strict=True)])
         return [v for v in out if v is not None]
 
     async def aclassify(self, texts: Sequence[str], policy: Policy) -> list[Verdict]:

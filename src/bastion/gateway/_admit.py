@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import Request
 
 from bastion.accounts import Principal
+from bastion.classify import LONE_SURROGATE
 from bastion.errors import RuntimeFailure
 from bastion.gateway._context import Context
 from bastion.gateway._respond import GatewayError
@@ -167,7 +168,6 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
 
 #: A JSON escape of a UTF-16 surrogate (valid in pairs, unreadable alone).
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-_LONE = re.compile("[\ud800-\udfff]")
 
 
 def _lone_surrogate(body: dict[str, Any]) -> str | None:
@@ -176,11 +176,11 @@ def _lone_surrogate(body: dict[str, Any]) -> str | None:
     while stack:
         item, path = stack.pop()
         if isinstance(item, str):
-            if _LONE.search(item):
+            if LONE_SURROGATE.search(item):
                 return path
         elif isinstance(item, dict):
             for key, value in item.items():
-                if _LONE.search(key):
+                if LONE_SURROGATE.search(key):
                     return f"a key of {path}"
                 stack.append((value, f"{path}.{key}" if path != "the body" else key))
         elif isinstance(item, list):
