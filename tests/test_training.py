@@ -134,7 +134,12 @@ def test_reader_offset_is_chosen_for_f1_on_policies_the_reader_was_not_fitted_on
     likelihood fit's threshold up; a positive offset recovers them, and the curve says so."""
     import numpy as np
 
-    from bastion.training._calibrate import READER_OFFSETS, choose_offset
+    from bastion.training._calibrate import (
+        READER_OFFSETS,
+        choose_offset,
+        fit_reader,
+        held_out_logits,
+    )
 
     rng = np.random.default_rng(3)
 
@@ -145,7 +150,8 @@ def test_reader_offset_is_chosen_for_f1_on_policies_the_reader_was_not_fitted_on
 
     dev = {f"d{i}": policy() for i in range(6)}
     extra = {f"e{i}": policy() for i in range(3)}
-    offset, curve = choose_offset(dev, extra, 1.0)
+    coef, bias = fit_reader(dev, 1.0)
+    offset, curve = choose_offset(dev, held_out_logits(dev, 1.0), extra, coef, bias)
     assert list(curve) == [str(o) for o in READER_OFFSETS]
     assert offset > 0
     assert curve[str(offset)] > curve["0.0"]

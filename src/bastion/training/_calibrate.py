@@ -74,26 +74,31 @@ def held_out_logits(sets: dict[str, tuple[np.ndarray, np.ndarray]], c: float
     return out
 
 
+def held_out_f1(sets: dict[str, tuple[np.ndarray, np.ndarray]],
+                held: dict[str, np.ndarray]) -> dict[str, float]:
+    """F1 of each policy from its :func:`held_out_logits`."""
+    return {name: reader_f1(logits, sets[name][1]) for name, logits in held.items()}
+
+
 def leave_one_out(sets: dict[str, tuple[np.ndarray, np.ndarray]], c: float
                   ) -> dict[str, float]:
     """F1 of each policy when the reader is fitted on the others."""
-    return {name: reader_f1(logits, sets[name][1])
-            for name, logits in held_out_logits(sets, c).items()}
+    return held_out_f1(sets, held_out_logits(sets, c))
 
 
-def choose_offset(dev: dict[str, tuple[np.ndarray, np.ndarray]],
-                  extra: dict[str, tuple[np.ndarray, np.ndarray]], c: float
-                  ) -> tuple[float, dict[str, float]]:
+def choose_offset(dev: dict[str, tuple[np.ndarray, np.ndarray]], held: dict[str, np.ndarray],
+                  extra: dict[str, tuple[np.ndarray, np.ndarray]], coef: np.ndarray,
+                  bias: float) -> tuple[float, dict[str, float]]:
     """The logit offset with the best macro F1 over policies the reader was not fitted on.
 
     The reader's logistic fit maximises likelihood, which is not where F1 peaks for a
     category with fewer violating than allowed texts. Each ``dev`` policy is scored by a
-    reader fitted on the other ``dev`` policies, each ``extra`` policy by the reader fitted on
-    every ``dev`` policy; the offset in :data:`READER_OFFSETS` with the best mean F1 over all of
-    them wins (the first of equals). Returns it and the mean F1 of every offset.
+    reader fitted on the other ``dev`` policies (``held``: :func:`held_out_logits`), each
+    ``extra`` policy by the reader fitted on every ``dev`` policy (``coef``, ``bias``); the
+    offset in :data:`READER_OFFSETS` with the best mean F1 over all of them wins (the first of
+    equals). Returns it and the mean F1 of every offset.
     """
-    scored = [(logits, dev[name][1]) for name, logits in held_out_logits(dev, c).items()]
-    coef, bias = fit_reader(dev, c)
+    scored = [(logits, dev[name][1]) for name, logits in held.items()]
     scored += [(x @ coef + bias, y) for x, y in extra.values()]
     curve = {str(offset): round(float(np.mean([reader_f1(logits, y, offset)
                                                 for logits, y in scored])), 4)

@@ -22,7 +22,8 @@ from bastion.training._calibrate import (
     READER_C,
     choose_offset,
     fit_reader,
-    leave_one_out,
+    held_out_f1,
+    held_out_logits,
     platt,
     policy_sets,
 )
@@ -74,12 +75,13 @@ def build_card(folder: Path, table: Path, fit_summary: dict[str, Any],
     (folder / "card.json").write_text(json.dumps(card))
     model = ContextualModel(folder)
     sets = policy_sets(model, dev_policies)
-    per_c = {c: leave_one_out(sets, c) for c in READER_C}
+    held = {c: held_out_logits(sets, c) for c in READER_C}
+    per_c = {c: held_out_f1(sets, logits) for c, logits in held.items()}
     choice = {c: float(np.mean(list(f1.values()))) for c, f1 in per_c.items()}
     best_c = max(choice, key=lambda c: choice[c])
     coef, bias = fit_reader(sets, best_c)
     extra = policy_sets(model, extra_policies) if extra_policies is not None else {}
-    offset, curve = choose_offset(sets, extra, best_c)
+    offset, curve = choose_offset(sets, held[best_c], extra, coef, bias)
     card["reader"] = {"coef": coef.tolist(), "bias": bias + offset, "C": best_c,
                       "fitted_on": sorted(sets), "dev_leave_one_policy_out_f1": {
                           "per_policy": per_c[best_c], "mean_by_C": choice},
