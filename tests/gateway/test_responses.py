@@ -139,6 +139,47 @@ def test_unreadable_output_is_refused(raw_gw: tuple[RawUpstream, Running],
     assert json.loads(sse_frames(streamed.text)[-1])["error"]["code"] == "upstream_malformed"
 
 
+def _forged(kind: Any) -> list[Any]:
+    """Events whose last delta carries ``kind`` as its type, sent as one ``data:`` line (the
+    JSON escapes its line breaks) so the upstream stream itself stays well formed."""
+    return [*_events("Tea is nice.")[:-1], json.dumps(
+        {"type": kind, "item_id": "msg_1", "output_index": 0, "content_index": 0,
+         "delta": "x"})]
+
+
+@pytest.mark.parametrize("kind", [
+    # A line break in the type would start a forged event after the gateway's ``event:``
+    # line; its text is written as escapes, so no check reads it as the pipe-bomb answer.
+    "response.output_text.delta\ndata: " + json.dumps(
+        {"type": "response.output_text.delta", "delta": HARM}, ensure_ascii=True).replace(
+        "S", "\\u0053") + "\n\nevent: x",
+    "response.output_text.delta\rdata: {}",
+    ["response.output_text.delta"],
+    None,
+], ids=["line_feed", "carriage_return", "list", "missing"])
+def test_event_types_that_are_not_names_are_refused(raw_gw: tuple[RawUpstream, Running],
+                                                    kind: Any) -> None:
+    gw = _raw(raw_gw, _response(_message("Tea is nice.")), _forged(kind))
+    streamed = _post(gw, {"input": "go", "stream": True})
+    assert json.loads(sse_frames(streamed.text)[-1])["error"]["code"] == "upstream_malformed"
+    assert "event: x" not in streamed.text
+    assert "\r" not in streamed.text
+    assert [line for line in streamed.text.split("\n")
+            if line.startswith("event:") and line[7:] not in {e["type"] for e in _events("")}
+            ] == []
+
+
+def test_an_event_broken_over_lines_reaches_the_client_as_one_line(
+        raw_gw: tuple[RawUpstream, Running]) -> None:
+    # JSON allows a line break between tokens; each line would be its own SSE line.
+    events = [json.dumps(e).replace(', "', ',\ndata: "') for e in _events("Tea is nice.")]
+    gw = _raw(raw_gw, _response(_message("Tea is nice.")), events)
+    streamed = _post(gw, {"input": "go", "stream": True})
+    frames = sse_frames(streamed.text)
+    assert [json.loads(f)["type"] for f in frames] == [e["type"] for e in _events("Tea is nice.")]
+    assert "".join(json.loads(f).get("delta", "") for f in frames) == "Tea is nice."
+
+
 REQUESTS: dict[str, dict[str, Any]] = {
     "input_string": {"input": BOMB},
     "input_parts": {"input": [{"role": "user", "content": [

@@ -13,6 +13,7 @@ their own text, choice ``-2``). Fields a whole response merely echoes from the r
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Iterator
 from typing import Any
 
@@ -38,6 +39,9 @@ _ECHOED = frozenset({"instructions", "tools", "metadata", "text", "reasoning", "
                      "conversation", "background", "max_tool_calls", "top_logprobs"})
 _REPEATS = ("response.created", "response.in_progress", "response.completed",
             "response.incomplete", "response.queued")
+#: What a streamed event's ``type`` may be: the gateway writes it into an ``event:`` line, so
+#: anything else (a line break above all) could forge events the checks never read.
+_EVENT_TYPE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 _INPUT_ROLES = frozenset({"user", "assistant", "system", "developer"})
 _UNREADABLE_ITEMS = frozenset({"image_generation_call", "computer_call",
                                "computer_call_output"})
@@ -193,7 +197,9 @@ def event_texts(event: dict[str, Any], request: dict[str, Any]) -> list[AnswerTe
     Raises:
         Unreadable: a shape the gateway cannot read.
     """
-    kind = str(event.get("type", ""))
+    kind = event.get("type")
+    if not isinstance(kind, str) or not _EVENT_TYPE.fullmatch(kind):
+        raise Unreadable("an event whose type is not a name")
     if kind in _REPEATS:
         return response_texts(event.get("response"), request, index=ECHO, path=("response",))
     repeat = kind.endswith(".done")

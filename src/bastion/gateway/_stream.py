@@ -126,10 +126,13 @@ class StreamGuard:
             self._fail("the upstream reported an error mid-stream", "upstream_error")
         if kind in ("response.completed", "response.incomplete"):
             self.terminal = True
-        named = f"event: {kind}\n" if kind else ""
+        named = f"event: {kind}\n" if kind else ""  # a name: event_texts refuses other types
+        # JSON may break lines between tokens, and each line would reach the client as an SSE
+        # line of its own: such an event is passed on as one line.
+        data = event.data if "\n" not in event.data and "\r" not in event.data else \
+            json.dumps(chunk, ensure_ascii=True, separators=(",", ":"))
         try:
-            self.held.add(self.ctx.route, f"{named}data: {event.data}\n\n", chunk,
-                          self.ctx.body)
+            self.held.add(self.ctx.route, f"{named}data: {data}\n\n", chunk, self.ctx.body)
         except (Unreadable, RecursionError) as exc:
             self._fail(f"the upstream sent a chunk the gateway cannot read ({exc})",
                        "upstream_malformed")
