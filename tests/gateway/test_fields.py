@@ -267,8 +267,11 @@ def test_malformed_bodies_get_400_not_500(gw: Running) -> None:
     shallow_but_deep = '{"model":"m","messages":[{"role":"user","content":"hi"}],"stop":' \
         + "[" * 200 + "]" * 200 + "}"
     nan = '{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":NaN}'
+    # Numbers too large for a float would become infinity, which cannot be sent on.
+    huge = '{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":1e400}'
+    tiny = '{"model":"m","messages":[{"role":"user","content":"hi"}],"metadata":{"a":-1e999}}'
     with gw.client(gw.key("eve")) as client:
-        for body in (deep, shallow_but_deep, nan):
+        for body in (deep, shallow_but_deep, nan, huge, tiny):
             response = client.post("/chat/completions", content=body.encode(),
                                    headers={"content-type": "application/json"})
             assert response.status_code == 400, response.text
