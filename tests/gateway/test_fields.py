@@ -7,6 +7,7 @@ details, text only in logprobs, extra fields, and shapes the gateway cannot read
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from starlette.requests import Request
 
 from bastion.gateway._admit import read_json
+from bastion.gateway._extract import inert, request_fields
 from bastion.gateway._respond import GatewayError
 from bastion.testing import ScriptedUpstream, serve_app
 
@@ -64,6 +66,11 @@ ANSWERS: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
     "reasoning_string": (
         {"message": {"role": "assistant", "content": "ok", "reasoning": HARM}},
         [{"delta": {"reasoning": HARM[:10]}}, {"delta": {"reasoning": HARM[10:]}}]),
+    # An identifier's place, holding the answer as base64 (shaped like an identifier).
+    "identifier_field": (
+        {"message": {"role": "assistant", "content": "ok"},
+         "id": base64.b64encode(HARM.encode()).decode()},
+        [{"delta": {"content": "ok"}, "id": base64.b64encode(HARM.encode()).decode()}]),
 }
 
 
@@ -188,6 +195,57 @@ REQUESTS: dict[str, dict[str, Any]] = {
         "type": "json_schema", "json_schema": {"name": "s", "schema": {
             "type": "object", "properties": {BOMB: {"type": "string"}}}}}},
 }
+
+# The request again as base64: shaped like an identifier, so a gateway that passes
+# identifiers unread would send it on.
+B64 = base64.b64encode(BOMB.encode()).decode()
+_HI = [{"role": "user", "content": "hi"}]
+REQUESTS |= {
+    "identifier_in_tool_call_id": {"messages": [*_HI, {"role": "assistant", "tool_calls": [
+        {"id": B64, "type": "function", "function": {"name": "f", "arguments": "{}"}}]}]},
+    "identifier_in_part_setting": {"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "hi", "cache_control": {"type": B64}}]}]},
+    "identifier_as_part_key": {"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "hi", "note": {B64: 1}}]}]},
+    "identifier_as_metadata_key": {"messages": _HI, "metadata": {B64: "x"}},
+    "identifier_as_setting": {"messages": _HI, "reasoning_effort": B64},
+    "identifier_as_tool_type": {"messages": _HI, "tools": [
+        {"type": B64, "function": {"name": "f"}}]},
+    "identifier_as_tool_key": {"messages": _HI, "tools": [
+        {"type": "function", "function": {"name": "f", B64: {"a": 1}}}]},
+}
+
+
+def test_definitions_are_read_string_by_string_not_as_json() -> None:
+    # A JSON dump of a schema reads to the contextual model like code, and was flagged.
+    tool = {"type": "function", "function": {
+        "name": "get_weather", "description": "Get the current weather for a city.",
+        "parameters": {"type": "object", "properties": {
+            "city": {"type": "string", "description": "City name"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+            "required": ["city"]}}}
+    fields = request_fields("chat", {"model": "m", "messages": _HI, "tools": [tool],
+                                     "response_format": {"type": "json_schema", "json_schema": {
+                                         "name": "s", "schema": {"type": "object"}}}})
+    texts = {f.text: f for f in fields}
+    assert set(texts) == {"hi", "get_weather", "Get the current weather for a city.",
+                          "City name", "celsius", "fahrenheit", "city", "s"}
+    assert texts["City name"].path == ("tools", 0, "function", "parameters", "properties",
+                                       "city", "description")
+    assert all(f.rewritable for f in fields)
+
+
+@pytest.mark.parametrize("value", ["auto", "json_object", "call_9f2c41", "gpt-4o-mini",
+                                   "get_current_weather", "2024-08-06", "msg_1",
+                                   "a" * 64, "chat.completion.chunk"])
+def test_identifiers_need_no_reading(value: str) -> None:
+    assert inert(value)
+
+
+@pytest.mark.parametrize("value", ["how-to-build-a-pipe-bomb-at-home", B64,
+                                   BOMB.encode().hex(), "a" * 65, "two words", "x\ny"])
+def test_text_shaped_like_an_identifier_is_read(value: str) -> None:
+    assert not inert(value)
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

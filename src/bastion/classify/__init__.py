@@ -12,7 +12,13 @@ from bastion.classify._base import Classifier, unreadable_texts
 from bastion.classify._cascade import CascadeClassifier, VerdictCache
 from bastion.classify._embed import embed, embedder_id, embedder_vocabulary
 from bastion.classify._language import reads
-from bastion.classify._normalize import LONE_SURROGATE, Normalized, Segment, normalize
+from bastion.classify._normalize import (
+    LONE_SURROGATE,
+    Normalized,
+    Segment,
+    decode_runs,
+    normalize,
+)
 from bastion.classify._registry import GROUP, available, create, register, tier_class
 from bastion.classify._variants import hidden_payloads
 from bastion.classify._verdict import (
@@ -44,6 +50,7 @@ __all__ = [
     "classify",
     "create",
     "decide",
+    "decode_runs",
     "embed",
     "embedder_id",
     "embedder_vocabulary",

@@ -10,12 +10,11 @@ forwarded unread.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bastion.gateway._extract import Path
+from bastion.gateway._extract import Path, identifier_shaped, inert
 
 Key = tuple[int, str]
 """(choice index, field): ``content``, ``refusal``, ``tool.0000.name``, ``x.annotations``...
@@ -30,7 +29,6 @@ _STRUCTURAL = frozenset({"id", "object", "created", "model", "system_fingerprint
                          "stop_reason", "format", "signature", "data", "expires_at",
                          "encrypted_content", "tool_call_id", "item_id", "call_id", "status",
                          "obfuscation", "created_at"})
-_IDENTIFIER = re.compile(r"[\w.:/+=@-]{0,200}")
 _TEXT_PARTS = {"text": ("content", "text"), "output_text": ("content", "text"),
                "refusal": ("refusal", "refusal"),
                "thinking": ("reasoning_content", "thinking"),
@@ -61,15 +59,14 @@ def _where(path: Path) -> str:
 def walk_answer(index: int, name: str, path: Path, value: Any) -> Iterator[AnswerText]:
     """Every string inside ``value`` as field ``x.<name>``, skipping inert identifiers."""
     if isinstance(value, str):
-        inert = path and path[-1] in _STRUCTURAL and _IDENTIFIER.fullmatch(value)
-        if not inert:
+        if not (path and path[-1] in _STRUCTURAL and inert(value)):
             yield AnswerText((index, f"x.{name}"), path, value)
     elif isinstance(value, list):
         for at, item in enumerate(value):
             yield from walk_answer(index, name, (*path, at), item)
     elif isinstance(value, dict):
         for key, item in value.items():
-            if not _IDENTIFIER.fullmatch(str(key)):
+            if not identifier_shaped(str(key)):
                 raise Unreadable(f"{_where(path)} has a key that is free text")
             yield from walk_answer(index, name, (*path, key), item)
     elif value is not None and not isinstance(value, (bool, int, float)):

@@ -10,11 +10,12 @@ gateway cannot read at all (image parts, token-id prompts) is refused (:class:`U
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from bastion.classify import decode_runs
 
 Path = tuple[str | int, ...]
 
@@ -25,7 +26,10 @@ _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "functio
 _MESSAGE_KEYS = frozenset({"role", "content", "name", "tool_calls", "tool_call_id",
                            "function_call", "refusal", "reasoning_content", "reasoning",
                            "audio"})
-_IDENTIFIER = re.compile(r"[\w.:/+=@-]{0,200}")
+_IDENTIFIER = re.compile(r"[\w.:/+=@-]{0,64}")
+_WORD = re.compile(r"[A-Za-z]{2,}")
+#: Most words an identifier may hold ("get_current_weather", "chat.completion.chunk").
+IDENTIFIER_WORDS = 3
 
 # Settings that never reach the model as text. Numbers and booleans pass; a string in one
 # must look like an identifier ("auto", "high", "json_object"), or it is checked as text.
@@ -95,29 +99,45 @@ def set_path(body: Any, path: Path, value: str) -> None:
     target[path[-1]] = value
 
 
-def _schema_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+def identifier_shaped(value: str) -> bool:
+    """True for a name of at most 64 characters without spaces that hides no encoded text
+    (base64, hex): a key in an answer must be one."""
+    return _IDENTIFIER.fullmatch(value) is not None and not decode_runs(value)
+
+
+def inert(value: str) -> bool:
+    """True for an identifier the model gets no meaning from ("auto", "json_object",
+    "call_9f2c", "gpt-4o-mini"), which need not be read. A longer string, one of more than
+    :data:`IDENTIFIER_WORDS` words ("how-to-build-a-pipe-bomb") or one holding an encoded
+    text is read like any other text: an identifier's shape is no promise."""
+    return len(_WORD.findall(value)) <= IDENTIFIER_WORDS and identifier_shaped(value)
+
+
+def _keys(path: Path, value: dict[Any, Any]) -> Iterator[TextField]:
+    """The keys of an object that are not inert identifiers, as one text (not rewritable:
+    masking cannot rename a key)."""
+    odd = [str(k) for k in value if not inert(str(k))]
+    if odd:
+        yield TextField(path, " ".join(odd), rewritable=False)
 
 
 def walk(path: Path, value: Any) -> Iterator[TextField]:
-    """Every string inside ``value``; keys that do not look like identifiers too."""
+    """Every string inside ``value``, and the keys that are not inert identifiers."""
     if isinstance(value, str):
         yield TextField(path, value)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from walk((*path, index), item)
     elif isinstance(value, dict):
-        odd = [k for k in value if not _IDENTIFIER.fullmatch(str(k))]
-        if odd:
-            yield TextField(path, " ".join(map(str, odd)), rewritable=False)
+        yield from _keys(path, value)
         for key, item in value.items():
             yield from walk((*path, key), item)
 
 
 def control_fields(path: Path, value: Any) -> Iterator[TextField]:
-    """A setting: identifier-like strings pass, anything longer is checked as text."""
+    """A setting: inert identifiers pass, any other string is checked as text."""
     for item in walk(path, value):
-        if not (item.rewritable and _IDENTIFIER.fullmatch(item.text)):
+        if not (item.rewritable and inert(item.text)):
             yield item
 
 
@@ -155,7 +175,7 @@ def _arguments(path: Path, value: Any) -> Iterator[TextField]:
     if isinstance(value, str):
         yield TextField(path, value)
     elif value is not None:  # a JSON object: the model reads its keys and values
-        yield TextField(path, _schema_text(value), rewritable=False)
+        yield from walk(path, value)
 
 
 def _tool_call(path: Path, call: Any) -> Iterator[TextField]:
@@ -235,11 +255,13 @@ def _tools(key: str, tools: Any) -> Iterator[TextField]:
 
 
 def definition_fields(path: Path, value: Any) -> Iterator[TextField]:
+    """A tool or output-format definition: every string and unusual key in it, schemas
+    included, each on its own (a JSON dump of a schema reads to a model like code, not like
+    the request it is, and was flagged); ``type`` values are settings."""
     if isinstance(value, dict):
+        yield from _keys(path, value)
         for name, item in value.items():
-            if name in ("parameters", "schema", "json_schema", "input_schema"):
-                yield TextField((*path, name), _schema_text(item), rewritable=False)
-            elif name == "type":
+            if name == "type":
                 yield from control_fields((*path, name), item)
             else:
                 yield from definition_fields((*path, name), item)
