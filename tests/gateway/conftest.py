@@ -216,6 +216,7 @@ class RawUpstream:
         app.add_api_route("/v1/chat/completions", answer, methods=["POST"])
         app.add_api_route("/v1/completions", answer, methods=["POST"])
         app.add_api_route("/v1/responses", answer, methods=["POST"])
+        app.add_api_route("/v1/embeddings", answer, methods=["POST"])
         return app
 
 

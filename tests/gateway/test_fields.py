@@ -318,6 +318,42 @@ def test_known_settings_still_pass(gw: Running, upstream: tuple[ScriptedUpstream
     assert upstream[0].requests[-1]["top_k"] == 5
 
 
+_VECTORS = [{"object": "embedding", "index": 0, "embedding": [0.25, -1.5]},
+            {"object": "embedding", "index": 1,
+             "embedding": base64.b64encode(bytes(8)).decode()}]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_embeddings_answers_carry_vectors_only(raw_gw: tuple[RawUpstream, Running]) -> None:
+    raw, gw = raw_gw
+    raw.body = {"object": "list", "model": "m", "data": _VECTORS, "note": HARM,
+                "usage": {"prompt_tokens": 2, "total_tokens": 2, "note": HARM}}
+    with gw.client(gw.key(f"user{next(_NAMES)}")) as client:
+        response = client.post("/embeddings", json={"model": "m", "input": ["a", "b"]})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"object": "list", "model": "m", "data": _VECTORS,
+                               "usage": {"prompt_tokens": 2, "total_tokens": 2}}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("body", [
+    _completion({"message": {"role": "assistant", "content": HARM}}),
+    {"object": "list", "data": [{"index": 0, "embedding": HARM}]},
+    {"object": "list", "data": [{"index": 0, "embedding": [1.0, "x"]}]},
+    {"object": "list", "data": [{"index": "0", "embedding": [1.0]}]},
+    {"object": "list", "data": "none"},
+], ids=["a_completion", "text_as_vector", "text_in_vector", "index_not_int", "no_list"])
+def test_answers_that_are_not_embeddings_are_refused(raw_gw: tuple[RawUpstream, Running],
+                                                     body: dict[str, Any]) -> None:
+    raw, gw = raw_gw
+    raw.body = body
+    with gw.client(gw.key(f"user{next(_NAMES)}")) as client:
+        response = client.post("/embeddings", json={"model": "m", "input": "a"})
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "upstream_malformed"
+    assert "pipe bomb" not in response.text
+
+
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_malformed_bodies_get_400_not_500(gw: Running) -> None:
     deep = '{"model":"m","messages":[{"role":"user","content":"hi"}],"metadata":' \

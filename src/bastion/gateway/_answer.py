@@ -10,6 +10,9 @@ forwarded unread.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -281,3 +284,46 @@ def per_choice(buffers: Mapping[Key, str]) -> list[str]:
         if buffers[key]:
             by_choice.setdefault(key[0], []).append(buffers[key])
     return ["\n".join(parts) for _, parts in sorted(by_choice.items())]
+
+
+def embeddings_answer(data: Any, model: Any) -> dict[str, Any]:
+    """An embeddings answer rebuilt from its vectors alone, so no text rides along unread.
+
+    Only what the embeddings API defines is kept: each item's index and vector (floats, or
+    base64 of float32 with ``encoding_format: base64``), the model name when it is an inert
+    identifier (the requested model otherwise) and the token counts; any other field is
+    dropped.
+
+    Raises:
+        Unreadable: not an embeddings answer (the message says where).
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise Unreadable("not an embeddings answer ('data' is not a list)")
+    items = []
+    for at, item in enumerate(data["data"]):
+        vector = item.get("embedding") if isinstance(item, dict) else None
+        index = item.get("index", at) if isinstance(item, dict) else None
+        if not _vector(vector) or not isinstance(index, int) or isinstance(index, bool):
+            raise Unreadable(f"data.{at} is not an embedding (a vector and its index)")
+        items.append({"object": "embedding", "index": index, "embedding": vector})
+    named = data.get("model")
+    out: dict[str, Any] = {"object": "list", "data": items,
+                           "model": named if isinstance(named, str) and inert(named) else model}
+    usage = data.get("usage")
+    if isinstance(usage, dict):
+        out["usage"] = {k: v for k, v in usage.items() if k in ("prompt_tokens", "total_tokens")
+                        and isinstance(v, int) and not isinstance(v, bool)}
+    return out
+
+
+def _vector(value: Any) -> bool:
+    """True for a list of finite numbers, or base64 of float32 values."""
+    if isinstance(value, list):
+        return all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                   and math.isfinite(x) for x in value)
+    if isinstance(value, str):
+        try:
+            return len(base64.b64decode(value, validate=True)) % 4 == 0
+        except (binascii.Error, ValueError):
+            return False
+    return False

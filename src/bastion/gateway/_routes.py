@@ -18,6 +18,7 @@ from starlette.responses import Response
 from bastion.classify import Verdict
 from bastion.gateway._abuse import assess
 from bastion.gateway._admit import admit, check_model, read_json
+from bastion.gateway._answer import Unreadable, embeddings_answer
 from bastion.gateway._context import Context
 from bastion.gateway._extract import joined
 from bastion.gateway._proxy import (
@@ -80,8 +81,14 @@ async def _embeddings(ctx: Context, request: Request) -> Response:
     response = await send(ctx, body, stream=False)
     if response.status_code != 200:
         raise await upstream_failure(ctx, response)
-    return Response(response.content, media_type="application/json",
-                    headers=headers_for(ctx))
+    try:
+        answer = embeddings_answer(response.json(), body.get("model"))
+    except (ValueError, RecursionError, Unreadable) as exc:
+        ctx.outcome, ctx.reason = "upstream_error", f"unreadable embeddings answer: {exc}"
+        raise GatewayError(502, "the upstream answered with something the gateway cannot read "
+                           f"as embeddings ({exc}), so it was withheld",
+                           code="upstream_malformed") from exc
+    return JSONResponse(answer, headers=headers_for(ctx))
 
 
 async def _models(ctx: Context, request: Request) -> Response:
