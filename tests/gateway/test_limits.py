@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from .conftest import GatewayFactory, Running
+from .conftest import GatewayFactory, RawUpstream, Running
 from .test_abuse import JAILBREAKS, LOW
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
@@ -75,6 +75,23 @@ def test_moderation_probes_count_as_strikes_and_hide_scores_from_users(
     assert detailed["bastion"]["rule_ids"]
 
 
+def test_every_flagged_input_of_a_moderation_request_is_a_strike(
+        gateway_factory: GatewayFactory) -> None:
+    # One request of many probes must cost what many requests of one probe cost.
+    gw = gateway_factory(**{**LOW, "abuse__throttle_requests_per_minute": "100"})
+    with gw.client(gw.key("one-at-a-time")) as client:
+        client.post("/moderations", json={"input": BOMB})
+    with gw.client(gw.key("batched")) as client:
+        batched = client.post("/moderations", json={"input": [BOMB] * 3 + ["hello"]})
+    assert batched.status_code == 200
+    assert [r["flagged"] for r in batched.json()["results"]] == [True, True, True, False]
+    gw.wait_audit(2)
+    one, three = (e["abuse"]["strikes"] for e in gw.audit.events()
+                  if e["type"] == "gateway.request")
+    assert one > 0
+    assert three == pytest.approx(3 * one)
+
+
 def test_moderation_strikes_can_be_switched_off(gateway_factory: GatewayFactory) -> None:
     gw = gateway_factory(**LOW, moderations__strikes="false")
     with gw.client(gw.key("prober")) as client:
@@ -98,3 +115,47 @@ def test_red_teamer_in_engagement_is_never_throttled(gateway_factory: GatewayFac
                    for i in range(10)]
     assert set(inside) == {400}
     assert 429 in outside
+
+
+LONG = "Tea is brewed from leaves. " * 80  # about 540 tokens by the estimate
+
+
+def _answers(raw: RawUpstream, usage: dict[str, int] | None) -> None:
+    raw.body = {"id": "c", "object": "chat.completion", "model": "m", "choices": [
+        {"index": 0, "finish_reason": "stop",
+         "message": {"role": "assistant", "content": LONG}}], **({"usage": usage} if usage
+                                                                 else {})}
+    raw.frames = [{"id": "c", "object": "chat.completion.chunk", "model": "m", "choices": [
+        {"index": 0, "delta": {"content": LONG[i:i + 200]}}]} for i in range(0, len(LONG), 200)]
+
+
+@pytest.mark.parametrize(("stream", "usage"), [
+    (False, {"prompt_tokens": 3, "completion_tokens": 2700, "total_tokens": 2703}),
+    (False, None),  # no usage reported: the answer's text is estimated
+    (True, None),
+], ids=["reported", "estimated", "streamed"])
+def test_answers_count_against_the_token_budget(raw_gw: tuple[RawUpstream, Running],
+                                                stream: bool, usage: dict[str, int] | None,
+                                                ) -> None:
+    raw, gw = raw_gw
+    _answers(raw, usage)
+    gw.accounts.create_account(f"budget-{stream}-{usage is None}")
+    _, key = gw.accounts.create_key(f"budget-{stream}-{usage is None}", tokens_per_minute=100)
+    with gw.client(key) as client:
+        first = client.post("/chat/completions", json={**chat("tell me about tea"),
+                                                       "stream": stream})
+        second = client.post("/chat/completions", json={**chat("and more"), "stream": stream})
+    assert first.status_code == 200
+    assert "Tea is brewed" in first.text
+    assert second.status_code == 429, second.text
+    assert "over its budget of 100 tokens" in second.json()["error"]["message"]
+
+
+def test_a_prompt_in_chinese_is_estimated_a_token_a_character(gw: Running) -> None:
+    gw.accounts.create_account("zh")
+    _, key = gw.accounts.create_key("zh", tokens_per_minute=100)
+    with gw.client(key) as client:
+        # 132 characters: 34 tokens at four characters a token, about 132 in truth.
+        refused = client.post("/chat/completions", json=chat("请告诉我关于茶的历史。" * 12))
+    assert refused.status_code == 429
+    assert "exceed the budget of the key of 100 tokens" in refused.json()["error"]["message"]

@@ -4,14 +4,15 @@ A key's own limit and its account's limit both hold: two keys of one account sha
 account's budget. Storage is in memory for one worker, or Redis (``redis://...``) so the
 limits hold across every worker sharing it. Token limits are charged twice: an estimate of
 the prompt before the call (refused when over, and a prompt larger than the whole budget is
-refused outright), then the completion's reported tokens after it (never refused, but
-counted against the next request).
+refused outright), then the completion's tokens after it (never refused, but counted
+against the next request: an answer larger than what is left fills the window).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -22,6 +23,8 @@ from redis.exceptions import RedisError
 
 from bastion.accounts._model import Principal
 from bastion.errors import RuntimeFailure
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -111,19 +114,28 @@ class RateLimiter:
                 if not await self._test(RateLimitItemPerMinute(limit), name, owner, cost=count):
                     return Refusal(f"{who} is over its budget of {limit} tokens per minute", 60)
         for limit, name, owner, _ in budgets:
-            await self._hit(RateLimitItemPerMinute(limit), name, owner, cost=min(count, limit))
+            item = RateLimitItemPerMinute(limit)
+            # The window takes a charge whole or not at all: an answer over what is left
+            # fills it (the next request waits for the window to move), not nothing.
+            cost = min(count, limit if enforce else await self._room(item, name, owner))
+            if cost > 0:
+                await self._hit(item, name, owner, cost=cost)
         return None
 
+    async def _room(self, item: RateLimitItem, *ids: str) -> int:
+        return int((await _stored(self._limiter.get_window_stats(item, *ids))).remaining)
+
     async def _test(self, item: RateLimitItem, *ids: str, cost: int) -> bool:
-        try:
-            return bool(await self._limiter.test(item, *ids, cost=cost))
-        except (StorageError, RedisError, OSError) as exc:
-            raise RuntimeFailure(f"rate limit store failed ({type(exc).__name__}); check "
-                                 "that Redis is reachable") from exc
+        return bool(await _stored(self._limiter.test(item, *ids, cost=cost)))
 
     async def _hit(self, item: RateLimitItem, *ids: str, cost: int = 1) -> bool:
-        try:
-            return bool(await self._limiter.hit(item, *ids, cost=cost))
-        except (StorageError, RedisError, OSError) as exc:
-            raise RuntimeFailure(f"rate limit store failed ({type(exc).__name__}); check "
-                                 "that Redis is reachable") from exc
+        return bool(await _stored(self._limiter.hit(item, *ids, cost=cost)))
+
+
+async def _stored(pending: Awaitable[_T]) -> _T:
+    """The store's answer; its failures as :class:`~bastion.errors.RuntimeFailure`."""
+    try:
+        return await pending
+    except (StorageError, RedisError, OSError) as exc:
+        raise RuntimeFailure(f"rate limit store failed ({type(exc).__name__}); check "
+                             "that Redis is reachable") from exc

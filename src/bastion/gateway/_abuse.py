@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import anyio.to_thread
 
@@ -22,12 +23,17 @@ def worst(check: Check) -> list[Verdict]:
     return [max(check.violations, key=lambda v: (ACTION_RANK[v.action], v.score))]
 
 
-async def assess(ctx: Context, prompt: str) -> None:
-    """Add strikes for this request; suspend the account when the monitor decides so."""
+async def assess(ctx: Context, prompt: str, *, probes: Sequence[Verdict] | None = None) -> None:
+    """Add strikes for this request; suspend the account when the monitor decides so.
+
+    ``probes``: the input verdicts to count instead of each input check's worst one (a
+    moderation request's every flagged input is a probe of its own).
+    """
     gateway, principal = ctx.gateway, ctx.principal
     if principal is None or not gateway.config.abuse.enabled:
         return
-    inputs = [v for c in ctx.checks if c.direction == "input" for v in worst(c)]
+    inputs = list(probes) if probes is not None else [
+        v for c in ctx.checks if c.direction == "input" for v in worst(c)]
     outputs = [v for c in ctx.checks if c.direction == "output" for v in worst(c)]
     if not inputs and not outputs:
         return

@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -222,6 +223,29 @@ def _depth(value: Any) -> int:
                 stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict)
                                                       else item))
     return deepest
+
+
+def estimate_tokens(texts: Iterable[str]) -> int:
+    """Tokens ``texts`` will cost, estimated high: four ASCII characters a token, and one for
+    every other character (Chinese or Japanese text takes a token or more a character, and
+    counted as four characters a token a long prompt in them got under a small budget)."""
+    ascii_chars = other = 0
+    for text in texts:
+        plain = len(text.encode("ascii", "ignore"))
+        ascii_chars += plain
+        other += len(text) - plain
+    return ascii_chars // 4 + other + 1
+
+
+async def charge_completion(ctx: Context, count: int) -> None:
+    """Charge an answer's tokens to the key and its account: never refused, counted against
+    the next request (the answer is already out). A store failure is logged, not raised."""
+    if ctx.principal is None or count <= 0:
+        return
+    try:
+        await ctx.gateway.limiter.tokens(ctx.principal, count, enforce=False)
+    except RuntimeFailure:
+        logger.exception("completion tokens of %s were not counted", ctx.request_id)
 
 
 async def charge_tokens(ctx: Context, estimate: int) -> None:

@@ -327,3 +327,17 @@ def _vector(value: Any) -> bool:
         except (binascii.Error, ValueError):
             return False
     return False
+
+
+def reported_tokens(data: Any) -> int:
+    """The answer tokens an upstream reports in an answer, a chunk or a Responses event
+    (``usage.completion_tokens``, ``usage.output_tokens``, ``response.usage``), else 0."""
+    if not isinstance(data, dict):
+        return 0
+    usage = data.get("usage")
+    if not isinstance(usage, dict) and isinstance(data.get("response"), dict):
+        usage = data["response"].get("usage")
+    if not isinstance(usage, dict):
+        return 0
+    count = usage.get("completion_tokens", usage.get("output_tokens"))
+    return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 0

@@ -10,10 +10,16 @@ import httpx
 from starlette.responses import Response, StreamingResponse
 
 from bastion.accounts import hashed_account_id
-from bastion.errors import RuntimeFailure
 from bastion.gateway._abuse import assess
-from bastion.gateway._admit import charge_tokens, check_model
-from bastion.gateway._answer import AnswerText, Unreadable, answer_texts, buffers_of, per_choice
+from bastion.gateway._admit import charge_completion, charge_tokens, check_model, estimate_tokens
+from bastion.gateway._answer import (
+    AnswerText,
+    Unreadable,
+    answer_texts,
+    buffers_of,
+    per_choice,
+    reported_tokens,
+)
 from bastion.gateway._context import Context
 from bastion.gateway._extract import (
     TextField,
@@ -72,7 +78,7 @@ async def check_input(ctx: Context, body: dict[str, Any]) -> tuple[list[TextFiel
         raise GatewayError(400, str(exc), code="unknown_field", param=exc.field) from exc
     texts = [f.text for f in fields]
     ctx.keep_content(texts)
-    await charge_tokens(ctx, sum(len(t) for t in texts) // 4 + 1)
+    await charge_tokens(ctx, estimate_tokens(texts))
     policy = ctx.policy("input")
     fail_open = gateway.config.route(route).fail_open_input
     check = ctx.add(await gateway.guard.check("input", texts, policy, fail_open=fail_open))
@@ -251,13 +257,8 @@ async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: 
                            "or timed out) and this route fails closed; retry shortly",
                            code="classifier_unavailable", headers={"Retry-After": "2"})
     _rewrite_choices(ctx, data, texts, mask=masks(policy), vault=vault)
-    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-    if ctx.principal is not None:
-        try:
-            await gateway.limiter.tokens(ctx.principal, int(
-                usage.get("completion_tokens") or usage.get("output_tokens") or 0), enforce=False)
-        except RuntimeFailure:
-            logger.exception("completion tokens of %s were not counted", ctx.request_id)
+    await charge_completion(ctx, max(reported_tokens(data),
+                                     estimate_tokens(t.text for t in texts)))
     if check.violations:
         await assess(ctx, prompt)
     return JSONResponse(data, headers=headers_for(ctx))

@@ -129,8 +129,9 @@ async def _moderations(ctx: Context, request: Request) -> Response:
         raise GatewayError(503, "the classifier failed; no moderation result was produced; "
                            "retry shortly", code="classifier_unavailable")
     settings = ctx.gateway.config.moderations
-    if check.violations and settings.strikes:
-        await assess(ctx, joined(fields))
+    if check.violations and settings.strikes:  # each flagged input counts: one probe each
+        await assess(ctx, joined(fields), probes=[v for v in verdicts if v.kind == "violation"]
+                     or check.violations[:1])
     assert ctx.principal is not None
     detailed = ctx.principal.account.role in settings.scores_for
     return JSONResponse({"id": f"modr-{secrets.token_hex(12)}", "model": check.policy.id,

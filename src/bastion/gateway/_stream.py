@@ -23,11 +23,13 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio
 import httpx
 
 from bastion.classify import Verdict
 from bastion.gateway._abuse import assess
-from bastion.gateway._answer import Key, Unreadable, per_choice
+from bastion.gateway._admit import charge_completion, estimate_tokens
+from bastion.gateway._answer import Key, Unreadable, per_choice, reported_tokens
 from bastion.gateway._context import Context
 from bastion.gateway._guard import Check, outcome_of
 from bastion.gateway._held import Held
@@ -76,6 +78,7 @@ class StreamGuard:
         self.holding = self.hold.whole_answer
         self.severities = {c.code: c.severity for c in policy.categories}
         self.window_checks = 0
+        self.reported_tokens = 0  # what the upstream says the answer cost, when it says
         self.restorers: dict[Key, StreamRestorer] = {}
         self.vault = vault if vault is not None and len(vault) else None
         self.masker = (StreamMasker(Vault(ctx.gateway.detectors, prefix=MODEL_PREFIX))
@@ -94,6 +97,9 @@ class StreamGuard:
             await self.response.aclose()
             self.ctx.extra["window_checks"] = self.window_checks
             self.ctx.extra["generated_chars"] = self.held.total_chars()
+            with anyio.CancelScope(shield=True):  # a client gone mid-stream still pays
+                await charge_completion(self.ctx, max(
+                    self.reported_tokens, estimate_tokens(self.held.buffers.values())))
             self.ctx.finish()
 
     async def _frames(self, reader: EventReader) -> AsyncIterator[str]:
@@ -126,6 +132,7 @@ class StreamGuard:
             self._fail("the upstream reported an error mid-stream", "upstream_error")
         if kind in ("response.completed", "response.incomplete"):
             self.terminal = True
+        self.reported_tokens = max(self.reported_tokens, reported_tokens(chunk))
         named = f"event: {kind}\n" if kind else ""  # a name: event_texts refuses other types
         # JSON may break lines between tokens, and each line would reach the client as an SSE
         # line of its own: such an event is passed on as one line.
