@@ -3,7 +3,9 @@
 For each request the gateway hands the monitor the verdicts it produced. Strikes are:
 
 * per violated verdict, the heaviest ``SEVERITY_WEIGHT`` among its violated categories
-  (times ``flag_weight`` for flag-only verdicts, times ``output_weight`` for completions);
+  (times ``flag_weight`` for flag-only verdicts, times ``output_weight`` for completions,
+  which alone raise an account to ``throttle`` but never suspend it unless
+  ``answers_suspend``);
 * plus ``jailbreak_strikes`` when a jailbreak/injection category is violated;
 * plus ``obfuscation_strikes`` when a violation was found in decoded or de-obfuscated text
   (``verdict.meta["signals"]``: base64, hex, rot13, homoglyphs, tag or invisible characters,
@@ -56,6 +58,10 @@ class AbuseSettings(BaseModel):
     throttle_requests_per_minute: int = Field(default=6, ge=1)
     flag_weight: float = Field(default=0.25, ge=0)
     output_weight: float = Field(default=0.5, ge=0)
+    #: Whether blocked answers alone can suspend an account. Off by default: whoever can
+    #: steer a model's answers (a prompt injection in a page the victim's app reads) could
+    #: otherwise get an innocent account suspended. They still count toward ``throttle``.
+    answers_suspend: bool = False
     jailbreak_categories: tuple[str, ...] = ("INJ",)
     jailbreak_strikes: float = Field(default=2.0, ge=0)
     obfuscation_strikes: float = Field(default=2.0, ge=0)
@@ -176,6 +182,11 @@ class AbuseMonitor:
         score = await self.store.add(account.id, strikes, now, self.settings.half_life_s)
         level = self.level_of(score)
         notes = [f"{text}: +{amount:g}" for amount, text in reasons]
+        if (level == "suspend" and not self.settings.answers_suspend
+                and not any(v.kind == "violation" for v in inputs)):
+            level = "throttle"
+            notes.append("blocked answers alone never suspend an account "
+                         "(abuse.answers_suspend)")
         if any(self._severe(v) for v in blocked):
             s = self.settings
             count = await self.store.note_severe(account.id, now, s.severe_window_s)
