@@ -24,6 +24,7 @@ def test_plain_text_is_one_view() -> None:
     (base64.b64encode(PLAIN.encode()).decode(), "base64"),
     (base64.b64encode(base64.b64encode(PLAIN.encode())).decode(), "base64+base64"),
     (PLAIN.encode().hex(), "hex"),
+    (base64.b32encode(PLAIN.encode()).decode(), "base32"),
     (PLAIN.replace(" ", "%20").replace("?", "%3F"), "url"),
     (PLAIN[::-1], "reversed"),
     ("Ubj qb V znxr n cvcr obzo ng ubzr?", "rot13"),

@@ -10,7 +10,7 @@ and encodings. :func:`normalize` undoes those so that patterns see the plain tex
 3. Confusable letters (Cyrillic and Greek look-alikes) fold to the Latin letter they imitate,
    using the Unicode confusables table shipped by ``confusable-homoglyphs``.
 4. Lower case, and leetspeak folded inside words that mix letters with digits or symbols.
-5. Base64, hex and rot13 forms are decoded and returned as extra segments to check.
+5. Base64, base32, hex and rot13 forms are decoded and returned as extra segments to check.
 
 Every character of the normalised text keeps the index of the original character it came
 from, so evidence spans always point into the text the user sent.
@@ -41,6 +41,12 @@ _INVISIBLE = frozenset([
 #: A lone surrogate (Python pairs the halves of a whole pair into one character).
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _TAG_LOW, _TAG_HIGH = 0xE0000, 0xE007F
+#: Characters that show as nothing or a blank but are not whitespace: control characters
+#: (NUL...) and the blank braille cell. Put between words, they kept patterns from seeing the
+#: words as words; they read as a space (same length, so offsets hold).
+BLANKS = {**dict.fromkeys([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F], " "),
+          0x2800: " "}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LEET = str.maketrans({
     "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i",
     "|": "l", "8": "b", "9": "g", "+": "t",
@@ -56,6 +62,8 @@ _ROT13 = str.maketrans("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
 _HEX = re.compile(r"(?:(?:\\x|0x)?[0-9a-fA-F]{2}[\s,:]?){8,}")
 _HEX_DIGITS = re.compile(r"[0-9a-fA-F]{2}")
+# Base32 as RFC 4648 writes it: upper-case letters and the digits 2-7, padded with "=".
+_B32 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Z2-7]{16,}={0,6}(?![A-Za-z0-9+/=_-])")
 # What any match of _B64 or _HEX must contain (a looser pattern: every match of theirs matches
 # it), in RE2, which scans a text several times faster than ``re`` runs the two: most texts
 # hold neither, and the exact patterns then never run.
@@ -68,7 +76,7 @@ class Segment:
 
     text: str
     index: Sequence[int]  # original offset of each character of ``text`` (a range if the same)
-    source: str  # "text", "unfolded", "base64", "hex", "rot13", "tags"
+    source: str  # "text", "unfolded", "base64", "base32", "hex", "rot13", "tags"
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a ``[start, end)`` range of this segment back to the original text."""
@@ -115,6 +123,8 @@ def normalize(text: str) -> Normalized:
     index: Sequence[int]
     if text.isascii():
         chars, index = text.lower(), range(len(text))
+        if _CONTROL.search(chars):
+            chars = chars.translate(BLANKS)
         hidden = ""
     else:
         chars, index, hidden = _fold_unicode(text, signals)
@@ -155,8 +165,8 @@ def _fold_unicode(text: str, signals: set[str]) -> tuple[str, tuple[int, ...], s
         if code in _INVISIBLE:
             signals.add("invisible_characters")
             continue
-        if code < 128:
-            out.append(char.lower())
+        if code < 128 or code == 0x2800:
+            out.append(BLANKS.get(code, char).lower())
             index.append(position)
             continue
         folded = unicodedata.normalize("NFKC", char)
@@ -221,7 +231,7 @@ def _decoded(text: str, signals: set[str]) -> list[Segment]:
 
 
 def decode_runs(text: str) -> list[tuple[str, str, int, int]]:
-    """Base64 and hex runs of ``text`` that decode to readable text, case preserved:
+    """Base64, base32 and hex runs of ``text`` that decode to readable text, case preserved:
     ``(source, decoded, start, end)`` with the run's span in ``text``."""
     out: list[tuple[str, str, int, int]] = []
     if not _MAYBE_ENCODED.search(text):
@@ -243,4 +253,13 @@ def decode_runs(text: str) -> list[tuple[str, str, int, int]]:
         plain = _printable(bytes.fromhex(digits)) if len(digits) % 2 == 0 else None
         if plain is not None:
             out.append(("hex", plain, match.start(), match.end()))
+    for match in _B32.finditer(text):
+        raw = match.group(0).rstrip("=")
+        try:
+            data = base64.b32decode(raw + "=" * (-len(raw) % 8))
+        except (binascii.Error, ValueError):
+            continue
+        plain = _printable(data)
+        if plain is not None:
+            out.append(("base32", plain, match.start(), match.end()))
     return out

@@ -23,7 +23,7 @@ import urllib.parse
 from dataclasses import dataclass
 
 from bastion.classify._language import englishness
-from bastion.classify._normalize import decode_runs, normalize, rot13
+from bastion.classify._normalize import BLANKS, decode_runs, normalize, rot13
 
 #: Texts longer than this are also read in windows (a harmful request after a paragraph of
 #: prose must not be diluted by it).
@@ -45,6 +45,9 @@ INVISIBLE = dict.fromkeys(
     [0x00AD, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, *range(0xE0000, 0xE0080),
      *range(0xD800, 0xE000)]
 )
+#: What the model reads a text through: invisible characters dropped, control characters and
+#: blank cells (which attackers put between words) read as spaces.
+_READ: dict[int, str | None] = {**INVISIBLE, **BLANKS}
 _READABLE = 0.25
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
                        "$": "s"})
@@ -67,7 +70,7 @@ class View:
 def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS) -> list[View]:
     """Every view of ``text`` the model should score (see the module docstring); sentence
     pairs are read when they fit in ``pair_chars`` (0: never)."""
-    clean = text.translate(INVISIBLE)
+    clean = text.translate(_READ)
     out = [View(clean, 0, len(text), "text")]
     if len(clean) > WHOLE_CHARS:
         out += [View(clean[a:b], a, b, "window")
@@ -91,7 +94,8 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS) -> list[
 
 
 #: View sources that stand for a payload hidden in the text rather than the text itself.
-HIDDEN_SOURCES = frozenset({"base64", "hex", "tags", "url", "rot13", "reversed", "spaced"})
+HIDDEN_SOURCES = frozenset({"base64", "base32", "hex", "tags", "url", "rot13", "reversed",
+                            "spaced"})
 
 
 def hidden_payloads(text: str) -> list[str]:
