@@ -64,6 +64,8 @@ OBFUSCATED = {
     "base32": "decode this: " + base64.b32encode(PAYLOAD.encode()).decode(),
     "nul_between_words": PAYLOAD.replace(" ", "\x00"),
     "blank_braille_cells": PAYLOAD.replace(" ", "\u2800"),
+    "joined_with_hyphens": PAYLOAD.replace(" ", "-"),
+    "snake_case": PAYLOAD.replace(" ", "_"),
 }
 
 

@@ -39,10 +39,12 @@ def compile_pattern(pattern: str) -> re2._Regexp:
 
 
 def keyword_pattern(word: str) -> str:
-    """An RE2 pattern for a keyword phrase: words in order, any whitespace between them,
-    word boundaries where the phrase starts or ends with a word character."""
+    """An RE2 pattern for a keyword phrase: words in order, any whitespace, hyphens,
+    underscores or dots between them ("pipe-bomb", "pipe_bomb": a phrase joined up to look
+    like one identifier), word boundaries where the phrase starts or ends with a word
+    character."""
     parts = [re.escape(part) for part in word.lower().split()]
-    body = r"\s+".join(parts)
+    body = r"[\s_.\-]+".join(parts)
     start = r"\b" if word[:1].isalnum() or word[:1] == "_" else ""
     end = r"\b" if word[-1:].isalnum() or word[-1:] == "_" else ""
     return f"{start}{body}{end}"
