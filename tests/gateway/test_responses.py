@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bastion.testing import ScriptedUpstream
+from bastion.testing import ScriptedUpstream, serve_app
 
-from .conftest import RawUpstream, Running, sse_frames
+from .conftest import GatewayFactory, RawUpstream, Running, sse_frames
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
@@ -207,6 +207,33 @@ def test_every_request_string_is_checked(gw: Running, upstream: tuple[ScriptedUp
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "content_policy_violation"
     assert upstream[0].requests == []
+
+
+@pytest.mark.parametrize("tool", [
+    {"type": "mcp", "server_label": "x", "server_url": "https://tools.example/mcp"},
+    {"type": "web_search"},
+    {"type": "file_search", "vector_store_ids": ["vs_1"]},
+], ids=["mcp", "web_search", "file_search"])
+def test_remote_hosted_tools_are_refused_unless_allowed(gateway_factory: GatewayFactory,
+                                                       tool: dict[str, Any]) -> None:
+    # The upstream would send the conversation to, or read content from, a place the gateway
+    # never sees (a remote MCP server receives whatever the model passes it).
+    body = {"model": "m", "input": "hi", "tools": [tool]}
+    raw = RawUpstream(body=_response(_message("ok")))
+    with serve_app(raw.app()) as url:
+        strict = gateway_factory(upstream__base_url=url)
+        allowing = gateway_factory(upstream__base_url=url,
+                                   request__allow_fields=f"[tools.{tool['type']}]")
+        with strict.client(strict.key("eve")) as client:
+            refused = client.post("/responses", json=body)
+        assert raw.requests == []
+        with allowing.client(allowing.key("eve")) as client:
+            allowed = client.post("/responses", json=body)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "unchecked_content"
+    assert f"request.allow_fields: [tools.{tool['type']}]" in refused.json()["error"]["message"]
+    assert allowed.status_code == 200, allowed.text
+    assert raw.requests[-1]["tools"] == [tool]
 
 
 @pytest.mark.parametrize(("body", "status", "code"), [

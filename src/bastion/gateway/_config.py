@@ -167,6 +167,9 @@ class RequestConfig(_Strict):
     A field not known and not named here is refused with a 400 that names it. A field named
     here (``documents``, ``chat_template``, or ``message.<key>`` for a message key) is let
     through, and every string and free-text key inside it is checked like the prompt.
+    ``tools.<type>`` lets a Responses hosted tool through that would otherwise be refused
+    because it sends the conversation to, or brings content from, a place the gateway never
+    sees (``mcp``, ``web_search``, ``web_search_preview``, ``file_search``).
     """
 
     allow_fields: tuple[str, ...] = ()

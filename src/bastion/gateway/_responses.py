@@ -12,7 +12,6 @@ their own text, choice ``-2``). Fields a whole response merely echoes from the r
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection, Iterator
 from typing import Any
@@ -76,26 +75,37 @@ def _input_item(path: Path, item: Any) -> Iterator[TextField]:
         if key in ("content", "output") or (key == "summary" and isinstance(value, list)):
             yield from content_fields(at, value)
         elif key in ("arguments", "input") and not isinstance(value, str) and value is not None:
-            yield TextField(at, _dump(value), rewritable=False)
+            yield from walk(at, value)  # string by string, as chat tool-call arguments are
         elif key in ("type", "id", "call_id", "role", "status", "encrypted_content"):
             yield from control_fields(at, value)
         else:
             yield from walk(at, value)
 
 
-def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+#: Hosted tools that make the upstream send the conversation to, or bring content from, a
+#: place the gateway never sees (a remote MCP server, the web, a vector store): refused
+#: unless the operator names them (``request.allow_fields: [tools.web_search]``).
+REMOTE_TOOLS = frozenset({"mcp", "web_search", "web_search_preview", "file_search"})
 
 
-def request_field(name: str, value: Any) -> Iterator[TextField] | None:
+def request_field(name: str, value: Any, allow: Collection[str] = ()) -> Iterator[TextField] | None:
     """The fields of one top-level Responses request field, ``None`` if it is not one.
 
     Raises:
         Unchecked: background mode (its result would be fetched on a route that is not
-            proxied) or content that cannot be checked.
+            proxied), a remote hosted tool not allowed, or content that cannot be checked.
     """
     if name == "input":
         return input_fields(value)
+    if name == "tools":
+        for index, tool in enumerate(value if isinstance(value, list) else []):
+            kind = tool.get("type") if isinstance(tool, dict) else None
+            if kind in REMOTE_TOOLS and f"tools.{kind}" not in allow:
+                raise Unchecked(
+                    f"tools.{index} is a {kind!r} tool: the upstream would send the "
+                    "conversation to, or read content from, a place this gateway cannot "
+                    "check; an operator can allow it with request.allow_fields: "
+                    f"[tools.{kind}]")
     if name in ("tools", "text"):
         return definition_fields((name,), value)
     if name in ("instructions", "prompt", "metadata"):
@@ -108,7 +118,8 @@ def request_field(name: str, value: Any) -> Iterator[TextField] | None:
 
 def responses_fields(body: dict[str, Any], allow: Collection[str] = ()) -> list[TextField]:
     """Every text field a Responses request sends to the model (see ``request_fields``)."""
-    return request_fields("responses", body, allow, special=request_field)
+    return request_fields("responses", body, allow,
+                          special=lambda name, value: request_field(name, value, allow))
 
 
 # -- answers --------------------------------------------------------------------------------
