@@ -66,6 +66,7 @@ OBFUSCATED = {
     "blank_braille_cells": PAYLOAD.replace(" ", "\u2800"),
     "joined_with_hyphens": PAYLOAD.replace(" ", "-"),
     "snake_case": PAYLOAD.replace(" ", "_"),
+    "snake_case_inside_a_name": "run_" + PAYLOAD.replace(" ", "_") + "_now",
 }
 
 

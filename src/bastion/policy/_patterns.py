@@ -41,12 +41,14 @@ def compile_pattern(pattern: str) -> re2._Regexp:
 def keyword_pattern(word: str) -> str:
     """An RE2 pattern for a keyword phrase: words in order, any whitespace, hyphens,
     underscores or dots between them ("pipe-bomb", "pipe_bomb": a phrase joined up to look
-    like one identifier), word boundaries where the phrase starts or ends with a word
-    character."""
+    like one identifier), word boundaries (or underscores) where the phrase starts or ends
+    with a word character."""
     parts = [re.escape(part) for part in word.lower().split()]
     body = r"[\s_.\-]+".join(parts)
-    start = r"\b" if word[:1].isalnum() or word[:1] == "_" else ""
-    end = r"\b" if word[-1:].isalnum() or word[-1:] == "_" else ""
+    # A word boundary, or an underscore (a word character to RE2, so "a_pipe_bomb_kit" has no
+    # boundary around "pipe bomb"); RE2 has no lookbehind, so the underscore joins the span.
+    start = r"(?:\b|_)" if word[:1].isalnum() or word[:1] == "_" else ""
+    end = r"(?:\b|_)" if word[-1:].isalnum() or word[-1:] == "_" else ""
     return f"{start}{body}{end}"
 
 
