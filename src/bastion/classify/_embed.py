@@ -47,11 +47,23 @@ def embedder_id() -> str:
 
 
 @cache
-def embedder_vocabulary() -> frozenset[str]:
-    """The embedder's WordPiece vocabulary (ASCII entries): whole words and ``##`` pieces."""
+def _vocabulary_ids() -> dict[str, int]:
     import json  # noqa: PLC0415
 
     from bastion.classify._onnx import artifact_dir  # noqa: PLC0415
 
     data = json.loads((artifact_dir() / "tokenizer.json").read_text(encoding="utf-8"))
-    return frozenset(w for w in data["model"]["vocab"] if w.isascii())
+    return {w: int(i) for w, i in data["model"]["vocab"].items() if w.isascii()}
+
+
+@cache
+def embedder_vocabulary() -> frozenset[str]:
+    """The embedder's WordPiece vocabulary (ASCII entries): whole words and ``##`` pieces."""
+    return frozenset(_vocabulary_ids())
+
+
+@cache
+def embedder_words() -> dict[str, int]:
+    """The whole lower-case words of the embedder's vocabulary, each with its id; WordPiece
+    numbers its words roughly from the most frequent, so a lower id is a commoner word."""
+    return {w: i for w, i in _vocabulary_ids().items() if w.isalpha() and w.islower()}

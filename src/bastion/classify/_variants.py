@@ -8,8 +8,9 @@ of the original text it stands for and where it came from:
 - the folded form when look-alike letters, full-width forms or leetspeak were folded;
 - decoded payloads (base64, hex, Unicode tag characters, URL-encoding), themselves decoded
   once more (double base64);
-- reversed text, rot13 and letter-spaced text, when the decoded form reads as English and the
-  text as sent does not.
+- reversed text, rot13, letter-spaced text and words run together ("howtobuildabomb", cut
+  into the vocabulary's words), when the decoded form reads as English and the text as sent
+  does not.
 
 Windows: a text longer than ``WHOLE_CHARS`` is also read one sentence at a time (12-word windows
 inside run-on sentences), and as pairs of neighbouring sentences when the pair is short, so one
@@ -18,10 +19,12 @@ harmful sentence inside 20,000 characters of benign prose is scored on its own.
 
 from __future__ import annotations
 
+import math
 import re
 import urllib.parse
 from dataclasses import dataclass
 
+from bastion.classify._embed import embedder_words
 from bastion.classify._language import englishness
 from bastion.classify._normalize import BLANKS, decode_runs, normalize, rot13
 
@@ -95,7 +98,7 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS) -> list[
 
 #: View sources that stand for a payload hidden in the text rather than the text itself.
 HIDDEN_SOURCES = frozenset({"base64", "base32", "hex", "tags", "url", "rot13", "reversed",
-                            "spaced"})
+                            "spaced", "joined"})
 
 
 def hidden_payloads(text: str) -> list[str]:
@@ -112,21 +115,70 @@ def _hidden_language(clean: str, length: int) -> list[View]:
     base = englishness(clean)
     for source, candidate in (("reversed", clean[::-1]),
                               ("rot13", rot13(clean)),
-                              ("spaced", _unspace(clean))):
-        if candidate != clean and englishness(candidate) >= max(_READABLE, base + 0.2):
+                              ("spaced", _unspace(clean)),
+                              ("joined", _unjoin(clean))):
+        # Letters spelled out one by one read as words "a" and "i" to englishness, so a
+        # spaced-out text has no English of its own to improve on.
+        better = _READABLE if source == "spaced" else max(_READABLE, base + 0.2)
+        if candidate != clean and englishness(candidate) >= better:
             out.append(View(candidate, 0, length, source))
     return out
 
 
 def _unspace(text: str) -> str:
     """``h o w  t o`` -> ``how to``: single characters separated by spaces are joined;
-    a wider gap (two spaces or more, or a slash) separates words."""
+    a wider gap (two spaces or more, or a slash) separates words, and a run with no gap at
+    all (``h.o.w.t.o``) is cut into words (:func:`segment`)."""
     def join(match: re.Match[str]) -> str:
         run = match.group(0)
         words = re.split(r"\s{2,}|\s*/\s*", run)
-        return " ".join(re.sub(r"[ .\-_]", "", w) for w in words)
+        joined = [re.sub(r"[ .\-_]", "", w) for w in words]
+        if len(joined) == 1:
+            return segment(joined[0]) or joined[0]
+        return " ".join(joined)
 
     return _SPACED.sub(join, text)
+
+
+_LONG_RUN = re.compile(r"[A-Za-z]{14,}")
+
+
+def _unjoin(text: str) -> str:
+    """``howtobuildapipebomb`` -> ``how to build a pipe bomb``: long runs of letters that are
+    no word of the vocabulary, cut into words where they can be."""
+    words = embedder_words()
+    return _LONG_RUN.sub(lambda m: m.group(0) if m.group(0).lower() in words
+                         else segment(m.group(0)) or m.group(0), text)
+
+
+#: Longest word :func:`segment` looks for, and the run it takes on (a cut is quadratic).
+_LONGEST_WORD, _LONGEST_RUN = 18, 200
+
+
+def segment(run: str) -> str | None:
+    """``howtobuildapipebomb`` -> ``how to build a pipe bomb``: a run of letters cut into
+    words of the model's vocabulary, commoner and longer words first (each word costs the
+    log of its rank), or ``None`` when the run cannot be cut into words."""
+    words = embedder_words()
+    letters = run.lower()
+    if not letters.isalpha() or not letters.isascii() or len(letters) > _LONGEST_RUN:
+        return None
+    best: list[tuple[float, int]] = [(0.0, 0)] + [(math.inf, 0)] * len(letters)
+    for end in range(1, len(letters) + 1):
+        for start in range(max(0, end - _LONGEST_WORD), end):
+            rank = words.get(letters[start:end])
+            if rank is not None and best[start][0] < math.inf:
+                cost = best[start][0] + math.log(rank) + 1.0
+                if cost < best[end][0]:
+                    best[end] = (cost, start)
+    if best[-1][0] == math.inf:
+        return None
+    cut, end = [], len(letters)
+    while end:
+        start = best[end][1]
+        cut.append(letters[start:end])
+        end = start
+    return " ".join(reversed(cut))
 
 
 def sentence_windows(text: str, *, pair_chars: int = WINDOW_CHARS) -> list[tuple[int, int]]:
