@@ -3,8 +3,10 @@
 Every event body is canonical JSON (sorted keys, no spaces, ASCII). Its hash is
 ``sha256(prev_hash + body)``, so editing, inserting or deleting any event breaks the chain at
 that point; the ``audit_head`` row names the last event, so deleting the newest events is
-caught too. Writers serialise on the head row (a row lock in PostgreSQL, the write lock in
-SQLite), so several gateway workers can share one chain.
+caught too. The indexed columns (``seq``, ``at``, ``type``, ``request_id``, ``account_id``)
+are copies of fields of the hashed body, and verify checks each against it. Writers serialise
+on the head row (a row lock in PostgreSQL, the write lock in SQLite), so several gateway
+workers can share one chain.
 
 A hash chain alone does not stop someone who can write to the database: they can recompute
 every hash after an edit and move the head. So the chain is keyed and anchored outside the
@@ -24,10 +26,10 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, func, select, type_coerce, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.monitor._anchor import ANCHOR_ENV, KEY_ENV, FileAnchor, audit_key, mac
@@ -180,9 +182,8 @@ class AuditLog:
         """
         with self.sessions() as session:
             head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
-            rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()
             walk = _Walk(self.key)
-            for row in rows:
+            for row in session.execute(_ROWS):
                 walk.visit(row)
         problems = walk.problems
         if walk.last != (head.seq, head.hash):
@@ -227,6 +228,27 @@ def _row(seq: int, prev: str, event: dict[str, Any]) -> AuditEvent:
                       body=body, prev_hash=prev, hash=chain_hash(prev, body))
 
 
+# Every column verify reads, ``at`` as stored: SQLite keeps text that an edit can make
+# unreadable as a time, and reading it through the DateTime type would then raise mid-walk.
+_ROWS = select(AuditEvent.seq, AuditEvent.type, AuditEvent.request_id, AuditEvent.account_id,
+               type_coerce(AuditEvent.at, String).label("at"), AuditEvent.body,
+               AuditEvent.prev_hash, AuditEvent.hash, AuditEvent.mac).order_by(AuditEvent.seq)
+
+
+class _Row(Protocol):
+    """The columns of one ``audit_events`` row that verify reads (``at`` as stored)."""
+
+    seq: int
+    type: str
+    request_id: str | None
+    account_id: str | None
+    at: object
+    body: str
+    prev_hash: str
+    hash: str
+    mac: str | None
+
+
 class _Walk:
     """The chain walk: sequence, links, hashes, HMACs and indexed columns of each row."""
 
@@ -237,7 +259,7 @@ class _Walk:
         self.count = 0
         self.last: tuple[int, str] = (0, GENESIS)
 
-    def visit(self, row: AuditEvent) -> None:
+    def visit(self, row: _Row) -> None:
         expected_seq, prev = self.last[0] + 1, self.last[1]
         self.count += 1
         if row.seq != expected_seq:
@@ -255,12 +277,30 @@ class _Walk:
         self.last = (row.seq, row.hash)
 
 
-def _columns_match(row: AuditEvent) -> list[Problem]:
+def _columns_match(row: _Row) -> list[Problem]:
     try:
         body = json.loads(row.body)
     except ValueError:
         return [Problem(row.seq, "the body is not JSON")]
+    if not isinstance(body, dict):
+        return [Problem(row.seq, "the body is not a JSON object")]
     wanted = {"seq": row.seq, "type": row.type, "request_id": row.request_id,
               "account_id": row.account_id}
     wrong = [name for name, value in wanted.items() if body.get(name) != value]
+    hashed_at = _time(body.get("at"))
+    if hashed_at is None or _time(row.at) != hashed_at:
+        wrong.append("at")
     return [Problem(row.seq, f"column(s) {wrong} differ from the hashed body")] if wrong else []
+
+
+def _time(value: object) -> datetime | None:
+    """An instant from a stored time (a datetime, or ISO text); naive means UTC (SQLite keeps
+    no offset). ``None`` for anything that is not a time."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
