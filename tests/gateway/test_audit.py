@@ -217,3 +217,29 @@ def test_an_event_time_that_is_no_time_is_reported_not_raised(
     code, out, exc = _verify_cli(db_url)
     assert (code, isinstance(exc, SystemExit)) == (1, True), out
     assert "event 2: column(s) ['at'] differ" in out
+
+
+@pytest.mark.parametrize("events", [4, 0])
+def test_a_deleted_head_is_reported_broken_not_a_crash(
+        db_url: str, sessions: sessionmaker[Session], tmp_path: Path, events: int) -> None:
+    anchor = tmp_path / "anchor"
+    log = AuditLog(sessions, key=KEY, anchor=FileAnchor(anchor, KEY), anchor_every_s=0)
+    _fill(log, 4)
+    with sessions.begin() as session:
+        if not events:
+            session.execute(text("delete from audit_events"))
+        session.execute(text("delete from audit_head"))
+    report = log.verify()
+    assert not report.ok
+    assert "the audit_head row is missing" in report.problems[0].message
+    held = "the chain holds 4 event(s), the last is 4" if events else "the chain holds no events"
+    assert held in report.problems[0].message
+    code, out, exc = _verify_cli(db_url, "--anchor", str(anchor))
+    assert code == 1, out
+    assert isinstance(exc, SystemExit), out  # an exit code, not a traceback
+    assert "Traceback" not in out
+    assert "the audit_head row is missing" in out
+    assert "restore it from a backup" in out
+    assert "audit log BROKEN" in out
+    if not events:  # the anchor still knows how long the chain was
+        assert "the anchor saw event 4" in out

@@ -181,20 +181,26 @@ class AuditLog:
         checkpoint must still be in the chain, unchanged, at or before the head.
         """
         with self.sessions() as session:
-            head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
+            head = session.execute(select(AuditHead).where(AuditHead.id == 1)
+                                   ).scalar_one_or_none()
             walk = _Walk(self.key)
             for row in session.execute(_ROWS):
                 walk.visit(row)
         problems = walk.problems
-        if walk.last != (head.seq, head.hash):
-            problems.append(Problem(head.seq, f"the head names event {head.seq} but the chain "
-                                    f"ends at event {walk.last[0]}: events were removed or the "
-                                    "head was edited"))
-        if self.key and head.mac != mac(self.key, "head", head.seq, head.hash):
-            problems.append(Problem(head.seq, "the head is not signed with the audit key: it "
-                                    "was moved or rewritten"))
-        checkpoints = self._check_anchor(walk.hashes, head.seq, problems)
-        return VerifyReport(walk.count, head.seq, tuple(problems), keyed=self.key is not None,
+        if head is None:
+            head_seq = walk.last[0]
+            problems.append(Problem(head_seq, _no_head(walk.count, head_seq)))
+        else:
+            head_seq = head.seq
+            if walk.last != (head.seq, head.hash):
+                problems.append(Problem(head.seq, f"the head names event {head.seq} but the "
+                                        f"chain ends at event {walk.last[0]}: events were "
+                                        "removed or the head was edited"))
+            if self.key and head.mac != mac(self.key, "head", head.seq, head.hash):
+                problems.append(Problem(head.seq, "the head is not signed with the audit key: "
+                                        "it was moved or rewritten"))
+        checkpoints = self._check_anchor(walk.hashes, head_seq, problems)
+        return VerifyReport(walk.count, head_seq, tuple(problems), keyed=self.key is not None,
                             checkpoints=checkpoints)
 
     def _check_anchor(self, hashes: dict[int, str], head: int,
@@ -233,6 +239,15 @@ def _row(seq: int, prev: str, event: dict[str, Any]) -> AuditEvent:
 _ROWS = select(AuditEvent.seq, AuditEvent.type, AuditEvent.request_id, AuditEvent.account_id,
                type_coerce(AuditEvent.at, String).label("at"), AuditEvent.body,
                AuditEvent.prev_hash, AuditEvent.hash, AuditEvent.mac).order_by(AuditEvent.seq)
+
+
+def _no_head(events: int, last: int) -> str:
+    held = f"the chain holds {events} event(s), the last is {last}" if events else \
+        "the chain holds no events"
+    return (f"the audit_head row is missing ({held}): it was deleted, so the database alone "
+            "cannot tell whether newer events were removed, and the gateway cannot append "
+            "until it is back; treat the database as tampered with, restore it from a backup "
+            "and verify that with --anchor")
 
 
 class _Row(Protocol):
