@@ -11,48 +11,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from functools import cache
 
 import phonenumbers
 from phonenumbers import PhoneMetadata
 
-
-@dataclass(frozen=True)
-class Entity:
-    """A detected value: ``text[start:end]`` is a ``kind`` (``EMAIL``, ``CARD`` ...)."""
-
-    kind: str
-    start: int
-    end: int
-
-
-def luhn_ok(digits: str) -> bool:
-    """True when a digit string passes the Luhn checksum (payment card numbers)."""
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-def iban_ok(candidate: str) -> bool:
-    """True when an IBAN (spaces allowed) passes the ISO 7064 mod-97 check."""
-    compact = candidate.replace(" ", "").upper()
-    if not 15 <= len(compact) <= 34:
-        return False
-    moved = compact[4:] + compact[:4]
-    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
-
+from bastion.redact._entity import Entity
+from bastion.redact._numbers import cards, ibans
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*"
                     r"\.[A-Za-z]{2,24}\b")
-# Digits in any grouping people write: spaces (also no-break and thin), dashes of any kind,
-# dots, slashes; Luhn then decides.
-_CARD = re.compile(r"(?<!\d)(?:\d[ \t.\-/\u00a0\u2009\u202f\u2010-\u2015]{0,3}){12,18}\d(?!\d)")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
 # A key block without its END line (a truncated paste, a stream still arriving) is masked to
 # the end of the text: never let half a private key through.
 _PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----(?:[\s\S]*?"
@@ -72,19 +40,6 @@ _SECRET = re.compile(
 def _emails(text: str) -> Iterator[Entity]:
     for m in _EMAIL.finditer(text):
         yield Entity("EMAIL", m.start(), m.end())
-
-
-def _cards(text: str) -> Iterator[Entity]:
-    for m in _CARD.finditer(text):
-        digits = re.sub(r"\D", "", m.group())
-        if 13 <= len(digits) <= 19 and luhn_ok(digits):
-            yield Entity("CARD", m.start(), m.end())
-
-
-def _ibans(text: str) -> Iterator[Entity]:
-    for m in _IBAN.finditer(text):
-        if iban_ok(m.group()):
-            yield Entity("IBAN", m.start(), m.end())
 
 
 def _secrets(text: str) -> Iterator[Entity]:
@@ -140,7 +95,7 @@ class Detectors:
 
     def __init__(self, phone_region: str | None = "US") -> None:
         self.phone_region = phone_region
-        self.detectors: list[Detector] = [_secrets, _emails, _ibans, _cards, self._phones]
+        self.detectors: list[Detector] = [_secrets, _emails, ibans, cards, self._phones]
 
     def _phones(self, text: str) -> Iterator[Entity]:
         return _phones(text, self.phone_region)
