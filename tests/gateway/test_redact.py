@@ -197,3 +197,43 @@ def test_the_digit_count_shortcut_never_hides_a_phone_number() -> None:
         for text in texts:
             direct = [(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(text, region)]
             assert [(e.start, e.end) for e in _phones(text, region)] == direct, (region, text)
+
+
+def _strings(value: object) -> list[str]:
+    """Every string in a decoded JSON value (so escapes such as ``\\n`` are real characters)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+def _in_any_grouping(value: str, text: str) -> bool:
+    """True when the letters and digits of ``value`` appear in ``text`` in order, whatever
+    separates them (a re-grouped or re-cased copy still counts)."""
+    chars = [re.escape(ch) for ch in value if ch.isalnum()]
+    return re.search(r"[^0-9A-Za-z]{0,5}".join(chars), text, re.IGNORECASE) is not None
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize(("value", "kind"), [
+    ("512-84-3301", "SSN"), ("078-05-1120", "SSN"), ("512 84 3301", "SSN"),
+    ("512.84.3301", "SSN"), ("512/84/3301", "SSN"),
+])
+def test_pii_in_any_format_never_reaches_upstream_or_audit(
+        gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str],
+        value: str, kind: str) -> None:
+    gw = gateway_factory(audit__content="redact")
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json=chat(f"Please store this: {value} "
+                                                               "thanks"))
+    assert response.status_code == 200
+    assert response.headers["x-bastion-checks"].startswith("input/default=redact")
+    sent = upstream[0].requests[-1]["messages"][0]["content"]
+    assert sent == f"Please store this: [{kind}_1] thanks"
+    gw.wait_audit(1)
+    audit = "\n".join(_strings(gw.audit.events()))
+    assert not _in_any_grouping(value, audit)
+    assert f"[{kind}_1]" in audit

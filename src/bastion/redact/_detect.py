@@ -3,8 +3,8 @@
 Why not Presidio: its analyzer imports spaCy at start-up (about 18 s on this 2-core machine)
 and its e-mail recogniser fetches the public-suffix list over the network, so it cannot run
 in an offline gateway. We reuse the same approach — patterns plus validators — with
-``phonenumbers`` (libphonenumber) for phone numbers, Luhn for cards and ISO 7064 mod-97 for
-IBANs.
+``phonenumbers`` (libphonenumber) for phone numbers, Luhn for cards, ISO 7064 mod-97 for
+IBANs and the SSA's issued ranges for social security numbers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import phonenumbers
 from phonenumbers import PhoneMetadata
 
 from bastion.redact._entity import Entity
-from bastion.redact._numbers import cards, ibans
+from bastion.redact._numbers import cards, ibans, ssns
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*"
                     r"\.[A-Za-z]{2,24}\b")
@@ -95,7 +95,8 @@ class Detectors:
 
     def __init__(self, phone_region: str | None = "US") -> None:
         self.phone_region = phone_region
-        self.detectors: list[Detector] = [_secrets, _emails, ibans, cards, self._phones]
+        self.detectors: list[Detector] = [_secrets, _emails, ibans, cards, ssns,
+                                          self._phones]
 
     def _phones(self, text: str) -> Iterator[Entity]:
         return _phones(text, self.phone_region)

@@ -1,4 +1,5 @@
-"""Numbers with a checksum or a fixed shape: payment cards (Luhn), IBANs (ISO 7064 mod-97)."""
+"""Numbers with a checksum or a fixed shape: payment cards (Luhn), IBANs (ISO 7064 mod-97)
+and US social security numbers (the SSA's ranges)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,35 @@ def ibans(text: str) -> Iterator[Entity]:
     for m in _IBAN.finditer(text):
         if iban_ok(m.group()):
             yield Entity("IBAN", m.start(), m.end())
+
+
+# AAA-GG-SSSS with the same separator twice: a dash of any kind, a space, a dot or a slash.
+_SSN = re.compile(r"(?<!\d)(\d{3})([\-\u2010-\u2015 \u00a0./])(\d{2})\2(\d{4})(?!\d)")
+# Nine bare digits are an SSN only when the text says so, close by.
+_SSN_BARE = re.compile(r"(?<!\d)(\d{3})(\d{2})(\d{4})(?!\d)")
+_SSN_CONTEXT = re.compile(r"(?i)\b(?:ssns?\b|ss ?#|ss no\b|social[\s-]*security\b|soc\.? ?sec\b)")
+_SSN_BEFORE, _SSN_AFTER = 40, 20
+
+
+def ssn_ok(area: str, group: str, serial: str) -> bool:
+    """True when the parts of an SSN can have been issued: the SSA never issues area 000, 666
+    or 900-999 (ITINs and test numbers), group 00 or serial 0000."""
+    return (int(area) not in (0, 666) and int(area) < 900 and int(group) != 0
+            and int(serial) != 0)
+
+
+def ssns(text: str) -> Iterator[Entity]:
+    """US social security numbers: AAA-GG-SSSS (or spaced, dotted, slashed) anywhere, nine
+    bare digits only with "SSN" or "social security" within a few words."""
+    for m in _SSN.finditer(text):
+        sep = m.group(2)
+        inside_longer = (m.start() >= 2 and text[m.start() - 1] == sep
+                         and text[m.start() - 2].isdigit()) or \
+            (text[m.end():m.end() + 1] == sep and text[m.end() + 1:m.end() + 2].isdigit())
+        if not inside_longer and ssn_ok(m.group(1), m.group(3), m.group(4)):
+            yield Entity("SSN", m.start(), m.end())
+    for m in _SSN_BARE.finditer(text):
+        near = text[max(0, m.start() - _SSN_BEFORE):m.start()] + " " + \
+            text[m.end():m.end() + _SSN_AFTER]
+        if ssn_ok(*m.groups()) and _SSN_CONTEXT.search(near):
+            yield Entity("SSN", m.start(), m.end())
