@@ -43,3 +43,43 @@ def test_ssn_placeholders_are_restored_in_answers() -> None:
     vault = Vault(Detectors())
     assert vault.mask("ssn 512-84-3301") == "ssn [SSN_1]"
     assert vault.restore("Stored [SSN_1].") == "Stored 512-84-3301."
+
+
+@pytest.mark.parametrize("card", [
+    "4111_1111_1111_1111", "4111,1111,1111,1111", "4111:1111:1111:1111", "4111+1111+1111+1111",
+    "4111|1111|1111|1111", "4111\n1111\n1111\n1111", "4111\r\n1111\r\n1111\r\n1111",
+    "4111, 1111, 1111, 1111", "4111 1111\n1111 1111", "3782|822463|10005",
+    "\u200b".join("4111111111111111"), "\u200c".join("4111111111111111"),
+    "\u2060".join("4111111111111111"), "\ufeff".join("4111111111111111"),
+    "\u00ad".join("4111111111111111"), "4111\u200b\u200b\u200b\u200b\u200b1111 1111 1111",
+    "4111 \u200b-\u200b 1111 1111 1111",
+])
+def test_cards_with_any_separator_or_invisible_characters_are_masked(card: str) -> None:
+    text = f"pay with {card} today"
+    assert found(text) == [("CARD", card)]
+    assert Vault(Detectors()).mask(text) == "pay with [CARD_1] today"
+
+
+@pytest.mark.parametrize(("text", "card"), [
+    ("card 5555 5555 5555 4444 12/27", "5555 5555 5555 4444"),
+    ("card 5555 5555 5555 4444, exp 12/27", "5555 5555 5555 4444"),
+    ("order 12 5555 5555 5555 4444 ok", "5555 5555 5555 4444"),
+    ("1 2 3 4111 1111 1111 1111", "4111 1111 1111 1111"),
+    ("ids 77,4111,1111,1111,1111,12", "4111,1111,1111,1111"),
+    # 1002 5555 5555 5555 passes Luhn too: both stretches are masked, no group left behind
+    ("ref 1002 5555 5555 5555 4444 ok", "1002 5555 5555 5555 4444"),
+])
+def test_a_card_beside_other_numbers_is_still_masked(text: str, card: str) -> None:
+    assert found(text) == [("CARD", card)]
+
+
+@pytest.mark.parametrize("text", [
+    "4111_1111_1111_1112", "4111,1111,1111,1112", "4111\n1111\n1111\n1112",  # fail Luhn
+    "1,2,3,4,5,6,7,8,9,1,2,3,4,5,6", "1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6",
+    "4,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1",  # single digits in a list: not a card's grouping
+    "12:34:56:78:90:12:34:56", "1|2|3|4|5|6|7|8|9|0|1|2|3|4|5|6",
+    "4111111111111111111111111",        # 25 digits in one block is no card
+    "version 1.2.3.4.5.6.7.8.9.1.2.3.4 and 10.0.0.1",
+])
+def test_digit_runs_that_are_no_card_are_left_alone(text: str) -> None:
+    assert "CARD" not in [kind for kind, _ in found(text)]

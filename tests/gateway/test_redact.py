@@ -221,6 +221,10 @@ def _in_any_grouping(value: str, text: str) -> bool:
 @pytest.mark.parametrize(("value", "kind"), [
     ("512-84-3301", "SSN"), ("078-05-1120", "SSN"), ("512 84 3301", "SSN"),
     ("512.84.3301", "SSN"), ("512/84/3301", "SSN"),
+    ("4111_1111_1111_1111", "CARD"), ("4111,1111,1111,1111", "CARD"),
+    ("4111:1111:1111:1111", "CARD"), ("4111+1111+1111+1111", "CARD"),
+    ("4111|1111|1111|1111", "CARD"), ("4111\n1111\n1111\n1111", "CARD"),
+    ("\u200b".join("5555555555554444"), "CARD"),
 ])
 def test_pii_in_any_format_never_reaches_upstream_or_audit(
         gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str],

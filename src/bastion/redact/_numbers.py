@@ -29,18 +29,78 @@ def iban_ok(candidate: str) -> bool:
     return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
 
 
-# Digits in any grouping people write: spaces (also no-break and thin), dashes of any kind,
-# dots, slashes; Luhn then decides.
-_CARD = re.compile(r"(?<!\d)(?:\d[ \t.\-/\u00a0\u2009\u202f\u2010-\u2015]{0,3}){12,18}\d(?!\d)")
+# Card digits in any grouping people write. Separators between two digits: up to three of
+# spaces (also no-break and thin), dashes of any kind, dots, slashes (strong: a run of digits
+# joined only by these is one number), or of _ , : + | and line breaks (weak: they also
+# join items of a list, so such a run only counts in a card's own grouping). Invisible
+# characters (zero-width, joiners, bidi marks) are ignored wherever they are.
+_INVISIBLE = ("\u00ad\u034f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069"
+              "\ufe00-\ufe0f\ufeff")
+_STRONG = " \t.\\-/\u00a0\u2000-\u200a\u202f\u2010-\u2015\u2212\u3000\uff0d"
+_WEAK = "_,:+|\n\r\u2028\u2029"
+_GAP = rf"[{_INVISIBLE}]*(?:[{_STRONG}{_WEAK}][{_INVISIBLE}]*){{0,3}}"
+_DIGIT_RUN = re.compile(rf"(?<!\d)\d(?:{_GAP}\d)*")
+_GROUP = re.compile(rf"\d(?:[{_INVISIBLE}]*\d)*")  # digits between visible separators
+_INVISIBLES = re.compile(rf"[{_INVISIBLE}]+")
+_WEAK_GAP = re.compile(rf"[{_WEAK}]")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
 
 
 def cards(text: str) -> Iterator[Entity]:
-    """Payment card numbers: 13 to 19 digits that pass Luhn."""
-    for m in _CARD.finditer(text):
-        digits = re.sub(r"\D", "", m.group())
-        if 13 <= len(digits) <= 19 and luhn_ok(digits):
+    """Payment card numbers: 13 to 19 digits that pass Luhn.
+
+    A run of digits joined by strong separators is one number: the whole run is a card when it
+    passes. Otherwise (a weak separator, or other numbers beside the card, as in "card 5555
+    5555 5555 4444 12/27") the run's groups are searched for a card in a card's grouping.
+    """
+    for m in _DIGIT_RUN.finditer(text):
+        if m.end() - m.start() < 13:
+            continue  # too short to hold 13 digits
+        groups = [(g.start() + m.start(), g.end() + m.start(), _INVISIBLES.sub("", g.group()))
+                  for g in _GROUP.finditer(m.group())]
+        if not _WEAK_GAP.search(m.group()) and _is_card("".join(d for _, _, d in groups)):
             yield Entity("CARD", m.start(), m.end())
+        else:
+            yield from _cards_within(groups)
+
+
+def _is_card(digits: str) -> bool:
+    return 13 <= len(digits) <= 19 and luhn_ok(digits)
+
+
+# How cards are printed in groups: 16 digits 4-4-4-4, 19 digits 4-4-4-4-3, American Express
+# 4-6-5, Diners 4-6-4. A block of 13 to 19 digits is a card number too.
+_CARD_GROUPINGS = frozenset({(4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4)})
+_LONGEST_GROUPING = max(len(g) for g in _CARD_GROUPINGS)
+
+
+def _cards_within(groups: list[tuple[int, int, str]]) -> Iterator[Entity]:
+    """Cards among a run's groups: every stretch in a card's grouping that passes Luhn,
+    overlapping stretches merged (masking a neighbouring number too is better than leaving a
+    group of the card in clear when a stretch with the neighbour passes Luhn by chance)."""
+    spans: list[tuple[int, int]] = []
+    sizes = [len(d) for _, _, d in groups]
+    for i, size in enumerate(sizes):
+        if _is_card(groups[i][2]):
+            spans.append((groups[i][0], groups[i][1]))
+        if size != 4:
+            continue  # every grouping starts with four digits
+        spans.extend((groups[i][0], groups[j][1])
+                     for j in range(i + 1, min(len(groups), i + _LONGEST_GROUPING))
+                     if tuple(sizes[i:j + 1]) in _CARD_GROUPINGS
+                     and luhn_ok("".join(d for _, _, d in groups[i:j + 1])))
+    for start, end in _merged(spans):
+        yield Entity("CARD", start, end)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start < out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((start, end))
+    return out
 
 
 def ibans(text: str) -> Iterator[Entity]:
