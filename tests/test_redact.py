@@ -83,3 +83,42 @@ def test_a_card_beside_other_numbers_is_still_masked(text: str, card: str) -> No
 ])
 def test_digit_runs_that_are_no_card_are_left_alone(text: str) -> None:
     assert "CARD" not in [kind for kind, _ in found(text)]
+
+
+@pytest.mark.parametrize("iban", [
+    "DE89 3704 0044 0532 0130 00", "de89370400440532013000", "de89 3704 0044 0532 0130 00",
+    "De89 3704 0044 0532 0130 00", "DE89-3704-0044-0532-0130-00", "DE89.3704.0044.0532.0130.00",
+    "de89-3704-0044-0532-0130-00", "DE89\u00a03704\u00a00044\u00a00532\u00a00130\u00a000",
+    "fr14 2004 1010 0505 0001 3m02 606", "gb82 west 1234 5698 7654 32", "NO9386011117947",
+])
+def test_ibans_in_any_case_and_grouping_are_masked(iban: str) -> None:
+    text = f"wire it to {iban} please"
+    assert found(text) == [("IBAN", iban)]
+    assert Vault(Detectors()).mask(text) == "wire it to [IBAN_1] please"
+
+
+def test_a_word_after_an_iban_does_not_hide_it() -> None:
+    assert found("to be68 5390 0754 7034 this week") == [("IBAN", "be68 5390 0754 7034")]
+    assert found("to BE68539007547034 THIS WEEK") == [("IBAN", "BE68539007547034")]
+
+
+@pytest.mark.parametrize("text", [
+    "de89 3704 0044 0532 0130 01",     # fails mod-97
+    "xx89370400440532013000",          # no such country
+    "de8937040044053201300",           # German IBANs have 22 characters
+])
+def test_lower_case_lookalikes_are_left_alone(text: str) -> None:
+    assert found(f"ref {text} ok") == []
+
+
+def test_lower_case_words_passing_mod_97_are_left_alone_unless_the_length_fits() -> None:
+    from bastion.redact import iban_ok
+
+    # 'ab' is no country: upper case it would pass on mod-97 alone (as before), lower case not
+    word = next(f"ab{n:02d}cdefghijklmno" for n in range(100)
+                if iban_ok(f"ab{n:02d}cdefghijklmno"))
+    assert found(f"see {word} now") == []
+    assert found(f"see {word.upper()} now") == [("IBAN", word.upper())]
+    assert iban_ok("DE89-3704-0044-0532-0130-00")
+    assert iban_ok("de89.3704.0044.0532.0130.00")
+    assert not iban_ok("DE89_3704_0044_0532_0130_00")

@@ -21,9 +21,10 @@ def luhn_ok(digits: str) -> bool:
 
 
 def iban_ok(candidate: str) -> bool:
-    """True when an IBAN (spaces allowed) passes the ISO 7064 mod-97 check."""
-    compact = candidate.replace(" ", "").upper()
-    if not 15 <= len(compact) <= 34:
+    """True when an IBAN (any case; spaces, dots or dashes between groups allowed) passes the
+    ISO 7064 mod-97 check."""
+    compact = _IBAN_SEPARATORS.sub("", candidate).upper()
+    if not 15 <= len(compact) <= 34 or not (compact.isascii() and compact.isalnum()):
         return False
     moved = compact[4:] + compact[:4]
     return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
@@ -43,7 +44,6 @@ _DIGIT_RUN = re.compile(rf"(?<!\d)\d(?:{_GAP}\d)*")
 _GROUP = re.compile(rf"\d(?:[{_INVISIBLE}]*\d)*")  # digits between visible separators
 _INVISIBLES = re.compile(rf"[{_INVISIBLE}]+")
 _WEAK_GAP = re.compile(rf"[{_WEAK}]")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
 
 
 def cards(text: str) -> Iterator[Entity]:
@@ -103,11 +103,40 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
+# IBANs in groups of four, separated by a space, dot or dash, or not at all; any case.
+_IBAN = re.compile(r"\b[A-Za-z]{2}[0-9]{2}(?:[ .\-\u00a0]?[A-Za-z0-9]{4}){2,7}"
+                   r"(?:[ .\-\u00a0]?[A-Za-z0-9]{1,3})?\b")
+_IBAN_SEPARATORS = re.compile(r"[ .\-\u00a0]")
+# The length of each country's IBAN (the SWIFT IBAN registry). Only IBANs written in lower
+# or mixed case must match it: ordinary words and ids are lower case, and one in 97 of them
+# that looks like an IBAN would pass mod-97 alone.
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
+    "BI": 27, "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DJ": 27,
+    "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FK": 18, "FO": 18, "FR": 27,
+    "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HN": 28, "HR": 21, "HU": 28,
+    "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28,
+    "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22,
+    "MK": 19, "MN": 20, "MR": 27, "MT": 31, "MU": 30, "NI": 28, "NL": 18, "NO": 15, "OM": 23,
+    "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "RU": 33, "SA": 24,
+    "SC": 31, "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28,
+    "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
+}
+
+
 def ibans(text: str) -> Iterator[Entity]:
-    """IBANs that pass the mod-97 check."""
+    """IBANs that pass the mod-97 check; lower- or mixed-case ones must also have their
+    country's length. A candidate that fails is cut back a group at a time, so a word after
+    an IBAN ("BE68 5390 0754 7034 THIS") does not hide it."""
     for m in _IBAN.finditer(text):
-        if iban_ok(m.group()):
-            yield Entity("IBAN", m.start(), m.end())
+        ends = [sep.start() for sep in _IBAN_SEPARATORS.finditer(m.group())][::-1]
+        for end in [len(m.group()), *ends]:
+            candidate = m.group()[:end]
+            if iban_ok(candidate) and (candidate.isupper() or len(
+                    _IBAN_SEPARATORS.sub("", candidate)) == _IBAN_LENGTHS.get(
+                    candidate[:2].upper())):
+                yield Entity("IBAN", m.start(), m.start() + end)
+                break
 
 
 # AAA-GG-SSSS with the same separator twice: a dash of any kind, a space, a dot or a slash.
