@@ -122,3 +122,46 @@ def test_lower_case_words_passing_mod_97_are_left_alone_unless_the_length_fits()
     assert iban_ok("DE89-3704-0044-0532-0130-00")
     assert iban_ok("de89.3704.0044.0532.0130.00")
     assert not iban_ok("DE89_3704_0044_0532_0130_00")
+
+
+@pytest.mark.parametrize("email", [
+    "jane.doe [at] example [dot] com", "jane.doe (at) example (dot) com",
+    "jane.doe {at} example.com", "jane(at)example.com", "jane [ at ] mail.example [ dot ] org",
+    "jane.doe at example dot com", "jane.doe AT example DOT co DOT uk", "jane@example[.]com",
+    "jane @ example dot com", "jane.doe [@] example.com",
+])
+def test_emails_written_to_dodge_harvesters_are_masked(email: str) -> None:
+    text = f"write to {email} today"
+    assert found(text) == [("EMAIL", email)]
+    assert Vault(Detectors()).mask(text) == "write to [EMAIL_1] today"
+
+
+@pytest.mark.parametrize("text", [
+    "look at docs.python.org for that", "meet me at noon. Then we go", "jane [at] example",
+    "we sat at the table dot by dot", "sum (at) most 5. Commas", "arrive at 5.30 pm",
+    "the email is at the bottom. com", "Good at maths.Really",
+])
+def test_prose_with_at_and_dot_is_left_alone(text: str) -> None:
+    assert found(text) == []
+
+
+@pytest.mark.parametrize("spelled", [
+    "five five five five five five five five five five five five four four four four",
+    "Four one one one, one one one one, one one one one, one one one one",
+    "four-one-one-one one-one-one-one one-one-one-one one-one-one-one",
+    "three seven eight two eight two two four six three one zero zero zero five",
+])
+def test_card_digits_spelled_out_are_masked(spelled: str) -> None:
+    text = f"my card is {spelled}. thanks"
+    assert found(text) == [("CARD", spelled)]
+
+
+@pytest.mark.parametrize("text", [
+    # fails Luhn
+    "five five five five five five five five five five five five four four four five",
+    "one two three four five six seven eight nine ten eleven twelve",  # not digits throughout
+    "I have one cat, two dogs, three fish and four birds",
+    "nine eight seven six five four three two one zero nine eight",     # twelve words
+])
+def test_spelled_numbers_that_are_no_card_are_left_alone(text: str) -> None:
+    assert found(text) == []

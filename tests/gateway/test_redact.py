@@ -227,6 +227,8 @@ def _in_any_grouping(value: str, text: str) -> bool:
     ("\u200b".join("5555555555554444"), "CARD"),
     ("de89370400440532013000", "IBAN"), ("DE89-3704-0044-0532-0130-00", "IBAN"),
     ("DE89.3704.0044.0532.0130.00", "IBAN"), ("fr14 2004 1010 0505 0001 3m02 606", "IBAN"),
+    ("jane.doe [at] example [dot] com", "EMAIL"), ("jane.doe at example dot com", "EMAIL"),
+    ("five five five five five five five five five five five five four four four four", "CARD"),
 ])
 def test_pii_in_any_format_never_reaches_upstream_or_audit(
         gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str],

@@ -17,10 +17,21 @@ import phonenumbers
 from phonenumbers import PhoneMetadata
 
 from bastion.redact._entity import Entity
-from bastion.redact._numbers import cards, ibans, ssns
+from bastion.redact._numbers import cards, ibans, spelled_cards, ssns
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*"
                     r"\.[A-Za-z]{2,24}\b")
+# Addresses written to dodge harvesters: "jane [at] example [dot] com", "jane(at)example.com",
+# "jane at example dot com", "jane@example[.]com". A bracketed "at" is enough; a bare " at "
+# or "@" needs a spelled or bracketed dot too (else ordinary "look at docs.python.org" would
+# match, and a plain address is _EMAIL's).
+_OBFUSCATED_DOT = r"(?:\s*[\[({<]\s*(?:dot|\.)\s*[\])}>]\s*|\s+dot\s+)"
+_OBFUSCATED_EMAIL = re.compile(
+    r"(?i)(?<![\w.+-])[\w.+-]{1,64}"
+    r"(?:(?P<bracket>\s*[\[({<]\s*(?:at|@)\s*[\])}>]\s*)|\s+at\s+|\s*@\s*)"
+    rf"[a-z0-9-]{{1,63}}(?:(?:\.|{_OBFUSCATED_DOT})[a-z0-9-]{{1,63}}){{0,8}}"
+    rf"(?:\.|{_OBFUSCATED_DOT})[a-z]{{2,24}}\b")
+_SPELLED_DOT = re.compile(_OBFUSCATED_DOT, re.IGNORECASE)
 # A key block without its END line (a truncated paste, a stream still arriving) is masked to
 # the end of the text: never let half a private key through.
 _PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----(?:[\s\S]*?"
@@ -40,6 +51,9 @@ _SECRET = re.compile(
 def _emails(text: str) -> Iterator[Entity]:
     for m in _EMAIL.finditer(text):
         yield Entity("EMAIL", m.start(), m.end())
+    for m in _OBFUSCATED_EMAIL.finditer(text):
+        if m.group("bracket") or _SPELLED_DOT.search(m.group()):
+            yield Entity("EMAIL", m.start(), m.end())
 
 
 def _secrets(text: str) -> Iterator[Entity]:
@@ -95,8 +109,8 @@ class Detectors:
 
     def __init__(self, phone_region: str | None = "US") -> None:
         self.phone_region = phone_region
-        self.detectors: list[Detector] = [_secrets, _emails, ibans, cards, ssns,
-                                          self._phones]
+        self.detectors: list[Detector] = [_secrets, _emails, ibans, cards, spelled_cards,
+                                          ssns, self._phones]
 
     def _phones(self, text: str) -> Iterator[Entity]:
         return _phones(text, self.phone_region)

@@ -64,6 +64,22 @@ def cards(text: str) -> Iterator[Entity]:
             yield from _cards_within(groups)
 
 
+# A card read out digit by digit: "four one one one, one one one one ...". Thirteen or more
+# digit words in a row hardly occur otherwise, and Luhn still has to pass.
+_DIGIT_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+                "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_DIGIT_WORD = "(?:" + "|".join(_DIGIT_WORDS) + ")"
+_SPELLED_RUN = re.compile(rf"(?i)\b{_DIGIT_WORD}(?:[\s,.;:\-]{{1,3}}{_DIGIT_WORD}){{12,}}\b")
+_WORD = re.compile(r"[a-z]+", re.IGNORECASE)
+
+
+def spelled_cards(text: str) -> Iterator[Entity]:
+    """Card numbers spelled out in English digit words, 13 to 19 of them passing Luhn."""
+    for m in _SPELLED_RUN.finditer(text):
+        if _is_card("".join(_DIGIT_WORDS[w.lower()] for w in _WORD.findall(m.group()))):
+            yield Entity("CARD", m.start(), m.end())
+
+
 def _is_card(digits: str) -> bool:
     return 13 <= len(digits) <= 19 and luhn_ok(digits)
 
