@@ -5,9 +5,13 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 
 import pytest
+from sqlalchemy import MetaData, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from bastion.monitor import EventStore
 from bastion.redact import Detectors, StreamMasker, StreamRestorer, Vault, iban_ok, luhn_ok
 from bastion.testing import ScriptedUpstream, Turn
 
@@ -245,3 +249,19 @@ def test_pii_in_any_format_never_reaches_upstream_or_audit(
     audit = "\n".join(_strings(gw.audit.events()))
     assert not _in_any_grouping(value, audit)
     assert f"[{kind}_1]" in audit
+    events = EventStore(gw.sessions)
+    deadline = time.monotonic() + 10
+    while not any(e.sample for e in events.events()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [e.sample for e in events.events() if e.sample] == [sent]  # the monitor's copy
+    assert not _in_any_grouping(value, "\n".join(_stored_text(gw.sessions)))
+
+
+def _stored_text(sessions: sessionmaker[Session]) -> list[str]:
+    """Every text value in every table of the gateway's database."""
+    tables = MetaData()
+    with sessions() as session:
+        tables.reflect(bind=session.get_bind())
+        return [value for table in tables.sorted_tables
+                for row in session.execute(select(table)) for value in row
+                if isinstance(value, str)]
