@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import pytest
 
-from bastion.redact import Detectors, Vault
+from bastion.redact import Detectors, Entity, Vault, iban_ok
 
 
 def found(text: str) -> list[tuple[str, str]]:
@@ -112,8 +114,6 @@ def test_lower_case_lookalikes_are_left_alone(text: str) -> None:
 
 
 def test_lower_case_words_passing_mod_97_are_left_alone_unless_the_length_fits() -> None:
-    from bastion.redact import iban_ok
-
     # 'ab' is no country: upper case it would pass on mod-97 alone (as before), lower case not
     word = next(f"ab{n:02d}cdefghijklmno" for n in range(100)
                 if iban_ok(f"ab{n:02d}cdefghijklmno"))
@@ -165,3 +165,16 @@ def test_card_digits_spelled_out_are_masked(spelled: str) -> None:
 ])
 def test_spelled_numbers_that_are_no_card_are_left_alone(text: str) -> None:
     assert found(text) == []
+
+
+def test_overlapping_entities_are_merged_so_no_part_is_left_in_clear() -> None:
+    def fixed(*entities: Entity) -> Callable[[str], Iterator[Entity]]:
+        return lambda _: iter(entities)
+
+    detectors = Detectors()
+    detectors.detectors = [fixed(Entity("CARD", 0, 10), Entity("PHONE", 30, 35)),
+                           fixed(Entity("EMAIL", 5, 20)), fixed(Entity("SSN", 19, 24))]
+    assert detectors.find("x" * 40) == [Entity("EMAIL", 0, 24), Entity("PHONE", 30, 35)]
+    # the card is partly inside a longer (obfuscated) address: all of it is masked
+    text = "card 4111 1111 1111 1111 (at) example.com"
+    assert Vault(Detectors()).mask(text) == "card [EMAIL_1]"

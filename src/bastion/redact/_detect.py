@@ -100,7 +100,11 @@ Detector = Callable[[str], Iterator[Entity]]
 
 
 class Detectors:
-    """The detector set; finds entities and resolves overlaps (longest first wins).
+    """The detector set; finds entities and merges overlapping ones.
+
+    Overlapping entities become one, spanning all of them, of the longest one's kind: every
+    character any detector reports is masked (dropping the shorter one would leave its part
+    outside the longer one in clear).
 
     Args:
         phone_region: ISO region for national phone formats (``"US"``, ``"GB"``); ``None``
@@ -117,10 +121,16 @@ class Detectors:
 
     def find(self, text: str) -> list[Entity]:
         """Non-overlapping entities, in text order."""
-        found = [e for detect in self.detectors for e in detect(text)]
-        found.sort(key=lambda e: (-(e.end - e.start), e.start))
-        taken: list[Entity] = []
+        found = sorted((e for detect in self.detectors for e in detect(text)),
+                       key=lambda e: (e.start, -e.end))
+        merged: list[tuple[Entity, Entity]] = []  # (the span so far, its longest member)
         for entity in found:
-            if all(entity.end <= t.start or entity.start >= t.end for t in taken):
-                taken.append(entity)
-        return sorted(taken, key=lambda e: e.start)
+            if merged and entity.start < merged[-1][0].end:
+                span, longest = merged[-1]
+                if entity.end - entity.start > longest.end - longest.start:
+                    longest = entity
+                merged[-1] = (Entity(longest.kind, span.start, max(span.end, entity.end)),
+                              longest)
+            else:
+                merged.append((entity, entity))
+        return [span for span, _ in merged]
