@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +167,79 @@ def test_gateway_keys_and_anchors_its_chain_and_the_cli_verifies_it(
     code, out = verify()  # the anchor alone still sees it
     assert code == 1
     assert "removed" in out
+
+
+def _verify_cli(db_url: str, *args: str) -> tuple[int, str, BaseException | None]:
+    app = typer.Typer()
+    _audit.register(app)
+    runner = CliRunner(env={"COLUMNS": "1000", "BASTION_AUDIT_KEY": KEY.decode()})
+    result = runner.invoke(app, ["audit", "verify", "--db", db_url, *args])
+    return result.exit_code, result.output, result.exception
+
+
+def test_an_edited_event_time_is_caught_though_the_hashes_still_match(
+        db_url: str, sessions: sessionmaker[Session]) -> None:
+    log = AuditLog(sessions, key=KEY)
+    _fill(log, 5)
+    assert log.verify().ok
+    with sessions.begin() as session:  # the time is a column beside the hashed body
+        session.execute(text("update audit_events set at = :t where seq = 3"),
+                        {"t": "2020-01-01 00:00:00+00:00"})
+    problems = log.verify().problems
+    assert [(p.seq, p.message) for p in problems] == [
+        (3, "column(s) ['at'] differ from the hashed body")]
+    code, out, exc = _verify_cli(db_url)
+    assert (code, isinstance(exc, SystemExit)) == (1, True), out
+    assert "event 3: column(s) ['at'] differ from the hashed body" in out
+    assert "audit log BROKEN: 1 problem(s) in 5 events" in out
+
+
+def test_the_same_event_time_written_with_another_offset_is_not_an_edit(
+        sessions: sessionmaker[Session]) -> None:
+    log = AuditLog(sessions)
+    _fill(log, 2)
+    hashed = log.events()[1]["at"]
+    shifted = datetime.fromisoformat(hashed).astimezone(timezone(timedelta(hours=2)))
+    with sessions.begin() as session:
+        session.execute(text("update audit_events set at = :t where seq = 2"),
+                        {"t": shifted.isoformat()})
+    assert log.verify().ok
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # PostgreSQL refuses the text
+def test_an_event_time_that_is_no_time_is_reported_not_raised(
+        db_url: str, sessions: sessionmaker[Session]) -> None:
+    log = AuditLog(sessions)
+    _fill(log, 3)
+    with sessions.begin() as session:
+        session.execute(text("update audit_events set at = 'yesterday' where seq = 2"))
+    assert [p.seq for p in log.verify().problems] == [2]
+    code, out, exc = _verify_cli(db_url)
+    assert (code, isinstance(exc, SystemExit)) == (1, True), out
+    assert "event 2: column(s) ['at'] differ" in out
+
+
+@pytest.mark.parametrize("events", [4, 0])
+def test_a_deleted_head_is_reported_broken_not_a_crash(
+        db_url: str, sessions: sessionmaker[Session], tmp_path: Path, events: int) -> None:
+    anchor = tmp_path / "anchor"
+    log = AuditLog(sessions, key=KEY, anchor=FileAnchor(anchor, KEY), anchor_every_s=0)
+    _fill(log, 4)
+    with sessions.begin() as session:
+        if not events:
+            session.execute(text("delete from audit_events"))
+        session.execute(text("delete from audit_head"))
+    report = log.verify()
+    assert not report.ok
+    assert "the audit_head row is missing" in report.problems[0].message
+    held = "the chain holds 4 event(s), the last is 4" if events else "the chain holds no events"
+    assert held in report.problems[0].message
+    code, out, exc = _verify_cli(db_url, "--anchor", str(anchor))
+    assert code == 1, out
+    assert isinstance(exc, SystemExit), out  # an exit code, not a traceback
+    assert "Traceback" not in out
+    assert "the audit_head row is missing" in out
+    assert "restore it from a backup" in out
+    assert "audit log BROKEN" in out
+    if not events:  # the anchor still knows how long the chain was
+        assert "the anchor saw event 4" in out

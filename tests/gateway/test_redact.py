@@ -5,9 +5,13 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 
 import pytest
+from sqlalchemy import MetaData, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from bastion.monitor import EventStore
 from bastion.redact import Detectors, StreamMasker, StreamRestorer, Vault, iban_ok, luhn_ok
 from bastion.testing import ScriptedUpstream, Turn
 
@@ -197,3 +201,67 @@ def test_the_digit_count_shortcut_never_hides_a_phone_number() -> None:
         for text in texts:
             direct = [(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(text, region)]
             assert [(e.start, e.end) for e in _phones(text, region)] == direct, (region, text)
+
+
+def _strings(value: object) -> list[str]:
+    """Every string in a decoded JSON value (so escapes such as ``\\n`` are real characters)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+def _in_any_grouping(value: str, text: str) -> bool:
+    """True when the letters and digits of ``value`` appear in ``text`` in order, whatever
+    separates them (a re-grouped or re-cased copy still counts)."""
+    chars = [re.escape(ch) for ch in value if ch.isalnum()]
+    return re.search(r"[^0-9A-Za-z]{0,5}".join(chars), text, re.IGNORECASE) is not None
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize(("value", "kind"), [
+    ("512-84-3301", "SSN"), ("078-05-1120", "SSN"), ("512 84 3301", "SSN"),
+    ("512.84.3301", "SSN"), ("512/84/3301", "SSN"),
+    ("4111_1111_1111_1111", "CARD"), ("4111,1111,1111,1111", "CARD"),
+    ("4111:1111:1111:1111", "CARD"), ("4111+1111+1111+1111", "CARD"),
+    ("4111|1111|1111|1111", "CARD"), ("4111\n1111\n1111\n1111", "CARD"),
+    ("\u200b".join("5555555555554444"), "CARD"),
+    ("de89370400440532013000", "IBAN"), ("DE89-3704-0044-0532-0130-00", "IBAN"),
+    ("DE89.3704.0044.0532.0130.00", "IBAN"), ("fr14 2004 1010 0505 0001 3m02 606", "IBAN"),
+    ("jane.doe [at] example [dot] com", "EMAIL"), ("jane.doe at example dot com", "EMAIL"),
+    ("five five five five five five five five five five five five four four four four", "CARD"),
+])
+def test_pii_in_any_format_never_reaches_upstream_or_audit(
+        gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str],
+        value: str, kind: str) -> None:
+    gw = gateway_factory(audit__content="redact")
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json=chat(f"Please store this: {value} "
+                                                               "thanks"))
+    assert response.status_code == 200
+    assert response.headers["x-bastion-checks"].startswith("input/default=redact")
+    sent = upstream[0].requests[-1]["messages"][0]["content"]
+    assert sent == f"Please store this: [{kind}_1] thanks"
+    gw.wait_audit(1)
+    audit = "\n".join(_strings(gw.audit.events()))
+    assert not _in_any_grouping(value, audit)
+    assert f"[{kind}_1]" in audit
+    events = EventStore(gw.sessions)
+    deadline = time.monotonic() + 10
+    while not any(e.sample for e in events.events()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [e.sample for e in events.events() if e.sample] == [sent]  # the monitor's copy
+    assert not _in_any_grouping(value, "\n".join(_stored_text(gw.sessions)))
+
+
+def _stored_text(sessions: sessionmaker[Session]) -> list[str]:
+    """Every text value in every table of the gateway's database."""
+    tables = MetaData()
+    with sessions() as session:
+        tables.reflect(bind=session.get_bind())
+        return [value for table in tables.sorted_tables
+                for row in session.execute(select(table)) for value in row
+                if isinstance(value, str)]

@@ -3,8 +3,10 @@
 Every event body is canonical JSON (sorted keys, no spaces, ASCII). Its hash is
 ``sha256(prev_hash + body)``, so editing, inserting or deleting any event breaks the chain at
 that point; the ``audit_head`` row names the last event, so deleting the newest events is
-caught too. Writers serialise on the head row (a row lock in PostgreSQL, the write lock in
-SQLite), so several gateway workers can share one chain.
+caught too. The indexed columns (``seq``, ``at``, ``type``, ``request_id``, ``account_id``)
+are copies of fields of the hashed body, and verify checks each against it. Writers serialise
+on the head row (a row lock in PostgreSQL, the write lock in SQLite), so several gateway
+workers can share one chain.
 
 A hash chain alone does not stop someone who can write to the database: they can recompute
 every hash after an edit and move the head. So the chain is keyed and anchored outside the
@@ -24,10 +26,10 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, func, select, type_coerce, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.monitor._anchor import ANCHOR_ENV, KEY_ENV, FileAnchor, audit_key, mac
@@ -179,21 +181,26 @@ class AuditLog:
         checkpoint must still be in the chain, unchanged, at or before the head.
         """
         with self.sessions() as session:
-            head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
-            rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()
+            head = session.execute(select(AuditHead).where(AuditHead.id == 1)
+                                   ).scalar_one_or_none()
             walk = _Walk(self.key)
-            for row in rows:
+            for row in session.execute(_ROWS):
                 walk.visit(row)
         problems = walk.problems
-        if walk.last != (head.seq, head.hash):
-            problems.append(Problem(head.seq, f"the head names event {head.seq} but the chain "
-                                    f"ends at event {walk.last[0]}: events were removed or the "
-                                    "head was edited"))
-        if self.key and head.mac != mac(self.key, "head", head.seq, head.hash):
-            problems.append(Problem(head.seq, "the head is not signed with the audit key: it "
-                                    "was moved or rewritten"))
-        checkpoints = self._check_anchor(walk.hashes, head.seq, problems)
-        return VerifyReport(walk.count, head.seq, tuple(problems), keyed=self.key is not None,
+        if head is None:
+            head_seq = walk.last[0]
+            problems.append(Problem(head_seq, _no_head(walk.count, head_seq)))
+        else:
+            head_seq = head.seq
+            if walk.last != (head.seq, head.hash):
+                problems.append(Problem(head.seq, f"the head names event {head.seq} but the "
+                                        f"chain ends at event {walk.last[0]}: events were "
+                                        "removed or the head was edited"))
+            if self.key and head.mac != mac(self.key, "head", head.seq, head.hash):
+                problems.append(Problem(head.seq, "the head is not signed with the audit key: "
+                                        "it was moved or rewritten"))
+        checkpoints = self._check_anchor(walk.hashes, head_seq, problems)
+        return VerifyReport(walk.count, head_seq, tuple(problems), keyed=self.key is not None,
                             checkpoints=checkpoints)
 
     def _check_anchor(self, hashes: dict[int, str], head: int,
@@ -227,6 +234,36 @@ def _row(seq: int, prev: str, event: dict[str, Any]) -> AuditEvent:
                       body=body, prev_hash=prev, hash=chain_hash(prev, body))
 
 
+# Every column verify reads, ``at`` as stored: SQLite keeps text that an edit can make
+# unreadable as a time, and reading it through the DateTime type would then raise mid-walk.
+_ROWS = select(AuditEvent.seq, AuditEvent.type, AuditEvent.request_id, AuditEvent.account_id,
+               type_coerce(AuditEvent.at, String).label("at"), AuditEvent.body,
+               AuditEvent.prev_hash, AuditEvent.hash, AuditEvent.mac).order_by(AuditEvent.seq)
+
+
+def _no_head(events: int, last: int) -> str:
+    held = f"the chain holds {events} event(s), the last is {last}" if events else \
+        "the chain holds no events"
+    return (f"the audit_head row is missing ({held}): it was deleted, so the database alone "
+            "cannot tell whether newer events were removed, and the gateway cannot append "
+            "until it is back; treat the database as tampered with, restore it from a backup "
+            "and verify that with --anchor")
+
+
+class _Row(Protocol):
+    """The columns of one ``audit_events`` row that verify reads (``at`` as stored)."""
+
+    seq: int
+    type: str
+    request_id: str | None
+    account_id: str | None
+    at: object
+    body: str
+    prev_hash: str
+    hash: str
+    mac: str | None
+
+
 class _Walk:
     """The chain walk: sequence, links, hashes, HMACs and indexed columns of each row."""
 
@@ -237,7 +274,7 @@ class _Walk:
         self.count = 0
         self.last: tuple[int, str] = (0, GENESIS)
 
-    def visit(self, row: AuditEvent) -> None:
+    def visit(self, row: _Row) -> None:
         expected_seq, prev = self.last[0] + 1, self.last[1]
         self.count += 1
         if row.seq != expected_seq:
@@ -255,12 +292,30 @@ class _Walk:
         self.last = (row.seq, row.hash)
 
 
-def _columns_match(row: AuditEvent) -> list[Problem]:
+def _columns_match(row: _Row) -> list[Problem]:
     try:
         body = json.loads(row.body)
     except ValueError:
         return [Problem(row.seq, "the body is not JSON")]
+    if not isinstance(body, dict):
+        return [Problem(row.seq, "the body is not a JSON object")]
     wanted = {"seq": row.seq, "type": row.type, "request_id": row.request_id,
               "account_id": row.account_id}
     wrong = [name for name, value in wanted.items() if body.get(name) != value]
+    hashed_at = _time(body.get("at"))
+    if hashed_at is None or _time(row.at) != hashed_at:
+        wrong.append("at")
     return [Problem(row.seq, f"column(s) {wrong} differ from the hashed body")] if wrong else []
+
+
+def _time(value: object) -> datetime | None:
+    """An instant from a stored time (a datetime, or ISO text); naive means UTC (SQLite keeps
+    no offset). ``None`` for anything that is not a time."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

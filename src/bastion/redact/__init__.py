@@ -1,6 +1,8 @@
 """Redaction: detect PII and secrets, mask them per request, restore them in answers."""
 
-from bastion.redact._detect import Detectors, Entity, iban_ok, luhn_ok
+from bastion.redact._detect import Detectors
+from bastion.redact._entity import Entity
+from bastion.redact._numbers import iban_ok, luhn_ok
 from bastion.redact._vault import StreamMasker, StreamRestorer, Vault
 
 __all__ = [

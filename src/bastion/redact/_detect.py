@@ -3,56 +3,35 @@
 Why not Presidio: its analyzer imports spaCy at start-up (about 18 s on this 2-core machine)
 and its e-mail recogniser fetches the public-suffix list over the network, so it cannot run
 in an offline gateway. We reuse the same approach — patterns plus validators — with
-``phonenumbers`` (libphonenumber) for phone numbers, Luhn for cards and ISO 7064 mod-97 for
-IBANs.
+``phonenumbers`` (libphonenumber) for phone numbers, Luhn for cards, ISO 7064 mod-97 for
+IBANs and the SSA's issued ranges for social security numbers.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from functools import cache
 
 import phonenumbers
 from phonenumbers import PhoneMetadata
 
-
-@dataclass(frozen=True)
-class Entity:
-    """A detected value: ``text[start:end]`` is a ``kind`` (``EMAIL``, ``CARD`` ...)."""
-
-    kind: str
-    start: int
-    end: int
-
-
-def luhn_ok(digits: str) -> bool:
-    """True when a digit string passes the Luhn checksum (payment card numbers)."""
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-def iban_ok(candidate: str) -> bool:
-    """True when an IBAN (spaces allowed) passes the ISO 7064 mod-97 check."""
-    compact = candidate.replace(" ", "").upper()
-    if not 15 <= len(compact) <= 34:
-        return False
-    moved = compact[4:] + compact[:4]
-    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
-
+from bastion.redact._entity import Entity
+from bastion.redact._numbers import cards, ibans, spelled_cards, ssns
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*"
                     r"\.[A-Za-z]{2,24}\b")
-# Digits in any grouping people write: spaces (also no-break and thin), dashes of any kind,
-# dots, slashes; Luhn then decides.
-_CARD = re.compile(r"(?<!\d)(?:\d[ \t.\-/\u00a0\u2009\u202f\u2010-\u2015]{0,3}){12,18}\d(?!\d)")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
+# Addresses written to dodge harvesters: "jane [at] example [dot] com", "jane(at)example.com",
+# "jane at example dot com", "jane@example[.]com". A bracketed "at" is enough; a bare " at "
+# or "@" needs a spelled or bracketed dot too (else ordinary "look at docs.python.org" would
+# match, and a plain address is _EMAIL's).
+_OBFUSCATED_DOT = r"(?:\s*[\[({<]\s*(?:dot|\.)\s*[\])}>]\s*|\s+dot\s+)"
+_OBFUSCATED_EMAIL = re.compile(
+    r"(?i)(?<![\w.+-])[\w.+-]{1,64}"
+    r"(?:(?P<bracket>\s*[\[({<]\s*(?:at|@)\s*[\])}>]\s*)|\s+at\s+|\s*@\s*)"
+    rf"[a-z0-9-]{{1,63}}(?:(?:\.|{_OBFUSCATED_DOT})[a-z0-9-]{{1,63}}){{0,8}}"
+    rf"(?:\.|{_OBFUSCATED_DOT})[a-z]{{2,24}}\b")
+_SPELLED_DOT = re.compile(_OBFUSCATED_DOT, re.IGNORECASE)
 # A key block without its END line (a truncated paste, a stream still arriving) is masked to
 # the end of the text: never let half a private key through.
 _PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----(?:[\s\S]*?"
@@ -72,19 +51,9 @@ _SECRET = re.compile(
 def _emails(text: str) -> Iterator[Entity]:
     for m in _EMAIL.finditer(text):
         yield Entity("EMAIL", m.start(), m.end())
-
-
-def _cards(text: str) -> Iterator[Entity]:
-    for m in _CARD.finditer(text):
-        digits = re.sub(r"\D", "", m.group())
-        if 13 <= len(digits) <= 19 and luhn_ok(digits):
-            yield Entity("CARD", m.start(), m.end())
-
-
-def _ibans(text: str) -> Iterator[Entity]:
-    for m in _IBAN.finditer(text):
-        if iban_ok(m.group()):
-            yield Entity("IBAN", m.start(), m.end())
+    for m in _OBFUSCATED_EMAIL.finditer(text):
+        if m.group("bracket") or _SPELLED_DOT.search(m.group()):
+            yield Entity("EMAIL", m.start(), m.end())
 
 
 def _secrets(text: str) -> Iterator[Entity]:
@@ -131,7 +100,11 @@ Detector = Callable[[str], Iterator[Entity]]
 
 
 class Detectors:
-    """The detector set; finds entities and resolves overlaps (longest first wins).
+    """The detector set; finds entities and merges overlapping ones.
+
+    Overlapping entities become one, spanning all of them, of the longest one's kind: every
+    character any detector reports is masked (dropping the shorter one would leave its part
+    outside the longer one in clear).
 
     Args:
         phone_region: ISO region for national phone formats (``"US"``, ``"GB"``); ``None``
@@ -140,17 +113,24 @@ class Detectors:
 
     def __init__(self, phone_region: str | None = "US") -> None:
         self.phone_region = phone_region
-        self.detectors: list[Detector] = [_secrets, _emails, _ibans, _cards, self._phones]
+        self.detectors: list[Detector] = [_secrets, _emails, ibans, cards, spelled_cards,
+                                          ssns, self._phones]
 
     def _phones(self, text: str) -> Iterator[Entity]:
         return _phones(text, self.phone_region)
 
     def find(self, text: str) -> list[Entity]:
         """Non-overlapping entities, in text order."""
-        found = [e for detect in self.detectors for e in detect(text)]
-        found.sort(key=lambda e: (-(e.end - e.start), e.start))
-        taken: list[Entity] = []
+        found = sorted((e for detect in self.detectors for e in detect(text)),
+                       key=lambda e: (e.start, -e.end))
+        merged: list[tuple[Entity, Entity]] = []  # (the span so far, its longest member)
         for entity in found:
-            if all(entity.end <= t.start or entity.start >= t.end for t in taken):
-                taken.append(entity)
-        return sorted(taken, key=lambda e: e.start)
+            if merged and entity.start < merged[-1][0].end:
+                span, longest = merged[-1]
+                if entity.end - entity.start > longest.end - longest.start:
+                    longest = entity
+                merged[-1] = (Entity(longest.kind, span.start, max(span.end, entity.end)),
+                              longest)
+            else:
+                merged.append((entity, entity))
+        return [span for span, _ in merged]

@@ -12,7 +12,7 @@ import re
 
 from bastion.redact._detect import Detectors
 
-_PLACEHOLDER = re.compile(r"\[(?:EMAIL|PHONE|CARD|IBAN|SECRET|PRIVATE_KEY)_\d{1,4}\]")
+_PLACEHOLDER = re.compile(r"\[(?:EMAIL|PHONE|CARD|IBAN|SSN|SECRET|PRIVATE_KEY)_\d{1,4}\]")
 _PARTIAL = re.compile(r"\[[A-Z_]{0,12}\d{0,4}$")
 
 

@@ -1,0 +1,187 @@
+"""Numbers with a checksum or a fixed shape: payment cards (Luhn), IBANs (ISO 7064 mod-97)
+and US social security numbers (the SSA's ranges)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from bastion.redact._entity import Entity
+
+
+def luhn_ok(digits: str) -> bool:
+    """True when a digit string passes the Luhn checksum (payment card numbers)."""
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def iban_ok(candidate: str) -> bool:
+    """True when an IBAN (any case; spaces, dots or dashes between groups allowed) passes the
+    ISO 7064 mod-97 check."""
+    compact = _IBAN_SEPARATORS.sub("", candidate).upper()
+    if not 15 <= len(compact) <= 34 or not (compact.isascii() and compact.isalnum()):
+        return False
+    moved = compact[4:] + compact[:4]
+    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
+
+
+# Card digits in any grouping people write. Separators between two digits: up to three of
+# spaces (also no-break and thin), dashes of any kind, dots, slashes (strong: a run of digits
+# joined only by these is one number), or of _ , : + | and line breaks (weak: they also
+# join items of a list, so such a run only counts in a card's own grouping). Invisible
+# characters (zero-width, joiners, bidi marks) are ignored wherever they are.
+_INVISIBLE = ("\u00ad\u034f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069"
+              "\ufe00-\ufe0f\ufeff")
+_STRONG = " \t.\\-/\u00a0\u2000-\u200a\u202f\u2010-\u2015\u2212\u3000\uff0d"
+_WEAK = "_,:+|\n\r\u2028\u2029"
+_GAP = rf"[{_INVISIBLE}]*(?:[{_STRONG}{_WEAK}][{_INVISIBLE}]*){{0,3}}"
+_DIGIT_RUN = re.compile(rf"(?<!\d)\d(?:{_GAP}\d)*")
+_GROUP = re.compile(rf"\d(?:[{_INVISIBLE}]*\d)*")  # digits between visible separators
+_INVISIBLES = re.compile(rf"[{_INVISIBLE}]+")
+_WEAK_GAP = re.compile(rf"[{_WEAK}]")
+
+
+def cards(text: str) -> Iterator[Entity]:
+    """Payment card numbers: 13 to 19 digits that pass Luhn.
+
+    A run of digits joined by strong separators is one number: the whole run is a card when it
+    passes. Otherwise (a weak separator, or other numbers beside the card, as in "card 5555
+    5555 5555 4444 12/27") the run's groups are searched for a card in a card's grouping.
+    """
+    for m in _DIGIT_RUN.finditer(text):
+        if m.end() - m.start() < 13:
+            continue  # too short to hold 13 digits
+        groups = [(g.start() + m.start(), g.end() + m.start(), _INVISIBLES.sub("", g.group()))
+                  for g in _GROUP.finditer(m.group())]
+        if not _WEAK_GAP.search(m.group()) and _is_card("".join(d for _, _, d in groups)):
+            yield Entity("CARD", m.start(), m.end())
+        else:
+            yield from _cards_within(groups)
+
+
+# A card read out digit by digit: "four one one one, one one one one ...". Thirteen or more
+# digit words in a row hardly occur otherwise, and Luhn still has to pass.
+_DIGIT_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+                "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_DIGIT_WORD = "(?:" + "|".join(_DIGIT_WORDS) + ")"
+_SPELLED_RUN = re.compile(rf"(?i)\b{_DIGIT_WORD}(?:[\s,.;:\-]{{1,3}}{_DIGIT_WORD}){{12,}}\b")
+_WORD = re.compile(r"[a-z]+", re.IGNORECASE)
+
+
+def spelled_cards(text: str) -> Iterator[Entity]:
+    """Card numbers spelled out in English digit words, 13 to 19 of them passing Luhn."""
+    for m in _SPELLED_RUN.finditer(text):
+        if _is_card("".join(_DIGIT_WORDS[w.lower()] for w in _WORD.findall(m.group()))):
+            yield Entity("CARD", m.start(), m.end())
+
+
+def _is_card(digits: str) -> bool:
+    return 13 <= len(digits) <= 19 and luhn_ok(digits)
+
+
+# How cards are printed in groups: 16 digits 4-4-4-4, 19 digits 4-4-4-4-3, American Express
+# 4-6-5, Diners 4-6-4. A block of 13 to 19 digits is a card number too.
+_CARD_GROUPINGS = frozenset({(4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4)})
+_LONGEST_GROUPING = max(len(g) for g in _CARD_GROUPINGS)
+
+
+def _cards_within(groups: list[tuple[int, int, str]]) -> Iterator[Entity]:
+    """Cards among a run's groups: every stretch in a card's grouping that passes Luhn,
+    overlapping stretches merged (masking a neighbouring number too is better than leaving a
+    group of the card in clear when a stretch with the neighbour passes Luhn by chance)."""
+    spans: list[tuple[int, int]] = []
+    sizes = [len(d) for _, _, d in groups]
+    for i, size in enumerate(sizes):
+        if _is_card(groups[i][2]):
+            spans.append((groups[i][0], groups[i][1]))
+        if size != 4:
+            continue  # every grouping starts with four digits
+        spans.extend((groups[i][0], groups[j][1])
+                     for j in range(i + 1, min(len(groups), i + _LONGEST_GROUPING))
+                     if tuple(sizes[i:j + 1]) in _CARD_GROUPINGS
+                     and luhn_ok("".join(d for _, _, d in groups[i:j + 1])))
+    for start, end in _merged(spans):
+        yield Entity("CARD", start, end)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start < out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((start, end))
+    return out
+
+
+# IBANs in groups of four, separated by a space, dot or dash, or not at all; any case.
+_IBAN = re.compile(r"\b[A-Za-z]{2}[0-9]{2}(?:[ .\-\u00a0]?[A-Za-z0-9]{4}){2,7}"
+                   r"(?:[ .\-\u00a0]?[A-Za-z0-9]{1,3})?\b")
+_IBAN_SEPARATORS = re.compile(r"[ .\-\u00a0]")
+# The length of each country's IBAN (the SWIFT IBAN registry). Only IBANs written in lower
+# or mixed case must match it: ordinary words and ids are lower case, and one in 97 of them
+# that looks like an IBAN would pass mod-97 alone.
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
+    "BI": 27, "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DJ": 27,
+    "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FK": 18, "FO": 18, "FR": 27,
+    "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HN": 28, "HR": 21, "HU": 28,
+    "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28,
+    "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22,
+    "MK": 19, "MN": 20, "MR": 27, "MT": 31, "MU": 30, "NI": 28, "NL": 18, "NO": 15, "OM": 23,
+    "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "RU": 33, "SA": 24,
+    "SC": 31, "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28,
+    "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
+}
+
+
+def ibans(text: str) -> Iterator[Entity]:
+    """IBANs that pass the mod-97 check; lower- or mixed-case ones must also have their
+    country's length. A candidate that fails is cut back a group at a time, so a word after
+    an IBAN ("BE68 5390 0754 7034 THIS") does not hide it."""
+    for m in _IBAN.finditer(text):
+        ends = [sep.start() for sep in _IBAN_SEPARATORS.finditer(m.group())][::-1]
+        for end in [len(m.group()), *ends]:
+            candidate = m.group()[:end]
+            if iban_ok(candidate) and (candidate.isupper() or len(
+                    _IBAN_SEPARATORS.sub("", candidate)) == _IBAN_LENGTHS.get(
+                    candidate[:2].upper())):
+                yield Entity("IBAN", m.start(), m.start() + end)
+                break
+
+
+# AAA-GG-SSSS with the same separator twice: a dash of any kind, a space, a dot or a slash.
+_SSN = re.compile(r"(?<!\d)(\d{3})([\-\u2010-\u2015 \u00a0./])(\d{2})\2(\d{4})(?!\d)")
+# Nine bare digits are an SSN only when the text says so, close by.
+_SSN_BARE = re.compile(r"(?<!\d)(\d{3})(\d{2})(\d{4})(?!\d)")
+_SSN_CONTEXT = re.compile(r"(?i)\b(?:ssns?\b|ss ?#|ss no\b|social[\s-]*security\b|soc\.? ?sec\b)")
+_SSN_BEFORE, _SSN_AFTER = 40, 20
+
+
+def ssn_ok(area: str, group: str, serial: str) -> bool:
+    """True when the parts of an SSN can have been issued: the SSA never issues area 000, 666
+    or 900-999 (ITINs and test numbers), group 00 or serial 0000."""
+    return (int(area) not in (0, 666) and int(area) < 900 and int(group) != 0
+            and int(serial) != 0)
+
+
+def ssns(text: str) -> Iterator[Entity]:
+    """US social security numbers: AAA-GG-SSSS (or spaced, dotted, slashed) anywhere, nine
+    bare digits only with "SSN" or "social security" within a few words."""
+    for m in _SSN.finditer(text):
+        sep = m.group(2)
+        inside_longer = (m.start() >= 2 and text[m.start() - 1] == sep
+                         and text[m.start() - 2].isdigit()) or \
+            (text[m.end():m.end() + 1] == sep and text[m.end() + 1:m.end() + 2].isdigit())
+        if not inside_longer and ssn_ok(m.group(1), m.group(3), m.group(4)):
+            yield Entity("SSN", m.start(), m.end())
+    for m in _SSN_BARE.finditer(text):
+        near = text[max(0, m.start() - _SSN_BEFORE):m.start()] + " " + \
+            text[m.end():m.end() + _SSN_AFTER]
+        if ssn_ok(*m.groups()) and _SSN_CONTEXT.search(near):
+            yield Entity("SSN", m.start(), m.end())
