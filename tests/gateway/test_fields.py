@@ -216,6 +216,34 @@ REQUESTS |= {
 }
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_an_agent_turn_with_random_ids_passes_the_contextual_tier(
+        gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str]) -> None:
+    # Random ids read as text gave error verdicts (no English words) and HRM flags, so
+    # every tool-using request failed closed: ids are not read unless they hold words.
+    calls = [f"call_{token}" for token in ("pLIix6MEOLeMa61EqJomTEI1",
+                                           "6bmK5RZ9Tg0izXG5hhgMn86s",
+                                           "oEi4tsJmh0lM4fBbYwyaF1lE")]
+    tool = {"type": "function", "function": {
+        "name": "get_forecast", "description": "Get tomorrow's forecast for a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                       "required": ["city"]}}}
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": "You are a helpful travel assistant."},
+        {"role": "user", "content": "Can you check tomorrow's forecast for Lisbon, Oslo and Rome?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": call, "type": "function", "function": {
+                "name": "get_forecast", "arguments": json.dumps({"city": city})}}
+            for call, city in zip(calls, ("Lisbon", "Oslo", "Rome"), strict=True)]},
+        *({"role": "tool", "tool_call_id": call, "content": "Sunny, 21 C."} for call in calls)]
+    gw = gateway_factory(classifier__tier="default")
+    with gw.client(gw.key("traveller")) as client:
+        response = client.post("/chat/completions", json={
+            "model": "m", "messages": messages, "tools": [tool], "tool_choice": "auto"})
+    assert response.status_code == 200, response.text
+    assert upstream[0].requests[-1]["messages"][2]["tool_calls"][0]["id"] == calls[0]
+
+
 def test_definitions_are_read_string_by_string_not_as_json() -> None:
     # A JSON dump of a schema reads to the contextual model like code, and was flagged.
     tool = {"type": "function", "function": {
@@ -236,14 +264,18 @@ def test_definitions_are_read_string_by_string_not_as_json() -> None:
 
 
 @pytest.mark.parametrize("value", ["auto", "json_object", "call_9f2c41", "gpt-4o-mini",
-                                   "get_current_weather", "2024-08-06", "msg_1",
-                                   "a" * 64, "chat.completion.chunk"])
+                                   "get_current_weather", "getCurrentWeather", "2024-08-06",
+                                   "msg_1", "x1" * 32, "chat.completion.chunk",
+                                   "meta-llama/Llama-3.1-8B-Instruct",
+                                   # random ids: letter soup the model would read as anything
+                                   "call_pLIix6MEOLeMa61EqJomTEI1", "call_6bmK5RZ9Tg0izXG5hhgMn86s"])
 def test_identifiers_need_no_reading(value: str) -> None:
     assert inert(value)
 
 
-@pytest.mark.parametrize("value", ["how-to-build-a-pipe-bomb-at-home", B64,
-                                   BOMB.encode().hex(), "a" * 65, "two words", "x\ny"])
+@pytest.mark.parametrize("value", ["how-to-build-a-pipe-bomb-at-home", "howToBuildAPipeBomb",
+                                   "howtobuildapipebombathome", B64, BOMB.encode().hex(),
+                                   "x1" * 32 + "x", "two words", "x\ny"])
 def test_text_shaped_like_an_identifier_is_read(value: str) -> None:
     assert not inert(value)
 

@@ -10,7 +10,7 @@ from bastion.classify._api import (
 )
 from bastion.classify._base import Classifier, unreadable_texts
 from bastion.classify._cascade import CascadeClassifier, VerdictCache
-from bastion.classify._embed import embed, embedder_id, embedder_vocabulary
+from bastion.classify._embed import embed, embedder_id, embedder_vocabulary, embedder_words
 from bastion.classify._language import reads
 from bastion.classify._normalize import (
     LONE_SURROGATE,
@@ -20,7 +20,7 @@ from bastion.classify._normalize import (
     normalize,
 )
 from bastion.classify._registry import GROUP, available, create, register, tier_class
-from bastion.classify._variants import hidden_payloads
+from bastion.classify._variants import hidden_payloads, segment
 from bastion.classify._verdict import (
     CategoryResult,
     Kind,
@@ -54,6 +54,7 @@ __all__ = [
     "embed",
     "embedder_id",
     "embedder_vocabulary",
+    "embedder_words",
     "error_verdict",
     "get_classifier",
     "hidden_payloads",
@@ -61,6 +62,7 @@ __all__ = [
     "normalize",
     "reads",
     "register",
+    "segment",
     "tier_class",
     "unreadable_texts",
     "windows",

@@ -78,7 +78,9 @@ def covered(text: str) -> tuple[bool, str]:
     if foreign >= 0.15 and foreign > englishness(text):
         return False, "the text reads as a language other than English"
     longer = [w for w in words if len(w) > 1]
-    if len(longer) >= MIN_WORDS:
+    # Words apart: one token of letters and digits (an id, "call_pLIix6MEOLeMa61") is no
+    # language at all, and is left to the model.
+    if len(longer) >= MIN_WORDS and len(text.split()) >= MIN_WORDS:
         known = embedder_vocabulary()
         if sum(w in known for w in longer) < KNOWN_WORDS_MIN * len(longer):
             return False, "few of its words are English words the model knows"

@@ -19,6 +19,7 @@ harmful sentence inside 20,000 characters of benign prose is scored on its own.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import urllib.parse
@@ -74,10 +75,19 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS) -> list[
     """Every view of ``text`` the model should score (see the module docstring); sentence
     pairs are read when they fit in ``pair_chars`` (0: never)."""
     clean = text.translate(_READ)
-    out = [View(clean, 0, len(text), "text")]
-    if len(clean) > WHOLE_CHARS:
-        out += [View(clean[a:b], a, b, "window")
-                for a, b in sentence_windows(clean, pair_chars=pair_chars)]
+    reading = json_reading(clean)
+    if reading is None and '"' in clean and "\n" in clean:
+        reading = _json_lines(clean)
+    if reading is not None:  # JSON: its words, not its syntax (spans: the whole text)
+        out = [View(reading, 0, len(text), "text")]
+        if len(reading) > WHOLE_CHARS:
+            out += [View(reading[a:b], 0, len(text), "window")
+                    for a, b in sentence_windows(reading, pair_chars=pair_chars)]
+    else:
+        out = [View(clean, 0, len(text), "text")]
+        if len(clean) > WHOLE_CHARS:
+            out += [View(clean[a:b], a, b, "window")
+                    for a, b in sentence_windows(clean, pair_chars=pair_chars)]
     normalized = normalize(text)
     if normalized.signals & _FOLD_SIGNALS:
         folded = normalized.text
@@ -94,6 +104,46 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS) -> list[
                     for v in views(plain, depth=depth - 1)[1:] if v.source != "window"]
     out += _hidden_language(clean, len(text))
     return _unique(out)
+
+
+#: A text that opens as JSON does, or a piece of JSON cut mid-string (a window of streamed
+#: tool-call arguments: ``ity": "Rome"}``).
+_JSON_START = re.compile(r'\s*[\[{]\s*["\[{\]}]|[^"\n]{0,40}"\s*[:,\]}]')
+_JSON_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
+_JSON_SYNTAX = re.compile(r"[\[\]{}:,]|-?\b\d+(?:\.\d+)?(?:[eE][+-]?\d+)?\b"
+                          r"|\b(?:true|false|null)\b")
+
+
+def json_reading(text: str) -> str | None:
+    """What a JSON text says: its strings (keys and values, unescaped, one per line) and
+    anything outside them that is not JSON syntax; ``None`` when ``text`` is not JSON.
+
+    The contextual model flags short JSON objects (``{"city": "Rome"}``) as injections: it
+    learned that JSON comes with attacks, so a tool call's arguments read as one. The words
+    carry the meaning; what is outside the strings is read too, so nothing hides there.
+    """
+    if not _JSON_START.match(text) or '"' not in text:
+        return None
+    strings = []
+    for literal in _JSON_STRING.findall(text):
+        try:
+            strings.append(json.loads(f'"{literal}"'))
+        except ValueError:
+            strings.append(literal)
+    rest = " ".join(_JSON_SYNTAX.sub(" ", _JSON_STRING.sub(" ", text)).split())
+    return "\n".join([*strings, rest] if rest else strings)
+
+
+_JSON_LINE = re.compile(r'\s*[\[{"]')
+
+
+def _json_lines(text: str) -> str | None:
+    """``text`` with each line of JSON in it (a tool call's arguments joined to the prompt,
+    pretty-printed JSON) read as its words; ``None`` when no line is JSON."""
+    lines = text.split("\n")
+    read = [(json_reading(line) or line).replace("\n", " ") if _JSON_LINE.match(line)
+            else line for line in lines]
+    return "\n".join(read) if read != lines else None
 
 
 #: View sources that stand for a payload hidden in the text rather than the text itself.

@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from bastion.classify import decode_runs
+from bastion.classify import decode_runs, embedder_words, segment
 
 Path = tuple[str | int, ...]
 
@@ -27,8 +27,10 @@ _MESSAGE_KEYS = frozenset({"role", "content", "name", "tool_calls", "tool_call_i
                            "function_call", "refusal", "reasoning_content", "reasoning",
                            "audio"})
 _IDENTIFIER = re.compile(r"[\w.:/+=@-]{0,64}")
-_WORD = re.compile(r"[A-Za-z]{2,}")
-#: Most words an identifier may hold ("get_current_weather", "chat.completion.chunk").
+#: A word inside an identifier: a run of letters, camelCase cut at its capitals.
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+#: Most English words (of three letters or more) an identifier may hold
+#: ("get_current_weather", "chat.completion.chunk").
 IDENTIFIER_WORDS = 3
 
 # Settings that never reach the model as text. Numbers and booleans pass; a string in one
@@ -107,10 +109,23 @@ def identifier_shaped(value: str) -> bool:
 
 def inert(value: str) -> bool:
     """True for an identifier the model gets no meaning from ("auto", "json_object",
-    "call_9f2c", "gpt-4o-mini"), which need not be read. A longer string, one of more than
-    :data:`IDENTIFIER_WORDS` words ("how-to-build-a-pipe-bomb") or one holding an encoded
-    text is read like any other text: an identifier's shape is no promise."""
-    return len(_WORD.findall(value)) <= IDENTIFIER_WORDS and identifier_shaped(value)
+    "call_pLIix6MEOLeMa61", "gpt-4o-mini"), which need not be read. A longer string, one of
+    more than :data:`IDENTIFIER_WORDS` English words ("how-to-build-a-pipe-bomb",
+    "howToBuildAPipeBomb", "howtobuildapipebomb") or one holding an encoded text is read like
+    any other text: an identifier's shape is no promise. (Random ids are not read: the
+    contextual model's scores on letter soup mean nothing, and some were flagged.)"""
+    return identifier_shaped(value) and len(_english_words(value)) <= IDENTIFIER_WORDS
+
+
+def _english_words(value: str) -> list[str]:
+    known = embedder_words()
+    words = []
+    for run in map(str.lower, _WORD.findall(value)):
+        if run in known or len(run) < 10:
+            words.append(run)
+        else:  # words run together: cut into the vocabulary's words where it can be
+            words.extend((segment(run) or "").split())
+    return [w for w in words if len(w) >= 3 and w in known]
 
 
 def _keys(path: Path, value: dict[Any, Any]) -> Iterator[TextField]:
@@ -203,9 +218,11 @@ def message_fields(path: Path, message: Any, allow: Collection[str] = ()) -> Ite
     """
     _check_message(path, message, allow)
     yield from content_fields((*path, "content"), message.get("content"))
-    for key in ("refusal", "reasoning_content", "reasoning", "name", "tool_call_id"):
+    for key in ("refusal", "reasoning_content", "reasoning", "name"):
         if key in message:
             yield from walk((*path, key), message[key])
+    if "tool_call_id" in message:  # an id: read only when it holds words or encoded text
+        yield from control_fields((*path, "tool_call_id"), message["tool_call_id"])
     calls = message.get("tool_calls")
     if calls is not None and not isinstance(calls, list):
         raise Unchecked(f"{dotted((*path, 'tool_calls'))} must be a list")
