@@ -8,9 +8,9 @@ of the original text it stands for and where it came from:
 - the folded form when look-alike letters, full-width forms or leetspeak were folded;
 - decoded payloads (base64, hex, Unicode tag characters, URL-encoding), themselves decoded
   once more (double base64);
-- reversed text, rot13, letter-spaced text and words run together ("howtobuildabomb", cut
-  into the vocabulary's words), when the decoded form reads as English and the text as sent
-  does not.
+- reversed text, rot13, letter-spaced text, words run together ("howtobuildabomb", cut
+  into the vocabulary's words) and words split into pieces ("pi pe bo mb"), when the decoded
+  form reads as English and the text as sent does not.
 
 Windows: a text longer than ``WHOLE_CHARS`` is also read one sentence at a time (12-word windows
 inside run-on sentences), and as pairs of neighbouring sentences when the pair is short, so one
@@ -26,7 +26,7 @@ import urllib.parse
 from dataclasses import dataclass
 
 from bastion.classify._embed import embedder_words
-from bastion.classify._language import englishness
+from bastion.classify._language import COMMON, englishness
 from bastion.classify._normalize import BLANKS, decode_runs, normalize, rot13
 
 #: Texts longer than this are also read in windows (a harmful request after a paragraph of
@@ -148,7 +148,7 @@ def _json_lines(text: str) -> str | None:
 
 #: View sources that stand for a payload hidden in the text rather than the text itself.
 HIDDEN_SOURCES = frozenset({"base64", "base32", "hex", "tags", "url", "rot13", "reversed",
-                            "spaced", "joined"})
+                            "spaced", "joined", "split"})
 
 
 def hidden_payloads(text: str) -> list[str]:
@@ -166,10 +166,13 @@ def _hidden_language(clean: str, length: int) -> list[View]:
     for source, candidate in (("reversed", clean[::-1]),
                               ("rot13", rot13(clean)),
                               ("spaced", _unspace(clean)),
-                              ("joined", _unjoin(clean))):
+                              ("joined", _unjoin(clean)),
+                              ("split", _unsplit(clean))):
         # Letters spelled out one by one read as words "a" and "i" to englishness, so a
-        # spaced-out text has no English of its own to improve on.
-        better = _READABLE if source == "spaced" else max(_READABLE, base + 0.2)
+        # spaced-out text has no English of its own to improve on; a word split in two
+        # ("pi pe") takes no common word away from the text around it.
+        better = (_READABLE if source in ("spaced", "split")
+                  else max(_READABLE, base + 0.2))
         if candidate != clean and englishness(candidate) >= better:
             out.append(View(candidate, 0, length, source))
     return out
@@ -191,6 +194,34 @@ def _unspace(text: str) -> str:
 
 
 _LONG_RUN = re.compile(r"[A-Za-z]{14,}")
+#: Two or more short pieces of letters in a row ("pi pe bo mb").
+_PIECES = re.compile(r"\b[A-Za-z]{1,3}(?:[ .\-_][A-Za-z]{1,3}\b)+")
+
+
+def _unsplit(text: str) -> str:
+    """``a pi pe bo mb`` -> ``a pipe bomb``: neighbouring pieces of two or three letters, none
+    of them a common word, are joined where together they make a word of the vocabulary (of
+    four letters or more)."""
+    words = embedder_words()
+
+    def join(match: re.Match[str]) -> str:
+        pieces = re.split(r"[ .\-_]", match.group(0))
+        out: list[str] = []
+        i = 0
+        while i < len(pieces):
+            for j in range(min(len(pieces), i + 4), i + 1, -1):  # longest join first
+                merged = "".join(pieces[i:j])
+                if (len(merged) >= 4 and merged.lower() in words
+                        and all(len(p) > 1 and p.lower() not in COMMON for p in pieces[i:j])):
+                    out.append(merged)
+                    i = j
+                    break
+            else:
+                out.append(pieces[i])
+                i += 1
+        return " ".join(out) if len(out) < len(pieces) else match.group(0)
+
+    return _PIECES.sub(join, text)
 
 
 def _unjoin(text: str) -> str:
