@@ -46,7 +46,7 @@ _TAG_LOW, _TAG_HIGH = 0xE0000, 0xE007F
 #: words as words; they read as a space (same length, so offsets hold).
 BLANKS = {**dict.fromkeys([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F], " "),
           0x2800: " "}
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile("[" + re.escape("".join(chr(c) for c in BLANKS if c < 128)) + "]")
 _LEET = str.maketrans({
     "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i",
     "|": "l", "8": "b", "9": "g", "+": "t",

@@ -78,16 +78,12 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS) -> list[
     reading = json_reading(clean)
     if reading is None and '"' in clean and "\n" in clean:
         reading = _json_lines(clean)
-    if reading is not None:  # JSON: its words, not its syntax (spans: the whole text)
-        out = [View(reading, 0, len(text), "text")]
-        if len(reading) > WHOLE_CHARS:
-            out += [View(reading[a:b], 0, len(text), "window")
-                    for a, b in sentence_windows(reading, pair_chars=pair_chars)]
-    else:
-        out = [View(clean, 0, len(text), "text")]
-        if len(clean) > WHOLE_CHARS:
-            out += [View(clean[a:b], a, b, "window")
-                    for a, b in sentence_windows(clean, pair_chars=pair_chars)]
+    # JSON is read as its words, not its syntax; its windows then stand for the whole text.
+    read = clean if reading is None else reading
+    out = [View(read, 0, len(text), "text")]
+    if len(read) > WHOLE_CHARS:
+        out += [View(read[a:b], *((a, b) if reading is None else (0, len(text))), "window")
+                for a, b in sentence_windows(read, pair_chars=pair_chars)]
     normalized = normalize(text)
     if normalized.signals & _FOLD_SIGNALS:
         folded = normalized.text
