@@ -237,10 +237,13 @@ def estimate_tokens(texts: Iterable[str]) -> int:
     return ascii_chars // 4 + other + 1
 
 
-async def charge_completion(ctx: Context, count: int) -> None:
-    """Charge an answer's tokens to the key and its account: never refused, counted against
-    the next request (the answer is already out). A store failure is logged, not raised."""
-    if ctx.principal is None or count <= 0:
+async def charge_completion(ctx: Context, reported: int, texts: Iterable[str]) -> None:
+    """Charge an answer's tokens to the key and its account, as the upstream ``reported``
+    them or as estimated from its ``texts``, whichever is more: never refused, counted
+    against the next request (the answer is already out). A store failure is logged, not
+    raised."""
+    count = max(reported, estimate_tokens(texts))
+    if ctx.principal is None:
         return
     try:
         await ctx.gateway.limiter.tokens(ctx.principal, count, enforce=False)

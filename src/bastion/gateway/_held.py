@@ -7,7 +7,6 @@ held-back tail; frames leave in order.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -16,6 +15,7 @@ from typing import Any
 
 from bastion.gateway._answer import Key, answer_texts, per_choice
 from bastion.gateway._extract import Path, set_path
+from bastion.gateway._respond import dumps
 from bastion.gateway._responses import event_texts
 
 _SENTENCE_END = re.compile(r"[.!?\u2026](?=[\s\"'\)\]])|[\u3002\uff01\uff1f\n]")
@@ -157,8 +157,7 @@ class Held:
             for piece in frame.slices:
                 set_path(frame.chunk, piece.path, rewrite(piece.key, piece.start, piece.end))
             named = f"event: {frame.event}\n" if frame.event else ""
-            yield named + "data: " + json.dumps(frame.chunk, ensure_ascii=True,
-                                                separators=(",", ":")) + "\n\n"
+            yield named + "data: " + dumps(frame.chunk) + "\n\n"
 
     def choice_texts(self) -> list[str]:
         """Each choice's fields joined, in the order the non-streamed check uses."""

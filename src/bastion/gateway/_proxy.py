@@ -257,8 +257,7 @@ async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: 
                            "or timed out) and this route fails closed; retry shortly",
                            code="classifier_unavailable", headers={"Retry-After": "2"})
     _rewrite_choices(ctx, data, texts, mask=masks(policy), vault=vault)
-    await charge_completion(ctx, max(reported_tokens(data),
-                                     estimate_tokens(t.text for t in texts)))
+    await charge_completion(ctx, reported_tokens(data), (t.text for t in texts))
     if check.violations:
         await assess(ctx, prompt)
     return JSONResponse(data, headers=headers_for(ctx))

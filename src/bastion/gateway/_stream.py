@@ -28,12 +28,12 @@ import httpx
 
 from bastion.classify import Verdict
 from bastion.gateway._abuse import assess
-from bastion.gateway._admit import charge_completion, estimate_tokens
+from bastion.gateway._admit import charge_completion
 from bastion.gateway._answer import Key, Unreadable, per_choice, reported_tokens
 from bastion.gateway._context import Context
 from bastion.gateway._guard import Check, outcome_of
 from bastion.gateway._held import Held
-from bastion.gateway._respond import MODEL_PREFIX, policy_details, sse_error
+from bastion.gateway._respond import MODEL_PREFIX, dumps, policy_details, sse_error
 from bastion.gateway._sse import Event, EventReader
 from bastion.policy import SEVERITY_WEIGHT, Policy
 from bastion.redact import StreamMasker, StreamRestorer, Vault
@@ -98,8 +98,8 @@ class StreamGuard:
             self.ctx.extra["window_checks"] = self.window_checks
             self.ctx.extra["generated_chars"] = self.held.total_chars()
             with anyio.CancelScope(shield=True):  # a client gone mid-stream still pays
-                await charge_completion(self.ctx, max(
-                    self.reported_tokens, estimate_tokens(self.held.buffers.values())))
+                await charge_completion(self.ctx, self.reported_tokens,
+                                        self.held.buffers.values())
             self.ctx.finish()
 
     async def _frames(self, reader: EventReader) -> AsyncIterator[str]:
@@ -137,7 +137,7 @@ class StreamGuard:
         # JSON may break lines between tokens, and each line would reach the client as an SSE
         # line of its own: such an event is passed on as one line.
         data = event.data if "\n" not in event.data and "\r" not in event.data else \
-            json.dumps(chunk, ensure_ascii=True, separators=(",", ":"))
+            dumps(chunk)
         try:
             self.held.add(self.ctx.route, f"{named}data: {data}\n\n", chunk, self.ctx.body)
         except (Unreadable, RecursionError) as exc:
