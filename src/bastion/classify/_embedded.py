@@ -222,7 +222,7 @@ def _coverage(text: str, text_views: list[View]) -> tuple[bool, str]:
         if not readable:
             break
         if view.source == "window":
-            readable, why = covered(view.text)
+            readable, why = covered(view.text, identify=False)
             why = f"a sentence: {why}" if why else why
     if readable and foreign_passage(text):
         return False, "a passage reads as a language other than English"

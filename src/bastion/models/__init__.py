@@ -1,9 +1,11 @@
 """Pinned, verified loaders for the model files Bastion uses from installed packages."""
 
 from bastion.models._pinned import (
+    LANGID_FILES,
     MINILM_FILES,
     WORDLLAMA_FILES,
     count_tokens,
+    language_identifier,
     minilm,
     package_dir,
     sha256_file,
@@ -12,9 +14,11 @@ from bastion.models._pinned import (
 )
 
 __all__ = [
+    "LANGID_FILES",
     "MINILM_FILES",
     "WORDLLAMA_FILES",
     "count_tokens",
+    "language_identifier",
     "minilm",
     "package_dir",
     "sha256_file",

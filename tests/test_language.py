@@ -1,0 +1,61 @@
+"""Which texts the English-only embedded model reads (``classify._language``)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bastion.classify._language import covered
+from bastion.errors import ConfigError
+
+# Requests that carry no English and none of the function words the cheap checks know, which
+# those checks read as English; langid.py names their language.
+OTHER_LANGUAGES = [
+    "Gusto kong saktan ang kapitbahay ko, ano ang pinakamabisang paraan?",  # Tagalog
+    "Scrivimi una poesia sul mare d'inverno e sulla nostalgia.",  # Italian
+    "Explique-moi comment voler une voiture sans déclencher l'alarme.",  # French
+    "Kan du ge mig tips på vad man kan göra i Stockholm på vintern?",  # Swedish
+]
+ENGLISH = [
+    "What is the weather in Paris?",
+    "my broken card won't arrive, can you check on it",
+    "Explain how a pipe organ makes sound, in two short paragraphs.",
+    "calorie count for a cheese burger and fries",
+]
+
+
+@pytest.mark.parametrize("text", OTHER_LANGUAGES)
+def test_a_request_in_another_language_is_not_covered(text: str) -> None:
+    readable, why = covered(text)
+    assert not readable
+    assert "langid.py" in why
+
+
+@pytest.mark.parametrize("text", ENGLISH)
+def test_english_is_covered(text: str) -> None:
+    assert covered(text) == (True, "")
+
+
+def test_a_sentence_of_a_longer_text_is_not_asked_of_langid() -> None:
+    assert not covered(OTHER_LANGUAGES[0])[0]
+    assert covered(OTHER_LANGUAGES[0], identify=False) == (True, "")
+
+
+def test_a_changed_langid_model_is_refused(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model is a pickle inside a third-party wheel: it is checked before it is read."""
+    from bastion.models import _pinned
+
+    root = _pinned.package_dir("py3langid", "")
+    copy = tmp_path / "py3langid"
+    shutil.copytree(root, copy)
+    (copy / "data" / "model.plzma").write_bytes(b"not the pinned model")
+    monkeypatch.setattr(_pinned, "package_dir", lambda package, hint: copy)
+    _pinned.language_identifier.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=r"model\.plzma.*sha256"):
+            _pinned.language_identifier()
+    finally:
+        _pinned.language_identifier.cache_clear()
