@@ -1,0 +1,89 @@
+"""Which texts the embedded tier reads as English: the choice of the language checks.
+
+Usage::
+
+    python bench/language_coverage.py [--datasets ../shared/datasets]
+
+Two sides, both used to choose ``ASK_LANGID_BELOW``, ``ASK_LANGID_KNOWN_BELOW`` and
+``LANGID_MIN`` in ``bastion/classify/_language.py`` (so these are validation figures, not
+blind ones):
+
+* ``english``: the shared benign English sets (benign_instructions, benign_user_queries;
+  prompts and, where present, answers), each read as the embedded tier reads it (the whole
+  text and its sentence windows). Counted: texts not covered, by reason.
+* ``other_languages``: bench/data/languages/other_languages.txt, 82 requests written in 20
+  Latin-script languages. Counted: texts still read as English.
+
+Each side is measured with langid.py on (today's checks) and off (the checks before it).
+Results go to ``bench/results/language_coverage.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from unittest import mock
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from bastion.classify import _language  # noqa: E402
+from bastion.classify._embedded import _coverage  # noqa: E402
+from bastion.classify._variants import views  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "language_coverage.json"
+OTHER = ROOT / "bench" / "data" / "languages" / "other_languages.txt"
+ENGLISH_SETS = ("benign_instructions", "benign_user_queries")
+
+
+def _english(datasets: Path) -> list[str]:
+    texts = []
+    for name in ENGLISH_SETS:
+        for path in sorted((datasets / name).glob("*.jsonl")):
+            for line in path.open(encoding="utf-8"):
+                row = json.loads(line)
+                texts += [row[k] for k in ("text", "response") if row.get(k)]
+    return texts
+
+
+def _side(texts: list[str]) -> tuple[int, Counter[str]]:
+    reasons: Counter[str] = Counter()
+    for text in texts:
+        readable, why = _coverage(text, views(text))
+        if not readable:
+            reasons[why.split(" (")[0] if "langid" not in why else "langid.py"] += 1
+    return sum(reasons.values()), reasons
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
+    args = parser.parse_args()
+    if not args.datasets.is_dir():
+        sys.exit(f"{args.datasets} not found: pass --datasets DIR (the shared datasets)")
+    english = _english(args.datasets)
+    rows = [line.rstrip("\n").split("|", 1) for line in OTHER.open(encoding="utf-8")
+            if line.strip() and not line.startswith("#")]
+    other = [text for _, text in rows]
+    out: dict[str, object] = {"english_texts": len(english), "other_texts": len(other),
+                              "languages": len({code for code, _ in rows})}
+    # Without: langid.py is asked but no probability reaches a bar of 2.
+    for name, setting in (("without_langid", mock.patch.object(_language, "LANGID_MIN", 2.0)),
+                          ("with_langid", contextlib.nullcontext())):
+        with setting:
+            not_covered, reasons = _side(english)
+            missed = [text for text in other if _coverage(text, views(text))[0]]
+        out[name] = {"english_not_covered": not_covered, "english_reasons": dict(reasons),
+                     "other_read_as_english": len(missed), "other_missed": missed}
+        print(f"{name}: {not_covered} of {len(english)} English texts not covered; "
+              f"{len(missed)} of {len(other)} other-language requests read as English")
+    RESULTS.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
