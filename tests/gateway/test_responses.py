@@ -266,3 +266,56 @@ def test_the_route_has_its_own_scope(gw: Running) -> None:
     with gw.client(narrow) as client:
         response = client.post("/responses", json={"model": "m", "input": "hi"})
     assert (response.status_code, response.json()["error"]["code"]) == (403, "scope_denied")
+
+
+def test_response_ids_are_bound_to_the_account(raw_gw: tuple[RawUpstream, Running]) -> None:
+    # The gateway reaches the upstream with one key for every account: a bare upstream id
+    # would let any account carry on (and read back) another account's stored conversation.
+    raw, gw = raw_gw
+    text = "Tea is brewed from the leaves of Camellia sinensis."
+    _raw(raw_gw, _response(_message(text)), _events(text))
+    alice, bob = gw.key("alice-r"), gw.key("bob-r")
+    with gw.client(alice) as client:
+        plain = client.post("/responses", json={"model": "m", "input": "tea?"}).json()
+        streamed = client.post("/responses", json={"model": "m", "input": "tea?",
+                                                   "stream": True})
+        own = plain["id"]
+        assert own.startswith("resp_1.")
+        assert len(own) > len("resp_1.") + 20
+        events = [json.loads(f) for f in sse_frames(streamed.text)]
+        assert {e["response"]["id"] for e in events if "response" in e} == {own}
+        carried = client.post("/responses", json={"model": "m", "input": "and coffee?",
+                                                  "previous_response_id": own})
+        assert carried.status_code == 200, carried.text
+        assert raw.requests[-1]["previous_response_id"] == "resp_1"
+        asked = len(raw.requests)
+        bare = client.post("/responses", json={"model": "m", "input": "x",
+                                               "previous_response_id": "resp_1"})
+    with gw.client(bob) as client:
+        stolen = client.post("/responses", json={"model": "m", "input": "x",
+                                                 "previous_response_id": own})
+    for refused in (bare, stolen):
+        assert refused.status_code == 400
+        assert refused.json()["error"]["code"] == "previous_response_not_found"
+        assert refused.json()["error"]["param"] == "previous_response_id"
+    assert len(raw.requests) == asked
+
+
+@pytest.mark.parametrize(("body", "allow"), [
+    ({"input": "hi", "conversation": "conv_1"}, "conversation"),
+    ({"input": [{"type": "item_reference", "id": "msg_9"}]}, "input.item_reference"),
+], ids=["conversation", "item_reference"])
+def test_stored_state_the_gateway_never_saw_is_refused_unless_allowed(
+        gateway_factory: GatewayFactory, body: dict[str, Any], allow: str) -> None:
+    raw = RawUpstream(body=_response(_message("ok")))
+    with serve_app(raw.app()) as url:
+        strict = gateway_factory(upstream__base_url=url)
+        allowing = gateway_factory(upstream__base_url=url, request__allow_fields=f"[{allow}]")
+        with strict.client(strict.key("eve")) as client:
+            refused = client.post("/responses", json={"model": "m", **body})
+        assert raw.requests == []
+        with allowing.client(allowing.key("eve")) as client:
+            allowed = client.post("/responses", json={"model": "m", **body})
+    assert refused.status_code == 422
+    assert f"request.allow_fields: [{allow}]" in refused.json()["error"]["message"]
+    assert allowed.status_code == 200, allowed.text

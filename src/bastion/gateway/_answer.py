@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -314,6 +314,34 @@ def embeddings_answer(data: Any, model: Any) -> dict[str, Any]:
         out["usage"] = {k: v for k, v in usage.items() if k in ("prompt_tokens", "total_tokens")
                         and isinstance(v, int) and not isinstance(v, bool)}
     return out
+
+
+def models_answer(data: Any, allowed: Callable[[str], bool]) -> dict[str, Any]:
+    """A model list rebuilt from the models' names, so no text rides along unread.
+
+    Each model keeps its id (when it is an inert identifier the key may use), its creation
+    time and its owner (when inert; "unknown" otherwise); descriptions, permissions and any
+    other field are dropped, and a model whose name reads as text is left out.
+
+    Raises:
+        Unreadable: not a model list.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise Unreadable("not a model list ('data' is not a list)")
+    models = []
+    for at, item in enumerate(data["data"]):
+        name = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(name, str):
+            raise Unreadable(f"data.{at} is not a model (no string id)")
+        if not inert(name) or not allowed(name):
+            continue
+        created, owner = item.get("created"), item.get("owned_by")
+        models.append({"id": name, "object": "model",
+                       "created": created if isinstance(created, int)
+                       and not isinstance(created, bool) else 0,
+                       "owned_by": owner if isinstance(owner, str) and inert(owner)
+                       else "unknown"})
+    return {"object": "list", "data": models}
 
 
 def _vector(value: Any) -> bool:

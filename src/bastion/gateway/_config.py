@@ -169,7 +169,9 @@ class RequestConfig(_Strict):
     through, and every string and free-text key inside it is checked like the prompt.
     ``tools.<type>`` lets a Responses hosted tool through that would otherwise be refused
     because it sends the conversation to, or brings content from, a place the gateway never
-    sees (``mcp``, ``web_search``, ``web_search_preview``, ``file_search``).
+    sees (``mcp``, ``web_search``, ``web_search_preview``, ``file_search``); ``conversation``
+    and ``input.item_reference`` let through Responses state stored upstream, which was
+    written through routes the gateway does not proxy.
     """
 
     allow_fields: tuple[str, ...] = ()

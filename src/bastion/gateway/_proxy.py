@@ -39,7 +39,12 @@ from bastion.gateway._respond import (
     refusal_completion,
     refusal_error,
 )
-from bastion.gateway._responses import response_texts, responses_fields
+from bastion.gateway._responses import (
+    previous_response_id,
+    response_texts,
+    responses_fields,
+    sign_response,
+)
 from bastion.gateway._stream import StreamGuard
 from bastion.redact import Vault
 
@@ -68,6 +73,8 @@ async def check_input(ctx: Context, body: dict[str, Any]) -> tuple[list[TextFiel
     gateway, route = ctx.gateway, ctx.route
     if route != "moderations":  # a moderation's model is the policy; nothing goes upstream
         check_model(ctx, body.get("model"), required=True)
+    if route == "responses" and body.get("previous_response_id") is not None:
+        _bind_previous(ctx, body)
     try:
         allow = gateway.config.request.allow_fields
         fields = (responses_fields(body, allow) if route == "responses" else
@@ -88,6 +95,17 @@ async def check_input(ctx: Context, body: dict[str, Any]) -> tuple[list[TextFiel
                            "timed out) and this route fails closed; retry shortly",
                            code="classifier_unavailable", headers={"Retry-After": "2"})
     return fields, check
+
+
+def _bind_previous(ctx: Context, body: dict[str, Any]) -> None:
+    """Swap the client's signed ``previous_response_id`` for the upstream's id, or refuse."""
+    assert ctx.principal is not None
+    try:
+        body["previous_response_id"] = previous_response_id(
+            body["previous_response_id"], ctx.principal.account.id, ctx.gateway.identity_secret)
+    except Unchecked as exc:
+        raise GatewayError(400, str(exc), code="previous_response_not_found",
+                           param="previous_response_id") from exc
 
 
 def mask_fields(ctx: Context, body: dict[str, Any], fields: list[TextField]) -> Vault:
@@ -257,6 +275,9 @@ async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: 
                            "or timed out) and this route fails closed; retry shortly",
                            code="classifier_unavailable", headers={"Retry-After": "2"})
     _rewrite_choices(ctx, data, texts, mask=masks(policy), vault=vault)
+    if route == "responses":
+        assert ctx.principal is not None
+        sign_response(data, ctx.principal.account.id, gateway.identity_secret)
     await charge_completion(ctx, reported_tokens(data), (t.text for t in texts))
     if check.violations:
         await assess(ctx, prompt)

@@ -8,10 +8,20 @@ events; deltas build the same buffers a whole answer fills, so both get the same
 the full texts that ``*.done`` events and ``response.completed`` repeat are checked too (as
 their own text, choice ``-2``). Fields a whole response merely echoes from the request
 (``instructions``, ``tools``...) are skipped when they equal what was sent, else checked.
+
+State the upstream keeps is bound to the account it was made for: a response id the client
+sees is the upstream's id with a tag (an HMAC of the account and the id), and a
+``previous_response_id`` without this account's tag is refused, so one account cannot carry
+on another's conversation with the gateway's shared upstream key. Stored conversations and
+item references are refused unless the operator allows them: their content was written
+through routes the gateway does not proxy.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 from collections.abc import Collection, Iterator
 from typing import Any
@@ -44,11 +54,53 @@ _EVENT_TYPE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 _INPUT_ROLES = frozenset({"user", "assistant", "system", "developer"})
 _UNREADABLE_ITEMS = frozenset({"image_generation_call", "computer_call",
                                "computer_call_output"})
+_TAG_CHARS = 22  # 132 bits of an HMAC-SHA256, base64url
+
+
+# -- response ids bound to accounts ---------------------------------------------------------
+
+def _tag(upstream_id: str, account_id: str, secret: str) -> str:
+    mac = hmac.new(secret.encode(), f"{account_id}\0{upstream_id}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).decode()[:_TAG_CHARS]
+
+
+def sign_response_id(upstream_id: str, account_id: str, secret: str) -> str:
+    """The id the client sees for the upstream's response ``upstream_id``."""
+    return f"{upstream_id}.{_tag(upstream_id, account_id, secret)}"
+
+
+def previous_response_id(value: object, account_id: str, secret: str) -> str:
+    """The upstream id behind a client's ``previous_response_id``.
+
+    Raises:
+        Unchecked: not an id this gateway gave this account (another account's, one made
+            directly upstream, or one from before the identity secret changed).
+    """
+    upstream_id, _, tag = value.rpartition(".") if isinstance(value, str) else ("", "", "")
+    if not upstream_id or not hmac.compare_digest(tag, _tag(upstream_id, account_id, secret)):
+        raise Unchecked("previous_response_id is not a response this gateway returned to this "
+                        "account, so its content was never checked for you; send the id from "
+                        "an answer you received through this gateway, or send the conversation "
+                        "in 'input'")
+    return upstream_id
+
+
+def sign_response(data: object, account_id: str, secret: str) -> None:
+    """Give a response object (whole, or inside a streamed event) the ids the client sees:
+    its own id signed, and the ``previous_response_id`` it echoes signed as the client sent
+    it (the request that went upstream held the bare id)."""
+    if not isinstance(data, dict):
+        return
+    if isinstance(data.get("id"), str):
+        data["id"] = sign_response_id(data["id"], account_id, secret)
+    if isinstance(data.get("previous_response_id"), str):
+        data["previous_response_id"] = sign_response_id(data["previous_response_id"],
+                                                        account_id, secret)
 
 
 # -- requests -------------------------------------------------------------------------------
 
-def input_fields(value: Any) -> Iterator[TextField]:
+def input_fields(value: Any, allow: Collection[str] = ()) -> Iterator[TextField]:
     """The ``input`` of a Responses request."""
     if isinstance(value, str):
         yield TextField(("input",), value)
@@ -56,15 +108,20 @@ def input_fields(value: Any) -> Iterator[TextField]:
     if not isinstance(value, list):
         raise Unchecked("'input' must be a string or a list of items")
     for index, item in enumerate(value):
-        yield from _input_item(("input", index), item)
+        yield from _input_item(("input", index), item, allow)
 
 
-def _input_item(path: Path, item: Any) -> Iterator[TextField]:
+def _input_item(path: Path, item: Any, allow: Collection[str]) -> Iterator[TextField]:
     if not isinstance(item, dict):
         raise Unchecked(f"input item {path[-1]} must be an object")
     kind = item.get("type", "message")
     if kind in _UNREADABLE_ITEMS:
         raise Unchecked(f"input item of type {kind!r} cannot be checked by this gateway")
+    if kind == "item_reference" and "input.item_reference" not in allow:
+        raise Unchecked(f"input item {path[-1]} is an item_reference: the upstream would read "
+                        "an item this gateway never sees; send the item itself, or an "
+                        "operator can allow it with request.allow_fields: "
+                        "[input.item_reference]")
     if kind == "message":
         role = item.get("role")
         if role not in _INPUT_ROLES:
@@ -96,7 +153,12 @@ def request_field(name: str, value: Any, allow: Collection[str] = ()) -> Iterato
             proxied), a remote hosted tool not allowed, or content that cannot be checked.
     """
     if name == "input":
-        return input_fields(value)
+        return input_fields(value, allow)
+    if name == "conversation" and value is not None and "conversation" not in allow:
+        raise Unchecked("'conversation' makes the upstream read a stored conversation whose "
+                        "items were written through routes this gateway does not proxy; send "
+                        "the items in 'input' (or previous_response_id), or an operator can "
+                        "allow it with request.allow_fields: [conversation]")
     if name == "tools":
         for index, tool in enumerate(value if isinstance(value, list) else []):
             kind = tool.get("type") if isinstance(tool, dict) else None

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from bastion.classify import Verdict
 from bastion.gateway._abuse import assess
 from bastion.gateway._admit import admit, check_model, read_json
-from bastion.gateway._answer import Unreadable, embeddings_answer
+from bastion.gateway._answer import Unreadable, embeddings_answer, models_answer
 from bastion.gateway._context import Context
 from bastion.gateway._extract import joined
 from bastion.gateway._proxy import (
@@ -96,12 +96,14 @@ async def _models(ctx: Context, request: Request) -> Response:
     response = await ctx.gateway.upstream.get("models")
     if response.status_code != 200:
         raise await upstream_failure(ctx, response)
-    data: dict[str, Any] = response.json()
     assert ctx.principal is not None
-    scopes = ctx.principal.key.scopes
-    data["data"] = [m for m in data.get("data", []) if isinstance(m, dict)
-                    and scopes.allows_model(str(m.get("id")))]
-    return JSONResponse(data, headers={"x-bastion-request-id": ctx.request_id})
+    try:
+        answer = models_answer(response.json(), ctx.principal.key.scopes.allows_model)
+    except (ValueError, RecursionError, Unreadable) as exc:
+        raise GatewayError(502, "the upstream answered with something the gateway cannot read "
+                           f"as a model list ({exc}), so it was withheld",
+                           code="upstream_malformed") from exc
+    return JSONResponse(answer, headers={"x-bastion-request-id": ctx.request_id})
 
 
 def _moderation_result(verdict: Verdict, *, detailed: bool) -> dict[str, Any]:

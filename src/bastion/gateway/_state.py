@@ -148,9 +148,11 @@ class Gateway:
         secret = os.environ.get(self.config.identity_secret_env)
         if secret:
             return secret
-        logger.warning("$%s is not set: upstream account pseudonyms use a random secret and "
-                       "change when the gateway restarts; set it (the same value on every "
-                       "worker) to keep them stable", self.config.identity_secret_env)
+        logger.warning("$%s is not set: upstream account pseudonyms and the tags of Responses "
+                       "ids use a random secret and change when the gateway restarts (a "
+                       "previous_response_id from before is then refused); set it (the same "
+                       "value on every worker) to keep them stable",
+                       self.config.identity_secret_env)
         return secrets.token_hex(32)
 
     def _client(self) -> httpx.AsyncClient:

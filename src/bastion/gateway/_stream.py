@@ -34,6 +34,7 @@ from bastion.gateway._context import Context
 from bastion.gateway._guard import Check, outcome_of
 from bastion.gateway._held import Held
 from bastion.gateway._respond import MODEL_PREFIX, dumps, policy_details, sse_error
+from bastion.gateway._responses import sign_response
 from bastion.gateway._sse import Event, EventReader
 from bastion.policy import SEVERITY_WEIGHT, Policy
 from bastion.redact import StreamMasker, StreamRestorer, Vault
@@ -138,6 +139,11 @@ class StreamGuard:
         # line of its own: such an event is passed on as one line.
         data = event.data if "\n" not in event.data and "\r" not in event.data else \
             dumps(chunk)
+        if isinstance(chunk.get("response"), dict) and self.ctx.route == "responses":
+            assert self.ctx.principal is not None  # the client sees account-bound ids
+            sign_response(chunk["response"], self.ctx.principal.account.id,
+                          self.ctx.gateway.identity_secret)
+            data = dumps(chunk)
         try:
             self.held.add(self.ctx.route, f"{named}data: {data}\n\n", chunk, self.ctx.body)
         except (Unreadable, RecursionError) as exc:
