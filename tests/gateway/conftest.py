@@ -190,6 +190,7 @@ class RawUpstream:
     status: int = 200
     done: bool = True
     frame_delay: float = 0.0
+    stream_type: str = "text/event-stream"
     requests: list[dict[str, Any]] = field(default_factory=list)
 
     async def _paced(self, frames: list[str]) -> Any:
@@ -210,7 +211,7 @@ class RawUpstream:
                           for f in self.frames]
                 frames += ["data: [DONE]"] if self.done else []
                 return StreamingResponse(self._paced([f"{f}\n\n" for f in frames]),
-                                         media_type="text/event-stream")
+                                         media_type=self.stream_type)
             return JSONResponse(self.body, status_code=self.status)
 
         app.add_api_route("/v1/chat/completions", answer, methods=["POST"])

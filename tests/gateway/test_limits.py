@@ -78,7 +78,8 @@ def test_moderation_probes_count_as_strikes_and_hide_scores_from_users(
 def test_every_flagged_input_of_a_moderation_request_is_a_strike(
         gateway_factory: GatewayFactory) -> None:
     # One request of many probes must cost what many requests of one probe cost.
-    gw = gateway_factory(**{**LOW, "abuse__throttle_requests_per_minute": "100"})
+    gw = gateway_factory(**{**LOW, "abuse__throttle_requests_per_minute": "100",
+                            "abuse__suspend_at": "1000"})
     with gw.client(gw.key("one-at-a-time")) as client:
         client.post("/moderations", json={"input": BOMB})
     with gw.client(gw.key("batched")) as client:
@@ -114,7 +115,33 @@ def test_red_teamer_in_engagement_is_never_throttled(gateway_factory: GatewayFac
         outside = [client.post("/chat/completions", json=chat(JAILBREAKS[i % 4])).status_code
                    for i in range(10)]
     assert set(inside) == {400}
-    assert 429 in outside
+    assert set(outside) == {403}  # the engagement is over: so is the red-teamer's access
+
+
+def test_a_red_teamer_without_an_active_engagement_is_refused(
+        gateway_factory: GatewayFactory) -> None:
+    gw = gateway_factory()
+    ended = gw.key("ended-rt", role="red-teamer", engagement="q2",
+                   engagement_until=datetime.now(UTC) - timedelta(minutes=1))
+    with gw.client(ended) as client:
+        chat_response = client.post("/chat/completions", json=chat("hello"))
+        moderation = client.post("/moderations", json={"input": BOMB})
+    for response in (chat_response, moderation):
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "engagement_ended"
+
+
+def test_a_moderation_request_that_reaches_suspension_answers_nothing(
+        gateway_factory: GatewayFactory) -> None:
+    # Thousands of probes in one request: the account is suspended, and the verdicts that
+    # got it there are not handed over.
+    gw = gateway_factory(**{**LOW, "abuse__throttle_requests_per_minute": "100"})
+    with gw.client(gw.key("bulk-prober")) as client:
+        response = client.post("/moderations", json={"input": [BOMB] * 40 + ["a variant"]})
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "account_suspended"
+    assert "results" not in response.json()
+    assert gw.accounts.account("bulk-prober").suspended
 
 
 LONG = "Tea is brewed from leaves. " * 80  # about 540 tokens by the estimate

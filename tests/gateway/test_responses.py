@@ -109,6 +109,16 @@ HARMFUL_OUTPUTS = {
                                  {"type": "response.completed",
                                   "response": _response(_message(HARM))}]),
 }
+# Pieces of one answer alternating between output text and refusal: each field alone reads
+# as nothing, and a client printing every delta shows the whole.
+_PIECES = [HARM[i:i + 5] for i in range(0, len(HARM), 5)]
+_KINDS = ["output_text" if n % 2 == 0 else "refusal" for n in range(len(_PIECES))]
+HARMFUL_OUTPUTS["alternating_fields"] = (
+    _response({**_message(""), "content": [
+        {"type": kind, ("text" if kind == "output_text" else "refusal"): piece}
+        for kind, piece in zip(_KINDS, _PIECES, strict=True)]}),
+    [{"type": f"response.{kind}.delta", "item_id": "msg_1", "output_index": 0,
+      "content_index": 0, "delta": piece} for kind, piece in zip(_KINDS, _PIECES, strict=True)])
 
 
 @pytest.mark.parametrize("case", sorted(HARMFUL_OUTPUTS))
@@ -319,3 +329,4 @@ def test_stored_state_the_gateway_never_saw_is_refused_unless_allowed(
     assert refused.status_code == 422
     assert f"request.allow_fields: [{allow}]" in refused.json()["error"]["message"]
     assert allowed.status_code == 200, allowed.text
+

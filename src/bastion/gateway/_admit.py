@@ -62,6 +62,12 @@ async def admit(ctx: Context, request: Request, route: str) -> Principal:
         raise GatewayError(403, f"account {account.name!r} is suspended: "
                            f"{account.status_reason or 'no reason recorded'}. "
                            f"{gateway.config.abuse.appeal_hint}", code="account_suspended")
+    if account.role == "red-teamer" and not account.in_engagement(datetime.now(UTC)):
+        # A red-teamer's access is the engagement's: its keys may outlive it, its rights not.
+        raise GatewayError(403, f"red-teamer account {account.name!r} has no active "
+                           "engagement (it ended or was never set); ask an administrator for "
+                           "a new engagement",
+                           code="engagement_ended")
     if not principal.key.scopes.allows_route(account.role, route):
         raise GatewayError(403, f"this key may not call the {route!r} route; ask for a key "
                            "with that scope", code="scope_denied")

@@ -27,6 +27,13 @@ Text outside the choices (extra top-level fields) lives under choice ``-1``.
 
 FIELD_ORDER = ("text", "content", "refusal", "reasoning_content", "reasoning",
                "reasoning_details", "audio", "tool", "function_call", "logprobs", "x")
+PROSE = frozenset({"text", "content", "refusal", "reasoning_content", "reasoning",
+                   "reasoning_details", "audio"})
+"""Fields a client may print as one running text, in the order their pieces arrive."""
+ARRIVAL = "arrival"
+"""The buffer of a choice whose prose came in more than one field: its pieces in the order
+they came (a text split between ``content`` and ``refusal`` deltas reads as a whole only
+so, and a client printing every delta shows it so)."""
 _STRUCTURAL = frozenset({"id", "object", "created", "model", "system_fingerprint",
                          "service_tier", "type", "role", "index", "finish_reason",
                          "stop_reason", "format", "signature", "data", "expires_at",
@@ -219,12 +226,23 @@ def _text_sep(index: int, path: Path, token: Any) -> Iterator[AnswerText]:
     yield AnswerText((index, "logprobs.top"), path, token, " ")
 
 
-def _choice(route: str, pos: int, choice: Any, *, streamed: bool) -> Iterator[AnswerText]:
+def asked_choices(request: Mapping[str, Any]) -> int:
+    """How many answers a request asked for (``n``; 1 when it names none)."""
+    n = request.get("n")
+    return n if isinstance(n, int) and not isinstance(n, bool) and n >= 1 else 1
+
+
+def _choice(route: str, pos: int, choice: Any, *, streamed: bool,
+            asked: int) -> Iterator[AnswerText]:
     path: Path = ("choices", pos)
     if not isinstance(choice, dict):
         raise Unreadable(f"choice {pos} is not an object")
-    number = choice.get("index", pos)
-    index = number if isinstance(number, int) and not isinstance(number, bool) else pos
+    index = choice.get("index", pos)
+    # A client shows choices[0] whatever its index says: an answer spread over indexes it
+    # never asked for would be read as several harmless answers and shown as one.
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < asked:
+        raise Unreadable(f"choice {pos} has index {index!r}, but the request asked for "
+                         f"{asked} answer(s)")
     body = "text" if route == "completions" else "delta" if streamed else "message"
     if not streamed and body not in choice:
         raise Unreadable(f"choice {pos} has no {body!r}")
@@ -240,8 +258,10 @@ def _choice(route: str, pos: int, choice: Any, *, streamed: bool) -> Iterator[An
             yield from walk_answer(index, key, (*path, key), value)
 
 
-def answer_texts(route: str, data: Any, *, streamed: bool) -> list[AnswerText]:
-    """Every string of a completion (``streamed=False``) or of one streamed chunk.
+def answer_texts(route: str, data: Any, *, streamed: bool,
+                 asked: int = 1) -> list[AnswerText]:
+    """Every string of a completion (``streamed=False``) or of one streamed chunk, whose
+    request asked for ``asked`` answers (:func:`asked_choices`).
 
     Raises:
         Unreadable: a shape the gateway cannot read.
@@ -255,7 +275,7 @@ def answer_texts(route: str, data: Any, *, streamed: bool) -> list[AnswerText]:
     for key, value in data.items():
         if key == "choices":
             for pos, choice in enumerate(value or []):
-                out.extend(_choice(route, pos, choice, streamed=streamed))
+                out.extend(_choice(route, pos, choice, streamed=streamed, asked=asked))
         else:
             out.extend(walk_answer(-1, key, (key,), value))
     return out
@@ -270,10 +290,19 @@ def _order(key: Key) -> tuple[int, int, str, int, str]:
 
 
 def buffers_of(texts: list[AnswerText]) -> dict[Key, str]:
-    """Each field's text, concatenated in order (what a stream accumulates)."""
+    """Each field's text, concatenated in order (what a stream accumulates), and the
+    :data:`ARRIVAL` buffer of each choice whose prose is in more than one field."""
     out: dict[Key, str] = {}
+    arrival: dict[int, list[str]] = {}
+    fields: dict[int, set[str]] = {}
     for item in texts:
         out[item.key] = out.get(item.key, "") + item.text + item.sep
+        if item.key[1].partition(".")[0] in PROSE:
+            fields.setdefault(item.key[0], set()).add(item.key[1])
+            arrival.setdefault(item.key[0], []).append(item.text + item.sep)
+    for index, names in fields.items():
+        if len(names) > 1:
+            out[(index, ARRIVAL)] = "".join(arrival[index])
     return out
 
 

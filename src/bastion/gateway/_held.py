@@ -13,7 +13,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bastion.gateway._answer import Key, answer_texts, per_choice
+from bastion.gateway._answer import (
+    ARRIVAL,
+    PROSE,
+    AnswerText,
+    Key,
+    answer_texts,
+    asked_choices,
+    per_choice,
+)
 from bastion.gateway._extract import Path, set_path
 from bastion.gateway._respond import dumps
 from bastion.gateway._responses import event_texts
@@ -21,8 +29,7 @@ from bastion.gateway._responses import event_texts
 _SENTENCE_END = re.compile(r"[.!?\u2026](?=[\s\"'\)\]])|[\u3002\uff01\uff1f\n]")
 
 
-_PROSE = frozenset({"text", "content", "refusal", "reasoning_content", "reasoning",
-                    "reasoning_details", "audio"})
+_PROSE = PROSE | {ARRIVAL}
 """Fields held back to sentence ends; the rest (tool arguments, metadata) has none."""
 _RUNNING = _PROSE | {"tool", "function_call", "logprobs"}
 """Running text, whose checked end keeps a tail in hold; other fields (metadata a chunk
@@ -59,6 +66,7 @@ class Held:
         self.safe: dict[Key, int] = {}
         self.frames: deque[Frame] = deque()
         self.last: dict[Path, str] = {}
+        self.prose: dict[int, set[str]] = {}
 
     def add(self, route: str, raw: str, chunk: dict[str, Any],
             request: dict[str, Any] | None = None) -> None:
@@ -72,7 +80,8 @@ class Held:
             texts = event_texts(chunk, request or {})
         else:
             frame = Frame(raw, chunk)
-            texts = answer_texts(route, chunk, streamed=True)
+            texts = answer_texts(route, chunk, streamed=True,
+                                 asked=asked_choices(request or {}))
         for item in texts:
             if item.key[0] == -1 or item.key[1].startswith("x."):
                 # Metadata a server repeats in every chunk ("provider": "...") is checked once.
@@ -82,7 +91,25 @@ class Held:
             start = len(self.buffers.get(item.key, ""))
             self.buffers[item.key] = self.buffers.get(item.key, "") + item.text + item.sep
             frame.slices.append(Slice(item.key, item.path, start, start + len(item.text)))
+            if item.key[1].partition(".")[0] in PROSE:
+                self._arrive(frame, item)
         self.frames.append(frame)
+
+    def _arrive(self, frame: Frame, item: AnswerText) -> None:
+        """Keep a choice's :data:`ARRIVAL` buffer once its prose comes in a second field
+        (until then the one field's buffer is that order); the frame waits for it too."""
+        index, name = item.key
+        arrival = (index, ARRIVAL)
+        if arrival not in self.buffers:
+            seen = self.prose.setdefault(index, set())
+            seen.add(name)
+            if len(seen) < 2:
+                return
+            (first,) = seen - {name}  # all prose until now was in one field
+            self.buffers[arrival] = self.buffers[(index, first)]
+        start = len(self.buffers[arrival])
+        self.buffers[arrival] += item.text + item.sep
+        frame.slices.append(Slice(arrival, (), start, start + len(item.text)))
 
     def due(self, window: int, *, force: bool = False, sentences: bool = False) -> list[Key]:
         """Every buffer with unchecked text, once one has ``window`` unchecked characters, or
@@ -155,7 +182,9 @@ class Held:
                 yield frame.raw
                 continue
             for piece in frame.slices:
-                set_path(frame.chunk, piece.path, rewrite(piece.key, piece.start, piece.end))
+                if piece.key[1] != ARRIVAL:  # a reading of the fields, not a field
+                    set_path(frame.chunk, piece.path,
+                             rewrite(piece.key, piece.start, piece.end))
             named = f"event: {frame.event}\n" if frame.event else ""
             yield named + "data: " + dumps(frame.chunk) + "\n\n"
 

@@ -16,6 +16,7 @@ from bastion.gateway._answer import (
     AnswerText,
     Unreadable,
     answer_texts,
+    asked_choices,
     buffers_of,
     per_choice,
     reported_tokens,
@@ -259,7 +260,7 @@ async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: 
     try:
         data = response.json()
         texts = (response_texts(data, ctx.body) if route == "responses" else
-                 answer_texts(route, data, streamed=False))
+                 answer_texts(route, data, streamed=False, asked=asked_choices(ctx.body)))
     except (ValueError, RecursionError, Unreadable) as exc:  # deep nesting: unreadable too
         ctx.outcome, ctx.reason = "upstream_error", f"unreadable completion: {exc}"
         raise GatewayError(502, "the upstream answered with a completion the gateway cannot "

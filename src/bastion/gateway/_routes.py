@@ -135,6 +135,11 @@ async def _moderations(ctx: Context, request: Request) -> Response:
         await assess(ctx, joined(fields), probes=[v for v in verdicts if v.kind == "violation"]
                      or check.violations[:1])
     assert ctx.principal is not None
+    if ctx.abuse is not None and ctx.abuse.suspend:  # no answer for the probes that did it
+        raise GatewayError(403, f"account {ctx.principal.account.name!r} is suspended: this "
+                           "request's flagged inputs reached the abuse threshold, so no "
+                           f"results are returned. {ctx.gateway.config.abuse.appeal_hint}",
+                           code="account_suspended")
     detailed = ctx.principal.account.role in settings.scores_for
     return JSONResponse({"id": f"modr-{secrets.token_hex(12)}", "model": check.policy.id,
                          "results": [_moderation_result(v, detailed=detailed)

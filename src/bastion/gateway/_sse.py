@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal
@@ -16,6 +17,7 @@ from typing import Literal
 import httpx
 
 EventKind = Literal["data", "done", "end", "fail"]
+logger = logging.getLogger("bastion.gateway")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class EventReader:
     """
 
     def __init__(self, response: httpx.Response) -> None:
+        # Event streams are UTF-8 whatever charset the header names (the SSE standard); a
+        # stream in anything else fails as undecodable instead of being read another way.
+        response.encoding = "utf-8"
         self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=256)
         self._task = asyncio.create_task(self._read(response))
 
@@ -67,8 +72,12 @@ class EventReader:
             await self._queue.put(Event("end"))
         except httpx.TimeoutException:
             await self._queue.put(Event("fail", "the upstream stopped sending (read timeout)"))
-        except (httpx.HTTPError, UnicodeDecodeError) as exc:
+        except (httpx.HTTPError, UnicodeError) as exc:
             await self._queue.put(Event("fail", f"the upstream stream broke "
+                                        f"({type(exc).__name__})"))
+        except Exception as exc:  # any other failure must still end the stream, never hang it
+            logger.exception("reading the upstream stream failed")
+            await self._queue.put(Event("fail", f"the upstream stream could not be read "
                                         f"({type(exc).__name__})"))
 
     async def next(self, timeout: float) -> Event | None:
