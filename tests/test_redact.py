@@ -204,3 +204,36 @@ def test_what_the_policy_flags_as_personal_data_is_masked(value: str) -> None:
         assert any(e.start <= hit.start and hit.end <= e.end for e in entities), (hit, entities)
     masked = Vault(Detectors()).mask(text)
     assert re.fullmatch(r"Please store this: \[[A-Z]+_1\] thanks", masked), masked
+
+
+@pytest.mark.parametrize(("text", "secret"), [
+    ("db password=hunter2-P@ssw0rd! ok", "hunter2-P@ssw0rd!"),
+    ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    ('config: {"api_key": "abc123def456"}', "abc123def456"),
+    ("CLIENT_SECRET: 'Zx81-qq93-Lm02'", "Zx81-qq93-Lm02"),
+    ("charge with sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc", None),
+    ("restricted rk_test_" + "51HqLyjWDarjtT1zdp7dcAB", None),
+    ("hook secret whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", None),
+    ("gitlab glpat-" + "xxxxxxxxxxxxxxxxxxxx", None),
+    ("hf token hf_" + "abcdefghijklmnopqrstuvwxyzABCDEF12", None),
+])
+def test_secrets_by_format_or_by_the_name_of_their_setting_are_masked(
+        text: str, secret: str | None) -> None:
+    value = secret or next(w for w in text.split() if len(w) > 20)
+    assert value not in Vault(Detectors()).mask(text)
+    assert [kind for kind, _ in found(text)] == ["SECRET"]
+
+
+def test_a_password_in_a_url_is_masked() -> None:
+    masked = Vault(Detectors()).mask("connect to postgres://admin:S3cr3tPassw0rd@db.internal/prod")
+    assert "S3cr3tPassw0rd" not in masked
+    assert masked.startswith("connect to postgres://admin:")
+
+
+@pytest.mark.parametrize("text", [
+    "I forgot my password, how do I reset it?", "the token is valid for one hour",
+    "password: reset link sent", "set the secret key in settings", "a token: short",
+])
+def test_prose_about_secrets_is_left_alone(text: str) -> None:
+    assert found(text) == []

@@ -44,8 +44,23 @@ _SECRET = re.compile(
     r"|xox[abprs]-[A-Za-z0-9-]{10,}"             # Slack tokens
     r"|AKIA[0-9A-Z]{16}"                         # AWS access key ids
     r"|AIza[0-9A-Za-z_-]{35}"                    # Google API keys
+    r"|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"     # Stripe secret and restricted keys
+    r"|whsec_[A-Za-z0-9]{20,}"                   # Stripe webhook secrets
+    r"|glpat-[A-Za-z0-9_-]{20,}"                 # GitLab tokens
+    r"|hf_[A-Za-z0-9]{30,}"                      # Hugging Face tokens
+    r"|npm_[A-Za-z0-9]{36}"                      # npm tokens
     r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})"  # JWTs
 )
+# The value given to a setting whose name says it is secret ("password=hunter2",
+# "aws_secret_access_key = wJal...", "api_key: '...'"): the value is masked, the name kept.
+_ASSIGNED = re.compile(
+    r"(?i)\b(?:[a-z0-9]+[_-])*(?:password|passwd|pwd|passphrase|secret|secret[_-]?key"
+    r"|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?token"
+    r"|access[_-]?token|refresh[_-]?token|token)\b[\"']?\s*[:=]\s*[\"']?"
+    r"(?P<value>[^\s\"',;]{6,})")
+# The password of credentials in a URL (postgres://user:PASSWORD@host).
+_URL_PASSWORD = re.compile(r"(?i)\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@]{1,64}:"
+                           r"(?P<value>[^\s@/]{1,128})@")
 
 
 def _emails(text: str) -> Iterator[Entity]:
@@ -61,6 +76,9 @@ def _secrets(text: str) -> Iterator[Entity]:
         yield Entity("PRIVATE_KEY", m.start(), m.end())
     for m in _SECRET.finditer(text):
         yield Entity("SECRET", m.start(), m.end())
+    for pattern in (_ASSIGNED, _URL_PASSWORD):
+        for m in pattern.finditer(text):
+            yield Entity("SECRET", m.start("value"), m.end("value"))
 
 
 def _phones(text: str, region: str | None) -> Iterator[Entity]:
