@@ -99,6 +99,30 @@ def test_benign_heavy_user_is_not_throttled(gateway_factory: GatewayFactory) -> 
     assert not gw.accounts.account("busy").suspended
 
 
+def test_a_burst_of_parallel_probes_gets_no_more_tries_than_a_sequence(
+        gateway_factory: GatewayFactory) -> None:
+    # Fired at once, every probe used to be classified (and every one that passed answered)
+    # before the first strikes suspended the account.
+    import httpx  # noqa: PLC0415
+
+    gw = gateway_factory(**{**LOW, "abuse__throttle_requests_per_minute": "1000"})
+    key = gw.key("burst")
+    probes = [JAILBREAKS[i % 4] + f" (variant {i})" for i in range(40)]
+    probes[25] = "What is a good name for a cat?"  # a variant that passes, late in the burst
+
+    async def fire() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=gw.url, timeout=60,
+                                     headers={"authorization": f"Bearer {key}"}) as client:
+            return await asyncio.gather(*(client.post("/chat/completions", json=chat(p))
+                                          for p in probes))
+
+    responses = asyncio.run(fire())
+    answered = [r for r in responses if r.status_code != 403]
+    assert len(answered) <= 10, [r.status_code for r in responses]
+    assert responses[25].status_code == 403
+    assert gw.accounts.account("burst").suspended
+
+
 def test_red_teamer_in_engagement_is_audited_not_suspended(
         gateway_factory: GatewayFactory) -> None:
     gw = gateway_factory(**LOW)

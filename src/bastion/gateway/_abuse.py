@@ -11,9 +11,48 @@ from bastion.classify import Verdict
 from bastion.errors import RuntimeFailure
 from bastion.gateway._context import Context
 from bastion.gateway._guard import Check
+from bastion.gateway._respond import GatewayError
 from bastion.policy import ACTION_RANK
 
 logger = logging.getLogger("bastion.gateway")
+
+
+async def settle_first(ctx: Context, ticket: int) -> None:
+    """Settle a check that passed, then wait for the account's earlier checks; refuse with
+    403 when one of them suspended the account meanwhile."""
+    gateway, principal = ctx.gateway, ctx.principal
+    assert principal is not None
+    gateway.order.settle(principal.account.id, ticket)
+    await gateway.order.after_earlier(principal.account.id, ticket)
+    refuse_if_suspended(ctx)
+
+
+async def assess_in_order(ctx: Context, prompt: str, *,
+                          probes: Sequence[Verdict] | None = None) -> None:
+    """:func:`assess` a request's input strikes after those of the account's checks begun
+    before it; 403 when one of them suspended the account meanwhile. Settles the check."""
+    principal = ctx.principal
+    assert principal is not None
+    if ctx.ticket is None:
+        await assess(ctx, prompt, probes=probes)
+        return
+    try:
+        await ctx.gateway.order.after_earlier(principal.account.id, ctx.ticket)
+        refuse_if_suspended(ctx)
+        await assess(ctx, prompt, probes=probes)
+    finally:
+        ctx.gateway.order.settle(principal.account.id, ctx.ticket)
+
+
+def refuse_if_suspended(ctx: Context) -> None:
+    """403 for a request admitted before its account was suspended by another one."""
+    principal = ctx.principal
+    assert principal is not None
+    if ctx.gateway.order.suspended_since(principal.account.id, ctx.started):
+        ctx.outcome, ctx.reason = "refused", "account suspended while the request was checked"
+        raise GatewayError(403, f"account {principal.account.name!r} was suspended while this "
+                           "request was checked (by the abuse monitor). "
+                           f"{ctx.gateway.config.abuse.appeal_hint}", code="account_suspended")
 
 
 def worst(check: Check) -> list[Verdict]:
@@ -70,6 +109,7 @@ async def _suspend(ctx: Context, score: float, reasons: list[str]) -> None:
                          principal.account.id)
         return
     gateway.forget(principal.account.id)
+    gateway.order.suspended(principal.account.id)
     gateway.metrics.suspensions.inc()
     logger.warning("account %s suspended by the abuse monitor (score %g)",
                    principal.account.id, score)

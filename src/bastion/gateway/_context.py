@@ -45,6 +45,8 @@ class Context:
     body: dict[str, Any] = field(default_factory=dict)
     """The request body as sent upstream (never audited; a response's echoes are compared
     with it)."""
+    ticket: int | None = None
+    """This request's place among its account's input checks (``Gateway.order``)."""
     policies: dict[str, Policy] = field(default_factory=dict)
     """The gateway's policies when the request started: a policy published meanwhile applies
     to the next request, never half-way through this one."""

@@ -10,7 +10,7 @@ import httpx
 from starlette.responses import Response, StreamingResponse
 
 from bastion.accounts import hashed_account_id
-from bastion.gateway._abuse import assess
+from bastion.gateway._abuse import assess, assess_in_order, settle_first
 from bastion.gateway._admit import charge_completion, charge_tokens, check_model, estimate_tokens
 from bastion.gateway._answer import (
     AnswerText,
@@ -89,12 +89,16 @@ async def check_input(ctx: Context, body: dict[str, Any]) -> tuple[list[TextFiel
     await charge_tokens(ctx, estimate_tokens(texts))
     policy = ctx.policy("input")
     fail_open = gateway.config.route(route).fail_open_input
+    assert ctx.principal is not None
+    ctx.ticket = gateway.order.begin(ctx.principal.account.id)
     check = ctx.add(await gateway.guard.check("input", texts, policy, fail_open=fail_open))
     if check.outcome == "error":
         ctx.outcome, ctx.reason = "classifier_error", "input check failed (fail-closed)"
         raise GatewayError(503, "the prompt could not be checked (the classifier failed or "
                            "timed out) and this route fails closed; retry shortly",
                            code="classifier_unavailable", headers={"Retry-After": "2"})
+    if check.outcome != "block" and route != "moderations":  # blocks settle after strikes
+        await settle_first(ctx, ctx.ticket)
     return fields, check
 
 
@@ -147,7 +151,7 @@ def stamp_identity(ctx: Context, body: dict[str, Any]) -> None:
 async def refuse(ctx: Context, check: Check, prompt: str) -> Response:
     """Answer a blocked request (error or refusal completion) after counting strikes."""
     ctx.outcome = f"blocked_{check.direction}"
-    await assess(ctx, prompt)
+    await assess_in_order(ctx, prompt)
     config = ctx.gateway.config.refusal
     if config.mode == "error":
         error = refusal_error(check, config)

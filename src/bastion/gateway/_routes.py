@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from bastion.classify import Verdict
-from bastion.gateway._abuse import assess
+from bastion.gateway._abuse import assess_in_order, settle_first
 from bastion.gateway._admit import admit, check_model, read_json
 from bastion.gateway._answer import Unreadable, embeddings_answer, models_answer
 from bastion.gateway._context import Context
@@ -62,6 +62,8 @@ async def _handle(gateway: Gateway, route: str, request: Request, handler: Handl
         ctx.status = response.status_code
         return response
     finally:
+        if ctx.ticket is not None and ctx.principal is not None:  # however the request ended
+            gateway.order.settle(ctx.principal.account.id, ctx.ticket)
         if not ctx.extra.get("deferred"):
             ctx.finish()
 
@@ -132,8 +134,11 @@ async def _moderations(ctx: Context, request: Request) -> Response:
                            "retry shortly", code="classifier_unavailable")
     settings = ctx.gateway.config.moderations
     if check.violations and settings.strikes:  # each flagged input counts: one probe each
-        await assess(ctx, joined(fields), probes=[v for v in verdicts if v.kind == "violation"]
-                     or check.violations[:1])
+        await assess_in_order(ctx, joined(fields),
+                              probes=[v for v in verdicts if v.kind == "violation"]
+                              or check.violations[:1])
+    elif ctx.ticket is not None:
+        await settle_first(ctx, ctx.ticket)
     assert ctx.principal is not None
     if ctx.abuse is not None and ctx.abuse.suspend:  # no answer for the probes that did it
         raise GatewayError(403, f"account {ctx.principal.account.name!r} is suspended: this "

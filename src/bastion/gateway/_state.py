@@ -25,6 +25,7 @@ from bastion.accounts import (
 from bastion.gateway._config import GatewayConfig, RouteName
 from bastion.gateway._guard import Guard
 from bastion.gateway._live import LivePolicies
+from bastion.gateway._order import CheckOrder
 from bastion.monitor import (
     AuditLog,
     AuditWriter,
@@ -72,6 +73,7 @@ class Gateway:
         _quiet_hot_path()
         self.config = config
         self.guard = Guard(config.classifier)
+        self.order = CheckOrder()
         self.metrics = Metrics()
         self.sessions = sessions = open_store(config.database_url)
         log = self._audit_log()
