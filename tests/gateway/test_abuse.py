@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bastion.accounts import AbuseMonitor, AbuseSettings, MemoryStrikeStore
@@ -103,8 +104,6 @@ def test_a_burst_of_parallel_probes_gets_no_more_tries_than_a_sequence(
         gateway_factory: GatewayFactory) -> None:
     # Fired at once, every probe used to be classified (and every one that passed answered)
     # before the first strikes suspended the account.
-    import httpx  # noqa: PLC0415
-
     gw = gateway_factory(**{**LOW, "abuse__throttle_requests_per_minute": "1000"})
     key = gw.key("burst")
     probes = [JAILBREAKS[i % 4] + f" (variant {i})" for i in range(40)]

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 import typer
+import uvicorn
 from typer.testing import CliRunner
 
 from bastion.accounts import AccountStore
+from bastion.cli import _gateway
 from bastion.store import close_store, open_store
 
 runner = CliRunner()
@@ -131,3 +133,19 @@ def test_account_limits_are_set_shown_and_cleared(cli: typer.Typer, db: str) -> 
     shown = json.loads(invoke(cli, "accounts", "show", "team", "--db", db)[1])
     assert (shown["requests_per_minute"], shown["tokens_per_minute"]) == (5, None)
     assert invoke(cli, "accounts", "limits", "team", "--rpm", "0", "--db", db)[0] == 2
+
+
+def test_gateway_run_trusts_forwarded_headers_only_from_named_proxies(
+        cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default: a local client could write a
+    # forged address, quotes included, into the access log.
+    config = tmp_path / "gw.yaml"
+    config.write_text("upstream:\n  base_url: http://127.0.0.1:9/v1\n"
+                      f"database_url: sqlite:///{tmp_path / 'gw.db'}\n")
+    seen: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.append(options))
+    monkeypatch.setattr(_gateway, "create_app", lambda settings: object())
+    assert invoke(cli, "gateway", "run", "--config", str(config))[0] == 0
+    assert invoke(cli, "gateway", "run", "--config", str(config), "--proxy", "10.0.0.5")[0] == 0
+    assert (seen[0]["proxy_headers"], seen[0]["forwarded_allow_ips"]) == (False, None)
+    assert (seen[1]["proxy_headers"], seen[1]["forwarded_allow_ips"]) == (True, "10.0.0.5")

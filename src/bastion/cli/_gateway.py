@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
 
 from bastion.classify._onnx import share_cores
 from bastion.cli._common import console, handle_errors, print_json
-from bastion.gateway import create_app, load_config
+from bastion.gateway import GatewayConfig, create_app, load_config
 from bastion.gateway._factory import CONFIG_ENV
 
 ConfigOption = Annotated[Path | None, typer.Option(
@@ -27,20 +27,32 @@ def run(config: ConfigOption = None,
         host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="Port to listen on.")] = 8100,
         workers: Annotated[int, typer.Option(help="Worker processes (share the database; "
-                           "set redis_url to share counters).")] = 1) -> None:
+                           "set redis_url to share counters).")] = 1,
+        proxy: Annotated[str | None, typer.Option(
+            help="Trusted reverse proxy addresses (comma-separated) whose X-Forwarded-For "
+                 "headers name the client in logs; without it no client can set its own "
+                 "address.")] = None) -> None:
     """Serve the gateway with uvicorn."""
     settings = load_config(config)
     console.print(f"gateway on http://{host}:{port}/v1 -> {settings.upstream.base_url}")
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
-                    timeout_keep_alive=settings.keep_alive_s, backlog=settings.backlog)
+        _serve(create_app(settings), settings, host, port, proxy)
         return
     if config is not None:
         os.environ[CONFIG_ENV] = str(config)
     share_cores(workers)
-    uvicorn.run("bastion.gateway._factory:app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level="info", timeout_keep_alive=settings.keep_alive_s,
-                backlog=settings.backlog)
+    _serve("bastion.gateway._factory:app_from_env", settings, host, port, proxy,
+           workers=workers)
+
+
+def _serve(app: Any, settings: GatewayConfig, host: str, port: int, proxy: str | None, *,
+           workers: int | None = None) -> None:
+    uvicorn.run(app, factory=isinstance(app, str), workers=workers, host=host, port=port,
+                log_level="info", server_header=False, timeout_keep_alive=settings.keep_alive_s,
+                backlog=settings.backlog,
+                # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default: a local client
+                # could write any address (quotes included) into the access log.
+                proxy_headers=proxy is not None, forwarded_allow_ips=proxy)
 
 
 @gateway_app.command("config")
