@@ -52,6 +52,22 @@ ANSWERS: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
         {"message": {"role": "assistant", "content": ""}, "logprobs": _logprobs(TOKENS)},
         [{"delta": {"content": ""}, "logprobs": _logprobs(TOKENS[:6])},
          {"delta": {}, "logprobs": _logprobs(TOKENS[6:])}]),
+    # The answer spelled by the second-best tokens, one piece a step.
+    "logprobs_alternatives": (
+        {"message": {"role": "assistant", "content": "x" * len(TOKENS)}, "logprobs": {
+            "content": [{"token": "x", "logprob": 0, "top_logprobs": [
+                {"token": "x", "logprob": 0}, {"token": t, "logprob": -1}]} for t in TOKENS]}},
+        [{"delta": {"content": "x"}, "logprobs": {"content": [
+            {"token": "x", "logprob": 0, "top_logprobs": [
+                {"token": "x", "logprob": 0}, {"token": t, "logprob": -1}]}]}}
+         for t in TOKENS]),
+    # Token bytes that spell the answer while the tokens say nothing.
+    "logprobs_bytes": (
+        {"message": {"role": "assistant", "content": "x"}, "logprobs": {"content": [
+            {"token": "x", "logprob": 0, "bytes": list(HARM.encode()), "top_logprobs": []}]}},
+        [{"delta": {"content": "x"}, "logprobs": {"content": [
+            {"token": "x", "logprob": 0, "bytes": list(t.encode()), "top_logprobs": []}]}}
+         for t in TOKENS]),
     "annotation": (
         {"message": {"role": "assistant", "content": "ok", "annotations": [
             {"type": "url_citation", "url_citation": {"title": HARM, "url": "https://x"}}]}},

@@ -182,8 +182,10 @@ def _message(index: int, path: Path, message: Any, *, streamed: bool) -> Iterato
 
 
 def _logprobs(index: int, path: Path, value: Any) -> Iterator[AnswerText]:
-    """The tokens of ``logprobs`` (chat and text shapes): the text they spell, and the
-    alternatives offered at each step (``logprobs.top``, space-separated)."""
+    """The tokens of ``logprobs`` (chat and text shapes): the text they spell, the text the
+    alternatives of each rank spell across the steps (``logprobs.top.<rank>``: an answer can
+    be spread over the second-best tokens as well as the best), and token bytes that say
+    something other than their token."""
     if value is None:
         return
     if not isinstance(value, dict):
@@ -205,25 +207,43 @@ def _chat_steps(index: int, path: Path, steps: list[Any]) -> Iterator[AnswerText
     for n, step in enumerate(steps):
         if not isinstance(step, dict):
             raise Unreadable(f"{_where((*path, n))} must be an object")
-        yield from _text(index, "logprobs", (*path, n, "token"), step.get("token"))
+        token = step.get("token")
+        yield from _text(index, "logprobs", (*path, n, "token"), token)
+        yield from _token_bytes(index, (*path, n, "bytes"), step.get("bytes"), token)
         for m, alt in enumerate(step.get("top_logprobs") or []):
-            token = alt.get("token") if isinstance(alt, dict) else None
-            yield from _text_sep(index, (*path, n, "top_logprobs", m, "token"), token)
+            if not isinstance(alt, dict):
+                raise Unreadable(f"{_where((*path, n, 'top_logprobs', m))} must be an object")
+            at = (*path, n, "top_logprobs", m)
+            yield from _alternative(index, m, (*at, "token"), alt.get("token"))
+            yield from _token_bytes(index, (*at, "bytes"), alt.get("bytes"), alt.get("token"))
+
+
+def _token_bytes(index: int, path: Path, value: Any, token: Any) -> Iterator[AnswerText]:
+    """A token's UTF-8 bytes, read as text when they spell something other than the token
+    (a client may decode them instead)."""
+    if value is None:
+        return
+    if not isinstance(value, list) or not all(
+            isinstance(b, int) and not isinstance(b, bool) and 0 <= b < 256 for b in value):
+        raise Unreadable(f"{_where(path)} must be a list of bytes")
+    text = bytes(value).decode("utf-8", "ignore")
+    if text and text != token:
+        yield AnswerText((index, "logprobs.bytes"), path, text)
 
 
 def _text_alternatives(index: int, path: Path, steps: list[Any]) -> Iterator[AnswerText]:
     for n, alternatives in enumerate(steps):
-        if isinstance(alternatives, dict):  # {token: logprob}: the keys are text
-            for token in alternatives:
-                yield AnswerText((index, "logprobs.top"), (*path, n), str(token), " ")
+        if isinstance(alternatives, dict):  # {token: logprob}, best first: the keys are text
+            for m, token in enumerate(alternatives):
+                yield AnswerText((index, f"logprobs.top.{m}"), (*path, n), str(token))
         elif alternatives is not None:
             raise Unreadable(f"{_where((*path, n))} must be an object")
 
 
-def _text_sep(index: int, path: Path, token: Any) -> Iterator[AnswerText]:
+def _alternative(index: int, rank: int, path: Path, token: Any) -> Iterator[AnswerText]:
     if not isinstance(token, str):
         raise Unreadable(f"{_where(path)} must be a string")
-    yield AnswerText((index, "logprobs.top"), path, token, " ")
+    yield AnswerText((index, f"logprobs.top.{rank}"), path, token)
 
 
 def asked_choices(request: Mapping[str, Any]) -> int:
