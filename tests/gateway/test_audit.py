@@ -158,6 +158,12 @@ def test_gateway_keys_and_anchors_its_chain_and_the_cli_verifies_it(
         time.sleep(0.1)
     assert code == 0, out
     assert "keyed" in out
+    assert "holds no checkpoint" not in out
+    kept = anchor.read_bytes()
+    anchor.write_bytes(b"")  # emptied: it vouches for nothing, and says so
+    code, out = verify()
+    assert "holds no checkpoint" in out
+    anchor.write_bytes(kept)
     count = gw.audit.count()
     _cut_tail(gw.sessions, count - 2)
     code, out = verify()

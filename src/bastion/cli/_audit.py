@@ -101,6 +101,10 @@ def verify(db: DbOption = None, anchor: AnchorOption = None, key_env: KeyEnvOpti
         if not report.keyed and anchor is None:
             err_console.print(f"warning: neither keyed (${key_env}) nor anchored (--anchor): "
                               "a rewrite by someone with database write access would pass")
+        if anchor is not None and not report.checkpoints:
+            err_console.print(f"warning: the anchor {str(anchor)!r} holds no checkpoint, so it "
+                              "vouches for none of these events: if a gateway wrote them with "
+                              "this anchor, the file was emptied or replaced")
         return
     if report.ok:
         err_console.print(f"audit log EMPTY: no events in {shown}; nothing to verify")
