@@ -75,6 +75,9 @@ class AbuseSettings(BaseModel):
     severe_severity: Severity = "critical"
     severe_blocks: int = Field(default=10, ge=1)
     severe_window_s: float = Field(default=86_400.0, gt=0)
+    #: How long a passing input check waits for the account's earlier checks to count their
+    #: strikes before its request goes upstream (0: no wait, parallel probes race the count).
+    order_wait_s: float = Field(default=10.0, ge=0)
     appeal_hint: str = ("If you believe this is a mistake, ask your Bastion administrator to "
                         "review it ('bastion accounts reinstate').")
 

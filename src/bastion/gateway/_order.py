@@ -45,7 +45,7 @@ class CheckOrder:
         """Wait until the account's checks begun before ``ticket`` have settled (at most
         ``wait_s``: the order is a guard against bursts, not a reason to stall)."""
         earlier = [f for t, f in self._open.get(account_id, {}).items() if t < ticket]
-        if earlier:
+        if earlier and self._wait_s > 0:
             await asyncio.wait(earlier, timeout=self._wait_s)
 
     def suspended(self, account_id: str) -> None:

@@ -73,7 +73,7 @@ class Gateway:
         _quiet_hot_path()
         self.config = config
         self.guard = Guard(config.classifier)
-        self.order = CheckOrder()
+        self.order = CheckOrder(config.abuse.order_wait_s)
         self.metrics = Metrics()
         self.sessions = sessions = open_store(config.database_url)
         log = self._audit_log()
