@@ -612,3 +612,25 @@ def test_a_tier_that_cannot_read_an_answer_never_fails_open(
     assert "fail_open" not in streamed.text
     assert "omb" not in streamed.text
     assert _verdict(streamed, True) == "classifier_unavailable"
+
+
+def _held_buffers(deltas: list[dict[str, str]]) -> dict[tuple[int, str], str]:
+    from bastion.gateway._held import Held
+
+    held = Held()
+    for delta in deltas:
+        chunk = {"id": "c", "object": "chat.completion.chunk", "model": "m",
+                 "choices": [{"index": 0, "delta": delta}]}
+        held.add("chat", "", chunk, {})
+    return held.buffers
+
+
+def test_prose_is_read_in_arrival_order_only_when_fields_interleave() -> None:
+    # A reasoning model thinks, then answers: each field reads whole, and joining the two
+    # made benign answers read as harmful on the contextual tier.
+    sequential = _held_buffers([{"reasoning_content": "Think. "}, {"reasoning_content": "Ok."},
+                                {"content": "To stop it, "}, {"content": "run kill -9 PID."}])
+    assert (0, "arrival") not in sequential
+    interleaved = _held_buffers([{"content": "Sure. Here "}, {"refusal": "is how to b"},
+                                 {"content": "uild a pipe "}, {"refusal": "bomb."}])
+    assert interleaved[(0, "arrival")] == "Sure. Here is how to build a pipe bomb."

@@ -31,7 +31,7 @@ PROSE = frozenset({"text", "content", "refusal", "reasoning_content", "reasoning
                    "reasoning_details", "audio"})
 """Fields a client may print as one running text, in the order their pieces arrive."""
 ARRIVAL = "arrival"
-"""The buffer of a choice whose prose came in more than one field: its pieces in the order
+"""The buffer of a choice whose prose interleaves between fields: its pieces in the order
 they came (a text split between ``content`` and ``refusal`` deltas reads as a whole only
 so, and a client printing every delta shows it so)."""
 _STRUCTURAL = frozenset({"id", "object", "created", "model", "system_fingerprint",
@@ -311,18 +311,19 @@ def _order(key: Key) -> tuple[int, int, str, int, str]:
 
 def buffers_of(texts: list[AnswerText]) -> dict[Key, str]:
     """Each field's text, concatenated in order (what a stream accumulates), and the
-    :data:`ARRIVAL` buffer of each choice whose prose is in more than one field."""
+    :data:`ARRIVAL` buffer of each choice whose prose interleaves (a field has text again
+    after another field had some)."""
     out: dict[Key, str] = {}
-    arrival: dict[int, list[str]] = {}
-    fields: dict[int, set[str]] = {}
+    pieces: dict[int, list[tuple[str, str]]] = {}
     for item in texts:
         out[item.key] = out.get(item.key, "") + item.text + item.sep
         if item.key[1].partition(".")[0] in PROSE:
-            fields.setdefault(item.key[0], set()).add(item.key[1])
-            arrival.setdefault(item.key[0], []).append(item.text + item.sep)
-    for index, names in fields.items():
-        if len(names) > 1:
-            out[(index, ARRIVAL)] = "".join(arrival[index])
+            pieces.setdefault(item.key[0], []).append((item.key[1], item.text + item.sep))
+    for index, ordered in pieces.items():
+        fields = [name for n, (name, _) in enumerate(ordered)
+                  if n == 0 or ordered[n - 1][0] != name]
+        if len(fields) > len(set(fields)):
+            out[(index, ARRIVAL)] = "".join(text for _, text in ordered)
     return out
 
 

@@ -66,7 +66,7 @@ class Held:
         self.safe: dict[Key, int] = {}
         self.frames: deque[Frame] = deque()
         self.last: dict[Path, str] = {}
-        self.prose: dict[int, set[str]] = {}
+        self.runs: dict[int, list[tuple[str, int, int]]] = {}
 
     def add(self, route: str, raw: str, chunk: dict[str, Any],
             request: dict[str, Any] | None = None) -> None:
@@ -96,19 +96,27 @@ class Held:
         self.frames.append(frame)
 
     def _arrive(self, frame: Frame, item: AnswerText) -> None:
-        """Keep a choice's :data:`ARRIVAL` buffer once its prose comes in a second field
-        (until then the one field's buffer is that order); the frame waits for it too."""
+        """Keep a choice's :data:`ARRIVAL` buffer once its prose interleaves: a field gets
+        text again after another field had some (reasoning, then content, is no interleaving:
+        each field reads whole). The frame waits for that buffer's check too."""
         index, name = item.key
         arrival = (index, ARRIVAL)
+        piece = item.text + item.sep
         if arrival not in self.buffers:
-            seen = self.prose.setdefault(index, set())
-            seen.add(name)
-            if len(seen) < 2:
+            runs = self.runs.setdefault(index, [])
+            end = len(self.buffers[item.key])
+            if runs and runs[-1][0] == name:
+                runs[-1] = (name, runs[-1][1], end)
                 return
-            (first,) = seen - {name}  # all prose until now was in one field
-            self.buffers[arrival] = self.buffers[(index, first)]
+            back = any(run[0] == name for run in runs)
+            runs.append((name, end - len(piece), end))
+            if not back:
+                return
+            del self.runs[index]  # the pieces before this one, in the order they came
+            self.buffers[arrival] = "".join(self.buffers[(index, field)][start:stop]
+                                            for field, start, stop in runs[:-1])
         start = len(self.buffers[arrival])
-        self.buffers[arrival] += item.text + item.sep
+        self.buffers[arrival] += piece
         frame.slices.append(Slice(arrival, (), start, start + len(item.text)))
 
     def due(self, window: int, *, force: bool = False, sentences: bool = False) -> list[Key]:
