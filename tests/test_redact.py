@@ -237,3 +237,26 @@ def test_a_password_in_a_url_is_masked() -> None:
 ])
 def test_prose_about_secrets_is_left_alone(text: str) -> None:
     assert found(text) == []
+
+
+@pytest.mark.parametrize(("text", "secret"), [
+    ('password="correct horse battery staple"', "horse battery"),
+    ('{\\"password\\": \\"hunter2-secret\\"}', "hunter2-secret"),
+    ("redis://:PW1234567@cache.local:6379", "PW1234567"),
+    ("//registry.npmjs.org/:_authToken=8f3a1c2e-1234-4bcd-9abc-0123456789ab", "8f3a1c2e"),
+    ("Authorization: Bearer 9f8e7d6c5b4a39281706f5e4d3c2b1a0", "9f8e7d6c5b4a"),
+    ("deploy with gldt-" + "abcdefghijklmnopqrst12", "abcdefghijklmnopqrst12"),
+])
+def test_passphrases_escaped_quotes_and_more_token_formats_are_masked(
+        text: str, secret: str) -> None:
+    assert secret not in Vault(Detectors()).mask(text)
+
+
+@pytest.mark.parametrize("code", [
+    "password=os.environ['DB_PASSWORD']", "def login(user, password=None):",
+    "password = hash_password(request.form['password'])",
+    "if password == confirm_password: save()", "username=alice&password=&remember=1",
+    "api_key: Optional[str] = None", "api_key: ${OPENAI_API_KEY}", "password=self.password",
+])
+def test_code_that_names_a_secret_setting_is_left_alone(code: str) -> None:
+    assert Vault(Detectors()).mask(code) == code

@@ -46,20 +46,29 @@ _SECRET = re.compile(
     r"|AIza[0-9A-Za-z_-]{35}"                    # Google API keys
     r"|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"     # Stripe secret and restricted keys
     r"|whsec_[A-Za-z0-9]{20,}"                   # Stripe webhook secrets
-    r"|glpat-[A-Za-z0-9_-]{20,}"                 # GitLab tokens
-    r"|hf_[A-Za-z0-9]{30,}"                      # Hugging Face tokens
+    r"|gl[a-z]{2,5}-[A-Za-z0-9_-]{20,}"          # GitLab tokens (glpat-, gldt-, glrt-...)
+    r"|hf_[A-Za-z0-9]{30,}|api_org_[A-Za-z0-9]{30,}"  # Hugging Face tokens
     r"|npm_[A-Za-z0-9]{36}"                      # npm tokens
     r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})"  # JWTs
 )
 # The value given to a setting whose name says it is secret ("password=hunter2",
-# "aws_secret_access_key = wJal...", "api_key: '...'"): the value is masked, the name kept.
-_ASSIGNED = re.compile(
-    r"(?i)\b(?:[a-z0-9]+[_-])*(?:password|passwd|pwd|passphrase|secret|secret[_-]?key"
-    r"|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?token"
-    r"|access[_-]?token|refresh[_-]?token|token)\b[\"']?\s*[:=]\s*[\"']?"
-    r"(?P<value>[^\s\"',;]{6,})")
-# The password of credentials in a URL (postgres://user:PASSWORD@host).
-_URL_PASSWORD = re.compile(r"(?i)\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@]{1,64}:"
+# "aws_secret_access_key = wJal...", 'api_key: "..."', a JSON-escaped '\\"password\\": ...'):
+# the value is masked, the name kept. A quoted value is taken whole (a passphrase has
+# spaces); an unquoted one must end where a value ends, so code that names a setting
+# (password=os.environ['X'], hash_password(...), Optional[str], ${VAR}) is left alone.
+_SECRET_NAME = (r"(?i)(?<![\w-])_?(?:[a-z0-9]+[_-])*(?:password|passwd|pwd|passphrase|secret"  # noqa: S105 - a pattern
+                r"|secret[_-]?key|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret"
+                r"|auth[_-]?token|access[_-]?token|refresh[_-]?token|token)(?![\w-])"
+                r"(?:\\?[\"'])?\s*(?<![=!<>])[:=](?!=)\s*")
+_ASSIGNED_QUOTED = re.compile(_SECRET_NAME + r"(?P<esc>\\?)(?P<q>[\"'])"
+                              r"(?P<value>[^\"'\\\n]{4,200})(?P=esc)(?P=q)")
+_ASSIGNED = re.compile(_SECRET_NAME + r"(?P<value>[^\s\"'`,;&()\[\]{}<>$\\]{6,200})"
+                       r"(?=[\s\"'`,;&)\]}<>\\]|$)")
+_CODE_VALUE = re.compile(r"(?i)(?:none|null|nil|true|false|undefined|"
+                         r"[a-z_]\w*(?:\.[a-z_]\w*)+)")
+_BEARER = re.compile(r"(?i)\bbearer\s+(?P<value>[A-Za-z0-9._~+/=-]{16,})")
+# The password of credentials in a URL (postgres://user:PASSWORD@host, redis://:PASSWORD@host).
+_URL_PASSWORD = re.compile(r"(?i)\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@]{0,64}:"
                            r"(?P<value>[^\s@/]{1,128})@")
 
 
@@ -76,8 +85,10 @@ def _secrets(text: str) -> Iterator[Entity]:
         yield Entity("PRIVATE_KEY", m.start(), m.end())
     for m in _SECRET.finditer(text):
         yield Entity("SECRET", m.start(), m.end())
-    for pattern in (_ASSIGNED, _URL_PASSWORD):
+    for pattern in (_ASSIGNED_QUOTED, _ASSIGNED, _BEARER, _URL_PASSWORD):
         for m in pattern.finditer(text):
+            if pattern is _ASSIGNED and _CODE_VALUE.fullmatch(m.group("value")):
+                continue  # a name in code (settings.password, None), not a value
             yield Entity("SECRET", m.start("value"), m.end("value"))
 
 
