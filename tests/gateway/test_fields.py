@@ -634,3 +634,23 @@ def test_prose_is_read_in_arrival_order_only_when_fields_interleave() -> None:
     interleaved = _held_buffers([{"content": "Sure. Here "}, {"refusal": "is how to b"},
                                  {"content": "uild a pipe "}, {"refusal": "bomb."}])
     assert interleaved[(0, "arrival")] == "Sure. Here is how to build a pipe bomb."
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_more_text_than_the_classifier_can_check_in_time_is_refused_up_front(
+        gateway_factory: GatewayFactory) -> None:
+    # A few requests of megabytes each kept the shared classifier busy past every other
+    # account's timeout (503s for everyone for over a minute).
+    raw = RawUpstream(body=_completion({"message": {"role": "assistant", "content": "ok"}}))
+    with serve_app(raw.app()) as url:
+        gw = gateway_factory(upstream__base_url=url, classifier__max_input_chars="1000")
+        with gw.client(gw.key("big")) as client:
+            big = client.post("/chat/completions", json={"model": "m", "messages": [
+                {"role": "system", "content": "x " * 300},
+                {"role": "user", "content": "tea " * 200}]})
+            small = client.post("/chat/completions", json={
+                "model": "m", "messages": [{"role": "user", "content": "tea?"}]})
+    assert (big.status_code, big.json()["error"]["code"]) == (413, "request_too_large")
+    assert "classifier.max_input_chars" in big.json()["error"]["message"]
+    assert small.status_code == 200
+    assert len(raw.requests) == 1

@@ -54,6 +54,11 @@ class ClassifierConfig(_Strict):
     concurrency: int = Field(default=2, ge=1, description="Classifier batches running at once; "
                              "checks that arrive meanwhile share the next batch.")
     max_batch: int = Field(default=256, ge=1, description="Most texts in one batch.")
+    max_input_chars: int = Field(
+        default=400_000, ge=1, description="Most characters of text one request may ask to "
+        "have checked (a 413 above it). Checks share the classifier: a few requests of "
+        "megabytes each kept it busy past every other account's timeout; at the default "
+        "tier's pace on two cores about this much is read within timeout_s.")
 
 
 class RouteConfig(_Strict):

@@ -85,6 +85,12 @@ async def check_input(ctx: Context, body: dict[str, Any]) -> tuple[list[TextFiel
     except UnknownField as exc:
         raise GatewayError(400, str(exc), code="unknown_field", param=exc.field) from exc
     texts = [f.text for f in fields]
+    size, most = sum(map(len, texts)), gateway.config.classifier.max_input_chars
+    if size > most:
+        raise GatewayError(413, f"the request holds {size:,} characters of text to check; this "
+                           f"gateway checks at most {most:,} per request "
+                           "(classifier.max_input_chars): send less, or ask the operator to "
+                           "raise the limit", code="request_too_large")
     ctx.keep_content(texts)
     await charge_tokens(ctx, estimate_tokens(texts))
     policy = ctx.policy("input")
