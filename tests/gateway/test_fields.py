@@ -61,6 +61,17 @@ ANSWERS: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
             {"token": "x", "logprob": 0, "top_logprobs": [
                 {"token": "x", "logprob": 0}, {"token": t, "logprob": -1}]}]}}
          for t in TOKENS]),
+    # The second-best tokens spell the answer, listed first every other step (a client
+    # ranks alternatives by their logprob, not by where they are listed).
+    "logprobs_rank_by_value": (
+        {"message": {"role": "assistant", "content": "x" * len(TOKENS)}, "logprobs": {
+            "content": [{"token": "x", "logprob": 0, "top_logprobs": [
+                {"token": "x", "logprob": 0}, {"token": t, "logprob": -1}][::1 - 2 * (n % 2)]}
+                for n, t in enumerate(TOKENS)]}},
+        [{"delta": {"content": "x"}, "logprobs": {"content": [
+            {"token": "x", "logprob": 0, "top_logprobs": [
+                {"token": "x", "logprob": 0}, {"token": t, "logprob": -1}][::1 - 2 * (n % 2)]}]}}
+         for n, t in enumerate(TOKENS)]),
     # Token bytes that spell the answer while the tokens say nothing.
     "logprobs_bytes": (
         {"message": {"role": "assistant", "content": "x"}, "logprobs": {"content": [

@@ -109,6 +109,15 @@ HARMFUL_OUTPUTS = {
                                  {"type": "response.completed",
                                   "response": _response(_message(HARM))}]),
 }
+# Token bytes and second-best tokens that spell the answer while the text says nothing.
+_STEPS = [{"token": "x", "logprob": -0.1, "bytes": list(piece.encode()),
+           "top_logprobs": [{"token": "x", "logprob": -0.1}]}
+          for piece in (HARM[i:i + 5] for i in range(0, len(HARM), 5))]
+HARMFUL_OUTPUTS["logprobs_bytes"] = (
+    _response({**_message("x"), "content": [
+        {"type": "output_text", "text": "x", "annotations": [], "logprobs": _STEPS}]}),
+    [{"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0,
+      "content_index": 0, "delta": "x", "logprobs": [step]} for step in _STEPS])
 # Pieces of one answer alternating between output text and refusal: each field alone reads
 # as nothing, and a client printing every delta shows the whole.
 _PIECES = [HARM[i:i + 5] for i in range(0, len(HARM), 5)]
@@ -131,6 +140,7 @@ def test_harmful_output_is_blocked_streamed_or_not(raw_gw: tuple[RawUpstream, Ru
     assert plain.json()["error"]["code"] == "content_policy_violation"
     assert json.loads(sse_frames(streamed.text)[-1])["error"]["code"] == \
         "content_policy_violation"
+    assert "response.completed" not in streamed.text  # its id would carry the answer on
     for response in (plain, streamed):
         assert "pipe bomb" not in response.text
 
@@ -248,6 +258,8 @@ def test_remote_hosted_tools_are_refused_unless_allowed(gateway_factory: Gateway
 
 @pytest.mark.parametrize(("body", "status", "code"), [
     ({"input": "hi", "documents": ["x"]}, 400, "unknown_field"),
+    ({"input": [{"type": "zzz", "text": "hi"}]}, 422, "unchecked_content"),
+    ({"input": [{"type": "item_reference\u200b", "id": "msg_9"}]}, 422, "unchecked_content"),
     ({"input": "hi", "background": True}, 422, "unchecked_content"),
     ({"input": [{"role": "user", "content": [
         {"type": "input_image", "image_url": "data:,"}]}]}, 422, "unchecked_content"),
@@ -293,7 +305,14 @@ def test_response_ids_are_bound_to_the_account(raw_gw: tuple[RawUpstream, Runnin
         assert own.startswith("resp_1.")
         assert len(own) > len("resp_1.") + 20
         events = [json.loads(f) for f in sse_frames(streamed.text)]
-        assert {e["response"]["id"] for e in events if "response" in e} == {own}
+        final = {e["response"]["id"] for e in events if e["type"] == "response.completed"}
+        early = {e["response"]["id"] for e in events if e["type"] == "response.created"}
+        assert final == {own}
+        assert early != final  # pending until the whole answer passed: not carried on
+        pending = client.post("/responses", json={"model": "m", "input": "x",
+                                                  "previous_response_id": early.pop()})
+        assert pending.status_code == 400
+        assert "response.completed" in pending.json()["error"]["message"]
         carried = client.post("/responses", json={"model": "m", "input": "and coffee?",
                                                   "previous_response_id": own})
         assert carried.status_code == 200, carried.text
@@ -314,7 +333,14 @@ def test_response_ids_are_bound_to_the_account(raw_gw: tuple[RawUpstream, Runnin
 @pytest.mark.parametrize(("body", "allow"), [
     ({"input": "hi", "conversation": "conv_1"}, "conversation"),
     ({"input": [{"type": "item_reference", "id": "msg_9"}]}, "input.item_reference"),
-], ids=["conversation", "item_reference"])
+    ({"input": "hi", "instructions": [{"type": "item_reference", "id": "msg_9"}]},
+     "input.item_reference"),
+    ({"input": "hi", "prompt": {"id": "pmpt_1", "variables": {"city": "Rome"}}}, "prompt"),
+    ({"input": "hi", "tools": [{"type": "code_interpreter",
+                                "container": {"type": "auto", "file_ids": ["file_1"]}}]},
+     "tools.code_interpreter"),
+], ids=["conversation", "item_reference", "instructions_item_reference", "stored_prompt",
+        "code_interpreter"])
 def test_stored_state_the_gateway_never_saw_is_refused_unless_allowed(
         gateway_factory: GatewayFactory, body: dict[str, Any], allow: str) -> None:
     raw = RawUpstream(body=_response(_message("ok")))

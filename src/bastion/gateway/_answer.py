@@ -193,7 +193,7 @@ def _logprobs(index: int, path: Path, value: Any) -> Iterator[AnswerText]:
     for key, item in value.items():
         at = (*path, key)
         if key in ("content", "refusal") and isinstance(item, list):
-            yield from _chat_steps(index, at, item)
+            yield from logprob_steps(index, at, item)
         elif key == "tokens" and isinstance(item, list):
             for n, token in enumerate(item):
                 yield from _text(index, "logprobs", (*at, n), token)
@@ -203,19 +203,38 @@ def _logprobs(index: int, path: Path, value: Any) -> Iterator[AnswerText]:
             yield from walk_answer(index, "logprobs", at, item)
 
 
-def _chat_steps(index: int, path: Path, steps: list[Any]) -> Iterator[AnswerText]:
+def logprob_steps(index: int, path: Path, steps: Any) -> Iterator[AnswerText]:
+    """Chat-style (and Responses) logprobs: a list of steps, each a token with its bytes and
+    its alternatives (``top_logprobs``), read as :func:`_logprobs` says."""
+    if steps is None:
+        return
+    if not isinstance(steps, list):
+        raise Unreadable(f"{_where(path)} must be a list")
     for n, step in enumerate(steps):
         if not isinstance(step, dict):
             raise Unreadable(f"{_where((*path, n))} must be an object")
         token = step.get("token")
         yield from _text(index, "logprobs", (*path, n, "token"), token)
         yield from _token_bytes(index, (*path, n, "bytes"), step.get("bytes"), token)
-        for m, alt in enumerate(step.get("top_logprobs") or []):
-            if not isinstance(alt, dict):
-                raise Unreadable(f"{_where((*path, n, 'top_logprobs', m))} must be an object")
+        alternatives = step.get("top_logprobs") or []
+        if not isinstance(alternatives, list) or not all(isinstance(a, dict)
+                                                         for a in alternatives):
+            raise Unreadable(f"{_where((*path, n, 'top_logprobs'))} must be a list of objects")
+        for rank, m in enumerate(_by_logprob([a.get("logprob") for a in alternatives])):
             at = (*path, n, "top_logprobs", m)
-            yield from _alternative(index, m, (*at, "token"), alt.get("token"))
+            alt = alternatives[m]
+            yield from _alternative(index, rank, (*at, "token"), alt.get("token"))
             yield from _token_bytes(index, (*at, "bytes"), alt.get("bytes"), alt.get("token"))
+
+
+def _by_logprob(logprobs: list[Any]) -> list[int]:
+    """Positions of alternatives, most likely first (as a client ranks them; the order they
+    are listed in is no promise). Ties, and values that are no number, keep list order."""
+    def key(m: int) -> float:
+        value = logprobs[m]
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return -float(value) if number and math.isfinite(value) else math.inf
+    return sorted(range(len(logprobs)), key=key)
 
 
 def _token_bytes(index: int, path: Path, value: Any, token: Any) -> Iterator[AnswerText]:
@@ -233,9 +252,10 @@ def _token_bytes(index: int, path: Path, value: Any, token: Any) -> Iterator[Ans
 
 def _text_alternatives(index: int, path: Path, steps: list[Any]) -> Iterator[AnswerText]:
     for n, alternatives in enumerate(steps):
-        if isinstance(alternatives, dict):  # {token: logprob}, best first: the keys are text
-            for m, token in enumerate(alternatives):
-                yield AnswerText((index, f"logprobs.top.{m}"), (*path, n), str(token))
+        if isinstance(alternatives, dict):  # {token: logprob}: the keys are text
+            tokens = list(alternatives)
+            for rank, m in enumerate(_by_logprob(list(alternatives.values()))):
+                yield AnswerText((index, f"logprobs.top.{rank}"), (*path, n), str(tokens[m]))
         elif alternatives is not None:
             raise Unreadable(f"{_where((*path, n))} must be an object")
 

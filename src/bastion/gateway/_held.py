@@ -55,6 +55,9 @@ class Frame:
     slices: list[Slice] = field(default_factory=list)
     event: str | None = None
     """The SSE event name (the Responses API names its events; chat chunks have none)."""
+    to_end: bool = False
+    """Held until the final check passed (``response.completed``: it hands out the id that
+    carries the conversation on)."""
 
 
 class Held:
@@ -67,6 +70,7 @@ class Held:
         self.frames: deque[Frame] = deque()
         self.last: dict[Path, str] = {}
         self.runs: dict[int, list[tuple[str, int, int]]] = {}
+        self.finished = False
 
     def add(self, route: str, raw: str, chunk: dict[str, Any],
             request: dict[str, Any] | None = None) -> None:
@@ -76,7 +80,8 @@ class Held:
             Unreadable: the chunk has a shape the gateway cannot read (nothing is queued).
         """
         if route == "responses":
-            frame = Frame(raw, chunk, event=str(chunk.get("type", "")))
+            frame = Frame(raw, chunk, event=str(chunk.get("type", "")),
+                          to_end=chunk.get("type") == "response.completed")
             texts = event_texts(chunk, request or {})
         else:
             frame = Frame(raw, chunk)
@@ -174,6 +179,7 @@ class Held:
         """After the final check: every buffer may leave in full."""
         for key, text in self.buffers.items():
             self.safe[key] = len(text)
+        self.finished = True
 
     def releasable(self, rewrite: Callable[[Key, int, int], str] | None) -> Iterator[str]:
         """Frames whose text is all safe, in order, as SSE frames.
@@ -183,7 +189,8 @@ class Held:
         """
         while self.frames:
             frame = self.frames[0]
-            if any(s.end > self.safe.get(s.key, 0) for s in frame.slices):
+            if any(s.end > self.safe.get(s.key, 0) for s in frame.slices) or (
+                    frame.to_end and not self.finished):
                 return
             self.frames.popleft()
             if rewrite is None or not frame.slices:

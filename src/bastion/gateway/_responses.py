@@ -26,7 +26,7 @@ import re
 from collections.abc import Collection, Iterator
 from typing import Any
 
-from bastion.gateway._answer import AnswerText, Unreadable, walk_answer
+from bastion.gateway._answer import AnswerText, Unreadable, logprob_steps, walk_answer
 from bastion.gateway._extract import (
     Path,
     TextField,
@@ -54,45 +54,65 @@ _EVENT_TYPE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 _INPUT_ROLES = frozenset({"user", "assistant", "system", "developer"})
 _UNREADABLE_ITEMS = frozenset({"image_generation_call", "computer_call",
                                "computer_call_output"})
+#: Input item types the gateway reads (string by string); any other type is refused, since
+#: the upstream may read it as something the gateway never looked at.
+_INPUT_ITEMS = frozenset({
+    "message", "function_call", "function_call_output", "custom_tool_call",
+    "custom_tool_call_output", "reasoning", "item_reference", "file_search_call",
+    "web_search_call", "code_interpreter_call", "local_shell_call", "local_shell_call_output",
+    "mcp_list_tools", "mcp_approval_request", "mcp_approval_response", "mcp_call"})
 _TAG_CHARS = 22  # 132 bits of an HMAC-SHA256, base64url
 
 
 # -- response ids bound to accounts ---------------------------------------------------------
 
-def _tag(upstream_id: str, account_id: str, secret: str) -> str:
-    mac = hmac.new(secret.encode(), f"{account_id}\0{upstream_id}".encode(), hashlib.sha256)
+def _tag(upstream_id: str, account_id: str, secret: str, *, final: bool) -> str:
+    state = "final" if final else "pending"
+    mac = hmac.new(secret.encode(), f"{account_id}\0{upstream_id}\0{state}".encode(),
+                   hashlib.sha256)
     return base64.urlsafe_b64encode(mac.digest()).decode()[:_TAG_CHARS]
 
 
-def sign_response_id(upstream_id: str, account_id: str, secret: str) -> str:
-    """The id the client sees for the upstream's response ``upstream_id``."""
-    return f"{upstream_id}.{_tag(upstream_id, account_id, secret)}"
+def sign_response_id(upstream_id: str, account_id: str, secret: str, *,
+                     final: bool = True) -> str:
+    """The id the client sees for the upstream's response ``upstream_id``: ``final`` once the
+    whole answer passed its checks; a streamed answer's earlier events carry a pending id,
+    which cannot be carried on (the answer might yet be stopped)."""
+    return f"{upstream_id}.{_tag(upstream_id, account_id, secret, final=final)}"
 
 
 def previous_response_id(value: object, account_id: str, secret: str) -> str:
     """The upstream id behind a client's ``previous_response_id``.
 
     Raises:
-        Unchecked: not an id this gateway gave this account (another account's, one made
-            directly upstream, or one from before the identity secret changed).
+        Unchecked: not an id this gateway gave this account for a whole, checked answer
+            (another account's, one made directly upstream, a pending id from a stream, or
+            one from before the identity secret changed).
     """
     upstream_id, _, tag = value.rpartition(".") if isinstance(value, str) else ("", "", "")
-    if not upstream_id or not hmac.compare_digest(tag, _tag(upstream_id, account_id, secret)):
-        raise Unchecked("previous_response_id is not a response this gateway returned to this "
-                        "account, so its content was never checked for you; send the id from "
-                        "an answer you received through this gateway, or send the conversation "
-                        "in 'input'")
-    return upstream_id
+    if upstream_id and hmac.compare_digest(tag, _tag(upstream_id, account_id, secret,
+                                                     final=True)):
+        return upstream_id
+    if upstream_id and hmac.compare_digest(tag, _tag(upstream_id, account_id, secret,
+                                                     final=False)):
+        raise Unchecked("previous_response_id is the id a streamed answer carried before it "
+                        "completed; an answer is carried on only once all of it passed its "
+                        "checks: send the id from its response.completed event")
+    raise Unchecked("previous_response_id is not a response this gateway returned to this "
+                    "account, so its content was never checked for you; send the id from "
+                    "an answer you received through this gateway, or send the conversation "
+                    "in 'input'")
 
 
-def sign_response(data: object, account_id: str, secret: str) -> None:
+def sign_response(data: object, account_id: str, secret: str, *, final: bool = True) -> None:
     """Give a response object (whole, or inside a streamed event) the ids the client sees:
-    its own id signed, and the ``previous_response_id`` it echoes signed as the client sent
-    it (the request that went upstream held the bare id)."""
+    its own id signed (``final`` only for a whole, checked answer), and the
+    ``previous_response_id`` it echoes signed as the client sent it (the request that went
+    upstream held the bare id)."""
     if not isinstance(data, dict):
         return
     if isinstance(data.get("id"), str):
-        data["id"] = sign_response_id(data["id"], account_id, secret)
+        data["id"] = sign_response_id(data["id"], account_id, secret, final=final)
     if isinstance(data.get("previous_response_id"), str):
         data["previous_response_id"] = sign_response_id(data["previous_response_id"],
                                                         account_id, secret)
@@ -117,6 +137,9 @@ def _input_item(path: Path, item: Any, allow: Collection[str]) -> Iterator[TextF
     kind = item.get("type", "message")
     if kind in _UNREADABLE_ITEMS:
         raise Unchecked(f"input item of type {kind!r} cannot be checked by this gateway")
+    if kind not in _INPUT_ITEMS:
+        raise Unchecked(f"input item {path[-1]} has type {kind!r}, which this gateway does not "
+                        f"know; use one of {sorted(_INPUT_ITEMS - {'item_reference'})}")
     if kind == "item_reference" and "input.item_reference" not in allow:
         raise Unchecked(f"input item {path[-1]} is an item_reference: the upstream would read "
                         "an item this gateway never sees; send the item itself, or an "
@@ -142,7 +165,8 @@ def _input_item(path: Path, item: Any, allow: Collection[str]) -> Iterator[TextF
 #: Hosted tools that make the upstream send the conversation to, or bring content from, a
 #: place the gateway never sees (a remote MCP server, the web, a vector store): refused
 #: unless the operator names them (``request.allow_fields: [tools.web_search]``).
-REMOTE_TOOLS = frozenset({"mcp", "web_search", "web_search_preview", "file_search"})
+REMOTE_TOOLS = frozenset({"mcp", "web_search", "web_search_preview", "file_search",
+                          "code_interpreter"})
 
 
 def request_field(name: str, value: Any, allow: Collection[str] = ()) -> Iterator[TextField] | None:
@@ -170,6 +194,15 @@ def request_field(name: str, value: Any, allow: Collection[str] = ()) -> Iterato
                     f"[tools.{kind}]")
     if name in ("tools", "text"):
         return definition_fields((name,), value)
+    if name == "instructions" and isinstance(value, list):  # items, as in 'input'
+        return (TextField(("instructions", *f.path[1:]), f.text, f.rewritable)
+                for f in input_fields(value, allow))
+    if name == "prompt" and isinstance(value, dict) and value.get("id") is not None \
+            and "prompt" not in allow:
+        raise Unchecked("'prompt' names a stored prompt template, which the upstream reads "
+                        "from a place this gateway never sees; send its text in "
+                        "'instructions' and 'input', or an operator can allow it with "
+                        "request.allow_fields: [prompt]")
     if name in ("instructions", "prompt", "metadata"):
         return walk((name,), value)
     if name == "background" and value:
@@ -201,6 +234,8 @@ def _part(index: int, path: Path, part: Any) -> Iterator[AnswerText]:
             if not isinstance(value, str):
                 raise Unreadable(f"{'.'.join(map(str, (*path, key)))} must be a string")
             yield AnswerText((index, name), (*path, key), value)
+        elif field == "logprobs":
+            yield from logprob_steps(index, (*path, field), value)
         else:
             yield from walk_answer(index, f"{name}.{field}", (*path, field), value)
 
@@ -289,6 +324,8 @@ def event_texts(event: dict[str, Any], request: dict[str, Any]) -> list[AnswerTe
             out.extend(_part(index, ("part",), value))
         elif key in ("text", "arguments", "refusal", "input") and repeat:
             out.extend(_string(ECHO, f"{kind}.{key}", (key,), value))
+        elif key == "logprobs":
+            out.extend(logprob_steps(ECHO if repeat else 0, (key,), value))
         else:
             out.extend(walk_answer(-1, kind, (key,), value))
     return out

@@ -142,7 +142,7 @@ class StreamGuard:
         if isinstance(chunk.get("response"), dict) and self.ctx.route == "responses":
             assert self.ctx.principal is not None  # the client sees account-bound ids
             sign_response(chunk["response"], self.ctx.principal.account.id,
-                          self.ctx.gateway.identity_secret)
+                          self.ctx.gateway.identity_secret, final=kind == "response.completed")
             data = dumps(chunk)
         try:
             self.held.add(self.ctx.route, f"{named}data: {data}\n\n", chunk, self.ctx.body)
