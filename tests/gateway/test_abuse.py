@@ -210,3 +210,19 @@ def test_a_slow_attacker_is_suspended_by_the_daily_count(
     account = gw.accounts.account("patient")
     assert account.suspended
     assert "critical-severity prompts" in str(account.status_reason)
+
+
+@pytest.mark.anyio
+async def test_the_check_order_counts_each_accounts_characters_under_check() -> None:
+    from bastion.gateway._order import CheckOrder
+
+    order = CheckOrder()
+    first, second = order.begin("a", 300_000), order.begin("a", 50_000)
+    other = order.begin("b", 10)
+    assert (order.chars_in_check("a"), order.chars_in_check("b")) == (350_000, 10)
+    order.settle("a", first)
+    order.settle("a", first)  # settling twice (the route's safety net) counts once
+    assert order.chars_in_check("a") == 50_000
+    order.settle("a", second)
+    order.settle("b", other)
+    assert (order.chars_in_check("a"), order.chars_in_check("b")) == (0, 0)

@@ -91,12 +91,18 @@ async def check_input(ctx: Context, body: dict[str, Any]) -> tuple[list[TextFiel
                            f"gateway checks at most {most:,} per request "
                            "(classifier.max_input_chars): send less, or ask the operator to "
                            "raise the limit", code="request_too_large")
+    assert ctx.principal is not None
+    busy = gateway.order.chars_in_check(ctx.principal.account.id)
+    if busy and busy + size > most:
+        raise GatewayError(429, f"this account already has {busy:,} characters of text being "
+                           f"checked, and this request adds {size:,} (the most at once is "
+                           f"{most:,}, classifier.max_input_chars); retry when those are done",
+                           code="rate_limit_exceeded", headers={"Retry-After": "1"})
+    ctx.ticket = gateway.order.begin(ctx.principal.account.id, size)  # no await in between
     ctx.keep_content(texts)
     await charge_tokens(ctx, estimate_tokens(texts))
     policy = ctx.policy("input")
     fail_open = gateway.config.route(route).fail_open_input
-    assert ctx.principal is not None
-    ctx.ticket = gateway.order.begin(ctx.principal.account.id)
     check = ctx.add(await gateway.guard.check("input", texts, policy, fail_open=fail_open))
     if check.outcome == "error":
         ctx.outcome, ctx.reason = "classifier_error", "input check failed (fail-closed)"
