@@ -356,3 +356,21 @@ def test_stored_state_the_gateway_never_saw_is_refused_unless_allowed(
     assert f"request.allow_fields: [{allow}]" in refused.json()["error"]["message"]
     assert allowed.status_code == 200, allowed.text
 
+
+
+def test_an_answer_cut_short_can_be_carried_on(raw_gw: tuple[RawUpstream, Running]) -> None:
+    # max_output_tokens reached: response.incomplete ends the stream with the whole answer.
+    raw, gw = raw_gw
+    events = _events("Tea is brewed from leaves.")
+    events[-1] = {**events[-1], "type": "response.incomplete",
+                  "response": {**events[-1]["response"], "status": "incomplete"}}
+    _raw(raw_gw, _response(_message("ok")), events)
+    with gw.client(gw.key("cut-short")) as client:
+        streamed = client.post("/responses", json={"model": "m", "input": "tea?",
+                                                   "stream": True})
+        last = json.loads(sse_frames(streamed.text)[-1])
+        assert last["type"] == "response.incomplete"
+        carried = client.post("/responses", json={
+            "model": "m", "input": "go on", "previous_response_id": last["response"]["id"]})
+    assert carried.status_code == 200, carried.text
+    assert raw.requests[-1]["previous_response_id"] == "resp_1"

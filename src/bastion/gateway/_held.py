@@ -24,7 +24,7 @@ from bastion.gateway._answer import (
 )
 from bastion.gateway._extract import Path, set_path
 from bastion.gateway._respond import dumps
-from bastion.gateway._responses import event_texts
+from bastion.gateway._responses import TERMINAL, event_texts
 
 _SENTENCE_END = re.compile(r"[.!?\u2026](?=[\s\"'\)\]])|[\u3002\uff01\uff1f\n]")
 
@@ -56,8 +56,8 @@ class Frame:
     event: str | None = None
     """The SSE event name (the Responses API names its events; chat chunks have none)."""
     to_end: bool = False
-    """Held until the final check passed (``response.completed``: it hands out the id that
-    carries the conversation on)."""
+    """Held until the final check passed (``response.completed`` or ``.incomplete``: it hands
+    out the id that carries the conversation on)."""
 
 
 class Held:
@@ -81,7 +81,7 @@ class Held:
         """
         if route == "responses":
             frame = Frame(raw, chunk, event=str(chunk.get("type", "")),
-                          to_end=chunk.get("type") == "response.completed")
+                          to_end=chunk.get("type") in TERMINAL)
             texts = event_texts(chunk, request or {})
         else:
             frame = Frame(raw, chunk)

@@ -46,6 +46,9 @@ _ECHOED = frozenset({"instructions", "tools", "metadata", "text", "reasoning", "
                      "truncation", "store", "service_tier", "temperature", "top_p",
                      "max_output_tokens", "parallel_tool_calls", "previous_response_id",
                      "conversation", "background", "max_tool_calls", "top_logprobs"})
+#: The events that end a Responses stream with its whole answer: they carry the id that can
+#: be carried on, so they leave only after the final check.
+TERMINAL = ("response.completed", "response.incomplete")  # a tuple: a type may be unhashable
 _REPEATS = ("response.created", "response.in_progress", "response.completed",
             "response.incomplete", "response.queued")
 #: What a streamed event's ``type`` may be: the gateway writes it into an ``event:`` line, so
@@ -97,7 +100,8 @@ def previous_response_id(value: object, account_id: str, secret: str) -> str:
                                                      final=False)):
         raise Unchecked("previous_response_id is the id a streamed answer carried before it "
                         "completed; an answer is carried on only once all of it passed its "
-                        "checks: send the id from its response.completed event")
+                        "checks: send the id from the event that ended it "
+                        "(response.completed or response.incomplete)")
     raise Unchecked("previous_response_id is not a response this gateway returned to this "
                     "account, so its content was never checked for you; send the id from "
                     "an answer you received through this gateway, or send the conversation "

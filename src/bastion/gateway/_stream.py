@@ -34,7 +34,7 @@ from bastion.gateway._context import Context
 from bastion.gateway._guard import Check, outcome_of
 from bastion.gateway._held import Held
 from bastion.gateway._respond import MODEL_PREFIX, dumps, policy_details, sse_error
-from bastion.gateway._responses import sign_response
+from bastion.gateway._responses import TERMINAL, sign_response
 from bastion.gateway._sse import Event, EventReader
 from bastion.policy import SEVERITY_WEIGHT, Policy
 from bastion.redact import StreamMasker, StreamRestorer, Vault
@@ -131,7 +131,7 @@ class StreamGuard:
         kind = chunk.get("type") if self.ctx.route == "responses" else None
         if "error" in chunk or kind in ("error", "response.failed"):
             self._fail("the upstream reported an error mid-stream", "upstream_error")
-        if kind in ("response.completed", "response.incomplete"):
+        if kind in TERMINAL:
             self.terminal = True
         self.reported_tokens = max(self.reported_tokens, reported_tokens(chunk))
         named = f"event: {kind}\n" if kind else ""  # a name: event_texts refuses other types
@@ -142,7 +142,7 @@ class StreamGuard:
         if isinstance(chunk.get("response"), dict) and self.ctx.route == "responses":
             assert self.ctx.principal is not None  # the client sees account-bound ids
             sign_response(chunk["response"], self.ctx.principal.account.id,
-                          self.ctx.gateway.identity_secret, final=kind == "response.completed")
+                          self.ctx.gateway.identity_secret, final=kind in TERMINAL)
             data = dumps(chunk)
         try:
             self.held.add(self.ctx.route, f"{named}data: {data}\n\n", chunk, self.ctx.body)
