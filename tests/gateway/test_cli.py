@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from importlib import import_module
 from pathlib import Path
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 
 from bastion.accounts import AccountStore
 from bastion.cli import _gateway
+from bastion.gateway._factory import CONFIG_ENV
 from bastion.store import close_store, open_store
 
 runner = CliRunner()
@@ -149,3 +151,23 @@ def test_gateway_run_trusts_forwarded_headers_only_from_named_proxies(
     assert invoke(cli, "gateway", "run", "--config", str(config), "--proxy", "10.0.0.5")[0] == 0
     assert (seen[0]["proxy_headers"], seen[0]["forwarded_allow_ips"]) == (False, None)
     assert (seen[1]["proxy_headers"], seen[1]["forwarded_allow_ips"]) == (True, "10.0.0.5")
+
+
+def test_gateway_workers_share_one_identity_secret(
+        cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each worker drew its own random secret: a Responses id one worker tagged was refused by
+    # the next, and pseudonyms differed from worker to worker.
+    config = tmp_path / "gw.yaml"
+    config.write_text("upstream:\n  base_url: http://127.0.0.1:9/v1\n"
+                      f"database_url: sqlite:///{tmp_path / 'gw.db'}\n")
+    monkeypatch.setenv("BASTION_IDENTITY_SECRET", "")  # restored after: the run sets both
+    monkeypatch.setenv(CONFIG_ENV, "")
+    seen: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.append(
+        os.environ["BASTION_IDENTITY_SECRET"]))
+    monkeypatch.setattr(_gateway, "share_cores", lambda workers: None)
+    code, out = invoke(cli, "gateway", "run", "--config", str(config), "--workers", "2")
+    assert code == 0, out
+    assert len(seen) == 1
+    assert len(seen[0]) == 64  # one secret, in the environment every worker inherits
+    assert "workers share a random one" in out

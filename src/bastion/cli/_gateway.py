@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +11,7 @@ import typer
 import uvicorn
 
 from bastion.classify._onnx import share_cores
-from bastion.cli._common import console, handle_errors, print_json
+from bastion.cli._common import console, err_console, handle_errors, print_json
 from bastion.gateway import GatewayConfig, create_app, load_config
 from bastion.gateway._factory import CONFIG_ENV
 
@@ -40,6 +41,13 @@ def run(config: ConfigOption = None,
         return
     if config is not None:
         os.environ[CONFIG_ENV] = str(config)
+    if not os.environ.get(settings.identity_secret_env):
+        # Workers must share it (pseudonyms, and the tags of Responses ids one worker gives
+        # and another checks); each still warns that it changes when the gateway restarts.
+        os.environ[settings.identity_secret_env] = secrets.token_hex(32)
+        err_console.print(f"warning: ${settings.identity_secret_env} is not set: the {workers} "
+                          "workers share a random one, so pseudonyms and Responses ids change "
+                          "when the gateway restarts; set it to keep them stable")
     share_cores(workers)
     _serve("bastion.gateway._factory:app_from_env", settings, host, port, proxy,
            workers=workers)
