@@ -73,10 +73,11 @@ LANGID_MIN = 0.99
 
 def englishness(text: str) -> float:
     """Share of a text's words that are common English words (0 for a text with none)."""
-    words = _WORD.findall(text.lower())
-    if not words:
-        return 0.0
-    return sum(w in COMMON for w in words) / len(words)
+    return _common_share(_WORD.findall(text.lower()))
+
+
+def _common_share(words: list[str]) -> float:
+    return sum(w in COMMON for w in words) / len(words) if words else 0.0
 
 
 def covered(text: str, *, identify: bool = True) -> tuple[bool, str]:
@@ -101,7 +102,7 @@ def _other_language(text: str, words: list[str], *, identify: bool) -> str:
     """Why the words of a prose text read as another language, or "" when they read as
     English."""
     foreign = sum(w in FOREIGN for w in words) / len(words)
-    english = englishness(text)
+    english = _common_share(words)
     if foreign >= 0.15 and foreign > english:
         return "the text reads as a language other than English"
     longer = [w for w in words if len(w) > 1]

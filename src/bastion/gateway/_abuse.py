@@ -17,11 +17,12 @@ from bastion.policy import ACTION_RANK
 logger = logging.getLogger("bastion.gateway")
 
 
-async def settle_first(ctx: Context, ticket: int) -> None:
-    """Settle a check that passed, then wait for the account's earlier checks; refuse with
-    403 when one of them suspended the account meanwhile."""
-    gateway, principal = ctx.gateway, ctx.principal
+async def settle_first(ctx: Context) -> None:
+    """Settle the request's check, which passed, then wait for the account's earlier checks;
+    refuse with 403 when one of them suspended the account meanwhile."""
+    gateway, principal, ticket = ctx.gateway, ctx.principal, ctx.ticket
     assert principal is not None
+    assert ticket is not None
     gateway.order.settle(principal.account.id, ticket)
     await gateway.order.after_earlier(principal.account.id, ticket)
     refuse_if_suspended(ctx)
@@ -31,17 +32,15 @@ async def assess_in_order(ctx: Context, prompt: str, *,
                           probes: Sequence[Verdict] | None = None) -> None:
     """:func:`assess` a request's input strikes after those of the account's checks begun
     before it; 403 when one of them suspended the account meanwhile. Settles the check."""
-    principal = ctx.principal
+    principal, ticket = ctx.principal, ctx.ticket
     assert principal is not None
-    if ctx.ticket is None:
-        await assess(ctx, prompt, probes=probes)
-        return
+    assert ticket is not None  # every route checks its input first
     try:
-        await ctx.gateway.order.after_earlier(principal.account.id, ctx.ticket)
+        await ctx.gateway.order.after_earlier(principal.account.id, ticket)
         refuse_if_suspended(ctx)
         await assess(ctx, prompt, probes=probes)
     finally:
-        ctx.gateway.order.settle(principal.account.id, ctx.ticket)
+        ctx.gateway.order.settle(principal.account.id, ticket)
 
 
 def refuse_if_suspended(ctx: Context) -> None:

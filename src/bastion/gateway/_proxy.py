@@ -110,7 +110,7 @@ async def check_input(ctx: Context, body: dict[str, Any]) -> tuple[list[TextFiel
                            "timed out) and this route fails closed; retry shortly",
                            code="classifier_unavailable", headers={"Retry-After": "2"})
     if check.outcome != "block" and route != "moderations":  # blocks settle after strikes
-        await settle_first(ctx, ctx.ticket)
+        await settle_first(ctx)
     return fields, check
 
 

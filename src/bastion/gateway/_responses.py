@@ -49,8 +49,7 @@ _ECHOED = frozenset({"instructions", "tools", "metadata", "text", "reasoning", "
 #: The events that end a Responses stream with its whole answer: they carry the id that can
 #: be carried on, so they leave only after the final check.
 TERMINAL = ("response.completed", "response.incomplete")  # a tuple: a type may be unhashable
-_REPEATS = ("response.created", "response.in_progress", "response.completed",
-            "response.incomplete", "response.queued")
+_REPEATS = ("response.created", "response.in_progress", *TERMINAL, "response.queued")
 #: What a streamed event's ``type`` may be: the gateway writes it into an ``event:`` line, so
 #: anything else (a line break above all) could forge events the checks never read.
 _EVENT_TYPE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")

@@ -137,8 +137,8 @@ async def _moderations(ctx: Context, request: Request) -> Response:
         await assess_in_order(ctx, joined(fields),
                               probes=[v for v in verdicts if v.kind == "violation"]
                               or check.violations[:1])
-    elif ctx.ticket is not None:
-        await settle_first(ctx, ctx.ticket)
+    else:
+        await settle_first(ctx)
     assert ctx.principal is not None
     if ctx.abuse is not None and ctx.abuse.suspend:  # no answer for the probes that did it
         raise GatewayError(403, f"account {ctx.principal.account.name!r} is suspended: this "

@@ -135,15 +135,15 @@ class StreamGuard:
             self.terminal = True
         self.reported_tokens = max(self.reported_tokens, reported_tokens(chunk))
         named = f"event: {kind}\n" if kind else ""  # a name: event_texts refuses other types
-        # JSON may break lines between tokens, and each line would reach the client as an SSE
-        # line of its own: such an event is passed on as one line.
-        data = event.data if "\n" not in event.data and "\r" not in event.data else \
-            dumps(chunk)
-        if isinstance(chunk.get("response"), dict) and self.ctx.route == "responses":
-            assert self.ctx.principal is not None  # the client sees account-bound ids
+        signed = isinstance(chunk.get("response"), dict) and self.ctx.route == "responses"
+        if signed:  # the client sees account-bound ids
+            assert self.ctx.principal is not None
             sign_response(chunk["response"], self.ctx.principal.account.id,
                           self.ctx.gateway.identity_secret, final=kind in TERMINAL)
-            data = dumps(chunk)
+        # JSON may break lines between tokens, and each line would reach the client as an SSE
+        # line of its own: such an event is passed on as one line.
+        data = dumps(chunk) if signed or "\n" in event.data or "\r" in event.data \
+            else event.data
         try:
             self.held.add(self.ctx.route, f"{named}data: {data}\n\n", chunk, self.ctx.body)
         except (Unreadable, RecursionError) as exc:
