@@ -330,3 +330,19 @@ def test_a_bad_thread_count_is_refused_with_what_to_set(monkeypatch: pytest.Monk
         _threads()
     monkeypatch.setenv("BASTION_THREADS", "3")
     assert _threads() == 3
+
+
+def test_a_passed_deadline_stops_the_model_before_its_next_batch(
+        model: EmbeddedClassifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bastion.classify import classify_within
+    from bastion.errors import BackendTimeout
+
+    onnx = model._model
+    texts = [f"{PROSE} Item {i}." for i in range(12)]  # several batches
+    widths = _batch_sizes(onnx, monkeypatch)
+    with pytest.raises(BackendTimeout, match="deadline passed"):
+        classify_within(0.0, onnx.run, texts)
+    assert widths == []  # not one batch was read after the deadline
+    found = classify_within(60.0, onnx.run, texts)  # a deadline not reached changes nothing
+    assert found.logits.shape[0] == len(texts) and sum(widths) == len(texts)
+    assert classify_within(0.0, lambda: "no model call") == "no model call"

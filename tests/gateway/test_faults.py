@@ -212,3 +212,33 @@ def test_a_connection_dropped_by_the_upstream_is_retried_once(
     server.sock.close()
     assert response.status_code == 200, response.text
     assert server.seen == 2
+
+
+def test_a_timed_out_check_stops_the_model_instead_of_reading_on(
+        gateway_factory: GatewayFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A check that misses ``timeout_s`` is answered with an error verdict at once; the worker
+    thread behind it used to read every window of the text to the end all the same."""
+    from bastion.classify import get_classifier
+
+    onnx = get_classifier("embedded")._model  # the instance the gateway below shares
+    started: list[float] = []
+    session_run = onnx._session.run
+
+    def counting(names: object, feeds: object) -> object:
+        started.append(time.monotonic())
+        return session_run(names, feeds)
+
+    monkeypatch.setattr(onnx._session, "run", counting)
+    gw = gateway_factory(classifier__tier="embedded", classifier__timeout_s="0.5")
+    text = "".join(  # about 230,000 characters, no two windows alike: seconds of reading
+        f"Meeting {i} reviewed the harbour budget, the library hours and bus route {i * 7}, "
+        f"and asked for report {i} before the spring. " for i in range(1800))
+    with gw.client(gw.key("alice")) as client:
+        refused = client.post("/chat/completions", json=chat(text))
+        answered = time.monotonic()
+        time.sleep(1.5)
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "classifier_unavailable"
+    assert started, "the model was never asked"
+    assert max(started) < answered + 0.25, (
+        f"{sum(t > answered for t in started)} model batches started after the answer")

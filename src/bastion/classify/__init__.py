@@ -10,6 +10,7 @@ from bastion.classify._api import (
 )
 from bastion.classify._base import Classifier, unreadable_texts
 from bastion.classify._cascade import CascadeClassifier, VerdictCache
+from bastion.classify._deadline import classify_within
 from bastion.classify._embed import embed, embedder_id, embedder_vocabulary, embedder_words
 from bastion.classify._language import reads
 from bastion.classify._normalize import (
@@ -48,6 +49,7 @@ __all__ = [
     "aclassify",
     "available",
     "classify",
+    "classify_within",
     "create",
     "decide",
     "decode_runs",

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from bastion.classify._deadline import check_deadline, current_deadline
 from bastion.classify._fewshot import sigmoid
 from bastion.errors import BackendError, ConfigError
 from bastion.models import sha256_file
@@ -106,13 +107,15 @@ class ContextualModel:
                 "rules and examples") from None
 
     def run(self, texts: list[str]) -> Outputs:
-        """Logits and embeddings of ``texts`` (BackendError if ONNX Runtime fails)."""
+        """Logits and embeddings of ``texts`` (BackendError if ONNX Runtime fails,
+        BackendTimeout once the caller's deadline has passed: see ``_deadline``)."""
         unique = list(dict.fromkeys(texts))
         if len(unique) < len(texts):  # a repeated string (a shared sentence) is read once
             found = self.run(unique)
             first = {text: i for i, text in enumerate(unique)}
             rows = np.fromiter((first[t] for t in texts), np.int64, len(texts))
             return Outputs(found.logits[rows], found.embeddings[rows])
+        deadline = current_deadline()  # read here: the pool's threads do not share the context
         dim = int(self.card["dim"])
         logits = np.zeros((len(texts), len(self.heads)), np.float32)
         embeddings = np.zeros((len(texts), dim), np.float32)
@@ -143,6 +146,7 @@ class ContextualModel:
                     self._reading -= 1
 
         def _read(idx: list[int]) -> None:
+            check_deadline(deadline)
             width = max(len(encoded[i]) for i in idx)
             ids = np.zeros((len(idx), width), np.int64)
             mask = np.zeros((len(idx), width), np.int64)

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 import anyio
@@ -19,6 +20,7 @@ import anyio
 from bastion.classify import (
     Classifier,
     Verdict,
+    classify_within,
     error_verdict,
     get_classifier,
     unreadable_texts,
@@ -136,9 +138,12 @@ class Guard:
         if type(self.classifier).aclassify is not Classifier.aclassify:
             return await self.classifier.aclassify(texts, policy)  # real async I/O: cancellable
         # The default aclassify waits for its thread even when cancelled; abandon it instead,
-        # so a hung backend cannot hold the request past the deadline.
-        return await anyio.to_thread.run_sync(self.classifier.classify, texts, policy,
-                                              abandon_on_cancel=True)
+        # so a hung backend cannot hold the request past the deadline, and hand the thread
+        # the deadline, so the model stops reading once nobody waits for its answer.
+        left = anyio.current_effective_deadline() - anyio.current_time()
+        return await anyio.to_thread.run_sync(
+            partial(classify_within, left, self.classifier.classify, texts, policy),
+            abandon_on_cancel=True)
 
     async def check(self, direction: Direction, texts: list[str], policy: Policy, *,
                     fail_open: bool) -> Check:
