@@ -344,5 +344,6 @@ def test_a_passed_deadline_stops_the_model_before_its_next_batch(
         classify_within(0.0, onnx.run, texts)
     assert widths == []  # not one batch was read after the deadline
     found = classify_within(60.0, onnx.run, texts)  # a deadline not reached changes nothing
-    assert found.logits.shape[0] == len(texts) and sum(widths) == len(texts)
+    assert found.logits.shape[0] == len(texts)
+    assert sum(widths) == len(texts)
     assert classify_within(0.0, lambda: "no model call") == "no model call"
