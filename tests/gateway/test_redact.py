@@ -265,3 +265,35 @@ def _stored_text(sessions: sessionmaker[Session]) -> list[str]:
         return [value for table in tables.sorted_tables
                 for row in session.execute(select(table)) for value in row
                 if isinstance(value, str)]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_header_says_redact_only_when_something_was_masked(
+        gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str],
+        stream: bool) -> None:
+    """The classifier may say a text holds personal data that no detector can locate ("my
+    neighbour John at the blue house"); the text then goes on unchanged, so the check reads
+    ``flag``, not ``redact``. A value masked under a ``pass`` verdict reads ``redact``."""
+    gw = gateway_factory(classifier__tier="fixed",
+                         classifier__options='{scores: {blue house: {PII: 0.99}}}')
+    upstream[0].script("blue house", Turn(content="The blue house is on Elm Street.",
+                                          chunks=("The blue ", "house is on Elm Street.")))
+    upstream[0].script("write to me", Turn(content=f"Sure, I will write to {EMAIL}.",
+                                           chunks=("Sure, I will write to bob.sm",
+                                                   "ith@example.com.")))
+    with gw.client(gw.key("alice")) as client:
+        unmaskable = client.post("/chat/completions", json=chat(
+            "Where is my neighbour John's blue house?", stream=stream))
+        masked = client.post("/chat/completions", json=chat("please write to me", stream=stream))
+    assert unmaskable.status_code == masked.status_code == 200
+    checks = unmaskable.headers["x-bastion-checks"]
+    assert checks.startswith("input/default=flag")
+    if stream:
+        assert ": bastion-checks output/default=flag" in unmaskable.text
+        assert ": bastion-checks output/default=redact" in masked.text
+        assert streamed_text(masked.text) == "Sure, I will write to [REDACTED_EMAIL_1]."
+    else:
+        assert "output/default=flag" in checks
+        assert "output/default=redact" in masked.headers["x-bastion-checks"]
+    assert masked.headers["x-bastion-checks"].startswith("input/default=pass")
+    assert "redact" not in unmaskable.headers["x-bastion-checks"]

@@ -55,6 +55,16 @@ class Check:
         """``input/default=pass``: how the check appears in the response header."""
         return f"{self.direction}/{self.policy.id}={self.outcome}"
 
+    def settle_masking(self, masked: int) -> None:
+        """Make the outcome say what masking did: ``redact`` once a value was masked (the
+        gateway's detectors run under every redacting policy, whatever the classifier said),
+        ``flag`` when the classifier asked for redaction but no value could be located, so
+        the text went on unchanged (the header used to say ``redact`` all the same)."""
+        if masked and self.outcome in ("pass", "flag"):
+            self.outcome = "redact"
+        elif not masked and self.outcome == "redact":
+            self.outcome = "flag"
+
     @property
     def violations(self) -> list[Verdict]:
         """The verdicts that violate the policy."""

@@ -142,13 +142,13 @@ def redact(ctx: Context, body: dict[str, Any], fields: list[TextField],
 
     The gateway's own detectors run whenever the input policy has a ``redact`` category, not
     only when the classifier said so: a value it missed (an unusual card grouping) must still
-    never reach the upstream. The check then reads ``redact``.
+    never reach the upstream. The check then reads ``redact`` (``flag`` when nothing could
+    be masked: see :meth:`Check.settle_masking`).
     """
     if check.outcome != "redact" and not masks(ctx.policy("input")):
         return None
     vault = mask_fields(ctx, body, fields)
-    if len(vault) and check.outcome in ("pass", "flag"):
-        check.outcome = "redact"
+    check.settle_masking(len(vault))
     return vault
 
 
@@ -291,7 +291,9 @@ async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: 
         raise GatewayError(503, "the completion could not be checked (the classifier failed "
                            "or timed out) and this route fails closed; retry shortly",
                            code="classifier_unavailable", headers={"Retry-After": "2"})
-    _rewrite_choices(ctx, data, texts, mask=masks(policy), vault=vault)
+    masked = _rewrite_choices(ctx, data, texts, mask=masks(policy), vault=vault)
+    if masked is not None:
+        check.settle_masking(masked)
     if route == "responses":
         assert ctx.principal is not None
         sign_response(data, ctx.principal.account.id, gateway.identity_secret)
@@ -302,10 +304,12 @@ async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: 
 
 
 def _rewrite_choices(ctx: Context, data: dict[str, Any], texts: list[AnswerText],
-                     *, mask: bool, vault: Vault | None) -> None:
+                     *, mask: bool, vault: Vault | None) -> int | None:
+    """Mask what the model generated and restore the client's own values; the number of
+    values masked (``None`` when the output policy masks nothing)."""
     restore = vault is not None and ctx.gateway.config.redact.restore
     if not mask and not restore:
-        return
+        return None
     output_vault = Vault(ctx.gateway.detectors, prefix=MODEL_PREFIX)
     for item in texts:
         text = output_vault.mask(item.text) if mask else item.text
@@ -313,3 +317,4 @@ def _rewrite_choices(ctx: Context, data: dict[str, Any], texts: list[AnswerText]
             text = vault.restore(text)
         if text != item.text:
             set_path(data, item.path, text)
+    return len(output_vault) if mask else None

@@ -207,6 +207,8 @@ class StreamGuard:
         self.held.release_all()
         frames = list(self.held.releasable(self._rewrite()))
         frames.extend(self._flush_restorers())
+        if self.masker is not None:
+            check.settle_masking(len(self.masker.vault))
         if event.kind == "end" and self.terminal:
             frames.append(f": bastion-checks {check.label}\n\n")
             return frames
