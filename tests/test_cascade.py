@@ -159,3 +159,54 @@ def test_a_tier_that_cannot_encode_a_lone_surrogate_names_it_and_reads_the_rest(
     assert [v.kind for v in verdicts] == ["safe", "error", "violation", "error"]
     assert "lone surrogate (U+D800 at character 3)" in (verdicts[1].error or "")
     assert "U+DFFF at character 1" in (verdicts[3].error or "")
+
+
+FLAG_RULE = parse_policy("""---
+id: flag-rule
+version: 1
+title: A rule that only flags
+categories:
+  - code: BAD
+    name: Bad things
+    action: block
+    threshold: 0.5
+  - code: MEH
+    name: Questionable things
+    action: flag
+    threshold: 0.5
+    keywords:
+      MEH-1: ["mildly odd phrase"]
+escalate: {low: 0.3, high: 0.7}
+---
+## Instructions
+Decide.
+## Definitions
+- **Bad**: bad.
+## Criteria
+### Violates
+- **BAD-1** Bad.
+- **MEH-1** Questionable.
+### Does not violate
+- **BAD-S1** Fine.
+## Examples
+- violates BAD-1: "obviously bad phrase"
+- safe BAD-S1: "a fine sentence"
+- violates MEH-1: "somewhat questionable"
+- safe BAD-S1: "another fine sentence"
+""")
+
+
+def test_a_rule_that_flags_does_not_spare_the_text_from_the_model(
+        cascade: CascadeClassifier) -> None:
+    """An address or a keyword that a rule redacts or flags, added to a harmful text, used to
+    end the cascade at the rules: the model never read the text and the block became a flag."""
+    harmful, harmless, broken = cascade.classify(
+        ["a mildly odd phrase in clear-bad text", "a mildly odd phrase in clear-ok text",
+         "a mildly odd phrase in uncertain text"], FLAG_RULE)
+    assert (harmful.kind, harmful.action, harmful.tier) == ("violation", "block", "scored-fixed")
+    assert harmful.meta["path"] == ["rules", "scored-fixed"]
+    assert (harmless.action, harmless.tier, harmless.rule_ids) == ("flag", "rules", ("MEH-1",))
+    assert broken.action == "block"  # escalated to the deep tier, which blocks
+    CountingDeep.fail = True
+    failed = cascade.classify(["a mildly odd phrase and uncertain text"], FLAG_RULE)[0]
+    assert failed.kind == "error"  # a failure is never turned into the rule's flag

@@ -2,7 +2,9 @@
 
 Order of work for a batch:
 
-1. ``rules`` on every text; a rule match decides (rules are high precision).
+1. ``rules`` on every text; a rule that blocks decides (rules are high precision). A rule
+   that redacts or flags does not: the model still reads the text, and the stronger action
+   wins.
 2. The model tier (``embedded`` by default) on the texts the rules did not decide.
 3. If a ``deep`` tier is configured and the policy has an ``escalate`` band, texts whose
    highest category score lies in ``[low, high)`` go to the deep tier, whose verdict wins
@@ -22,7 +24,7 @@ from typing import Any
 from bastion.classify._base import Classifier
 from bastion.classify._registry import create
 from bastion.classify._verdict import Verdict, amended
-from bastion.policy import Policy
+from bastion.policy import ACTION_RANK, Policy
 
 
 class VerdictCache:
@@ -142,11 +144,20 @@ class CascadeClassifier(Classifier):
         verdicts = self.rules.classify(texts, policy)
         if self.model is None:
             return verdicts
-        undecided = [i for i, v in enumerate(verdicts) if v.kind != "violation"]
+        # A rule decides only when it blocks: a rule that redacts or flags (an e-mail address,
+        # a keyword) must not spare the rest of the text from the model, or adding an address
+        # to a harmful answer turned its block into a redaction.
+        undecided = [i for i, v in enumerate(verdicts)
+                     if v.kind != "violation" or v.action != "block"]
         if undecided:
             model = self.model.classify([texts[i] for i in undecided], policy)
             for i, verdict in zip(undecided, model, strict=True):
-                verdicts[i] = _merge_meta(verdict, verdicts[i], escalated=False)
+                rules = verdicts[i]
+                if rules.kind == "violation" and not verdict.is_error \
+                        and ACTION_RANK[verdict.action] <= ACTION_RANK[rules.action]:
+                    continue  # the rule's redact or flag stands; a model error still fails
+                    # closed, as it does for a text without the address
+                verdicts[i] = _merge_meta(verdict, rules, escalated=False)
         return verdicts
 
     def _uncertain(self, verdicts: Sequence[Verdict], policy: Policy) -> list[int]:
