@@ -374,3 +374,56 @@ def test_an_answer_cut_short_can_be_carried_on(raw_gw: tuple[RawUpstream, Runnin
             "model": "m", "input": "go on", "previous_response_id": last["response"]["id"]})
     assert carried.status_code == 200, carried.text
     assert raw.requests[-1]["previous_response_id"] == "resp_1"
+
+
+@pytest.mark.parametrize(("route", "body", "allow"), [
+    ("/responses", {"input": "hi", "tools": [{"type": "web_search_2025_08_26"}]},
+     "tools.web_search"),
+    ("/responses", {"input": "hi", "tools": [{"type": "web_search_preview_2025_03_11"}]},
+     "tools.web_search_preview"),
+    ("/chat/completions", {"messages": [{"role": "user", "content": "hi"}],
+                           "tools": [{"type": "web_search"}]}, "tools.web_search"),
+    ("/chat/completions", {"messages": [{"role": "user", "content": "hi"}],
+                           "tools": [{"type": "mcp", "server_url": "https://x.example"}]},
+     "tools.mcp"),
+    ("/chat/completions", {"messages": [{"role": "user", "content": "hi"}],
+                           "tools": [{"type": "file_search"}]}, "tools.file_search"),
+    ("/chat/completions", {"messages": [{"role": "user", "content": "hi"}],
+                           "tools": [{"type": "image_generation"}]}, "tools.image_generation"),
+    ("/chat/completions", {"messages": [{"role": "user", "content": "hi"}],
+                           "web_search_options": {}}, "web_search_options"),
+], ids=["dated-web-search", "dated-preview", "chat-web-search", "chat-mcp", "chat-file-search",
+        "chat-unknown-type", "chat-web-search-options"])
+def test_hosted_tools_are_refused_on_every_route_and_in_every_version(
+        gw: Running, upstream: tuple[ScriptedUpstream, str], route: str,
+        body: dict[str, Any], allow: str) -> None:
+    with gw.client(gw.key("eve")) as client:
+        refused = client.post(route, json={"model": "m", **body})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "unchecked_content"
+    assert f"request.allow_fields: [{allow}]" in refused.json()["error"]["message"]
+    assert upstream[0].requests == []
+
+
+@pytest.mark.parametrize(("route", "body"), [
+    ("/chat/completions", {"messages": [{"role": "user", "content": [
+        {"type": ["text"], "text": "hi"}]}]}),
+    ("/chat/completions", {"messages": [{"role": "user", "content": [
+        {"type": {"a": 1}, "text": "hi"}]}]}),
+    ("/responses", {"input": [{"type": ["message"], "role": "user", "content": "hi"}]}),
+    ("/responses", {"input": [{"role": ["user"], "content": "hi"}]}),
+    ("/responses", {"input": [{"role": {"a": 1}, "content": "hi"}]}),
+    ("/responses", {"input": "hi", "tools": [{"type": []}]}),
+    ("/responses", {"input": "hi", "tools": [{"type": {}}]}),
+    ("/responses", {"input": "hi", "previous_response_id": "resp_1.\u00e9"}),
+], ids=["part-type-list", "part-type-object", "item-type-list", "role-list", "role-object",
+        "tool-type-list", "tool-type-object", "non-ascii-response-id"])
+def test_a_type_or_role_of_the_wrong_kind_is_a_client_error_not_a_500(
+        gw: Running, upstream: tuple[ScriptedUpstream, str], route: str,
+        body: dict[str, Any]) -> None:
+    with gw.client(gw.key("eve")) as client:
+        response = client.post(route, json={"model": "m", **body})
+    assert response.status_code in (400, 422), response.text
+    assert response.json()["error"]["code"] in (
+        "unchecked_content", "unknown_field", "previous_response_not_found")
+    assert upstream[0].requests == []

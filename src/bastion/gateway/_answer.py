@@ -95,7 +95,7 @@ def _part(index: int, path: Path, part: Any) -> Iterator[AnswerText]:
         yield AnswerText((index, "content"), path, part)
         return
     kind = part.get("type") if isinstance(part, dict) else None
-    if not isinstance(part, dict) or kind not in _TEXT_PARTS:
+    if not isinstance(kind, str) or kind not in _TEXT_PARTS:  # a list kind is unhashable
         raise Unreadable(f"{_where(path)} is a content part of type {kind!r}, which the "
                          "gateway cannot check")
     name, key = _TEXT_PARTS[str(kind)]

@@ -160,9 +160,10 @@ def _part(path: Path, part: Any) -> Iterator[TextField]:
     if isinstance(part, str):
         yield TextField(path, part)
         return
-    kind = part.get("type") if isinstance(part, dict) else type(part).__name__
     if not isinstance(part, dict):
-        raise Unchecked(f"content part of type {kind!r} at {dotted(path)} cannot be checked")
+        raise Unchecked(f"content part of type {type(part).__name__!r} at {dotted(path)} "
+                        "cannot be checked")
+    kind = type_name(path, part.get("type"))
     key = "text" if kind in _TEXT_PART_TYPES else _PART_TEXT_KEYS.get(str(kind))
     if key is None:
         raise Unchecked(f"content part {kind!r} at {dotted(path)} cannot be checked by this "
@@ -255,19 +256,68 @@ def _check_message(path: Path, message: Any, allow: Collection[str]) -> None:
                                                                f"message.{key}"))
 
 
+def type_name(path: Path, value: Any, default: str | None = None) -> str:
+    """The ``type`` of an object in a request, which must be a string (a list or an object
+    there used to end in a 500).
+
+    Raises:
+        Unchecked: any other value.
+    """
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, str):
+        raise Unchecked(f"{dotted((*path, 'type'))} must be a string, not "
+                        f"{type(value).__name__}")
+    return value
+
+
+#: Hosted tools that make the upstream send the conversation to, or bring content from, a
+#: place the gateway never sees (a remote MCP server, the web, a vector store), by type name;
+#: dated versions (``web_search_2025_08_26``) are the same tools.
+REMOTE_TOOLS = ("mcp", "web_search", "web_search_preview", "file_search", "code_interpreter")
+#: Tool types whose whole definition is text the gateway reads.
+READ_TOOLS = frozenset({"function", "custom"})
+
+
+def refuse_remote_tool(path: Path, kind: str, allow: Collection[str]) -> None:
+    """Refuse a hosted tool the operator did not name in ``request.allow_fields``.
+
+    Raises:
+        Unchecked: ``kind`` is a remote tool (or a dated version of one) not allowed.
+    """
+    family = next((name for name in REMOTE_TOOLS
+                   if kind == name or re.fullmatch(rf"{name}_\d{{4}}_\d{{2}}_\d{{2}}", kind)),
+                  None)
+    if family is not None and f"tools.{family}" not in allow:
+        raise Unchecked(
+            f"{dotted(path)} is a {kind!r} tool: the upstream would send the conversation to, "
+            "or read content from, a place this gateway cannot check; an operator can allow "
+            f"it with request.allow_fields: [tools.{family}]")
+
+
 def _unknown(name: str, allow_as: str) -> str:
     return (f"unknown request field {name!r}: the gateway checks every field that reaches "
             f"the model and does not know this one; remove it, or ask the operator to add "
             f"{allow_as!r} to request.allow_fields")
 
 
-def _tools(key: str, tools: Any) -> Iterator[TextField]:
-    """Tool or function definitions: names, descriptions, schemas, grammars."""
+def _tools(key: str, tools: Any, allow: Collection[str]) -> Iterator[TextField]:
+    """Tool or function definitions: names, descriptions, schemas, grammars. Chat
+    Completions knows ``function`` and ``custom`` tools; a hosted tool's type is refused
+    unless the operator allows it (``tools.web_search``), as on the Responses route."""
     if not isinstance(tools, list):
         raise Unchecked(f"{key!r} must be a list")
     for index, tool in enumerate(tools):
         if not isinstance(tool, dict):
             raise Unchecked(f"{key}.{index} must be an object")
+        if key == "tools":
+            kind = type_name((key, index), tool.get("type"), default="function")
+            refuse_remote_tool((key, index), kind, allow)
+            if kind not in READ_TOOLS and f"tools.{kind}" not in allow:
+                raise Unchecked(f"{key}.{index} is a {kind!r} tool, which Chat Completions "
+                                "does not define and this gateway cannot check; use "
+                                "'function' or 'custom', or an operator can allow it with "
+                                f"request.allow_fields: [tools.{kind}]")
         yield from definition_fields((key, index), tool)
 
 
@@ -305,7 +355,11 @@ def _field(route: str, name: str, value: Any, allow: Collection[str]) -> Iterato
         for index, message in enumerate(value):
             yield from message_fields((name, index), message, allow)
     elif name in ("tools", "functions"):
-        yield from _tools(name, value)
+        yield from _tools(name, value, allow)
+    elif name == "web_search_options" and "web_search_options" not in allow:
+        raise Unchecked("'web_search_options' makes the upstream search the web and read pages "
+                        "this gateway never sees; an operator can allow it with "
+                        "request.allow_fields: [web_search_options]")
     elif name == "response_format":
         yield from definition_fields(path, value)
     elif name == "prediction" and isinstance(value, dict):

@@ -34,7 +34,9 @@ from bastion.gateway._extract import (
     content_fields,
     control_fields,
     definition_fields,
+    refuse_remote_tool,
     request_fields,
+    type_name,
     walk,
 )
 
@@ -92,6 +94,8 @@ def previous_response_id(value: object, account_id: str, secret: str) -> str:
             one from before the identity secret changed).
     """
     upstream_id, _, tag = value.rpartition(".") if isinstance(value, str) else ("", "", "")
+    if not tag.isascii():  # never one of ours (compare_digest takes ASCII strings only)
+        upstream_id = ""
     if upstream_id and hmac.compare_digest(tag, _tag(upstream_id, account_id, secret,
                                                      final=True)):
         return upstream_id
@@ -137,7 +141,7 @@ def input_fields(value: Any, allow: Collection[str] = ()) -> Iterator[TextField]
 def _input_item(path: Path, item: Any, allow: Collection[str]) -> Iterator[TextField]:
     if not isinstance(item, dict):
         raise Unchecked(f"input item {path[-1]} must be an object")
-    kind = item.get("type", "message")
+    kind = type_name(path, item.get("type"), default="message")
     if kind in _UNREADABLE_ITEMS:
         raise Unchecked(f"input item of type {kind!r} cannot be checked by this gateway")
     if kind not in _INPUT_ITEMS:
@@ -150,7 +154,7 @@ def _input_item(path: Path, item: Any, allow: Collection[str]) -> Iterator[TextF
                         "[input.item_reference]")
     if kind == "message":
         role = item.get("role")
-        if role not in _INPUT_ROLES:
+        if not isinstance(role, str) or role not in _INPUT_ROLES:
             raise Unchecked(f"input item {path[-1]} has role {role!r}; use one of "
                             f"{sorted(_INPUT_ROLES)}")
     for key, value in item.items():
@@ -163,13 +167,6 @@ def _input_item(path: Path, item: Any, allow: Collection[str]) -> Iterator[TextF
             yield from control_fields(at, value)
         else:
             yield from walk(at, value)
-
-
-#: Hosted tools that make the upstream send the conversation to, or bring content from, a
-#: place the gateway never sees (a remote MCP server, the web, a vector store): refused
-#: unless the operator names them (``request.allow_fields: [tools.web_search]``).
-REMOTE_TOOLS = frozenset({"mcp", "web_search", "web_search_preview", "file_search",
-                          "code_interpreter"})
 
 
 def request_field(name: str, value: Any, allow: Collection[str] = ()) -> Iterator[TextField] | None:
@@ -188,13 +185,9 @@ def request_field(name: str, value: Any, allow: Collection[str] = ()) -> Iterato
                         "allow it with request.allow_fields: [conversation]")
     if name == "tools":
         for index, tool in enumerate(value if isinstance(value, list) else []):
-            kind = tool.get("type") if isinstance(tool, dict) else None
-            if kind in REMOTE_TOOLS and f"tools.{kind}" not in allow:
-                raise Unchecked(
-                    f"tools.{index} is a {kind!r} tool: the upstream would send the "
-                    "conversation to, or read content from, a place this gateway cannot "
-                    "check; an operator can allow it with request.allow_fields: "
-                    f"[tools.{kind}]")
+            if isinstance(tool, dict):
+                refuse_remote_tool(("tools", index),
+                                   type_name(("tools", index), tool.get("type")), allow)
     if name in ("tools", "text"):
         return definition_fields((name,), value)
     if name == "instructions" and isinstance(value, list):  # items, as in 'input'
@@ -257,6 +250,8 @@ def item_texts(index: int, position: int, path: Path, item: Any) -> Iterator[Ans
     if not isinstance(item, dict):
         raise Unreadable(f"{'.'.join(map(str, path))} must be an object")
     kind = item.get("type")
+    if not isinstance(kind, str):
+        raise Unreadable(f"{'.'.join(map(str, path))}.type must be a string")
     if kind in _UNREADABLE_ITEMS:
         raise Unreadable(f"output item of type {kind!r} cannot be checked by this gateway")
     tool = f"tool.{position:04d}"
