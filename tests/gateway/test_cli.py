@@ -151,6 +151,9 @@ def test_gateway_run_trusts_forwarded_headers_only_from_named_proxies(
     assert invoke(cli, "gateway", "run", "--config", str(config), "--proxy", "10.0.0.5")[0] == 0
     assert (seen[0]["proxy_headers"], seen[0]["forwarded_allow_ips"]) == (False, None)
     assert (seen[1]["proxy_headers"], seen[1]["forwarded_allow_ips"]) == (True, "10.0.0.5")
+    from bastion.serve import log_config  # the access log without query strings (below)
+
+    assert seen[0]["log_config"] == log_config()
 
 
 def test_gateway_workers_share_one_identity_secret(
@@ -171,3 +174,24 @@ def test_gateway_workers_share_one_identity_secret(
     assert len(seen) == 1
     assert len(seen[0]) == 64  # one secret, in the environment every worker inherits
     assert "workers share a random one" in out
+
+
+def test_the_access_log_never_shows_a_query_string() -> None:
+    """A key sent as ``?api_key=bst-...`` was refused, and written whole to the access log
+    (``gateway run`` passes this config: see the proxy test above)."""
+    import logging
+
+    from bastion.serve import log_config
+    from bastion.serve._logs import DropQuery
+
+    wiring = log_config()
+    assert wiring["handlers"]["access"]["filters"] == ["drop_query"]
+    assert wiring["filters"]["drop_query"]["()"] is DropQuery
+    key = "bst-" + "k" * 40
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
+                               '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5", "POST", f"/v1/chat/completions?api_key={key}",
+                                "1.1", 401), None)
+    assert DropQuery().filter(record)
+    assert key not in record.getMessage()
+    assert '"POST /v1/chat/completions?… HTTP/1.1" 401' in record.getMessage()

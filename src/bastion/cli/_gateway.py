@@ -14,6 +14,7 @@ from bastion.classify._onnx import share_cores
 from bastion.cli._common import console, err_console, handle_errors, print_json
 from bastion.gateway import GatewayConfig, create_app, load_config
 from bastion.gateway._factory import CONFIG_ENV
+from bastion.serve import log_config
 
 ConfigOption = Annotated[Path | None, typer.Option(
     "--config", "-c", help="Gateway YAML config; BASTION_GATEWAY__... env vars override it.")]
@@ -56,7 +57,8 @@ def run(config: ConfigOption = None,
 def _serve(app: Any, settings: GatewayConfig, host: str, port: int, proxy: str | None, *,
            workers: int | None = None) -> None:
     uvicorn.run(app, factory=isinstance(app, str), workers=workers, host=host, port=port,
-                log_level="info", server_header=False, timeout_keep_alive=settings.keep_alive_s,
+                log_level="info", log_config=log_config(), server_header=False,
+                timeout_keep_alive=settings.keep_alive_s,
                 backlog=settings.backlog,
                 # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default: a local client
                 # could write any address (quotes included) into the access log.

@@ -6,6 +6,7 @@ runs uvicorn).
 
 from bastion.serve._app import SETTINGS_ENV, create_app, create_app_from_env
 from bastion.serve._auth import hash_key, new_key
+from bastion.serve._logs import log_config
 from bastion.serve._moderations import CATEGORY_MAP, OPENAI_CATEGORIES, category_names
 from bastion.serve._run import run
 from bastion.serve._settings import API_KEY_HASHES_ENV, Settings, settings_from
@@ -20,6 +21,7 @@ __all__ = [
     "create_app",
     "create_app_from_env",
     "hash_key",
+    "log_config",
     "new_key",
     "run",
     "settings_from",

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import os
-from typing import Any
 
 from bastion.classify._onnx import share_cores
 from bastion.errors import ConfigError
 from bastion.serve._app import SETTINGS_ENV, create_app
 from bastion.serve._auth import is_loopback
+from bastion.serve._logs import log_config
 from bastion.serve._settings import Settings
 
 
@@ -34,11 +33,4 @@ def run(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000,
     share_cores(workers)
     uvicorn.run("bastion.serve:create_app_from_env", factory=True, host=host, port=port,
                 workers=workers, proxy_headers=False, server_header=False,
-                log_config=_log_config(uvicorn.config.LOGGING_CONFIG))
-
-
-def _log_config(base: dict[str, Any]) -> dict[str, Any]:
-    # Bastion's own messages (readiness, auth mode) go where uvicorn's go.
-    config = copy.deepcopy(base)
-    config["loggers"]["bastion"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    return config
+                log_config=log_config())
