@@ -297,3 +297,57 @@ def test_the_header_says_redact_only_when_something_was_masked(
         assert "output/default=redact" in masked.headers["x-bastion-checks"]
     assert masked.headers["x-bastion-checks"].startswith("input/default=pass")
     assert "redact" not in unmaskable.headers["x-bastion-checks"]
+
+
+def test_escaped_values_in_tool_arguments_are_masked_both_ways(
+        gw: Running, upstream: tuple[ScriptedUpstream, str]) -> None:
+    """``bob\\u0040example.com`` inside JSON arguments is an address to any client that
+    decodes them; the detectors read the raw text and missed it, both in a request's tool
+    call and in the model's."""
+    escaped = '{"to": "bob\\u0040example.com", "card": "4111\\u00201111\\u00201111\\u00201111"}'
+    assert json.loads(escaped) == {"to": "bob@example.com", "card": CARD}
+    upstream[0].script("send it", Turn(content="", tool_calls=(("send", escaped),)))
+    with gw.client(gw.key("alice")) as client:
+        asked = client.post("/chat/completions", json={"model": "m", "messages": [
+            {"role": "user", "content": "send it"},
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "call_0", "type": "function",
+                 "function": {"name": "send", "arguments": escaped}}]},
+            {"role": "tool", "tool_call_id": "call_0", "content": "sent"}]})
+    sent = json.dumps(upstream[0].requests[-1])
+    assert "example" not in sent
+    assert "1111" not in sent
+    assert json.loads(upstream[0].requests[-1]["messages"][1]["tool_calls"][0]["function"][
+        "arguments"]) == {"to": "[EMAIL_1]", "card": "[CARD_1]"}
+    assert asked.status_code == 200, asked.text
+    answered = json.loads(asked.json()["choices"][0]["message"]["tool_calls"][0]["function"][
+        "arguments"])
+    # values the model wrote are masked for good (the caller's own would come back)
+    assert answered == {"to": "[REDACTED_EMAIL_1]", "card": "[REDACTED_CARD_1]"}
+
+
+def test_values_in_identifier_fields_are_masked_and_keys_holding_them_refused(
+        gw: Running, upstream: tuple[ScriptedUpstream, str]) -> None:
+    """An id, a setting or a key was never read, so a card number or an API key written
+    there reached the upstream raw; a key cannot be renamed, so such a request is refused."""
+    secret = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2"
+    with gw.client(gw.key("alice")) as client:
+        masked = client.post("/chat/completions", json={
+            "model": "m", "prompt_cache_key": "4111111111111111", "messages": [
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": secret, "type": "function",
+                     "function": {"name": "f", "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": secret, "content": "ok"}]})
+        sent = json.dumps(upstream[0].requests[-1]) if upstream[0].requests else ""
+        refused = client.post("/chat/completions", json={
+            "model": "m", "messages": [{"role": "user", "content": "hi"}],
+            "metadata": {"4111111111111111": "x"}})
+    assert masked.status_code == 200, masked.text
+    assert secret not in sent
+    assert "4111111111111111" not in sent
+    forwarded = upstream[0].requests[0]["messages"]
+    assert forwarded[1]["tool_calls"][0]["id"] == forwarded[2]["tool_call_id"]  # still paired
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["code"] == "unmaskable_field"
+    assert len(upstream[0].requests) == 1

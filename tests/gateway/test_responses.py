@@ -427,3 +427,23 @@ def test_a_type_or_role_of_the_wrong_kind_is_a_client_error_not_a_500(
     assert response.json()["error"]["code"] in (
         "unchecked_content", "unknown_field", "previous_response_not_found")
     assert upstream[0].requests == []
+
+
+def test_a_stored_audio_answer_named_by_id_is_refused_unless_allowed(
+        gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str]) -> None:
+    """``{"audio": {"id": ...}}`` in an assistant message makes the upstream replay an audio
+    answer (any account's) that the gateway never reads."""
+    body = {"model": "m", "messages": [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "audio": {"id": "audio_abc123"}},
+        {"role": "user", "content": "and again"}]}
+    strict = gateway_factory()
+    allowing = gateway_factory(request__allow_fields="[message.audio]")
+    with strict.client(strict.key("eve")) as client:
+        refused = client.post("/chat/completions", json=body)
+    assert upstream[0].requests == []
+    with allowing.client(allowing.key("eve")) as client:
+        allowed = client.post("/chat/completions", json=body)
+    assert refused.status_code == 422, refused.text
+    assert "request.allow_fields: [message.audio]" in refused.json()["error"]["message"]
+    assert allowed.status_code == 200, allowed.text

@@ -149,3 +149,36 @@ def test_metadata_repeated_in_every_chunk_does_not_hold_the_stream(
     assert first is not None
     assert first < total / 2, (first, total)
     assert body.count("Some Provider") == len(raw.frames)  # forwarded, checked once
+
+
+def test_a_flagged_piece_is_read_on_so_the_verdict_matches_the_whole_answer(
+        gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str]) -> None:
+    """Half an answer can read worse than the whole (half a shell script was an injection to
+    the model): one flagged window stopped a stream whose whole answer passes. A flag now
+    holds the rest, the answer so far is read whole a window later, and the stream stops
+    only if that reads as a violation too; nothing after the flag leaves before."""
+    # The fixed tier decides by the first listed needle a text holds: a text with
+    # "partial" alone violates, one that also holds "ALLCLEAR" does not.
+    scores = '{scores: {"ALLCLEAR": {}, "partial": {INJ: 0.9}}}'
+    settings = {"stream__max_hold_s": 5, "stream__window_chars": 16, "stream__context_chars": 0,
+                "stream__tail_chars": 0, "stream__sentences": "false",
+                "classifier__tier": "fixed", "classifier__options": scores,
+                "stream__hold": "{whole_answer_at: null}", "stream__accumulated_chars": 0}
+    gw = gateway_factory(**settings)
+    head = "Here is the script you need partial"[-32:].rjust(32, ".")
+    benign = head + " ALLCLEAR, and the rest of the answer follows here."
+    harmful = head + " work that goes on and on and on with no all-clear."
+    for prompt, text in (("benign", benign), ("harmful", harmful)):
+        upstream[0].script(prompt, _slow(text, size=4))
+    _, benign_body = _shown(gw, "benign")
+    seen_harmful, harmful_body = _shown(gw, "harmful")
+    assert sse_frames(benign_body)[-1] == "[DONE]"
+    assert streamed_text(benign_body) == benign
+    code = json.loads(sse_frames(harmful_body)[-1])["error"]["code"]
+    assert code == "content_policy_violation"
+    assert "work" not in streamed_text(harmful_body)  # nothing after the flag left
+    with gw.client(gw.key("whole")) as client:
+        whole = client.post("/chat/completions", json={
+            "model": "m", "messages": [{"role": "user", "content": "benign"}]})
+    assert whole.status_code == 200  # the same verdict as the stream
+    assert seen_harmful

@@ -21,7 +21,7 @@ from bastion.classify._normalize import (
     normalize,
 )
 from bastion.classify._registry import GROUP, available, create, register, tier_class
-from bastion.classify._variants import hidden_payloads, segment
+from bastion.classify._variants import hidden_payloads, json_reading, segment
 from bastion.classify._verdict import (
     CategoryResult,
     Kind,
@@ -61,6 +61,7 @@ __all__ = [
     "get_classifier",
     "hidden_payloads",
     "is_profile",
+    "json_reading",
     "normalize",
     "reads",
     "register",

@@ -69,6 +69,11 @@ ASK_LANGID_KNOWN_BELOW = 0.7
 #: names, "my broken card won't work"); asked about each sentence too, about 40 more.
 #: ``python bench/language_coverage.py`` measures both sides (the requests are in bench/data).
 LANGID_MIN = 0.99
+#: ...and it is asked only about texts of this many words or more: on four words it took
+#: ``city Zürich unit celsius`` (a tool call's arguments, read as their strings) for German at
+#: 0.99. Every request of the 20-language set has six words or more, so this only spares
+#: short English texts.
+LANGID_MIN_WORDS = 6
 
 
 def englishness(text: str) -> float:
@@ -114,7 +119,8 @@ def _other_language(text: str, words: list[str], *, identify: bool) -> str:
     known = sum(w in known_words for w in longer) / len(longer)
     if known < KNOWN_WORDS_MIN:
         return "few of its words are English words the model knows"
-    if identify and english < ASK_LANGID_BELOW and known < ASK_LANGID_KNOWN_BELOW:
+    if identify and english < ASK_LANGID_BELOW and known < ASK_LANGID_KNOWN_BELOW \
+            and len(text.split()) >= LANGID_MIN_WORDS:
         language, probability = language_identifier().classify(text)
         if language != "en" and probability >= LANGID_MIN:
             return f"the text reads as language {language!r} (langid.py)"

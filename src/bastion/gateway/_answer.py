@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bastion.gateway._extract import Path, identifier_shaped, inert
+from bastion.gateway._jsontext import reading
 
 Key = tuple[int, str]
 """(choice index, field): ``content``, ``refusal``, ``tool.0000.name``, ``x.annotations``...
@@ -347,12 +348,18 @@ def buffers_of(texts: list[AnswerText]) -> dict[Key, str]:
     return out
 
 
+def reading_of(key: Key, text: str) -> str:
+    """What the classifier reads of field ``key``'s text (JSON as its strings: see
+    ``_jsontext.reading``)."""
+    return reading(text, arguments=key[1].endswith(".arguments"))
+
+
 def per_choice(buffers: Mapping[Key, str]) -> list[str]:
     """Each choice's fields joined (extra top-level text as one more), in a fixed order."""
     by_choice: dict[int, list[str]] = {}
     for key in sorted(buffers, key=_order):
         if buffers[key]:
-            by_choice.setdefault(key[0], []).append(buffers[key])
+            by_choice.setdefault(key[0], []).append(reading_of(key, buffers[key]))
     return ["\n".join(parts) for _, parts in sorted(by_choice.items())]
 
 

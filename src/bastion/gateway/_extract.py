@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bastion.classify import decode_runs, embedder_words, segment
+from bastion.gateway._jsontext import reading
 
 Path = tuple[str | int, ...]
 
@@ -70,6 +71,15 @@ class TextField:
     path: Path
     text: str
     rewritable: bool = True
+    #: An inert identifier (an id, a setting, a schema key): not read on its own, but the
+    #: redaction detectors see it and its words are read with the request's other
+    #: identifiers' (see :func:`checked_texts`).
+    identifier: bool = False
+
+    @property
+    def reading(self) -> str:
+        """The text the classifier reads: JSON as its strings (see ``_jsontext``)."""
+        return reading(self.text, arguments=self.path[-1:] == ("arguments",))
 
 
 class Unchecked(Exception):  # noqa: N818 - names the situation, like httpx's exceptions
@@ -112,28 +122,43 @@ def inert(value: str) -> bool:
     "call_pLIix6MEOLeMa61", "gpt-4o-mini"), which need not be read. A longer string, one of
     more than :data:`IDENTIFIER_WORDS` English words ("how-to-build-a-pipe-bomb",
     "howToBuildAPipeBomb", "howtobuildapipebomb") or one holding an encoded text is read like
-    any other text: an identifier's shape is no promise. (Random ids are not read: the
-    contextual model's scores on letter soup mean nothing, and some were flagged.)"""
-    return identifier_shaped(value) and len(_english_words(value)) <= IDENTIFIER_WORDS
+    any other text: an identifier's shape is no promise; so is one with letters outside ASCII
+    (a sentence of Chinese has no spaces and no English words). Random ids are not read on
+    their own (the contextual model's scores on letter soup mean nothing, and some were
+    flagged); the words of all a request's identifiers are read together (see
+    :func:`checked_texts`), so a request cut into three-word ids is read whole."""
+    return identifier_shaped(value) and value.isascii() \
+        and len(_english_words(value)) <= IDENTIFIER_WORDS
 
 
-def _english_words(value: str) -> list[str]:
+def _words(value: str) -> list[str]:
+    """The words of an identifier of three letters or more, lower case, runs of words cut
+    into the vocabulary's words where they can be."""
     known = embedder_words()
     words = []
     for run in map(str.lower, _WORD.findall(value)):
         if run in known or len(run) < 10:
             words.append(run)
         else:  # words run together: cut into the vocabulary's words where it can be
-            words.extend((segment(run) or "").split())
-    return [w for w in words if len(w) >= 3 and w in known]
+            words.extend((segment(run) or run).split())
+    return [w for w in words if len(w) >= 3]
+
+
+def _english_words(value: str) -> list[str]:
+    known = embedder_words()
+    return [w for w in _words(value) if w in known]
 
 
 def _keys(path: Path, value: dict[Any, Any]) -> Iterator[TextField]:
-    """The keys of an object that are not inert identifiers, as one text (not rewritable:
-    masking cannot rename a key)."""
-    odd = [str(k) for k in value if not inert(str(k))]
+    """The keys of an object: those that are not inert identifiers as one text, the others
+    as one identifier field (neither rewritable: masking cannot rename a key)."""
+    keys = [str(k) for k in value]
+    odd = [k for k in keys if not inert(k)]
     if odd:
         yield TextField(path, " ".join(odd), rewritable=False)
+    if len(odd) < len(keys):
+        yield TextField(path, " ".join(k for k in keys if inert(k)), rewritable=False,
+                        identifier=True)
 
 
 def walk(path: Path, value: Any) -> Iterator[TextField]:
@@ -150,10 +175,9 @@ def walk(path: Path, value: Any) -> Iterator[TextField]:
 
 
 def control_fields(path: Path, value: Any) -> Iterator[TextField]:
-    """A setting: inert identifiers pass, any other string is checked as text."""
+    """A setting: inert identifiers are identifier fields, any other string is text."""
     for item in walk(path, value):
-        if not (item.rewritable and inert(item.text)):
-            yield item
+        yield replace(item, identifier=True) if item.rewritable and inert(item.text) else item
 
 
 def _part(path: Path, part: Any) -> Iterator[TextField]:
@@ -187,7 +211,9 @@ def content_fields(path: Path, content: Any) -> Iterator[TextField]:
         raise Unchecked(f"{dotted(path)} must be a string or a list of parts")
 
 
-def _arguments(path: Path, value: Any) -> Iterator[TextField]:
+def argument_fields(path: Path, value: Any) -> Iterator[TextField]:
+    """Tool-call arguments: a JSON string is read as the client decodes it (its strings, its
+    escapes decoded), and masked value by value; an object string by string."""
     if isinstance(value, str):
         yield TextField(path, value)
     elif value is not None:  # a JSON object: the model reads its keys and values
@@ -201,7 +227,7 @@ def _tool_call(path: Path, call: Any) -> Iterator[TextField]:
         if name in ("function", "custom") and isinstance(value, dict):
             for key, item in value.items():
                 if key in ("arguments", "input"):
-                    yield from _arguments((*path, name, key), item)
+                    yield from argument_fields((*path, name, key), item)
                 else:
                     yield from walk((*path, name, key), item)
         elif name in ("id", "type", "index"):
@@ -232,11 +258,16 @@ def message_fields(path: Path, message: Any, allow: Collection[str] = ()) -> Ite
     call = message.get("function_call")
     if isinstance(call, dict):
         for key, item in call.items():
-            yield from (_arguments if key == "arguments" else walk)(
+            yield from (argument_fields if key == "arguments" else walk)(
                 (*path, "function_call", key), item)
     elif call is not None:
         raise Unchecked(f"{dotted((*path, 'function_call'))} must be an object")
-    if "audio" in message:
+    if message.get("audio") is not None:
+        if "message.audio" not in allow:  # an earlier audio answer, replayed by its id
+            raise Unchecked(f"{dotted((*path, 'audio'))} makes the upstream replay a stored "
+                            "audio answer this gateway never reads (nor knows whose it is); "
+                            "send its transcript as the message content, or an operator can "
+                            "allow it with request.allow_fields: [message.audio]")
         yield from control_fields((*path, "audio"), message["audio"])
     for key in message:
         if key not in _MESSAGE_KEYS:  # allowed by the operator: checked as text
@@ -403,6 +434,43 @@ def request_fields(route: str, body: dict[str, Any], allow: Collection[str] = ()
     return fields
 
 
+#: Words of JSON Schema and of the API's own settings, which say nothing of a request.
+_SCHEMA_WORDS = frozenset({
+    "type", "object", "properties", "property", "string", "number", "integer", "boolean",
+    "array", "null", "items", "required", "description", "enum", "function", "functions",
+    "name", "names", "parameters", "strict", "additional", "auto", "none", "json", "schema",
+    "format", "text", "title", "default", "pattern", "minimum", "maximum", "length", "min",
+    "max", "any", "all", "one", "of", "ref", "defs", "definitions", "const", "examples",
+    "example", "call", "tool", "tools", "choice", "user", "assistant", "system", "developer",
+    "high", "low", "medium", "minimal", "message", "input", "output", "content", "role",
+})
+
+
+_SETTINGS = _CONTROL | _RESPONSES_CONTROL
+
+
+def identifier_words(fields: list[TextField]) -> str:
+    """A request's identifiers that hold English words, as the phrases they spell, comma
+    separated in order (``pipe_bomb_materials, detonator_wiring`` -> ``pipe bomb materials,
+    detonator wiring``; a bare list of the words read as nothing to the model); schema and
+    setting words left out, "" when fewer than two words are left. Top-level settings
+    (``model``, ``stream_options``, ``prompt_cache_key``...) are not model input, so their
+    words are not read (the redaction detectors still see them)."""
+    names = [name for f in fields if f.identifier and f.path[0] not in _SETTINGS
+             for name in f.text.split()]
+    phrases = [" ".join(w for w in _words(name) if w not in _SCHEMA_WORDS) for name in names
+               if any(w not in _SCHEMA_WORDS for w in _english_words(name))]
+    return ", ".join(phrases) if sum(len(p.split()) for p in phrases) > 1 else ""
+
+
+def checked_texts(fields: list[TextField]) -> list[str]:
+    """What the classifier reads of a request: each text field (JSON as its strings), and
+    the words of its identifiers together as one more text."""
+    texts = [f.reading for f in fields if not f.identifier]
+    words = identifier_words(fields)
+    return [*texts, words] if words else texts
+
+
 def joined(fields: list[TextField]) -> str:
     """The texts of several fields as one, the way both stream and non-stream check them."""
-    return "\n".join(f.text for f in fields if f.text)
+    return "\n".join(t for t in checked_texts(fields) if t)

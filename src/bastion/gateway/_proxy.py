@@ -26,11 +26,14 @@ from bastion.gateway._extract import (
     TextField,
     Unchecked,
     UnknownField,
+    checked_texts,
+    dotted,
     joined,
     request_fields,
     set_path,
 )
 from bastion.gateway._guard import Check, header_value
+from bastion.gateway._jsontext import mask_document
 from bastion.gateway._respond import (
     MODEL_PREFIX,
     GatewayError,
@@ -84,7 +87,7 @@ async def check_input(ctx: Context, body: dict[str, Any]) -> tuple[list[TextFiel
         raise GatewayError(422, str(exc), code="unchecked_content") from exc
     except UnknownField as exc:
         raise GatewayError(400, str(exc), code="unknown_field", param=exc.field) from exc
-    texts = [f.text for f in fields]
+    texts = checked_texts(fields)
     size, most = sum(map(len, texts)), gateway.config.classifier.max_input_chars
     if size > most:
         raise GatewayError(413, f"the request holds {size:,} characters of text to check; this "
@@ -129,7 +132,17 @@ def mask_fields(ctx: Context, body: dict[str, Any], fields: list[TextField]) -> 
     """Replace PII and secrets in every field with placeholders (the ``redact`` action)."""
     vault = Vault(ctx.gateway.detectors)
     for item in fields:
-        masked = vault.mask(item.text) if item.rewritable else item.text
+        if not item.rewritable:  # a key cannot be renamed: refused rather than sent on
+            found = sorted({entity.kind for entity in vault.detectors.find(item.text)})
+            if found:
+                raise GatewayError(400, f"{dotted(item.path)} has a key holding "
+                                   f"{' and '.join(found).lower()} data, which the gateway "
+                                   "cannot mask (a key cannot be renamed without breaking "
+                                   "what reads it); rename the key", code="unmaskable_field",
+                                   param=dotted(item.path))
+            continue
+        # JSON (tool-call arguments) value by value, escaped values decoded
+        masked = mask_document(item.text, vault.mask)
         if masked != item.text:
             set_path(body, item.path, masked)
     ctx.extra["redacted_values"] = len(vault)
@@ -205,16 +218,21 @@ async def send(ctx: Context, body: dict[str, Any], *, stream: bool) -> httpx.Res
 
 
 async def upstream_failure(ctx: Context, response: httpx.Response) -> GatewayError:
-    """The error for a non-2xx upstream answer (4xx passed on, 5xx reported as 502)."""
+    """The error for an upstream status other than 200: a 4xx is passed on (its message
+    checked); anything else, 5xx and also 201, 204, 3xx (which a client would take for
+    success or a redirect, and a 204 could not carry an error body), is a 502."""
     await response.aread()
     await response.aclose()
     ctx.outcome, ctx.reason = "upstream_error", f"upstream status {response.status_code}"
-    if response.status_code < 500:
-        message = await _checked_message(ctx, _upstream_message(response))
-        return GatewayError(response.status_code, f"the upstream refused the request: "
-                            f"{message}", code="upstream_rejected")
-    return GatewayError(502, f"the upstream model failed (status {response.status_code}); "
-                        "retry later", code="upstream_error")
+    if response.status_code >= 500:
+        return GatewayError(502, f"the upstream model failed (status {response.status_code}); "
+                            "retry later", code="upstream_error")
+    if response.status_code < 400:
+        return GatewayError(502, f"the upstream answered status {response.status_code} "
+                            "instead of an answer", code="upstream_malformed")
+    message = await _checked_message(ctx, _upstream_message(response))
+    return GatewayError(response.status_code, f"the upstream refused the request: {message}",
+                        code="upstream_rejected")
 
 
 async def _checked_message(ctx: Context, message: str) -> str:
@@ -312,7 +330,7 @@ def _rewrite_choices(ctx: Context, data: dict[str, Any], texts: list[AnswerText]
         return None
     output_vault = Vault(ctx.gateway.detectors, prefix=MODEL_PREFIX)
     for item in texts:
-        text = output_vault.mask(item.text) if mask else item.text
+        text = mask_document(item.text, output_vault.mask) if mask else item.text
         if restore and vault is not None:
             text = vault.restore(text)
         if text != item.text:

@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Collection, Iterator
+from dataclasses import replace
 from typing import Any
 
 from bastion.gateway._answer import AnswerText, Unreadable, logprob_steps, walk_answer
@@ -31,6 +32,7 @@ from bastion.gateway._extract import (
     Path,
     TextField,
     Unchecked,
+    argument_fields,
     content_fields,
     control_fields,
     definition_fields,
@@ -161,8 +163,8 @@ def _input_item(path: Path, item: Any, allow: Collection[str]) -> Iterator[TextF
         at = (*path, key)
         if key in ("content", "output") or (key == "summary" and isinstance(value, list)):
             yield from content_fields(at, value)
-        elif key in ("arguments", "input") and not isinstance(value, str) and value is not None:
-            yield from walk(at, value)  # string by string, as chat tool-call arguments are
+        elif key == "arguments" or (key == "input" and not isinstance(value, str)):
+            yield from argument_fields(at, value)  # as chat tool-call arguments are
         elif key in ("type", "id", "call_id", "role", "status", "encrypted_content"):
             yield from control_fields(at, value)
         else:
@@ -191,7 +193,7 @@ def request_field(name: str, value: Any, allow: Collection[str] = ()) -> Iterato
     if name in ("tools", "text"):
         return definition_fields((name,), value)
     if name == "instructions" and isinstance(value, list):  # items, as in 'input'
-        return (TextField(("instructions", *f.path[1:]), f.text, f.rewritable)
+        return (replace(f, path=("instructions", *f.path[1:]))
                 for f in input_fields(value, allow))
     if name == "prompt" and isinstance(value, dict) and value.get("id") is not None \
             and "prompt" not in allow:

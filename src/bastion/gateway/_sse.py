@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal
@@ -26,6 +27,28 @@ class Event:
 
     kind: EventKind
     data: str = ""
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+async def sse_lines(chunks: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The lines of an event stream. SSE ends lines with CR, LF or CRLF only; httpx's
+    ``aiter_lines`` also breaks at U+2028, U+2029, U+0085 and other Unicode line ends, which
+    JSON may hold raw inside a string, and the event was cut in two (not JSON)."""
+    buffer = ""
+    async for chunk in chunks:
+        scan_from = max(len(buffer) - 1, 0)  # what came before holds no line end but a CR
+        buffer += chunk
+        start = 0
+        while (match := _LINE_END.search(buffer, max(start, scan_from))) is not None:
+            if match.group(0) == "\r" and match.end() == len(buffer):
+                break  # a CR at the end of a chunk may be the first half of a CRLF
+            yield buffer[start:match.start()]
+            start = match.end()
+        buffer = buffer[start:]
+    if buffer:
+        yield buffer.removesuffix("\r")
 
 
 async def events(lines: AsyncIterator[str]) -> AsyncIterator[Event]:
@@ -65,7 +88,7 @@ class EventReader:
 
     async def _read(self, response: httpx.Response) -> None:
         try:
-            async for event in events(response.aiter_lines()):
+            async for event in events(sse_lines(response.aiter_text())):
                 await self._queue.put(event)
                 if event.kind == "done":
                     return

@@ -29,9 +29,9 @@ import httpx
 from bastion.classify import Verdict
 from bastion.gateway._abuse import assess
 from bastion.gateway._admit import charge_completion
-from bastion.gateway._answer import Key, Unreadable, per_choice, reported_tokens
+from bastion.gateway._answer import Key, Unreadable, per_choice, reading_of, reported_tokens
 from bastion.gateway._context import Context
-from bastion.gateway._guard import Check, outcome_of
+from bastion.gateway._guard import Check, Outcome, outcome_of
 from bastion.gateway._held import Held
 from bastion.gateway._respond import MODEL_PREFIX, dumps, policy_details, sse_error
 from bastion.gateway._responses import TERMINAL, sign_response
@@ -79,6 +79,9 @@ class StreamGuard:
         self.holding = self.hold.whole_answer
         self.severities = {c.code: c.severity for c in policy.categories}
         self.window_checks = 0
+        #: Characters of answer when a window was flagged and not yet confirmed (see
+        #: :meth:`_read_on`).
+        self.flagged_at: int | None = None
         self.reported_tokens = 0  # what the upstream says the answer cost, when it says
         self.restorers: dict[Key, StreamRestorer] = {}
         self.vault = vault if vault is not None and len(vault) else None
@@ -155,12 +158,13 @@ class StreamGuard:
                              sentences=self.config.sentences)
         if not keys:
             return
-        texts = [self.held.buffers[k][max(0, self.held.checked.get(k, 0)
-                                         - self.config.context_chars):] for k in keys]
+        texts = [reading_of(k, self.held.buffers[k][max(0, self.held.checked.get(k, 0)
+                                                    - self.config.context_chars):])
+                 for k in keys]
         texts.extend(self._accumulated(keys, min(map(len, texts))))
         verdicts = await self.ctx.gateway.guard.classify(texts, self.policy)
         self.window_checks += 1
-        outcome = outcome_of(verdicts, fail_open=self.fail_open)
+        outcome = await self._read_on(outcome_of(verdicts, fail_open=self.fail_open), verdicts)
         if outcome in ("block", "error"):
             await self._stop(Check("output", self.policy, outcome, verdicts))
         if not self.holding and self._suspicious(verdicts):
@@ -171,6 +175,31 @@ class StreamGuard:
         for key in keys:
             self.held.mark_checked(key, self.config.tail_chars, release=not self.holding,
                                    sentence_within=within)
+
+    async def _read_on(self, outcome: Outcome, verdicts: list[Verdict]) -> Outcome:
+        """Whether a flagged window stops the stream now. A piece of an answer can read worse
+        than the whole (half a shell script was an injection to the model, and one flagged
+        window stopped an answer that passes whole, so streamed and whole verdicts differed):
+        the first flag holds the rest of the answer instead, and once ``window_chars`` more
+        have come the answer so far is read whole, as the non-streamed check reads it. A
+        block there stops the stream; a pass keeps the answer held to the final check. So
+        nothing unchecked leaves either way, and a harmful answer stops one window later.
+        """
+        if outcome == "block" and self.flagged_at is None:
+            self.flagged_at = self.held.total_chars()
+            self.holding = True
+            self.ctx.extra["stream_hold"] = "whole answer (a window was flagged; reading on)"
+            return "pass"
+        if self.flagged_at is None or outcome == "error" \
+                or self.held.total_chars() - self.flagged_at < self.config.window_chars:
+            return "pass" if outcome == "block" else outcome
+        whole = await self.ctx.gateway.guard.classify(self.held.choice_texts(), self.policy)
+        confirmed = outcome_of(whole, fail_open=self.fail_open)
+        if confirmed in ("block", "error"):
+            verdicts[:] = whole
+            return confirmed
+        self.flagged_at = None  # the answer so far passes: a later flag reads on again
+        return "pass"
 
     def _accumulated(self, keys: list[Key], shortest: int) -> list[str]:
         """The answer so far of each choice touched (its last ``accumulated_chars``), when
