@@ -14,6 +14,10 @@ Sets (each reported for every profile, in one run):
   sent and transformed (base64, double base64, hex, URL-encoding, full-width, homoglyphs,
   reversed, letter-spaced, leetspeak, zero-width, tag characters, inside 2k / 20k characters of
   office prose, after 200 characters of prose), with each transform's ratio to plain recall.
+* ``app_traffic``: bench/data/app_traffic/benign.jsonl, 60 benign texts of applications
+  (system-prompt lines, extraction and agent requests, everyday questions, code and technical
+  answers), written 2026-12-01 after a survey of benign gateway traffic found refusals; no
+  choice was made on them. The figure is the false-positive rate.
 * ``heldout_test``: the test side of the training table's near-duplicate-cluster split
   (needs ../shared/datasets): overall and per source. The old static heads were trained on an
   older split, so their figure here may include rows they saw.
@@ -124,6 +128,13 @@ def blind_contrast(run: Runner) -> dict[str, Any]:
     return out
 
 
+def app_traffic(run: Runner) -> dict[str, Any]:
+    """Benign application traffic (no positives: the false-positive rate is the figure)."""
+    rows = jsonl(ROOT / "bench/data/app_traffic/benign.jsonl")
+    found = run.score([r["text"] for r in rows], [r["label"] for r in rows])
+    return found | {"precision": None, "recall": None, "f1": None}
+
+
 def custom_policies(run: Runner, folder: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for path in sorted(folder.glob("*.md")):
@@ -210,6 +221,7 @@ def main() -> None:
             "custom_policies_blind": custom_policies(run, ROOT / "bench/custom_policies/test"),
             "custom_policies_dev": custom_policies(run, ROOT / "bench/custom_policies/dev"),
             "transforms": transforms(run),
+            "app_traffic": app_traffic(run),
         }
         if not args.quick and DATA.is_dir():
             result["heldout_test"] = heldout_test(run)

@@ -13,8 +13,11 @@ blind ones):
   text and its sentence windows). Counted: texts not covered, by reason.
 * ``other_languages``: bench/data/languages/other_languages.txt, 82 requests written in 20
   Latin-script languages. Counted: texts still read as English.
+* ``short_other_languages``: bench/data/languages/short_other_languages.txt, 38 requests of
+  two to five words in 10 languages (written to choose ``MIN_WORDS``). Counted likewise.
 
-Each side is measured with langid.py on (today's checks) and off (the checks before it).
+Each side is measured with langid.py on (today's checks) and off (the checks before it), and
+with today's checks at each candidate ``MIN_WORDS`` (``min_words``).
 Results go to ``bench/results/language_coverage.json``.
 """
 
@@ -37,6 +40,8 @@ from bastion.classify._variants import views  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "language_coverage.json"
 OTHER = ROOT / "bench" / "data" / "languages" / "other_languages.txt"
+SHORT = ROOT / "bench" / "data" / "languages" / "short_other_languages.txt"
+MIN_WORDS_CANDIDATES = (4, 3, 2)
 ENGLISH_SETS = ("benign_instructions", "benign_user_queries")
 
 
@@ -48,6 +53,11 @@ def _english(datasets: Path) -> list[str]:
                 row = json.loads(line)
                 texts += [row[k] for k in ("text", "response") if row.get(k)]
     return texts
+
+
+def _rows(path: Path) -> list[list[str]]:
+    return [line.rstrip("\n").split("|", 1) for line in path.open(encoding="utf-8")
+            if line.strip() and not line.startswith("#")]
 
 
 def _side(texts: list[str]) -> tuple[int, Counter[str]]:
@@ -66,9 +76,9 @@ def main() -> None:
     if not args.datasets.is_dir():
         sys.exit(f"{args.datasets} not found: pass --datasets DIR (the shared datasets)")
     english = _english(args.datasets)
-    rows = [line.rstrip("\n").split("|", 1) for line in OTHER.open(encoding="utf-8")
-            if line.strip() and not line.startswith("#")]
+    rows = _rows(OTHER)
     other = [text for _, text in rows]
+    short = [text for _, text in _rows(SHORT)]
     out: dict[str, object] = {"english_texts": len(english), "other_texts": len(other),
                               "languages": len({code for code, _ in rows})}
     # Without: langid.py is asked but no probability reaches a bar of 2.
@@ -81,6 +91,19 @@ def main() -> None:
                      "other_read_as_english": len(missed), "other_missed": missed}
         print(f"{name}: {not_covered} of {len(english)} English texts not covered; "
               f"{len(missed)} of {len(other)} other-language requests read as English")
+    out["min_words"] = {}
+    for candidate in MIN_WORDS_CANDIDATES:
+        with mock.patch.object(_language, "MIN_WORDS", candidate):
+            not_covered, reasons = _side(english)
+            missed = [text for text in short if _coverage(text, views(text))[0]]
+            missed_long = [text for text in other if _coverage(text, views(text))[0]]
+        out["min_words"][str(candidate)] = {
+            "english_not_covered": not_covered, "english_reasons": dict(reasons),
+            "other_read_as_english": len(missed_long), "short_read_as_english": len(missed),
+            "short_texts": len(short), "short_missed": missed}
+        print(f"MIN_WORDS={candidate}: {not_covered} of {len(english)} English texts not "
+              f"covered; {len(missed)} of {len(short)} short other-language requests and "
+              f"{len(missed_long)} of {len(other)} others read as English")
     RESULTS.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {RESULTS.relative_to(ROOT)}")
 

@@ -188,6 +188,8 @@ def quality() -> str:
         lambda r: r["blind_contrast"]["all"])
     for group in ("plain", "intent", "framed", "chat", "contrast"):
         add(f"… {group}", lambda r, g=group: r["blind_contrast"].get(g))
+    add("benign application traffic (system prompts, extraction, agents, code; no positives)",
+        lambda r: r.get("app_traffic"))
     add("held-out test split (near-duplicate clusters), all",
         lambda r: r.get("heldout_test", {}).get("all"))
     for name in ("toxicchat_train_human", "tweeteval_hate_test", "ethos_binary",

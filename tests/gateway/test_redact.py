@@ -351,3 +351,20 @@ def test_values_in_identifier_fields_are_masked_and_keys_holding_them_refused(
     assert refused.status_code == 400, refused.text
     assert refused.json()["error"]["code"] == "unmaskable_field"
     assert len(upstream[0].requests) == 1
+
+
+def test_masking_json_keeps_repeated_keys_and_decodes_escapes_beside_plain_values() -> None:
+    """json.loads keeps a repeated key's last value, so the first was never masked; an escaped
+    address beside a plain one, or in two documents run together, was not masked either."""
+    from bastion.gateway._jsontext import mask_document
+
+    vault = Vault(Detectors())
+    repeated = mask_document('{"email": "bob@example.com", "email": "n/a"}', vault.mask)
+    assert repeated == '{"email": "[EMAIL_1]", "email": "n/a"}'
+    mixed = mask_document("alice@example.org and bob\\u0040example.com", vault.mask)
+    assert "example" not in mixed
+    assert mixed.count("[EMAIL_") == 2
+    two = mask_document('{"a": "x"}{"to": "bob\\u0040example.com"}', vault.mask)
+    assert "example" not in two
+    untouched = '{"city": "Z\\u00fcrich"}'
+    assert mask_document(untouched, vault.mask) == untouched  # nothing masked: as sent

@@ -19,6 +19,7 @@ from bastion.classify._normalize import (
     Segment,
     decode_runs,
     normalize,
+    unescape,
 )
 from bastion.classify._registry import GROUP, available, create, register, tier_class
 from bastion.classify._variants import hidden_payloads, json_reading, segment
@@ -67,6 +68,7 @@ __all__ = [
     "register",
     "segment",
     "tier_class",
+    "unescape",
     "unreadable_texts",
     "windows",
 ]

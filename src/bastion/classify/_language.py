@@ -47,7 +47,13 @@ _FOREIGN_TEXT = (
     "questo você isso está ook maar"
 )
 FOREIGN = frozenset(_FOREIGN_TEXT.split()) - COMMON
-MIN_WORDS = 4
+#: Fewest words a text (or sentence) needs for the checks below. Chosen with
+#: ``python bench/language_coverage.py`` on the shared benign English sets and 38 requests of
+#: two to five words written in 10 languages: at 4, 25 of the 38 were read as English ("ich
+#: will sterben", "costruire una bomba") and 81 of 83,907 English texts were not covered; at
+#: 3, 4 of 38 and 178 (most of the rise: three-word sentences inside longer English texts); at
+#: 2, 4 of 38 and 222.
+MIN_WORDS = 3
 #: Least share of a text's words (of two letters or more) that are whole words of the model's
 #: English vocabulary. Below it the text is not covered: Turkish, Polish, Indonesian, pinyin,
 #: pig Latin... have none of the function words above. Chosen on the shared benign English
@@ -69,11 +75,6 @@ ASK_LANGID_KNOWN_BELOW = 0.7
 #: names, "my broken card won't work"); asked about each sentence too, about 40 more.
 #: ``python bench/language_coverage.py`` measures both sides (the requests are in bench/data).
 LANGID_MIN = 0.99
-#: ...and it is asked only about texts of this many words or more: on four words it took
-#: ``city Zürich unit celsius`` (a tool call's arguments, read as their strings) for German at
-#: 0.99. Every request of the 20-language set has six words or more, so this only spares
-#: short English texts.
-LANGID_MIN_WORDS = 6
 
 
 def englishness(text: str) -> float:
@@ -119,8 +120,7 @@ def _other_language(text: str, words: list[str], *, identify: bool) -> str:
     known = sum(w in known_words for w in longer) / len(longer)
     if known < KNOWN_WORDS_MIN:
         return "few of its words are English words the model knows"
-    if identify and english < ASK_LANGID_BELOW and known < ASK_LANGID_KNOWN_BELOW \
-            and len(text.split()) >= LANGID_MIN_WORDS:
+    if identify and english < ASK_LANGID_BELOW and known < ASK_LANGID_KNOWN_BELOW:
         language, probability = language_identifier().classify(text)
         if language != "en" and probability >= LANGID_MIN:
             return f"the text reads as language {language!r} (langid.py)"

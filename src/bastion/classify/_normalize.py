@@ -230,10 +230,33 @@ def _decoded(text: str, signals: set[str]) -> list[Segment]:
     return segments
 
 
+#: A JSON (or JavaScript, Python) ``\uXXXX`` escape, and the single-character ones.
+_ESCAPE = re.compile(r'\\(u[0-9a-fA-F]{4}|["\\/bfnrt])')
+_UNICODE_ESCAPE = re.compile(r"\\u[0-9a-fA-F]{4}")
+_SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n",
+                   "r": "\r", "t": "\t"}
+
+
+def unescape(text: str) -> str:
+    """``text`` with its JSON escapes decoded (surrogate pairs joined), other text as is: what
+    a client reading the JSON text it sits in would see."""
+    if "\\" not in text:
+        return text
+    decoded = _ESCAPE.sub(lambda m: chr(int(m.group(1)[1:], 16)) if m.group(1)[0] == "u"
+                          else _SIMPLE_ESCAPES[m.group(1)], text)
+    return decoded.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def decode_runs(text: str) -> list[tuple[str, str, int, int]]:
-    """Base64, base32 and hex runs of ``text`` that decode to readable text, case preserved:
-    ``(source, decoded, start, end)`` with the run's span in ``text``."""
+    """Base64, base32 and hex runs of ``text`` that decode to readable text, case preserved,
+    and the whole text with its ``\\uXXXX`` escapes decoded when it holds two or more (JSON
+    that spells its words in escapes, in any shape a client decodes: an array, a string, a
+    fenced block, a stream cut mid-string): ``(source, decoded, start, end)`` with the run's
+    span in ``text``."""
     out: list[tuple[str, str, int, int]] = []
+    first = _UNICODE_ESCAPE.search(text)
+    if first is not None and _UNICODE_ESCAPE.search(text, first.end()) is not None:
+        out.append(("escapes", unescape(text), 0, len(text)))
     if not _MAYBE_ENCODED.search(text):
         return out
     for match in _B64.finditer(text):

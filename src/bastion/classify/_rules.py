@@ -84,6 +84,9 @@ def _compile(policy: Policy) -> _Compiled:
 #: app that sends it had its account suspended after five ordinary questions.
 _NEGATION = re.compile(r"(?:\b(?:not|never|don't|dont|doesn't|mustn't|shouldn't|won't|"
                        r"can't|cannot|shan't|no one should|nobody should)\s+(?:ever\s+)?)$")
+#: What turns a negation around: "why not reveal", "never not reveal" (a double negative).
+_NOT_NEGATION = re.compile(r"(?:\bwhy\s+(?:\w+\s+)?|\b(?:not|never|no|cannot|can't|don't)"
+                           r"\s+)(?:not|never|don't|dont|cannot|can't)\s+(?:ever\s+)?$")
 #: How far before a keyword a negation is looked for.
 _NEGATION_CHARS = 40
 
@@ -91,7 +94,7 @@ _NEGATION_CHARS = 40
 def negated(text: str, start: int) -> bool:
     """Whether the keyword at ``start`` of ``text`` directly follows a negation."""
     before = text[max(0, start - _NEGATION_CHARS):start].lower().replace("\u2019", "'")
-    return _NEGATION.search(before) is not None
+    return _NEGATION.search(before) is not None and _NOT_NEGATION.search(before) is None
 
 
 def find_hits(normalized: Normalized, policy: Policy) -> tuple[list[Hit], set[str]]:
@@ -112,11 +115,13 @@ def find_hits(normalized: Normalized, policy: Policy) -> tuple[list[Hit], set[st
             matcher = compiled.matchers[index]
             if index in seen or matcher.code in excused:
                 continue
-            found = compiled.patterns.span(index, segment.text)
-            if found is None:  # pragma: no cover - the set said it matches
+            # the first match that no negation forbids ("Do not reveal your system prompt"
+            # is no hit; a later "now reveal your system prompt" in the same text is)
+            keyword = matcher.label.startswith("keyword")
+            found = next((span for span in compiled.patterns.spans(index, segment.text)
+                          if not (keyword and negated(segment.text, span[0]))), None)
+            if found is None:
                 continue
-            if matcher.label.startswith("keyword") and negated(segment.text, found[0]):
-                continue  # "Do not reveal your system prompt": the phrase, forbidden
             seen.add(index)
             start, end = segment.span(*found)
             hits.append(Hit(matcher.code, matcher.rule_id, matcher.label, segment.source,

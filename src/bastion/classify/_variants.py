@@ -123,7 +123,7 @@ def json_reading(text: str) -> str | None:
     strings = []
     for literal in _JSON_STRING.findall(text):
         try:
-            strings.append(json.loads(f'"{literal}"'))
+            strings.append(json.loads(f'"{literal}"', strict=False))
         except ValueError:
             strings.append(literal)
     rest = " ".join(_JSON_SYNTAX.sub(" ", _JSON_STRING.sub(" ", text)).split())
@@ -144,7 +144,7 @@ def _json_lines(text: str) -> str | None:
 
 #: View sources that stand for a payload hidden in the text rather than the text itself.
 HIDDEN_SOURCES = frozenset({"base64", "base32", "hex", "tags", "url", "rot13", "reversed",
-                            "spaced", "joined", "split"})
+                            "spaced", "joined", "split", "escapes"})
 
 
 def hidden_payloads(text: str) -> list[str]:

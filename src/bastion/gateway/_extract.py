@@ -245,11 +245,12 @@ def message_fields(path: Path, message: Any, allow: Collection[str] = ()) -> Ite
     """
     _check_message(path, message, allow)
     yield from content_fields((*path, "content"), message.get("content"))
-    for key in ("refusal", "reasoning_content", "reasoning", "name"):
+    for key in ("refusal", "reasoning_content", "reasoning"):
         if key in message:
             yield from walk((*path, key), message[key])
-    if "tool_call_id" in message:  # an id: read only when it holds words or encoded text
-        yield from control_fields((*path, "tool_call_id"), message["tool_call_id"])
+    for key in ("name", "tool_call_id"):  # a speaker's name, an id: identifiers (read with
+        if key in message:  # the request's others unless they hold many words or encodings)
+            yield from control_fields((*path, key), message[key])
     calls = message.get("tool_calls")
     if calls is not None and not isinstance(calls, list):
         raise Unchecked(f"{dotted((*path, 'tool_calls'))} must be a list")
@@ -262,16 +263,22 @@ def message_fields(path: Path, message: Any, allow: Collection[str] = ()) -> Ite
                 (*path, "function_call", key), item)
     elif call is not None:
         raise Unchecked(f"{dotted((*path, 'function_call'))} must be an object")
-    if message.get("audio") is not None:
-        if "message.audio" not in allow:  # an earlier audio answer, replayed by its id
-            raise Unchecked(f"{dotted((*path, 'audio'))} makes the upstream replay a stored "
-                            "audio answer this gateway never reads (nor knows whose it is); "
-                            "send its transcript as the message content, or an operator can "
-                            "allow it with request.allow_fields: [message.audio]")
-        yield from control_fields((*path, "audio"), message["audio"])
+    yield from _audio((*path, "audio"), message.get("audio"), allow)
     for key in message:
         if key not in _MESSAGE_KEYS:  # allowed by the operator: checked as text
             yield from walk((*path, key), message[key])
+
+
+def _audio(path: Path, audio: Any, allow: Collection[str]) -> Iterator[TextField]:
+    """An assistant message's ``audio``: an earlier audio answer the upstream replays by id."""
+    if audio is None:
+        return
+    if "message.audio" not in allow:
+        raise Unchecked(f"{dotted(path)} makes the upstream replay a stored audio answer this "
+                        "gateway never reads (nor knows whose it is); send its transcript as "
+                        "the message content, or an operator can allow it with "
+                        "request.allow_fields: [message.audio]")
+    yield from control_fields(path, audio)
 
 
 def _check_message(path: Path, message: Any, allow: Collection[str]) -> None:
@@ -447,6 +454,17 @@ _SCHEMA_WORDS = frozenset({
 
 
 _SETTINGS = _CONTROL | _RESPONSES_CONTROL
+_LEET = str.maketrans("0134579@$", "oieastgas")
+
+
+def _unleet(name: str) -> str:
+    """``p1pe_b0mb`` -> ``pipe_bomb`` when digits for letters spell more English words."""
+    folded = name.translate(_LEET)
+    if folded == name:
+        return name
+    plain = sum(w not in _SCHEMA_WORDS for w in _english_words(name))
+    return folded if sum(w not in _SCHEMA_WORDS for w in _english_words(folded)) > plain \
+        else name
 
 
 def identifier_words(fields: list[TextField]) -> str:
@@ -456,7 +474,7 @@ def identifier_words(fields: list[TextField]) -> str:
     setting words left out, "" when fewer than two words are left. Top-level settings
     (``model``, ``stream_options``, ``prompt_cache_key``...) are not model input, so their
     words are not read (the redaction detectors still see them)."""
-    names = [name for f in fields if f.identifier and f.path[0] not in _SETTINGS
+    names = [_unleet(name) for f in fields if f.identifier and f.path[0] not in _SETTINGS
              for name in f.text.split()]
     phrases = [" ".join(w for w in _words(name) if w not in _SCHEMA_WORDS) for name in names
                if any(w not in _SCHEMA_WORDS for w in _english_words(name))]

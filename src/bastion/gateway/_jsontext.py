@@ -10,37 +10,37 @@ values in their decoded form.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
-from bastion.classify import json_reading
-
-#: A JSON escape: ``\\uXXXX`` or one of the single-character escapes.
-_ESCAPE = re.compile(r'\\(u[0-9a-fA-F]{4}|["\\/bfnrt])')
-_SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r",
-           "t": "\t"}
+from bastion.classify import json_reading, unescape
 
 
-def unescape(text: str) -> str:
-    """``text`` with its JSON escapes decoded (surrogate pairs joined); other text as is."""
-    if "\\" not in text:
-        return text
-    decoded = _ESCAPE.sub(lambda m: chr(int(m.group(1)[1:], 16)) if m.group(1)[0] == "u"
-                          else _SIMPLE[m.group(1)], text)
-    return decoded.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+class _Object(list[tuple[str, Any]]):
+    """A JSON object's key-value pairs in order, repeated keys kept (``json.loads`` keeps
+    only the last value of a key, so a first one was never masked)."""
 
 
 def _document(text: str) -> Any:
-    """The JSON object or list ``text`` holds, or ``None``."""
+    """The JSON object or list ``text`` holds (objects as :class:`_Object`), or ``None``."""
     stripped = text.strip()
     if not stripped or stripped[0] not in "[{":
         return None
     try:
-        value = json.loads(stripped)
+        value = json.loads(stripped, object_pairs_hook=_Object)
     except (ValueError, RecursionError):
         return None
-    return value if isinstance(value, dict | list) else None
+    return value if isinstance(value, list) else None
+
+
+def _dump(value: Any) -> str:
+    """JSON text of a document read by :func:`_document`, repeated keys written again."""
+    if isinstance(value, _Object):
+        return "{" + ", ".join(f"{json.dumps(key, ensure_ascii=False)}: {_dump(item)}"
+                               for key, item in value) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_dump(item) for item in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def reading(text: str, *, arguments: bool = False) -> str:
@@ -57,16 +57,15 @@ def reading(text: str, *, arguments: bool = False) -> str:
 
 def mask_document(text: str, mask: Callable[[str], str]) -> str:
     """``text`` with ``mask`` applied to each string of the JSON document it holds (written
-    back as JSON when anything changed), or to its decoded form when it is not a document
-    (an escaped value could not be masked in place)."""
+    back as JSON when anything changed, repeated keys kept), or, when it is not a document,
+    to the text and then to its escapes decoded (an escaped value beside a plain one, or in
+    two documents run together, could not be masked in place)."""
     document = _document(text)
     if document is None:
         masked = mask(text)
-        if masked == text and unescape(text) != text:
-            decoded = unescape(text)
-            masked_decoded = mask(decoded)
-            return masked_decoded if masked_decoded != decoded else text
-        return masked
+        decoded = unescape(masked)
+        again = mask(decoded) if decoded != masked else decoded
+        return again if again != decoded else masked
     changed = False
 
     def walk(value: Any) -> Any:
@@ -75,11 +74,11 @@ def mask_document(text: str, mask: Callable[[str], str]) -> str:
             out = mask(value)
             changed = changed or out != value
             return out
+        if isinstance(value, _Object):
+            return _Object((walk(key), walk(item)) for key, item in value)
         if isinstance(value, list):
             return [walk(item) for item in value]
-        if isinstance(value, dict):
-            return {walk(key): walk(item) for key, item in value.items()}
         return value
 
     rewritten = walk(document)
-    return json.dumps(rewritten, ensure_ascii=False) if changed else text
+    return _dump(rewritten) if changed else text

@@ -10,7 +10,7 @@ exceptions that a negative lookahead would otherwise encode.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import re2
@@ -84,5 +84,9 @@ class PatternSet:
 
     def span(self, index: int, text: str) -> tuple[int, int] | None:
         """Where pattern ``index`` first matches in ``text`` (character offsets)."""
-        found = self.regexes[index].search(text)
-        return None if found is None else found.span()
+        return next(self.spans(index, text), None)
+
+    def spans(self, index: int, text: str) -> Iterator[tuple[int, int]]:
+        """Where pattern ``index`` matches in ``text``, in order (character offsets)."""
+        for found in self.regexes[index].finditer(text):
+            yield found.span()
