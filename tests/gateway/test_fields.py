@@ -684,7 +684,8 @@ def test_more_text_than_the_classifier_can_check_in_time_is_refused_up_front(
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 @pytest.mark.parametrize("arguments", [
-    '{"city": "Z\\u00fcrich"}', '{"text": "Meet me at the Caf\\u00e9 at noon"}',
+    '{"city": "Z\\u00fcrich", "note": "a window seat please"}',
+    '{"text": "Meet me at the Caf\\u00e9 at noon"}',
     '{"text": "The meeting is moved to 3pm in room B."}'])
 def test_ordinary_tool_arguments_pass_the_contextual_tier_escaped_or_not(
         gateway_factory: GatewayFactory, arguments: str) -> None:

@@ -368,3 +368,18 @@ def test_masking_json_keeps_repeated_keys_and_decodes_escapes_beside_plain_value
     assert "example" not in two
     untouched = '{"city": "Z\\u00fcrich"}'
     assert mask_document(untouched, vault.mask) == untouched  # nothing masked: as sent
+
+
+def test_a_secret_sent_as_the_model_name_never_reaches_the_audit_log(
+        gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str]) -> None:
+    """The upstream got [SECRET_1], but the audit event kept the raw key as its model."""
+    secret = "sk-proj-" + "Q1w2E3r4T5y6U7i8O9p0A1s2"
+    gw = gateway_factory(audit__content="redact")
+    with gw.client(gw.key("alice")) as client:
+        client.post("/chat/completions", json={
+            "model": secret, "messages": [{"role": "user", "content": "hi"}]})
+        client.post("/chat/completions", json=chat("hi"))
+    gw.wait_audit(2)
+    events = gw.audit.events()
+    assert secret not in json.dumps(events)
+    assert "m" in [e.get("model") for e in events]  # an ordinary model name is kept

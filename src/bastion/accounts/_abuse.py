@@ -4,7 +4,8 @@ For each request the gateway hands the monitor the verdicts it produced. Strikes
 
 * per violated verdict, the heaviest ``SEVERITY_WEIGHT`` among its violated categories
   (times ``flag_weight`` for flag-only verdicts, times ``output_weight`` for completions,
-  which alone raise an account to ``throttle`` but never suspend it unless
+  which add up in a score of their own: with the account's they raise it to ``throttle``,
+  but only the account's own prompts can take it to ``suspend``, unless
   ``answers_suspend``);
 * plus ``jailbreak_strikes`` when a jailbreak/injection category is violated;
 * plus ``obfuscation_strikes`` when a violation was found in decoded or de-obfuscated text
@@ -16,7 +17,8 @@ For each request the gateway hands the monitor the verdicts it produced. Strikes
 The decayed score then maps to a level: ``ok`` < ``warn`` < ``throttle`` < ``suspend``.
 Next to the decaying score, a long-window count catches the slow attacker the decay forgives:
 ``severe_blocks`` blocked prompts of ``severe_severity`` or worse within ``severe_window_s``
-(a day) suspend the account whatever its score.
+(a day; each flagged input of a moderation request counts) suspend the account whatever its
+score.
 A red-teamer inside an active engagement reaches the levels too, but is never suspended for
 what the engagement is there to probe: the decision says ``exempt`` (and is audited like any
 other) when every violated category is inside the key's ``Scopes.categories``. A violation
@@ -33,7 +35,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bastion.accounts._counters import StrikeStore
+from bastion.accounts._counters import StrikeStore, answers_of
 from bastion.accounts._model import AccountInfo, Scopes
 from bastion.accounts._similar import fingerprint, similarity
 from bastion.classify import Verdict
@@ -153,8 +155,9 @@ class AbuseMonitor:
         cached = self._levels.get(account_id)
         if cached is not None and now - cached[0] < self.settings.level_cache_s:
             return cached[1]
-        level = self.level_of(await self.store.score(account_id, time.time(),
-                                                     self.settings.half_life_s))
+        now_s, half_life = time.time(), self.settings.half_life_s
+        level = self.level_of(await self.store.score(account_id, now_s, half_life)
+                              + await self.store.score(answers_of(account_id), now_s, half_life))
         self._remember(account_id, level)
         return level
 
@@ -175,23 +178,31 @@ class AbuseMonitor:
         ``scopes`` are the calling key's: an engagement exempts only violations of its
         categories.
         """
-        reasons = [*self._verdict_strikes(inputs, 1.0), *self._verdict_strikes(
-            outputs, self.settings.output_weight)]
+        s = self.settings
+        answers = self._verdict_strikes(outputs, s.output_weight)
+        reasons = self._verdict_strikes(inputs, 1.0)
         now = time.time()
         blocked = [v for v in inputs if v.action == "block" and v.kind == "violation"]
         if blocked:
             reasons.extend(await self._retry_signals(account.id, prompt, now))
-        strikes = round(sum(amount for amount, _ in reasons), 3)
-        score = await self.store.add(account.id, strikes, now, self.settings.half_life_s)
-        level = self.level_of(score)
-        notes = [f"{text}: +{amount:g}" for amount, text in reasons]
-        if (level == "suspend" and not self.settings.answers_suspend
-                and not any(v.kind == "violation" for v in inputs)):
+        # Strikes for answers add up apart (unless answers_suspend): they raise the level to
+        # throttle, but only the account's own prompts can take it to suspension. In one
+        # score, eleven steered answers and one curious question suspended an account.
+        own = round(sum(amount for amount, _ in reasons), 3)
+        steered = round(sum(amount for amount, _ in answers), 3)
+        if s.answers_suspend:
+            own, steered = round(own + steered, 3), 0.0
+        score = await self.store.add(account.id, own, now, s.half_life_s)
+        apart = await self.store.add(answers_of(account.id), steered, now, s.half_life_s)
+        level = self.level_of(score + apart)
+        notes = [f"{text}: +{amount:g}" for amount, text in (*reasons, *answers)]
+        if level == "suspend" and self.level_of(score) != "suspend":
             level = "throttle"
-            notes.append("blocked answers alone never suspend an account "
+            notes.append("blocked answers never suspend an account "
                          "(abuse.answers_suspend)")
-        if any(self._severe(v) for v in blocked):
-            s = self.settings
+        strikes = round(own + steered, 3)
+        score = score + apart
+        for _ in filter(self._severe, blocked):  # each flagged input of a moderation counts
             count = await self.store.note_severe(account.id, now, s.severe_window_s)
             if count >= s.severe_blocks:
                 level = "suspend"

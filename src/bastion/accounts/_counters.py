@@ -64,6 +64,13 @@ class StrikeStore(ABC):
         return await self.add(account, 0.0, now, half_life)
 
 
+def answers_of(account: str) -> str:
+    """The key under which strikes for an account's blocked answers add up, apart from its
+    own: whoever steers a model's answers must not be able to push an account into
+    suspension (see :class:`~bastion.accounts._abuse.AbuseMonitor`)."""
+    return f"{account}/answers"
+
+
 def decay(score: float, elapsed: float, half_life: float) -> float:
     """``score`` after ``elapsed`` seconds of exponential decay."""
     return score * math.pow(0.5, max(0.0, elapsed) / half_life)
@@ -103,6 +110,7 @@ class MemoryStrikeStore(StrikeStore):
 
     async def reset(self, account: str) -> None:
         """See :meth:`StrikeStore.reset`."""
+        self._scores.pop(answers_of(account), None)
         self._scores.pop(account, None)
         self._blocks.pop(account, None)
         self._severe.pop(account, None)
@@ -183,6 +191,7 @@ class RedisStrikeStore(StrikeStore):
         """See :meth:`StrikeStore.reset`."""
         names = [self._prefix + kind + account
                  for kind in ("score:", "blocks:", "fps:", "severe:")]
+        names.append(self._prefix + "score:" + answers_of(account))
         try:
             await self._redis.delete(*names)
         except RedisError as exc:

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bastion.accounts._counters import BlockHistory, StrikeStore, decay
+from bastion.accounts._counters import BlockHistory, StrikeStore, answers_of, decay
 from bastion.errors import RuntimeFailure
 from bastion.store import AbuseMark, AbuseScore
 
@@ -116,5 +116,6 @@ class SqlStrikeStore(StrikeStore):
 
 def reset_in(session: Session, account: str) -> None:
     """Forget an account's strikes and marks inside the caller's transaction."""
-    session.execute(delete(AbuseScore).where(AbuseScore.account_id == account))
+    session.execute(delete(AbuseScore).where(
+        AbuseScore.account_id.in_([account, answers_of(account)])))
     session.execute(delete(AbuseMark).where(AbuseMark.account_id == account))

@@ -113,7 +113,7 @@ class Context:
             "type": "gateway.request", "request_id": self.request_id,
             "account_id": principal.account.id if principal else None,
             "key_id": principal.key.id if principal else None,
-            "route": self.route, "model": self.model, "stream": self.stream,
+            "route": self.route, "model": self._model_name(), "stream": self.stream,
             "status": self.status, "outcome": self.outcome, "reason": self.reason,
             "checks": [c.summary() for c in self.checks],
             "check_outcomes": header_value(self.checks, self.expected()),
@@ -130,6 +130,14 @@ class Context:
             if found is not None:
                 event["content_violating"] = found
         return {**event, **self.extra}
+
+    def _model_name(self) -> Any:
+        """The requested model, with any secret or personal value in it masked (a key sent
+        as ``model`` was masked for the upstream but kept whole in the audit log)."""
+        model = self.model
+        if isinstance(model, str) and self.gateway.detectors.find(model):
+            return Vault(self.gateway.detectors).mask(model)
+        return model
 
     def _violating_text(self) -> int | None:
         """Which kept text the first input violation was about (the join counts as the last),
