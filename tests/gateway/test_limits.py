@@ -186,3 +186,26 @@ def test_a_prompt_in_chinese_is_estimated_a_token_a_character(gw: Running) -> No
         refused = client.post("/chat/completions", json=chat("请告诉我关于茶的历史。" * 12))
     assert refused.status_code == 429
     assert "exceed the budget of the key of 100 tokens" in refused.json()["error"]["message"]
+
+
+def test_max_tokens_is_reserved_so_parallel_requests_cannot_overshoot_the_budget(
+        gw: Running) -> None:
+    """Answers are charged once they arrive, so fifteen parallel requests each got a long
+    answer under a small budget; an answer's max_tokens is now charged with its prompt."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    gw.accounts.create_account("budget")
+    _, key = gw.accounts.create_key("budget", tokens_per_minute=1000)
+    capped = {**chat("tell me about tea"), "max_tokens": 400}
+    with gw.client(key) as client, ThreadPoolExecutor(5) as pool:
+        statuses = sorted(r.status_code for r in pool.map(
+            lambda _: client.post("/chat/completions", json=capped), range(5)))
+        too_big = client.post("/chat/completions", json={**capped, "max_tokens": 2000})
+    assert statuses == [200, 200, 429, 429, 429]  # 2 x (400 + the prompt) fit in 1,000
+    assert too_big.status_code == 429
+    assert "max_tokens" in too_big.json()["error"]["message"]
+    gw.accounts.create_account("uncapped")
+    _, other = gw.accounts.create_key("uncapped", tokens_per_minute=1000)
+    with gw.client(other) as client:
+        assert client.post("/chat/completions", json=chat("tell me about tea")).status_code \
+            == 200

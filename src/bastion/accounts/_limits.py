@@ -96,8 +96,10 @@ class RateLimiter:
     async def tokens(self, principal: Principal, count: int, *, enforce: bool) -> Refusal | None:
         """Charge ``count`` tokens to the key and its account.
 
-        With ``enforce``, a refusal (and no charge) when either budget cannot take them; a
-        count larger than a whole budget is always refused.
+        With ``enforce``, a refusal when a budget cannot take them (a key's budget already
+        charged stays charged when its account's then refuses); a count larger than a whole
+        budget is always refused, uncharged. Without, the count is charged as far as each
+        window has room (an answer already out).
         """
         key, account = principal.key, principal.account
         budgets = [(limit, name, owner, who) for limit, name, owner, who in (
@@ -107,26 +109,29 @@ class RateLimiter:
         if count <= 0 or not budgets:
             return None
         if enforce:
-            for limit, name, owner, who in budgets:
+            for limit, _, _, who in budgets:
                 if count > limit:
-                    return Refusal(f"the prompt's ~{count} tokens exceed the budget of {who} "
-                                   f"of {limit} tokens per minute; send less", 60)
-                if not await self._test(RateLimitItemPerMinute(limit), name, owner, cost=count):
+                    return Refusal(f"the request's ~{count} tokens (the prompt, and the "
+                                   f"answer's max_tokens if set) exceed the budget of {who} "
+                                   f"of {limit} tokens per minute; send less or lower "
+                                   "max_tokens", 60)
+            # Tested and charged in one step per budget: a test, then a charge after, let
+            # parallel requests all pass the test before any was charged.
+            for limit, name, owner, who in budgets:
+                if not await self._hit(RateLimitItemPerMinute(limit), name, owner, cost=count):
                     return Refusal(f"{who} is over its budget of {limit} tokens per minute", 60)
+            return None
         for limit, name, owner, _ in budgets:
             item = RateLimitItemPerMinute(limit)
             # The window takes a charge whole or not at all: an answer over what is left
             # fills it (the next request waits for the window to move), not nothing.
-            cost = min(count, limit if enforce else await self._room(item, name, owner))
+            cost = min(count, await self._room(item, name, owner))
             if cost > 0:
                 await self._hit(item, name, owner, cost=cost)
         return None
 
     async def _room(self, item: RateLimitItem, *ids: str) -> int:
         return int((await _stored(self._limiter.get_window_stats(item, *ids))).remaining)
-
-    async def _test(self, item: RateLimitItem, *ids: str, cost: int) -> bool:
-        return bool(await _stored(self._limiter.test(item, *ids, cost=cost)))
 
     async def _hit(self, item: RateLimitItem, *ids: str, cost: int = 1) -> bool:
         return bool(await _stored(self._limiter.hit(item, *ids, cost=cost)))

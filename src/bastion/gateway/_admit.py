@@ -243,12 +243,27 @@ def estimate_tokens(texts: Iterable[str]) -> int:
     return ascii_chars // 4 + other + 1
 
 
+def reserved_output(route: str, body: dict[str, Any]) -> int:
+    """Tokens the answers may take as the request caps them (``max_completion_tokens``,
+    ``max_tokens`` or ``max_output_tokens``, times ``n``), 0 when uncapped. They are charged
+    with the prompt, before the upstream is asked (OpenAI counts ``max_tokens`` against a
+    rate limit the same way): answers are charged only once they arrive, so fifteen parallel
+    requests each got a 2,250-token answer under a 1,000-token budget."""
+    if route not in ("chat", "completions", "responses"):
+        return 0
+    caps = (body.get(name) for name in ("max_completion_tokens", "max_tokens",
+                                        "max_output_tokens"))
+    cap = next((c for c in caps if isinstance(c, int) and not isinstance(c, bool) and c > 0), 0)
+    n = body.get("n", 1)
+    return cap * (n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1)
+
+
 async def charge_completion(ctx: Context, reported: int, texts: Iterable[str]) -> None:
     """Charge an answer's tokens to the key and its account, as the upstream ``reported``
-    them or as estimated from its ``texts``, whichever is more: never refused, counted
-    against the next request (the answer is already out). A store failure is logged, not
-    raised."""
-    count = max(reported, estimate_tokens(texts))
+    them or as estimated from its ``texts``, whichever is more, less what was reserved with
+    the prompt: never refused, counted against the next request (the answer is already
+    out). A store failure is logged, not raised."""
+    count = max(reported, estimate_tokens(texts)) - ctx.reserved_tokens
     if ctx.principal is None:
         return
     try:

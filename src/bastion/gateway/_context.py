@@ -46,6 +46,8 @@ class Context:
     """The request body as sent upstream (never audited; a response's echoes are compared
     with it)."""
     ticket: int | None = None
+    #: Answer tokens charged with the prompt (see ``_admit.reserved_output``).
+    reserved_tokens: int = 0
     """This request's place among its account's input checks (``Gateway.order``)."""
     policies: dict[str, Policy] = field(default_factory=dict)
     """The gateway's policies when the request started: a policy published meanwhile applies

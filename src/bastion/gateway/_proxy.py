@@ -11,7 +11,13 @@ from starlette.responses import Response, StreamingResponse
 
 from bastion.accounts import hashed_account_id
 from bastion.gateway._abuse import assess, assess_in_order, settle_first
-from bastion.gateway._admit import charge_completion, charge_tokens, check_model, estimate_tokens
+from bastion.gateway._admit import (
+    charge_completion,
+    charge_tokens,
+    check_model,
+    estimate_tokens,
+    reserved_output,
+)
 from bastion.gateway._answer import (
     AnswerText,
     Unreadable,
@@ -103,7 +109,8 @@ async def check_input(ctx: Context, body: dict[str, Any]) -> tuple[list[TextFiel
                            code="rate_limit_exceeded", headers={"Retry-After": "1"})
     ctx.ticket = gateway.order.begin(ctx.principal.account.id, size)  # no await in between
     ctx.keep_content(texts)
-    await charge_tokens(ctx, estimate_tokens(texts))
+    ctx.reserved_tokens = reserved_output(route, body)
+    await charge_tokens(ctx, estimate_tokens(texts) + ctx.reserved_tokens)
     policy = ctx.policy("input")
     fail_open = gateway.config.route(route).fail_open_input
     check = ctx.add(await gateway.guard.check("input", texts, policy, fail_open=fail_open))
