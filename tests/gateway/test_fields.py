@@ -568,6 +568,10 @@ def test_metrics_are_for_operators_by_default(gw: Running) -> None:
         assert user.get(gw.root + "/metrics").status_code == 403
     with gw.client(gw.key("ops", "operator")) as ops:
         assert ops.get(gw.root + "/metrics").status_code == 200
+    # each call is audited: the refusals above and the operator's read
+    gw.wait_audit(3)
+    seen = [(e["route"], e["status"]) for e in gw.audit.events() if e.get("route") == "metrics"]
+    assert sorted(seen) == [("metrics", 200), ("metrics", 401), ("metrics", 403)]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

@@ -168,15 +168,16 @@ def router(gateway: Gateway) -> APIRouter:
     api.add_api_route("/v1/moderations", bind("moderations", _moderations), methods=["POST"])
     api.add_api_route("/v1/responses", bind("responses", _generation), methods=["POST"])
 
-    async def metrics(request: Request) -> Response:
-        if not gateway.config.metrics_public:
-            ctx = Context(gateway, "metrics")
-            try:
-                await admit(ctx, request, "metrics")
-            except GatewayError as exc:
-                return exc.response()
+    async def render(_: Context, __: Request) -> Response:
         gateway.metrics.audit_pending.set(gateway.audit.pending)
         return Response(gateway.metrics.render(), media_type=CONTENT_TYPE)
+
+    async def metrics(request: Request) -> Response:
+        if gateway.config.metrics_public:
+            return await render(Context(gateway, "metrics"), request)
+        # Admitted and audited like any route: a user key's 403 and an unknown key's 401
+        # were not recorded, nor an operator's reads.
+        return await _handle(gateway, "metrics", request, render)
 
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", "audit_pending": gateway.audit.pending}
