@@ -193,7 +193,9 @@ class AbuseMonitor:
         if s.answers_suspend:
             own, steered = round(own + steered, 3), 0.0
         score = await self.store.add(account.id, own, now, s.half_life_s)
-        apart = await self.store.add(answers_of(account.id), steered, now, s.half_life_s)
+        answers_key = answers_of(account.id)  # read only when no answer adds to it
+        apart = (await self.store.add(answers_key, steered, now, s.half_life_s) if steered
+                 else await self.store.score(answers_key, now, s.half_life_s))
         level = self.level_of(score + apart)
         notes = [f"{text}: +{amount:g}" for amount, text in (*reasons, *answers)]
         if level == "suspend" and self.level_of(score) != "suspend":
