@@ -209,3 +209,13 @@ def test_max_tokens_is_reserved_so_parallel_requests_cannot_overshoot_the_budget
     with gw.client(other) as client:
         assert client.post("/chat/completions", json=chat("tell me about tea")).status_code \
             == 200
+
+
+def test_a_moderation_request_naming_a_model_gets_one_result_per_input(gw: Running) -> None:
+    """A model name became an identifier field, so a request naming one got the verdict of
+    its inputs joined as an extra result."""
+    with gw.client(gw.key("moderator")) as client:
+        answer = client.post("/moderations", json={"model": "omni-moderation-latest",
+                                                   "input": [BOMB, "hello"]})
+    assert answer.status_code == 200
+    assert [r["flagged"] for r in answer.json()["results"]] == [True, False]

@@ -489,6 +489,7 @@ def checked_texts(fields: list[TextField]) -> list[str]:
     return [*texts, words] if words else texts
 
 
-def joined(fields: list[TextField]) -> str:
-    """The texts of several fields as one, the way both stream and non-stream check them."""
-    return "\n".join(t for t in checked_texts(fields) if t)
+def joined(texts: list[str]) -> str:
+    """A request's checked texts (:func:`checked_texts`) as one, the way both stream and
+    non-stream check them."""
+    return "\n".join(t for t in texts if t)

@@ -78,8 +78,10 @@ def headers_for(ctx: Context, *, pending_output: bool = False) -> dict[str, str]
     return out
 
 
-async def check_input(ctx: Context, body: dict[str, Any]) -> tuple[list[TextField], Check]:
-    """Find every content field, check it, and refuse on block or fail-closed error."""
+async def check_input(ctx: Context, body: dict[str, Any]
+                      ) -> tuple[list[TextField], list[str], Check]:
+    """Find every content field, check it, and refuse on block or fail-closed error: the
+    fields, the texts the classifier read (:func:`checked_texts`), and the check."""
     gateway, route = ctx.gateway, ctx.route
     if route != "moderations":  # a moderation's model is the policy; nothing goes upstream
         check_model(ctx, body.get("model"), required=True)
@@ -121,7 +123,7 @@ async def check_input(ctx: Context, body: dict[str, Any]) -> tuple[list[TextFiel
                            code="classifier_unavailable", headers={"Retry-After": "2"})
     if check.outcome != "block" and route != "moderations":  # blocks settle after strikes
         await settle_first(ctx)
-    return fields, check
+    return fields, texts, check
 
 
 def _bind_previous(ctx: Context, body: dict[str, Any]) -> None:
@@ -269,8 +271,8 @@ async def generate(ctx: Context, body: dict[str, Any]) -> Response:
         raise GatewayError(400, f"'stream' must be true or false, not {stream!r}",
                            code="invalid_request")
     ctx.stream = stream
-    fields, check = await check_input(ctx, body)
-    prompt = joined(fields)
+    fields, texts, check = await check_input(ctx, body)
+    prompt = joined(texts)
     if check.outcome == "block":
         return await refuse(ctx, check, prompt)
     vault = redact(ctx, body, fields, check)

@@ -74,7 +74,7 @@ async def _generation(ctx: Context, request: Request) -> Response:
 
 async def _embeddings(ctx: Context, request: Request) -> Response:
     body = await read_json(request, ctx.gateway.config.max_body_bytes)
-    fields, check = await check_input(ctx, body)
+    fields, _, check = await check_input(ctx, body)
     if check.outcome == "block":
         return await refuse(ctx, check, "")
     redact(ctx, body, fields, check)  # the upstream never sees the values, here either
@@ -127,14 +127,15 @@ def _moderation_result(verdict: Verdict, *, detailed: bool) -> dict[str, Any]:
 async def _moderations(ctx: Context, request: Request) -> Response:
     body = await read_json(request, ctx.gateway.config.max_body_bytes)
     check_model(ctx, None)
-    fields, check = await check_input(ctx, body)
-    verdicts = check.verdicts[:len(fields)] if len(fields) > 1 else check.verdicts
+    fields, texts, check = await check_input(ctx, body)
+    # one verdict per input: not for the join, nor for a model name (an identifier field)
+    verdicts = check.verdicts[:sum(not f.identifier for f in fields)]
     if any(v.is_error for v in verdicts):
         raise GatewayError(503, "the classifier failed; no moderation result was produced; "
                            "retry shortly", code="classifier_unavailable")
     settings = ctx.gateway.config.moderations
     if check.violations and settings.strikes:  # each flagged input counts: one probe each
-        await assess_in_order(ctx, joined(fields),
+        await assess_in_order(ctx, joined(texts),
                               probes=[v for v in verdicts if v.kind == "violation"]
                               or check.violations[:1])
     else:
