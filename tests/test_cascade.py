@@ -11,7 +11,7 @@ from bastion.classify._fixed import FixedClassifier
 from bastion.errors import BackendError
 from bastion.policy import Policy, parse_policy
 
-POLICY = parse_policy("""---
+_DEMO = """---
 id: demo
 version: 1
 title: Demo
@@ -43,7 +43,8 @@ Decide.
 - safe BAD-S1: "a fine sentence"
 - violates MEH-1: "somewhat questionable"
 - safe BAD-S1: "another fine sentence"
-""")
+"""
+POLICY = parse_policy(_DEMO)
 
 
 class CountingDeep(Classifier):
@@ -161,39 +162,12 @@ def test_a_tier_that_cannot_encode_a_lone_surrogate_names_it_and_reads_the_rest(
     assert "U+DFFF at character 1" in (verdicts[3].error or "")
 
 
-FLAG_RULE = parse_policy("""---
-id: flag-rule
-version: 1
-title: A rule that only flags
-categories:
-  - code: BAD
-    name: Bad things
-    action: block
-    threshold: 0.5
-  - code: MEH
-    name: Questionable things
-    action: flag
-    threshold: 0.5
-    keywords:
-      MEH-1: ["mildly odd phrase"]
-escalate: {low: 0.3, high: 0.7}
----
-## Instructions
-Decide.
-## Definitions
-- **Bad**: bad.
-## Criteria
-### Violates
-- **BAD-1** Bad.
-- **MEH-1** Questionable.
-### Does not violate
-- **BAD-S1** Fine.
-## Examples
-- violates BAD-1: "obviously bad phrase"
-- safe BAD-S1: "a fine sentence"
-- violates MEH-1: "somewhat questionable"
-- safe BAD-S1: "another fine sentence"
-""")
+# The demo policy with its one keyword rule moved to MEH, whose action is flag.
+FLAG_RULE = parse_policy(
+    _DEMO.replace("id: demo", "id: flag-rule")
+    .replace('    keywords:\n      BAD-1: ["obviously bad phrase"]\n', "")
+    .replace("    threshold: 0.5\nescalate",
+             '    threshold: 0.5\n    keywords:\n      MEH-1: ["mildly odd phrase"]\nescalate'))
 
 
 def test_a_rule_that_flags_does_not_spare_the_text_from_the_model(

@@ -137,9 +137,7 @@ class Context:
         """The requested model, with any secret or personal value in it masked (a key sent
         as ``model`` was masked for the upstream but kept whole in the audit log)."""
         model = self.model
-        if isinstance(model, str) and self.gateway.detectors.find(model):
-            return Vault(self.gateway.detectors).mask(model)
-        return model
+        return Vault(self.gateway.detectors).mask(model) if isinstance(model, str) else model
 
     def _violating_text(self) -> int | None:
         """Which kept text the first input violation was about (the join counts as the last),

@@ -457,14 +457,18 @@ _SETTINGS = _CONTROL | _RESPONSES_CONTROL
 _LEET = str.maketrans("0134579@$", "oieastgas")
 
 
-def _unleet(name: str) -> str:
-    """``p1pe_b0mb`` -> ``pipe_bomb`` when digits for letters spell more English words."""
+def _phrase(name: str) -> str:
+    """The words identifier ``name`` spells, schema and setting words left out, digits for
+    letters folded when that spells more English words (``p1pe_b0mb``); "" when none of them
+    is an English word."""
+    known = embedder_words()
+    words = [w for w in _words(name) if w not in _SCHEMA_WORDS]
     folded = name.translate(_LEET)
-    if folded == name:
-        return name
-    plain = sum(w not in _SCHEMA_WORDS for w in _english_words(name))
-    return folded if sum(w not in _SCHEMA_WORDS for w in _english_words(folded)) > plain \
-        else name
+    if folded != name:
+        unleet = [w for w in _words(folded) if w not in _SCHEMA_WORDS]
+        if sum(w in known for w in unleet) > sum(w in known for w in words):
+            words = unleet
+    return " ".join(words) if any(w in known for w in words) else ""
 
 
 def identifier_words(fields: list[TextField]) -> str:
@@ -474,10 +478,8 @@ def identifier_words(fields: list[TextField]) -> str:
     setting words left out, "" when fewer than two words are left. Top-level settings
     (``model``, ``stream_options``, ``prompt_cache_key``...) are not model input, so their
     words are not read (the redaction detectors still see them)."""
-    names = [_unleet(name) for f in fields if f.identifier and f.path[0] not in _SETTINGS
-             for name in f.text.split()]
-    phrases = [" ".join(w for w in _words(name) if w not in _SCHEMA_WORDS) for name in names
-               if any(w not in _SCHEMA_WORDS for w in _english_words(name))]
+    phrases = [phrase for f in fields if f.identifier and f.path[0] not in _SETTINGS
+               for phrase in map(_phrase, f.text.split()) if phrase]
     return ", ".join(phrases) if sum(len(p.split()) for p in phrases) > 1 else ""
 
 
