@@ -155,3 +155,64 @@ def test_reader_offset_is_chosen_for_f1_on_policies_the_reader_was_not_fitted_on
     assert list(curve) == [str(o) for o in READER_OFFSETS]
     assert offset > 0
     assert curve[str(offset)] > curve["0.0"]
+
+
+def test_refit_rewrites_logits_as_a_layer_on_the_embedding(tmp_path: Path) -> None:
+    import numpy as np
+    import onnxruntime as ort
+
+    onnx = pytest.importorskip("onnx", reason="the training extra (onnx) is not installed: "
+                                              "pip install -e '.[train]'")
+    from onnx import TensorProto, helper, numpy_helper
+
+    from bastion.training._refit import rewrite_heads
+
+    rng = np.random.default_rng(1)
+    old = rng.normal(size=(6, 3)).astype(np.float32)
+    graph = helper.make_graph(  # a stand-in for the model: its two outputs, by name
+        [helper.make_node("Identity", ["x"], ["embedding"]),
+         helper.make_node("MatMul", ["x", "old"], ["logits"])], "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 6])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 3]),
+         helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", 6])],
+        [numpy_helper.from_array(old, "old")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
+              str(tmp_path / "model.onnx"))
+    weight = rng.normal(size=(3, 6)).astype(np.float32)
+    bias = np.array([0.5, -1.0, 2.0], np.float32)
+    rewrite_heads(tmp_path / "model.onnx", tmp_path / "refit.onnx", weight, bias)
+    session = ort.InferenceSession(str(tmp_path / "refit.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["logits", "embedding"]
+    x = rng.normal(size=(4, 6)).astype(np.float32)
+    logits, embedding = session.run(None, {"x": x})
+    np.testing.assert_allclose(embedding, x)
+    np.testing.assert_allclose(logits, x @ weight.T + bias, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(logits, x @ old)
+
+
+def test_refit_layer_learns_from_known_labels_only_and_is_chosen_on_validation() -> None:
+    import numpy as np
+
+    pytest.importorskip("torch", reason="the training extra (torch) is not installed: "
+                                        "pip install -e '.[train]'")
+    from bastion.training._refit import choose_layer
+
+    rng = np.random.default_rng(2)
+    emb = rng.normal(size=(600, 8)).astype(np.float32)
+    labels = np.stack([(emb[:, 0] > 0.3), (emb[:, 1] < -0.2)], axis=1).astype(np.int64)
+    masked = rng.random(600) < 0.4
+    labels[masked, 1] = -1  # head 1 says nothing about these rows...
+    emb[masked, 1] = 5.0  # ...which would teach it the wrong sign if they were read as 0
+    splits = np.array(["train"] * 400 + ["val"] * 100 + ["test"] * 100)
+    weight, bias, record = choose_layer(emb, labels, np.ones(600, np.float32), splits,
+                                        ["first", "second"], [(0.0, 150), (0.1, 150)])
+    test = splits == "test"
+    logits = emb[test] @ weight.T + bias
+    known = labels[test, 1] >= 0
+    assert ((logits[:, 0] > 0) == (labels[test, 0] == 1)).mean() > 0.9
+    assert ((logits[known, 1] > 0) == (labels[test][known, 1] == 1)).mean() > 0.9
+    means = [t["validation_auprc"]["mean"] for t in record["grid"]]
+    chosen = next(t for t in record["grid"] if {k: t[k] for k in ("weight_decay", "steps")}
+                  == record["chosen"])
+    assert chosen["validation_auprc"]["mean"] == max(means)

@@ -1,0 +1,67 @@
+"""Compare contextual-model folders at the operating point, on the validation split only.
+
+Usage (after ``train_classifier.py prepare ... card``)::
+
+    python scripts/refit_check.py src/bastion/classify/artifacts/contextual build/train/onnx
+
+For each folder: the default profile (rules, then that model) with the default policy, on the
+validation rows of ``build/train/fit-input/table.jsonl.gz`` that come from
+``data/own/c_app_*.jsonl`` (application traffic) and on a seeded sample of the other validation
+rows. A text counts as flagged when its verdict is not safe (errors block). Validation only:
+this decides whether a build ships; the blind and held-out sets are for ``bench/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from bastion.classify import get_classifier
+from bastion.policy import load_policy
+from bastion.training._refit import read_table
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def rates(flagged: list[bool], unsafe: list[bool]) -> dict[str, Any]:
+    """False-positive and true-positive rates with their counts."""
+    fp = sum(f and not u for f, u in zip(flagged, unsafe, strict=True))
+    tp = sum(f and u for f, u in zip(flagged, unsafe, strict=True))
+    neg, pos = unsafe.count(False), unsafe.count(True)
+    return {"fpr": round(fp / max(neg, 1), 4), "fp": fp, "benign": neg,
+            "tpr": round(tp / max(pos, 1), 4), "tp": tp, "unsafe": pos}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="+", type=Path)
+    parser.add_argument("--table", type=Path,
+                        default=ROOT / "build/train/fit-input/table.jsonl.gz")
+    parser.add_argument("--sample", type=int, default=3000)
+    args = parser.parse_args()
+    _, rows = read_table(args.table)
+    app = {json.loads(line)["text"] for path in (ROOT / "data/own").glob("c_app_*.jsonl")
+           for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+    val = [r for r in rows if r["split"] == "val"]
+    sets = {"app_traffic": [r for r in val if r["text"] in app],
+            "other": random.Random(5).sample([r for r in val if r["text"] not in app],
+                                              args.sample)}
+    policy = load_policy("default")
+    out: dict[str, Any] = {}
+    for folder in args.folders:
+        classifier = get_classifier("default", model_options={"artifacts": str(folder)})
+        out[str(folder)] = {}
+        for name, part in sets.items():
+            verdicts = []
+            for i in range(0, len(part), 256):
+                verdicts += classifier.classify([r["text"] for r in part[i:i + 256]], policy)
+            out[str(folder)][name] = rates([v.kind != "safe" for v in verdicts],
+                                           [max(r["labels"]) == 1 for r in part])
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()

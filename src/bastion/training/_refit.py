@@ -1,0 +1,169 @@
+"""Refit the heads on the exported encoder: a CPU step that teaches the shipped model rows
+added after its fine-tuning, without fine-tuning again.
+
+The encoder stays as exported (int8); every row of the training table is read once through it
+(its unit-length embedding, the model's second output), and one linear layer per head is fitted
+on the training split's embeddings with the fine-tuning's loss: masked, row-weighted binary
+cross-entropy with the same positive weights. Weight decay and the number of steps are chosen
+on the validation split (mean AUPRC over the heads, as the fine-tuning chooses its checkpoint).
+The model is then rewritten so that ``logits`` is that layer applied to ``embedding``; the
+fitted layer of the fine-tuning stays in the file, unused, and ``card`` calibrates the new one.
+
+Why: the fine-tuning needs a GPU for minutes or two CPU cores for hours, and the rows that
+teach ordinary application traffic (``data/own/c_app_*``) came after it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Choices compared on validation: (weight decay, full-batch Adam steps).
+GRID = [(0.0, 600), (1e-4, 600), (1e-3, 600), (0.0, 1500), (1e-4, 1500)]
+LEARNING_RATE = 0.05
+SEED = 7
+
+
+def read_table(table: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """Head names and rows of a training table written by ``prepare``."""
+    with gzip.open(table, "rt", encoding="utf-8") as handle:
+        heads = json.loads(handle.readline())["heads"]
+        rows = [json.loads(line) for line in handle]
+    return heads, rows
+
+
+def embed(folder: Path, texts: list[str], cache: Path) -> np.ndarray:
+    """Unit-length embeddings of ``texts`` by the model in ``folder``; texts that model file
+    read before come from a ``.npz`` in the folder ``cache`` (one file per model file)."""
+    from bastion.classify._onnx import ContextualModel  # noqa: PLC0415
+    from bastion.models import sha256_file  # noqa: PLC0415
+
+    model_hash = sha256_file(folder / "model.onnx")
+    cache = cache / f"embeddings-{model_hash[:16]}.npz"
+    known: dict[str, np.ndarray] = {}
+    if cache.exists():
+        stored = np.load(cache)
+        known = dict(zip(stored["keys"].tolist(), stored["vectors"], strict=True))
+    keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+    missing = [i for i, k in enumerate(keys) if k not in known]
+    if missing:
+        model = ContextualModel(folder)
+        step = 2048
+        for start in range(0, len(missing), step):
+            part = missing[start:start + step]
+            vectors = model.run([texts[i] for i in part]).embeddings
+            known.update({keys[i]: v for i, v in zip(part, vectors, strict=True)})
+            print(f"embedded {min(start + step, len(missing))}/{len(missing)}", flush=True)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, keys=np.array(list(known)), vectors=np.stack(list(known.values())))
+    return np.stack([known[k] for k in keys]).astype(np.float32)
+
+
+def positive_weights(labels: np.ndarray) -> np.ndarray:
+    """The fine-tuning's positive weight per head: sqrt(negatives / positives), in [1, 8]."""
+    pos = (labels == 1).sum(0)
+    neg = (labels == 0).sum(0)
+    return np.clip(np.sqrt(neg / np.maximum(pos, 1)), 1.0, 8.0).astype(np.float32)
+
+
+def fit_layer(emb: np.ndarray, labels: np.ndarray, weights: np.ndarray, decay: float,
+              steps: int, pos_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One linear layer (weights, bias) fitted with masked, weighted binary cross-entropy."""
+    import torch  # noqa: PLC0415 (training extra)
+
+    torch.manual_seed(SEED)
+    x = torch.from_numpy(emb)
+    target = torch.from_numpy(labels.astype(np.float32))
+    known = (target >= 0).float()
+    row_weight = torch.from_numpy(weights.astype(np.float32)).unsqueeze(1) * known
+    layer = torch.nn.Linear(emb.shape[1], labels.shape[1])
+    optimiser = torch.optim.AdamW(layer.parameters(), lr=LEARNING_RATE, weight_decay=decay)
+    pos = torch.from_numpy(pos_weight)
+    for _ in range(steps):
+        loss_matrix = torch.nn.functional.binary_cross_entropy_with_logits(
+            layer(x), target.clamp(min=0), pos_weight=pos, reduction="none")
+        loss = (loss_matrix * row_weight).sum() / row_weight.sum()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return (layer.weight.detach().numpy().copy(), layer.bias.detach().numpy().copy())
+
+
+def mean_auprc(logits: np.ndarray, labels: np.ndarray, heads: list[str]) -> dict[str, float]:
+    """AUPRC per head with at least five positives, and their mean."""
+    from sklearn.metrics import average_precision_score  # noqa: PLC0415 (training extra)
+
+    out: dict[str, float] = {}
+    for j, head in enumerate(heads):
+        keep = labels[:, j] >= 0
+        if (labels[keep, j] == 1).sum() >= 5:
+            out[head] = round(float(average_precision_score(labels[keep, j],
+                                                            logits[keep, j])), 4)
+    out["mean"] = round(float(np.mean(list(out.values()))), 4)
+    return out
+
+
+def choose_layer(emb: np.ndarray, labels: np.ndarray, weights: np.ndarray,
+                 splits: np.ndarray, heads: list[str],
+                 grid: list[tuple[float, int]] = GRID
+                 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Fit every ``grid`` choice (weight decay, steps) on train; keep the best on
+    validation."""
+    train, val = splits == "train", splits == "val"
+    pos_weight = positive_weights(labels[train])
+    best: tuple[float, Any, Any, dict[str, Any]] = (-1.0, None, None, {})
+    tried = []
+    for decay, steps in grid:
+        weight, bias = fit_layer(emb[train], labels[train], weights[train], decay, steps,
+                                 pos_weight)
+        scores = mean_auprc(emb[val] @ weight.T + bias, labels[val], heads)
+        tried.append({"weight_decay": decay, "steps": steps, "validation_auprc": scores})
+        print(json.dumps(tried[-1]), flush=True)
+        if scores["mean"] > best[0]:
+            best = (scores["mean"], weight, bias, tried[-1])
+    return best[1], best[2], {"chosen": {k: best[3][k] for k in ("weight_decay", "steps")},
+                              "grid": tried, "learning_rate": LEARNING_RATE, "seed": SEED}
+
+
+def rewrite_heads(source: Path, target: Path, weight: np.ndarray, bias: np.ndarray) -> None:
+    """Write ``source`` to ``target`` with ``logits`` computed as ``embedding @ weight.T +
+    bias`` (float); the earlier logits are renamed and left unread."""
+    import onnx  # noqa: PLC0415 (training extra)
+    from onnx import helper, numpy_helper  # noqa: PLC0415
+
+    model = onnx.load(str(source))
+    graph = model.graph
+    for node in graph.node:
+        node.output[:] = ["fitted_logits" if o == "logits" else o for o in node.output]
+    graph.initializer.extend([
+        numpy_helper.from_array(weight.T.astype(np.float32), "refit.weight"),
+        numpy_helper.from_array(bias.astype(np.float32), "refit.bias")])
+    graph.node.extend([
+        helper.make_node("MatMul", ["embedding", "refit.weight"], ["refit_product"]),
+        helper.make_node("Add", ["refit_product", "refit.bias"], ["logits"])])
+    onnx.checker.check_model(model)
+    onnx.save(model, str(target))
+
+
+def refit(folder: Path, table: Path, cache: Path) -> dict[str, Any]:
+    """Refit the heads of the model in ``folder`` (rewritten in place) on ``table``; return
+    the card's record of it (the choice, validation figures before and after)."""
+    from bastion.classify._onnx import ContextualModel  # noqa: PLC0415
+
+    heads, rows = read_table(table)
+    texts = [r["text"] for r in rows]
+    labels = np.array([r["labels"] for r in rows], dtype=np.int64)
+    weights = np.array([r["weight"] for r in rows], dtype=np.float32)
+    splits = np.array([r["split"] for r in rows])
+    emb = embed(folder, texts, cache)
+    val = splits == "val"
+    before = mean_auprc(ContextualModel(folder).run(
+        [t for t, v in zip(texts, val, strict=True) if v]).logits, labels[val], heads)
+    weight, bias, record = choose_layer(emb, labels, weights, splits, heads)
+    rewrite_heads(folder / "model.onnx", folder / "model.onnx", weight, bias)
+    return {**record, "validation_auprc_before": before, "rows": len(rows)}
