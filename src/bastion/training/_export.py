@@ -34,12 +34,18 @@ from bastion.classify._onnx import UNFUSED
 #: What the model card says about the shipped form (written by the ``card`` step).
 QUANTISATION = {
     "weights": "int8, per output channel",
-    "activations": "int8, quantised per token (each token's own scale, zero point 128): a "
-                   "text's scores do not depend on the texts batched with it",
+    "activations": "7 bits in uint8, quantised per token (each token's own scale: its largest "
+                   "absolute value / 63, zero point 64): a text's scores do not depend on the "
+                   "texts batched with it, nor on the CPU",
     "history": "until 2026-11-30 (morning) activations were int8 with one scale per batch: on "
                "300 real chatbot prompts a head's probability moved by more than 0.05 for "
                "about 30% of them (up to 0.42) between reading a text alone and in a batch of "
-               "32; from then until the per-token form (2026-12-01) activations were float",
+               "32; from then until the per-token form (2026-12-01) activations were float; "
+               "until 2026-12-01 (evening) they used 8 bits (scale / 127, zero point 128), "
+               "and on x86 CPUs without VNNI ONNX Runtime adds pairs of uint8 x int8 products "
+               "in int16 with saturation, so scores depended on the CPU (on 600 validation "
+               "texts on an AVX2 machine, 17.5 % had a head probability move by more than 0.05 "
+               "when the activations were narrowed to 7 bits, up to 0.22)",
 }
 
 
@@ -154,18 +160,50 @@ def weights_only(source: Path, target: Path) -> int:
     return len(replaced)
 
 
+#: Activation levels either side of the zero point, and the zero point (uint8). Seven bits:
+#: on x86 CPUs without VNNI, ONNX Runtime's uint8 x int8 kernel adds pairs of products in
+#: int16 with saturation; with activations up to 127 a pair (at most 2 x 127 x 127) fits.
+LEVELS = 63.0
+ZERO = 64
+
+
 def shipped_form(source: Path, target: Path) -> int:
-    """Rewrite ``source`` (dynamic quantisation or the weights-only form) in the shipped form:
-    :func:`weights_only`, then :func:`per_token`; return how many products read int8
-    activations."""
+    """Rewrite ``source`` (dynamic quantisation, the weights-only form, or per-token
+    activations of 8 bits) in the shipped form: :func:`weights_only`, :func:`per_token`, then
+    :func:`narrow_activations`; return how many products read int8 activations."""
     weights_only(source, target)
-    return per_token(target, target)
+    changed = per_token(target, target)
+    narrow_activations(target, target)
+    return changed
+
+
+def narrow_activations(source: Path, target: Path) -> bool:
+    """Rewrite a per-token model exported with 8-bit activations (constant ``pt_127``, zero
+    point 128) with 7-bit ones (:data:`LEVELS`, :data:`ZERO`); False if it has none."""
+    import onnx  # noqa: PLC0415
+    from onnx import TensorProto, helper  # noqa: PLC0415
+
+    model = onnx.load(str(source))
+    graph = model.graph
+    names = {init.name for init in graph.initializer}
+    if "pt_127" not in names:
+        return False
+    kept = [i for i in graph.initializer if i.name not in ("pt_127", "pt_zero")]
+    del graph.initializer[:]
+    graph.initializer.extend([*kept,
+                              helper.make_tensor("pt_levels", TensorProto.FLOAT, [], [LEVELS]),
+                              helper.make_tensor("pt_zero", TensorProto.UINT8, [], [ZERO])])
+    for node in graph.node:
+        node.input[:] = ["pt_levels" if i == "pt_127" else i for i in node.input]
+    onnx.save(model, str(target))
+    return True
 
 
 def per_token(source: Path, target: Path) -> int:
     """Rewrite each ``DequantizeLinear`` (int8 weight) -> ``MatMul`` as a product of int8
-    activations quantised per token (a row's scale is its largest absolute value / 127, zero
-    point 128) with the int8 weights (``MatMulIntegerToFloat``), times the row's scale; each
+    activations quantised per token (a row's scale is its largest absolute value /
+    :data:`LEVELS`, zero point :data:`ZERO`: 7 bits, see :func:`narrow_activations`) with the
+    int8 weights (``MatMulIntegerToFloat``), times the row's scale; each
     input is quantised once however many products read it (query, key and value share one).
     ``SkipLayerNormalization`` is split back into its parts (see
     :data:`bastion.classify._onnx.UNFUSED`), and the attention is simplified
@@ -177,9 +215,9 @@ def per_token(source: Path, target: Path) -> int:
     graph = model.graph
     producer = {o: n for n in graph.node for o in n.output}
     constants = [helper.make_tensor("pt_eps", TensorProto.FLOAT, [], [1e-8]),
-                 helper.make_tensor("pt_127", TensorProto.FLOAT, [], [127.0]),
+                 helper.make_tensor("pt_levels", TensorProto.FLOAT, [], [LEVELS]),
                  helper.make_tensor("pt_one", TensorProto.FLOAT, [], [1.0]),
-                 helper.make_tensor("pt_zero", TensorProto.UINT8, [], [128])]
+                 helper.make_tensor("pt_zero", TensorProto.UINT8, [], [ZERO])]
     nodes: list[onnx.NodeProto] = []
     quantised: dict[str, str] = {}
     changed = 0
@@ -196,8 +234,8 @@ def per_token(source: Path, target: Path) -> int:
                     helper.make_node("ReduceMax", [f"{p}_abs"], [f"{p}_max"], axes=[-1],
                                      keepdims=1),
                     helper.make_node("Max", [f"{p}_max", "pt_eps"], [f"{p}_top"]),
-                    helper.make_node("Div", ["pt_127", f"{p}_top"], [f"{p}_inverse"]),
-                    helper.make_node("Div", [f"{p}_top", "pt_127"], [f"{p}_scale"]),
+                    helper.make_node("Div", ["pt_levels", f"{p}_top"], [f"{p}_inverse"]),
+                    helper.make_node("Div", [f"{p}_top", "pt_levels"], [f"{p}_scale"]),
                     helper.make_node("Mul", [x, f"{p}_inverse"], [f"{p}_scaled"]),
                     helper.make_node("QuantizeLinear", [f"{p}_scaled", "pt_one", "pt_zero"],
                                      [f"{p}_int8"])]
