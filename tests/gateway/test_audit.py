@@ -249,18 +249,3 @@ def test_a_deleted_head_is_reported_broken_not_a_crash(
     assert "audit log BROKEN" in out
     if not events:  # the anchor still knows how long the chain was
         assert "the anchor saw event 4" in out
-
-
-def test_a_writer_without_the_key_is_refused_by_a_keyed_chain_and_changes_nothing(
-        sessions: sessionmaker[Session]) -> None:
-    from bastion.errors import ConfigError
-
-    plain = AuditLog(sessions)  # a chain started without a key is writable without one
-    plain.append([{"type": "t", "n": -1}])
-    keyed = AuditLog(sessions, key=KEY)  # the key's first event signs the head
-    _fill(keyed, 3)
-    with pytest.raises(ConfigError, match=r"\$BASTION_AUDIT_KEY is not set"):
-        AuditLog(sessions).append([{"type": "account.suspended", "by": "admin"}])
-    assert keyed.count() == 4
-    # the one unsigned event is the one written before the key, not the refused ones
-    assert [p.seq for p in keyed.verify().problems] == [1]
