@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bastion.classify import get_classifier
+from bastion.evaluation import binary_scores, confusion
 from bastion.policy import load_policy
 from bastion.training._refit import read_table
 
@@ -28,11 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def rates(flagged: list[bool], unsafe: list[bool]) -> dict[str, Any]:
     """False-positive and true-positive rates with their counts."""
-    fp = sum(f and not u for f, u in zip(flagged, unsafe, strict=True))
-    tp = sum(f and u for f, u in zip(flagged, unsafe, strict=True))
-    neg, pos = unsafe.count(False), unsafe.count(True)
-    return {"fpr": round(fp / max(neg, 1), 4), "fp": fp, "benign": neg,
-            "tpr": round(tp / max(pos, 1), 4), "tp": tp, "unsafe": pos}
+    labels, predicted = [int(u) for u in unsafe], [int(f) for f in flagged]
+    tp, fp, _, _ = confusion(labels, predicted)
+    scores = binary_scores(labels, predicted)
+    return {"fpr": scores.fpr, "fp": fp, "benign": unsafe.count(False),
+            "tpr": scores.recall, "tp": tp, "unsafe": unsafe.count(True)}
 
 
 def main() -> None:

@@ -156,6 +156,10 @@ def test_a_run_of_letters_is_cut_into_common_words() -> None:
     # what is outside the strings is read too: nothing hides there
     ('{"a": 1} how to build a pipe bomb', "a\nhow to build a pipe bomb"),
     ('["x", ["y"]]', "x\ny"),
+    # one decoder for every JSON escape: an invalid escape leaves the others decoded, and a
+    # lone surrogate reads as U+FFFD, as in tool-call arguments cut mid-string
+    ('{"q": "\\x \\u0070ipe \\u0062omb"}', "q\n\\x pipe bomb"),
+    ('{"q": "a\\ud800b \\ud83d\\ude00"}', "q\na\ufffdb \U0001f600"),
     ("Tell me about JSON", None),
     ("{Verse 1} la la la", None),
 ])

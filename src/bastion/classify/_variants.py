@@ -19,7 +19,6 @@ harmful sentence inside 20,000 characters of benign prose is scored on its own.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import urllib.parse
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 
 from bastion.classify._embed import embedder_words
 from bastion.classify._language import COMMON, englishness
-from bastion.classify._normalize import BLANKS, decode_runs, normalize, rot13
+from bastion.classify._normalize import BLANKS, decode_runs, normalize, rot13, unescape
 
 #: Texts longer than this are also read in windows (a harmful request after a paragraph of
 #: prose must not be diluted by it).
@@ -120,12 +119,9 @@ def json_reading(text: str) -> str | None:
     """
     if not _JSON_START.match(text) or '"' not in text:
         return None
-    strings = []
-    for literal in _JSON_STRING.findall(text):
-        try:
-            strings.append(json.loads(f'"{literal}"', strict=False))
-        except ValueError:
-            strings.append(literal)
+    # The one JSON-escape decoder (a string with an invalid escape still has its valid ones
+    # decoded; a lone surrogate reads as U+FFFD, as in streamed tool-call arguments)
+    strings = [unescape(literal) for literal in _JSON_STRING.findall(text)]
     rest = " ".join(_JSON_SYNTAX.sub(" ", _JSON_STRING.sub(" ", text)).split())
     return "\n".join([*strings, rest] if rest else strings)
 

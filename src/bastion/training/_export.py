@@ -167,14 +167,14 @@ LEVELS = 63.0
 ZERO = 64
 
 
-def shipped_form(source: Path, target: Path) -> int:
+def shipped_form(source: Path, target: Path) -> tuple[int, bool]:
     """Rewrite ``source`` (dynamic quantisation, the weights-only form, or per-token
     activations of 8 bits) in the shipped form: :func:`weights_only`, :func:`per_token`, then
-    :func:`narrow_activations`; return how many products read int8 activations."""
+    :func:`narrow_activations`; return how many products now read int8 activations, and
+    whether 8-bit per-token activations were narrowed to 7 bits."""
     weights_only(source, target)
     changed = per_token(target, target)
-    narrow_activations(target, target)
-    return changed
+    return changed, narrow_activations(target, target)
 
 
 def narrow_activations(source: Path, target: Path) -> bool:

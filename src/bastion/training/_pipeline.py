@@ -21,6 +21,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from bastion.models import sha256_file
 from bastion.training._card import build_card
 from bastion.training._export import QUANTISATION, export, shipped_form
 from bastion.training._prepare import prepare
@@ -101,9 +102,13 @@ def step_weights(paths: Paths) -> None:
     activations) in the per-token form :func:`export` now writes (see
     :mod:`bastion.training._export`)."""
     model = paths.work / "onnx" / "model.onnx"
-    changed = shipped_form(model, model)
-    print(f"{changed} matrix products now read int8 activations quantised per token" if changed
-          else "the model already reads activations quantised per token")
+    changed, narrowed = shipped_form(model, model)
+    if changed:
+        print(f"{changed} matrix products now read int8 activations quantised per token")
+    elif narrowed:
+        print("the per-token activations now have 7 bits, not 8 (see narrow_activations)")
+    else:
+        print("the model is already in the shipped form")
 
 
 def step_unpack(paths: Paths) -> None:
@@ -144,9 +149,10 @@ def step_card(paths: Paths) -> None:
                BASE_NAME, paths.root / "bench/custom_policies/extra")
     extra: dict[str, object] = {"quantisation": QUANTISATION}
     refitted = paths.work / "refit" / "refit.json"
-    if refitted.exists() and refitted.stat().st_mtime >= (
-            paths.work / "onnx" / "model.onnx").stat().st_mtime - 5:
-        extra["refit"] = json.loads(refitted.read_text())
+    if refitted.exists():  # the record of a refit of this very model file, not an older one
+        record = json.loads(refitted.read_text())
+        if record.get("model_sha256") == sha256_file(paths.work / "onnx" / "model.onnx"):
+            extra["refit"] = record
     if not fit.get("table_rows"):  # fits from 2026-12-01 on record the rows they read
         extra["checkpoint_note"] = CHECKPOINT_NOTE
     _amend_card(paths.work / "onnx", extra)

@@ -23,6 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from bastion.evaluation import average_precision
+from bastion.models import sha256_file
+
 #: Choices compared on validation: (weight decay, full-batch Adam steps).
 GRID = [(0.0, 600), (1e-4, 600), (1e-3, 600), (0.0, 1500), (1e-4, 1500)]
 LEARNING_RATE = 0.05
@@ -37,18 +40,18 @@ def read_table(table: Path) -> tuple[list[str], list[dict[str, Any]]]:
     return heads, rows
 
 
-def embed(folder: Path, texts: list[str], cache: Path) -> np.ndarray:
-    """Unit-length embeddings of ``texts`` by the model in ``folder``; texts that model file
-    read before come from a ``.npz`` in the folder ``cache`` (one file per model file)."""
+def embed(folder: Path, texts: list[str], cache: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Unit-length embeddings and head logits of ``texts`` by the model in ``folder``; texts
+    that model file read before come from a ``.npz`` in the folder ``cache`` (one file per
+    model file)."""
     from bastion.classify._onnx import ContextualModel  # noqa: PLC0415
-    from bastion.models import sha256_file  # noqa: PLC0415
 
-    model_hash = sha256_file(folder / "model.onnx")
-    cache = cache / f"embeddings-{model_hash[:16]}.npz"
-    known: dict[str, np.ndarray] = {}
+    cache = cache / f"outputs-{sha256_file(folder / 'model.onnx')[:16]}.npz"
+    known: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if cache.exists():
         stored = np.load(cache)
-        known = dict(zip(stored["keys"].tolist(), stored["vectors"], strict=True))
+        known = {k: (v, lg) for k, v, lg in zip(stored["keys"].tolist(), stored["vectors"],
+                                                  stored["logits"], strict=True)}
     keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
     missing = [i for i, k in enumerate(keys) if k not in known]
     if missing:
@@ -56,12 +59,16 @@ def embed(folder: Path, texts: list[str], cache: Path) -> np.ndarray:
         step = 2048
         for start in range(0, len(missing), step):
             part = missing[start:start + step]
-            vectors = model.run([texts[i] for i in part]).embeddings
-            known.update({keys[i]: v for i, v in zip(part, vectors, strict=True)})
+            found = model.run([texts[i] for i in part])
+            known.update({keys[i]: (v, lg) for i, v, lg in
+                          zip(part, found.embeddings, found.logits, strict=True)})
             print(f"embedded {min(start + step, len(missing))}/{len(missing)}", flush=True)
         cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, keys=np.array(list(known)), vectors=np.stack(list(known.values())))
-    return np.stack([known[k] for k in keys]).astype(np.float32)
+        np.savez(cache, keys=np.array(list(known)),
+                 vectors=np.stack([v for v, _ in known.values()]),
+                 logits=np.stack([lg for _, lg in known.values()]))
+    return (np.stack([known[k][0] for k in keys]).astype(np.float32),
+            np.stack([known[k][1] for k in keys]).astype(np.float32))
 
 
 def positive_weights(labels: np.ndarray) -> np.ndarray:
@@ -96,14 +103,12 @@ def fit_layer(emb: np.ndarray, labels: np.ndarray, weights: np.ndarray, decay: f
 
 def mean_auprc(logits: np.ndarray, labels: np.ndarray, heads: list[str]) -> dict[str, float]:
     """AUPRC per head with at least five positives, and their mean."""
-    from sklearn.metrics import average_precision_score  # noqa: PLC0415 (training extra)
-
     out: dict[str, float] = {}
     for j, head in enumerate(heads):
         keep = labels[:, j] >= 0
         if (labels[keep, j] == 1).sum() >= 5:
-            out[head] = round(float(average_precision_score(labels[keep, j],
-                                                            logits[keep, j])), 4)
+            out[head] = round(float(average_precision(labels[keep, j].tolist(),
+                                                      logits[keep, j].tolist()) or 0.0), 4)
     out["mean"] = round(float(np.mean(list(out.values()))), 4)
     return out
 
@@ -152,18 +157,16 @@ def rewrite_heads(source: Path, target: Path, weight: np.ndarray, bias: np.ndarr
 
 def refit(folder: Path, table: Path, cache: Path) -> dict[str, Any]:
     """Refit the heads of the model in ``folder`` (rewritten in place) on ``table``; return
-    the card's record of it (the choice, validation figures before and after)."""
-    from bastion.classify._onnx import ContextualModel  # noqa: PLC0415
-
+    the card's record of it (the choice, validation figures before and after, and the hash
+    of the rewritten model file, which tells ``card`` the record is this model's)."""
     heads, rows = read_table(table)
-    texts = [r["text"] for r in rows]
     labels = np.array([r["labels"] for r in rows], dtype=np.int64)
     weights = np.array([r["weight"] for r in rows], dtype=np.float32)
     splits = np.array([r["split"] for r in rows])
-    emb = embed(folder, texts, cache)
+    emb, logits = embed(folder, [r["text"] for r in rows], cache)
     val = splits == "val"
-    before = mean_auprc(ContextualModel(folder).run(
-        [t for t, v in zip(texts, val, strict=True) if v]).logits, labels[val], heads)
+    before = mean_auprc(logits[val], labels[val], heads)
     weight, bias, record = choose_layer(emb, labels, weights, splits, heads)
     rewrite_heads(folder / "model.onnx", folder / "model.onnx", weight, bias)
-    return {**record, "validation_auprc_before": before, "rows": len(rows)}
+    return {**record, "validation_auprc_before": before, "rows": len(rows),
+            "model_sha256": sha256_file(folder / "model.onnx")}
