@@ -249,3 +249,46 @@ def test_a_deleted_head_is_reported_broken_not_a_crash(
     assert "audit log BROKEN" in out
     if not events:  # the anchor still knows how long the chain was
         assert "the anchor saw event 4" in out
+
+
+def test_a_writer_whose_key_does_not_fit_a_keyed_chain_is_refused_and_changes_nothing(
+        sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> None:
+    from bastion.accounts import AccountStore
+    from bastion.errors import ConfigError
+
+    AuditLog(sessions).append([{"type": "t", "n": -1}])  # begun without a key: any writer
+    AuditLog(sessions).check_key()
+    keyed = AuditLog(sessions, key=KEY)  # the key's first event signs the head
+    keyed.check_key()
+    _fill(keyed, 3)
+    # the CLI and the web app (AuditLog.from_env): the action rolls back with the audit event
+    monkeypatch.delenv("BASTION_AUDIT_KEY", raising=False)
+    with pytest.raises(ConfigError, match=r"\$BASTION_AUDIT_KEY is not set"):
+        AccountStore(sessions).create_account("admin-without-key", "admin")
+    monkeypatch.setenv("BASTION_AUDIT_KEY", "another-key-of-enough-length")
+    with pytest.raises(ConfigError, match=r"not the key the audit log is signed with"):
+        AccountStore(sessions).create_account("admin-with-another-key", "admin")
+    assert AccountStore(sessions, audit=keyed).accounts() == []
+    assert keyed.count() == 4
+    # at start-up (the gateway, the web app): refused before anything is done
+    with pytest.raises(ConfigError, match=r"\$GW_KEY is not set"):
+        AuditLog(sessions).check_key("GW_KEY")
+    with pytest.raises(ConfigError, match=r"not the key"):
+        AuditLog(sessions, key=b"x" * 32).check_key()
+    # the one unsigned event is the one written before the key, not the refused ones
+    assert [p.seq for p in keyed.verify().problems] == [1]
+
+
+def test_a_gateway_that_started_before_the_key_keeps_writing_and_verify_reports_it(
+        sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture) -> None:
+    started = AuditLog(sessions)  # a gateway's log (it refuses nothing once running)
+    started.check_key()
+    _fill(AuditLog(sessions, key=KEY), 2)  # another component keys the chain afterwards
+    with caplog.at_level("ERROR", logger="bastion.monitor.audit"):
+        started.append([{"type": "account.suspended", "account_id": "acct_x"}])
+        started.append([{"type": "account.suspended", "account_id": "acct_y"}])
+    assert started.count() == 4  # the suspensions' events are not lost...
+    errors = [r for r in caplog.records if "BASTION_AUDIT_KEY is not set" in r.getMessage()]
+    assert len(errors) == 1  # ...the misconfiguration is logged once...
+    problems = {p.seq for p in AuditLog(sessions, key=KEY).verify().problems}
+    assert {3, 4} <= problems  # ...and verify reports the unsigned events

@@ -25,6 +25,9 @@ from bastion.testing import serve_app
 from bastion.web import WEB_ROLES, WebContext, WebRole, WebSettings, create_web_app
 
 PASSWORD = "correct horse battery staple"
+#: The audit key of the web app under test; a gateway sharing its database needs the same
+#: one (as $BASTION_AUDIT_KEY), or it refuses to start.
+AUDIT_KEY = "web-test-audit-key"
 """Every fixture user's password."""
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
@@ -85,7 +88,7 @@ class WebStack:
 def running_web(database_url: str, **settings: Any) -> Iterator[WebStack]:
     """A web app over ``database_url`` on loopback, with a user per role."""
     sessions = open_store(database_url)
-    audit = AuditLog(sessions, key=b"web-test-audit-key")
+    audit = AuditLog(sessions, key=AUDIT_KEY.encode())
     config = WebSettings(database_url=database_url, **settings)
     app = create_web_app(config, sessions=sessions, audit=audit)
     ctx: WebContext = app.state.web

@@ -129,7 +129,9 @@ def watch(
         pass  # refuses a database that does not exist instead of creating an empty one
     sessions = open_store(db)
     webhook = Webhook.from_env(webhook_url) if webhook_url else None
-    live = LiveMonitor(sessions, audit=AuditLog.from_env(sessions), webhook=webhook,
+    log = AuditLog.from_env(sessions)
+    log.check_key()  # before watching: an incident it could not file would be lost
+    live = LiveMonitor(sessions, audit=log, webhook=webhook,
                        watcher=Watcher(settings=_settings(settings)), resume=not from_start)
     tail = StoreTail(live, from_start=from_start)
     try:

@@ -127,8 +127,10 @@ class Gateway:
                            "access to the database could rewrite it%s; set it (the same on "
                            "every worker)", settings.key_env,
                            "" if anchor else " undetected (no audit.anchor_path either)")
-        return AuditLog(self.sessions, key=key, anchor=anchor,
-                        anchor_every_s=settings.anchor_every_s)
+        log = AuditLog(self.sessions, key=key, anchor=anchor,
+                       anchor_every_s=settings.anchor_every_s)
+        log.check_key(settings.key_env)
+        return log
 
     def _monitor(self, log: AuditLog) -> AuditWriter | None:
         settings = self.config.monitor

@@ -20,6 +20,7 @@ drops or redacts content according to its settings.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ from typing import Any, Protocol
 from sqlalchemy import String, func, select, type_coerce, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bastion.errors import ConfigError
 from bastion.monitor._anchor import ANCHOR_ENV, KEY_ENV, FileAnchor, audit_key, mac
 from bastion.store import AuditEvent, AuditHead, utcnow
 
@@ -89,23 +91,63 @@ class AuditLog:
         anchor: where checkpoints go (an append-only file outside the database).
         anchor_every_s: the least time between checkpoints while events keep coming
             (:meth:`checkpoint` writes the latest one at once, e.g. when the writer is idle).
+        refuse_unfit: refuse to write (ConfigError, the caller's transaction rolled back)
+            when the key does not fit the chain (:meth:`key_problem`), as the CLI and the web
+            app do; otherwise write and log an error once (the gateway, which checks at
+            start-up, so that an abuse suspension never fails on the log's settings).
     """
 
     def __init__(self, sessions: sessionmaker[Session], *, key: bytes | None = None,
-                 anchor: FileAnchor | None = None, anchor_every_s: float = 1.0) -> None:
+                 anchor: FileAnchor | None = None, anchor_every_s: float = 1.0,
+                 refuse_unfit: bool = False) -> None:
         self.sessions = sessions
         self.key = key
         self.anchor = anchor
         self.anchor_every_s = anchor_every_s
         self._pending: tuple[int, str] | None = None
         self._anchored_at = 0.0
+        self.refuse_unfit = refuse_unfit
+        self._warned_unfit = False
 
     @classmethod
     def from_env(cls, sessions: sessionmaker[Session]) -> AuditLog:
         """A log keyed by ``$BASTION_AUDIT_KEY`` and anchored at ``$BASTION_AUDIT_ANCHOR``."""
         key = audit_key(KEY_ENV)
         path = os.environ.get(ANCHOR_ENV)
-        return cls(sessions, key=key, anchor=FileAnchor(path, key) if path else None)
+        return cls(sessions, key=key, anchor=FileAnchor(path, key) if path else None,
+                   refuse_unfit=True)
+
+    def check_key(self, env: str = KEY_ENV) -> None:
+        """Refuse, before any action, a writer whose key does not fit the chain (see
+        :meth:`key_problem`); for a process that writes for a long time (the gateway, the web
+        app), at start-up.
+
+        Raises:
+            ConfigError: naming ``env``, the variable to set.
+        """
+        with self.sessions() as session:
+            head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
+        problem = self.key_problem(head, env)
+        if problem:
+            raise ConfigError(problem)
+
+    def key_problem(self, head: AuditHead | None, env: str = KEY_ENV) -> str | None:
+        """What is wrong with this writer's key for a chain whose head is ``head``: the head is
+        signed and this writer has no key, or another one (its events would be unsigned or
+        signed under the wrong key, and every later ``bastion audit verify`` would report them
+        as tampering); ``None`` when it fits. A chain begun without a key takes a keyed writer
+        (it signs from then on); a missing head (nothing written yet) takes any."""
+        if head is None or head.mac is None:
+            return None
+        if self.key is None:
+            return (f"the audit log is keyed (its head is signed) but ${env} is not set here; "
+                    f"nothing was done. Set ${env} to the audit key the gateway and the web "
+                    "app use, and run it again")
+        if not hmac.compare_digest(head.mac, mac(self.key, "head", head.seq, head.hash)):
+            return (f"${env} here is not the key the audit log is signed with (or its head "
+                    f"was edited: run 'bastion audit verify'); nothing was done. Set ${env} "
+                    "to the audit key the gateway and the web app use")
+        return None
 
     def append(self, events: Sequence[dict[str, Any]]) -> int:
         """Append events (each needs a ``type``) in one transaction; returns the last seq."""
@@ -124,6 +166,16 @@ class AuditLog:
         session.execute(update(AuditHead).where(AuditHead.id == 1)
                         .values(seq=AuditHead.seq))
         head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
+        problem = self.key_problem(head)
+        if problem and self.refuse_unfit:  # the caller's transaction rolls back with it
+            raise ConfigError(problem)
+        if problem and not self._warned_unfit:
+            # A gateway started before the chain was keyed (check_key passed then): its
+            # events still go in (a suspension must not fail on the audit log's settings),
+            # and verify will list them.
+            self._warned_unfit = True
+            logger.error("audit events of this process will be reported by 'bastion audit "
+                         "verify': %s", problem.replace("; nothing was done", ""))
         seq, prev = head.seq, head.hash
         for event in events:
             seq += 1

@@ -67,7 +67,9 @@ def create_web_app(settings: WebSettings | None = None, *,
     app = FastAPI(title=settings.title, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
     loaded = load_features(tuple(features))
-    app.state.web = WebContext.build(settings, store, audit or AuditLog.from_env(store))
+    log = audit or AuditLog.from_env(store)
+    log.check_key()  # a web app whose key does not fit the chain would refuse every action
+    app.state.web = WebContext.build(settings, store, log)
     app.state.templates = make_environment(loaded)
     app.state.nav = [entry for f in loaded for entry in f.nav]
     app.state.features = loaded
