@@ -493,6 +493,11 @@ def main() -> None:
               "setup": "upstream, gateway (1 uvicorn worker, default tier on input and output, "
                        "SQLite audit log) and client are separate processes on loopback",
               "duration_s": round(time.time() - started, 1), **results}
+    if args.litellm:  # the peer's version, read from the environment its binary runs in
+        record["litellm_version"] = subprocess.run(
+            [str(Path(args.litellm).parent / "python"), "-c",
+             "import importlib.metadata as m; print(m.version('litellm'))"],
+            capture_output=True, text=True, check=False).stdout.strip() or None
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {args.out}")
