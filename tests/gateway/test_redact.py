@@ -122,6 +122,18 @@ def test_pii_generated_by_the_model_is_masked_streamed_or_not(
         assert "output/default=redact" in response.headers["x-bastion-checks"]
 
 
+def test_stream_masker_finds_escaped_values_and_replaces_their_escapes() -> None:
+    from bastion.classify import unescape_spans
+
+    masker = StreamMasker(Vault(Detectors(), prefix="REDACTED_"))
+    text = '{"to": "bob\\u0040exam' + 'ple.com", "cc": "al\\u0069ce@example.org"}'
+    released = [masker.slice(text, a, b, decode=unescape_spans)
+                for a, b in ((0, 12), (12, 40), (40, len(text)))]
+    assert "".join(released) == '{"to": "[REDACTED_EMAIL_1]", "cc": "[REDACTED_EMAIL_2]"}'
+    # without decoding, the escaped address is not an address
+    assert "bob" in masker.slice(text, 0, len(text))
+
+
 def test_model_placeholders_are_never_restored_to_the_callers_values(
         gw: Running, upstream: tuple[ScriptedUpstream, str]) -> None:
     upstream[0].script("confirm my card", Turn(content="Yours is [CARD_1]; mine is "
@@ -324,6 +336,25 @@ def test_escaped_values_in_tool_arguments_are_masked_both_ways(
         "arguments"])
     # values the model wrote are masked for good (the caller's own would come back)
     assert answered == {"to": "[REDACTED_EMAIL_1]", "card": "[REDACTED_CARD_1]"}
+
+
+def test_escaped_values_in_streamed_tool_arguments_are_masked(
+        gw: Running, upstream: tuple[ScriptedUpstream, str]) -> None:
+    """The same escaped values as above, in a stream whose chunks cut the escapes apart."""
+    escaped = '{"to": "bob\\u0040example.com", "card": "4111\\u00201111\\u00201111\\u00201111"}'
+    upstream[0].script("send it", Turn(content="", tool_calls=(("send", escaped),)))
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json=chat("send it", stream=True))
+    assert response.status_code == 200, response.text
+    frames = [json.loads(line[6:]) for line in response.text.splitlines()
+              if line.startswith("data: {")]
+    arguments = "".join(call["function"].get("arguments") or ""
+                        for f in frames for c in f.get("choices", [])
+                        for call in c.get("delta", {}).get("tool_calls") or [])
+    for secret in ("example", "bob", "1111"):
+        assert secret not in response.text
+    # still JSON, each value masked whole, as in the answer that is not streamed
+    assert json.loads(arguments) == {"to": "[REDACTED_EMAIL_1]", "card": "[REDACTED_CARD_1]"}
 
 
 def test_values_in_identifier_fields_are_masked_and_keys_holding_them_refused(

@@ -20,6 +20,7 @@ from bastion.classify._normalize import (
     decode_runs,
     normalize,
     unescape,
+    unescape_spans,
 )
 from bastion.classify._registry import GROUP, available, create, register, tier_class
 from bastion.classify._variants import hidden_payloads, json_reading, segment
@@ -69,6 +70,7 @@ __all__ = [
     "segment",
     "tier_class",
     "unescape",
+    "unescape_spans",
     "unreadable_texts",
     "windows",
 ]

@@ -238,13 +238,53 @@ _SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\
 
 
 def unescape(text: str) -> str:
-    """``text`` with its JSON escapes decoded (surrogate pairs joined), other text as is: what
-    a client reading the JSON text it sits in would see."""
+    """``text`` with its JSON escapes decoded (surrogate pairs joined, a lone surrogate read
+    as U+FFFD), other text as is: what a client reading the JSON text it sits in would see."""
     if "\\" not in text:
         return text
-    decoded = _ESCAPE.sub(lambda m: chr(int(m.group(1)[1:], 16)) if m.group(1)[0] == "u"
-                          else _SIMPLE_ESCAPES[m.group(1)], text)
-    return decoded.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return unescape_spans(text)[0]
+
+
+def unescape_spans(text: str) -> tuple[str, list[int]]:
+    """:func:`unescape` with where each decoded character starts in ``text``: ``offsets[i]``
+    for character ``i``, and one more entry, ``len(text)``; a span ``[a, b)`` of the decoded
+    text is ``text[offsets[a]:offsets[b]]`` (how a masker replaces an escaped value in the
+    JSON text it arrived in)."""
+    out: list[str] = []
+    offsets: list[int] = []
+    at = 0
+    matches = list(_ESCAPE.finditer(text))
+    i = 0
+    while i < len(matches):
+        match = matches[i]
+        out.append(text[at:match.start()])
+        offsets.extend(range(at, match.start()))
+        code, end, i = match.group(1), match.end(), i + 1
+        if code[0] != "u":
+            char = _SIMPLE_ESCAPES[code]
+        else:
+            value = int(code[1:], 16)
+            low = _low_surrogate(matches[i]) if i < len(matches) and \
+                matches[i].start() == end else None
+            if 0xD800 <= value < 0xDC00 and low is not None:
+                char = chr(0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00))
+                end, i = matches[i].end(), i + 1
+            else:
+                char = "\ufffd" if 0xD800 <= value < 0xE000 else chr(value)
+        out.append(char)
+        offsets.append(match.start())
+        at = end
+    out.append(text[at:])
+    offsets.extend(range(at, len(text) + 1))
+    decoded = "".join(out)
+    return (decoded if decoded.isascii() else LONE_SURROGATE.sub("\ufffd", decoded)), offsets
+
+
+def _low_surrogate(match: re.Match[str]) -> int | None:
+    """The value of a ``\\uXXXX`` escape of a low surrogate, else ``None``."""
+    code = match.group(1)
+    value = int(code[1:], 16) if code[0] == "u" else 0
+    return value if 0xDC00 <= value < 0xE000 else None
 
 
 def decode_runs(text: str) -> list[tuple[str, str, int, int]]:

@@ -348,10 +348,15 @@ def buffers_of(texts: list[AnswerText]) -> dict[Key, str]:
     return out
 
 
+def is_arguments(key: Key) -> bool:
+    """Whether field ``key`` holds a tool call's arguments (JSON text to the client)."""
+    return key[1].endswith(".arguments")
+
+
 def reading_of(key: Key, text: str) -> str:
     """What the classifier reads of field ``key``'s text (JSON as its strings: see
     ``_jsontext.reading``)."""
-    return reading(text, arguments=key[1].endswith(".arguments"))
+    return reading(text, arguments=is_arguments(key))
 
 
 def per_choice(buffers: Mapping[Key, str]) -> list[str]:

@@ -26,10 +26,17 @@ from typing import Any
 import anyio
 import httpx
 
-from bastion.classify import Verdict
+from bastion.classify import Verdict, unescape_spans
 from bastion.gateway._abuse import assess
 from bastion.gateway._admit import charge_completion
-from bastion.gateway._answer import Key, Unreadable, per_choice, reading_of, reported_tokens
+from bastion.gateway._answer import (
+    Key,
+    Unreadable,
+    is_arguments,
+    per_choice,
+    reading_of,
+    reported_tokens,
+)
 from bastion.gateway._context import Context
 from bastion.gateway._guard import Check, Outcome, outcome_of
 from bastion.gateway._held import Held
@@ -279,7 +286,8 @@ class StreamGuard:
 
         def rewrite(key: Key, start: int, end: int) -> str:
             buffer = self.held.buffers[key]
-            text = masker.slice(buffer, start, end) if masker else buffer[start:end]
+            text = masker.slice(buffer, start, end, decode=unescape_spans if is_arguments(key)
+                                else None) if masker else buffer[start:end]
             if vault is not None:
                 text = self.restorers.setdefault(key, StreamRestorer(vault)).feed(text)
             return text

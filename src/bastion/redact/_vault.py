@@ -9,6 +9,7 @@ restored, so they cannot be confused with the caller's own placeholders.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from bastion.redact._detect import Detectors
 
@@ -103,18 +104,27 @@ class StreamMasker:
         self.vault = vault
         self.lookback = lookback
 
-    def slice(self, text: str, start: int, end: int) -> str:
-        """The masked form of ``text[start:end]``."""
+    def slice(self, text: str, start: int, end: int, *,
+              decode: Callable[[str], tuple[str, list[int]]] | None = None) -> str:
+        """The masked form of ``text[start:end]``. With ``decode`` (text -> its decoded
+        form and where each decoded character starts, e.g. JSON escapes), entities are found
+        in the decoded text and the raw text they came from is replaced: a tool call's
+        arguments spell ``bob\\u0040example.com`` for an address any client decodes."""
         base = max(0, start - self.lookback)
+        seen, offsets = text[base:], None
+        if decode is not None and "\\" in seen:
+            seen, offsets = decode(seen)
         parts: list[str] = []
         at = start
-        for entity in self.vault.detectors.find(text[base:]):
-            first, last = entity.start + base, entity.end + base
+        for entity in self.vault.detectors.find(seen):
+            first, last = ((entity.start, entity.end) if offsets is None
+                           else (offsets[entity.start], offsets[entity.end]))
+            first, last = first + base, last + base
             if last <= start or first >= end:
                 continue
             if first >= start:
-                parts.extend((text[at:first],
-                              self.vault.placeholder(entity.kind, text[first:last])))
+                parts.extend((text[at:first], self.vault.placeholder(
+                    entity.kind, seen[entity.start:entity.end])))
             at = min(last, end)
         parts.append(text[at:end])
         return "".join(parts)
