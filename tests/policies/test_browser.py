@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web.conftest import AUDIT_KEY
 
 from bastion.policy import builtin_path
 from bastion.policy.store import PolicyStore
@@ -32,9 +31,8 @@ def chat(text: str) -> dict[str, object]:
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_edit_fix_test_publish_and_the_gateway_uses_it(
-        web: WebStack, pages: Any, gateway_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        web: WebStack, pages: Any, gateway_factory: Any) -> None:
     assert BROKEN != STRICT
-    monkeypatch.setenv("BASTION_AUDIT_KEY", AUDIT_KEY)  # the web app's: one key for every writer
     PolicyStore(web.ctx.sessions, audit=web.ctx.audit).attach_tests("default", "\n".join(
         json.dumps(r) for r in [
             {"text": "Put pineapple on it and watch them suffer", "label": 1,

@@ -8,6 +8,7 @@ PostgreSQL database. ``client_as(role)`` gives an httpx client with a live sessi
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -19,7 +20,7 @@ import httpx
 import pytest
 from tests.services import fresh_database
 
-from bastion.monitor import AuditLog
+from bastion.monitor import KEY_ENV, AuditLog
 from bastion.store import close_store, open_store
 from bastion.testing import serve_app
 from bastion.web import WEB_ROLES, WebContext, WebRole, WebSettings, create_web_app
@@ -86,15 +87,19 @@ class WebStack:
 
 @contextmanager
 def running_web(database_url: str, **settings: Any) -> Iterator[WebStack]:
-    """A web app over ``database_url`` on loopback, with a user per role."""
+    """A web app over ``database_url`` on loopback, with a user per role. Its audit key is
+    ``$BASTION_AUDIT_KEY`` while it runs, as in a deployment, so a gateway or CLI started
+    beside it on the same database signs with the same key."""
+    previous = os.environ.get(KEY_ENV)
+    os.environ[KEY_ENV] = AUDIT_KEY
     sessions = open_store(database_url)
-    audit = AuditLog(sessions, key=AUDIT_KEY.encode())
-    config = WebSettings(database_url=database_url, **settings)
-    app = create_web_app(config, sessions=sessions, audit=audit)
-    ctx: WebContext = app.state.web
-    for role in WEB_ROLES:
-        ctx.users.create(role, role, password=PASSWORD, by="test")
     try:
+        audit = AuditLog(sessions, key=AUDIT_KEY.encode())
+        config = WebSettings(database_url=database_url, **settings)
+        app = create_web_app(config, sessions=sessions, audit=audit)
+        ctx: WebContext = app.state.web
+        for role in WEB_ROLES:
+            ctx.users.create(role, role, password=PASSWORD, by="test")
         with serve_app(app) as url:
             stack = WebStack(url.removesuffix("/v1"), app, ctx, database_url)
             try:
@@ -103,6 +108,10 @@ def running_web(database_url: str, **settings: Any) -> Iterator[WebStack]:
                 stack.close()
     finally:
         close_store(sessions)
+        if previous is None:
+            os.environ.pop(KEY_ENV, None)
+        else:
+            os.environ[KEY_ENV] = previous
 
 
 @pytest.fixture(scope="module")

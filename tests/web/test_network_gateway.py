@@ -18,7 +18,7 @@ from tests.gateway.conftest import (  # noqa: F401 - fixtures used by name
     gateway_factory,
     upstream,
 )
-from tests.web.conftest import AUDIT_KEY, PASSWORD, WebStack, running_web
+from tests.web.conftest import PASSWORD, WebStack, running_web
 
 from bastion.network import DOCUMENTS, NetworkStore
 
@@ -35,10 +35,8 @@ def backend() -> str:
 
 
 @pytest.fixture
-def stack(tmp_path: Path, gateway_factory: GatewayFactory,  # noqa: F811
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[WebStack, Running]]:
+def stack(tmp_path: Path, gateway_factory: GatewayFactory) -> Iterator[tuple[WebStack, Running]]:  # noqa: F811
     url = f"sqlite:///{tmp_path}/net.db"
-    monkeypatch.setenv("BASTION_AUDIT_KEY", AUDIT_KEY)  # one key for every writer
     with running_web(url) as web:
         yield web, gateway_factory(db=url, **LOW)
 
