@@ -8,7 +8,6 @@ PostgreSQL database. ``client_as(role)`` gives an httpx client with a live sessi
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -90,28 +89,24 @@ def running_web(database_url: str, **settings: Any) -> Iterator[WebStack]:
     """A web app over ``database_url`` on loopback, with a user per role. Its audit key is
     ``$BASTION_AUDIT_KEY`` while it runs, as in a deployment, so a gateway or CLI started
     beside it on the same database signs with the same key."""
-    previous = os.environ.get(KEY_ENV)
-    os.environ[KEY_ENV] = AUDIT_KEY
-    sessions = open_store(database_url)
-    try:
-        audit = AuditLog(sessions, key=AUDIT_KEY.encode())
-        config = WebSettings(database_url=database_url, **settings)
-        app = create_web_app(config, sessions=sessions, audit=audit)
-        ctx: WebContext = app.state.web
-        for role in WEB_ROLES:
-            ctx.users.create(role, role, password=PASSWORD, by="test")
-        with serve_app(app) as url:
-            stack = WebStack(url.removesuffix("/v1"), app, ctx, database_url)
-            try:
-                yield stack
-            finally:
-                stack.close()
-    finally:
-        close_store(sessions)
-        if previous is None:
-            os.environ.pop(KEY_ENV, None)
-        else:
-            os.environ[KEY_ENV] = previous
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(KEY_ENV, AUDIT_KEY)
+        sessions = open_store(database_url)
+        try:
+            audit = AuditLog(sessions, key=AUDIT_KEY.encode())
+            config = WebSettings(database_url=database_url, **settings)
+            app = create_web_app(config, sessions=sessions, audit=audit)
+            ctx: WebContext = app.state.web
+            for role in WEB_ROLES:
+                ctx.users.create(role, role, password=PASSWORD, by="test")
+            with serve_app(app) as url:
+                stack = WebStack(url.removesuffix("/v1"), app, ctx, database_url)
+                try:
+                    yield stack
+                finally:
+                    stack.close()
+        finally:
+            close_store(sessions)
 
 
 @pytest.fixture(scope="module")
