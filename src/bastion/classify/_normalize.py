@@ -242,7 +242,7 @@ def unescape(text: str) -> str:
     as U+FFFD), other text as is: what a client reading the JSON text it sits in would see."""
     if "\\" not in text:
         return text
-    return unescape_spans(text)[0]
+    return _decode_escapes(text, None)
 
 
 def unescape_spans(text: str) -> tuple[str, list[int]]:
@@ -250,15 +250,23 @@ def unescape_spans(text: str) -> tuple[str, list[int]]:
     for character ``i``, and one more entry, ``len(text)``; a span ``[a, b)`` of the decoded
     text is ``text[offsets[a]:offsets[b]]`` (how a masker replaces an escaped value in the
     JSON text it arrived in)."""
-    out: list[str] = []
     offsets: list[int] = []
+    return _decode_escapes(text, offsets), offsets
+
+
+def _decode_escapes(text: str, offsets: list[int] | None) -> str:
+    """The one JSON-escape decoder behind :func:`unescape` and :func:`unescape_spans`;
+    ``offsets``, when given, receives where each decoded character starts (plain text
+    between escapes costs nothing more without it)."""
+    out: list[str] = []
     at = 0
     matches = list(_ESCAPE.finditer(text))
     i = 0
     while i < len(matches):
         match = matches[i]
         out.append(text[at:match.start()])
-        offsets.extend(range(at, match.start()))
+        if offsets is not None:
+            offsets.extend(range(at, match.start()))
         code, end, i = match.group(1), match.end(), i + 1
         if code[0] != "u":
             char = _SIMPLE_ESCAPES[code]
@@ -272,12 +280,14 @@ def unescape_spans(text: str) -> tuple[str, list[int]]:
             else:
                 char = "\ufffd" if 0xD800 <= value < 0xE000 else chr(value)
         out.append(char)
-        offsets.append(match.start())
+        if offsets is not None:
+            offsets.append(match.start())
         at = end
     out.append(text[at:])
-    offsets.extend(range(at, len(text) + 1))
+    if offsets is not None:
+        offsets.extend(range(at, len(text) + 1))
     decoded = "".join(out)
-    return (decoded if decoded.isascii() else LONE_SURROGATE.sub("\ufffd", decoded)), offsets
+    return decoded if decoded.isascii() else LONE_SURROGATE.sub("\ufffd", decoded)
 
 
 def _low_surrogate(match: re.Match[str]) -> int | None:
