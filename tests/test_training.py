@@ -10,9 +10,10 @@ import pytest
 pytest.importorskip("datasketch", reason="the training extra is not installed "
                     "(pip install 'bastion-ai[train]')")
 
+from bastion.redteam.training import gptfuzz_split
 from bastion.training import assign, clusters, near_duplicates
 from bastion.training._prepare import label_vector
-from bastion.training._sources import HEADS, benign, harmful, load_own
+from bastion.training._sources import HEADS, benign, harmful, load_own, load_responses
 
 TEXTS = [
     "How do I reset the password of my own router at home?",
@@ -55,6 +56,32 @@ def test_labels_mask_heads_a_source_says_nothing_about() -> None:
     assert vector[HEADS.index("violence")] == 1
     assert vector[HEADS.index("fraud")] == -1
     assert set(label_vector(benign("hello", "x"))) == {0}
+
+
+def test_responses_leave_out_the_red_team_figures_blind_rows(tmp_path: Path) -> None:
+    """The refusal detector's validation and test questions and DICES-990 stay out of the
+    classifier's training, so a detector or verdict reading the classifier stays blind."""
+    def question(split: str) -> int:
+        return next(i for i in range(1000) if gptfuzz_split(
+            {"question_index": i, "split": "train"}) == split)
+
+    records = [{"question_index": question("train"), "split": "train", "label": 1,
+                "text": "Sure, here is the answer to the training question."},
+               {"question_index": question("val"), "split": "train", "label": 1,
+                "text": "Sure, here is the answer to the validation question."},
+               {"question_index": 7, "split": "evaluate", "label": 0,
+                "text": "I can't help with the evaluation question."}]
+    (tmp_path / "gptfuzz").mkdir()
+    (tmp_path / "gptfuzz" / "gptfuzz_labelled_responses.jsonl").write_text(
+        "\n".join(json.dumps(r) for r in records))
+    (tmp_path / "dices").mkdir()
+    (tmp_path / "dices" / "dices_990_crowd.jsonl").write_text("\n".join(json.dumps(
+        {"text": t, "label": 0}) for t in ("a reply rated by the crowd", "a shared reply")))
+    (tmp_path / "dices" / "dices_350_expert.jsonl").write_text("\n".join(json.dumps(
+        {"text": t, "label": 0}) for t in ("a reply rated by experts", "a shared reply")))
+    texts = sorted(r.text for r in load_responses(tmp_path))
+    assert texts == ["Sure, here is the answer to the training question.",
+                     "a reply rated by experts"]
 
 
 def test_own_rows_keep_their_pair_together(tmp_path: Path) -> None:

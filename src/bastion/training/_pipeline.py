@@ -45,7 +45,9 @@ CHECKPOINT_NOTE = (
     "prepare was re-run for calibration and figures: 85,745 rows against 85,741 at training "
     "time, and cluster representatives moved, so up to 8 jailbreakbench and 2 policy-pack "
     "rows of today's validation/test splits may have been training rows (counts per set are "
-    "in 'training')")
+    "in 'training'); tables prepared from 2026-12-02 on also leave out the GPTFuzz questions "
+    "of the refusal detector's validation and test splits and DICES-990, which this "
+    "checkpoint was trained on")
 
 
 @dataclass(frozen=True)

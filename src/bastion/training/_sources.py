@@ -306,20 +306,31 @@ def load_toxicity(data: Path) -> list[Row]:
 
 def load_responses(data: Path) -> list[Row]:
     """Model responses: GPTFuzz's human-labelled jailbroken answers (harmful content) and
-    refusals, grouped by question so one question's answers share a split; DICES safe replies."""
+    refusals, grouped by question so one question's answers share a split; DICES safe replies.
+
+    Left out, so that the red-team figures stay blind to this model: the GPTFuzz questions of
+    the refusal detector's validation and test splits (a detector that reads this model's
+    embeddings would otherwise be measured on rows the encoder was trained on) and DICES-990,
+    the verdict benchmark's set (``bench/redteam_verdicts.py``), with its one response that
+    DICES-350 repeats. The shipped checkpoint was trained before this and saw both (its
+    card's ``checkpoint_note``; ``docs/redteam.md``).
+    """
+    from bastion.redteam.training import gptfuzz_split  # noqa: PLC0415 - one split rule
+
     rows: list[Row] = []
     for r in jsonl(data / "gptfuzz" / "gptfuzz_labelled_responses.jsonl"):
+        if gptfuzz_split(r) != "train":
+            continue
         group = f"gptfuzz-q{r['question_index']}"
         if r["label"] == 1:
             rows.append(harmful(r["text"], "gptfuzz", group=group, weight=0.5))
         else:
             rows.append(benign(r["text"], "gptfuzz", group=group, weight=0.3))
-    seen: set[str] = set()
-    for name in ("dices_350_expert.jsonl", "dices_990_crowd.jsonl"):
-        for r in jsonl(data / "dices" / name):
-            if r["label"] == 0 and r["text"] not in seen:
-                seen.add(r["text"])
-                rows.append(benign(r["text"], "dices", weight=0.5))
+    seen = {str(r["text"]) for r in jsonl(data / "dices" / "dices_990_crowd.jsonl")}
+    for r in jsonl(data / "dices" / "dices_350_expert.jsonl"):
+        if r["label"] == 0 and r["text"] not in seen:
+            seen.add(r["text"])
+            rows.append(benign(r["text"], "dices", weight=0.5))
     return rows
 
 
