@@ -280,3 +280,37 @@ async def test_each_critical_input_of_a_moderation_request_counts_toward_the_dai
     assert not first.suspend
     second = await monitor.assess(account, probes, [], "probe")
     assert second.suspend  # eight critical inputs, in two requests
+
+
+@pytest.mark.anyio
+async def test_borderline_false_blocks_earn_a_share_and_never_reach_the_daily_limit() -> None:
+    """A user whose questions keep scoring just over the injection threshold (the default
+    tier's typical false positive) is not suspended by the run; the same blocks scored with
+    confidence are."""
+    from bastion.accounts import AbuseDecision, AccountInfo
+    from bastion.classify import decide
+
+    policy = load_policy("default")
+    severities = {c.code: c.severity for c in policy.categories}
+    threshold = next(c.threshold for c in policy.categories if c.code == "INJ")
+    settings = AbuseSettings(severe_blocks=3, severe_severity="high")
+
+    async def run(score: float) -> list[AbuseDecision]:
+        monitor = AbuseMonitor(settings, MemoryStrikeStore(), severities)
+        account = AccountInfo("acct_b", "b", "user", "active", None, None, None,
+                              datetime.now(UTC))
+        verdict = decide(policy, {"INJ": score}, tier="embedded")
+        assert verdict.action == "block"
+        return [await monitor.assess(account, [verdict], [], f"What is the weather in city {i}?")
+                for i in range(8)]
+
+    borderline = await run(threshold + settings.uncertain_margin / 2)
+    confident = await run(min(1.0, threshold + settings.uncertain_margin + 0.05))
+    # INJ is high (4) plus the jailbreak strikes (2): a quarter of it when borderline
+    assert borderline[0].strikes == pytest.approx(0.25 * 6)
+    assert confident[0].strikes == pytest.approx(6)
+    assert any("borderline: INJ" in r for r in borderline[0].reasons)
+    assert any("near-duplicate" in r and "(borderline)" in r
+               for r in borderline[1].reasons)
+    assert not any(d.suspend for d in borderline)
+    assert confident[2].suspend  # the third high-severity block

@@ -14,6 +14,14 @@ For each request the gateway hands the monitor the verdicts it produced. Strikes
 * plus ``near_duplicate_strikes`` when a blocked prompt closely resembles a recent blocked one;
 * plus ``burst_strikes`` when ``burst_blocks`` prompts were blocked within ``burst_window_s``.
 
+A *borderline* verdict, every violated category of which scores less than
+``uncertain_margin`` above its threshold, earns ``uncertain_weight`` of those strikes; a
+request whose blocks are all borderline earns that share of its retry signals too (a person
+rephrasing after a false block is what a retry looks like), and it is not counted toward
+``severe_blocks``. The classifier's false positives are mostly borderline and real attacks
+mostly are not, so one user's run of false blocks does not suspend them, while every block
+still counts. Obfuscation strikes stay whole: hiding a request is intent of its own.
+
 The decayed score then maps to a level: ``ok`` < ``warn`` < ``throttle`` < ``suspend``.
 Next to the decaying score, a long-window count catches the slow attacker the decay forgives:
 ``severe_blocks`` blocked prompts of ``severe_severity`` or worse within ``severe_window_s``
@@ -77,6 +85,12 @@ class AbuseSettings(BaseModel):
     severe_severity: Severity = "critical"
     severe_blocks: int = Field(default=10, ge=1)
     severe_window_s: float = Field(default=86_400.0, gt=0)
+    #: Chosen on the classifier's validation split by ``bench/strike_margin.py`` (the margin
+    #: with the widest gap between the share of false positives and the share of true
+    #: violations under it; results in ``bench/results/strike_margin.json``). The weight is
+    #: not chosen on data: a borderline block counts as a flag does (``flag_weight``).
+    uncertain_margin: float = Field(default=0.35, ge=0, le=1)
+    uncertain_weight: float = Field(default=0.25, ge=0, le=1)
     #: How long a passing input check waits for the account's earlier checks to count their
     #: strikes before its request goes upstream (0: no wait, parallel probes race the count).
     order_wait_s: float = Field(default=10.0, ge=0)
@@ -183,8 +197,13 @@ class AbuseMonitor:
         reasons = self._verdict_strikes(inputs, 1.0)
         now = time.time()
         blocked = [v for v in inputs if v.action == "block" and v.kind == "violation"]
+        confident = [v for v in blocked if not self.borderline(v)]
         if blocked:
-            reasons.extend(await self._retry_signals(account.id, prompt, now))
+            retries = await self._retry_signals(account.id, prompt, now)
+            if not confident:
+                retries = [(round(amount * s.uncertain_weight, 3), f"{text} (borderline)")
+                           for amount, text in retries]
+            reasons.extend(retries)
         # Strikes for answers add up apart (unless answers_suspend): they raise the level to
         # throttle, but only the account's own prompts can take it to suspension. In one
         # score, eleven steered answers and one curious question suspended an account.
@@ -204,7 +223,7 @@ class AbuseMonitor:
                          "(abuse.answers_suspend)")
         strikes = round(own + steered, 3)
         score = score + apart
-        for _ in filter(self._severe, blocked):  # each flagged input of a moderation counts
+        for _ in filter(self._severe, confident):  # each flagged input of a moderation counts
             count = await self.store.note_severe(account.id, now, s.severe_window_s)
             if count >= s.severe_blocks:
                 level = "suspend"
@@ -216,6 +235,13 @@ class AbuseMonitor:
         exempt = (account.in_engagement(datetime.now(UTC))
                   and (scopes or Scopes()).covers(violated))
         return AbuseDecision(strikes, round(score, 3), level, tuple(notes), exempt)
+
+    def borderline(self, verdict: Verdict) -> bool:
+        """Whether every violated category scores under ``uncertain_margin`` above its
+        threshold (never for a verdict that violates nothing)."""
+        margin = self.settings.uncertain_margin
+        violated = verdict.violated
+        return bool(violated) and all(c.score - c.threshold < margin for c in violated)
 
     def _severe(self, verdict: Verdict) -> bool:
         floor = SEVERITY_WEIGHT[self.settings.severe_severity]
@@ -234,9 +260,16 @@ class AbuseMonitor:
             weight = SEVERITY_WEIGHT[severity] * scale
             if verdict.action == "flag":
                 weight *= s.flag_weight
-            out.append((weight, f"{worst.code} violated ({severity}, {verdict.action})"))
+            share, note = 1.0, ""
+            if self.borderline(verdict):
+                share = s.uncertain_weight
+                note = (f", borderline: {worst.code} {worst.score:.2f} under its threshold "
+                        f"{worst.threshold:.2f} + {s.uncertain_margin:g}")
+            out.append((round(weight * share, 3),
+                        f"{worst.code} violated ({severity}, {verdict.action}{note})"))
             if any(c.code in s.jailbreak_categories for c in violated):
-                out.append((s.jailbreak_strikes, "jailbreak or injection attempt"))
+                out.append((round(s.jailbreak_strikes * share, 3),
+                            "jailbreak or injection attempt"))
             signals = sorted(OBFUSCATION_SIGNALS & set(verdict.meta.get("signals", ())))
             if signals:
                 out.append((s.obfuscation_strikes, f"obfuscation decoded ({', '.join(signals)})"))
