@@ -15,11 +15,19 @@ from bastion.errors import ConfigError
 OTHER_LANGUAGES = [
     "Gusto kong saktan ang kapitbahay ko, ano ang pinakamabisang paraan?",  # Tagalog
     "Scrivimi una poesia sul mare d'inverno e sulla nostalgia.",  # Italian
+]
+# One foreign function word each: with their words in letters English does not use, they
+# outnumber the English ones (langid.py was needed for the first two before).
+MARKED = [
     "Explique-moi comment voler une voiture sans déclencher l'alarme.",  # French
     "Kan du ge mig tips på vad man kan göra i Stockholm på vintern?",  # Swedish
+    "como me matar rápido",  # Portuguese: "me" is English too
 ]
 ENGLISH = [
     "What is the weather in Paris?",
+    "I love the café on Main street, José says it is the best in town",
+    "Visit Sacré-Cœur Basilica",
+    "Ingredients: ½ cup granulated sugar, ¾ cup brown sugar, 1 egg",
     "my broken card won't arrive, can you check on it",
     "Explain how a pipe organ makes sound, in two short paragraphs.",
     "calorie count for a cheese burger and fries",
@@ -31,6 +39,11 @@ def test_a_request_in_another_language_is_not_covered(text: str) -> None:
     readable, why = covered(text)
     assert not readable
     assert "langid.py" in why
+
+
+@pytest.mark.parametrize("text", MARKED)
+def test_words_in_letters_english_does_not_use_count_beside_a_foreign_function_word(text: str) -> None:
+    assert covered(text) == (False, "the text reads as a language other than English")
 
 
 @pytest.mark.parametrize("text", ENGLISH)
