@@ -25,7 +25,7 @@ from bastion.gateway import create_app, load_config
 from bastion.monitor import AuditLog
 from bastion.policy import Policy
 from bastion.store import close_store, open_store
-from bastion.testing import ScriptedUpstream, serve_app, upstream_app
+from bastion.testing import ScriptedUpstream, serve_app, upstream_app, wait_until
 
 
 class SleepyClassifier(FixedClassifier):
@@ -103,10 +103,11 @@ class Running:
         return httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
 
     def wait_audit(self, count: int, timeout: float = 10.0) -> int:
-        deadline = time.monotonic() + timeout
-        while (n := self.audit.count("gateway.request")) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return n
+        """Wait until ``count`` requests are audited (the writer stores them in batches);
+        return how many are."""
+        wait_until(lambda: self.audit.count("gateway.request") >= count, timeout=timeout,
+                   what=f"{count} audited requests")
+        return self.audit.count("gateway.request")
 
 
 GatewayFactory = Callable[..., Running]

@@ -4,7 +4,6 @@ person confirms in the browser, and the gateway refuses the account from then on
 
 from __future__ import annotations
 
-import time
 from contextlib import ExitStack
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 from tests.web.conftest import PASSWORD, Pages, WebStack, browser  # noqa: F401 - fixture
 
 from bastion.monitor import AuditLog, IncidentStore
-from bastion.testing import serve_app
+from bastion.testing import serve_app, wait_until
 from bastion.web import WebSettings, create_web_app
 
 from .conftest import GatewayFactory
@@ -50,10 +49,7 @@ def test_escalating_account_is_suspended_after_a_confirmed_proposal(
             m.post("/chat/completions", json=chat(text))
     account = gw.accounts.account("mallory").id
     incidents = IncidentStore(gw.sessions)
-    deadline = time.monotonic() + 15
-    while not incidents.incidents() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    (incident,) = incidents.incidents()
+    (incident,) = wait_until(incidents.incidents, timeout=15, what="an incident")
     assert incident.accounts == (account,)
 
     app = create_web_app(WebSettings(database_url=gw.db, login_attempts_per_minute=10_000),
@@ -79,12 +75,9 @@ def test_escalating_account_is_suspended_after_a_confirmed_proposal(
     assert gw.accounts.account("mallory").suspended
     assert not gw.accounts.account("alice").suspended
     assert not gw.accounts.account("bob").suspended
-    with gw.client(mallory) as m:
-        deadline = time.monotonic() + 5  # the gateway reuses a key lookup for a second
-        while (status := m.post("/chat/completions", json=chat(BENIGN[0])).status_code) != 403 \
-                and time.monotonic() < deadline:
-            time.sleep(0.2)
-    assert status == 403
+    with gw.client(mallory) as m:  # the gateway reuses a key lookup for a second
+        wait_until(lambda: m.post("/chat/completions", json=chat(BENIGN[0])).status_code == 403,
+                   timeout=5, interval=0.2, what="the gateway to refuse mallory")
     suspended = [e for e in gw.audit.events() if e["type"] == "account.suspended"]
     assert [(e["account_id"], e["by"], e["reason"]) for e in suspended] == [
         (account, "ana", "escalating jailbreaks")]

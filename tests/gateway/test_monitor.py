@@ -4,7 +4,6 @@ redacted evidence, posted to a signed webhook; rollups count every check."""
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from bastion.monitor import EventStore, IncidentStore, verify_signature
-from bastion.testing import serve_app
+from bastion.testing import serve_app, wait_until
 
 from .conftest import GatewayFactory
 
@@ -63,10 +62,7 @@ def test_an_escalating_account_becomes_an_incident(gateway_factory: GatewayFacto
                 assert response.status_code == 400
         account = gw.accounts.account("mallory").id
         store = IncidentStore(gw.sessions)
-        deadline = time.monotonic() + 10
-        while not store.incidents() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        (incident,) = store.incidents()
+        (incident,) = wait_until(store.incidents, what="an incident")
         assert incident.accounts == (account,)
         assert incident.detectors == ("block-rate",)
         samples = [e.sample or "" for e in incident.evidence]
@@ -74,16 +70,13 @@ def test_an_escalating_account_becomes_an_incident(gateway_factory: GatewayFacto
         # the attack itself, not the system prompt every account shares
         assert all(s.startswith("Ignore all previous instructions") for s in samples)
         assert not any("@example.com" in s for s in samples)  # redacted as the policy says
-        while not received and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: received, what="the webhook call")
         assert received[0]["event"] == "incident.opened"
         assert received[0]["incident"]["id"] == incident.id
     events = EventStore(gw.sessions)
     # events are written in the writer's batches, after the responses: wait for the last ones
-    deadline = time.monotonic() + 10
-    while (sum(p.events for p in events.series(since=0, step_s=3600)) < 3 * 2 + 6
-           and time.monotonic() < deadline):
-        time.sleep(0.05)
+    wait_until(lambda: sum(p.events for p in events.series(since=0, step_s=3600)) >= 3 * 2 + 6,
+               what="the rollups of all 12 checks")
     top = events.top("account", since=0, by="blocks")
     assert (top[0].value, top[0].blocks) == (account, 6)
     # alice: an input and an output check per request; mallory: input only (blocked)
@@ -115,9 +108,8 @@ def test_fail_open_decisions_become_a_critical_incident(gateway_factory: Gateway
 
     # Events reach the database through the writer's batches, after the responses: the incident
     # opens at the third, so the fourth may still be on its way when the incident shows.
-    deadline = time.monotonic() + 10
-    while (not store.incidents() or fail_opens() < 4) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: store.incidents() and fail_opens() >= 4,
+               what="an incident and 4 fail-open events")
     (incident,) = store.incidents()
     assert (incident.severity, incident.routes) == ("critical", ("chat",))
     assert incident.title == "Spike of fail-open on route chat"

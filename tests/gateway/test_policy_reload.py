@@ -10,7 +10,7 @@ from tests.policies.conftest import PETS
 from bastion.monitor import AuditLog
 from bastion.policy import builtin_path
 from bastion.policy.store import PolicyStore
-from bastion.testing import ScriptedUpstream, Turn
+from bastion.testing import ScriptedUpstream, Turn, wait_until
 
 from .conftest import GatewayFactory, Running
 
@@ -63,8 +63,8 @@ def test_a_request_in_flight_finishes_on_the_policy_it_started_with(
         worker = threading.Thread(target=lambda: results.append(
             client.post("/chat/completions", json=chat("slow question")).status_code))
         worker.start()
-        while not upstream[0].requests:  # the prompt passed; the answer is on its way
-            threading.Event().wait(0.01)
+        # the prompt passed; the answer is on its way
+        wait_until(lambda: upstream[0].requests, interval=0.01, what="the upstream request")
         store.publish("default", version.number, by="ops", reason="no pineapple")
         worker.join()
         assert results == [200]  # its answer was checked with the policy it started with

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import time
 
 import pytest
 from sqlalchemy import MetaData, select
@@ -13,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.monitor import EventStore
 from bastion.redact import Detectors, StreamMasker, StreamRestorer, Vault, iban_ok, luhn_ok
-from bastion.testing import ScriptedUpstream, Turn
+from bastion.testing import ScriptedUpstream, Turn, wait_until
 
 from .conftest import GatewayFactory, Running, streamed_text
 
@@ -262,9 +261,7 @@ def test_pii_in_any_format_never_reaches_upstream_or_audit(
     assert not _in_any_grouping(value, audit)
     assert f"[{kind}_1]" in audit
     events = EventStore(gw.sessions)
-    deadline = time.monotonic() + 10
-    while not any(e.sample for e in events.events()) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: any(e.sample for e in events.events()), what="an event with a sample")
     assert [e.sample for e in events.events() if e.sample] == [sent]  # the monitor's copy
     assert not _in_any_grouping(value, "\n".join(_stored_text(gw.sessions)))
 

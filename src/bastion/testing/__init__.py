@@ -13,6 +13,9 @@ Use them in tests and demos where a real model cannot run::
 :class:`ScriptedUpstream` (with :func:`upstream_app` and :func:`serve_app`) plays the model a
 guardrail gateway protects: every OpenAI route, exact stream chunking, slow, broken and
 malformed streams, and a log of every request it received.
+
+:func:`wait_until` polls for what happens in the background (audit batches, incidents, a
+server starting) and fails with a message naming what it waited for.
 """
 
 from bastion.testing._app import create_app
@@ -27,6 +30,7 @@ from bastion.testing._script import (
 )
 from bastion.testing._server import serve_on_loopback
 from bastion.testing._upstream import ScriptedUpstream, Turn, serve_app, upstream_app
+from bastion.testing._wait import wait_until
 
 __all__ = [
     "Mode",
@@ -42,4 +46,5 @@ __all__ = [
     "serve_app",
     "serve_on_loopback",
     "upstream_app",
+    "wait_until",
 ]
