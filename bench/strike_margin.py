@@ -24,6 +24,7 @@ import random
 import sys
 from pathlib import Path
 
+from bastion.accounts import margin
 from bastion.classify import get_classifier
 from bastion.policy import load_policy
 
@@ -61,7 +62,7 @@ def main() -> int:
     margins: dict[int, list[float]] = {0: [], 1: []}
     for (_, harmful), verdict in zip(rows, verdicts, strict=True):
         if verdict.kind == "violation":
-            margins[harmful].append(max(c.score - c.threshold for c in verdict.violated))
+            margins[harmful].append(margin(verdict))
     true, false = margins[1], margins[0]
     grid = [{"margin": m, "false_positives_under": round(sum(x < m for x in false)
                                                          / max(1, len(false)), 4),

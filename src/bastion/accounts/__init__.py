@@ -6,6 +6,7 @@ from bastion.accounts._abuse import (
     AbuseMonitor,
     AbuseSettings,
     Level,
+    margin,
 )
 from bastion.accounts._counters import (
     BlockHistory,
@@ -56,6 +57,7 @@ __all__ = [
     "fingerprint",
     "hashed_account_id",
     "key_digest",
+    "margin",
     "new_key",
     "similarity",
     "strike_store",

@@ -106,6 +106,12 @@ class AbuseSettings(BaseModel):
         return self
 
 
+def margin(verdict: Verdict) -> float:
+    """How far above its threshold the verdict's clearest violated category scores (0.0 when
+    none is violated): what tells a borderline block from a confident one."""
+    return max((c.score - c.threshold for c in verdict.violated), default=0.0)
+
+
 @dataclass(frozen=True)
 class AbuseDecision:
     """What the monitor concluded about one request.
@@ -239,9 +245,7 @@ class AbuseMonitor:
     def borderline(self, verdict: Verdict) -> bool:
         """Whether every violated category scores under ``uncertain_margin`` above its
         threshold (never for a verdict that violates nothing)."""
-        margin = self.settings.uncertain_margin
-        violated = verdict.violated
-        return bool(violated) and all(c.score - c.threshold < margin for c in violated)
+        return bool(verdict.violated) and margin(verdict) < self.settings.uncertain_margin
 
     def _severe(self, verdict: Verdict) -> bool:
         floor = SEVERITY_WEIGHT[self.settings.severe_severity]
