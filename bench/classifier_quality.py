@@ -18,9 +18,12 @@ Sets (each reported for every profile, in one run):
   (system-prompt lines, extraction and agent requests, everyday questions, code and technical
   answers), written 2026-12-01 after a survey of benign gateway traffic found refusals; no
   choice was made on them. The figure is the false-positive rate.
-* ``heldout_test``: the test side of the training table's near-duplicate-cluster split
-  (needs ../shared/datasets): overall and per source. The old static heads were trained on an
-  older split, so their figure here may include rows they saw.
+* ``heldout_test``: the test side of the near-duplicate-cluster split of the table the
+  installed model was trained on, frozen as text digests in ``bench/heldout/test.sha256``
+  (written by the training's ``heldout`` step; splitting today's sources again would move
+  whole clusters, see :mod:`bastion.training._heldout`); needs ../shared/datasets; overall and
+  per source, with how many frozen texts today's sources still hold. The old static heads were
+  trained on an older split, so their figure here may include rows they saw.
 * ``external``: measurement-only sets of ../shared that neither model trained on (ToxicChat
   train split, TweetEval hate, ETHOS, Stormfront, MaliciousInstruct + Alpaca).
 
@@ -51,6 +54,7 @@ from bastion.evaluation import binary_scores  # noqa: E402
 from bastion.policy import load_policy  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "classifier_quality.json"
+HELDOUT = ROOT / "bench" / "heldout" / "test.sha256"
 DATA = ROOT.parent / "shared" / "datasets"
 PROSE = ("The quarterly planning meeting will cover budgets, hiring and the office move. "
          "Please send your slides to the team lead by Thursday and book the large room. ")
@@ -162,13 +166,15 @@ def transforms(run: Runner) -> dict[str, Any]:
 
 
 def heldout_test(run: Runner) -> dict[str, Any]:
-    from bastion.training import assign, load_all  # noqa: PLC0415
+    from bastion.training import load_all  # noqa: PLC0415
+    from bastion.training._heldout import read_heldout, text_digest  # noqa: PLC0415
 
+    frozen = read_heldout(HELDOUT)
     rows = load_all(DATA, ROOT / "data/own", ROOT / "scripts")
-    splits = assign([r.text for r in rows], [r.group for r in rows])
-    test = [r for r, s in zip(rows, splits, strict=True)
-            if s == "test" and r.labels.get("harm", -1) >= 0]
-    out: dict[str, Any] = {"all": run.score([r.text for r in test],
+    unique = {r.text: r for r in rows if text_digest(r.text) in frozen}
+    test = [r for r in unique.values() if r.labels.get("harm", -1) >= 0]
+    out: dict[str, Any] = {"frozen": len(frozen), "found": len(unique),
+                           "all": run.score([r.text for r in test],
                                             [r.labels["harm"] for r in test])}
     for source in sorted({r.source for r in test}):
         part = [r for r in test if r.source == source]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -271,3 +272,43 @@ def test_refit_reads_each_text_once_and_keeps_the_models_outputs(
     with pytest.raises(AssertionError, match="read again"):
         embed(folder, ["a text the cache has not seen"], tmp_path)
     assert cached.exists()
+
+
+def test_heldout_step_freezes_the_test_texts_of_the_table_the_fit_read(tmp_path: Path) -> None:
+    from bastion.training import STEPS, Paths
+    from bastion.training._heldout import read_heldout, text_digest
+
+    rows = [{"text": text, "labels": [0] * len(HEADS), "weight": 1.0, "split": split,
+             "topic": "", "source": "own"}
+            for text, split in zip(TEXTS, ("test", "train", "test", "val"), strict=True)]
+    table = tmp_path / "work" / "fit-input" / "table.jsonl.gz"
+    table.parent.mkdir(parents=True)
+    with gzip.open(table, "wt", encoding="utf-8") as handle:
+        handle.write(json.dumps({"heads": HEADS}) + "\n")
+        handle.writelines(json.dumps(r) + "\n" for r in rows)
+    paths = Paths(root=tmp_path, data=tmp_path / "data", work=tmp_path / "work")
+    STEPS["heldout"](paths)
+
+    assert read_heldout(paths.heldout) == {text_digest(TEXTS[0]), text_digest(TEXTS[2])}
+    assert paths.heldout.read_text(encoding="utf-8").startswith(
+        "# sha256[:16] of the test-split texts of a 4-row training table; written by")
+
+
+def test_a_heldout_file_with_a_line_that_is_not_a_digest_is_refused(tmp_path: Path) -> None:
+    from bastion.training._heldout import read_heldout
+
+    path = tmp_path / "test.sha256"
+    path.write_text("# note\n0123456789abcdef\nHow do I reset my router?\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"test.sha256:3: 'How do I reset my router\?' is not a "
+                                          r"text digest; the file is written by"):
+        read_heldout(path)
+
+
+def test_the_benchs_heldout_texts_are_the_installed_cards_test_split() -> None:
+    from bastion.training._heldout import read_heldout
+
+    root = Path(__file__).resolve().parent.parent
+    card = json.loads((root / "src/bastion/classify/artifacts/contextual/card.json")
+                      .read_text(encoding="utf-8"))
+    frozen = read_heldout(root / "bench/heldout/test.sha256")
+    assert len(frozen) == sum(s.get("test", 0) for s in card["training"]["sets"].values())

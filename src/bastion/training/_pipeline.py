@@ -4,7 +4,8 @@
 -> ``export`` (ONNX, int8) -> ``refit`` (the heads fitted again on the exported encoder's
 embeddings of the whole table: CPU minutes) -> ``card`` (calibration and reader fitted on
 validation data, figures on held-out data) -> ``windows`` (sentence pairs and window margin
-chosen on development data) -> ``install`` (copy into the package).
+chosen on development data) -> ``install`` (copy into the package) -> ``heldout`` (freeze the
+digests of the table's test rows for ``bench/classifier_quality.py``).
 
 ``unpack`` (not part of ``all``) starts a build from the installed model instead of a fit:
 ``prepare unpack refit card windows install`` needs no fine-tuning (on two CPU cores on
@@ -24,6 +25,7 @@ from pathlib import Path
 from bastion.models import sha256_file
 from bastion.training._card import build_card
 from bastion.training._export import QUANTISATION, export, shipped_form
+from bastion.training._heldout import write_heldout
 from bastion.training._prepare import prepare
 from bastion.training._refit import refit
 from bastion.training._windows import choose_windows
@@ -71,6 +73,12 @@ class Paths:
         """The package's artifact folder: the model ``unpack`` starts from and ``install``
         writes."""
         return self.root / "src/bastion/classify/artifacts/contextual"
+
+    @property
+    def heldout(self) -> Path:
+        """The digests of the installed model's held-out test texts (``heldout`` writes them,
+        ``bench/classifier_quality.py`` reads them)."""
+        return self.root / "bench/heldout/test.sha256"
 
     @property
     def base(self) -> Path:
@@ -187,6 +195,15 @@ def step_install(paths: Paths) -> None:
     _copy_artifacts(paths.work / "onnx", paths.installed)
 
 
+def step_heldout(paths: Paths) -> None:
+    """Freeze the test split the fit read (``bench/heldout/test.sha256``): the held-out rows
+    the bench measures the installed model on. Run it after ``fit``, never after ``unpack``
+    (today's table is not the one the installed model was trained on)."""
+    count = write_heldout(paths.work / "fit-input" / "table.jsonl.gz", paths.heldout,
+                          "written by 'python scripts/train_classifier.py heldout'")
+    print(f"{count} held-out test texts frozen in {paths.heldout}")
+
+
 def _copy_artifacts(source: Path, target: Path) -> None:
     """Copy a model's files (model, tokenizer, card) from ``source`` into ``target``."""
     target.mkdir(parents=True, exist_ok=True)
@@ -196,6 +213,6 @@ def _copy_artifacts(source: Path, target: Path) -> None:
 
 STEPS = {"prepare": step_prepare, "fit": step_fit, "export": step_export,
          "weights": step_weights, "refit": step_refit, "card": step_card,
-         "windows": step_windows, "install": step_install}
+         "windows": step_windows, "install": step_install, "heldout": step_heldout}
 #: Steps run only when named (``all`` runs the others, in order).
 ONLY_NAMED = {"unpack": step_unpack}
