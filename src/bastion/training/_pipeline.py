@@ -49,7 +49,8 @@ CHECKPOINT_NOTE = (
     "rows of today's validation/test splits may have been training rows (counts per set are "
     "in 'training'); tables prepared from 2026-12-02 on also leave out the GPTFuzz questions "
     "of the refusal detector's validation and test splits and DICES-990, which this "
-    "checkpoint was trained on")
+    "checkpoint was trained on; calibration, reader and windows were re-run on the same "
+    "85,745-row table (prepare at 7cffa50) on 2026-12-02, after the activations went to 7 bits")
 
 
 @dataclass(frozen=True)
