@@ -80,9 +80,22 @@ def test_responses_leave_out_the_red_team_figures_blind_rows(tmp_path: Path) -> 
         {"text": t, "label": 0}) for t in ("a reply rated by the crowd", "a shared reply")))
     (tmp_path / "dices" / "dices_350_expert.jsonl").write_text("\n".join(json.dumps(
         {"text": t, "label": 0}) for t in ("a reply rated by experts", "a shared reply")))
-    texts = sorted(r.text for r in load_responses(tmp_path))
-    assert texts == ["Sure, here is the answer to the training question.",
-                     "a reply rated by experts"]
+    rows = sorted(load_responses(tmp_path), key=lambda r: r.text)
+    assert [r.text for r in rows] == ["Sure, here is the answer to the training question.",
+                                      "a reply rated by experts"]
+    assert [r.split for r in rows] == ["train", None]  # the detector's training question
+
+
+def test_a_fixed_split_takes_its_whole_cluster_and_two_fixed_splits_in_one_are_refused() -> None:
+    natural = assign(TEXTS)
+    other = next(s for s in ("train", "val", "test") if s != natural[0])
+    fixed = assign(TEXTS, fixed=[other, None, None, None])
+    assert fixed[:2] == [other, other]  # the near-duplicate follows the fixed row
+    assert fixed[2:] == natural[2:]
+    with pytest.raises(ValueError, match=r"text 1 \('how do I reset the password of my own "
+                                          r"router at home'\) must be in 'test', but its "
+                                          r"near-duplicate cluster is fixed to 'train'"):
+        assign(TEXTS, fixed=["train", "test", None, None])
 
 
 def test_own_rows_keep_their_pair_together(tmp_path: Path) -> None:

@@ -56,7 +56,8 @@ def prepare(data: Path, own: Path, scripts: Path, frozen: list[Path], base: Path
     probes = frozen_texts(frozen)
     dropped = near_duplicates([r.text for r in rows], probes)
     kept = [r for r, drop in zip(rows, dropped, strict=True) if not drop]
-    splits = assign([r.text for r in kept], [r.group for r in kept])
+    splits = assign([r.text for r in kept], [r.group for r in kept],
+                    fixed=[r.split for r in kept])
     topics = head_topics()
     for row in kept:
         if not row.topic:

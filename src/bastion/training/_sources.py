@@ -18,7 +18,10 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bastion.training._split import Split
 
 HEADS = (
     "harm", "violence", "hate", "sexual", "sexual_minors", "self_harm", "weapons_cbrn",
@@ -55,6 +58,8 @@ class Row:
         weight: sample weight.
         group: rows sharing a group always land in the same split (a template, a question).
         topic: a short description of what the text asks for (policy-reader training), or "".
+        split: the split this row must be in, when a rule outside the near-duplicate split
+            chose it (its whole cluster follows); None for the usual split.
     """
 
     text: str
@@ -63,6 +68,7 @@ class Row:
     weight: float = 1.0
     group: str = ""
     topic: str = ""
+    split: Split | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -308,6 +314,11 @@ def load_responses(data: Path) -> list[Row]:
     """Model responses: GPTFuzz's human-labelled jailbroken answers (harmful content) and
     refusals, grouped by question so one question's answers share a split; DICES safe replies.
 
+    The GPTFuzz responses kept are those of the refusal detector's training questions, and
+    they stay in training here: their jailbreak templates join all of them into one
+    near-duplicate cluster, which would otherwise land whole in one split by the hash of its
+    first member (after the rows below were left out, that was test).
+
     Left out, so that the red-team figures stay blind to this model: the GPTFuzz questions of
     the refusal detector's validation and test splits (a detector that reads this model's
     embeddings would otherwise be measured on rows the encoder was trained on) and DICES-990,
@@ -322,10 +333,13 @@ def load_responses(data: Path) -> list[Row]:
         if gptfuzz_split(r) != "train":
             continue
         group = f"gptfuzz-q{r['question_index']}"
+        # the questions' split is the detector's rule (above): these rows stay in training
         if r["label"] == 1:
-            rows.append(harmful(r["text"], "gptfuzz", group=group, weight=0.5))
+            rows.append(harmful(r["text"], "gptfuzz", group=group, weight=0.5,
+                                split="train"))
         else:
-            rows.append(benign(r["text"], "gptfuzz", group=group, weight=0.3))
+            rows.append(benign(r["text"], "gptfuzz", group=group, weight=0.3,
+                                split="train"))
     seen = {str(r["text"]) for r in jsonl(data / "dices" / "dices_990_crowd.jsonl")}
     for r in jsonl(data / "dices" / "dices_350_expert.jsonl"):
         if r["label"] == 0 and r["text"] not in seen:

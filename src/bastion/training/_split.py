@@ -73,12 +73,26 @@ def clusters(texts: Sequence[str], groups: Sequence[str] = ()) -> list[int]:
 
 
 def assign(
-    texts: Sequence[str], groups: Sequence[str] = (), val: float = 0.1, test: float = 0.1
+    texts: Sequence[str], groups: Sequence[str] = (), val: float = 0.1, test: float = 0.1,
+    fixed: Sequence[Split | None] = (),
 ) -> list[Split]:
-    """The split of every text, by cluster."""
+    """The split of every text, by cluster. A cluster holding a row whose split is ``fixed``
+    (a source split by another rule before it got here) takes that split; two fixed splits in
+    one cluster are an error, since one of them would be broken."""
     ids = clusters(texts, groups)
+    chosen: dict[int, Split] = {}
+    for i, split in enumerate(fixed):
+        if split is None:
+            continue
+        if chosen.setdefault(ids[i], split) != split:
+            raise ValueError(f"text {i} ({texts[i][:60]!r}) must be in {split!r}, but its "
+                             f"near-duplicate cluster is fixed to {chosen[ids[i]]!r}; two "
+                             f"rules split these rows differently, so drop one of the copies")
     out: list[Split] = []
     for cluster in ids:
+        if cluster in chosen:
+            out.append(chosen[cluster])
+            continue
         key = texts[cluster].strip().lower()
         digest = hashlib.sha256((SALT + key).encode("utf-8")).digest()
         u = int.from_bytes(digest[:8], "big") / 2**64
