@@ -8,7 +8,6 @@ hyper-parameters chosen on validation, and figures on the test split and the bli
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -27,12 +26,12 @@ from bastion.training._calibrate import (
     platt,
     policy_sets,
 )
+from bastion.training._refit import read_table
 
 
 def table_split(table: Path, split: str) -> tuple[list[str], np.ndarray, list[str]]:
     """Texts, label matrix (-1 masked) and sources of one split of the training table."""
-    with gzip.open(table, "rt", encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle][1:]
+    _, rows = read_table(table)
     rows = [r for r in rows if r["split"] == split]
     return ([r["text"] for r in rows], np.array([r["labels"] for r in rows]),
             [r["source"] for r in rows])
