@@ -9,6 +9,9 @@ validation rows of ``build/train/fit-input/table.jsonl.gz`` that come from
 ``data/own/c_app_*.jsonl`` (application traffic) and on a seeded sample of the other validation
 rows. A text counts as flagged when its verdict is not safe (errors block). Validation only:
 this decides whether a build ships; the blind and held-out sets are for ``bench/``.
+
+``--window-margin M`` (repeatable) also runs each folder with sentence windows counted only
+``M`` above the threshold (0.99: windows off), to show what the windows cost and catch.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ def main() -> None:
     parser.add_argument("--table", type=Path,
                         default=ROOT / "build/train/fit-input/table.jsonl.gz")
     parser.add_argument("--sample", type=int, default=3000)
+    parser.add_argument("--window-margin", type=float, action="append", default=[])
     args = parser.parse_args()
     _, rows = read_table(args.table)
     app = {json.loads(line)["text"] for path in (ROOT / "data/own").glob("c_app_*.jsonl")
@@ -52,15 +56,19 @@ def main() -> None:
                                               args.sample)}
     policy = load_policy("default")
     out: dict[str, Any] = {}
-    for folder in args.folders:
-        classifier = get_classifier("default", model_options={"artifacts": str(folder)})
-        out[str(folder)] = {}
-        for name, part in sets.items():
+    runs = [(str(folder), {"artifacts": str(folder)}) for folder in args.folders]
+    runs += [(f"{folder} (window_margin={margin})",
+              {"artifacts": str(folder), "window_margin": margin})
+             for folder in args.folders for margin in args.window_margin]
+    for name, options in runs:
+        classifier = get_classifier("default", model_options=options)
+        out[name] = {}
+        for part_name, part in sets.items():
             verdicts = []
             for i in range(0, len(part), 256):
                 verdicts += classifier.classify([r["text"] for r in part[i:i + 256]], policy)
-            out[str(folder)][name] = rates([v.kind != "safe" for v in verdicts],
-                                           [max(r["labels"]) == 1 for r in part])
+            out[name][part_name] = rates([v.kind != "safe" for v in verdicts],
+                                         [max(r["labels"]) == 1 for r in part])
     print(json.dumps(out, indent=1))
 
 

@@ -98,6 +98,49 @@ def test_a_fixed_split_takes_its_whole_cluster_and_two_fixed_splits_in_one_are_r
         assign(TEXTS, fixed=["train", "test", None, None])
 
 
+def test_frozen_heldout_texts_stay_in_test_with_their_near_duplicates() -> None:
+    from bastion.training._heldout import text_digest
+    from bastion.training._prepare import held_out
+
+    natural = assign(TEXTS)
+    index = next(i for i in (0, 2, 3) if natural[i] != "test")
+    rows = [benign(t, "benign_user_queries") for t in TEXTS]
+    held_out(rows, {text_digest(TEXTS[index])})
+    assert [r.split for r in rows] == [("test" if i == index else None) for i in range(4)]
+    splits = assign(TEXTS, fixed=[r.split for r in rows])
+    assert splits[index] == "test"
+    if index == 0:
+        assert splits[1] == "test"  # its near-duplicate follows it
+    trained = [benign(TEXTS[0], "gptfuzz", split="train")]
+    with pytest.raises(ValueError, match=r"'How do I reset the password of my own router at home\?' "
+                                          r"\(gptfuzz\) is a frozen held-out text, but its "
+                                          r"source puts it in 'train'"):
+        held_out(trained, {text_digest(TEXTS[0])})
+
+
+def test_unpunctuated_queries_are_also_learnt_as_typed_with_their_question_mark() -> None:
+    from bastion.training._sources import TYPED_SHARE, bucket, typed
+
+    texts = [f"what is the weather in city number {i}" for i in range(40)]
+    texts += [f"set an alarm for {i} o'clock" for i in range(40)]
+    texts += ["Is my card on its way?", "Thanks."]
+    rows = typed([benign(t, "benign_user_queries", topic="weather") for t in texts])
+    originals = [r for r in rows if r.text in texts]
+    variants = [r for r in rows if r.text not in texts]
+    assert len(originals) == len(texts)  # every query is kept as it was
+    chosen = [t for t in texts[:80] if bucket(t, "bastion-typed") < TYPED_SHARE]
+    assert 20 < len(chosen) < 60
+    assert len(variants) == len(chosen)  # the punctuated queries get no variant
+    for variant in variants:
+        original = next(r for r in originals if r.group == variant.group)
+        assert variant.text.lower()[:-1] == original.text
+        assert variant.text[-1] == ("?" if original.text.startswith("what") else ".")
+        assert variant.labels == original.labels
+        assert variant.topic == "weather"
+    assert {v.text[0].isupper() for v in variants} == {True, False}  # both casings
+    assert len({r.group for r in rows if r.group}) == len(variants)
+
+
 def test_own_rows_keep_their_pair_together(tmp_path: Path) -> None:
     (tmp_path / "a.jsonl").write_text(
         json.dumps({"text": "unsafe twin", "label": 1, "category": "violence", "pair": "p1"})

@@ -1,11 +1,12 @@
 """The whole build, step by step, as ``scripts/train_classifier.py`` runs it.
 
-``prepare`` (CPU, a minute) -> ``fit`` (GPU minutes, CPU hours; the same file runs on either)
--> ``export`` (ONNX, int8) -> ``refit`` (the heads fitted again on the exported encoder's
-embeddings of the whole table: CPU minutes) -> ``card`` (calibration and reader fitted on
-validation data, figures on held-out data) -> ``windows`` (sentence pairs and window margin
-chosen on development data) -> ``install`` (copy into the package) -> ``heldout`` (freeze the
-digests of the table's test rows for ``bench/classifier_quality.py``).
+``prepare`` (CPU, a minute; texts frozen in ``bench/heldout/test.sha256`` stay in test)
+-> ``fit`` (GPU minutes, CPU hours; the same file runs on either) -> ``export`` (ONNX, int8)
+-> ``refit`` (the heads fitted again on the exported encoder's embeddings of the whole table:
+CPU minutes) -> ``card`` (calibration and reader fitted on validation data, figures on
+held-out data) -> ``windows`` (sentence pairs and window margin chosen on development data)
+-> ``install`` (copy into the package) -> ``heldout`` (freeze the digests of the table's test
+rows for ``bench/classifier_quality.py``).
 
 ``unpack`` (not part of ``all``) starts a build from the installed model instead of a fit:
 ``prepare unpack refit card windows install`` needs no fine-tuning (on two CPU cores on
@@ -25,7 +26,7 @@ from pathlib import Path
 from bastion.models import sha256_file
 from bastion.training._card import build_card
 from bastion.training._export import QUANTISATION, export, shipped_form
-from bastion.training._heldout import write_heldout
+from bastion.training._heldout import read_heldout, write_heldout
 from bastion.training._prepare import prepare
 from bastion.training._refit import refit
 from bastion.training._windows import choose_windows
@@ -92,9 +93,11 @@ class Paths:
 
 
 def step_prepare(paths: Paths) -> None:
-    """Write the training table and the half-precision base model to ``work/fit-input``."""
+    """Write the training table and the half-precision base model to ``work/fit-input``; the
+    installed model's frozen held-out texts stay in its test split."""
+    heldout = read_heldout(paths.heldout) if paths.heldout.exists() else set()
     summary = prepare(paths.data, paths.root / "data/own", paths.root / "scripts",
-                      paths.frozen, paths.base, paths.work / "fit-input")
+                      paths.frozen, paths.base, paths.work / "fit-input", heldout)
     (paths.work / "fit-input" / "prepare.json").write_text(json.dumps(summary, indent=1))
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bastion.models import sha256_file
+from bastion.training._heldout import text_digest
 from bastion.training._sources import HEADS, LICENCES, Row, jsonl, load_all
 from bastion.training._split import Split, assign, near_duplicates
 
@@ -49,13 +50,28 @@ def label_vector(row: Row) -> list[int]:
     return [row.labels.get(head, -1) for head in HEADS]
 
 
+def held_out(rows: list[Row], digests: set[str]) -> None:
+    """Fix the split of every row whose text digest is frozen as held out to ``test`` (its
+    near-duplicate cluster follows), so that a table prepared again never trains on the rows
+    the installed model is measured on. A row another rule put in train is an error."""
+    for row in rows:
+        if text_digest(row.text) not in digests:
+            continue
+        if row.split not in (None, "test"):
+            raise ValueError(f"{row.text[:60]!r} ({row.source}) is a frozen held-out text, but "
+                             f"its source puts it in {row.split!r}; drop it from one of them")
+        row.split = "test"
+
+
 def prepare(data: Path, own: Path, scripts: Path, frozen: list[Path], base: Path,
-            out: Path) -> dict[str, Any]:
-    """Write the table and the base encoder to ``out``; return a summary for the model card."""
+            out: Path, heldout: set[str] | None = None) -> dict[str, Any]:
+    """Write the table and the base encoder to ``out``; return a summary for the model card.
+    ``heldout``: digests of texts that must stay in the test split (:func:`held_out`)."""
     rows = load_all(data, own, scripts)
     probes = frozen_texts(frozen)
     dropped = near_duplicates([r.text for r in rows], probes)
     kept = [r for r, drop in zip(rows, dropped, strict=True) if not drop]
+    held_out(kept, heldout or set())
     splits = assign([r.text for r in kept], [r.group for r in kept],
                     fixed=[r.split for r in kept])
     topics = head_topics()
@@ -90,6 +106,8 @@ def prepare(data: Path, own: Path, scripts: Path, frozen: list[Path], base: Path
         sources.setdefault(source, {})[split] = n
     return {
         "rows": len(kept), "dropped_near_duplicates_of_frozen_sets": sum(dropped),
+        "held_out_rows_kept_in_test": sum(text_digest(r.text) in (heldout or set())
+                                          for r in kept),
         "sources": {s: {"licence": LICENCES.get(s, "?"), **v} for s, v in sources.items()},
         "frozen_sets": {str(p): sha256_file(p) for p in frozen},
     }

@@ -358,13 +358,43 @@ def load_benign(data: Path) -> list[Row]:
     for name, cap in (("clinc_oos.jsonl", 9000), ("banking77.jsonl", 4000)):
         part = [benign(r["text"], "benign_user_queries", topic=_humanise(r["category"]))
                 for r in jsonl(queries / name) if r["category"] not in ("oos",)]
-        rows += _sample(part, cap)
+        rows += typed(_sample(part, cap))
     folder = data / "benign_instructions"
     for name, cap in (("gsm8k_questions.jsonl", 1500), ("gpteacher.jsonl", 5000),
                       ("arena_hard_prompts.jsonl", 500), ("self_instruct_prompts.jsonl", 427)):
         part = [benign(r["text"], "benign_instructions") for r in jsonl(folder / name)]
         rows += _sample(part, cap)
     return rows
+
+
+#: First words of a query that asks something (it is written with a question mark).
+_ASKS = re.compile(r"^(what|what's|whats|how|when|where|who|whom|whose|which|why|is|are|am|"
+                   r"was|were|do|does|did|can|could|will|would|should|shall|may|might|have|"
+                   r"has|had)\b", re.IGNORECASE)
+#: Share of unpunctuated queries that also appear as typed (each of two forms, half of it).
+TYPED_SHARE = 0.5
+
+
+def typed(rows: list[Row]) -> list[Row]:
+    """``rows`` and, for a seeded share of those without final punctuation, the same query as
+    people also type it: ending in ``?`` when it asks something (``.`` otherwise), once with a
+    capital first letter and once all lower case. CLINC150, the largest benign set, has no
+    punctuation at all, and a model trained on it learnt that a short question with a question
+    mark is unusual (``What is the weather in Paris?`` read as injection). A variant shares its
+    query's group, so both land in one split."""
+    out: list[Row] = []
+    for row in rows:
+        text = row.text.strip()
+        u = bucket(text, "bastion-typed")
+        if not text or text[-1] in ".?!" or u >= TYPED_SHARE:
+            out.append(row)
+            continue
+        row.group = row.group or f"typed:{text.lower()}"
+        mark = "?" if _ASKS.match(text) else "."
+        variant = (text[0].upper() + text[1:] if u < TYPED_SHARE / 2 else text.lower()) + mark
+        out += [row, Row(variant, row.source, dict(row.labels), row.weight, row.group,
+                         row.topic)]
+    return out
 
 
 # --------------------------------------------------------------------------- our own text
