@@ -195,3 +195,30 @@ def test_the_access_log_never_shows_a_query_string() -> None:
     assert DropQuery().filter(record)
     assert key not in record.getMessage()
     assert '"POST /v1/chat/completions?… HTTP/1.1" 401' in record.getMessage()
+
+
+def test_gateway_trust_prints_the_config_that_exempts_a_file_and_refuses_unreadable_ones(
+        cli: typer.Typer, tmp_path: Path) -> None:
+    import yaml
+
+    from bastion.gateway import load_config
+    from bastion.gateway._extract import trust_digest
+
+    prompt = tmp_path / "system.txt"
+    prompt.write_text("You are the support bot of a bike shop.\n", encoding="utf-8")
+    code, out = invoke(cli, "gateway", "trust", str(prompt))
+    assert code == 0, out
+    settings = yaml.safe_load(out)
+    assert settings == {"request": {"trusted_texts": [
+        trust_digest("You are the support bot of a bike shop.")]}}
+    digests = load_config(environ={"BASTION_GATEWAY__REQUEST__TRUSTED_TEXTS": json.dumps(
+        settings["request"]["trusted_texts"])}).request.trusted_texts
+    assert digests == (trust_digest("  You are the support bot of a bike shop."),)
+    binary = tmp_path / "logo.png"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    blank = tmp_path / "blank.txt"
+    blank.write_text(" \n", encoding="utf-8")
+    for path, why in ((binary, "is not UTF-8 text"), (blank, "holds no text")):
+        code, out = invoke(cli, "gateway", "trust", str(path))
+        assert code == 2
+        assert why in " ".join(out.replace("\u2502", " ").split())  # Rich boxes and wraps it

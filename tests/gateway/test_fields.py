@@ -16,6 +16,7 @@ import httpx
 import pytest
 from starlette.requests import Request
 
+from bastion.errors import ConfigError
 from bastion.gateway._admit import read_json
 from bastion.gateway._extract import checked_texts, identifier_words, inert, request_fields
 from bastion.gateway._respond import GatewayError
@@ -794,3 +795,51 @@ def test_harm_spelled_in_schema_keys_is_blocked_and_an_ordinary_schema_passes(
     assert harmful.status_code == 400, harmful.text
     assert sent == 0
     assert ordinary.status_code == 200, ordinary.text
+
+
+SYSTEM = ("You are a safety reviewer for a hardware store's chatbot. Refuse requests such as "
+          f"'{BOMB}' and explain why.")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_trusted_system_prompt_is_not_checked_but_one_character_more_is(
+        gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str]) -> None:
+    from bastion.gateway._extract import trust_digest
+
+    plain = gateway_factory()
+    trusting = gateway_factory(request__trusted_texts=f"[{trust_digest(SYSTEM)}]")
+
+    def chat(system: str, user: str = "Can I return a drill?") -> dict[str, Any]:
+        return {"model": "m", "messages": [{"role": "system", "content": system},
+                                           {"role": "user", "content": user}]}
+
+    with plain.client(plain.key("eve")) as client:
+        assert client.post("/chat/completions", json=chat(SYSTEM)).status_code == 400
+    upstream[0].clear()
+    with trusting.client(trusting.key("eve")) as client:
+        passed = client.post("/chat/completions", json=chat("\n" + SYSTEM + "  "))
+        assert passed.status_code == 200, passed.text
+        assert upstream[0].requests[-1]["messages"][0]["content"] == "\n" + SYSTEM + "  "
+        alone = client.post("/chat/completions", json={
+            "model": "m", "messages": [{"role": "system", "content": SYSTEM}]})
+        assert alone.status_code == 200, alone.text  # nothing left to check is no error
+        changed = client.post("/chat/completions", json=chat(SYSTEM + "!"))
+        harmful_user = client.post("/chat/completions", json=chat(SYSTEM, BOMB + "?"))
+        moderated = client.post("/moderations", json={"input": SYSTEM})
+    assert changed.status_code == 400  # not the trusted text: checked as usual
+    assert harmful_user.status_code == 400  # the rest of the request still is
+    assert moderated.json()["results"][0]["flagged"] is True  # a moderation answers for it
+    assert len(upstream[0].requests) == 2
+    trusting.wait_audit(4)
+    events = [e for e in trusting.audit.events() if e["type"] == "gateway.request"]
+    assert [e.get("trusted_texts") for e in events[:4]] == [1, 1, None, 1]
+
+
+def test_trusted_texts_must_be_digests_not_texts() -> None:
+    from bastion.gateway import load_config
+
+    with pytest.raises(ConfigError, match=r"'You are a helpful bot\.' is not a SHA-256 digest "
+                                          r"\(64 lower-case hex characters\); list digests, "
+                                          r"never the texts themselves"):
+        load_config(environ={"BASTION_GATEWAY__REQUEST__TRUSTED_TEXTS":
+                             "['You are a helpful bot.']"})

@@ -13,6 +13,7 @@ import uvicorn
 from bastion.classify._onnx import share_cores
 from bastion.cli._common import console, err_console, handle_errors, print_json
 from bastion.gateway import GatewayConfig, create_app, load_config
+from bastion.gateway._extract import trust_digest
 from bastion.gateway._factory import CONFIG_ENV
 from bastion.serve import log_config
 
@@ -70,6 +71,28 @@ def _serve(app: Any, settings: GatewayConfig, host: str, port: int, proxy: str |
 def show_config(config: ConfigOption = None) -> None:
     """Validate the config (file plus env overrides) and print the effective settings."""
     print_json(load_config(config).model_dump(mode="json"))
+
+
+@gateway_app.command("trust")
+@handle_errors
+def trust(files: Annotated[list[Path], typer.Argument(
+        help="Files each holding one text exactly as requests send it (a system prompt).",
+        exists=True, dir_okay=False, readable=True)]) -> None:
+    """Print the digests that exempt these texts from the input check
+    (``request.trusted_texts``): only the exact text is trusted, so a client that changes one
+    character of it is checked as usual."""
+    lines = []
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise typer.BadParameter(f"{path} is not UTF-8 text ({exc.reason}); save it as "
+                                     "UTF-8, as requests send it") from exc
+        if not text.strip():
+            raise typer.BadParameter(f"{path} holds no text; a blank text needs no trust")
+        name = "".join(c if c.isprintable() else "?" for c in path.name)
+        lines.append(f"    - {trust_digest(text)}   # {name}")
+    typer.echo("request:\n  trusted_texts:\n" + "\n".join(lines))  # YAML to paste, unwrapped
 
 
 def register(app: typer.Typer) -> None:

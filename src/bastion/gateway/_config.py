@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bastion.accounts import AbuseSettings, Role
 from bastion.errors import ConfigError
@@ -177,9 +177,28 @@ class RequestConfig(_Strict):
     sees (``mcp``, ``web_search``, ``web_search_preview``, ``file_search``); ``conversation``
     and ``input.item_reference`` let through Responses state stored upstream, which was
     written through routes the gateway does not proxy.
+
+    ``trusted_texts`` exempts texts the operator wrote (its system prompts) from the input
+    check: read alone, a sentence of a system prompt can look harmful to the classifier, and
+    every request carries it. Only the exact text is trusted (its digest, after surrounding
+    whitespace is stripped): a client that changes one character gets the full check.
     """
 
     allow_fields: tuple[str, ...] = ()
+    trusted_texts: tuple[str, ...] = Field(default=(), description=(
+        "SHA-256 digests (hex) of exact texts the operator wrote, such as a system prompt, "
+        "that are neither classified nor masked wherever they appear in a request; "
+        "'bastion gateway trust FILE' prints a file's digest."))
+
+    @field_validator("trusted_texts")
+    @classmethod
+    def _digests(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            if len(item) != 64 or item.strip("0123456789abcdef"):
+                raise ValueError(f"{item[:80]!r} is not a SHA-256 digest (64 lower-case hex "
+                                 "characters); list digests, never the texts themselves: "
+                                 "'bastion gateway trust FILE' prints one")
+        return value
 
 
 class ModerationsConfig(_Strict):

@@ -10,6 +10,7 @@ gateway cannot read at all (image parts, token-id prompts) is refused (:class:`U
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
@@ -481,6 +482,12 @@ def identifier_words(fields: list[TextField]) -> str:
     phrases = [phrase for f in fields if f.identifier and f.path[0] not in _SETTINGS
                for phrase in map(_phrase, f.text.split()) if phrase]
     return ", ".join(phrases) if sum(len(p.split()) for p in phrases) > 1 else ""
+
+
+def trust_digest(text: str) -> str:
+    """The digest ``request.trusted_texts`` lists for ``text``: SHA-256 of its UTF-8 bytes,
+    surrounding whitespace stripped."""
+    return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()
 
 
 def checked_texts(fields: list[TextField]) -> list[str]:

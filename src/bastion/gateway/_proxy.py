@@ -37,6 +37,7 @@ from bastion.gateway._extract import (
     joined,
     request_fields,
     set_path,
+    trust_digest,
 )
 from bastion.gateway._guard import Check, header_value
 from bastion.gateway._jsontext import mask_document
@@ -95,6 +96,8 @@ async def check_input(ctx: Context, body: dict[str, Any]
         raise GatewayError(422, str(exc), code="unchecked_content") from exc
     except UnknownField as exc:
         raise GatewayError(400, str(exc), code="unknown_field", param=exc.field) from exc
+    if route != "moderations":  # a moderation answers for every input it is given
+        fields = untrusted(ctx, fields)
     texts = checked_texts(fields)
     size, most = sum(map(len, texts)), gateway.config.classifier.max_input_chars
     if size > most:
@@ -124,6 +127,18 @@ async def check_input(ctx: Context, body: dict[str, Any]
     if check.outcome != "block" and route != "moderations":  # blocks settle after strikes
         await settle_first(ctx)
     return fields, texts, check
+
+
+def untrusted(ctx: Context, fields: list[TextField]) -> list[TextField]:
+    """``fields`` without the texts the operator trusts (``request.trusted_texts``); how many
+    were left out goes to the audit event."""
+    trusted = ctx.gateway.config.request.trusted_texts
+    if not trusted:
+        return fields
+    kept = [f for f in fields if f.identifier or trust_digest(f.text) not in trusted]
+    if len(kept) < len(fields):
+        ctx.extra["trusted_texts"] = len(fields) - len(kept)
+    return kept
 
 
 def _bind_previous(ctx: Context, body: dict[str, Any]) -> None:
