@@ -105,7 +105,7 @@ def test_frozen_heldout_texts_stay_in_test_with_their_near_duplicates() -> None:
     natural = assign(TEXTS)
     index = next(i for i in (0, 2, 3) if natural[i] != "test")
     rows = [benign(t, "benign_user_queries") for t in TEXTS]
-    held_out(rows, {text_digest(TEXTS[index])})
+    assert held_out(rows, {text_digest(TEXTS[index])}) == 1
     assert [r.split for r in rows] == [("test" if i == index else None) for i in range(4)]
     splits = assign(TEXTS, fixed=[r.split for r in rows])
     assert splits[index] == "test"

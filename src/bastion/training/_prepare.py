@@ -50,10 +50,12 @@ def label_vector(row: Row) -> list[int]:
     return [row.labels.get(head, -1) for head in HEADS]
 
 
-def held_out(rows: list[Row], digests: set[str]) -> None:
+def held_out(rows: list[Row], digests: set[str]) -> int:
     """Fix the split of every row whose text digest is frozen as held out to ``test`` (its
     near-duplicate cluster follows), so that a table prepared again never trains on the rows
-    the installed model is measured on. A row another rule put in train is an error."""
+    the installed model is measured on; return how many rows that is. A row another rule put
+    in another split is an error."""
+    count = 0
     for row in rows:
         if text_digest(row.text) not in digests:
             continue
@@ -61,6 +63,8 @@ def held_out(rows: list[Row], digests: set[str]) -> None:
             raise ValueError(f"{row.text[:60]!r} ({row.source}) is a frozen held-out text, but "
                              f"its source puts it in {row.split!r}; drop it from one of them")
         row.split = "test"
+        count += 1
+    return count
 
 
 def prepare(data: Path, own: Path, scripts: Path, frozen: list[Path], base: Path,
@@ -71,7 +75,7 @@ def prepare(data: Path, own: Path, scripts: Path, frozen: list[Path], base: Path
     probes = frozen_texts(frozen)
     dropped = near_duplicates([r.text for r in rows], probes)
     kept = [r for r, drop in zip(rows, dropped, strict=True) if not drop]
-    held_out(kept, heldout or set())
+    frozen_in_test = held_out(kept, heldout or set())
     splits = assign([r.text for r in kept], [r.group for r in kept],
                     fixed=[r.split for r in kept])
     topics = head_topics()
@@ -106,8 +110,7 @@ def prepare(data: Path, own: Path, scripts: Path, frozen: list[Path], base: Path
         sources.setdefault(source, {})[split] = n
     return {
         "rows": len(kept), "dropped_near_duplicates_of_frozen_sets": sum(dropped),
-        "held_out_rows_kept_in_test": sum(text_digest(r.text) in (heldout or set())
-                                          for r in kept),
+        "held_out_rows_kept_in_test": frozen_in_test,
         "sources": {s: {"licence": LICENCES.get(s, "?"), **v} for s, v in sources.items()},
         "frozen_sets": {str(p): sha256_file(p) for p in frozen},
     }

@@ -16,7 +16,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -392,8 +392,7 @@ def typed(rows: list[Row]) -> list[Row]:
         row.group = row.group or f"typed:{text.lower()}"
         mark = "?" if _ASKS.match(text) else "."
         variant = (text[0].upper() + text[1:] if u < TYPED_SHARE / 2 else text.lower()) + mark
-        out += [row, Row(variant, row.source, dict(row.labels), row.weight, row.group,
-                         row.topic)]
+        out += [row, replace(row, text=variant, labels=dict(row.labels))]
     return out
 
 
