@@ -69,9 +69,6 @@ class Outputs:
     embeddings: np.ndarray
 
 
-Pieces = tuple[int, ...]
-
-
 class ContextualModel:
     """The verified ONNX model and its tokenizer."""
 
@@ -94,7 +91,9 @@ class ContextualModel:
         self._workers = _threads()
         size = _env_count("BASTION_MODEL_CACHE", CACHE_TEXTS, minimum=0,
                           what="how many texts' outputs the model keeps")
-        self.recent: Recent[Pieces, tuple[np.ndarray, np.ndarray]] = Recent(size)
+        # keyed by the word pieces as int32 bytes: 4,096 texts of 128 pieces kept take 20.5 MiB
+        # (tracemalloc), 38.5 MiB with tuples of ints as keys
+        self.recent: Recent[bytes, tuple[np.ndarray, np.ndarray]] = Recent(size)
         self._reading = 0  # batches being read now, by every caller
         self._count = threading.Lock()
         # its threads start on first use; one pool per model, shared by all callers
@@ -131,30 +130,34 @@ class ContextualModel:
         not read again (:attr:`recent`)."""
         logits = np.zeros((len(texts), len(self.heads)), np.float32)
         embeddings = np.zeros((len(texts), int(self.card["dim"])), np.float32)
-        where: dict[Pieces, list[int]] = {}
+        where: dict[bytes, list[int]] = {}  # the rows of each distinct piece sequence
+        pieces: dict[bytes, list[int]] = {}
         # One text at a time on this thread: encode_batch hands the texts to the tokenizer's
         # own thread pool, whose threads wait for cores the model is using (six short texts
         # with both cores busy: 3.7 ms against 0.16 ms one at a time; the same when idle).
         for i, text in enumerate(texts):
-            where.setdefault(tuple(self._tokenizer.encode(text).ids), []).append(i)
-        todo: list[Pieces] = []
-        for (pieces, rows), kept in zip(where.items(), self.recent.get_many(list(where)),
-                                        strict=True):
+            ids = self._tokenizer.encode(text).ids
+            key = np.asarray(ids, np.int32).tobytes()
+            where.setdefault(key, []).append(i)
+            pieces[key] = ids
+        todo: list[bytes] = []
+        for (key, rows), kept in zip(where.items(), self.recent.get_many(list(where)),
+                                     strict=True):
             if kept is None:
-                todo.append(pieces)
+                todo.append(key)
             else:
                 logits[rows], embeddings[rows] = kept
         if todo:
-            read = self._read(todo)
-            for i, pieces in enumerate(todo):
-                logits[where[pieces]] = read.logits[i]
-                embeddings[where[pieces]] = read.embeddings[i]
+            read = self._read([pieces[key] for key in todo])
+            for i, key in enumerate(todo):
+                logits[where[key]] = read.logits[i]
+                embeddings[where[key]] = read.embeddings[i]
             # copies: a row kept alone must not keep its whole batch's arrays alive
-            self.recent.put_many([(pieces, (read.logits[i].copy(), read.embeddings[i].copy()))
-                                  for i, pieces in enumerate(todo)])
+            self.recent.put_many([(key, (read.logits[i].copy(), read.embeddings[i].copy()))
+                                  for i, key in enumerate(todo)])
         return Outputs(logits, embeddings)
 
-    def _read(self, encoded: list[Pieces]) -> Outputs:
+    def _read(self, encoded: list[list[int]]) -> Outputs:
         """Run the model on distinct word-piece sequences, in batches side by side."""
         deadline = current_deadline()  # read here: the pool's threads do not share the context
         logits = np.zeros((len(encoded), len(self.heads)), np.float32)
