@@ -7,11 +7,11 @@ sentences come back inside the join and are read again, unless the model keeps t
 the word pieces it read lately (``BASTION_MODEL_CACHE``, :mod:`bastion.classify._onnx`).
 
 For two system prompts (the latency bench's one line, and a support bot's 1,100 characters
-written for this bench), the same requests (a system prompt and a different benign question
-each time, from ``scripts/benign_prompts.txt``, numbered so no whole text repeats) are checked
-in process through the ``default`` profile with the outputs kept and with nothing kept,
-alternating in blocks so drift on the machine falls on both alike. Reported: the median and
-p99 milliseconds of one check, and their ratio.
+written for this bench), the same requests (a system prompt and a different benign question each
+time, the speed bench's numbered prompts from ``scripts/benign_prompts.txt``, so no whole text
+repeats) are checked in process through the ``default`` profile with the outputs kept and with
+nothing kept, alternating in blocks so drift on the machine falls on both alike. Reported: the
+median and p99 milliseconds of one check, and their ratio.
 
 Run: ``python bench/model_cache.py [--requests 200]``; results in
 ``bench/results/model_cache.json``.
@@ -27,6 +27,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
+
+from speed import short_texts  # the speed bench's numbered benign prompts
 
 from bastion.classify import get_classifier
 from bastion.classify._onnx import CACHE_TEXTS, load_model
@@ -52,18 +54,11 @@ SUPPORT_SYSTEM = (
     "customers who sign up online, and free smart meter installation in most areas.")
 
 
-def questions(n: int, start: int) -> list[str]:
-    """``n`` benign questions, numbered so no two repeat."""
-    lines = (ROOT / "scripts" / "benign_prompts.txt").read_text("utf-8").splitlines()
-    base = [x for x in lines if x and not x.startswith("#") and ": " not in x[:12]]
-    return [f"{base[i % len(base)]} ({i})" for i in range(start, start + n)]
-
-
 def measure(system: str, requests: int) -> dict[str, object]:
     """Milliseconds per input check with the outputs kept and with nothing kept."""
     classifier, policy = get_classifier("default"), load_policy("default")
     recent = load_model().recent
-    asked = iter(questions(2 * requests + 2 * BLOCK, start=len(system)))
+    asked = iter(short_texts(2 * requests + 2 * BLOCK, start=len(system)))
     times: dict[str, list[float]] = {"kept": [], "none kept": []}
     for block in range(2 * requests // BLOCK):
         mode = "kept" if block % 2 else "none kept"

@@ -408,7 +408,7 @@ def test_a_passed_deadline_stops_the_model_before_its_next_batch(
     from bastion.errors import BackendTimeout
 
     onnx = model._model
-    texts = [f"Item {i}. {PROSE}" for i in range(12)]  # several batches
+    texts = [f"{PROSE} Item {i}." for i in range(12)]  # several batches
     onnx.recent.clear()
     widths = _batch_sizes(onnx, monkeypatch)
     with pytest.raises(BackendTimeout, match="deadline passed"):

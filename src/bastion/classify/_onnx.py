@@ -131,15 +131,12 @@ class ContextualModel:
         logits = np.zeros((len(texts), len(self.heads)), np.float32)
         embeddings = np.zeros((len(texts), int(self.card["dim"])), np.float32)
         where: dict[bytes, list[int]] = {}  # the rows of each distinct piece sequence
-        pieces: dict[bytes, list[int]] = {}
         # One text at a time on this thread: encode_batch hands the texts to the tokenizer's
         # own thread pool, whose threads wait for cores the model is using (six short texts
         # with both cores busy: 3.7 ms against 0.16 ms one at a time; the same when idle).
         for i, text in enumerate(texts):
-            ids = self._tokenizer.encode(text).ids
-            key = np.asarray(ids, np.int32).tobytes()
+            key = np.asarray(self._tokenizer.encode(text).ids, np.int32).tobytes()
             where.setdefault(key, []).append(i)
-            pieces[key] = ids
         todo: list[bytes] = []
         for (key, rows), kept in zip(where.items(), self.recent.get_many(list(where)),
                                      strict=True):
@@ -148,7 +145,7 @@ class ContextualModel:
             else:
                 logits[rows], embeddings[rows] = kept
         if todo:
-            read = self._read([pieces[key] for key in todo])
+            read = self._read([np.frombuffer(key, np.int32) for key in todo])
             for i, key in enumerate(todo):
                 logits[where[key]] = read.logits[i]
                 embeddings[where[key]] = read.embeddings[i]
@@ -157,7 +154,7 @@ class ContextualModel:
                                   for i, key in enumerate(todo)])
         return Outputs(logits, embeddings)
 
-    def _read(self, encoded: list[list[int]]) -> Outputs:
+    def _read(self, encoded: list[np.ndarray]) -> Outputs:
         """Run the model on distinct word-piece sequences, in batches side by side."""
         deadline = current_deadline()  # read here: the pool's threads do not share the context
         logits = np.zeros((len(encoded), len(self.heads)), np.float32)
