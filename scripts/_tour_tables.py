@@ -40,7 +40,7 @@ def _table(header: list[str], align: str, rows: list[list[str]]) -> str:
 
 def gateway() -> str:
     """Added latency against LiteLLM, streaming and the load run."""
-    g = _load("gateway_latency")
+    g, kept = _load("gateway_latency"), _load("model_cache")["support_system_prompt"]
     c1, c50 = g["latency"]["concurrency_1"], g["latency"]["concurrency_50"]
     s, load = g["streaming"], g["load"]
     small = s["small_window"]
@@ -53,6 +53,9 @@ def gateway() -> str:
         ["of which the gateway itself (rules tier alone, no model), p50 / p99",
          f"{c1['bastion_rules_tier']['added_p50_ms']:.1f} ms / "
          f"{c1['bastion_rules_tier']['added_p99_ms']:.1f} ms", "", ""],
+        [f"input check with a {_n(kept['system_prompt_chars'])}-character system prompt "
+         "(in process, p50): model outputs kept / none kept",
+         f"{kept['kept']['p50_ms']:.1f} ms / {kept['none kept']['p50_ms']:.1f} ms", "", ""],
         ["added p50, 50 clients", f"{c50['bastion']['added_p50_ms']:.0f} ms",
          f"{c50['litellm']['added_p50_ms']:.0f} ms", ""],
         ["p99 of the whole request, 50 clients", f"{c50['bastion']['p99_ms']:.0f} ms",

@@ -16,67 +16,27 @@ Verdicts are cached by (sha256 of the text, policy hash), so a repeated text cos
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 from bastion.classify._base import Classifier
+from bastion.classify._recent import Recent
 from bastion.classify._registry import create
 from bastion.classify._verdict import Verdict, amended
 from bastion.policy import ACTION_RANK, Policy
 
 
-class VerdictCache:
+class VerdictCache(Recent[tuple[str, str], Verdict]):
     """A thread-safe LRU cache of verdicts keyed by content hash and policy hash."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple[str, str], Verdict] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
     @staticmethod
     def key(text: str, policy: Policy) -> tuple[str, str]:
         """The cache key of a text under a policy."""
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), policy.hash
 
-    def get(self, key: tuple[str, str]) -> Verdict | None:
-        """The cached verdict, or None."""
-        return self.get_many([key])[0]
-
-    def get_many(self, keys: Sequence[tuple[str, str]]) -> list[Verdict | None]:
-        """The cached verdict of each key, or None (one lock for the batch)."""
-        items = self._items
-        out: list[Verdict | None] = []
-        with self._lock:
-            for key in keys:
-                verdict = items.get(key)
-                if verdict is not None:
-                    items.move_to_end(key)
-                out.append(verdict)
-            found = sum(v is not None for v in out)
-            self.hits += found
-            self.misses += len(out) - found
-        return out
-
-    def put(self, key: tuple[str, str], verdict: Verdict) -> None:
-        """Store a verdict; errors are never cached (the next call may succeed)."""
-        self.put_many([(key, verdict)])
-
     def put_many(self, pairs: Sequence[tuple[tuple[str, str], Verdict]]) -> None:
         """Store verdicts (errors are never cached: the next call may succeed)."""
-        if self._size <= 0:
-            return
-        items = self._items
-        with self._lock:
-            for key, verdict in pairs:
-                if not verdict.is_error:
-                    items[key] = verdict
-                    items.move_to_end(key)
-            while len(items) > self._size:
-                items.popitem(last=False)
+        super().put_many([(key, verdict) for key, verdict in pairs if not verdict.is_error])
 
 
 class CascadeClassifier(Classifier):
