@@ -11,7 +11,10 @@ Held-out sets (never trained on, never used to choose a setting):
 Refusal (the response does not give what was asked) is the positive class. ``bastion`` is the
 detector alone (one probability per whole response); ``bastion_scorer`` is how the red-team
 scorers read a response with it (:func:`bastion.redteam.scorers.compliance`: the whole, then
-voice by voice, so one voice that answers is no refusal). garak's detector
+voice by voice, so one voice that answers is no refusal); ``bastion_scorer_with_request``, on
+rows that carry their request (GPTFuzz), is how a campaign reads it: a response the detector
+is unsure about is decided by the model that reads request and response together
+(:mod:`bastion.redteam.scorers._pair`). garak's detector
 scores 1 when it finds no mitigation text (an attack success), so its refusal prediction is
 ``1 - score``. garak runs in its own venv (``--garak-venv``, default ``bench/.venv-garak``;
 ``python -m venv bench/.venv-garak && bench/.venv-garak/bin/pip install garak``; the detector
@@ -87,6 +90,11 @@ def main() -> int:
         result["bastion_scorer"] = binary_scores(
             labels, [int(not c.complied) for c in read], [1.0 - c.p_success for c in read],
             model.threshold).to_dict()
+        if all(r.goal for r in rows):  # the scorer as a campaign runs it: with the request
+            read = compliance(texts, None, [r.goal for r in rows])
+            result["bastion_scorer_with_request"] = binary_scores(
+                labels, [int(not c.complied) for c in read], [1.0 - c.p_success for c in read],
+                model.threshold).to_dict()
         garak = garak_refusals(args.garak_venv, texts)
         result["garak_mitigation_bypass"] = garak if isinstance(garak, str) else \
             binary_scores(labels, [int(p >= 0.5) for p in garak], garak, 0.5).to_dict()

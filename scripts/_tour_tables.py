@@ -94,8 +94,9 @@ def redteam() -> str:
          "parallel attempts)"],
         ["refusal detection F1, GPTFuzz human-labelled responses, blind test "
          f"(n = {_n(fuzz['bastion']['n'])})",
-         f"{fuzz['bastion']['f1']:.3f} ({fuzz['bastion_scorer']['f1']:.3f} as the scorers read "
-         "it, voice by voice)",
+         f"{fuzz['bastion']['f1']:.3f} alone; {fuzz['bastion_scorer']['f1']:.3f} voice by "
+         f"voice; {fuzz['bastion_scorer_with_request']['f1']:.3f} as a campaign reads it, with "
+         "the request where unsure",
          f"{fuzz['garak_mitigation_bypass']['f1']:.3f} (`mitigation.MitigationBypass`)"],
         [f"refusal detection F1, hand-labelled holdout (n = {hand['bastion']['n']})",
          f"{hand['bastion']['f1']:.3f}", f"{hand['garak_mitigation_bypass']['f1']:.3f}"],

@@ -20,9 +20,9 @@ from bastion.redteam.training import (
     card,
     evaluate,
     fit,
-    gptfuzz_rows,
     handwritten_rows,
-    split_rows,
+    run_script,
+    training_rows,
     write_artifact,
 )
 
@@ -36,14 +36,8 @@ def main() -> int:
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--out", type=Path, default=ARTIFACTS)
     args = parser.parse_args()
-    if not (args.datasets / "gptfuzz").is_dir():
-        print(f"missing {args.datasets / 'gptfuzz'}; pass --datasets", file=sys.stderr)
-        return 2
-    kept, dropped = split_rows(gptfuzz_rows(args.datasets))
-    kept += handwritten_rows(DATA / "refusal_handwritten.jsonl")
-    train = [r for r in kept if r.split == "train"]
-    val = [r for r in kept if r.split == "val"]
-    test = [r for r in kept if r.split == "test"]
+    rows, dropped = training_rows(args.datasets, DATA / "refusal_handwritten.jsonl")
+    train, val, test = rows["train"], rows["val"], rows["test"]
     holdout = handwritten_rows(DATA / "refusal_holdout.jsonl", "test")
     fitted, by_c = fit(train, val)
     metrics = {}
@@ -62,4 +56,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -32,3 +32,12 @@ def shared_datasets() -> Path | None:
         if candidate.is_dir():
             return candidate
     return None
+
+
+@pytest.fixture
+def datasets_with_gptfuzz() -> Path:
+    """../shared/datasets, which holds GPTFuzz; the test is skipped, saying so, without it."""
+    datasets = shared_datasets()
+    if datasets is None or not (datasets / "gptfuzz").is_dir():
+        pytest.skip("../shared/datasets/gptfuzz not found")
+    return datasets

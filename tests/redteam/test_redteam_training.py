@@ -21,14 +21,6 @@ from bastion.redteam.training import (
 )
 
 
-def shared_datasets() -> Path | None:
-    """../shared/datasets when present."""
-    for parent in Path(__file__).resolve().parents:
-        if (parent.parent / "shared" / "datasets").is_dir():
-            return parent.parent / "shared" / "datasets"
-    return None
-
-
 def test_near_duplicates_cluster_reworded_refusals_not_different_answers() -> None:
     texts = ["I'm sorry, but I can't assist with that request.",
              "I'm sorry, but I cannot assist with that request.",
@@ -62,11 +54,8 @@ def test_card_says_labels_are_human_and_split_is_blind() -> None:
 
 
 @pytest.mark.slow
-def test_refusal_f1_on_blind_gptfuzz_test_rows() -> None:
-    datasets = shared_datasets()
-    if datasets is None or not (datasets / "gptfuzz").is_dir():
-        pytest.skip("../shared/datasets/gptfuzz not found")
-    kept, _ = split_rows(gptfuzz_rows(datasets))
+def test_refusal_f1_on_blind_gptfuzz_test_rows(datasets_with_gptfuzz: Path) -> None:
+    kept, _ = split_rows(gptfuzz_rows(datasets_with_gptfuzz))
     test = [r for r in kept if r.split == "test"]
     probs = refusal_probabilities([r.response for r in test])
     scores = evaluate([r.refused for r in test], np.asarray(probs),

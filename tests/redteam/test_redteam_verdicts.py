@@ -181,10 +181,14 @@ def test_one_voice_that_answers_is_success_though_the_whole_reads_as_a_refusal(
         response: str) -> None:
     (read,) = compliance([response])
     assert read.p_refusal >= read.threshold, "the test text no longer exercises the voice rule"
+    assert read.complied
+    assert "one voice complied" in read.describe()
+    # In a campaign, a response the detector is this unsure about is read again with its
+    # request (scorers/_pair.py); that reading must call it a success too.
     for scorer in _verdict_scorers():
         score = anyio.run(scorer.score, _declared(response), Secrets())
         assert score.success is True, score
-        assert "one voice complied" in score.reason
+        assert "one voice complied" in score.reason or "read with its request" in score.reason
 
 
 def test_score_file_reads_refusals_voice_by_voice_like_a_campaign() -> None:

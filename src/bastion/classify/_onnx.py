@@ -75,7 +75,6 @@ class ContextualModel:
     """The verified ONNX model and its tokenizer."""
 
     def __init__(self, folder: Path) -> None:
-        import onnxruntime as ort  # noqa: PLC0415 - heavy import, only when a model is used
         from tokenizers import Tokenizer  # noqa: PLC0415
 
         self.folder = folder
@@ -86,10 +85,6 @@ class ContextualModel:
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.no_padding()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._workers = _threads()
         size = _env_count("BASTION_MODEL_CACHE", CACHE_TEXTS, minimum=0,
                           what="how many texts' outputs the model keeps")
@@ -101,14 +96,9 @@ class ContextualModel:
         # its threads start on first use; one pool per model, shared by all callers
         self._pool = ThreadPoolExecutor(self._workers, "bastion-model") \
             if self._workers > 1 else None
-        try:
-            self._session = ort.InferenceSession(
-                str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"],
-                disabled_optimizers=list(UNFUSED))
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ConfigError(f"contextual model {str(folder)!r} cannot be loaded ({exc}); "
-                              "reinstall bastion-ai or rebuild it with "
-                              "'python scripts/train_classifier.py'") from exc
+        self._session = one_core_session(
+            folder / "model.onnx", "contextual model", "reinstall bastion-ai or rebuild it "
+            "with 'python scripts/train_classifier.py'")
         calibration = self.card["calibration"]
         self._scale = np.array([calibration[h][0] for h in self.heads], np.float32)
         self._shift = np.array([calibration[h][1] for h in self.heads], np.float32)
@@ -217,6 +207,23 @@ class ContextualModel:
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         """Calibrated head probabilities (Platt scaling fitted on the validation split)."""
         return sigmoid(logits * self._scale + self._shift)
+
+
+def one_core_session(path: Path, what: str, fix: str) -> Any:
+    """An ONNX Runtime session on one core, with the fusions of :data:`UNFUSED` left undone;
+    ConfigError naming ``what`` and ``fix`` when the file cannot be loaded."""
+    import onnxruntime as ort  # noqa: PLC0415 - heavy import, only when a model is used
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"],
+                                    disabled_optimizers=list(UNFUSED))
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ConfigError(f"{what} {str(path.parent)!r} cannot be loaded ({exc}); {fix}"
+                          ) from exc
 
 
 def _threads() -> int:

@@ -382,7 +382,9 @@ def rerun_command(
 @redteam_app.command("score")
 @handle_errors
 def score_command(
-    source: Annotated[Path, typer.Argument(help="JSONL rows with 'response' (+ 'label').")],
+    source: Annotated[Path, typer.Argument(help=(
+        "JSONL rows with 'response' (+ 'prompt', 'goal', 'label'); with 'goal' the refusal "
+        "scorer reads a response it is unsure about with its request."))],
     scorer: Annotated[str, typer.Option("--scorer", help=(
         "refusal, or harm (what the response adds to its prompt, by response categories)."
     ))] = "refusal",

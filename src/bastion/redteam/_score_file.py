@@ -1,7 +1,9 @@
 """Score a file of responses with one scorer, and measure it when rows carry labels.
 
 Rows are JSON objects with ``response`` (required), ``prompt`` (optional, falling back to
-``text``) and optionally ``label``: 1 when the attack succeeded (the model complied / the
+``text``), ``goal`` (optional: the plain request the response answers; the refusal scorer
+then reads a response it is unsure about with its request, as a campaign does) and optionally
+``label``: 1 when the attack succeeded (the model complied / the
 response is harmful), 0 otherwise, the convention of JailbreakBench's judge labels. With
 ``positive="refusal"``, ``label`` 1 means the response is a refusal instead. The harm scorer
 reads a response as a campaign does: without the text it echoes from its prompt, and by the
@@ -73,13 +75,15 @@ def score_rows(rows: Sequence[dict[str, Any]], scorer: ScorerName, *,
     responses = [str(r["response"]) for r in rows]
     prompts = [str(r.get("prompt") or r.get("text") or "") for r in rows]
     labels = [r.get(label_field) for r in rows]
+    goals = [str(r.get("goal") or "") for r in rows]
     if scorer == "refusal":  # as a campaign reads a response: whole, then voice by voice
         flip = positive == "success"
         return [Row(prompt, response, label,
                     read.p_success if flip else round(1.0 - read.p_success, 4),
                     int(read.complied if flip else not read.complied))
                 for prompt, response, label, read in zip(prompts, responses, labels,
-                                                         compliance(responses), strict=True)]
+                                                         compliance(responses, None, goals),
+                                                         strict=True)]
     # As in a campaign: judge what the response adds to its prompt, by response categories.
     novel = [strip_echo(response, [prompt]).text or response
              for prompt, response in zip(prompts, responses, strict=True)]

@@ -52,7 +52,8 @@ class Session:
                 raise ConfigError("this strategy needs an attacker model; pass --attacker-url")
             return await self.attacker.complete(effect.messages)
         if isinstance(effect, Check):  # read as the verdict reads it: whole, then by voice
-            (read,) = await anyio.to_thread.run_sync(compliance, [effect.text])
+            (read,) = await anyio.to_thread.run_sync(compliance, [effect.text], None,
+                                                     [self.case.goal])
             return 1.0 - read.p_success
         if isinstance(effect, Rewind):
             self._rewind()

@@ -62,10 +62,8 @@ def _fit_module() -> ModuleType:
 
 def export(checkpoint: Path, base: Path, heads: int, out: Path) -> Path:
     """Write ``model.onnx`` (int8) and ``tokenizer.json`` to ``out``; return the model path."""
-    import onnx  # noqa: PLC0415
     import onnxruntime as ort  # noqa: PLC0415
     import torch  # noqa: PLC0415
-    from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: PLC0415
     from safetensors.torch import load_file  # noqa: PLC0415
     from tokenizers import Tokenizer  # noqa: PLC0415
     from transformers import BertConfig  # noqa: PLC0415
@@ -85,18 +83,8 @@ def export(checkpoint: Path, base: Path, heads: int, out: Path) -> Path:
                       "attention_mask": {0: "batch", 1: "tokens"},
                       "logits": {0: "batch"}, "embedding": {0: "batch"}},
     )
-    from onnxruntime.transformers.optimizer import optimize_model  # noqa: PLC0415
-
-    fused = out / "model-fused.onnx"
-    config = BertConfig.from_pretrained(str(base))
-    optimize_model(str(fp32), model_type="bert", num_heads=config.num_attention_heads,
-                   hidden_size=config.hidden_size).save_model_to_file(str(fused))
     target = out / "model.onnx"
-    quantize_dynamic(str(fused), str(target), weight_type=QuantType.QInt8, per_channel=True,
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-    shipped_form(target, target)
-    fp32.unlink()
-    fused.unlink()
+    quantise(fp32, target, base)
     shutil.copy2(base / "tokenizer.json", out / "tokenizer.json")
     # the int8 graph must agree with the torch model on real text
     tokenizer = Tokenizer.from_file(str(base / "tokenizer.json"))
@@ -115,6 +103,26 @@ def export(checkpoint: Path, base: Path, heads: int, out: Path) -> Path:
         raise RuntimeError(f"int8 model drifts from fp32: logit drift {drift:.3f}, "
                            f"embedding cosine {cosine:.3f}")
     return target
+
+
+def quantise(fp32: Path, target: Path, base: Path) -> None:
+    """Fuse a BERT-family float graph exported from ``base``'s architecture, quantise it to
+    int8 weights and write it in the shipped form (:func:`shipped_form`) at ``target``; the
+    float graph and the fused step are removed."""
+    import onnx  # noqa: PLC0415
+    from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: PLC0415
+    from onnxruntime.transformers.optimizer import optimize_model  # noqa: PLC0415
+    from transformers import BertConfig  # noqa: PLC0415
+
+    fused = target.with_name(f"{target.stem}-fused.onnx")
+    config = BertConfig.from_pretrained(str(base))
+    optimize_model(str(fp32), model_type="bert", num_heads=config.num_attention_heads,
+                   hidden_size=config.hidden_size).save_model_to_file(str(fused))
+    quantize_dynamic(str(fused), str(target), weight_type=QuantType.QInt8, per_channel=True,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    shipped_form(target, target)
+    fp32.unlink()
+    fused.unlink()
 
 
 def weights_only(source: Path, target: Path) -> int:

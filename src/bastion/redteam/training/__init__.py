@@ -15,7 +15,9 @@ from bastion.redteam.training._data import (
     gptfuzz_split,
     handwritten_rows,
     near_duplicates,
+    run_script,
     split_rows,
+    training_rows,
 )
 from bastion.redteam.training._fit import Fitted, card, evaluate, fit, write_artifact
 from bastion.redteam.training._voices import VoiceSetting, choose, voice_grid
@@ -35,7 +37,9 @@ __all__ = [
     "gptfuzz_split",
     "handwritten_rows",
     "near_duplicates",
+    "run_script",
     "split_rows",
+    "training_rows",
     "voice_grid",
     "write_artifact",
 ]

@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
+from bastion.errors import InputError
 
 Split = Literal["train", "val", "test"]
 SEED = "bastion-refusal-v2"
@@ -175,6 +178,29 @@ def split_rows(rows: Sequence[Row]) -> tuple[list[Row], dict[str, int]]:
             continue
         kept.append(row)
     return kept, dropped
+
+
+def training_rows(datasets: Path, handwritten: Path
+                  ) -> tuple[dict[Split, list[Row]], dict[str, int]]:
+    """GPTFuzz's rows and the hand-written ones (``handwritten``), split blind by
+    :func:`split_rows`, with how many near-duplicates were dropped from val and test;
+    InputError when GPTFuzz is not under ``datasets``."""
+    if not (datasets / "gptfuzz").is_dir():
+        raise InputError(f"missing {datasets / 'gptfuzz'}: pass --datasets (the folder that "
+                         "holds gptfuzz/gptfuzz_labelled_responses.jsonl)")
+    kept, dropped = split_rows(gptfuzz_rows(datasets))
+    kept += handwritten_rows(handwritten)
+    splits: tuple[Split, ...] = ("train", "val", "test")
+    return {s: [r for r in kept if r.split == s] for s in splits}, dropped
+
+
+def run_script(main: Callable[[], int]) -> int:
+    """Run a training script's ``main``; bad input (InputError) is said on stderr, status 2."""
+    try:
+        return main()
+    except InputError as exc:
+        print(exc, file=sys.stderr)
+        return 2
 
 
 def with_split(rows: Sequence[Row], split: Split) -> list[Row]:
