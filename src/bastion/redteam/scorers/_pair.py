@@ -1,12 +1,14 @@
 """The request-and-response reader: did this response give what this request asked for?
 
-The refusal detector (:mod:`bastion.redteam.scorers._refusal`) reads the response alone, so an
-answer that sounds helpful but talks about something else, or a polite essay that gives
-nothing away, can fool it. This model reads the request (the attempt's plain goal) and the
-response together: all-MiniLM-L6-v2 fine-tuned as a cross-encoder on human-labelled GPTFuzz
-responses and Bastion's hand-written rows (``scripts/train_refusal_pair.py``), shipped as int8
-ONNX with its card (``artifacts/refusal-pair/card.json``: data, licences, split, settings,
-held-out figures, file hashes).
+The refusal detector (:mod:`bastion.redteam.scorers._refusal`) reads the response alone, so a
+polite essay that gives nothing away, or an in-character refusal, can fool it. This model reads
+the request (the attempt's plain goal) and the response together: all-MiniLM-L6-v2 fine-tuned
+as a cross-encoder on human-labelled GPTFuzz responses and Bastion's hand-written rows
+(``scripts/train_refusal_pair.py``), shipped as int8 ONNX with its card
+(``artifacts/refusal-pair/card.json``: data, licences, split, settings, held-out figures, file
+hashes). It does not check that an answer is on topic: GPTFuzz has almost no helpful answers
+to the wrong question, and a recipe for bread given to a request for a drug reads as
+compliance.
 
 It costs tens of milliseconds a response on one core, so :func:`bastion.redteam.scorers.
 compliance` asks it only where the detector is unsure (its probability inside the card's
