@@ -38,7 +38,7 @@ from bastion.classify._deadline import check_deadline, current_deadline
 from bastion.classify._fewshot import sigmoid
 from bastion.classify._recent import Recent
 from bastion.errors import BackendError, ConfigError
-from bastion.models import sha256_file
+from bastion.models import loaded_once, sha256_file
 
 #: Most word pieces read per text (the window size of the model, about 500 characters).
 MAX_TOKENS = 128
@@ -264,7 +264,7 @@ def load_model(folder: str | None = None) -> ContextualModel:
     return _load_model(artifact_dir(Path(folder) if folder else None).resolve())
 
 
-@cache
+@loaded_once
 def _load_model(folder: Path) -> ContextualModel:
     return ContextualModel(folder)
 

@@ -35,7 +35,6 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from functools import cache
 from itertools import chain
 from pathlib import Path
 from typing import Any, ClassVar, cast
@@ -55,7 +54,7 @@ from bastion.classify._variants import INVISIBLE as _INVISIBLE
 from bastion.classify._verdict import Explanation, Span, Verdict, decide_rows
 from bastion.classify._window import windows
 from bastion.errors import BackendError, ConfigError
-from bastion.models import MINILM_FILES, WORDLLAMA_FILES, minilm, wordllama
+from bastion.models import MINILM_FILES, WORDLLAMA_FILES, loaded_once, minilm, wordllama
 from bastion.policy import Category, Policy
 
 _POLICY_CACHE_SIZE = 32
@@ -305,7 +304,7 @@ class MiniLMEncoder(Encoder):
 _ENCODERS: dict[str, type[Encoder]] = {"wordllama": WordLlamaEncoder, "minilm": MiniLMEncoder}
 
 
-@cache
+@loaded_once
 def encoder_for(name: str) -> Encoder:
     """The encoder called ``name``, loaded once per process."""
     if name not in _ENCODERS:

@@ -1,5 +1,6 @@
 """Pinned, verified loaders for the model files Bastion uses from installed packages."""
 
+from bastion.models._once import LoadedOnce, loaded_once
 from bastion.models._pinned import (
     LANGID_FILES,
     MINILM_FILES,
@@ -18,8 +19,10 @@ __all__ = [
     "LANGID_FILES",
     "MINILM_FILES",
     "WORDLLAMA_FILES",
+    "LoadedOnce",
     "count_tokens",
     "language_identifier",
+    "loaded_once",
     "minilm",
     "minilm_folder",
     "package_dir",

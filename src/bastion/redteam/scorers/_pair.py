@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from numpy.typing import NDArray
 
 from bastion.classify._recent import Recent
 from bastion.errors import ConfigError
-from bastion.models import verify_files
+from bastion.models import loaded_once, verify_files
 
 #: The request and the response as the model reads them (the same cut in training).
 GOAL_CHARS = 300
@@ -109,7 +108,7 @@ def artifact_dir() -> Path:
     return Path(str(resources.files("bastion.redteam").joinpath("artifacts", "refusal-pair")))
 
 
-@cache
+@loaded_once
 def load_pair_model() -> PairModel:
     """The shipped request-and-response reader, verified, loaded once."""
     return PairModel(artifact_dir())

@@ -24,7 +24,6 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -32,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bastion.errors import ConfigError
-from bastion.models import wordllama
+from bastion.models import loaded_once, wordllama
 
 FEATURES_VERSION = 3
 HEAD_CHARS = 240
@@ -128,7 +127,7 @@ def artifact_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@cache
+@loaded_once
 def load_refusal_model() -> RefusalModel:
     """The shipped detector, verified against the sha256 in its metadata; loaded once."""
     folder = resources.files("bastion.redteam").joinpath("artifacts")
