@@ -418,3 +418,36 @@ def test_a_passed_deadline_stops_the_model_before_its_next_batch(
     assert found.logits.shape[0] == len(texts)
     assert sum(widths) == len(texts)
     assert classify_within(0.0, lambda: "no model call") == "no model call"
+
+
+def test_a_deadline_that_passes_while_views_are_built_stops_before_the_word_pieces(
+        model: EmbeddedClassifier, default: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building a long text's views takes a while; once the caller has given up, the model is
+    not asked (no tokenising, no batch), and the verdicts say why."""
+    import time
+
+    from bastion.classify import _embedded, classify_within
+
+    real = _embedded.views
+
+    def slow_views(text: str, **kwargs: Any) -> list[Any]:
+        time.sleep(0.05)
+        return real(text, **kwargs)
+
+    asked: list[int] = []
+    run = model._model.run
+
+    def counting_run(texts: Any) -> Any:
+        asked.append(len(texts))
+        return run(texts)
+
+    model.plan(default)  # the policy's anchors are read once, before any text
+    monkeypatch.setattr(_embedded, "views", slow_views)
+    monkeypatch.setattr(model._model, "run", counting_run)
+    texts = [f"{PROSE} Part {i}." for i in range(4)]
+    verdicts = classify_within(0.02, model.classify, texts, default)
+    assert asked == []
+    assert [v.kind for v in verdicts] == ["error"] * len(texts)
+    assert all("deadline passed" in (v.error or "") for v in verdicts)
+    assert [v.kind for v in classify_within(60.0, model.classify, texts, default)] != ["error"] * 4
+    assert asked  # with time to spare the same texts are read

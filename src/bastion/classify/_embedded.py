@@ -36,6 +36,7 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from bastion.classify._base import Classifier
+from bastion.classify._deadline import check_deadline, current_deadline
 from bastion.classify._language import covered, foreign_passage
 from bastion.classify._onnx import ContextualModel, load_model
 from bastion.classify._reader import CategoryAnchors, ReaderWeights, anchors_of
@@ -138,11 +139,15 @@ class EmbeddedClassifier(Classifier):
         start = time.perf_counter()
         all_views: list[View] = []
         owner: list[int] = []
+        deadline = current_deadline()
         for i, text in enumerate(texts):
             if text.strip():
                 found = views(text, pair_chars=self._pair_chars)
                 all_views += found
                 owner += [i] * len(found)
+                # a long text's views take a while (0.4 s for 230,000 characters), and its
+                # word pieces as long again: stop before them once nobody waits any more
+                check_deadline(deadline)
         scores, embeddings = self._scores(all_views, plan, policy)
         windows = np.array([v.source == "window" for v in all_views], bool)
         scores[windows] = np.maximum(scores[windows] - self._window_margin, 0.0)
