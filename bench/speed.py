@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -162,9 +163,11 @@ def chatbot_prompts() -> list[str]:
 def chatbot_rates(run: Callable[[list[str]], Any], runs: int) -> dict[str, Any]:
     """Texts per second classifying all the real chatbot prompts in one call, in this process.
 
-    Each run numbers the prompts anew (so the verdict cache cannot answer), so the first run
-    meets every word for the first time and later runs have seen the words before: the first
-    is reported alone (``first_run``) and the median of the others as ``texts_per_s``.
+    Each run numbers the prompts anew (so the verdict cache cannot answer) and the worker runs
+    with the model's kept outputs off (``BASTION_MODEL_CACHE=0``, see :func:`measure`), so the
+    first run meets every word for the first time and later runs have only seen the words
+    before: the first is reported alone (``first_run``) and the median of the others as
+    ``texts_per_s``.
     """
     texts = chatbot_prompts()
     if not runs or not texts:
@@ -190,8 +193,11 @@ def cold_start(tier: str) -> float:
 
 def measure(tier: str) -> dict[str, Any]:
     """Run the worker for ``tier`` in a subprocess, then time its cold start."""
+    # The model's kept outputs off: a later run would find the windows of long prompts (all but
+    # the one holding the run's number) already read, and report a cache, not the model.
     proc = subprocess.run([sys.executable, __file__, "--worker", tier], check=False, cwd=ROOT,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True,
+                          env={**os.environ, "BASTION_MODEL_CACHE": "0"})
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
         return {"error": f"worker failed: {tail[0]}"}
