@@ -6,6 +6,7 @@ import gzip
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("datasketch", reason="the training extra is not installed "
@@ -368,3 +369,24 @@ def test_the_benchs_heldout_texts_are_the_installed_cards_test_split() -> None:
                       .read_text(encoding="utf-8"))
     frozen = read_heldout(root / "bench/heldout/test.sha256")
     assert len(frozen) == sum(s.get("test", 0) for s in card["training"]["sets"].values())
+
+
+def test_an_export_whose_int8_logits_drift_from_the_network_is_stopped() -> None:
+    from bastion.training._export import DRIFT_LIMIT, check_drift
+
+    reference = np.array([2.0, -3.0, 0.5])
+    assert check_drift(reference, reference + 0.2, "model") == pytest.approx(0.2)
+    with pytest.raises(RuntimeError, match=r"refusal pair model drifts from fp32: logit drift 1\.500"):
+        check_drift(reference, reference + np.array([0.0, 1.5, 0.0]), "refusal pair model")
+    with pytest.raises(RuntimeError, match="drifts"):  # a NaN is not agreement
+        check_drift(reference, np.array([2.0, np.nan, 0.5]), "model")
+    with pytest.raises(RuntimeError, match="shape"):
+        check_drift(reference, reference[:2], "model")
+    assert check_drift(reference, reference + DRIFT_LIMIT, "model") == pytest.approx(DRIFT_LIMIT)
+
+
+def test_the_pair_export_checks_its_int8_graph_on_a_refusal_and_two_answers() -> None:
+    from bastion.redteam.training._pair import DRIFT_PAIRS
+
+    assert sorted(r.refused for r in DRIFT_PAIRS) == [0, 0, 1]
+    assert all(r.goal and r.response for r in DRIFT_PAIRS)
