@@ -125,8 +125,10 @@ FOREIGN = {"spanish", "german", "chinese", "injection_german", "turkish", "indon
 def test_encoded_spaced_reversed_and_foreign_prompts_are_blocked(
         gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str],
         case: str) -> None:
-    gw = gateway_factory(classifier__tier="default")
-    with gw.client(gw.key("eve")) as client:
+    # A generous deadline: this test is about what the model reads, and a check that misses
+    # the 2 s default on a busy machine fails closed with a 503 that says nothing about it.
+    gw = gateway_factory(classifier__tier="default", classifier__timeout_s=30)
+    with gw.client(gw.key("eve"), timeout=60) as client:
         chat = client.post("/chat/completions", json={
             "model": "m", "messages": [{"role": "user", "content": CONTEXTUAL[case]}]})
         diluted = client.post("/chat/completions", json={
