@@ -53,7 +53,8 @@ class Rewind:
 
 @dataclass(frozen=True)
 class OnTopic:
-    """Ask how close ``text`` is to ``goal`` in meaning; the result is a float in [0, 1]."""
+    """Ask how close ``text`` is to ``goal`` (:func:`bastion.redteam.scorers._topic.on_topic`);
+    the result is a float in [0, 1]."""
 
     text: str
     goal: str

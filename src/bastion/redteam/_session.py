@@ -16,6 +16,7 @@ from bastion.redteam._plan import Check, Consult, Effect, OnTopic, Rewind, Send
 from bastion.redteam._types import Case, Message, Turn
 from bastion.redteam.converters._text import Completer
 from bastion.redteam.scorers._compliance import compliance
+from bastion.redteam.scorers._topic import on_topic
 
 
 class Session:
@@ -85,11 +86,3 @@ class Session:
                 self.turns[index] = Turn(old.prompt, old.original, old.response,
                                          old.latency_ms, old.blocked, rewound=True)
                 break
-
-
-def on_topic(text: str, goal: str) -> float:
-    """Cosine similarity of ``text`` and ``goal`` (WordLlama embeddings), clipped to [0, 1]."""
-    from bastion.models import wordllama  # noqa: PLC0415 - loaded with the refusal detector
-
-    vectors = wordllama().embed([text or "(empty)", goal or "(empty)"], norm=True)
-    return max(0.0, min(1.0, float(vectors[0] @ vectors[1])))

@@ -1,7 +1,8 @@
 """Training and measuring the red-team refusal detector on human-labelled responses.
 
 Data loading and the blind split live in ``_data``, fitting and the artifact card in ``_fit``,
-the choice of the verdict's voice settings in ``_voices``; ``scripts/train_refusal.py`` and
+the choice of the verdict's voice settings in ``_voices``, the attacker strategies' on-topic
+threshold in ``_topic``; ``scripts/train_refusal.py``, ``scripts/choose_on_topic.py`` and
 ``scripts/choose_voice_settings.py`` only parse arguments. Fitting needs the ``dev`` extras
 (scikit-learn, SciPy); loading the shipped detector does not.
 """
