@@ -137,7 +137,12 @@ def gateway_factory(tmp_path: Path, upstream: tuple[ScriptedUpstream, str], back
         environ = {"BASTION_GATEWAY__UPSTREAM__BASE_URL": upstream[1],
                    "BASTION_GATEWAY__DATABASE_URL": db,
                    "BASTION_GATEWAY__CLASSIFIER__TIER": "rules",
-                   "BASTION_GATEWAY__STREAM__MAX_HOLD_S": "0.2"}
+                   "BASTION_GATEWAY__STREAM__MAX_HOLD_S": "0.2",
+                   # a generous check deadline: on a busy machine a check that misses the 2 s
+                   # default fails closed (503 or a stopped stream), which is right for a
+                   # gateway and a flake for a test of something else; the tests of deadlines
+                   # set their own
+                   "BASTION_GATEWAY__CLASSIFIER__TIMEOUT_S": "30"}
         for name, value in overrides.items():
             environ["BASTION_GATEWAY__" + name.upper()] = str(value)
         app = create_app(load_config(environ=environ))
