@@ -116,7 +116,7 @@ class EmbeddedClassifier(Classifier):
         if plan is None:
             columns = tuple(self._model.index(c.head) if c.head else -1
                             for c in policy.categories)
-            anchors = []
+            per_category = []
             for category in policy.categories:
                 items = anchors_of(policy, category.code)
                 if not items and category.head is None and not category.rules_only:
@@ -125,9 +125,16 @@ class EmbeddedClassifier(Classifier):
                         "rules and no examples, so the policy reader has nothing to read; add "
                         f"'- **{category.code}-1** ...' rules under '### Violates' or set "
                         "'head:' to a shipped head")
-                vectors = (self._model.run([a.text for a in items]).embeddings if items
-                           else np.zeros((0, int(self._model.card["dim"])), np.float32))
-                anchors.append(CategoryAnchors.build(items, vectors))
+                per_category.append(items)
+            # every category's rules and examples in one call: batched by length over the
+            # cores, which a call per category (a dozen small calls) was not
+            texts = [a.text for items in per_category for a in items]
+            vectors = (self._model.run(texts).embeddings if texts
+                       else np.zeros((0, int(self._model.card["dim"])), np.float32))
+            anchors, start = [], 0
+            for items in per_category:
+                anchors.append(CategoryAnchors.build(items, vectors[start:start + len(items)]))
+                start += len(items)
             plan = Plan(tuple(c.code for c in policy.categories), columns, tuple(anchors))
             if len(self._plans) >= _POLICY_CACHE_SIZE:
                 self._plans.pop(next(iter(self._plans)))
