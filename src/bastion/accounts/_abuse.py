@@ -51,8 +51,9 @@ from bastion.policy import SEVERITY_WEIGHT, Severity
 
 Level = Literal["ok", "warn", "throttle", "suspend"]
 
-OBFUSCATION_SIGNALS = frozenset({"base64", "base32", "hex", "rot13", "homoglyphs", "tag_characters",
-                                 "invisible_characters", "leetspeak", "compatibility_forms"})
+OBFUSCATION_SIGNALS = frozenset({"base64", "base32", "hex", "entities", "rot13", "homoglyphs",
+                                 "tag_characters", "invisible_characters", "leetspeak",
+                                 "compatibility_forms"})
 
 
 class AbuseSettings(BaseModel):

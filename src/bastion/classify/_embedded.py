@@ -50,7 +50,8 @@ _SOURCE_NOTE = {"window": "in a sentence window (after the window margin)",
                 "folded": "after folding look-alike letters",
                 "url": "after URL-decoding", "reversed": "read reversed", "rot13": "after rot13",
                 "spaced": "with letter spacing removed", "tags": "in hidden tag characters",
-                "escapes": "after decoding \\u escapes"}
+                "escapes": "after decoding \\u escapes",
+                "entities": "after decoding HTML character references"}
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 import re
 import unicodedata
@@ -297,16 +298,25 @@ def _low_surrogate(match: re.Match[str]) -> int | None:
     return value if 0xDC00 <= value < 0xE000 else None
 
 
+#: Numeric character references (``&#71;``, ``&#x47;``): a text that spells its words in
+#: four or more of them is read decoded, as a browser or an HTML-aware model would.
+_ENTITY = re.compile(r"&#(?:[0-9]{1,7}|[xX][0-9a-fA-F]{1,6});")
+_MIN_ENTITIES = 4
+
+
 def decode_runs(text: str) -> list[tuple[str, str, int, int]]:
     """Base64, base32 and hex runs of ``text`` that decode to readable text, case preserved,
     and the whole text with its ``\\uXXXX`` escapes decoded when it holds two or more (JSON
     that spells its words in escapes, in any shape a client decodes: an array, a string, a
-    fenced block, a stream cut mid-string): ``(source, decoded, start, end)`` with the run's
+    fenced block, a stream cut mid-string), and the whole text with its HTML character
+    references decoded when it holds four or more: ``(source, decoded, start, end)`` with the run's
     span in ``text``."""
     out: list[tuple[str, str, int, int]] = []
     first = _UNICODE_ESCAPE.search(text)
     if first is not None and _UNICODE_ESCAPE.search(text, first.end()) is not None:
         out.append(("escapes", unescape(text), 0, len(text)))
+    if "&#" in text and len(_ENTITY.findall(text)) >= _MIN_ENTITIES:
+        out.append(("entities", html.unescape(text), 0, len(text)))
     if not _MAYBE_ENCODED.search(text):
         return out
     for match in _B64.finditer(text):
