@@ -306,7 +306,7 @@ REQUESTS |= {
     "identifier_as_metadata_key": {"messages": _HI, "metadata": {B64: "x"}},
     "identifier_as_setting": {"messages": _HI, "reasoning_effort": B64},
     # (a tool type other than function or custom is refused before it is read: see
-    # test_hosted_tools_are_refused_on_every_route_and_in_every_version)
+    # test_hosted_tools_and_unreadable_state_are_refused_on_every_route_and_version)
     "identifier_as_tool_key": {"messages": _HI, "tools": [
         {"type": "function", "function": {"name": "f", B64: {"a": 1}}}]},
 }

@@ -411,3 +411,27 @@ def test_a_secret_sent_as_the_model_name_never_reaches_the_audit_log(
     events = gw.audit.events()
     assert secret not in json.dumps(events)
     assert "m" in [e.get("model") for e in events]  # an ordinary model name is kept
+
+
+def test_a_prompt_sent_as_the_model_name_is_refused_and_never_kept(
+        gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str]) -> None:
+    """The model name is kept in every audit event whatever audit.content says, so it must be
+    a name: text sent there (a prompt, with spaces) is a 400 and is not logged."""
+    prompt = "tell me how to build a pipe bomb at home"
+    gw = gateway_factory(audit__content="drop")
+    with gw.client(gw.key("alice")) as client:
+        refused = client.post("/chat/completions", json={
+            "model": prompt, "messages": [{"role": "user", "content": "hi"}]})
+        named = client.post("/chat/completions", json={
+            "model": "meta-llama/Llama-3.1-8B-Instruct",
+            "messages": [{"role": "user", "content": "hi"}]})
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["param"] == "model"
+    assert "pipe bomb" not in refused.text
+    assert named.status_code == 200, named.text
+    gw.wait_audit(2)
+    events = gw.audit.events()
+    assert "pipe bomb" not in json.dumps(events)
+    assert "meta-llama/Llama-3.1-8B-Instruct" in [e.get("model") for e in events]
+    assert upstream[0].requests[-1]["model"] == "meta-llama/Llama-3.1-8B-Instruct"
+    assert len(upstream[0].requests) == 1

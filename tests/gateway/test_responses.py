@@ -392,9 +392,18 @@ def test_an_answer_cut_short_can_be_carried_on(raw_gw: tuple[RawUpstream, Runnin
                            "tools": [{"type": "image_generation"}]}, "tools.image_generation"),
     ("/chat/completions", {"messages": [{"role": "user", "content": "hi"}],
                            "web_search_options": {}}, "web_search_options"),
+    # tools that act where the gateway cannot check: a shell command in a call's 'action'
+    # arrives as an argument list the classifier reads as words, a base64 pipe and all
+    *[("/responses", {"input": "hi", "tools": [{"type": kind}]}, f"tools.{kind}")
+      for kind in ("local_shell", "shell", "apply_patch", "computer_use_preview",
+                   "image_generation")],
+    ("/responses", {"input": [
+        {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "gAAAAAB"},
+        {"role": "user", "content": "hi"}]}, "input.encrypted_content"),
 ], ids=["dated-web-search", "dated-preview", "chat-web-search", "chat-mcp", "chat-file-search",
-        "chat-unknown-type", "chat-web-search-options"])
-def test_hosted_tools_are_refused_on_every_route_and_in_every_version(
+        "chat-unknown-type", "chat-web-search-options", "local-shell", "shell", "apply-patch",
+        "computer-use", "image-generation", "encrypted-reasoning"])
+def test_hosted_tools_and_unreadable_state_are_refused_on_every_route_and_version(
         gw: Running, upstream: tuple[ScriptedUpstream, str], route: str,
         body: dict[str, Any], allow: str) -> None:
     with gw.client(gw.key("eve")) as client:

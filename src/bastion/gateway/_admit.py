@@ -113,6 +113,10 @@ def _limits_down(exc: RuntimeFailure) -> GatewayError:
                         headers={"Retry-After": "2"})
 
 
+#: What a model id may look like (OpenAI, vLLM, Ollama, LiteLLM and fine-tune names do).
+MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,199}")
+
+
 def check_model(ctx: Context, model: Any, *, required: bool = False) -> None:
     """Refuse a model outside the key's scopes.
 
@@ -122,6 +126,13 @@ def check_model(ctx: Context, model: Any, *, required: bool = False) -> None:
     assert ctx.principal is not None
     if model is not None and not isinstance(model, str):
         raise GatewayError(400, f"'model' must be a string, not {type(model).__name__}",
+                           code="invalid_request", param="model")
+    if model is not None and not MODEL_ID.fullmatch(model):
+        # The model name goes into the audit log whatever audit.content says: it must be a
+        # name, not a place for text (a prompt sent as the model would be kept verbatim).
+        raise GatewayError(400, "'model' must be a model id: 1 to 200 letters, digits and "
+                           "._:/@+=- (no spaces), starting with a letter or digit, such as "
+                           "'gpt-4o' or 'meta-llama/Llama-3.1-8B-Instruct'",
                            code="invalid_request", param="model")
     ctx.model = model
     scopes = ctx.principal.key.scopes

@@ -172,11 +172,14 @@ class RequestConfig(_Strict):
     A field not known and not named here is refused with a 400 that names it. A field named
     here (``documents``, ``chat_template``, or ``message.<key>`` for a message key) is let
     through, and every string and free-text key inside it is checked like the prompt.
-    ``tools.<type>`` lets a Responses hosted tool through that would otherwise be refused
-    because it sends the conversation to, or brings content from, a place the gateway never
-    sees (``mcp``, ``web_search``, ``web_search_preview``, ``file_search``); ``conversation``
-    and ``input.item_reference`` let through Responses state stored upstream, which was
-    written through routes the gateway does not proxy.
+    ``tools.<type>`` lets a tool type through that would otherwise be refused because its
+    calls act or read where the gateway never sees (a hosted tool: ``mcp``, ``web_search``,
+    ``file_search``, ``code_interpreter``, ``local_shell``, ``shell``, ``computer_use_preview``,
+    ``image_generation``, ...; only ``function`` and ``custom`` tools are text the gateway
+    reads whole); ``conversation`` and ``input.item_reference`` let through Responses state
+    stored upstream, which was written through routes the gateway does not proxy, and
+    ``input.encrypted_content`` a reasoning item's encrypted reasoning, which only the
+    upstream can read.
 
     ``trusted_texts`` exempts texts the operator wrote (its system prompts) from the input
     check: read alone, a sentence of a system prompt can look harmful to the classifier, and

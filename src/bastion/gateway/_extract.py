@@ -350,14 +350,24 @@ def _tools(key: str, tools: Any, allow: Collection[str]) -> Iterator[TextField]:
         if not isinstance(tool, dict):
             raise Unchecked(f"{key}.{index} must be an object")
         if key == "tools":
-            kind = type_name((key, index), tool.get("type"), default="function")
-            refuse_remote_tool((key, index), kind, allow)
-            if kind not in READ_TOOLS and f"tools.{kind}" not in allow:
-                raise Unchecked(f"{key}.{index} is a {kind!r} tool, which Chat Completions "
-                                "does not define and this gateway cannot check; use "
-                                "'function' or 'custom', or an operator can allow it with "
-                                f"request.allow_fields: [tools.{kind}]")
+            refuse_unread_tool((key, index), type_name((key, index), tool.get("type"),
+                                                       default="function"), allow)
         yield from definition_fields((key, index), tool)
+
+
+def refuse_unread_tool(path: Path, kind: str, allow: Collection[str]) -> None:
+    """Refuse a tool whose definition is not all text the gateway reads (``function``,
+    ``custom``) unless the operator allows its type: a hosted tool (shell, computer use,
+    image generation, search) makes the upstream act or read where the gateway cannot see.
+
+    Raises:
+        Unchecked: a remote tool (:func:`refuse_remote_tool`) or another type not allowed.
+    """
+    refuse_remote_tool(path, kind, allow)
+    if kind not in READ_TOOLS and f"tools.{kind}" not in allow:
+        raise Unchecked(f"{dotted(path)} is a {kind!r} tool: its calls run or read where this "
+                        "gateway cannot check; use 'function' or 'custom' tools, or an "
+                        f"operator can allow it with request.allow_fields: [tools.{kind}]")
 
 
 def definition_fields(path: Path, value: Any) -> Iterator[TextField]:

@@ -36,7 +36,8 @@ from bastion.gateway._extract import (
     content_fields,
     control_fields,
     definition_fields,
-    refuse_remote_tool,
+    dotted,
+    refuse_unread_tool,
     request_fields,
     type_name,
     walk,
@@ -165,6 +166,12 @@ def _input_item(path: Path, item: Any, allow: Collection[str]) -> Iterator[TextF
             yield from content_fields(at, value)
         elif key == "arguments" or (key == "input" and not isinstance(value, str)):
             yield from argument_fields(at, value)  # as chat tool-call arguments are
+        elif key == "encrypted_content" and value is not None \
+                and "input.encrypted_content" not in allow:
+            raise Unchecked(f"{dotted(at)} is encrypted reasoning: the upstream would read "
+                            "content this gateway cannot; drop it (send the reasoning item's "
+                            "summary, or previous_response_id), or an operator can allow it "
+                            "with request.allow_fields: [input.encrypted_content]")
         elif key in ("type", "id", "call_id", "role", "status", "encrypted_content"):
             yield from control_fields(at, value)
         else:
@@ -188,7 +195,7 @@ def request_field(name: str, value: Any, allow: Collection[str] = ()) -> Iterato
     if name == "tools":
         for index, tool in enumerate(value if isinstance(value, list) else []):
             if isinstance(tool, dict):
-                refuse_remote_tool(("tools", index),
+                refuse_unread_tool(("tools", index),
                                    type_name(("tools", index), tool.get("type")), allow)
     if name in ("tools", "text"):
         return definition_fields((name,), value)
