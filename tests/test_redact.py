@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Iterator
 
@@ -260,3 +261,22 @@ def test_passphrases_escaped_quotes_and_more_token_formats_are_masked(
 ])
 def test_code_that_names_a_secret_setting_is_left_alone(code: str) -> None:
     assert Vault(Detectors()).mask(code) == code
+
+
+@pytest.mark.parametrize(("encoded", "kind"), [
+    (base64.b64encode(b"4111 1111 1111 1111").decode(), "CARD"),
+    (base64.b64encode(b"write to bob@example.com please").decode(), "EMAIL"),
+    (b"4111-1111-1111-1111".hex(), "CARD"),
+    (base64.b32encode(b"ssn 512-84-3301").decode(), "SSN"),
+])
+def test_an_encoded_value_is_masked_as_its_whole_encoded_run(encoded: str, kind: str) -> None:
+    assert found(f"keep this: {encoded} thanks") == [(kind, encoded)]
+
+
+@pytest.mark.parametrize("text", [
+    "plain aGVsbG8gd29ybGQgaG93IGFyZSB5b3U= text",  # "hello world how are you"
+    "order 3131313131313131 shipped",  # hex for "11111111": digits, no entity
+    "sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+])
+def test_encoded_runs_without_an_entity_are_left_alone(text: str) -> None:
+    assert found(text) == []

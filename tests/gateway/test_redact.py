@@ -244,6 +244,8 @@ def _in_any_grouping(value: str, text: str) -> bool:
     ("DE89.3704.0044.0532.0130.00", "IBAN"), ("fr14 2004 1010 0505 0001 3m02 606", "IBAN"),
     ("jane.doe [at] example [dot] com", "EMAIL"), ("jane.doe at example dot com", "EMAIL"),
     ("five five five five five five five five five five five five four four four four", "CARD"),
+    # encoded: the upstream can decode it, so the whole encoded run is masked
+    ("NDExMSAxMTExIDExMTEgMTExMQ==", "CARD"), ("am9obkBleGFtcGxlLm9yZw==", "EMAIL"),
 ])
 def test_pii_in_any_format_never_reaches_upstream_or_audit(
         gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str],

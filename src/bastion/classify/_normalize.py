@@ -209,14 +209,14 @@ def _whole(
     return Segment(decoded, index, source)
 
 
-def _printable(data: bytes) -> str | None:
+def _printable(data: bytes, letters_share: float = 0.5) -> str | None:
     try:
         decoded = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
     printable = sum(ch.isprintable() or ch.isspace() for ch in decoded)
     letters = sum(ch.isalpha() for ch in decoded)
-    if not decoded or printable < 0.95 * len(decoded) or letters < 0.5 * len(decoded):
+    if not decoded or printable < 0.95 * len(decoded) or letters < letters_share * len(decoded):
         return None
     return decoded
 
@@ -304,13 +304,14 @@ _ENTITY = re.compile(r"&#(?:[0-9]{1,7}|[xX][0-9a-fA-F]{1,6});")
 _MIN_ENTITIES = 4
 
 
-def decode_runs(text: str) -> list[tuple[str, str, int, int]]:
+def decode_runs(text: str, *, letters_share: float = 0.5) -> list[tuple[str, str, int, int]]:
     """Base64, base32 and hex runs of ``text`` that decode to readable text, case preserved,
     and the whole text with its ``\\uXXXX`` escapes decoded when it holds two or more (JSON
     that spells its words in escapes, in any shape a client decodes: an array, a string, a
     fenced block, a stream cut mid-string), and the whole text with its HTML character
     references decoded when it holds four or more: ``(source, decoded, start, end)`` with the run's
-    span in ``text``."""
+    span in ``text``. A decoded run must be printable and at least ``letters_share`` letters
+    (0 finds encoded numbers, such as a card number, too)."""
     out: list[tuple[str, str, int, int]] = []
     first = _UNICODE_ESCAPE.search(text)
     if first is not None and _UNICODE_ESCAPE.search(text, first.end()) is not None:
@@ -328,12 +329,13 @@ def decode_runs(text: str) -> list[tuple[str, str, int, int]]:
                                     if ("-" in raw or "_" in raw) else None, validate=True)
         except (binascii.Error, ValueError):
             continue
-        plain = _printable(data)
+        plain = _printable(data, letters_share)
         if plain is not None:
             out.append(("base64", plain, match.start(), match.end()))
     for match in _HEX.finditer(text):
         digits = "".join(_HEX_DIGITS.findall(match.group(0).replace("\\x", " ").replace("0x", " ")))
-        plain = _printable(bytes.fromhex(digits)) if len(digits) % 2 == 0 else None
+        plain = _printable(bytes.fromhex(digits), letters_share) if len(digits) % 2 == 0 \
+            else None
         if plain is not None:
             out.append(("hex", plain, match.start(), match.end()))
     for match in _B32.finditer(text):
@@ -342,7 +344,7 @@ def decode_runs(text: str) -> list[tuple[str, str, int, int]]:
             data = base64.b32decode(raw + "=" * (-len(raw) % 8))
         except (binascii.Error, ValueError):
             continue
-        plain = _printable(data)
+        plain = _printable(data, letters_share)
         if plain is not None:
             out.append(("base32", plain, match.start(), match.end()))
     return out

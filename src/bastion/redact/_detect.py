@@ -144,6 +144,21 @@ class Detectors:
         self.phone_region = phone_region
         self.detectors: list[Detector] = [_secrets, _emails, ibans, cards, spelled_cards,
                                           ssns, self._phones]
+        self.detectors.append(self._encoded)
+
+    def _encoded(self, text: str) -> Iterator[Entity]:
+        """A base64, base32 or hex run whose decoded text holds an entity: the whole run, of
+        that entity's kind (a card number sent base64-encoded reaches the upstream, which can
+        decode it, in clear otherwise)."""
+        from bastion.classify._normalize import decode_runs  # noqa: PLC0415 - classify is heavy
+
+        for source, plain, start, end in decode_runs(text, letters_share=0.0):
+            if source not in ("base64", "base32", "hex"):
+                continue  # a whole text decoded: its entities are found where they stand
+            inner = next((e for detect in self.detectors if detect != self._encoded
+                          for e in detect(plain)), None)
+            if inner is not None:  # a hex run may end on the separator after its last pair
+                yield Entity(inner.kind, start, start + len(text[start:end].rstrip(" \t\n,:")))
 
     def _phones(self, text: str) -> Iterator[Entity]:
         return _phones(text, self.phone_region)
