@@ -7,6 +7,8 @@ Usage (from the repository root, with ``pip install -e '.[train]'``)::
 
     python scripts/train_classifier.py prepare unpack refit card windows install
                                                       # CPU: refit the installed model's heads
+    python scripts/train_classifier.py prepare distil export weights card windows install
+                                                      # CPU: a 4-layer student of it (an hour)
 
 Steps: prepare (training table, near-duplicate splits; a minute), fit (fine-tuning: minutes
 on a GPU, hours on two CPU cores; the step file ``src/bastion/training/_fit.py`` also runs on
@@ -16,7 +18,8 @@ batch or float, in today's per-token form; a no-op on newer exports), refit (the
 again on the exported encoder's embeddings, for rows added after the fine-tuning: CPU
 minutes), card (calibration, policy reader, figures), windows (sentence pairs and window
 margin, development data), install (copy into the package). unpack, never part of all, starts
-from the installed model instead of fit and export. Work files go to ``build/train``.
+from the installed model instead of fit and export; distil, never part of all, writes a smaller
+student of the installed model where fit writes. Work files go to ``build/train``.
 """
 
 from __future__ import annotations

@@ -74,9 +74,9 @@ def student(state: dict[str, Any], keep: list[int], base: Path, heads: int) -> A
     heads; ValueError when ``keep`` names a layer the teacher lacks or the state misses one."""
     from transformers import BertConfig  # noqa: PLC0415
 
-    from bastion.training._export import _fit_module  # noqa: PLC0415
+    from bastion.training._export import _fit_module, layers_of  # noqa: PLC0415
 
-    layers = {int(k.split(".layer.")[1].split(".")[0]) for k in state if ".layer." in k}
+    layers = layers_of(state)
     if not keep or any(i not in layers for i in keep) or len(set(keep)) != len(keep):
         raise ValueError(f"keep={keep!r}: name distinct layers of the teacher's "
                          f"{sorted(layers)}")
@@ -121,7 +121,7 @@ def distill(table: Path, teacher: Path, base: Path, keep: list[int], out: Path, 
     _, v_logits = embed(teacher, [r["text"] for r in val], out)
     labels = np.array([r["labels"] for r in val], np.float32)
     curve: dict[str, Any] = {"teacher": fit.evaluate(v_logits, labels, heads), "keep": keep,
-                             "steps": []}
+                             "table_rows": len(rows), "steps": []}
     tokenizer = Tokenizer.from_file(str(teacher / "tokenizer.json"))
     seqs = fit.encode(tokenizer, [r["text"] for r in train])
     v_seqs = fit.encode(tokenizer, [r["text"] for r in val])

@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -60,6 +61,11 @@ def _fit_module() -> ModuleType:
     return module
 
 
+def layers_of(state: Mapping[str, object]) -> set[int]:
+    """The encoder layers a state dict holds (``...layer.N...`` keys)."""
+    return {int(k.split(".layer.")[1].split(".")[0]) for k in state if ".layer." in k}
+
+
 def export(checkpoint: Path, base: Path, heads: int, out: Path) -> Path:
     """Write ``model.onnx`` (int8) and ``tokenizer.json`` to ``out``; return the model path."""
     import onnxruntime as ort  # noqa: PLC0415
@@ -69,8 +75,12 @@ def export(checkpoint: Path, base: Path, heads: int, out: Path) -> Path:
     from transformers import BertConfig  # noqa: PLC0415
 
     fit = _fit_module()
-    model = fit.Classifier(BertConfig.from_pretrained(str(base)), heads)
-    model.load_state_dict({k: v.float() for k, v in load_file(str(checkpoint)).items()})
+    state = {k: v.float() for k, v in load_file(str(checkpoint)).items()}
+    config = BertConfig.from_pretrained(str(base))
+    # a distilled student keeps fewer layers than its base (see bastion.training._distill)
+    config.num_hidden_layers = len(layers_of(state))
+    model = fit.Classifier(config, heads)
+    model.load_state_dict(state)
     model.eval()
     out.mkdir(parents=True, exist_ok=True)
     fp32 = out / "model-fp32.onnx"

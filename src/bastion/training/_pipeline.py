@@ -8,6 +8,11 @@ held-out data) -> ``windows`` (sentence pairs and window margin chosen on develo
 -> ``install`` (copy into the package) -> ``heldout`` (freeze the digests of the table's test
 rows for ``bench/classifier_quality.py``).
 
+``distil`` (not part of ``all``) takes the place of ``fit``: a smaller student of the installed
+model (:mod:`bastion.training._distill`) written where ``fit`` writes, so ``prepare distil
+export weights card windows install`` ships one, which only its validation figures against
+the teacher's may decide (the rule in that module).
+
 ``unpack`` (not part of ``all``) starts a build from the installed model instead of a fit:
 ``prepare unpack refit card windows install`` needs no fine-tuning (on two CPU cores on
 2026-12-01, prepare took 1 minute, refit 9 with every row to read, card 2; windows ran past 15
@@ -25,6 +30,7 @@ from pathlib import Path
 
 from bastion.models import sha256_file
 from bastion.training._card import build_card
+from bastion.training._distill import distill
 from bastion.training._export import QUANTISATION, export, shipped_form
 from bastion.training._heldout import read_heldout, write_heldout
 from bastion.training._prepare import prepare
@@ -52,6 +58,11 @@ CHECKPOINT_NOTE = (
     "of the refusal detector's validation and test splits and DICES-990, which this "
     "checkpoint was trained on; calibration, reader and windows were re-run on the same "
     "85,745-row table (prepare at 7cffa50) on 2026-12-02, after the activations went to 7 bits")
+
+
+#: The student ``distil`` trains: the teacher's layers it keeps and minutes of training.
+DISTIL_KEEP = (0, 2, 4, 5)
+DISTIL_MINUTES = 60.0
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,30 @@ def step_fit(paths: Paths) -> None:
     subprocess.run([sys.executable, str(source), "--table", str(inputs / "table.jsonl.gz"),  # noqa: S603 - our own script, fixed arguments
                     "--base", str(inputs / "base"), "--out", str(paths.work / "fit"),
                     "--configs", json.dumps(CONFIGS)], check=True)
+
+
+def step_distil(paths: Paths) -> None:
+    """Distil a student of the installed model into ``work/fit`` (``model.safetensors`` and
+    ``fit.json``, as ``fit`` writes them), the validation curve as its history."""
+    import torch  # noqa: PLC0415
+
+    table = paths.work / "fit-input" / "table.jsonl.gz"
+    curve = distill(table, paths.installed, paths.base, list(DISTIL_KEEP),
+                    paths.work / "distil", minutes=DISTIL_MINUTES)
+    card = json.loads((paths.installed / "card.json").read_text(encoding="utf-8"))
+    (paths.work / "fit").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(paths.work / "distil" / "student.safetensors",
+                 paths.work / "fit" / "model.safetensors")
+    best = max(curve["steps"], key=lambda step: step["mean"])
+    summary = {"heads": card["heads"], "table_rows": curve["table_rows"],
+               "chosen": {"name": "distilled", "keep": list(DISTIL_KEEP),
+                          "minutes": DISTIL_MINUTES, "teacher_sha256":
+                              sha256_file(paths.installed / "model.onnx"),
+                          "teacher_validation": curve["teacher"], "best_step": best["step"]},
+               "results": [{"history": curve["steps"]}], "device": "cpu",
+               "torch": torch.__version__}
+    (paths.work / "fit" / "fit.json").write_text(json.dumps(summary, indent=1))
+    print(json.dumps({"student": best["mean"], "teacher": curve["teacher"]["mean"]}))
 
 
 def step_export(paths: Paths) -> None:
@@ -217,4 +252,4 @@ STEPS = {"prepare": step_prepare, "fit": step_fit, "export": step_export,
          "weights": step_weights, "refit": step_refit, "card": step_card,
          "windows": step_windows, "install": step_install, "heldout": step_heldout}
 #: Steps run only when named (``all`` runs the others, in order).
-ONLY_NAMED = {"unpack": step_unpack}
+ONLY_NAMED = {"unpack": step_unpack, "distil": step_distil}
