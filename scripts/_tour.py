@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -322,7 +323,10 @@ def _serve(tour: Tour) -> str:
 def _gateway(tour: Tour) -> str:
     gw = Block(tour)
     tour.env["BASTION_DATABASE_URL"] = "sqlite:///gw.db"
+    tour.env["BASTION_AUDIT_KEY"] = secrets.token_hex(32)
     gw.say("$ export BASTION_DATABASE_URL=sqlite:///gw.db   # or postgresql://user@host/db")
+    gw.say("$ export BASTION_AUDIT_KEY=$(openssl rand -hex 32)  # keys the audit chain; kept "
+           "outside the database")
     gw.say("$ bastion dev upstream &                          # a scripted model on port 41321")
     tour.start("bastion dev upstream --port 41321", ready="http://127.0.0.1:41321/v1/models")
     gw.shell("cat examples/gateway.yaml")

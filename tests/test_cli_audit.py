@@ -50,6 +50,19 @@ def test_an_empty_log_is_not_ok_and_a_full_one_names_its_database() -> None:
     assert result.exit_code == 1
     assert "audit log EMPTY: no events in sqlite:///gw.db" in result.output
     assert runner.invoke(app, ["accounts", "create", "acme", "--db", db]).exit_code == 0
-    result = runner.invoke(app, ["audit", "verify", "--db", db])
+    result = runner.invoke(app, ["audit", "verify", "--db", db, "--allow-unkeyed"])
     assert result.exit_code == 0
     assert "audit log OK: 1 event, head 1 (sqlite:///gw.db)" in result.output
+
+
+def test_an_intact_chain_that_nothing_vouches_for_is_not_called_verified() -> None:
+    """Unkeyed and unanchored, anyone who can write the database can rewrite the log and
+    recompute every hash: the intact chain proves nothing, and verify exits 3 to say so."""
+    db = "sqlite:///gw.db"
+    assert runner.invoke(app, ["accounts", "create", "acme", "--db", db]).exit_code == 0
+    result = runner.invoke(app, ["audit", "verify", "--db", db])
+    assert result.exit_code == 3
+    assert "UNVERIFIED: neither keyed ($BASTION_AUDIT_KEY) nor anchored" in result.output
+    allowed = runner.invoke(app, ["audit", "verify", "--db", db, "--allow-unkeyed"])
+    assert allowed.exit_code == 0
+    assert "warning: neither keyed" in allowed.output

@@ -76,16 +76,24 @@ AnchorOption = Annotated[Path | None, typer.Option(
     "(audit.anchor_path).", dir_okay=False)]
 KeyEnvOption = Annotated[str, typer.Option(
     "--key-env", help="The environment variable holding the audit key.")]
+UnkeyedOption = Annotated[bool, typer.Option(
+    "--allow-unkeyed", help="Exit 0 for an intact chain that is neither keyed nor anchored "
+    "(it proves nothing against someone with database write access).")]
+#: Exit status of an intact log that nothing vouches for (neither keyed nor anchored).
+UNVERIFIED = 3
 
 
 @audit_app.command("verify")
 @handle_errors
 def verify(db: DbOption = None, anchor: AnchorOption = None, key_env: KeyEnvOption = KEY_ENV,
-           ) -> None:
+           unkeyed: UnkeyedOption = False) -> None:
     """Check every event's hash, the chain, the HMACs and the anchor; exit 1 on any break.
 
     An empty log also exits 1: there is nothing to vouch for. A database that does not exist
-    or holds no audit log is an error (exit 2); verify never creates one.
+    or holds no audit log is an error (exit 2); verify never creates one. A log neither keyed
+    nor anchored exits 3 even when its chain is intact: someone with write access to the
+    database can rewrite it and recompute every hash, so an intact chain proves nothing
+    (``--allow-unkeyed`` accepts that, exit 0).
     """
     key = audit_key(key_env)
     if anchor is not None and not anchor.exists():
@@ -99,8 +107,13 @@ def verify(db: DbOption = None, anchor: AnchorOption = None, key_env: KeyEnvOpti
                       f"({shown})" + (", keyed" if report.keyed else "")
                       + (f", {report.checkpoints} checkpoints" if anchor else ""))
         if not report.keyed and anchor is None:
-            err_console.print(f"warning: neither keyed (${key_env}) nor anchored (--anchor): "
-                              "a rewrite by someone with database write access would pass")
+            err_console.print(f"{'warning' if unkeyed else 'UNVERIFIED'}: neither keyed "
+                              f"(${key_env}) nor anchored (--anchor), so a rewrite by someone "
+                              "with database write access would pass; set the gateway's "
+                              f"${key_env} or audit.anchor_path and verify with it"
+                              + ("" if unkeyed else " (--allow-unkeyed exits 0)"))
+            if not unkeyed:
+                raise typer.Exit(UNVERIFIED)
         if anchor is not None and not report.checkpoints:
             err_console.print(f"warning: the anchor {str(anchor)!r} holds no checkpoint, so it "
                               "vouches for none of these events: if a gateway wrote them with "
