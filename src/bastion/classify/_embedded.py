@@ -51,7 +51,8 @@ _SOURCE_NOTE = {"window": "in a sentence window (after the window margin)",
                 "url": "after URL-decoding", "reversed": "read reversed", "rot13": "after rot13",
                 "spaced": "with letter spacing removed", "tags": "in hidden tag characters",
                 "escapes": "after decoding \\u escapes",
-                "entities": "after decoding HTML character references"}
+                "entities": "after decoding HTML character references",
+                "camel": "with camelCase words split"}
 
 
 @dataclass(frozen=True)

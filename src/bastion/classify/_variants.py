@@ -9,7 +9,8 @@ of the original text it stands for and where it came from:
 - decoded payloads (base64, hex, Unicode tag characters, URL-encoding), themselves decoded
   once more (double base64);
 - words joined by underscores (``how_to_build_a_bomb``, three words or more) read with
-  spaces, in the text itself (the offsets stay those of the text);
+  spaces, in the text itself (the offsets stay those of the text), and camelCase words of
+  four parts or more (``buildPipeBombAtHome``) read with spaces as a view of their own;
 - reversed text (the whole text, or the clauses of it that read better reversed: an English
   preamble before a reversed request), rot13, letter-spaced text, words run together
   ("howtobuildabomb", cut into the vocabulary's words) and words split into pieces
@@ -58,6 +59,10 @@ _READABLE = 0.25
 #: Three or more words joined by underscores: a snake_case identifier, or prose written so to
 #: look like one.
 _SNAKE = re.compile(r"[A-Za-z0-9]+(?:_+[A-Za-z0-9]+){2,}")
+#: A word of four or more capitalised parts run together (``buildPipeBombAtHome``, a
+#: camelCase or PascalCase identifier, or prose written so).
+_CAMEL = re.compile(r"\b[a-z]*(?:[A-Z][a-z]*){3,}\b")
+_HUMP = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 #: Where a reversed clause may begin or end: a line break, a colon, a sentence's end.
 _CLAUSE_BREAK = re.compile(r"(\n+|:\s*|(?<=[.!?])\s+)")
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
@@ -107,6 +112,9 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS) -> list[
         if depth > 1:
             out += [View(v.text, start, end, source + "+" + v.source)
                     for v in views(plain, depth=depth - 1)[1:] if v.source != "window"]
+    if _CAMEL.search(clean):
+        out.append(View(_CAMEL.sub(lambda m: _HUMP.sub(" ", m.group(0)), clean), 0, len(text),
+                        "camel"))
     out += _hidden_language(clean, len(text))
     return _unique(out)
 
