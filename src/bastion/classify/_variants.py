@@ -112,9 +112,12 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS) -> list[
         if depth > 1:
             out += [View(v.text, start, end, source + "+" + v.source)
                     for v in views(plain, depth=depth - 1)[1:] if v.source != "window"]
-    if _CAMEL.search(clean):
-        out.append(View(_CAMEL.sub(lambda m: _HUMP.sub(" ", m.group(0)), clean), 0, len(text),
-                        "camel"))
+    if _CAMEL.search(read):
+        camel = _CAMEL.sub(lambda m: _HUMP.sub(" ", m.group(0)), read)
+        out.append(View(camel, 0, len(text), "camel"))
+        if len(camel) > WHOLE_CHARS:  # windows as the text's; those it shares are dropped
+            out += [View(camel[a:b], 0, len(text), "camel")
+                    for a, b in sentence_windows(camel, pair_chars=pair_chars)]
     out += _hidden_language(clean, len(text))
     return _unique(out)
 
