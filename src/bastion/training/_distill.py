@@ -47,8 +47,8 @@ def teacher_state(model: Path) -> dict[str, Any]:
     values = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
 
     def dequantised(name: str, scale: str, zero: str) -> np.ndarray:
-        return (values[name].astype(np.float32) - values[zero].astype(np.float32)) \
-            * values[scale].astype(np.float32)
+        weight = values[name].astype(np.float32) - values[zero].astype(np.float32)
+        return np.asarray(weight * values[scale].astype(np.float32), dtype=np.float32)
 
     state = {name: torch.tensor(value.astype(np.float32)) for name, value in values.items()
              if name.startswith(("encoder.", "heads."))
