@@ -280,3 +280,14 @@ def test_an_encoded_value_is_masked_as_its_whole_encoded_run(encoded: str, kind:
 ])
 def test_encoded_runs_without_an_entity_are_left_alone(text: str) -> None:
     assert found(text) == []
+
+
+def test_a_value_split_between_neighbouring_texts_is_masked_piece_by_piece() -> None:
+    vault = Vault(Detectors())
+    texts = ["my card is 4111 1111", "1111 1111 thanks", "IBAN DE89 3704 0044",
+             "0532 0130 00", "numbers 1234 5678", "9012 3456 (not a card)"]
+    masked = vault.mask_split([vault.mask(t) for t in texts])
+    assert masked[:4] == ["my card is [CARD_1]", "[CARD_2] thanks", "IBAN [IBAN_1]",
+                          "[IBAN_2]"]
+    assert masked[4:] == texts[4:]  # fails the Luhn check: left alone
+    assert vault.restore(" ".join(masked[:2])) == "my card is 4111 1111 1111 1111 thanks"

@@ -93,7 +93,7 @@ class Context:
                             for t in texts]
         elif mode == "redact":
             vault = Vault(self.gateway.detectors)
-            self.content = [vault.mask(t) for t in texts]
+            self.content = vault.mask_split([vault.mask(t) for t in texts])
 
     def finish(self) -> None:
         """Submit the audit event and count the request (once)."""

@@ -155,6 +155,7 @@ def _bind_previous(ctx: Context, body: dict[str, Any]) -> None:
 def mask_fields(ctx: Context, body: dict[str, Any], fields: list[TextField]) -> Vault:
     """Replace PII and secrets in every field with placeholders (the ``redact`` action)."""
     vault = Vault(ctx.gateway.detectors)
+    rewritable = []
     for item in fields:
         if not item.rewritable:  # a key cannot be renamed: refused rather than sent on
             found = sorted({entity.kind for entity in vault.detectors.find(item.text)})
@@ -165,10 +166,13 @@ def mask_fields(ctx: Context, body: dict[str, Any], fields: list[TextField]) -> 
                                    "what reads it); rename the key", code="unmaskable_field",
                                    param=dotted(item.path))
             continue
-        # JSON (tool-call arguments) value by value, escaped values decoded
-        masked = mask_document(item.text, vault.mask)
-        if masked != item.text:
-            set_path(body, item.path, masked)
+        rewritable.append(item)
+    # JSON (tool-call arguments) value by value, escaped values decoded; then a value split
+    # between neighbouring fields (two messages)
+    masked = vault.mask_split([mask_document(item.text, vault.mask) for item in rewritable])
+    for item, text in zip(rewritable, masked, strict=True):
+        if text != item.text:
+            set_path(body, item.path, text)
     ctx.extra["redacted_values"] = len(vault)
     return vault
 

@@ -15,6 +15,9 @@ from bastion.redact._detect import Detectors
 
 _PLACEHOLDER = re.compile(r"\[(?:EMAIL|PHONE|CARD|IBAN|SSN|SECRET|PRIVATE_KEY)_\d{1,4}\]")
 _PARTIAL = re.compile(r"\[[A-Z_]{0,12}\d{0,4}$")
+#: Characters read on each side of the boundary between two texts for a value split across
+#: them (the longest value split so, an IBAN with spaces, is 42).
+SPLIT_REACH = 64
 
 
 class Vault:
@@ -42,6 +45,24 @@ class Vault:
             at = entity.end
         parts.append(text[at:])
         return "".join(parts)
+
+    def mask_split(self, texts: list[str]) -> list[str]:
+        """``texts`` (each already masked alone, in the order the upstream reads them) with a
+        value split between neighbours masked too: a card sent as ``4111 1111`` at the end of
+        one message and ``1111 1111`` at the start of the next reached the upstream, which
+        reads the conversation whole. Each piece gets a placeholder of the value's kind."""
+        out = list(texts)
+        for i in range(len(out) - 1):
+            left, right = out[i][-SPLIT_REACH:], out[i + 1][:SPLIT_REACH]
+            cut = len(left)
+            for entity in self.detectors.find(left + " " + right):
+                if entity.start < cut and entity.end > cut + 1:  # a piece on each side
+                    start = len(out[i]) - cut + entity.start
+                    piece = out[i + 1][:entity.end - cut - 1]
+                    out[i] = out[i][:start] + self.placeholder(entity.kind, out[i][start:])
+                    out[i + 1] = self.placeholder(entity.kind, piece) + out[i + 1][len(piece):]
+                    break  # one value at most can span the boundary
+        return out
 
     def restore(self, text: str) -> str:
         """``text`` with every placeholder this vault made replaced by its value."""
