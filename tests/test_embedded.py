@@ -146,6 +146,23 @@ def test_a_cascade_sends_unreadable_text_to_its_deep_tier(default: Policy) -> No
     assert verdict.meta["escalated_from"]["tier"] == "embedded"
 
 
+def test_a_block_of_text_the_model_does_not_read_goes_to_the_deep_tier(
+        model: EmbeddedClassifier, default: Policy) -> None:
+    """Benign Welsh read 0.72 harmful: the model's scores on a language it does not read are
+    no evidence, so its block is marked for escalation and a deep tier decides."""
+    welsh = "Bore da, sut mae'r tywydd heddiw yng Nghaerdydd?"
+    (alone,) = model.classify([welsh], default)
+    if alone.kind == "violation":  # without a deep tier the block stands, and says why
+        assert "does not read this text" in (alone.rationale or "")
+    else:
+        assert alone.kind == "error"
+    assert alone.meta["escalate"] == "language"
+    cascade = create("cascade", model="embedded", deep="fixed")
+    (decided,) = cascade.classify([welsh], default)
+    assert decided.tier == "fixed"
+    assert decided.meta["escalated_from"]["tier"] == "embedded"
+
+
 def test_policy_reader_scores_a_category_it_never_saw(model: EmbeddedClassifier,
                                                       tmp_path: Path) -> None:
     path = tmp_path / "bakery_scope.md"

@@ -14,9 +14,11 @@ The view that decided is cited as evidence (its span in the original text and it
 
 Language: the model was fine-tuned on English. A text it does not read (another script, or a
 Latin-script text with almost no English words) is not passed as safe on the model's say-so:
-unless the model already found a violation, the verdict is an ``error`` that says why, marked
-for escalation, so a cascade with a deep tier (``llm``) decides it and one without fails
-closed. ``unreadable="allow"`` keeps the model's verdict instead (and says so in ``meta``).
+the verdict is an ``error`` that says why, marked for escalation, so a cascade with a deep
+tier (``llm``) decides it and one without fails closed. A violation the model found in such a
+text stands without a deep tier, and is marked for escalation too: its scores on a language it
+does not read are no evidence either way. ``unreadable="allow"`` keeps the model's verdict
+instead (and says so in ``meta``).
 
 Lifetime: construct once (loads and verifies the model, about a second); ``classify`` is
 thread-safe (ONNX Runtime sessions are; the per-policy cache only gains complete entries).
@@ -41,7 +43,7 @@ from bastion.classify._language import covered, foreign_passage
 from bastion.classify._onnx import ContextualModel, load_model
 from bastion.classify._reader import CategoryAnchors, ReaderWeights, anchors_of
 from bastion.classify._variants import WINDOW_CHARS, View, views
-from bastion.classify._verdict import Span, Verdict, decide, error_verdict
+from bastion.classify._verdict import Span, Verdict, amended, decide, error_verdict
 from bastion.errors import ConfigError
 from bastion.policy import Category, Policy
 
@@ -70,8 +72,8 @@ class EmbeddedClassifier(Classifier):
     Args:
         artifacts: folder of another model build (default: the one shipped in the package).
         unreadable: ``"escalate"`` (default): a text in a language the model does not read
-            gets an error verdict marked for escalation unless the model found a violation;
-            ``"allow"``: keep the model's verdict.
+            gets an error verdict marked for escalation (a violation the model found is kept,
+            marked for escalation too); ``"allow"``: keep the model's verdict.
         window_margin: how much higher than the category threshold a sentence window's score
             must be to decide alone (a window reads a sentence out of context).
         pair_chars: sentence pairs of a long text are also read when they fit in this many
@@ -218,10 +220,18 @@ class EmbeddedClassifier(Classifier):
                          rationale=("Violates " + "; ".join(e.note for e in evidence) + ".")
                          if evidence else None, latency_ms=latency)
         readable, why = _coverage(text, [all_views[int(r)] for r in rows])
-        if readable or verdict.kind == "violation":
+        if readable:
             return verdict
         if self._unreadable == "allow":
             return _with_meta(verdict, {"language": f"not covered: {why}"})
+        if verdict.kind == "violation":
+            # The model's scores on a language it does not read mean little either way
+            # (benign Welsh small talk read 0.72 harmful): the block stands on its own, but is
+            # marked for a deep tier to decide, and says why it may be wrong.
+            return _with_meta(amended(verdict, rationale=(
+                f"{verdict.rationale} The model does not read this text ({why}; it covers "
+                "English): a deep tier (llm) decides it when configured.")),
+                {"escalate": "language", "language": f"not covered: {why}"})
         failed = error_verdict(policy, self.name, f"the embedded model does not read this text "
                                f"({why}; it covers English), so it cannot pass it as safe; "
                                "configure a deep tier (llm) to decide such texts, or set "
@@ -245,9 +255,7 @@ def _coverage(text: str, text_views: list[View]) -> tuple[bool, str]:
 
 
 def _with_meta(verdict: Verdict, extra: dict[str, object]) -> Verdict:
-    from dataclasses import replace  # noqa: PLC0415
-
-    return replace(verdict, meta={**verdict.meta, **extra})
+    return amended(verdict, meta={**verdict.meta, **extra})
 
 
 def _note(category: Category, score: float, head: bool, view: View,
