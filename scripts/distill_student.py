@@ -29,11 +29,14 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "train",
                         help="The work folder 'train_classifier.py prepare' wrote to.")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "student")
+    parser.add_argument("--label-weight", type=float, default=0.0,
+                        help="Weight of the training labels' cross-entropy (0: the teacher "
+                             "alone).")
     args = parser.parse_args()
     paths = Paths(ROOT, ROOT.parent / "shared" / "datasets", args.work)
     keep = [int(x) for x in args.keep.split(",")]
     distill(args.work / "fit-input" / "table.jsonl.gz", artifact_dir(), paths.base, keep,
-            args.out, minutes=args.minutes)
+            args.out, minutes=args.minutes, label_weight=args.label_weight)
 
 
 if __name__ == "__main__":

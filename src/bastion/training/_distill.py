@@ -8,8 +8,10 @@ carry the torch module paths, so every int8 matrix is dequantised (per output ch
 the ``nn.Linear`` it came from. A student keeps some of its layers (``keep``) and is distilled on
 the training split's texts: mean squared error to the teacher's head logits plus
 ``EMBEDDING_WEIGHT`` x (1 - cosine) to its unit-length embedding (which the policy reader
-reads). Labels are not read: the student learns the teacher, whose own fit chose its labels'
-weighting. The learning rate falls linearly from ``LEARNING_RATE`` to zero over the time
+reads). With ``label_weight`` above 0 the training labels are read too: that weight x the
+fit's own masked, weighted cross-entropy (rare heads' positives weighted up as in the fit), for
+heads whose positives are few and whose logits alone the first students copied worst. The
+learning rate falls linearly from ``LEARNING_RATE`` to zero over the time
 budget (the first 3-layer student, at a constant 5e-5 for 35 minutes, was still rising). The
 checkpoint kept is the one with the best validation mean AUPRC; the test split is not read.
 
@@ -101,10 +103,12 @@ def student(state: dict[str, Any], keep: list[int], base: Path, heads: int) -> A
 
 
 def distill(table: Path, teacher: Path, base: Path, keep: list[int], out: Path, *,
-            minutes: float, eval_every: int = 500) -> dict[str, Any]:
+            minutes: float, eval_every: int = 500, label_weight: float = 0.0
+            ) -> dict[str, Any]:
     """Distil a student of ``teacher`` (an installed model folder) keeping layers ``keep``,
-    for ``minutes`` of training; write the best checkpoint by validation to ``out`` and
-    return the validation curve (the teacher's own figures first)."""
+    for ``minutes`` of training (``label_weight``: see the module); write the best checkpoint
+    by validation to ``out`` and return the validation curve (the teacher's own figures
+    first)."""
     import torch  # noqa: PLC0415
     from safetensors.torch import save_file  # noqa: PLC0415
     from tokenizers import Tokenizer  # noqa: PLC0415
@@ -121,7 +125,11 @@ def distill(table: Path, teacher: Path, base: Path, keep: list[int], out: Path, 
     _, v_logits = embed(teacher, [r["text"] for r in val], out)
     labels = np.array([r["labels"] for r in val], np.float32)
     curve: dict[str, Any] = {"teacher": fit.evaluate(v_logits, labels, heads), "keep": keep,
-                             "table_rows": len(rows), "steps": []}
+                             "label_weight": label_weight, "table_rows": len(rows),
+                             "steps": []}
+    t_labels, t_weights = (np.array([r[key] for r in train], np.float32)
+                           for key in ("labels", "weight"))
+    pos_weight = fit.positive_weights(t_labels, torch.device("cpu"))
     tokenizer = Tokenizer.from_file(str(teacher / "tokenizer.json"))
     seqs = fit.encode(tokenizer, [r["text"] for r in train])
     v_seqs = fit.encode(tokenizer, [r["text"] for r in val])
@@ -138,6 +146,9 @@ def distill(table: Path, teacher: Path, base: Path, keep: list[int], out: Path, 
             logits, emb = network(ids, mask)
             loss = torch.nn.functional.mse_loss(logits, logits_t[idx]) \
                 + EMBEDDING_WEIGHT * (1 - (emb * emb_t[idx]).sum(-1)).mean()
+            if label_weight:
+                loss = loss + label_weight * fit.labelled_loss(
+                    logits, t_labels[idx], t_weights[idx], pos_weight)
             optimiser.zero_grad()
             loss.backward()
             elapsed = (time.time() - start) / (minutes * 60)

@@ -145,10 +145,7 @@ def train(args: argparse.Namespace, config: dict[str, Any], rows: list[dict[str,
     weights = np.array([r["weight"] for r in rows], dtype=np.float32)
     train_idx = [i for i, r in enumerate(rows) if r["split"] == "train"]
     val_idx = [i for i, r in enumerate(rows) if r["split"] == "val"]
-    pos = (labels[train_idx] == 1).sum(0)
-    neg = (labels[train_idx] == 0).sum(0)
-    pos_weight = torch.tensor(np.clip(np.sqrt(neg / np.maximum(pos, 1)), 1.0, 8.0),
-                              device=device)
+    pos_weight = positive_weights(labels[train_idx], device)
     topic_rows = [i for i in train_idx if rows[i]["topic"]]
 
     lengths = [len(s) for s in seqs]
@@ -207,15 +204,30 @@ def optimiser_for(model: Classifier, config: dict[str, Any], total: int
     return optimiser, schedule
 
 
+def positive_weights(labels: np.ndarray, device: torch.device) -> torch.Tensor:
+    """Per-head weight of a positive row: the square root of negatives per positive among
+    the known labels, between 1 and 8 (rare heads' positives count more)."""
+    pos = (labels == 1).sum(0)
+    neg = (labels == 0).sum(0)
+    return torch.tensor(np.clip(np.sqrt(neg / np.maximum(pos, 1)), 1.0, 8.0), device=device)
+
+
 def head_loss(model: Classifier, seqs: list[list[int]], labels: np.ndarray,
               weights: np.ndarray, pos_weight: torch.Tensor, device: torch.device
               ) -> torch.Tensor:
     """Masked, weighted binary cross-entropy of every head (label -1 = not known)."""
     ids, mask = pad(seqs, device)
-    target = torch.tensor(labels, device=device)
-    weight = torch.tensor(weights, device=device).unsqueeze(1)
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
         logits, _ = model(ids, mask)
+    return labelled_loss(logits, labels, weights, pos_weight)
+
+
+def labelled_loss(logits: torch.Tensor, labels: np.ndarray, weights: np.ndarray,
+                  pos_weight: torch.Tensor) -> torch.Tensor:
+    """The loss of :func:`head_loss` for logits already computed."""
+    device = logits.device
+    target = torch.tensor(labels, device=device)
+    weight = torch.tensor(weights, device=device).unsqueeze(1)
     known = (target >= 0).float()
     loss_matrix = nn.functional.binary_cross_entropy_with_logits(
         logits.float(), target.clamp(min=0), pos_weight=pos_weight, reduction="none")
