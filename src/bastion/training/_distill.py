@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from bastion.training._refit import embed, read_table
+from bastion.training._refit import embed, positive_weights, read_table
 
 #: Weight of the embedding term against the logit term.
 EMBEDDING_WEIGHT = 4.0
@@ -134,7 +134,7 @@ def distill(table: Path, teacher: Path, base: Path, keep: list[int], out: Path, 
                              "steps": []}
     t_labels, t_weights = (np.array([r[key] for r in train], np.float32)
                            for key in ("labels", "weight"))
-    pos_weight = fit.positive_weights(t_labels, torch.device("cpu"))
+    pos_weight = torch.from_numpy(positive_weights(t_labels))
     tokenizer = Tokenizer.from_file(str(teacher / "tokenizer.json"))
     seqs = fit.encode(tokenizer, [r["text"] for r in train])
     v_seqs = fit.encode(tokenizer, [r["text"] for r in val])

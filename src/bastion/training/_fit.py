@@ -145,7 +145,10 @@ def train(args: argparse.Namespace, config: dict[str, Any], rows: list[dict[str,
     weights = np.array([r["weight"] for r in rows], dtype=np.float32)
     train_idx = [i for i, r in enumerate(rows) if r["split"] == "train"]
     val_idx = [i for i, r in enumerate(rows) if r["split"] == "val"]
-    pos_weight = positive_weights(labels[train_idx], device)
+    pos = (labels[train_idx] == 1).sum(0)
+    neg = (labels[train_idx] == 0).sum(0)
+    pos_weight = torch.tensor(np.clip(np.sqrt(neg / np.maximum(pos, 1)), 1.0, 8.0),
+                              device=device)
     topic_rows = [i for i in train_idx if rows[i]["topic"]]
 
     lengths = [len(s) for s in seqs]
@@ -202,14 +205,6 @@ def optimiser_for(model: Classifier, config: dict[str, Any], total: int
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: min(1.0, s / (0.06 * total)) * max(0.0, (total - s) / total))
     return optimiser, schedule
-
-
-def positive_weights(labels: np.ndarray, device: torch.device) -> torch.Tensor:
-    """Per-head weight of a positive row: the square root of negatives per positive among
-    the known labels, between 1 and 8 (rare heads' positives count more)."""
-    pos = (labels == 1).sum(0)
-    neg = (labels == 0).sum(0)
-    return torch.tensor(np.clip(np.sqrt(neg / np.maximum(pos, 1)), 1.0, 8.0), device=device)
 
 
 def head_loss(model: Classifier, seqs: list[list[int]], labels: np.ndarray,
