@@ -291,3 +291,28 @@ def test_a_value_split_between_neighbouring_texts_is_masked_piece_by_piece() -> 
                           "[IBAN_2]"]
     assert masked[4:] == texts[4:]  # fails the Luhn check: left alone
     assert vault.restore(" ".join(masked[:2])) == "my card is 4111 1111 1111 1111 thanks"
+
+
+@pytest.mark.parametrize(("texts", "expected"), [
+    (["my card is 4111", "1111", "1111 1111 thanks"],
+     ["my card is [CARD_1]", "[CARD_2]", "[CARD_3] thanks"]),
+    (["4111", "1111", "1111", "1111"], ["[CARD_1]", "[CARD_2]", "[CARD_2]", "[CARD_2]"]),
+    (["call 415", "555", "0134 please", "and card 4111 1111 1111", "1111"],
+     ["call [PHONE_1]", "[PHONE_2]", "[PHONE_3] please", "and card [CARD_1]", "[CARD_2]"]),
+])
+def test_a_value_running_through_several_short_texts_is_masked_in_each(
+        texts: list[str], expected: list[str]) -> None:
+    vault = Vault(Detectors())
+    masked = vault.mask_split([vault.mask(t) for t in texts])
+    assert masked == expected
+    assert vault.restore(" ".join(masked)) == " ".join(texts)
+
+
+def test_a_seam_reads_a_bounded_stretch_of_many_short_texts() -> None:
+    """Digits one per message: the card is read across sixteen texts, and a long run of short
+    texts costs a bounded read per boundary (SPLIT_REACH each side), not the whole run."""
+    vault = Vault(Detectors())
+    digits = list("4111111111111111")
+    masked = vault.mask_split(["pay with", *digits, "ok"] + ["x"] * 5000)
+    assert all(re.fullmatch(r"\[CARD_\d\]", text) for text in masked[1:17]), masked[:18]
+    assert masked[17:] == ["ok"] + ["x"] * 5000

@@ -268,24 +268,26 @@ def test_pii_in_any_format_never_reaches_upstream_or_audit(
     assert not _in_any_grouping(value, "\n".join(_stored_text(gw.sessions)))
 
 
-@pytest.mark.parametrize(("first", "second", "value", "kind"), [
-    ("my card is 4111 1111", "1111 1111, charge it", "4111111111111111", "CARD"),
-    ("call me on 415-555", "-0134 tonight", "4155550134", "PHONE"),
+@pytest.mark.parametrize(("parts", "value", "kind"), [
+    (("my card is 4111 1111", "1111 1111, charge it"), "4111111111111111", "CARD"),
+    (("call me on 415-555", "-0134 tonight"), "4155550134", "PHONE"),
+    (("my card is 4111", "1111", "1111", "1111, charge it"), "4111111111111111", "CARD"),
 ])
-def test_a_value_split_between_two_messages_never_reaches_upstream_or_audit(
+def test_a_value_split_between_messages_never_reaches_upstream_or_audit(
         gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str],
-        first: str, second: str, value: str, kind: str) -> None:
+        parts: tuple[str, ...], value: str, kind: str) -> None:
     """Found in a black-box pass: each message was masked alone, so a card sent half in one
-    message and half in the next reached the upstream, which reads the conversation whole."""
+    message and half in the next reached the upstream, which reads the conversation whole;
+    then the same across four messages, of which only the first and last were read together."""
     gw = gateway_factory(audit__content="redact")
     with gw.client(gw.key("alice")) as client:
         response = client.post("/chat/completions", json={"model": "m", "messages": [
-            {"role": "user", "content": first}, {"role": "user", "content": second}]})
+            {"role": "user", "content": part} for part in parts]})
     assert response.status_code == 200, response.text
     assert response.headers["x-bastion-checks"].startswith("input/default=redact")
     sent = [m["content"] for m in upstream[0].requests[-1]["messages"]]
     assert sent[0].endswith(f"[{kind}_1]"), sent
-    assert sent[1].startswith(f"[{kind}_2]"), sent
+    assert all(s.startswith(f"[{kind}_") for s in sent[1:]), sent
     gw.wait_audit(1)
     audit = "\n".join(_strings(gw.audit.events()))
     for place in (" ".join(sent), audit, "\n".join(_stored_text(gw.sessions))):

@@ -50,18 +50,42 @@ class Vault:
         """``texts`` (each already masked alone, in the order the upstream reads them) with a
         value split between neighbours masked too: a card sent as ``4111 1111`` at the end of
         one message and ``1111 1111`` at the start of the next reached the upstream, which
-        reads the conversation whole. Each piece gets a placeholder of the value's kind."""
+        reads the conversation whole. A value may run on through several short texts (``4111``,
+        ``1111``, ``1111 1111``): each boundary is read from :data:`SPLIT_REACH` characters
+        before it to as many after it, across as many texts as that takes. Each piece gets a
+        placeholder of the value's kind."""
         out = list(texts)
-        for i in range(len(out) - 1):
-            left, right = out[i][-SPLIT_REACH:], out[i + 1][:SPLIT_REACH]
-            cut = len(left)
-            for entity in self.detectors.find(left + " " + right):
-                if entity.start < cut and entity.end > cut + 1:  # a piece on each side
-                    start = len(out[i]) - cut + entity.start
-                    piece = out[i + 1][:entity.end - cut - 1]
-                    out[i] = out[i][:start] + self.placeholder(entity.kind, out[i][start:])
-                    out[i + 1] = self.placeholder(entity.kind, piece) + out[i + 1][len(piece):]
-                    break  # one value at most can span the boundary
+        for first in range(len(out) - 1):
+            # (offset in the seam, text index, start, end) of each piece the seam is made of
+            pieces: list[tuple[int, int, int, int]] = []
+            seam = ""
+            for index in range(first, len(out)):
+                text = out[index]
+                if index == first:
+                    start, end = max(0, len(text) - SPLIT_REACH), len(text)
+                    limit = end - start + SPLIT_REACH  # the seam's length at most
+                else:
+                    seam += " "
+                    start, end = 0, max(0, min(len(text), limit - len(seam)))
+                pieces.append((len(seam), index, start, end))
+                seam += text[start:end]
+                if index > first and end < len(text):  # the seam ends in this text
+                    break
+            cuts: list[tuple[int, int, int, str]] = []  # (text index, start, end, placeholder)
+            taken = 0
+            for entity in sorted(self.detectors.find(seam), key=lambda e: e.start):
+                spanned = [p for p in pieces if entity.start < p[0] + p[3] - p[2]
+                           and entity.end > p[0]]
+                # a value across this seam (later seams are read from their own first text)
+                if len(spanned) < 2 or spanned[0][1] != first or entity.start < taken:
+                    continue
+                taken = entity.end
+                for at, index, start, end in spanned:  # placeholders numbered left to right
+                    lo = start + max(entity.start - at, 0)
+                    hi = start + min(entity.end - at, end - start)
+                    cuts.append((index, lo, hi, self.placeholder(entity.kind, out[index][lo:hi])))
+            for index, lo, hi, placeholder in sorted(cuts, reverse=True):  # right to left
+                out[index] = out[index][:lo] + placeholder + out[index][hi:]
         return out
 
     def restore(self, text: str) -> str:
