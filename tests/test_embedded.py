@@ -107,6 +107,8 @@ def test_harm_without_trigger_words_is_caught(model: EmbeddedClassifier, default
                                      for c in t)),
     ("spaced", lambda t: "  ".join(" ".join(w) for w in t.split())),
     ("url", lambda t: t.replace(" ", "%20").replace("?", "%3F")),
+    ("decimal codes", lambda t: " ".join(str(b) for b in t.encode())),
+    ("octal codes", lambda t: " ".join(f"{b:o}" for b in t.encode())),
 ])
 def test_the_model_reads_decoded_forms(model: EmbeddedClassifier, default: Policy, name: str,
                                        transform: object) -> None:

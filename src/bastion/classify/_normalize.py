@@ -10,7 +10,8 @@ and encodings. :func:`normalize` undoes those so that patterns see the plain tex
 3. Confusable letters (Cyrillic and Greek look-alikes) fold to the Latin letter they imitate,
    using the Unicode confusables table shipped by ``confusable-homoglyphs``.
 4. Lower case, and leetspeak folded inside words that mix letters with digits or symbols.
-5. Base64, base32, hex and rot13 forms are decoded and returned as extra segments to check.
+5. Base64, base32, hex, rot13, quoted-printable, Morse and character codes (binary, decimal,
+   octal numbers) are decoded and returned as extra segments to check.
 
 Every character of the normalised text keeps the index of the original character it came
 from, so evidence spans always point into the text the user sent.
@@ -22,6 +23,7 @@ import base64
 import binascii
 import html
 import json
+import quopri
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -65,10 +67,30 @@ _HEX = re.compile(r"(?:(?:\\x|0x)?[0-9a-fA-F]{2}[\s,:]?){8,}")
 _HEX_DIGITS = re.compile(r"[0-9a-fA-F]{2}")
 # Base32 as RFC 4648 writes it: upper-case letters and the digits 2-7, padded with "=".
 _B32 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Z2-7]{16,}={0,6}(?![A-Za-z0-9+/=_-])")
-# What any match of _B64 or _HEX must contain (a looser pattern: every match of theirs matches
-# it), in RE2, which scans a text several times faster than ``re`` runs the two: most texts
-# hold neither, and the exact patterns then never run.
-_MAYBE_ENCODED = re2.compile(r"[A-Za-z0-9+/_-]{16}|(?:(?:\\x|0x)?[0-9a-fA-F]{2}[^0-9a-fA-F]?){8}")
+# Character codes written as numbers: eight or more decimal (``72 105``), octal (``110 151``)
+# or binary (``01001000``) numbers in a row, one character each, between spaces or commas.
+_CODES = re.compile(r"(?<![\w.])(?:[0-9]{1,8}[ \t,;]+){7,}[0-9]{1,8}(?![\w.])")
+# Morse: eight or more letters of dots and dashes, letters apart by a space, words by three
+# spaces or a slash.
+_MORSE = re.compile(r"(?<![\w.\-])(?:[.\-]{1,6}(?: {1,3}| / |/))"
+                    r"{7,}[.\-]{1,6}(?![\w.\-])")
+# Bits run together: a binary byte string of four or more bytes.
+_BITS = re.compile(r"(?<![0-9A-Za-z])(?:[01]{8}){4,}(?![0-9A-Za-z])")
+# Quoted-printable: three or more ``=XX`` escapes in a row (``=70=69=70=65`` is "pipe"); a text
+# that holds one is read with every escape decoded, words and all, as a mail client shows it.
+_QP_RUN = re.compile(r"(?:=[0-9A-Fa-f]{2}){3}")
+# What any match of _B64, _HEX, _B32, _CODES or _MORSE must contain (a looser pattern: every
+# match of theirs matches it), in RE2, which scans a text several times faster than ``re``
+# runs them: most texts hold none, and the exact patterns then never run.
+_MAYBE_ENCODED = re2.compile(r"[A-Za-z0-9+/_-]{16}|(?:(?:\\x|0x)?[0-9a-fA-F]{2}[^0-9a-fA-F]?){8}"
+                             r"|(?:[0-9]{1,8}[ \t,;]+){7}[0-9]|(?:[.\-]{1,6}(?: {1,3}| / |/)){7}")
+_MORSE_LETTERS = {".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f",
+    "--.": "g", "....": "h", "..": "i", ".---": "j", "-.-": "k", ".-..": "l", "--": "m",
+    "-.": "n", "---": "o", ".--.": "p", "--.-": "q", ".-.": "r", "...": "s", "-": "t", "..-": "u",
+    "...-": "v", ".--": "w", "-..-": "x", "-.--": "y", "--..": "z", "-----": "0", ".----": "1",
+    "..---": "2", "...--": "3", "....-": "4", ".....": "5", "-....": "6", "--...": "7",
+    "---..": "8", "----.": "9", ".-.-.-": ".", "--..--": ",", "..--..": "?", "-.-.--": "!",
+    "-....-": "-", ".----.": "'"}
 
 
 @dataclass(frozen=True)
@@ -304,22 +326,62 @@ _ENTITY = re.compile(r"&#(?:[0-9]{1,7}|[xX][0-9a-fA-F]{1,6});")
 _MIN_ENTITIES = 4
 
 
+#: One quoted-printable escape.
+_QP_CHAR = re.compile(r"=([0-9A-Fa-f]{2})")
+
+
+def decoded_spans(source: str, text: str) -> tuple[str, list[int]] | None:
+    """``text`` decoded as a whole-text source of :func:`decode_runs` (``escapes``,
+    ``entities``, ``quoted-printable``) with where each decoded character starts in ``text``
+    (one more entry: ``len(text)``), so a value found decoded can be masked where it was sent;
+    ``None`` for another source. A quoted-printable byte reads as one character here."""
+    if source == "escapes":
+        return unescape_spans(text)
+    if source not in ("entities", "quoted-printable"):
+        return None
+    pattern = _ENTITY if source == "entities" else _QP_CHAR
+    out: list[str] = []
+    offsets: list[int] = []
+    at = 0
+    for match in pattern.finditer(text):
+        out.append(text[at:match.start()])
+        offsets.extend(range(at, match.start()))
+        char = (html.unescape(match.group(0)) if source == "entities" else
+                chr(int(match.group(1), 16)))
+        out.append(char)
+        offsets.extend([match.start()] * len(char))
+        at = match.end()
+    out.append(text[at:])
+    offsets.extend(range(at, len(text) + 1))
+    return "".join(out), offsets
+
+
 def decode_runs(text: str, *, letters_share: float = 0.5) -> list[tuple[str, str, int, int]]:
-    """Base64, base32 and hex runs of ``text`` that decode to readable text, case preserved,
-    and the whole text with its ``\\uXXXX`` escapes decoded when it holds two or more (JSON
-    that spells its words in escapes, in any shape a client decodes: an array, a string, a
-    fenced block, a stream cut mid-string), and the whole text with its HTML character
-    references decoded when it holds four or more: ``(source, decoded, start, end)`` with the run's
-    span in ``text``. A decoded run must be printable and at least ``letters_share`` letters
-    (0 finds encoded numbers, such as a card number, too)."""
+    """Every hidden form of ``text`` that decodes to readable text, case preserved:
+    ``(source, decoded, start, end)`` with the span of ``text`` it stands for. The whole text
+    is read decoded when it holds two or more ``\\uXXXX`` escapes (JSON that spells its words
+    in escapes, in any shape a client decodes: an array, a string, a fenced block, a stream cut
+    mid-string), four or more HTML character references, or three quoted-printable escapes in
+    a row; runs are read alone: base64, hex, base32 (:func:`_byte_runs`), binary, decimal or
+    octal character codes and Morse (:func:`_code_runs`). A decoded run must be printable and
+    at least ``letters_share`` letters (0 finds encoded numbers, such as a card number, too)."""
     out: list[tuple[str, str, int, int]] = []
     first = _UNICODE_ESCAPE.search(text)
     if first is not None and _UNICODE_ESCAPE.search(text, first.end()) is not None:
         out.append(("escapes", unescape(text), 0, len(text)))
     if "&#" in text and len(_ENTITY.findall(text)) >= _MIN_ENTITIES:
         out.append(("entities", html.unescape(text), 0, len(text)))
-    if not _MAYBE_ENCODED.search(text):
-        return out
+    if "=" in text and _QP_RUN.search(text):
+        out.append(("quoted-printable", quopri.decodestring(text.encode("utf-8")).decode(
+            "utf-8", "replace"), 0, len(text)))
+    if _MAYBE_ENCODED.search(text):
+        out += _byte_runs(text, letters_share) + _code_runs(text, letters_share)
+    return out
+
+
+def _byte_runs(text: str, letters_share: float) -> list[tuple[str, str, int, int]]:
+    """Base64, hex and base32 runs of ``text`` that decode to readable text."""
+    out: list[tuple[str, str, int, int]] = []
     for match in _B64.finditer(text):
         raw = match.group(0)
         if raw.isalpha() and (raw.islower() or raw.isupper()):
@@ -348,3 +410,43 @@ def decode_runs(text: str, *, letters_share: float = 0.5) -> list[tuple[str, str
         if plain is not None:
             out.append(("base32", plain, match.start(), match.end()))
     return out
+
+
+def _code_runs(text: str, letters_share: float) -> list[tuple[str, str, int, int]]:
+    """Bits run together, numbers read as character codes, and Morse, decoded to readable
+    text (found in a black-box pass: a request in decimal or octal codes went through)."""
+    out: list[tuple[str, str, int, int]] = []
+    for match in _BITS.finditer(text):
+        raw = match.group(0)
+        bits = _printable(int(raw, 2).to_bytes(len(raw) // 8, "big"), letters_share)
+        if bits is not None:
+            out.append(("binary", bits, match.start(), match.end()))
+    for match in _CODES.finditer(text):
+        found = _char_codes(re.split(r"[ \t,;]+", match.group(0)), letters_share)
+        if found is not None:
+            out.append((found[0], found[1], match.start(), match.end()))
+    for match in _MORSE.finditer(text):
+        words = re.split(r" {3}| ?/ ?", match.group(0))
+        morse = " ".join("".join(_MORSE_LETTERS.get(code, "\ufffd") for code in word.split())
+                         for word in words)
+        if "\ufffd" not in morse and _printable(morse.encode(), letters_share) is not None:
+            out.append(("morse", morse, match.start(), match.end()))
+    return out
+
+
+def _char_codes(numbers: list[str], letters_share: float) -> tuple[str, str] | None:
+    """Numbers read as one character code each, in the first base they all fit that gives
+    readable text: binary (eight digits each), decimal, then octal: ``(source, text)``. Read
+    for its words (``letters_share`` above 0), the text must hold a space too: a list of
+    scores or ids between 65 and 122 spells letters, but seldom words."""
+    for source, base in (("binary", 2), ("decimal", 10), ("octal", 8)):
+        if base == 2 and any(len(n) != 8 for n in numbers):
+            continue
+        try:
+            data = bytes(int(n, base) for n in numbers)
+        except ValueError:  # a digit the base lacks, or a code past 255
+            continue
+        plain = _printable(data, letters_share)
+        if plain is not None and (" " in plain.strip() or not letters_share):
+            return source, plain
+    return None

@@ -6,7 +6,8 @@ of the original text it stands for and where it came from:
 
 - the text with invisible characters removed;
 - the folded form when look-alike letters, full-width forms or leetspeak were folded;
-- decoded payloads (base64, hex, Unicode tag characters, URL-encoding), themselves decoded
+- decoded payloads (base64, hex, Unicode tag characters, URL-encoding, quoted-printable,
+  character codes, Morse), themselves decoded
   once more (double base64);
 - words joined by underscores (``how_to_build_a_bomb``, three words or more) read with
   spaces, in the text itself (the offsets stay those of the text), and camelCase words of
@@ -161,7 +162,8 @@ def _json_lines(text: str) -> str | None:
 
 #: View sources that stand for a payload hidden in the text rather than the text itself.
 HIDDEN_SOURCES = frozenset({"base64", "base32", "hex", "tags", "url", "rot13", "reversed",
-                            "spaced", "joined", "split", "escapes", "entities"})
+                            "spaced", "joined", "split", "escapes", "entities",
+                            "quoted-printable", "binary", "decimal", "octal", "morse"})
 
 
 def hidden_payloads(text: str) -> list[str]:
