@@ -282,6 +282,36 @@ def test_encoded_runs_without_an_entity_are_left_alone(text: str) -> None:
     assert found(text) == []
 
 
+def test_digit_words_that_make_no_phone_number_are_left_alone() -> None:
+    assert found("I have one two three apples and four five six pears, seven in all.") == []
+
+
+@pytest.mark.parametrize(("text", "kind", "value"), [
+    ("write to john.smith\uff20example.com", "EMAIL", "john.smith\uff20example.com"),
+    ("write to john.smith\ufe6bexample.com", "EMAIL", "john.smith\ufe6bexample.com"),
+    ("write to john.smith%40example.com", "EMAIL", "john.smith%40example.com"),
+    ("My card is " + "".join(f"&#{ord(c)};" for c in "4111111111111111") + ".", "CARD",
+     "".join(f"&#{ord(c)};" for c in "4111111111111111")),
+    ("Card: " + "".join(f"={ord(c):02X}" for c in "4111 1111 1111 1111") + " ok", "CARD",
+     "".join(f"={ord(c):02X}" for c in "4111 1111 1111 1111")),
+    ("mail =6A=6F=68=6E@example.com please", "EMAIL", "=6A=6F=68=6E@example.com"),
+    ("codes " + " ".join(str(ord(c)) for c in "4111111111111111"), "CARD",
+     " ".join(str(ord(c)) for c in "4111111111111111")),
+    ("Call me at four one five, five five five, two six seven one.", "PHONE",
+     "four one five, five five five, two six seven one"),
+])
+def test_values_written_in_other_forms_are_found_where_they_stand(
+        text: str, kind: str, value: str) -> None:
+    """Found in a black-box pass: each reached the upstream in clear (a full-width or small at
+    sign, a URL-encoded one, a card number in HTML character references or quoted-printable,
+    an address in quoted-printable, a card in decimal character codes, a phone number read
+    out digit by digit)."""
+    assert found(text) == [(kind, value)]
+    vault = Vault(Detectors())
+    assert vault.restore(vault.mask(text)) == text
+    assert value not in vault.mask(text)
+
+
 def test_a_value_split_between_neighbouring_texts_is_masked_piece_by_piece() -> None:
     vault = Vault(Detectors())
     texts = ["my card is 4111 1111", "1111 1111 thanks", "IBAN DE89 3704 0044",
@@ -299,6 +329,8 @@ def test_a_value_split_between_neighbouring_texts_is_masked_piece_by_piece() -> 
     (["4111", "1111", "1111", "1111"], ["[CARD_1]", "[CARD_2]", "[CARD_2]", "[CARD_2]"]),
     (["call 415", "555", "0134 please", "and card 4111 1111 1111", "1111"],
      ["call [PHONE_1]", "[PHONE_2]", "[PHONE_3] please", "and card [CARD_1]", "[CARD_2]"]),
+    # an address cut at its at sign: read with no space at the boundary
+    (["mail john.smith", "@example.com end"], ["mail [EMAIL_1]", "[EMAIL_2] end"]),
 ])
 def test_a_value_running_through_several_short_texts_is_masked_in_each(
         texts: list[str], expected: list[str]) -> None:

@@ -129,8 +129,9 @@ def test_stream_masker_finds_escaped_values_and_replaces_their_escapes() -> None
     released = [masker.slice(text, a, b, decode=unescape_spans)
                 for a, b in ((0, 12), (12, 40), (40, len(text)))]
     assert "".join(released) == '{"to": "[REDACTED_EMAIL_1]", "cc": "[REDACTED_EMAIL_2]"}'
-    # without decoding, the escaped address is not an address
-    assert "bob" in masker.slice(text, 0, len(text))
+    # the detectors read a text's \u escapes themselves too (a text that holds two or more)
+    whole = StreamMasker(Vault(Detectors(), prefix="REDACTED_")).slice(text, 0, len(text))
+    assert whole == '{"to": "[REDACTED_EMAIL_1]", "cc": "[REDACTED_EMAIL_2]"}'
 
 
 def test_model_placeholders_are_never_restored_to_the_callers_values(
@@ -272,6 +273,7 @@ def test_pii_in_any_format_never_reaches_upstream_or_audit(
     (("my card is 4111 1111", "1111 1111, charge it"), "4111111111111111", "CARD"),
     (("call me on 415-555", "-0134 tonight"), "4155550134", "PHONE"),
     (("my card is 4111", "1111", "1111", "1111, charge it"), "4111111111111111", "CARD"),
+    (("mail john.smith", "@example.com, thanks"), "john.smith@example.com", "EMAIL"),
 ])
 def test_a_value_split_between_messages_never_reaches_upstream_or_audit(
         gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str],

@@ -17,10 +17,19 @@ import phonenumbers
 from phonenumbers import PhoneMetadata
 
 from bastion.redact._entity import Entity
-from bastion.redact._numbers import cards, ibans, spelled_cards, ssns
+from bastion.redact._numbers import (
+    SPELLED_PHONE_RUN,
+    cards,
+    ibans,
+    spelled_cards,
+    spelled_digits,
+    ssns,
+)
 
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*"
-                    r"\.[A-Za-z]{2,24}\b")
+# The at sign as typed, full-width (U+FF20), small (U+FE6B) or URL-encoded.
+_AT = r"(?:[@\uff20\ufe6b]|%40)"
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}" + _AT + r"[A-Za-z0-9-]{1,63}"
+                    r"(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b")
 # Addresses written to dodge harvesters: "jane [at] example [dot] com", "jane(at)example.com",
 # "jane at example dot com", "jane@example[.]com". A bracketed "at" is enough; a bare " at "
 # or "@" needs a spelled or bracketed dot too (else ordinary "look at docs.python.org" would
@@ -28,7 +37,7 @@ _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-
 _OBFUSCATED_DOT = r"(?:\s*[\[({<]\s*(?:dot|\.)\s*[\])}>]\s*|\s+dot\s+)"
 _OBFUSCATED_EMAIL = re.compile(
     r"(?i)(?<![\w.+-])[\w.+-]{1,64}"
-    r"(?:(?P<bracket>\s*[\[({<]\s*(?:at|@)\s*[\])}>]\s*)|\s+at\s+|\s*@\s*)"
+    r"(?:(?P<bracket>\s*[\[({<]\s*(?:at|@)\s*[\])}>]\s*)|\s+at\s+|\s*" + _AT + r"\s*)"
     rf"[a-z0-9-]{{1,63}}(?:(?:\.|{_OBFUSCATED_DOT})[a-z0-9-]{{1,63}}){{0,8}}"
     rf"(?:\.|{_OBFUSCATED_DOT})[a-z]{{2,24}}\b")
 _SPELLED_DOT = re.compile(_OBFUSCATED_DOT, re.IGNORECASE)
@@ -93,10 +102,24 @@ def _secrets(text: str) -> Iterator[Entity]:
 
 
 def _phones(text: str, region: str | None) -> Iterator[Entity]:
+    if region is not None:
+        yield from _spelled_phones(text, region)
     if len(_DIGIT.findall(text)) < fewest_phone_digits(region):
         return  # too few digits for any valid number: skip libphonenumber's slow scan
     for match in phonenumbers.PhoneNumberMatcher(text, region):
         yield Entity("PHONE", match.start, match.end)
+
+
+def _spelled_phones(text: str, region: str) -> Iterator[Entity]:
+    """Phone numbers of ``region`` read out digit by digit ("four one five, five five five,
+    ..."), found in a black-box pass: spelled card numbers were masked, spelled phones not."""
+    for m in SPELLED_PHONE_RUN.finditer(text):
+        try:
+            number = phonenumbers.parse(spelled_digits(m.group()), region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            yield Entity("PHONE", m.start(), m.end())
 
 
 _DIGIT = re.compile(r"\d")  # any script's digits, as libphonenumber reads them
@@ -147,18 +170,28 @@ class Detectors:
         self.detectors.append(self._encoded)
 
     def _encoded(self, text: str) -> Iterator[Entity]:
-        """A base64, base32 or hex run whose decoded text holds an entity: the whole run, of
-        that entity's kind (a card number sent base64-encoded reaches the upstream, which can
-        decode it, in clear otherwise)."""
-        from bastion.classify._normalize import decode_runs  # noqa: PLC0415 - classify is heavy
+        """An encoded run (base64, base32, hex, character codes, Morse) whose decoded text holds
+        an entity: the whole run, of that entity's kind (a card number sent base64-encoded
+        reaches the upstream, which can decode it, in clear otherwise); in a text decoded whole
+        (HTML character references, quoted-printable, ``\\u`` escapes), each entity where its
+        encoded characters stand."""
+        from bastion.classify._normalize import decode_runs, decoded_spans  # noqa: PLC0415 - classify is heavy
 
         for source, plain, start, end in decode_runs(text, letters_share=0.0):
-            if source not in ("base64", "base32", "hex"):
-                continue  # a whole text decoded: its entities are found where they stand
+            whole = decoded_spans(source, text)
+            if whole is not None:
+                decoded, offsets = whole
+                for detect in self.detectors:
+                    if detect != self._encoded:
+                        yield from (Entity(e.kind, offsets[e.start], offsets[e.end])
+                                    for e in detect(decoded) if offsets[e.end] - offsets[e.start]
+                                    > e.end - e.start)  # written encoded: not found as it is
+                continue
             inner = next((e for detect in self.detectors if detect != self._encoded
                           for e in detect(plain)), None)
-            if inner is not None:  # a hex run may end on the separator after its last pair
-                yield Entity(inner.kind, start, start + len(text[start:end].rstrip(" \t\n,:")))
+            if inner is not None:  # a run may end on the separator after its last code
+                yield Entity(inner.kind, start,
+                             start + len(text[start:end].rstrip(" \t\n,:;/")))
 
     def _phones(self, text: str) -> Iterator[Entity]:
         return _phones(text, self.phone_region)

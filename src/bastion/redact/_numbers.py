@@ -73,10 +73,20 @@ _SPELLED_RUN = re.compile(rf"(?i)\b{_DIGIT_WORD}(?:[\s,.;:\-]{{1,3}}{_DIGIT_WORD
 _WORD = re.compile(r"[a-z]+", re.IGNORECASE)
 
 
+#: A number read out digit by digit, seven to fifteen digit words (a phone number's length).
+SPELLED_PHONE_RUN = re.compile(
+    rf"(?i)\b{_DIGIT_WORD}(?:[\s,.;:\-]{{1,3}}{_DIGIT_WORD}){{6,14}}\b")
+
+
+def spelled_digits(words: str) -> str:
+    """The digits a run of English digit words spells."""
+    return "".join(_DIGIT_WORDS[w.lower()] for w in _WORD.findall(words))
+
+
 def spelled_cards(text: str) -> Iterator[Entity]:
     """Card numbers spelled out in English digit words, 13 to 19 of them passing Luhn."""
     for m in _SPELLED_RUN.finditer(text):
-        if _is_card("".join(_DIGIT_WORDS[w.lower()] for w in _WORD.findall(m.group()))):
+        if _is_card(spelled_digits(m.group())):
             yield Entity("CARD", m.start(), m.end())
 
 

@@ -52,41 +52,48 @@ class Vault:
         one message and ``1111 1111`` at the start of the next reached the upstream, which
         reads the conversation whole. A value may run on through several short texts (``4111``,
         ``1111``, ``1111 1111``): each boundary is read from :data:`SPLIT_REACH` characters
-        before it to as many after it, across as many texts as that takes. Each piece gets a
+        before it to as many after it, across as many texts as that takes, with a space at each
+        boundary and then with none (``john.smith`` / ``@example.com``). Each piece gets a
         placeholder of the value's kind."""
         out = list(texts)
-        for first in range(len(out) - 1):
-            # (offset in the seam, text index, start, end) of each piece the seam is made of
-            pieces: list[tuple[int, int, int, int]] = []
-            seam = ""
-            for index in range(first, len(out)):
-                text = out[index]
-                if index == first:
-                    start, end = max(0, len(text) - SPLIT_REACH), len(text)
-                    limit = end - start + SPLIT_REACH  # the seam's length at most
-                else:
-                    seam += " "
-                    start, end = 0, max(0, min(len(text), limit - len(seam)))
-                pieces.append((len(seam), index, start, end))
-                seam += text[start:end]
-                if index > first and end < len(text):  # the seam ends in this text
-                    break
-            cuts: list[tuple[int, int, int, str]] = []  # (text index, start, end, placeholder)
-            taken = 0
-            for entity in sorted(self.detectors.find(seam), key=lambda e: e.start):
-                spanned = [p for p in pieces if entity.start < p[0] + p[3] - p[2]
-                           and entity.end > p[0]]
-                # a value across this seam (later seams are read from their own first text)
-                if len(spanned) < 2 or spanned[0][1] != first or entity.start < taken:
-                    continue
-                taken = entity.end
-                for at, index, start, end in spanned:  # placeholders numbered left to right
-                    lo = start + max(entity.start - at, 0)
-                    hi = start + min(entity.end - at, end - start)
-                    cuts.append((index, lo, hi, self.placeholder(entity.kind, out[index][lo:hi])))
-            for index, lo, hi, placeholder in sorted(cuts, reverse=True):  # right to left
-                out[index] = out[index][:lo] + placeholder + out[index][hi:]
+        for joint in (" ", ""):
+            for first in range(len(out) - 1):
+                self._mask_seam(out, first, joint)
         return out
+
+    def _mask_seam(self, out: list[str], first: int, joint: str) -> None:
+        """Mask, in place, the values that run from ``out[first]`` into the texts after it."""
+        # (offset in the seam, text index, start, end) of each piece the seam is made of
+        pieces: list[tuple[int, int, int, int]] = []
+        seam = ""
+        limit = 0
+        for index in range(first, len(out)):
+            text = out[index]
+            if index == first:
+                start, end = max(0, len(text) - SPLIT_REACH), len(text)
+                limit = end - start + SPLIT_REACH  # the seam's length at most
+            else:
+                seam += joint
+                start, end = 0, max(0, min(len(text), limit - len(seam)))
+            pieces.append((len(seam), index, start, end))
+            seam += text[start:end]
+            if index > first and end < len(text):  # the seam ends in this text
+                break
+        cuts: list[tuple[int, int, int, str]] = []  # (text index, start, end, placeholder)
+        taken = 0
+        for entity in sorted(self.detectors.find(seam), key=lambda e: e.start):
+            spanned = [p for p in pieces if entity.start < p[0] + p[3] - p[2]
+                       and entity.end > p[0]]
+            # a value across this seam (later seams are read from their own first text)
+            if len(spanned) < 2 or spanned[0][1] != first or entity.start < taken:
+                continue
+            taken = entity.end
+            for at, index, start, end in spanned:  # placeholders numbered left to right
+                lo = start + max(entity.start - at, 0)
+                hi = start + min(entity.end - at, end - start)
+                cuts.append((index, lo, hi, self.placeholder(entity.kind, out[index][lo:hi])))
+        for index, lo, hi, placeholder in sorted(cuts, reverse=True):  # right to left
+            out[index] = out[index][:lo] + placeholder + out[index][hi:]
 
     def restore(self, text: str) -> str:
         """``text`` with every placeholder this vault made replaced by its value."""
