@@ -471,7 +471,7 @@ _LEET = str.maketrans("0134579@$", "oieastgas")
 def _phrase(name: str) -> str:
     """The words identifier ``name`` spells, schema and setting words left out, digits for
     letters folded when that spells more English words (``p1pe_b0mb``); "" when none of them
-    is an English word."""
+    is an English word, unless the name spells a phrase all the same (:func:`_foreign`)."""
     known = embedder_words()
     words = [w for w in _words(name) if w not in _SCHEMA_WORDS]
     folded = name.translate(_LEET)
@@ -479,7 +479,22 @@ def _phrase(name: str) -> str:
         unleet = [w for w in _words(folded) if w not in _SCHEMA_WORDS]
         if sum(w in known for w in unleet) > sum(w in known for w in words):
             words = unleet
-    return " ".join(words) if any(w in known for w in words) else ""
+    if any(w in known for w in words):
+        return " ".join(words)
+    return _foreign(name)
+
+
+def _foreign(name: str) -> str:
+    """The words of a name that spells a phrase in another language
+    (``Rohrbombe_bauen_Anleitung``, ``bomba_caseira_passo_a_passo``): three or more words of
+    four letters or more, most of its parts, and no digit (which random ids have). Read with
+    the other identifiers' words, it meets the language check as free text would (a black-box
+    pass sent a German schema key the model never read); "" for any other name."""
+    if any(c.isdigit() for c in name):
+        return ""
+    parts = _WORD.findall(name)
+    words = [p.lower() for p in parts if len(p) >= 4]
+    return " ".join(words) if len(words) >= 3 and 2 * len(words) > len(parts) else ""
 
 
 def identifier_words(fields: list[TextField]) -> str:
