@@ -66,3 +66,16 @@ def test_an_intact_chain_that_nothing_vouches_for_is_not_called_verified() -> No
     allowed = runner.invoke(app, ["audit", "verify", "--db", db, "--allow-unkeyed"])
     assert allowed.exit_code == 0
     assert "warning: neither keyed" in allowed.output
+
+
+def test_a_keyed_log_without_its_anchor_is_ok_with_a_warning(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in a black-box pass: with the key alone, cutting the newest events and putting an
+    earlier signed head back verifies OK, and verify said nothing about it."""
+    monkeypatch.setenv("BASTION_AUDIT_KEY", "k" * 32)
+    db = "sqlite:///gw.db"
+    assert runner.invoke(app, ["accounts", "create", "acme", "--db", db]).exit_code == 0
+    result = runner.invoke(app, ["audit", "verify", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "audit log OK: 1 event, head 1 (sqlite:///gw.db), keyed" in result.output
+    assert "warning: keyed but not anchored (--anchor)" in result.output

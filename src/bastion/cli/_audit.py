@@ -114,6 +114,11 @@ def verify(db: DbOption = None, anchor: AnchorOption = None, key_env: KeyEnvOpti
                               + ("" if unkeyed else " (--allow-unkeyed exits 0)"))
             if not unkeyed:
                 raise typer.Exit(UNVERIFIED)
+        elif anchor is None:
+            err_console.print("warning: keyed but not anchored (--anchor): the newest events "
+                              "could have been cut off and an earlier signed head put back, "
+                              "which the key alone cannot see; set the gateway's "
+                              "audit.anchor_path and verify with --anchor")
         if anchor is not None and not report.checkpoints:
             err_console.print(f"warning: the anchor {str(anchor)!r} holds no checkpoint, so it "
                               "vouches for none of these events: if a gateway wrote them with "
