@@ -331,6 +331,8 @@ def test_a_value_split_between_neighbouring_texts_is_masked_piece_by_piece() -> 
      ["call [PHONE_1]", "[PHONE_2]", "[PHONE_3] please", "and card [CARD_1]", "[CARD_2]"]),
     # an address cut at its at sign: read with no space at the boundary
     (["mail john.smith", "@example.com end"], ["mail [EMAIL_1]", "[EMAIL_2] end"]),
+    # a turn with no digit between the halves
+    (["card 4111 1111", "go on", "1111 1111 end"], ["card [CARD_1]", "go on", "[CARD_2] end"]),
 ])
 def test_a_value_running_through_several_short_texts_is_masked_in_each(
         texts: list[str], expected: list[str]) -> None:

@@ -274,6 +274,7 @@ def test_pii_in_any_format_never_reaches_upstream_or_audit(
     (("call me on 415-555", "-0134 tonight"), "4155550134", "PHONE"),
     (("my card is 4111", "1111", "1111", "1111, charge it"), "4111111111111111", "CARD"),
     (("mail john.smith", "@example.com, thanks"), "john.smith@example.com", "EMAIL"),
+    (("my card is 4111 1111", "go on", "1111 1111, charge it"), "4111111111111111", "CARD"),
 ])
 def test_a_value_split_between_messages_never_reaches_upstream_or_audit(
         gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str],
@@ -289,7 +290,7 @@ def test_a_value_split_between_messages_never_reaches_upstream_or_audit(
     assert response.headers["x-bastion-checks"].startswith("input/default=redact")
     sent = [m["content"] for m in upstream[0].requests[-1]["messages"]]
     assert sent[0].endswith(f"[{kind}_1]"), sent
-    assert all(s.startswith(f"[{kind}_") for s in sent[1:]), sent
+    assert all(s.startswith(f"[{kind}_") for s in sent[1:] if s != "go on"), sent
     gw.wait_audit(1)
     audit = "\n".join(_strings(gw.audit.events()))
     for place in (" ".join(sent), audit, "\n".join(_stored_text(gw.sessions))):
