@@ -43,7 +43,7 @@ ANSWERS: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
          {"delta": {"content": [{"type": "text", "text": HARM[20:]}]}}]),
     "audio_transcript": (
         {"message": {"role": "assistant", "content": None,
-                     "audio": {"id": "a1", "data": "AAAA", "transcript": HARM}}},
+                     "audio": {"id": "a1", "transcript": HARM}}},
         [{"delta": {"audio": {"id": "a1", "transcript": HARM[:20]}}},
          {"delta": {"audio": {"transcript": HARM[20:]}}}]),
     "reasoning_details": (
@@ -187,6 +187,13 @@ UNREADABLE: dict[str, tuple[Any, list[Any]]] = {
         _chunks([{"delta": {"tool_calls": [{"index": 0, "function": {
             "name": "f", "arguments": {"q": HARM}}}]}}])),
     "not_json_object": ([HARM], [[HARM]]),
+    # Speech the gateway cannot hear: refused as unreadable, not passed on its transcript
+    # (a black-box pass saw it refused only because the classifier failed on the base64).
+    "audio_data": (
+        _completion({"message": {"role": "assistant", "content": None, "audio": {
+            "id": "a1", "data": "UklGRiQAAABXQVZFZm10IBAAAAABAAEA", "transcript": "Hello."}}}),
+        _chunks([{"delta": {"audio": {"id": "a1", "data": "UklGRiQAAABXQVZF",
+                                      "transcript": "Hello."}}}])),
     # One answer asked for, spread over choice indexes: read as two harmless answers, shown
     # as one by a client that prints choices[0].
     "index_beyond_n": (

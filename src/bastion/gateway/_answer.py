@@ -173,13 +173,22 @@ def _message(index: int, path: Path, message: Any, *, streamed: bool) -> Iterato
         elif key == "function_call" and value is not None:
             yield from _call(index, "function_call", at, value)
         elif key == "audio" and isinstance(value, dict):
-            for part, item in value.items():
-                if part == "transcript":
-                    yield from _text(index, "audio", (*at, part), item)
-                else:
-                    yield from walk_answer(index, "audio", (*at, part), item)
+            yield from _audio(index, at, value)
         else:
             yield from walk_answer(index, key, at, value)
+
+
+def _audio(index: int, path: Path, audio: dict[str, Any]) -> Iterator[AnswerText]:
+    """An audio answer's transcript; its speech cannot be checked, so audio data is refused."""
+    for part, item in audio.items():
+        if part == "transcript":
+            yield from _text(index, "audio", (*path, part), item)
+        elif part == "data" and item:  # speech: its transcript says nothing of it
+            raise Unreadable(f"{_where((*path, part))} is audio, which the gateway cannot "
+                             "check (it reads the transcript, not the speech); ask for text "
+                             "output")
+        else:
+            yield from walk_answer(index, "audio", (*path, part), item)
 
 
 def _logprobs(index: int, path: Path, value: Any) -> Iterator[AnswerText]:
