@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bastion.testing import ScriptedUpstream
+
 from .conftest import GatewayFactory, RawUpstream, Running
 from .test_abuse import JAILBREAKS, LOW
 
@@ -219,3 +221,41 @@ def test_a_moderation_request_naming_a_model_gets_one_result_per_input(gw: Runni
                                                    "input": [BOMB, "hello"]})
     assert answer.status_code == 200
     assert [r["flagged"] for r in answer.json()["results"]] == [True, False]
+
+
+def test_an_uncapped_answer_is_capped_at_what_the_budget_has_left(
+        gw: Running, upstream: tuple[ScriptedUpstream, str]) -> None:
+    """Found in a black-box pass: an answer without max_tokens was charged only once it
+    arrived, so a 1,300-token answer was served whole under a 500-token budget. Under a
+    budget, the upstream is now asked for at most what is left after the prompt."""
+    gw.accounts.create_account("capped")
+    _, key = gw.accounts.create_key("capped", tokens_per_minute=100)
+    with gw.client(key) as client:
+        one = client.post("/chat/completions", json=chat("tell me about tea"))
+        cap = upstream[0].requests[-1]["max_completion_tokens"]
+        two = client.post("/chat/completions", json={**chat("and more"), "n": 2})
+        halves = upstream[0].requests[-1]["max_completion_tokens"]
+        own = client.post("/chat/completions", json={**chat("short"), "max_tokens": 5})
+        kept = upstream[0].requests[-1]
+    assert one.status_code == two.status_code == own.status_code == 200
+    assert 0 < cap < 100
+    assert 0 < halves * 2 < cap  # two answers share what is left, less what one took
+    assert kept["max_tokens"] == 5
+    assert "max_completion_tokens" not in kept  # the client's own cap is charged ahead
+    gw.accounts.create_account("free")
+    with gw.client(gw.accounts.create_key("free")[1]) as client:
+        assert client.post("/completions", json={"model": "m", "prompt": "tea"}).status_code \
+            == 200
+    assert "max_tokens" not in upstream[0].requests[-1]  # no budget: no cap
+
+
+def test_no_room_left_for_an_answer_is_a_429(gateway_factory: GatewayFactory) -> None:
+    gw = gateway_factory(limits__account_tokens_per_minute="12")
+    gw.accounts.create_account("tight")
+    _, key = gw.accounts.create_key("tight")
+    with gw.client(key) as client:
+        # the prompt's estimate (44 characters: 12 tokens) fills the account's budget
+        refused = client.post("/chat/completions",
+                              json=chat("tell me about the history of tea in china ok"))
+    assert refused.status_code == 429, refused.text
+    assert "no room left this minute for an answer" in refused.json()["error"]["message"]

@@ -130,6 +130,17 @@ class RateLimiter:
                 await self._hit(item, name, owner, cost=cost)
         return None
 
+    async def token_room(self, principal: Principal) -> int | None:
+        """Tokens the key and its account can still spend this minute (the smaller);
+        ``None`` when neither has a token budget."""
+        key, account = principal.key, principal.account
+        rooms = [await self._room(RateLimitItemPerMinute(limit), name, owner)
+                 for limit, name, owner in (
+                     (key.tokens_per_minute or self.tokens_per_minute, "tpm", key.id),
+                     (account.tokens_per_minute or self.account_tokens_per_minute, "atpm",
+                      account.id)) if limit is not None]
+        return min(rooms) if rooms else None
+
     async def _room(self, item: RateLimitItem, *ids: str) -> int:
         return int((await _stored(self._limiter.get_window_stats(item, *ids))).remaining)
 

@@ -269,6 +269,37 @@ def reserved_output(route: str, body: dict[str, Any]) -> int:
     return cap * (n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1)
 
 
+#: The field that caps an answer's length, per route.
+_CAP_FIELD = {"chat": "max_completion_tokens", "completions": "max_tokens",
+              "responses": "max_output_tokens"}
+
+
+async def cap_to_budget(ctx: Context, body: dict[str, Any]) -> None:
+    """Under a token budget, cap an uncapped answer at what the budget has left after the
+    prompt (shared by the ``n`` answers); a 429 when nothing is left for an answer. A
+    black-box pass had a 1,300-token answer served whole under a 500-token budget, since an
+    answer without ``max_tokens`` is charged only once it arrives. The cap is not charged
+    ahead, as a client's own ``max_tokens`` is: an uncapped request would then hold the whole
+    budget for its minute, however short its answer."""
+    assert ctx.principal is not None
+    if ctx.reserved_tokens or ctx.route not in _CAP_FIELD:
+        return
+    try:
+        room = await ctx.gateway.limiter.token_room(ctx.principal)
+    except RuntimeFailure as exc:
+        raise _limits_down(exc) from exc
+    if room is None:
+        return
+    n = body.get("n", 1)
+    cap = room // (n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1)
+    if cap < 1:
+        ctx.gateway.metrics.rate_limited.labels("tokens").inc()
+        raise GatewayError(429, "rate limited: the token budget has no room left this minute "
+                           "for an answer; retry after 60 s", code="rate_limit_exceeded",
+                           headers={"Retry-After": "60"})
+    body[_CAP_FIELD[ctx.route]] = cap
+
+
 async def charge_completion(ctx: Context, reported: int, texts: Iterable[str]) -> None:
     """Charge an answer's tokens to the key and its account, as the upstream ``reported``
     them or as estimated from its ``texts``, whichever is more, less what was reserved with

@@ -12,6 +12,7 @@ from starlette.responses import Response, StreamingResponse
 from bastion.accounts import hashed_account_id
 from bastion.gateway._abuse import assess, assess_in_order, settle_first
 from bastion.gateway._admit import (
+    cap_to_budget,
     charge_completion,
     charge_tokens,
     check_model,
@@ -116,6 +117,7 @@ async def check_input(ctx: Context, body: dict[str, Any]
     ctx.keep_content(texts)
     ctx.reserved_tokens = reserved_output(route, body)
     await charge_tokens(ctx, estimate_tokens(texts) + ctx.reserved_tokens)
+    await cap_to_budget(ctx, body)
     policy = ctx.policy("input")
     fail_open = gateway.config.route(route).fail_open_input
     check = ctx.add(await gateway.guard.check("input", texts, policy, fail_open=fail_open))
