@@ -172,12 +172,13 @@ def test_encoded_spaced_reversed_and_foreign_prompts_are_blocked(
             "model": "m", "messages": [{"role": "user",
                                         "content": _diluted(CONTEXTUAL[case], 2_000)}]})
     # Text in a language the model does not read is never passed: it is escalated, and with
-    # no LLM tier configured the gateway fails closed (503) rather than forward it unread.
-    refused = {400, 503} if case in FOREIGN else {400}
+    # no LLM tier configured the gateway refuses it (422 unsupported_language: no outage, so
+    # no 503 that says to retry) rather than forward it unread.
+    refused = {400, 422} if case in FOREIGN else {400}
     assert chat.status_code in refused, (case, chat.text)
     # Inside benign prose a reversed clause has no mark where it ends, so it is not read
     # forwards; it reads as a passage in no language the model reads and is escalated.
-    escalated = {503} if case == "reversed_after_a_preamble" else set()
+    escalated = {422} if case == "reversed_after_a_preamble" else set()
     assert diluted.status_code in refused | escalated, (case, diluted.text)
     assert upstream[0].requests == []
 
@@ -207,3 +208,23 @@ def test_an_address_or_a_flag_keyword_does_not_turn_a_block_into_a_redaction(
     assert answer.headers["x-bastion-checks"].endswith("output/default=block")
     assert prompt.status_code == 400, prompt.text
     assert len(upstream[0].requests) == 1  # the haiku request only
+
+
+@pytest.mark.parametrize("fail_open", [False, True])
+def test_a_language_the_model_does_not_read_is_refused_clearly_even_where_checks_fail_open(
+        gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str],
+        fail_open: bool) -> None:
+    """Found in a black-box pass: such a prompt got the 503 of a classifier outage ("retry
+    shortly", which cannot help), and a route that fails open on outages let it through
+    unread. It is not an outage: a 422 that says why, whatever the route's failure mode."""
+    gw = gateway_factory(classifier__tier="default", classifier__timeout_s=30,
+                         routes__chat__fail_open_input=str(fail_open).lower())
+    with gw.client(gw.key("hans"), timeout=60) as client:
+        response = client.post("/chat/completions", json={
+            "model": "m", "messages": [{"role": "user", "content": CONTEXTUAL["german"]}]})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "unsupported_language"
+    assert "covers English" in error["message"]
+    assert "deep tier" in error["message"]
+    assert upstream[0].requests == []

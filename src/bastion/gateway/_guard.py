@@ -162,8 +162,9 @@ class Guard:
         batch = [*texts, "\n".join(texts)] if len(texts) > 1 else list(texts)
         verdicts = await self.classify(batch, policy)
         # A classifier outage may fail open where the route says so; text that cannot be read
-        # at all (see unreadable_texts) never does, or it would be a way around every check.
-        fail_open = fail_open and not unreadable_texts(texts)
+        # at all (see unreadable_texts), or in a language the model does not read, never
+        # does, or it would be a way around every check.
+        fail_open = fail_open and not unreadable_texts(texts) and not unread_language(verdicts)
         check = Check(direction, policy, outcome_of(verdicts, fail_open=fail_open),
                       verdicts, (time.perf_counter() - start) * 1000)
         if check.outcome == "fail_open":
@@ -171,6 +172,16 @@ class Guard:
                          "it through", direction, policy.id,
                          "; ".join(sorted({v.error or "" for v in verdicts if v.is_error})))
         return check
+
+
+def unread_language(verdicts: Sequence[Verdict]) -> str | None:
+    """Why the texts could not be checked when every failure is a text in a language the
+    model does not read (its error verdicts say so and are marked for a deep tier); ``None``
+    when there is no failure, or another one (an outage, a timeout)."""
+    errors = [v for v in verdicts if v.is_error]
+    if errors and all(v.meta.get("escalate") == "language" for v in errors):
+        return errors[0].error
+    return None
 
 
 def header_value(checks: Sequence[Check], expected: Sequence[tuple[Direction, Policy]]) -> str:

@@ -40,7 +40,7 @@ from bastion.gateway._extract import (
     set_path,
     trust_digest,
 )
-from bastion.gateway._guard import Check, header_value
+from bastion.gateway._guard import Check, header_value, unread_language
 from bastion.gateway._jsontext import mask_document
 from bastion.gateway._respond import (
     MODEL_PREFIX,
@@ -121,6 +121,10 @@ async def check_input(ctx: Context, body: dict[str, Any]
     policy = ctx.policy("input")
     fail_open = gateway.config.route(route).fail_open_input
     check = ctx.add(await gateway.guard.check("input", texts, policy, fail_open=fail_open))
+    if check.outcome == "error" and (why := unread_language(check.verdicts)):
+        # no outage, so no 503 that says "retry shortly": retrying cannot help
+        raise GatewayError(422, f"the prompt could not be checked: {why}",
+                           code="unsupported_language")
     if check.outcome == "error":
         ctx.outcome, ctx.reason = "classifier_error", "input check failed (fail-closed)"
         raise GatewayError(503, "the prompt could not be checked (the classifier failed or "
