@@ -237,7 +237,11 @@ def test_an_uncapped_answer_is_capped_at_what_the_budget_has_left(
         halves = upstream[0].requests[-1]["max_completion_tokens"]
         own = client.post("/chat/completions", json={**chat("short"), "max_tokens": 5})
         kept = upstream[0].requests[-1]
-    assert one.status_code == two.status_code == own.status_code == 200
+        # a cap that caps nothing (-1 is "unlimited" to llama.cpp) is replaced, not left beside
+        odd = client.post("/chat/completions", json={**chat("more"), "max_tokens": -1})
+        replaced = upstream[0].requests[-1]
+    assert one.status_code == two.status_code == own.status_code == odd.status_code == 200
+    assert 0 < replaced["max_tokens"] == replaced["max_completion_tokens"] < 100
     assert 0 < cap < 100
     assert 0 < halves * 2 < cap  # two answers share what is left, less what one took
     assert kept["max_tokens"] == 5

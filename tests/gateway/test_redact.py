@@ -14,7 +14,7 @@ from bastion.monitor import EventStore
 from bastion.redact import Detectors, StreamMasker, StreamRestorer, Vault, iban_ok, luhn_ok
 from bastion.testing import ScriptedUpstream, Turn, wait_until
 
-from .conftest import GatewayFactory, Running, streamed_text
+from .conftest import GatewayFactory, RawUpstream, Running, streamed_text
 
 CARD = "4111 1111 1111 1111"
 EMAIL = "bob.smith@example.com"
@@ -467,3 +467,23 @@ def test_a_prompt_sent_as_the_model_name_is_refused_and_never_kept(
     assert "meta-llama/Llama-3.1-8B-Instruct" in [e.get("model") for e in events]
     assert upstream[0].requests[-1]["model"] == "meta-llama/Llama-3.1-8B-Instruct"
     assert len(upstream[0].requests) == 1
+
+
+def test_a_split_value_is_masked_in_texts_and_never_in_a_role(
+        raw_gw: tuple[RawUpstream, Running]) -> None:
+    """Found in a black-box pass: on /v1/responses an address split between two input items
+    was masked across the second item's role, which went upstream as '[EMAIL_2]'."""
+    raw, gw = raw_gw
+    raw.body = {"id": "resp_1", "object": "response", "created_at": 1, "status": "completed",
+                "model": "m", "output": [{"type": "message", "id": "msg_1", "status":
+                                          "completed", "role": "assistant", "content": [
+                    {"type": "output_text", "text": "Noted.", "annotations": []}]}]}
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/responses", json={"model": "m", "input": [
+            {"role": "user", "content": "mail john.smith"},
+            {"role": "user", "content": "@example.com end"}]})
+    assert response.status_code == 200, response.text
+    sent = raw.requests[-1]["input"]
+    assert [item["role"] for item in sent] == ["user", "user"]
+    assert sent[0]["content"] == "mail [EMAIL_1]"
+    assert sent[1]["content"] == "[EMAIL_2] end"

@@ -262,13 +262,14 @@ def reserved_output(route: str, body: dict[str, Any]) -> int:
     requests each got a 2,250-token answer under a 1,000-token budget."""
     if route not in ("chat", "completions", "responses"):
         return 0
-    caps = (body.get(name) for name in ("max_completion_tokens", "max_tokens",
-                                        "max_output_tokens"))
+    caps = (body.get(name) for name in _CAP_NAMES)
     cap = next((c for c in caps if isinstance(c, int) and not isinstance(c, bool) and c > 0), 0)
     n = body.get("n", 1)
     return cap * (n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1)
 
 
+#: Every field that caps an answer's length.
+_CAP_NAMES = ("max_completion_tokens", "max_tokens", "max_output_tokens")
 #: The field that caps an answer's length, per route.
 _CAP_FIELD = {"chat": "max_completion_tokens", "completions": "max_tokens",
               "responses": "max_output_tokens"}
@@ -297,7 +298,10 @@ async def cap_to_budget(ctx: Context, body: dict[str, Any]) -> None:
         raise GatewayError(429, "rate limited: the token budget has no room left this minute "
                            "for an answer; retry after 60 s", code="rate_limit_exceeded",
                            headers={"Retry-After": "60"})
-    body[_CAP_FIELD[ctx.route]] = cap
+    # every cap field the client sent too: an upstream that reads max_tokens alone must not
+    # take a -1 or "100000" left beside the cap for no cap at all (llama.cpp, Ollama)
+    for name in {_CAP_FIELD[ctx.route], *(n for n in _CAP_NAMES if n in body)}:
+        body[name] = cap
 
 
 async def charge_completion(ctx: Context, reported: int, texts: Iterable[str]) -> None:

@@ -174,9 +174,13 @@ def mask_fields(ctx: Context, body: dict[str, Any], fields: list[TextField]) -> 
             continue
         rewritable.append(item)
     # JSON (tool-call arguments) value by value, escaped values decoded; then a value split
-    # between neighbouring fields (two messages)
-    masked = vault.mask_split([mask_document(item.text, vault.mask) for item in rewritable])
-    for item, text in zip(rewritable, masked, strict=True):
+    # between neighbouring texts (two messages): identifiers (a role, an id) are masked alone,
+    # never read as part of a text around them (a role was rewritten so)
+    alone = [mask_document(item.text, vault.mask) for item in rewritable]
+    texts = [i for i, item in enumerate(rewritable) if not item.identifier]
+    for i, text in zip(texts, vault.mask_split([alone[i] for i in texts]), strict=True):
+        alone[i] = text
+    for item, text in zip(rewritable, alone, strict=True):
         if text != item.text:
             set_path(body, item.path, text)
     ctx.extra["redacted_values"] = len(vault)
