@@ -299,6 +299,8 @@ def test_digit_words_that_make_no_phone_number_are_left_alone() -> None:
      " ".join(str(ord(c)) for c in "4111111111111111")),
     ("Call me at four one five, five five five, two six seven one.", "PHONE",
      "four one five, five five five, two six seven one"),
+    ("card 4111=\n1111=\n1111=\n1111 ok", "CARD", "4111=\n1111=\n1111=\n1111"),
+    ("email john.smith=\n@example.com", "EMAIL", "john.smith=\n@example.com"),
 ])
 def test_values_written_in_other_forms_are_found_where_they_stand(
         text: str, kind: str, value: str) -> None:

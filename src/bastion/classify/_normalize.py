@@ -69,21 +69,28 @@ _HEX_DIGITS = re.compile(r"[0-9a-fA-F]{2}")
 _B32 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Z2-7]{16,}={0,6}(?![A-Za-z0-9+/=_-])")
 # Character codes written as numbers: eight or more decimal (``72 105``), octal (``110 151``)
 # or binary (``01001000``) numbers in a row, one character each, between spaces or commas.
-_CODES = re.compile(r"(?<![\w.])(?:[0-9]{1,8}[ \t,;]+){7,}[0-9]{1,8}(?![\w.])")
+_CODE_GAP = r"[\s,;|/.\-]+"
+_CODES = re.compile(rf"(?<![\w.])(?:[0-9]{{1,8}}{_CODE_GAP}){{7,}}[0-9]{{1,8}}(?!\w)")
 # Morse: eight or more letters of dots and dashes, letters apart by a space, words by three
-# spaces or a slash.
+# spaces or a slash; bullets and minus signs read as dots and dashes (_MORSE_FOLD).
 _MORSE = re.compile(r"(?<![\w.\-])(?:[.\-]{1,6}(?: {1,3}| / |/))"
                     r"{7,}[.\-]{1,6}(?![\w.\-])")
-# Bits run together: a binary byte string of four or more bytes.
-_BITS = re.compile(r"(?<![0-9A-Za-z])(?:[01]{8}){4,}(?![0-9A-Za-z])")
-# Quoted-printable: three or more ``=XX`` escapes in a row (``=70=69=70=65`` is "pipe"); a text
-# that holds one is read with every escape decoded, words and all, as a mail client shows it.
+_MORSE_FOLD = str.maketrans("\u2022\u00b7\u2219\u25cf\u2212\u2013\u2014", "....---")
+# Bits run together: four or more bytes of eight bits, or characters of seven.
+_BITS = re.compile(r"(?<![0-9A-Za-z])[01]{28,}(?![0-9A-Za-z])")
+# Quoted-printable: three or more ``=XX`` escapes in a row (``=70=69=70=65`` is "pipe"), soft
+# line breaks (``=`` at a line's end) aside, or a soft line break inside a word; a text that
+# holds one is read decoded whole, words and all, as a mail client shows it.
 _QP_RUN = re.compile(r"(?:=[0-9A-Fa-f]{2}){3}")
+_QP_SOFT = re.compile(r"=\r?\n")
+_QP_SOFT_IN_WORD = re.compile(r"[^\s=]=\r?\n\S")
 # What any match of _B64, _HEX, _B32, _CODES or _MORSE must contain (a looser pattern: every
 # match of theirs matches it), in RE2, which scans a text several times faster than ``re``
 # runs them: most texts hold none, and the exact patterns then never run.
-_MAYBE_ENCODED = re2.compile(r"[A-Za-z0-9+/_-]{16}|(?:(?:\\x|0x)?[0-9a-fA-F]{2}[^0-9a-fA-F]?){8}"
-                             r"|(?:[0-9]{1,8}[ \t,;]+){7}[0-9]|(?:[.\-]{1,6}(?: {1,3}| / |/)){7}")
+_MAYBE_ENCODED = re2.compile(
+    r"[A-Za-z0-9+/_-]{16}|(?:(?:\\x|0x)?[0-9a-fA-F]{2}[^0-9a-fA-F]?){8}"
+    r"|(?:[0-9]{1,8}[\s,;|/.\-]+){7}[0-9]"
+    r"|(?:[.\-\x{2022}\x{00b7}\x{2219}\x{25cf}\x{2212}\x{2013}\x{2014}]{1,6}(?: {1,3}| / |/)){7}")
 _MORSE_LETTERS = {".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f",
     "--.": "g", "....": "h", "..": "i", ".---": "j", "-.-": "k", ".-..": "l", "--": "m",
     "-.": "n", "---": "o", ".--.": "p", "--.-": "q", ".-.": "r", "...": "s", "-": "t", "..-": "u",
@@ -326,8 +333,8 @@ _ENTITY = re.compile(r"&#(?:[0-9]{1,7}|[xX][0-9a-fA-F]{1,6});")
 _MIN_ENTITIES = 4
 
 
-#: One quoted-printable escape.
-_QP_CHAR = re.compile(r"=([0-9A-Fa-f]{2})")
+#: One quoted-printable escape, or a soft line break.
+_QP_CHAR = re.compile(r"=([0-9A-Fa-f]{2})|=\r?\n")
 
 
 def decoded_spans(source: str, text: str) -> tuple[str, list[int]] | None:
@@ -347,7 +354,7 @@ def decoded_spans(source: str, text: str) -> tuple[str, list[int]] | None:
         out.append(text[at:match.start()])
         offsets.extend(range(at, match.start()))
         char = (html.unescape(match.group(0)) if source == "entities" else
-                chr(int(match.group(1), 16)))
+                chr(int(match.group(1), 16)) if match.group(1) else "")  # "": a soft break
         out.append(char)
         offsets.extend([match.start()] * len(char))
         at = match.end()
@@ -371,7 +378,8 @@ def decode_runs(text: str, *, letters_share: float = 0.5) -> list[tuple[str, str
         out.append(("escapes", unescape(text), 0, len(text)))
     if "&#" in text and len(_ENTITY.findall(text)) >= _MIN_ENTITIES:
         out.append(("entities", html.unescape(text), 0, len(text)))
-    if "=" in text and _QP_RUN.search(text):
+    if "=" in text and (_QP_RUN.search(_QP_SOFT.sub("", text))
+                        or _QP_SOFT_IN_WORD.search(text)):
         out.append(("quoted-printable", quopri.decodestring(text.encode("utf-8")).decode(
             "utf-8", "replace"), 0, len(text)))
     if _MAYBE_ENCODED.search(text):
@@ -418,14 +426,20 @@ def _code_runs(text: str, letters_share: float) -> list[tuple[str, str, int, int
     out: list[tuple[str, str, int, int]] = []
     for match in _BITS.finditer(text):
         raw = match.group(0)
-        bits = _printable(int(raw, 2).to_bytes(len(raw) // 8, "big"), letters_share)
-        if bits is not None:
-            out.append(("binary", bits, match.start(), match.end()))
+        for width in (8, 7):
+            if len(raw) % width:
+                continue
+            bits = _printable(bytes(int(raw[i:i + width], 2) for i in range(0, len(raw), width)),
+                              letters_share)
+            if bits is not None:
+                out.append(("binary", bits, match.start(), match.end()))
+                break
     for match in _CODES.finditer(text):
-        found = _char_codes(re.split(r"[ \t,;]+", match.group(0)), letters_share)
+        found = _char_codes(match.group(0), letters_share)
         if found is not None:
             out.append((found[0], found[1], match.start(), match.end()))
-    for match in _MORSE.finditer(text):
+    folded = text.translate(_MORSE_FOLD)  # the same length: spans hold
+    for match in _MORSE.finditer(folded):
         words = re.split(r" {3}| ?/ ?", match.group(0))
         morse = " ".join("".join(_MORSE_LETTERS.get(code, "\ufffd") for code in word.split())
                          for word in words)
@@ -434,14 +448,17 @@ def _code_runs(text: str, letters_share: float) -> list[tuple[str, str, int, int
     return out
 
 
-def _char_codes(numbers: list[str], letters_share: float) -> tuple[str, str] | None:
-    """Numbers read as one character code each, in the first base they all fit that gives
-    readable text: binary (eight digits each), decimal, then octal: ``(source, text)``. Read
-    for its words (``letters_share`` above 0), the text must hold a space too: a list of
-    scores or ids between 65 and 122 spells letters, but seldom words."""
+def _char_codes(run: str, letters_share: float) -> tuple[str, str] | None:
+    """A run of numbers read as one character code each, in the first base they all fit that
+    gives readable text: binary (eight or seven digits each), decimal, octal, then A1Z26 (1 to
+    26 for a to z, words apart by spaces or slashes): ``(source, text)``. Read for its words
+    (``letters_share`` above 0), the text must hold a space too: a list of scores or ids
+    between 65 and 122 spells letters, but seldom words."""
+    numbers = re.findall(r"[0-9]+", run)
     for source, base in (("binary", 2), ("decimal", 10), ("octal", 8)):
-        if base == 2 and any(len(n) != 8 for n in numbers):
-            continue
+        if base == 2 and (len({len(n) for n in numbers}) != 1
+                          or len(numbers[0]) not in (7, 8)):
+            continue  # every number eight bits long, or every one seven
         try:
             data = bytes(int(n, base) for n in numbers)
         except ValueError:  # a digit the base lacks, or a code past 255
@@ -449,4 +466,11 @@ def _char_codes(numbers: list[str], letters_share: float) -> tuple[str, str] | N
         plain = _printable(data, letters_share)
         if plain is not None and (" " in plain.strip() or not letters_share):
             return source, plain
+    if not letters_share:
+        return None
+    # letters joined by dashes: words apart by any space; letters apart by a space: by two
+    gaps = r"\s*/\s*|\s+" if re.search(r"[0-9][-.,][0-9]", run) else r"\s*/\s*|\s{2,}"
+    words = [re.findall(r"[0-9]+", word) for word in re.split(gaps, run.strip()) if word]
+    if len(words) > 1 and all(1 <= int(n) <= 26 for word in words for n in word):
+        return "a1z26", " ".join("".join(chr(96 + int(n)) for n in word) for word in words)
     return None
