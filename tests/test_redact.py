@@ -301,6 +301,17 @@ def test_digit_words_that_make_no_phone_number_are_left_alone() -> None:
      "four one five, five five five, two six seven one"),
     ("card 4111=\n1111=\n1111=\n1111 ok", "CARD", "4111=\n1111=\n1111=\n1111"),
     ("email john.smith=\n@example.com", "EMAIL", "john.smith=\n@example.com"),
+    # a second black-box pass: other at signs, invisible and full-width characters, "oh"
+    ("to john.smith&#64;example.com", "EMAIL", "john.smith&#64;example.com"),
+    ("to john.smith=40example.com", "EMAIL", "john.smith=40example.com"),
+    ("to john.smith\u24d0example.com", "EMAIL", "john.smith\u24d0example.com"),
+    ("to john.smith%2540example.com", "EMAIL", "john.smith%2540example.com"),
+    ("to john.smith\\x40example.com", "EMAIL", "john.smith\\x40example.com"),
+    ("to john.smith\u200b@\u200bexample.com", "EMAIL", "john.smith\u200b@\u200bexample.com"),
+    ("to jo\u00adhn.smith@exam\u00adple.com", "EMAIL", "jo\u00adhn.smith@exam\u00adple.com"),
+    ("to john.smith@example\uff0ecom", "EMAIL", "john.smith@example\uff0ecom"),
+    ("Call four one five, five five five, two six oh one.", "PHONE",
+     "four one five, five five five, two six oh one"),
 ])
 def test_values_written_in_other_forms_are_found_where_they_stand(
         text: str, kind: str, value: str) -> None:
@@ -333,8 +344,10 @@ def test_a_value_split_between_neighbouring_texts_is_masked_piece_by_piece() -> 
      ["call [PHONE_1]", "[PHONE_2]", "[PHONE_3] please", "and card [CARD_1]", "[CARD_2]"]),
     # an address cut at its at sign: read with no space at the boundary
     (["mail john.smith", "@example.com end"], ["mail [EMAIL_1]", "[EMAIL_2] end"]),
-    # a turn with no digit between the halves
+    # a turn with no digit between the halves, or with one inside it
     (["card 4111 1111", "go on", "1111 1111 end"], ["card [CARD_1]", "go on", "[CARD_2] end"]),
+    (["card 4111 1111", "got 2 groups, go on", "1111 1111 end"],
+     ["card [CARD_1]", "got 2 groups, go on", "[CARD_2] end"]),
 ])
 def test_a_value_running_through_several_short_texts_is_masked_in_each(
         texts: list[str], expected: list[str]) -> None:

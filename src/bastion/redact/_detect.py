@@ -26,8 +26,11 @@ from bastion.redact._numbers import (
     ssns,
 )
 
-# The at sign as typed, full-width (U+FF20), small (U+FE6B) or URL-encoded.
-_AT = r"(?:[@\uff20\ufe6b]|%40)"
+# The at sign as typed, full-width (U+FF20), small (U+FE6B), or a look-alike (a circled,
+# parenthesised or squared a), or escaped (URL-encoded, twice too; HTML; quoted-printable; a
+# backslash escape).
+_AT = (r"(?:[@\uff20\ufe6b\u24d0\u249c\U0001f150]|%40|%2540|%u0040|&#64;|&#x40;|&commat;"
+       r"|=40|\\x40|\\u0040)")
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}" + _AT + r"[A-Za-z0-9-]{1,63}"
                     r"(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b")
 # Addresses written to dodge harvesters: "jane [at] example [dot] com", "jane(at)example.com",
@@ -150,6 +153,21 @@ def fewest_phone_digits(region: str | None) -> int:
 
 Detector = Callable[[str], Iterator[Entity]]
 
+#: Characters that hide a value from a pattern without changing what it reads as: zero-width
+#: and other invisible characters (dropped) and full-width forms of ASCII (folded).
+_INVISIBLE = "\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
+_HIDING = re.compile(f"[{_INVISIBLE}\uff01-\uff5e]")
+_DROP = re.compile(f"[{_INVISIBLE}]")
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+
+
+def _unhidden(text: str) -> tuple[str, list[int]]:
+    """``text`` with invisible characters dropped and full-width forms folded, and where each
+    character of it stands in ``text`` (one more entry: ``len(text)``)."""
+    offsets = [i for i, char in enumerate(text) if not _DROP.match(char)]
+    clean = "".join(text[i] for i in offsets).translate(_FULL_WIDTH)
+    return clean, [*offsets, len(text)]
+
 
 class Detectors:
     """The detector set; finds entities and merges overlapping ones.
@@ -197,9 +215,15 @@ class Detectors:
         return _phones(text, self.phone_region)
 
     def find(self, text: str) -> list[Entity]:
-        """Non-overlapping entities, in text order."""
-        found = sorted((e for detect in self.detectors for e in detect(text)),
-                       key=lambda e: (e.start, -e.end))
+        """Non-overlapping entities, in text order; a value with invisible characters or
+        full-width forms inside it (``john\u200b@example.com``, ``example\uff0ecom``) is
+        found as if they were not there, and masked with them."""
+        found = [e for detect in self.detectors for e in detect(text)]
+        if _HIDING.search(text):
+            clean, offsets = _unhidden(text)
+            found += [Entity(e.kind, offsets[e.start], offsets[e.end])
+                      for detect in self.detectors for e in detect(clean)]
+        found.sort(key=lambda e: (e.start, -e.end))
         merged: list[tuple[Entity, Entity]] = []  # (the span so far, its longest member)
         for entity in found:
             if merged and entity.start < merged[-1][0].end:

@@ -66,8 +66,8 @@ def cards(text: str) -> Iterator[Entity]:
 
 # A card read out digit by digit: "four one one one, one one one one ...". Thirteen or more
 # digit words in a row hardly occur otherwise, and Luhn still has to pass.
-_DIGIT_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
-                "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_DIGIT_WORDS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+                "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
 _DIGIT_WORD = "(?:" + "|".join(_DIGIT_WORDS) + ")"
 _SPELLED_RUN = re.compile(rf"(?i)\b{_DIGIT_WORD}(?:[\s,.;:\-]{{1,3}}{_DIGIT_WORD}){{12,}}\b")
 _WORD = re.compile(r"[a-z]+", re.IGNORECASE)

@@ -61,9 +61,10 @@ class Vault:
         for joint in (" ", ""):
             for first in range(len(out) - 1):
                 self._mask_seam(out, first, joint)
-        # and once more with the texts that hold no digit nor at sign left out: a card sent
-        # half before and half after a "go on" turn (found in a black-box pass)
-        bearing = [i for i, text in enumerate(out) if _VALUE_CHARS.search(text)]
+        # and once more with only the texts that begin or end with a digit or an at sign: a
+        # card sent half before and half after a "go on" turn (found in a black-box pass)
+        bearing = [i for i, text in enumerate(out)
+                   if _VALUE_CHARS.match(text.strip()[:1]) or _VALUE_CHARS.match(text.strip()[-1:])]
         if 1 < len(bearing) < len(out):
             kept = [out[i] for i in bearing]
             for first in range(len(kept) - 1):
