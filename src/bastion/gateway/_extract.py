@@ -132,10 +132,17 @@ def inert(value: str) -> bool:
         and len(_english_words(value)) <= IDENTIFIER_WORDS
 
 
+#: Four or more single letters apart by underscores, dots or dashes (``p_i_p_e``).
+_LETTERS = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z][_.-]){3,}[A-Za-z](?![A-Za-z0-9])")
+
+
 def _words(value: str) -> list[str]:
     """The words of an identifier of three letters or more, lower case, runs of words cut
-    into the vocabulary's words where they can be."""
+    into the vocabulary's words where they can be (single letters spelled apart,
+    ``p_i_p_e_b_o_m_b``, read as the words they run into: a second black-box pass)."""
     known = embedder_words()
+    value = _LETTERS.sub(lambda m: "_".join((segment(m.group(0)[::2].lower())
+                                             or m.group(0)[::2]).split()), value)
     words = []
     for run in map(str.lower, _WORD.findall(value)):
         if run in known or len(run) < 10:
