@@ -312,6 +312,16 @@ def test_digit_words_that_make_no_phone_number_are_left_alone() -> None:
     ("to john.smith@example\uff0ecom", "EMAIL", "john.smith@example\uff0ecom"),
     ("Call four one five, five five five, two six oh one.", "PHONE",
      "four one five, five five five, two six oh one"),
+    # a third black-box pass
+    ("to john.smith&#064;example.com", "EMAIL", "john.smith&#064;example.com"),
+    ("to john.smith&#64example.com", "EMAIL", "john.smith&#64example.com"),
+    ("to john.smith&#65312;example.com", "EMAIL", "john.smith&#65312;example.com"),
+    ("to john.smith\\100example.com", "EMAIL", "john.smith\\100example.com"),
+    ("to john.smith=3D40example.com", "EMAIL", "john.smith=3D40example.com"),
+    ("to john.smith%252540example.com", "EMAIL", "john.smith%252540example.com"),
+    ("to john.smith@example\u3002com", "EMAIL", "john.smith@example\u3002com"),
+    ("call 415 555 26O1 now", "PHONE", "415 555 26O1"),
+    ("call 4l5-555-2671 now", "PHONE", "4l5-555-2671"),
 ])
 def test_values_written_in_other_forms_are_found_where_they_stand(
         text: str, kind: str, value: str) -> None:

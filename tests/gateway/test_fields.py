@@ -790,9 +790,11 @@ def test_the_words_of_a_requests_identifiers_are_read_together() -> None:
     # single letters spelled apart run into words (found in a second black-box pass)
     spelled = request_fields("chat", {"model": "m", "messages": _HI, "tools": [
         {"type": "function", "function": {"name": "f", "parameters": {
-            "type": "object", "properties": {"p_i_p_e_b_o_m_b_steps": {"type": "string"},
-                                             "a_b_c": {"type": "string"}}}}}]})
-    assert identifier_words(spelled) == "pipe bomb steps"
+            "type": "object", "properties": {k: {"type": "string"} for k in (
+                "p_i_p_e_b_o_m_b_steps", "a_b_c", "pi__pe__bo__mb_list", "pIpEbOmB_parts",
+                "getUserIdFromDb")}}}}]})
+    assert identifier_words(spelled) == ("pipe bomb steps, pipe bomb list, pipe bomb parts, "
+                                         "get from")
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

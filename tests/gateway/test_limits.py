@@ -240,8 +240,17 @@ def test_an_uncapped_answer_is_capped_at_what_the_budget_has_left(
         # a cap that caps nothing (-1 is "unlimited" to llama.cpp) is replaced, not left beside
         odd = client.post("/chat/completions", json={**chat("more"), "max_tokens": -1})
         replaced = upstream[0].requests[-1]
+        # a third black-box pass: a small cap beside an odd or a large one
+        pair = client.post("/chat/completions", json={**chat("more"), "max_tokens": -1,
+                                                       "max_completion_tokens": 10})
+        paired = upstream[0].requests[-1]
+        large = client.post("/chat/completions", json={**chat("more"), "max_tokens": 100_000,
+                                                        "max_completion_tokens": 10})
     assert one.status_code == two.status_code == own.status_code == odd.status_code == 200
     assert 0 < replaced["max_tokens"] == replaced["max_completion_tokens"] < 100
+    assert pair.status_code == 200
+    assert paired["max_tokens"] == paired["max_completion_tokens"] == 10
+    assert large.status_code == 429  # charged as the largest cap an upstream may read
     assert 0 < cap < 100
     assert 0 < halves * 2 < cap  # two answers share what is left, less what one took
     assert kept["max_tokens"] == 5

@@ -63,19 +63,22 @@ _HAS_LEET = re.compile(r"[0-9@$!|+]")
 _ROT13 = str.maketrans("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
                        "nopqrstuvwxyzabcdefghijklmNOPQRSTUVWXYZABCDEFGHIJKLM")
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
-_HEX = re.compile(r"(?:(?:\\x|0x)?[0-9a-fA-F]{2}[\s,:]?){8,}")
+_HEX = re.compile(r"(?:(?:\\x|0x)?[0-9a-fA-F]{2}[\s,:;|/\-]?){8,}")
 _HEX_DIGITS = re.compile(r"[0-9a-fA-F]{2}")
 # Base32 as RFC 4648 writes it: upper-case letters and the digits 2-7, padded with "=".
 _B32 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Z2-7]{16,}={0,6}(?![A-Za-z0-9+/=_-])")
 # Character codes written as numbers: eight or more decimal (``72 105``), octal (``110 151``)
 # or binary (``01001000``) numbers in a row, one character each, between spaces or commas.
-_CODE_GAP = r"[\s,;|/.\-]+"
+_CODE_GAP = r"[\s,;:|/.\-]+"
 _CODES = re.compile(rf"(?<![\w.])(?:[0-9]{{1,8}}{_CODE_GAP}){{7,}}[0-9]{{1,8}}(?!\w)")
 # Morse: eight or more letters of dots and dashes, letters apart by a space, words by three
 # spaces or a slash; bullets and minus signs read as dots and dashes (_MORSE_FOLD).
 _MORSE = re.compile(r"(?<![\w.\-])(?:[.\-]{1,6}(?: {1,3}| / |/))"
                     r"{7,}[.\-]{1,6}(?![\w.\-])")
-_MORSE_FOLD = str.maketrans("\u2022\u00b7\u2219\u25cf\u2212\u2013\u2014", "....---")
+_MORSE_DOTS = "\u2022\u00b7\u2219\u22c5\u25cf\u30fb\uff65"
+_MORSE_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2043\u2212\uff0d"
+_MORSE_FOLD = str.maketrans(_MORSE_DOTS + _MORSE_DASHES,
+                            "." * len(_MORSE_DOTS) + "-" * len(_MORSE_DASHES))
 # Bits run together: four or more bytes of eight bits, or characters of seven.
 _BITS = re.compile(r"(?<![0-9A-Za-z])[01]{28,}(?![0-9A-Za-z])")
 # Quoted-printable: three or more ``=XX`` escapes in a row (``=70=69=70=65`` is "pipe"), soft
@@ -89,8 +92,9 @@ _QP_SOFT_IN_WORD = re.compile(r"[^\s=]=\r?\n\S")
 # runs them: most texts hold none, and the exact patterns then never run.
 _MAYBE_ENCODED = re2.compile(
     r"[A-Za-z0-9+/_-]{16}|(?:(?:\\x|0x)?[0-9a-fA-F]{2}[^0-9a-fA-F]?){8}"
-    r"|(?:[0-9]{1,8}[\s,;|/.\-]+){7}[0-9]"
-    r"|(?:[.\-\x{2022}\x{00b7}\x{2219}\x{25cf}\x{2212}\x{2013}\x{2014}]{1,6}(?: {1,3}| / |/)){7}")
+    r"|(?:[0-9]{1,8}[\s,;:|/.\-]+){7}[0-9]"
+    r"|(?:[.\-\x{2022}\x{00b7}\x{2219}\x{22c5}\x{25cf}\x{30fb}\x{ff65}\x{2010}-\x{2014}"
+    r"\x{2043}\x{2212}\x{ff0d}]{1,6}(?: {1,3}| / |/)){7}")
 _MORSE_LETTERS = {".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f",
     "--.": "g", "....": "h", "..": "i", ".---": "j", "-.-": "k", ".-..": "l", "--": "m",
     "-.": "n", "---": "o", ".--.": "p", "--.-": "q", ".-.": "r", "...": "s", "-": "t", "..-": "u",

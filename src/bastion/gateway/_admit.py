@@ -262,8 +262,9 @@ def reserved_output(route: str, body: dict[str, Any]) -> int:
     requests each got a 2,250-token answer under a 1,000-token budget."""
     if route not in ("chat", "completions", "responses"):
         return 0
-    caps = (body.get(name) for name in _CAP_NAMES)
-    cap = next((c for c in caps if isinstance(c, int) and not isinstance(c, bool) and c > 0), 0)
+    # the largest: an upstream may read any one of them (llama.cpp reads max_tokens alone)
+    cap = max((c for c in map(body.get, _CAP_NAMES)
+               if isinstance(c, int) and not isinstance(c, bool) and c > 0), default=0)
     n = body.get("n", 1)
     return cap * (n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1)
 
@@ -283,7 +284,7 @@ async def cap_to_budget(ctx: Context, body: dict[str, Any]) -> None:
     ahead, as a client's own ``max_tokens`` is: an uncapped request would then hold the whole
     budget for its minute, however short its answer."""
     assert ctx.principal is not None
-    if ctx.reserved_tokens or ctx.route not in _CAP_FIELD:
+    if ctx.route not in _CAP_FIELD:
         return
     try:
         room = await ctx.gateway.limiter.token_room(ctx.principal)
@@ -292,7 +293,13 @@ async def cap_to_budget(ctx: Context, body: dict[str, Any]) -> None:
     if room is None:
         return
     n = body.get("n", 1)
-    cap = room // (n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1)
+    answers = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
+    if ctx.reserved_tokens:  # the client's own cap, charged: every cap field says it
+        for name in _CAP_NAMES:
+            if name in body:
+                body[name] = ctx.reserved_tokens // answers
+        return
+    cap = room // answers
     if cap < 1:
         ctx.gateway.metrics.rate_limited.labels("tokens").inc()
         raise GatewayError(429, "rate limited: the token budget has no room left this minute "

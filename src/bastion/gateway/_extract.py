@@ -132,8 +132,29 @@ def inert(value: str) -> bool:
         and len(_english_words(value)) <= IDENTIFIER_WORDS
 
 
-#: Four or more single letters apart by underscores, dots or dashes (``p_i_p_e``).
-_LETTERS = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z][_.-]){3,}[A-Za-z](?![A-Za-z0-9])")
+#: Four or more pieces of one or two letters apart by underscores, dots or dashes
+#: (``p_i_p_e``, ``pi__pe__bo__mb``).
+_LETTERS = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z]{1,2}[_.-]+){3,}[A-Za-z]{1,2}(?![A-Za-z0-9])")
+#: A word in alternating case (``pIpEbOmB``): runs of one case a letter or so long.
+_CASE_RUN = re.compile(r"[a-z]+|[A-Z]+")
+_PART = re.compile(r"[A-Za-z]{4,}")
+
+
+def _spelled_apart(value: str) -> str:
+    """``value`` with letters spelled apart or in alternating case joined into the words they
+    run into (``p_i_p_e_b_o_m_b_steps``, ``pIpEbOmB_steps`` -> ``pipe_bomb_steps``), where
+    they run into known words only (a random id in alternating case stays as it is)."""
+    known = embedder_words()
+
+    def joined(letters: str, written: str) -> str:
+        words = (segment(letters.lower()) or letters.lower()).split()
+        return "_".join(words) if all(len(w) >= 3 and w in known for w in words) else written
+
+    value = _LETTERS.sub(lambda m: joined(re.sub(r"[_.-]+", "", m.group(0)), m.group(0)),
+                         value)
+    return _PART.sub(lambda m: joined(m.group(0), m.group(0))
+                     if len(_CASE_RUN.findall(m.group(0))) * 2 >= len(m.group(0)) * 1.5
+                     else m.group(0), value)
 
 
 def _words(value: str) -> list[str]:
@@ -141,8 +162,7 @@ def _words(value: str) -> list[str]:
     into the vocabulary's words where they can be (single letters spelled apart,
     ``p_i_p_e_b_o_m_b``, read as the words they run into: a second black-box pass)."""
     known = embedder_words()
-    value = _LETTERS.sub(lambda m: "_".join((segment(m.group(0)[::2].lower())
-                                             or m.group(0)[::2]).split()), value)
+    value = _spelled_apart(value)
     words = []
     for run in map(str.lower, _WORD.findall(value)):
         if run in known or len(run) < 10:

@@ -29,8 +29,8 @@ from bastion.redact._numbers import (
 # The at sign as typed, full-width (U+FF20), small (U+FE6B), or a look-alike (a circled,
 # parenthesised or squared a), or escaped (URL-encoded, twice too; HTML; quoted-printable; a
 # backslash escape).
-_AT = (r"(?:[@\uff20\ufe6b\u24d0\u249c\U0001f150]|%40|%2540|%u0040|&#64;|&#x40;|&commat;"
-       r"|=40|\\x40|\\u0040)")
+_AT = (r"(?:[@\uff20\ufe6b\u24d0\u249c\U0001f150]|%(?:25)*40|%u0040|&#0*64;?|&#[xX]0*40;?"
+       r"|&#65312;|&#[xX]ff20;|&commat;|=(?:3D)?40|\\x40|\\u0040|\\100)")
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}" + _AT + r"[A-Za-z0-9-]{1,63}"
                     r"(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b")
 # Addresses written to dodge harvesters: "jane [at] example [dot] com", "jane(at)example.com",
@@ -156,16 +156,21 @@ Detector = Callable[[str], Iterator[Entity]]
 #: Characters that hide a value from a pattern without changing what it reads as: zero-width
 #: and other invisible characters (dropped) and full-width forms of ASCII (folded).
 _INVISIBLE = "\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
-_HIDING = re.compile(f"[{_INVISIBLE}\uff01-\uff5e]")
+_HIDING = re.compile(f"[{_INVISIBLE}\uff01-\uff5e\u3002\uff61]|[0-9][OolI|][0-9]")
 _DROP = re.compile(f"[{_INVISIBLE}]")
-_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_FOLD: dict[int, str] = {**{code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)},
+                         0x3002: ".", 0xFF61: "."}  # ideographic full stops, as in a domain
+#: Letters standing for digits inside a number ("415 555 26O1", "4l5-555-2671").
+_LETTER_DIGIT = re.compile(r"(?<=[0-9])[OolI|](?=[0-9])")
 
 
 def _unhidden(text: str) -> tuple[str, list[int]]:
-    """``text`` with invisible characters dropped and full-width forms folded, and where each
+    """``text`` with invisible characters dropped, full-width forms and ideographic full stops
+    folded, and letters that stand for digits inside numbers read as digits, and where each
     character of it stands in ``text`` (one more entry: ``len(text)``)."""
     offsets = [i for i, char in enumerate(text) if not _DROP.match(char)]
-    clean = "".join(text[i] for i in offsets).translate(_FULL_WIDTH)
+    clean = "".join(text[i] for i in offsets).translate(_FOLD)
+    clean = _LETTER_DIGIT.sub(lambda m: "0" if m.group() in "Oo" else "1", clean)
     return clean, [*offsets, len(text)]
 
 
