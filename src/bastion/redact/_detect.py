@@ -156,12 +156,12 @@ Detector = Callable[[str], Iterator[Entity]]
 #: Characters that hide a value from a pattern without changing what it reads as: zero-width
 #: and other invisible characters (dropped) and full-width forms of ASCII (folded).
 _INVISIBLE = "\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
-_HIDING = re.compile(f"[{_INVISIBLE}\uff01-\uff5e\u3002\uff61]|[0-9][OolI|][0-9]")
+_HIDING = re.compile(f"[{_INVISIBLE}\uff01-\uff5e\u3002\uff61]|[0-9][OolI][0-9]")
 _DROP = re.compile(f"[{_INVISIBLE}]")
 _FOLD: dict[int, str] = {**{code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)},
                          0x3002: ".", 0xFF61: "."}  # ideographic full stops, as in a domain
 #: Letters standing for digits inside a number ("415 555 26O1", "4l5-555-2671").
-_LETTER_DIGIT = re.compile(r"(?<=[0-9])[OolI|](?=[0-9])")
+_LETTER_DIGIT = re.compile(r"(?<=[0-9])[OolI](?=[0-9])")
 
 
 def _unhidden(text: str) -> tuple[str, list[int]]:
