@@ -265,8 +265,13 @@ def reserved_output(route: str, body: dict[str, Any]) -> int:
     # the largest: an upstream may read any one of them (llama.cpp reads max_tokens alone)
     cap = max((c for c in map(body.get, _CAP_NAMES)
                if isinstance(c, int) and not isinstance(c, bool) and c > 0), default=0)
+    return cap * _answers(body)
+
+
+def _answers(body: dict[str, Any]) -> int:
+    """How many answers the request asks for (``n``; 1 unless a positive whole number)."""
     n = body.get("n", 1)
-    return cap * (n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1)
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
 
 
 #: Every field that caps an answer's length.
@@ -292,8 +297,7 @@ async def cap_to_budget(ctx: Context, body: dict[str, Any]) -> None:
         raise _limits_down(exc) from exc
     if room is None:
         return
-    n = body.get("n", 1)
-    answers = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
+    answers = _answers(body)
     if ctx.reserved_tokens:  # the client's own cap, charged: every cap field says it
         for name in _CAP_NAMES:
             if name in body:

@@ -64,7 +64,7 @@ class Vault:
         # and once more with only the texts that begin or end with a digit or an at sign: a
         # card sent half before and half after a "go on" turn (found in a black-box pass)
         bearing = [i for i, text in enumerate(out)
-                   if _VALUE_CHARS.match(text.strip()[:1]) or _VALUE_CHARS.match(text.strip()[-1:])]
+                   if _VALUE_CHARS.search((edge := text.strip())[:1] + edge[-1:])]
         if 1 < len(bearing) < len(out):
             kept = [out[i] for i in bearing]
             for first in range(len(kept) - 1):
@@ -92,14 +92,12 @@ class Vault:
             if index > first and end < len(text):  # the seam ends in this text
                 break
         cuts: list[tuple[int, int, int, str]] = []  # (text index, start, end, placeholder)
-        taken = 0
-        for entity in sorted(self.detectors.find(seam), key=lambda e: e.start):
+        for entity in self.detectors.find(seam):  # in order, none overlapping
             spanned = [p for p in pieces if entity.start < p[0] + p[3] - p[2]
                        and entity.end > p[0]]
             # a value across this seam (later seams are read from their own first text)
-            if len(spanned) < 2 or spanned[0][1] != first or entity.start < taken:
+            if len(spanned) < 2 or spanned[0][1] != first:
                 continue
-            taken = entity.end
             for at, index, start, end in spanned:  # placeholders numbered left to right
                 lo = start + max(entity.start - at, 0)
                 hi = start + min(entity.end - at, end - start)
