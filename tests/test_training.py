@@ -426,3 +426,25 @@ def test_the_installed_model_rebuilt_in_torch_agrees_with_its_int8_graph() -> No
                 if ".layer." in k and k.endswith("query.weight")]) == 3
     with pytest.raises(ValueError, match="distinct layers"):
         student(state, [0, 6], base, len(model.heads))
+
+
+def test_window_choice_reads_fewer_pieces_only_within_the_tolerance() -> None:
+    from bastion.training._windows import TOLERANCE, pick
+
+    def row(pair: int, margin: float, j: float, pieces: int) -> dict[str, float]:
+        return {"pair_chars": pair, "margin": margin, "youden_j": j, "pieces": pieces}
+
+    best = row(100, 0.2, 0.72, 330)
+    close = [row(0, 0.1, 0.72 - TOLERANCE / 2, 225), row(0, 0.2, 0.72 - TOLERANCE, 225)]
+    far = row(0, 0.4, 0.72 - 2 * TOLERANCE, 100)  # cheapest, but clearly worse
+    assert pick([best, *close, far]) == close[1]  # fewest pieces, then the larger margin
+    assert pick([best, far]) == best
+
+
+def test_the_shipped_card_records_the_window_choice_its_grid_makes() -> None:
+    from bastion.classify._onnx import shipped_card
+    from bastion.training._windows import pick
+
+    chosen = shipped_card()["windows"]
+    best = pick(chosen["grid"])
+    assert (chosen["pair_chars"], chosen["margin"]) == (best["pair_chars"], best["margin"])

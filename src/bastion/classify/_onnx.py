@@ -113,6 +113,10 @@ class ContextualModel:
                 "category's 'head:' or remove it to have the policy reader score it from its "
                 "rules and examples") from None
 
+    def lengths(self, texts: list[str]) -> list[int]:
+        """Word pieces the model reads of each text (at most :data:`MAX_TOKENS`)."""
+        return [len(encoding.ids) for encoding in self._tokenizer.encode_batch(texts)]
+
     def run(self, texts: list[str]) -> Outputs:
         """Logits and embeddings of ``texts`` (BackendError if ONNX Runtime fails,
         BackendTimeout once the caller's deadline has passed: see ``_deadline``).

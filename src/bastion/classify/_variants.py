@@ -18,8 +18,10 @@ of the original text it stands for and where it came from:
   ("pi pe bo mb"), when the decoded form reads as English and the text as sent does not.
 
 Windows: a text longer than ``WHOLE_CHARS`` is also read one sentence at a time (12-word windows
-inside run-on sentences), and as pairs of neighbouring sentences when the pair is short, so one
-harmful sentence inside 20,000 characters of benign prose is scored on its own.
+inside run-on sentences), so one harmful sentence inside 20,000 characters of benign prose is
+scored on its own; pairs of neighbouring sentences are read too when the pair is short enough
+(the shipped model's card sets how short: 0, none, since on development data pairs were a third
+of the word pieces read and gained nothing).
 """
 
 from __future__ import annotations

@@ -8,15 +8,19 @@ context ("You are a pirate captain." from a role-play set-up, a sentence of a ph
 *warning*), and on long benign prompts they caused most false positives. A window's score
 therefore counts only above ``threshold + margin``. Pairs of sentences add context for short
 sentences but cost most of the model's time on long texts (a pair is two sentences read
-again).
+again: on the development sets below, pairs of up to 100 characters meant 46 % more word pieces
+to read).
 
 Development data only (never the blind sets): the policy pack's test rows (a development set
 since the blind sets were written) inserted in the middle of real long benign prompts (Chatbot
 Arena and GPTeacher instructions of 400-6,000 characters from ``benign_instructions``, a
 training source), plus the carriers alone. Pair length and margin are chosen together to
 maximise Youden's J: recall of the inserted violating rows minus the mean false-positive rate
-of the inserted benign rows and the carriers (ties go to fewer pairs, then the smaller
-margin).
+of the inserted benign rows and the carriers. Settings within :data:`TOLERANCE` of the best J
+count as equal (speed is a goal too): of those, the one that reads the fewest word pieces wins,
+then the larger margin (windows are where false positives on application traffic come from;
+on the validation split, pairs off with margin 0.1 flagged 10 more of 1,665 benign rows than
+with 0.2, for one more of 1,335 unsafe ones).
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ MARGINS = (0.0, 0.1, 0.2, 0.3, 0.4)
 #: Longest sentence pair read, in characters (0 = sentences alone).
 PAIRS = (0, 100, 160, 320)
 CARRIERS = 300
+#: J differences this small are one row's worth of noise (one of the ~220 violating rows is
+#: 0.0046 of recall), not a reason to read more word pieces.
+TOLERANCE = 0.005
 SEED = 7
 
 
@@ -85,6 +92,20 @@ def view_scores(folder: Path, texts: list[str], pair_chars: int
     return [tier.view_scores(text, policy) for text in texts]
 
 
+def pieces_read(folder: Path, texts: list[str], pair_chars: int) -> int:
+    """Word pieces the model reads for ``texts`` (each text's distinct views, each at most the
+    model's window): the cost of a pair length."""
+    from bastion.classify._onnx import load_model  # noqa: PLC0415
+    from bastion.classify._variants import views  # noqa: PLC0415
+
+    model = load_model(str(folder))
+    total = 0
+    for text in texts:
+        distinct = list({view.text: None for view in views(text, pair_chars=pair_chars)})
+        total += sum(model.lengths(distinct))
+    return total
+
+
 def choose_windows(root: Path, data: Path, folder: Path) -> dict[str, Any]:
     """Score the development sets for every pair length, compare every margin, and return
     the choice with the whole grid."""
@@ -97,6 +118,7 @@ def choose_windows(root: Path, data: Path, folder: Path) -> dict[str, Any]:
     grid = []
     for pair_chars in PAIRS:
         scored = {name: view_scores(folder, texts, pair_chars) for name, texts in sets.items()}
+        cost = sum(pieces_read(folder, texts, pair_chars) for texts in sets.values())
         for margin in MARGINS:
             rates = {}
             for name, rows in scored.items():
@@ -105,8 +127,18 @@ def choose_windows(root: Path, data: Path, folder: Path) -> dict[str, Any]:
                 rates[name] = round(float(np.mean(flagged)), 4)
             youden = rates["violating_inside"] - (rates["benign_inside"] + rates["carriers"]) / 2
             grid.append({"pair_chars": pair_chars, "margin": margin, **rates,
-                         "youden_j": round(youden, 4)})
-    best = max(grid, key=lambda g: (g["youden_j"], -g["pair_chars"], -g["margin"]))
+                         "youden_j": round(youden, 4), "pieces": cost})
+    best = pick(grid)
     return {"pair_chars": best["pair_chars"], "margin": best["margin"],
-            "criterion": "Youden's J on development data",
+            "criterion": f"fewest word pieces read within {TOLERANCE} of the best Youden's J "
+                         "on development data",
             "rows": {name: len(texts) for name, texts in sets.items()}, "grid": grid}
+
+
+def pick(grid: list[dict[str, Any]]) -> dict[str, Any]:
+    """The setting of ``grid`` (rows with ``youden_j``, ``pieces`` and ``margin``) within
+    :data:`TOLERANCE` of the best J that reads the fewest word pieces, then has the larger
+    margin."""
+    top = max(g["youden_j"] for g in grid)
+    return min((g for g in grid if g["youden_j"] >= top - TOLERANCE),
+               key=lambda g: (g["pieces"], -g["margin"]))
