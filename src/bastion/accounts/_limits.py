@@ -6,11 +6,20 @@ limits hold across every worker sharing it. Token limits are charged twice: an e
 the prompt before the call (refused when over, and a prompt larger than the whole budget is
 refused outright), then the completion's tokens after it (never refused, but counted
 against the next request: an answer larger than what is left fills the window).
+
+An uncapped answer is asked for at most the room left (see ``gateway._admit.cap_to_budget``);
+that cap is not charged ahead, but :meth:`RateLimiter.promise` holds it back from the room
+later requests see until the answer is charged, so parallel uncapped requests cannot each be
+promised the whole room. Promises are kept per process (with several workers, each may promise
+the room once) and lapse after :data:`PROMISE_S` (one window: a stream whose end was never
+seen cannot hold the room for good).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import itertools
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -25,6 +34,8 @@ from bastion.accounts._model import Principal
 from bastion.errors import RuntimeFailure
 
 _T = TypeVar("_T")
+#: Seconds a promise to an answer in flight holds room (the budgets' window).
+PROMISE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,9 @@ class RateLimiter:
         self.tokens_per_minute = tokens_per_minute
         self.account_requests_per_minute = account_requests_per_minute
         self.account_tokens_per_minute = account_tokens_per_minute
+        # promise id -> the (budget, owner) pairs it holds room in, tokens, when it lapses
+        self._promises: dict[int, tuple[list[tuple[str, str]], int, float]] = {}
+        self._ids = itertools.count()
 
     async def close(self) -> None:
         """Release the Redis connections (a no-op for memory storage)."""
@@ -101,11 +115,7 @@ class RateLimiter:
         budget is always refused, uncharged. Without, the count is charged as far as each
         window has room (an answer already out).
         """
-        key, account = principal.key, principal.account
-        budgets = [(limit, name, owner, who) for limit, name, owner, who in (
-            (key.tokens_per_minute or self.tokens_per_minute, "tpm", key.id, "the key"),
-            (account.tokens_per_minute or self.account_tokens_per_minute, "atpm", account.id,
-             "the account (all its keys together)")) if limit is not None]
+        budgets = self._budgets(principal)
         if count <= 0 or not budgets:
             return None
         if enforce:
@@ -131,15 +141,40 @@ class RateLimiter:
         return None
 
     async def token_room(self, principal: Principal) -> int | None:
-        """Tokens the key and its account can still spend this minute (the smaller);
-        ``None`` when neither has a token budget."""
+        """Tokens the key and its account can still spend this minute (the smaller), less
+        what answers in flight were promised (:meth:`promise`); ``None`` when neither has a
+        token budget."""
+        now = time.monotonic()
+        for number, (_, _, lapses) in list(self._promises.items()):
+            if lapses <= now:
+                del self._promises[number]
+        rooms = []
+        for limit, name, owner, _ in self._budgets(principal):
+            held = sum(count for owners, count, _ in self._promises.values()
+                       if (name, owner) in owners)
+            rooms.append(await self._room(RateLimitItemPerMinute(limit), name, owner) - held)
+        return max(0, min(rooms)) if rooms else None
+
+    def promise(self, principal: Principal, count: int) -> Callable[[], None]:
+        """Hold ``count`` tokens promised to an answer in flight back from the room of the key
+        and its account (for at most :data:`PROMISE_S`); the function returned gives them
+        back (call it after the answer was charged)."""
+        number = next(self._ids)
+        owners = [(name, owner) for _, name, owner, _ in self._budgets(principal)]
+        self._promises[number] = (owners, count, time.monotonic() + PROMISE_S)
+
+        def release() -> None:
+            self._promises.pop(number, None)
+
+        return release
+
+    def _budgets(self, principal: Principal) -> list[tuple[int, str, str, str]]:
+        """The token budgets that hold for ``principal``: limit, name, owner id, and who."""
         key, account = principal.key, principal.account
-        rooms = [await self._room(RateLimitItemPerMinute(limit), name, owner)
-                 for limit, name, owner in (
-                     (key.tokens_per_minute or self.tokens_per_minute, "tpm", key.id),
-                     (account.tokens_per_minute or self.account_tokens_per_minute, "atpm",
-                      account.id)) if limit is not None]
-        return min(rooms) if rooms else None
+        return [(limit, name, owner, who) for limit, name, owner, who in (
+            (key.tokens_per_minute or self.tokens_per_minute, "tpm", key.id, "the key"),
+            (account.tokens_per_minute or self.account_tokens_per_minute, "atpm", account.id,
+             "the account (all its keys together)")) if limit is not None]
 
     async def _room(self, item: RateLimitItem, *ids: str) -> int:
         return int((await _stored(self._limiter.get_window_stats(item, *ids))).remaining)

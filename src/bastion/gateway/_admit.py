@@ -287,7 +287,9 @@ async def cap_to_budget(ctx: Context, body: dict[str, Any]) -> None:
     black-box pass had a 1,300-token answer served whole under a 500-token budget, since an
     answer without ``max_tokens`` is charged only once it arrives. The cap is not charged
     ahead, as a client's own ``max_tokens`` is: an uncapped request would then hold the whole
-    budget for its minute, however short its answer."""
+    budget for its minute, however short its answer. It is promised instead (held back from
+    the room of the requests that come while it is answered, until it is charged): parallel
+    uncapped requests were each capped at the whole room."""
     assert ctx.principal is not None
     if ctx.route not in _CAP_FIELD:
         return
@@ -313,6 +315,7 @@ async def cap_to_budget(ctx: Context, body: dict[str, Any]) -> None:
     # take a -1 or "100000" left beside the cap for no cap at all (llama.cpp, Ollama)
     for name in {_CAP_FIELD[ctx.route], *(n for n in _CAP_NAMES if n in body)}:
         body[name] = cap
+    ctx.release_promise = ctx.gateway.limiter.promise(ctx.principal, cap * answers)
 
 
 async def charge_completion(ctx: Context, reported: int, texts: Iterable[str]) -> None:

@@ -10,6 +10,7 @@ import hashlib
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,9 +47,12 @@ class Context:
     """The request body as sent upstream (never audited; a response's echoes are compared
     with it)."""
     ticket: int | None = None
+    """This request's place among its account's input checks (``Gateway.order``)."""
     #: Answer tokens charged with the prompt (see ``_admit.reserved_output``).
     reserved_tokens: int = 0
-    """This request's place among its account's input checks (``Gateway.order``)."""
+    #: Gives back the room promised to an uncapped answer (``_admit.cap_to_budget``); run by
+    #: :meth:`finish`, after the answer was charged.
+    release_promise: Callable[[], None] | None = None
     policies: dict[str, Policy] = field(default_factory=dict)
     """The gateway's policies when the request started: a policy published meanwhile applies
     to the next request, never half-way through this one."""
@@ -100,6 +104,8 @@ class Context:
         if self._done:
             return
         self._done = True
+        if self.release_promise is not None:
+            self.release_promise()
         gateway = self.gateway
         gateway.metrics.requests.labels(self.route, str(self.status)).inc()
         event = self.event()
