@@ -219,6 +219,12 @@ def test_bad_input_gets_clear_4xx(gateway_factory: GatewayFactory) -> None:
         no_messages = client.post("/chat/completions", json={"model": "m"})
         too_big = client.post("/chat/completions", json=chat("x" * 4000))
         odd_stream = client.post("/chat/completions", json=chat("hi", stream="yes"))
+        # a black-box pass: n "3" or 3.0 was charged and read as one answer
+        odd_n = [client.post("/chat/completions", json=chat("hi", n=n)).status_code
+                 for n in ("3", 3.0, 0, True)]
+        null_n = client.post("/chat/completions", json=chat("hi", n=None))
+    assert odd_n == [400] * 4
+    assert null_n.status_code == 200
     assert (not_json.status_code, not_json.json()["error"]["code"]) == (400, "invalid_json")
     assert not_object.status_code == 400
     assert no_messages.status_code == 422

@@ -20,6 +20,7 @@ from fastapi import Request
 from bastion.accounts import Principal
 from bastion.classify import LONE_SURROGATE
 from bastion.errors import RuntimeFailure
+from bastion.gateway._answer import asked_choices
 from bastion.gateway._context import Context
 from bastion.gateway._respond import GatewayError
 
@@ -265,13 +266,7 @@ def reserved_output(route: str, body: dict[str, Any]) -> int:
     # the largest: an upstream may read any one of them (llama.cpp reads max_tokens alone)
     cap = max((c for c in map(body.get, _CAP_NAMES)
                if isinstance(c, int) and not isinstance(c, bool) and c > 0), default=0)
-    return cap * _answers(body)
-
-
-def _answers(body: dict[str, Any]) -> int:
-    """How many answers the request asks for (``n``; 1 unless a positive whole number)."""
-    n = body.get("n", 1)
-    return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
+    return cap * asked_choices(body)
 
 
 #: Every field that caps an answer's length.
@@ -299,7 +294,7 @@ async def cap_to_budget(ctx: Context, body: dict[str, Any]) -> None:
         raise _limits_down(exc) from exc
     if room is None:
         return
-    answers = _answers(body)
+    answers = asked_choices(body)
     if ctx.reserved_tokens:  # the client's own cap, charged: every cap field says it
         for name in _CAP_NAMES:
             if name in body:
