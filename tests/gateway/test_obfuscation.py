@@ -14,6 +14,7 @@ import urllib.parse
 
 import pytest
 
+from bastion.classify._normalize import _MORSE_LETTERS
 from bastion.testing import ScriptedUpstream, Turn
 
 from .conftest import GatewayFactory, Running, sse_frames, streamed_text
@@ -88,6 +89,7 @@ def test_obfuscated_or_diluted_prompts_are_blocked(
     assert upstream[0].requests == []
 
 
+_MORSE = {letter: code for code, letter in _MORSE_LETTERS.items()}
 ENCODED_ANSWERS = {
     "base32": "Decoded: " + base64.b32encode(ANSWER.encode()).decode(),
     # found in a black-box pass: key words in quoted-printable were released, streamed and not
@@ -99,6 +101,12 @@ ENCODED_ANSWERS = {
     "decimal_codes_by_bars": "Decoded: " + "|".join(map(str, ANSWER.encode())),
     # a third pass: hex apart by bars
     "hex_by_bars": "Decoded: " + "|".join(f"{b:02x}" for b in ANSWER.encode()),
+    # spaced runs: Morse was released piece by piece (its ". " reads as a sentence end)
+    "decimal_codes_spaced": "Decoded: " + " ".join(map(str, ANSWER.encode())),
+    "hex_spaced": "Decoded: " + " ".join(f"{b:02x}" for b in ANSWER.encode()),
+    "bits_spaced": "Decoded: " + " ".join(f"{b:08b}" for b in ANSWER.encode()),
+    "morse": "Decoded: " + " / ".join(" ".join(_MORSE[c] for c in word)
+                                      for word in BOMB.replace("I", "i").split()),
 }
 
 
@@ -119,6 +127,26 @@ def test_an_encoded_answer_never_leaves(gw: Running, upstream: tuple[ScriptedUps
     else:
         assert response.status_code == 400
     assert answer[9:49] not in response.text
+
+
+@pytest.mark.parametrize("encoding", sorted(ENCODED_ANSWERS))
+def test_no_piece_of_an_encoded_answer_leaves_before_it_is_read(
+        gw: Running, upstream: tuple[ScriptedUpstream, str], encoding: str) -> None:
+    """A black-box pass: streamed, the first pieces of an encoded answer left before enough
+    of it had come to be decoded and read. A run that is not plain words is now held until
+    it ends, and the check that reads it whole decides."""
+    answer = ENCODED_ANSWERS[encoding]
+    upstream[0].script("write", Turn(content=answer, chunk_delay=0.01, chunks=tuple(
+        answer[i:i + 8] for i in range(0, len(answer), 8))))  # checked as it comes
+    with gw.client(gw.key("eve")) as client:
+        response = client.post("/chat/completions", json={
+            "model": "m", "stream": True, "messages": [{"role": "user", "content": "write"}]})
+    assert json.loads(sse_frames(response.text)[-1])["error"]["code"] == \
+        "content_policy_violation"
+    shown = streamed_text(response.text)
+    encoded = answer.index("=") if encoding.startswith("quoted") else len("Decoded: ")
+    assert answer.startswith(shown)
+    assert len(shown) <= encoded  # prose before the encoded text at most
 
 
 @pytest.mark.parametrize("stream", [False, True])

@@ -8,6 +8,7 @@ held-back tail; frames leave in order.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,11 @@ from bastion.gateway._respond import dumps
 from bastion.gateway._responses import TERMINAL, event_texts
 
 _SENTENCE_END = re.compile(r"[.!?\u2026](?=[\s\"'\)\]])|[\u3002\uff01\uff1f\n]")
+_TOKEN = re.compile(r"\S+")
+#: Symbols around a plain word besides punctuation ("*word*", "`word`").
+_EDGES = "*`_~"
+#: Longest ASCII word counted as plain: a longer run of letters may be base32 or base64.
+_WORD_CHARS = 20
 
 
 _PROSE = PROSE | {ARRIVAL}
@@ -160,6 +166,8 @@ class Held:
         limit = length - tail if head in _RUNNING else length
         if sentence_within is not None and head in _PROSE:
             limit = self._sentence_end(key, limit, sentence_within)
+        if head in _RUNNING:  # an encoded run still arriving is held whole (see _run_start)
+            limit = min(limit, _run_start(self.buffers[key], self.safe.get(key, 0)))
         self.safe[key] = max(self.safe.get(key, 0), limit)
 
     def _sentence_end(self, key: Key, limit: int, within: int) -> int:
@@ -210,3 +218,42 @@ class Held:
     def total_chars(self) -> int:
         """Characters generated so far, all buffers together."""
         return sum(len(text) for text in self.buffers.values())
+
+
+def _run_start(text: str, start: int) -> int:
+    """Where the run of tokens that are not plain words at the end of ``text`` begins (not
+    before ``start``); the end of ``text`` when it ends in a plain word.
+
+    Encoded text (base64, hex, character codes, Morse, quoted-printable) is read decoded only
+    once enough of it has arrived: released as it came, its first pieces left before any
+    check could read them (a black-box pass). A run ends at the next plain word; until then it
+    waits, and the check that reads it whole decides.
+    """
+    tokens = list(_TOKEN.finditer(text, start))
+    cut = len(text)
+    for token in reversed(tokens):
+        if _plain(token.group(0)):
+            return cut
+        cut = token.start()
+    return cut if tokens else len(text)
+
+
+def _plain(token: str) -> bool:
+    """An ASCII word in a case words take (not ``SGVsbG8``) of at most :data:`_WORD_CHARS`
+    letters, with punctuation around it; or other letters and punctuation (Chinese and
+    Japanese run whole sentences together without a space)."""
+    if not token.isascii():
+        return any(c.isalpha() for c in token) and all(
+            c.isalpha() or unicodedata.category(c)[0] == "P" for c in token)
+    start, end = 0, len(token)
+    while start < end and _edge(token[start]):
+        start += 1
+    while end > start and _edge(token[end - 1]):
+        end -= 1
+    word = token[start:end]
+    return word.isalpha() and len(word) <= _WORD_CHARS and (
+        word.islower() or word.isupper() or word[1:].islower())
+
+
+def _edge(char: str) -> bool:
+    return char in _EDGES or unicodedata.category(char)[0] == "P"
