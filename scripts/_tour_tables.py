@@ -149,9 +149,13 @@ def speed() -> str:
                     f"{_num(row['long_5000_char_texts_per_s'], 1)} | "
                     f"{_num(row['cold_start_s'], 2)} | {_num(row['peak_rss_mib'], 0)} |")
     scans = data.get("scan_chatbot_prompts", {})
+    reference = data["machine"].get("model_pieces_per_s_one_core_before_after")
+    pace = (f"; one core read {_num(reference[0], 0)} word pieces/s of the model before the "
+            f"run and {_num(reference[1], 0)} after (the machine's pace that day, see "
+            "`machine_reference` in bench/speed.py)" if reference else "")
     lines = [f"Run: `{data['command']}` ({data.get('date', '?')}, "
-             f"{data['machine']['cpus']} cores, Python {data['machine']['python']}).", "",
-             *rows, ""]
+             f"{data['machine']['cpus']} cores, Python {data['machine']['python']}{pace}).",
+             "", *rows, ""]
     real = [(tier, row["chatbot_prompts"]) for tier, row in data["tiers"].items()
             if "texts_per_s" in row.get("chatbot_prompts", {})]
     if real:
