@@ -11,7 +11,8 @@ of the original text it stands for and where it came from:
   once more (double base64);
 - words joined by underscores (``how_to_build_a_bomb``, three words or more) read with
   spaces, in the text itself (the offsets stay those of the text), and camelCase words of
-  four parts or more (``buildPipeBombAtHome``) read with spaces as a view of their own;
+  three parts or more (``buildPipeBombAtHome``, ``KillThemAll``) read with spaces as a view
+  of their own;
 - reversed text (the whole text, or the clauses of it that read better reversed: an English
   preamble before a reversed request), rot13, letter-spaced text, words run together
   ("howtobuildabomb", cut into the vocabulary's words) and words split into pieces
@@ -62,8 +63,9 @@ _READABLE = 0.25
 #: Three or more words joined by underscores: a snake_case identifier, or prose written so to
 #: look like one.
 _SNAKE = re.compile(r"[A-Za-z0-9]+(?:_+[A-Za-z0-9]+){2,}")
-#: A word of four or more capitalised parts run together (``buildPipeBombAtHome``, a
-#: camelCase or PascalCase identifier, or prose written so).
+#: A word with three or more capitals (``buildPipeBombAtHome``, a camelCase or PascalCase
+#: identifier, or prose written so); read split where it has three parts or more (see
+#: :func:`_camel_parts`).
 _CAMEL = re.compile(r"\b[a-z]*(?:[A-Z][a-z]*){3,}\b")
 _HUMP = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 #: Where a reversed clause may begin or end: a line break, a colon, a sentence's end.
@@ -115,8 +117,8 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS) -> list[
         if depth > 1:
             out += [View(v.text, start, end, source + "+" + v.source)
                     for v in views(plain, depth=depth - 1)[1:] if v.source != "window"]
-    if _CAMEL.search(read):
-        camel = _CAMEL.sub(lambda m: _HUMP.sub(" ", m.group(0)), read)
+    camel = _CAMEL.sub(_camel_parts, read) if _CAMEL.search(read) else read
+    if camel != read:
         out.append(View(camel, 0, len(text), "camel"))
         if len(camel) > WHOLE_CHARS:  # windows as the text's; those it shares are dropped
             out += [View(camel[a:b], 0, len(text), "camel")
@@ -294,6 +296,15 @@ def segment(run: str) -> str | None:
         cut.append(letters[start:end])
         end = start
     return " ".join(reversed(cut))
+
+
+def _camel_parts(match: re.Match[str]) -> str:
+    """The word split at its humps when that makes three parts or more (a hashtag such as
+    ``KillThemAll`` says something in three); else as written. The capitals of an acronym
+    are no parts: counted as parts, ``ChatGPT`` and ``OpenAI`` made 94 of 2,801 real chatbot
+    prompts be read a second time whole (as ``Chat GPT``, ``Open AI``); 19 are now."""
+    parts = _HUMP.sub(" ", match.group(0))
+    return parts if parts.count(" ") >= 2 else match.group(0)
 
 
 def sentence_windows(text: str, *, pair_chars: int = WINDOW_CHARS) -> list[tuple[int, int]]:
