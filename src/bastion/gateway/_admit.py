@@ -20,7 +20,7 @@ from fastapi import Request
 from bastion.accounts import Principal
 from bastion.classify import LONE_SURROGATE
 from bastion.errors import RuntimeFailure
-from bastion.gateway._answer import asked_choices
+from bastion.gateway._answer import asked_choices, counted
 from bastion.gateway._context import Context
 from bastion.gateway._respond import GatewayError
 
@@ -264,8 +264,7 @@ def reserved_output(route: str, body: dict[str, Any]) -> int:
     if route not in ("chat", "completions", "responses"):
         return 0
     # the largest: an upstream may read any one of them (llama.cpp reads max_tokens alone)
-    cap = max((c for c in map(body.get, _CAP_NAMES)
-               if isinstance(c, int) and not isinstance(c, bool) and c > 0), default=0)
+    cap = max((c for c in map(body.get, _CAP_NAMES) if counted(c)), default=0)
     return cap * asked_choices(body)
 
 

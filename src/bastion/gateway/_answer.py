@@ -15,7 +15,7 @@ import binascii
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from bastion.gateway._extract import Path, identifier_shaped, inert
 from bastion.gateway._jsontext import reading
@@ -276,10 +276,15 @@ def _alternative(index: int, rank: int, path: Path, token: Any) -> Iterator[Answ
     yield AnswerText((index, f"logprobs.top.{rank}"), path, token)
 
 
+def counted(value: object) -> TypeGuard[int]:
+    """Whether ``value`` is a whole number of at least 1 (JSON's ``true`` is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 def asked_choices(request: Mapping[str, Any]) -> int:
     """How many answers a request asked for (``n``; 1 when it names none)."""
     n = request.get("n")
-    return n if isinstance(n, int) and not isinstance(n, bool) and n >= 1 else 1
+    return n if counted(n) else 1
 
 
 def _choice(route: str, pos: int, choice: Any, *, streamed: bool,
@@ -459,4 +464,4 @@ def reported_tokens(data: Any) -> int:
     if not isinstance(usage, dict):
         return 0
     count = usage.get("completion_tokens", usage.get("output_tokens"))
-    return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 0
+    return count if counted(count) else 0

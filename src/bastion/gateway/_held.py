@@ -229,13 +229,12 @@ def _run_start(text: str, start: int) -> int:
     check could read them (a black-box pass). A run ends at the next plain word; until then it
     waits, and the check that reads it whole decides.
     """
-    tokens = list(_TOKEN.finditer(text, start))
     cut = len(text)
-    for token in reversed(tokens):
+    for token in reversed(list(_TOKEN.finditer(text, start))):
         if _plain(token.group(0)):
             return cut
         cut = token.start()
-    return cut if tokens else len(text)
+    return cut
 
 
 def _plain(token: str) -> bool:

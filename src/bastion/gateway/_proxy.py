@@ -25,6 +25,7 @@ from bastion.gateway._answer import (
     answer_texts,
     asked_choices,
     buffers_of,
+    counted,
     per_choice,
     reported_tokens,
 )
@@ -300,8 +301,7 @@ async def generate(ctx: Context, body: dict[str, Any]) -> Response:
         raise GatewayError(400, f"'stream' must be true or false, not {stream!r}",
                            code="invalid_request")
     answers = body.get("n")
-    if answers is not None and (not isinstance(answers, int) or isinstance(answers, bool)
-                                or answers < 1):
+    if answers is not None and not counted(answers):
         # an upstream may read "3" or 3.0 as three answers: charged and read as one, they
         # would be refused only once they came back
         raise GatewayError(400, f"'n' must be a whole number of at least 1 (how many answers "
