@@ -17,7 +17,8 @@ def found(text: str) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("ssn", ["512-84-3301", "078-05-1120", "512 84 3301", "512.84.3301",
-                                 "512/84/3301", "512\u201384\u20133301", "899-99-9999"])
+                                 "512/84/3301", "512\u201384\u20133301", "899-99-9999",
+                                 "512 - 84 - 3301", "512-84-\n3301", "512 /84/ 3301"])
 def test_ssns_with_separators_are_masked(ssn: str) -> None:
     text = f"my number is {ssn}, thanks"
     assert found(text) == [("SSN", ssn)]
@@ -36,7 +37,8 @@ def test_bare_nine_digits_are_an_ssn_only_beside_the_word(text: str) -> None:
 @pytest.mark.parametrize("number", [
     "000-12-3456", "666-12-3456", "900-12-3456", "999-12-3456",  # areas never issued
     "512-00-3301", "512-84-0000",                                # group 00, serial 0000
-    "512-84 3301",                                               # two different separators
+    "512-84 3301", "512 - 84 / 3301", "512-\n84 3301",             # two different separators
+    "2024 - 512 - 84 - 3301", "512 - 84 - 3301 - 7",                # part of a longer number
     "2024-512-84-3301", "512.84.3301.7", "1/512/84/3301",        # part of a longer number
 ])
 def test_numbers_that_cannot_be_ssns_are_left_alone(number: str) -> None:
@@ -57,6 +59,8 @@ def test_ssn_placeholders_are_restored_in_answers() -> None:
     "\u2060".join("4111111111111111"), "\ufeff".join("4111111111111111"),
     "\u00ad".join("4111111111111111"), "4111\u200b\u200b\u200b\u200b\u200b1111 1111 1111",
     "4111 \u200b-\u200b 1111 1111 1111",
+    "4111*1111*1111*1111", "4111~1111~1111~1111", "4111\u00b71111\u00b71111\u00b71111",
+    "4111 \u2022 1111 \u2022 1111 \u2022 1111",
 ])
 def test_cards_with_any_separator_or_invisible_characters_are_masked(card: str) -> None:
     text = f"pay with {card} today"
@@ -82,6 +86,8 @@ def test_a_card_beside_other_numbers_is_still_masked(text: str, card: str) -> No
     "1,2,3,4,5,6,7,8,9,1,2,3,4,5,6", "1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6",
     "4,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1",  # single digits in a list: not a card's grouping
     "12:34:56:78:90:12:34:56", "1|2|3|4|5|6|7|8|9|0|1|2|3|4|5|6",
+    "4*1*1*1*1*1*1*1*1*1*1*1*1*1*1*1", "4 \u2022 1 \u2022 1 \u2022 1 \u2022 1 \u2022 1 \u2022 1 \u2022 1 "
+    "\u2022 1 \u2022 1 \u2022 1 \u2022 1 \u2022 1", "see /search?q=4%2C1%2C1%2C1%2C1%2C1%2C1%2C1%2C1%2C1%2C1%2C1%2C1",
     "4111111111111111111111111",        # 25 digits in one block is no card
     "version 1.2.3.4.5.6.7.8.9.1.2.3.4 and 10.0.0.1",
 ])
@@ -322,6 +328,12 @@ def test_digit_words_that_make_no_phone_number_are_left_alone() -> None:
     ("to john.smith@example\u3002com", "EMAIL", "john.smith@example\u3002com"),
     ("call 415 555 26O1 now", "PHONE", "415 555 26O1"),
     ("call 4l5-555-2671 now", "PHONE", "4l5-555-2671"),
+    # URL-encoded separators (a fourth black-box pass): an upstream may decode them
+    ("card 4111%2E1111%2E1111%2E1111 ok", "CARD", "4111%2E1111%2E1111%2E1111"),
+    ("card 4111%201111%201111%201111 ok", "CARD", "4111%201111%201111%201111"),
+    ("card 4111%252D1111%252D1111%252D1111 ok", "CARD", "4111%252D1111%252D1111%252D1111"),
+    ("ssn 512%2D84%2D3301 ok", "SSN", "512%2D84%2D3301"),
+    ("to john%2Esmith%40example%2Ecom", "EMAIL", "john%2Esmith%40example%2Ecom"),
 ])
 def test_values_written_in_other_forms_are_found_where_they_stand(
         text: str, kind: str, value: str) -> None:

@@ -176,6 +176,7 @@ def test_embeddings_input_is_masked_too(gw: Running,
     "5555.5555.5555.4444", "5555 5555 5555 4444", "5555-5555-5555-4444", "5555555555554444",
     "5555\u00a05555\u00a05555\u00a04444", "5555 - 5555 - 5555 - 4444", "5555/5555/5555/4444",
     "5555\u20135555\u20135555\u20134444", "5555\u202f5555\u202f5555\u202f4444",
+    "5555%2E5555%2E5555%2E4444", "5555*5555*5555*4444",
 ])
 def test_cards_in_any_grouping_never_reach_upstream_or_audit(
         gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str],

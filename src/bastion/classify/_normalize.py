@@ -340,16 +340,23 @@ _MIN_ENTITIES = 4
 _QP_CHAR = re.compile(r"=([0-9A-Fa-f]{2})|=\r?\n")
 
 
+#: An ASCII character URL-encoded (``%2E``), or encoded twice or more (``%252E``).
+_PERCENT_ASCII = re.compile(r"%(?:25)*([0-7][0-9A-Fa-f])")
+
+
 def decoded_spans(source: str, text: str) -> tuple[str, list[int]] | None:
     """``text`` decoded as a whole-text source of :func:`decode_runs` (``escapes``,
     ``entities``, ``quoted-printable``) with where each decoded character starts in ``text``
     (one more entry: ``len(text)``), so a value found decoded can be masked where it was sent;
-    ``None`` for another source. A quoted-printable byte reads as one character here."""
+    ``None`` for another source. A quoted-printable byte reads as one character here.
+    Source ``url`` decodes URL-encoded ASCII characters, however often ``%`` was encoded again
+    (``%2E``, ``%252E``); other bytes (parts of UTF-8 characters) stay as sent."""
     if source == "escapes":
         return unescape_spans(text)
-    if source not in ("entities", "quoted-printable"):
+    pattern = {"entities": _ENTITY, "quoted-printable": _QP_CHAR,
+               "url": _PERCENT_ASCII}.get(source)
+    if pattern is None:
         return None
-    pattern = _ENTITY if source == "entities" else _QP_CHAR
     out: list[str] = []
     offsets: list[int] = []
     at = 0

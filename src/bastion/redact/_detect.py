@@ -221,11 +221,18 @@ class Detectors:
 
     def find(self, text: str) -> list[Entity]:
         """Non-overlapping entities, in text order; a value with invisible characters or
-        full-width forms inside it (``john\u200b@example.com``, ``example\uff0ecom``) is
-        found as if they were not there, and masked with them."""
+        full-width forms inside it (``john\u200b@example.com``, ``example\uff0ecom``), or with
+        URL-encoded characters (``5555%2E5555%2E5555%2E4444``), is found as if they were
+        written plainly, and masked where it stands."""
         found = [e for detect in self.detectors for e in detect(text)]
-        if _HIDING.search(text):
-            clean, offsets = _unhidden(text)
+        readings = [_unhidden(text)] if _HIDING.search(text) else []
+        if "%" in text:  # an upstream may decode URL-encoded separators, such as %2E
+            from bastion.classify._normalize import decoded_spans  # noqa: PLC0415 - heavy
+
+            url = decoded_spans("url", text)
+            if url is not None and url[0] != text:
+                readings.append(url)
+        for clean, offsets in readings:
             found += [Entity(e.kind, offsets[e.start], offsets[e.end])
                       for detect in self.detectors for e in detect(clean)]
         found.sort(key=lambda e: (e.start, -e.end))

@@ -32,13 +32,14 @@ def iban_ok(candidate: str) -> bool:
 
 # Card digits in any grouping people write. Separators between two digits: up to three of
 # spaces (also no-break and thin), dashes of any kind, dots, slashes (strong: a run of digits
-# joined only by these is one number), or of _ , : + | and line breaks (weak: they also
-# join items of a list, so such a run only counts in a card's own grouping). Invisible
+# joined only by these is one number), or of _ , : + | * ~, middle dots, bullets and line
+# breaks (weak: they also join items of a list, so such a run only counts in a card's own
+# grouping). Invisible
 # characters (zero-width, joiners, bidi marks) are ignored wherever they are.
 _INVISIBLE = ("\u00ad\u034f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069"
               "\ufe00-\ufe0f\ufeff")
 _STRONG = " \t.\\-/\u00a0\u2000-\u200a\u202f\u2010-\u2015\u2212\u3000\uff0d"
-_WEAK = "_,:+|\n\r\u2028\u2029"
+_WEAK = "_,:+|*~\n\r\u2028\u2029\u00b7\u2022\u2219\u22c5"
 _GAP = rf"[{_INVISIBLE}]*(?:[{_STRONG}{_WEAK}][{_INVISIBLE}]*){{0,3}}"
 _DIGIT_RUN = re.compile(rf"(?<!\d)\d(?:{_GAP}\d)*")
 _GROUP = re.compile(rf"\d(?:[{_INVISIBLE}]*\d)*")  # digits between visible separators
@@ -165,8 +166,13 @@ def ibans(text: str) -> Iterator[Entity]:
                 break
 
 
-# AAA-GG-SSSS with the same separator twice: a dash of any kind, a space, a dot or a slash.
-_SSN = re.compile(r"(?<!\d)(\d{3})([\-\u2010-\u2015 \u00a0./])(\d{2})\2(\d{4})(?!\d)")
+# AAA-GG-SSSS with the same separator twice: a space, or a dash of any kind, a dot or a
+# slash with up to three spaces or line breaks around it ("512 - 84 - 3301", a number
+# wrapped after a dash).
+_SSN_SEP = r"(?:\s{0,3}[\-\u2010-\u2015./]\s{0,3}|[ \u00a0])"
+_SSN = re.compile(rf"(?<!\d)(\d{{3}})({_SSN_SEP})(\d{{2}})({_SSN_SEP})(\d{{4}})(?!\d)")
+_SSN_AFTER_DIGIT = re.compile(rf"\d({_SSN_SEP})\Z")
+_SSN_BEFORE_DIGIT = re.compile(rf"({_SSN_SEP})\d")
 # Nine bare digits are an SSN only when the text says so, close by.
 _SSN_BARE = re.compile(r"(?<!\d)(\d{3})(\d{2})(\d{4})(?!\d)")
 _SSN_CONTEXT = re.compile(r"(?i)\b(?:ssns?\b|ss ?#|ss no\b|social[\s-]*security\b|soc\.? ?sec\b)")
@@ -184,11 +190,14 @@ def ssns(text: str) -> Iterator[Entity]:
     """US social security numbers: AAA-GG-SSSS (or spaced, dotted, slashed) anywhere, nine
     bare digits only with "SSN" or "social security" within a few words."""
     for m in _SSN.finditer(text):
-        sep = m.group(2)
-        inside_longer = (m.start() >= 2 and text[m.start() - 1] == sep
-                         and text[m.start() - 2].isdigit()) or \
-            (text[m.end():m.end() + 1] == sep and text[m.end() + 1:m.end() + 2].isdigit())
-        if not inside_longer and ssn_ok(m.group(1), m.group(3), m.group(4)):
+        mark = m.group(2).strip()
+        if m.group(4).strip() != mark:
+            continue  # two different separators: not one number
+        before = _SSN_AFTER_DIGIT.search(text, max(0, m.start() - 8), m.start())
+        after = _SSN_BEFORE_DIGIT.match(text, m.end())
+        inside_longer = any(part is not None and part.group(1).strip() == mark
+                            for part in (before, after))
+        if not inside_longer and ssn_ok(m.group(1), m.group(3), m.group(5)):
             yield Entity("SSN", m.start(), m.end())
     for m in _SSN_BARE.finditer(text):
         near = text[max(0, m.start() - _SSN_BEFORE):m.start()] + " " + \
