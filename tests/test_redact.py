@@ -158,6 +158,7 @@ def test_prose_with_at_and_dot_is_left_alone(text: str) -> None:
     "Four one one one, one one one one, one one one one, one one one one",
     "four-one-one-one one-one-one-one one-one-one-one one-one-one-one",
     "three seven eight two eight two two four six three one zero zero zero five",
+    "4111 one one one one 1111 1111", "four one one one 1111 1111 1111",
 ])
 def test_card_digits_spelled_out_are_masked(spelled: str) -> None:
     text = f"my card is {spelled}. thanks"
@@ -170,6 +171,8 @@ def test_card_digits_spelled_out_are_masked(spelled: str) -> None:
     "one two three four five six seven eight nine ten eleven twelve",  # not digits throughout
     "I have one cat, two dogs, three fish and four birds",
     "nine eight seven six five four three two one zero nine eight",     # twelve words
+    "order five one two, eight four, three three zero one shipped",     # nine, no "SSN"
+    "it costs 4 dollars and 55 cents for one, 2024 was 1 year",
 ])
 def test_spelled_numbers_that_are_no_card_are_left_alone(text: str) -> None:
     assert found(text) == []
@@ -328,6 +331,10 @@ def test_digit_words_that_make_no_phone_number_are_left_alone() -> None:
     ("to john.smith@example\u3002com", "EMAIL", "john.smith@example\u3002com"),
     ("call 415 555 26O1 now", "PHONE", "415 555 26O1"),
     ("call 4l5-555-2671 now", "PHONE", "4l5-555-2671"),
+    ("Call four one five 555 2671 now", "PHONE", "four one five 555 2671"),
+    ("my ssn is five one two, eight four, three three zero one", "SSN",
+     "five one two, eight four, three three zero one"),
+    ("ssn: 512 eight four 3301", "SSN", "512 eight four 3301"),
     # URL-encoded separators (a fourth black-box pass): an upstream may decode them
     ("card 4111%2E1111%2E1111%2E1111 ok", "CARD", "4111%2E1111%2E1111%2E1111"),
     ("card 4111%201111%201111%201111 ok", "CARD", "4111%201111%201111%201111"),

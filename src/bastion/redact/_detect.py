@@ -18,11 +18,11 @@ from phonenumbers import PhoneMetadata
 
 from bastion.redact._entity import Entity
 from bastion.redact._numbers import (
-    SPELLED_PHONE_RUN,
     cards,
     ibans,
     spelled_cards,
-    spelled_digits,
+    spelled_numbers,
+    spelled_ssns,
     ssns,
 )
 
@@ -116,9 +116,9 @@ def _phones(text: str, region: str | None) -> Iterator[Entity]:
 def _spelled_phones(text: str, region: str) -> Iterator[Entity]:
     """Phone numbers of ``region`` read out digit by digit ("four one five, five five five,
     ..."), found in a black-box pass: spelled card numbers were masked, spelled phones not."""
-    for m in SPELLED_PHONE_RUN.finditer(text):
+    for m, digits in spelled_numbers(text, 7, 15):
         try:
-            number = phonenumbers.parse(spelled_digits(m.group()), region)
+            number = phonenumbers.parse(digits, region)
         except phonenumbers.NumberParseException:
             continue
         if phonenumbers.is_valid_number(number):
@@ -189,7 +189,7 @@ class Detectors:
     def __init__(self, phone_region: str | None = "US") -> None:
         self.phone_region = phone_region
         self.detectors: list[Detector] = [_secrets, _emails, ibans, cards, spelled_cards,
-                                          ssns, self._phones]
+                                          ssns, spelled_ssns, self._phones]
         self.detectors.append(self._encoded)
 
     def _encoded(self, text: str) -> Iterator[Entity]:

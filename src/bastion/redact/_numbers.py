@@ -65,29 +65,37 @@ def cards(text: str) -> Iterator[Entity]:
             yield from _cards_within(groups)
 
 
-# A card read out digit by digit: "four one one one, one one one one ...". Thirteen or more
-# digit words in a row hardly occur otherwise, and Luhn still has to pass.
+# A number read out digit by digit ("four one one one, one one one one ..."), digit words
+# mixed with digits too ("4111 one one one one 1111 1111"): a run of such tokens with at
+# least one digit word (a run of digits alone is the other detectors'). Which numbers it
+# spells is for the detector to say: a card (13 to 19 digits passing Luhn), a phone number,
+# an SSN beside the word.
 _DIGIT_WORDS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",
                 "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
 _DIGIT_WORD = "(?:" + "|".join(_DIGIT_WORDS) + ")"
-_SPELLED_RUN = re.compile(rf"(?i)\b{_DIGIT_WORD}(?:[\s,.;:\-]{{1,3}}{_DIGIT_WORD}){{12,}}\b")
-_WORD = re.compile(r"[a-z]+", re.IGNORECASE)
+_DIGIT_TOKEN = rf"(?:{_DIGIT_WORD}|\d{{1,4}})"
+SPELLED_RUN = re.compile(rf"(?i)(?<![\w-]){_DIGIT_TOKEN}(?:[\s,.;:\-]{{1,3}}{_DIGIT_TOKEN})+"
+                         r"(?![\w-])")
+_TOKEN = re.compile(r"[a-z]+|\d+", re.IGNORECASE)
 
 
-#: A number read out digit by digit, seven to fifteen digit words (a phone number's length).
-SPELLED_PHONE_RUN = re.compile(
-    rf"(?i)\b{_DIGIT_WORD}(?:[\s,.;:\-]{{1,3}}{_DIGIT_WORD}){{6,14}}\b")
-
-
-def spelled_digits(words: str) -> str:
-    """The digits a run of English digit words spells."""
-    return "".join(_DIGIT_WORDS[w.lower()] for w in _WORD.findall(words))
+def spelled_numbers(text: str, fewest: int, most: int) -> Iterator[tuple[re.Match[str], str]]:
+    """Runs of digit words (and digits) in ``text`` that spell ``fewest`` to ``most`` digits,
+    with the digits they spell."""
+    for m in SPELLED_RUN.finditer(text):
+        tokens = _TOKEN.findall(m.group())
+        if all(t.isdigit() for t in tokens):
+            continue
+        digits = "".join(t if t.isdigit() else _DIGIT_WORDS[t.lower()] for t in tokens)
+        if fewest <= len(digits) <= most:
+            yield m, digits
 
 
 def spelled_cards(text: str) -> Iterator[Entity]:
-    """Card numbers spelled out in English digit words, 13 to 19 of them passing Luhn."""
-    for m in _SPELLED_RUN.finditer(text):
-        if _is_card(spelled_digits(m.group())):
+    """Card numbers spelled out in English digit words (digits mixed in too), 13 to 19
+    digits passing Luhn."""
+    for m, digits in spelled_numbers(text, 13, 19):
+        if luhn_ok(digits):
             yield Entity("CARD", m.start(), m.end())
 
 
@@ -186,6 +194,20 @@ def ssn_ok(area: str, group: str, serial: str) -> bool:
             and int(serial) != 0)
 
 
+def _ssn_context(text: str, start: int, end: int) -> bool:
+    """Whether "SSN" or "social security" is written within a few words of ``[start, end)``."""
+    near = text[max(0, start - _SSN_BEFORE):start] + " " + text[end:end + _SSN_AFTER]
+    return _SSN_CONTEXT.search(near) is not None
+
+
+def spelled_ssns(text: str) -> Iterator[Entity]:
+    """SSNs read out digit by digit ("five one two, eight four, three three zero one"), nine
+    digits beside the word, as nine bare digits are."""
+    for m, digits in spelled_numbers(text, 9, 9):
+        if ssn_ok(digits[:3], digits[3:5], digits[5:]) and _ssn_context(text, *m.span()):
+            yield Entity("SSN", m.start(), m.end())
+
+
 def ssns(text: str) -> Iterator[Entity]:
     """US social security numbers: AAA-GG-SSSS (or spaced, dotted, slashed) anywhere, nine
     bare digits only with "SSN" or "social security" within a few words."""
@@ -200,7 +222,5 @@ def ssns(text: str) -> Iterator[Entity]:
         if not inside_longer and ssn_ok(m.group(1), m.group(3), m.group(5)):
             yield Entity("SSN", m.start(), m.end())
     for m in _SSN_BARE.finditer(text):
-        near = text[max(0, m.start() - _SSN_BEFORE):m.start()] + " " + \
-            text[m.end():m.end() + _SSN_AFTER]
-        if ssn_ok(*m.groups()) and _SSN_CONTEXT.search(near):
+        if ssn_ok(*m.groups()) and _ssn_context(text, *m.span()):
             yield Entity("SSN", m.start(), m.end())
