@@ -373,6 +373,12 @@ def test_a_value_split_between_neighbouring_texts_is_masked_piece_by_piece() -> 
      ["call [PHONE_1]", "[PHONE_2]", "[PHONE_3] please", "and card [CARD_1]", "[CARD_2]"]),
     # an address cut at its at sign: read with no space at the boundary
     (["mail john.smith", "@example.com end"], ["mail [EMAIL_1]", "[EMAIL_2] end"]),
+    # ... or with a turn between the halves: the local part is masked where it stands, not
+    # only the word the turn ends with
+    (["mail john.smith", "go on", "@example.com end"],
+     ["mail [EMAIL_3]", "go [EMAIL_1]", "[EMAIL_2] end"]),
+    (["write to j.smith_", "then", "say hi", "\uff20example.com"],
+     ["write to [EMAIL_3]", "then", "say [EMAIL_1]", "[EMAIL_2]"]),
     # a turn with no digit between the halves, or with one inside it
     (["card 4111 1111", "go on", "1111 1111 end"], ["card [CARD_1]", "go on", "[CARD_2] end"]),
     (["card 4111 1111", "got 2 groups, go on", "1111 1111 end"],

@@ -20,6 +20,14 @@ _VALUE_CHARS = re.compile(r"[0-9@\uff20\ufe6b]")
 #: Characters read on each side of the boundary between two texts for a value split across
 #: them (the longest value split so, an IBAN with spaces, is 42).
 SPLIT_REACH = 64
+#: A text that opens with the rest of an address cut at its at sign ("@example.com ...").
+_AT_DOMAIN = re.compile(r"\s*[@\uff20\ufe6b][A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*"
+                        r"\.[A-Za-z]{2,24}\b")
+#: The last word of a text when it looks like an address's local part, not a plain word: it
+#: has a dot, underscore, plus sign or digit in it ("john.smith", "jsmith42").
+_LOCAL_PART = re.compile(r"(?<![\w.+-])[\w.+-]*[._+0-9][\w.+-]*\s*$")
+#: How many texts before an address's domain its local part is looked for in.
+LOCAL_PART_REACH = 3
 
 
 class Vault:
@@ -58,6 +66,7 @@ class Vault:
         boundary and then with none (``john.smith`` / ``@example.com``). Each piece gets a
         placeholder of the value's kind."""
         out = list(texts)
+        domains = [i for i, text in enumerate(texts) if _AT_DOMAIN.match(text)]
         for joint in (" ", ""):
             for first in range(len(out) - 1):
                 self._mask_seam(out, first, joint)
@@ -71,7 +80,22 @@ class Vault:
                 self._mask_seam(kept, first, " ")
             for i, text in zip(bearing, kept, strict=True):
                 out[i] = text
+        for i in domains:
+            self._mask_local_part(out, i)
         return out
+
+    def _mask_local_part(self, out: list[str], domain: int) -> None:
+        """Mask, in place, the local part of an address whose domain opens ``out[domain]``:
+        the last address-like word of the few texts before it. With a turn between the halves
+        ("john.smith", "go on", "@example.com") the seams read "on@example.com"; the upstream
+        can still put "john.smith" back in front of the domain."""
+        for index in range(domain - 1, max(-1, domain - 1 - LOCAL_PART_REACH), -1):
+            local = _LOCAL_PART.search(out[index])
+            if local is not None and local.group().strip():
+                value = local.group().rstrip()
+                out[index] = (out[index][:local.start()] + self.placeholder("EMAIL", value)
+                              + out[index][local.start() + len(value):])
+                return
 
     def _mask_seam(self, out: list[str], first: int, joint: str) -> None:
         """Mask, in place, the values that run from ``out[first]`` into the texts after it."""
