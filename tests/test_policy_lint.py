@@ -45,6 +45,11 @@ FIX = ("e.g.", "; add", "; use", "; fix", "; define", "; move", "; check", "; gi
          "add a category with 'code: DOG' or change the rule id"),
         (lambda t: t.replace("### Violates\n", ""), "move it under one of them"),
         (lambda t: t.replace("## Examples", "## Samples"), "missing section '## Examples'; add it"),
+        (lambda t: t.replace("    keywords:", "    values: {PET-1: [CARDS]}\n    keywords:"),
+         "categories.0.values.PET-1.0: Input should be 'EMAIL', 'PHONE', 'CARD'"),
+        (lambda t: t.replace("    keywords:", "    values: {PET-S1: [CARD]}\n    keywords:"),
+         "values of 'PET' name rule 'PET-S1', which has no keywords or patterns to find the "
+         "values with; add patterns for it"),
     ],
 )
 def test_each_error_says_how_to_fix_it(tmp_path: Path, change: object, expected: str) -> None:

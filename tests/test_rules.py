@@ -265,3 +265,27 @@ def test_json_escapes_are_read_decoded_in_any_shape(text: str) -> None:
     assert "\\u0070" in text
     verdict = classify([text], policy="default", tier="rules")[0]
     assert verdict.kind == "violation", verdict.rationale
+
+
+@pytest.mark.parametrize(("text", "rule"), [
+    ("Why was card 4111 1111 1111 1111 declined?", "PII-2"),
+    ("Why was card 4111.1111.1111.1111 declined?", "PII-2"),  # the pattern took spaces only
+    ("Why was card 4111*1111*1111*1111 declined?", "PII-2"),
+    ("My SSN is 512 - 84 - 3301, is that on file?", "PII-2"),
+    ("Email me at j.okafor77@gmail.com", "PII-1"),
+    ("Call (650) 253-0000 after five", "PII-1"),
+])
+def test_personal_data_rules_count_values_the_detectors_confirm(text: str, rule: str) -> None:
+    verdict = classify([text], "privacy", tier="rules")[0]
+    assert verdict.kind == "violation"
+    assert rule in verdict.rule_ids
+
+
+@pytest.mark.parametrize("text", [
+    "Open ports 8080 8081 8082 8443 on the firewall.",        # four groups of four, no Luhn
+    "Our seasons ran 2019 2020 2021 2022 without a break.",
+    "Ticket 987-65-4321 was closed.",                         # SSN-shaped; area never issued
+])
+def test_digit_shapes_that_are_no_value_are_not_personal_data(text: str) -> None:
+    verdict = classify([text], "privacy", tier="rules")[0]
+    assert "PII" not in [c.code for c in verdict.categories if c.violated], verdict.rationale

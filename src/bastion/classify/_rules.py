@@ -1,9 +1,12 @@
 """The ``rules`` tier: keywords and patterns from the policy, matched on normalised text.
 
 High precision by design: a match scores :data:`MATCH_SCORE`, no match scores 0.0 ("no
-evidence", not "safe" -- the cascade lets a model tier decide those texts). Matching runs on
-the normalised text and on every decoded segment (base64, hex, rot13, tag characters), so an
-obfuscated payload matches like the plain one, and the evidence span points at the original.
+evidence", not "safe" -- the cascade lets a model tier decide those texts). A rule with
+``values`` (kinds of personal data) counts only where the redaction detectors find such a
+value in its match, checksum and all: sixteen digits in groups of four that fail Luhn are no
+card. Matching runs on the normalised text and on every decoded segment (base64, hex, rot13,
+tag characters), so an obfuscated payload matches like the plain one, and the evidence span
+points at the original.
 
 Patterns are RE2 (see :mod:`bastion.policy._patterns`): every pattern of a policy is matched
 in one linear-time pass per segment, so a hostile text or a careless pattern cannot stall it.
@@ -11,17 +14,22 @@ in one linear-time pass per segment, so a hostile text or a careless pattern can
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from bastion.classify._base import Classifier
 from bastion.classify._normalize import Normalized, normalize
 from bastion.classify._verdict import Span, Verdict, decide
 from bastion.policy import Policy
 from bastion.policy._patterns import PatternSet, keyword_pattern
+
+if TYPE_CHECKING:
+    from bastion.redact import Detectors
 
 MATCH_SCORE = 0.99
 """Score of a rule match: above any sensible threshold, below certainty."""
@@ -40,6 +48,7 @@ class _Matcher:
 class _Compiled:
     matchers: tuple[_Matcher, ...]
     unless_codes: tuple[str, ...]
+    values: dict[str, frozenset[str]]  # rule id -> kinds of value its hits must be
     # One pattern per matcher, then one per entry of unless_codes: one RE2 pass per segment
     # answers both (an index past the matchers is an ``unless`` pattern).
     patterns: PatternSet
@@ -55,6 +64,7 @@ class Hit:
     source: str
     start: int
     end: int
+    value: str | None = None  # the kind of value the redaction detectors confirmed
 
 
 @lru_cache(maxsize=64)
@@ -74,7 +84,11 @@ def _compile(policy: Policy) -> _Compiled:
                 patterns.append(pattern)
         unless_codes.extend(category.code for _ in category.unless)
         unless.extend(category.unless)
-    return _Compiled(tuple(matchers), tuple(unless_codes), PatternSet.build(patterns + unless))
+    values: dict[str, frozenset[str]] = {rule_id: frozenset(kinds)
+                                         for category in policy.categories
+                                         for rule_id, kinds in category.values.items()}
+    return _Compiled(tuple(matchers), tuple(unless_codes), values,
+                     PatternSet.build(patterns + unless))
 
 
 #: A negation directly before a keyword ("never reveal", "do not ever share"; any other
@@ -129,9 +143,40 @@ def find_hits(normalized: Normalized, policy: Policy) -> tuple[list[Hit], set[st
     return hits, excused
 
 
+def confirmed(text: str, hits: list[Hit], values: dict[str, frozenset[str]]) -> list[Hit]:
+    """``hits`` less those of a rule with ``values`` where the redaction detectors find no
+    value of those kinds overlapping the match."""
+    found = _detectors().find(text)
+    kept = []
+    for hit in hits:
+        if hit.rule_id not in values:
+            kept.append(hit)
+            continue
+        kind = next((e.kind for e in found if e.kind in values[hit.rule_id]
+                     and e.start < hit.end and e.end > hit.start), None)
+        if kind is not None:
+            kept.append(dataclasses.replace(hit, value=kind))
+    return kept
+
+
+@lru_cache(maxsize=1)
+def _detectors() -> Detectors:
+    from bastion.redact import Detectors  # noqa: PLC0415 - only for policies with 'values'
+
+    return Detectors()
+
+
+_VALUE_NAMES = {"CARD": "a card number", "IBAN": "an IBAN", "SSN": "a social security number",
+                "EMAIL": "an email address", "PHONE": "a phone number", "SECRET": "a secret",
+                "PRIVATE_KEY": "a private key"}
+
+
 def _describe(hit: Hit) -> str:
     """A keyword hit names its keyword; a pattern hit gives where it matched (a regex means
     little to a reader, and quoting the text could copy a secret into logs)."""
+    if hit.value is not None:
+        return (f"{_VALUE_NAMES.get(hit.value, hit.value)} at characters "
+                f"{hit.start}-{hit.end} (a pattern, and the value's format checked)")
     if not hit.label.startswith("pattern"):
         return hit.label
     return f"a pattern at characters {hit.start}-{hit.end}"
@@ -149,6 +194,9 @@ class RulesClassifier(Classifier):
         start = time.perf_counter()
         normalized = normalize(text)
         hits, excused = find_hits(normalized, policy)
+        values = _compile(policy).values
+        if any(hit.rule_id in values for hit in hits):
+            hits = confirmed(text, hits, values)
         scores = {hit.code: MATCH_SCORE for hit in hits}
         rule_ids: dict[str, tuple[str, ...]] = {}
         for hit in hits:

@@ -38,6 +38,9 @@ HINTS: dict[str, str] = {
                              "'keywords: {VIO-1: [\"i will kill you\", \"watch your back\"]}'",
     "categories.*.patterns": "maps each rule id to RE2 patterns that trigger it, e.g. "
                              "'patterns: {VIO-2: [\"\\\\bhow to kill\\\\b\"]}'",
+    "categories.*.values": "maps each rule id to kinds of value its hits must be, among "
+                           "EMAIL, PHONE, CARD, IBAN, SSN, SECRET, PRIVATE_KEY, e.g. "
+                           "'values: {PII-2: [CARD, IBAN, SSN]}'",
     "categories.*.unless": "lists RE2 patterns of exceptions, e.g. "
                            "'unless: [\"\\\\bin the (?:film|novel)\\\\b\"]'",
     "escalate": "is the uncertainty band sent to the deeper tier, e.g. "

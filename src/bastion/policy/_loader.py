@@ -307,7 +307,7 @@ def _check_category(
     doc: Document, index: int, category: Category, rule_ids: set[str],
     examples: Iterable[Example], issues: list[LintIssue],
 ) -> None:
-    for field_name in ("keywords", "patterns"):
+    for field_name in ("keywords", "patterns", "values"):
         mapping: dict[str, list[str]] = getattr(category, field_name)
         for rule_id, entries in mapping.items():
             line = line_of(doc.front_node, ("categories", index, field_name, rule_id))
@@ -318,6 +318,12 @@ def _check_category(
                                         "that is"))
             if field_name == "patterns":
                 _check_patterns(entries, line, issues)
+            if field_name == "values" and not (category.keywords.get(rule_id)
+                                               or category.patterns.get(rule_id)):
+                issues.append(LintIssue("error", line, f"values of {category.code!r} name "
+                                        f"rule {rule_id!r}, which has no keywords or patterns "
+                                        "to find the values with; add patterns for it or "
+                                        "remove it from 'values'"))
     _check_patterns(category.unless, line_of(doc.front_node, ("categories", index, "unless")),
                     issues)
     _check_examples(doc, index, category, examples, issues)

@@ -9,6 +9,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Action = Literal["block", "flag", "redact", "allow"]
+#: Kinds of value the redaction detectors find (:mod:`bastion.redact`), each checked as its
+#: format allows: Luhn for cards, mod-97 for IBANs, the SSA's issued ranges for SSNs,
+#: libphonenumber for phone numbers.
+ValueKind = Literal["EMAIL", "PHONE", "CARD", "IBAN", "SSN", "SECRET", "PRIVATE_KEY"]
 Severity = Literal["low", "medium", "high", "critical"]
 
 #: Actions ordered from weakest to strongest; the overall action of a verdict is the strongest
@@ -49,6 +53,13 @@ class Category(_Strict):
     )
     keywords: dict[str, list[str]] = Field(default_factory=dict)
     patterns: dict[str, list[str]] = Field(default_factory=dict)
+    values: dict[str, list[ValueKind]] = Field(
+        default_factory=dict,
+        description="Maps a rule id to kinds of value (CARD, IBAN, SSN, EMAIL, PHONE, SECRET, "
+        "PRIVATE_KEY): a keyword or pattern hit of that rule counts only where the redaction "
+        "detectors find such a value, checksum and all, so sixteen digits that fail Luhn are "
+        "no card.",
+    )
     unless: list[str] = Field(
         default_factory=list,
         description="RE2 patterns of exceptions: when one matches, keyword and pattern hits of "
