@@ -141,19 +141,6 @@ def test_long_text_gets_sentence_windows_no_longer_than_the_limit() -> None:
     assert any(PLAIN in v.text for v in windows)
 
 
-@pytest.mark.parametrize("run_on", [(12, 6), (12, 9), (16, 12), (12, 12)])
-def test_run_on_windows_cover_every_word_with_the_overlap_asked(run_on: tuple[int, int]
-                                                                ) -> None:
-    words = [f"w{i}" for i in range(53)]
-    text = " ".join(words) + "."
-    spans = [text[a:b].split() for a, b in sentence_windows(text, run_on=run_on)]
-    size, step = run_on
-    assert all(len(s) <= size for s in spans)
-    assert {w.rstrip(".") for s in spans for w in s} == set(words)
-    # each window starts ``step`` words after the one before
-    assert [words.index(s[0]) for s in spans] == list(range(0, step * len(spans), step))
-
-
 def test_an_overlong_sentence_is_cut() -> None:
     text = "word " * 400
     assert all(b - a <= WINDOW_CHARS for a, b in sentence_windows(text))

@@ -18,11 +18,11 @@ of the original text it stands for and where it came from:
   ("howtobuildabomb", cut into the vocabulary's words) and words split into pieces
   ("pi pe bo mb"), when the decoded form reads as English and the text as sent does not.
 
-Windows: a text longer than ``WHOLE_CHARS`` is also read one sentence at a time (word windows
+Windows: a text longer than ``WHOLE_CHARS`` is also read one sentence at a time (12-word windows
 inside run-on sentences), so one harmful sentence inside 20,000 characters of benign prose is
-scored on its own; pairs of neighbouring sentences are read too when the pair is short enough.
-The shipped model's card sets how short (0, none: on development data pairs were a third of the
-word pieces read and gained nothing) and the run-on windows' length and step.
+scored on its own; pairs of neighbouring sentences are read too when the pair is short enough
+(the shipped model's card sets how short: 0, none, since on development data pairs were a third
+of the word pieces read and gained nothing).
 """
 
 from __future__ import annotations
@@ -41,9 +41,6 @@ from bastion.classify._normalize import BLANKS, decode_runs, normalize, rot13, u
 WHOLE_CHARS = 200
 #: Sentences longer than this many words are also read in overlapping word windows.
 RUN_ON_WORDS = 20
-#: Word windows inside a run-on sentence: (words per window, words moved each time). The
-#: shipped model's card sets them (its ``windows``); this is the default without one.
-RUN_ON = (12, 6)
 _WORD_SPAN = re.compile(r"\S+")
 #: Longest sentence window (characters); longer sentences are cut at whitespace.
 WINDOW_CHARS = 320
@@ -91,11 +88,9 @@ class View:
     source: str  # "text", "window", "folded", "base64", "hex", "tags", "url", "reversed", ...
 
 
-def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS,
-          run_on: tuple[int, int] = RUN_ON) -> list[View]:
+def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS) -> list[View]:
     """Every view of ``text`` the model should score (see the module docstring); sentence
-    pairs are read when they fit in ``pair_chars`` (0: never), run-on sentences in windows
-    of ``run_on`` (words, step)."""
+    pairs are read when they fit in ``pair_chars`` (0: never)."""
     clean = text.translate(_READ)
     if "_" in clean:
         clean = _SNAKE.sub(lambda m: m.group(0).replace("_", " "), clean)
@@ -107,7 +102,7 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS,
     out = [View(read, 0, len(text), "text")]
     if len(read) > WHOLE_CHARS:
         out += [View(read[a:b], *((a, b) if reading is None else (0, len(text))), "window")
-                for a, b in sentence_windows(read, pair_chars=pair_chars, run_on=run_on)]
+                for a, b in sentence_windows(read, pair_chars=pair_chars)]
     normalized = normalize(text)
     if normalized.signals & _FOLD_SIGNALS:
         folded = normalized.text
@@ -127,8 +122,7 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS,
         out.append(View(camel, 0, len(text), "camel"))
         if len(camel) > WHOLE_CHARS:  # windows as the text's; those it shares are dropped
             out += [View(camel[a:b], 0, len(text), "camel")
-                    for a, b in sentence_windows(camel, pair_chars=pair_chars,
-                                                 run_on=run_on)]
+                    for a, b in sentence_windows(camel, pair_chars=pair_chars)]
     out += _hidden_language(clean, len(text))
     return _unique(out)
 
@@ -313,9 +307,8 @@ def _camel_parts(match: re.Match[str]) -> str:
     return parts if parts.count(" ") >= 2 else match.group(0)
 
 
-def sentence_windows(text: str, *, pair_chars: int = WINDOW_CHARS,
-                     run_on: tuple[int, int] = RUN_ON) -> list[tuple[int, int]]:
-    """Windows of a long text: every sentence alone (word windows of ``run_on`` inside a
+def sentence_windows(text: str, *, pair_chars: int = WINDOW_CHARS) -> list[tuple[int, int]]:
+    """Windows of a long text: every sentence alone (overlapping 12-word windows inside a
     run-on sentence) and every pair of consecutive sentences that fits in ``pair_chars``, so
     a short sentence is also read with its neighbour."""
     sentences = []
@@ -325,24 +318,21 @@ def sentence_windows(text: str, *, pair_chars: int = WINDOW_CHARS,
             sentences.append((start, end))
     out: list[tuple[int, int]] = []
     for i, (start, end) in enumerate(sentences):
-        out += _word_windows(text, start, end, run_on)
+        out += _word_windows(text, start, end)
         if i + 1 < len(sentences) and sentences[i + 1][1] - start <= pair_chars:
             out.append((start, sentences[i + 1][1]))
     return out
 
 
-def _word_windows(text: str, start: int, end: int, run_on: tuple[int, int]
-                  ) -> list[tuple[int, int]]:
-    """The sentence itself when short, else windows of ``run_on[0]`` words moving
-    ``run_on[1]`` at a time (each at most ``WINDOW_CHARS`` long); the last one ends with the
-    sentence."""
+def _word_windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The sentence itself when short, else windows of 12 words moving 6 at a time (each at
+    most ``WINDOW_CHARS`` long)."""
     words = [m.span() for m in _WORD_SPAN.finditer(text, start, end)]
     if len(words) <= RUN_ON_WORDS and end - start <= WINDOW_CHARS:
         return [(start, end)]
-    size, step = run_on
     out = []
-    for first in range(0, max(len(words) - (size - step), 1), step):
-        chunk = words[first:first + size]
+    for first in range(0, max(len(words) - 6, 1), 6):
+        chunk = words[first:first + 12]
         a, b = chunk[0][0], chunk[-1][1]
         out.append((a, min(b, a + WINDOW_CHARS)))
     return out
