@@ -10,6 +10,7 @@ from bastion.classify import classify
 from bastion.classify._language import covered, englishness, foreign_passage
 from bastion.classify._variants import (
     WINDOW_CHARS,
+    hidden_payloads,
     json_reading,
     segment,
     sentence_windows,
@@ -252,3 +253,27 @@ def test_unescape_spans_say_where_each_decoded_character_came_from(raw: str) -> 
     assert offsets[-1] == len(raw)
     for i, char in enumerate(decoded):  # each character decodes from its raw span alone
         assert unescape(raw[offsets[i]:offsets[i + 1]]) == char
+
+
+@pytest.mark.parametrize(("text", "decoded"), [
+    ("Caf&eacute; au lait &amp; cr&egrave;me br&ucirc;l&eacute;e recipe please",
+     "Café au lait & crème brûlée recipe please"),
+    ("&#72;&#101;&#108;&#108;&#111; world", "Hello world"),
+    ("Tom &amp; Jerry&#39;s &quot;best&quot; episode", "Tom & Jerry's \"best\" episode"),
+])
+def test_a_text_in_character_references_is_read_as_it_decodes(text: str, decoded: str) -> None:
+    """Its raw form reads as noise to the model (the recipe scored 0.94 harmful raw)."""
+    found = views(text)
+    assert (found[0].text, found[0].source) == (decoded, "entities")
+    assert text not in [v.text for v in found]
+    assert hidden_payloads(text) == [decoded]  # still a hidden form to findings' dedupe
+
+
+def test_unknown_names_and_a_few_references_are_read_as_sent() -> None:
+    assert views("R&D and P&L; &foo; &bar; &baz; &qux;")[0].source == "text"
+    assert views("Tom &amp; Jerry")[0].source == "text"  # one reference: ordinary text
+
+
+def test_a_recipe_in_named_references_is_not_flagged() -> None:
+    text = "Caf&eacute; au lait &amp; cr&egrave;me br&ucirc;l&eacute;e recipe please"
+    assert classify([text], "default")[0].kind == "safe"

@@ -330,9 +330,10 @@ def _low_surrogate(match: re.Match[str]) -> int | None:
     return value if 0xDC00 <= value < 0xE000 else None
 
 
-#: Numeric character references (``&#71;``, ``&#x47;``): a text that spells its words in
-#: four or more of them is read decoded, as a browser or an HTML-aware model would.
-_ENTITY = re.compile(r"&#(?:[0-9]{1,7}|[xX][0-9a-fA-F]{1,6});")
+#: HTML character references, numeric (``&#71;``, ``&#x47;``) or named (``&eacute;``): a
+#: text with four or more of them is read decoded, as a browser or an HTML-aware model would
+#: (named ones count when HTML knows the name).
+_ENTITY = re.compile(r"&(?:#(?:[0-9]{1,7}|[xX][0-9a-fA-F]{1,6})|[A-Za-z][A-Za-z0-9]{1,31});")
 _MIN_ENTITIES = 4
 
 
@@ -373,20 +374,26 @@ def decoded_spans(source: str, text: str) -> tuple[str, list[int]] | None:
     return "".join(out), offsets
 
 
+#: Sources of :func:`decode_runs` that decode the whole text, not a run of it.
+WHOLE_TEXT_SOURCES = frozenset({"escapes", "entities", "quoted-printable"})
+
+
 def decode_runs(text: str, *, letters_share: float = 0.5) -> list[tuple[str, str, int, int]]:
     """Every hidden form of ``text`` that decodes to readable text, case preserved:
     ``(source, decoded, start, end)`` with the span of ``text`` it stands for. The whole text
     is read decoded when it holds two or more ``\\uXXXX`` escapes (JSON that spells its words
     in escapes, in any shape a client decodes: an array, a string, a fenced block, a stream cut
-    mid-string), four or more HTML character references, or three quoted-printable escapes in
-    a row; runs are read alone: base64, hex, base32 (:func:`_byte_runs`), binary, decimal or
-    octal character codes and Morse (:func:`_code_runs`). A decoded run must be printable and
+    mid-string), four or more HTML character references (numeric or named), or three
+    quoted-printable escapes in a row (:data:`WHOLE_TEXT_SOURCES`); runs are read alone:
+    base64, hex, base32 (:func:`_byte_runs`), binary, decimal or octal character codes and
+    Morse (:func:`_code_runs`). A decoded run must be printable and
     at least ``letters_share`` letters (0 finds encoded numbers, such as a card number, too)."""
     out: list[tuple[str, str, int, int]] = []
     first = _UNICODE_ESCAPE.search(text)
     if first is not None and _UNICODE_ESCAPE.search(text, first.end()) is not None:
         out.append(("escapes", unescape(text), 0, len(text)))
-    if "&#" in text and len(_ENTITY.findall(text)) >= _MIN_ENTITIES:
+    if "&" in text and sum(html.unescape(m) != m for m in _ENTITY.findall(text)
+                           ) >= _MIN_ENTITIES:
         out.append(("entities", html.unescape(text), 0, len(text)))
     if "=" in text and (_QP_RUN.search(_QP_SOFT.sub("", text))
                         or _QP_SOFT_IN_WORD.search(text)):
