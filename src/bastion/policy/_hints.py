@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import get_args
 
-from bastion.policy._model import Action, Severity
+from bastion.policy._model import Action, Severity, ValueKind
 
 _CHOICES_ACTION = ", ".join(get_args(Action))
 _CHOICES_SEVERITY = ", ".join(get_args(Severity))
+_CHOICES_VALUE = ", ".join(get_args(ValueKind))
 
 # Keys of the front matter (list indexes written as '*'), each with a clause that follows the
 # key's name in a message: "'threshold' is the score ...".
@@ -38,9 +39,8 @@ HINTS: dict[str, str] = {
                              "'keywords: {VIO-1: [\"i will kill you\", \"watch your back\"]}'",
     "categories.*.patterns": "maps each rule id to RE2 patterns that trigger it, e.g. "
                              "'patterns: {VIO-2: [\"\\\\bhow to kill\\\\b\"]}'",
-    "categories.*.values": "maps each rule id to kinds of value its hits must be, among "
-                           "EMAIL, PHONE, CARD, IBAN, SSN, SECRET, PRIVATE_KEY, e.g. "
-                           "'values: {PII-2: [CARD, IBAN, SSN]}'",
+    "categories.*.values": f"maps each rule id to kinds of value its hits must be, among "
+                           f"{_CHOICES_VALUE}, e.g. 'values: {{PII-2: [CARD, IBAN, SSN]}}'",
     "categories.*.unless": "lists RE2 patterns of exceptions, e.g. "
                            "'unless: [\"\\\\bin the (?:film|novel)\\\\b\"]'",
     "escalate": "is the uncertainty band sent to the deeper tier, e.g. "

@@ -34,8 +34,8 @@ def iban_ok(candidate: str) -> bool:
 # spaces (also no-break and thin), dashes of any kind, dots, slashes (strong: a run of digits
 # joined only by these is one number), or of _ , : + | * ~, middle dots, bullets and line
 # breaks (weak: they also join items of a list, so such a run only counts in a card's own
-# grouping). Invisible
-# characters (zero-width, joiners, bidi marks) are ignored wherever they are.
+# grouping). Invisible characters (zero-width, joiners, bidi marks) are ignored wherever
+# they are.
 _INVISIBLE = ("\u00ad\u034f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069"
               "\ufe00-\ufe0f\ufeff")
 _STRONG = " \t.\\-/\u00a0\u2000-\u200a\u202f\u2010-\u2015\u2212\u3000\uff0d"
@@ -95,7 +95,7 @@ def spelled_cards(text: str) -> Iterator[Entity]:
     """Card numbers spelled out in English digit words (digits mixed in too), 13 to 19
     digits passing Luhn."""
     for m, digits in spelled_numbers(text, 13, 19):
-        if luhn_ok(digits):
+        if _is_card(digits):
             yield Entity("CARD", m.start(), m.end())
 
 

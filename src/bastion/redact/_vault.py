@@ -25,7 +25,7 @@ _AT_DOMAIN = re.compile(r"\s*[@\uff20\ufe6b][A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{
                         r"\.[A-Za-z]{2,24}\b")
 #: The last word of a text when it looks like an address's local part, not a plain word: it
 #: has a dot, underscore, plus sign or digit in it ("john.smith", "jsmith42").
-_LOCAL_PART = re.compile(r"(?<![\w.+-])[\w.+-]*[._+0-9][\w.+-]*\s*$")
+_LOCAL_PART = re.compile(r"(?<![\w.+-])([\w.+-]*[._+0-9][\w.+-]*)\s*$")
 #: How many texts before an address's domain its local part is looked for in.
 LOCAL_PART_REACH = 3
 
@@ -91,10 +91,10 @@ class Vault:
         can still put "john.smith" back in front of the domain."""
         for index in range(domain - 1, max(-1, domain - 1 - LOCAL_PART_REACH), -1):
             local = _LOCAL_PART.search(out[index])
-            if local is not None and local.group().strip():
-                value = local.group().rstrip()
-                out[index] = (out[index][:local.start()] + self.placeholder("EMAIL", value)
-                              + out[index][local.start() + len(value):])
+            if local is not None:
+                start, end = local.span(1)
+                out[index] = (out[index][:start] + self.placeholder("EMAIL", local.group(1))
+                              + out[index][end:])
                 return
 
     def _mask_seam(self, out: list[str], first: int, joint: str) -> None:
