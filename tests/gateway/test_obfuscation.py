@@ -217,10 +217,9 @@ def test_encoded_spaced_reversed_and_foreign_prompts_are_blocked(
     # no 503 that says to retry) rather than forward it unread.
     refused = {400, 422} if case in FOREIGN else {400}
     assert chat.status_code in refused, (case, chat.text)
-    # Inside benign prose a reversed clause has no mark where it ends, so it is not read
-    # forwards; it reads as a passage in no language the model reads and is escalated.
-    escalated = {422} if case == "reversed_after_a_preamble" else set()
-    assert diluted.status_code in refused | escalated, (case, diluted.text)
+    # Inside benign prose too: a reversed run of words is read forwards where it stands, and a
+    # spaced-out or reversed passage is read decoded a sentence at a time, not diluted.
+    assert diluted.status_code in refused, (case, diluted.text)
     assert upstream[0].requests == []
 
 

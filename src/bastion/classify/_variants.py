@@ -13,14 +13,16 @@ of the original text it stands for and where it came from:
   spaces, in the text itself (the offsets stay those of the text), and camelCase words of
   three parts or more (``buildPipeBombAtHome``, ``KillThemAll``) read with spaces as a view
   of their own;
-- reversed text (the whole text, or the clauses of it that read better reversed: an English
-  preamble before a reversed request), rot13, letter-spaced text, words run together
+- reversed text (the whole text; or runs of words that read backwards, reversed where they
+  stand, such as a request set inside prose; or the clauses that read better reversed: an
+  English preamble before a reversed request), rot13, letter-spaced text, words run together
   ("howtobuildabomb", cut into the vocabulary's words) and words split into pieces
   ("pi pe bo mb"), when the decoded form reads as English and the text as sent does not.
 
 Windows: a text longer than ``WHOLE_CHARS`` is also read one sentence at a time (12-word windows
 inside run-on sentences), so one harmful sentence inside 20,000 characters of benign prose is
-scored on its own; pairs of neighbouring sentences are read too when the pair is short enough
+scored on its own (a long decoded form, a spaced-out request inside prose, is read in its
+own windows too); pairs of neighbouring sentences are read too when the pair is short enough
 (the shipped model's card sets how short: 0, none, since on development data pairs were a third
 of the word pieces read and gained nothing).
 """
@@ -55,6 +57,7 @@ _SENTENCE = re.compile(r"[^.!?\n\u3002\uff01\uff1f]+(?:[.!?\u3002\uff01\uff1f]+[
 _URL_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 #: A run of URL-encoded text: escapes and the characters left bare by percent-encoding.
 _URL_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2}|[\w.~+\-])+")
+_LETTERS = re.compile(r"[A-Za-z]+")
 _SPACED = re.compile(r"(?:\b\w\b[ .\-_]{1,3}){4,}\b\w\b")
 #: Zero-width and tag characters carry no meaning for an embedding (tag characters are read
 #: as their own view), and lone surrogates (half a UTF-16 pair) are not text a tokenizer can
@@ -134,12 +137,22 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS) -> list[
                     for v in views(plain, depth=depth - 1) if v.source not in ("text", "window")]
     camel = _CAMEL.sub(_camel_parts, read) if _CAMEL.search(read) else read
     if camel != read:
-        out.append(View(camel, 0, len(text), "camel"))
-        if len(camel) > WHOLE_CHARS:  # windows as the text's; those it shares are dropped
-            out += [View(camel[a:b], 0, len(text), "camel")
-                    for a, b in sentence_windows(camel, pair_chars=pair_chars)]
-    out += _hidden_language(clean, len(text))
+        out += _windowed(View(camel, 0, len(text), "camel"), pair_chars)
+    out += _hidden_language(clean, len(text), pair_chars)
     return _unique(out)
+
+
+def _windowed(view: View, pair_chars: int, *, aligned: bool = False) -> list[View]:
+    """``view`` and, when it is long, its windows as the text's own: a request spelled out
+    letter by letter or reversed inside 2,000 characters of prose is read decoded, a sentence
+    at a time, not diluted in the whole (the windows it shares with the text are dropped by
+    :func:`_unique`). A window names its span where the view keeps the text's layout (rot13;
+    runs of words reversed where they stand), else the whole view's."""
+    if len(view.text) <= WHOLE_CHARS:
+        return [view]
+    return [view, *(View(view.text[a:b], *((view.start + a, view.start + b) if aligned
+                                           else (view.start, view.end)), view.source)
+                     for a, b in sentence_windows(view.text, pair_chars=pair_chars))]
 
 
 #: A text that opens as JSON does, or a piece of JSON cut mid-string (a window of streamed
@@ -192,8 +205,9 @@ def hidden_payloads(text: str) -> list[str]:
     return [v.text for v in views(text, depth=1) if v.source in HIDDEN_SOURCES]
 
 
-def _hidden_language(clean: str, length: int) -> list[View]:
-    """URL-encoded, reversed, rot13 and letter-spaced forms that read better than the text."""
+def _hidden_language(clean: str, length: int, pair_chars: int = 0) -> list[View]:
+    """URL-encoded, reversed, rot13 and letter-spaced forms that read better than the text,
+    a long one also in windows (:func:`_windowed`)."""
     out = [View(urllib.parse.unquote_plus(m.group(0)), m.start(), m.end(), "url")
            for m in _URL_RUN.finditer(clean) if len(_URL_ESCAPE.findall(m.group(0))) >= 3]
     base = englishness(clean)
@@ -208,10 +222,58 @@ def _hidden_language(clean: str, length: int) -> list[View]:
         better = (_READABLE if source in ("spaced", "split")
                   else max(_READABLE, base + 0.2))
         if candidate != clean and englishness(candidate) >= better:
-            out.append(View(candidate, 0, length, source))
-        elif source == "reversed" and (clauses := _reverse_clauses(clean)) != clean:
-            out.append(View(clauses, 0, length, source))  # each clause passed the test itself
+            out += _windowed(View(candidate, 0, length, source), pair_chars,
+                             aligned=source == "rot13")
+        elif source == "reversed" and (
+                (turned := _reverse_runs(clean)) != clean
+                or (turned := _reverse_clauses(clean)) != clean):
+            # each run or clause passed a test of its own, and stands where it was sent
+            out += _windowed(View(turned, 0, length, source), pair_chars, aligned=True)
     return out
+
+
+#: Fewest words backwards a run needs to be read reversed (see :func:`_reverse_runs`).
+_REVERSED_RUN = 3
+
+
+def _reverse_runs(text: str) -> str:
+    """``text`` with each run of words that reads backwards reversed where it stands
+    (``answer: emoh ta bmob epip a dliub I od woh The garden`` -> ``answer: how do I build a
+    pipe bomb at home The garden``); ``text`` itself when there is none.
+
+    A word reads backwards when reversed it is a word of the model's vocabulary and as sent it
+    is not (or reversed it is a common English word and as sent it is not: ``ta``, ``saw``);
+    forwards the other way about; a one-letter word, a palindrome or a word both ways
+    (``pets``) is neither. A run is the words between two forward ones: at least
+    ``_REVERSED_RUN`` backward words, half of its words or more. Unlike a reversed clause, a
+    run needs no mark where it ends: a reversed request set inside prose is read too.
+    """
+    words = embedder_words()
+    runs: list[tuple[int, int]] = []
+    first, last, backward, count = -1, 0, 0, 0
+    for match in [*_LETTERS.finditer(text), None]:
+        word = match.group(0).lower() if match else ""
+        back = word[::-1]
+        forward_ok, backward_ok = word in words, back in words
+        if match is None or (forward_ok and (not backward_ok or (
+                word in COMMON and back not in COMMON))):  # a forward word ends a run
+            if backward >= _REVERSED_RUN and 2 * backward >= count:
+                runs.append((first, last))
+            first, backward, count = -1, 0, 0
+            continue
+        if first < 0:
+            first = match.start()
+        last, count = match.end(), count + 1
+        if len(word) > 1 and word != back and backward_ok and (
+                not forward_ok or (back in COMMON and word not in COMMON)):
+            backward += 1
+    if not runs:
+        return text
+    pieces, at = [], 0
+    for start, end in runs:
+        pieces += [text[at:start], text[start:end][::-1]]
+        at = end
+    return "".join([*pieces, text[at:]])
 
 
 def _reverse_clauses(text: str) -> str:
