@@ -251,6 +251,9 @@ def test_out_of_range_window_settings_are_refused() -> None:
         EmbeddedClassifier(window_margin=1.5)
     with pytest.raises(ConfigError, match=r"pair_chars=-1 is negative"):
         EmbeddedClassifier(pair_chars=-1)
+    for run_on in ((12, 0), (6, 12)):  # no step; a step past the window skips words
+        with pytest.raises(ConfigError, match=r"cannot cover a sentence"):
+            EmbeddedClassifier(run_on=run_on)
 
 
 def _batch_sizes(onnx: ContextualModel, monkeypatch: pytest.MonkeyPatch) -> list[int]:

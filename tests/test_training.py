@@ -447,4 +447,5 @@ def test_the_shipped_card_records_the_window_choice_its_grid_makes() -> None:
 
     chosen = shipped_card()["windows"]
     best = pick(chosen["grid"])
-    assert (chosen["pair_chars"], chosen["margin"]) == (best["pair_chars"], best["margin"])
+    keys = ("pair_chars", "run_on_words", "run_on_step", "margin")
+    assert [chosen[k] for k in keys] == [best[k] for k in keys]

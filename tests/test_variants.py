@@ -168,6 +168,19 @@ def test_a_spaced_out_request_inside_prose_is_read_joined_a_sentence_at_a_time()
     assert len(spaced) < 10
 
 
+@pytest.mark.parametrize("run_on", [(12, 6), (12, 9), (16, 12), (12, 12)])
+def test_run_on_windows_cover_every_word_with_the_overlap_asked(run_on: tuple[int, int]
+                                                                ) -> None:
+    words = [f"w{i}" for i in range(53)]
+    text = " ".join(words) + "."
+    spans = [text[a:b].split() for a, b in sentence_windows(text, run_on=run_on)]
+    size, step = run_on
+    assert all(len(s) <= size for s in spans)
+    assert {w.rstrip(".") for s in spans for w in s} == set(words)
+    # each window starts ``step`` words after the one before
+    assert [words.index(s[0]) for s in spans] == list(range(0, step * len(spans), step))
+
+
 def test_an_overlong_sentence_is_cut() -> None:
     text = "word " * 400
     assert all(b - a <= WINDOW_CHARS for a, b in sentence_windows(text))

@@ -42,7 +42,7 @@ from bastion.classify._deadline import check_deadline, current_deadline
 from bastion.classify._language import covered, foreign_passage
 from bastion.classify._onnx import ContextualModel, load_model
 from bastion.classify._reader import CategoryAnchors, ReaderWeights, anchors_of
-from bastion.classify._variants import WINDOW_CHARS, View, views
+from bastion.classify._variants import RUN_ON, WINDOW_CHARS, View, views
 from bastion.classify._verdict import Span, Verdict, amended, decide, error_verdict
 from bastion.errors import ConfigError
 from bastion.policy import Category, Policy
@@ -78,15 +78,18 @@ class EmbeddedClassifier(Classifier):
             must be to decide alone (a window reads a sentence out of context).
         pair_chars: sentence pairs of a long text are also read when they fit in this many
             characters (0: sentences alone).
-        Defaults of both: the values chosen for the shipped model on development data (its
-        card's ``windows``; ``scripts/train_classifier.py windows``).
+        run_on: word windows inside a run-on sentence: (words per window, words moved each
+            time; a step below the length overlaps the windows).
+        Defaults of all three: the values chosen for the shipped model on development data
+        (its card's ``windows``; ``scripts/train_classifier.py windows``).
     """
 
     name: ClassVar[str] = "embedded"
 
     def __init__(self, *, artifacts: str | Path | None = None,
                  unreadable: Literal["escalate", "allow"] = "escalate",
-                 window_margin: float | None = None, pair_chars: int | None = None) -> None:
+                 window_margin: float | None = None, pair_chars: int | None = None,
+                 run_on: tuple[int, int] | None = None) -> None:
         if unreadable not in ("escalate", "allow"):
             raise ConfigError(f"unreadable={unreadable!r} is not an option; use 'escalate' "
                               "or 'allow'")
@@ -105,8 +108,15 @@ class EmbeddedClassifier(Classifier):
         if pair_chars < 0:
             raise ConfigError(f"pair_chars={pair_chars!r} is negative; use 0 to read "
                               "sentences alone, or the longest sentence pair to read")
+        if run_on is None:
+            run_on = (int(chosen.get("run_on_words", RUN_ON[0])),
+                      int(chosen.get("run_on_step", RUN_ON[1])))
+        if not 0 < run_on[1] <= run_on[0]:
+            raise ConfigError(f"run_on={run_on!r} cannot cover a sentence; use (words, step) "
+                              "with 0 < step <= words")
         self._window_margin = window_margin
         self._pair_chars = pair_chars
+        self._run_on = run_on
         self._plans: dict[str, Plan] = {}
 
     @property
@@ -153,7 +163,7 @@ class EmbeddedClassifier(Classifier):
         deadline = current_deadline()
         for i, text in enumerate(texts):
             if text.strip():
-                found = views(text, pair_chars=self._pair_chars)
+                found = views(text, pair_chars=self._pair_chars, run_on=self._run_on)
                 all_views += found
                 owner += [i] * len(found)
                 # a long text's views take a while (0.4 s for 230,000 characters), and its
@@ -175,7 +185,7 @@ class EmbeddedClassifier(Classifier):
         """Highest score per category of ``policy`` over the whole-text views (the text,
         decoded and folded forms) and over the sentence windows, before any window margin
         (zeros where a text has no window). For choosing the margin on development data."""
-        found = views(text, pair_chars=self._pair_chars)
+        found = views(text, pair_chars=self._pair_chars, run_on=self._run_on)
         scores, _ = self._scores(found, self.plan(policy), policy)
         windows = np.array([v.source == "window" for v in found], bool)
         zero = np.zeros(len(policy.categories), np.float32)

@@ -19,12 +19,12 @@ of the original text it stands for and where it came from:
   ("howtobuildabomb", cut into the vocabulary's words) and words split into pieces
   ("pi pe bo mb"), when the decoded form reads as English and the text as sent does not.
 
-Windows: a text longer than ``WHOLE_CHARS`` is also read one sentence at a time (12-word windows
+Windows: a text longer than ``WHOLE_CHARS`` is also read one sentence at a time (word windows
 inside run-on sentences), so one harmful sentence inside 20,000 characters of benign prose is
 scored on its own (a long decoded form, a spaced-out request inside prose, is read in its
-own windows too); pairs of neighbouring sentences are read too when the pair is short enough
-(the shipped model's card sets how short: 0, none, since on development data pairs were a third
-of the word pieces read and gained nothing).
+own windows too); pairs of neighbouring sentences are read too when the pair is short enough.
+The shipped model's card sets how short (0, none: on development data pairs were a third of the
+word pieces read and gained nothing) and the run-on windows' length and step.
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ from bastion.classify._normalize import (
 WHOLE_CHARS = 200
 #: Sentences longer than this many words are also read in overlapping word windows.
 RUN_ON_WORDS = 20
+#: Word windows inside a run-on sentence: (words per window, words moved each time). The
+#: shipped model's card sets them (its ``windows``); this is the default without one.
+RUN_ON = (12, 6)
 _WORD_SPAN = re.compile(r"\S+")
 #: Longest sentence window (characters); longer sentences are cut at whitespace.
 WINDOW_CHARS = 320
@@ -98,9 +101,11 @@ class View:
     source: str  # "text", "window", "folded", "base64", "hex", "tags", "url", "reversed", ...
 
 
-def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS) -> list[View]:
+def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS,
+          run_on: tuple[int, int] = RUN_ON) -> list[View]:
     """Every view of ``text`` the model should score (see the module docstring); sentence
-    pairs are read when they fit in ``pair_chars`` (0: never)."""
+    pairs are read when they fit in ``pair_chars`` (0: never), run-on sentences in windows
+    of ``run_on`` (words, step)."""
     clean = text.translate(_READ)
     if "_" in clean:
         clean = _SNAKE.sub(lambda m: m.group(0).replace("_", " "), clean)
@@ -120,7 +125,7 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS) -> list[
     out = [View(read, 0, len(text), source)]
     if len(read) > WHOLE_CHARS:
         out += [View(read[a:b], *((a, b) if reading is None else (0, len(text))), "window")
-                for a, b in sentence_windows(read, pair_chars=pair_chars)]
+                for a, b in sentence_windows(read, pair_chars=pair_chars, run_on=run_on)]
     normalized = normalize(text)
     if normalized.signals & _FOLD_SIGNALS:
         folded = normalized.text
@@ -137,12 +142,13 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS) -> list[
                     for v in views(plain, depth=depth - 1) if v.source not in ("text", "window")]
     camel = _CAMEL.sub(_camel_parts, read) if _CAMEL.search(read) else read
     if camel != read:
-        out += _windowed(View(camel, 0, len(text), "camel"), pair_chars)
-    out += _hidden_language(clean, len(text), pair_chars)
+        out += _windowed(View(camel, 0, len(text), "camel"), pair_chars, run_on)
+    out += _hidden_language(clean, len(text), pair_chars, run_on)
     return _unique(out)
 
 
-def _windowed(view: View, pair_chars: int, *, aligned: bool = False) -> list[View]:
+def _windowed(view: View, pair_chars: int, run_on: tuple[int, int], *,
+              aligned: bool = False) -> list[View]:
     """``view`` and, when it is long, its windows as the text's own: a request spelled out
     letter by letter or reversed inside 2,000 characters of prose is read decoded, a sentence
     at a time, not diluted in the whole (the windows it shares with the text are dropped by
@@ -152,7 +158,8 @@ def _windowed(view: View, pair_chars: int, *, aligned: bool = False) -> list[Vie
         return [view]
     return [view, *(View(view.text[a:b], *((view.start + a, view.start + b) if aligned
                                            else (view.start, view.end)), view.source)
-                     for a, b in sentence_windows(view.text, pair_chars=pair_chars))]
+                     for a, b in sentence_windows(view.text, pair_chars=pair_chars,
+                                                  run_on=run_on))]
 
 
 #: A text that opens as JSON does, or a piece of JSON cut mid-string (a window of streamed
@@ -205,7 +212,8 @@ def hidden_payloads(text: str) -> list[str]:
     return [v.text for v in views(text, depth=1) if v.source in HIDDEN_SOURCES]
 
 
-def _hidden_language(clean: str, length: int, pair_chars: int = 0) -> list[View]:
+def _hidden_language(clean: str, length: int, pair_chars: int,
+                     run_on: tuple[int, int]) -> list[View]:
     """URL-encoded, reversed, rot13 and letter-spaced forms that read better than the text,
     a long one also in windows (:func:`_windowed`)."""
     out = [View(urllib.parse.unquote_plus(m.group(0)), m.start(), m.end(), "url")
@@ -222,13 +230,14 @@ def _hidden_language(clean: str, length: int, pair_chars: int = 0) -> list[View]
         better = (_READABLE if source in ("spaced", "split")
                   else max(_READABLE, base + 0.2))
         if candidate != clean and englishness(candidate) >= better:
-            out += _windowed(View(candidate, 0, length, source), pair_chars,
+            out += _windowed(View(candidate, 0, length, source), pair_chars, run_on,
                              aligned=source == "rot13")
         elif source == "reversed" and (
                 (turned := _reverse_runs(clean)) != clean
                 or (turned := _reverse_clauses(clean)) != clean):
             # each run or clause passed a test of its own, and stands where it was sent
-            out += _windowed(View(turned, 0, length, source), pair_chars, aligned=True)
+            out += _windowed(View(turned, 0, length, source), pair_chars, run_on,
+                             aligned=True)
     return out
 
 
@@ -384,8 +393,9 @@ def _camel_parts(match: re.Match[str]) -> str:
     return parts if parts.count(" ") >= 2 else match.group(0)
 
 
-def sentence_windows(text: str, *, pair_chars: int = WINDOW_CHARS) -> list[tuple[int, int]]:
-    """Windows of a long text: every sentence alone (overlapping 12-word windows inside a
+def sentence_windows(text: str, *, pair_chars: int = WINDOW_CHARS,
+                     run_on: tuple[int, int] = RUN_ON) -> list[tuple[int, int]]:
+    """Windows of a long text: every sentence alone (word windows of ``run_on`` inside a
     run-on sentence) and every pair of consecutive sentences that fits in ``pair_chars``, so
     a short sentence is also read with its neighbour."""
     sentences = []
@@ -395,21 +405,24 @@ def sentence_windows(text: str, *, pair_chars: int = WINDOW_CHARS) -> list[tuple
             sentences.append((start, end))
     out: list[tuple[int, int]] = []
     for i, (start, end) in enumerate(sentences):
-        out += _word_windows(text, start, end)
+        out += _word_windows(text, start, end, run_on)
         if i + 1 < len(sentences) and sentences[i + 1][1] - start <= pair_chars:
             out.append((start, sentences[i + 1][1]))
     return out
 
 
-def _word_windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """The sentence itself when short, else windows of 12 words moving 6 at a time (each at
-    most ``WINDOW_CHARS`` long)."""
+def _word_windows(text: str, start: int, end: int, run_on: tuple[int, int]
+                  ) -> list[tuple[int, int]]:
+    """The sentence itself when short, else windows of ``run_on[0]`` words moving
+    ``run_on[1]`` at a time (each at most ``WINDOW_CHARS`` long); the last one ends with the
+    sentence."""
     words = [m.span() for m in _WORD_SPAN.finditer(text, start, end)]
     if len(words) <= RUN_ON_WORDS and end - start <= WINDOW_CHARS:
         return [(start, end)]
+    size, step = run_on
     out = []
-    for first in range(0, max(len(words) - 6, 1), 6):
-        chunk = words[first:first + 12]
+    for first in range(0, max(len(words) - (size - step), 1), step):
+        chunk = words[first:first + size]
         a, b = chunk[0][0], chunk[-1][1]
         out.append((a, min(b, a + WINDOW_CHARS)))
     return out

@@ -209,8 +209,8 @@ def step_card(paths: Paths) -> None:
 
 
 def step_windows(paths: Paths) -> None:
-    """Choose sentence pairs and the window margin on development data; record them in the
-    card."""
+    """Choose sentence pairs, run-on windows and the window margin on development data;
+    record them in the card."""
     folder = paths.work / "onnx"
     result = choose_windows(paths.root, paths.data, folder)
     _amend_card(folder, {"windows": result}, drop=("window_margin",))

@@ -1,6 +1,6 @@
 """Choose how long texts are read, on development data: which sentence pairs are read beside
-single sentences, and how much clearer than the whole text a window must be before it alone
-decides a violation (the margin).
+single sentences, how run-on sentences are cut into word windows, and how much clearer than
+the whole text a window must be before it alone decides a violation (the margin).
 
 A window is one or two sentences read without the rest of the text. Windows stop a harmful
 request hiding inside a long benign document, but they also read benign sentences out of
@@ -11,22 +11,32 @@ sentences but cost most of the model's time on long texts (a pair is two sentenc
 again: on the development sets below, pairs of up to 100 characters meant 46 % more word pieces
 to read).
 
+Run-on windows: a sentence of more than 20 words is read in windows of a few words; windows
+that overlap (12 words moving 6, the first setting) read each word twice, and on 2,801 real
+chatbot prompts they were a fifth of the word pieces read.
+
 Development data only (never the blind sets): the policy pack's test rows (a development set
 since the blind sets were written) inserted in the middle of real long benign prompts (Chatbot
 Arena and GPTeacher instructions of 400-6,000 characters from ``benign_instructions``, a
-training source), plus the carriers alone. Pair length and margin are chosen together to
-maximise Youden's J: recall of the inserted violating rows minus the mean false-positive rate
-of the inserted benign rows and the carriers. Settings within :data:`TOLERANCE` of the best J
-count as equal (speed is a goal too): of those, the one that reads the fewest word pieces wins,
-then the larger margin (windows are where false positives on application traffic come from;
-on the validation split, pairs off with margin 0.1 flagged 10 more of 1,665 benign rows than
-with 0.2, for one more of 1,335 unsafe ones).
+training source) at a sentence boundary, and again inside the carrier's longest sentence (its
+own sentence breaks made commas, so a row becomes a clause of a run-on sentence, where a
+window edge can cut it), plus the carriers alone. Pair length, run-on windows and margin are
+chosen together to maximise Youden's J: mean recall of the inserted violating rows minus the
+mean false-positive rate of the inserted benign rows and the carriers. Settings within
+:data:`TOLERANCE` of the best J count as equal (speed is a goal too): of those, the one that
+reads the fewest word pieces wins, then the larger margin (windows are where false positives
+on application traffic come from; on the validation split, pairs off with margin 0.1 flagged
+10 more of 1,665 benign rows than with 0.2, for one more of 1,335 unsafe ones). Pairs of 160
+and 320 characters, in the grid until 2026-12-04, read 65 % and 2.3x the pieces of none for no
+better J and were dropped from it.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +45,9 @@ import numpy as np
 #: The margins compared (0 = windows count like the whole text).
 MARGINS = (0.0, 0.1, 0.2, 0.3, 0.4)
 #: Longest sentence pair read, in characters (0 = sentences alone).
-PAIRS = (0, 100, 160, 320)
+PAIRS = (0, 100)
+#: Word windows of run-on sentences: (words, step).
+RUN_ONS = ((12, 6), (12, 9), (16, 12), (12, 12))
 CARRIERS = 300
 #: J differences this small are one row's worth of noise (one of the ~220 violating rows is
 #: 0.0046 of recall), not a reason to read more word pieces.
@@ -64,8 +76,26 @@ def inserted(carrier: str, text: str) -> str:
     return carrier[:cut] + text + " " + carrier[cut:]
 
 
+_BREAKS = re.compile(r"[.!?\n]+\s*")
+
+
+def inserted_in_sentence(carrier: str, text: str) -> str:
+    """``text``, its sentence breaks made commas, placed between two words in the middle of
+    ``carrier``'s longest sentence."""
+    sentences = [m.span() for m in _SENTENCE_SPAN.finditer(carrier)]
+    start, end = max(sentences, key=lambda span: span[1] - span[0])
+    cut = carrier.find(" ", (start + end) // 2, end)
+    cut = cut if cut > 0 else (start + end) // 2
+    clause = _BREAKS.sub(", ", text.strip()).strip(", ")
+    return f"{carrier[:cut]}, {clause},{carrier[cut:]}"
+
+
+_SENTENCE_SPAN = re.compile(r"[^.!?\n]+")
+
+
 def dev_sets(root: Path, data: Path) -> dict[str, list[str]]:
-    """Violating and benign pack rows inside carriers, and the carriers alone."""
+    """Violating and benign pack rows inside carriers (as a sentence of their own and as a
+    clause of a run-on sentence), and the carriers alone."""
     rows = []
     for path in sorted((root / "src/bastion/policy/pack/tests").glob("*.jsonl")):
         rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
@@ -77,10 +107,14 @@ def dev_sets(root: Path, data: Path) -> dict[str, list[str]]:
                                  for i, t in enumerate(positive)],
             "benign_inside": [inserted(hosts[i % len(hosts)], t)
                               for i, t in enumerate(negative)],
+            "violating_run_on": [inserted_in_sentence(hosts[-1 - i % len(hosts)], t)
+                                 for i, t in enumerate(positive)],
+            "benign_run_on": [inserted_in_sentence(hosts[-1 - i % len(hosts)], t)
+                              for i, t in enumerate(negative)],
             "carriers": hosts}
 
 
-def view_scores(folder: Path, texts: list[str], pair_chars: int
+def view_scores(folder: Path, texts: list[str], pair_chars: int, run_on: tuple[int, int]
                 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per text, the highest calibrated score per default-policy category over the whole-text
     views and over the sentence windows (margin 0, so the raw window scores)."""
@@ -88,27 +122,31 @@ def view_scores(folder: Path, texts: list[str], pair_chars: int
     from bastion.policy import load_policy  # noqa: PLC0415
 
     policy = load_policy("default")
-    tier = EmbeddedClassifier(artifacts=folder, window_margin=0.0, pair_chars=pair_chars)
+    tier = EmbeddedClassifier(artifacts=folder, window_margin=0.0, pair_chars=pair_chars,
+                              run_on=run_on)
     return [tier.view_scores(text, policy) for text in texts]
 
 
-def pieces_read(folder: Path, texts: list[str], pair_chars: int) -> int:
+def pieces_read(folder: Path, texts: list[str], pair_chars: int, run_on: tuple[int, int]
+                ) -> int:
     """Word pieces the model reads for ``texts`` (each text's distinct views, each at most the
-    model's window): the cost of a pair length."""
+    model's window): the cost of a setting."""
     from bastion.classify._onnx import load_model  # noqa: PLC0415
     from bastion.classify._variants import views  # noqa: PLC0415
 
     model = load_model(str(folder))
     total = 0
     for text in texts:
-        distinct = list({view.text: None for view in views(text, pair_chars=pair_chars)})
+        distinct = list({view.text: None for view in views(text, pair_chars=pair_chars,
+                                                             run_on=run_on)})
         total += sum(model.lengths(distinct))
     return total
 
 
 def choose_windows(root: Path, data: Path, folder: Path) -> dict[str, Any]:
-    """Score the development sets for every pair length, compare every margin, and return
-    the choice with the whole grid."""
+    """Score the development sets for every pair length and run-on window, compare every
+    margin, and return the choice with the whole grid. The model keeps what it read (run it
+    with a large ``BASTION_MODEL_CACHE``: the settings share most views)."""
     from bastion.policy import load_policy  # noqa: PLC0415
 
     policy = load_policy("default")
@@ -116,20 +154,24 @@ def choose_windows(root: Path, data: Path, folder: Path) -> dict[str, Any]:
     counted = np.array([c.action != "allow" for c in policy.categories])
     sets = dev_sets(root, data)
     grid = []
-    for pair_chars in PAIRS:
-        scored = {name: view_scores(folder, texts, pair_chars) for name, texts in sets.items()}
-        cost = sum(pieces_read(folder, texts, pair_chars) for texts in sets.values())
+    for pair_chars, run_on in itertools.product(PAIRS, RUN_ONS):
+        scored = {name: view_scores(folder, texts, pair_chars, run_on)
+                  for name, texts in sets.items()}
+        cost = sum(pieces_read(folder, texts, pair_chars, run_on) for texts in sets.values())
         for margin in MARGINS:
             rates = {}
             for name, rows in scored.items():
                 flagged = [bool((((whole >= thresholds) | (windows - margin >= thresholds))
                                  & counted).any()) for whole, windows in rows]
                 rates[name] = round(float(np.mean(flagged)), 4)
-            youden = rates["violating_inside"] - (rates["benign_inside"] + rates["carriers"]) / 2
-            grid.append({"pair_chars": pair_chars, "margin": margin, **rates,
-                         "youden_j": round(youden, 4), "pieces": cost})
+            recall = np.mean([rates[name] for name in sets if name.startswith("violating")])
+            false = np.mean([rates[name] for name in sets if not name.startswith("violating")])
+            grid.append({"pair_chars": pair_chars, "run_on_words": run_on[0],
+                         "run_on_step": run_on[1], "margin": margin, **rates,
+                         "youden_j": round(float(recall - false), 4), "pieces": cost})
     best = pick(grid)
-    return {"pair_chars": best["pair_chars"], "margin": best["margin"],
+    return {"pair_chars": best["pair_chars"], "run_on_words": best["run_on_words"],
+            "run_on_step": best["run_on_step"], "margin": best["margin"],
             "criterion": f"fewest word pieces read within {TOLERANCE} of the best Youden's J "
                          "on development data",
             "rows": {name: len(texts) for name, texts in sets.items()}, "grid": grid}
