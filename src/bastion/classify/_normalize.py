@@ -465,10 +465,18 @@ def _code_runs(text: str, letters_share: float) -> list[tuple[str, str, int, int
     return out
 
 
+#: Letters written as numbers: (source, the number for "a", +1 or -1 for each next letter).
+_LETTER_NUMBERS = (("a1z26", 1, 1), ("a0z25", 0, 1), ("z1a26", 26, -1))
+#: Share of common English words a variant of A1Z26 must read with (a list of decimals read
+#: as A=0 gave ``cf ea hf ba if``: 0.2).
+_VARIANT_ENGLISH = 0.3
+
+
 def _char_codes(run: str, letters_share: float) -> tuple[str, str] | None:
     """A run of numbers read as one character code each, in the first base they all fit that
     gives readable text: binary (eight or seven digits each), decimal, octal, then A1Z26 (1 to
-    26 for a to z, words apart by spaces or slashes): ``(source, text)``. Read for its words
+    26 for a to z, words apart by spaces or slashes; or A=0, or Z=1, whichever reads best):
+    ``(source, text)``. Read for its words
     (``letters_share`` above 0), the text must hold a space too: a list of scores or ids
     between 65 and 122 spells letters, but seldom words."""
     numbers = re.findall(r"[0-9]+", run)
@@ -487,7 +495,19 @@ def _char_codes(run: str, letters_share: float) -> tuple[str, str] | None:
         return None
     # letters joined by dashes: words apart by any space; letters apart by a space: by two
     gaps = r"\s*/\s*|\s+" if re.search(r"[0-9][-.,][0-9]", run) else r"\s*/\s*|\s{2,}"
-    words = [re.findall(r"[0-9]+", word) for word in re.split(gaps, run.strip()) if word]
-    if len(words) > 1 and all(1 <= int(n) <= 26 for word in words for n in word):
-        return "a1z26", " ".join("".join(chr(96 + int(n)) for n in word) for word in words)
-    return None
+    words = [[int(n) for n in re.findall(r"[0-9]+", word)]
+             for word in re.split(gaps, run.strip()) if word]
+    if len(words) < 2:
+        return None
+    from bastion.classify._language import englishness  # noqa: PLC0415 - imports this module
+
+    # A1Z26 and its variants (A=0, or the alphabet backwards: Z=1), the one that reads best;
+    # A1Z26 where none reads better
+    found = [(englishness(plain), -rank, source, plain)
+             for rank, (source, first, step) in enumerate(_LETTER_NUMBERS)
+             if all(0 <= (n - first) * step < 26 for word in words for n in word)
+             for plain in [" ".join("".join(chr(97 + (n - first) * step) for n in word)
+                                    for word in words)]]
+    # a variant must read as some English: numbers 0 to 26 are common, words in them are not
+    found = [f for f in found if f[2] == "a1z26" or f[0] >= _VARIANT_ENGLISH]
+    return max(found)[2:] if found else None

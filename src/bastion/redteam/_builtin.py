@@ -45,6 +45,7 @@ BUILTIN: dict[str, dict[str, str]] = {
         "base64": f"{_C}:Base64",
         "hex": f"{_C}:Hex",
         "rot13": f"{_C}:Rot13",
+        "caesar": f"{_C}:Caesar",
         "leetspeak": f"{_C}:Leetspeak",
         "homoglyph": f"{_C}:Homoglyph",
         "zero_width": f"{_C}:ZeroWidth",

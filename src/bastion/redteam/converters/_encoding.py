@@ -1,6 +1,6 @@
-"""Encoding and obfuscation converters: base64, hex, rot13, leetspeak, homoglyphs, invisible
-characters. Each stacks on any prompt; encodings add a short instruction to decode and answer
-(``instruct=False`` sends the bare payload).
+"""Encoding and obfuscation converters: base64, hex, rot13, Caesar, leetspeak, homoglyphs,
+invisible characters. Each stacks on any prompt; encodings add a short instruction to decode
+and answer (``instruct=False`` sends the bare payload).
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import codecs
 import random
+import string
 
 from bastion.redteam._base import Converter
 
@@ -76,6 +77,33 @@ class Rot13(_Encoding):
     def encode(self, text: str) -> str:
         """ROT13 of the text."""
         return codecs.encode(text, "rot13")
+
+
+class Caesar(_Encoding):
+    """Moves every letter ``shift`` places along the alphabet (a Caesar cipher, as in
+    CipherChat's attacks; 13 is ROT13).
+
+    Args:
+        shift: places each letter moves on, 1 to 25.
+        instruct: add the instruction to decode and answer.
+    """
+
+    name = "caesar"
+    description = "Caesar-shift the prompt's letters, asking the model to decode and comply."
+
+    def __init__(self, shift: int = 3, instruct: bool = True) -> None:
+        if not isinstance(shift, int) or not 1 <= shift <= 25:
+            raise ValueError(f"caesar: shift must be a whole number from 1 to 25, got {shift!r}")
+        super().__init__(instruct)
+        self.shift = shift
+        self.label = f"in a Caesar cipher (each letter moved {shift} places on)"
+        lower, upper = string.ascii_lowercase, string.ascii_uppercase
+        self._table = str.maketrans(lower + upper, lower[shift:] + lower[:shift]
+                                    + upper[shift:] + upper[:shift])
+
+    def encode(self, text: str) -> str:
+        """The text with each Latin letter moved ``shift`` places on."""
+        return text.translate(self._table)
 
 
 class Leetspeak(Converter):
