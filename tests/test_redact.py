@@ -379,6 +379,13 @@ def test_a_value_split_between_neighbouring_texts_is_masked_piece_by_piece() -> 
      ["mail [EMAIL_3]", "go [EMAIL_1]", "[EMAIL_2] end"]),
     (["write to j.smith_", "then", "say hi", "\uff20example.com"],
      ["write to [EMAIL_3]", "then", "say [EMAIL_1]", "[EMAIL_2]"]),
+    # a word after the local part; an address cut inside its local part
+    (["mail john.smith please", "@example.com"],
+     ["mail [EMAIL_3] [EMAIL_1]", "[EMAIL_2]"]),
+    (["mail john.", "smith@example.com today"], ["mail [EMAIL_2]", "[EMAIL_1] today"]),
+    (["write to j_", "smith+tag@example.com"], ["write to [EMAIL_2]", "[EMAIL_1]"]),
+    # a sentence's end before a text that opens with no address is left alone
+    (["mail john.", "smith is out"], ["mail john.", "smith is out"]),
     # a turn with no digit between the halves, or with one inside it
     (["card 4111 1111", "go on", "1111 1111 end"], ["card [CARD_1]", "go on", "[CARD_2] end"]),
     (["card 4111 1111", "got 2 groups, go on", "1111 1111 end"],

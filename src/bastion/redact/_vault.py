@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import get_args
 
+from bastion.policy._model import ValueKind
 from bastion.redact._detect import Detectors
 
-_PLACEHOLDER = re.compile(r"\[(?:EMAIL|PHONE|CARD|IBAN|SSN|SECRET|PRIVATE_KEY)_\d{1,4}\]")
+#: A placeholder the vault writes: a kind of value the detectors find, and its number.
+_PLACEHOLDER = re.compile(r"\[(?:" + "|".join(get_args(ValueKind)) + r")_\d{1,4}\]")
 _PARTIAL = re.compile(r"\[[A-Z_]{0,12}\d{0,4}$")
 #: What a text must hold to carry a piece of a value split across texts.
 _VALUE_CHARS = re.compile(r"[0-9@\uff20\ufe6b]")
@@ -23,9 +26,14 @@ SPLIT_REACH = 64
 #: A text that opens with the rest of an address cut at its at sign ("@example.com ...").
 _AT_DOMAIN = re.compile(r"\s*[@\uff20\ufe6b][A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*"
                         r"\.[A-Za-z]{2,24}\b")
-#: The last word of a text when it looks like an address's local part, not a plain word: it
-#: has a dot, underscore, plus sign or digit in it ("john.smith", "jsmith42").
-_LOCAL_PART = re.compile(r"(?<![\w.+-])([\w.+-]*[._+0-9][\w.+-]*)\s*$")
+#: The last word of a text that looks like an address's local part, not a plain word: it
+#: has a dot, underscore, plus sign or digit in it ("john.smith", "jsmith42"); up to two plain
+#: words or placeholders may follow it ("john.smith please").
+_LOCAL_PART = re.compile(r"(?<![\w.+-])([\w.+-]*[._+0-9][\w.+-]*)"
+                         r"(?:\s+(?:[A-Za-z]{1,12}|\[[A-Z_]{1,24}_\d{1,4}\])){0,2}\s*$")
+#: The end of a text cut inside an address's local part, at a dot, underscore, plus sign or
+#: dash ("mail john." before "smith@example.com").
+_LOCAL_HEAD = re.compile(r"(?<![\w.+-])([\w.+-]*\w[._+-])$")
 #: How many texts before an address's domain its local part is looked for in.
 LOCAL_PART_REACH = 3
 
@@ -82,6 +90,15 @@ class Vault:
                 out[i] = text
         for i in domains:
             self._mask_local_part(out, i)
+        # an address cut inside its local part: the next text opens with the rest of it, which
+        # was masked alone ("mail john." / "smith@example.com")
+        opening = f"[{self.prefix}EMAIL_"
+        for i in range(1, len(out)):
+            head = _LOCAL_HEAD.search(out[i - 1]) if out[i].startswith(opening) else None
+            if head is not None:
+                start, end = head.span(1)
+                out[i - 1] = (out[i - 1][:start] + self.placeholder("EMAIL", head.group(1))
+                              + out[i - 1][end:])
         return out
 
     def _mask_local_part(self, out: list[str], domain: int) -> None:
