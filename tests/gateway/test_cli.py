@@ -174,6 +174,9 @@ def test_gateway_workers_share_one_identity_secret(
     assert len(seen) == 1
     assert len(seen[0]) == 64  # one secret, in the environment every worker inherits
     assert "workers share a random one" in out
+    # without Redis each worker counts rate limits alone: said, with the way out
+    assert "each of the 2 workers counts rate limits on its own" in " ".join(out.split())
+    assert "set redis_url" in out
 
 
 def test_the_access_log_never_shows_a_query_string() -> None:

@@ -50,6 +50,11 @@ def run(config: ConfigOption = None,
         err_console.print(f"warning: ${settings.identity_secret_env} is not set: the {workers} "
                           "workers share a random one, so pseudonyms and Responses ids change "
                           "when the gateway restarts; set it to keep them stable")
+    if not settings.redis_url:
+        err_console.print(f"warning: redis_url is not set: each of the {workers} workers counts "
+                          "rate limits on its own, so a key or account may send up to "
+                          f"{workers} times its limits; set redis_url (a Redis server the "
+                          "workers share) to hold them across workers")
     share_cores(workers)
     _serve("bastion.gateway._factory:app_from_env", settings, host, port, proxy,
            workers=workers)
