@@ -15,6 +15,7 @@ from bastion.accounts import AccountStore, BlockHistory, RedisStrikeStore, key_d
 from bastion.accounts._sqlstrikes import SqlStrikeStore
 from bastion.monitor import AuditLog
 from bastion.store import close_store, open_store
+from bastion.testing import ScriptedUpstream, Turn
 
 from .conftest import GatewayFactory
 
@@ -103,6 +104,31 @@ def test_rate_limits_hold_across_workers(gateway_factory: GatewayFactory, tmp_pa
                 .status_code)
     assert statuses[:5] == [200] * 5
     assert set(statuses[5:]) == {429}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_parallel_uncapped_answers_share_the_room_across_workers(
+        gateway_factory: GatewayFactory, tmp_path: Path, redis_url: str,
+        upstream: tuple[ScriptedUpstream, str]) -> None:
+    """An uncapped answer's cap is promised (held back from the room later requests see)
+    until it is charged. Promises were kept per process, so each worker could promise the
+    whole room once; with Redis they are kept there."""
+    upstream[0].script("slow tea", Turn(content="Tea.", delay=0.5))
+    db = f"sqlite:///{tmp_path}/shared.db"
+    one = gateway_factory(db=db, redis_url=redis_url)
+    two = gateway_factory(db=db, redis_url=redis_url)
+    one.accounts.create_account("parallel")
+    _, key = one.accounts.create_key("parallel", tokens_per_minute=400)
+    with one.client(key) as a, two.client(key) as b, ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda i: (a if i % 2 else b).post(
+            "/chat/completions", json={"model": "m", "messages": [
+                {"role": "user", "content": f"slow tea number {i}"}]}), range(6)))
+    caps = [r.get("max_completion_tokens") for r in upstream[0].requests
+            if "slow tea" in str(r.get("messages"))]
+    served = [r for r in answers if r.status_code == 200]
+    assert len(served) == len([cap for cap in caps if cap]) >= 1
+    assert {r.status_code for r in answers} <= {200, 429}
+    assert sum(cap for cap in caps if cap) < 400  # before: 1,155 (each worker gave the room)
 
 
 def test_strikes_in_the_database_are_shared_and_atomic(db_url: str,

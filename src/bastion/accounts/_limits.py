@@ -8,17 +8,21 @@ refused outright), then the completion's tokens after it (never refused, but cou
 against the next request: an answer larger than what is left fills the window).
 
 An uncapped answer is asked for at most the room left (see ``gateway._admit.cap_to_budget``);
-that cap is not charged ahead, but :meth:`RateLimiter.promise` holds it back from the room
+that cap is not charged ahead, but :meth:`RateLimiter.reserve` holds it back from the room
 later requests see until the answer is charged, so parallel uncapped requests cannot each be
-promised the whole room. Promises are kept per process (with several workers, each may promise
-the room once) and lapse after :data:`PROMISE_S` (one window: a stream whose end was never
-seen cannot hold the room for good).
+promised the whole room. Promises are kept where the counts are: in the process with memory
+storage, in Redis (a sorted set per budget) with Redis, so workers sharing it see each
+other's; they lapse after :data:`PROMISE_S` (one window: a stream whose end was never seen
+cannot hold the room for good).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -27,13 +31,14 @@ from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from limits.storage import storage_from_string
-from redis.asyncio import ConnectionPool
+from redis.asyncio import ConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from bastion.accounts._model import Principal
 from bastion.errors import RuntimeFailure
 
 _T = TypeVar("_T")
+logger = logging.getLogger(__name__)
 #: Seconds a promise to an answer in flight holds room (the budgets' window).
 PROMISE_S = 60.0
 
@@ -82,11 +87,17 @@ class RateLimiter:
         self.account_requests_per_minute = account_requests_per_minute
         self.account_tokens_per_minute = account_tokens_per_minute
         # promise id -> the (budget, owner) pairs it holds room in, tokens, when it lapses
+        # (memory storage; with Redis they are kept there, see promise())
         self._promises: dict[int, tuple[list[tuple[str, str]], int, float]] = {}
         self._ids = itertools.count()
+        self._redis = Redis(connection_pool=self._pool) if self._pool is not None else None
+        self._releasing: set[asyncio.Task[None]] = set()
 
     async def close(self) -> None:
-        """Release the Redis connections (a no-op for memory storage)."""
+        """Release the Redis connections (a no-op for memory storage), once the promises
+        given back have been sent."""
+        if self._releasing:
+            await asyncio.gather(*self._releasing, return_exceptions=True)
         if self._pool is not None:
             await self._pool.aclose()
 
@@ -152,21 +163,112 @@ class RateLimiter:
         for limit, name, owner, _ in self._budgets(principal):
             held = sum(count for owners, count, _ in self._promises.values()
                        if (name, owner) in owners)
+            if self._redis is not None:
+                held += await _stored(self._held(name, owner))
             rooms.append(await self._room(RateLimitItemPerMinute(limit), name, owner) - held)
         return max(0, min(rooms)) if rooms else None
 
-    def promise(self, principal: Principal, count: int) -> Callable[[], None]:
-        """Hold ``count`` tokens promised to an answer in flight back from the room of the key
-        and its account (for at most :data:`PROMISE_S`); the function returned gives them
-        back (call it after the answer was charged)."""
-        number = next(self._ids)
-        owners = [(name, owner) for _, name, owner, _ in self._budgets(principal)]
-        self._promises[number] = (owners, count, time.monotonic() + PROMISE_S)
+    async def reserve(self, principal: Principal, answers: int = 1
+                      ) -> tuple[int | None, Callable[[], None]]:
+        """The cap for each of ``answers`` uncapped answers (the room left, shared out), held
+        back from the room other requests see until the function returned is called (after
+        the answers were charged) or :data:`PROMISE_S` passed; ``None`` when neither the key
+        nor its account has a token budget, 0 when nothing is left.
 
+        With Redis the room is shared by every worker: each reservation takes a number
+        (``INCR``), writes its claim, then reads the claims before it and keeps only what
+        they left, so two workers reading the room at once cannot both take it whole.
+        """
+        if self._redis is None:
+            room = await self.token_room(principal)
+            if room is None or room // answers < 1:
+                return (None if room is None else 0), _nothing
+            return room // answers, await self.promise(principal, room // answers * answers)
+        budgets = self._budgets(principal)
+        if not budgets:
+            return None, _nothing
+        rooms = [await self._room(RateLimitItemPerMinute(limit), name, owner)
+                 for limit, name, owner, _ in budgets]
+        owners = [(name, owner) for _, name, owner, _ in budgets]
+        claim = max(0, min(rooms))
+        number = await _stored(self._redis.incr(_PROMISE_NUMBER))
+        member = await self._claim(owners, number, claim)
+        before = [await _stored(self._held(name, owner, below=number)) for name, owner in owners]
+        cap = max(0, min(room - held for room, held in zip(rooms, before, strict=True))
+                  ) // answers
+        if cap * answers < claim:  # keep only what the claims before left (never more)
+            await _stored(self._forget(owners, member))
+            if cap < 1:
+                return 0, _nothing
+            member = await self._claim(owners, number, cap * answers)
+        return cap, self._releaser(owners, member)
+
+    async def promise(self, principal: Principal, count: int) -> Callable[[], None]:
+        """Hold ``count`` tokens promised to an answer in flight back from the room of the key
+        and its account (for at most :data:`PROMISE_S`), for every worker sharing the store;
+        the function returned gives them back (call it after the answer was charged; with
+        Redis the removal is sent in the background, and a promise whose removal failed
+        lapses). :meth:`reserve` reads the room and promises it in one step."""
+        owners = [(name, owner) for _, name, owner, _ in self._budgets(principal)]
+        if self._redis is None:
+            number = next(self._ids)
+            self._promises[number] = (owners, count, time.monotonic() + PROMISE_S)
+
+            def forget() -> None:
+                self._promises.pop(number, None)
+
+            return forget
+        number = await _stored(self._redis.incr(_PROMISE_NUMBER))
+        return self._releaser(owners, await self._claim(owners, number, count))
+
+    async def _claim(self, owners: list[tuple[str, str]], number: int, count: int) -> str:
+        """Write a promise of ``count`` tokens, numbered ``number``, into each budget's set."""
+        assert self._redis is not None
+        member = f"{number}:{count}:{uuid.uuid4().hex}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for name, owner in owners:
+                pipe.zadd(_promise_key(name, owner), {member: time.time() + PROMISE_S})
+                pipe.expire(_promise_key(name, owner), int(PROMISE_S) + 1)
+            await _stored(pipe.execute())
+        return member
+
+    def _releaser(self, owners: list[tuple[str, str]], member: str) -> Callable[[], None]:
         def release() -> None:
-            self._promises.pop(number, None)
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop to send it from: the promise lapses
+                return
+            task = loop.create_task(self._forget_quietly(owners, member))
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
 
         return release
+
+    async def _held(self, name: str, owner: str, below: int | None = None) -> int:
+        """Tokens promised in Redis, not lapsed, to answers of this budget's owner (only the
+        promises numbered below ``below``, when given)."""
+        assert self._redis is not None
+        key = _promise_key(name, owner)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(key, "-inf", time.time())
+            pipe.zrange(key, 0, -1)
+            _, members = await pipe.execute()
+        claims = [tuple(int(part) for part in m.split(b":")[:2]) for m in members]
+        return sum(count for number, count in claims if below is None or number < below)
+
+    async def _forget(self, owners: list[tuple[str, str]], member: str) -> None:
+        assert self._redis is not None
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for name, owner in owners:
+                pipe.zrem(_promise_key(name, owner), member)
+            await pipe.execute()
+
+    async def _forget_quietly(self, owners: list[tuple[str, str]], member: str) -> None:
+        try:
+            await self._forget(owners, member)
+        except (RedisError, OSError):
+            logger.warning("a promise of %s tokens was not given back; it lapses in %d s",
+                           member.split(":")[1], int(PROMISE_S))
 
     def _budgets(self, principal: Principal) -> list[tuple[int, str, str, str]]:
         """The token budgets that hold for ``principal``: limit, name, owner id, and who."""
@@ -181,6 +283,20 @@ class RateLimiter:
 
     async def _hit(self, item: RateLimitItem, *ids: str, cost: int = 1) -> bool:
         return bool(await _stored(self._limiter.hit(item, *ids, cost=cost)))
+
+
+#: The Redis counter that numbers promises (see :meth:`RateLimiter.reserve`).
+_PROMISE_NUMBER = "bastion:promises:number"
+
+
+def _nothing() -> None:
+    """Release of a reservation that holds nothing."""
+
+
+def _promise_key(name: str, owner: str) -> str:
+    """The Redis sorted set of the promises held in one budget (members
+    ``number:tokens:id``, scored by when they lapse)."""
+    return f"bastion:promises:{name}:{owner}"
 
 
 async def _stored(pending: Awaitable[_T]) -> _T:

@@ -287,19 +287,19 @@ async def cap_to_budget(ctx: Context, body: dict[str, Any]) -> None:
     assert ctx.principal is not None
     if ctx.route not in _CAP_FIELD:
         return
+    limiter, answers = ctx.gateway.limiter, asked_choices(body)
     try:
-        room = await ctx.gateway.limiter.token_room(ctx.principal)
+        if ctx.reserved_tokens:  # the client's own cap, charged: every cap field says it
+            if await limiter.token_room(ctx.principal) is not None:
+                for name in _CAP_NAMES:
+                    if name in body:
+                        body[name] = ctx.reserved_tokens // answers
+            return
+        cap, release = await limiter.reserve(ctx.principal, answers)
     except RuntimeFailure as exc:
         raise _limits_down(exc) from exc
-    if room is None:
+    if cap is None:
         return
-    answers = asked_choices(body)
-    if ctx.reserved_tokens:  # the client's own cap, charged: every cap field says it
-        for name in _CAP_NAMES:
-            if name in body:
-                body[name] = ctx.reserved_tokens // answers
-        return
-    cap = room // answers
     if cap < 1:
         ctx.gateway.metrics.rate_limited.labels("tokens").inc()
         raise GatewayError(429, "rate limited: the token budget has no room left this minute "
@@ -309,7 +309,7 @@ async def cap_to_budget(ctx: Context, body: dict[str, Any]) -> None:
     # take a -1 or "100000" left beside the cap for no cap at all (llama.cpp, Ollama)
     for name in {_CAP_FIELD[ctx.route], *(n for n in _CAP_NAMES if n in body)}:
         body[name] = cap
-    ctx.release_promise = ctx.gateway.limiter.promise(ctx.principal, cap * answers)
+    ctx.release_promise = release
 
 
 async def charge_completion(ctx: Context, reported: int, texts: Iterable[str]) -> None:
