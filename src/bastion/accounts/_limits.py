@@ -181,9 +181,12 @@ class RateLimiter:
         """
         if self._redis is None:
             room = await self.token_room(principal)
-            if room is None or room // answers < 1:
-                return (None if room is None else 0), _nothing
-            return room // answers, await self.promise(principal, room // answers * answers)
+            if room is None:
+                return None, _nothing
+            cap = room // answers
+            if cap < 1:
+                return 0, _nothing
+            return cap, await self.promise(principal, cap * answers)
         budgets = self._budgets(principal)
         if not budgets:
             return None, _nothing
@@ -269,6 +272,10 @@ class RateLimiter:
         except (RedisError, OSError):
             logger.warning("a promise of %s tokens was not given back; it lapses in %d s",
                            member.split(":")[1], int(PROMISE_S))
+
+    def has_token_budget(self, principal: Principal) -> bool:
+        """Whether the key or its account has a token budget (no store read)."""
+        return bool(self._budgets(principal))
 
     def _budgets(self, principal: Principal) -> list[tuple[int, str, str, str]]:
         """The token budgets that hold for ``principal``: limit, name, owner id, and who."""

@@ -19,6 +19,7 @@ from bastion.classify._normalize import (
     Segment,
     decode_runs,
     normalize,
+    shift_letters,
     unescape,
     unescape_spans,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "reads",
     "register",
     "segment",
+    "shift_letters",
     "tier_class",
     "unescape",
     "unescape_spans",

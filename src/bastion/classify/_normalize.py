@@ -25,6 +25,7 @@ import html
 import json
 import quopri
 import re
+import string
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -60,8 +61,10 @@ _LEET = str.maketrans({
 _LEET_RUN = re.compile(r"(?<![A-Za-z0-9@$!|+])(?=[A-Za-z0-9@$!|+]*[A-Za-z])"
                        r"(?=[A-Za-z0-9@$!|+]*[0-9@$!|+])[A-Za-z0-9@$!|+]{3,}")
 _HAS_LEET = re.compile(r"[0-9@$!|+]")
-_ROT13 = str.maketrans("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
-                       "nopqrstuvwxyzabcdefghijklmNOPQRSTUVWXYZABCDEFGHIJKLM")
+#: ``_SHIFTS[s]`` moves each ASCII letter ``s`` places on along the alphabet, case kept.
+_SHIFTS = tuple(str.maketrans(string.ascii_letters, "".join(
+    a[s:] + a[:s] for a in (string.ascii_lowercase, string.ascii_uppercase)))
+    for s in range(26))
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
 _HEX = re.compile(r"(?:(?:\\x|0x)?[0-9a-fA-F]{2}[\s,:;|/\-]?){8,}")
 _HEX_DIGITS = re.compile(r"[0-9a-fA-F]{2}")
@@ -179,9 +182,15 @@ def normalize(text: str) -> Normalized:
     return Normalized(tuple(segments), frozenset(signals))
 
 
+def shift_letters(text: str, shift: int) -> str:
+    """``text`` with its ASCII letters moved ``shift`` places on (a Caesar cipher; 13 is
+    rot13), by one translate."""
+    return text.translate(_SHIFTS[shift % 26])
+
+
 def rot13(text: str) -> str:
-    """``text`` with its ASCII letters rotated by 13 (``codecs``' rot13, by one translate)."""
-    return text.translate(_ROT13)
+    """``text`` with its ASCII letters rotated by 13 (``codecs``' rot13)."""
+    return shift_letters(text, 13)
 
 
 def _fold_unicode(text: str, signals: set[str]) -> tuple[str, tuple[int, ...], str]:

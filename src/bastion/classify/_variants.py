@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 import re
-import string
 import urllib.parse
 from dataclasses import dataclass
 from functools import cache
@@ -45,6 +44,7 @@ from bastion.classify._normalize import (
     decode_runs,
     normalize,
     rot13,
+    shift_letters,
     unescape,
 )
 
@@ -249,10 +249,6 @@ def _hidden_language(clean: str, length: int, pair_chars: int,
     return out
 
 
-#: ``_SHIFTS[s]`` moves each letter of the Latin alphabet ``s`` places on, case kept.
-_SHIFTS = [str.maketrans(string.ascii_letters, "".join(
-    a[s:] + a[:s] for a in (string.ascii_lowercase, string.ascii_uppercase)))
-    for s in range(26)]
 #: Fewest distinct words a Caesar shift must turn into words (see :func:`_unshift`).
 _CAESAR_WORDS = 3
 
@@ -276,12 +272,11 @@ def _unshift(text: str, lowered: set[str]) -> str:
         return text
     unknown = [m for m in _LETTERS.finditer(text) if m.group(0).lower() in distinct]
     joined = " ".join(distinct)  # shifted in one call per shift
-    hits, shift = max((len(words.keys() & set(joined.translate(_SHIFTS[s]).split())), s)
+    hits, shift = max((len(words.keys() & set(shift_letters(joined, s).split())), s)
                       for s in range(1, 26))
     if hits < _CAESAR_WORDS or 2 * hits < len(distinct):
         return text
-    table = _SHIFTS[shift]
-    read = [m for m in unknown if m.group(0).lower().translate(table) in words]
+    read = [m for m in unknown if shift_letters(m.group(0).lower(), shift) in words]
     start, end = read[0].start(), read[-1].end()
     stretch = text[start:end]
     step = shift - 26 if shift > 13 else shift
@@ -291,7 +286,7 @@ def _unshift(text: str, lowered: set[str]) -> str:
                         for c in stretch)
         if " " in moved:
             return text[:start] + moved + text[end:]
-    return text[:start] + stretch.translate(table) + text[end:]
+    return text[:start] + shift_letters(stretch, shift) + text[end:]
 
 
 #: Fewest words backwards a run needs to be read reversed (see :func:`_reverse_runs`).

@@ -290,7 +290,7 @@ async def cap_to_budget(ctx: Context, body: dict[str, Any]) -> None:
     limiter, answers = ctx.gateway.limiter, asked_choices(body)
     try:
         if ctx.reserved_tokens:  # the client's own cap, charged: every cap field says it
-            if await limiter.token_room(ctx.principal) is not None:
+            if limiter.has_token_budget(ctx.principal):
                 for name in _CAP_NAMES:
                     if name in body:
                         body[name] = ctx.reserved_tokens // answers

@@ -96,10 +96,15 @@ class Vault:
         for i in range(1, len(out)):
             head = _LOCAL_HEAD.search(out[i - 1]) if out[i].startswith(opening) else None
             if head is not None:
-                start, end = head.span(1)
-                out[i - 1] = (out[i - 1][:start] + self.placeholder("EMAIL", head.group(1))
-                              + out[i - 1][end:])
+                self._mask_email(out, i - 1, head)
         return out
+
+    def _mask_email(self, out: list[str], index: int, found: re.Match[str]) -> None:
+        """Mask, in place, the part of an address ``found`` (its first group) in
+        ``out[index]``."""
+        start, end = found.span(1)
+        out[index] = out[index][:start] + self.placeholder("EMAIL", found.group(1)) \
+            + out[index][end:]
 
     def _mask_local_part(self, out: list[str], domain: int) -> None:
         """Mask, in place, the local part of an address whose domain opens ``out[domain]``:
@@ -109,9 +114,7 @@ class Vault:
         for index in range(domain - 1, max(-1, domain - 1 - LOCAL_PART_REACH), -1):
             local = _LOCAL_PART.search(out[index])
             if local is not None:
-                start, end = local.span(1)
-                out[index] = (out[index][:start] + self.placeholder("EMAIL", local.group(1))
-                              + out[index][end:])
+                self._mask_email(out, index, local)
                 return
 
     def _mask_seam(self, out: list[str], first: int, joint: str) -> None:

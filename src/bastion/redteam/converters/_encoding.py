@@ -8,8 +8,8 @@ from __future__ import annotations
 import base64
 import codecs
 import random
-import string
 
+from bastion.classify import shift_letters
 from bastion.redteam._base import Converter
 
 _LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7", "l": "1", "g": "9"}
@@ -97,13 +97,10 @@ class Caesar(_Encoding):
         super().__init__(instruct)
         self.shift = shift
         self.label = f"in a Caesar cipher (each letter moved {shift} places on)"
-        lower, upper = string.ascii_lowercase, string.ascii_uppercase
-        self._table = str.maketrans(lower + upper, lower[shift:] + lower[:shift]
-                                    + upper[shift:] + upper[:shift])
 
     def encode(self, text: str) -> str:
         """The text with each Latin letter moved ``shift`` places on."""
-        return text.translate(self._table)
+        return shift_letters(text, self.shift)
 
 
 class Leetspeak(Converter):
