@@ -18,6 +18,10 @@ Sets (each reported for every profile, in one run):
   (system-prompt lines, extraction and agent requests, everyday questions, code and technical
   answers), written 2026-12-01 after a survey of benign gateway traffic found refusals; no
   choice was made on them. The figure is the false-positive rate.
+* ``structured_blind``: bench/data/app_traffic/blind_structured.jsonl, 120 pasted structured
+  texts (CSV, address and id lists, logs, configs, tables; 80 benign, 40 with harm hidden in the
+  same shapes), written 2026-12-05 by a writer who saw no training row, and frozen before the
+  heads were refitted on structured rows (``data/own/c_app_structured.jsonl``).
 * ``heldout_test``: the test side of the near-duplicate-cluster split of the table the
   installed model was trained on, frozen as text digests in ``bench/heldout/test.sha256``
   (written by the training's ``heldout`` step; splitting today's sources again would move
@@ -139,6 +143,12 @@ def app_traffic(run: Runner) -> dict[str, Any]:
     return found | {"precision": None, "recall": None, "f1": None}
 
 
+def structured_blind(run: Runner) -> dict[str, Any]:
+    """Pasted structured data, benign and with harm hidden in the same shapes."""
+    rows = jsonl(ROOT / "bench/data/app_traffic/blind_structured.jsonl")
+    return {"all": run.score([r["text"] for r in rows], [r["label"] for r in rows])}
+
+
 def custom_policies(run: Runner, folder: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for path in sorted(folder.glob("*.md")):
@@ -228,6 +238,7 @@ def main() -> None:
             "custom_policies_dev": custom_policies(run, ROOT / "bench/custom_policies/dev"),
             "transforms": transforms(run),
             "app_traffic": app_traffic(run),
+            "structured_blind": structured_blind(run),
         }
         if not args.quick and DATA.is_dir():
             result["heldout_test"] = heldout_test(run)

@@ -201,6 +201,8 @@ def quality() -> str:
         add(f"… {group}", lambda r, g=group: r["blind_contrast"].get(g))
     add("benign application traffic (system prompts, extraction, agents, code; no positives)",
         lambda r: r.get("app_traffic"))
+    add("pasted structured data, benign and with harm hidden in it (blind, frozen)",
+        lambda r: r.get("structured_blind", {}).get("all"))
     add("held-out test split (near-duplicate clusters), all",
         lambda r: r.get("heldout_test", {}).get("all"))
     for name in ("toxicchat_train_human", "tweeteval_hate_test", "ethos_binary",
