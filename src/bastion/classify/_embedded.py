@@ -42,7 +42,7 @@ from bastion.classify._deadline import check_deadline, current_deadline
 from bastion.classify._language import covered, foreign_passage
 from bastion.classify._onnx import ContextualModel, load_model
 from bastion.classify._reader import CategoryAnchors, ReaderWeights, anchors_of
-from bastion.classify._variants import RUN_ON, WINDOW_CHARS, View, views
+from bastion.classify._variants import RUN_ON, WINDOW_CHARS, View, sentences_of, views
 from bastion.classify._verdict import Span, Verdict, amended, decide, error_verdict
 from bastion.errors import ConfigError
 from bastion.policy import Category, Policy
@@ -257,8 +257,11 @@ def _coverage(text: str, text_views: list[View]) -> tuple[bool, str]:
         if not readable:
             break
         if view.source == "window":
-            readable, why = covered(view.text, identify=False)
-            why = f"a sentence: {why}" if why else why
+            for sentence in sentences_of(view.text):
+                readable, why = covered(sentence, identify=False)
+                if not readable:
+                    why = f"a sentence: {why}"
+                    break
     if readable and foreign_passage(text):
         return False, "a passage reads as a language other than English"
     return readable, why

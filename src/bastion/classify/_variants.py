@@ -463,11 +463,79 @@ def sentence_windows(text: str, *, pair_chars: int = WINDOW_CHARS,
         start, end = match.span()
         if text[start:end].strip():
             sentences.append((start, end))
+    spans = _pack_records(text, sentences)
     out: list[tuple[int, int]] = []
-    for i, (start, end) in enumerate(sentences):
+    for i, (start, end, rows) in enumerate(spans):
+        if rows and end - start <= WINDOW_CHARS:
+            out.append((start, end))  # rows of a table, read together as they stand
+            for cell in _CELL.finditer(text, start, end):  # and each sentence in a cell
+                if len(cell.group(0).split()) >= CELL_WORDS:
+                    out += _word_windows(text, *cell.span(), run_on)
+            continue
         out += _word_windows(text, start, end, run_on)
-        if i + 1 < len(sentences) and sentences[i + 1][1] - start <= pair_chars:
-            out.append((start, sentences[i + 1][1]))
+        if i + 1 < len(spans) and spans[i + 1][1] - start <= pair_chars:
+            out.append((start, spans[i + 1][1]))
+    return out
+
+
+#: A line of a table: two or more field separators (comma, semicolon, tab, pipe) on one line
+#: (a CSV or TSV row, a header, a markdown table row or rule); a full stop inside it (3.5) does
+#: not cut it.
+_RECORD = re.compile(r"^[^\n]*?[,;\t|][^\n]*?[,;\t|][^\n]*(?:\n|$)", re.MULTILINE)
+
+
+_FIELD = re.compile(r"[,;\t|]")
+#: A cell of a table row (between separators, without its padding), and the fewest words of
+#: one that is read alone as a sentence: a request hidden in a cell is not diluted by the rows
+#: around it, while headers, ids, names and flags are read only with their rows.
+_CELL = re.compile(r"[^,;\t|\n\s](?:[^,;\t|\n]*[^,;\t|\n\s])?")
+CELL_WORDS = 4
+
+
+def sentences_of(window: str) -> list[str]:
+    """What the language check reads of a sentence window: the window, or, when it is rows of
+    a table (see :func:`_pack_records`), each row's cells of more than one word, row by row.
+    A cell written in another language is found as when each row was a window of its own,
+    while ids, numbers and one-word cells (a Y/N flag reads as Spanish "y") are not judged
+    as prose."""
+    lines = window.splitlines()
+    if len(lines) > 1 and all(_RECORD.fullmatch(line) for line in lines if line.strip()):
+        return [" ".join(cell for cell in _FIELD.split(line) if len(cell.split()) > 1)
+                for line in lines]
+    return [window]
+
+
+def _pack_records(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int, bool]]:
+    """``spans`` with runs of consecutive table lines joined into chunks of up to
+    :data:`WINDOW_CHARS` characters, each marked True when it is such a chunk.
+
+    A header ("name,company,phone,updated"), a markdown rule ("|---|---|") or one row read
+    alone is no sentence: the model, which reads sentences, scored such lines up to 0.99
+    harmful or injection in pasted spreadsheets whose whole it read as benign (91 of the 193
+    benign development rows of ``data/own/c_app_structured.jsonl`` were flagged line by line,
+    82 as read here; 68 of its 71 unsafe rows are caught, 67 before). Rows read a few at a
+    time keep the table's own context; a harmful cell is read alone (see ``CELL_WORDS``).
+
+    A line of prose with two commas counts as a row too (its clauses of four words or more are
+    then read alone): on 2,801 real chatbot prompts this reads 4.8 % more word pieces. Asking
+    rows to share their separator counts read 0.3 % more but caught 2 fewer of the 71 unsafe
+    development rows (a quoted cell with a comma breaks the count), so the looser rule stays.
+    """
+    lines = [m.span() for m in _RECORD.finditer(text)] if "\n" in text else []
+    out: list[tuple[int, int, bool]] = []
+    at = 0  # the first table line that may still hold a span
+    for sentence in spans:
+        while at < len(lines) and lines[at][1] <= sentence[0]:
+            at += 1
+        row = at < len(lines) and lines[at][0] <= sentence[0]
+        # the sentences of a table line are the line
+        start, end = lines[at] if row else sentence
+        if out and out[-1][1] > start:
+            continue  # another sentence of the same line
+        if row and out and out[-1][2] and end - out[-1][0] <= WINDOW_CHARS:
+            out[-1] = (out[-1][0], end, True)
+        else:
+            out.append((start, end, row))
     return out
 
 
