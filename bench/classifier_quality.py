@@ -20,8 +20,9 @@ Sets (each reported for every profile, in one run):
   choice was made on them. The figure is the false-positive rate.
 * ``structured_blind``: bench/data/app_traffic/blind_structured.jsonl, 120 pasted structured
   texts (CSV, address and id lists, logs, configs, tables; 80 benign, 40 with harm hidden in the
-  same shapes), written 2026-12-05 by a writer who saw no training row, and frozen before the
-  heads were refitted on structured rows (``data/own/c_app_structured.jsonl``).
+  same shapes), written 2026-12-05 by a writer who saw no training row, and frozen before
+  anything was measured on it (the table reading of ``_variants``, chosen on development and
+  validation rows; a refit on ``data/own/c_app_structured.jsonl``, not shipped).
 * ``heldout_test``: the test side of the near-duplicate-cluster split of the table the
   installed model was trained on, frozen as text digests in ``bench/heldout/test.sha256``
   (written by the training's ``heldout`` step; splitting today's sources again would move

@@ -478,17 +478,16 @@ def sentence_windows(text: str, *, pair_chars: int = WINDOW_CHARS,
     return out
 
 
-#: A line of a table: two or more field separators (comma, semicolon, tab, pipe) on one line
-#: (a CSV or TSV row, a header, a markdown table row or rule); a full stop inside it (3.5) does
-#: not cut it.
-_RECORD = re.compile(r"^[^\n]*?[,;\t|][^\n]*?[,;\t|][^\n]*(?:\n|$)", re.MULTILINE)
-
-
-_FIELD = re.compile(r"[,;\t|]")
+#: Field separators of a table row: comma, semicolon, tab, pipe.
+_SEPARATORS = ",;\t|"
+#: A line of a table: two or more field separators on one line (a CSV or TSV row, a header, a
+#: markdown table row or rule); a full stop inside it (3.5) does not cut it.
+_RECORD = re.compile(rf"^[^\n]*?[{_SEPARATORS}][^\n]*?[{_SEPARATORS}][^\n]*(?:\n|$)",
+                     re.MULTILINE)
 #: A cell of a table row (between separators, without its padding), and the fewest words of
 #: one that is read alone as a sentence: a request hidden in a cell is not diluted by the rows
 #: around it, while headers, ids, names and flags are read only with their rows.
-_CELL = re.compile(r"[^,;\t|\n\s](?:[^,;\t|\n]*[^,;\t|\n\s])?")
+_CELL = re.compile(rf"[^{_SEPARATORS}\n\s](?:[^{_SEPARATORS}\n]*[^{_SEPARATORS}\n\s])?")
 CELL_WORDS = 4
 
 
@@ -500,7 +499,7 @@ def sentences_of(window: str) -> list[str]:
     as prose."""
     lines = window.splitlines()
     if len(lines) > 1 and all(_RECORD.fullmatch(line) for line in lines if line.strip()):
-        return [" ".join(cell for cell in _FIELD.split(line) if len(cell.split()) > 1)
+        return [" ".join(cell for cell in _CELL.findall(line) if len(cell.split()) > 1)
                 for line in lines]
     return [window]
 
