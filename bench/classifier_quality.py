@@ -23,6 +23,11 @@ Sets (each reported for every profile, in one run):
   same shapes), written 2026-12-05 by a writer who saw no training row, and frozen before
   anything was measured on it (the table reading of ``_variants``, chosen on development and
   validation rows; a refit on ``data/own/c_app_structured.jsonl``, not shipped).
+* ``chatbot_blind``: bench/data/app_traffic/blind_chatbot.jsonl, 160 prompts as people type
+  them to a general-purpose chatbot (persona and role-play set-ups, instruction-heavy prompts,
+  tasks on pasted text and code, scary words used innocently, chit-chat, 13 in other
+  languages; 110 benign, 50 harmful in the same shapes), written 2026-12-05 by a writer who saw
+  no training row, and frozen before anything was measured on it.
 * ``heldout_test``: the test side of the near-duplicate-cluster split of the table the
   installed model was trained on, frozen as text digests in ``bench/heldout/test.sha256``
   (written by the training's ``heldout`` step; splitting today's sources again would move
@@ -144,9 +149,10 @@ def app_traffic(run: Runner) -> dict[str, Any]:
     return found | {"precision": None, "recall": None, "f1": None}
 
 
-def structured_blind(run: Runner) -> dict[str, Any]:
-    """Pasted structured data, benign and with harm hidden in the same shapes."""
-    rows = jsonl(ROOT / "bench/data/app_traffic/blind_structured.jsonl")
+def app_blind(run: Runner, name: str) -> dict[str, Any]:
+    """A blind set of application traffic (``bench/data/app_traffic/blind_<name>.jsonl``),
+    benign and with harm in the same shapes."""
+    rows = jsonl(ROOT / f"bench/data/app_traffic/blind_{name}.jsonl")
     return {"all": run.score([r["text"] for r in rows], [r["label"] for r in rows])}
 
 
@@ -239,7 +245,8 @@ def main() -> None:
             "custom_policies_dev": custom_policies(run, ROOT / "bench/custom_policies/dev"),
             "transforms": transforms(run),
             "app_traffic": app_traffic(run),
-            "structured_blind": structured_blind(run),
+            "structured_blind": app_blind(run, "structured"),
+            "chatbot_blind": app_blind(run, "chatbot"),
         }
         if not args.quick and DATA.is_dir():
             result["heldout_test"] = heldout_test(run)
