@@ -242,7 +242,8 @@ def test_reader_offset_is_chosen_for_f1_on_policies_the_reader_was_not_fitted_on
     assert curve[str(offset)] > curve["0.0"]
 
 
-def test_refit_rewrites_logits_as_a_layer_on_the_embedding(tmp_path: Path) -> None:
+def test_refit_adds_a_linear_correction_of_the_embedding_to_the_fitted_logits(
+        tmp_path: Path) -> None:
     import numpy as np
     import onnxruntime as ort
 
@@ -264,7 +265,8 @@ def test_refit_rewrites_logits_as_a_layer_on_the_embedding(tmp_path: Path) -> No
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
               str(tmp_path / "model.onnx"))
     weight = rng.normal(size=(3, 6)).astype(np.float32)
-    bias = np.array([0.5, -1.0, 2.0], np.float32)
+    weight[1] = 0.0  # a head left as it was
+    bias = np.array([0.5, 0.0, 2.0], np.float32)
     rewrite_heads(tmp_path / "model.onnx", tmp_path / "refit.onnx", weight, bias)
     session = ort.InferenceSession(str(tmp_path / "refit.onnx"),
                                    providers=["CPUExecutionProvider"])
@@ -272,35 +274,43 @@ def test_refit_rewrites_logits_as_a_layer_on_the_embedding(tmp_path: Path) -> No
     x = rng.normal(size=(4, 6)).astype(np.float32)
     logits, embedding = session.run(None, {"x": x})
     np.testing.assert_allclose(embedding, x)
-    np.testing.assert_allclose(logits, x @ weight.T + bias, rtol=1e-5, atol=1e-5)
-    assert not np.allclose(logits, x @ old)
+    np.testing.assert_allclose(logits, x @ old + x @ weight.T + bias, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(logits[:, 1], (x @ old)[:, 1], rtol=1e-5, atol=1e-5)
 
 
-def test_refit_layer_learns_from_known_labels_only_and_is_chosen_on_validation() -> None:
+def test_refit_corrects_only_heads_that_validation_says_gain_and_reads_known_labels_only(
+        ) -> None:
     import numpy as np
 
     pytest.importorskip("torch", reason="the training extra (torch) is not installed: "
                                         "pip install -e '.[train]'")
-    from bastion.training._refit import choose_layer
+    from bastion.training._refit import MIN_GAIN, choose_correction
 
     rng = np.random.default_rng(2)
-    emb = rng.normal(size=(600, 8)).astype(np.float32)
+    emb = rng.normal(size=(1000, 8)).astype(np.float32)
     labels = np.stack([(emb[:, 0] > 0.3), (emb[:, 1] < -0.2)], axis=1).astype(np.int64)
-    masked = rng.random(600) < 0.4
+    masked = rng.random(1000) < 0.4
     labels[masked, 1] = -1  # head 1 says nothing about these rows...
     emb[masked, 1] = 5.0  # ...which would teach it the wrong sign if they were read as 0
-    splits = np.array(["train"] * 400 + ["val"] * 100 + ["test"] * 100)
-    weight, bias, record = choose_layer(emb, labels, np.ones(600, np.float32), splits,
-                                        ["first", "second"], [(0.0, 150), (0.1, 150)])
+    base = np.stack([8.0 * (emb[:, 0] - 0.3),  # head 0 is already right: nothing to gain
+                     np.zeros(1000)], axis=1).astype(np.float32)  # head 1 knows nothing
+    splits = np.array(["train"] * 600 + ["val"] * 200 + ["test"] * 200)
+    weight, bias, record = choose_correction(emb, base, labels, np.ones(1000, np.float32),
+                                             splits, ["first", "second"],
+                                             [(0.03, 100), (0.1, 150)])
+    assert record["chosen"]["first"] is None
+    assert not weight[0].any()
+    assert bias[0] == 0.0
     test = splits == "test"
-    logits = emb[test] @ weight.T + bias
+    logits = base[test] + emb[test] @ weight.T + bias
     known = labels[test, 1] >= 0
-    assert ((logits[:, 0] > 0) == (labels[test, 0] == 1)).mean() > 0.9
     assert ((logits[known, 1] > 0) == (labels[test][known, 1] == 1)).mean() > 0.9
-    means = [t["validation_auprc"]["mean"] for t in record["grid"]]
-    chosen = next(t for t in record["grid"] if {k: t[k] for k in ("weight_decay", "steps")}
-                  == record["chosen"])
-    assert chosen["validation_auprc"]["mean"] == max(means)
+    chosen = record["chosen"]["second"]
+    second = [t["validation_auprc"]["second"] for t in record["grid"]]
+    picked = next(t for t in record["grid"]
+                  if {k: t[k] for k in ("learning_rate", "steps")} == chosen)
+    assert picked["validation_auprc"]["second"] == max(second)
+    assert record["validation_auprc_after"]["second"] >= MIN_GAIN + 0.5  # from chance
 
 
 def test_refit_reads_each_text_once_and_keeps_the_models_outputs(
