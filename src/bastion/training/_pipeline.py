@@ -173,8 +173,8 @@ def step_unpack(paths: Paths) -> None:
     card = json.loads((source / "card.json").read_text(encoding="utf-8"))
     if "refit" in card:
         raise SystemExit("the installed model's heads were refitted already (its card has "
-                         "'refit'); a second refit would read the refitted logits' source, "
-                         "the embedding, the same way: run 'fit' and 'export' instead")
+                         "'refit'); a second correction would stack on the first and the card "
+                         "would keep only its record: run 'fit' and 'export' instead")
     fit = {"heads": card["heads"], "chosen": card["fit"]["chosen"],
            "device": card["fit"].get("device"), "torch": card["fit"].get("torch"),
            "results": [{"history": card["fit"]["validation_curve"]}]}
