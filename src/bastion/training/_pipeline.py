@@ -2,10 +2,10 @@
 
 ``prepare`` (CPU, a minute; texts frozen in ``bench/heldout/test.sha256`` stay in test)
 -> ``fit`` (GPU minutes, CPU hours; the same file runs on either) -> ``export`` (ONNX, int8)
--> ``refit`` (a linear correction to each head, from the exported encoder's embeddings of the whole
-table, kept per head only where validation AUPRC rises:
-CPU minutes) -> ``card`` (calibration and reader fitted on validation data, figures on
-held-out data) -> ``windows`` (sentence pairs and window margin chosen on development data)
+-> ``refit`` (a linear correction to each head from the exported encoder's embeddings of the
+whole table, kept per head only where validation AUPRC rises: CPU minutes) -> ``card``
+(calibration and reader fitted on validation data, figures on held-out data) -> ``windows``
+(sentence pairs and window margin chosen on development data)
 -> ``install`` (copy into the package) -> ``heldout`` (freeze the digests of the table's test
 rows for ``bench/classifier_quality.py``).
 

@@ -135,8 +135,9 @@ def choose_correction(emb: np.ndarray, base: np.ndarray, labels: np.ndarray,
                       ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Fit every ``grid`` choice (learning rate, steps) on train; give each head the one with
     its best validation AUPRC, or no correction (zeros) unless that beats the uncorrected
-    logits by ``MIN_GAIN``. A head's correction depends on its own labels only, so choosing
-    per head from joint fits equals fitting each head alone."""
+    logits by ``MIN_GAIN`` on ``MIN_POSITIVES`` validation positives or more. A head's
+    correction depends on its own labels only, so choosing per head from joint fits equals
+    fitting each head alone."""
     train, val = splits == "train", splits == "val"
     pos_weight = positive_weights(labels[train])
     before = mean_auprc(base[val], labels[val], heads)
@@ -152,18 +153,17 @@ def choose_correction(emb: np.ndarray, base: np.ndarray, labels: np.ndarray,
     weight, bias = np.zeros_like(fits[0][0]), np.zeros_like(fits[0][1])
     chosen: dict[str, Any] = {}
     for j, head in enumerate(heads):
-        if (labels[val, j] == 1).sum() < MIN_POSITIVES:  # too few to judge a correction
-            chosen[head] = None
-            continue
-        best = max(range(len(fits)), key=lambda i: fits[i][2][head])
-        if fits[best][2][head] < before[head] + MIN_GAIN:
+        best = max(range(len(fits)), key=lambda i: fits[i][2].get(head, 0.0))
+        if ((labels[val, j] == 1).sum() < MIN_POSITIVES  # too few to judge a correction
+                or fits[best][2][head] < before[head] + MIN_GAIN):
             chosen[head] = None
             continue
         weight[j], bias[j] = fits[best][0][j], fits[best][1][j]
         chosen[head] = {k: tried[best][k] for k in ("learning_rate", "steps")}
     after = mean_auprc(base[val] + emb[val] @ weight.T + bias, labels[val], heads)
     return weight, bias, {"chosen": chosen, "grid": tried, "min_gain": MIN_GAIN,
-                          "seed": SEED, "validation_auprc_after": after}
+                          "min_positives": MIN_POSITIVES, "seed": SEED,
+                          "validation_auprc_before": before, "validation_auprc_after": after}
 
 
 def rewrite_heads(source: Path, target: Path, weight: np.ndarray, bias: np.ndarray) -> None:
@@ -196,9 +196,7 @@ def refit(folder: Path, table: Path, cache: Path) -> dict[str, Any]:
     weights = np.array([r["weight"] for r in rows], dtype=np.float32)
     splits = np.array([r["split"] for r in rows])
     emb, logits = embed(folder, [r["text"] for r in rows], cache)
-    val = splits == "val"
-    before = mean_auprc(logits[val], labels[val], heads)
     weight, bias, record = choose_correction(emb, logits, labels, weights, splits, heads)
     rewrite_heads(folder / "model.onnx", folder / "model.onnx", weight, bias)
-    return {**record, "validation_auprc_before": before, "rows": len(rows),
+    return {**record, "rows": len(rows),
             "model_sha256": sha256_file(folder / "model.onnx")}
