@@ -169,14 +169,69 @@ def test_gateway_workers_share_one_identity_secret(
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.append(
         os.environ["BASTION_IDENTITY_SECRET"]))
     monkeypatch.setattr(_gateway, "share_cores", lambda workers: None)
-    code, out = invoke(cli, "gateway", "run", "--config", str(config), "--workers", "2")
+    code, out = invoke(cli, "gateway", "run", "--config", str(config), "--workers", "2",
+                       "--per-worker-limits")
     assert code == 0, out
     assert len(seen) == 1
     assert len(seen[0]) == 64  # one secret, in the environment every worker inherits
     assert "workers share a random one" in out
-    # without Redis each worker counts rate limits alone: said, with the way out
-    assert "each of the 2 workers counts rate limits on its own" in " ".join(out.split())
+
+
+def _multi_worker_run(cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      *options: str, redis_line: str = "") -> tuple[int, str, list[int]]:
+    """``gateway run --workers 3`` with uvicorn replaced: the exit code, the output, and the
+    worker counts uvicorn was started with (empty when no server started)."""
+    config = tmp_path / "gw.yaml"
+    config.write_text("upstream:\n  base_url: http://127.0.0.1:9/v1\n"
+                      f"database_url: sqlite:///{tmp_path / 'gw.db'}\n{redis_line}")
+    monkeypatch.setenv("BASTION_IDENTITY_SECRET", "s" * 64)
+    monkeypatch.setenv(CONFIG_ENV, "")
+    started: list[int] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.append(kw["workers"]))
+    monkeypatch.setattr(_gateway, "share_cores", lambda workers: None)
+    code, out = invoke(cli, "gateway", "run", "--config", str(config), "--workers", "3",
+                       *options)
+    return code, " ".join(out.split()), started
+
+
+def test_gateway_workers_without_redis_refuse_to_start(
+        cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # It only warned: each worker counted rate limits alone, so a key or account could send
+    # N times its limits, and a warning in a start-up log is easy to miss.
+    code, out, started = _multi_worker_run(cli, tmp_path, monkeypatch)
+    assert code == 2, out
+    assert started == []  # no server
+    assert os.environ[CONFIG_ENV] == ""  # refused before anything was set up for workers
+    assert "--workers 3 without redis_url" in out
+    assert "up to 3 times its limits" in out
     assert "set redis_url" in out
+    assert "BASTION_GATEWAY__REDIS_URL" in out
+    assert "--per-worker-limits" in out
+    assert "gateway on" not in out
+
+
+def test_gateway_workers_without_redis_start_when_told_to_count_per_worker(
+        cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, started = _multi_worker_run(cli, tmp_path, monkeypatch, "--per-worker-limits")
+    assert code == 0, out
+    assert started == [3]
+    assert "warning: redis_url is not set (--per-worker-limits)" in out
+    assert "each of the 3 workers counts rate limits on its own" in out
+    assert "up to 3 times its limits" in out
+
+
+@pytest.mark.parametrize("where", ["file", "env"])
+def test_gateway_workers_sharing_redis_start_without_a_warning(
+        cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    url = "redis://127.0.0.1:9/0"  # never dialled: uvicorn is replaced
+    if where == "env":
+        monkeypatch.setenv("BASTION_GATEWAY__REDIS_URL", url)
+    code, out, started = _multi_worker_run(
+        cli, tmp_path, monkeypatch, redis_line=f"redis_url: {url}\n" if where == "file" else "")
+    assert code == 0, out
+    assert started == [3]
+    assert "redis_url" not in out
+    assert "warning" not in out
 
 
 def test_the_access_log_never_shows_a_query_string() -> None:

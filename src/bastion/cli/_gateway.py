@@ -12,7 +12,8 @@ import uvicorn
 
 from bastion.classify._onnx import share_cores
 from bastion.cli._common import console, err_console, handle_errors, print_json
-from bastion.gateway import GatewayConfig, create_app, load_config
+from bastion.errors import ConfigError
+from bastion.gateway import ENV_PREFIX, GatewayConfig, create_app, load_config
 from bastion.gateway._extract import trust_digest
 from bastion.gateway._factory import CONFIG_ENV
 from bastion.serve import log_config
@@ -30,13 +31,19 @@ def run(config: ConfigOption = None,
         host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="Port to listen on.")] = 8100,
         workers: Annotated[int, typer.Option(help="Worker processes (share the database; "
-                           "set redis_url to share counters).")] = 1,
+                           "more than one needs redis_url to share rate limits).")] = 1,
+        per_worker_limits: Annotated[bool, typer.Option(
+            "--per-worker-limits", help="With --workers N and no redis_url, start anyway: each "
+            "worker counts rate limits on its own, so a key or account may send N times its "
+            "limits.")] = False,
         proxy: Annotated[str | None, typer.Option(
             help="Trusted reverse proxy addresses (comma-separated) whose X-Forwarded-For "
                  "headers name the client in logs; without it no client can set its own "
                  "address.")] = None) -> None:
     """Serve the gateway with uvicorn."""
     settings = load_config(config)
+    if workers > 1 and not settings.redis_url:
+        _refuse_unshared_limits(workers, allow=per_worker_limits)
     console.print(f"gateway on http://{host}:{port}/v1 -> {settings.upstream.base_url}")
     if workers == 1:
         _serve(create_app(settings), settings, host, port, proxy)
@@ -50,14 +57,32 @@ def run(config: ConfigOption = None,
         err_console.print(f"warning: ${settings.identity_secret_env} is not set: the {workers} "
                           "workers share a random one, so pseudonyms and Responses ids change "
                           "when the gateway restarts; set it to keep them stable")
-    if not settings.redis_url:
-        err_console.print(f"warning: redis_url is not set: each of the {workers} workers counts "
-                          "rate limits on its own, so a key or account may send up to "
-                          f"{workers} times its limits; set redis_url (a Redis server the "
-                          "workers share) to hold them across workers")
     share_cores(workers)
     _serve("bastion.gateway._factory:app_from_env", settings, host, port, proxy,
            workers=workers)
+
+
+def _refuse_unshared_limits(workers: int, *, allow: bool) -> None:
+    """Refuse N workers whose rate limits each count alone, unless ``allow`` says to warn.
+
+    Without Redis each worker keeps its own requests/min and tokens/min counters (per key and
+    per account), so N workers together let a key or account send N times its limits: a
+    silent bypass, so starting that way takes an explicit flag.
+
+    Raises:
+        ConfigError: ``allow`` is false.
+    """
+    if not allow:
+        raise ConfigError(
+            f"--workers {workers} without redis_url: each worker would count rate limits "
+            "(requests and tokens per minute, per key and per account) on its own, so a key or "
+            f"account could send up to {workers} times its limits; set redis_url in the "
+            f"gateway config (or ${ENV_PREFIX}REDIS_URL) to a Redis server the workers share, "
+            "or pass --per-worker-limits to accept counting per worker")
+    err_console.print(f"warning: redis_url is not set (--per-worker-limits): each of the "
+                      f"{workers} workers counts rate limits on its own, so a key or account "
+                      f"may send up to {workers} times its limits; set redis_url (a Redis "
+                      "server the workers share) to hold them across workers")
 
 
 def _serve(app: Any, settings: GatewayConfig, host: str, port: int, proxy: str | None, *,
