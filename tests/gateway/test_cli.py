@@ -210,6 +210,17 @@ def test_gateway_workers_without_redis_refuse_to_start(
     assert "gateway on" not in out
 
 
+def test_gateway_refuses_zero_workers(cli: typer.Typer, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # --workers 0 took the several-workers path and handed uvicorn workers=0.
+    started: list[int] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.append(kw["workers"]))
+    code, out = invoke(cli, "gateway", "run", "--workers", "0")
+    assert code == 2, out
+    assert started == []
+    assert "greater than or equal to 1" in " ".join(out.split())
+
+
 def test_gateway_workers_without_redis_start_when_told_to_count_per_worker(
         cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     code, out, started = _multi_worker_run(cli, tmp_path, monkeypatch, "--per-worker-limits")

@@ -30,7 +30,7 @@ gateway_app = typer.Typer(help="The guardrail gateway (OpenAI-compatible proxy).
 def run(config: ConfigOption = None,
         host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="Port to listen on.")] = 8100,
-        workers: Annotated[int, typer.Option(help="Worker processes (share the database; "
+        workers: Annotated[int, typer.Option(min=1, help="Worker processes (share the database; "
                            "more than one needs redis_url to share rate limits).")] = 1,
         per_worker_limits: Annotated[bool, typer.Option(
             "--per-worker-limits", help="With --workers N and no redis_url, start anyway: each "
