@@ -203,6 +203,8 @@ def quality() -> str:
         lambda r: r.get("app_traffic"))
     add("pasted structured data, benign and with harm hidden in it (blind, frozen)",
         lambda r: r.get("structured_blind", {}).get("all"))
+    add("chatbot prompts: role-play, instructions, pasted-text tasks, other languages (blind, "
+        "frozen)", lambda r: r.get("chatbot_blind", {}).get("all"))
     add("held-out test split (near-duplicate clusters), all",
         lambda r: r.get("heldout_test", {}).get("all"))
     for name in ("toxicchat_train_human", "tweeteval_hate_test", "ethos_binary",
