@@ -12,6 +12,10 @@ this decides whether a build ships; the blind and held-out sets are for ``bench/
 
 ``--window-margin M`` (repeatable) also runs each folder with sentence windows counted only
 ``M`` above the threshold (0.99: windows off), to show what the windows cost and catch.
+
+A build whose card has no ``windows`` (the step was not run yet) would read the defaults, not
+the chosen windows, and compare badly for that reason alone; such a folder is refused unless
+``--windows-from FOLDER`` names a card whose windows it should read (the installed one).
 """
 
 from __future__ import annotations
@@ -39,6 +43,16 @@ def rates(flagged: list[bool], unsafe: list[bool]) -> dict[str, Any]:
             "tpr": scores.recall, "tp": tp, "unsafe": unsafe.count(True)}
 
 
+def windows_options(folder: Path) -> dict[str, Any]:
+    """The classifier options that read the windows chosen in ``folder``'s card."""
+    card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
+    if "windows" not in card:
+        raise SystemExit(f"--windows-from {folder}: its card.json has no 'windows' either")
+    chosen = card["windows"]
+    return {"window_margin": float(chosen["margin"]), "pair_chars": int(chosen["pair_chars"]),
+            "run_on": (int(chosen["run_on_words"]), int(chosen["run_on_step"]))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path)
@@ -46,7 +60,20 @@ def main() -> None:
                         default=ROOT / "build/train/fit-input/table.jsonl.gz")
     parser.add_argument("--sample", type=int, default=3000)
     parser.add_argument("--window-margin", type=float, action="append", default=[])
+    parser.add_argument("--windows-from", type=Path, default=None,
+                        help="read folders whose card has no 'windows' with this folder's")
     args = parser.parse_args()
+    lent = windows_options(args.windows_from) if args.windows_from else None
+    base: dict[Path, dict[str, Any]] = {}
+    for folder in args.folders:
+        if "windows" in json.loads((folder / "card.json").read_text(encoding="utf-8")):
+            base[folder] = {}
+        elif lent is not None:
+            base[folder] = lent
+        else:
+            parser.error(f"{folder}/card.json has no 'windows' (the windows step was not run), "
+                         "so it would read default windows and not compare fairly; run that "
+                         "step, or pass --windows-from FOLDER to read it with that card's")
     _, rows = read_table(args.table)
     app = {json.loads(line)["text"] for path in (ROOT / "data/own").glob("c_app_*.jsonl")
            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
@@ -56,9 +83,10 @@ def main() -> None:
                                               args.sample)}
     policy = load_policy("default")
     out: dict[str, Any] = {}
-    runs = [(str(folder), {"artifacts": str(folder)}) for folder in args.folders]
+    runs = [(str(folder) + (" (windows of --windows-from)" if base[folder] else ""),
+             {**base[folder], "artifacts": str(folder)}) for folder in args.folders]
     runs += [(f"{folder} (window_margin={margin})",
-              {"artifacts": str(folder), "window_margin": margin})
+              {**base[folder], "artifacts": str(folder), "window_margin": margin})
              for folder in args.folders for margin in args.window_margin]
     for name, options in runs:
         classifier = get_classifier("default", model_options=options)
