@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 from typing import Any
@@ -128,6 +129,14 @@ HARMFUL_OUTPUTS["alternating_fields"] = (
         for kind, piece in zip(_KINDS, _PIECES, strict=True)]}),
     [{"type": f"response.{kind}.delta", "item_id": "msg_1", "output_index": 0,
       "content_index": 0, "delta": piece} for kind, piece in zip(_KINDS, _PIECES, strict=True)])
+# Pieces alternating between output text and the audio answer's transcript, which a client
+# prints as one running text (a black-box pass: the transcript was read as an extra field,
+# never in arrival order with the text).
+_SPOKEN = ["output_text" if n % 2 == 0 else "audio.transcript" for n in range(len(_PIECES))]
+HARMFUL_OUTPUTS["alternating_transcript"] = (
+    _response(_message(HARM)),
+    [{"type": f"response.{kind}.delta", "item_id": "msg_1", "output_index": 0,
+      "content_index": 0, "delta": piece} for kind, piece in zip(_SPOKEN, _PIECES, strict=True)])
 
 
 @pytest.mark.parametrize("case", sorted(HARMFUL_OUTPUTS))
@@ -157,6 +166,30 @@ def test_unreadable_output_is_refused(raw_gw: tuple[RawUpstream, Running],
     streamed = _post(gw, {"input": "go", "stream": True})
     assert plain.status_code == 502
     assert json.loads(sse_frames(streamed.text)[-1])["error"]["code"] == "upstream_malformed"
+
+
+_PIXELS = base64.b64encode(bytes(range(96))).decode()
+
+
+@pytest.mark.parametrize("event", [
+    {"type": "response.audio.delta", "delta": _PIXELS},
+    {"type": "response.output_audio.delta", "delta": _PIXELS},
+    {"type": "response.image_generation_call.partial_image", "item_id": "ig_1",
+     "output_index": 0, "partial_image_index": 0, "partial_image_b64": _PIXELS},
+], ids=["audio", "output_audio", "partial_image"])
+def test_streamed_speech_and_pictures_are_refused_not_forwarded(
+        raw_gw: tuple[RawUpstream, Running], event: dict[str, Any]) -> None:
+    """Speech and pictures cannot be checked (a harmful one would pass on a benign
+    transcript); a black-box pass saw their bytes forwarded as if they were text, while the
+    same content in a whole answer (an ``output_audio`` part, an image generation call) is
+    refused."""
+    gw = _raw(raw_gw, _response(_message("Hello.")), [
+        *_events("Hello.")[:-1], {**event, "sequence_number": 90},
+        _events("Hello.")[-1]])
+    streamed = _post(gw, {"input": "go", "stream": True})
+    assert json.loads(sse_frames(streamed.text)[-1])["error"]["code"] == "upstream_malformed"
+    assert _PIXELS not in streamed.text
+    assert "response.completed" not in streamed.text
 
 
 def _forged(kind: Any) -> list[Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -35,11 +36,16 @@ ARRIVAL = "arrival"
 """The buffer of a choice whose prose interleaves between fields: its pieces in the order
 they came (a text split between ``content`` and ``refusal`` deltas reads as a whole only
 so, and a client printing every delta shows it so)."""
+CHOICES = -3
+"""The choice index of a stream's prose read across its choices in the order it came (see
+``_held.Held``): pieces of one answer spread over the choices asked for."""
 _STRUCTURAL = frozenset({"id", "object", "created", "model", "system_fingerprint",
                          "service_tier", "type", "role", "index", "finish_reason",
                          "stop_reason", "format", "signature", "data", "expires_at",
                          "encrypted_content", "tool_call_id", "item_id", "call_id", "status",
                          "obfuscation", "created_at"})
+#: A picture, a sound or a film written as a data URL: bytes no check can read.
+_MEDIA_URL = re.compile(r"\s*data:(?:image|audio|video)/", re.IGNORECASE)
 _TEXT_PARTS = {"text": ("content", "text"), "output_text": ("content", "text"),
                "refusal": ("refusal", "refusal"),
                "thinking": ("reasoning_content", "thinking"),
@@ -70,6 +76,9 @@ def _where(path: Path) -> str:
 def walk_answer(index: int, name: str, path: Path, value: Any) -> Iterator[AnswerText]:
     """Every string inside ``value`` as field ``x.<name>``, skipping inert identifiers."""
     if isinstance(value, str):
+        if _MEDIA_URL.match(value) or (path and str(path[-1]).endswith(("b64_json", "_b64"))):
+            raise Unreadable(f"{_where(path)} is an image, audio or video, which the gateway "
+                             "cannot check; ask for text output")
         if not (path and path[-1] in _STRUCTURAL and inert(value)):
             yield AnswerText((index, f"x.{name}"), path, value)
     elif isinstance(value, list):
@@ -174,6 +183,9 @@ def _message(index: int, path: Path, message: Any, *, streamed: bool) -> Iterato
             yield from _call(index, "function_call", at, value)
         elif key == "audio" and isinstance(value, dict):
             yield from _audio(index, at, value)
+        elif key == "images" and value:  # pictures the upstream made (OpenRouter)
+            raise Unreadable(f"{_where(at)} holds images, which the gateway cannot check; ask "
+                             "for text output")
         else:
             yield from walk_answer(index, key, at, value)
 

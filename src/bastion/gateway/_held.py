@@ -16,6 +16,7 @@ from typing import Any
 
 from bastion.gateway._answer import (
     ARRIVAL,
+    CHOICES,
     PROSE,
     AnswerText,
     Key,
@@ -75,7 +76,7 @@ class Held:
         self.safe: dict[Key, int] = {}
         self.frames: deque[Frame] = deque()
         self.last: dict[Path, str] = {}
-        self.runs: dict[int, list[tuple[str, int, int]]] = {}
+        self.runs: dict[int, list[tuple[Key, int, int]]] = {}
         self.finished = False
 
     def add(self, route: str, raw: str, chunk: dict[str, Any],
@@ -103,29 +104,37 @@ class Held:
             self.buffers[item.key] = self.buffers.get(item.key, "") + item.text + item.sep
             frame.slices.append(Slice(item.key, item.path, start, start + len(item.text)))
             if item.key[1].partition(".")[0] in PROSE:
-                self._arrive(frame, item)
+                self._arrive(frame, item, item.key[0], lambda key: key[1])
+                if route != "responses":  # (its events' indexes are no choices)
+                    self._arrive(frame, item, CHOICES, lambda key: key[0])
         self.frames.append(frame)
 
-    def _arrive(self, frame: Frame, item: AnswerText) -> None:
-        """Keep a choice's :data:`ARRIVAL` buffer once its prose interleaves: a field gets
-        text again after another field had some (reasoning, then content, is no interleaving:
-        each field reads whole). The frame waits for that buffer's check too."""
-        index, name = item.key
+    def _arrive(self, frame: Frame, item: AnswerText, index: int,
+                part: Callable[[Key], object]) -> None:
+        """Keep the :data:`ARRIVAL` buffer of choice ``index`` once its prose interleaves:
+        a ``part`` (a field of one choice; with :data:`CHOICES`, a choice of the answer) gets
+        text again after another had some (reasoning, then content, is no interleaving: each
+        field reads whole). The frame waits for that buffer's check too.
+
+        Across choices: with ``n`` answers asked for, one answer's pieces alternating between
+        the choices, one a chunk, read as nothing choice by choice, and a client printing
+        ``choices[0]`` of every chunk shows the whole (a black-box pass)."""
         arrival = (index, ARRIVAL)
         piece = item.text + item.sep
         if arrival not in self.buffers:
             runs = self.runs.setdefault(index, [])
             end = len(self.buffers[item.key])
-            if runs and runs[-1][0] == name:
-                runs[-1] = (name, runs[-1][1], end)
+            if runs and runs[-1][0] == item.key:
+                runs[-1] = (item.key, runs[-1][1], end)
                 return
-            back = any(run[0] == name for run in runs)
-            runs.append((name, end - len(piece), end))
+            back = part(runs[-1][0]) != part(item.key) if runs else False
+            back = back and any(part(run[0]) == part(item.key) for run in runs)
+            runs.append((item.key, end - len(piece), end))
             if not back:
                 return
             del self.runs[index]  # the pieces before this one, in the order they came
-            self.buffers[arrival] = "".join(self.buffers[(index, field)][start:stop]
-                                            for field, start, stop in runs[:-1])
+            self.buffers[arrival] = "".join(self.buffers[key][start:stop]
+                                            for key, start, stop in runs[:-1])
         start = len(self.buffers[arrival])
         self.buffers[arrival] += piece
         frame.slices.append(Slice(arrival, (), start, start + len(item.text)))

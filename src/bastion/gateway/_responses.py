@@ -58,6 +58,10 @@ _REPEATS = ("response.created", "response.in_progress", *TERMINAL, "response.que
 #: What a streamed event's ``type`` may be: the gateway writes it into an ``event:`` line, so
 #: anything else (a line break above all) could forge events the checks never read.
 _EVENT_TYPE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+#: Events that carry speech or pictures (base64), which no check can read: refused, as an
+#: ``output_audio`` part or an image generation call is in a whole answer.
+_MEDIA_EVENTS = ("response.audio.delta", "response.output_audio.delta",
+                 "response.image_generation_call.partial_image")
 _INPUT_ROLES = frozenset({"user", "assistant", "system", "developer"})
 _UNREADABLE_ITEMS = frozenset({"image_generation_call", "computer_call",
                                "computer_call_output"})
@@ -315,6 +319,9 @@ def event_texts(event: dict[str, Any], request: dict[str, Any]) -> list[AnswerTe
     kind = event.get("type")
     if not isinstance(kind, str) or not _EVENT_TYPE.fullmatch(kind):
         raise Unreadable("an event whose type is not a name")
+    if kind in _MEDIA_EVENTS:
+        raise Unreadable(f"a {kind!r} event carries speech or a picture, which the gateway "
+                         "cannot check; ask for text output")
     if kind in _REPEATS:
         return response_texts(event.get("response"), request, index=ECHO, path=("response",))
     repeat = kind.endswith(".done")
@@ -344,4 +351,7 @@ def _delta_field(kind: str, position: int) -> str:
         return f"tool.{position:04d}.arguments"
     return {"response.output_text.delta": "content", "response.refusal.delta": "refusal",
             "response.reasoning_summary_text.delta": "reasoning_details",
-            "response.reasoning_text.delta": "reasoning"}.get(kind, f"x.{kind}")
+            "response.reasoning_text.delta": "reasoning",
+            # an audio answer's transcript: prose a client prints with the text
+            "response.audio.transcript.delta": "audio",
+            "response.output_audio_transcript.delta": "audio"}.get(kind, f"x.{kind}")
