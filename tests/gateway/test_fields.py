@@ -106,6 +106,14 @@ ANSWERS: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
                      "reasoning_content": HARM[21:]}},
         [{"delta": {"content" if n % 2 else "reasoning_content": HARM[i:i + 5]}}
          for n, i in enumerate(range(0, len(HARM), 5))]),
+    # The same with the reasoning as an object: its text was an extra field, read on its own
+    # and never in arrival order with the content (a black-box pass).
+    "alternating_reasoning_object": (
+        {"message": {"role": "assistant", "content": HARM[:21],
+                     "reasoning": {"text": HARM[21:]}}},
+        [{"delta": {"content": HARM[i:i + 5]} if n % 2 else
+          {"reasoning": {"type": "reasoning.text", "text": HARM[i:i + 5]}}}
+         for n, i in enumerate(range(0, len(HARM), 5))]),
     # The answer JSON-escaped inside a tool call's arguments or a JSON-mode answer: a
     # client's json.loads gives the plain words, which the keyword rules did not see.
     "escaped_arguments": (

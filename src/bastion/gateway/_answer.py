@@ -15,7 +15,7 @@ import binascii
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeGuard
 
 from bastion.gateway._extract import Path, identifier_shaped, inert
@@ -172,9 +172,8 @@ def _message(index: int, path: Path, message: Any, *, streamed: bool) -> Iterato
         at = (*path, key)
         if key == "content":
             yield from _content(index, at, value)
-        elif key in ("refusal", "reasoning_content", "reasoning") and not isinstance(
-                value, (dict, list)):
-            yield from _text(index, key, at, value)
+        elif key in ("refusal", "reasoning_content", "reasoning"):
+            yield from _prose(index, key, at, value)
         elif key == "reasoning_details" and value is not None:
             yield from _details(index, at, value)
         elif key == "tool_calls":
@@ -188,6 +187,17 @@ def _message(index: int, path: Path, message: Any, *, streamed: bool) -> Iterato
                              "for text output")
         else:
             yield from walk_answer(index, key, at, value)
+
+
+def _prose(index: int, name: str, path: Path, value: Any) -> Iterator[AnswerText]:
+    """A prose field (``reasoning``...): a string, or an object or list whose strings are that
+    prose (``{"type": "reasoning.text", "text": ...}``), read in arrival order with the other
+    prose as a string is (as an extra field, its pieces were read only on their own)."""
+    if isinstance(value, (dict, list)):
+        for item in walk_answer(index, name, path, value):
+            yield replace(item, key=(index, name))
+    else:
+        yield from _text(index, name, path, value)
 
 
 def _audio(index: int, path: Path, audio: dict[str, Any]) -> Iterator[AnswerText]:
