@@ -54,7 +54,8 @@ Level = Literal["ok", "warn", "throttle", "suspend"]
 OBFUSCATION_SIGNALS = frozenset({"base64", "base32", "hex", "entities", "rot13", "homoglyphs",
                                  "tag_characters", "invisible_characters", "leetspeak",
                                  "compatibility_forms", "quoted-printable", "binary",
-                                 "decimal", "octal", "morse"})
+                                 "decimal", "octal", "morse", "nato", "punycode",
+                                 "ascii85", "base85", "uuencode"})
 
 
 class AbuseSettings(BaseModel):

@@ -3,15 +3,18 @@
 Attackers hide words from filters with look-alike letters, invisible characters, leetspeak
 and encodings. :func:`normalize` undoes those so that patterns see the plain text:
 
-1. Unicode NFKC (full-width, ligatures, mathematical letters -> plain letters).
+1. Unicode NFKC (full-width, ligatures, mathematical letters -> plain letters); symbols
+   named as Latin letters that NFKC leaves (negative circled or squared letters, regional
+   indicators, small capitals) fold to the letter too.
 2. Zero-width, bidi-control and soft-hyphen characters and lone surrogates are dropped;
    Unicode *tag* characters (U+E0000-E007F, used to smuggle invisible ASCII) are dropped from
    the text and their ASCII payload is returned as a decoded segment.
 3. Confusable letters (Cyrillic and Greek look-alikes) fold to the Latin letter they imitate,
    using the Unicode confusables table shipped by ``confusable-homoglyphs``.
 4. Lower case, and leetspeak folded inside words that mix letters with digits or symbols.
-5. Base64, base32, hex, rot13, quoted-printable, Morse and character codes (binary, decimal,
-   octal numbers) are decoded and returned as extra segments to check.
+5. Base64, base32, base85 (Ascii85, RFC 1924), uuencode, hex, rot13, quoted-printable,
+   Morse, the NATO alphabet, punycode and character codes (binary, decimal, octal numbers)
+   are decoded and returned as extra segments to check.
 
 Every character of the normalised text keeps the index of the original character it came
 from, so evidence spans always point into the text the user sent.
@@ -27,7 +30,7 @@ import quopri
 import re
 import string
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -212,6 +215,8 @@ def _fold_unicode(text: str, signals: set[str]) -> tuple[str, tuple[int, ...], s
             index.append(position)
             continue
         folded = unicodedata.normalize("NFKC", char)
+        if folded == char and char not in table:
+            folded = _letter_symbol(char) or char
         if folded != char and folded.isascii():
             signals.add("compatibility_forms")
         for piece in folded:
@@ -221,6 +226,23 @@ def _fold_unicode(text: str, signals: set[str]) -> tuple[str, tuple[int, ...], s
             out.append(mapped if mapped is not None else piece.lower())
             index.append(position)
     return "".join(out), tuple(index), "".join(hidden)
+
+
+#: The name of a symbol that stands for a Latin letter and that NFKC leaves as it is: negative
+#: circled or squared capitals (U+1F150, U+1F170), regional indicators (U+1F1E6, which make
+#: flags in pairs) and small capitals (U+1D00). Found in a black-box pass: a request written
+#: in them passed, read by the model as symbols. An accented letter's name goes on ("... WITH
+#: ACUTE") and is no match.
+_LETTER_NAME = re.compile(r"(?:LATIN (?:CAPITAL |SMALL )?LETTER|SYMBOL LETTER"
+                          r"|LATIN LETTER SMALL CAPITAL) ([A-Z])$")
+
+
+@cache
+def _letter_symbol(char: str) -> str | None:
+    """The ASCII letter a symbol named as a Latin letter stands for (see
+    :data:`_LETTER_NAME`), else ``None``."""
+    match = _LETTER_NAME.search(unicodedata.name(char, ""))
+    return match.group(1).lower() if match else None
 
 
 def _fold_leet(text: str) -> tuple[str, bool]:
@@ -341,8 +363,9 @@ def _low_surrogate(match: re.Match[str]) -> int | None:
 
 #: HTML character references, numeric (``&#71;``, ``&#x47;``) or named (``&eacute;``): a
 #: text with four or more of them is read decoded, as a browser or an HTML-aware model would
-#: (named ones count when HTML knows the name).
-_ENTITY = re.compile(r"&(?:#(?:[0-9]{1,7}|[xX][0-9a-fA-F]{1,6})|[A-Za-z][A-Za-z0-9]{1,31});")
+#: (named ones count when HTML knows the name). A browser reads a numeric one without its
+#: semicolon too (``&#71&#105``; found in a black-box pass: a request so written passed).
+_ENTITY = re.compile(r"&(?:#(?:[0-9]{1,7}|[xX][0-9a-fA-F]{1,6});?|[A-Za-z][A-Za-z0-9]{1,31};)")
 _MIN_ENTITIES = 4
 
 
@@ -395,7 +418,8 @@ def decode_runs(text: str, *, letters_share: float = 0.5) -> list[tuple[str, str
     mid-string), four or more HTML character references (numeric or named), or three
     quoted-printable escapes in a row (:data:`WHOLE_TEXT_SOURCES`); runs are read alone:
     base64, hex, base32 (:func:`_byte_runs`), binary, decimal or octal character codes and
-    Morse (:func:`_code_runs`). A decoded run must be printable and
+    Morse (:func:`_code_runs`), the NATO alphabet and punycode (:func:`_spelled_runs`),
+    base85 and uuencode (:func:`_base85_runs`). A decoded run must be printable and
     at least ``letters_share`` letters (0 finds encoded numbers, such as a card number, too)."""
     out: list[tuple[str, str, int, int]] = []
     first = _UNICODE_ESCAPE.search(text)
@@ -410,6 +434,104 @@ def decode_runs(text: str, *, letters_share: float = 0.5) -> list[tuple[str, str
             "utf-8", "replace"), 0, len(text)))
     if _MAYBE_ENCODED.search(text):
         out += _byte_runs(text, letters_share) + _code_runs(text, letters_share)
+    return out + _spelled_runs(text, letters_share) + _base85_runs(text, letters_share)
+
+
+# A run of 20 or more printable ASCII characters with no space: what base85 text looks like
+# (so do long words, paths and URLs, which do not decode to readable text); Adobe's Ascii85
+# between ``<~`` and ``~>``, line breaks and all; a uuencoded block between ``begin`` and
+# ``end``.
+_MAYBE_BASE85 = re2.compile(r"[!-~]{20}")
+_BASE85_RUN = re.compile(r"(?<![!-~])[!-~]{20,}")
+_ADOBE85 = re.compile(r"<~([!-u\sz]+)~>")
+_UUENCODED = re.compile(r"(?<!\S)begin [0-7]{3,4} [^\n]+\n((?:[!-`][ -`]*\n)+)(?:`\n)?end\b")
+_B85_ALPHABET = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                          "!#$%&()*+-;<=>?@^_`{|}~")
+
+
+def _base85_runs(text: str, letters_share: float) -> list[tuple[str, str, int, int]]:
+    """Ascii85 (bare or between ``<~ ~>``), base85 as RFC 1924 and git write it, and
+    uuencoded blocks that decode to readable text (found in a black-box pass: a request in
+    Ascii85 passed, read by the model as noise)."""
+    out: list[tuple[str, str, int, int]] = []
+    for match in _ADOBE85.finditer(text):
+        plain = _decode85(base64.a85decode, match.group(1), letters_share)
+        if plain is not None:
+            out.append(("ascii85", plain, match.start(), match.end()))
+    if not out and _MAYBE_BASE85.search(text):
+        for match in _BASE85_RUN.finditer(text):
+            raw = match.group(0)
+            for source, decode in (("ascii85", base64.a85decode), ("base85", base64.b85decode)):
+                if source == "base85" and not _B85_ALPHABET.issuperset(raw.rstrip(".,")):
+                    continue
+                plain = _decode85(decode, raw, letters_share)
+                if plain is not None:
+                    out.append((source, plain, match.start(), match.end()))
+                    break
+    for match in _UUENCODED.finditer(text) if "begin " in text else ():
+        try:
+            data = b"".join(binascii.a2b_uu(line) for line in match.group(1).splitlines())
+        except binascii.Error:
+            continue
+        plain = _printable(data, letters_share)
+        if plain is not None:
+            out.append(("uuencode", plain, match.start(), match.end()))
+    return out
+
+
+def _decode85(decode: Callable[[str], bytes], raw: str, letters_share: float) -> str | None:
+    """``raw`` decoded by ``decode`` when it reads as text, else ``None``; a sentence's
+    full stop or comma after the run is tried without."""
+    for candidate in dict.fromkeys((raw, raw.rstrip(".,"))):
+        try:
+            plain = _printable(decode(candidate), letters_share)
+        except ValueError:  # binascii.Error is one
+            continue
+        if plain is not None:
+            return plain
+    return None
+
+
+#: The NATO spelling alphabet (and the spellings people also use): a word per letter.
+_NATO = {word: word[0] for word in (
+    "alfa", "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+    "juliett", "juliet", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
+    "sierra", "tango", "uniform", "victor", "whiskey", "whisky", "xray", "x-ray", "yankee",
+    "zulu")}
+_NATO_WORD = "(?:" + "|".join(re.escape(w) for w in sorted(_NATO, key=len, reverse=True)) + ")"
+# Eight or more code words in a row, letters apart by spaces or commas, words by a slash, a
+# bar, a line break or two spaces; RE2 finds whether a text holds one (most hold none).
+_NATO_GAP = r"(?:[ \t]*[/|,\n][ \t]*|\s+)"
+_NATO_RUN = re.compile(rf"(?i)\b{_NATO_WORD}(?:{_NATO_GAP}{_NATO_WORD}){{7,}}\b")
+_MAYBE_NATO = re2.compile(rf"(?i)\b{_NATO_WORD}(?:{_NATO_GAP}{_NATO_WORD}){{7}}\b")
+#: A punycode label of an internationalised domain name (``xn--bcher-kva`` is "bücher").
+_PUNYCODE = re.compile(r"(?i)(?<![\w-])xn--([a-z0-9-]+)")
+
+
+def _spelled_runs(text: str, letters_share: float) -> list[tuple[str, str, int, int]]:
+    """Words spelled in the NATO alphabet, and punycode labels, read as the text they spell
+    (found in a black-box pass: a request spelled ``Bravo Oscar Mike Bravo`` or written as
+    labels ``xn--build-`` passed)."""
+    out: list[tuple[str, str, int, int]] = []
+    if _MAYBE_NATO.search(text):
+        for match in _NATO_RUN.finditer(text):
+            words = re.split(r"[ \t]*[/|\n][ \t]*|\s{2,}", match.group(0))
+            plain = " ".join("".join(_NATO[w.lower()] for w in re.split(r"[\s,]+", word) if w)
+                             for word in words)
+            out.append(("nato", plain, match.start(), match.end()))
+    labels = list(_PUNYCODE.finditer(text)) if "xn--" in text.lower() else []
+    if labels:
+        pieces, at = [], labels[0].start()
+        for match in labels:
+            try:
+                word = match.group(1).encode("ascii").decode("punycode")
+            except UnicodeError:
+                word = match.group(0)
+            pieces += [text[at:match.start()], word]
+            at = match.end()
+        read = _printable("".join(pieces).encode(), letters_share)
+        if read is not None:
+            out.append(("punycode", read, labels[0].start(), labels[-1].end()))
     return out
 
 

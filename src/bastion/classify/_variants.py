@@ -6,13 +6,15 @@ of the original text it stands for and where it came from:
 
 - the text with invisible characters removed;
 - the folded form when look-alike letters, full-width forms or leetspeak were folded;
-- decoded payloads (base64, hex, Unicode tag characters, URL-encoding, quoted-printable,
-  character codes, Morse), themselves decoded
+- decoded payloads (base64, base85, uuencode, hex, Unicode tag characters, URL-encoding,
+  quoted-printable, character codes, Morse, the NATO alphabet, punycode), themselves decoded
   once more (double base64);
 - words joined by underscores (``how_to_build_a_bomb``, three words or more) read with
   spaces, in the text itself (the offsets stay those of the text), and camelCase words of
   three parts or more (``buildPipeBombAtHome``, ``KillThemAll``) read with spaces as a view
   of their own;
+- the comments of code (``/* ... */``, ``// ...``, ``# ...``, ``<!-- ... -->``) read
+  without the code around them;
 - a stretch in a Caesar cipher (every letter moved the same number of places), read back;
 - reversed text (the whole text; or runs of words that read backwards, reversed where they
   stand, such as a request set inside prose; or the clauses that read better reversed: an
@@ -146,6 +148,7 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS,
     camel = _CAMEL.sub(_camel_parts, read) if _CAMEL.search(read) else read
     if camel != read:
         out += _windowed(View(camel, 0, len(text), "camel"), pair_chars, run_on)
+    out += _comments(clean, pair_chars, run_on)
     out += _hidden_language(clean, len(text), pair_chars, run_on)
     return _unique(out)
 
@@ -163,6 +166,28 @@ def _windowed(view: View, pair_chars: int, run_on: tuple[int, int], *,
                                            else (view.start, view.end)), view.source)
                      for a, b in sentence_windows(view.text, pair_chars=pair_chars,
                                                   run_on=run_on))]
+
+
+#: A comment in code: ``/* ... */``, ``<!-- ... -->``, ``// ...`` (not the ``//`` of a URL)
+#: and ``# ...`` after code or indented (a markdown heading is at a line's start, a hashtag
+#: has no space after its ``#``).
+_COMMENT = re.compile(r"/\*([\s\S]*?)\*/|<!--([\s\S]*?)-->|(?<![:/\w])//([^\n]*)"
+                      r"|(?<=[ \t])#[ \t]([^\n]*)")
+_COMMENT_MARKS = ("/*", "//", "<!--", "#")
+
+
+def _comments(clean: str, pair_chars: int, run_on: tuple[int, int]) -> list[View]:
+    """The comments of code, read without the code around them (found in a black-box pass: a
+    request in a C comment passed, the model reading it diluted by ``int main(void)``); each
+    of ``CELL_WORDS`` words or more, as a table's cells are, all in one view."""
+    if not any(mark in clean for mark in _COMMENT_MARKS):
+        return []
+    found = [(m.start(), m.end(), " ".join(next(g for g in m.groups() if g is not None).split()))
+             for m in _COMMENT.finditer(clean)]
+    found = [f for f in found if len(f[2].split()) >= CELL_WORDS]
+    if not found or (said := "\n".join(f[2] for f in found)).strip() == clean.strip():
+        return []
+    return _windowed(View(said, found[0][0], found[-1][1], "comment"), pair_chars, run_on)
 
 
 #: A text that opens as JSON does, or a piece of JSON cut mid-string (a window of streamed
@@ -206,7 +231,8 @@ def _json_lines(text: str) -> str | None:
 HIDDEN_SOURCES = frozenset({"base64", "base32", "hex", "tags", "url", "rot13", "caesar",
                             "a1z26", "a0z25", "z1a26", "reversed",
                             "spaced", "joined", "split", "escapes", "entities",
-                            "quoted-printable", "binary", "decimal", "octal", "morse"})
+                            "quoted-printable", "binary", "decimal", "octal", "morse",
+                            "nato", "punycode", "ascii85", "base85", "uuencode"})
 
 
 def hidden_payloads(text: str) -> list[str]:
