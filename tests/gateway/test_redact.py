@@ -25,6 +25,16 @@ def chat(text: str, stream: bool = False) -> dict[str, object]:
     return {"model": "m", "stream": stream, "messages": [{"role": "user", "content": text}]}
 
 
+#: A random hexadecimal id (the gateway's pseudonyms, chunk ids): it may hold "1111" by chance.
+_RANDOM_ID = re.compile(r"\b(?=[0-9a-f]*[a-f])[0-9a-f]{16,}\b")
+
+
+def without_random_ids(text: str) -> str:
+    """``text`` without random hexadecimal ids, so a check for a card number's digits cannot
+    fail on one (a pseudonym 'bastion-3c72a1111634...' did once); digits alone stay."""
+    return _RANDOM_ID.sub("<id>", text)
+
+
 def test_detectors_find_each_kind_with_checksums() -> None:
     detectors = Detectors("US")
     text = ("card 4111-1111-1111-1111, not a card 4111 1111 1111 1112, iban "
@@ -187,7 +197,7 @@ def test_cards_in_any_grouping_never_reach_upstream_or_audit(
         response = client.post("/chat/completions", json=chat(f"charge my card {card} now"))
     assert response.status_code == 200
     assert response.headers["x-bastion-checks"].startswith("input/default=redact")
-    assert "4444" not in upstream[0].seen_text()
+    assert "4444" not in without_random_ids(upstream[0].seen_text())
     assert upstream[0].requests[-1]["messages"][0]["content"] == "charge my card [CARD_1] now"
     gw.wait_audit(1)
     audit = json.dumps(gw.audit.events(), ensure_ascii=False)
@@ -356,7 +366,7 @@ def test_escaped_values_in_tool_arguments_are_masked_both_ways(
                 {"id": "call_0", "type": "function",
                  "function": {"name": "send", "arguments": escaped}}]},
             {"role": "tool", "tool_call_id": "call_0", "content": "sent"}]})
-    sent = json.dumps(upstream[0].requests[-1])
+    sent = without_random_ids(json.dumps(upstream[0].requests[-1]))
     assert "example" not in sent
     assert "1111" not in sent
     assert json.loads(upstream[0].requests[-1]["messages"][1]["tool_calls"][0]["function"][
@@ -382,7 +392,7 @@ def test_escaped_values_in_streamed_tool_arguments_are_masked(
                         for f in frames for c in f.get("choices", [])
                         for call in c.get("delta", {}).get("tool_calls") or [])
     for secret in ("example", "bob", "1111"):
-        assert secret not in response.text
+        assert secret not in without_random_ids(response.text)
     # still JSON, each value masked whole, as in the answer that is not streamed
     assert json.loads(arguments) == {"to": "[REDACTED_EMAIL_1]", "card": "[REDACTED_CARD_1]"}
 
