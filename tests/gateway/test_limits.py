@@ -301,3 +301,25 @@ def test_parallel_uncapped_answers_share_the_room_left(
     # once the answers were charged (a few tokens each) the room is back for the next one
     assert after.status_code == 200
     assert last > 300
+
+
+def test_best_of_is_reserved_as_the_answers_it_generates(
+        gw: Running, upstream: tuple[ScriptedUpstream, str]) -> None:
+    """Found in a fifth black-box pass: a completion's best_of makes the upstream generate
+    that many answers (each up to max_tokens) to return the n best, but only n were charged
+    ahead: best_of=50 with max_tokens=100 passed under a 500-token budget, and an uncapped
+    one was capped at the whole room for each of its 50 answers."""
+    gw.accounts.create_account("best")
+    _, key = gw.accounts.create_key("best", tokens_per_minute=500)
+    prompt = {"model": "m", "prompt": "tell me about tea"}
+    with gw.client(key) as client:
+        capped = client.post("/completions", json={**prompt, "best_of": 50, "max_tokens": 100})
+        uncapped = client.post("/completions", json={**prompt, "best_of": 4})
+        sent = upstream[0].requests[-1]
+        odd = client.post("/completions", json={**prompt, "best_of": "50"})
+    assert capped.status_code == 429
+    assert "max_tokens" in capped.json()["error"]["message"]
+    assert uncapped.status_code == 200
+    assert 0 < sent["max_tokens"] * 4 < 500  # four answers share the room
+    assert odd.status_code == 400
+    assert "'best_of' must be a whole number" in odd.json()["error"]["message"]

@@ -257,15 +257,24 @@ def estimate_tokens(texts: Iterable[str]) -> int:
 
 def reserved_output(route: str, body: dict[str, Any]) -> int:
     """Tokens the answers may take as the request caps them (``max_completion_tokens``,
-    ``max_tokens`` or ``max_output_tokens``, times ``n``), 0 when uncapped. They are charged
-    with the prompt, before the upstream is asked (OpenAI counts ``max_tokens`` against a
-    rate limit the same way): answers are charged only once they arrive, so fifteen parallel
-    requests each got a 2,250-token answer under a 1,000-token budget."""
+    ``max_tokens`` or ``max_output_tokens``, times :func:`generated_choices`), 0 when
+    uncapped. They are charged with the prompt, before the upstream is asked (OpenAI counts
+    ``max_tokens`` against a rate limit the same way): answers are charged only once they
+    arrive, so fifteen parallel requests each got a 2,250-token answer under a 1,000-token
+    budget."""
     if route not in ("chat", "completions", "responses"):
         return 0
     # the largest: an upstream may read any one of them (llama.cpp reads max_tokens alone)
     cap = max((c for c in map(body.get, _CAP_NAMES) if counted(c)), default=0)
-    return cap * asked_choices(body)
+    return cap * generated_choices(body)
+
+
+def generated_choices(body: dict[str, Any]) -> int:
+    """How many answers the upstream generates for a request: ``n``, or ``best_of`` when
+    larger (it generates that many, each up to the cap, and returns the ``n`` best). Counted
+    as ``n`` alone, best_of=50 with max_tokens=100 passed under a 500-token budget."""
+    best_of = body.get("best_of")
+    return max(asked_choices(body), best_of if counted(best_of) else 1)
 
 
 #: Every field that caps an answer's length.
@@ -277,7 +286,7 @@ _CAP_FIELD = {"chat": "max_completion_tokens", "completions": "max_tokens",
 
 async def cap_to_budget(ctx: Context, body: dict[str, Any]) -> None:
     """Under a token budget, cap an uncapped answer at what the budget has left after the
-    prompt (shared by the ``n`` answers); a 429 when nothing is left for an answer. A
+    prompt (shared by the answers generated); a 429 when nothing is left for an answer. A
     black-box pass had a 1,300-token answer served whole under a 500-token budget, since an
     answer without ``max_tokens`` is charged only once it arrives. The cap is not charged
     ahead, as a client's own ``max_tokens`` is: an uncapped request would then hold the whole
@@ -287,7 +296,7 @@ async def cap_to_budget(ctx: Context, body: dict[str, Any]) -> None:
     assert ctx.principal is not None
     if ctx.route not in _CAP_FIELD:
         return
-    limiter, answers = ctx.gateway.limiter, asked_choices(body)
+    limiter, answers = ctx.gateway.limiter, generated_choices(body)
     try:
         if ctx.reserved_tokens:  # the client's own cap, charged: every cap field says it
             if limiter.has_token_budget(ctx.principal):

@@ -300,12 +300,14 @@ async def generate(ctx: Context, body: dict[str, Any]) -> Response:
     if not isinstance(stream, bool):  # an upstream might read "yes" or 1 differently
         raise GatewayError(400, f"'stream' must be true or false, not {stream!r}",
                            code="invalid_request")
-    answers = body.get("n")
-    if answers is not None and not counted(answers):
-        # an upstream may read "3" or 3.0 as three answers: charged and read as one, they
-        # would be refused only once they came back
-        raise GatewayError(400, f"'n' must be a whole number of at least 1 (how many answers "
-                           f"to give), not {answers!r}", code="invalid_request", param="n")
+    for name, what in (("n", "how many answers to give"),
+                       ("best_of", "how many answers to generate and choose from")):
+        answers = body.get(name)
+        if answers is not None and not counted(answers):
+            # an upstream may read "3" or 3.0 as three answers: charged and read as one,
+            # they would be refused only once they came back (or, for best_of, never seen)
+            raise GatewayError(400, f"{name!r} must be a whole number of at least 1 ({what}),"
+                               f" not {answers!r}", code="invalid_request", param=name)
     ctx.stream = stream
     fields, texts, check = await check_input(ctx, body)
     prompt = joined(texts)
