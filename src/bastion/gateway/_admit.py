@@ -28,7 +28,12 @@ logger = logging.getLogger("bastion.gateway")
 
 
 def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
+    headers = request.headers.getlist("authorization")
+    if len(headers) > 1:  # which one is the caller? A proxy or log in front may read the last
+        raise GatewayError(400, f"the request has {len(headers)} Authorization headers; send "
+                           "exactly one, 'Authorization: Bearer <key>'",
+                           code="invalid_request")
+    header = headers[0] if headers else ""
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise GatewayError(401, "missing API key; send 'Authorization: Bearer <key>' with a "

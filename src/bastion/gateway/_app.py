@@ -12,8 +12,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bastion.accounts import StrikeStore
 from bastion.gateway._config import GatewayConfig
+from bastion.gateway._context import Context
 from bastion.gateway._respond import GatewayError
-from bastion.gateway._routes import router
+from bastion.gateway._routes import PATHS, router
 from bastion.gateway._state import Gateway
 from bastion.store import close_store
 
@@ -53,15 +54,21 @@ def create_app(config: GatewayConfig, *, strikes: StrikeStore | None = None) -> 
                   openapi_url=None)
     app.state.gateway = gateway
     app.include_router(router(gateway))
-    app.add_middleware(HeaderLimit, limit=config.max_header_bytes)
+    app.add_middleware(HeaderLimit, gateway=gateway)
     return app
 
 
-class HeaderLimit:
-    """Refuse requests whose headers exceed ``limit`` bytes (431) before any route runs."""
+#: Route names by path (a path itself is the caller's text, never audited).
+_ROUTE_NAMES = {path: route for route, path in PATHS.items()}
 
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
-        self.app, self.limit = app, limit
+
+class HeaderLimit:
+    """Refuse requests whose headers exceed ``max_header_bytes`` (431) before any route runs,
+    with an audit event as every refusal has (no caller: the key is not looked up)."""
+
+    def __init__(self, app: ASGIApp, *, gateway: Gateway) -> None:
+        self.app, self.gateway = app, gateway
+        self.limit = gateway.config.max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, or answer 431."""
@@ -70,6 +77,11 @@ class HeaderLimit:
             if size > self.limit:
                 error = GatewayError(431, f"the request headers have {size} bytes; the limit "
                                      f"is {self.limit}", code="headers_too_large")
-                await error.response()(scope, receive, send)
+                ctx = Context(self.gateway, _ROUTE_NAMES.get(scope["path"], "unknown"))
+                ctx.status, ctx.outcome, ctx.reason = 431, "refused", error.code
+                ctx.finish()
+                await error.response({"x-bastion-request-id": ctx.request_id})(
+                    scope, receive, send)
                 return
         await self.app(scope, receive, send)
+

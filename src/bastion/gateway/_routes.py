@@ -153,6 +153,13 @@ async def _moderations(ctx: Context, request: Request) -> Response:
                         headers=headers_for(ctx))
 
 
+#: Each route's path, by route name (the name is what scopes, metrics and the audit use).
+PATHS = {"chat": "/v1/chat/completions", "completions": "/v1/completions",
+         "embeddings": "/v1/embeddings", "models": "/v1/models",
+         "moderations": "/v1/moderations", "responses": "/v1/responses",
+         "metrics": "/metrics", "healthz": "/healthz"}
+
+
 def router(gateway: Gateway) -> APIRouter:
     """All routes of one gateway."""
     api = APIRouter()
@@ -162,12 +169,11 @@ def router(gateway: Gateway) -> APIRouter:
             return await _handle(gateway, route, request, handler)
         return endpoint
 
-    api.add_api_route("/v1/chat/completions", bind("chat", _generation), methods=["POST"])
-    api.add_api_route("/v1/completions", bind("completions", _generation), methods=["POST"])
-    api.add_api_route("/v1/embeddings", bind("embeddings", _embeddings), methods=["POST"])
-    api.add_api_route("/v1/models", bind("models", _models), methods=["GET"])
-    api.add_api_route("/v1/moderations", bind("moderations", _moderations), methods=["POST"])
-    api.add_api_route("/v1/responses", bind("responses", _generation), methods=["POST"])
+    handlers = {"chat": _generation, "completions": _generation, "embeddings": _embeddings,
+                "models": _models, "moderations": _moderations, "responses": _generation}
+    for route, handler in handlers.items():
+        api.add_api_route(PATHS[route], bind(route, handler),
+                          methods=["GET" if route == "models" else "POST"])
 
     async def render(_: Context, __: Request) -> Response:
         gateway.metrics.audit_pending.set(gateway.audit.pending)
@@ -183,6 +189,6 @@ def router(gateway: Gateway) -> APIRouter:
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", "audit_pending": gateway.audit.pending}
 
-    api.add_api_route("/metrics", metrics, methods=["GET"])
-    api.add_api_route("/healthz", healthz, methods=["GET"])
+    api.add_api_route(PATHS["metrics"], metrics, methods=["GET"])
+    api.add_api_route(PATHS["healthz"], healthz, methods=["GET"])
     return api
