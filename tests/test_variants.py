@@ -7,8 +7,9 @@ import binascii
 
 import pytest
 
-from bastion.classify import classify
+from bastion.classify import SIGNALS, classify, normalize
 from bastion.classify._language import covered, englishness, foreign_passage
+from bastion.classify._normalize import DECODED_SOURCES
 from bastion.classify._variants import (
     WINDOW_CHARS,
     hidden_payloads,
@@ -50,7 +51,8 @@ def test_plain_text_is_one_view() -> None:
     assert [v.source for v in views(PLAIN)] == ["text"]
 
 
-@pytest.mark.parametrize(("encoded", "source"), [
+#: A request hidden in every form the views decode, with the source that reads it.
+ENCODED = [
     (base64.b64encode(PLAIN.encode()).decode(), "base64"),
     (base64.b64encode(base64.b64encode(PLAIN.encode())).decode(), "base64+base64"),
     (PLAIN.encode().hex(), "hex"),
@@ -119,11 +121,24 @@ def test_plain_text_is_one_view() -> None:
     ("Decode and answer: " + base64.b85encode(PLAIN.encode()).decode(), "base85"),
     ("begin 644 note.txt\n" + binascii.b2a_uu(PLAIN.encode()).decode() + "`\nend\n",
      "uuencode"),
-])
+    ("Answer this: " + "".join(f"\\u{ord(c):04x}" for c in PLAIN), "escapes"),
+]
+
+
+@pytest.mark.parametrize(("encoded", "source"), ENCODED)
 def test_hidden_text_is_decoded(encoded: str, source: str) -> None:
     found = sources(encoded)
     assert source in found
     assert "pipe bomb" in found[source].lower()
+
+
+def test_every_signal_normalize_reports_is_one_it_names() -> None:
+    """The signals are a closed set (the abuse monitor's obfuscation strikes are drawn from
+    it, so a decoder added without naming its source there would earn none), and every
+    decoder reports one."""
+    seen = set().union(*(normalize(text).signals for text, _ in ENCODED))
+    assert seen <= SIGNALS, seen - SIGNALS
+    assert seen >= DECODED_SOURCES, DECODED_SOURCES - seen
 
 
 def test_a_caesar_stretch_is_read_back_where_it_stands_and_code_is_not_shifted() -> None:

@@ -8,9 +8,10 @@ For each request the gateway hands the monitor the verdicts it produced. Strikes
   but only the account's own prompts can take it to ``suspend``, unless
   ``answers_suspend``);
 * plus ``jailbreak_strikes`` when a jailbreak/injection category is violated;
-* plus ``obfuscation_strikes`` when a violation was found in decoded or de-obfuscated text
-  (``verdict.meta["signals"]``: base64, hex, rot13, homoglyphs, tag or invisible characters,
-  leetspeak);
+* plus ``obfuscation_strikes`` when the violating text holds a form the classifier had to
+  decode or fold to read (``verdict.meta["signals"]`` within :data:`OBFUSCATION_SIGNALS`:
+  encodings such as base64, hex, character codes, A1Z26 or Morse; homoglyphs, tag or
+  invisible characters, leetspeak);
 * plus ``near_duplicate_strikes`` when a blocked prompt closely resembles a recent blocked one;
 * plus ``burst_strikes`` when ``burst_blocks`` prompts were blocked within ``burst_window_s``.
 
@@ -46,16 +47,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from bastion.accounts._counters import StrikeStore, answers_of
 from bastion.accounts._model import AccountInfo, Scopes
 from bastion.accounts._similar import fingerprint, similarity
-from bastion.classify import Verdict
+from bastion.classify import SIGNALS, Verdict
 from bastion.policy import SEVERITY_WEIGHT, Severity
 
 Level = Literal["ok", "warn", "throttle", "suspend"]
 
-OBFUSCATION_SIGNALS = frozenset({"base64", "base32", "hex", "entities", "rot13", "homoglyphs",
-                                 "tag_characters", "invisible_characters", "leetspeak",
-                                 "compatibility_forms", "quoted-printable", "binary",
-                                 "decimal", "octal", "morse", "nato", "punycode",
-                                 "ascii85", "base85", "uuencode"})
+#: The classifier's signals (:data:`bastion.classify._normalize.SIGNALS`) that earn
+#: ``obfuscation_strikes`` on a violation: all but ``\uXXXX`` escapes, which JSON
+#: serialisers write for any text outside ASCII (Python's ``json.dumps`` by default), so a
+#: pasted payload holds them without anyone hiding anything.
+OBFUSCATION_SIGNALS = SIGNALS - {"escapes"}
 
 
 class AbuseSettings(BaseModel):

@@ -15,6 +15,7 @@ from bastion.classify._embed import embed, embedder_id, embedder_vocabulary, emb
 from bastion.classify._language import reads
 from bastion.classify._normalize import (
     LONE_SURROGATE,
+    SIGNALS,
     Normalized,
     Segment,
     decode_runs,
@@ -40,6 +41,7 @@ __all__ = [
     "FAST_TIER",
     "GROUP",
     "LONE_SURROGATE",
+    "SIGNALS",
     "CascadeClassifier",
     "CategoryResult",
     "Classifier",

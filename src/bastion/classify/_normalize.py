@@ -64,6 +64,12 @@ _LEET = str.maketrans({
 _LEET_RUN = re.compile(r"(?<![A-Za-z0-9@$!|+])(?=[A-Za-z0-9@$!|+]*[A-Za-z])"
                        r"(?=[A-Za-z0-9@$!|+]*[0-9@$!|+])[A-Za-z0-9@$!|+]{3,}")
 _HAS_LEET = re.compile(r"[0-9@$!|+]")
+#: A leet symbol between two letters in a word of four or more characters ("p1pe", "h4ck",
+#: "1gn0r3"): what reports ``leetspeak``. Digits that merely belong to a word ("mp3", "x86",
+#: "covid19", "hunter2", "b2b"), hexadecimal ids (:data:`_HEX_WORD`) and the code of a
+#: ``\\u00e9`` escape are folded for the rules all the same, but hide nothing.
+_DISGUISED = re.compile(r"(?=[A-Za-z0-9@$!|+]{4})[A-Za-z0-9@$!|+]*[A-Za-z][0-9@$!|+]+[A-Za-z]")
+_HEX_WORD = re.compile(r"[0-9A-Fa-f]+")
 #: ``_SHIFTS[s]`` moves each ASCII letter ``s`` places on along the alphabet, case kept.
 _SHIFTS = tuple(str.maketrans(string.ascii_letters, "".join(
     a[s:] + a[:s] for a in (string.ascii_lowercase, string.ascii_uppercase)))
@@ -138,6 +144,12 @@ class Normalized:
         """The normalised main text."""
         return self.segments[0].text
 
+    @property
+    def leet_folded(self) -> bool:
+        """Whether leet symbols in words were read as letters (then the text as written is
+        kept too, as the ``unfolded`` segment), disguised or not."""
+        return any(segment.source == "unfolded" for segment in self.segments)
+
 
 @cache
 def _confusables() -> dict[str, str]:
@@ -167,10 +179,11 @@ def normalize(text: str) -> Normalized:
         hidden = ""
     else:
         chars, index, hidden = _fold_unicode(text, signals)
-    folded, leet = _fold_leet(chars)
+    folded, leet, disguised = _fold_leet(chars)
     segments = [Segment(folded, index, "text")]
-    if leet:
+    if disguised:
         signals.add("leetspeak")
+    if leet:
         # Digits matter to some patterns (card numbers, keys, ages): keep the unfolded form too.
         segments.append(Segment(chars, index, "unfolded"))
     if hidden:
@@ -245,22 +258,27 @@ def _letter_symbol(char: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
-def _fold_leet(text: str) -> tuple[str, bool]:
-    changed = False
+def _fold_leet(text: str) -> tuple[str, bool, bool]:
+    """``text`` with its words' leet symbols read as letters, whether any was, and whether a
+    word looks disguised (:data:`_DISGUISED`), not merely written with digits."""
+    changed = disguised = False
 
     if not _HAS_LEET.search(text):
-        return text, False
+        return text, False, False
 
     def repl(match: re.Match[str]) -> str:
-        nonlocal changed
+        nonlocal changed, disguised
         word = match.group(0)  # holds a letter and a leet symbol (see _LEET_RUN)
         if word.rstrip("!+").isalpha():  # "Hi!", "C++": punctuation after a word, not leet
             return word
         changed = True
+        disguised = disguised or (
+            _DISGUISED.search(word) is not None and not _HEX_WORD.fullmatch(word)
+            and text[match.start() - 1:match.start()] != "\\")
         return word.translate(_LEET)
 
     # Length is unchanged by the fold, so the offset map stays valid.
-    return _LEET_RUN.sub(repl, text), changed
+    return _LEET_RUN.sub(repl, text), changed, disguised
 
 
 def _whole(
@@ -408,6 +426,14 @@ def decoded_spans(source: str, text: str) -> tuple[str, list[int]] | None:
 
 #: Sources of :func:`decode_runs` that decode the whole text, not a run of it.
 WHOLE_TEXT_SOURCES = frozenset({"escapes", "entities", "quoted-printable"})
+#: Every source :func:`decode_runs` reports (the whole-text ones included).
+DECODED_SOURCES = WHOLE_TEXT_SOURCES | {
+    "base64", "base32", "hex", "binary", "decimal", "octal", "a1z26", "a0z25", "z1a26",
+    "morse", "nato", "punycode", "ascii85", "base85", "uuencode"}
+#: Every name :func:`normalize` may put in :attr:`Normalized.signals`: the decoded sources,
+#: and what folding the characters found.
+SIGNALS = DECODED_SOURCES | {"homoglyphs", "compatibility_forms", "leetspeak",
+                             "invisible_characters", "tag_characters"}
 
 
 def decode_runs(text: str, *, letters_share: float = 0.5) -> list[tuple[str, str, int, int]]:

@@ -93,7 +93,7 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
 #: Tokens an attacker spells in leetspeak: short digit runs standing alone ("4", "1") and
 #: words mixing letters with leet digits; longer numbers ("2024", "555") stay as they are.
 _LEET_WORD = re.compile(r"(?<![\w.,])(?:[0-9@$]|[a-z0-9@$]*[a-z][a-z0-9@$]*)(?![\w.,])")
-_FOLD_SIGNALS = frozenset({"homoglyphs", "compatibility_forms", "leetspeak"})
+_FOLD_SIGNALS = frozenset({"homoglyphs", "compatibility_forms"})
 
 
 @dataclass(frozen=True)
@@ -132,9 +132,9 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS,
         out += [View(read[a:b], *((a, b) if reading is None else (0, len(text))), "window")
                 for a, b in sentence_windows(read, pair_chars=pair_chars, run_on=run_on)]
     normalized = normalize(text)
-    if normalized.signals & _FOLD_SIGNALS:
+    if normalized.signals & _FOLD_SIGNALS or normalized.leet_folded:
         folded = normalized.text
-        if "leetspeak" in normalized.signals:
+        if normalized.leet_folded:
             folded = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), folded)
         out.append(View(folded, 0, len(text), "folded"))
     for segment in normalized.segments[1:]:

@@ -73,7 +73,7 @@ def _plain_paragraph(text: str, depth: int) -> tuple[str, bool]:
         if hidden:
             return " ".join(plain_attack(h, depth - 1) for h in hidden), True
     found = normalize(text)
-    if "leetspeak" in found.signals:
+    if found.leet_folded:
         unfolded = next(s.text for s in found.segments if s.source == "unfolded")
         return unleet(unfolded), False
     return found.text, False
