@@ -51,6 +51,7 @@ _POLICY_CACHE_SIZE = 32
 _SOURCE_NOTE = {"window": "in a sentence window (after the window margin)",
                 "folded": "after folding look-alike letters",
                 "url": "after URL-decoding", "reversed": "read reversed", "rot13": "after rot13",
+                "word-order": "with its words read in reverse order",
                 "spaced": "with letter spacing removed", "tags": "in hidden tag characters",
                 "escapes": "after decoding \\u escapes",
                 "entities": "after decoding HTML character references",
