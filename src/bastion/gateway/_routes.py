@@ -77,7 +77,7 @@ async def _embeddings(ctx: Context, request: Request) -> Response:
     fields, _, check = await check_input(ctx, body)
     if check.outcome == "block":
         return await refuse(ctx, check, "")
-    redact(ctx, body, fields, check)  # the upstream never sees the values, here either
+    await redact(ctx, body, fields, check)  # the upstream never sees the values, here either
     stamp_identity(ctx, body)
     body.pop("safety_identifier", None)  # the embeddings API takes 'user' only
     response = await send(ctx, body, stream=False)
