@@ -323,3 +323,22 @@ def test_best_of_is_reserved_as_the_answers_it_generates(
     assert 0 < sent["max_tokens"] * 4 < 500  # four answers share the room
     assert odd.status_code == 400
     assert "'best_of' must be a whole number" in odd.json()["error"]["message"]
+
+
+def test_a_batch_of_prompts_is_refused_before_the_upstream_generates_it(
+        gw: Running, upstream: tuple[ScriptedUpstream, str]) -> None:
+    """Found in a fifth black-box pass: a completion's prompt may be a list of prompts, and
+    the upstream answers each (len(prompt) x n answers, each up to max_tokens), but the
+    budget counted one answer: 50 one-letter prompts were each capped at the whole room
+    (487 tokens: some 24,000 asked under a 500-token budget). The answers could not be shown
+    either (the answer reader takes indexes below n), so a batch is refused before it
+    costs."""
+    gw.accounts.create_account("batch")
+    _, key = gw.accounts.create_key("batch", tokens_per_minute=500)
+    with gw.client(key) as client:
+        batch = client.post("/completions", json={"model": "m", "prompt": ["x"] * 50})
+        one = client.post("/completions", json={"model": "m", "prompt": ["tell me about tea"]})
+    assert batch.status_code == 400
+    assert "'prompt' holds 50 prompts" in batch.json()["error"]["message"]
+    assert one.status_code == 200
+    assert len(upstream[0].requests) == 1

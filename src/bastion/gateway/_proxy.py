@@ -296,9 +296,9 @@ def _upstream_message(response: httpx.Response) -> str:
     return str(message)[:500]
 
 
-async def generate(ctx: Context, body: dict[str, Any]) -> Response:
-    """Chat and text completions, streamed or not."""
-    gateway, route = ctx.gateway, ctx.route
+def _answers_asked(route: str, body: dict[str, Any]) -> bool:
+    """Whether a generation request is streamed; a 400 for settings that an upstream may
+    read otherwise than the gateway charges and reads them."""
     stream = body.get("stream", False)
     if not isinstance(stream, bool):  # an upstream might read "yes" or 1 differently
         raise GatewayError(400, f"'stream' must be true or false, not {stream!r}",
@@ -311,6 +311,21 @@ async def generate(ctx: Context, body: dict[str, Any]) -> Response:
             # they would be refused only once they came back (or, for best_of, never seen)
             raise GatewayError(400, f"{name!r} must be a whole number of at least 1 ({what}),"
                                f" not {answers!r}", code="invalid_request", param=name)
+    prompts = body.get("prompt") if route == "completions" else None
+    if isinstance(prompts, list) and len(prompts) > 1 and not all(
+            isinstance(p, int) for p in prompts):  # a list of ints is one prompt, as ids
+        # each prompt is answered (n answers each, up to the cap each): the budget counted
+        # one answer, and the reader takes no index past n
+        raise GatewayError(400, f"'prompt' holds {len(prompts)} prompts; this gateway takes "
+                           "one prompt per request: send each as its own request",
+                           code="invalid_request", param="prompt")
+    return stream
+
+
+async def generate(ctx: Context, body: dict[str, Any]) -> Response:
+    """Chat and text completions, streamed or not."""
+    gateway, route = ctx.gateway, ctx.route
+    stream = _answers_asked(route, body)
     ctx.stream = stream
     fields, texts, check = await check_input(ctx, body)
     prompt = joined(texts)
