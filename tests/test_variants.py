@@ -41,6 +41,10 @@ NATO = dict(zip("abcdefghijklmnopqrstuvwxyz", [
     "Uniform", "Victor", "Whiskey", "X-ray", "Yankee", "Zulu"], strict=True))
 
 
+#: Braille cells for a to z, written out here (not read from the decoder's table).
+BRAILLE = dict(zip("abcdefghijklmnopqrstuvwxyz", "⠁⠃⠉⠙⠑⠋⠛⠓⠊⠚⠅⠇⠍⠝⠕⠏⠟⠗⠎⠞⠥⠧⠺⠭⠽⠵", strict=True))
+
+
 def nato(text: str) -> str:
     """``text`` spelled in the NATO alphabet, letters apart by a space, words by a slash."""
     return " / ".join(" ".join(NATO[c] for c in word.lower() if c in NATO)
@@ -122,6 +126,10 @@ ENCODED = [
     ("begin 644 note.txt\n" + binascii.b2a_uu(PLAIN.encode()).decode() + "`\nend\n",
      "uuencode"),
     ("Answer this: " + "".join(f"\\u{ord(c):04x}" for c in PLAIN), "escapes"),
+    # a fifth black-box pass: Braille cells, ROT47, a filler word between every two words
+    ("".join(BRAILLE.get(c, c) for c in PLAIN.lower()), "folded"),
+    ("".join(chr(33 + (ord(c) - 33 + 47) % 94) if c != " " else c for c in PLAIN), "rot47"),
+    (" banana ".join(PLAIN.split()), "interleaved"),
 ]
 
 

@@ -209,6 +209,15 @@ def rot13(text: str) -> str:
     return shift_letters(text, 13)
 
 
+#: ROT47: every printable ASCII character but the space moved 47 places along ``!`` to ``~``.
+_ROT47 = str.maketrans({chr(c): chr(33 + (c - 33 + 47) % 94) for c in range(33, 127)})
+
+
+def rot47(text: str) -> str:
+    """``text`` with its printable ASCII characters rotated by 47 (its own inverse)."""
+    return text.translate(_ROT47)
+
+
 def _fold_unicode(text: str, signals: set[str]) -> tuple[str, tuple[int, ...], str]:
     table = _confusables()
     out: list[str] = []
@@ -229,7 +238,7 @@ def _fold_unicode(text: str, signals: set[str]) -> tuple[str, tuple[int, ...], s
             continue
         folded = unicodedata.normalize("NFKC", char)
         if folded == char and char not in table:
-            folded = _letter_symbol(char) or char
+            folded = _letter_symbol(char) or _BRAILLE.get(char, char)
         if folded != char and folded.isascii():
             signals.add("compatibility_forms")
         for piece in folded:
@@ -248,6 +257,14 @@ def _fold_unicode(text: str, signals: set[str]) -> tuple[str, tuple[int, ...], s
 #: ACUTE") and is no match.
 _LETTER_NAME = re.compile(r"(?:LATIN (?:CAPITAL |SMALL )?LETTER|SYMBOL LETTER"
                           r"|LATIN LETTER SMALL CAPITAL) ([A-Z])$")
+
+
+#: Braille letters a to z (Unicode braille cells, dots 1 to 6 as bits 0 to 5). Found in a
+#: fifth black-box pass: a request written in them passed, read by the model as symbols.
+_BRAILLE = {chr(0x2800 + dots): letter for letter, dots in zip(
+    "abcdefghijklmnopqrstuvwxyz",
+    (0x01, 0x03, 0x09, 0x19, 0x11, 0x0B, 0x1B, 0x13, 0x0A, 0x1A, 0x05, 0x07, 0x0D, 0x1D,
+     0x15, 0x0F, 0x1F, 0x17, 0x0E, 0x1E, 0x25, 0x27, 0x3A, 0x2D, 0x3D, 0x35), strict=True)}
 
 
 @cache

@@ -47,6 +47,7 @@ from bastion.classify._normalize import (
     decode_runs,
     normalize,
     rot13,
+    rot47,
     shift_letters,
     unescape,
 )
@@ -229,7 +230,8 @@ def _json_lines(text: str) -> str | None:
 
 
 #: View sources that stand for a payload hidden in the text rather than the text itself.
-HIDDEN_SOURCES = frozenset({"base64", "base32", "hex", "tags", "url", "rot13", "caesar",
+HIDDEN_SOURCES = frozenset({"base64", "base32", "hex", "tags", "url", "rot13", "rot47",
+                            "caesar", "interleaved",
                             "a1z26", "a0z25", "z1a26", "reversed", "word-order",
                             "spaced", "joined", "split", "escapes", "entities",
                             "quoted-printable", "binary", "decimal", "octal", "morse",
@@ -245,7 +247,8 @@ def hidden_payloads(text: str) -> list[str]:
 
 def _hidden_language(clean: str, length: int, pair_chars: int,
                      run_on: tuple[int, int]) -> list[View]:
-    """URL-encoded, reversed, rot13 and letter-spaced forms that read better than the text,
+    """URL-encoded, reversed, rot13, rot47, letter-spaced and interleaved forms (a filler word
+    between every two words dropped) that read better than the text,
     and a stretch in a Caesar cipher read back; a long one also in windows
     (:func:`_windowed`)."""
     out = [View(urllib.parse.unquote_plus(m.group(0)), m.start(), m.end(), "url")
@@ -254,17 +257,19 @@ def _hidden_language(clean: str, length: int, pair_chars: int,
     lowered = {w.lower() for w in _LETTERS.findall(clean)}  # the words, for the two below
     for source, candidate in (("reversed", clean[::-1]),
                               ("rot13", rot13(clean)),
+                              ("rot47", _rot47_runs(clean)),
+                              ("interleaved", _drop_interleaved(clean)),
                               ("spaced", _unspace(clean)),
                               ("joined", _unjoin(clean)),
                               ("split", _unsplit(clean))):
         # Letters spelled out one by one read as words "a" and "i" to englishness, so a
         # spaced-out text has no English of its own to improve on; a word split in two
         # ("pi pe") takes no common word away from the text around it.
-        better = (_READABLE if source in ("spaced", "split")
+        better = (_READABLE if source in ("spaced", "split", "interleaved", "rot47")
                   else max(_READABLE, base + 0.2))
         if candidate != clean and englishness(candidate) >= better:
             out += _windowed(View(candidate, 0, length, source), pair_chars, run_on,
-                             aligned=source == "rot13")
+                             aligned=source in ("rot13", "rot47"))
         elif source == "reversed" and (
                 (turned := _reverse_runs(clean, lowered)) != clean
                 or (turned := _reverse_clauses(clean)) != clean):
@@ -436,6 +441,68 @@ def _reverse_word_order(text: str) -> str:
             pieces[i] = " ".join(out)
             changed = True
     return "".join(pieces) if changed else text
+
+
+#: What ROT47 turns the letters a to o into: digits and punctuation.
+_ROT47_MARKS = re.compile(r"[!-@\[-`{-~]")
+#: Fewest words a ROT47 stretch must have, and fewest times in a row a filler word must
+#: stand between two words.
+_RUN_WORDS, _INTERLEAVED_WORDS = 3, 4
+
+
+def _rot47_runs(text: str) -> str:
+    """``text`` with each run of three words or more written in ROT47 read back where it
+    stands (``w@H 5@ x >2<6`` -> ``How do I make``), the rest as it is; ``text`` itself when
+    there is none. A word of the run is one that is no word of the model's vocabulary as
+    sent but is one rotated; it holds a digit or punctuation (ROT47 writes a to o so) unless
+    it is a single letter (``x`` is ``I``); two of them at least read as words of three
+    letters or more (a list of digits, ``2, 3, 4``, reads ``a, b, c``)."""
+    words = embedder_words()
+    tokens = re.split(r"( +)", text)  # words at even places, the spaces between them at odd
+
+    def rotated(token: str) -> bool:
+        if not (_ROT47_MARKS.search(token) or len(token) == 1):
+            return False
+        read = rot47(token).strip(_WORD_EDGES).lower()
+        return read.isalpha() and read in words and token.strip(_WORD_EDGES).lower() not in words
+
+    marked = [i % 2 == 0 and rotated(t) for i, t in enumerate(tokens)]
+    changed = False
+    i = 0
+    while i < len(tokens):
+        end = i
+        while marked[i] and end + 2 < len(tokens) and marked[end + 2]:
+            end += 2
+        run = tokens[i:end + 1:2]
+        if marked[i] and len(run) >= _RUN_WORDS and sum(
+                len(rot47(t).strip(_WORD_EDGES)) >= 3 for t in run) >= 2:
+            tokens[i:end + 1] = [rot47(t) if k % 2 == 0 else t
+                                 for k, t in enumerate(tokens[i:end + 1])]
+            changed = True
+        i = end + 1
+    return "".join(tokens) if changed else text
+
+
+def _drop_interleaved(text: str) -> str:
+    """``text`` without a filler word sent between every two words of a stretch (``How banana
+    do banana I banana make``: found in a fifth black-box pass, read by the model as noise
+    about bananas); ``text`` itself when no one word takes every other place four times or
+    more in a row."""
+    words = text.split()
+    plain = [w.strip(_WORD_EDGES).lower() for w in words]
+    drop: set[int] = set()
+    for parity in (0, 1):
+        places = list(range(parity, len(words), 2))
+        start = 0
+        for k in range(1, len(places) + 1):
+            if k == len(places) or plain[places[k]] != plain[places[start]]:
+                filler = plain[places[start]]
+                if k - start >= _INTERLEAVED_WORDS and any(c.isalpha() for c in filler):
+                    drop.update(places[start:k])
+                start = k
+    if not drop or len(drop) * 2 > len(words) + 1:  # every word the same: no filler
+        return text
+    return " ".join(w for i, w in enumerate(words) if i not in drop)
 
 
 def _unspace(text: str) -> str:
