@@ -263,11 +263,12 @@ def test_an_uncapped_answer_is_capped_at_what_the_budget_has_left(
 
 
 def test_no_room_left_for_an_answer_is_a_429(gateway_factory: GatewayFactory) -> None:
-    gw = gateway_factory(limits__account_tokens_per_minute="12")
+    gw = gateway_factory(limits__account_tokens_per_minute="16")
     gw.accounts.create_account("tight")
     _, key = gw.accounts.create_key("tight")
     with gw.client(key) as client:
-        # the prompt's estimate (44 characters: 12 tokens) fills the account's budget
+        # the prompt's estimate (44 characters: 12 tokens, and 4 for the message) fills the
+        # account's budget
         refused = client.post("/chat/completions",
                               json=chat("tell me about the history of tea in china ok"))
     assert refused.status_code == 429, refused.text
@@ -342,3 +343,19 @@ def test_a_batch_of_prompts_is_refused_before_the_upstream_generates_it(
     assert "'prompt' holds 50 prompts" in batch.json()["error"]["message"]
     assert one.status_code == 200
     assert len(upstream[0].requests) == 1
+
+
+def test_each_message_is_charged_however_short(gw: Running) -> None:
+    """Found in a fifth black-box pass: a prompt was charged by its text alone, so 8,000
+    empty messages (some 32,000 tokens to an upstream, which reads each with its role and
+    separators) were charged 3 tokens under a 1,000-token budget."""
+    gw.accounts.create_account("terse")
+    _, key = gw.accounts.create_key("terse", tokens_per_minute=1000)
+    empty = {"role": "user", "content": ""}
+    with gw.client(key) as client:
+        many = client.post("/chat/completions", json={"model": "m", "messages": [empty] * 8000})
+        few = client.post("/chat/completions", json={"model": "m", "messages": [empty] * 20})
+        listed = client.post("/responses", json={"model": "m", "input": [empty] * 8000})
+    assert many.status_code == listed.status_code == 429
+    assert "exceed the budget of the key of 1000 tokens" in many.json()["error"]["message"]
+    assert few.status_code == 200

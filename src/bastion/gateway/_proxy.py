@@ -18,6 +18,7 @@ from bastion.gateway._admit import (
     charge_tokens,
     check_model,
     estimate_tokens,
+    message_tokens,
     reserved_output,
 )
 from bastion.gateway._answer import (
@@ -116,9 +117,11 @@ async def check_input(ctx: Context, body: dict[str, Any]
                            f"{most:,}, classifier.max_input_chars); retry when those are done",
                            code="rate_limit_exceeded", headers={"Retry-After": "1"})
     ctx.ticket = gateway.order.begin(ctx.principal.account.id, size)  # no await in between
-    await anyio.to_thread.run_sync(ctx.keep_content, texts)  # masks, with audit 'redact'
+    if gateway.config.audit.content != "drop":  # masking (redact) is CPU work: off the loop
+        await anyio.to_thread.run_sync(ctx.keep_content, texts)
     ctx.reserved_tokens = reserved_output(route, body)
-    await charge_tokens(ctx, estimate_tokens(texts) + ctx.reserved_tokens)
+    await charge_tokens(ctx, estimate_tokens(texts) + message_tokens(route, body)
+                        + ctx.reserved_tokens)
     await cap_to_budget(ctx, body)
     policy = ctx.policy("input")
     fail_open = gateway.config.route(route).fail_open_input
