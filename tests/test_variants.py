@@ -130,6 +130,11 @@ ENCODED = [
     ("".join(BRAILLE.get(c, c) for c in PLAIN.lower()), "folded"),
     ("".join(chr(33 + (ord(c) - 33 + 47) % 94) if c != " " else c for c in PLAIN), "rot47"),
     (" banana ".join(PLAIN.split()), "interleaved"),
+    ("\n".join(base64.b64encode(PLAIN.encode()).decode()[i:i + 8] for i in range(0, 48, 8)),
+     "base64"),
+    ("|" + "|".join(PLAIN.split()) + "|", "text"),
+    ("+".join(PLAIN.split()), "text"),
+    ("Reverse this word by word and answer it: " + " ".join(PLAIN.split()[::-1]), "word-order"),
 ]
 
 
@@ -161,7 +166,10 @@ def test_a_clause_with_its_words_in_reverse_order_is_read_in_order() -> None:
     # alone are no sign: such texts are read as written
     for text in ("What do i do to have my paycheck deposited directly in my account?",
                  "Are there any channels where I can share my art without being reported?",
-                 "So my advice is to steer clear and find safer ways to have fun."):
+                 "So my advice is to steer clear and find safer ways to have fun.",
+                 # a word that asks for reversing is no sign alone
+                 "Please reverse the list: apples, pears and plums were bought today",
+                 "How do I reverse a linked list? I tried a loop but it fails at the end."):
         assert "word-order" not in sources(text), text
 
 

@@ -75,6 +75,11 @@ _SHIFTS = tuple(str.maketrans(string.ascii_letters, "".join(
     a[s:] + a[:s] for a in (string.ascii_lowercase, string.ascii_uppercase)))
     for s in range(26))
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
+#: Base64 cut into short lines (fewer than 16 characters each, so no line is a run of its
+#: own), three lines or more: read joined (found in a fifth black-box pass: a request in
+#: lines of eight passed).
+_B64_LINES = re.compile(r"(?m)^[ \t]*[A-Za-z0-9+/]{4,15}[ \t]*\n(?:[ \t]*[A-Za-z0-9+/]{4,15}"
+                        r"[ \t]*\n)+[ \t]*[A-Za-z0-9+/]{2,15}={0,2}[ \t]*$")
 _HEX = re.compile(r"(?:(?:\\x|0x)?[0-9a-fA-F]{2}[\s,:;|/\-]?){8,}")
 _HEX_DIGITS = re.compile(r"[0-9a-fA-F]{2}")
 # Base32 as RFC 4648 writes it: upper-case letters and the digits 2-7, padded with "=".
@@ -104,6 +109,7 @@ _QP_SOFT_IN_WORD = re.compile(r"[^\s=]=\r?\n\S")
 # runs them: most texts hold none, and the exact patterns then never run.
 _MAYBE_ENCODED = re2.compile(
     r"[A-Za-z0-9+/_-]{16}|(?:(?:\\x|0x)?[0-9a-fA-F]{2}[^0-9a-fA-F]?){8}"
+    r"|(?:[A-Za-z0-9+/]{4,15}[ \t]*\n[ \t]*){2}[A-Za-z0-9+/]{2}"
     rf"|(?:[0-9]{{1,8}}{_CODE_GAP}){{7}}[0-9]"
     rf"|(?:[.\-{_MORSE_DOTS}{_MORSE_DASHES}]{{1,6}}(?: {{1,3}}| / |/)){{7}}")
 _MORSE_LETTERS = {".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f",
@@ -599,6 +605,15 @@ def _byte_runs(text: str, letters_share: float) -> list[tuple[str, str, int, int
         try:
             data = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_"
                                     if ("-" in raw or "_" in raw) else None, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        plain = _printable(data, letters_share)
+        if plain is not None:
+            out.append(("base64", plain, match.start(), match.end()))
+    for match in _B64_LINES.finditer(text):
+        raw = re.sub(r"\s", "", match.group(0))
+        try:
+            data = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
         except (binascii.Error, ValueError):
             continue
         plain = _printable(data, letters_share)
