@@ -501,7 +501,8 @@ def _drop_interleaved(text: str) -> str:
     """``text`` without a filler word sent between every two words of a stretch (``How banana
     do banana I banana make``: found in a fifth black-box pass, read by the model as noise
     about bananas); ``text`` itself when no one word takes every other place four times or
-    more in a row."""
+    more in a row. A common word is no filler: lists (``X and Y and Z``, ``a pen, a kiwi``)
+    and code (``import x import y``) repeat one so."""
     words = text.split()
     plain = [w.strip(_WORD_EDGES).lower() for w in words]
     drop: set[int] = set()
@@ -511,7 +512,8 @@ def _drop_interleaved(text: str) -> str:
         for k in range(1, len(places) + 1):
             if k == len(places) or plain[places[k]] != plain[places[start]]:
                 filler = plain[places[start]]
-                if k - start >= _INTERLEAVED_WORDS and any(c.isalpha() for c in filler):
+                if (k - start >= _INTERLEAVED_WORDS and any(c.isalpha() for c in filler)
+                        and filler not in COMMON):
                     drop.update(places[start:k])
                 start = k
     if not drop or len(drop) * 2 > len(words) + 1:  # every word the same: no filler
