@@ -3,11 +3,14 @@ red-teamers inside an engagement audited but never throttled."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
 
-from bastion.testing import ScriptedUpstream
+from bastion.testing import ScriptedUpstream, serve_app
 
 from .conftest import GatewayFactory, RawUpstream, Running
 from .test_abuse import JAILBREAKS, LOW
@@ -359,3 +362,50 @@ def test_each_message_is_charged_however_short(gw: Running) -> None:
     assert many.status_code == listed.status_code == 429
     assert "exceed the budget of the key of 1000 tokens" in many.json()["error"]["message"]
     assert few.status_code == 200
+
+
+def _thinking_upstream() -> FastAPI:
+    """An upstream whose short answers cost 900 tokens (hidden reasoning, as OpenAI's
+    reasoning models): the cost is in ``usage``, which a stream carries only when asked
+    (``stream_options.include_usage``), in a last chunk with no choices."""
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Response:
+        body = await request.json()
+        chunks = [{"choices": [{"index": 0, "delta": {"content": "Tea."},
+                                "finish_reason": "stop"}]}]
+        if (body.get("stream_options") or {}).get("include_usage"):
+            chunks.append({"choices": [], "usage": {"prompt_tokens": 5,
+                                                    "completion_tokens": 900}})
+        frames = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+        return Response(frames, media_type="text/event-stream")
+
+    return app
+
+
+def test_a_stream_is_charged_what_the_upstream_says_it_cost(
+        gateway_factory: GatewayFactory) -> None:
+    """Found in a fifth black-box pass: a streamed answer was charged by its visible text
+    unless the client asked for usage, so an answer whose reasoning cost 900 hidden tokens
+    was charged one, and streams went on at 900 tokens each under a 1,000-token budget.
+    Under a budget the gateway now asks the upstream for usage, and takes the usage chunk
+    out of a stream whose client did not ask for it."""
+    with serve_app(_thinking_upstream()) as url:
+        gw = gateway_factory(upstream__base_url=url)
+        gw.accounts.create_account("thinker")
+        _, key = gw.accounts.create_key("thinker", tokens_per_minute=1000)
+        ask = {"model": "m", "messages": [{"role": "user", "content": "tea?"}], "stream": True}
+        with gw.client(key) as client:
+            first = client.post("/chat/completions", json=ask)
+            second = client.post("/chat/completions", json={**ask, "max_tokens": 200})
+        gw.accounts.create_account("counter")
+        _, other = gw.accounts.create_key("counter", tokens_per_minute=1000)
+        with gw.client(other) as client:
+            asked = client.post("/chat/completions",
+                                json={**ask, "stream_options": {"include_usage": True}})
+    assert first.status_code == 200
+    assert '"usage"' not in first.text  # the client did not ask for it
+    assert "Tea." in first.text
+    assert second.status_code == 429  # 900 of 1,000 spent
+    assert '"completion_tokens": 900' in asked.text.replace('":900', '": 900')

@@ -66,10 +66,14 @@ _LEET_RUN = re.compile(r"(?<![A-Za-z0-9@$!|+])(?=[A-Za-z0-9@$!|+]*[A-Za-z])"
 _HAS_LEET = re.compile(r"[0-9@$!|+]")
 #: A leet symbol between two letters in a word of four or more characters ("p1pe", "h4ck",
 #: "1gn0r3"): what reports ``leetspeak``. Digits that merely belong to a word ("mp3", "x86",
-#: "covid19", "hunter2", "b2b"), hexadecimal ids (:data:`_HEX_WORD`) and the code of a
-#: ``\\u00e9`` escape are folded for the rules all the same, but hide nothing.
+#: "covid19", "hunter2", "b2b"), hexadecimal ids (:data:`_HEX_WORD`), the code of a
+#: ``\\u00e9`` escape and an email address are folded for the rules all the same, but hide
+#: nothing.
 _DISGUISED = re.compile(r"(?=[A-Za-z0-9@$!|+]{4})[A-Za-z0-9@$!|+]*[A-Za-z][0-9@$!|+]+[A-Za-z]")
 _HEX_WORD = re.compile(r"[0-9A-Fa-f]+")
+#: What follows the local part and first label of an email address (``john@example``
+#: ``.com``): no disguise.
+_DOMAIN_AFTER = re.compile(r"(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 #: ``_SHIFTS[s]`` moves each ASCII letter ``s`` places on along the alphabet, case kept.
 _SHIFTS = tuple(str.maketrans(string.ascii_letters, "".join(
     a[s:] + a[:s] for a in (string.ascii_lowercase, string.ascii_uppercase)))
@@ -297,7 +301,8 @@ def _fold_leet(text: str) -> tuple[str, bool, bool]:
         changed = True
         disguised = disguised or (
             _DISGUISED.search(word) is not None and not _HEX_WORD.fullmatch(word)
-            and text[match.start() - 1:match.start()] != "\\")
+            and text[match.start() - 1:match.start()] != "\\"
+            and not ("@" in word and _DOMAIN_AFTER.match(text, match.end())))
         return word.translate(_LEET)
 
     # Length is unchanged by the fold, so the offset map stays valid.

@@ -218,6 +218,21 @@ def stamp_identity(ctx: Context, body: dict[str, Any]) -> None:
         body[name] = pseudonym
 
 
+def ask_usage(ctx: Context, body: dict[str, Any]) -> bool:
+    """Under a token budget, ask the upstream for a stream's usage (``include_usage``), and
+    say whether the gateway asked it (the client did not: its usage chunk is taken out). A
+    stream carries its cost only when asked, and charged by its visible text an answer
+    with 900 tokens of hidden reasoning cost one (a black-box pass)."""
+    assert ctx.principal is not None
+    options = body.get("stream_options")
+    if not ctx.stream or ctx.route == "responses" or not isinstance(options, dict | None) \
+            or not ctx.gateway.limiter.has_token_budget(ctx.principal) \
+            or (options or {}).get("include_usage") is True:
+        return False
+    body["stream_options"] = {**(options or {}), "include_usage": True}
+    return True
+
+
 async def refuse(ctx: Context, check: Check, prompt: str) -> Response:
     """Answer a blocked request (error or refusal completion) after counting strikes."""
     ctx.outcome = f"blocked_{check.direction}"
@@ -336,6 +351,7 @@ async def generate(ctx: Context, body: dict[str, Any]) -> Response:
         return await refuse(ctx, check, prompt)
     vault = await redact(ctx, body, fields, check)
     stamp_identity(ctx, body)
+    usage_asked = ask_usage(ctx, body)
     ctx.body = body
     response = await send(ctx, body, stream=ctx.stream)
     if response.status_code != 200:
@@ -349,7 +365,7 @@ async def generate(ctx: Context, body: dict[str, Any]) -> Response:
                                "event stream", code="upstream_malformed")
         guard = StreamGuard(ctx, response, policy, fail_open=fail_open,
                             vault=vault if gateway.config.redact.restore else None,
-                            mask=masks(policy))
+                            mask=masks(policy), drop_usage=usage_asked)
         ctx.extra["deferred"] = True
         return StreamingResponse(guard.run(), media_type="text/event-stream",
                                  headers=headers_for(ctx, pending_output=True))

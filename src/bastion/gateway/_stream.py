@@ -70,11 +70,15 @@ class StreamGuard:
         fail_open: the route's output fail-open setting.
         vault: the request's redaction vault, whose placeholders are restored.
         mask: mask PII and secrets the model generates (the output policy redacts).
+        drop_usage: the gateway asked for usage (``_proxy.ask_usage``): the chunk that
+            carries it alone is read, not sent.
     """
 
     def __init__(self, ctx: Context, response: httpx.Response, policy: Policy, *,
-                 fail_open: bool, vault: Vault | None, mask: bool = False) -> None:
+                 fail_open: bool, vault: Vault | None, mask: bool = False,
+                 drop_usage: bool = False) -> None:
         self.ctx = ctx
+        self.drop_usage = drop_usage
         self.config = ctx.gateway.config.stream
         self.response = response
         self.policy = policy
@@ -144,6 +148,8 @@ class StreamGuard:
         if kind in TERMINAL:
             self.terminal = True
         self.reported_tokens = max(self.reported_tokens, reported_tokens(chunk))
+        if self.drop_usage and chunk.get("choices") == [] and "usage" in chunk:
+            return  # the gateway's own question, for the budget; the client did not ask
         named = f"event: {kind}\n" if kind else ""  # a name: event_texts refuses other types
         signed = isinstance(chunk.get("response"), dict) and self.ctx.route == "responses"
         if signed:  # the client sees account-bound ids
