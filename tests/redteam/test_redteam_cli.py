@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -13,6 +18,48 @@ from bastion.cli._redteam import register
 
 DATA = Path(__file__).parent / "data"
 EVAL_KEYS = {"n", "precision", "recall", "f1", "auprc", "threshold", "fpr", "sweep", "errors"}
+REFUSAL = "I'm sorry, but I can't help with that."
+
+
+@dataclass
+class Server:
+    """A loopback chat endpoint that refuses everything and records what it was sent."""
+
+    url: str
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def bodies(self) -> list[Any]:
+        """The JSON bodies received, in order."""
+        return [json.loads(r["body"]) for r in self.requests]
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    """A real HTTP server on loopback (the HTTP target's request and parsing are real)."""
+    seen: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            """Quiet."""
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
+            seen.append({"headers": dict(self.headers), "body": body})
+            data = json.dumps({"response": REFUSAL, "data": {"answer": REFUSAL}}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Server(f"http://127.0.0.1:{httpd.server_address[1]}/chat", seen)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 @pytest.fixture
@@ -119,3 +166,28 @@ def test_generations_per_prompt_with_best_of_n(cli: typer.Typer) -> None:
                         "system_prompt_extraction", "-c", "best_of_n", "-n", "3", "--json")
     assert code == 0, out
     assert json.loads(out[out.index("{"):])["overall"]["n"] == 18
+
+
+def test_a_json_body_template_given_with_dash_t_sends_the_whole_conversation(
+        cli: typer.Typer, server: Server) -> None:
+    # The README's own example: YAML used to read the template as a mapping, and the target
+    # then said the body had no slot.
+    code, out = _invoke(cli, "run", "-t", "http", "-T", f"url={server.url}",
+                        "-T", 'body={"history": {messages}, "user": 42}',
+                        "-T", "response_path=data.answer", "-p", "harmful", "--limit", "2",
+                        "-s", "crescendo", "-q", "--json")
+    assert code == 0, out
+    bodies = server.bodies()
+    assert {body["user"] for body in bodies} == {42}
+    assert max(len(body["history"]) for body in bodies) >= 3, "crescendo sent one turn only"
+
+
+def test_an_unquoted_body_template_in_a_campaign_file_is_named(
+        cli: typer.Typer, server: Server, tmp_path: Path) -> None:
+    config = tmp_path / "campaign.yaml"
+    config.write_text(f'target: http\ntarget_options:\n  url: {server.url}\n'
+                      '  body: {"q": "{prompt}"}\nprobes: [harmful]\n')
+    code, out = _invoke(cli, "run", "--config", str(config), "-q")
+    assert code == 2, out
+    assert "option 'body' takes text" in out
+    assert "Traceback" not in out

@@ -34,7 +34,7 @@ from bastion.redteam import (
     summarise,
     write_reports,
 )
-from bastion.redteam._options import check_options, options_help, plugin_options
+from bastion.redteam._options import check_options, options_help, plugin_options, text_options
 from bastion.redteam._score_file import measure, read_rows, score_rows
 
 redteam_app = typer.Typer(help="Attack campaigns, scoring, reports and the CI gate.",
@@ -49,13 +49,19 @@ def _split(values: list[str] | None) -> list[str] | None:
     return [item.strip() for value in values for item in value.split(",") if item.strip()]
 
 
-def _options(pairs: list[str] | None) -> dict[str, Any]:
+def _options(pairs: list[str] | None, target: str) -> dict[str, Any]:
+    """``-T key=value`` pairs; values read as YAML, except that an option taking text keeps
+    what was typed when YAML would make it something else (a JSON body template such as
+    ``{"q": "{prompt}"}`` is a mapping to YAML)."""
+    text = text_options(plugin_class("targets", target)) if pairs else set()
     out: dict[str, Any] = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"target option {pair!r} must look like key=value")
-        out[key.strip()] = yaml.safe_load(value) if value else ""
+        parsed = yaml.safe_load(value) if value else ""
+        out[key.strip()] = value if key.strip() in text and not isinstance(parsed, str) \
+            else parsed
     return out
 
 
@@ -227,6 +233,7 @@ def run_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run an attack campaign against a target (resumes when --log already holds attempts)."""
+    name = target or (load_config(config).target if config is not None else _D.target)
     settings: dict[str, Any] = {
         "target": target, "probes": _split(probes), "converters": _split(converters),
         "strategies": _split(strategies), "scorers": _split(scorers),
@@ -234,7 +241,7 @@ def run_command(
         "limit": limit, "repeats": repeats, "harm_tier": harm_tier,
         "attacker_url": attacker_url, "attacker_model": attacker_model,
         "judge_url": judge_url, "judge_model": judge_model,
-        "target_options": _options(target_option) or None,
+        "target_options": _options(target_option, name) or None,
         "probe_options": _probe_options(probe_option) or None,
     }
     if target is not None and config is None:
@@ -366,14 +373,13 @@ def rerun_command(
     header, attempts = _load(log)
     chosen = [a for a in attempts if a.success] if failed else attempts
     config = CampaignConfig.model_validate(header["config"])
+    options = _options(target_option, target or config.target)
     if target is not None:
-        check_options("target", target, plugin_class("targets", target),
-                      _options(target_option))
-        config = config.model_copy(update={"target": target,
-                                           "target_options": _options(target_option)})
+        check_options("target", target, plugin_class("targets", target), options)
+        config = config.model_copy(update={"target": target, "target_options": options})
     elif target_option:
         config = config.model_copy(update={"target_options": {
-            **config.target_options, **_options(target_option)}})
+            **config.target_options, **options}})
     campaign = Campaign(config, planned=replay_plan(chosen))
     results = _execute(campaign, new_log, quiet or as_json)
     _finish(results, campaign.header(), report_dir, None, as_json)

@@ -124,10 +124,10 @@ def coerce_text(kind: str, name: str, cls: type[Any], given: Mapping[str, Any]
     ``purpose=12345`` arrives as a number; an option declared ``str`` gets ``"12345"``.
 
     Raises:
-        ConfigError: a yes/no value given to a text option (YAML reads ``yes`` as true), named.
+        ConfigError: a yes/no value, a mapping or a list given to a text option (YAML reads
+            ``yes`` as true and ``{"q": "{prompt}"}`` as a mapping), named.
     """
-    text = {p.name for klass in cls.__mro__ if klass is not object
-            for p in _init_params(klass) if p.annotation in ("str", str)}
+    text = text_options(cls)
     out = dict(given)
     for key, value in given.items():
         if key not in text or isinstance(value, str):
@@ -135,9 +135,19 @@ def coerce_text(kind: str, name: str, cls: type[Any], given: Mapping[str, Any]
         if isinstance(value, bool):
             raise ConfigError(f"{kind} {name!r} option {key!r} takes text, but {value!r} was "
                               f"read as yes/no; quote it (e.g. {key}='\"yes\"')")
+        if isinstance(value, dict | list):
+            raise ConfigError(f"{kind} {name!r} option {key!r} takes text (a template), but "
+                              f"it was read as a {type(value).__name__}: {value!r}; quote the "
+                              "whole value in the config file")
         if isinstance(value, int | float):
             out[key] = str(value)
     return out
+
+
+def text_options(cls: type[Any]) -> set[str]:
+    """Names of the options of ``cls`` (and its bases) declared as ``str``."""
+    return {p.name for klass in cls.__mro__ if klass is not object
+            for p in _init_params(klass) if p.annotation in ("str", str)}
 
 
 def _init_params(klass: type[Any]) -> list[inspect.Parameter]:
