@@ -191,3 +191,35 @@ def test_an_unquoted_body_template_in_a_campaign_file_is_named(
     assert code == 2, out
     assert "option 'body' takes text" in out
     assert "Traceback" not in out
+
+
+def test_credentials_reach_the_target_but_never_the_log_or_reports(
+        cli: typer.Typer, server: Server, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_TOKEN", "sk-from-env-5678")
+    log, reports = tmp_path / "run.jsonl", tmp_path / "reports"
+    headers = ('headers={"Authorization": "Bearer sk-literal-1234", "X-Api-Key": "${QA_TOKEN}", '
+               '"X-Tenant": "t-1"}')
+    code, out = _invoke(cli, "run", "-t", "http", "-T", f"url={server.url}?api_key=qk-9999&v=2",
+                        "-T", headers, "-p", "harmful", "--limit", "2", "--log", str(log),
+                        "-o", str(reports), "-q")
+    assert code == 0, out
+    sent = server.requests[0]["headers"]
+    assert sent["Authorization"] == "Bearer sk-literal-1234"
+    assert sent["X-Api-Key"] == "sk-from-env-5678"
+    written = [log, *sorted(reports.iterdir())]
+    assert len(written) == 6
+    for path in written:
+        text = path.read_text("utf-8")
+        for secret in ("sk-literal-1234", "qk-9999", "sk-from-env-5678"):
+            assert secret not in text, f"{secret} leaked into {path.name}"
+    header = json.loads(log.read_text("utf-8").splitlines()[0])
+    assert header["config"]["target_options"]["headers"]["X-Tenant"] == "t-1"
+    # A rerun cannot send the redacted value: it asks for it, and resumes with it given.
+    code, out = _invoke(cli, "rerun", str(log), "-q")
+    assert code == 2
+    assert "'headers.Authorization' only as '[redacted]'" in " ".join(out.split())
+    code, out = _invoke(cli, "rerun", str(log), "-q", "-T", headers.replace("literal", "new"),
+                        "-T", f"url={server.url}")
+    assert code == 0, out
+    assert server.requests[-1]["headers"]["Authorization"] == "Bearer sk-new-1234"

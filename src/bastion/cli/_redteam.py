@@ -34,6 +34,7 @@ from bastion.redteam import (
     summarise,
     write_reports,
 )
+from bastion.redteam._config import redacted_options
 from bastion.redteam._options import check_options, options_help, plugin_options, text_options
 from bastion.redteam._score_file import measure, read_rows, score_rows
 
@@ -380,6 +381,12 @@ def rerun_command(
     elif target_option:
         config = config.model_copy(update={"target_options": {
             **config.target_options, **options}})
+    hidden = redacted_options(config.target_options)
+    if hidden:
+        raise ConfigError(f"the log holds target option {hidden[0]!r} only as '[redacted]' "
+                          "(credentials are never written to logs); give it again with -T "
+                          "(e.g. -T 'headers={\"Authorization\": \"Bearer ${MY_TOKEN}\"}': an "
+                          "${ENV} reference is kept in the log)")
     campaign = Campaign(config, planned=replay_plan(chosen))
     results = _execute(campaign, new_log, quiet or as_json)
     _finish(results, campaign.header(), report_dir, None, as_json)

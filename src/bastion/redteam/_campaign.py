@@ -122,8 +122,9 @@ class Campaign:
         return self.target.secrets
 
     def header(self) -> dict[str, object]:
-        """Log header: settings, fingerprint and what the report needs to know."""
-        return {"config": self.config.model_dump(mode="json"),
+        """Log header: settings (credentials redacted), fingerprint and what the report needs
+        to know."""
+        return {"config": self.config.public_dump(),
                 "fingerprint": self.config.fingerprint(), "attempts": len(self.planned),
                 "started_at": self.started_at, "bastion_version": __version__,
                 **({"config_file": self.config_file} if self.config_file else {}),

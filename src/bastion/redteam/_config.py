@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bastion.errors import ConfigError
+
+REDACTED = "[redacted]"
+# Header and query names whose values are credentials; a value naming an environment variable
+# (``Bearer ${TOKEN}``) holds no secret and is kept, so a rerun can still send it.
+_SECRET_NAME = re.compile(r"auth|key|token|secret|cookie|passw|signature|credential", re.I)
 
 # Every built-in probe that needs no data set and costs little; ``consumption`` (LLM10) asks
 # for unbounded output and is opt-in.
@@ -75,6 +82,13 @@ class CampaignConfig(BaseModel):
         text = json.dumps(keep, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+    def public_dump(self) -> dict[str, Any]:
+        """The settings as JSON, safe for logs and reports: credentials in target headers and
+        endpoint URLs replaced by ``[redacted]``."""
+        data = self.model_dump(mode="json")
+        data["target_options"] = public_options(data["target_options"])
+        return data
+
     def stacks(self) -> list[tuple[str, ...]]:
         """The converter stacks as tuples (``()`` for ``none``)."""
         return [tuple(p for p in spec.split("+") if p and p != "none")
@@ -101,3 +115,38 @@ def make_config(**settings: Any) -> CampaignConfig:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
                              for e in exc.errors())
         raise ConfigError(f"bad campaign settings: {problems}") from exc
+
+
+def _secret(name: str, value: object) -> bool:
+    return bool(_SECRET_NAME.search(name)) and "${" not in str(value)
+
+
+def _public_url(url: str) -> str:
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username}:{REDACTED}@{netloc.rpartition('@')[2]}"
+    query = "&".join(f"{pair.partition('=')[0]}={REDACTED}"
+                     if _secret(unquote(pair.partition("=")[0]), pair) else pair
+                     for pair in parts.query.split("&")) if parts.query else ""
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def public_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Target options with credentials redacted (headers by name, endpoint URLs)."""
+    out = dict(options)
+    if isinstance(out.get("headers"), dict):
+        out["headers"] = {k: REDACTED if _secret(str(k), v) else v
+                          for k, v in out["headers"].items()}
+    for key in ("url", "base_url"):
+        if isinstance(out.get(key), str):
+            out[key] = _public_url(out[key])
+    return out
+
+
+def redacted_options(options: dict[str, Any]) -> list[str]:
+    """Target options (``headers.Authorization``, ``url``) a log holds only as ``[redacted]``."""
+    headers = options.get("headers")
+    names = [f"headers.{k}" for k, v in (headers if isinstance(headers, dict) else {}).items()
+             if v == REDACTED]
+    return names + [k for k in ("url", "base_url") if REDACTED in str(options.get(k, ""))]
