@@ -97,3 +97,16 @@ def test_masking_a_request_of_many_messages_leaves_other_callers_served(gw: Runn
             poller.join()
     assert answer.status_code == 200
     assert max(waits) < 1.0, max(waits)
+
+
+def test_a_number_too_long_to_read_gets_a_hint_for_the_client(gw: Running) -> None:
+    """Found in a fifth black-box pass: a 5,000-digit number got a 400 whose message told
+    the client to call sys.set_int_max_str_digits(), a fix only the server's code can make."""
+    body = '{"model": "scripted-upstream", "messages": [], "seed": ' + "9" * 5000 + "}"
+    with gw.client(gw.key("digits")) as client:
+        answer = client.post("/chat/completions", content=body,
+                             headers={"content-type": "application/json"})
+    assert answer.status_code == 400
+    message = answer.json()["error"]["message"]
+    assert "a number has more than 4,300 digits" in message
+    assert "sys." not in message

@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import re
+import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -232,7 +233,11 @@ def _finite(text: str) -> float:
 
 
 def _reason(exc: Exception) -> str:
-    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    if "integer string conversion" in str(exc):  # its own hint is for the server's code
+        return f"a number has more than {sys.get_int_max_str_digits():,} digits"
+    return str(exc)[:200]
 
 
 def _depth(value: Any) -> int:
