@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -61,13 +62,7 @@ def test_unknown_keys_and_groups_are_errors(tmp_path: Path) -> None:
 
 
 def test_gate_command_fails_when_the_target_was_down(tmp_path: Path) -> None:
-    app = typer.Typer()
-    register(app)
-
-    @app.command("noop")
-    def noop() -> None:
-        """Keeps 'redteam' a sub-group."""
-
+    app = _gate_app()
     runner = CliRunner()
     log = tmp_path / "down.jsonl"
     result = runner.invoke(app, ["redteam", "run", "--target", "http", "-T",
@@ -81,3 +76,40 @@ def test_gate_command_fails_when_the_target_was_down(tmp_path: Path) -> None:
                                   "--max-error-rate", "1.0"])
     assert lenient.exit_code == 1, "no judged attempt is still no pass"
     assert "judged attempts" in lenient.output
+
+
+def _gate_app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+
+    @app.command("noop")
+    def noop() -> None:
+        """Keeps 'redteam' a sub-group."""
+
+    return app
+
+
+def test_errors_retried_on_resume_no_longer_count(tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    header = {"type": "campaign", "version": 1, "attempts": 2}
+    lines = [header, *({"type": "attempt", "attempt": a.to_dict()} for a in (
+        _attempt(1, error="target down"), _attempt(2), _attempt(1)))]
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    runner = CliRunner()
+    gate = runner.invoke(_gate_app(), ["redteam", "gate", str(log), "--max-asr", "0.0"])
+    assert gate.exit_code == 0, gate.output
+    assert "gate passed: 2 attempts" in gate.output
+
+
+def test_a_half_finished_campaign_does_not_pass(tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    lines = [{"type": "campaign", "version": 1, "attempts": 10},
+             {"type": "attempt", "attempt": _attempt(1).to_dict()}]
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    runner = CliRunner()
+    gate = runner.invoke(_gate_app(), ["redteam", "gate", str(log), "--max-asr", "1.0"])
+    assert gate.exit_code == 1, gate.output
+    assert "9 planned attempts are not in the log" in " ".join(gate.output.split())
+    lenient = runner.invoke(_gate_app(), ["redteam", "gate", str(log), "--max-asr", "1.0",
+                                          "--max-error-rate", "0.9"])
+    assert lenient.exit_code == 0, lenient.output

@@ -299,7 +299,7 @@ def gate_command(
     """Exit 1 when attack success, errors or missing evidence exceed the limits (fail closed)."""
     if max_asr is None and thresholds is None and baseline is None:
         raise ConfigError("give --max-asr, --thresholds or --baseline")
-    _, attempts = _load(log)
+    header, attempts = _load(log)
     new = _new_successes(attempts, baseline)
     limits: dict[str, object] = load_thresholds(thresholds) if thresholds else {}
     if max_asr is not None:
@@ -308,7 +308,9 @@ def gate_command(
         limits["max_error_rate"] = max_error_rate
     if min_judged is not None:
         limits["min_judged"] = min_judged
-    breaches = check(summarise(attempts), limits, attempts)
+    planned = header.get("attempts")
+    breaches = check(summarise(attempts), limits, attempts,
+                     planned if isinstance(planned, int) else None)
     for breach in breaches:
         err_console.print(safe_text(f"FAIL {breach.render()}", None), style="bold red")
     if breaches or new:

@@ -44,6 +44,7 @@ class Breach:
         asr: the measured value (attack success rate, error rate or judged count).
         limit: the limit it broke.
         n: attempts the value is measured on.
+        missing: planned attempts absent from the log (counted as errors).
     """
 
     grouping: str
@@ -51,12 +52,17 @@ class Breach:
     asr: float
     limit: float
     n: int
+    missing: int = 0
 
     def render(self) -> str:
         """One line for the terminal."""
         if self.grouping == "errors":
+            gone = (f"; {self.missing} planned attempts are not in the log: the campaign did "
+                    "not finish, resume it with the same command and --log"
+                    if self.missing else "")
             return (f"error rate {self.asr:.1%} > limit {self.limit:.1%} ({self.n} attempts "
-                    "errored or could not be judged); the campaign proves nothing about them")
+                    f"errored, could not be judged or never ran{gone}); the campaign proves "
+                    "nothing about them")
         if self.grouping == "judged":
             return (f"only {self.n} judged attempts, fewer than the minimum "
                     f"{int(self.limit)}; the gate does not pass on missing evidence")
@@ -100,32 +106,40 @@ def undecided(attempt: Attempt) -> bool:
     return attempt.error is not None or not any(s.success is not None for s in attempt.scores)
 
 
-def health(attempts: Sequence[Attempt], thresholds: Mapping[str, object]) -> list[Breach]:
-    """Breaches of the error-rate and minimum-evidence limits."""
+def health(attempts: Sequence[Attempt], thresholds: Mapping[str, object],
+           planned: int | None = None) -> list[Breach]:
+    """Breaches of the error-rate and minimum-evidence limits.
+
+    Planned attempts missing from the log (a campaign stopped half way) count as errors.
+    """
     max_errors = _limit(thresholds.get("max_error_rate", DEFAULT_MAX_ERROR_RATE),
                         "max_error_rate")
     min_judged = _count(thresholds.get("min_judged", DEFAULT_MIN_JUDGED), "min_judged")
-    bad = sum(undecided(a) for a in attempts)
-    judged = len(attempts) - bad
+    missing = max(0, (planned or 0) - len(attempts))
+    bad = sum(undecided(a) for a in attempts) + missing
+    judged = len(attempts) + missing - bad
     breaches = []
-    rate = bad / len(attempts) if attempts else 0.0
+    rate = bad / (len(attempts) + missing) if attempts or missing else 0.0
     if rate > max_errors:
-        breaches.append(Breach("errors", "errors", round(rate, 4), max_errors, bad))
+        breaches.append(Breach("errors", "errors", round(rate, 4), max_errors, bad, missing))
     if judged < min_judged:
         breaches.append(Breach("judged", "judged", float(judged), float(min_judged), judged))
     return breaches
 
 
 def check(summary: Summary, thresholds: Mapping[str, object],
-          attempts: Sequence[Attempt] | None = None) -> list[Breach]:
+          attempts: Sequence[Attempt] | None = None, planned: int | None = None
+          ) -> list[Breach]:
     """Every breached limit (empty when the campaign passes).
 
-    With ``attempts``, the error-rate and minimum-evidence limits are checked too.
+    With ``attempts``, the error-rate and minimum-evidence limits are checked too, and
+    ``planned`` (the log header's count) makes attempts that never ran count as errors.
 
     Raises:
         ConfigError: a limit is not a rate, or names a group the campaign never attacked.
     """
-    breaches: list[Breach] = [] if attempts is None else health(attempts, thresholds)
+    breaches: list[Breach] = [] if attempts is None else health(attempts, thresholds,
+                                                                   planned)
     if "overall" in thresholds:
         limit = _limit(thresholds["overall"], "overall")
         if summary.overall.asr > limit:

@@ -18,9 +18,13 @@ LOG_VERSION = 1
 
 
 def read_log(path: Path) -> tuple[dict[str, Any], list[Attempt]]:
-    """(header, attempts) of a log; a torn last line (crash mid-write) is ignored."""
+    """(header, attempts) of a log; a torn last line (crash mid-write) is ignored.
+
+    An attempt logged again (an error retried on resume) supersedes its earlier line: each
+    id appears once, where it was first logged, with its latest outcome.
+    """
     header: dict[str, Any] = {}
-    attempts: list[Attempt] = []
+    attempts: dict[str, Attempt] = {}
     try:
         lines = path.read_text("utf-8").splitlines()
     except OSError as exc:
@@ -37,8 +41,9 @@ def read_log(path: Path) -> tuple[dict[str, Any], list[Attempt]]:
         if row.get("type") == "campaign":
             header = row
         elif row.get("type") == "attempt":
-            attempts.append(Attempt.from_dict(row["attempt"]))
-    return header, attempts
+            attempt = Attempt.from_dict(row["attempt"])
+            attempts[attempt.id] = attempt
+    return header, list(attempts.values())
 
 
 def _drop_torn_tail(path: Path) -> None:
