@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 import pytest
 
-from bastion.errors import ConfigError
+from bastion.errors import ConfigError, InputError
 from bastion.redteam import (
     Campaign,
     CampaignConfig,
@@ -178,6 +178,29 @@ def test_log_lines_are_json_with_full_cases(tmp_path: Path) -> None:
     assert rows[0]["type"] == "campaign"
     assert rows[0]["attempts"] == 5
     assert Case.from_dict(rows[1]["attempt"]["case"]).probe == "pii_leak"
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('{"type": "attempt", "attempt": {"id": "x"}}', "3: not a whole attempt"),
+    ("[1, 2]", "3: not a campaign log line"),
+    ('{"type": "attemp"}', "3: not a campaign log line"),
+    ("{broken", "3: not JSON"),
+])
+def test_a_damaged_log_line_is_named_not_dropped_or_a_traceback(
+        tmp_path: Path, line: str, message: str) -> None:
+    log = tmp_path / "run.jsonl"
+    _run(make_config(probes=["pii_leak"]), log_path=log)
+    lines = log.read_text().splitlines()
+    lines[2] = line
+    log.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=message):
+        read_log(log)
+    log.write_text("\n".join([*lines[:2], *lines[3:], line]) + "\n")  # a whole last line
+    with pytest.raises(InputError, match=f"{len(lines)}: not"):
+        read_log(log)
+    log.write_bytes(b"\xff\xfe\n")
+    with pytest.raises(InputError, match="cannot read campaign log"):
+        read_log(log)
 
 
 def test_attacker_strategies_refuse_to_run_without_an_attacker() -> None:

@@ -18,32 +18,50 @@ LOG_VERSION = 1
 
 
 def read_log(path: Path) -> tuple[dict[str, Any], list[Attempt]]:
-    """(header, attempts) of a log; a torn last line (crash mid-write) is ignored.
+    """(header, attempts) of a log; a torn last line (crash mid-write, no newline) is ignored.
 
     An attempt logged again (an error retried on resume) supersedes its earlier line: each
     id appears once, where it was first logged, with its latest outcome.
+
+    Raises:
+        InputError: the file cannot be read, or a line (other than a torn last one) is not
+            a campaign header or a whole attempt; the message names the line.
     """
     header: dict[str, Any] = {}
     attempts: dict[str, Attempt] = {}
     try:
-        lines = path.read_text("utf-8").splitlines()
-    except OSError as exc:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read campaign log {str(path)!r}: {exc}") from exc
+    lines = text.splitlines()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            if number == len(lines):
+            if number == len(lines) and not text.endswith("\n"):
                 break
-            raise InputError(f"{path}:{number}: not JSON: {exc}") from exc
-        if row.get("type") == "campaign":
+            raise InputError(f"{path}:{number}: not JSON ({exc}); the log is damaged: fix or "
+                             "delete that line") from exc
+        kind = row.get("type") if isinstance(row, dict) else None
+        if kind == "campaign":
             header = row
-        elif row.get("type") == "attempt":
-            attempt = Attempt.from_dict(row["attempt"])
+        elif kind == "attempt":
+            attempt = _attempt(row, f"{path}:{number}")
             attempts[attempt.id] = attempt
+        else:
+            raise InputError(f"{path}:{number}: not a campaign log line (a 'type' of "
+                             "'campaign' or 'attempt' is expected); fix or delete that line")
     return header, list(attempts.values())
+
+
+def _attempt(row: dict[str, Any], where: str) -> Attempt:
+    try:
+        return Attempt.from_dict(row["attempt"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"{where}: not a whole attempt ({type(exc).__name__}: {exc}); fix or "
+                         "delete that line") from exc
 
 
 def _drop_torn_tail(path: Path) -> None:
