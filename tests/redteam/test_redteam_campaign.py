@@ -181,9 +181,9 @@ def test_log_lines_are_json_with_full_cases(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("line", "message"), [
-    ('{"type": "attempt", "attempt": {"id": "x"}}', "3: not a whole attempt"),
-    ("[1, 2]", "3: not a campaign log line"),
-    ('{"type": "attemp"}', "3: not a campaign log line"),
+    ('{"type": "attempt", "attempt": {"id": "x"}}', "3: not a Bastion campaign log attempt"),
+    ("[1, 2]", "3: not a Bastion campaign log line"),
+    ('{"type": "attemp"}', "3: not a Bastion campaign log line"),
     ("{broken", "3: not JSON"),
 ])
 def test_a_damaged_log_line_is_named_not_dropped_or_a_traceback(

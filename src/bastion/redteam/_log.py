@@ -51,8 +51,10 @@ def read_log(path: Path) -> tuple[dict[str, Any], list[Attempt]]:
             attempt = _attempt(row, f"{path}:{number}")
             attempts[attempt.id] = attempt
         else:
-            raise InputError(f"{path}:{number}: not a campaign log line (a 'type' of "
-                             "'campaign' or 'attempt' is expected); fix or delete that line")
+            before = "" if header else "; no campaign header came before it"
+            raise InputError(f"{path}:{number}: not a Bastion campaign log line (each has a "
+                             f"'type' of 'campaign' or 'attempt'{before}); fix or delete that "
+                             "line, or pass the file 'bastion redteam run --log' wrote")
     return header, list(attempts.values())
 
 
@@ -60,8 +62,8 @@ def _attempt(row: dict[str, Any], where: str) -> Attempt:
     try:
         return Attempt.from_dict(row["attempt"])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise InputError(f"{where}: not a whole attempt ({type(exc).__name__}: {exc}); fix or "
-                         "delete that line") from exc
+        raise InputError(f"{where}: not a Bastion campaign log attempt ({type(exc).__name__}: "
+                         f"{exc}); fix or delete that line") from exc
 
 
 def _drop_torn_tail(path: Path) -> None:
