@@ -22,7 +22,8 @@ from bastion.redteam import (
     write_reports,
 )
 
-HOSTILE = '<script>alert(1)</script><img src=x onerror=alert(2)> "quoted" \x1b[31m\ud800'
+HOSTILE = ('<script>alert(1)</script><img src=x onerror=alert(2)> "quoted" \x1b[31m\ud800'
+           '\u202egnp.exe\x1b]8;;http://evil\x07link')
 
 
 def _attempts() -> list[Attempt]:
@@ -60,6 +61,8 @@ def test_html_report_escapes_hostile_text_and_forbids_scripts() -> None:
     assert "Content-Security-Policy" in page
     assert "default-src 'none'" in page
     assert "<svg" in page
+    assert "\x1b" not in page, "a terminal control shown raw"
+    assert "\u202e" not in page, "a bidi override shown raw"
 
 
 def test_markdown_report_neutralises_markup() -> None:
@@ -67,6 +70,9 @@ def test_markdown_report_neutralises_markup() -> None:
     assert "<script>" not in text
     assert "\\<script\\>" in text
     assert "Attack success rate 30.0%" in text
+    for control in ("\x1b", "\x07", "\u202e"):
+        assert control not in text, f"{control!r} would act on the terminal that shows it"
+    assert "\\\\u001b\\[31m" in text
 
 
 def test_junit_and_sarif_are_valid(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ do about it; and the campaign facts a report opens with."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,6 +12,17 @@ from typing import Any
 
 from bastion.redteam._types import SEVERITY_RANK, Attempt
 from bastion.taxonomy import label
+
+# Control (ESC starts a terminal escape sequence), bidi-override and invisible characters in a
+# response could rewrite the terminal that shows a report (``cat redteam.md``) or hide text.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069"
+                     r"\ufeff\U000e0000-\U000e007f]")
+
+
+def visible(text: str) -> str:
+    """``text`` with control, bidi and invisible characters shown as ``\\uXXXX`` escapes."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
 
 REMEDIATION: dict[str, str] = {
     "prompt_injection": "Treat tool results, documents and pages as data: keep them out of the "

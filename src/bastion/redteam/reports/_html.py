@@ -14,7 +14,7 @@ from typing import Any
 
 from bastion.redteam._summary import Rate, Summary, named
 from bastion.redteam._types import Attempt
-from bastion.redteam.reports._findings import campaign_facts, findings
+from bastion.redteam.reports._findings import campaign_facts, findings, visible
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 STYLE = """
@@ -27,7 +27,7 @@ BAR_H, PLOT_W, CHAR_W, RIGHT_W = 22, 460, 7, 120
 
 
 def _e(text: object, limit: int | None = None) -> str:
-    shown = str(text)
+    shown = visible(str(text))
     if limit is not None and len(shown) > limit:
         shown = shown[:limit] + "…"
     return escape(shown, quote=True)

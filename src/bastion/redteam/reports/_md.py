@@ -8,12 +8,12 @@ from typing import Any
 
 from bastion.redteam._summary import Rate, Summary, named
 from bastion.redteam._types import Attempt
-from bastion.redteam.reports._findings import campaign_facts, findings
+from bastion.redteam.reports._findings import campaign_facts, findings, visible
 
 
 def _cell(text: str, limit: int = 200) -> str:
     """Text made safe for one Markdown table cell or code span (no markup, no HTML)."""
-    flat = " ".join(text.split())[:limit]
+    flat = visible(" ".join(text.split()))[:limit]
     for char in "\\`*_[]<>|#!":
         flat = flat.replace(char, "\\" + char)
     return flat
