@@ -110,3 +110,27 @@ def test_a_number_too_long_to_read_gets_a_hint_for_the_client(gw: Running) -> No
     message = answer.json()["error"]["message"]
     assert "a number has more than 4,300 digits" in message
     assert "sys." not in message
+
+
+def test_a_path_or_method_the_gateway_does_not_serve_is_named_and_audited(
+        gw: Running) -> None:
+    """Found in a fifth black-box pass: a scan of paths (/v1/files, /v1/batches) and methods
+    got FastAPI's bare {"detail": "Not Found"}, which says neither what the gateway serves
+    nor how to reach it, and left no audit event, so an enumeration went unrecorded."""
+    key = gw.key("scanner")
+    with gw.client(key) as client:
+        missing = client.post("/files", json={})
+        wrong = client.get("/chat/completions")
+    assert missing.status_code == 404
+    error = missing.json()["error"]
+    assert error["code"] == "not_found"
+    assert "POST /v1/chat/completions" in error["message"]
+    assert wrong.status_code == 405
+    assert "use POST" in wrong.json()["error"]["message"]
+    assert wrong.headers["allow"] == "POST"
+    gw.wait_audit(2)
+    events = [e for e in gw.audit.events() if e["type"] == "gateway.request"]
+    assert [(e["status"], e["reason"]) for e in events] == [(404, "not_found"),
+                                                            (405, "method_not_allowed")]
+    assert events[1]["route"] == "chat"
+    assert "files" not in str(events)  # the path is the caller's text

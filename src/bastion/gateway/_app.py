@@ -8,6 +8,9 @@ from contextlib import asynccontextmanager
 import anyio
 import anyio.to_thread
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bastion.accounts import StrikeStore
@@ -55,11 +58,41 @@ def create_app(config: GatewayConfig, *, strikes: StrikeStore | None = None) -> 
     app.state.gateway = gateway
     app.include_router(router(gateway))
     app.add_middleware(HeaderLimit, gateway=gateway)
+
+    async def unrouted(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return refused(gateway, _ROUTE_NAMES.get(request.url.path, "unknown"),
+                       _unrouted_error(request, exc))
+
+    app.add_exception_handler(HTTPException, unrouted)
     return app
 
 
 #: Route names by path (a path itself is the caller's text, never audited).
-_ROUTE_NAMES = {path: route for route, path in PATHS.items()}
+_ROUTE_NAMES = {path: route for route, (_, path) in PATHS.items()}
+
+
+def refused(gateway: Gateway, route: str, error: GatewayError) -> Response:
+    """Answer ``error`` to a request refused before any route ran, with the audit event
+    every refusal has (no caller: the key is not looked up)."""
+    ctx = Context(gateway, route)
+    ctx.status, ctx.outcome, ctx.reason = error.status, "refused", error.code
+    ctx.finish()
+    return error.response({"x-bastion-request-id": ctx.request_id})
+
+
+def _unrouted_error(request: Request, exc: HTTPException) -> GatewayError:
+    """A 404 or 405 that names what the gateway serves (FastAPI's says only 'Not Found')."""
+    allowed = (exc.headers or {}).get("Allow", "")
+    if exc.status_code == 405:
+        return GatewayError(405, f"{request.url.path!r} does not take {request.method}; use "
+                            f"{allowed}", code="method_not_allowed", headers={"Allow": allowed})
+    if exc.status_code == 404:
+        served = ", ".join(f"{method} {path}" for method, path in PATHS.values())
+        return GatewayError(404, f"this gateway serves no {request.method} "
+                            f"{request.url.path[:100]!r}; it serves {served}",
+                            code="not_found")
+    return GatewayError(exc.status_code, str(exc.detail), code="http_error")
 
 
 class HeaderLimit:
@@ -77,11 +110,8 @@ class HeaderLimit:
             if size > self.limit:
                 error = GatewayError(431, f"the request headers have {size} bytes; the limit "
                                      f"is {self.limit}", code="headers_too_large")
-                ctx = Context(self.gateway, _ROUTE_NAMES.get(scope["path"], "unknown"))
-                ctx.status, ctx.outcome, ctx.reason = 431, "refused", error.code
-                ctx.finish()
-                await error.response({"x-bastion-request-id": ctx.request_id})(
-                    scope, receive, send)
+                route = _ROUTE_NAMES.get(scope["path"], "unknown")
+                await refused(self.gateway, route, error)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

@@ -153,11 +153,12 @@ async def _moderations(ctx: Context, request: Request) -> Response:
                         headers=headers_for(ctx))
 
 
-#: Each route's path, by route name (the name is what scopes, metrics and the audit use).
-PATHS = {"chat": "/v1/chat/completions", "completions": "/v1/completions",
-         "embeddings": "/v1/embeddings", "models": "/v1/models",
-         "moderations": "/v1/moderations", "responses": "/v1/responses",
-         "metrics": "/metrics", "healthz": "/healthz"}
+#: Each route's method and path, by route name (the name is what scopes, metrics and the
+#: audit use).
+PATHS = {"chat": ("POST", "/v1/chat/completions"), "completions": ("POST", "/v1/completions"),
+         "embeddings": ("POST", "/v1/embeddings"), "models": ("GET", "/v1/models"),
+         "moderations": ("POST", "/v1/moderations"), "responses": ("POST", "/v1/responses"),
+         "metrics": ("GET", "/metrics"), "healthz": ("GET", "/healthz")}
 
 
 def router(gateway: Gateway) -> APIRouter:
@@ -172,8 +173,8 @@ def router(gateway: Gateway) -> APIRouter:
     handlers = {"chat": _generation, "completions": _generation, "embeddings": _embeddings,
                 "models": _models, "moderations": _moderations, "responses": _generation}
     for route, handler in handlers.items():
-        api.add_api_route(PATHS[route], bind(route, handler),
-                          methods=["GET" if route == "models" else "POST"])
+        method, path = PATHS[route]
+        api.add_api_route(path, bind(route, handler), methods=[method])
 
     async def render(_: Context, __: Request) -> Response:
         gateway.metrics.audit_pending.set(gateway.audit.pending)
@@ -189,6 +190,7 @@ def router(gateway: Gateway) -> APIRouter:
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", "audit_pending": gateway.audit.pending}
 
-    api.add_api_route(PATHS["metrics"], metrics, methods=["GET"])
-    api.add_api_route(PATHS["healthz"], healthz, methods=["GET"])
+    for route, endpoint in (("metrics", metrics), ("healthz", healthz)):
+        method, path = PATHS[route]
+        api.add_api_route(path, endpoint, methods=[method])
     return api
