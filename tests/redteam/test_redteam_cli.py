@@ -223,3 +223,12 @@ def test_credentials_reach_the_target_but_never_the_log_or_reports(
                         "-T", f"url={server.url}")
     assert code == 0, out
     assert server.requests[-1]["headers"]["Authorization"] == "Bearer sk-new-1234"
+
+
+def test_run_says_when_attempts_errored_and_why(cli: typer.Typer) -> None:
+    code, out = _invoke(cli, "run", "-t", "http", "-T", "url=http://127.0.0.1:9/chat", "-p",
+                        "harmful", "--limit", "2", "--retries", "0", "-q")
+    assert code == 0, out
+    said = " ".join(out.split())
+    assert "2 of 2 attempts errored (first: cannot reach http://127.0.0.1:9/chat" in said
+    assert "fail the gate" in said

@@ -172,6 +172,12 @@ def _finish(attempts: list[Attempt], header: dict[str, Any], report_dir: Path | 
         table.add_row(safe_text(r.group, 40), str(r.n), str(r.successes), f"{r.asr:.1%}",
                       f"{r.low:.1%} - {r.high:.1%}")
     console.print(table)
+    failed = [a for a in attempts if a.error is not None]
+    if failed:
+        err_console.print(safe_text(
+            f"{len(failed)} of {len(attempts)} attempts errored (first: {failed[0].error}); "
+            "they prove nothing and fail the gate: fix the target and run again (with the "
+            "same --log, only they are tried again)", 600), style="yellow")
 
 
 @redteam_app.command("run", epilog=_run_epilog())
