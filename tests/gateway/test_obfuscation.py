@@ -43,6 +43,10 @@ MORSE = {"a": ".-", "b": "-...", "c": "-.-.", "d": "-..", "e": ".", "f": "..-.",
          "v": "...-", "w": ".--", "x": "-..-", "y": "-.--", "z": "--.."}
 
 
+#: Braille cells for a to z, written out here (not read from the decoder's table).
+BRAILLE = dict(zip("abcdefghijklmnopqrstuvwxyz", "⠁⠃⠉⠙⠑⠋⠛⠓⠊⠚⠅⠇⠍⠝⠕⠏⠟⠗⠎⠞⠥⠧⠺⠭⠽⠵", strict=True))
+
+
 def _enclosed(text: str, a: int, joiner: str = "") -> str:
     """``text`` with each letter written as the symbol ``a`` + its place in the alphabet."""
     return "".join(chr(a + ord(c.lower()) - 97) + joiner if c.isascii() and c.isalpha() else c
@@ -120,6 +124,11 @@ ENCODED_ANSWERS = {
     "bits_spaced": "Decoded: " + " ".join(f"{b:08b}" for b in ANSWER.encode()),
     "morse": "Decoded: " + " / ".join(" ".join(_MORSE[c] for c in word)
                                       for word in BOMB.replace("I", "i").split()),
+    # a fifth pass: the forms the prompts were sent in, in an answer
+    "braille": "Decoded: " + "".join(BRAILLE.get(c, c) for c in ANSWER.lower()),
+    "base64_short_lines": "Decoded:\n" + "\n".join(
+        base64.b64encode(ANSWER.encode()).decode()[i:i + 8]
+        for i in range(0, len(base64.b64encode(ANSWER.encode())), 8)),
 }
 
 
@@ -140,6 +149,28 @@ def test_an_encoded_answer_never_leaves(gw: Running, upstream: tuple[ScriptedUps
     else:
         assert response.status_code == 400
     assert answer[9:49] not in response.text
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_answer_in_rot47_never_leaves_where_the_model_reads(
+        gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str],
+        stream: bool) -> None:
+    """ROT47 is read by the model's views (the default tier), not by the keyword rules."""
+    gw = gateway_factory(classifier__tier="default", classifier__timeout_s=30)
+    answer = "Decoded: " + "".join(chr(33 + (ord(c) - 33 + 47) % 94) if c != " " else c
+                                   for c in ANSWER)
+    upstream[0].script("write", Turn(content=answer, chunks=tuple(
+        answer[i:i + 8] for i in range(0, len(answer), 8))))
+    with gw.client(gw.key("eve"), timeout=60) as client:
+        response = client.post("/chat/completions", json={
+            "model": "m", "stream": stream, "messages": [{"role": "user", "content": "write"}]})
+    if stream:
+        assert json.loads(sse_frames(response.text)[-1])["error"]["code"] == \
+            "content_policy_violation"
+        assert len(streamed_text(response.text)) <= len("Decoded: ")
+    else:
+        assert response.status_code == 400
+    assert answer[9:30] not in response.text
 
 
 @pytest.mark.parametrize("encoding", sorted(ENCODED_ANSWERS))

@@ -236,11 +236,14 @@ def _run_start(text: str, start: int) -> int:
     Encoded text (base64, hex, character codes, Morse, quoted-printable) is read decoded only
     once enough of it has arrived: released as it came, its first pieces left before any
     check could read them (a black-box pass). A run ends at the next plain word; until then it
-    waits, and the check that reads it whole decides.
+    waits, and the check that reads it whole decides. A token at the very end may still
+    grow, so it ends no run: the first letters of a base64 line (``cy`` of ``cyBob3cg``) read
+    as a plain word and let the lines before them go (a fifth black-box pass: base64 in
+    lines of eight, streamed, left line by line).
     """
     cut = len(text)
     for token in reversed(list(_TOKEN.finditer(text, start))):
-        if _plain(token.group(0)):
+        if _plain(token.group(0)) and token.end() < len(text):
             return cut
         cut = token.start()
     return cut
