@@ -132,23 +132,30 @@ ENCODED_ANSWERS = {
 }
 
 
+def _refused_answer(gw: Running, upstream: tuple[ScriptedUpstream, str], answer: str, *,
+                    stream: bool, chunk: int) -> str:
+    """Ask for ``answer`` (sent in chunks of ``chunk``), check it was refused (an error
+    frame streamed, a 400 not) and give what the client was shown."""
+    upstream[0].script("write", Turn(content=answer, chunks=tuple(
+        answer[i:i + chunk] for i in range(0, len(answer), chunk))))
+    with gw.client(gw.key("eve"), timeout=60) as client:
+        response = client.post("/chat/completions", json={
+            "model": "m", "stream": stream, "messages": [{"role": "user", "content": "write"}]})
+    if stream:
+        assert json.loads(sse_frames(response.text)[-1])["error"]["code"] == \
+            "content_policy_violation"
+        return streamed_text(response.text)
+    assert response.status_code == 400
+    return response.text
+
+
 @pytest.mark.parametrize("encoding", sorted(ENCODED_ANSWERS))
 @pytest.mark.parametrize("stream", [False, True])
 def test_an_encoded_answer_never_leaves(gw: Running, upstream: tuple[ScriptedUpstream, str],
                                         stream: bool, encoding: str) -> None:
     # Streamed and not, the same verdict on the same text.
     answer = ENCODED_ANSWERS[encoding]
-    upstream[0].script("write", Turn(content=answer, chunks=tuple(
-        answer[i:i + 16] for i in range(0, len(answer), 16))))
-    with gw.client(gw.key("eve")) as client:
-        response = client.post("/chat/completions", json={
-            "model": "m", "stream": stream, "messages": [{"role": "user", "content": "write"}]})
-    if stream:
-        assert json.loads(sse_frames(response.text)[-1])["error"]["code"] == \
-            "content_policy_violation"
-    else:
-        assert response.status_code == 400
-    assert answer[9:49] not in response.text
+    assert answer[9:49] not in _refused_answer(gw, upstream, answer, stream=stream, chunk=16)
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -159,18 +166,10 @@ def test_an_answer_in_rot47_never_leaves_where_the_model_reads(
     gw = gateway_factory(classifier__tier="default", classifier__timeout_s=30)
     answer = "Decoded: " + "".join(chr(33 + (ord(c) - 33 + 47) % 94) if c != " " else c
                                    for c in ANSWER)
-    upstream[0].script("write", Turn(content=answer, chunks=tuple(
-        answer[i:i + 8] for i in range(0, len(answer), 8))))
-    with gw.client(gw.key("eve"), timeout=60) as client:
-        response = client.post("/chat/completions", json={
-            "model": "m", "stream": stream, "messages": [{"role": "user", "content": "write"}]})
+    shown = _refused_answer(gw, upstream, answer, stream=stream, chunk=8)
+    assert answer[9:30] not in shown
     if stream:
-        assert json.loads(sse_frames(response.text)[-1])["error"]["code"] == \
-            "content_policy_violation"
-        assert len(streamed_text(response.text)) <= len("Decoded: ")
-    else:
-        assert response.status_code == 400
-    assert answer[9:30] not in response.text
+        assert len(shown) <= len("Decoded: ")
 
 
 @pytest.mark.parametrize("encoding", sorted(ENCODED_ANSWERS))
@@ -197,18 +196,7 @@ def test_no_piece_of_an_encoded_answer_leaves_before_it_is_read(
 @pytest.mark.parametrize("chars", [200, 2_000, 20_000])
 def test_a_harmful_sentence_diluted_in_an_answer_never_leaves(
         gw: Running, upstream: tuple[ScriptedUpstream, str], chars: int, stream: bool) -> None:
-    upstream[0].script("write", Turn(content=_diluted(ANSWER, chars), chunks=tuple(
-        _diluted(ANSWER, chars)[i:i + 64] for i in range(0, len(_diluted(ANSWER, chars)), 64))))
-    with gw.client(gw.key("eve"), timeout=30) as client:
-        response = client.post("/chat/completions", json={
-            "model": "m", "stream": stream, "messages": [{"role": "user", "content": "write"}]})
-    if stream:
-        assert json.loads(sse_frames(response.text)[-1])["error"]["code"] == \
-            "content_policy_violation"
-        shown = streamed_text(response.text)
-    else:
-        assert response.status_code == 400
-        shown = response.text
+    shown = _refused_answer(gw, upstream, _diluted(ANSWER, chars), stream=stream, chunk=64)
     assert "pipe bomb" not in shown
     assert "pipe b" not in shown
 
