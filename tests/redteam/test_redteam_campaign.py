@@ -203,6 +203,17 @@ def test_a_damaged_log_line_is_named_not_dropped_or_a_traceback(
         read_log(log)
 
 
+def test_an_error_inside_the_workers_is_one_error_not_a_task_group() -> None:
+    # The harm tier is built at the first score, inside the campaign's task group.
+    with pytest.raises(ConfigError, match="unknown classifier tier 'nosuch'"):
+        _run(make_config(probes=["harmful"], harm_tier="nosuch", limit=1))
+
+
+def test_options_for_a_probe_the_campaign_does_not_run_are_an_error() -> None:
+    with pytest.raises(ConfigError, match="probe options given for 'purpse'"):
+        _run(make_config(probes=["purpose"], probe_options={"purpse": {"purpose": "bank"}}))
+
+
 def test_attacker_strategies_refuse_to_run_without_an_attacker() -> None:
     with pytest.raises(ConfigError, match="attacker"):
         Campaign(make_config(strategies=["pair"]))

@@ -12,7 +12,7 @@ from pathlib import Path
 import anyio
 
 from bastion import __version__
-from bastion.errors import ConfigError, RuntimeFailure
+from bastion.errors import BastionError, ConfigError, RuntimeFailure
 from bastion.redteam._attacker import Attacker
 from bastion.redteam._base import Converter, Scorer, Strategy, Target
 from bastion.redteam._config import CampaignConfig
@@ -151,6 +151,13 @@ class Campaign:
             async with self.target, anyio.create_task_group() as group:
                 for _ in range(self.config.concurrency):
                     group.start_soon(worker)
+        except BaseExceptionGroup as group:
+            # A worker's Bastion error (a bad tier found at the first score) is one error for
+            # the caller, not a traceback of the task group that carried it.
+            first = next((e for e in group.exceptions if isinstance(e, BastionError)), None)
+            if first is None:
+                raise
+            raise first from group
         finally:
             if log:
                 log.close()

@@ -70,7 +70,12 @@ def make_scorer(name: str, attacker: Completer | None = None, harm_tier: str = "
 
 
 def all_cases(names: list[str], options: dict[str, dict[str, Any]]) -> list[Case]:
-    """The cases of every named probe, in order; duplicate ids are a configuration error."""
+    """The cases of every named probe, in order; duplicate ids are a configuration error, and
+    so are options for a probe the campaign does not run (a typo such as ``purpse``)."""
+    stray = sorted(set(options) - set(names))
+    if stray:
+        raise ConfigError(f"probe options given for {stray[0]!r}, which this campaign does not "
+                          f"run (its probes: {names}); fix the name or add it with -p")
     cases: list[Case] = []
     seen: set[str] = set()
     for name in names:
