@@ -187,6 +187,21 @@ def test_unknown_names_and_kinds_are_config_errors() -> None:
         available("widgets")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(("kind", "name", "options", "message"), [
+    ("targets", "http", {"url": "http://x", "timeout": "abc"}, "'timeout' takes float"),
+    ("targets", "http", {"url": "http://x", "blocked_status": "abc"}, "'blocked_status' takes"),
+    ("targets", "openai", {"base_url": "http://x/v1", "headers": "abc"}, "'headers' takes dict"),
+    ("targets", "openai", {"base_url": "http://x/v1", "extra_body": "abc"}, "'extra_body' takes"),
+    ("strategies", "pair", {"streams": "many"}, "'streams' takes int"),
+])
+def test_an_option_of_the_wrong_type_is_named_before_the_plugin_runs(
+        kind: Any, name: str, options: dict[str, Any], message: str) -> None:
+    # Before, these were a traceback at construction or at the first request, or (for
+    # blocked_status='abc') a set of letters used as HTTP statuses.
+    with pytest.raises(ConfigError, match=message):
+        create(kind, name, **options)
+
+
 def test_third_party_plugin_registers_like_a_builtin() -> None:
     class Shouty(Converter):
         """Upper-cases prompts."""

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import inspect
 import re
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from pydantic import ConfigDict, PydanticUserError, TypeAdapter, ValidationError
+from pydantic_core import SchemaError
 
 from bastion.errors import ConfigError
 
@@ -142,6 +146,46 @@ def coerce_text(kind: str, name: str, cls: type[Any], given: Mapping[str, Any]
         if isinstance(value, int | float):
             out[key] = str(value)
     return out
+
+
+def check_types(kind: str, name: str, cls: type[Any], given: Mapping[str, Any]) -> None:
+    """Raise a ConfigError naming an option whose value is not of its declared type.
+
+    ``-T timeout=abc`` or ``-T headers=abc`` would otherwise fail deep inside the plugin (a
+    traceback at the first request, or a frozenset of letters for ``blocked_status=abc``).
+    An annotation that cannot be resolved or checked (a protocol) is not checked.
+    """
+    hints = _hints(cls)
+    for key, value in given.items():
+        if key not in hints:
+            continue
+        try:
+            TypeAdapter(hints[key], config=_ANY_TYPE).validate_python(value)
+        except ValidationError as exc:
+            wanted = (hints[key].__name__ if isinstance(hints[key], type) else
+                      str(hints[key]).replace("typing.", "").replace("collections.abc.", ""))
+            raise ConfigError(f"{kind} {name!r} option {key!r} takes {wanted}, not {value!r} "
+                              f"({exc.errors()[0]['msg']})") from exc
+        except (PydanticUserError, SchemaError, TypeError):  # a protocol: not checkable
+            continue
+
+
+_ANY_TYPE = ConfigDict(arbitrary_types_allowed=True)
+
+
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    """Each constructor option's resolved annotation, from the class that defines it first."""
+    hints: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        init = klass.__dict__.get("__init__")
+        if klass is object or init is None:
+            continue
+        try:
+            found = typing.get_type_hints(init)
+        except (NameError, TypeError):  # an annotation only a type checker can resolve
+            continue
+        hints.update((k, v) for k, v in found.items() if k != "return")
+    return hints
 
 
 def text_options(cls: type[Any]) -> set[str]:

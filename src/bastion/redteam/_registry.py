@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar, cast, get_args
 from bastion.errors import ConfigError
 from bastion.redteam._base import Converter, Probe, Scorer, Strategy, Target
 from bastion.redteam._builtin import BUILTIN
-from bastion.redteam._options import check_options, coerce_text
+from bastion.redteam._options import check_options, check_types, coerce_text
 
 PluginKind = Literal["probes", "converters", "strategies", "targets", "scorers"]
 KINDS: tuple[PluginKind, ...] = get_args(PluginKind)
@@ -101,6 +101,7 @@ def create(kind: PluginKind, name: str, **options: Any) -> Any:
     cls = plugin_class(kind, name)
     check_options(_one(kind), name, cls, options)
     options = coerce_text(_one(kind), name, cls, options)
+    check_types(_one(kind), name, cls, options)
     try:
         return cls(**options)
     except TypeError as exc:
