@@ -351,14 +351,15 @@ def test_a_batch_of_prompts_is_refused_before_the_upstream_generates_it(
 def test_each_message_is_charged_however_short(gw: Running) -> None:
     """Found in a fifth black-box pass: a prompt was charged by its text alone, so 8,000
     empty messages (some 32,000 tokens to an upstream, which reads each with its role and
-    separators) were charged 3 tokens under a 1,000-token budget."""
+    separators) were charged 3 tokens under a 1,000-token budget. (4,000 here: a request may
+    hold at most 4,096 texts to check, classifier.max_input_texts.)"""
     gw.accounts.create_account("terse")
     _, key = gw.accounts.create_key("terse", tokens_per_minute=1000)
     empty = {"role": "user", "content": ""}
     with gw.client(key) as client:
-        many = client.post("/chat/completions", json={"model": "m", "messages": [empty] * 8000})
+        many = client.post("/chat/completions", json={"model": "m", "messages": [empty] * 4000})
         few = client.post("/chat/completions", json={"model": "m", "messages": [empty] * 20})
-        listed = client.post("/responses", json={"model": "m", "input": [empty] * 8000})
+        listed = client.post("/responses", json={"model": "m", "input": [empty] * 4000})
     assert many.status_code == listed.status_code == 429
     assert "exceed the budget of the key of 1000 tokens" in many.json()["error"]["message"]
     assert few.status_code == 200

@@ -59,6 +59,11 @@ class ClassifierConfig(_Strict):
         "have checked (a 413 above it). Checks share the classifier: a few requests of "
         "megabytes each kept it busy past every other account's timeout; at the default "
         "tier's pace on two cores about this much is read within timeout_s.")
+    max_input_texts: int = Field(
+        default=4096, ge=1, description="Most texts (messages, content parts, tool calls, "
+        "stop strings...) one request may ask to have checked (a 413 above it). Each text is "
+        "read, and masked with its neighbours, on its own: 100,000 two-character texts (600 "
+        "KB) took 80 s of CPU, where 400,000 characters in one text take under one.")
 
 
 class RouteConfig(_Strict):
