@@ -232,3 +232,26 @@ def test_run_says_when_attempts_errored_and_why(cli: typer.Typer) -> None:
     said = " ".join(out.split())
     assert "2 of 2 attempts errored (first: cannot reach http://127.0.0.1:9/chat" in said
     assert "fail the gate" in said
+
+
+def test_hostile_text_in_cases_and_logs_never_reaches_the_terminal_raw(
+        cli: typer.Typer, tmp_path: Path) -> None:
+    # A cases file may come from threat reports (co-pilot digest), a log from anyone.
+    cases = tmp_path / "cases.json"
+    cases.write_text(json.dumps([{
+        "id": "x/1", "probe": "cases_file", "prompt": "p", "category": "\x1b]0;owned\x07cat",
+        "owasp": ["[reverse]LLM01[/reverse]"], "atlas": ["AML.T0054"], "goal": "g",
+        "technique": "\x1b[2Jtech", "scorers": ["refusal"]}]))
+    code, out = _invoke(cli, "probes", "cases_file", "-P", f"cases_file.path={cases}")
+    assert code == 0, out
+    assert "\x1b" not in out
+    assert "[rev" in out, "Rich markup in a case was applied, not shown"
+    log = tmp_path / "run.jsonl"
+    code, out = _invoke(cli, "run", "-t", "vulnerable", "-T", "latency=0", "-p", "cases_file",
+                        "-P", f"cases_file.path={cases}", "--log", str(log), "-q", "--json")
+    assert code == 0, out
+    log.write_text(log.read_text().replace('"strategy": "single"',
+                                           '"strategy": "\\u001b[2J[reverse]single"'))
+    code, out = _invoke(cli, "compare", str(log), str(log))
+    assert code == 0, out
+    assert "\x1b" not in out

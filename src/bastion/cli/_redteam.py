@@ -122,8 +122,9 @@ def probes_command(
     for name in names or available("probes"):
         probe = make_probe(name, **options.get(name, {}))
         for case in probe.cases():
-            table.add_row(safe_text(case.id, 50), case.category, case.technique,
-                          ", ".join(case.owasp), ", ".join(case.atlas), safe_text(case.prompt, 60))
+            table.add_row(safe_text(case.id, 50), safe_text(case.category, 40),
+                          safe_text(case.technique, 40), safe_text(", ".join(case.owasp), 60),
+                          safe_text(", ".join(case.atlas), 60), safe_text(case.prompt, 60))
         if probe.available():
             err_console.print(safe_text(f"{name}: {probe.available()}"), style="yellow")
     console.print(table)
@@ -354,8 +355,8 @@ def compare_command(
     table = Table("status", "case", "strategy", "converters", title="against the baseline")
     for status in ("new", "still_open", "fixed", "unverified"):
         for attempt in getattr(comparison, status):
-            table.add_row(status, safe_text(attempt.case.id, 60), attempt.strategy,
-                          attempt.converter_label)
+            table.add_row(status, safe_text(attempt.case.id, 60),
+                          safe_text(attempt.strategy, 40), safe_text(attempt.converter_label, 60))
     console.print(table)
 
 
