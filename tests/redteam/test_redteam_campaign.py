@@ -171,6 +171,15 @@ def test_resume_skips_finished_attempts(tmp_path: Path) -> None:
              target=CallableTarget(Counting()), log_path=log)
 
 
+def test_a_refused_resume_says_which_settings_changed(tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    _run(make_config(probes=["pii_leak"], concurrency=2), log_path=log)
+    assert len(_run(make_config(probes=["pii_leak"], concurrency=4, retries=0),
+                    log_path=log)) == 5, "speed settings do not make another campaign"
+    with pytest.raises(ConfigError, match=r"settings changed: limit, probes\)"):
+        _run(make_config(probes=["pii_leak", "capability"], limit=3), log_path=log)
+
+
 def test_log_lines_are_json_with_full_cases(tmp_path: Path) -> None:
     log = tmp_path / "run.jsonl"
     _run(make_config(probes=["pii_leak"]), log_path=log)

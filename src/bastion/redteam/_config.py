@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bastion.errors import ConfigError
 
 REDACTED = "[redacted]"
+# Settings that change how fast a campaign runs, not which attempts it makes or how they are
+# judged: a log can be resumed with other values.
+SPEED_SETTINGS = ("concurrency", "rate", "retries", "backoff")
 # Header and query names whose values are credentials; a value naming an environment variable
 # (``Bearer ${TOKEN}``) holds no secret and is kept, so a rerun can still send it.
 _SECRET_NAME = re.compile(r"auth|key|token|secret|cookie|passw|signature|credential", re.I)
@@ -78,7 +81,7 @@ class CampaignConfig(BaseModel):
 
     def fingerprint(self) -> str:
         """A hash of the settings that decide the attempts (not speed settings)."""
-        keep = self.model_dump(exclude={"concurrency", "rate", "retries", "backoff"})
+        keep = self.model_dump(exclude=set(SPEED_SETTINGS))
         text = json.dumps(keep, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bastion.errors import ConfigError, InputError
+from bastion.redteam._config import SPEED_SETTINGS
 from bastion.redteam._types import Attempt
 
 LOG_VERSION = 1
@@ -66,6 +67,15 @@ def _attempt(row: dict[str, Any], where: str) -> Attempt:
                          f"{exc}); fix or delete that line") from exc
 
 
+def _changed(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """Which settings differ between a log's header and this campaign's, in words."""
+    before, now = old.get("config") or {}, new.get("config") or {}
+    keys = sorted(k for k in {*before, *now} - set(SPEED_SETTINGS) if before.get(k) != now.get(k))
+    if keys:
+        return f"settings changed: {', '.join(keys)}"
+    return "settings changed: a credential written to the log as '[redacted]'"
+
+
 def _drop_torn_tail(path: Path) -> None:
     """Cut a last line that a crash left without its newline, so appends start clean."""
     data = path.read_bytes()
@@ -88,8 +98,9 @@ class CampaignLog:
         if path.exists() and path.stat().st_size:
             old, attempts = read_log(path)
             if not resume or old.get("fingerprint") != header.get("fingerprint"):
-                raise ConfigError(f"log {str(path)!r} belongs to a different campaign (settings "
-                                  "changed); pass a new --log path")
+                raise ConfigError(f"log {str(path)!r} belongs to a different campaign "
+                                  f"({_changed(old, header)}); pass a new --log path, or the "
+                                  "settings the log was started with")
             self.done = {a.id: a for a in attempts if a.error is None}
             _drop_torn_tail(path)
             self._file: IO[str] = path.open("a", encoding="utf-8")
