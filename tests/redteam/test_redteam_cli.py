@@ -255,3 +255,17 @@ def test_hostile_text_in_cases_and_logs_never_reaches_the_terminal_raw(
     code, out = _invoke(cli, "compare", str(log), str(log))
     assert code == 0, out
     assert "\x1b" not in out
+
+
+def test_target_errors_do_not_carry_the_endpoints_credentials(
+        cli: typer.Typer, tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    code, out = _invoke(cli, "run", "-t", "http", "-T",
+                        "url=http://bot:pw-4321@127.0.0.1:9/chat?api_key=qk-9999", "-p",
+                        "harmful", "--limit", "1", "--retries", "0", "--log", str(log), "-q")
+    assert code == 0, out
+    error = json.loads(log.read_text().splitlines()[1])["attempt"]["error"]
+    assert error.startswith("cannot reach http://bot:[redacted]@127.0.0.1:9/chat?api_key=[redacted]")
+    for secret in ("pw-4321", "qk-9999"):
+        assert secret not in out
+        assert secret not in log.read_text()

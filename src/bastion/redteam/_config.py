@@ -124,7 +124,8 @@ def _secret(name: str, value: object) -> bool:
     return bool(_SECRET_NAME.search(name)) and "${" not in str(value)
 
 
-def _public_url(url: str) -> str:
+def public_url(url: str) -> str:
+    """``url`` with its password and secret query values (``api_key=...``) redacted."""
     parts = urlsplit(url)
     netloc = parts.netloc
     if parts.password is not None:
@@ -143,7 +144,7 @@ def public_options(options: dict[str, Any]) -> dict[str, Any]:
                           for k, v in out["headers"].items()}
     for key in ("url", "base_url"):
         if isinstance(out.get(key), str):
-            out[key] = _public_url(out[key])
+            out[key] = public_url(out[key])
     return out
 
 

@@ -34,6 +34,7 @@ import httpx
 
 from bastion.errors import ConfigError
 from bastion.redteam._base import Target
+from bastion.redteam._config import public_url
 from bastion.redteam._errors import TargetError
 from bastion.redteam._types import Message, Reply
 from bastion.redteam.targets._wire import RETRYABLE
@@ -121,6 +122,7 @@ class HttpTarget(Target):
             raise ConfigError(f"HTTP target option 'context' must be 'inline' or 'error', not "
                               f"{context!r}")
         self.url, self.body, self.method = url, body, method.upper()
+        self._shown = public_url(url)  # for messages, which reach logs and reports
         self.headers = {k: expand_env(v) for k, v in (headers or {}).items()}
         self.response_path, self.session_path, self.context = response_path, session_path, context
         self.blocked_status = frozenset(blocked_status)
@@ -196,11 +198,11 @@ class HttpTarget(Target):
             response = await self._client.request(self.method, self.url, headers=headers,
                                                   content=content.encode("utf-8"))
         except httpx.HTTPError as exc:
-            raise TargetError(f"cannot reach {self.url}: {exc}", retryable=True) from exc
+            raise TargetError(f"cannot reach {self._shown}: {exc}", retryable=True) from exc
         if response.status_code in self.blocked_status:
             return _Answer(f"[blocked: HTTP {response.status_code}]", True, session)
         if response.status_code >= 400:
-            raise TargetError(f"{self.url} answered HTTP {response.status_code}",
+            raise TargetError(f"{self._shown} answered HTTP {response.status_code}",
                               retryable=response.status_code in RETRYABLE)
         if not self.response_path:
             return _Answer(response.text, False, session)
@@ -209,7 +211,7 @@ class HttpTarget(Target):
             text = str(json_path(data, self.response_path))
             found = str(json_path(data, self.session_path)) if self.session_path else session
         except (ValueError, KeyError) as exc:
-            raise TargetError(f"cannot read the reply from {self.url}: {exc}") from exc
+            raise TargetError(f"cannot read the reply from {self._shown}: {exc}") from exc
         return _Answer(text, False, found)
 
     async def aclose(self) -> None:
