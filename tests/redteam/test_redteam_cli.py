@@ -257,15 +257,19 @@ def test_hostile_text_in_cases_and_logs_never_reaches_the_terminal_raw(
     assert "\x1b" not in out
 
 
+@pytest.mark.parametrize(("target", "option", "shown"), [
+    ("http", "url=http://bot:pw-4321@127.0.0.1:9/chat?api_key=qk-9999",
+     "cannot reach http://bot:[redacted]@127.0.0.1:9/chat?api_key=[redacted]"),
+    ("openai", "base_url=http://bot:pw-4321@127.0.0.1:9/v1?key=qk-9999",
+     "cannot reach target http://bot:[redacted]@127.0.0.1:9/v1?key=[redacted]"),
+])
 def test_target_errors_do_not_carry_the_endpoints_credentials(
-        cli: typer.Typer, tmp_path: Path) -> None:
+        cli: typer.Typer, tmp_path: Path, target: str, option: str, shown: str) -> None:
     log = tmp_path / "run.jsonl"
-    code, out = _invoke(cli, "run", "-t", "http", "-T",
-                        "url=http://bot:pw-4321@127.0.0.1:9/chat?api_key=qk-9999", "-p",
-                        "harmful", "--limit", "1", "--retries", "0", "--log", str(log), "-q")
+    code, out = _invoke(cli, "run", "-t", target, "-T", option, "-p", "harmful", "--limit",
+                        "1", "--retries", "0", "--log", str(log), "-q")
     assert code == 0, out
-    error = json.loads(log.read_text().splitlines()[1])["attempt"]["error"]
-    assert error.startswith("cannot reach http://bot:[redacted]@127.0.0.1:9/chat?api_key=[redacted]")
+    assert json.loads(log.read_text().splitlines()[1])["attempt"]["error"].startswith(shown)
     for secret in ("pw-4321", "qk-9999"):
         assert secret not in out
         assert secret not in log.read_text()

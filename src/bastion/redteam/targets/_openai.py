@@ -11,6 +11,7 @@ import httpx
 from bastion.errors import ConfigError
 from bastion.redteam._base import Target
 from bastion.redteam._canary import canary
+from bastion.redteam._config import public_url
 from bastion.redteam._errors import TargetError
 from bastion.redteam._types import Message, Reply, Secrets
 from bastion.redteam.targets._http import expand_env
@@ -105,7 +106,7 @@ class OpenAITarget(Target):
         except httpx.TimeoutException as exc:
             raise TargetError(f"target timed out after {self.timeout}s", retryable=True) from exc
         except httpx.HTTPError as exc:
-            raise TargetError(f"cannot reach target {self.base_url}: {exc}",
+            raise TargetError(f"cannot reach target {public_url(self.base_url)}: {exc}",
                               retryable=True) from exc
         return parse_response(response)
 
