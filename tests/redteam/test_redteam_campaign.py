@@ -180,6 +180,15 @@ def test_a_refused_resume_says_which_settings_changed(tmp_path: Path) -> None:
         _run(make_config(probes=["pii_leak", "capability"], limit=3), log_path=log)
 
 
+def test_attacker_and_judge_urls_are_logged_without_their_credentials() -> None:
+    config = make_config(attacker_url="http://a:pw-1@127.0.0.1:1/v1",
+                         judge_url="http://127.0.0.1:2/v1?api_key=qk-2")
+    shown = json.dumps(Campaign(config).header())
+    assert "pw-1" not in shown
+    assert "qk-2" not in shown
+    assert "http://a:[redacted]@127.0.0.1:1/v1" in shown
+
+
 def test_log_lines_are_json_with_full_cases(tmp_path: Path) -> None:
     log = tmp_path / "run.jsonl"
     _run(make_config(probes=["pii_leak"]), log_path=log)

@@ -87,9 +87,12 @@ class CampaignConfig(BaseModel):
 
     def public_dump(self) -> dict[str, Any]:
         """The settings as JSON, safe for logs and reports: credentials in target headers and
-        endpoint URLs replaced by ``[redacted]``."""
+        in the target's, attacker's and judge's URLs replaced by ``[redacted]``."""
         data = self.model_dump(mode="json")
         data["target_options"] = public_options(data["target_options"])
+        for key in ("attacker_url", "judge_url"):
+            if data[key]:
+                data[key] = public_url(data[key])
         return data
 
     def stacks(self) -> list[tuple[str, ...]]:
