@@ -273,3 +273,15 @@ def test_target_errors_do_not_carry_the_endpoints_credentials(
     for secret in ("pw-4321", "qk-9999"):
         assert secret not in out
         assert secret not in log.read_text()
+
+
+def test_rerun_refuses_an_attacker_url_whose_credentials_were_redacted(
+        cli: typer.Typer, tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    code, out = _invoke(cli, "run", "-t", "vulnerable", "-T", "latency=0", "-p",
+                        "system_prompt_extraction", "--limit", "1", "--attacker-url",
+                        "http://a:pw-1@127.0.0.1:9/v1", "--log", str(log), "-q", "--json")
+    assert code == 0, out
+    code, out = _invoke(cli, "rerun", str(log), "-q")
+    assert code == 2, out
+    assert "'attacker_url' with its credentials '[redacted]'" in " ".join(out.split())

@@ -34,7 +34,7 @@ from bastion.redteam import (
     summarise,
     write_reports,
 )
-from bastion.redteam._config import redacted_options
+from bastion.redteam._config import REDACTED, redacted_options
 from bastion.redteam._options import check_options, options_help, plugin_options, text_options
 from bastion.redteam._score_file import measure, read_rows, score_rows
 
@@ -396,6 +396,12 @@ def rerun_command(
                           "(credentials are never written to logs); give it again with -T "
                           "(e.g. -T 'headers={\"Authorization\": \"Bearer ${MY_TOKEN}\"}': an "
                           "${ENV} reference is kept in the log)")
+    models = [k for k in ("attacker_url", "judge_url") if REDACTED in (getattr(config, k) or "")]
+    if models:
+        raise ConfigError(f"the log holds {models[0]!r} with its credentials '[redacted]'; a "
+                          "rerun cannot restore them: give the model's key by environment "
+                          "variable (attacker_key_env / judge_key_env in a campaign file) and "
+                          "start a new campaign with 'bastion redteam run --config'")
     campaign = Campaign(config, planned=replay_plan(chosen))
     results = _execute(campaign, new_log, quiet or as_json)
     _finish(results, campaign.header(), report_dir, None, as_json)
