@@ -117,6 +117,10 @@ def test_score_rejects_rows_without_response(cli: typer.Typer, tmp_path: Path) -
     code, out = _invoke(cli, "score", str(bad))
     assert code == 2
     assert "bad.jsonl:1" in out
+    bad.write_bytes(b'{"response": "\xff"}\n')  # Latin-1, not UTF-8: was a traceback
+    code, out = _invoke(cli, "score", str(bad))
+    assert code == 2, out
+    assert "rows must be UTF-8 JSON Lines" in " ".join(out.split())
 
 
 def test_list_and_bad_settings(cli: typer.Typer) -> None:

@@ -47,8 +47,9 @@ def read_rows(path: Path, label_field: str = "label") -> list[dict[str, Any]]:
     rows = []
     try:
         lines = path.read_text("utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot read {str(path)!r}: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {str(path)!r}: {exc}; rows must be UTF-8 JSON Lines"
+                         ) from exc
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
