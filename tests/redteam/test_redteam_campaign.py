@@ -19,6 +19,7 @@ from bastion.redteam import (
     Case,
     Message,
     TargetError,
+    load_config,
     make_config,
     make_target,
     read_log,
@@ -187,6 +188,13 @@ def test_attacker_and_judge_urls_are_logged_without_their_credentials() -> None:
     assert "pw-1" not in shown
     assert "qk-2" not in shown
     assert "http://a:[redacted]@127.0.0.1:1/v1" in shown
+
+
+def test_a_campaign_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    config = tmp_path / "campaign.yaml"
+    config.write_bytes(b"probes: [harmful] # \xff\n")
+    with pytest.raises(ConfigError, match="cannot read campaign file"):
+        load_config(config)
 
 
 def test_log_lines_are_json_with_full_cases(tmp_path: Path) -> None:

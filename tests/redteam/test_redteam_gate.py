@@ -59,6 +59,9 @@ def test_unknown_keys_and_groups_are_errors(tmp_path: Path) -> None:
     file.write_text("probe: [harmful]\n")
     with pytest.raises(ConfigError, match="must map"):
         load_thresholds(file)
+    file.write_bytes(b"overall: 0.1 # \xff\n")  # not UTF-8: was a traceback
+    with pytest.raises(ConfigError, match="cannot read threshold file"):
+        load_thresholds(file)
 
 
 def test_gate_command_fails_when_the_target_was_down(tmp_path: Path) -> None:

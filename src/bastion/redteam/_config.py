@@ -105,7 +105,7 @@ def load_config(path: Path, **overrides: Any) -> CampaignConfig:
     """Read a YAML/JSON campaign file, apply non-None overrides, validate."""
     try:
         data = yaml.safe_load(path.read_text("utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read campaign file {str(path)!r}: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"campaign file {str(path)!r} must hold a mapping of settings")

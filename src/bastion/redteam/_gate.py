@@ -74,7 +74,7 @@ def load_thresholds(path: Path) -> dict[str, object]:
     """Read and check a threshold file (keys, and the type of every value)."""
     try:
         data = yaml.safe_load(path.read_text("utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read threshold file {str(path)!r}: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"threshold file {str(path)!r} must be a mapping")
