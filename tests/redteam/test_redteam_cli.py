@@ -289,3 +289,14 @@ def test_rerun_refuses_an_attacker_url_whose_credentials_were_redacted(
     code, out = _invoke(cli, "rerun", str(log), "-q")
     assert code == 2, out
     assert "'attacker_url' with its credentials '[redacted]'" in " ".join(out.split())
+
+
+def test_rerun_into_its_own_log_is_refused_not_a_silent_replay(
+        cli: typer.Typer, tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    code, out = _invoke(cli, "run", "-t", "vulnerable", "-T", "latency=0", "-p",
+                        "system_prompt_extraction", "--log", str(log), "-q", "--json")
+    assert code == 0, out
+    code, out = _invoke(cli, "rerun", str(log), "--failed", "--log", str(log), "-q")
+    assert code == 2, "the old results were reported as a fresh rerun"
+    assert "is the log being re-run" in " ".join(out.split())

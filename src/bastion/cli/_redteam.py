@@ -380,6 +380,9 @@ def rerun_command(
         "override the logged target's options.")] = None,
 ) -> None:
     """Re-run past attempts (same cases, strategies, converters, seeds) as a regression suite."""
+    if new_log is not None and new_log.resolve() == log.resolve():
+        raise ConfigError(f"--log {str(new_log)!r} is the log being re-run: its attempts would "
+                          "count as done and nothing would be sent; pass a new --log path")
     header, attempts = _load(log)
     chosen = [a for a in attempts if a.success] if failed else attempts
     config = CampaignConfig.model_validate(header["config"])
