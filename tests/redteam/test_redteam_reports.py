@@ -124,3 +124,7 @@ def test_report_for_a_security_lead(tmp_path: Path) -> None:
     location = sarif["runs"][0]["results"][0]["locations"][0]
     assert location["physicalLocation"]["artifactLocation"]["uri"] == "redteam.yaml"
     assert len(paths) == 5
+    assert f"| attempts | {len(attempts)} of {len(attempts)} planned |" in md
+    write_reports(attempts[:2], campaign.header(), tmp_path / "cut", ["md"])
+    cut = (tmp_path / "cut" / "redteam.md").read_text()
+    assert f"| attempts | 2 of {len(attempts)} planned: INCOMPLETE" in cut, "a stopped campaign"

@@ -110,7 +110,8 @@ def findings(attempts: Sequence[Attempt]) -> list[Finding]:
 
 
 def campaign_facts(header: dict[str, Any], attempts: Sequence[Attempt]) -> dict[str, str]:
-    """Target, endpoint, model, date, version, seed, duration: the report's opening lines."""
+    """Target, endpoint, model, date, version, seed, duration, attempts made of those
+    planned: the report's opening lines."""
     config = header.get("config", {}) or {}
     options = config.get("target_options", {}) or {}
     started = str(header.get("started_at", ""))
@@ -127,8 +128,20 @@ def campaign_facts(header: dict[str, Any], attempts: Sequence[Attempt]) -> dict[
         "bastion": str(header.get("bastion_version", "?")),
         "seed": str(config.get("seed", "?")),
         "duration": duration or "(not recorded)",
+        "attempts": _completeness(header, attempts),
         "fingerprint": str(header.get("fingerprint", "?")),
     }
+
+
+def _completeness(header: dict[str, Any], attempts: Sequence[Attempt]) -> str:
+    """How many attempts the log holds of those planned; a stopped campaign says so."""
+    planned = header.get("attempts")
+    if not isinstance(planned, int):
+        return str(len(attempts))
+    if len(attempts) < planned:
+        return (f"{len(attempts)} of {planned} planned: INCOMPLETE, the campaign stopped; "
+                "resume it with the same command and --log")
+    return f"{len(attempts)} of {planned} planned"
 
 
 def now_iso() -> str:
