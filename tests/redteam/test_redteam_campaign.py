@@ -240,6 +240,13 @@ def test_options_for_a_probe_the_campaign_does_not_run_are_an_error() -> None:
         _run(make_config(probes=["purpose"], probe_options={"purpse": {"purpose": "bank"}}))
 
 
+def test_a_probe_without_cases_is_an_error_not_an_empty_campaign(tmp_path: Path) -> None:
+    missing = str(tmp_path / "cases.jsn")  # a typo: the campaign ran nothing and said nothing
+    with pytest.raises(ConfigError, match=r"probe 'cases_file' has no cases \(cases file"):
+        Campaign(make_config(probes=["harmful", "cases_file"],
+                             probe_options={"cases_file": {"path": missing}}))
+
+
 def test_attacker_strategies_refuse_to_run_without_an_attacker() -> None:
     with pytest.raises(ConfigError, match="attacker"):
         Campaign(make_config(strategies=["pair"]))

@@ -71,7 +71,9 @@ def make_scorer(name: str, attacker: Completer | None = None, harm_tier: str = "
 
 def all_cases(names: list[str], options: dict[str, dict[str, Any]]) -> list[Case]:
     """The cases of every named probe, in order; duplicate ids are a configuration error, and
-    so are options for a probe the campaign does not run (a typo such as ``purpse``)."""
+    so are options for a probe the campaign does not run (a typo such as ``purpse``) and a
+    probe without cases (a cases file path that does not exist), which would otherwise add
+    nothing to the campaign without a word."""
     stray = sorted(set(options) - set(names))
     if stray:
         raise ConfigError(f"probe options given for {stray[0]!r}, which this campaign does not "
@@ -79,7 +81,13 @@ def all_cases(names: list[str], options: dict[str, dict[str, Any]]) -> list[Case
     cases: list[Case] = []
     seen: set[str] = set()
     for name in names:
-        for case in make_probe(name, **options.get(name, {})).cases():
+        probe = make_probe(name, **options.get(name, {}))
+        found = probe.cases()
+        if not found:
+            why = probe.available() or "it wrote none"
+            raise ConfigError(f"probe {name!r} has no cases ({why}); fix its options "
+                              f"(-P {name}.option=value) or leave it out of --probes")
+        for case in found:
             if case.id in seen:
                 raise ConfigError(f"two probes produced the case id {case.id!r}")
             seen.add(case.id)
