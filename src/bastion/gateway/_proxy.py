@@ -103,10 +103,10 @@ async def check_input(ctx: Context, body: dict[str, Any]
     if route != "moderations":  # a moderation answers for every input it is given
         fields = untrusted(ctx, fields)
     texts = checked_texts(fields)
-    if len(texts) > (fewest := gateway.config.classifier.max_input_texts):
+    if len(texts) > (most_texts := gateway.config.classifier.max_input_texts):
         raise GatewayError(413, f"the request holds {len(texts):,} texts to check (messages, "
                            "content parts, tool calls, stop strings...); this gateway checks "
-                           f"at most {fewest:,} per request (classifier.max_input_texts): "
+                           f"at most {most_texts:,} per request (classifier.max_input_texts): "
                            "send fewer, or ask the operator to raise the limit",
                            code="request_too_large")
     size, most = sum(map(len, texts)), gateway.config.classifier.max_input_chars
