@@ -410,3 +410,16 @@ def test_a_stream_is_charged_what_the_upstream_says_it_cost(
     assert "Tea." in first.text
     assert second.status_code == 429  # 900 of 1,000 spent
     assert '"completion_tokens": 900' in asked.text.replace('":900', '": 900')
+
+
+def test_too_many_answers_for_the_room_left_says_so(gw: Running) -> None:
+    """Found in a fifth black-box pass: n=1000000000 under a budget got 'no room left this
+    minute for an answer; retry after 60 s', though no wait could make room for it."""
+    gw.accounts.create_account("greedy")
+    _, key = gw.accounts.create_key("greedy", tokens_per_minute=500)
+    with gw.client(key) as client:
+        answer = client.post("/chat/completions", json={**chat("tea"), "n": 1_000_000_000})
+    assert answer.status_code == 429
+    message = answer.json()["error"]["message"]
+    assert "for 1,000,000,000 answers" in message
+    assert "ask for fewer than 1,000,000,000 answers (n, best_of)" in message

@@ -333,8 +333,12 @@ async def cap_to_budget(ctx: Context, body: dict[str, Any]) -> None:
         return
     if cap < 1:
         ctx.gateway.metrics.rate_limited.labels("tokens").inc()
+        # n=1000000000 read "no room left ... retry after 60 s", which no wait could help
+        fewer = f"; or ask for fewer than {answers:,} answers (n, best_of)" if answers > 1 \
+            else ""
         raise GatewayError(429, "rate limited: the token budget has no room left this minute "
-                           "for an answer; retry after 60 s", code="rate_limit_exceeded",
+                           f"for {'an answer' if answers == 1 else f'{answers:,} answers'}; "
+                           f"retry after 60 s{fewer}", code="rate_limit_exceeded",
                            headers={"Retry-After": "60"})
     # every cap field the client sent too: an upstream that reads max_tokens alone must not
     # take a -1 or "100000" left beside the cap for no cap at all (llama.cpp, Ollama)
