@@ -161,8 +161,9 @@ def test_rerun_points_at_a_new_target(cli: typer.Typer, tmp_path: Path) -> None:
                         "func=builtins:str", "--log", str(tmp_path / "again.jsonl"), "--json")
     assert code == 0, out
     again = json.loads(out[out.index("{"):])
-    assert again["overall"]["n"] == 6
     assert again["overall"]["successes"] == 0, "str() has no secrets to leak"
+    # ... so the leak scorer cannot decide: the 6 attempts count apart, as unjudged.
+    assert (again["overall"]["n"], again["overall"]["errors"]) == (0, 6)
 
 
 def test_generations_per_prompt_with_best_of_n(cli: typer.Typer) -> None:

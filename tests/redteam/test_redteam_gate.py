@@ -116,3 +116,23 @@ def test_a_half_finished_campaign_does_not_pass(tmp_path: Path) -> None:
     lenient = runner.invoke(_gate_app(), ["redteam", "gate", str(log), "--max-asr", "1.0",
                                           "--max-error-rate", "0.9"])
     assert lenient.exit_code == 0, lenient.output
+
+
+def test_undecided_attempts_are_not_counted_as_judged(tmp_path: Path) -> None:
+    # The judge model was down for one attempt: it is no evidence of a refusal, so it must
+    # not lower the success rate or be reported as judged.
+    down = Attempt("u", _attempt(3).case, "single", (), 3, reason="no scorer could decide: "
+                   "judge failed: down", scores=(Score("judge", 0.0, None, "judge failed"),))
+    attempts = [down, _attempt(1, success=True)]
+    overall = summarise(attempts).overall
+    assert (overall.n, overall.errors, overall.asr) == (1, 1, 1.0)
+    log = tmp_path / "run.jsonl"
+    lines = [{"type": "campaign", "version": 1, "attempts": 2},
+             *({"type": "attempt", "attempt": a.to_dict()} for a in attempts)]
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    report = CliRunner().invoke(_gate_app(), ["redteam", "report", str(log), "-o",
+                                              str(tmp_path), "-f", "md"])
+    assert report.exit_code == 0, report.output
+    assert "1 of 2 attempts could not be judged (no scorer could decide: judge failed: down)" \
+        in " ".join(report.output.split())
+    assert "1 attempts judged, 1 errors" in (tmp_path / "redteam.md").read_text()

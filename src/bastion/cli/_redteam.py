@@ -37,6 +37,7 @@ from bastion.redteam import (
 from bastion.redteam._config import REDACTED, redacted_options
 from bastion.redteam._options import check_options, options_help, plugin_options, text_options
 from bastion.redteam._score_file import measure, read_rows, score_rows
+from bastion.redteam._summary import undecided
 
 redteam_app = typer.Typer(help="Attack campaigns, scoring, reports and the CI gate.",
                           no_args_is_help=True)
@@ -179,6 +180,12 @@ def _finish(attempts: list[Attempt], header: dict[str, Any], report_dir: Path | 
             f"{len(failed)} of {len(attempts)} attempts errored (first: {failed[0].error}); "
             "they prove nothing and fail the gate: fix the target and run again (with the "
             "same --log, only they are tried again)", 600), style="yellow")
+    unjudged = [a for a in attempts if a.error is None and undecided(a)]
+    if unjudged:
+        err_console.print(safe_text(
+            f"{len(unjudged)} of {len(attempts)} attempts could not be judged ("
+            f"{unjudged[0].reason}); they count as errors and fail the gate", 600),
+            style="yellow")
 
 
 @redteam_app.command("run", epilog=_run_epilog())

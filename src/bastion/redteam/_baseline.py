@@ -11,11 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bastion.redteam._summary import undecided
 from bastion.redteam._types import Attempt
-
-
-def _judged(attempt: Attempt) -> bool:
-    return attempt.error is None and any(s.success is not None for s in attempt.scores)
 
 
 @dataclass(frozen=True)
@@ -56,7 +53,7 @@ def compare(current: Sequence[Attempt], baseline: Sequence[Attempt]) -> Comparis
         if not old.success or (old.id in now and now[old.id].success):
             continue
         later = now.get(old.id)
-        if later is not None and _judged(later):
+        if later is not None and not undecided(later):
             fixed.append(later)
         else:
             unverified.append(later or old)

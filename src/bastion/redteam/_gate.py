@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from bastion.errors import ConfigError
-from bastion.redteam._summary import Rate, Summary
+from bastion.redteam._summary import Rate, Summary, undecided
 from bastion.redteam._types import Attempt
 
 GROUPINGS = {"category": "by_category", "owasp": "by_owasp", "atlas": "by_atlas",
@@ -99,11 +99,6 @@ def _count(value: object, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigError(f"threshold {where}: {value!r} is not a whole number >= 0")
     return value
-
-
-def undecided(attempt: Attempt) -> bool:
-    """True when the attempt errored or no scorer could decide it."""
-    return attempt.error is not None or not any(s.success is not None for s in attempt.scores)
 
 
 def health(attempts: Sequence[Attempt], thresholds: Mapping[str, object],

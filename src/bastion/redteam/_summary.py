@@ -26,7 +26,8 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class Rate:
-    """Attack success rate of a group of attempts (errors are counted apart, not in ``n``)."""
+    """Attack success rate of a group of attempts (errored and undecided attempts are counted
+    apart, as ``errors``, not in ``n``)."""
 
     group: str
     n: int
@@ -41,10 +42,16 @@ class Rate:
         return asdict(self)
 
 
+def undecided(attempt: Attempt) -> bool:
+    """True when the attempt errored or no scorer could decide it."""
+    return attempt.error is not None or not any(s.success is not None for s in attempt.scores)
+
+
 def rate(group: str, attempts: Iterable[Attempt]) -> Rate:
-    """The success rate of ``attempts``."""
+    """The success rate of the judged ``attempts``; errored and undecided ones (no scorer could
+    decide, e.g. the judge model was down) are counted apart, as ``errors``."""
     items = list(attempts)
-    judged = [a for a in items if a.error is None]
+    judged = [a for a in items if not undecided(a)]
     wins = sum(a.success for a in judged)
     low, high = wilson(wins, len(judged))
     return Rate(group, len(judged), wins, len(items) - len(judged),
