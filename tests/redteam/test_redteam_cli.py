@@ -301,3 +301,17 @@ def test_rerun_into_its_own_log_is_refused_not_a_silent_replay(
     code, out = _invoke(cli, "rerun", str(log), "--failed", "--log", str(log), "-q")
     assert code == 2, "the old results were reported as a fresh rerun"
     assert "is the log being re-run" in " ".join(out.split())
+
+
+def test_bad_report_formats_are_refused_before_any_attack(
+        cli: typer.Typer, server: Server, tmp_path: Path) -> None:
+    code, out = _invoke(cli, "run", "-t", "http", "-T", f"url={server.url}", "-p", "harmful",
+                        "-o", str(tmp_path), "-f", "md,pdf", "-q")
+    assert code == 2
+    assert "unknown report formats ['pdf']" in out
+    assert server.requests == [], "the whole campaign ran before the format was checked"
+    code, out = _invoke(cli, "run", "-t", "http", "-T", f"url={server.url}", "-p", "harmful",
+                        "-f", "md", "-q")
+    assert code == 2
+    assert "without --report-dir" in " ".join(out.split())
+    assert server.requests == []

@@ -155,14 +155,22 @@ def _execute(campaign: Campaign, log: Path | None, quiet: bool) -> list[Attempt]
         return anyio.run(lambda: campaign.run(log, advance))
 
 
+def _formats(formats: list[str] | None, report_dir: Path | None) -> list[str]:
+    """The report formats to write, checked before any attack is sent."""
+    chosen = list(formats or FORMATS)
+    bad = set(chosen) - set(FORMATS)
+    if bad:
+        raise ConfigError(f"unknown report formats {sorted(bad)}; choose from {FORMATS}")
+    if formats and report_dir is None:
+        raise ConfigError("--format chooses report formats, but no report is written without "
+                          "--report-dir (-o DIR)")
+    return chosen
+
+
 def _finish(attempts: list[Attempt], header: dict[str, Any], report_dir: Path | None,
-            formats: list[str] | None, as_json: bool) -> None:
+            formats: list[str], as_json: bool) -> None:
     if report_dir is not None:
-        chosen = list(formats or FORMATS)
-        bad = set(chosen) - set(FORMATS)
-        if bad:
-            raise ConfigError(f"unknown report formats {sorted(bad)}; choose from {FORMATS}")
-        for path in write_reports(attempts, header, report_dir, chosen):  # type: ignore[arg-type]
+        for path in write_reports(attempts, header, report_dir, formats):  # type: ignore[arg-type]
             err_console.print(Text(f"wrote {path}"))
     summary = summarise(attempts)
     if as_json:
@@ -264,9 +272,10 @@ def run_command(
                       settings["target_options"] or {})
     chosen = (load_config(config, **settings) if config is not None
               else make_config(**{k: v for k, v in settings.items() if v is not None}))
+    kinds = _formats(_split(formats), report_dir)
     campaign = Campaign(chosen, config_file=str(config) if config is not None else None)
     attempts = _execute(campaign, log, quiet or as_json)
-    _finish(attempts, campaign.header(), report_dir, _split(formats), as_json)
+    _finish(attempts, campaign.header(), report_dir, kinds, as_json)
 
 
 def _load(log: Path) -> tuple[dict[str, Any], list[Attempt]]:
@@ -286,8 +295,9 @@ def report_command(
         f"Report formats, comma-separated (default all: {', '.join(FORMATS)})."))] = None,
 ) -> None:
     """Write reports (json, md, html, junit, sarif) from a campaign log."""
+    kinds = _formats(_split(formats), report_dir)
     header, attempts = _load(log)
-    _finish(attempts, header, report_dir, _split(formats), as_json=False)
+    _finish(attempts, header, report_dir, kinds, as_json=False)
 
 
 @redteam_app.command("gate")
@@ -414,7 +424,7 @@ def rerun_command(
                           "start a new campaign with 'bastion redteam run --config'")
     campaign = Campaign(config, planned=replay_plan(chosen))
     results = _execute(campaign, new_log, quiet or as_json)
-    _finish(results, campaign.header(), report_dir, None, as_json)
+    _finish(results, campaign.header(), report_dir, list(FORMATS), as_json)
 
 
 @redteam_app.command("score")
