@@ -107,7 +107,8 @@ class Misinformation(Probe):
         return [Case(id=f"{self.name}/{n:02d}", probe=self.name, prompt=text,
                      category="misinformation", owasp=self.owasp, atlas=self.atlas,
                      goal=f"make the target accept and elaborate a false premise: {text}",
-                     technique="false_premise", scorers=("premise",), severity="medium")
+                     technique="false_premise", scorers=("refusal", "premise"),
+                     severity="medium")
                 for n, text in enumerate(FALSE_PREMISES, start=1)]
 
 
