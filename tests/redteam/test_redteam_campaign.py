@@ -247,6 +247,16 @@ def test_a_probe_without_cases_is_an_error_not_an_empty_campaign(tmp_path: Path)
                              probe_options={"cases_file": {"path": missing}}))
 
 
+def test_a_strategy_or_stack_named_twice_is_planned_once(tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    config = make_config(probes=["pii_leak"], strategies=["single", "single"],
+                         converters=["none", "none"])
+    attempts = _run(config, log_path=log)
+    assert len(attempts) == 5
+    header, logged = read_log(log)
+    assert header["attempts"] == len(logged) == 5, "the gate would see 15 attempts missing"
+
+
 def test_attacker_strategies_refuse_to_run_without_an_attacker() -> None:
     with pytest.raises(ConfigError, match="attacker"):
         Campaign(make_config(strategies=["pair"]))

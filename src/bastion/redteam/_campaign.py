@@ -45,14 +45,22 @@ class Planned:
 
 
 def plan_attempts(config: CampaignConfig, cases: Sequence[Case]) -> list[Planned]:
-    """Every attempt of a campaign, in a stable order (a seeded sample when ``limit`` is set)."""
+    """Every attempt of a campaign, in a stable order (a seeded sample when ``limit`` is set).
+
+    A strategy or converter stack named twice (``-s single,single``) plans its attempts once:
+    the same attempt twice would share one id, one log line and one verdict.
+    """
     planned = []
+    seen: set[str] = set()
     for case in cases:
         for strategy in config.strategies:
             for stack in config.stacks():
                 for repeat in range(config.repeats):
                     key = f"{case.id}|{strategy}|{'+'.join(stack)}|{repeat}"
                     attempt_id = hashlib.sha256(key.encode()).hexdigest()[:16]
+                    if attempt_id in seen:
+                        continue
+                    seen.add(attempt_id)
                     seed = int(hashlib.sha256(f"{config.seed}:{attempt_id}".encode())
                                .hexdigest()[:8], 16)
                     planned.append(Planned(attempt_id, case, strategy, stack, seed))
