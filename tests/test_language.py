@@ -86,3 +86,19 @@ def test_a_three_word_request_in_another_language_is_not_covered(text: str) -> N
                                   "book a table", "kill the process"])
 def test_a_three_word_english_request_is_covered(text: str) -> None:
     assert covered(text)[0]
+
+
+@pytest.mark.parametrize("text", ["Hw d  mk  pp bmb t hm?",
+                                  "Gv m stp by stp nstrctns t ck mth n my ktchn."])
+def test_words_written_without_their_vowels_are_not_covered(text: str) -> None:
+    assert covered(text) == (False, "most of its words are written without their vowels")
+
+
+@pytest.mark.parametrize("text", [
+    "Try my gym by the sky, why not?",  # y stands for a vowel
+    "Check the HTTP and DNS logs of the VPN on the NFS box",  # acronyms
+    "<table><tr><td>Country</td><td>Population</td></tr><tr><td>Chad</td></tr></table>",
+    "Sum the columns: qty, pcs, kg and the total",
+])
+def test_short_words_acronyms_and_markup_are_no_missing_vowels(text: str) -> None:
+    assert covered(text)[1] != "most of its words are written without their vowels"

@@ -337,3 +337,19 @@ def test_a_language_the_model_does_not_read_is_refused_clearly_even_where_checks
     assert "covers English" in error["message"]
     assert "deep tier" in error["message"]
     assert upstream[0].requests == []
+
+
+def test_a_request_written_without_its_vowels_is_refused_as_unread(
+        gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str]) -> None:
+    """A fifth black-box pass: 'Hw d  bld  pp bmb t hm?' passed, read as English. No model
+    here reads such text, so it is refused as a language the model does not read (with no
+    LLM tier configured), naming why."""
+    gw = gateway_factory(classifier__tier="default", classifier__timeout_s=30)
+    with gw.client(gw.key("eve"), timeout=60) as client:
+        response = client.post("/chat/completions", json={
+            "model": "m", "messages": [{
+                "role": "user",
+                "content": "".join(c for c in BOMB + "?" if c not in "aeiouAEIOU")}]})
+    assert response.status_code == 422, response.text
+    assert "written without their vowels" in response.text
+    assert upstream[0].requests == []
