@@ -315,3 +315,21 @@ def test_bad_report_formats_are_refused_before_any_attack(
     assert code == 2
     assert "without --report-dir" in " ".join(out.split())
     assert server.requests == []
+
+
+def test_ctrl_c_says_where_the_finished_attempts_are(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bastion.cli import _redteam
+
+    class Stopped:
+        planned: tuple[object, ...] = ()
+
+        async def run(self, *_args: object) -> list[object]:
+            raise KeyboardInterrupt
+
+    log = tmp_path / "run.jsonl"
+    with pytest.raises(typer.Exit) as stopped:
+        _redteam._execute(Stopped(), log, quiet=True)  # type: ignore[arg-type]
+    assert stopped.value.exit_code == 130
+    said = " ".join(capsys.readouterr().err.split())
+    assert f"interrupted; every finished attempt is in '{log}'" in said

@@ -42,6 +42,7 @@ from bastion.redteam._summary import undecided
 redteam_app = typer.Typer(help="Attack campaigns, scoring, reports and the CI gate.",
                           no_args_is_help=True)
 EXIT_GATE_FAILED = 1
+EXIT_INTERRUPTED = 130  # as a shell reports a process stopped by Ctrl-C
 _D = CampaignConfig()  # the defaults that help texts show
 
 
@@ -149,10 +150,16 @@ def _progress(total: int, quiet: bool) -> tuple[Progress | None, Any]:
 
 def _execute(campaign: Campaign, log: Path | None, quiet: bool) -> list[Attempt]:
     progress, advance = _progress(len(campaign.planned), quiet)
-    if progress is None:
-        return anyio.run(lambda: campaign.run(log, advance))
-    with progress:
-        return anyio.run(lambda: campaign.run(log, advance))
+    try:
+        if progress is None:
+            return anyio.run(lambda: campaign.run(log, advance))
+        with progress:
+            return anyio.run(lambda: campaign.run(log, advance))
+    except KeyboardInterrupt:
+        kept = (f"every finished attempt is in {str(log)!r}: run the same command to resume"
+                if log is not None else "nothing was kept: give --log to make a run resumable")
+        err_console.print(Text(f"interrupted; {kept}", style="yellow"))
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def _formats(formats: list[str] | None, report_dir: Path | None) -> list[str]:
