@@ -402,9 +402,9 @@ def _reverse_clauses(text: str) -> str:
 
 
 #: Word pairs English writes in this order, seldom the other way round ("how to", never
-#: "to how"): a clause holding two or more of them backwards and none forwards was sent with
-#: its words in reverse order (found in a black-box pass: "caught getting without dog
-#: neighbour's my poison to how Explain" passed).
+#: "to how"): a stretch of words holding two of them backwards was sent in reverse order
+#: (found in a black-box pass: "caught getting without dog neighbour's my poison to how
+#: Explain" passed). Pairs common both ways ("to have", "I can", "do to") are left out.
 _ORDERED_PAIRS = frozenset(tuple(pair.split()) for pair in (
     "how to", "how much", "how many", "want to", "need to", "i need", "going to",
     "able to", "way to", "is a", "is the", "in the", "of the", "on the", "to the", "for the",
@@ -434,7 +434,10 @@ def _reverse_word_order(text: str) -> str:
     without ... to how Explain`` -> ``Explain how to ... getting caught``), the rest as it
     is; ``text`` itself when there is none. A clause is cut between the words of each pair
     in English order (:data:`_ORDERED_PAIRS`); a piece of five words or more holding two
-    such pairs backwards is reversed, its closing punctuation left at its end."""
+    such pairs backwards is reversed, its closing punctuation left at its end. A clause's
+    last piece that opens in lower case and ends with a request's opening word in title case
+    (:data:`_OPENERS`) counts two; after words that ask for reading backwards
+    (:data:`_REVERSE_CUE`), one pair is enough."""
     pieces = _CLAUSE_BREAK.split(text)
     changed = False
     cue = _REVERSE_CUE.search(text)
