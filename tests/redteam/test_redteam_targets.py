@@ -242,3 +242,16 @@ def test_crescendo_campaign_through_a_session_http_target_keeps_one_session_per_
     assert all(len(a.turns) >= 4 for a in attempts)
     replays = [turns for turns in sessions.values() if len(turns) > 1]
     assert replays, "sessions carried more than one turn"
+
+
+@pytest.mark.parametrize("path", ["$..answer", "$.data['answer']", "data.items[-1].text",
+                                  "data.*.text"])
+def test_a_response_path_in_jsonpath_syntax_it_cannot_read_is_refused_up_front(
+        path: str) -> None:
+    # Before, every attempt errored with a misleading "response has no 'answer' on path".
+    with pytest.raises(ConfigError, match="is not a path this target reads"):
+        HttpTarget("http://bot", response_path=path)
+    with pytest.raises(ConfigError, match="'session_path'"):
+        HttpTarget("http://bot", body='{"q": "{prompt}", "s": "{session_id}"}',
+                   session_path=path)
+    assert HttpTarget("http://bot", response_path="$.choices[0].message.content")

@@ -51,6 +51,8 @@ class _Answer:
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _INDEX = re.compile(r"\[(\d+)\]")
+# The paths json_path reads: dotted keys and [n] indexes, optionally after "$".
+_PATH = re.compile(r"\$?(?:\.?[^.\[\]'\"*?@()$]+|\[\d+\])*")
 SLOTS = ("{prompt}", "{messages}", "{session_id}")
 
 
@@ -65,6 +67,17 @@ def json_path(data: Any, path: str) -> Any:
         else:
             raise KeyError(f"response has no {step!r} on path {path!r}")
     return data
+
+
+def check_path(path: str, option: str) -> None:
+    """Raise a ConfigError when ``path`` uses JSONPath syntax that :func:`json_path` does not
+    read (``$..answer``, ``[-1]``, ``['key']``, wildcards, filters): it would fail every
+    attempt with a misleading 'response has no ...' instead."""
+    if ".." in path or not _PATH.fullmatch(path):
+        raise ConfigError(f"HTTP target option {option!r} {path!r} is not a path this target "
+                          "reads: use dotted keys and [n] indexes, e.g. 'data.answer' or "
+                          "'$.choices[0].message.content' (no '..', wildcards, filters, "
+                          "negative or quoted indexes)")
 
 
 def expand_env(value: str, where: str = "an HTTP target header") -> str:
@@ -121,6 +134,8 @@ class HttpTarget(Target):
         if context not in ("inline", "error"):
             raise ConfigError(f"HTTP target option 'context' must be 'inline' or 'error', not "
                               f"{context!r}")
+        for option, path in (("response_path", response_path), ("session_path", session_path)):
+            check_path(path, option)
         self.url, self.body, self.method = url, body, method.upper()
         self._shown = public_url(url)  # for messages, which reach logs and reports
         self.headers = {k: expand_env(v) for k, v in (headers or {}).items()}
