@@ -9,7 +9,15 @@ import httpx
 import pytest
 
 from bastion.errors import ConfigError
-from bastion.redteam import Campaign, Message, Reply, TargetError, make_config, run_campaign
+from bastion.redteam import (
+    Attempt,
+    Campaign,
+    Message,
+    Reply,
+    TargetError,
+    make_config,
+    run_campaign,
+)
 from bastion.redteam.targets._http import HttpTarget, json_path
 from bastion.redteam.targets._openai import GatewayTarget, OpenAITarget
 from bastion.testing import Reply as ScriptReply
@@ -33,16 +41,35 @@ def test_openai_target_on_loopback_sends_system_prompt_with_canary() -> None:
     assert target.secrets.canaries[0] in system["content"]
 
 
+def _loopback_campaign(model: ScriptedChatModel, **settings: object) -> list[Attempt]:
+    """The injection_direct campaign against ``model`` served on loopback (at most 20 s)."""
+    with serve_on_loopback(model) as base_url:
+        config = make_config(target="openai", target_options={"base_url": base_url},
+                             probes=["injection_direct"], backoff=0.0, **settings)
+
+        async def go() -> list[Attempt]:
+            with anyio.fail_after(20):
+                return await run_campaign(config)
+
+        return anyio.run(go)
+
+
 def test_campaign_against_loopback_model_with_retries() -> None:
     model = ScriptedChatModel({"Ignore": ScriptReply("busy", mode="http_429", failures=1,
                                                      retry_after=0.0)})
-    with serve_on_loopback(model) as base_url:
-        config = make_config(target="openai", target_options={"base_url": base_url},
-                             probes=["injection_direct"], concurrency=4, backoff=0.0)
-        attempts = anyio.run(lambda: run_campaign(config))
+    attempts = _loopback_campaign(model, concurrency=4)
     assert len(attempts) == 6
     assert all(a.error is None for a in attempts)
     assert not any(a.success for a in attempts), "an echoing model does not assemble canaries"
+
+
+def test_a_retry_after_of_an_hour_ends_the_attempt_instead_of_waiting_it() -> None:
+    # Before, each such attempt slept for an hour (fail_after stops the test at 20 s).
+    model = ScriptedChatModel({"Ignore": ScriptReply("busy", mode="http_429", failures=5,
+                                                     retry_after=3600.0)})
+    errors = [a.error for a in _loopback_campaign(model) if a.error]
+    assert errors
+    assert all("asked to wait 3600 s before a retry" in e for e in errors)
 
 
 def _mock(handler: httpx.MockTransport) -> OpenAITarget:

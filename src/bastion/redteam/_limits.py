@@ -12,6 +12,9 @@ import anyio
 from bastion.redteam._errors import TargetError
 
 T = TypeVar("T")
+# A server's Retry-After longer than this ends the attempt with an error instead of a silent
+# wait (a 429 with 'Retry-After: 3600' held each attempt an hour per retry).
+MAX_RETRY_AFTER = 120.0
 
 
 class RateLimiter:
@@ -41,7 +44,8 @@ async def with_retries(call: Callable[[], Awaitable[T]], *, retries: int, backof
                        limiter: RateLimiter, rng: random.Random) -> T:
     """Await ``call()``; retry retryable TargetErrors up to ``retries`` times.
 
-    Waits the server's ``Retry-After`` when given, else exponential backoff with jitter.
+    Waits the server's ``Retry-After`` when given (one over ``MAX_RETRY_AFTER`` seconds ends
+    the attempt with an error instead), else exponential backoff with jitter.
     """
     attempt = 0
     while True:
@@ -51,6 +55,11 @@ async def with_retries(call: Callable[[], Awaitable[T]], *, retries: int, backof
         except TargetError as exc:
             if not exc.retryable or attempt >= retries:
                 raise
+            if exc.retry_after is not None and exc.retry_after > MAX_RETRY_AFTER:
+                raise TargetError(f"{exc}; the target asked to wait {exc.retry_after:.0f} s "
+                                  f"before a retry, more than {MAX_RETRY_AFTER:.0f} s: run "
+                                  "again later (the same --log resumes) or lower --rate"
+                                  ) from exc
             delay = exc.retry_after if exc.retry_after is not None else \
                 backoff * (2 ** attempt) * (0.5 + rng.random())
             attempt += 1
