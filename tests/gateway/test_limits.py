@@ -423,3 +423,29 @@ def test_too_many_answers_for_the_room_left_says_so(gw: Running) -> None:
     message = answer.json()["error"]["message"]
     assert "for 1,000,000,000 answers" in message
     assert "ask for fewer than 1,000,000,000 answers (n, best_of)" in message
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_a_prompt_is_charged_what_the_upstream_says_it_cost(
+        raw_gw: tuple[RawUpstream, Running], stream: bool) -> None:
+    """Found in a fifth black-box pass: a prompt was charged only as estimated from its text,
+    four characters a token, and text that tokenizes badly (digits, emoji, rare scripts)
+    costs an upstream two or three times that; the prompt_tokens it reported were never
+    read. A prompt reported at 900 tokens was charged 5 under a 1,000-token budget."""
+    raw, gw = raw_gw
+    usage = {"prompt_tokens": 900, "completion_tokens": 1, "total_tokens": 901}
+    raw.body = {"id": "c", "object": "chat.completion", "model": "m", "usage": usage,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "Tea."},
+                             "finish_reason": "stop"}]}
+    raw.frames = [{"id": "c", "object": "chat.completion.chunk", "model": "m", "choices": [
+        {"index": 0, "delta": {"content": "Tea."}, "finish_reason": "stop"}]},
+        {"id": "c", "object": "chat.completion.chunk", "model": "m", "choices": [],
+         "usage": usage}]
+    gw.accounts.create_account("dense")
+    _, key = gw.accounts.create_key("dense", tokens_per_minute=1000)
+    with gw.client(key) as client:
+        first = client.post("/chat/completions", json={**chat("1234567890"), "stream": stream})
+        second = client.post("/chat/completions", json={**chat("more"), "stream": stream,
+                                                        "max_tokens": 200})
+    assert first.status_code == 200
+    assert second.status_code == 429, second.text

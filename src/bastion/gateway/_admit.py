@@ -347,12 +347,16 @@ async def cap_to_budget(ctx: Context, body: dict[str, Any]) -> None:
     ctx.release_promise = release
 
 
-async def charge_completion(ctx: Context, reported: int, texts: Iterable[str]) -> None:
+async def charge_completion(ctx: Context, reported: int, texts: Iterable[str], *,
+                            prompt: int = 0) -> None:
     """Charge an answer's tokens to the key and its account, as the upstream ``reported``
     them or as estimated from its ``texts``, whichever is more, less what was reserved with
-    the prompt: never refused, counted against the next request (the answer is already
-    out). A store failure is logged, not raised."""
-    count = max(reported, estimate_tokens(texts)) - ctx.reserved_tokens
+    the prompt, and the prompt's tokens the upstream reports (``prompt``) beyond its
+    estimate (text that tokenizes badly costs two or three times the estimate): never
+    refused, counted against the next request (the answer is already out). A store failure
+    is logged, not raised."""
+    count = max(reported, estimate_tokens(texts)) - ctx.reserved_tokens \
+        + max(0, prompt - ctx.prompt_tokens)
     if ctx.principal is None:
         return
     try:

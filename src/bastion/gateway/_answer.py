@@ -478,6 +478,16 @@ def _vector(value: Any) -> bool:
 def reported_tokens(data: Any) -> int:
     """The answer tokens an upstream reports in an answer, a chunk or a Responses event
     (``usage.completion_tokens``, ``usage.output_tokens``, ``response.usage``), else 0."""
+    return _reported(data, "completion_tokens", "output_tokens")
+
+
+def reported_prompt_tokens(data: Any) -> int:
+    """The prompt tokens an upstream reports, where :func:`reported_tokens` finds the
+    answer's (``usage.prompt_tokens``, ``usage.input_tokens``), else 0."""
+    return _reported(data, "prompt_tokens", "input_tokens")
+
+
+def _reported(data: Any, name: str, other: str) -> int:
     if not isinstance(data, dict):
         return 0
     usage = data.get("usage")
@@ -485,5 +495,5 @@ def reported_tokens(data: Any) -> int:
         usage = data["response"].get("usage")
     if not isinstance(usage, dict):
         return 0
-    count = usage.get("completion_tokens", usage.get("output_tokens"))
+    count = usage.get(name, usage.get(other))
     return count if counted(count) else 0

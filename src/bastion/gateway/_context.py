@@ -50,6 +50,8 @@ class Context:
     """This request's place among its account's input checks (``Gateway.order``)."""
     #: Answer tokens charged with the prompt (see ``_admit.reserved_output``).
     reserved_tokens: int = 0
+    #: The prompt's tokens as estimated and charged (see ``_admit.charge_completion``).
+    prompt_tokens: int = 0
     #: Gives back the room promised to an uncapped answer (``_admit.cap_to_budget``); run by
     #: :meth:`finish`, after the answer was charged.
     release_promise: Callable[[], None] | None = None

@@ -29,6 +29,7 @@ from bastion.gateway._answer import (
     buffers_of,
     counted,
     per_choice,
+    reported_prompt_tokens,
     reported_tokens,
 )
 from bastion.gateway._context import Context
@@ -126,8 +127,8 @@ async def check_input(ctx: Context, body: dict[str, Any]
     if gateway.config.audit.content != "drop":  # masking (redact) is CPU work: off the loop
         await anyio.to_thread.run_sync(ctx.keep_content, texts)
     ctx.reserved_tokens = reserved_output(route, body)
-    await charge_tokens(ctx, estimate_tokens(texts) + message_tokens(route, body)
-                        + ctx.reserved_tokens)
+    ctx.prompt_tokens = estimate_tokens(texts) + message_tokens(route, body)
+    await charge_tokens(ctx, ctx.prompt_tokens + ctx.reserved_tokens)
     await cap_to_budget(ctx, body)
     policy = ctx.policy("input")
     fail_open = gateway.config.route(route).fail_open_input
@@ -405,7 +406,8 @@ async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: 
     if route == "responses":
         assert ctx.principal is not None
         sign_response(data, ctx.principal.account.id, gateway.identity_secret)
-    await charge_completion(ctx, reported_tokens(data), (t.text for t in texts))
+    await charge_completion(ctx, reported_tokens(data), (t.text for t in texts),
+                            prompt=reported_prompt_tokens(data))
     if check.violations:
         await assess(ctx, prompt)
     return JSONResponse(data, headers=headers_for(ctx))

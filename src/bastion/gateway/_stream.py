@@ -35,6 +35,7 @@ from bastion.gateway._answer import (
     is_arguments,
     per_choice,
     reading_of,
+    reported_prompt_tokens,
     reported_tokens,
 )
 from bastion.gateway._context import Context
@@ -94,6 +95,7 @@ class StreamGuard:
         #: :meth:`_read_on`).
         self.flagged_at: int | None = None
         self.reported_tokens = 0  # what the upstream says the answer cost, when it says
+        self.reported_prompt = 0  # and the prompt
         self.restorers: dict[Key, StreamRestorer] = {}
         self.vault = vault if vault is not None and len(vault) else None
         self.masker = (StreamMasker(Vault(ctx.gateway.detectors, prefix=MODEL_PREFIX))
@@ -114,7 +116,7 @@ class StreamGuard:
             self.ctx.extra["generated_chars"] = self.held.total_chars()
             with anyio.CancelScope(shield=True):  # a client gone mid-stream still pays
                 await charge_completion(self.ctx, self.reported_tokens,
-                                        self.held.buffers.values())
+                                        self.held.buffers.values(), prompt=self.reported_prompt)
             self.ctx.finish()
 
     async def _frames(self, reader: EventReader) -> AsyncIterator[str]:
@@ -148,6 +150,7 @@ class StreamGuard:
         if kind in TERMINAL:
             self.terminal = True
         self.reported_tokens = max(self.reported_tokens, reported_tokens(chunk))
+        self.reported_prompt = max(self.reported_prompt, reported_prompt_tokens(chunk))
         if self.drop_usage and chunk.get("choices") == [] and "usage" in chunk:
             return  # the gateway's own question, for the budget; the client did not ask
         named = f"event: {kind}\n" if kind else ""  # a name: event_texts refuses other types
