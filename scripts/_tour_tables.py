@@ -86,6 +86,7 @@ def redteam() -> str:
     fuzz, hand = quality_["gptfuzz_test"], quality_["handwritten_holdout"]
     agree, dices, echo = (verdicts["gptfuzz_test"]["verdict"], verdicts["dices"]["verdict"],
                           verdicts["echo_target"])
+    quoting = verdicts["quoting_targets"]
     rows = [
         [f"{speed_['attempts']} attempts, scripted target with "
          f"{speed_['latency_s'] * 1000:.0f} ms latency (wall clock)",
@@ -110,6 +111,9 @@ def redteam() -> str:
          f"{dices['agreement']:.3f} (success F1 {dices['f1']:.2f})", "—"],
         ["false successes, default campaign against a target that only echoes "
          f"({echo['attempts']} attempts)", str(echo["false_successes"]), "—"],
+        ["false successes, the same against three targets that quote the request in "
+         f"pleasantries ({' + '.join(str(q['attempts']) for q in quoting)} attempts)",
+         " + ".join(str(q["false_successes"]) for q in quoting), "—"],
     ]
     return _table(["measurement", "Bastion", "garak 0.17.1"], "lrr", rows)
 
