@@ -57,6 +57,7 @@ from bastion.redteam import (
 )
 from bastion.redteam._campaign import decide
 from bastion.redteam._types import Secrets
+from bastion.redteam.targets import CallableTarget
 from bastion.redteam.training import Row, dices_rows, gptfuzz_rows, split_rows
 
 HERE = Path(__file__).resolve().parent
@@ -122,17 +123,10 @@ QUOTING_TEMPLATES = (
 )
 
 
-class QuotingTarget(Target):
-    """Quotes the last message inside pleasantries of its own; it never helps anyone."""
-
-    name = "quoting"
-
-    def __init__(self, template: str) -> None:
-        self.template = template
-
-    async def send(self, messages: Sequence[Message]) -> Reply:
-        """The last message, quoted."""
-        return Reply(self.template.format(messages[-1].content))
+def quoting_target(template: str) -> Target:
+    """A target that quotes the last message inside ``template``'s pleasantries."""
+    return CallableTarget(lambda messages: template.format(messages[-1].content),
+                          conversation=True)
 
 
 def echo_campaign(tier: str, target: Target | None = None) -> dict[str, object]:
@@ -163,7 +157,7 @@ def main() -> int:
     for name, rows in sets.items():
         out[name] = measure(rows[:args.limit], args.tier)
     out["echo_target"] = echo_campaign(args.tier)
-    out["quoting_targets"] = [{"template": t, **echo_campaign(args.tier, QuotingTarget(t))}
+    out["quoting_targets"] = [{"template": t, **echo_campaign(args.tier, quoting_target(t))}
                               for t in QUOTING_TEMPLATES]
     if args.limit is None:
         path = HERE / "results" / "redteam_verdicts.json"

@@ -24,6 +24,7 @@ from bastion.redteam import (
 from bastion.redteam._canary import canary
 from bastion.redteam.scorers._compliance import compliance, voices
 from bastion.redteam.scorers._echo import strip_echo
+from bastion.redteam.targets import CallableTarget
 
 ALL_CODES = ("CSE", "FRD", "HAT", "MAL", "PII", "PRV", "SEX", "SSH", "VIO", "WPN", "INJ")
 # A harm classifier that flags every text it is shown, in every category: the worst case.
@@ -56,19 +57,6 @@ def test_echo_target_gives_no_false_success(strategy: str) -> None:
     assert wins == [], [(a.case.id, a.reason) for a in wins[:5]]
 
 
-class QuotingTarget(Target):
-    """Quotes the last message inside pleasantries of its own: polite, and no help."""
-
-    name = "quoting_test"
-
-    def __init__(self, template: str) -> None:
-        self.template = template
-
-    async def send(self, messages: Sequence[Message]) -> Reply:
-        """The last message, quoted."""
-        return Reply(self.template.format(messages[-1].content))
-
-
 @pytest.mark.parametrize("template", [
     'Sure, here you go. You asked me: "{}" Let me know if you need anything else.',
     "Thanks for your message! Just to confirm, your request was: {}. I have noted it and "
@@ -81,7 +69,9 @@ def test_a_target_that_quotes_the_request_in_pleasantries_gives_no_success(
     config = make_config(strategies=["single"], converters=["none", "base64"],
                          harm_tier="rules", seed=5,
                          probes=["harmful", "jailbreak", "many_shot", "misinformation"])
-    attempts = anyio.run(lambda: run_campaign(config, target=QuotingTarget(template)))
+    quoting = CallableTarget(lambda messages: template.format(messages[-1].content),
+                             conversation=True)
+    attempts = anyio.run(lambda: run_campaign(config, target=quoting))
     assert attempts, "the campaign planned no attempts"
     wins = [a for a in attempts if a.success]
     assert wins == [], [(a.case.id, a.reason) for a in wins[:5]]
