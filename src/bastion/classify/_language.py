@@ -145,7 +145,9 @@ def _other_language(text: str, words: list[str], *, identify: bool) -> str:
 _VOWELLESS_WORDS, _VOWELLESS_SHARE = 3, 0.5
 _VOWEL = re.compile(r"[aeiouyAEIOUY]")
 _MARKUP = re.compile(r"<[^<>]{0,40}>|\\[a-z]")
-_ASCII_WORD = re.compile(r"(?<![^\W\d_])[A-Za-z]{2,}(?![^\W\d_])")
+#: A word of two ASCII letters or more with no letter or digit against it (the pieces of a
+#: leetspeak word, "b0mb", are no words here: the model reads those folded)
+_ASCII_WORD = re.compile(r"(?<![^\W_])[A-Za-z]{2,}(?![^\W_])")
 
 
 def _written_without_vowels(text: str) -> bool:
