@@ -230,9 +230,16 @@ def test_a_damaged_log_line_is_named_not_dropped_or_a_traceback(
 
 
 def test_an_error_inside_the_workers_is_one_error_not_a_task_group() -> None:
-    # The harm tier is built at the first score, inside the campaign's task group.
+    # The harm tier is built at the first score, inside the campaign's task group (a config
+    # copied without validation reaches it; make_config refuses the tier up front).
+    config = make_config(probes=["harmful"], limit=1).model_copy(update={"harm_tier": "nosuch"})
     with pytest.raises(ConfigError, match="unknown classifier tier 'nosuch'"):
-        _run(make_config(probes=["harmful"], harm_tier="nosuch", limit=1))
+        _run(config)
+
+
+def test_an_unknown_harm_tier_is_refused_before_any_attack() -> None:
+    with pytest.raises(ConfigError, match=r"harm_tier: .*unknown classifier tier 'nosuch'"):
+        make_config(probes=["harmful"], harm_tier="nosuch")
 
 
 def test_options_for_a_probe_the_campaign_does_not_run_are_an_error() -> None:

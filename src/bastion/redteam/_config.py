@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bastion.errors import ConfigError
 
@@ -78,6 +78,18 @@ class CampaignConfig(BaseModel):
     judge_url: str | None = None
     judge_model: str = "judge"
     judge_key_env: str | None = None
+
+    @field_validator("harm_tier")
+    @classmethod
+    def _known_tier(cls, value: str) -> str:
+        """A tier the harm scorer can load: checked before any request goes out (a typo
+        was found only at the first score, after the target had been attacked)."""
+        from bastion.classify import available, is_profile  # noqa: PLC0415 - entry points
+
+        if not is_profile(value) and value not in available():
+            raise ValueError(f"unknown classifier tier {value!r}; use 'default', 'fast' or "
+                             f"one of {available()}")
+        return value
 
     def fingerprint(self) -> str:
         """A hash of the settings that decide the attempts (not speed settings)."""
