@@ -123,6 +123,25 @@ def test_score_rejects_rows_without_response(cli: typer.Typer, tmp_path: Path) -
     assert "rows must be UTF-8 JSON Lines" in " ".join(out.split())
 
 
+@pytest.mark.parametrize(("row", "named"), [
+    ({"response": "Sure.", "goal": 42}, "'goal' must be a string, not int 42"),
+    ({"response": "Sure.", "goal": ["make a bomb"]}, "'goal' must be a string, not list"),
+    ({"response": "Sure.", "prompt": {"q": "x"}}, "'prompt' must be a string, not dict"),
+    ({"response": "Sure.", "label": 0.7}, "'label' is 0.7; use 0 or 1"),
+    ({"response": "Sure.", "label": 2}, "'label' is 2; use 0 or 1"),
+])
+def test_score_refuses_a_goal_prompt_or_label_of_the_wrong_kind(
+        cli: typer.Typer, tmp_path: Path, row: dict[str, Any], named: str) -> None:
+    # A goal of 42 was scored as the text "42", a list as its repr, a label of 0.7 as 0.
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"response": "fine", "goal": "say hi"}) + "\n" + json.dumps(row))
+    code, out = _invoke(cli, "score", str(rows), "--json")
+    said = " ".join(out.split())
+    assert code == 2, out
+    assert "rows.jsonl:2" in said
+    assert named in said
+
+
 def test_list_and_bad_settings(cli: typer.Typer) -> None:
     code, out = _invoke(cli, "list", "converters")
     assert code == 0

@@ -56,16 +56,26 @@ def read_rows(path: Path, label_field: str = "label") -> list[dict[str, Any]]:
         try:
             rows.append(_row(json.loads(line), label_field))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"{path}:{number}: need a JSON object with a string 'response' "
-                             f"and an optional 0/1 {label_field!r}: {exc}") from exc
+            raise InputError(f"{path}:{number}: need a JSON object with a string 'response', "
+                             "optional string 'prompt' and 'goal', and an optional 0/1 "
+                             f"{label_field!r}: {exc}") from exc
     return rows
 
 
 def _row(row: dict[str, Any], label_field: str) -> dict[str, Any]:
     if not isinstance(row["response"], str):
         raise TypeError("'response' is not a string")
-    if row.get(label_field) is not None:
-        row[label_field] = int(row[label_field])
+    # A number or list read as text would be scored as if it were the request: "42" is no
+    # goal, and a list's repr is no prompt.
+    for key in ("prompt", "text", "goal"):
+        if row.get(key) is not None and not isinstance(row[key], str):
+            raise TypeError(f"{key!r} must be a string, not {type(row[key]).__name__} "
+                            f"{row[key]!r:.60}; give the {key} as text or leave it out")
+    label = row.get(label_field)
+    if label is not None:
+        if label not in (0, 1) and label not in ("0", "1"):  # 1.0 and true equal 1
+            raise ValueError(f"{label_field!r} is {label!r}; use 0 or 1")
+        row[label_field] = int(label)
     return row
 
 
