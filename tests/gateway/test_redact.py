@@ -498,3 +498,36 @@ def test_a_split_value_is_masked_in_texts_and_never_in_a_role(
     assert [item["role"] for item in sent] == ["user", "user"]
     assert sent[0]["content"] == "mail [EMAIL_1]"
     assert sent[1]["content"] == "[EMAIL_2] end"
+
+
+@pytest.mark.parametrize("card", ["5555.5555.5555.4444", "5555 5555 5555 4444"])
+def test_logit_bias_token_ids_are_not_a_card_number(
+        gw: Running, upstream: tuple[ScriptedUpstream, str], card: str) -> None:
+    """Issue 8: a black-box pass had logit_bias refused as a card number. Its token ids were
+    read as one text, the object's keys joined by spaces ('5525 63944 32816 98482' passes
+    Luhn), and a key cannot be masked, so the request got a 400. The ids are numbers, not
+    text; a card in the message beside them is still masked."""
+    bias = {"5525": 5, "63944": -5, "32816": 2, "98482": 1}
+    assert [e.kind for e in Detectors().find(" ".join(bias))] == ["CARD"]  # the old reading
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json={
+            **chat(f"charge my card {card} now"), "logit_bias": bias})
+    assert response.status_code == 200, response.text
+    sent = upstream[0].requests[-1]
+    assert sent["logit_bias"] == bias
+    assert sent["messages"][0]["content"] == "charge my card [CARD_1] now"
+
+
+@pytest.mark.parametrize("bias", [{"hello": 5}, {"50256": "-100"}, {"50256": True}, [1, 2]],
+                         ids=["word-key", "string-value", "bool-value", "list"])
+def test_logit_bias_holding_anything_but_token_ids_and_numbers_is_refused(
+        gw: Running, upstream: tuple[ScriptedUpstream, str], bias: object) -> None:
+    """logit_bias is no longer read as text, so it may hold nothing the classifier would
+    have to read: token ids (digits) mapped to numbers."""
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json={**chat("hi"), "logit_bias": bias})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["param"] == "logit_bias"
+    assert "token ids" in error["message"]
+    assert upstream[0].requests == []

@@ -87,8 +87,8 @@ class Unchecked(Exception):  # noqa: N818 - names the situation, like httpx's ex
     """A request holds content the gateway cannot check (the message says which)."""
 
 
-class UnknownField(Exception):  # noqa: N818 - names the situation
-    """A request holds a field the gateway does not know (answered with a 400 naming it).
+class FieldError(Exception):
+    """A request field the gateway refuses (answered with a 400 naming it).
 
     Attributes:
         field: the dotted name of the field.
@@ -97,6 +97,15 @@ class UnknownField(Exception):  # noqa: N818 - names the situation
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class UnknownField(FieldError):  # noqa: N818 - names the situation
+    """A request holds a field the gateway does not know."""
+
+
+class BadSetting(FieldError):  # noqa: N818 - names the situation
+    """A setting holds a value of a shape its API does not define, which an upstream would
+    read unchecked."""
 
 
 def dotted(path: Path) -> str:
@@ -423,6 +432,35 @@ def _strings(path: Path, value: Any, name: str) -> Iterator[TextField]:
                         "checked; send text")
 
 
+#: A token id as ``logit_bias`` names one: a decimal number.
+_TOKEN_ID = re.compile(r"[0-9]{1,12}")
+
+
+def _token_bias(value: Any) -> Iterator[TextField]:
+    """``logit_bias``: token ids mapped to numbers, no text to read. Its keys were read as
+    one text, and four ids joined by spaces (``5525 63944 32816 98482``) passed for a card
+    number, which a key cannot be masked out of: the request was refused (issue 8). Any
+    other shape is refused, as nothing in it would be read.
+
+    Raises:
+        BadSetting: not an object of token ids and numbers.
+    """
+    if value is None:
+        return iter(())
+    if not isinstance(value, dict):
+        wrong = f"not {type(value).__name__}"
+    else:
+        key = next((k for k in value if not _TOKEN_ID.fullmatch(k)), None)
+        item = next((v for v in value.values()
+                     if not isinstance(v, int | float) or isinstance(v, bool)), None)
+        if key is None and item is None:
+            return iter(())
+        wrong = f"key {key[:40]!r} is not a token id" if key is not None else \
+            f"value {item!r:.40} is not a number"
+    raise BadSetting("logit_bias", "'logit_bias' maps token ids (digits, as strings) to "
+                     f"numbers, such as {{\"50256\": -100}}; {wrong}")
+
+
 def _field(route: str, name: str, value: Any, allow: Collection[str]) -> Iterator[TextField]:
     path: Path = (name,)
     if name == "messages":
@@ -444,6 +482,8 @@ def _field(route: str, name: str, value: Any, allow: Collection[str]) -> Iterato
         yield from walk(path, {k: v for k, v in value.items() if k not in ("type", "content")})
     elif name in ("prompt", "suffix", "input") and route != "chat":
         yield from _strings(path, value, name)
+    elif name == "logit_bias":
+        yield from _token_bias(value)
     elif name in _CONTROL:
         yield from control_fields(path, value)
     else:  # stop, metadata, web_search_options, operator-allowed extras

@@ -34,6 +34,7 @@ from bastion.gateway._answer import (
 )
 from bastion.gateway._context import Context
 from bastion.gateway._extract import (
+    BadSetting,
     TextField,
     Unchecked,
     UnknownField,
@@ -93,14 +94,7 @@ async def check_input(ctx: Context, body: dict[str, Any]
         check_model(ctx, body.get("model"), required=True)
     if route == "responses" and body.get("previous_response_id") is not None:
         _bind_previous(ctx, body)
-    try:
-        allow = gateway.config.request.allow_fields
-        fields = (responses_fields(body, allow) if route == "responses" else
-                  request_fields(route, body, allow))
-    except Unchecked as exc:
-        raise GatewayError(422, str(exc), code="unchecked_content") from exc
-    except UnknownField as exc:
-        raise GatewayError(400, str(exc), code="unknown_field", param=exc.field) from exc
+    fields = _read_fields(route, body, gateway.config.request.allow_fields)
     if route != "moderations":  # a moderation answers for every input it is given
         fields = untrusted(ctx, fields)
     texts = checked_texts(fields)
@@ -145,6 +139,19 @@ async def check_input(ctx: Context, body: dict[str, Any]
     if check.outcome != "block" and route != "moderations":  # blocks settle after strikes
         await settle_first(ctx)
     return fields, texts, check
+
+
+def _read_fields(route: str, body: dict[str, Any], allow: tuple[str, ...]) -> list[TextField]:
+    """Every content field of a request; what the reader refuses, as a 400 or 422."""
+    try:
+        return (responses_fields(body, allow) if route == "responses" else
+                request_fields(route, body, allow))
+    except Unchecked as exc:
+        raise GatewayError(422, str(exc), code="unchecked_content") from exc
+    except UnknownField as exc:
+        raise GatewayError(400, str(exc), code="unknown_field", param=exc.field) from exc
+    except BadSetting as exc:
+        raise GatewayError(400, str(exc), code="invalid_request", param=exc.field) from exc
 
 
 def untrusted(ctx: Context, fields: list[TextField]) -> list[TextField]:
