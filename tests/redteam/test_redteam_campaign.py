@@ -190,6 +190,29 @@ def test_attacker_and_judge_urls_are_logged_without_their_credentials() -> None:
     assert "http://a:[redacted]@127.0.0.1:1/v1" in shown
 
 
+def test_the_fingerprint_depends_on_no_credential(tmp_path: Path) -> None:
+    # The fingerprint (in every report) hashed the Authorization header, the URL's password
+    # and the classifier's api_key with the settings: a short unsalted hash of a secret,
+    # published, and a rotated token made the log "a different campaign".
+    def config(token: str) -> CampaignConfig:
+        return make_config(target="callable", probes=["injection_indirect"], target_options={
+            "func": "builtins:str", "headers": {"Authorization": f"Bearer {token}"},
+            "url": f"https://bot:{token}@bot.example/chat?api_key={token}"},
+            harm_options={"api_key": token}, attacker_url=f"http://a:{token}@127.0.0.1:1/v1")
+
+    old, rotated = config("sk-old-1111"), config("sk-new-2222")
+    assert old.fingerprint() == rotated.fingerprint()
+    assert old.fingerprint() != make_config(target="callable",
+                                            probes=["injection_indirect"]).fingerprint()
+    header = json.dumps(Campaign(old, target=CallableTarget(Counting())).header())
+    assert "sk-old-1111" not in header, "harm_options' api_key was logged"
+    log = tmp_path / "run.jsonl"
+    _run(old, target=CallableTarget(Counting()), log_path=log)
+    again = Counting()
+    assert len(_run(rotated, target=CallableTarget(again), log_path=log)) == 5
+    assert again.calls == 0, "a rotated token resumes the same campaign"
+
+
 def test_a_campaign_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
     config = tmp_path / "campaign.yaml"
     config.write_bytes(b"probes: [harmful] # \xff\n")

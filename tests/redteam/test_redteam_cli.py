@@ -249,6 +249,19 @@ def test_credentials_reach_the_target_but_never_the_log_or_reports(
     assert server.requests[-1]["headers"]["Authorization"] == "Bearer sk-new-1234"
 
 
+def test_a_classifier_key_is_neither_logged_nor_replayed_as_redacted(
+        cli: typer.Typer, tmp_path: Path) -> None:
+    config, log = tmp_path / "campaign.yaml", tmp_path / "run.jsonl"
+    config.write_text("target: vulnerable\ntarget_options: {latency: 0}\n"
+                      "probes: [system_prompt_extraction]\nharm_options: {api_key: sk-clf-77}\n")
+    code, out = _invoke(cli, "run", "--config", str(config), "--log", str(log), "-q")
+    assert code == 0, out
+    assert "sk-clf-77" not in log.read_text("utf-8")
+    code, out = _invoke(cli, "rerun", str(log), "-q")
+    assert code == 2
+    assert "harm classifier option 'api_key' only as '[redacted]'" in " ".join(out.split())
+
+
 def test_run_says_when_attempts_errored_and_why(cli: typer.Typer) -> None:
     code, out = _invoke(cli, "run", "-t", "http", "-T", "url=http://127.0.0.1:9/chat", "-p",
                         "harmful", "--limit", "2", "--retries", "0", "-q")

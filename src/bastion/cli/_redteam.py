@@ -418,6 +418,12 @@ def rerun_command(
         config = config.model_copy(update={"target_options": {
             **config.target_options, **options}})
     hidden = redacted_options(config.target_options)
+    classifier = redacted_options(config.harm_options)
+    if classifier:
+        raise ConfigError(f"the log holds harm classifier option {classifier[0]!r} only as "
+                          "'[redacted]' (credentials are never written to logs); give the key "
+                          "by environment variable (BASTION_LLM_API_KEY for the llm tier) and "
+                          "start a new campaign with 'bastion redteam run --config'")
     if hidden:
         raise ConfigError(f"the log holds target option {hidden[0]!r} only as '[redacted]' "
                           "(credentials are never written to logs); give it again with -T "

@@ -92,16 +92,23 @@ class CampaignConfig(BaseModel):
         return value
 
     def fingerprint(self) -> str:
-        """A hash of the settings that decide the attempts (not speed settings)."""
-        keep = self.model_dump(exclude=set(SPEED_SETTINGS))
+        """A hash of the settings that decide the attempts (not speed settings).
+
+        It hashes the public settings, credentials redacted: a fingerprint shown in every
+        report must not let anyone test guesses of a token against it, and a rotated token
+        does not make a campaign a different one (its log still resumes).
+        """
+        keep = {k: v for k, v in self.public_dump().items() if k not in SPEED_SETTINGS}
         text = json.dumps(keep, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def public_dump(self) -> dict[str, Any]:
-        """The settings as JSON, safe for logs and reports: credentials in target headers and
-        in the target's, attacker's and judge's URLs replaced by ``[redacted]``."""
+        """The settings as JSON, safe for logs and reports: credentials in target headers, in
+        the harm classifier's options (``api_key``) and in the target's, attacker's, judge's
+        and classifier's URLs replaced by ``[redacted]``."""
         data = self.model_dump(mode="json")
         data["target_options"] = public_options(data["target_options"])
+        data["harm_options"] = public_options(data["harm_options"], secret_keys=True)
         for key in ("attacker_url", "judge_url"):
             if data[key]:
                 data[key] = public_url(data[key])
@@ -151,12 +158,15 @@ def public_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
-def public_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Target options with credentials redacted (headers by name, endpoint URLs)."""
-    out = dict(options)
-    if isinstance(out.get("headers"), dict):
-        out["headers"] = {k: REDACTED if _secret(str(k), v) else v
-                          for k, v in out["headers"].items()}
+def public_options(options: dict[str, Any], *, secret_keys: bool = False) -> dict[str, Any]:
+    """Options with credentials redacted: headers by name, endpoint URLs, and with
+    ``secret_keys`` the options themselves by name (a classifier's ``api_key``)."""
+    out: dict[str, Any] = {
+        k: REDACTED if secret_keys and not str(k).endswith("_env") and _secret(str(k), v)
+        else v for k, v in options.items()}  # an ``api_key_env`` only names a variable
+    headers = out.get("headers")
+    if isinstance(headers, dict):
+        out["headers"] = {k: REDACTED if _secret(str(k), v) else v for k, v in headers.items()}
     for key in ("url", "base_url"):
         if isinstance(out.get(key), str):
             out[key] = public_url(out[key])
@@ -164,8 +174,9 @@ def public_options(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def redacted_options(options: dict[str, Any]) -> list[str]:
-    """Target options (``headers.Authorization``, ``url``) a log holds only as ``[redacted]``."""
+    """Options (``headers.Authorization``, ``url``, ``api_key``) a log holds only as
+    ``[redacted]``."""
     headers = options.get("headers")
     names = [f"headers.{k}" for k, v in (headers if isinstance(headers, dict) else {}).items()
              if v == REDACTED]
-    return names + [k for k in ("url", "base_url") if REDACTED in str(options.get(k, ""))]
+    return names + [k for k, v in options.items() if k != "headers" and REDACTED in str(v)]

@@ -73,7 +73,9 @@ def _changed(old: dict[str, Any], new: dict[str, Any]) -> str:
     keys = sorted(k for k in {*before, *now} - set(SPEED_SETTINGS) if before.get(k) != now.get(k))
     if keys:
         return f"settings changed: {', '.join(keys)}"
-    return "settings changed: a credential written to the log as '[redacted]'"
+    # Same public settings, other fingerprint: an older Bastion hashed credentials too.
+    return ("the log's fingerprint was made by an older Bastion, which hashed credentials "
+            "with the settings")
 
 
 def _drop_torn_tail(path: Path) -> None:
