@@ -449,3 +449,23 @@ def test_a_prompt_is_charged_what_the_upstream_says_it_cost(
                                                         "max_tokens": 200})
     assert first.status_code == 200
     assert second.status_code == 429, second.text
+
+
+def test_an_embedding_is_charged_what_the_upstream_says_it_cost(
+        raw_gw: tuple[RawUpstream, Running]) -> None:
+    """Issue 8: /v1/embeddings charged only the input as estimated from its text, and the
+    prompt_tokens the upstream reported were never read, as they are for chat: an input
+    reported at 1,000 tokens was charged 3 under a 1,000-token budget."""
+    raw, gw = raw_gw
+    raw.body = {"object": "list", "model": "m",
+                "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
+                "usage": {"prompt_tokens": 1000, "total_tokens": 1000}}
+    gw.accounts.create_account("vectors")
+    _, key = gw.accounts.create_key("vectors", tokens_per_minute=1000)
+    with gw.client(key) as client:
+        first = client.post("/embeddings", json={"model": "m", "input": "1234567890"})
+        second = client.post("/embeddings", json={"model": "m", "input": "more"})
+    assert first.status_code == 200, first.text
+    assert first.json()["usage"] == {"prompt_tokens": 1000, "total_tokens": 1000}
+    assert second.status_code == 429, second.text
+    assert "over its budget of 1000 tokens" in second.json()["error"]["message"]

@@ -17,8 +17,14 @@ from starlette.responses import Response
 
 from bastion.classify import Verdict
 from bastion.gateway._abuse import assess_in_order, settle_first
-from bastion.gateway._admit import admit, check_model, read_json
-from bastion.gateway._answer import Unreadable, embeddings_answer, models_answer
+from bastion.gateway._admit import admit, charge_completion, check_model, read_json
+from bastion.gateway._answer import (
+    Unreadable,
+    embeddings_answer,
+    models_answer,
+    reported_prompt_tokens,
+    reported_tokens,
+)
 from bastion.gateway._context import Context
 from bastion.gateway._extract import joined
 from bastion.gateway._proxy import (
@@ -84,12 +90,16 @@ async def _embeddings(ctx: Context, request: Request) -> Response:
     if response.status_code != 200:
         raise await upstream_failure(ctx, response)
     try:
-        answer = embeddings_answer(response.json(), body.get("model"))
+        data = response.json()
+        answer = embeddings_answer(data, body.get("model"))
     except (ValueError, RecursionError, Unreadable) as exc:
         ctx.outcome, ctx.reason = "upstream_error", f"unreadable embeddings answer: {exc}"
         raise GatewayError(502, "the upstream answered with something the gateway cannot read "
                            f"as embeddings ({exc}), so it was withheld",
                            code="upstream_malformed") from exc
+    # as a chat answer is: the input's tokens as reported, beyond the estimate charged
+    await charge_completion(ctx, reported_tokens(data), (),
+                            prompt=reported_prompt_tokens(data))
     return JSONResponse(answer, headers=headers_for(ctx))
 
 
