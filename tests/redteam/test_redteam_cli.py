@@ -249,6 +249,29 @@ def test_credentials_reach_the_target_but_never_the_log_or_reports(
     assert server.requests[-1]["headers"]["Authorization"] == "Bearer sk-new-1234"
 
 
+def test_a_password_in_the_url_and_an_authorization_header_are_a_conflict(
+        cli: typer.Typer, server: Server, tmp_path: Path) -> None:
+    # httpx sent the URL's user:password as Basic auth in place of the configured header,
+    # silently: the bot saw credentials nobody meant to send.
+    url = server.url.replace("http://", "http://bot:pw-secret-1@")
+    code, out = _invoke(cli, "run", "-t", "http", "-T", f"url={url}", "-T",
+                        'headers={"Authorization": "Bearer tok-2"}', "-p", "harmful",
+                        "--limit", "1", "-q")
+    said = " ".join(out.split())
+    assert code == 2, out
+    assert "'Authorization' header of option 'headers'" in said
+    assert "bot:[redacted]@127.0.0.1" in said
+    assert "pw-secret-1" not in said
+    assert server.requests == [], "nothing is sent before the conflict is settled"
+    # The URL's credentials alone are a choice: sent, and kept out of the log.
+    log = tmp_path / "run.jsonl"
+    code, out = _invoke(cli, "run", "-t", "http", "-T", f"url={url}", "-p", "harmful",
+                        "--limit", "1", "--log", str(log), "-q")
+    assert code == 0, out
+    assert server.requests[0]["headers"]["Authorization"].startswith("Basic ")
+    assert "pw-secret-1" not in log.read_text("utf-8") + out
+
+
 def test_a_classifier_key_is_neither_logged_nor_replayed_as_redacted(
         cli: typer.Typer, tmp_path: Path) -> None:
     config, log = tmp_path / "campaign.yaml", tmp_path / "run.jsonl"

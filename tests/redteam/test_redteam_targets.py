@@ -130,6 +130,21 @@ def test_json_path_and_config_errors() -> None:
         HttpTarget("http://x", headers={"Authorization": "Bearer ${BASTION_TEST_UNSET}"})
 
 
+def test_an_api_key_and_a_password_in_the_base_url_are_a_conflict(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_KEY", "sk-qa")
+    with pytest.raises(ConfigError, match="in place of the API key of option api_key_env "
+                                          "'QA_KEY'") as info:
+        OpenAITarget("https://me:pw-9@llm.example/v1", api_key_env="QA_KEY")
+    assert "pw-9" not in str(info.value)
+    with pytest.raises(ConfigError, match="attacker or judge base_url"):
+        Campaign(make_config(attacker_url="http://me:pw-9@127.0.0.1:1/v1",
+                             attacker_key_env="QA_KEY"))
+    with pytest.raises(ConfigError, match="must start with http") as info:
+        OpenAITarget("ftp://me:pw-9@llm.example/v1")
+    assert "pw-9" not in str(info.value)
+
+
 def test_gateway_target_reads_its_key_from_the_environment(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BASTION_API_KEY", "bk-test")

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from bastion.errors import ConfigError
+from bastion.redteam._config import check_userinfo, public_url
 from bastion.redteam._errors import AttackerError
 from bastion.redteam._types import Message
 
@@ -38,7 +39,10 @@ class Attacker:
                  temperature: float = 0.7, timeout: float = 60.0,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"attacker base_url {base_url!r} must start with http(s)://")
+            raise ConfigError(f"attacker or judge base_url {public_url(base_url)!r} must start "
+                              "with http(s)://")
+        check_userinfo(base_url, "attacker or judge base_url",
+                       f"the API key of {api_key_env!r}" if api_key_env else None)
         headers = {}
         if api_key_env:
             key = os.environ.get(api_key_env)

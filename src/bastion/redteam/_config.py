@@ -158,6 +158,26 @@ def public_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
+def check_userinfo(url: str, option: str, auth: str | None) -> None:
+    """Refuse ``url`` when it holds ``user:password@`` and ``auth`` names another credential.
+
+    httpx sends a URL's user and password as ``Authorization: Basic ...`` in place of any
+    Authorization header, so a configured token would silently never be sent. The message
+    shows the URL with its password redacted.
+
+    Args:
+        url: the endpoint as configured.
+        option: how the user set it (``target option 'url'``).
+        auth: the other credential in words, or None when there is none.
+    """
+    parts = urlsplit(url)
+    if auth is None or (parts.username is None and parts.password is None):
+        return
+    raise ConfigError(f"{option} {public_url(url)!r} holds a user name or password, which would "
+                      f"be sent as 'Authorization: Basic ...' in place of {auth}; keep one: take "
+                      f"'user:password@' out of the URL, or drop {auth}")
+
+
 def public_options(options: dict[str, Any], *, secret_keys: bool = False) -> dict[str, Any]:
     """Options with credentials redacted: headers by name, endpoint URLs, and with
     ``secret_keys`` the options themselves by name (a classifier's ``api_key``)."""

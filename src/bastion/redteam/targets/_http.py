@@ -34,7 +34,7 @@ import httpx
 
 from bastion.errors import ConfigError
 from bastion.redteam._base import Target
-from bastion.redteam._config import public_url
+from bastion.redteam._config import check_userinfo, public_url
 from bastion.redteam._errors import TargetError
 from bastion.redteam._types import Message, Reply
 from bastion.redteam.targets._wire import RETRYABLE
@@ -91,6 +91,12 @@ def expand_env(value: str, where: str = "an HTTP target header") -> str:
     return _ENV.sub(repl, value)
 
 
+def authorization(headers: Mapping[str, str]) -> str | None:
+    """The Authorization header among ``headers``, in words, or None."""
+    name = next((k for k in headers if k.lower() == "authorization"), None)
+    return None if name is None else f"the {name!r} header of option 'headers'"
+
+
 def _key(messages: Sequence[Message]) -> str:
     text = json.dumps([[m.role, m.content] for m in messages])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -139,6 +145,7 @@ class HttpTarget(Target):
         self.url, self.body, self.method = url, body, method.upper()
         self._shown = public_url(url)  # for messages, which reach logs and reports
         self.headers = {k: expand_env(v) for k, v in (headers or {}).items()}
+        check_userinfo(url, "HTTP target option 'url'", authorization(self.headers))
         self.response_path, self.session_path, self.context = response_path, session_path, context
         self.blocked_status = frozenset(blocked_status)
         self._json = body.lstrip().startswith(("{", "["))

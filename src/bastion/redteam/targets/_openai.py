@@ -11,10 +11,10 @@ import httpx
 from bastion.errors import ConfigError
 from bastion.redteam._base import Target
 from bastion.redteam._canary import canary
-from bastion.redteam._config import public_url
+from bastion.redteam._config import check_userinfo, public_url
 from bastion.redteam._errors import TargetError
 from bastion.redteam._types import Message, Reply, Secrets
-from bastion.redteam.targets._http import expand_env
+from bastion.redteam.targets._http import authorization, expand_env
 from bastion.redteam.targets._wire import parse_response, request_body, tool_function
 
 
@@ -57,8 +57,8 @@ class OpenAITarget(Target):
                  headers: dict[str, str] | None = None, timeout: float = 60.0,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"target option 'base_url' {base_url!r} must start with http:// "
-                              "or https://")
+            raise ConfigError(f"target option 'base_url' {public_url(base_url)!r} must start "
+                              "with http:// or https://")
         clash = sorted({"messages", "model"} & set(extra_body or {}))
         if clash:
             raise ConfigError(f"target option 'extra_body' may not set {clash}; the campaign "
@@ -66,8 +66,10 @@ class OpenAITarget(Target):
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.extra_body = dict(extra_body or {})
-        self._headers = {**{k: expand_env(v, "target option 'headers'")
-                            for k, v in (headers or {}).items()}, **self._auth(api_key_env)}
+        given = {k: expand_env(v, "target option 'headers'") for k, v in (headers or {}).items()}
+        check_userinfo(base_url, "target option 'base_url'", authorization(given) or (
+            f"the API key of option api_key_env {api_key_env!r}" if api_key_env else None))
+        self._headers = {**given, **self._auth(api_key_env)}
         self._system, token = (system_prompt, "") if system_prompt is None or not plant_canary \
             else planted(system_prompt)
         self._secrets = Secrets(canaries=(token,) if token else (), system_prompt=self._system)
