@@ -174,3 +174,40 @@ def test_unknown_keys_leave_no_copy_of_themselves_in_memory(gw: Running) -> None
     assert sum(map(len, remembered)) <= 64 * len(sent)  # a digest each, not 30 KB
     with gw.client(gw.key("known")) as client:  # a known key is still recognised
         assert client.post("/chat/completions", json=CHAT).status_code == 200
+
+
+@pytest.mark.parametrize("written", ["Bearer {key}", "Bearer   {key}", "bearer {key}",
+                                     "BEARER {key}"])
+def test_bearer_and_the_key_may_be_apart_by_one_or_more_spaces(gw: Running,
+                                                               written: str) -> None:
+    """RFC 7235 and 6750: credentials are the scheme (any case), 1*SP, then the token."""
+    key = gw.key("spaced")
+    with gw.client() as client:
+        answer = client.post("/chat/completions", json=CHAT,
+                             headers={"authorization": written.format(key=key)})
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    ("Bearer\t{key}", "with a tab"),
+    ("Bearer \t{key}", "with a tab"),
+    ("Bearer {key} {key}", "characters an API key never has"),
+    ("Bearer {key}\u00a0", "characters an API key never has"),
+    ("Basic {key}", "does not hold a Bearer key"),
+    ("{key}", "does not hold a Bearer key"),
+], ids=["tab", "space-tab", "two-tokens", "nbsp", "basic", "no-scheme"])
+def test_a_malformed_authorization_header_says_what_is_wrong_and_is_never_looked_up(
+        gw: Running, written: str, said: str) -> None:
+    """Issue 8: 'Bearer<TAB>key' was answered 'missing API key', which sent its sender
+    looking for a key that was there; RFC 6750 puts only spaces between 'Bearer' and the
+    token (1*SP), so a tab is refused, and the answer says so."""
+    key = gw.key("tabbed")
+    with gw.client() as client:
+        answer = client.post("/chat/completions", json=CHAT, headers={
+            "authorization": written.format(key=key).encode("latin-1")})
+    assert answer.status_code == 401, answer.text
+    assert answer.headers["www-authenticate"].startswith("Bearer")
+    message = answer.json()["error"]["message"]
+    assert said in message
+    assert key not in message
+    assert not gw.app.state.gateway._auth_cache  # refused before any lookup

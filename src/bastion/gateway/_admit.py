@@ -28,19 +28,37 @@ from bastion.gateway._respond import GatewayError
 logger = logging.getLogger("bastion.gateway")
 
 
+#: RFC 6750 credentials: the scheme (any case, RFC 7235), one or more spaces (1*SP, never a
+#: tab), and a b64token.
+_BEARER = re.compile(r"(?i:bearer) +([A-Za-z0-9._~+/-]+=*)")
+_SCHEME = re.compile(r"(?i:bearer)(?![A-Za-z0-9._~+/=-])")
+
+
 def _bearer(request: Request) -> str:
+    """The key of ``Authorization: Bearer <key>``; a 401 that says what is wrong otherwise
+    (never the header itself: it may hold a key)."""
     headers = request.headers.getlist("authorization")
     if len(headers) > 1:  # which one is the caller? A proxy or log in front may read the last
         raise GatewayError(400, f"the request has {len(headers)} Authorization headers; send "
                            "exactly one, 'Authorization: Bearer <key>'",
                            code="invalid_request")
-    header = headers[0] if headers else ""
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        raise GatewayError(401, "missing API key; send 'Authorization: Bearer <key>' with a "
-                           "key from 'bastion keys create'", code="invalid_api_key",
-                           headers={"WWW-Authenticate": "Bearer"})
-    return key.strip()
+    header = headers[0].strip(" \t") if headers else ""  # whitespace around: not the value's
+    found = _BEARER.fullmatch(header)
+    if found is not None:
+        return found.group(1)
+    if not _SCHEME.match(header):
+        problem = "missing API key" if not header else \
+            "the Authorization header does not hold a Bearer key"
+    elif header[len("bearer"):].lstrip(" ").startswith("\t"):
+        problem = ("the Authorization header separates 'Bearer' from the key with a tab; "
+                   "RFC 6750 allows only spaces there")
+    else:
+        problem = ("the Authorization header's key holds characters an API key never has "
+                   "(a space or tab inside it, text after it, or a character outside "
+                   "letters, digits and -._~+/=)")
+    raise GatewayError(401, f"{problem}; send 'Authorization: Bearer <key>' with a key "
+                       "from 'bastion keys create'", code="invalid_api_key",
+                       headers={"WWW-Authenticate": "Bearer"})
 
 
 async def _principal(ctx: Context, key: str) -> Principal:
