@@ -211,3 +211,20 @@ def test_a_malformed_authorization_header_says_what_is_wrong_and_is_never_looked
     assert said in message
     assert key not in message
     assert not gw.app.state.gateway._auth_cache  # refused before any lookup
+
+
+def test_healthz_tells_an_unauthenticated_caller_only_that_the_gateway_is_up(
+        gw: Running) -> None:
+    """Issue 8: /healthz showed anyone the audit queue's length, which tells an outsider how
+    busy the gateway is and how close its audit log is to the backlog at which every request
+    gets a 503. It says only that the gateway is up; operators read the backlog on /metrics
+    (bastion_gateway_audit_events_pending), with a key, audited."""
+    operator = gw.key("ops", role="operator")
+    with gw.client() as anyone:
+        health = anyone.get(f"{gw.root}/healthz")
+    with gw.client(operator) as client:
+        metrics = client.get(f"{gw.root}/metrics")
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok"}
+    assert metrics.status_code == 200
+    assert "bastion_gateway_audit_events_pending" in metrics.text

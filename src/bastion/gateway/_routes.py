@@ -1,4 +1,5 @@
-"""The HTTP routes: the OpenAI-compatible surface, ``/metrics`` and ``/healthz``.
+"""The HTTP routes: the OpenAI-compatible surface, ``/metrics`` and ``/healthz`` (which says
+only that the gateway is up: it needs no key).
 
 Every proxied route goes through :func:`_handle`, which builds the request record, admits the
 caller, turns :class:`GatewayError` into an OpenAI-shaped answer, and writes exactly one audit
@@ -198,7 +199,9 @@ def router(gateway: Gateway) -> APIRouter:
         return await _handle(gateway, "metrics", request, render)
 
     async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "audit_pending": gateway.audit.pending}
+        # Nothing more to a caller without a key: the audit backlog told anyone how busy the
+        # gateway was and how near the backlog that refuses every request (on /metrics now).
+        return {"status": "ok"}
 
     for route, endpoint in (("metrics", metrics), ("healthz", healthz)):
         method, path = PATHS[route]
