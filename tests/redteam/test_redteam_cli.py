@@ -101,6 +101,28 @@ def test_run_report_gate_rerun(cli: typer.Typer, tmp_path: Path) -> None:
     assert (tmp_path / "r" / "redteam.md").read_text().startswith("# Bastion red-team report")
 
 
+def test_a_findings_reproduce_command_replays_that_finding_alone(
+        cli: typer.Typer, tmp_path: Path) -> None:
+    # It said 'bastion redteam rerun LOG --failed', which replays every success (7 here).
+    log = tmp_path / "run.jsonl"
+    code, out = _invoke(cli, "run", "-t", "vulnerable", "-T", "latency=0", "-p",
+                        "system_prompt_extraction,injection_indirect", "--log", str(log),
+                        "-o", str(tmp_path), "-f", "json", "-q")
+    assert code == 0, out
+    finding = json.loads((tmp_path / "redteam.json").read_text())["findings"][0]
+    command = finding["reproduce"].split("'")[1].split()
+    assert command[:3] == ["bastion", "redteam", "rerun"]
+    args = [str(log) if word == "LOG" else word for word in command[3:]]
+    code, out = _invoke(cli, "rerun", *args, "--log", str(tmp_path / "again.jsonl"), "--json")
+    assert code == 0, out
+    assert json.loads(out[out.index("{"):])["overall"]["n"] == 1
+    replayed = (tmp_path / "again.jsonl").read_text().splitlines()[1]
+    assert json.loads(replayed)["attempt"]["id"] == finding["attempt"]
+    code, out = _invoke(cli, "rerun", str(log), "--attempt", "0123456789abcdef", "-q")
+    assert code == 2
+    assert "attempt '0123456789abcdef' is not in" in " ".join(out.split())
+
+
 def test_score_prints_the_same_keys_as_eval(cli: typer.Typer) -> None:
     code, out = _invoke(cli, "score", str(DATA / "refusal_holdout.jsonl"), "--scorer",
                         "refusal", "--json")

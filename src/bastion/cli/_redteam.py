@@ -390,6 +390,9 @@ def rerun_command(
     log: Annotated[Path, typer.Argument(help="A past campaign log.")],
     failed: Annotated[bool, typer.Option(
         "--failed", help="Only attempts that succeeded (the target failed) last time.")] = False,
+    attempt: Annotated[list[str] | None, typer.Option(
+        "--attempt", "-a", help="Only these attempt ids (a report's 'reproduce' names one); "
+        "comma-separated or repeated.")] = None,
     new_log: Annotated[Path | None, typer.Option("--log", help=(
         "Resumable JSONL log of the new attempts (default none)."))] = None,
     report_dir: Annotated[Path | None, typer.Option("--report-dir", "-o", help=(
@@ -408,7 +411,7 @@ def rerun_command(
         raise ConfigError(f"--log {str(new_log)!r} is the log being re-run: its attempts would "
                           "count as done and nothing would be sent; pass a new --log path")
     header, attempts = _load(log)
-    chosen = [a for a in attempts if a.success] if failed else attempts
+    chosen = _chosen(attempts, failed, _split(attempt), log)
     config = CampaignConfig.model_validate(header["config"])
     options = _options(target_option, target or config.target)
     if target is not None:
@@ -438,6 +441,23 @@ def rerun_command(
     campaign = Campaign(config, planned=replay_plan(chosen))
     results = _execute(campaign, new_log, quiet or as_json)
     _finish(results, campaign.header(), report_dir, list(FORMATS), as_json)
+
+
+def _chosen(attempts: list[Attempt], failed: bool, ids: list[str] | None,
+            log: Path) -> list[Attempt]:
+    """The logged attempts a rerun replays; an id the log lacks is an error, not a no-op."""
+    chosen = [a for a in attempts if a.success] if failed else attempts
+    if ids is None:
+        return chosen
+    missing = sorted(set(ids) - {a.id for a in attempts})
+    if missing:
+        raise ConfigError(f"attempt {missing[0]!r} is not in {str(log)!r}; take an id from "
+                          "this log's report ('reproduce' column) or 'bastion redteam compare'")
+    out = [a for a in chosen if a.id in set(ids)]
+    if not out:
+        raise ConfigError(f"no attempt of {ids} succeeded in {str(log)!r}; drop --failed to "
+                          "re-run them anyway")
+    return out
 
 
 @redteam_app.command("score")

@@ -75,10 +75,12 @@ class Finding:
 
     @property
     def reproduce(self) -> str:
-        """How to replay it: the strategy, converters and seed of a successful attempt."""
+        """How to replay it: the strategy, converters and seed of a successful attempt, and
+        the command that re-runs that attempt alone (``--failed`` would replay every
+        success of the campaign)."""
         a = self.example
-        return (f"strategy {a.strategy}, converters {a.converter_label}, seed {a.seed} "
-                f"(attempt {a.id}; 'bastion redteam rerun LOG --failed' replays it)")
+        return (f"strategy {a.strategy}, converters {a.converter_label}, seed {a.seed}: "
+                f"'bastion redteam rerun LOG --attempt {a.id}'")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""
