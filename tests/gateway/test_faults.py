@@ -245,3 +245,55 @@ def test_a_timed_out_check_stops_the_model_instead_of_reading_on(
     assert started, "the model was never asked"
     assert max(started) < answered + 0.25, (
         f"{sum(t > answered for t in started)} model batches started after the answer")
+
+
+def _dribble(url: str, key: str, *, every_s: float, for_s: float) -> tuple[bytes, float, bool]:
+    """POST a chat body of 10,000 declared bytes one byte each ``every_s`` for up to ``for_s``
+    seconds over a raw socket; what the gateway answered, after how long, and whether it
+    closed the connection after answering."""
+    host, port = url.removeprefix("http://").split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=for_s + 5) as sock:
+        sock.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nhost: {host}\r\n"
+                     f"authorization: Bearer {key}\r\ncontent-type: application/json\r\n"
+                     "content-length: 10000\r\n\r\n".encode())
+        started, answer = time.monotonic(), b""
+        sock.setblocking(False)
+        while time.monotonic() - started < for_s and not answer:
+            try:
+                sock.sendall(b" ")
+                answer = sock.recv(65536)
+            except BlockingIOError:
+                time.sleep(every_s)
+            except OSError:  # the gateway closed while a byte was on its way
+                break
+        took = time.monotonic() - started
+        sock.setblocking(True)
+        sock.settimeout(3)
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+            closed = True
+        except (TimeoutError, OSError):
+            closed = False
+    return answer, took, closed
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_body_sent_a_byte_at_a_time_is_cut_off_at_the_deadline_and_audited(
+        gateway_factory: GatewayFactory) -> None:
+    """Issue 8: a client that sent its body a byte every tenth of a second held its request
+    for as long as it liked (a slowloris on the body); body_timeout_s bounds the whole
+    body's arrival, however steadily bytes trickle in, with a 408 that closes the
+    connection."""
+    gw = gateway_factory(body_timeout_s="1.0")
+    answer, took, closed = _dribble(gw.url, gw.key("slow"), every_s=0.1, for_s=6.0)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert 0.9 < took < 3.0, took
+    assert closed
+    body = json.loads(answer.partition(b"\r\n\r\n")[2])
+    assert body["error"]["code"] == "body_timeout"
+    assert "body_timeout_s" in body["error"]["message"]
+    gw.wait_audit(1)
+    event = next(e for e in gw.audit.events() if e["type"] == "gateway.request")
+    assert (event["route"], event["status"], event["reason"]) == ("chat", 408, "body_timeout")
+    assert event["account_id"] is not None

@@ -17,6 +17,7 @@ import pytest
 from starlette.requests import Request
 
 from bastion.errors import ConfigError
+from bastion.gateway import GatewayConfig
 from bastion.gateway._admit import read_json
 from bastion.gateway._extract import checked_texts, identifier_words, inert, request_fields
 from bastion.gateway._respond import GatewayError
@@ -562,14 +563,14 @@ async def test_oversized_body_is_refused_while_it_arrives() -> None:
 
     chunked = Request({"type": "http", "method": "POST", "headers": []}, receive)
     with pytest.raises(GatewayError) as refused:
-        await read_json(chunked, 65_536)
+        await read_json(chunked, GatewayConfig(max_body_bytes=65_536))
     assert refused.value.status == 413
     assert consumed <= 65  # 64 MiB offered, 65 KiB read
     declared = Request({"type": "http", "method": "POST",
                         "headers": [(b"content-length", b"67108864")]}, receive)
     consumed = 0
     with pytest.raises(GatewayError):
-        await read_json(declared, 65_536)
+        await read_json(declared, GatewayConfig(max_body_bytes=65_536))
     assert consumed == 0
 
 

@@ -16,12 +16,14 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
 from fastapi import Request
 
 from bastion.accounts import Principal
 from bastion.classify import LONE_SURROGATE
 from bastion.errors import RuntimeFailure
 from bastion.gateway._answer import asked_choices, counted
+from bastion.gateway._config import GatewayConfig
 from bastion.gateway._context import Context
 from bastion.gateway._respond import GatewayError
 
@@ -174,22 +176,26 @@ MAX_DEPTH = 64
 """Deepest nesting of a request body; real requests stay far below it."""
 
 
-async def read_json(request: Request, limit: int) -> dict[str, Any]:
-    """The request body as a JSON object, refused when too large, too deep, or not an object.
+async def read_json(request: Request, config: GatewayConfig) -> dict[str, Any]:
+    """The request body as a JSON object, refused when too large, too slow to arrive, too
+    deep, or not an object.
 
-    The size limit holds while the body arrives: a declared or streamed body over ``limit``
-    is refused without reading the rest.
+    The size limit (``max_body_bytes``) holds while the body arrives: a declared or streamed
+    body over it is refused without reading the rest. So does the deadline
+    (``body_timeout_s``), however steadily the bytes trickle in.
     """
+    limit, deadline = config.max_body_bytes, config.body_timeout_s
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _too_large(int(declared), limit)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(size, limit)
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+    try:
+        with anyio.fail_after(deadline):
+            raw = await _read_body(request, limit)
+    except TimeoutError as exc:
+        raise GatewayError(408, f"the request body did not arrive within {deadline:g} s "
+                           "(body_timeout_s); send it at once, or ask the operator to raise "
+                           "the limit", code="body_timeout",
+                           headers={"Connection": "close"}) from exc
     try:
         body = json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
     except (ValueError, RecursionError) as exc:
@@ -208,6 +214,16 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
                 "other half), which is not Unicode text and cannot be checked; send valid "
                 "UTF-8", code="invalid_json")
     return body
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(size, limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 #: A JSON escape of a UTF-16 surrogate (valid in pairs, unreadable alone).

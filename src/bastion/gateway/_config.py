@@ -255,6 +255,11 @@ class GatewayConfig(_Strict):
     identity_fields: tuple[Literal["user", "safety_identifier"], ...] = (
         "user", "safety_identifier")
     max_body_bytes: int = Field(default=4_000_000, ge=1024)
+    body_timeout_s: float = Field(
+        default=30.0, gt=0, description="Longest a request body may take to arrive, from the "
+        "first read of it (a 408 that closes the connection after it): a client sending its "
+        "body a byte at a time held its request, and the connection, for as long as it "
+        "liked. 4 MB (max_body_bytes) in 30 s is about 1 Mbit/s.")
     auth_cache_s: float = Field(default=1.0, ge=0, description="How long a key lookup is reused.")
     policy_reload_s: float = Field(
         default=2.0, ge=0, description="How often the policy store is read for newly published "

@@ -76,11 +76,11 @@ async def _handle(gateway: Gateway, route: str, request: Request, handler: Handl
 
 
 async def _generation(ctx: Context, request: Request) -> Response:
-    return await generate(ctx, await read_json(request, ctx.gateway.config.max_body_bytes))
+    return await generate(ctx, await read_json(request, ctx.gateway.config))
 
 
 async def _embeddings(ctx: Context, request: Request) -> Response:
-    body = await read_json(request, ctx.gateway.config.max_body_bytes)
+    body = await read_json(request, ctx.gateway.config)
     fields, _, check = await check_input(ctx, body)
     if check.outcome == "block":
         return await refuse(ctx, check, "")
@@ -136,7 +136,7 @@ def _moderation_result(verdict: Verdict, *, detailed: bool) -> dict[str, Any]:
 
 
 async def _moderations(ctx: Context, request: Request) -> Response:
-    body = await read_json(request, ctx.gateway.config.max_body_bytes)
+    body = await read_json(request, ctx.gateway.config)
     check_model(ctx, None)
     fields, texts, check = await check_input(ctx, body)
     # one verdict per input: not for the join, nor for a model name (an identifier field)
