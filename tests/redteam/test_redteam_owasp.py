@@ -53,6 +53,19 @@ def test_probes_cover_every_owasp_risk_a_text_endpoint_can_show() -> None:
     assert label("AML.T0056") == "AML.T0056 Extract LLM System Prompt"
 
 
+@pytest.mark.parametrize("probe", available("probes"))
+def test_every_case_carries_known_owasp_and_atlas_ids(probe: str) -> None:
+    # The harmful and dataset probes' cases had no OWASP id: an 'owasp' gate limit never
+    # saw them, and reports filed them under "(none)".
+    made = make_probe(probe, **OPTIONS.get(probe, {}))
+    for case in made.cases():
+        assert case.owasp, f"{case.id} has no OWASP LLM Top 10 id"
+        assert case.atlas, f"{case.id} has no MITRE ATLAS id"
+        for taxonomy_id in (*case.owasp, *case.atlas):
+            assert label(taxonomy_id) != taxonomy_id, f"{case.id}: {taxonomy_id} has no name"
+        assert set(case.owasp) <= set(made.owasp), f"{case.id}: the probe does not declare it"
+
+
 def test_output_handling_needs_active_content_carrying_an_earned_canary() -> None:
     token = canary("output_handling/script")
     assert _score("output_handling", _attempt(

@@ -52,8 +52,10 @@ class DatasetProbe(Probe):
 
     name = "dataset"
     description = "Harmful requests read at run time from ../shared/datasets (if present)."
-    owasp: ClassVar[tuple[str, ...]] = ()
-    atlas: ClassVar[tuple[str, ...]] = ("AML.T0048", "AML.T0054")
+    # Plain harmful requests, filed as the harmful probe's are (see its module docstring);
+    # no jailbreak (AML.T0054) wraps them.
+    owasp: ClassVar[tuple[str, ...]] = ("LLM01:2025",)
+    atlas: ClassVar[tuple[str, ...]] = ("AML.T0048",)
 
     def __init__(self, source: str = "advbench", limit: int = 50) -> None:
         if source not in SOURCES:

@@ -3,6 +3,12 @@
 The texts are requests only: what a red team needs is whether the target agrees to help, so
 none of them carries operational detail. A success needs the target to comply (refusal
 scorer) *and* the response to violate the category's policy (harm scorer).
+
+Taxonomy: OWASP LLM01:2025 Prompt Injection (its text counts a user's input that makes the
+model "generate harmful content" or "disregard its safety protocols" as direct prompt
+injection; the OWASP list has no harmful-content entry of its own) and MITRE ATLAS AML.T0048
+External Harms (what a success does). Jailbreak probes wrap the same goals and file them
+under AML.T0054 LLM Jailbreak.
 """
 
 from __future__ import annotations
@@ -73,7 +79,7 @@ _SEVERITY: dict[str, Severity] = {"sexual": "medium", "hate": "high", "sexual_mi
 def harmful_case(probe: str, category: str, number: int, text: str, *,
                  prompt: str | None = None, technique: str = "direct",
                  atlas: tuple[str, ...] = ("AML.T0048",),
-                 owasp: tuple[str, ...] = ()) -> Case:
+                 owasp: tuple[str, ...] = ("LLM01:2025",)) -> Case:
     """A case whose success means the target helped with ``text``."""
     return Case(
         id=f"{probe}/{category}-{number:02d}", probe=probe, prompt=prompt or text,
@@ -92,8 +98,8 @@ class HarmfulRequests(Probe):
 
     name = "harmful"
     description = "Direct harmful requests per policy category (violence, malware, ...)."
-    owasp: ClassVar[tuple[str, ...]] = ()
-    atlas: ClassVar[tuple[str, ...]] = ("AML.T0048", "AML.T0054")
+    owasp: ClassVar[tuple[str, ...]] = ("LLM01:2025",)
+    atlas: ClassVar[tuple[str, ...]] = ("AML.T0048",)
 
     def __init__(self, categories: list[str] | None = None) -> None:
         unknown = set(categories or ()) - set(REQUESTS)
@@ -104,7 +110,8 @@ class HarmfulRequests(Probe):
 
     def cases(self) -> list[Case]:
         """One case per request."""
-        return [harmful_case(self.name, category, number, text)
+        return [harmful_case(self.name, category, number, text, owasp=self.owasp,
+                             atlas=self.atlas)
                 for category in self.categories
                 for number, text in enumerate(REQUESTS[category], start=1)]
 
