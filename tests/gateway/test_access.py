@@ -228,3 +228,4 @@ def test_healthz_tells_an_unauthenticated_caller_only_that_the_gateway_is_up(
     assert health.json() == {"status": "ok"}
     assert metrics.status_code == 200
     assert "bastion_gateway_audit_events_pending" in metrics.text
+

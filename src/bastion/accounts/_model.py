@@ -63,6 +63,28 @@ class AccountInfo:
                    aware(row.created_at), row.requests_per_minute, row.tokens_per_minute)
 
 
+def model_matches(model: str, pattern: str) -> bool:
+    """Whether a model name matches a key's pattern, read as a path: ``*``, ``?`` and
+    ``[...]`` (as in fnmatch, case sensitive) match within one ``/``-separated part of the
+    name, and a part ``**`` matches any number of parts, none included.
+
+    ``openai/*`` is every model under ``openai/`` one level down, ``*-mini`` only names
+    without a provider prefix, ``**/*-mini`` those with any. fnmatch's ``*`` crossed ``/``,
+    so ``gpt-*`` let a key name ``gpt-x/anthropic/claude-3-opus``, which an upstream that
+    routes on a provider prefix sends to another provider (issue 8).
+    """
+    return _parts_match(model.split("/"), pattern.split("/"))
+
+
+def _parts_match(names: list[str], patterns: list[str]) -> bool:
+    if not patterns:
+        return not names
+    if patterns[0] == "**":
+        return any(_parts_match(names[skip:], patterns[1:]) for skip in range(len(names) + 1))
+    return bool(names) and fnmatchcase(names[0], patterns[0]) \
+        and _parts_match(names[1:], patterns[1:])
+
+
 @dataclass(frozen=True)
 class Scopes:
     """What a key may reach: route names and model name patterns (``None`` = no narrowing).
@@ -81,10 +103,11 @@ class Scopes:
         return route in ROLE_ROUTES[role] and (self.routes is None or route in self.routes)
 
     def allows_model(self, model: str | None) -> bool:
-        """True when the model matches one of the key's patterns (or the key has none)."""
+        """True when the model matches one of the key's patterns (or the key has none); see
+        :func:`model_matches`."""
         if self.models is None or model is None:
             return True
-        return any(fnmatchcase(model, pattern) for pattern in self.models)
+        return any(model_matches(model, pattern) for pattern in self.models)
 
     def covers(self, categories: Iterable[str]) -> bool:
         """True when every one of ``categories`` is inside the key's categories."""

@@ -144,6 +144,10 @@ def _limits_down(exc: RuntimeFailure) -> GatewayError:
 MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,199}")
 
 
+#: An empty, ``.`` or ``..`` part of a model name (a model id starts with a letter or digit).
+_PATH_STEP = re.compile(r"/\.{0,2}(?:/|$)")
+
+
 def check_model(ctx: Context, model: Any, *, required: bool = False) -> None:
     """Refuse a model outside the key's scopes.
 
@@ -160,6 +164,12 @@ def check_model(ctx: Context, model: Any, *, required: bool = False) -> None:
         raise GatewayError(400, "'model' must be a model id: 1 to 200 letters, digits and "
                            "._:/@+=- (no spaces), starting with a letter or digit, such as "
                            "'gpt-4o' or 'meta-llama/Llama-3.1-8B-Instruct'",
+                           code="invalid_request", param="model")
+    if model is not None and _PATH_STEP.search(model):
+        # a scope's pattern reads a name's parts as a path's (openai/** is all of openai/):
+        # a path-walking upstream would read openai/../x as x
+        raise GatewayError(400, f"'model' {model!r} has an empty, '.' or '..' part between "
+                           "its '/'s, which no model id has; name the model directly",
                            code="invalid_request", param="model")
     ctx.model = model
     scopes = ctx.principal.key.scopes
