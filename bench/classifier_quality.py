@@ -13,9 +13,9 @@ Sets (each reported for every profile, in one run):
 * ``transforms``: recall on the blind set's plainly harmful rows (groups plain and intent), as
   sent and transformed (base64, double base64, hex, URL-encoding, full-width, homoglyphs,
   reversed, letter-spaced, leetspeak, zero-width, tag characters, inside 2k / 20k characters of
-  office prose, after 200 characters of prose, and the red team's Best-of-N converter: its
-  defaults, shuffles alone, character noise alone), with each transform's ratio to plain
-  recall.
+  office prose, after 200 characters of prose, and the red team's converters: Best-of-N
+  with its defaults, shuffles alone, character noise alone; a markdown quote, a code string,
+  a request split into variables), with each transform's ratio to plain recall.
 * ``app_traffic``: bench/data/app_traffic/benign.jsonl, 60 benign texts of applications
   (system-prompt lines, extraction and agent requests, everyday questions, code and technical
   answers), written 2026-12-01 after a survey of benign gateway traffic found refusals; no
@@ -65,7 +65,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from bastion.classify import Verdict, get_classifier  # noqa: E402
 from bastion.evaluation import binary_scores  # noqa: E402
 from bastion.policy import load_policy  # noqa: E402
-from bastion.redteam.converters import BestOfN  # noqa: E402
+from bastion.redteam.converters import BestOfN, CodeWrap, MarkdownWrap, PayloadSplit  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "classifier_quality.json"
 HELDOUT = ROOT / "bench" / "heldout" / "test.sha256"
@@ -102,6 +102,11 @@ TRANSFORMS: dict[str, Callable[[str], str]] = {
     "best_of_n": lambda t: BestOfN().convert(t, random.Random(t)),
     "shuffled": lambda t: BestOfN(caps=0.0, noise=0.0).convert(t, random.Random(t)),
     "char_noise": lambda t: BestOfN(caps=0.0, scramble=0.0).convert(t, random.Random(t)),
+    # and its wrappers: a quoted task under markdown headings, a string in a program, a
+    # request split into variables
+    "markdown_quote": lambda t: MarkdownWrap().convert(t, random.Random(t)),
+    "code_wrap": lambda t: CodeWrap().convert(t, random.Random(t)),
+    "payload_split": lambda t: PayloadSplit().convert(t, random.Random(t)),
 }
 
 

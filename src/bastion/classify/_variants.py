@@ -158,6 +158,7 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS,
     if camel != read:
         out += _windowed(View(camel, 0, len(text), "camel"), pair_chars, run_on)
     out += _comments(clean, pair_chars, run_on)
+    out += _quoted(clean, pair_chars, run_on)
     out += _hidden_language(clean, len(text), pair_chars, run_on)
     return _unique(out)
 
@@ -197,6 +198,28 @@ def _comments(clean: str, pair_chars: int, run_on: tuple[int, int]) -> list[View
     if not found or (said := "\n".join(f[2] for f in found)).strip() == clean.strip():
         return []
     return _windowed(View(said, found[0][0], found[-1][1], "comment"), pair_chars, run_on)
+
+
+#: A block quote: lines that open with ``>`` (markdown, e-mail replies), one or more.
+_QUOTE_BLOCK = re.compile(r"(?:^[ \t]*>[^\n]*(?:\n|$))+", re.MULTILINE)
+_QUOTE_MARK = re.compile(r"^[ \t]*>+[ \t]?", re.MULTILINE)
+
+
+def _quoted(clean: str, pair_chars: int, run_on: tuple[int, int]) -> list[View]:
+    """Each block quote of ``CELL_WORDS`` words or more read without the text around it (the
+    red team's own ``markdown`` converter sets a request as a quoted task under headings:
+    recall on 300 harmful validation requests fell from 0.957 to 0.833; read so, 0.957). It
+    fired on none of 4,493 benign validation texts and on 2 of 2,801 chatbot prompts (both
+    flagged without it)."""
+    if ">" not in clean:
+        return []
+    out = []
+    for block in _QUOTE_BLOCK.finditer(clean):
+        said = " ".join(_QUOTE_MARK.sub("", block.group(0)).split())
+        if len(said.split()) >= CELL_WORDS and block.group(0).strip() != clean.strip():
+            out += _windowed(View(said, block.start(), block.end(), "quoted"), pair_chars,
+                             run_on)
+    return out
 
 
 #: A text that opens as JSON does, or a piece of JSON cut mid-string (a window of streamed
