@@ -1,4 +1,5 @@
-"""Rate limits (requests and tokens per minute) per key and per account, with ``limits``.
+"""Rate limits (requests and tokens per minute) per key and per account, and failed key
+checks per client address, with ``limits``.
 
 A key's own limit and its account's limit both hold: two keys of one account share the
 account's budget. Storage is in memory for one worker, or Redis (``redis://...``) so the
@@ -21,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -117,6 +119,22 @@ class RateLimiter:
             return Refusal(f"the account is over its limit of {arpm} requests per minute "
                            "(all its keys together)", 60)
         return None
+
+    async def failed_auth(self, client: str, per_minute: int) -> Refusal | None:
+        """A refusal when ``client`` (an address) has had ``per_minute`` failed key checks in
+        the last minute (see :meth:`count_failed_auth`); nothing is counted."""
+        stats = await _stored(self._limiter.get_window_stats(
+            RateLimitItemPerMinute(per_minute), "authfail", client))
+        if stats.remaining > 0:
+            return None
+        return Refusal(f"{per_minute} requests from this address in the last minute had an "
+                       "unknown, revoked or expired key",
+                       max(1, math.ceil(stats.reset_time - time.time())))
+
+    async def count_failed_auth(self, client: str, per_minute: int) -> None:
+        """Count a failed key check of ``client`` (only failures are counted: a caller whose
+        key is good never gets near the limit)."""
+        await self._hit(RateLimitItemPerMinute(per_minute), "authfail", client)
 
     async def tokens(self, principal: Principal, count: int, *, enforce: bool) -> Refusal | None:
         """Charge ``count`` tokens to the key and its account.

@@ -1,12 +1,14 @@
 """Admission: who is calling, may they, and are they over a limit — before any check runs.
 
-Order: key (401) → suspension (403, with reason and appeal hint) → route scope (403) →
-audit back-pressure (503) → throttle and rate limits (429). Model scope is checked once the
-body is read, still before any classifier or upstream call.
+Order: failed key checks from the caller's address (429) → key (401) → suspension (403,
+with reason and appeal hint) → route scope (403) → audit back-pressure (503) → throttle and
+rate limits (429). Model scope is checked once the body is read, still before any classifier
+or upstream call.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import math
@@ -80,10 +82,56 @@ async def _principal(ctx: Context, key: str) -> Principal:
     return principal
 
 
+def client_address(request: Request) -> str | None:
+    """Who is calling, as failed key checks are counted: the client's address (the one the
+    trusted proxies name, see ``--proxy``), an IPv6 address as its /64 (one host's share)."""
+    if request.client is None:
+        return None
+    try:
+        address = ipaddress.ip_address(request.client.host)
+    except ValueError:
+        return request.client.host or None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+async def _authenticate(ctx: Context, request: Request) -> Principal:
+    """The caller's principal; past ``limits.failed_auth_per_minute`` failed key checks from
+    its address, a 429 without a lookup unless the key is one found valid before."""
+    key, gateway = _bearer(request), ctx.gateway
+    limit, client = gateway.config.limits.failed_auth_per_minute, client_address(request)
+    if limit is None or client is None or gateway.known(key):
+        return await _principal(ctx, key)
+    try:
+        refusal = await gateway.limiter.failed_auth(client, limit)
+    except RuntimeFailure as exc:
+        raise _limits_down(exc) from exc
+    if refusal is not None:
+        ctx.extra["client"] = client
+        gateway.metrics.rate_limited.labels("failed_auth").inc()
+        raise GatewayError(429, f"too many failed key checks: {refusal.reason}; retry after "
+                           f"{refusal.retry_after_s} s with a valid key",
+                           code="auth_rate_limited",
+                           headers={"Retry-After": str(refusal.retry_after_s)})
+    try:
+        return await _principal(ctx, key)
+    except GatewayError as exc:
+        if exc.status == 401:  # unknown, revoked or expired: the audit says from where
+            ctx.extra["client"] = client
+            try:
+                await gateway.limiter.count_failed_auth(client, limit)
+            except RuntimeFailure:
+                logger.exception("a failed key check was not counted")
+        raise
+
+
 async def admit(ctx: Context, request: Request, route: str) -> Principal:
     """Authenticate and admit a request; raises :class:`GatewayError` when refused."""
     gateway = ctx.gateway
-    principal = ctx.principal = await _principal(ctx, _bearer(request))
+    principal = ctx.principal = await _authenticate(ctx, request)
     account = principal.account
     if account.suspended:
         raise GatewayError(403, f"account {account.name!r} is suspended: "

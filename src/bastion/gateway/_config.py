@@ -221,7 +221,8 @@ class ModerationsConfig(_Strict):
 
 
 class LimitsConfig(_Strict):
-    """Default rate limits per key and per account (a key's or account's own setting wins).
+    """Default rate limits per key and per account (a key's or account's own setting wins),
+    and failed key checks per client address.
 
     An account's limits are shared by all its keys, so more keys do not mean more budget.
     """
@@ -230,6 +231,13 @@ class LimitsConfig(_Strict):
     tokens_per_minute: int | None = Field(default=None, ge=1)
     account_requests_per_minute: int | None = Field(default=None, ge=1)
     account_tokens_per_minute: int | None = Field(default=None, ge=1)
+    failed_auth_per_minute: int | None = Field(
+        default=30, ge=1, description="Requests with an unknown, revoked or expired key one "
+        "client address (an IPv6 /64) may make in a minute; past it, its requests get a 429 "
+        "with Retry-After and no lookup, except with a key this worker has found valid "
+        "before, so an attacker cannot lock out a real caller at their address. Behind a "
+        "proxy, name it ('bastion gateway run --proxy'), or every caller is its address. "
+        "null: no limit.")
 
 
 class GatewayConfig(_Strict):

@@ -9,6 +9,7 @@ import os
 import secrets
 import sys
 import time
+from collections import OrderedDict
 from typing import Literal
 
 import anyio.to_thread
@@ -43,6 +44,9 @@ from bastion.redact import Detectors
 from bastion.store import open_store
 
 logger = logging.getLogger("bastion.gateway")
+
+#: Most keys a worker remembers having found valid (a digest each; see ``Gateway.known``).
+KNOWN_KEYS = 65_536
 
 ROUTES: tuple[RouteName, ...] = ("chat", "completions", "embeddings", "moderations",
                                  "responses")
@@ -100,6 +104,7 @@ class Gateway:
         self.upstream = self._client()
         self._auth_cache: dict[str, tuple[float, Principal | None]] = {}
         self._auth_pending: dict[str, asyncio.Future[Principal | None]] = {}
+        self._known: OrderedDict[str, None] = OrderedDict()  # digests, last found valid last
         self.live_policies.load()  # versions published before this start replace configured ones
 
     @property
@@ -191,7 +196,20 @@ class Gateway:
             pending = asyncio.ensure_future(self._lookup(key, digest, now))
             self._auth_pending[digest] = pending
             pending.add_done_callback(lambda _: self._auth_pending.pop(digest, None))
-        return await asyncio.shield(pending)
+        found = await asyncio.shield(pending)
+        if found is not None:
+            self._known[digest] = None
+            self._known.move_to_end(digest)
+            if len(self._known) > KNOWN_KEYS:
+                self._known.popitem(last=False)
+        return found
+
+    def known(self, key: str) -> bool:
+        """Whether this worker has found ``key`` valid before (revoked since or not): such a
+        key is looked up even from an address over its failed-check limit, so an attacker
+        who shares a real caller's address cannot lock that caller out. A guessed key is
+        never one."""
+        return key_digest(key) in self._known
 
     async def _lookup(self, key: str, digest: str, now: float) -> Principal | None:
         found = await anyio.to_thread.run_sync(self.accounts.authenticate, key)
