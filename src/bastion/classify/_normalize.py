@@ -43,8 +43,15 @@ _INVISIBLE = frozenset([
     *range(0x202A, 0x202F),  # bidi embeddings and overrides
     *range(0x2060, 0x2070),  # word joiner, invisible operators, bidi isolates
     *range(0xFE00, 0xFE10),  # variation selectors
+    *range(0xE0100, 0xE01F0),  # variation selectors supplement
     *range(0xD800, 0xE000),  # lone surrogates: half a UTF-16 pair, not text (JSON can escape one)
 ])
+#: Variation selectors as the byte each can smuggle: VS1-16 are 0-15, VS17-256 are 16-255
+#: (hiding text "in an emoji" writes a byte a selector after one visible character).
+_SELECTOR_BYTE = {**{0xFE00 + b: b for b in range(16)}, **{0xE0100 + b: 16 + b for b in range(240)}}
+#: Fewest selectors in a row read as smuggled bytes (an emoji takes one, VS16).
+_SELECTOR_RUN = 4
+_ZWJ = 0x200D
 #: A lone surrogate (Python pairs the halves of a whole pair into one character).
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _TAG_LOW, _TAG_HIGH = 0xE0000, 0xE007F
@@ -131,7 +138,7 @@ class Segment:
 
     text: str
     index: Sequence[int]  # original offset of each character of ``text`` (a range if the same)
-    source: str  # "text", "unfolded", "base64", "base32", "hex", "rot13", "tags"
+    source: str  # "text", "unfolded", "base64", "base32", "hex", "rot13", "tags", "selectors"
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a ``[start, end)`` range of this segment back to the original text."""
@@ -199,6 +206,10 @@ def normalize(text: str) -> Normalized:
     if hidden:
         signals.add("tag_characters")
         segments.append(_whole(hidden.lower(), text, "tags"))
+    smuggled = "" if text.isascii() else _smuggled_bytes(text)
+    if smuggled and _printable(smuggled.encode(), 0.5) is not None:
+        signals.add("variation_selectors")
+        segments.append(_whole(smuggled.lower(), text, "selectors"))
     # RE2 cannot take a lone surrogate; U+FFFD keeps the offsets and breaks a run the same way.
     segments.extend(_decoded(text if text.isascii() else LONE_SURROGATE.sub("\ufffd", text),
                              signals))
@@ -228,6 +239,43 @@ def rot47(text: str) -> str:
     return text.translate(_ROT47)
 
 
+def _emoji_glue(text: str, position: int) -> bool:
+    """Whether the invisible character at ``position`` is how emoji are written: one variation
+    selector after a symbol or a keycap's digit (``\u2764\ufe0f``, ``1\ufe0f\u20e3``), a
+    zero-width joiner between two symbols (a family, a flag). Such characters are dropped
+    without the invisible-characters signal: the abuse monitor counts that signal as hiding."""
+    before = text[position - 1] if position else ""
+    after = text[position + 1] if position + 1 < len(text) else ""
+    code = ord(text[position])
+    if code in _SELECTOR_BYTE:
+        return (bool(before) and ord(before) not in _SELECTOR_BYTE
+                and (unicodedata.category(before) in ("So", "Sk") or before in "0123456789#*")
+                and not (after and ord(after) in _SELECTOR_BYTE))
+    return code == _ZWJ and _symbol(before) and _symbol(after)
+
+
+def _symbol(char: str) -> bool:
+    """A symbol an emoji sequence joins (the selector after it counted with it)."""
+    return bool(char) and (unicodedata.category(char) in ("So", "Sk")
+                           or ord(char) in _SELECTOR_BYTE)
+
+
+def _smuggled_bytes(text: str) -> str:
+    """The text hidden in runs of :data:`_SELECTOR_RUN` variation selectors or more, read as
+    UTF-8 bytes ("" when there is none). Found in a sixth black-box pass: a request so written
+    after one emoji passed, read by the model as the emoji."""
+    data, run = bytearray(), bytearray()
+    for char in text + " ":
+        byte = _SELECTOR_BYTE.get(ord(char))
+        if byte is not None:
+            run.append(byte)
+            continue
+        if len(run) >= _SELECTOR_RUN:
+            data += run + b" "
+        run = bytearray()
+    return data.decode("utf-8", "replace").strip()
+
+
 def _fold_unicode(text: str, signals: set[str]) -> tuple[str, tuple[int, ...], str]:
     table = _confusables()
     out: list[str] = []
@@ -240,7 +288,8 @@ def _fold_unicode(text: str, signals: set[str]) -> tuple[str, tuple[int, ...], s
                 hidden.append(chr(code - 0xE0000))
             continue
         if code in _INVISIBLE:
-            signals.add("invisible_characters")
+            if not _emoji_glue(text, position):
+                signals.add("invisible_characters")
             continue
         if code < 128 or code == 0x2800:
             out.append(BLANKS.get(code, char).lower())
@@ -461,7 +510,7 @@ DECODED_SOURCES = WHOLE_TEXT_SOURCES | {
 #: Every name :func:`normalize` may put in :attr:`Normalized.signals`: the decoded sources,
 #: and what folding the characters found.
 SIGNALS = DECODED_SOURCES | {"homoglyphs", "compatibility_forms", "leetspeak",
-                             "invisible_characters", "tag_characters"}
+                             "invisible_characters", "tag_characters", "variation_selectors"}
 
 
 def decode_runs(text: str, *, letters_share: float = 0.5) -> list[tuple[str, str, int, int]]:

@@ -147,8 +147,8 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS,
             folded = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), folded)
         out.append(View(folded, 0, len(text), "folded"))
     for segment in normalized.segments[1:]:
-        if segment.source == "tags":
-            out.append(View(segment.text, 0, len(text), "tags"))
+        if segment.source in ("tags", "selectors"):
+            out.append(View(segment.text, 0, len(text), segment.source))
     for kind, plain, start, end in runs:
         out.append(View(plain, start, end, kind))
         if depth > 1:
@@ -159,6 +159,7 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS,
         out += _windowed(View(camel, 0, len(text), "camel"), pair_chars, run_on)
     out += _comments(clean, pair_chars, run_on)
     out += _quoted(clean, pair_chars, run_on)
+    out += _list_words(clean)
     out += _hidden_language(clean, len(text), pair_chars, run_on)
     return _unique(out)
 
@@ -222,6 +223,22 @@ def _quoted(clean: str, pair_chars: int, run_on: tuple[int, int]) -> list[View]:
     return out
 
 
+#: A list item of one or two words: ``1. How``, ``- pipe bomb``; four or more in a row.
+_WORD_ITEMS = re.compile(r"(?:^[ \t]*(?:\d{1,3}[.)]|[-*\u2022+])[ \t]+\S+(?:[ \t]+\S+)?[ \t]*"
+                         r"(?:\n|$)){4,}", re.MULTILINE)
+_ITEM_MARK = re.compile(r"^[ \t]*(?:\d{1,3}[.)]|[-*\u2022+])[ \t]+", re.MULTILINE)
+
+
+def _list_words(clean: str) -> list[View]:
+    """Each run of four list items or more of one or two words read as one line (found in a
+    sixth black-box pass: a request numbered a word a line, ``1. How`` ``2. do`` ..., passed
+    at 0.02, the numbers read between its words)."""
+    if "\n" not in clean:
+        return []
+    return [View(" ".join(_ITEM_MARK.sub("", m.group(0)).split()), m.start(), m.end(), "listed")
+            for m in _WORD_ITEMS.finditer(clean)]
+
+
 #: A text that opens as JSON does, or a piece of JSON cut mid-string (a window of streamed
 #: tool-call arguments: ``ity": "Rome"}``).
 _JSON_START = re.compile(r'\s*[\[{]\s*["\[{\]}]|[^"\n]{0,40}"\s*[:,\]}]')
@@ -260,7 +277,7 @@ def _json_lines(text: str) -> str | None:
 
 
 #: View sources that stand for a payload hidden in the text rather than the text itself.
-HIDDEN_SOURCES = frozenset({"base64", "base32", "hex", "tags", "url", "rot13", "rot47",
+HIDDEN_SOURCES = frozenset({"base64", "base32", "hex", "tags", "selectors", "url", "rot13", "rot47",
                             "caesar", "interleaved",
                             "a1z26", "a0z25", "z1a26", "reversed", "word-order",
                             "spaced", "joined", "split", "escapes", "entities",
