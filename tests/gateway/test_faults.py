@@ -297,3 +297,70 @@ def test_a_body_sent_a_byte_at_a_time_is_cut_off_at_the_deadline_and_audited(
     event = next(e for e in gw.audit.events() if e["type"] == "gateway.request")
     assert (event["route"], event["status"], event["reason"]) == ("chat", 408, "body_timeout")
     assert event["account_id"] is not None
+
+
+def _held(url: str, sends: bytes, wait_s: float, then: bytes = b"") -> tuple[bytes, bool]:
+    """Open a connection to the server of ``url``, send ``sends`` (and ``then`` half a second
+    later), and wait up to ``wait_s`` for it to answer and close: what it answered, and
+    whether it closed."""
+    host, port = url.removeprefix("http://").split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=wait_s) as sock:
+        sock.sendall(sends)
+        if then:
+            time.sleep(0.5)
+            sock.sendall(then)
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except (TimeoutError, OSError):
+            return answer, False
+    return answer, True
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_connection_whose_request_head_never_arrives_is_closed_at_the_deadline(
+        gateway_factory: GatewayFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 8, found probing 'bastion gateway run': uvicorn times nothing out before a
+    request's head is complete, so connections that sent nothing, or half a head, were kept
+    for good; 19,990 of them from one client, without a byte sent, had every other caller's
+    connection reset. The gateway's protocol closes them at header_timeout_s with a 408; a
+    head that did arrive is left to body_timeout_s, and other callers are served."""
+    import functools
+
+    import uvicorn
+
+    from bastion.gateway._protocol import HeadDeadline
+
+    monkeypatch.setattr(uvicorn, "Config", functools.partial(uvicorn.Config, http=HeadDeadline))
+    gw = gateway_factory(header_timeout_s="1", body_timeout_s="3")
+    key = gw.key("patient")
+    head = (f"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {key}\r\n"
+            "content-type: application/json\r\n")
+    whole = json.dumps(chat("hi")).encode()
+    request = f"{head}content-length: {len(whole)}\r\n\r\n".encode() + whole
+    with ThreadPoolExecutor(4) as pool:
+        started = time.monotonic()
+        silent = pool.submit(_held, gw.url, b"", 5)
+        half = pool.submit(_held, gw.url, head.encode(), 5)
+        # a whole request, then half the next head on the same connection
+        kept = pool.submit(_held, gw.url, request, 5, head.encode())
+        slow_body = pool.submit(_held, gw.url, f"{head}content-length: 100\r\n\r\n{{".encode(), 6)
+        with gw.client(key) as client:
+            served = client.post("/chat/completions", json=chat("hello")).status_code
+        for pending in (silent, half):
+            answer, closed = pending.result()
+            assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+            assert b"header_timeout_s" in answer
+            assert closed
+        assert time.monotonic() - started < 3
+        answer, closed = kept.result()
+        assert answer.startswith(b"HTTP/1.1 200")
+        assert b"HTTP/1.1 408" in answer
+        assert closed
+        answer, closed = slow_body.result()
+        assert answer.startswith(b"HTTP/1.1 408")
+        assert b"body_timeout" in answer
+        assert closed
+        assert time.monotonic() - started > 2.5  # the body's deadline, not the head's
+    assert served == 200

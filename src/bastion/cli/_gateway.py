@@ -16,6 +16,7 @@ from bastion.errors import ConfigError
 from bastion.gateway import ENV_PREFIX, GatewayConfig, create_app, load_config
 from bastion.gateway._extract import trust_digest
 from bastion.gateway._factory import CONFIG_ENV
+from bastion.gateway._protocol import HeadDeadline
 from bastion.serve import log_config
 
 ConfigOption = Annotated[Path | None, typer.Option(
@@ -90,7 +91,7 @@ def _serve(app: Any, settings: GatewayConfig, host: str, port: int, proxy: str |
     uvicorn.run(app, factory=isinstance(app, str), workers=workers, host=host, port=port,
                 log_level="info", log_config=log_config(), server_header=False,
                 timeout_keep_alive=settings.keep_alive_s,
-                backlog=settings.backlog,
+                backlog=settings.backlog, http=HeadDeadline,  # a deadline on request heads
                 # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default: a local client
                 # could write any address (quotes included) into the access log.
                 proxy_headers=proxy is not None, forwarded_allow_ips=proxy)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -16,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bastion.accounts import StrikeStore
 from bastion.gateway._config import GatewayConfig
 from bastion.gateway._context import Context
+from bastion.gateway._protocol import GATEWAY_STATE
 from bastion.gateway._respond import GatewayError
 from bastion.gateway._routes import PATHS, router
 from bastion.gateway._state import Gateway
@@ -37,7 +39,7 @@ def create_app(config: GatewayConfig, *, strikes: StrikeStore | None = None) -> 
     gateway = Gateway(config, strikes=strikes)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
         try:
             await anyio.to_thread.run_sync(gateway.guard.warm, gateway.policy("chat", "input"))
             async with anyio.create_task_group() as group:
@@ -45,7 +47,7 @@ def create_app(config: GatewayConfig, *, strikes: StrikeStore | None = None) -> 
                 if gateway.monitor is not None:
                     group.start_soon(gateway.monitor.run)
                 try:
-                    yield
+                    yield {GATEWAY_STATE: gateway}  # for the server's protocol (HeadDeadline)
                 finally:
                     await gateway.close()
         finally:

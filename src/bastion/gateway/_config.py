@@ -278,6 +278,11 @@ class GatewayConfig(_Strict):
     backlog: int = Field(default=2048, ge=1, description="Pending connections the socket holds.")
     max_header_bytes: int = Field(default=32_768, ge=1024,
                                   description="Request headers larger than this get a 431.")
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest a request's line and headers may take to "
+        "arrive, from the connection's start (or a later request's first byte): the "
+        "connection is then answered 408 and closed ('bastion gateway run' only: it is the "
+        "server's protocol). Connections that sent nothing, or half a head, were kept for good.")
     metrics_public: bool = Field(default=False,
                                  description="True: /metrics needs no key (default: operators).")
 
