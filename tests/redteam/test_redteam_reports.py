@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree as ET
 
+import anyio
 import pytest
 
 from bastion.errors import ConfigError
 from bastion.redteam import (
     Attempt,
+    Campaign,
     Case,
     Score,
     Turn,
     check,
+    load_config,
     load_thresholds,
     render,
     summarise,
@@ -85,6 +89,79 @@ def test_junit_and_sarif_are_valid(tmp_path: Path) -> None:
     assert sarif["version"] == "2.1.0"
     assert len(sarif["runs"][0]["results"]) == 3
     assert json.loads((tmp_path / "redteam.json").read_text())["overall"]["successes"] == 3
+
+
+SARIF_LEVELS = {"none", "note", "warning", "error"}
+
+
+def _valid_sarif(text: str) -> dict[str, Any]:
+    """The SARIF log in ``text``, checked for what the 2.1.0 schema requires and code scanning
+    reads: version, tool, rules, results with a message, a known rule and level, and file
+    locations as relative references inside the repository, with a line."""
+    doc = json.loads(text)
+    assert doc["version"] == "2.1.0"
+    assert "sarif-2.1.0" in doc["$schema"]
+    for run in doc["runs"]:
+        driver = run["tool"]["driver"]
+        assert isinstance(driver["name"], str)
+        assert driver["name"]
+        ids = [rule["id"] for rule in driver["rules"]]
+        assert len(ids) == len(set(ids))
+        for rule in driver["rules"]:
+            assert 0.0 < float(rule["properties"]["security-severity"]) <= 10.0
+        for result in run["results"]:
+            assert result["message"]["text"]
+            assert ids[result["ruleIndex"]] == result["ruleId"]
+            assert result["level"] in SARIF_LEVELS
+            for location in result["locations"]:
+                place = location.get("physicalLocation")
+                if place is None:
+                    continue
+                uri = place["artifactLocation"]["uri"]
+                assert not uri.startswith("/"), uri
+                assert "\\" not in uri, uri
+                assert ".." not in uri.split("/"), f"{uri} points outside the repository"
+                assert ":" not in uri.split("/")[0], f"{uri} is not a relative reference"
+                assert isinstance(place["region"]["startLine"], int)
+                assert place["region"]["startLine"] >= 1
+        for invocation in run.get("invocations", []):
+            assert isinstance(invocation["executionSuccessful"], bool)
+    return doc
+
+
+def test_sarif_points_at_the_line_naming_the_probe_from_the_repository_root(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The campaign file's path was written as given: absolute, or '../ci/redteam.yaml' when
+    # run from a sub-folder, which code scanning cannot place; and always at line 1.
+    repo, elsewhere = tmp_path / "repo", tmp_path / "repo" / "build"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "ci").mkdir()
+    elsewhere.mkdir()
+    config = repo / "ci" / "redteam.yaml"
+    config.write_text("# nightly red team\ntarget: vulnerable\ntarget_options: {latency: 0}\n"
+                      "probes:\n  - system_prompt_extraction\n  - injection_indirect\n"
+                      "harm_tier: rules\n")
+    monkeypatch.chdir(elsewhere)
+    campaign = Campaign(load_config(Path("../ci/redteam.yaml")),
+                        config_file="../ci/redteam.yaml")
+    attempts = anyio.run(campaign.run)
+    monkeypatch.chdir(tmp_path)  # reports may be written from anywhere
+    doc = _valid_sarif(render("sarif", attempts, campaign.header()))
+    lines = {}
+    for result in doc["runs"][0]["results"]:
+        place = result["locations"][0]["physicalLocation"]
+        assert place["artifactLocation"]["uri"] == "ci/redteam.yaml"
+        lines[result["ruleId"]] = place["region"]["startLine"]
+    assert lines == {"system_prompt_extraction": 5, "injection_indirect": 6}
+    assert "LLM07:2025 System Prompt Leakage" in json.dumps(doc["runs"][0]["tool"])
+
+
+def test_sarif_without_a_campaign_file_is_valid_and_says_why_no_file_is_named() -> None:
+    doc = _valid_sarif(render("sarif", _attempts(), {"config": {}}))
+    run = doc["runs"][0]
+    assert all("physicalLocation" not in r["locations"][0] for r in run["results"])
+    notice = run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
+    assert "--config" in notice
 
 
 def test_gate_reports_each_breach(tmp_path: Path) -> None:

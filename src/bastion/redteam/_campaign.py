@@ -29,6 +29,7 @@ from bastion.redteam._plugins import (
 from bastion.redteam._session import Session
 from bastion.redteam._types import Attempt, Case, Score, Secrets
 from bastion.redteam.reports._findings import now_iso
+from bastion.redteam.reports._place import campaign_place
 
 Progress = Callable[[Attempt], None]
 
@@ -87,13 +88,16 @@ class Campaign:
 
     Lifetime: build, ``await run()`` once. The target, scorers and attacker are created from
     the config unless a target instance is passed (a Python callable, a test double);
-    ``config_file`` (the campaign file the config came from) is where SARIF results point.
+    ``config_file`` (the campaign file the config came from) is where SARIF results point:
+    its path from the repository's root and the line naming each probe, found here, while
+    the file is at hand.
     """
 
     def __init__(self, config: CampaignConfig, *, target: Target | None = None,
                  planned: list[Planned] | None = None, config_file: str | None = None) -> None:
         self.config = config
         self.config_file = config_file
+        self.config_place = campaign_place(Path(config_file)) if config_file else None
         self.attacker = (Attacker(config.attacker_url, config.attacker_model,
                                   config.attacker_key_env) if config.attacker_url else None)
         self.judge = (Attacker(config.judge_url, config.judge_model, config.judge_key_env,
@@ -135,7 +139,8 @@ class Campaign:
         return {"config": self.config.public_dump(),
                 "fingerprint": self.config.fingerprint(), "attempts": len(self.planned),
                 "started_at": self.started_at, "bastion_version": __version__,
-                **({"config_file": self.config_file} if self.config_file else {}),
+                **({"config_file": self.config_file, "config_place": self.config_place}
+                   if self.config_file else {}),
                 "target_secrets": {"canaries": list(self.secrets.canaries),
                                    "system_prompt": self.secrets.system_prompt}}
 

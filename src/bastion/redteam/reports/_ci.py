@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from collections.abc import Sequence
@@ -10,12 +9,18 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from bastion.errors import ConfigError
-from bastion.redteam._registry import plugin_class
-from bastion.redteam._types import Attempt
+from bastion import __version__
+from bastion.redteam._types import SEVERITY_RANK, Attempt, Case
+from bastion.redteam.reports._place import campaign_place, physical_location
+from bastion.taxonomy import label
 
 _XML_BAD = re.compile(r"[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
+NO_PLACE = ("The results name no file: the campaign ran without a campaign file (--config), "
+            "and code scanning (GitHub) shows no result without one. Run it with --config "
+            "campaign.yaml to point each result at the line naming its probe.")
+# GitHub code scanning reads 9.0 and above as critical, 7.0 high, 4.0 medium, 0.1 low.
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.0"}
 
 
 def _x(text: str, limit: int = 4000) -> str:
@@ -50,52 +55,53 @@ def junit_report(attempts: Sequence[Attempt]) -> str:
     return ET.tostring(root, encoding="unicode", xml_declaration=True)
 
 
-def _physical(probe: str, config_file: str | None) -> dict[str, Any] | None:
-    """Where a finding lives in the repository: the campaign file, else the probe's source."""
-    if config_file:
-        return {"artifactLocation": {"uri": Path(config_file).as_posix()},
-                "region": {"startLine": 1}}
-    try:
-        cls = plugin_class("probes", probe)
-        source = inspect.getsourcefile(cls)
-        line = inspect.getsourcelines(cls)[1]
-    except (ConfigError, OSError, TypeError):
-        return None
-    if source is None:
-        return None
-    try:
-        uri = Path(source).resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return None  # installed elsewhere: not a location in the scanned repository
-    return {"artifactLocation": {"uri": uri}, "region": {"startLine": line}}
+def _rule(probe: str, cases: Sequence[Case]) -> dict[str, Any]:
+    """A SARIF rule for a probe: tagged ``security`` with its taxonomy labels, and its most
+    severe case's score on GitHub's security-severity scale."""
+    worst = max((c.severity for c in cases), key=SEVERITY_RANK.__getitem__)
+    tags = sorted({label(i) for c in cases for i in (*c.owasp, *c.atlas)})
+    return {"id": probe, "name": probe, "shortDescription": {"text": f"Bastion probe {probe}"},
+            "properties": {"tags": ["security", *tags],
+                           "security-severity": SECURITY_SEVERITY[worst]}}
 
 
 def sarif_report(attempts: Sequence[Attempt], header: dict[str, Any] | None = None) -> str:
     """SARIF 2.1.0: one rule per probe, one result per successful attack.
 
-    Each result's physical location is the campaign file when the run had one (so code
-    scanning points at what to change), else the probe's definition when it lies in the
-    scanned repository; the attacked case is its logical location.
+    Each result's physical location is the line naming its probe in the campaign file, the
+    path relative to the repository's root (see :mod:`._place`); a run without a campaign
+    file has none, and its results carry only their logical location, the attacked case.
     """
-    config_file = (header or {}).get("config_file")
+    header = header or {}
+    config_file = header.get("config_file")
+    place = header.get("config_place") or (
+        campaign_place(Path(config_file)) if isinstance(config_file, str) else None)
     probes = sorted({a.case.probe for a in attempts})
-    rules = [{"id": probe, "name": probe, "shortDescription": {"text": f"Bastion probe {probe}"}}
+    rules = [_rule(probe, [a.case for a in attempts if a.case.probe == probe])
              for probe in probes]
-    places = {probe: _physical(probe, config_file) for probe in probes}
-    results: list[dict[str, Any]] = [{
-        "ruleId": a.case.probe, "level": SARIF_LEVEL[a.case.severity],
-        "message": {"text": f"{a.case.id}: attack succeeded ({a.strategy}, "
-                            f"{a.converter_label}): {a.reason[:500]}"},
-        "locations": [{**({"physicalLocation": places[a.case.probe]}
-                          if places[a.case.probe] else {}),
-                       "logicalLocations": [{"name": a.case.id, "kind": "module"}]}],
-        "partialFingerprints": {"bastionAttempt": a.id},
-        "properties": {"owasp": list(a.case.owasp), "atlas": list(a.case.atlas),
-                       "category": a.case.category},
-    } for a in attempts if a.success]
+    results: list[dict[str, Any]] = []
+    for a in attempts:
+        if not a.success:
+            continue
+        where = physical_location(place, a.case.probe)
+        results.append({
+            "ruleId": a.case.probe, "ruleIndex": probes.index(a.case.probe),
+            "level": SARIF_LEVEL[a.case.severity],
+            "message": {"text": f"{a.case.id}: attack succeeded ({a.strategy}, "
+                                f"{a.converter_label}): {a.reason[:500]}"},
+            "locations": [{**({"physicalLocation": where} if where else {}),
+                           "logicalLocations": [{"name": a.case.id, "kind": "module"}]}],
+            "partialFingerprints": {"bastionAttempt": a.id},
+            "properties": {"owasp": [label(i) for i in a.case.owasp],
+                           "atlas": [label(i) for i in a.case.atlas],
+                           "category": a.case.category},
+        })
+    run: dict[str, Any] = {"tool": {"driver": {"name": "bastion-redteam", "version": __version__,
+                                               "rules": rules}},
+                           "results": results}
+    if place is None and results:
+        run["invocations"] = [{"executionSuccessful": True, "toolExecutionNotifications": [
+            {"level": "warning", "message": {"text": NO_PLACE}}]}]
     doc = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
-           "runs": [{"tool": {"driver": {"name": "bastion-redteam",
-                                         "informationUri": "https://example.invalid/bastion",
-                                         "rules": rules}},
-                     "results": results}]}
+           "runs": [run]}
     return json.dumps(doc, ensure_ascii=True, indent=2)
