@@ -329,7 +329,7 @@ def _hidden_language(clean: str, length: int, pair_chars: int,
             # each run or clause passed a test of its own, and stands where it was sent
             out += _windowed(View(turned, 0, length, source), pair_chars, run_on,
                              aligned=True)
-    if (ordered := _reverse_word_order(clean)) != clean:
+    if (ordered := _reverse_word_order(_one_line(clean))) != _one_line(clean):
         out += _windowed(View(ordered, 0, length, "word-order"), pair_chars, run_on)
     if (unshifted := _unshift(clean, lowered)) != clean:
         out += _windowed(View(unshifted, 0, length, "caesar"), pair_chars, run_on, aligned=True)
@@ -473,6 +473,18 @@ _REVERSE_CUE = re.compile(r"(?i)\b(?:revers\w*|backwards?|right to left|last wor
 #: Fewest words in a clause read for its order, and fewest backward pairs.
 _ORDER_WORDS, _BACKWARD_PAIRS = 5, 2
 _WORD_EDGES = "\"'.,!?;:()[]"
+
+
+def _one_line(text: str) -> str:
+    """A text written a word or two a line (four lines or more) as one line, for
+    :func:`_reverse_word_order`, whose clauses end at line breaks (found in a seventh
+    black-box pass: a request a word a line, last word first, passed at 0.07); else
+    ``text``."""
+    if text.count("\n") < 3:
+        return text
+    lines = [line.split() for line in text.split("\n") if line.strip()]
+    return " ".join(text.split()) if len(lines) >= 4 and all(
+        len(words) <= 2 for words in lines) else text
 
 
 def _reverse_word_order(text: str) -> str:
