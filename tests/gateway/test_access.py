@@ -233,3 +233,17 @@ def test_healthz_tells_an_unauthenticated_caller_only_that_the_gateway_is_up(
     assert "bastion_gateway_audit_events_pending" in metrics.text
 
 
+def test_a_path_with_a_trailing_slash_is_not_redirected_but_refused_and_audited(
+        gw: Running) -> None:
+    """Issue 8, probing 'bastion gateway run': '/v1/chat/completions/' got a 307 to a URL
+    built from the request's own Host header, unaudited, which a client that follows
+    redirects would have sent its key and prompt to."""
+    with gw.client(gw.key("slashed")) as client:
+        answer = client.post("/chat/completions/", json=CHAT,
+                             headers={"host": "attacker.example"})
+    assert answer.status_code == 404, answer.headers
+    assert "location" not in answer.headers
+    assert "POST /v1/chat/completions" in answer.json()["error"]["message"]
+    gw.wait_audit(1)
+    event = next(e for e in gw.audit.events() if e["type"] == "gateway.request")
+    assert (event["status"], event["reason"]) == (404, "not_found")

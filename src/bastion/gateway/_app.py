@@ -55,8 +55,10 @@ def create_app(config: GatewayConfig, *, strikes: StrikeStore | None = None) -> 
                 gateway.live_monitor.close()
             close_store(gateway.sessions)  # after the writers' last batches
 
+    # no redirect for a trailing slash: its Location came from the caller's Host header,
+    # and a client that follows it would take its key there
     app = FastAPI(title="Bastion gateway", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+                  openapi_url=None, redirect_slashes=False)
     app.state.gateway = gateway
     app.include_router(router(gateway))
     app.add_middleware(HeaderLimit, gateway=gateway)
