@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import html
+import itertools
 import json
 import quopri
 import re
@@ -91,6 +92,10 @@ _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9
 #: lines of eight passed).
 _B64_LINES = re.compile(r"(?m)^[ \t]*[A-Za-z0-9+/]{4,15}[ \t]*\n(?:[ \t]*[A-Za-z0-9+/]{4,15}"
                         r"[ \t]*\n)+[ \t]*[A-Za-z0-9+/]{2,15}={0,2}[ \t]*$")
+#: Base64 in groups of four apart by spaces, eight groups or more (found in a seventh
+#: black-box pass: ``SG93 IGRv IEkg ...`` passed, each group read as a word).
+_B64_GROUPS = re.compile(r"(?<![A-Za-z0-9+/])(?:[A-Za-z0-9+/]{4} ){7,}[A-Za-z0-9+/]{2,4}={0,2}"
+                         r"(?![A-Za-z0-9+/])")
 _HEX = re.compile(r"(?:(?:\\x|0x)?[0-9a-fA-F]{2}[\s,:;|/\-]?){8,}")
 _HEX_DIGITS = re.compile(r"[0-9a-fA-F]{2}")
 # Base32 as RFC 4648 writes it: upper-case letters and the digits 2-7, padded with "=".
@@ -120,7 +125,7 @@ _QP_SOFT_IN_WORD = re.compile(r"[^\s=]=\r?\n\S")
 # runs them: most texts hold none, and the exact patterns then never run.
 _MAYBE_ENCODED = re2.compile(
     r"[A-Za-z0-9+/_-]{16}|(?:(?:\\x|0x)?[0-9a-fA-F]{2}[^0-9a-fA-F]?){8}"
-    r"|(?:[A-Za-z0-9+/]{4,15}[ \t]*\n[ \t]*){2}[A-Za-z0-9+/]{2}"
+    r"|(?:[A-Za-z0-9+/]{4,15}[ \t]*\n[ \t]*){2}[A-Za-z0-9+/]{2}|(?:[A-Za-z0-9+/]{4} ){7}"
     rf"|(?:[0-9]{{1,8}}{_CODE_GAP}){{7}}[0-9]"
     rf"|(?:[.\-{_MORSE_DOTS}{_MORSE_DASHES}]{{1,6}}(?: {{1,3}}| / |/)){{7}}")
 _MORSE_LETTERS = {".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f",
@@ -664,7 +669,7 @@ def _byte_runs(text: str, letters_share: float) -> list[tuple[str, str, int, int
         plain = _printable(data, letters_share)
         if plain is not None:
             out.append(("base64", plain, match.start(), match.end()))
-    for match in _B64_LINES.finditer(text):
+    for match in itertools.chain(_B64_LINES.finditer(text), _B64_GROUPS.finditer(text)):
         raw = re.sub(r"\s", "", match.group(0))
         try:
             data = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
