@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from starlette.requests import Request
 
-from bastion.gateway._admit import client_address
+from bastion.gateway._auth import client_address
 
 from .conftest import GatewayFactory
 
