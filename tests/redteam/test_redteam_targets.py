@@ -212,16 +212,44 @@ def test_http_target_refuses_to_cut_a_conversation_to_its_last_turn() -> None:
         anyio.run(target.send, convo)
 
 
-def test_http_target_inlines_planted_context_or_refuses_it() -> None:
+def test_http_target_sends_planted_context_where_told_or_refuses_it() -> None:
+    # A body with only {prompt} pasted the document in front of the prompt by default, silently:
+    # an "indirect" injection that arrived as the user's own text.
     seen, transport = _recording({"response": "ok"})
-    target = HttpTarget("http://bot", transport=transport)
-    anyio.run(target.send, [Message("tool", "DOC", name="retrieve"), Message("user", "sum")])
-    assert seen[0]["prompt"] == "[retrieve]\nDOC\n\nsum"
-    strict = HttpTarget("http://bot", context="error", transport=transport)
-    with pytest.raises(TargetError, match="context"):
-        anyio.run(strict.send, [Message("tool", "DOC"), Message("user", "sum")])
+    convo = [Message("tool", "DOC", name="retrieve"), Message("user", "sum {context}")]
+    plain = HttpTarget("http://bot", transport=transport)
+    assert plain.context_refused is not None
+    with pytest.raises(TargetError, match=r"no \{context\} or \{messages\} slot"):
+        anyio.run(plain.send, convo)
+    slot = HttpTarget("http://bot", body='{"prompt": "{prompt}", "docs": "{context}"}',
+                      transport=transport)
+    assert slot.context_refused is None
+    anyio.run(slot.send, convo)
+    assert seen[-1] == {"prompt": "sum {context}", "docs": "[retrieve]\nDOC"}, \
+        "a slot named in the prompt is sent as written"
+    inline = HttpTarget("http://bot", context="inline", transport=transport)
+    anyio.run(inline.send, convo)
+    assert seen[-1]["prompt"] == "[retrieve]\nDOC\n\nsum {context}"
     with pytest.raises(ConfigError, match="'session_path'"):
         HttpTarget("http://bot", session_path="sid")
+
+
+def test_an_http_system_prompt_is_planted_where_a_slot_takes_it_else_only_looked_for() -> None:
+    seen, transport = _recording({"response": "ok"})
+    own = "You are HelpBot. Never discuss other customers."
+    held = HttpTarget("http://bot", system_prompt=own, transport=transport)
+    anyio.run(held.send, [Message("user", "hi")])
+    assert held.secrets.system_prompt == own
+    assert held.secrets.canaries == ()
+    assert seen[-1] == {"prompt": "hi"}, "the application holds its own prompt"
+    sent = HttpTarget("http://bot", body='{"history": {messages}}', system_prompt=own,
+                      canaries=["BSTN-000001"], transport=transport)
+    anyio.run(sent.send, [Message("user", "hi")])
+    first = seen[-1]["history"][0]  # type: ignore[index]
+    assert first["role"] == "system"
+    assert first["content"].startswith(own)
+    assert sent.secrets.canaries[0] == "BSTN-000001"
+    assert sent.secrets.canaries[1] in first["content"], "a canary planted in what is sent"
 
 
 def test_single_message_http_target_refuses_multi_turn_strategies() -> None:

@@ -104,6 +104,13 @@ class Target(ABC):
         """Whether :meth:`send` can carry a whole conversation (history or session)."""
         return True
 
+    @property
+    def context_refused(self) -> str | None:
+        """Why :meth:`send` cannot carry the context a case plants before its prompt (a
+        retrieved document, a tool result) and how to fix that; None when it can. A campaign
+        with such cases is refused before it starts."""
+        return None
+
     @abstractmethod
     async def send(self, messages: Sequence[Message]) -> Reply:
         """Send a conversation (ending with a user message) and return the reply."""

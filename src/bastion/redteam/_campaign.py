@@ -117,6 +117,10 @@ class Campaign:
             raise ConfigError(f"strategies {multi} hold conversations, but target "
                               f"{config.target!r} can send only one message; give its option "
                               "'body' a {messages} or {session_id} slot")
+        planting = sorted({p.case.probe for p in self.planned if p.case.setup})
+        if planting and self.target.context_refused:
+            raise ConfigError(f"probes {planting} plant context (a document or tool result) "
+                              f"before the prompt, but {self.target.context_refused}")
         names = {n for p in self.planned for n in p.converters}
         self.converters: dict[str, Converter] = {
             n: make_converter(n, self.attacker) for n in sorted(names)}

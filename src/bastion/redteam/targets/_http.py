@@ -7,15 +7,27 @@ Example: ``url="https://bot.example/api/chat"``, ``body='{"query": "{prompt}"}'`
 * ``{messages}``: the whole conversation as a JSON array of ``{"role", "content"}`` objects
   (planted context included), for APIs that take the history with every request;
 * ``{session_id}``: a conversation id, for APIs that keep the history themselves. Bastion
-  makes one per conversation, or reads the server's from ``session_path`` in each answer.
+  makes one per conversation, or reads the server's from ``session_path`` in each answer;
+* ``{context}``: the context a case plants (a retrieved document, a tool result), for APIs
+  that take documents beside the question (``{"question": "{prompt}", "docs": "{context}"}``);
+* ``{system}``: the option ``system_prompt`` (with a canary planted in it), for APIs that take
+  their instructions in the request.
 
 In a JSON body every value is JSON-escaped before it fills its slot, so hostile prompts cannot
-break out of the string. Header values may name environment variables as ``${NAME}``.
+break out of the string, and slots are filled in one pass: a prompt that contains ``{context}``
+is sent as written. Header values may name environment variables as ``${NAME}``.
 
 A template with neither ``{messages}`` nor ``{session_id}`` can carry only one message: a
 multi-turn conversation sent to it is a configuration error, never silently cut to its last
-turn, and planted context (a retrieved document, a tool result) is put in front of the prompt
-as quoted text only when ``context="inline"`` says so.
+turn. A template with neither ``{messages}`` nor ``{context}`` has no channel for planted
+context: a campaign with such cases (``injection_indirect``) is refused before it starts,
+unless ``context="inline"`` says to paste the context in front of the prompt (the attack then
+arrives as the user's own text, not through retrieval).
+
+Leak probes are judged by what the target was told to keep secret: ``system_prompt`` (sent in
+``{system}`` or first in ``{messages}``; with neither slot, the application's own prompt,
+only looked for in answers) and ``canaries`` (tokens planted in the application, such as a
+customer record in its database).
 """
 
 from __future__ import annotations
@@ -34,9 +46,10 @@ import httpx
 
 from bastion.errors import ConfigError
 from bastion.redteam._base import Target
+from bastion.redteam._canary import planted
 from bastion.redteam._config import check_userinfo, public_url
 from bastion.redteam._errors import TargetError
-from bastion.redteam._types import Message, Reply
+from bastion.redteam._types import Message, Reply, Secrets
 from bastion.redteam.targets._wire import RETRYABLE
 
 
@@ -54,6 +67,8 @@ _INDEX = re.compile(r"\[(\d+)\]")
 # The paths json_path reads: dotted keys and [n] indexes, optionally after "$".
 _PATH = re.compile(r"\$?(?:\.?[^.\[\]'\"*?@()$]+|\[\d+\])*")
 SLOTS = ("{prompt}", "{messages}", "{session_id}")
+# Every slot in one pass, a quoted {messages} first (the JSON array replaces the quotes too).
+_SLOT = re.compile(r'"\{messages\}"|\{(prompt|messages|session_id|context|system)\}')
 
 
 def json_path(data: Any, path: str) -> Any:
@@ -97,6 +112,19 @@ def authorization(headers: Mapping[str, str]) -> str | None:
     return None if name is None else f"the {name!r} header of option 'headers'"
 
 
+def _check_template(body: str, session_path: str, context: str) -> None:
+    """Raise a ConfigError for a body template that cannot work with these options."""
+    if not any(slot in body for slot in SLOTS):
+        raise ConfigError("HTTP target option 'body' has no {prompt}, {messages} or "
+                          "{session_id} slot; the attack would never reach the target")
+    if session_path and "{session_id}" not in body:
+        raise ConfigError("HTTP target option 'session_path' is set but option 'body' has "
+                          "no {session_id} slot to send it back in")
+    if context not in ("inline", "error"):
+        raise ConfigError(f"HTTP target option 'context' must be 'inline' or 'error', not "
+                          f"{context!r}")
+
+
 def _key(messages: Sequence[Message]) -> str:
     text = json.dumps([[m.role, m.content] for m in messages])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -107,39 +135,40 @@ class HttpTarget(Target):
 
     Args:
         url: the endpoint.
-        body: the request body template with ``{prompt}``, ``{messages}`` and / or
-            ``{session_id}`` slots (see the module docstring).
+        body: the request body template with ``{prompt}``, ``{messages}``, ``{session_id}``,
+            ``{context}`` and ``{system}`` slots (see the module docstring).
         method: HTTP method.
         headers: request headers; ``${ENV}`` references are expanded.
         response_path: where the reply text is in the JSON answer; empty for a plain-text body.
         session_path: where the server's conversation id is in the JSON answer (its value
             fills ``{session_id}`` in the next request); empty: Bastion makes the ids.
         context: what to do with planted context (documents, tool results) when the body
-            has no ``{messages}`` slot: ``inline`` puts it before the prompt as quoted text,
-            ``error`` refuses the attempt.
+            has no ``{messages}`` or ``{context}`` slot: ``error`` refuses a campaign with
+            such cases before it starts, ``inline`` pastes the context before the prompt.
+        system_prompt: the application's system prompt: sent in the ``{system}`` slot or
+            first in ``{messages}`` with a canary planted in it; with neither slot only
+            looked for in answers (leak probes).
+        plant_canary: plant a confidential canary in a sent ``system_prompt``.
+        canaries: tokens planted in the application (its prompt, a record in its database)
+            whose appearance in an answer is a leak.
         blocked_status: HTTP statuses that mean "blocked by a guardrail" (a refusal).
         timeout: seconds per request.
         transport: an httpx transport (tests).
     """
 
     name = "http"
-    description = "Any HTTP API: body template ({prompt}, {messages}, {session_id}), JSON path."
+    description = ("Any HTTP API: body template ({prompt}, {messages}, {session_id}, {context}, "
+                   "{system}), JSON path.")
     hidden_options: ClassVar[tuple[str, ...]] = ("transport",)
 
     def __init__(self, url: str, body: str = '{"prompt": "{prompt}"}', method: str = "POST",
                  headers: Mapping[str, str] | None = None, response_path: str = "response",
-                 session_path: str = "", context: Literal["inline", "error"] = "inline",
-                 blocked_status: Sequence[int] = (), timeout: float = 60.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
-        if not any(slot in body for slot in SLOTS):
-            raise ConfigError("HTTP target option 'body' has no {prompt}, {messages} or "
-                              "{session_id} slot; the attack would never reach the target")
-        if session_path and "{session_id}" not in body:
-            raise ConfigError("HTTP target option 'session_path' is set but option 'body' has "
-                              "no {session_id} slot to send it back in")
-        if context not in ("inline", "error"):
-            raise ConfigError(f"HTTP target option 'context' must be 'inline' or 'error', not "
-                              f"{context!r}")
+                 session_path: str = "", context: Literal["inline", "error"] = "error",
+                 system_prompt: str | None = None, plant_canary: bool = True,
+                 canaries: Sequence[str] = (), blocked_status: Sequence[int] = (),
+                 timeout: float = 60.0, transport: httpx.AsyncBaseTransport | None = None,
+                 ) -> None:
+        _check_template(body, session_path, context)
         for option, path in (("response_path", response_path), ("session_path", session_path)):
             check_path(path, option)
         self.url, self.body, self.method = url, body, method.upper()
@@ -147,6 +176,11 @@ class HttpTarget(Target):
         self.headers = {k: expand_env(v) for k, v in (headers or {}).items()}
         check_userinfo(url, "HTTP target option 'url'", authorization(self.headers))
         self.response_path, self.session_path, self.context = response_path, session_path, context
+        sent = "{system}" in body or "{messages}" in body
+        self._system, token = (planted(system_prompt) if system_prompt and sent and plant_canary
+                               else (system_prompt, ""))
+        self._secrets = Secrets(canaries=(*canaries, *([token] if token else [])),
+                                system_prompt=self._system)
         self.blocked_status = frozenset(blocked_status)
         self._json = body.lstrip().startswith(("{", "["))
         self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
@@ -158,16 +192,36 @@ class HttpTarget(Target):
         """True when the template can carry a conversation (history or a session id)."""
         return "{messages}" in self.body or "{session_id}" in self.body
 
+    @property
+    def secrets(self) -> Secrets:
+        """The option ``canaries``, the canary planted in a sent system prompt, the prompt."""
+        return self._secrets
+
+    @property
+    def context_refused(self) -> str | None:
+        """Why planted context cannot be sent, or None (see the module docstring)."""
+        if "{messages}" in self.body or "{context}" in self.body or self.context == "inline":
+            return None
+        return ("the HTTP target's option 'body' has no {context} or {messages} slot for it: "
+                "add {context} where the application takes documents (e.g. -T 'body={\"q\": "
+                "\"{prompt}\", \"docs\": \"{context}\"}'), or set -T context=inline to paste "
+                "it before the prompt (it then arrives as the user's own text), or leave "
+                "these probes out")
+
     def _fill(self, value: str) -> str:
         return json.dumps(value)[1:-1] if self._json else value
 
-    def render(self, prompt: str, messages: Sequence[Message] = (), session: str = "") -> str:
-        """The request body for a prompt, the conversation it ends and its session id."""
+    def render(self, prompt: str, messages: Sequence[Message] = (), session: str = "",
+               context: str = "") -> str:
+        """The request body for a prompt, the conversation it ends, its session id and the
+        planted context."""
+        system = [Message("system", self._system)] if self._system else []
         history = json.dumps([{"role": m.role, "content": m.content,
-                               **({"name": m.name} if m.name else {})} for m in messages])
-        out = self.body.replace("{prompt}", self._fill(prompt))
-        out = out.replace('"{messages}"', history).replace("{messages}", history)
-        return out.replace("{session_id}", self._fill(session))
+                               **({"name": m.name} if m.name else {})}
+                              for m in [*system, *messages]])
+        values = {"prompt": self._fill(prompt), "session_id": self._fill(session),
+                  "context": self._fill(context), "system": self._fill(self._system or "")}
+        return _SLOT.sub(lambda m: values.get(m.group(1) or "messages", history), self.body)
 
     async def send(self, messages: Sequence[Message]) -> Reply:
         """Send the conversation as the template allows (see the class docstring)."""
@@ -177,26 +231,23 @@ class HttpTarget(Target):
         if "{messages}" in self.body:
             answer = await self._request(self.render(prompt, messages), None)
             return Reply(answer.text, answer.blocked)
-        if context:
-            prompt = self._inline(context, prompt)
+        documents = "\n\n".join(f"[{m.name or m.role}]\n{m.content}" for m in context)
+        if context and "{context}" not in self.body:
+            if self.context_refused:
+                raise TargetError(f"the case plants context (a document or tool result), but "
+                                  f"{self.context_refused}")
+            prompt = f"{documents}\n\n{prompt}"
         if "{session_id}" in self.body:
-            return await self._send_in_session(turns, prompt)
+            return await self._send_in_session(turns, prompt, documents)
         if len([m for m in turns if m.role == "user"]) > 1:
             raise TargetError("HTTP target got a multi-turn conversation but option 'body' has "
                               "no {messages} or {session_id} slot; add one (or run single-turn "
                               "strategies only)")
-        answer = await self._request(self.render(prompt), None)
+        answer = await self._request(self.render(prompt, context=documents), None)
         return Reply(answer.text, answer.blocked)
 
-    def _inline(self, context: Sequence[Message], prompt: str) -> str:
-        if self.context == "error":
-            raise TargetError("the case plants context (a document or tool result) but the "
-                              "HTTP target's option 'body' has no {messages} slot and option "
-                              "'context' is 'error'")
-        blocks = "\n\n".join(f"[{m.name or m.role}]\n{m.content}" for m in context)
-        return f"{blocks}\n\n{prompt}"
-
-    async def _send_in_session(self, turns: Sequence[Message], prompt: str) -> Reply:
+    async def _send_in_session(self, turns: Sequence[Message], prompt: str,
+                               documents: str) -> Reply:
         history = list(turns[:-1])
         async with self._lock:
             session = self._sessions.pop(_key(history), None)
@@ -205,9 +256,11 @@ class HttpTarget(Target):
             for message in history:
                 if message.role == "user":
                     replayed = await self._request(
-                        self.render(message.content, session=session), session)
+                        self.render(message.content, session=session, context=documents),
+                        session)
                     session = replayed.session or session
-        answer = await self._request(self.render(prompt, session=session), session)
+        answer = await self._request(self.render(prompt, session=session, context=documents),
+                                     session)
         async with self._lock:
             self._sessions[_key([*turns, Message("assistant", answer.text)])] = \
                 answer.session or session
