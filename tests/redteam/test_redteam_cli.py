@@ -128,6 +128,57 @@ def test_a_findings_reproduce_command_replays_that_finding_alone(
     assert "attempt '0123456789abcdef' is not in" in " ".join(out.split())
 
 
+def test_a_rerun_with_nothing_to_replay_is_an_error_not_a_clean_run(
+        cli: typer.Typer, tmp_path: Path) -> None:
+    # 'rerun --failed' of a log without successes ran nothing, printed n=0 and exited 0.
+    log = tmp_path / "run.jsonl"
+    code, out = _invoke(cli, "run", "-t", "callable", "-T", "func=builtins:str", "-p",
+                        "capability", "--log", str(log), "-q")
+    assert code == 0, out
+    code, out = _invoke(cli, "rerun", str(log), "--failed", "-q")
+    said = " ".join(out.split())
+    assert code == 2, out
+    assert "holds no successful attempt, so --failed has nothing to re-run" in said
+    assert "re-run all 4" in said
+
+
+def test_a_report_folder_that_is_a_file_is_refused_before_the_attack(
+        cli: typer.Typer, server: Server, tmp_path: Path) -> None:
+    # The campaign ran to the end, then writing the reports was a FileExistsError traceback.
+    taken = tmp_path / "reports"
+    taken.write_text("not a folder")
+    code, out = _invoke(cli, "run", "-t", "http", "-T", f"url={server.url}", "-p", "harmful",
+                        "--limit", "1", "--log", str(tmp_path / "run.jsonl"), "-o", str(taken),
+                        "-q")
+    assert code == 2, out
+    assert "is a file; name a folder" in " ".join(out.split())
+    assert server.requests == []
+    code, out = _invoke(cli, "run", "-t", "http", "-T", f"url={server.url}", "-p", "harmful",
+                        "--limit", "1", "--log", str(tmp_path / "run.jsonl"), "-q")
+    assert code == 0, out
+    code, out = _invoke(cli, "report", str(tmp_path / "run.jsonl"), "-o", str(taken / "sub"))
+    assert code == 2, out
+    assert "cannot write reports to" in " ".join(out.split())
+    assert "Traceback" not in out
+
+
+def test_a_rerun_points_its_sarif_where_the_first_run_did(
+        cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "redteam.yaml").write_text("target: vulnerable\ntarget_options: {latency: 0}\n"
+                                       "probes: [system_prompt_extraction]\n")
+    monkeypatch.chdir(repo)
+    code, out = _invoke(cli, "run", "--config", "redteam.yaml", "--log", "run.jsonl", "-q")
+    assert code == 0, out
+    code, out = _invoke(cli, "rerun", "run.jsonl", "--failed", "--log", "again.jsonl", "-o",
+                        "out", "-q")
+    assert code == 0, out
+    result = json.loads((repo / "out" / "redteam.sarif").read_text())["runs"][0]["results"][0]
+    place = result["locations"][0]["physicalLocation"]
+    assert place == {"artifactLocation": {"uri": "redteam.yaml"}, "region": {"startLine": 3}}
+
+
 def test_score_prints_the_same_keys_as_eval(cli: typer.Typer) -> None:
     code, out = _invoke(cli, "score", str(DATA / "refusal_holdout.jsonl"), "--scorer",
                         "refusal", "--json")
@@ -167,6 +218,14 @@ def test_score_refuses_a_goal_prompt_or_label_of_the_wrong_kind(
     assert code == 2, out
     assert "rows.jsonl:2" in said
     assert named in said
+
+
+def test_score_of_an_empty_file_is_an_error(cli: typer.Typer, tmp_path: Path) -> None:
+    empty = tmp_path / "rows.jsonl"
+    empty.write_text("\n")
+    code, out = _invoke(cli, "score", str(empty), "--json")
+    assert code == 2, out
+    assert "holds no rows" in out
 
 
 def test_list_and_bad_settings(cli: typer.Typer) -> None:

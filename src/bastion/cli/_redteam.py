@@ -171,7 +171,16 @@ def _formats(formats: list[str] | None, report_dir: Path | None) -> list[str]:
     if formats and report_dir is None:
         raise ConfigError("--format chooses report formats, but no report is written without "
                           "--report-dir (-o DIR)")
+    _report_dir(report_dir)
     return chosen
+
+
+def _report_dir(report_dir: Path | None) -> None:
+    """Refuse a report folder that is a file before any attack is sent (the reports were
+    lost, with a traceback, after the campaign had run)."""
+    if report_dir is not None and report_dir.exists() and not report_dir.is_dir():
+        raise ConfigError(f"--report-dir {str(report_dir)!r} is a file; name a folder (it is "
+                          "made when missing)")
 
 
 def _finish(attempts: list[Attempt], header: dict[str, Any], report_dir: Path | None,
@@ -412,6 +421,19 @@ def rerun_command(
                           "count as done and nothing would be sent; pass a new --log path")
     header, attempts = _load(log)
     chosen = _chosen(attempts, failed, _split(attempt), log)
+    config = _rerun_config(header, target, target_option)
+    _report_dir(report_dir)
+    campaign = Campaign(config, planned=replay_plan(chosen),
+                        config_file=header.get("config_file"),
+                        config_place=header.get("config_place"))
+    results = _execute(campaign, new_log, quiet or as_json)
+    _finish(results, campaign.header(), report_dir, list(FORMATS), as_json)
+
+
+def _rerun_config(header: dict[str, Any], target: str | None,
+                  target_option: list[str] | None) -> CampaignConfig:
+    """The logged campaign's settings, pointed at ``target`` or given new target options;
+    a credential the log holds only as '[redacted]' is asked for, never sent."""
     config = CampaignConfig.model_validate(header["config"])
     options = _options(target_option, target or config.target)
     if target is not None:
@@ -438,15 +460,17 @@ def rerun_command(
                           "rerun cannot restore them: give the model's key by environment "
                           "variable (attacker_key_env / judge_key_env in a campaign file) and "
                           "start a new campaign with 'bastion redteam run --config'")
-    campaign = Campaign(config, planned=replay_plan(chosen))
-    results = _execute(campaign, new_log, quiet or as_json)
-    _finish(results, campaign.header(), report_dir, list(FORMATS), as_json)
+    return config
 
 
 def _chosen(attempts: list[Attempt], failed: bool, ids: list[str] | None,
             log: Path) -> list[Attempt]:
     """The logged attempts a rerun replays; an id the log lacks is an error, not a no-op."""
     chosen = [a for a in attempts if a.success] if failed else attempts
+    if not chosen:  # an empty rerun proves nothing and would pass as a clean one
+        raise ConfigError(f"{str(log)!r} holds no successful attempt, so --failed has nothing "
+                          f"to re-run; drop --failed to re-run all {len(attempts)}" if attempts
+                          else f"{str(log)!r} holds no attempt to re-run")
     if ids is None:
         return chosen
     missing = sorted(set(ids) - {a.id for a in attempts})

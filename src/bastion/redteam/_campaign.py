@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -90,14 +91,16 @@ class Campaign:
     the config unless a target instance is passed (a Python callable, a test double);
     ``config_file`` (the campaign file the config came from) is where SARIF results point:
     its path from the repository's root and the line naming each probe, found here, while
-    the file is at hand.
+    the file is at hand (a rerun passes the ``config_place`` its first run found).
     """
 
     def __init__(self, config: CampaignConfig, *, target: Target | None = None,
-                 planned: list[Planned] | None = None, config_file: str | None = None) -> None:
+                 planned: list[Planned] | None = None, config_file: str | None = None,
+                 config_place: dict[str, Any] | None = None) -> None:
         self.config = config
         self.config_file = config_file
-        self.config_place = campaign_place(Path(config_file)) if config_file else None
+        self.config_place = config_place or (
+            campaign_place(Path(config_file)) if config_file else None)
         self.attacker = (Attacker(config.attacker_url, config.attacker_model,
                                   config.attacker_key_env) if config.attacker_url else None)
         self.judge = (Attacker(config.judge_url, config.judge_model, config.judge_key_env,

@@ -59,6 +59,9 @@ def read_rows(path: Path, label_field: str = "label") -> list[dict[str, Any]]:
             raise InputError(f"{path}:{number}: need a JSON object with a string 'response', "
                              "optional string 'prompt' and 'goal', and an optional 0/1 "
                              f"{label_field!r}: {exc}") from exc
+    if not rows:  # nothing scored is no measurement
+        raise InputError(f"{str(path)!r} holds no rows; give one JSON object per line, each "
+                         "with a 'response'")
     return rows
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from bastion.errors import ConfigError
 from bastion.redteam._summary import summarise
 from bastion.redteam._types import Attempt
 from bastion.redteam.reports._ci import junit_report, sarif_report
@@ -34,11 +35,19 @@ def render(fmt: Format, attempts: Sequence[Attempt], header: dict[str, Any]) -> 
 
 def write_reports(attempts: Sequence[Attempt], header: dict[str, Any], folder: Path,
                   formats: Sequence[Format] = FORMATS, stem: str = "redteam") -> list[Path]:
-    """Write ``stem.<suffix>`` for each format into ``folder``; returns the paths."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write ``stem.<suffix>`` for each format into ``folder``; returns the paths.
+
+    Raises:
+        ConfigError: the folder cannot be made or written (a file of that name, no rights).
+    """
     paths = []
-    for fmt in formats:
-        path = folder / f"{stem}.{SUFFIX[fmt]}"
-        path.write_text(render(fmt, attempts, header), encoding="utf-8", errors="replace")
-        paths.append(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for fmt in formats:
+            path = folder / f"{stem}.{SUFFIX[fmt]}"
+            path.write_text(render(fmt, attempts, header), encoding="utf-8", errors="replace")
+            paths.append(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write reports to {str(folder)!r}: {exc.strerror or exc}; "
+                          "name a folder you can write to (it is made when missing)") from exc
     return paths
