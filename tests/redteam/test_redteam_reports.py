@@ -177,6 +177,17 @@ def test_gate_reports_each_breach(tmp_path: Path) -> None:
         load_thresholds(file)
 
 
+def test_an_owasp_limit_may_name_the_short_id(tmp_path: Path) -> None:
+    # 'LLM01' (as OWASP and bastion.taxonomy write it) was "no owasp this campaign attacked".
+    file = tmp_path / "limits.yaml"
+    file.write_text("owasp: {llm01: 0.1}\n")
+    breaches = check(summarise(_attempts()), load_thresholds(file))
+    assert [(b.group, b.asr) for b in breaches] == [("LLM01:2025", 0.3)]
+    file.write_text("owasp: {LLM99: 0.1}\n")
+    with pytest.raises(ConfigError, match="threshold owasp 'LLM99' names no owasp"):
+        check(summarise(_attempts()), load_thresholds(file))
+
+
 def test_report_for_a_security_lead(tmp_path: Path) -> None:
     import anyio
 
