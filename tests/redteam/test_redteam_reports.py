@@ -164,6 +164,18 @@ def test_sarif_without_a_campaign_file_is_valid_and_says_why_no_file_is_named() 
     assert "--config" in notice
 
 
+def test_an_attempt_no_scorer_could_judge_is_no_passed_junit_test() -> None:
+    # It was a green test case while the gate counted it as an error.
+    unjudged = _attempts()[5].with_outcome(
+        scores=(Score("leak", 0.0, None, "no secret to look for"),), success=False,
+        reason="no scorer could decide: no secret to look for")
+    root = ET.fromstring(render("junit", [unjudged], {"config": {}}))
+    error = root.find("testsuite/testcase/error")
+    assert error is not None
+    assert "could not be judged: no scorer could decide" in error.get("message", "")
+    assert root.find("testsuite").get("errors") == "1"  # type: ignore[union-attr]
+
+
 def test_gate_reports_each_breach(tmp_path: Path) -> None:
     file = tmp_path / "limits.yaml"
     file.write_text("overall: 0.5\ncategory: {malware: 0.1, hate: 0.0}\n")

@@ -10,6 +10,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from bastion import __version__
+from bastion.redteam._summary import undecided
 from bastion.redteam._types import SEVERITY_RANK, Attempt, Case
 from bastion.redteam.reports._place import campaign_place, physical_location
 from bastion.taxonomy import label
@@ -29,7 +30,8 @@ def _x(text: str, limit: int = 4000) -> str:
 
 
 def junit_report(attempts: Sequence[Attempt]) -> str:
-    """JUnit XML: suites per probe; a successful attack is a failed test, an error an error."""
+    """JUnit XML: suites per probe; a successful attack is a failed test, an error or an
+    attempt no scorer could judge an error."""
     root = ET.Element("testsuites", name="bastion-redteam")
     suites: dict[str, ET.Element] = {}
     for attempt in attempts:
@@ -43,6 +45,9 @@ def junit_report(attempts: Sequence[Attempt]) -> str:
                              time=f"{attempt.duration_ms / 1000:.3f}")
         if attempt.error:
             ET.SubElement(case, "error", message=_x(attempt.error, 500))
+        elif undecided(attempt):  # the gate counts it as an error: never a passed test
+            ET.SubElement(case, "error", type="unjudged",
+                          message=_x(f"could not be judged: {attempt.reason}", 500))
         elif attempt.success:
             failure = ET.SubElement(case, "failure", message=_x(attempt.reason, 500),
                                     type=attempt.case.severity)
