@@ -257,6 +257,30 @@ def test_list_shows_options_and_bad_options_are_named(cli: typer.Typer) -> None:
     assert "no option 'bdy'" in out
 
 
+def test_an_option_value_that_is_text_with_a_colon_is_kept_as_typed(
+        cli: typer.Typer, tmp_path: Path) -> None:
+    # 'You are ShopBot: answer...' is no YAML scalar: a yaml ScannerError traceback; and
+    # 'Rules: 1' for a 'str | None' option was read as a mapping and refused.
+    prompt = "You are ShopBot: answer questions. Rules: none"
+    log = tmp_path / "run.jsonl"
+    code, out = _invoke(cli, "run", "-t", "vulnerable", "-T", "latency=0", "-T",
+                        f"system_prompt={prompt}", "-p", "system_prompt_extraction",
+                        "--log", str(log), "-q")
+    assert code == 0, out
+    header = json.loads(log.read_text().splitlines()[0])
+    assert header["config"]["target_options"]["system_prompt"] == prompt
+    code, out = _invoke(cli, "run", "-t", "http", "-T", "url=http://127.0.0.1:9/x", "-T",
+                        "system_prompt=Rules: 1", "-p", "harmful", "--limit", "1",
+                        "--retries", "0", "-q")
+    assert code == 0, out
+    code, out = _invoke(cli, "probes", "purpose", "-P", "purpose.purpose=bot: a {")
+    assert code == 0, out
+    code, out = _invoke(cli, "run", "-T", "latency=[1, 2", "-p", "pii_leak", "-q")
+    assert code == 2, out
+    assert "target option 'latency': '[1, 2' is not YAML" in " ".join(out.split())
+    assert "Traceback" not in out
+
+
 def test_rerun_points_at_a_new_target(cli: typer.Typer, tmp_path: Path) -> None:
     log = tmp_path / "run.jsonl"
     code, out = _invoke(cli, "run", "--target", "vulnerable", "--probes",

@@ -62,10 +62,23 @@ def _options(pairs: list[str] | None, target: str) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"target option {pair!r} must look like key=value")
-        parsed = yaml.safe_load(value) if value else ""
-        out[key.strip()] = value if key.strip() in text and not isinstance(parsed, str) \
-            else parsed
+        out[key.strip()] = _value(value, f"target option {key.strip()!r}",
+                                  as_text=key.strip() in text)
     return out
+
+
+def _value(value: str, where: str, *, as_text: bool = False) -> Any:
+    """A ``-T`` / ``-P`` value read as YAML; an option taking text keeps what was typed
+    (``You are ShopBot: answer...`` is a mapping to YAML, or no YAML at all)."""
+    try:
+        parsed = yaml.safe_load(value) if value else ""
+    except yaml.YAMLError as exc:
+        if as_text:
+            return value
+        raise ConfigError(f"{where}: {value!r} is not YAML ({getattr(exc, 'problem', exc)}); "
+                          "write a YAML value such as 0.5, [a, b] or {k: v}, and quote text"
+                          ) from exc
+    return value if as_text and not isinstance(parsed, str) else parsed
 
 
 def _probe_options(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
@@ -76,7 +89,9 @@ def _probe_options(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
         if not sep or not dot or not probe or not option:
             raise ConfigError(f"probe option {pair!r} must look like probe.option=value "
                               "(e.g. purpose.purpose='support bot of a bank')")
-        out.setdefault(probe, {})[option] = yaml.safe_load(value) if value else ""
+        out.setdefault(probe, {})[option] = _value(
+            value, f"probe option {key.strip()!r}",
+            as_text=option in text_options(plugin_class("probes", probe)))
     return out
 
 

@@ -189,9 +189,16 @@ def _hints(cls: type[Any]) -> dict[str, Any]:
 
 
 def text_options(cls: type[Any]) -> set[str]:
-    """Names of the options of ``cls`` (and its bases) declared as ``str``."""
+    """Names of the options of ``cls`` (and its bases) declared as ``str`` or ``str | None``."""
     return {p.name for klass in cls.__mro__ if klass is not object
-            for p in _init_params(klass) if p.annotation in ("str", str)}
+            for p in _init_params(klass) if _text(p.annotation)}
+
+
+def _text(annotation: object) -> bool:
+    if annotation is str:
+        return True
+    parts = {part.strip() for part in str(annotation).split("|")}
+    return isinstance(annotation, str) and "str" in parts and parts <= {"str", "None"}
 
 
 def _init_params(klass: type[Any]) -> list[inspect.Parameter]:
