@@ -104,6 +104,9 @@ _B32 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Z2-7]{16,}={0,6}(?![A-Za-z0-9+/=_-])
 # or binary (``01001000``) numbers in a row, one character each, between spaces or commas.
 _CODE_GAP = r"[\s,;:|/.\-]+"
 _CODES = re.compile(rf"(?<![\w.])(?:[0-9]{{1,8}}{_CODE_GAP}){{7,}}[0-9]{{1,8}}(?!\w)")
+#: Character codes as calls, eight or more: ``chr(72)+chr(111)``, SQL's ``CHAR(72)+CHAR(111)``
+#: (found in a ninth black-box pass: the SQL form passed, 0.45-0.49).
+_CHAR_CALLS = re.compile(r"(?i)(?:\b(?:n?chr|n?char)\(\s*[0-9]{1,7}\s*\)[\s+,|.&]*){8,}")
 # Morse: eight or more letters of dots and dashes, letters apart by a space, words by three
 # spaces or a slash; bullets and minus signs read as dots and dashes (_MORSE_FOLD).
 _MORSE = re.compile(r"(?<![\w.\-])(?:[.\-]{1,6}(?: {1,3}| / |/))"
@@ -126,6 +129,7 @@ _QP_SOFT_IN_WORD = re.compile(r"[^\s=]=\r?\n\S")
 _MAYBE_ENCODED = re2.compile(
     r"[A-Za-z0-9+/_-]{16}|(?:(?:\\x|0x)?[0-9a-fA-F]{2}[^0-9a-fA-F]?){8}"
     r"|(?:[A-Za-z0-9+/]{4,15}[ \t]*\n[ \t]*){2}[A-Za-z0-9+/]{2}|(?:[A-Za-z0-9+/]{4} ){7}"
+    r"|(?i:n?chr|n?char)\([0-9]"
     rf"|(?:[0-9]{{1,8}}{_CODE_GAP}){{7}}[0-9]"
     rf"|(?:[.\-{_MORSE_DOTS}{_MORSE_DASHES}]{{1,6}}(?: {{1,3}}| / |/)){{7}}")
 _MORSE_LETTERS = {".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f",
@@ -700,6 +704,12 @@ def _code_runs(text: str, letters_share: float) -> list[tuple[str, str, int, int
     """Bits run together, numbers read as character codes, and Morse, decoded to readable
     text (found in a black-box pass: a request in decimal or octal codes went through)."""
     out: list[tuple[str, str, int, int]] = []
+    for match in _CHAR_CALLS.finditer(text):
+        codes = [int(n) for n in re.findall(r"\(\s*([0-9]+)", match.group(0))]
+        plain = _printable("".join(map(chr, codes)).encode("utf-8", "replace"), letters_share) \
+            if max(codes) < 0x110000 else None
+        if plain is not None:
+            out.append(("decimal", plain, match.start(), match.end()))
     for match in _BITS.finditer(text):
         raw = match.group(0)
         for width in (8, 7):

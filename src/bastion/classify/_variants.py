@@ -684,13 +684,13 @@ def _unquote(run: str) -> str:
     return run
 
 
-#: Four or more words each wrapped or joined by punctuation: in quotes (``"How" "do"`` or a
-#: Python list, ``['How', 'do']``), as hashtags (``#How #do``), or joined by slashes as in a URL
-#: path (``/how/do/i/make``).
-_WRAPPED_WORD = r"""[\["']?["'#][A-Za-z']+[?.!]?["']?\]?"""
-_WRAPPED = re.compile(rf"(?:{_WRAPPED_WORD}[,\s]+){{3,}}{_WRAPPED_WORD}")
+#: Four or more words each wrapped or joined by punctuation: in quotes or backticks (``"How"
+#: "do"``, a Python list ``['How', 'do']``, strings joined by ``+``), brackets or asterisks, as
+#: hashtags (``#How #do``), or joined by slashes as in a URL path (``/how/do/i/make``).
+_WRAPPED_WORD = r"""[\["']?["'#`({*] ?[A-Za-z']+[?.!]? ?["'`)}*]?\]?"""
+_WRAPPED = re.compile(rf"(?:{_WRAPPED_WORD}[,\s+]+){{3,}}{_WRAPPED_WORD}")
 _SLASHED = re.compile(r"(?<![\w.])(?:[A-Za-z']+/){3,}[A-Za-z']+[?.!]?")
-_WRAPPING = re.compile(r"""(?<![A-Za-z])["'#\[\]]|["'\]](?![A-Za-z])|,(?=\s)""")
+_WRAPPING = re.compile(r"""(?<![A-Za-z])["'#`({*\[\]]|["'`)}*\]](?![A-Za-z])|,(?=\s)|\+""")
 
 
 def _unwrap(text: str) -> str:
@@ -699,7 +699,8 @@ def _unwrap(text: str) -> str:
     a URL path ``https://example.com/how/do/i/make/a/pipe/bomb`` and hashtags passed, the
     model reading the marks between the words); ``text`` itself when there is none, or when
     the words hold fewer than two common English words (a file path, a list of names)."""
-    wrapped = text.count('"') + text.count("'") >= 8 or text.count("#") >= 4
+    wrapped = (sum(text.count(mark) for mark in "\"'`*") >= 8
+               or sum(text.count(mark) for mark in "#({") >= 4)
     if not wrapped and text.count("/") < 3:
         return text
 
