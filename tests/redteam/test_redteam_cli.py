@@ -228,6 +228,13 @@ def test_score_of_an_empty_file_is_an_error(cli: typer.Typer, tmp_path: Path) ->
     assert "holds no rows" in out
 
 
+def test_probes_lists_taxonomy_names_beside_the_ids(cli: typer.Typer) -> None:
+    result = CliRunner().invoke(cli, ["redteam", "probes", "harmful"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert "LLM01:2025 Prompt Injection" in result.output
+    assert "AML.T0048 External Harms" in result.output
+
+
 def test_list_and_bad_settings(cli: typer.Typer) -> None:
     code, out = _invoke(cli, "list", "converters")
     assert code == 0

@@ -38,6 +38,7 @@ from bastion.redteam._config import REDACTED, redacted_options
 from bastion.redteam._options import check_options, options_help, plugin_options, text_options
 from bastion.redteam._score_file import measure, read_rows, score_rows
 from bastion.redteam._summary import undecided
+from bastion.taxonomy import label
 
 redteam_app = typer.Typer(help="Attack campaigns, scoring, reports and the CI gate.",
                           no_args_is_help=True)
@@ -133,15 +134,17 @@ def probes_command(
         "--probe-option", "-P", help="A probe option as probe.option=value, e.g. "
         "-P purpose.purpose='support bot of a bank'.")] = None,
 ) -> None:
-    """List the cases of probes with their OWASP and MITRE ATLAS ids."""
+    """List the cases of probes with their OWASP and MITRE ATLAS ids and names."""
     table = Table("case", "category", "technique", "owasp", "atlas", "prompt")
     options = _probe_options(probe_option)
     for name in names or available("probes"):
         probe = make_probe(name, **options.get(name, {}))
         for case in probe.cases():
             table.add_row(safe_text(case.id, 50), safe_text(case.category, 40),
-                          safe_text(case.technique, 40), safe_text(", ".join(case.owasp), 60),
-                          safe_text(", ".join(case.atlas), 60), safe_text(case.prompt, 60))
+                          safe_text(case.technique, 40),
+                          safe_text(", ".join(label(i) for i in case.owasp), 80),
+                          safe_text(", ".join(label(i) for i in case.atlas), 80),
+                          safe_text(case.prompt, 60))
         if probe.available():
             err_console.print(safe_text(f"{name}: {probe.available()}"), style="yellow")
     console.print(table)
