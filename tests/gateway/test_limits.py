@@ -4,13 +4,14 @@ red-teamers inside an engagement audited but never throttled."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from bastion.testing import ScriptedUpstream, serve_app
+from bastion.testing import ScriptedUpstream, Turn, serve_app
 
 from .conftest import GatewayFactory, RawUpstream, Running
 from .test_abuse import JAILBREAKS, LOW
@@ -469,3 +470,33 @@ def test_an_embedding_is_charged_what_the_upstream_says_it_cost(
     assert first.json()["usage"] == {"prompt_tokens": 1000, "total_tokens": 1000}
     assert second.status_code == 429, second.text
     assert "over its budget of 1000 tokens" in second.json()["error"]["message"]
+
+
+def test_an_account_cannot_hold_every_upstream_connection(
+        gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str]) -> None:
+    """Issue 8, probing 'bastion gateway run': every account shares the upstream's
+    connections (upstream.max_connections, 200), and 210 slow requests of one account held
+    them all: another account's request waited 32 s. An account may have
+    limits.account_concurrent_requests in progress at once (streams until they end); past
+    that it gets a 429, and its place comes back when a request ends."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    upstream[0].script("slowly", Turn(delay=1.5))
+    gw = gateway_factory(limits__account_concurrent_requests="2")
+    hog, other = gw.key("hog"), gw.key("other")
+
+    def ask(key: str, text: str, stream: bool = False) -> int:
+        with gw.client(key) as client:
+            return client.post("/chat/completions", json={**chat(text), "stream": stream}
+                               ).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        slow = [pool.submit(ask, hog, "answer slowly", stream) for stream in (False, True)]
+        time.sleep(0.7)
+        refused = ask(hog, "one more")
+        served = ask(other, "hello")
+        assert [s.result() for s in slow] == [200, 200]
+    assert refused == 429
+    assert served == 200
+    assert ask(hog, "again") == 200  # both places given back, the stream's too
+    assert gw.app.state.gateway.in_progress == {}

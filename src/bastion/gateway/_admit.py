@@ -55,7 +55,31 @@ async def admit(ctx: Context, request: Request, route: str) -> Principal:
                            "refused rather than left unrecorded; retry shortly",
                            code="audit_unavailable", headers={"Retry-After": "5"})
     await _limits(ctx, principal)
+    hold_place(ctx, principal)
     return principal
+
+
+def hold_place(ctx: Context, principal: Principal) -> None:
+    """Count the request among its account's in progress on this worker, or a 429 past
+    ``limits.account_concurrent_requests``; :meth:`Context.finish` gives the place back."""
+    gateway, account = ctx.gateway, principal.account.id
+    most = gateway.config.limits.account_concurrent_requests
+    if most is None:
+        return
+    if gateway.in_progress[account] >= most:
+        gateway.metrics.rate_limited.labels("concurrency").inc()
+        raise GatewayError(429, f"rate limited: the account already has {most} requests in "
+                           "progress (limits.account_concurrent_requests); retry when one "
+                           "has ended", code="rate_limit_exceeded",
+                           headers={"Retry-After": "1"})
+    gateway.in_progress[account] += 1
+
+    def release() -> None:
+        gateway.in_progress[account] -= 1
+        if gateway.in_progress[account] <= 0:
+            del gateway.in_progress[account]
+
+    ctx.release_place = release
 
 
 async def _limits(ctx: Context, principal: Principal) -> None:

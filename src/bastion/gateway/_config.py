@@ -231,6 +231,11 @@ class LimitsConfig(_Strict):
     tokens_per_minute: int | None = Field(default=None, ge=1)
     account_requests_per_minute: int | None = Field(default=None, ge=1)
     account_tokens_per_minute: int | None = Field(default=None, ge=1)
+    account_concurrent_requests: int | None = Field(
+        default=64, ge=1, description="Requests one account may have in progress at once on "
+        "a worker (a 429 past it; streams count until they end). Every account shares the "
+        "upstream's connections (upstream.max_connections): 210 slow requests of one account "
+        "held all 200, and another account's request waited 32 s. null: no limit.")
     failed_auth_per_minute: int | None = Field(
         default=30, ge=1, description="Requests with an unknown, revoked or expired key one "
         "client address (an IPv6 /64) may make in a minute; past it, its requests get a 429 "

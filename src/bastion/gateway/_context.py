@@ -55,6 +55,9 @@ class Context:
     #: Gives back the room promised to an uncapped answer (``_admit.cap_to_budget``); run by
     #: :meth:`finish`, after the answer was charged.
     release_promise: Callable[[], None] | None = None
+    #: Gives back the account's place among its requests in progress
+    #: (``_admit.hold_place``); run by :meth:`finish`.
+    release_place: Callable[[], None] | None = None
     policies: dict[str, Policy] = field(default_factory=dict)
     """The gateway's policies when the request started: a policy published meanwhile applies
     to the next request, never half-way through this one."""
@@ -108,6 +111,8 @@ class Context:
         self._done = True
         if self.release_promise is not None:
             self.release_promise()
+        if self.release_place is not None:
+            self.release_place()
         gateway = self.gateway
         gateway.metrics.requests.labels(self.route, str(self.status)).inc()
         event = self.event()

@@ -9,7 +9,7 @@ import os
 import secrets
 import sys
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Literal
 
 import anyio.to_thread
@@ -105,6 +105,8 @@ class Gateway:
         self._auth_cache: dict[str, tuple[float, Principal | None]] = {}
         self._auth_pending: dict[str, asyncio.Future[Principal | None]] = {}
         self._known: OrderedDict[str, None] = OrderedDict()  # digests, last found valid last
+        #: Requests in progress per account id (``limits.account_concurrent_requests``).
+        self.in_progress: Counter[str] = Counter()
         self.live_policies.load()  # versions published before this start replace configured ones
 
     @property
