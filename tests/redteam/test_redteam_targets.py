@@ -120,6 +120,18 @@ def test_http_target_escapes_the_prompt_into_json() -> None:
     assert json.loads(seen[0]) == {"q": hostile, "user": "u1"}
 
 
+def test_an_http_reply_that_is_null_or_an_object_is_not_read_as_python_text() -> None:
+    # {"response": null} was scored as the reply "None"; an object as its Python repr.
+    null = HttpTarget("http://bot", transport=httpx.MockTransport(
+        lambda r: httpx.Response(200, json={"response": None})))
+    with pytest.raises(TargetError, match="null at 'response'"):
+        anyio.run(null.send, [Message("user", "hi")])
+    nested = HttpTarget("http://bot", transport=httpx.MockTransport(
+        lambda r: httpx.Response(200, json={"response": {"text": "ok", "flag": True}})))
+    reply = anyio.run(nested.send, [Message("user", "hi")])
+    assert json.loads(reply.text) == {"text": "ok", "flag": True}
+
+
 def test_json_path_and_config_errors() -> None:
     assert json_path({"a": [{"b": 2}]}, "a.0.b") == 2
     with pytest.raises(KeyError):

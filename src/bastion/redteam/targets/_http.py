@@ -125,6 +125,16 @@ def _check_template(body: str, session_path: str, context: str) -> None:
                           f"{context!r}")
 
 
+def _reply_text(value: Any, path: str) -> str:
+    """The reply at ``path`` as text: a null is no reply (it was scored as the text 'None'),
+    an object or array is its JSON (it was scored as a Python repr)."""
+    if value is None:
+        raise ValueError(f"the answer holds null at {path!r}, not a reply; point option "
+                         "'response_path' at the reply text (or list the status that means "
+                         "'blocked' in 'blocked_status')")
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
 def _key(messages: Sequence[Message]) -> str:
     text = json.dumps([[m.role, m.content] for m in messages])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -283,7 +293,7 @@ class HttpTarget(Target):
             return _Answer(response.text, False, session)
         try:
             data = response.json()
-            text = str(json_path(data, self.response_path))
+            text = _reply_text(json_path(data, self.response_path), self.response_path)
             found = str(json_path(data, self.session_path)) if self.session_path else session
         except (ValueError, KeyError) as exc:
             raise TargetError(f"cannot read the reply from {self._shown}: {exc}") from exc
