@@ -130,6 +130,12 @@ def test_an_http_reply_that_is_null_or_an_object_is_not_read_as_python_text() ->
         lambda r: httpx.Response(200, json={"response": {"text": "ok", "flag": True}})))
     reply = anyio.run(nested.send, [Message("user", "hi")])
     assert json.loads(reply.text) == {"text": "ok", "flag": True}
+    sessions = HttpTarget("http://bot", body='{"q": "{prompt}", "s": "{session_id}"}',
+                          session_path="sid", transport=httpx.MockTransport(
+                              lambda r: httpx.Response(200, json={"response": "ok",
+                                                                  "sid": None})))
+    with pytest.raises(TargetError, match="null at 'sid'"):
+        anyio.run(sessions.send, [Message("user", "hi")])
 
 
 def test_json_path_and_config_errors() -> None:

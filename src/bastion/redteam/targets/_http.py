@@ -126,12 +126,13 @@ def _check_template(body: str, session_path: str, context: str) -> None:
 
 
 def _reply_text(value: Any, path: str) -> str:
-    """The reply at ``path`` as text: a null is no reply (it was scored as the text 'None'),
-    an object or array is its JSON (it was scored as a Python repr)."""
+    """The text at ``path`` (the reply, or the session id): a null is none (a reply was
+    scored as the text 'None', a session resumed as 'None'), an object or array is its JSON
+    (it was a Python repr)."""
     if value is None:
-        raise ValueError(f"the answer holds null at {path!r}, not a reply; point option "
-                         "'response_path' at the reply text (or list the status that means "
-                         "'blocked' in 'blocked_status')")
+        raise ValueError(f"the answer holds null at {path!r}; point the option naming that "
+                         "path at the text (or list the status that means 'blocked' in "
+                         "'blocked_status')")
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
@@ -294,7 +295,8 @@ class HttpTarget(Target):
         try:
             data = response.json()
             text = _reply_text(json_path(data, self.response_path), self.response_path)
-            found = str(json_path(data, self.session_path)) if self.session_path else session
+            found = (_reply_text(json_path(data, self.session_path), self.session_path)
+                     if self.session_path else session)
         except (ValueError, KeyError) as exc:
             raise TargetError(f"cannot read the reply from {self._shown}: {exc}") from exc
         return _Answer(text, False, found)
