@@ -268,6 +268,8 @@ def test_an_http_system_prompt_is_planted_where_a_slot_takes_it_else_only_looked
     assert first["content"].startswith(own)
     assert sent.secrets.canaries[0] == "BSTN-000001"
     assert sent.secrets.canaries[1] in first["content"], "a canary planted in what is sent"
+    with pytest.raises(ConfigError, match=r"\{system\} slot but option 'system_prompt'"):
+        HttpTarget("http://bot", body='{"system": "{system}", "q": "{prompt}"}')
 
 
 def test_single_message_http_target_refuses_multi_turn_strategies() -> None:

@@ -180,6 +180,10 @@ class HttpTarget(Target):
                  timeout: float = 60.0, transport: httpx.AsyncBaseTransport | None = None,
                  ) -> None:
         _check_template(body, session_path, context)
+        if "{system}" in body and not system_prompt:
+            raise ConfigError("HTTP target option 'body' has a {system} slot but option "
+                              "'system_prompt' is not set; give the application's system "
+                              "prompt (-T system_prompt=...) or take the slot out")
         for option, path in (("response_path", response_path), ("session_path", session_path)):
             check_path(path, option)
         self.url, self.body, self.method = url, body, method.upper()
