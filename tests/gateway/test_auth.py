@@ -70,3 +70,23 @@ def test_workers_sharing_redis_count_an_addresss_failures_together(
         with workers[n % 2].client("bst-guess") as client:
             statuses.append(client.post("/chat/completions", json=CHAT).status_code)
     assert statuses == [401] * 4 + [429] * 2
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_failing_counter_store_does_not_lock_out_keys(
+        gateway_factory: GatewayFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The failed-check limit guards against guessing; it is not access control, so a
+    store that cannot say how many checks failed (Redis down) lets the key be looked up."""
+    from bastion.errors import RuntimeFailure
+
+    gw = gateway_factory()
+
+    async def down(client: str, per_minute: int) -> None:
+        raise RuntimeFailure("rate limit store failed (ConnectionError)")
+
+    monkeypatch.setattr(gw.app.state.gateway.limiter, "failed_auth", down)
+    monkeypatch.setattr(gw.app.state.gateway.limiter, "count_failed_auth", down)
+    with gw.client(gw.key("steady")) as client:
+        assert client.post("/chat/completions", json=CHAT).status_code == 200
+    with gw.client("bst-guess") as client:
+        assert client.post("/chat/completions", json=CHAT).status_code == 401

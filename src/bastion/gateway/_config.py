@@ -242,7 +242,8 @@ class LimitsConfig(_Strict):
         "with Retry-After and no lookup, except with a key this worker has found valid "
         "before, so an attacker cannot lock out a real caller at their address. Behind a "
         "proxy, name it ('bastion gateway run --proxy'), or every caller is its address. "
-        "null: no limit.")
+        "A counter store that fails (Redis down) is logged and keys are looked up. null: no "
+        "limit.")
 
 
 class GatewayConfig(_Strict):
