@@ -10,6 +10,8 @@ import pytest
 
 from bastion.errors import ConfigError
 from bastion.redteam import (
+    Attacker,
+    AttackerError,
     Attempt,
     Campaign,
     Message,
@@ -39,6 +41,27 @@ def test_openai_target_on_loopback_sends_system_prompt_with_canary() -> None:
     system = seen.body["messages"][0]
     assert system["role"] == "system"
     assert target.secrets.canaries[0] in system["content"]
+
+
+def test_an_attacker_error_never_shows_the_password_of_its_url() -> None:
+    # httpx's raise_for_status message carried the URL whole, password included, into the
+    # attempt's error: the log, the reports and the terminal.
+    refuses = ScriptedChatModel({"": ScriptReply("no", mode="http_error", status=401,
+                                                 failures=None)})
+    with serve_on_loopback(refuses) as base_url:
+        attacker = Attacker(base_url.replace("http://", "http://me:pw-77@"))
+
+        async def ask() -> str:
+            try:
+                return await attacker.complete([Message("user", "hi")])
+            finally:
+                await attacker.aclose()
+
+        with pytest.raises(AttackerError) as info:
+            anyio.run(ask)
+    assert "pw-77" not in str(info.value)
+    assert "http://me:[redacted]@127.0.0.1" in str(info.value)
+    assert "answered HTTP 401" in str(info.value)
 
 
 def _loopback_campaign(model: ScriptedChatModel, **settings: object) -> list[Attempt]:

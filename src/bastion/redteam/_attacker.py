@@ -52,7 +52,9 @@ class Attacker:
             headers["Authorization"] = f"Bearer {key}"
         self.model = model
         self.temperature = temperature
-        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), headers=headers,
+        self._base = base_url.rstrip("/")
+        self._shown = public_url(self._base)  # for messages, which reach logs and reports
+        self._client = httpx.AsyncClient(base_url=self._base, headers=headers,
                                          timeout=timeout, transport=transport)
 
     async def complete(self, messages: Sequence[Message]) -> str:
@@ -62,10 +64,13 @@ class Attacker:
                                              for m in messages]}
         try:
             response = await self._client.post("/chat/completions", json=body)
-            response.raise_for_status()
+            if response.status_code >= 400:  # httpx's own message shows the URL's password
+                raise AttackerError(f"attacker model {self._shown} answered HTTP "
+                                    f"{response.status_code}")
             text = response.json()["choices"][0]["message"]["content"]
         except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
-            raise AttackerError(f"attacker model request failed: {exc}") from exc
+            raise AttackerError(f"attacker model request to {self._shown} failed: "
+                                f"{str(exc).replace(self._base, self._shown)}") from exc
         if not isinstance(text, str) or not text.strip():
             raise AttackerError("attacker model returned an empty answer")
         return text
