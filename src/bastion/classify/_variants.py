@@ -306,6 +306,7 @@ def _hidden_language(clean: str, length: int, pair_chars: int,
                               ("rot13", rot13(clean)),
                               ("rot47", _rot47_runs(clean)),
                               ("interleaved", _drop_interleaved(clean)),
+                              ("alternate", _every_other(clean)),
                               ("respelled", _respell(clean)),
                               ("unwrapped", _unwrap(clean)),
                               ("leet", _heavy_leet(clean)),
@@ -319,7 +320,7 @@ def _hidden_language(clean: str, length: int, pair_chars: int,
         # Letters spelled out one by one read as words "a" and "i" to englishness, so a
         # spaced-out text has no English of its own to improve on; a word split in two
         # ("pi pe") takes no common word away from the text around it.
-        better = (0.0 if source in ("interleaved", "rot47", "respelled", "unwrapped",
+        better = (0.0 if source in ("interleaved", "alternate", "rot47", "respelled", "unwrapped",
                                     "substituted", "first-letters")
                   # each passed its own test
                   else _READABLE if source in ("spaced", "split", "number-words", "leet")
@@ -837,6 +838,40 @@ def _respell(text: str, words: int | None = None, share: float | None = None) ->
         pieces += [text[last:match.start()], fixed]
         last = match.end()
     return "".join(pieces) + text[last:]
+
+
+#: Shares of common English words: at least the first in the words kept, at most the second
+#: in the words dropped (see :func:`_every_other`).
+_KEPT_COMMON, _DROPPED_COMMON = 0.3, 0.05
+
+
+def _every_other(text: str) -> str:
+    """:func:`_every_other_in` applied to each sentence and line of ``text`` (a request so
+    written inside prose is read too)."""
+    pieces = re.split(r"((?<=[.!?])\s+|\n+)", text)
+    read = [_every_other_in(p) if i % 2 == 0 else p for i, p in enumerate(pieces)]
+    return "".join(read) if read != pieces else text
+
+
+def _every_other_in(text: str) -> str:
+    """``text`` without a different filler word between every two words (``How apple do sky
+    I blue make cat a tree pipe ...``: found in a tenth black-box pass, 0.01; the filler word
+    is the same each time in :func:`_drop_interleaved`), when the words at one parity hold
+    common English words and those at the other none, and read together make two pairs or
+    more that English writes in that order (:data:`_ORDERED_PAIRS`); ``text`` itself
+    otherwise. Without the pairs, plain requests alternate so (``Develop a virus that
+    disables ...``: 942 of 92,129 training-table rows and chatbot prompts); with them, 2."""
+    words = text.split()
+    if len(words) < 8:
+        return text
+    plain = [w.strip(_WORD_EDGES).lower() for w in words]
+    for keep in (0, 1):
+        kept, dropped = plain[keep::2], plain[1 - keep::2]
+        if (sum(w in COMMON for w in kept) >= _KEPT_COMMON * len(kept)
+                and sum(w in COMMON for w in dropped) <= _DROPPED_COMMON * len(dropped)
+                and sum(pair in _ORDERED_PAIRS for pair in itertools.pairwise(kept)) >= 2):
+            return " ".join(words[keep::2])
+    return text
 
 
 def _unspace(text: str) -> str:
