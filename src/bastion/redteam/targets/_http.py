@@ -112,7 +112,8 @@ def authorization(headers: Mapping[str, str]) -> str | None:
     return None if name is None else f"the {name!r} header of option 'headers'"
 
 
-def _check_template(body: str, session_path: str, context: str) -> None:
+def _check_template(body: str, session_path: str, context: str,
+                    system_prompt: str | None) -> None:
     """Raise a ConfigError for a body template that cannot work with these options."""
     if not any(slot in body for slot in SLOTS):
         raise ConfigError("HTTP target option 'body' has no {prompt}, {messages} or "
@@ -123,6 +124,10 @@ def _check_template(body: str, session_path: str, context: str) -> None:
     if context not in ("inline", "error"):
         raise ConfigError(f"HTTP target option 'context' must be 'inline' or 'error', not "
                           f"{context!r}")
+    if "{system}" in body and not system_prompt:
+        raise ConfigError("HTTP target option 'body' has a {system} slot but option "
+                          "'system_prompt' is not set; give the application's system prompt "
+                          "(-T system_prompt=...) or take the slot out")
 
 
 def _reply_text(value: Any, path: str) -> str:
@@ -179,11 +184,7 @@ class HttpTarget(Target):
                  canaries: Sequence[str] = (), blocked_status: Sequence[int] = (),
                  timeout: float = 60.0, transport: httpx.AsyncBaseTransport | None = None,
                  ) -> None:
-        _check_template(body, session_path, context)
-        if "{system}" in body and not system_prompt:
-            raise ConfigError("HTTP target option 'body' has a {system} slot but option "
-                              "'system_prompt' is not set; give the application's system "
-                              "prompt (-T system_prompt=...) or take the slot out")
+        _check_template(body, session_path, context, system_prompt)
         for option, path in (("response_path", response_path), ("session_path", session_path)):
             check_path(path, option)
         self.url, self.body, self.method = url, body, method.upper()
