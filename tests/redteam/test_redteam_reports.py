@@ -156,12 +156,20 @@ def test_sarif_points_at_the_line_naming_the_probe_from_the_repository_root(
     assert "LLM07:2025 System Prompt Leakage" in json.dumps(doc["runs"][0]["tool"])
 
 
-def test_sarif_without_a_campaign_file_is_valid_and_says_why_no_file_is_named() -> None:
+def test_sarif_without_a_campaign_file_is_valid_and_says_why_no_file_is_named(
+        tmp_path: Path) -> None:
     doc = _valid_sarif(render("sarif", _attempts(), {"config": {}}))
     run = doc["runs"][0]
     assert all("physicalLocation" not in r["locations"][0] for r in run["results"])
     notice = run["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
     assert "--config" in notice
+    outside = tmp_path / "redteam.yaml"  # no .git above it
+    outside.write_text("probes: [p]\n")
+    doc = json.loads(render("sarif", _attempts(), {"config_file": str(outside)}))
+    run = doc["runs"][0]
+    uri = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == outside.resolve().as_uri(), "an absolute URI, valid SARIF"
+    assert "outside any git repository" in json.dumps(run["invocations"])
 
 
 def test_an_attempt_no_scorer_could_judge_is_no_passed_junit_test() -> None:

@@ -17,9 +17,10 @@ from bastion.taxonomy import label
 
 _XML_BAD = re.compile(r"[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
-NO_PLACE = ("The results name no file: the campaign ran without a campaign file (--config), "
-            "and code scanning (GitHub) shows no result without one. Run it with --config "
-            "campaign.yaml to point each result at the line naming its probe.")
+NO_PLACE = ("The results name no file in a repository: the campaign ran without a campaign "
+            "file (--config), or with one outside any git repository, and code scanning "
+            "(GitHub) shows no result without one. Run it with --config and a campaign file "
+            "in the repository to point each result at the line naming its probe.")
 # GitHub code scanning reads 9.0 and above as critical, 7.0 high, 4.0 medium, 0.1 low.
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.0"}
 
@@ -104,7 +105,7 @@ def sarif_report(attempts: Sequence[Attempt], header: dict[str, Any] | None = No
     run: dict[str, Any] = {"tool": {"driver": {"name": "bastion-redteam", "version": __version__,
                                                "rules": rules}},
                            "results": results}
-    if place is None and results:
+    if results and (place is None or str(place.get("uri", "")).startswith("file:")):
         run["invocations"] = [{"executionSuccessful": True, "toolExecutionNotifications": [
             {"level": "warning", "message": {"text": NO_PLACE}}]}]
     doc = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
