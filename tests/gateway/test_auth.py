@@ -90,3 +90,22 @@ def test_a_failing_counter_store_does_not_lock_out_keys(
         assert client.post("/chat/completions", json=CHAT).status_code == 200
     with gw.client("bst-guess") as client:
         assert client.post("/chat/completions", json=CHAT).status_code == 401
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_parallel_guesses_from_one_address_stop_at_the_limit(
+        gateway_factory: GatewayFactory) -> None:
+    """Probing 'bastion gateway run': the failures were counted once each lookup had
+    failed, so 50 guesses sent at once were all looked up under a limit of 30. An address's
+    unknown keys are now checked one at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    gw = gateway_factory(limits__failed_auth_per_minute="5")
+
+    def guess(i: int) -> int:
+        with gw.client(f"bst-guess{i}") as client:
+            return client.post("/chat/completions", json=CHAT).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = sorted(pool.map(guess, range(20)))
+    assert statuses == [401] * 5 + [429] * 15

@@ -91,6 +91,13 @@ async def authenticate(ctx: Context, request: Request) -> Principal:
     limit, client = gateway.config.limits.failed_auth_per_minute, client_address(request)
     if limit is None or client is None or gateway.known(key):
         return await _principal(ctx, key)
+    async with gateway.one_check_at_a_time(client):
+        return await _counted(ctx, key, client, limit)
+
+
+async def _counted(ctx: Context, key: str, client: str, limit: int) -> Principal:
+    """The principal of a key from ``client``, with its failed checks counted."""
+    gateway = ctx.gateway
     try:
         refusal = await gateway.limiter.failed_auth(client, limit)
     except RuntimeFailure:  # a guard against guessing, not access control: keys still work

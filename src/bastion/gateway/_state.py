@@ -10,6 +10,8 @@ import secrets
 import sys
 import time
 from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Literal
 
 import anyio.to_thread
@@ -105,6 +107,8 @@ class Gateway:
         self._auth_cache: dict[str, tuple[float, Principal | None]] = {}
         self._auth_pending: dict[str, asyncio.Future[Principal | None]] = {}
         self._known: OrderedDict[str, None] = OrderedDict()  # digests, last found valid last
+        # the lock of each address with key checks waiting, and how many wait
+        self._checking: dict[str, tuple[asyncio.Lock, list[int]]] = {}
         #: Requests in progress per account id (``limits.account_concurrent_requests``).
         self.in_progress: Counter[str] = Counter()
         self.live_policies.load()  # versions published before this start replace configured ones
@@ -205,6 +209,20 @@ class Gateway:
             if len(self._known) > KNOWN_KEYS:
                 self._known.popitem(last=False)
         return found
+
+    @asynccontextmanager
+    async def one_check_at_a_time(self, client: str) -> AsyncIterator[None]:
+        """Hold the checks of keys this worker does not know from one address to one at a
+        time, so parallel guesses cannot all be looked up before the first failure counts."""
+        entry = self._checking.setdefault(client, (asyncio.Lock(), [0]))
+        entry[1][0] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1][0] -= 1
+            if not entry[1][0]:
+                del self._checking[client]
 
     def known(self, key: str) -> bool:
         """Whether this worker has found ``key`` valid before (revoked since or not): such a
