@@ -741,6 +741,22 @@ _LETTER_NUMBERS = (("a1z26", 1, 1), ("a0z25", 0, 1), ("z1a26", 26, -1))
 _VARIANT_ENGLISH = 0.3
 
 
+#: Fewest letters an A1Z26 run with no word gaps must spell to be cut into words.
+_RUN_TOGETHER = 12
+
+
+def _a1z26_run_together(numbers: list[int]) -> tuple[str, str] | None:
+    """A1Z26 with no gap between words (``8, 15, 23, 4, 15, ...``: found in a tenth black-box
+    pass, 0.02-0.09), cut into words of the model's vocabulary when it can be, most of its
+    letters in words of three letters or more (a list of small numbers spells no words)."""
+    from bastion.classify._variants import segment  # noqa: PLC0415 - imports this module
+
+    read = segment("".join(chr(96 + n) for n in numbers))
+    if read is None or sum(len(w) for w in read.split() if len(w) >= 3) < 0.6 * len(numbers):
+        return None
+    return "a1z26", read
+
+
 def _char_codes(run: str, letters_share: float) -> tuple[str, str] | None:
     """A run of numbers read as one character code each, in the first base they all fit that
     gives readable text: binary (eight or seven digits each), decimal, octal, then A1Z26 (1 to
@@ -766,6 +782,8 @@ def _char_codes(run: str, letters_share: float) -> tuple[str, str] | None:
     gaps = r"\s*/\s*|\s+" if re.search(r"[0-9][-.,][0-9]", run) else r"\s*/\s*|\s{2,}"
     words = [[int(n) for n in re.findall(r"[0-9]+", word)]
              for word in re.split(gaps, run.strip()) if word]
+    if len(words) == 1 and len(words[0]) >= _RUN_TOGETHER and all(1 <= n <= 26 for n in words[0]):
+        return _a1z26_run_together(words[0])
     if len(words) < 2:
         return None
     from bastion.classify._language import englishness  # noqa: PLC0415 - imports this module
