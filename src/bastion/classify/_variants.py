@@ -919,8 +919,11 @@ _KEPT_COMMON, _DROPPED_COMMON = 0.3, 0.05
 def _every_other(text: str) -> str:
     """:func:`_every_other_in` applied to each sentence and line of ``text`` (a request so
     written inside prose is read too)."""
+    if text.count(" ") < 7:
+        return text
     pieces = re.split(r"((?<=[.!?])\s+|\n+)", text)
-    read = [_every_other_in(p) if i % 2 == 0 else p for i, p in enumerate(pieces)]
+    read = [_every_other_in(p) if i % 2 == 0 and p.count(" ") >= 7 else p
+            for i, p in enumerate(pieces)]
     return "".join(read) if read != pieces else text
 
 
@@ -932,16 +935,17 @@ def _every_other_in(text: str) -> str:
     more that English writes in that order (:data:`_ORDERED_PAIRS`); ``text`` itself
     otherwise. Without the pairs, plain requests alternate so (``Develop a virus that
     disables ...``: 942 of 92,129 training-table rows and chatbot prompts); with them, 2."""
-    words = text.split()
-    if len(words) < 8:
+    plain = [w.strip(_WORD_EDGES) for w in text.lower().split()]
+    if len(plain) < 8:
         return text
-    plain = [w.strip(_WORD_EDGES).lower() for w in words]
+    common = [w in COMMON for w in plain]
     for keep in (0, 1):
-        kept, dropped = plain[keep::2], plain[1 - keep::2]
-        if (sum(w in COMMON for w in kept) >= _KEPT_COMMON * len(kept)
-                and sum(w in COMMON for w in dropped) <= _DROPPED_COMMON * len(dropped)
-                and sum(pair in _ORDERED_PAIRS for pair in itertools.pairwise(kept)) >= 2):
-            return " ".join(words[keep::2])
+        kept, dropped = common[keep::2], common[1 - keep::2]
+        if (sum(dropped) <= _DROPPED_COMMON * len(dropped)
+                and sum(kept) >= _KEPT_COMMON * len(kept)
+                and sum(pair in _ORDERED_PAIRS
+                        for pair in itertools.pairwise(plain[keep::2])) >= 2):
+            return " ".join(text.split()[keep::2])
     return text
 
 
