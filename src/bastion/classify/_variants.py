@@ -888,15 +888,17 @@ def _respell(text: str, words: int | None = None, share: float | None = None) ->
     legible to a chat model while its words leave the classifier's vocabulary. On 300 harmful
     validation requests (plain recall 0.957), ``bench/respell_settings.py`` measured recall
     0.893 with shuffles, 0.823 with noise and 0.890 with the converter's defaults; with the
-    respelled text read too, 0.973, 0.883 and 0.953. Its rule chose the settings on validation
+    respelled text read too, 0.973, 0.877 and 0.950. Its rule chose the settings on validation
     data: the most recall under the defaults with at most one benign validation row in 1,000
     newly flagged, then the fewest benign rows where it fires. Two words and a fifth: fires on
-    32 of 4,493 benign texts, 1 newly flagged; without the share, 136 and 2 (same recall);
-    three words, recall 0.933. On 2,801 real chatbot prompts it fires on 57 (most in other
-    languages) and costs 22 µs a text."""
+    29 of 4,493 benign texts, 1 newly flagged; without the share, 119 and 2 (same recall);
+    three words, recall 0.930. A word in title case is not mended: it is a name more often
+    ("Tweets" read as "sweets" flagged a benign chatbot prompt), which cost 0.003 of recall."""
     found = [m for m in _NOISY_WORD.finditer(text) if len(m.group(0)) >= 4]
     vocabulary = embedder_words()
-    unknown = [m for m in found if m.group(0).lower() not in vocabulary]
+    # a word in title case is a name more often than a slip ("Tweets" is not "sweets")
+    unknown = [m for m in found if m.group(0).lower() not in vocabulary
+               and not m.group(0).istitle()]
     least = max(_RESPELL_WORDS if words is None else words,
                 (_RESPELL_SHARE if share is None else share) * len(found))
     if len(unknown) < least:
