@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.web.conftest import browser  # noqa: F401 - fixture: Debian's chromium, or a failure
 
 from bastion.redteam import CampaignConfig, make_config
 

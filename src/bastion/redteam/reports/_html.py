@@ -18,12 +18,14 @@ from bastion.redteam.reports._findings import campaign_facts, findings, visible
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 STYLE = """
-body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
-table{border-collapse:collapse;margin:0 0 1.5rem}td,th{border:1px solid #ccc;padding:.25rem .5rem}
-td.n{text-align:right}pre{white-space:pre-wrap;word-break:break-word;background:#f6f6f6;
+body{font-family:system-ui,sans-serif;margin:0 auto;padding:1rem;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:0 0 1.5rem}td,th{border:1px solid #ccc;padding:.25rem .5rem;
+overflow-wrap:anywhere}td.n{text-align:right}.wide{overflow-x:auto}svg{max-width:100%;height:auto}
+pre{white-space:pre-wrap;word-break:break-word;background:#f6f6f6;
 padding:.5rem;border-radius:4px}details{margin:.5rem 0}.bad{color:#b00020}.rew{opacity:.6}
 """
-BAR_H, PLOT_W, CHAR_W, RIGHT_W = 22, 460, 7, 120
+# A monospace character is 0.6 em wide: 7.2 px at the labels' 12 px (7 cut long labels).
+BAR_H, PLOT_W, CHAR_W, RIGHT_W = 22, 460, 7.5, 120
 
 
 def _e(text: object, limit: int | None = None) -> str:
@@ -40,21 +42,25 @@ def svg_chart(rates: list[Rate]) -> str:
     text is its tooltip), and the figures column fits ``100% (n=99999)``, so nothing is
     clipped.
     """
-    label_w = 12 + CHAR_W * max((min(len(r.group), 60) for r in rates), default=10)
+    longest = max((min(len(visible(r.group)), 60) for r in rates), default=10)
+    label_w = round(12 + CHAR_W * longest)
     height = BAR_H * len(rates) + 30
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + PLOT_W + RIGHT_W}" '
-             f'height="{height}" role="img" aria-label="attack success rate chart">']
+    width = label_w + PLOT_W + RIGHT_W
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" '
+             'aria-label="attack success rate chart">']
     for i, r in enumerate(rates):
         y = 10 + i * BAR_H
-        width = r.asr * PLOT_W
+        bar = r.asr * PLOT_W
         lo, hi = label_w + r.low * PLOT_W, label_w + r.high * PLOT_W
         parts += [
             f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" font-size="12" '
             f'font-family="monospace"><title>{_e(r.group)}</title>{_e(r.group, 59)}</text>',
-            f'<rect x="{label_w}" y="{y + 3}" width="{width:.1f}" height="{BAR_H - 8}" '
+            f'<rect x="{label_w}" y="{y + 3}" width="{bar:.1f}" height="{BAR_H - 8}" '
             'fill="#c0392b"/>',
             f'<line x1="{lo:.1f}" x2="{hi:.1f}" y1="{y + 11}" y2="{y + 11}" stroke="#222"/>',
-            f'<text x="{label_w + PLOT_W + 6}" y="{y + 14}" font-size="12">{r.asr:.0%} '
+            f'<text x="{label_w + PLOT_W + 6}" y="{y + 14}" font-size="12" '
+            f'font-family="monospace">{r.asr:.0%} '
             f"(n={r.n})</text>",
         ]
     axis = 10 + len(rates) * BAR_H
@@ -68,8 +74,8 @@ def _table(rates: list[Rate]) -> str:
         f"<tr><td>{_e(r.group)}</td><td class=n>{r.n}</td><td class=n>{r.successes}</td>"
         f"<td class=n>{r.asr:.1%}</td><td>{r.low:.1%} - {r.high:.1%}</td>"
         f"<td class=n>{r.errors}</td></tr>" for r in rates)
-    return ("<table><tr><th>group</th><th>n</th><th>successes</th><th>ASR</th>"
-            f"<th>95% CI</th><th>errors</th></tr>{rows}</table>")
+    return ("<div class=wide><table><tr><th>group</th><th>n</th><th>successes</th><th>ASR</th>"
+            f"<th>95% CI</th><th>errors</th></tr>{rows}</table></div>")
 
 
 def _transcript(attempt: Attempt) -> str:
@@ -96,9 +102,9 @@ def _findings(attempts: Sequence[Attempt]) -> str:
         f"<tr><td>{_e(f.severity)}</td><td>{_e(f.case_id)}</td><td>{_e(', '.join(f.owasp))}"
         f"</td><td>{_e(', '.join(f.atlas))}</td><td class=n>{f.successes}/{f.attempts}</td>"
         f"<td>{_e(f.reproduce)}</td><td>{_e(f.remediation)}</td></tr>" for f in found)
-    return ("<h2>Findings</h2><table><tr><th>severity</th><th>case</th><th>OWASP</th>"
-            "<th>ATLAS</th><th>worked</th><th>reproduce</th><th>remediation</th></tr>"
-            f"{rows}</table>")
+    return ("<h2>Findings</h2><div class=wide><table><tr><th>severity</th><th>case</th>"
+            "<th>OWASP</th><th>ATLAS</th><th>worked</th><th>reproduce</th><th>remediation</th></tr>"
+            f"{rows}</table></div>")
 
 
 def _all_successes(attempts: Sequence[Attempt]) -> str:
@@ -126,6 +132,7 @@ def html_report(summary: Summary, header: dict[str, Any],
     worst = "".join(_transcript(a) for a in summary.worst) or "<p>No attack succeeded.</p>"
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
+        '<meta name=viewport content="width=device-width, initial-scale=1">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         f"<title>Bastion red-team report</title><style>{STYLE}</style></head><body>"
         f"<h1>Bastion red-team report</h1><p>Target <code>{_e(target)}</code>: {o.n} attempts "
