@@ -150,6 +150,9 @@ async def test_healthz_needs_no_key_and_says_nothing_more(http: httpx.AsyncClien
     ({"Authorization": "Bearer wrong-key"}, "invalid_api_key"),
     ({"Authorization": f"Basic {KEY}"}, "missing_api_key"),
     ({"Authorization": "Bearer "}, "missing_api_key"),
+    # read as the gateway reads them (RFC 6750: spaces, never a tab; nothing after the key)
+    ({"Authorization": f"Bearer\t{KEY}"}, "invalid_api_key"),
+    ({"Authorization": f"Bearer {KEY} extra"}, "invalid_api_key"),
 ])
 async def test_every_route_but_healthz_refuses_a_missing_or_wrong_key(
     http: httpx.AsyncClient, method: str, path: str, body: Any, headers: dict[str, str],
@@ -159,6 +162,16 @@ async def test_every_route_but_healthz_refuses_a_missing_or_wrong_key(
     error = assert_error(response, 401, code)
     assert error["type"] == "authentication_error"
     assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.anyio
+async def test_two_authorization_headers_are_refused_whatever_they_hold(
+        http: httpx.AsyncClient) -> None:
+    """Which one is the caller's? A proxy or log in front may read the other."""
+    response = await http.post("/v1/classify", json={"texts": ["hello"]},
+                               headers=[("Authorization", f"Bearer {KEY}"),
+                                        ("Authorization", "Bearer other")])
+    assert_error(response, 400, "invalid_request")
 
 
 @pytest.mark.anyio

@@ -230,6 +230,13 @@ def test_api_uses_keys_with_the_same_permissions(web: WebStack) -> None:
     users = client.get("/api/users", headers={"Authorization": f"Bearer {key}"})
     assert users.status_code == 403
     assert client.get("/api/me", headers={"Authorization": "Bearer bst-forged"}).status_code == 401
+    # keys are read as the gateway reads them: a tab after Bearer, or text after the key, is a
+    # 401 that says so (it was read as no key at all, or the text was taken as the key's)
+    for header in (f"Bearer\t{key}", f"Bearer {key} extra"):
+        refused = client.get("/api/me", headers={"Authorization": header})
+        assert refused.status_code == 401
+        assert "Authorization header" in refused.text
+        assert key not in refused.text
     session = web.login("admin")
     assert session.get("/api/me").status_code == 401  # the API takes keys, not cookies
 

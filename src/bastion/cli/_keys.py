@@ -42,7 +42,8 @@ def create(
     route: Annotated[list[str] | None, typer.Option("--route", help="Allowed route (repeat); "
                      "default: every route the role allows.")] = None,
     model: Annotated[list[str] | None, typer.Option("--model", help="Allowed model pattern "
-                     "(repeat, glob).")] = None,
+                     "(repeat; read as a path: '*' matches within one '/' part, '**' any "
+                     "number of parts).")] = None,
     rpm: Annotated[int | None, typer.Option("--rpm", help="Requests per minute.")] = None,
     tpm: Annotated[int | None, typer.Option("--tpm", help="Tokens per minute.")] = None,
     db: DbOption = None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import re
 from datetime import UTC, datetime
 
 from fastapi import Request
@@ -14,38 +13,25 @@ from bastion.accounts import Principal
 from bastion.errors import RuntimeFailure
 from bastion.gateway._context import Context
 from bastion.gateway._respond import GatewayError
+from bastion.serve import BearerError, read_bearer
 
 logger = logging.getLogger("bastion.gateway")
 
 
-#: RFC 6750 credentials: the scheme (any case, RFC 7235), one or more spaces (1*SP, never a
-#: tab), and a b64token.
-_BEARER = re.compile(r"(?i:bearer) +([A-Za-z0-9._~+/-]+=*)")
-_SCHEME = re.compile(r"(?i:bearer)(?![A-Za-z0-9._~+/=-])")
-
-
 def _bearer(request: Request) -> str:
-    """The key of ``Authorization: Bearer <key>``; a 401 that says what is wrong otherwise
-    (never the header itself: it may hold a key)."""
-    headers = request.headers.getlist("authorization")
-    if len(headers) > 1:  # which one is the caller? A proxy or log in front may read the last
-        raise GatewayError(400, f"the request has {len(headers)} Authorization headers; send "
-                           "exactly one, 'Authorization: Bearer <key>'",
-                           code="invalid_request")
-    header = headers[0].strip(" \t") if headers else ""  # whitespace around: not the value's
-    found = _BEARER.fullmatch(header)
-    if found is not None:
-        return found.group(1)
-    if not _SCHEME.match(header):
-        problem = "missing API key" if not header else \
-            "the Authorization header does not hold a Bearer key"
-    elif header[len("bearer"):].lstrip(" ").startswith("\t"):
-        problem = ("the Authorization header separates 'Bearer' from the key with a tab; "
-                   "RFC 6750 allows only spaces there")
+    """The key of ``Authorization: Bearer <key>``; a 400 or 401 that says what is wrong
+    otherwise (see :func:`bastion.serve.read_bearer`)."""
+    try:
+        key = read_bearer(request.headers.getlist("authorization"))
+    except BearerError as exc:
+        if exc.status == 400:
+            raise GatewayError(400, f"{exc.problem}, 'Authorization: Bearer <key>'",
+                               code="invalid_request") from None
+        problem = exc.problem
     else:
-        problem = ("the Authorization header's key holds characters an API key never has "
-                   "(a space or tab inside it, text after it, or a character outside "
-                   "letters, digits and -._~+/=)")
+        if key is not None:
+            return key
+        problem = "missing API key"
     raise GatewayError(401, f"{problem}; send 'Authorization: Bearer <key>' with a key "
                        "from 'bastion keys create'", code="invalid_api_key",
                        headers={"WWW-Authenticate": "Bearer"})

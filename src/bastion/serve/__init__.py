@@ -5,7 +5,7 @@ runs uvicorn).
 """
 
 from bastion.serve._app import SETTINGS_ENV, create_app, create_app_from_env
-from bastion.serve._auth import hash_key, new_key
+from bastion.serve._auth import BearerError, hash_key, new_key, read_bearer
 from bastion.serve._logs import log_config
 from bastion.serve._moderations import CATEGORY_MAP, OPENAI_CATEGORIES, category_names
 from bastion.serve._run import run
@@ -16,6 +16,7 @@ __all__ = [
     "CATEGORY_MAP",
     "OPENAI_CATEGORIES",
     "SETTINGS_ENV",
+    "BearerError",
     "Settings",
     "category_names",
     "create_app",
@@ -23,6 +24,7 @@ __all__ = [
     "hash_key",
     "log_config",
     "new_key",
+    "read_bearer",
     "run",
     "settings_from",
 ]

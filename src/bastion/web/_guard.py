@@ -15,6 +15,7 @@ from fastapi import Depends, HTTPException
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 
+from bastion.serve import BearerError, read_bearer
 from bastion.web._context import web_context
 from bastion.web._permissions import Permission, WebRole, allowed
 from bastion.web._secrets import derived, new_token, same
@@ -117,10 +118,15 @@ def identify(request: Request) -> Identity:
         return cached
     ctx = web_context(request)
     if _is_api(request):
-        scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not key:
+        try:
+            key = read_bearer(request.headers.getlist("authorization"))
+        except BearerError as exc:
+            raise HTTPException(exc.status, f"{exc.problem}; send 'Authorization: Bearer "
+                                            "bst-...'", headers={"WWW-Authenticate": "Bearer"}
+                                ) from None
+        if key is None:
             return Identity(None, "anonymous")
-        principal = ctx.accounts.authenticate(key.strip())
+        principal = ctx.accounts.authenticate(key)
         user = None if principal is None else ctx.users.by_account(principal.account.id)
         if principal is None or user is None or user.disabled or principal.account.suspended:
             raise HTTPException(401, "this API key is unknown, revoked, suspended or not "
