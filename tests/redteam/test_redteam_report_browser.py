@@ -95,3 +95,40 @@ def test_nothing_overflows_the_page_and_no_chart_label_is_clipped(
         assert chart["right"] <= chart["room"] + 0.5, chart
         assert chart["out"] == 0, f"{chart['out']} chart label(s) cut at the chart's edge"
     page.context.close()
+def test_every_success_is_listed_and_filters_work_without_script(
+        browser: Any, report: Path) -> None:
+    # Before, successes sat in closed per-category folds, with no way to filter them.
+    page, seen = _open(browser, report, 1280)
+    rows = page.locator("table.wins tbody tr")
+    assert rows.count() == WINS
+    box = page.evaluate("[...['scrollWidth', 'clientWidth']].map("
+                        "k => document.querySelector('.rows')[k])")
+    assert box[0] <= box[1], f"the list of successes needs a sideways scroll at 1280 px: {box}"
+    page.get_by_role("radio", name="critical (150)").check()
+    assert rows.filter(visible=True).count() == 150
+    assert all(t == "critical" for t in rows.filter(visible=True).locator("td.sev")
+               .all_inner_texts())
+    page.get_by_role("radio", name="probe0 (100)").check()  # critical and probe0: i % 12 == 0
+    assert rows.filter(visible=True).count() == 50
+    first = rows.filter(visible=True).first
+    first.locator("summary").click()
+    assert "window.__pwned=1" in first.locator("pre").first.inner_text()
+    assert page.evaluate("window.__pwned") is None
+    assert seen == []
+    page.context.close()
+
+
+def test_the_print_view_keeps_every_success_and_fits_the_page(
+        browser: Any, report: Path) -> None:
+    page, _ = _open(browser, report, 1280)
+    page.set_viewport_size({"width": 700, "height": 1000})  # about A4's printable width
+    page.emulate_media(media="print")
+    rows = page.locator("table.wins tbody tr")
+    assert rows.filter(visible=True).count() == WINS
+    assert page.locator("table.wins details").filter(visible=True).count() == 0, (
+        "600 transcripts would print hundreds of pages")
+    assert page.locator("input").filter(visible=True).count() == 0
+    doc = page.evaluate("[document.documentElement.scrollWidth, "
+                        "document.documentElement.clientWidth]")
+    assert doc[0] <= doc[1], doc
+    page.context.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -226,7 +227,7 @@ def test_report_for_a_security_lead(tmp_path: Path) -> None:
     assert len(report["successes"]) == sum(a.success for a in attempts)
     assert report["findings"][0]["severity"] in ("critical", "high")
     html = (tmp_path / "redteam.html").read_text()
-    assert "<details><summary>system_prompt_leak" in html
+    assert re.search(r"<label for=w2-\d+>system_prompt_leak \(\d+\)</label>", html), "a filter"
     assert "Every success" in html
     sarif = json.loads((tmp_path / "redteam.sarif").read_text())
     location = sarif["runs"][0]["results"][0]["locations"][0]

@@ -15,14 +15,16 @@ from typing import Any
 from bastion.redteam._summary import Rate, Summary, named
 from bastion.redteam._types import Attempt
 from bastion.redteam.reports._findings import campaign_facts, findings, visible
+from bastion.redteam.reports._wins import successes
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:0 auto;padding:1rem;max-width:1100px;color:#222}
 table{border-collapse:collapse;margin:0 0 1.5rem}td,th{border:1px solid #ccc;padding:.25rem .5rem;
-overflow-wrap:anywhere}td.n{text-align:right}.wide{overflow-x:auto}svg{max-width:100%;height:auto}
+overflow-wrap:break-word}td.n{text-align:right}td.x{overflow-wrap:anywhere;min-width:12ch}.wide{overflow-x:auto}svg{max-width:100%;height:auto}
 pre{white-space:pre-wrap;word-break:break-word;background:#f6f6f6;
 padding:.5rem;border-radius:4px}details{margin:.5rem 0}.bad{color:#b00020}.rew{opacity:.6}
+@media print{body{max-width:none;padding:0}.wide{overflow:visible}td,th{overflow-wrap:anywhere}}
 """
 # A monospace character is 0.6 em wide: 7.2 px at the labels' 12 px (7 cut long labels).
 BAR_H, PLOT_W, CHAR_W, RIGHT_W = 22, 460, 7.5, 120
@@ -78,14 +80,17 @@ def _table(rates: list[Rate]) -> str:
             f"<th>95% CI</th><th>errors</th></tr>{rows}</table></div>")
 
 
-def _transcript(attempt: Attempt) -> str:
-    turns = "".join(
+def _turns(attempt: Attempt) -> str:
+    return "".join(
         f'<div class="{"rew" if t.rewound else ""}"><b>turn {n}{" (rewound)" if t.rewound else ""}'
         f"</b><pre>{_e(t.prompt, 4000)}</pre><b>response</b><pre>{_e(t.response, 4000)}</pre>"
         "</div>" for n, t in enumerate(attempt.turns, start=1))
+
+
+def _transcript(attempt: Attempt) -> str:
     return (f"<details><summary class=bad>{_e(attempt.case.id)} · {_e(attempt.strategy)} · "
             f"{_e(attempt.converter_label)} · {_e(attempt.case.severity)}</summary>"
-            f"<p>Why it counts: {_e(attempt.reason, 1000)}</p>{turns}</details>")
+            f"<p>Why it counts: {_e(attempt.reason, 1000)}</p>{_turns(attempt)}</details>")
 
 
 def _facts(header: dict[str, Any], attempts: Sequence[Attempt]) -> str:
@@ -101,20 +106,11 @@ def _findings(attempts: Sequence[Attempt]) -> str:
     rows = "".join(
         f"<tr><td>{_e(f.severity)}</td><td>{_e(f.case_id)}</td><td>{_e(', '.join(f.owasp))}"
         f"</td><td>{_e(', '.join(f.atlas))}</td><td class=n>{f.successes}/{f.attempts}</td>"
-        f"<td>{_e(f.reproduce)}</td><td>{_e(f.remediation)}</td></tr>" for f in found)
+        f"<td class=x>{_e(f.reproduce)}</td><td class=x>{_e(f.remediation)}</td></tr>"
+        for f in found)
     return ("<h2>Findings</h2><div class=wide><table><tr><th>severity</th><th>case</th>"
             "<th>OWASP</th><th>ATLAS</th><th>worked</th><th>reproduce</th><th>remediation</th></tr>"
             f"{rows}</table></div>")
-
-
-def _all_successes(attempts: Sequence[Attempt]) -> str:
-    wins = [a for a in attempts if a.success]
-    parts = [f"<h2>Every success ({len(wins)})</h2>"]
-    for category in sorted({a.case.category for a in wins}):
-        mine = [a for a in wins if a.case.category == category]
-        parts.append(f"<details><summary>{_e(category)} ({len(mine)})</summary>"
-                     + "".join(_transcript(a) for a in mine) + "</details>")
-    return "".join(parts)
 
 
 def html_report(summary: Summary, header: dict[str, Any],
@@ -130,14 +126,15 @@ def html_report(summary: Summary, header: dict[str, Any],
                          ("By MITRE ATLAS technique", named(summary.by_atlas))):
         sections.append(f"<h2>{_e(title)}</h2>{svg_chart(rates)}{_table(rates)}")
     worst = "".join(_transcript(a) for a in summary.worst) or "<p>No attack succeeded.</p>"
+    wins = successes(attempts, _e, _turns)
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
         '<meta name=viewport content="width=device-width, initial-scale=1">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-        f"<title>Bastion red-team report</title><style>{STYLE}</style></head><body>"
+        f"<title>Bastion red-team report</title><style>{STYLE}{wins.style}</style></head><body>"
         f"<h1>Bastion red-team report</h1><p>Target <code>{_e(target)}</code>: {o.n} attempts "
         f"judged, {o.errors} errors. <b>Attack success rate {o.asr:.1%}</b> (95% Wilson CI "
         f"{o.low:.1%} - {o.high:.1%}).</p>{_facts(header, attempts)}{_findings(attempts)}"
-        f"{''.join(sections)}{_all_successes(attempts)}<h2>Worst transcripts</h2>"
+        f"{''.join(sections)}{wins.html}<h2>Worst transcripts</h2>"
         f"{worst}</body></html>"
     )
