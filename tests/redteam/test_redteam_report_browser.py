@@ -99,7 +99,7 @@ def test_every_success_is_listed_and_filters_work_without_script(
         browser: Any, report: Path) -> None:
     # Before, successes sat in closed per-category folds, with no way to filter them.
     page, seen = _open(browser, report, 1280)
-    rows = page.locator("table.wins tbody tr")
+    rows = page.locator("table.wins tbody.s")
     assert rows.count() == WINS
     box = page.evaluate("[...['scrollWidth', 'clientWidth']].map("
                         "k => document.querySelector('.rows')[k])")
@@ -123,12 +123,35 @@ def test_the_print_view_keeps_every_success_and_fits_the_page(
     page, _ = _open(browser, report, 1280)
     page.set_viewport_size({"width": 700, "height": 1000})  # about A4's printable width
     page.emulate_media(media="print")
-    rows = page.locator("table.wins tbody tr")
+    rows = page.locator("table.wins tbody.s")
     assert rows.filter(visible=True).count() == WINS
-    assert page.locator("table.wins details").filter(visible=True).count() == 0, (
+    assert page.locator("table.wins tr.t-row").filter(visible=True).count() == 0, (
         "600 transcripts would print hundreds of pages")
     assert page.locator("input").filter(visible=True).count() == 0
     doc = page.evaluate("[document.documentElement.scrollWidth, "
                         "document.documentElement.clientWidth]")
     assert doc[0] <= doc[1], doc
+    page.context.close()
+
+
+def test_a_flood_of_combining_marks_stays_in_its_box_and_a_cut_says_so(
+        browser: Any, tmp_path: Path) -> None:
+    # Before: 1,000 combining marks on one letter made one unbreakable character that made a
+    # 1280 px page 1,454 px wide, and a response cut at 4,000 characters ended in "…" only.
+    zalgo = "Z" + "\u0336\u0489\u0301\u030d\u0300" * 200 + "algo"
+    case = Case("p/1", "p", "prompt", "malware", ("LLM01:2025",), ("AML.T0054",), "goal",
+                severity="high")
+    attempt = Attempt("a1", case, "single", (), 1,
+                      turns=(Turn("hi", "hi", zalgo + " " + "B" * 9000, 1.0),),
+                      scores=(Score("refusal", 0.9, True, "r"),), success=True,
+                      reason="r " + zalgo)
+    path = tmp_path / "redteam.html"
+    path.write_text(render("html", [attempt], {"config": {"target": "t"}}), encoding="utf-8")
+    page, _ = _open(browser, path, 1280)
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    doc = page.evaluate("[document.documentElement.scrollWidth, "
+                        "document.documentElement.clientWidth]")
+    assert doc[0] <= doc[1], f"the page scrolls sideways: {doc}"
+    assert "997 more combining marks" in page.locator("body").inner_text()
+    assert page.get_by_text("more characters not shown: the JSON report").count() == 2
     page.context.close()

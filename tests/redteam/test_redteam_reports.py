@@ -237,3 +237,13 @@ def test_report_for_a_security_lead(tmp_path: Path) -> None:
     write_reports(attempts[:2], campaign.header(), tmp_path / "cut", ["md"])
     cut = (tmp_path / "cut" / "redteam.md").read_text()
     assert f"| attempts | 2 of {len(attempts)} planned: INCOMPLETE" in cut, "a stopped campaign"
+
+
+def test_a_flood_of_combining_marks_is_cut_in_every_text_report() -> None:
+    attempts = _attempts()
+    attempts[0] = attempts[0].with_outcome(reason="Z" + "\u0301" * 500 + "algo")
+    for fmt in ("md", "html"):
+        text = render(fmt, attempts, {"config": {"target": "t"}})
+        assert "\u0301" * 4 not in text, fmt
+        assert "Z\u0301\u0301\u0301" in text, fmt
+        assert "497 more combining marks" in text, fmt

@@ -19,9 +19,17 @@ _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2
                      r"\ufeff\U000e0000-\U000e007f]")
 
 
+# Combining marks stack on one letter without limit ("Zalgo" text): a run of hundreds is one
+# unbreakable character that runs across a page and over the lines around it.
+_MARK = "[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+_MARKS = re.compile(f"({_MARK}{{3}})({_MARK}+)")
+
+
 def visible(text: str) -> str:
-    """``text`` with control, bidi and invisible characters shown as ``\\uXXXX`` escapes."""
-    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    """``text`` with control, bidi and invisible characters shown as ``\\uXXXX`` escapes, and
+    a run of more than 3 combining marks cut to 3 and a count of the rest."""
+    shown = _UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    return _MARKS.sub(lambda m: f"{m.group(1)}[{len(m.group(2))} more combining marks]", shown)
 
 
 REMEDIATION: dict[str, str] = {

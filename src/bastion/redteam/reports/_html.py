@@ -19,9 +19,10 @@ from bastion.redteam.reports._wins import successes
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 STYLE = """
-body{font-family:system-ui,sans-serif;margin:0 auto;padding:1rem;max-width:1100px;color:#222}
-table{border-collapse:collapse;margin:0 0 1.5rem}td,th{border:1px solid #ccc;padding:.25rem .5rem;
-overflow-wrap:break-word}td.n{text-align:right}td.x{overflow-wrap:anywhere;min-width:12ch}.wide{overflow-x:auto}svg{max-width:100%;height:auto}
+body{font-family:system-ui,sans-serif;overflow-wrap:anywhere;margin:0 auto;padding:1rem;
+max-width:1100px;color:#222}table{border-collapse:collapse;margin:0 0 1.5rem}
+td,th{border:1px solid #ccc;padding:.25rem .5rem;overflow-wrap:break-word}td.n{text-align:right}
+td.x{overflow-wrap:anywhere;min-width:12ch}.wide{overflow-x:auto}svg{max-width:100%;height:auto}
 pre{white-space:pre-wrap;word-break:break-word;background:#f6f6f6;
 padding:.5rem;border-radius:4px}details{margin:.5rem 0}.bad{color:#b00020}.rew{opacity:.6}
 @media print{body{max-width:none;padding:0}.wide{overflow:visible}td,th{overflow-wrap:anywhere}}
@@ -80,11 +81,20 @@ def _table(rates: list[Rate]) -> str:
             f"<th>95% CI</th><th>errors</th></tr>{rows}</table></div>")
 
 
+def _pre(text: str, limit: int = 4000) -> str:
+    """Text in a ``pre``; a longer text is cut, saying by how much and where it is whole."""
+    shown = visible(text)
+    if len(shown) <= limit:
+        return f"<pre>{escape(shown)}</pre>"
+    return (f"<pre>{escape(shown[:limit])}…</pre><p><i>{len(shown) - limit:,} more characters "
+            "not shown: the JSON report and the campaign log hold the whole text.</i></p>")
+
+
 def _turns(attempt: Attempt) -> str:
     return "".join(
         f'<div class="{"rew" if t.rewound else ""}"><b>turn {n}{" (rewound)" if t.rewound else ""}'
-        f"</b><pre>{_e(t.prompt, 4000)}</pre><b>response</b><pre>{_e(t.response, 4000)}</pre>"
-        "</div>" for n, t in enumerate(attempt.turns, start=1))
+        f"</b>{_pre(t.prompt)}<b>response</b>{_pre(t.response)}</div>"
+        for n, t in enumerate(attempt.turns, start=1))
 
 
 def _transcript(attempt: Attempt) -> str:

@@ -1,12 +1,15 @@
 """Every success of a campaign as one table that filters with no script.
 
+Each success is a ``tbody`` of two rows: its facts, and its transcript folded below them at
+the table's full width.
+
 The report's Content-Security-Policy forbids scripts, so the filters are radio buttons and
 CSS: each value of a filter is a radio button placed before the table, and one rule per value
-hides the rows that lack its class (``#w0-1:checked~.rows tr:not(.w0-1){display:none}``). The
-filters combine (a row must match each one). Ids and classes are made of indexes, never of
+hides the successes that lack its class (``#w0-1:checked~.rows tbody:not(.w0-1)``). The
+filters combine (a success must match each one). Ids and classes are made of indexes, never of
 the attempts' text, so nothing hostile reaches the style sheet; a CSS counter says how many
-rows are shown. Printed, the table keeps the rows the filters show, without the controls and
-the transcripts (hundreds of them would run to hundreds of pages).
+successes are shown. Printed, the table keeps the successes the filters show, without the
+controls and the transcripts (hundreds of them would run to hundreds of pages).
 """
 
 from __future__ import annotations
@@ -28,9 +31,9 @@ FILTERS: tuple[tuple[str, Callable[[Attempt], tuple[str, ...]]], ...] = (
 STYLE = """
 .wins-box{counter-reset:shown}.wins-box>label{margin-right:.75rem}
 .rows{max-height:80vh;overflow:auto;border:1px solid #ccc}.rows table{margin:0;width:100%}
-.rows th{position:sticky;top:0;background:#eee}tr.s{counter-increment:shown}
+.rows th{position:sticky;top:0;background:#eee}tbody.s{counter-increment:shown}
 .count::before{content:counter(shown)}td.why{min-width:18ch}details.t{margin:0}
-@media print{.wins-box>input,.wins-box>label,.wins-box>b,details.t,.t-col{display:none}
+@media print{.wins-box>input,.wins-box>label,.wins-box>b,tr.t-row{display:none}
 .rows{max-height:none;overflow:visible;border:0}details::details-content{content-visibility:visible}}
 """
 
@@ -77,14 +80,14 @@ def successes(attempts: Sequence[Attempt], esc: Callable[..., str],
         for value, i in ids.items():
             controls.append(f"<input type=radio name=w{f} id=w{f}-{i}><label for=w{f}-{i}>"
                             f"{esc(value, 60)} ({counts[value]})</label>")
-            rules.append(f"#w{f}-{i}:checked~.rows tr.s:not(.w{f}-{i}){{display:none}}")
+            rules.append(f"#w{f}-{i}:checked~.rows tbody.s:not(.w{f}-{i}){{display:none}}")
         controls.append("<br>")
     rows = "".join(_row(a, index, esc, transcript) for a in wins)
     return Section(
         f"{head}<section class=wins-box>{''.join(controls)}<div class=rows><table class=wins>"
         "<thead><tr><th>severity</th><th>case</th><th>strategy</th>"
-        "<th>converters</th><th>seed</th><th>attempt</th><th>why</th>"
-        f"<th class=t-col>transcript</th></tr></thead><tbody>{rows}</tbody></table></div>"
+        "<th>converters</th><th>seed</th><th>attempt</th><th>why</th></tr></thead>"
+        f"{rows}</table></div>"
         f"<p class=shown><span class=count></span> of {len(wins)} shown</p></section>",
         STYLE + "".join(rules))
 
@@ -94,9 +97,10 @@ def _row(attempt: Attempt, index: list[dict[str, int]], esc: Callable[..., str],
     classes = " ".join(f"w{f}-{index[f][v]}" for f, (_, values_of) in enumerate(FILTERS)
                        for v in values_of(attempt))
     a = attempt
-    return (f'<tr class="s {classes}"><td class=sev>{esc(a.case.severity)}</td>'
+    return (f'<tbody class="s {classes}"><tr><td class=sev>{esc(a.case.severity)}</td>'
             f"<td class=x>{esc(a.case.id)}</td>"
             f"<td>{esc(a.strategy)}</td><td>{esc(a.converter_label)}</td>"
             f"<td class=n>{a.seed}</td><td><code>{esc(a.id)}</code></td>"
-            f'<td class="x why">{esc(a.reason, 300)}</td><td class=t-col><details class=t>'
-            f"<summary>show</summary>{transcript(a)}</details></td></tr>")
+            f'<td class="x why">{esc(a.reason, 300)}</td></tr><tr class=t-row><td colspan=7>'
+            f"<details class=t><summary>transcript</summary>{transcript(a)}</details></td></tr>"
+            "</tbody>")
