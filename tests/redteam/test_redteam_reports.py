@@ -247,3 +247,17 @@ def test_a_flood_of_combining_marks_is_cut_in_every_text_report() -> None:
         assert "\u0301" * 4 not in text, fmt
         assert "Z\u0301\u0301\u0301" in text, fmt
         assert "497 more combining marks" in text, fmt
+
+
+def test_markdown_renders_no_invisible_character_from_a_character_reference() -> None:
+    # Before, a response's '&ZeroWidthSpace;' or '&rlm;' went through as written, and a
+    # Markdown renderer turned it into the invisible character visible() shows as an escape.
+    from markdown_it import MarkdownIt
+
+    attempts = _attempts()
+    attempts[0] = attempts[0].with_outcome(reason="a&ZeroWidthSpace;b&rlm;c&zwj;d&lrm;e")
+    html = MarkdownIt("commonmark").enable("table").render(
+        render("md", attempts, {"config": {"target": "t"}}))
+    for char in "\u200b\u200f\u200d\u200e":
+        assert char not in html, f"{char!r} rendered from a character reference"
+    assert "a&amp;ZeroWidthSpace;b&amp;rlm;c" in html

@@ -12,9 +12,11 @@ from bastion.redteam.reports._findings import campaign_facts, findings, visible
 
 
 def _cell(text: str, limit: int = 200) -> str:
-    """Text made safe for one Markdown table cell or code span (no markup, no HTML)."""
+    """Text made safe for one Markdown table cell or code span (no markup, no HTML, and no
+    character reference: ``&ZeroWidthSpace;`` or ``&rlm;`` would render what :func:`visible`
+    shows as an escape)."""
     flat = visible(" ".join(text.split()))[:limit]
-    for char in "\\`*_[]<>|#!":
+    for char in "\\`*_[]<>|#!&":
         flat = flat.replace(char, "\\" + char)
     return flat
 
