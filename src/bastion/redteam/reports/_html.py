@@ -22,10 +22,16 @@ STYLE = """
 body{font-family:system-ui,sans-serif;overflow-wrap:anywhere;margin:0 auto;padding:1rem;
 max-width:1100px;color:#222}table{border-collapse:collapse;margin:0 0 1.5rem}
 td,th{border:1px solid #ccc;padding:.25rem .5rem;overflow-wrap:break-word}td.n{text-align:right}
-td.x{overflow-wrap:anywhere;min-width:12ch}.wide{overflow-x:auto}svg{max-width:100%;height:auto}
+td.x{overflow-wrap:anywhere}.wide{overflow-x:auto}svg{max-width:100%;height:auto}
+.findings{width:100%;min-width:640px;table-layout:fixed}.findings col:nth-child(1){width:11%}
+.findings col:nth-child(2){width:17%}.findings col:nth-child(3){width:13%}
+.findings col:nth-child(4){width:13%}.findings col:nth-child(5){width:9%}
+.findings col:nth-child(6){width:17%}
 pre{white-space:pre-wrap;word-break:break-word;background:#f6f6f6;
 padding:.5rem;border-radius:4px}details{margin:.5rem 0}.bad{color:#b00020}.rew{opacity:.6}
-@media print{body{max-width:none;padding:0}.wide{overflow:visible}td,th{overflow-wrap:anywhere}}
+@media print{body{max-width:none;padding:0;font-size:10pt}table{font-size:9pt}
+td,th{padding:.2rem .3rem}
+.wide{overflow:visible}}
 """
 # A monospace character is 0.6 em wide: 7.2 px at the labels' 12 px (7 cut long labels).
 BAR_H, PLOT_W, CHAR_W, RIGHT_W = 22, 460, 7.5, 120
@@ -114,11 +120,12 @@ def _findings(attempts: Sequence[Attempt]) -> str:
     if not found:
         return "<h2>Findings</h2><p>No attack succeeded.</p>"
     rows = "".join(
-        f"<tr><td>{_e(f.severity)}</td><td>{_e(f.case_id)}</td><td>{_e(', '.join(f.owasp))}"
+        f"<tr><td>{_e(f.severity)}</td><td class=x>{_e(f.case_id)}</td><td>{_e(', '.join(f.owasp))}"
         f"</td><td>{_e(', '.join(f.atlas))}</td><td class=n>{f.successes}/{f.attempts}</td>"
         f"<td class=x>{_e(f.reproduce)}</td><td class=x>{_e(f.remediation)}</td></tr>"
         for f in found)
-    return ("<h2>Findings</h2><div class=wide><table><tr><th>severity</th><th>case</th>"
+    return ("<h2>Findings</h2><div class=wide><table class=findings><colgroup>"
+            f"{'<col>' * 7}</colgroup><tr><th>severity</th><th>case</th>"
             "<th>OWASP</th><th>ATLAS</th><th>worked</th><th>reproduce</th><th>remediation</th></tr>"
             f"{rows}</table></div>")
 

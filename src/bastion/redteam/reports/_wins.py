@@ -28,12 +28,17 @@ FILTERS: tuple[tuple[str, Callable[[Attempt], tuple[str, ...]]], ...] = (
     ("category", lambda a: (a.case.category,)),
     ("OWASP", lambda a: tuple(label(i) for i in a.case.owasp)),
 )
+# Fixed column widths: the table fits a printed page, and no long id squeezes the others.
+COLUMNS = "<colgroup>" + "<col>" * 7 + "</colgroup>"
 STYLE = """
 .wins-box{counter-reset:shown}.wins-box>label{margin-right:.75rem}
-.rows{max-height:80vh;overflow:auto;border:1px solid #ccc}.rows table{margin:0;width:100%}
+.rows{max-height:80vh;overflow:auto;border:1px solid #ccc}
+.rows table{margin:0;width:100%;min-width:640px;table-layout:fixed}
+.wins col:nth-child(1){width:11%}.wins col:nth-child(2){width:17%}.wins col:nth-child(3){width:10%}
+.wins col:nth-child(4){width:12%}.wins col:nth-child(5){width:11%}.wins col:nth-child(6){width:16%}
 .rows th{position:sticky;top:0;background:#eee}tbody.s{counter-increment:shown}
-.count::before{content:counter(shown)}td.why{min-width:18ch}details.t{margin:0}
-@media print{.wins-box>input,.wins-box>label,.wins-box>b,tr.t-row{display:none}
+.count::before{content:counter(shown)}details.t{margin:0}
+@media print{.wins-box>input,.wins-box>label,.wins-box>b,.wins-box>br,tr.t-row{display:none}
 .rows{max-height:none;overflow:visible;border:0}details::details-content{content-visibility:visible}}
 """
 
@@ -85,7 +90,7 @@ def successes(attempts: Sequence[Attempt], esc: Callable[..., str],
     rows = "".join(_row(a, index, esc, transcript) for a in wins)
     return Section(
         f"{head}<section class=wins-box>{''.join(controls)}<div class=rows><table class=wins>"
-        "<thead><tr><th>severity</th><th>case</th><th>strategy</th>"
+        f"{COLUMNS}<thead><tr><th>severity</th><th>case</th><th>strategy</th>"
         "<th>converters</th><th>seed</th><th>attempt</th><th>why</th></tr></thead>"
         f"{rows}</table></div>"
         f"<p class=shown><span class=count></span> of {len(wins)} shown</p></section>",
