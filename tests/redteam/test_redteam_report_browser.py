@@ -75,6 +75,23 @@ def test_hostile_responses_stay_inert_offline(browser: Any, report: Path) -> Non
     page.context.close()
 
 
+def test_markup_that_slipped_past_escaping_could_not_restyle_the_page(
+        browser: Any, report: Path, tmp_path: Path) -> None:
+    # Before, the policy allowed any inline style ('unsafe-inline'): a <style> or style=""
+    # slipping past escaping could hide the findings or draw fake ones over them.
+    broken = tmp_path / "broken.html"
+    broken.write_text(report.read_text("utf-8").replace(
+        "<h2>Findings</h2>", "<style>body{display:none}</style><h2 id=f style=color:red>"
+                             "Findings</h2>", 1), encoding="utf-8")
+    page, _ = _open(browser, broken, 1280)
+    assert page.evaluate("getComputedStyle(document.body).display") == "block"
+    assert page.evaluate("getComputedStyle(document.getElementById('f')).color") != \
+        "rgb(255, 0, 0)"
+    assert page.evaluate("getComputedStyle(document.querySelector('.rows')).overflowY") == \
+        "auto", "the report's own sheet applies"
+    page.context.close()
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 def test_nothing_overflows_the_page_and_no_chart_label_is_clipped(
         browser: Any, report: Path, width: int) -> None:

@@ -3,11 +3,13 @@ worst transcripts.
 
 Responses are hostile, so every piece of text goes through :func:`html.escape` (quotes too),
 no text is ever placed in a script, style or URL, and a Content-Security-Policy forbids all
-scripts and remote loads even if something slipped through.
+scripts, remote loads and any style but the report's own even if something slipped through.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Sequence
 from html import escape
 from typing import Any
@@ -17,7 +19,6 @@ from bastion.redteam._types import Attempt
 from bastion.redteam.reports._findings import campaign_facts, findings, visible
 from bastion.redteam.reports._wins import successes
 
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 STYLE = """
 body{font-family:system-ui,sans-serif;overflow-wrap:anywhere;margin:0 auto;padding:1rem;
 max-width:1100px;color:#222}table{border-collapse:collapse;margin:0 0 1.5rem}
@@ -35,6 +36,14 @@ td,th{padding:.2rem .3rem}
 """
 # A monospace character is 0.6 em wide: 7.2 px at the labels' 12 px (7 cut long labels).
 BAR_H, PLOT_W, CHAR_W, RIGHT_W = 22, 460, 7.5, 120
+
+
+def csp(style: str) -> str:
+    """The page's Content-Security-Policy: no script, no request, and no style but the
+    report's own sheet, named by its hash (text that slipped past escaping could not restyle
+    the page: hide findings, or overlay fake ones)."""
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    return f"default-src 'none'; style-src 'sha256-{digest}'"
 
 
 def _e(text: object, limit: int | None = None) -> str:
@@ -144,11 +153,12 @@ def html_report(summary: Summary, header: dict[str, Any],
         sections.append(f"<h2>{_e(title)}</h2>{svg_chart(rates)}{_table(rates)}")
     worst = "".join(_transcript(a) for a in summary.worst) or "<p>No attack succeeded.</p>"
     wins = successes(attempts, _e, _turns)
+    style = STYLE + wins.style
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
         '<meta name=viewport content="width=device-width, initial-scale=1">'
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-        f"<title>Bastion red-team report</title><style>{STYLE}{wins.style}</style></head><body>"
+        f'<meta http-equiv="Content-Security-Policy" content="{csp(style)}">'
+        f"<title>Bastion red-team report</title><style>{style}</style></head><body>"
         f"<h1>Bastion red-team report</h1><p>Target <code>{_e(target)}</code>: {o.n} attempts "
         f"judged, {o.errors} errors. <b>Attack success rate {o.asr:.1%}</b> (95% Wilson CI "
         f"{o.low:.1%} - {o.high:.1%}).</p>{_facts(header, attempts)}{_findings(attempts)}"
