@@ -261,3 +261,15 @@ def test_markdown_renders_no_invisible_character_from_a_character_reference() ->
     for char in "\u200b\u200f\u200d\u200e":
         assert char not in html, f"{char!r} rendered from a character reference"
     assert "a&amp;ZeroWidthSpace;b&amp;rlm;c" in html
+
+
+def test_bytes_hidden_in_variation_selectors_and_blank_letters_are_shown() -> None:
+    # Before, 'ok' followed by the variation selectors U+E0100.. (which carry one hidden byte
+    # each) or a Hangul filler showed as a bare 'ok' in every text report.
+    hidden = "ok" + "".join(chr(0xE0100 + b) for b in b"rm -rf") + "\u3164\u180e"
+    attempts = _attempts()
+    attempts[0] = attempts[0].with_outcome(reason=hidden)
+    for fmt in ("md", "html"):
+        text = render(fmt, attempts, {"config": {"target": "t"}})
+        assert not any(0xE0100 <= ord(c) <= 0xE01EF or c in "\u3164\u180e" for c in text), fmt
+        assert "ue0172" in text, f"{fmt}: the first hidden byte, 'r', shown as its escape"

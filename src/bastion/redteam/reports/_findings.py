@@ -14,9 +14,12 @@ from bastion.redteam._types import SEVERITY_RANK, Attempt
 from bastion.taxonomy import label
 
 # Control (ESC starts a terminal escape sequence), bidi-override and invisible characters in a
-# response could rewrite the terminal that shows a report (``cat redteam.md``) or hide text.
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069"
-                     r"\ufeff\U000e0000-\U000e007f]")
+# response could rewrite the terminal that shows a report (``cat redteam.md``) or hide text:
+# tags and the variation selectors of the supplement (U+E0100-E01EF) carry hidden bytes, and
+# Hangul fillers and U+180E are blank letters.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u115f\u1160\u180e\u200b-\u200f"
+                     r"\u202a-\u202e\u2060-\u2069\u3164\ufeff\uffa0\U000e0000-\U000e007f"
+                     r"\U000e0100-\U000e01ef]")
 
 
 # Combining marks stack on one letter without limit ("Zalgo" text): a run of hundreds is one
