@@ -202,9 +202,9 @@ def normalize(text: str) -> Normalized:
         chars, index = text.lower(), range(len(text))
         if _CONTROL.search(chars):
             chars = chars.translate(BLANKS)
-        hidden = ""
+        hidden = smuggled = ""
     else:
-        chars, index, hidden = _fold_unicode(text, signals)
+        chars, index, hidden, smuggled = _fold_unicode(text, signals)
     folded, leet, disguised = _fold_leet(chars)
     segments = [Segment(folded, index, "text")]
     if disguised:
@@ -215,7 +215,6 @@ def normalize(text: str) -> Normalized:
     if hidden:
         signals.add("tag_characters")
         segments.append(_whole(hidden.lower(), text, "tags"))
-    smuggled = "" if text.isascii() else _smuggled_bytes(text)
     if smuggled and _printable(smuggled.encode(), 0.5) is not None:
         signals.add("variation_selectors")
         segments.append(_whole(smuggled.lower(), text, "selectors"))
@@ -269,29 +268,25 @@ def _symbol(char: str) -> bool:
                            or ord(char) in _SELECTOR_BYTE)
 
 
-def _smuggled_bytes(text: str) -> str:
-    """The text hidden in runs of :data:`_SELECTOR_RUN` variation selectors or more, read as
-    UTF-8 bytes ("" when there is none). Found in a sixth black-box pass: a request so written
-    after one emoji passed, read by the model as the emoji."""
-    data, run = bytearray(), bytearray()
-    for char in text + " ":
-        byte = _SELECTOR_BYTE.get(ord(char))
-        if byte is not None:
-            run.append(byte)
-            continue
-        if len(run) >= _SELECTOR_RUN:
-            data += run + b" "
-        run = bytearray()
-    return data.decode("utf-8", "replace").strip()
-
-
-def _fold_unicode(text: str, signals: set[str]) -> tuple[str, tuple[int, ...], str]:
+def _fold_unicode(text: str, signals: set[str]) -> tuple[str, tuple[int, ...], str, str]:
+    """The folded text, each character's original offset, the text of its tag characters, and
+    the text hidden in runs of :data:`_SELECTOR_RUN` variation selectors or more, read as
+    UTF-8 bytes (found in a sixth black-box pass: a request so written after one emoji
+    passed, read by the model as the emoji)."""
     table = _confusables()
     out: list[str] = []
     index: list[int] = []
     hidden: list[str] = []
+    runs: list[bytes] = []  # the runs of variation selectors, as the bytes they stand for
+    run = bytearray()
     for position, char in enumerate(text):
         code = ord(char)
+        byte = _SELECTOR_BYTE.get(code)
+        if byte is not None:
+            run.append(byte)
+        elif run:
+            runs.append(bytes(run))
+            run.clear()
         if _TAG_LOW <= code <= _TAG_HIGH:
             if 0xE0020 <= code <= 0xE007E:
                 hidden.append(chr(code - 0xE0000))
@@ -315,7 +310,9 @@ def _fold_unicode(text: str, signals: set[str]) -> tuple[str, tuple[int, ...], s
                 signals.add("homoglyphs")
             out.append(mapped if mapped is not None else piece.lower())
             index.append(position)
-    return "".join(out), tuple(index), "".join(hidden)
+    runs.append(bytes(run))
+    smuggled = b" ".join(r for r in runs if len(r) >= _SELECTOR_RUN)
+    return "".join(out), tuple(index), "".join(hidden), smuggled.decode("utf-8", "replace").strip()
 
 
 #: The name of a symbol that stands for a Latin letter and that NFKC leaves as it is: negative

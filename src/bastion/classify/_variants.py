@@ -294,14 +294,16 @@ def hidden_payloads(text: str) -> list[str]:
 
 def _hidden_language(clean: str, length: int, pair_chars: int,
                      run_on: tuple[int, int]) -> list[View]:
-    """URL-encoded, reversed, rot13, rot47, letter-spaced and interleaved forms (a filler word
-    between every two words dropped) that read better than the text,
-    and a stretch in a Caesar cipher read back; a long one also in windows
+    """URL-encoded, reversed, rot13, rot47, letter-spaced, interleaved (a filler word between
+    every two words dropped), respelled and the other decoded or re-read forms of the loop
+    below that read better than the text (or pass a test of their own), words in reverse
+    order put back, and a stretch in a Caesar cipher read back; a long one also in windows
     (:func:`_windowed`)."""
     out = [View(_unquote(m.group(0)), m.start(), m.end(), "url")
            for m in _URL_RUN.finditer(clean) if len(_URL_ESCAPE.findall(m.group(0))) >= 3]
     base = englishness(clean)
     lowered = {w.lower() for w in _LETTERS.findall(clean)}  # the words, for the two below
+    coded = _coded_digits(clean)
     for source, candidate in (("reversed", clean[::-1]),
                               ("rot13", rot13(clean)),
                               ("rot47", _rot47_runs(clean)),
@@ -313,8 +315,9 @@ def _hidden_language(clean: str, length: int, pair_chars: int,
                               ("number-words", _number_words(clean)),
                               ("substituted", _substitute(clean)),
                               ("first-letters", _first_letters(clean)),
-                              ("polybius", _polybius(clean)),
-                              ("keypad", _keypad(clean)),
+                              # one cheap test says whether either may hold a run
+                              ("polybius", _polybius(clean) if coded else clean),
+                              ("keypad", _keypad(clean) if coded else clean),
                               ("vowel-digits", _vowel_digits(clean)),
                               ("spaced", _unleet(spaced) if (spaced := _unspace(clean)) != clean
                                else clean),
@@ -337,7 +340,7 @@ def _hidden_language(clean: str, length: int, pair_chars: int,
             # each run or clause passed a test of its own, and stands where it was sent
             out += _windowed(View(turned, 0, length, source), pair_chars, run_on,
                              aligned=True)
-    if (ordered := _reverse_word_order(_one_line(clean))) != _one_line(clean):
+    if (ordered := _reverse_word_order(line := _one_line(clean))) != line:
         out += _windowed(View(ordered, 0, length, "word-order"), pair_chars, run_on)
     if (unshifted := _unshift(clean, lowered)) != clean:
         out += _windowed(View(unshifted, 0, length, "caesar"), pair_chars, run_on, aligned=True)
@@ -691,15 +694,17 @@ _KEYS = {"2": "abc", "3": "def", "4": "ghi", "5": "jkl", "6": "mno", "7": "pqrs"
 
 
 def _coded_digits(text: str) -> bool:
-    """Whether ``text`` may hold such a run (most texts hold no digit at all)."""
+    """Whether ``text`` may hold a run of Polybius pairs or keypad presses (most texts hold no
+    digit at all)."""
     digits = sum(text.count(d) for d in "12345") if len(text) < 2000 else 16
     return digits >= 8 and _DIGITS_APART.search(text) is not None
 
 
 def _polybius(text: str) -> str:
     """Runs of Polybius-square pairs read as letters (``23 34 52 / 14 34`` is ``how do``:
-    found in a tenth black-box pass, 0.01); ``text`` itself when there are none."""
-    if not _coded_digits(text) or not _POLYBIUS.search(text):
+    found in a tenth black-box pass, 0.01); ``text`` itself when there are none. The caller
+    asks :func:`_coded_digits` first."""
+    if not _POLYBIUS.search(text):
         return text
 
     def letters(match: re.Match[str]) -> str:
@@ -713,8 +718,8 @@ def _polybius(text: str) -> str:
 def _keypad(text: str) -> str:
     """Runs of phone-keypad presses read as letters (``44-666-9 0 3-666`` is ``how do``:
     multi-tap, found in a tenth black-box pass, 0.05-0.08); ``text`` itself when there are
-    none."""
-    if not _coded_digits(text) or not _KEYPAD.search(text):
+    none. The caller asks :func:`_coded_digits` first."""
+    if not _KEYPAD.search(text):
         return text
 
     def letters(match: re.Match[str]) -> str:
