@@ -348,10 +348,13 @@ def test_indirect_injection_through_an_http_target_goes_where_the_body_says(
                         'body={"q": "{prompt}", "docs": "{context}"}', "-p",
                         "injection_indirect", "-q", "--json")
     assert code == 0, out
-    first = server.bodies()[0]
-    assert first["docs"].startswith("[retrieve_document]\n")
-    assert "code word" in first["docs"]
-    assert first["docs"] not in first["q"], "the document went in its own slot"
+    # attempts run side by side, so the document case's request may arrive at any place
+    bodies = server.bodies()
+    document = [b for b in bodies if b["docs"].startswith("[retrieve_document]\n")]
+    assert document, [b["docs"][:30] for b in bodies]
+    assert all("code word" in b["docs"] for b in document)
+    for body in bodies:
+        assert body["docs"] not in body["q"], "the document went in its own slot"
 
 
 def test_leak_probes_against_an_http_target_are_judged_by_what_it_was_given(
