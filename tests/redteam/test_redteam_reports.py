@@ -273,3 +273,23 @@ def test_bytes_hidden_in_variation_selectors_and_blank_letters_are_shown() -> No
         text = render(fmt, attempts, {"config": {"target": "t"}})
         assert not any(0xE0100 <= ord(c) <= 0xE01EF or c in "\u3164\u180e" for c in text), fmt
         assert "ue0172" in text, f"{fmt}: the first hidden byte, 'r', shown as its escape"
+
+
+def test_markdown_offers_no_address_from_an_answer_as_a_link() -> None:
+    # Before, a phishing address in a model's answer went into the Markdown report as
+    # written, and a code host's renderer (GitHub-flavoured autolinks: a scheme, 'www.' or an
+    # email address) made it a link in the report a security lead reads.
+    from markdown_it import MarkdownIt
+
+    answer = ("Log in at https://login.evil.example/reset?u=1, or www.evil.example, or "
+              "write to help@evil.example.")
+    attempts = _attempts()
+    attempts[0] = attempts[0].with_outcome(reason=answer)
+    text = render("md", attempts, {"config": {"target": "http://127.0.0.1:8000/v1"}})
+    assert re.search(r"(?i)https?://[^\s]*evil|www\.evil|@evil", text) is None
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    assert "hxxps://login[.]evil[.]example/reset?u=1" in html
+    assert "www[.]evil[.]example" in html
+    assert "help[@]evil[.]example" in html
+    assert "<a " not in html
+    assert "http://127.0.0.1:8000/v1" in text  # the operator's own target, as written

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,12 +11,36 @@ from bastion.redteam._summary import Rate, Summary, named
 from bastion.redteam._types import Attempt
 from bastion.redteam.reports._findings import campaign_facts, findings, visible
 
+#: What a GitHub-flavoured Markdown renderer turns into a link by itself (an extended
+#: autolink): a web address after a scheme or ``www.``, and an email address.
+_LINKABLE = re.compile(r"(?i)\b(?:(?:https?|ftp)://|www\.)[^\s<>]*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_SCHEME = re.compile(r"(?i)\b(h)tt(ps?)(?=://)|\b(f)t(p)(?=://)")
 
-def _cell(text: str, limit: int = 200) -> str:
-    """Text made safe for one Markdown table cell or code span (no markup, no HTML, and no
-    character reference: ``&ZeroWidthSpace;`` or ``&rlm;`` would render what :func:`visible`
-    shows as an escape)."""
+
+def _defanged(text: str) -> str:
+    """``text`` with every address a renderer would make a link written so that none does
+    (``https://evil.example/x`` -> ``hxxps://evil[.]example/x``, ``bob@evil.example`` ->
+    ``bob[@]evil[.]example``), as threat reports write them: a model's answer may carry a
+    phishing link, and a report read on a code host must not offer it as one. The JSON report
+    keeps the text as it came."""
+    def defang(match: re.Match[str]) -> str:
+        address = _SCHEME.sub(lambda m: f"{m[1]}xx{m[2]}" if m[1] else f"{m[3]}x{m[4]}",
+                              match.group(0))
+        scheme, sep, rest = address.rpartition("://")
+        host, slash, path = rest.partition("/")
+        return f"{scheme}{sep}{host.replace('.', '[.]').replace('@', '[@]')}{slash}{path}"
+
+    return _LINKABLE.sub(defang, text)
+
+
+def _cell(text: str, limit: int = 200, *, defang: bool = True) -> str:
+    """Text made safe for one Markdown table cell or code span (no markup, no HTML, no
+    address a renderer would turn into a link unless ``defang`` is false (:func:`_defanged`),
+    and no character reference: ``&ZeroWidthSpace;`` or ``&rlm;`` would render what
+    :func:`visible` shows as an escape)."""
     flat = visible(" ".join(text.split()))[:limit]
+    if defang:
+        flat = _defanged(flat)
     for char in "\\`*_[]<>|#!&":
         flat = flat.replace(char, "\\" + char)
     return flat
@@ -43,7 +68,9 @@ def _transcript(attempt: Attempt) -> list[str]:
 def _facts(header: dict[str, Any], attempts: Sequence[Attempt]) -> list[str]:
     facts = campaign_facts(header, attempts)
     return ["| campaign | |", "|---|---|",
-            *(f"| {name} | {_cell(value)} |" for name, value in facts.items()), ""]
+            # the operator's own target address stays as written
+            *(f"| {name} | {_cell(value, defang=False)} |" for name, value in facts.items()),
+            ""]
 
 
 def _findings(attempts: Sequence[Attempt]) -> list[str]:
