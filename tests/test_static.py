@@ -259,6 +259,9 @@ TOKENIZER_EDGES = [
     "", " ", "  ", "word", "  leading spaces", "trailing spaces  ", "a  b   c\t\td\n\ne",
     "def f():\n    return  1", "\u2581x \u2581\u2581y", "\u2581", " \u2581 ",
     "émoji 🙂  中文 текст ελληνικά", "x" * 700, "    " * 30 + "z", "C++ and Hi! h0w t0 m4k3",
+    # numbers, read digit by digit: after a marker, between letters, beside other digits
+    "call 555-0123 at 10:30 (ref 98765)", "\u25811 1\u25812 x1y22z333", "3.14159 ٣٤ ²³ ０１",
+    "2024年5月 1st 2nd 3rd 100%", "0", " 7 ",
 ]
 
 
@@ -288,6 +291,21 @@ def test_word_by_word_tokens_equal_the_whole_tokenizer() -> None:
         for _ in range(2):
             assert small.ids(texts).flat.tolist() == [i for e in expected for i in e]
         assert len(small._memory) <= max(8, len({w for t in texts for w in _words(t)}))
+
+
+def test_numbers_are_read_from_remembered_digits() -> None:
+    """A number is its digits to WordLlama's tokenizer, so numbered texts (dates, amounts,
+    order numbers, a benchmark's counters) add no new words to remember: each had been sent to
+    the tokenizer alone, the slowest step of a batch of new texts."""
+    from bastion.classify import _static
+
+    tokens = _static.Tokens()
+    tokens.ids(["order 0123456789 (x)"])
+    remembered = len(tokens._memory)
+    ids = tokens.ids([f"order {n} (x)" for n in range(1000, 1200)])
+    assert len(tokens._memory) == remembered
+    assert ids.lengths.tolist() == [len(tokens.ids([f"order {n} (x)"]).flat)
+                                    for n in range(1000, 1200)]
 
 
 def _words(text: str) -> list[str]:
