@@ -304,33 +304,31 @@ def _hidden_language(clean: str, length: int, pair_chars: int,
     base = englishness(clean)
     lowered = {w.lower() for w in _LETTERS.findall(clean)}  # the words, for the two below
     coded = _coded_digits(clean)
-    for source, candidate in (("reversed", clean[::-1]),
-                              ("rot13", rot13(clean)),
-                              ("rot47", _rot47_runs(clean)),
-                              ("interleaved", _drop_interleaved(clean)),
-                              ("alternate", _every_other(clean)),
-                              ("respelled", _respell(clean)),
-                              ("unwrapped", _unwrap(clean)),
-                              ("leet", _heavy_leet(clean)),
-                              ("number-words", _number_words(clean)),
-                              ("substituted", _substitute(clean)),
-                              ("first-letters", _first_letters(clean)),
-                              # one cheap test says whether either may hold a run
-                              ("polybius", _polybius(clean) if coded else clean),
-                              ("keypad", _keypad(clean) if coded else clean),
-                              ("vowel-digits", _vowel_digits(clean)),
-                              ("spaced", _unleet(spaced) if (spaced := _unspace(clean)) != clean
-                               else clean),
-                              ("joined", _unjoin(clean)),
-                              ("split", _unsplit(clean))):
-        # Letters spelled out one by one read as words "a" and "i" to englishness, so a
-        # spaced-out text has no English of its own to improve on; a word split in two
-        # ("pi pe") takes no common word away from the text around it.
-        better = (0.0 if source in ("interleaved", "alternate", "rot47", "respelled", "unwrapped",
-                                    "substituted", "first-letters")
-                  # each passed its own test
-                  else _READABLE if source in ("spaced", "split", "number-words", "leet")
-                  else max(_READABLE, base + 0.2))
+    # What a form's englishness must reach to be read: nothing when it passed a test of its
+    # own; _READABLE where the text has no English of its own to improve on (letters spelled
+    # out one by one read as the words "a" and "i"; a word split in two, "pi pe", takes no
+    # common word away from the text around it); else 0.2 more than the text's own.
+    own, readable, gain = 0.0, _READABLE, max(_READABLE, base + 0.2)
+    for source, candidate, better in (
+            ("reversed", clean[::-1], gain),
+            ("rot13", rot13(clean), gain),
+            ("rot47", _rot47_runs(clean), own),
+            ("interleaved", _drop_interleaved(clean), own),
+            ("alternate", _every_other(clean), own),
+            ("respelled", _respell(clean), own),
+            ("unwrapped", _unwrap(clean), own),
+            ("leet", _heavy_leet(clean), readable),
+            ("number-words", _number_words(clean), readable),
+            ("substituted", _substitute(clean), own),
+            ("first-letters", _first_letters(clean), own),
+            # one cheap test says whether either may hold a run
+            ("polybius", _polybius(clean) if coded else clean, gain),
+            ("keypad", _keypad(clean) if coded else clean, gain),
+            ("vowel-digits", _vowel_digits(clean), gain),
+            ("spaced", _unleet(spaced) if (spaced := _unspace(clean)) != clean else clean,
+             readable),
+            ("joined", _unjoin(clean), gain),
+            ("split", _unsplit(clean), readable)):
         if candidate != clean and englishness(candidate) >= better:
             out += _windowed(View(candidate, 0, length, source), pair_chars, run_on,
                              aligned=source in ("rot13", "rot47"))
