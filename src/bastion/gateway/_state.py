@@ -90,7 +90,8 @@ class Gateway:
                                  every_s=config.policy_reload_s, warm=self._went_live)
         self.accounts = AccountStore(sessions, audit=log)
         self.audit = AuditWriter(log, max_pending=config.audit.max_pending,
-                                 on_written=self.metrics.audit_written.inc)
+                                 on_written=self.metrics.audit_written.inc,
+                                 linger_s=config.audit.linger_s)
         self.monitor = self._monitor(log)
         limits = config.limits
         self.limiter = RateLimiter(
@@ -155,7 +156,7 @@ class Gateway:
             self.sessions, audit=log, webhook=webhook,
             watcher=Watcher(settings=settings.detectors) if settings.detect else None,
             samples=self.config.audit.content == "redact")
-        return AuditWriter(live, max_pending=settings.max_pending)
+        return AuditWriter(live, max_pending=settings.max_pending, linger_s=settings.linger_s)
 
     def _severities(self) -> dict[str, Severity]:
         return {c.code: c.severity for p in self.policies.values() for c in p.categories}
