@@ -7,7 +7,11 @@ choice, for the card. See :mod:`bastion.redteam.training._pair`. About 40 minute
 cores; needs ``pip install 'bastion-ai[train]'`` and ``../shared/datasets``.
 
 Run: ``python scripts/train_refusal_pair.py [--datasets ../shared/datasets]``;
-``--checkpoint build/refusal-pair/pair-best.pt`` exports and measures a saved network again.
+``--checkpoint build/refusal-pair/pair-best.pt`` exports and measures a saved network again;
+``--short-words`` trains nothing: with the shipped model and card it prints the verdict's
+validation agreement for each length under which every response is read with its request
+(:data:`bastion.redteam.scorers._pair.SHORT_WORDS`, a constant a person copies) and the one
+:func:`bastion.redteam.training.choose_short` picks.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +31,13 @@ from bastion.evaluation import binary_scores
 from bastion.models import MINILM_FILES, minilm_folder, sha256_file
 from bastion.redteam.scorers import compliance
 from bastion.redteam.scorers._pair import GOAL_CHARS, MAX_TOKENS, RESPONSE_CHARS, PairModel
-from bastion.redteam.training import Row, run_script, training_rows
+from bastion.redteam.training import (
+    Row,
+    choose_short,
+    run_script,
+    short_words_grid,
+    training_rows,
+)
 from bastion.redteam.training import _pair as pair
 from bastion.redteam.training._data import Split
 
@@ -112,8 +123,15 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "refusal-pair")
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="export this saved network instead of training one")
+    parser.add_argument("--short-words", action="store_true",
+                        help="choose SHORT_WORDS on validation with the shipped model; no training")
     args = parser.parse_args()
     rows, dropped = training_rows(args.datasets, DATA / "refusal_handwritten.jsonl")
+    if args.short_words:
+        grid = short_words_grid([r for r in rows["val"] if r.source == "gptfuzz"])
+        print(json.dumps({"chosen": asdict(choose_short(grid)),
+                          "grid": [asdict(s) for s in grid]}, indent=1))
+        return 0
     base = minilm_folder("pip install 'bastion-ai[train]'")
     history: list[dict[str, float]] = []
     if args.checkpoint is None:

@@ -1,9 +1,10 @@
 """Training and measuring the red-team refusal detector on human-labelled responses.
 
 Data loading and the blind split live in ``_data``, fitting and the artifact card in ``_fit``,
-the choice of the verdict's voice settings in ``_voices``, the attacker strategies' on-topic
-threshold in ``_topic``; ``scripts/train_refusal.py``, ``scripts/choose_on_topic.py`` and
-``scripts/choose_voice_settings.py`` only parse arguments. Fitting needs the ``dev`` extras
+the choice of the verdict's voice settings in ``_voices``, of the length under which the
+request-and-response reader reads every response in ``_short``, the attacker strategies'
+on-topic threshold in ``_topic``; ``scripts/train_refusal.py``, ``scripts/choose_on_topic.py``
+and ``scripts/choose_voice_settings.py`` only parse arguments. Fitting needs the ``dev`` extras
 (scikit-learn, SciPy); loading the shipped detector does not.
 """
 
@@ -21,6 +22,7 @@ from bastion.redteam.training._data import (
     training_rows,
 )
 from bastion.redteam.training._fit import Fitted, card, evaluate, fit, write_artifact
+from bastion.redteam.training._short import ShortSetting, choose_short, short_words_grid
 from bastion.redteam.training._voices import VoiceSetting, choose, voice_grid
 
 __all__ = [
@@ -28,9 +30,11 @@ __all__ = [
     "SEED",
     "Fitted",
     "Row",
+    "ShortSetting",
     "VoiceSetting",
     "card",
     "choose",
+    "choose_short",
     "dices_rows",
     "evaluate",
     "fit",
@@ -39,6 +43,7 @@ __all__ = [
     "handwritten_rows",
     "near_duplicates",
     "run_script",
+    "short_words_grid",
     "split_rows",
     "training_rows",
     "voice_grid",
