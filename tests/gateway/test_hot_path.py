@@ -7,13 +7,15 @@ cost per request, so that the cost cannot quietly come back.
 from __future__ import annotations
 
 import base64
+import threading
 import uuid
 from typing import Any
 
 import pytest
 
 from bastion.classify import decode_runs
-from bastion.gateway import _extract
+from bastion.gateway import _extract, _proxy, load_config
+from bastion.gateway._config import RouteConfig
 from bastion.gateway._context import _masked_name
 from bastion.gateway._extract import identifier_shaped, inert
 from bastion.redact import Detectors
@@ -96,3 +98,46 @@ def test_a_model_name_is_masked_for_the_audit_once() -> None:
     assert len(masked) == 1
     assert name not in masked.pop()
     assert reads == [name]
+
+
+def test_a_route_without_settings_shares_the_default_ones() -> None:
+    # asked about ten times a request (policy_for, fail-open): each built and validated a
+    # new RouteConfig
+    config = load_config(environ={
+        "BASTION_GATEWAY__UPSTREAM__BASE_URL": "http://127.0.0.1:9/v1",
+        "BASTION_GATEWAY__ROUTES__EMBEDDINGS__OUTPUT_POLICY": "strict"})
+    assert config.route("chat") is config.route("chat")
+    assert config.route("chat") == RouteConfig()
+    assert config.route("embeddings").output_policy == "strict"
+    assert config.policy_for("embeddings", "output") == "strict"
+    assert config.policy_for("chat", "output") == config.output_policy
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_small_request_is_masked_without_a_thread_hand_off_and_a_large_one_with(
+        gateway_factory: GatewayFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A hand-off to a worker thread and back cost more than masking a short chat request; a
+    # large request still goes to a thread, so it cannot hold every other caller.
+    threads: dict[str, int] = {}
+    mask_fields, stamp_identity = _proxy.mask_fields, _proxy.stamp_identity
+
+    def masking(*args: Any) -> Any:
+        threads["mask"] = threading.get_ident()
+        return mask_fields(*args)
+
+    def stamping(*args: Any) -> Any:
+        threads["loop"] = threading.get_ident()
+        return stamp_identity(*args)
+
+    monkeypatch.setattr(_proxy, "mask_fields", masking)
+    monkeypatch.setattr(_proxy, "stamp_identity", stamping)
+    gw = gateway_factory()
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json=chat("mail me at bob@example.com"))
+        assert response.status_code == 200
+        assert threads["mask"] == threads["loop"]
+        many = {"model": "scripted-upstream",
+                "messages": [{"role": "user", "content": f"line {n} bob@example.com"}
+                             for n in range(_proxy.INLINE_MASK_FIELDS + 1)]}
+        assert client.post("/chat/completions", json=many).status_code == 200
+        assert threads["mask"] != threads["loop"]

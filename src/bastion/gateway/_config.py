@@ -79,6 +79,9 @@ class RouteConfig(_Strict):
     fail_open_output: bool = False
 
 
+_DEFAULT_ROUTE = RouteConfig()
+
+
 class HoldConfig(_Strict):
     """How much of a streamed answer a policy holds back before its final check.
 
@@ -300,9 +303,12 @@ class GatewayConfig(_Strict):
                                  description="True: /metrics needs no key (default: operators).")
 
     def route(self, name: str) -> RouteConfig:
-        """The settings of a route, defaults filled in."""
-        found = {str(k): v for k, v in self.routes.items()}.get(name)
-        return found or RouteConfig()
+        """The settings of a route, defaults filled in (asked about ten times a request: a
+        route without settings gets the one shared default, not a new one each time)."""
+        for route, settings in self.routes.items():
+            if route == name:
+                return settings
+        return _DEFAULT_ROUTE
 
     def policy_for(self, name: str, direction: Literal["input", "output"]) -> str:
         """The policy a route checks one direction with."""
