@@ -43,9 +43,27 @@ BATCH = 32
 SEED = 0
 
 
+def refit_correction(model: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """The linear correction a refit added to a graph's logits (``logits = fitted +
+    embedding @ weight + bias``, :func:`bastion.training._refit.rewrite_heads`) as
+    ``(weight, bias)``, or ``None`` for a graph without one. The network
+    :func:`teacher_state` rebuilds has the fine-tuned heads only: a student distilled from a
+    refitted graph learns the correction from the teacher's logits."""
+    import onnx  # noqa: PLC0415
+    from onnx import numpy_helper  # noqa: PLC0415
+
+    values = {i.name: i for i in onnx.load(str(model)).graph.initializer
+              if i.name in ("refit.weight", "refit.bias")}
+    if not values:
+        return None
+    return (np.asarray(numpy_helper.to_array(values["refit.weight"]), np.float32),
+            np.asarray(numpy_helper.to_array(values["refit.bias"]), np.float32))
+
+
 def teacher_state(model: Path) -> dict[str, Any]:
     """The torch state dict of the network an int8 contextual graph was exported from
-    (``Classifier`` of ``_fit``): float tensors, int8 matrices and embeddings dequantised."""
+    (``Classifier`` of ``_fit``): float tensors, int8 matrices and embeddings dequantised; a
+    refit's correction is not part of it (:func:`refit_correction`)."""
     import onnx  # noqa: PLC0415
     import torch  # noqa: PLC0415
     from onnx import numpy_helper  # noqa: PLC0415
