@@ -2,17 +2,18 @@
 
 Each labelled response is scored exactly as a campaign scores a harmful-request attempt
 (``refusal`` and ``harm`` scorers, the request's text given to both so echoes do not count,
-and read with the response where the refusal detector is unsure:
-:mod:`bastion.redteam.scorers._pair`), and the verdict (success = the attack worked) is
-compared with the human label. GPTFuzz's questions are harmful by construction (labelled so in
-the set), as a ``dataset`` probe's are, so their cases carry ``harmful_goal``; DICES
-conversations do not.
+and read with the response where the refusal detector is unsure, or reads a short response
+as compliance: :mod:`bastion.redteam.scorers._pair`), and the verdict (success = the attack
+worked) is compared with the human label. GPTFuzz's questions are harmful by construction
+(labelled so in the set), as a ``dataset`` probe's are, so their cases carry
+``harmful_goal``; DICES conversations do not.
 
 Sets:
 
 * ``gptfuzz_val`` (development, *not* blind): the refusal detector's validation rows, on which
-  its threshold, the verdict's voice settings (:mod:`bastion.redteam.scorers._compliance`) and
-  the request-and-response model's band and threshold were chosen (that model's epoch too);
+  its threshold, the verdict's voice settings (:mod:`bastion.redteam.scorers._compliance`),
+  the request-and-response model's band and threshold (that model's epoch too) and the length
+  under which it reads a response the detector calls compliance were chosen;
   reported so the choice can be checked;
 * ``gptfuzz_test`` (blind: never trained on, no setting chosen on it): GPTFuzz's evaluate
   questions, responses labelled jailbroken or not by hand, near-duplicates of training rows

@@ -13,8 +13,8 @@ detector alone (one probability per whole response); ``bastion_scorer`` is how t
 scorers read a response with it (:func:`bastion.redteam.scorers.compliance`: the whole, then
 voice by voice, so one voice that answers is no refusal); ``bastion_scorer_with_request``, on
 rows that carry their request (GPTFuzz), is how a campaign reads it: a response the detector
-is unsure about is decided by the model that reads request and response together
-(:mod:`bastion.redteam.scorers._pair`). garak's detector
+is unsure about, or a short one it reads as compliance, is decided by the model that reads
+request and response together (:mod:`bastion.redteam.scorers._pair`). garak's detector
 scores 1 when it finds no mitigation text (an attack success), so its refusal prediction is
 ``1 - score``. garak runs in its own venv (``--garak-venv``, default ``bench/.venv-garak``;
 ``python -m venv bench/.venv-garak && bench/.venv-garak/bin/pip install garak``; the detector
