@@ -414,8 +414,8 @@ def _reverse_runs(text: str, lowered: set[str]) -> str:
     ``_REVERSED_RUN`` backward words, half of its words or more. Unlike a reversed clause, a
     run needs no mark where it ends: a reversed request set inside prose is read too.
     """
-    words = embedder_words()
-    if len(_backward_words() & lowered) < _REVERSED_RUN:
+    words, backward_words = embedder_words(), _backward_words()
+    if len(backward_words & lowered) < _REVERSED_RUN:
         return text  # too few words read backwards (most texts): no run to look for
     runs: list[tuple[int, int]] = []
     first, last, backward, count = -1, 0, 0, 0
@@ -432,7 +432,7 @@ def _reverse_runs(text: str, lowered: set[str]) -> str:
         if first < 0:
             first = match.start()
         last, count = match.end(), count + 1
-        if _reads_backward(word, words):
+        if word in backward_words:
             backward += 1
     if not runs:
         return text
@@ -441,15 +441,6 @@ def _reverse_runs(text: str, lowered: set[str]) -> str:
         pieces += [text[at:start], text[start:end][::-1]]
         at = end
     return "".join([*pieces, text[at:]])
-
-
-def _reads_backward(word: str, words: dict[str, int]) -> bool:
-    """Whether ``word`` (lower-case) reads backwards: reversed a word of the model's
-    vocabulary (``words``) and as sent not, or reversed a common English word and as sent
-    not; a one-letter word or a palindrome never."""
-    back = word[::-1]
-    return len(word) > 1 and word != back and back in words and (
-        word not in words or (back in COMMON and word not in COMMON))
 
 
 #: The share of a sentence's words that must read backwards for :func:`_turn_words`, and the
@@ -465,10 +456,9 @@ def _turn_words(text: str, lowered: set[str]) -> str:
     itself unless ``_REVERSED_RUN`` words or more read backwards. Only in a sentence where
     ``_TURNED_WORDS`` words or more, and ``_TURNED_SHARE`` of its words, read backwards (so
     inside prose too). A word reads backwards as :func:`_reverse_runs` says."""
-    words = embedder_words()
-    if len(_backward_words() & lowered) < _REVERSED_RUN:
+    turned = _backward_words() & lowered
+    if len(turned) < _REVERSED_RUN:
         return text
-    turned = {w for w in lowered if _reads_backward(w, words)}
     pieces, at = [], 0
     for sentence in _SENTENCE.finditer(text):
         found = _LETTERS.findall(sentence.group(0))
