@@ -447,6 +447,46 @@ def _reverse_runs(text: str, lowered: set[str]) -> str:
 #: fewest such words.
 _TURNED_SHARE = 0.3
 _TURNED_WORDS = 2
+#: How much better a word the vocabulary lacks both ways must read reversed than as sent
+#: (mean letter-trigram log-probability, :func:`_wordlike`) for :func:`_turn_words` to turn it.
+#: Chosen on development words: of 3,619 such words (five letters or more) in the benign
+#: instruction sets, 0.3 turns 85.7 % back when sent reversed and wrongly turns 2.8 % as
+#: sent (0.2: 89 % / 3.7 %; 0.4: 82 % / 2.1 %).
+_TURN_GAIN = 0.3
+_TURN_LETTERS = 5
+
+
+@cache
+def _trigram_counts() -> tuple[dict[str, int], dict[str, int]]:
+    """Letter trigrams of the vocabulary's words (``^`` and ``$`` mark the ends), and the
+    counts of their first two letters."""
+    trigrams: dict[str, int] = {}
+    pairs: dict[str, int] = {}
+    for word in embedder_words():
+        marked = f"^{word}$"
+        for i in range(len(marked) - 2):
+            trigrams[marked[i:i + 3]] = trigrams.get(marked[i:i + 3], 0) + 1
+            pairs[marked[i:i + 2]] = pairs.get(marked[i:i + 2], 0) + 1
+    return trigrams, pairs
+
+
+def _wordlike(word: str) -> float:
+    """Mean log-probability of ``word``'s letter trigrams among the vocabulary's words:
+    ``ransomware`` reads like a word (-2.6), ``erawmosnar`` less (-3.3)."""
+    trigrams, pairs = _trigram_counts()
+    marked = f"^{word}$"
+    return sum(math.log((trigrams.get(marked[i:i + 3], 0) + 0.5)
+                        / (pairs.get(marked[i:i + 2], 0) + 14))
+               for i in range(len(marked) - 2)) / (len(marked) - 2)
+
+
+@cache
+def _unknown_backward(word: str) -> bool:
+    """Whether ``word`` (lower case), a word the vocabulary lacks as sent and reversed, reads
+    better reversed (``enimatehpmahtem``, ``erawmosnar``)."""
+    if len(word) < _TURN_LETTERS or word in embedder_words() or word[::-1] in embedder_words():
+        return False
+    return _wordlike(word[::-1]) - _wordlike(word) >= _TURN_GAIN
 
 
 def _turn_words(text: str, lowered: set[str]) -> str:
@@ -455,15 +495,25 @@ def _turn_words(text: str, lowered: set[str]) -> str:
     found in a twelfth black-box pass, every other word reversed passed at 0.05); ``text``
     itself unless ``_REVERSED_RUN`` words or more read backwards. Only in a sentence where
     ``_TURNED_WORDS`` words or more, and ``_TURNED_SHARE`` of its words, read backwards (so
-    inside prose too). A word reads backwards as :func:`_reverse_runs` says."""
+    inside prose too). A word reads backwards as :func:`_reverse_runs` says; in such a
+    sentence, so does a word the vocabulary lacks both ways that reads more like a word
+    reversed (:func:`_unknown_backward`: ``enimatehpmahtem``, a black-box pass's diluted
+    request that passed at 0.14 with ``erawmosnar`` left as sent)."""
     turned = _backward_words() & lowered
+    if len(turned) < _TURNED_WORDS:
+        return text
+    turned |= {w for w in lowered if _unknown_backward(w)}
     if len(turned) < _REVERSED_RUN:
         return text
-    pieces, at = [], 0
+    words, backward_words, pieces, at = embedder_words(), _backward_words(), [], 0
     for sentence in _SENTENCE.finditer(text):
-        found = _LETTERS.findall(sentence.group(0))
-        backward = sum(w.lower() in turned for w in found)
-        if backward >= max(_TURNED_WORDS, _TURNED_SHARE * len(found)):
+        # a word of one letter, or one that is a word both ways (``pets``), tells nothing
+        found = [w for w in map(str.lower, _LETTERS.findall(sentence.group(0)))
+                 if len(w) > 1 and (w in backward_words or w not in words
+                                    or w[::-1] not in words)]
+        backward = sum(w in turned for w in found)
+        if backward >= max(_TURNED_WORDS, _TURNED_SHARE * len(found)) and sum(
+                w in backward_words for w in found) >= _TURNED_WORDS:
             pieces += [text[at:sentence.start()], _LETTERS.sub(
                 lambda m: m.group(0)[::-1] if m.group(0).lower() in turned else m.group(0),
                 sentence.group(0))]
