@@ -36,6 +36,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import unicodedata
 import urllib.parse
 from dataclasses import dataclass
 from functools import cache
@@ -145,7 +146,12 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS,
         folded = normalized.text
         if normalized.leet_folded:
             folded = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), folded)
-        out.append(View(folded, 0, len(text), "folded"))
+        # A line of Braille or look-alike letters inside prose is read folded in its own
+        # windows (those that fold to the text's own are the same word pieces, read once);
+        # not leetspeak read back, which turns code and arithmetic into words (its windows
+        # flagged 139 of 1,703 benign development texts, 'arr1' read as 'arri').
+        found = View(folded, 0, len(text), "folded")
+        out += [found] if normalized.leet_folded else _windowed(found, pair_chars, run_on)
     for segment in normalized.segments[1:]:
         if segment.source in ("tags", "selectors"):
             out.append(View(segment.text, 0, len(text), segment.source))
@@ -227,16 +233,24 @@ def _quoted(clean: str, pair_chars: int, run_on: tuple[int, int]) -> list[View]:
 _WORD_ITEMS = re.compile(r"(?:^[ \t]*(?:\d{1,3}[.)]|[-*\u2022+])[ \t]+\S+(?:[ \t]+\S+)?[ \t]*"
                          r"(?:\n|$)){4,}", re.MULTILINE)
 _ITEM_MARK = re.compile(r"^[ \t]*(?:\d{1,3}[.)]|[-*\u2022+])[ \t]+", re.MULTILINE)
+#: A table row of one cell of one or two words (``| How |``), or a rule under a header
+#: (``|---|``); four or more in a row.
+_CELL_ITEMS = re.compile(r"(?:^[ \t]*\|[ \t]*(?::?-+:?|[^|\s]+(?:[ \t]+[^|\s]+)?)[ \t]*\|?"
+                         r"[ \t]*(?:\n|$)){4,}", re.MULTILINE)
+_CELL_MARK = re.compile(r"^[ \t]*\|[ \t]*:?-+:?[ \t]*\|?[ \t]*$|\|", re.MULTILINE)
 
 
 def _list_words(clean: str) -> list[View]:
     """Each run of four list items or more of one or two words read as one line (found in a
     sixth black-box pass: a request numbered a word a line, ``1. How`` ``2. do`` ..., passed
-    at 0.02, the numbers read between its words)."""
+    at 0.02, the numbers read between its words); so is a table of one column, a word a row
+    (a thirteenth pass: ``| How |`` ``| do |`` ... passed)."""
     if "\n" not in clean:
         return []
     return [View(" ".join(_ITEM_MARK.sub("", m.group(0)).split()), m.start(), m.end(), "listed")
-            for m in _WORD_ITEMS.finditer(clean)]
+            for m in _WORD_ITEMS.finditer(clean)] + [
+        View(" ".join(_CELL_MARK.sub(" ", m.group(0)).split()), m.start(), m.end(), "listed")
+        for m in _CELL_ITEMS.finditer(clean) if "|" in clean]
 
 
 #: A text that opens as JSON does, or a piece of JSON cut mid-string (a window of streamed
@@ -282,7 +296,8 @@ HIDDEN_SOURCES = frozenset({"base64", "base32", "base58", "hex", "tags", "select
                             "a1z26", "a0z25", "z1a26", "reversed", "word-order",
                             "spaced", "joined", "split", "escapes", "entities",
                             "quoted-printable", "binary", "decimal", "octal", "morse",
-                            "nato", "punycode", "ascii85", "base85", "uuencode"})
+                            "nato", "punycode", "ascii85", "base85", "uuencode",
+                            "upside-down"})
 
 
 def hidden_payloads(text: str) -> list[str]:
@@ -321,6 +336,7 @@ def _hidden_language(clean: str, length: int, pair_chars: int,
             ("number-words", _number_words(clean), readable),
             ("substituted", _substitute(clean), own),
             ("first-letters", _first_letters(clean), own),
+            ("upside-down", _upside_down(clean), own),
             # one cheap test says whether either may hold a run
             ("polybius", _polybius(clean) if coded else clean, gain),
             ("keypad", _keypad(clean) if coded else clean, gain),
@@ -667,7 +683,8 @@ def _drop_interleaved(text: str) -> str:
     do banana I banana make``: found in a fifth black-box pass, read by the model as noise
     about bananas); ``text`` itself when no one word takes every other place four times or
     more in a row. A common word is no filler: lists (``X and Y and Z``, ``a pen, a kiwi``)
-    and code (``import x import y``) repeat one so."""
+    and code (``import x import y``) repeat one so; nor is punctuation (``a - b - c``). A
+    symbol is (an emoji between every two words: a thirteenth pass, inside prose)."""
     words = text.split()
     plain = [w.strip(_WORD_EDGES).lower() for w in words]
     drop: set[int] = set()
@@ -677,8 +694,8 @@ def _drop_interleaved(text: str) -> str:
         for k in range(1, len(places) + 1):
             if k == len(places) or plain[places[k]] != plain[places[start]]:
                 filler = plain[places[start]]
-                if (k - start >= _INTERLEAVED_WORDS and any(c.isalpha() for c in filler)
-                        and filler not in COMMON):
+                if (k - start >= _INTERLEAVED_WORDS and filler not in COMMON and any(
+                        c.isalpha() or unicodedata.category(c) == "So" for c in filler)):
                     drop.update(places[start:k])
                 start = k
     if not drop or len(drop) * 2 > len(words) + 1:  # every word the same: no filler
@@ -723,6 +740,46 @@ def _substitute(text: str) -> str:
     for word, meaning, _ in pairs:
         rest = re.sub(rf"(?i)\b{re.escape(word)}\b", meaning, rest)
     return text if rest == text[after:] else text[:after] + rest
+
+
+#: Upside-down letters (the turned forms and the ASCII letters that stand for each other
+#: turned), and the turned punctuation, as the letters and marks they stand for.
+_UPSIDE = str.maketrans("\u0250q\u0254p\u01dd\u025f\u0183\u0265\u1d09\u0131\u027e\u029e"
+                        "\u026fudb\u0279\u0287n\u028c\u028d\u028e\u00bf\u00a1\u02d9",
+                        "abcdefghiijkmnpqrtuvwy?!.")
+_UPSIDE_LETTERS = frozenset("\u0250\u0254\u01dd\u025f\u0183\u0265\u1d09\u027e"
+                            "\u029e\u026f\u0279\u0287\u028c\u028d\u028e")
+#: Letters that read the same, or as each other, turned: a word of them alone (``op``,
+#: ``uo``) may stand inside a run written upside down.
+_UPSIDE_SAME = frozenset("bdlnopqsuxz")
+#: Fewest turned letters a run needs.
+_UPSIDE_MIN = 5
+
+
+def _upside_down(text: str) -> str:
+    """``text`` with each run of words written upside down (turned letters, read right to
+    left: ``home?`` sent as U+00BF U+01DD U+026F o U+0265) turned back where it stands (found
+    in a thirteenth black-box pass: inside prose such a request passed); ``text`` itself when
+    there is none. A run is words holding a turned letter and the words of letters that read
+    the same turned between them (``op`` for ``do``)."""
+    if not _UPSIDE_LETTERS.intersection(text):
+        return text
+    found: list[tuple[int, int, int]] = []
+    first, last, turned = -1, -1, 0
+    for word in _WORD_SPAN.finditer(text):
+        letters = [c for c in word.group(0) if c.isalpha()]
+        if count := sum(c in _UPSIDE_LETTERS for c in letters):
+            first = word.start() if first < 0 else first
+            last, turned = word.end(), turned + count
+        elif not all(c.lower() in _UPSIDE_SAME for c in letters):  # a word as written ends it
+            found.append((first, last, turned))
+            first, last, turned = -1, -1, 0
+    runs = [(a, b) for a, b, n in [*found, (first, last, turned)] if n >= _UPSIDE_MIN]
+    pieces, at = [], 0
+    for start, end in runs:
+        pieces += [text[at:start], text[start:end][::-1].translate(_UPSIDE)]
+        at = end
+    return "".join([*pieces, text[at:]])
 
 
 #: A text that asks for the first letters of words, and a run of three capitalised words or
@@ -1038,12 +1095,33 @@ def _every_other_in(text: str) -> str:
 _MARKED_LETTERS = re.compile(r"\w[.\-_]\w")
 
 
+#: Letters one to a line, a blank line between words: a request written down the page.
+_VERTICAL = re.compile(r"(?:^[^\S\n]*\w?[^\S\n]*\n){7,}[^\S\n]*\w[^\S\n]*$", re.MULTILINE)
+#: Fewest letters such a run needs.
+_VERTICAL_LETTERS = 6
+
+
+def _across(match: re.Match[str]) -> str:
+    """A run of :data:`_VERTICAL` written across: its words apart by one space (one word is
+    cut into the vocabulary's words, :func:`segment`)."""
+    cells = [line.strip() for line in match.group(0).split("\n")]
+    if sum(cell.isalpha() for cell in cells) < _VERTICAL_LETTERS:
+        return match.group(0)
+    words = "".join(cell or " " for cell in cells).split()
+    if len(words) == 1:
+        return segment(words[0]) or words[0]
+    return " ".join(words)
+
+
 def _unspace(text: str) -> str:
     """``h o w  t o`` -> ``how to``: single characters separated by spaces are joined;
     a wider gap (two spaces or more, or a slash) separates words, so does one space when the
     letters are apart by dots, dashes or underscores (``h-o-w t-o``: found in a twelfth
     black-box pass, 0.49), and a run with no gap at all (``h.o.w.t.o``) is cut into words
-    (:func:`segment`)."""
+    (:func:`segment`). Letters one to a line are read across (a thirteenth pass: a request
+    written down the page passed inside prose)."""
+    if "\n" in text:
+        text = _VERTICAL.sub(_across, text)
     def join(match: re.Match[str]) -> str:
         run = match.group(0)
         words = re.split(r"\s{2,}|\s*/\s*", run)
