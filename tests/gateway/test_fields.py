@@ -115,6 +115,17 @@ ANSWERS: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
         [{"delta": {"content": HARM[i:i + 5]} if n % 2 else
           {"reasoning": {"type": "reasoning.text", "text": HARM[i:i + 5]}}}
          for n, i in enumerate(range(0, len(HARM), 5))]),
+    # The same with the pieces between the content and a 'text' beside it (the field a
+    # client reading both routes prints, as this suite's streamed_text does), in the choice
+    # or the delta: each was read on its own (a black-box pass, issue 8).
+    "alternating_choice_text": (
+        {"message": {"role": "assistant", "content": HARM[:21]}, "text": HARM[21:]},
+        [{"delta": {"content": HARM[i:i + 5]}} if n % 2 else {"delta": {}, "text": HARM[i:i + 5]}
+         for n, i in enumerate(range(0, len(HARM), 5))]),
+    "alternating_delta_text": (
+        {"message": {"role": "assistant", "content": HARM[:21], "text": HARM[21:]}},
+        [{"delta": {"content" if n % 2 else "text": HARM[i:i + 5]}}
+         for n, i in enumerate(range(0, len(HARM), 5))]),
     # The answer JSON-escaped inside a tool call's arguments or a JSON-mode answer: a
     # client's json.loads gives the plain words, which the keyword rules did not see.
     "escaped_arguments": (

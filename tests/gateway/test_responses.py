@@ -138,6 +138,15 @@ HARMFUL_OUTPUTS["alternating_transcript"] = (
     [{"type": f"response.{kind}.delta", "item_id": "msg_1", "output_index": 0,
       "content_index": 0, "delta": piece} for kind, piece in zip(_SPOKEN, _PIECES, strict=True)])
 
+# The same between output text and the deltas of an event type the gateway does not know
+# (a client printing every event's delta shows the whole): read only on their own (a
+# black-box pass, issue 8).
+_UNKNOWN = ["output_text" if n % 2 == 0 else "summary_note" for n in range(len(_PIECES))]
+HARMFUL_OUTPUTS["alternating_unknown_event"] = (
+    _response(_message(HARM)),
+    [{"type": f"response.{kind}.delta", "item_id": "msg_1", "output_index": 0,
+      "content_index": 0, "delta": piece} for kind, piece in zip(_UNKNOWN, _PIECES, strict=True)])
+
 
 @pytest.mark.parametrize("case", sorted(HARMFUL_OUTPUTS))
 def test_harmful_output_is_blocked_streamed_or_not(raw_gw: tuple[RawUpstream, Running],
@@ -297,6 +306,14 @@ def test_remote_hosted_tools_are_refused_unless_allowed(gateway_factory: Gateway
     ({"input": [{"role": "user", "content": [
         {"type": "input_image", "image_url": "data:,"}]}]}, 422, "unchecked_content"),
     ({"instructions": "no input"}, 422, "unchecked_content"),
+    # A picture as a data URL in an item the gateway reads string by string: it was read as
+    # text (base64 of PNG bytes, nothing) and forwarded (a black-box pass, issue 8).
+    ({"input": [{"type": "code_interpreter_call", "id": "ci", "code": "print(1)",
+                 "container_id": "c", "outputs": [
+                     {"type": "image", "url": "data:image/png;base64,iVBORw0KGgo="}]}]},
+     422, "unchecked_content"),
+    ({"input": "hi", "metadata": {"a": " DATA:audio/wav;base64,UklGRiQAAABXQVZF"}},
+     422, "unchecked_content"),
 ])
 def test_requests_it_cannot_check_are_refused(gw: Running, body: dict[str, Any], status: int,
                                               code: str) -> None:

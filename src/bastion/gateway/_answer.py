@@ -13,12 +13,11 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeGuard
 
-from bastion.gateway._extract import Path, identifier_shaped, inert
+from bastion.gateway._extract import MEDIA_URL, Path, identifier_shaped, inert
 from bastion.gateway._jsontext import reading
 
 Key = tuple[int, str]
@@ -44,8 +43,6 @@ _STRUCTURAL = frozenset({"id", "object", "created", "model", "system_fingerprint
                          "stop_reason", "format", "signature", "data", "expires_at",
                          "encrypted_content", "tool_call_id", "item_id", "call_id", "status",
                          "obfuscation", "created_at"})
-#: A picture, a sound or a film written as a data URL: bytes no check can read.
-_MEDIA_URL = re.compile(r"\s*data:(?:image|audio|video)/", re.IGNORECASE)
 _TEXT_PARTS = {"text": ("content", "text"), "output_text": ("content", "text"),
                "refusal": ("refusal", "refusal"),
                "thinking": ("reasoning_content", "thinking"),
@@ -63,6 +60,8 @@ class AnswerText:
     path: Path
     text: str
     sep: str = ""
+    rewritable: bool = True
+    """False for the names of an object's keys: read, but masking cannot rename a key."""
 
 
 class Unreadable(Exception):  # noqa: N818 - names the situation
@@ -76,7 +75,7 @@ def _where(path: Path) -> str:
 def walk_answer(index: int, name: str, path: Path, value: Any) -> Iterator[AnswerText]:
     """Every string inside ``value`` as field ``x.<name>``, skipping inert identifiers."""
     if isinstance(value, str):
-        if _MEDIA_URL.match(value) or (path and str(path[-1]).endswith(("b64_json", "_b64"))):
+        if MEDIA_URL.match(value) or (path and str(path[-1]).endswith(("b64_json", "_b64"))):
             raise Unreadable(f"{_where(path)} is an image, audio or video, which the gateway "
                              "cannot check; ask for text output")
         if not (path and path[-1] in _STRUCTURAL and inert(value)):
@@ -85,12 +84,29 @@ def walk_answer(index: int, name: str, path: Path, value: Any) -> Iterator[Answe
         for at, item in enumerate(value):
             yield from walk_answer(index, name, (*path, at), item)
     elif isinstance(value, dict):
+        yield from object_keys(index, name, path, value)
         for key, item in value.items():
-            if not identifier_shaped(str(key)):
-                raise Unreadable(f"{_where(path)} has a key that is free text")
             yield from walk_answer(index, name, (*path, key), item)
     elif value is not None and not isinstance(value, (bool, int, float)):
         raise Unreadable(f"{_where(path)} holds a value that is not JSON")
+
+
+def object_keys(index: int, name: str, path: Path, value: dict[Any, Any]
+                ) -> Iterator[AnswerText]:
+    """The names of the keys of an object in an answer: one of free text is refused (a client
+    may show it, and a key cannot be masked); those that are not inert identifiers
+    (``how_to_build_a_pipe_bomb_at_home``) are read as one text of field ``x.<name>``. Every
+    reader of an object reads its keys so: a black-box pass (issue 8) had the harmful answer
+    as a key of a message, a choice, a tool call or an output item, and only values were
+    read."""
+    odd = []
+    for key in value:
+        if not isinstance(key, str) or not identifier_shaped(key):
+            raise Unreadable(f"{_where(path) or 'the answer'} has a key that is free text")
+        if not inert(key):
+            odd.append(key)
+    if odd:
+        yield AnswerText((index, f"x.{name}"), path, " ".join(odd), rewritable=False)
 
 
 def _text(index: int, name: str, path: Path, value: Any) -> Iterator[AnswerText]:
@@ -109,6 +125,7 @@ def _part(index: int, path: Path, part: Any) -> Iterator[AnswerText]:
         raise Unreadable(f"{_where(path)} is a content part of type {kind!r}, which the "
                          "gateway cannot check")
     name, key = _TEXT_PARTS[str(kind)]
+    yield from object_keys(index, "content", path, part)
     yield from _text(index, name, (*path, key), part.get(key))
     for other, value in part.items():
         if other not in (key, "type"):
@@ -127,8 +144,10 @@ def _call(index: int, tag: str, path: Path, call: Any) -> Iterator[AnswerText]:
     """One tool or function call: ``tag`` is ``tool.0003`` or ``function_call``."""
     if not isinstance(call, dict):
         raise Unreadable(f"{_where(path)} must be an object")
+    yield from object_keys(index, tag, path, call)
     for key, value in call.items():
         if key in ("function", "custom") and isinstance(value, dict):
+            yield from object_keys(index, tag, (*path, key), value)
             for part, item in value.items():
                 name = {"input": "arguments"}.get(part, part)
                 if name in ("name", "arguments"):
@@ -158,6 +177,7 @@ def _details(index: int, path: Path, details: Any) -> Iterator[AnswerText]:
     for at, item in enumerate(details):
         if not isinstance(item, dict):
             raise Unreadable(f"{_where((*path, at))} must be an object")
+        yield from object_keys(index, "reasoning_details", (*path, at), item)
         for key, value in item.items():
             if key in ("text", "summary"):
                 yield from _text(index, "reasoning_details", (*path, at, key), value)
@@ -168,12 +188,15 @@ def _details(index: int, path: Path, details: Any) -> Iterator[AnswerText]:
 def _message(index: int, path: Path, message: Any, *, streamed: bool) -> Iterator[AnswerText]:
     if not isinstance(message, dict):
         raise Unreadable(f"{_where(path)} must be an object")
+    yield from object_keys(index, "message", path, message)
     for key, value in message.items():
         at = (*path, key)
         if key == "content":
             yield from _content(index, at, value)
         elif key in ("refusal", "reasoning_content", "reasoning"):
             yield from _prose(index, key, at, value)
+        elif key == "text":  # beside the content: more of it, to a client printing either
+            yield from _prose(index, "content", at, value)
         elif key == "reasoning_details" and value is not None:
             yield from _details(index, at, value)
         elif key == "tool_calls":
@@ -202,6 +225,7 @@ def _prose(index: int, name: str, path: Path, value: Any) -> Iterator[AnswerText
 
 def _audio(index: int, path: Path, audio: dict[str, Any]) -> Iterator[AnswerText]:
     """An audio answer's transcript; its speech cannot be checked, so audio data is refused."""
+    yield from object_keys(index, "audio", path, audio)
     for part, item in audio.items():
         if part == "transcript":
             yield from _text(index, "audio", (*path, part), item)
@@ -222,6 +246,7 @@ def _logprobs(index: int, path: Path, value: Any) -> Iterator[AnswerText]:
         return
     if not isinstance(value, dict):
         raise Unreadable(f"{_where(path)} must be an object")
+    yield from object_keys(index, "logprobs", path, value)
     for key, item in value.items():
         at = (*path, key)
         if key in ("content", "refusal") and isinstance(item, list):
@@ -248,6 +273,7 @@ def logprob_steps(index: int, path: Path, steps: Any) -> Iterator[AnswerText]:
         token = step.get("token")
         yield from _text(index, "logprobs", (*path, n, "token"), token)
         yield from _token_bytes(index, (*path, n, "bytes"), step.get("bytes"), token)
+        yield from _step_rest(index, (*path, n), step)
         alternatives = step.get("top_logprobs") or []
         if not isinstance(alternatives, list) or not all(isinstance(a, dict)
                                                          for a in alternatives):
@@ -257,6 +283,19 @@ def logprob_steps(index: int, path: Path, steps: Any) -> Iterator[AnswerText]:
             alt = alternatives[m]
             yield from _alternative(index, rank, (*at, "token"), alt.get("token"))
             yield from _token_bytes(index, (*at, "bytes"), alt.get("bytes"), alt.get("token"))
+            yield from _step_rest(index, at, alt)
+
+
+_STEP_KEYS = ("token", "bytes", "logprob", "top_logprobs")
+
+
+def _step_rest(index: int, path: Path, step: dict[Any, Any]) -> Iterator[AnswerText]:
+    """A logprob step's (or alternative's) keys and whatever it holds besides its token, bytes
+    and logprob (those went out unread)."""
+    yield from object_keys(index, "logprobs", path, step)
+    for key, value in step.items():
+        if key not in _STEP_KEYS:
+            yield from walk_answer(index, "logprobs", (*path, key), value)
 
 
 def _by_logprob(logprobs: list[Any]) -> list[int]:
@@ -323,9 +362,13 @@ def _choice(route: str, pos: int, choice: Any, *, streamed: bool,
     body = "text" if route == "completions" else "delta" if streamed else "message"
     if not streamed and body not in choice:
         raise Unreadable(f"choice {pos} has no {body!r}")
+    yield from object_keys(index, "choice", path, choice)
     for key, value in choice.items():
-        if key == body and body == "text":
-            yield from _text(index, "text", (*path, key), value)
+        if key == "text":  # the answer; beside a chat answer, more of its content (a
+            # client printing either shows them together; read alone, pieces of an answer
+            # split between the two passed: a black-box pass, issue 8)
+            yield from _text(index, "text" if body == "text" else "content", (*path, key),
+                             value)
         elif key == body:
             if not (streamed and value is None):
                 yield from _message(index, (*path, key), value, streamed=streamed)
@@ -348,7 +391,7 @@ def answer_texts(route: str, data: Any, *, streamed: bool,
     choices = data.get("choices")
     if not isinstance(choices, list) and not (streamed and choices is None):
         raise Unreadable("'choices' is not a list")
-    out: list[AnswerText] = []
+    out = list(object_keys(-1, "answer", (), data))
     for key, value in data.items():
         if key == "choices":
             for pos, choice in enumerate(value or []):

@@ -217,9 +217,41 @@ def _keys(path: Path, value: dict[Any, Any]) -> Iterator[TextField]:
                         identifier=True)
 
 
+#: Keys the APIs define for a content part, a tool call or a Responses input item: each
+#: reader reads their values. The name of any other key is read as an object's keys are
+#: (:func:`other_keys`).
+_DEFINED_KEYS = frozenset({
+    "type", "text", "id", "call_id", "role", "status", "content", "output", "arguments", "name",
+    "input", "summary", "encrypted_content", "annotations", "logprobs", "cache_control",
+    "refusal", "thinking", "signature", "function", "custom", "index", "tool_call_id",
+    "action", "queries", "results", "code", "container_id", "outputs", "server_label", "tools",
+    "error", "approval_request_id", "approve", "reason", "request_id"})
+
+
+def other_keys(path: Path, value: dict[Any, Any]) -> Iterator[TextField]:
+    """The names of the keys of ``value`` that its API does not define, read as any object's
+    keys are (:func:`_keys`). Only values were read: a black-box pass (issue 8) sent the
+    harmful request as the name of a content part's, a tool call's or an input item's key."""
+    other = {key: None for key in value if key not in _DEFINED_KEYS}
+    return _keys(path, other) if other else iter(())
+
+
+#: A picture, a sound or a film written as a data URL: bytes no check can read.
+MEDIA_URL = re.compile(r"\s*data:(?:image|audio|video)/", re.IGNORECASE)
+
+
 def walk(path: Path, value: Any) -> Iterator[TextField]:
-    """Every string inside ``value``, and the keys that are not inert identifiers."""
+    """Every string inside ``value``, and the keys that are not inert identifiers.
+
+    Raises:
+        Unchecked: a string is a picture, a sound or a film (a data URL), which was read as
+            text, its base64 as nothing, and sent on (a black-box pass, issue 8: a code
+            interpreter call's image output in 'input').
+    """
     if isinstance(value, str):
+        if MEDIA_URL.match(value):
+            raise Unchecked(f"{dotted(path)} is an image, audio or video (a data: URL), which "
+                            "this gateway cannot check; send text")
         yield TextField(path, value)
     elif isinstance(value, list):
         for index, item in enumerate(value):
@@ -251,6 +283,7 @@ def _part(path: Path, part: Any) -> Iterator[TextField]:
     if not isinstance(part.get(key), str):
         raise Unchecked(f"content part {kind!r} at {dotted(path)} needs a string {key!r}")
     yield TextField((*path, key), part[key])
+    yield from other_keys(path, part)
     for name, value in part.items():  # cache_control, signature...: checked unless inert
         if name not in (key, "type"):
             yield from control_fields((*path, name), value)
@@ -279,8 +312,10 @@ def argument_fields(path: Path, value: Any) -> Iterator[TextField]:
 def _tool_call(path: Path, call: Any) -> Iterator[TextField]:
     if not isinstance(call, dict):
         raise Unchecked(f"{dotted(path)} must be a tool call object")
+    yield from other_keys(path, call)
     for name, value in call.items():
         if name in ("function", "custom") and isinstance(value, dict):
+            yield from other_keys((*path, name), value)
             for key, item in value.items():
                 if key in ("arguments", "input"):
                     yield from argument_fields((*path, name, key), item)
@@ -314,6 +349,7 @@ def message_fields(path: Path, message: Any, allow: Collection[str] = ()) -> Ite
         yield from _tool_call((*path, "tool_calls", index), call)
     call = message.get("function_call")
     if isinstance(call, dict):
+        yield from other_keys((*path, "function_call"), call)
         for key, item in call.items():
             yield from (argument_fields if key == "arguments" else walk)(
                 (*path, "function_call", key), item)

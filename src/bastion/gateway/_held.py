@@ -102,7 +102,9 @@ class Held:
                 self.last[item.path] = item.text
             start = len(self.buffers.get(item.key, ""))
             self.buffers[item.key] = self.buffers.get(item.key, "") + item.text + item.sep
-            frame.slices.append(Slice(item.key, item.path, start, start + len(item.text)))
+            # a key's name is read, never rewritten: no place to write back (see releasable)
+            frame.slices.append(Slice(item.key, item.path if item.rewritable else (), start,
+                                      start + len(item.text)))
             if item.key[1].partition(".")[0] in PROSE:
                 self._arrive(frame, item, item.key[0], lambda key: key[1])
                 if route != "responses":  # (its events' indexes are no choices)
@@ -214,7 +216,7 @@ class Held:
                 yield frame.raw
                 continue
             for piece in frame.slices:
-                if piece.key[1] != ARRIVAL:  # a reading of the fields, not a field
+                if piece.path:  # not a reading of the fields (ARRIVAL) or of keys' names
                     set_path(frame.chunk, piece.path,
                              rewrite(piece.key, piece.start, piece.end))
             named = f"event: {frame.event}\n" if frame.event else ""

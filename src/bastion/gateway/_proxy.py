@@ -444,6 +444,6 @@ def _rewrite_choices(ctx: Context, data: dict[str, Any], texts: list[AnswerText]
         text = mask_document(item.text, output_vault.mask) if mask else item.text
         if restore and vault is not None:
             text = vault.restore(text)
-        if text != item.text:
+        if text != item.text and item.rewritable:
             set_path(data, item.path, text)
     return len(output_vault) if mask else None

@@ -27,7 +27,13 @@ from collections.abc import Collection, Iterator
 from dataclasses import replace
 from typing import Any
 
-from bastion.gateway._answer import AnswerText, Unreadable, logprob_steps, walk_answer
+from bastion.gateway._answer import (
+    AnswerText,
+    Unreadable,
+    logprob_steps,
+    object_keys,
+    walk_answer,
+)
 from bastion.gateway._extract import (
     Path,
     TextField,
@@ -37,6 +43,7 @@ from bastion.gateway._extract import (
     control_fields,
     definition_fields,
     dotted,
+    other_keys,
     refuse_unread_tool,
     request_fields,
     type_name,
@@ -164,6 +171,7 @@ def _input_item(path: Path, item: Any, allow: Collection[str]) -> Iterator[TextF
         if not isinstance(role, str) or role not in _INPUT_ROLES:
             raise Unchecked(f"input item {path[-1]} has role {role!r}; use one of "
                             f"{sorted(_INPUT_ROLES)}")
+    yield from other_keys(path, item)
     for key, value in item.items():
         at = (*path, key)
         if key in ("content", "output") or (key == "summary" and isinstance(value, list)):
@@ -238,6 +246,7 @@ def _part(index: int, path: Path, part: Any) -> Iterator[AnswerText]:
     if name is None or key is None:
         raise Unreadable(f"{'.'.join(map(str, path))} is a part of type {kind!r}, which the "
                          "gateway cannot check")
+    yield from object_keys(index, name, path, part)
     for field, value in part.items():
         if field == key:
             if not isinstance(value, str):
@@ -268,6 +277,7 @@ def item_texts(index: int, position: int, path: Path, item: Any) -> Iterator[Ans
     if kind in _UNREADABLE_ITEMS:
         raise Unreadable(f"output item of type {kind!r} cannot be checked by this gateway")
     tool = f"tool.{position:04d}"
+    yield from object_keys(index, kind, path, item)
     for key, value in item.items():
         at = (*path, key)
         if key in ("content", "summary"):
@@ -298,7 +308,7 @@ def response_texts(data: Any, request: dict[str, Any], *, index: int = 0,
     output = data.get("output")
     if not isinstance(output, list):
         raise Unreadable("'output' is not a list")
-    out: list[AnswerText] = []
+    out = list(object_keys(-1 if index == 0 else index, "response", path, data))
     for key, value in data.items():
         if key == "output":
             for position, item in enumerate(value):
@@ -328,7 +338,7 @@ def event_texts(event: dict[str, Any], request: dict[str, Any]) -> list[AnswerTe
     index = ECHO if repeat else 0
     position = event.get("output_index", 0)
     position = position if isinstance(position, int) and not isinstance(position, bool) else 0
-    out: list[AnswerText] = []
+    out = list(object_keys(-1, kind, (), event))
     for key, value in event.items():
         if key == "delta" and not repeat:
             out.extend(_string(0, _delta_field(kind, position), ("delta",), value))
@@ -346,12 +356,18 @@ def event_texts(event: dict[str, Any], request: dict[str, Any]) -> list[AnswerTe
 
 
 def _delta_field(kind: str, position: int) -> str:
+    """The field a delta of event type ``kind`` adds to. One of a type the gateway does not
+    know is more of the answer's text (``content``), in the order it came: a client printing
+    every event's delta shows them together, and read on their own, pieces of the answer
+    split between output text and such deltas passed (a black-box pass, issue 8)."""
     if kind in ("response.function_call_arguments.delta",
-                "response.custom_tool_call_input.delta"):
+                "response.custom_tool_call_input.delta", "response.mcp_call_arguments.delta"):
         return f"tool.{position:04d}.arguments"
+    if kind == "response.code_interpreter_call_code.delta":
+        return f"tool.{position:04d}.code"
     return {"response.output_text.delta": "content", "response.refusal.delta": "refusal",
             "response.reasoning_summary_text.delta": "reasoning_details",
             "response.reasoning_text.delta": "reasoning",
             # an audio answer's transcript: prose a client prints with the text
             "response.audio.transcript.delta": "audio",
-            "response.output_audio_transcript.delta": "audio"}.get(kind, f"x.{kind}")
+            "response.output_audio_transcript.delta": "audio"}.get(kind, "content")
