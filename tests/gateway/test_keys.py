@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bastion.testing import ScriptedUpstream
+from bastion.testing import ScriptedUpstream, serve_app
 
-from .conftest import RawUpstream, Running, sse_frames
+from .conftest import GatewayFactory, RawUpstream, Running, sse_frames
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
@@ -198,3 +198,33 @@ def test_ordinary_answer_keys_still_pass(raw_gw: tuple[RawUpstream, Running]) ->
     for stream in (False, True):
         response = _post(gw, "/chat/completions", {**_chat(), "stream": stream})
         assert _verdict(response, stream=stream) == "pass", response.text
+
+
+def _twice(text: str, *, responses: bool) -> str:
+    """A streamed chunk (or event) whose text key comes twice: ``text``, then ``ok``."""
+    if responses:
+        return ('{"type":"response.output_text.delta","output_index":0,'
+                f'"delta":"{text}","delta":"ok"}}')
+    return ('{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,'
+            f'"delta":{{"content":"{text}","content":"ok"}}}}]}}')
+
+
+@pytest.mark.parametrize("path", ["/chat/completions", "/responses"])
+def test_a_key_sent_twice_reaches_the_client_as_the_gateway_read_it(
+        gateway_factory: GatewayFactory, path: str) -> None:
+    """The gateway reads a key's last value (as json.loads does); a client's parser may keep
+    the first. A black-box pass (issue 8) sent the answer, then 'ok', under one key: under a
+    policy that masks nothing the chunk went out byte for byte, both values in it, checked
+    'pass'. A chunk leaves as the gateway read it."""
+    responses = path == "/responses"
+    raw = RawUpstream(frames=[_twice(HARM, responses=responses)], done=not responses)
+    if responses:
+        raw.frames.append({"type": "response.completed", "response": _response()})
+    with serve_app(raw.app()) as url:
+        gw = gateway_factory(upstream__base_url=url, input_policy="weapons_cbrn",
+                             output_policy="weapons_cbrn")
+        response = _post(gw, path, {**(_chat() if not responses else {"input": "go"}),
+                                    "stream": True})
+    assert "pipe" not in response.text
+    frames = sse_frames(response.text)
+    assert ('"delta":"ok"' if responses else '"content":"ok"') in frames[0]

@@ -55,7 +55,8 @@ class Slice:
 
 @dataclass
 class Frame:
-    """One upstream chunk, as received (``raw``) and parsed (``chunk``)."""
+    """One upstream chunk, as its SSE frame to send (``raw``: the chunk as read, re-written)
+    and parsed (``chunk``)."""
 
     raw: str
     chunk: dict[str, Any]
@@ -204,7 +205,7 @@ class Held:
         """Frames whose text is all safe, in order, as SSE frames.
 
         ``rewrite(key, start, end)`` gives the text to send for ``buffers[key][start:end]``
-        (masked, restored); without it frames leave byte for byte as received.
+        (masked, restored); without it frames leave as queued.
         """
         while self.frames:
             frame = self.frames[0]

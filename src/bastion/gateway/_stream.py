@@ -159,12 +159,13 @@ class StreamGuard:
             assert self.ctx.principal is not None
             sign_response(chunk["response"], self.ctx.principal.account.id,
                           self.ctx.gateway.identity_secret, final=kind in TERMINAL)
-        # JSON may break lines between tokens, and each line would reach the client as an SSE
-        # line of its own: such an event is passed on as one line.
-        data = dumps(chunk) if signed or "\n" in event.data or "\r" in event.data \
-            else event.data
+        # A chunk leaves as the gateway read it, never as the bytes that came: a key sent twice
+        # was read by its last value and forwarded with both, and a client that keeps the
+        # first showed unread text (a black-box pass, issue 8); and JSON may break lines
+        # between tokens, each of which would reach the client as an SSE line of its own.
         try:
-            self.held.add(self.ctx.route, f"{named}data: {data}\n\n", chunk, self.ctx.body)
+            self.held.add(self.ctx.route, f"{named}data: {dumps(chunk)}\n\n", chunk,
+                          self.ctx.body)
         except (Unreadable, RecursionError) as exc:
             self._fail(f"the upstream sent a chunk the gateway cannot read ({exc})",
                        "upstream_malformed")
