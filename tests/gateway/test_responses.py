@@ -314,6 +314,10 @@ def test_remote_hosted_tools_are_refused_unless_allowed(gateway_factory: Gateway
      422, "unchecked_content"),
     ({"input": "hi", "metadata": {"a": " DATA:audio/wav;base64,UklGRiQAAABXQVZF"}},
      422, "unchecked_content"),
+    # Tools that are not a list of objects were read string by string and sent on, where the
+    # chat route refuses them: a server taking a bare name for a hosted tool would run it.
+    ({"input": "hi", "tools": ["web_search_preview"]}, 422, "unchecked_content"),
+    ({"input": "hi", "tools": {"type": "web_search_preview"}}, 422, "unchecked_content"),
 ])
 def test_requests_it_cannot_check_are_refused(gw: Running, body: dict[str, Any], status: int,
                                               code: str) -> None:

@@ -431,18 +431,26 @@ def _unknown(name: str, allow_as: str) -> str:
             f"{allow_as!r} to request.allow_fields")
 
 
-def _tools(key: str, tools: Any, allow: Collection[str]) -> Iterator[TextField]:
-    """Tool or function definitions: names, descriptions, schemas, grammars. Chat
-    Completions knows ``function`` and ``custom`` tools; a hosted tool's type is refused
-    unless the operator allows it (``tools.web_search``), as on the Responses route."""
+def tool_fields(key: str, tools: Any, allow: Collection[str], *,
+                default_type: str | None = "function") -> Iterator[TextField]:
+    """Tool or function definitions: names, descriptions, schemas, grammars, a list of
+    objects. ``function`` and ``custom`` tools are read; a hosted tool's type is refused
+    unless the operator allows it (``tools.web_search``). A tool without a type is a
+    ``default_type`` one (Chat Completions); with ``None`` (Responses) it is refused.
+
+    Raises:
+        Unchecked: not a list of objects (a bare tool name, or one object, was read as text
+            and sent on: a black-box pass, issue 8), or a tool type not allowed.
+    """
     if not isinstance(tools, list):
-        raise Unchecked(f"{key!r} must be a list")
+        raise Unchecked(f"{key!r} must be a list of tool objects")
     for index, tool in enumerate(tools):
         if not isinstance(tool, dict):
-            raise Unchecked(f"{key}.{index} must be an object")
+            raise Unchecked(f"{key}.{index} must be an object, such as "
+                            "{\"type\": \"function\", \"name\": ...}")
         if key == "tools":
             refuse_unread_tool((key, index), type_name((key, index), tool.get("type"),
-                                                       default="function"), allow)
+                                                       default=default_type), allow)
         yield from definition_fields((key, index), tool)
 
 
@@ -524,7 +532,7 @@ def _field(route: str, name: str, value: Any, allow: Collection[str]) -> Iterato
         for index, message in enumerate(value):
             yield from message_fields((name, index), message, allow)
     elif name in ("tools", "functions"):
-        yield from _tools(name, value, allow)
+        yield from tool_fields(name, value, allow)
     elif name == "web_search_options" and "web_search_options" not in allow:
         raise Unchecked("'web_search_options' makes the upstream search the web and read pages "
                         "this gateway never sees; an operator can allow it with "

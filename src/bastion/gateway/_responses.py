@@ -44,8 +44,8 @@ from bastion.gateway._extract import (
     definition_fields,
     dotted,
     other_keys,
-    refuse_unread_tool,
     request_fields,
+    tool_fields,
     type_name,
     walk,
 )
@@ -205,11 +205,8 @@ def request_field(name: str, value: Any, allow: Collection[str] = ()) -> Iterato
                         "the items in 'input' (or previous_response_id), or an operator can "
                         "allow it with request.allow_fields: [conversation]")
     if name == "tools":
-        for index, tool in enumerate(value if isinstance(value, list) else []):
-            if isinstance(tool, dict):
-                refuse_unread_tool(("tools", index),
-                                   type_name(("tools", index), tool.get("type")), allow)
-    if name in ("tools", "text"):
+        return tool_fields(name, value, allow, default_type=None)
+    if name == "text":
         return definition_fields((name,), value)
     if name == "instructions" and isinstance(value, list):  # items, as in 'input'
         return (replace(f, path=("instructions", *f.path[1:]))
