@@ -17,7 +17,7 @@ import pytest
 
 from bastion.testing import ScriptedUpstream, serve_app
 
-from .conftest import GatewayFactory, RawUpstream, Running, sse_frames
+from .conftest import GatewayFactory, RawUpstream, Running, sse_frames, streamed_text
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
@@ -187,17 +187,36 @@ def test_an_answer_key_is_read_or_refused_streamed_or_not(
         assert "pipe" not in response.text
 
 
-def test_ordinary_answer_keys_still_pass(raw_gw: tuple[RawUpstream, Running]) -> None:
-    raw, gw = raw_gw
-    usage = {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4,
-             "cost_details": {"upstream_inference_prompt_cost": 0.1}}
-    raw.body = {**_completion({"content": "ok", "annotations": []}, logprobs=None,
-                              native_finish_reason="stop"), "usage": usage, "provider": "x"}
-    raw.frames = [_chunk({"content": "ok"}, native_finish_reason=None),
-                  {**_chunk({}), "usage": usage}]
-    for stream in (False, True):
-        response = _post(gw, "/chat/completions", {**_chat(), "stream": stream})
-        assert _verdict(response, stream=stream) == "pass", response.text
+_SEVERITY = {"filtered": False, "severity": "safe"}
+_FILTERS = {"hate": _SEVERITY, "self_harm": _SEVERITY,
+            "protected_material_text": {"filtered": False, "detected": False}}
+_USAGE = {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4, "cost": 0.001,
+          "prompt_tokens_details": {"cached_tokens": 0},
+          "cost_details": {"upstream_inference_cost": None,
+                           "upstream_inference_prompt_cost": 0.1,
+                           "upstream_inference_completions_cost": 0.2}}
+TEA = "Tea is brewed from the leaves of Camellia sinensis. It has caffeine."
+
+
+def test_ordinary_answer_keys_still_pass_the_contextual_tier(
+        gateway_factory: GatewayFactory) -> None:
+    """OpenRouter's and Azure's fields, streamed or not. The names of OpenRouter's usage
+    fields are read (more than three words each), and read with the answer they made it an
+    injection to the contextual model: key names are read on their own."""
+    raw = RawUpstream(body={
+        **_completion({"content": TEA, "refusal": None}, logprobs=None,
+                      native_finish_reason="stop", content_filter_results=_FILTERS),
+        "provider": "OpenAI", "usage": _USAGE,
+        "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": _FILTERS}]})
+    raw.frames = [_chunk({"content": TEA[i:i + 7]}, native_finish_reason=None,
+                         content_filter_results=_FILTERS) for i in range(0, len(TEA), 7)]
+    raw.frames.append({**_chunk({}), "choices": [], "usage": _USAGE})
+    with serve_app(raw.app()) as url:
+        gw = gateway_factory(upstream__base_url=url, classifier__tier="default")
+        for stream in (False, True):
+            response = _post(gw, "/chat/completions", {**_chat(), "stream": stream})
+            assert _verdict(response, stream=stream) == "pass", response.text
+            assert TEA in (streamed_text(response.text) if stream else response.text)
 
 
 def _twice(text: str, *, responses: bool) -> str:

@@ -36,6 +36,9 @@ ARRIVAL = "arrival"
 they came (a text split between ``content`` and ``refusal`` deltas reads as a whole only
 so, and a client printing every delta shows it so)."""
 CHOICES = -3
+NAMES = "keys"
+"""The field of the names of a choice's keys that are not inert identifiers (see
+:func:`object_keys`): read on their own (:func:`key_names`), never with the prose."""
 """The choice index of a stream's prose read across its choices in the order it came (see
 ``_held.Held``): pieces of one answer spread over the choices asked for."""
 _STRUCTURAL = frozenset({"id", "object", "created", "model", "system_fingerprint",
@@ -84,21 +87,19 @@ def walk_answer(index: int, name: str, path: Path, value: Any) -> Iterator[Answe
         for at, item in enumerate(value):
             yield from walk_answer(index, name, (*path, at), item)
     elif isinstance(value, dict):
-        yield from object_keys(index, name, path, value)
+        yield from object_keys(index, path, value)
         for key, item in value.items():
             yield from walk_answer(index, name, (*path, key), item)
     elif value is not None and not isinstance(value, (bool, int, float)):
         raise Unreadable(f"{_where(path)} holds a value that is not JSON")
 
 
-def object_keys(index: int, name: str, path: Path, value: dict[Any, Any]
-                ) -> Iterator[AnswerText]:
+def object_keys(index: int, path: Path, value: dict[Any, Any]) -> Iterator[AnswerText]:
     """The names of the keys of an object in an answer: one of free text is refused (a client
     may show it, and a key cannot be masked); those that are not inert identifiers
-    (``how_to_build_a_pipe_bomb_at_home``) are read as one text of field ``x.<name>``. Every
-    reader of an object reads its keys so: a black-box pass (issue 8) had the harmful answer
-    as a key of a message, a choice, a tool call or an output item, and only values were
-    read."""
+    (``how_to_build_a_pipe_bomb_at_home``) are read, in field :data:`NAMES`. Every reader of
+    an object reads its keys so: a black-box pass (issue 8) had the harmful answer as a key
+    of a message, a choice, a tool call or an output item, and only values were read."""
     odd = []
     for key in value:
         if not isinstance(key, str) or not identifier_shaped(key):
@@ -106,7 +107,7 @@ def object_keys(index: int, name: str, path: Path, value: dict[Any, Any]
         if not inert(key):
             odd.append(key)
     if odd:
-        yield AnswerText((index, f"x.{name}"), path, " ".join(odd), rewritable=False)
+        yield AnswerText((index, NAMES), path, " ".join(odd), sep=" ", rewritable=False)
 
 
 def _text(index: int, name: str, path: Path, value: Any) -> Iterator[AnswerText]:
@@ -125,7 +126,7 @@ def _part(index: int, path: Path, part: Any) -> Iterator[AnswerText]:
         raise Unreadable(f"{_where(path)} is a content part of type {kind!r}, which the "
                          "gateway cannot check")
     name, key = _TEXT_PARTS[str(kind)]
-    yield from object_keys(index, "content", path, part)
+    yield from object_keys(index, path, part)
     yield from _text(index, name, (*path, key), part.get(key))
     for other, value in part.items():
         if other not in (key, "type"):
@@ -144,10 +145,10 @@ def _call(index: int, tag: str, path: Path, call: Any) -> Iterator[AnswerText]:
     """One tool or function call: ``tag`` is ``tool.0003`` or ``function_call``."""
     if not isinstance(call, dict):
         raise Unreadable(f"{_where(path)} must be an object")
-    yield from object_keys(index, tag, path, call)
+    yield from object_keys(index, path, call)
     for key, value in call.items():
         if key in ("function", "custom") and isinstance(value, dict):
-            yield from object_keys(index, tag, (*path, key), value)
+            yield from object_keys(index, (*path, key), value)
             for part, item in value.items():
                 name = {"input": "arguments"}.get(part, part)
                 if name in ("name", "arguments"):
@@ -177,7 +178,7 @@ def _details(index: int, path: Path, details: Any) -> Iterator[AnswerText]:
     for at, item in enumerate(details):
         if not isinstance(item, dict):
             raise Unreadable(f"{_where((*path, at))} must be an object")
-        yield from object_keys(index, "reasoning_details", (*path, at), item)
+        yield from object_keys(index, (*path, at), item)
         for key, value in item.items():
             if key in ("text", "summary"):
                 yield from _text(index, "reasoning_details", (*path, at, key), value)
@@ -188,7 +189,7 @@ def _details(index: int, path: Path, details: Any) -> Iterator[AnswerText]:
 def _message(index: int, path: Path, message: Any, *, streamed: bool) -> Iterator[AnswerText]:
     if not isinstance(message, dict):
         raise Unreadable(f"{_where(path)} must be an object")
-    yield from object_keys(index, "message", path, message)
+    yield from object_keys(index, path, message)
     for key, value in message.items():
         at = (*path, key)
         if key == "content":
@@ -225,7 +226,7 @@ def _prose(index: int, name: str, path: Path, value: Any) -> Iterator[AnswerText
 
 def _audio(index: int, path: Path, audio: dict[str, Any]) -> Iterator[AnswerText]:
     """An audio answer's transcript; its speech cannot be checked, so audio data is refused."""
-    yield from object_keys(index, "audio", path, audio)
+    yield from object_keys(index, path, audio)
     for part, item in audio.items():
         if part == "transcript":
             yield from _text(index, "audio", (*path, part), item)
@@ -246,7 +247,7 @@ def _logprobs(index: int, path: Path, value: Any) -> Iterator[AnswerText]:
         return
     if not isinstance(value, dict):
         raise Unreadable(f"{_where(path)} must be an object")
-    yield from object_keys(index, "logprobs", path, value)
+    yield from object_keys(index, path, value)
     for key, item in value.items():
         at = (*path, key)
         if key in ("content", "refusal") and isinstance(item, list):
@@ -292,7 +293,7 @@ _STEP_KEYS = ("token", "bytes", "logprob", "top_logprobs")
 def _step_rest(index: int, path: Path, step: dict[Any, Any]) -> Iterator[AnswerText]:
     """A logprob step's (or alternative's) keys and whatever it holds besides its token, bytes
     and logprob (those went out unread)."""
-    yield from object_keys(index, "logprobs", path, step)
+    yield from object_keys(index, path, step)
     for key, value in step.items():
         if key not in _STEP_KEYS:
             yield from walk_answer(index, "logprobs", (*path, key), value)
@@ -362,7 +363,7 @@ def _choice(route: str, pos: int, choice: Any, *, streamed: bool,
     body = "text" if route == "completions" else "delta" if streamed else "message"
     if not streamed and body not in choice:
         raise Unreadable(f"choice {pos} has no {body!r}")
-    yield from object_keys(index, "choice", path, choice)
+    yield from object_keys(index, path, choice)
     for key, value in choice.items():
         if key == "text":  # the answer; beside a chat answer, more of its content (a
             # client printing either shows them together; read alone, pieces of an answer
@@ -391,7 +392,7 @@ def answer_texts(route: str, data: Any, *, streamed: bool,
     choices = data.get("choices")
     if not isinstance(choices, list) and not (streamed and choices is None):
         raise Unreadable("'choices' is not a list")
-    out = list(object_keys(-1, "answer", (), data))
+    out = list(object_keys(-1, (), data))
     for key, value in data.items():
         if key == "choices":
             for pos, choice in enumerate(value or []):
@@ -439,12 +440,21 @@ def reading_of(key: Key, text: str) -> str:
 
 
 def per_choice(buffers: Mapping[Key, str]) -> list[str]:
-    """Each choice's fields joined (extra top-level text as one more), in a fixed order."""
+    """Each choice's fields joined (extra top-level text as one more), in a fixed order; the
+    names of keys are not among them (see :func:`key_names`)."""
     by_choice: dict[int, list[str]] = {}
     for key in sorted(buffers, key=_order):
-        if buffers[key]:
+        if buffers[key] and key[1] != NAMES:
             by_choice.setdefault(key[0], []).append(reading_of(key, buffers[key]))
     return ["\n".join(parts) for _, parts in sorted(by_choice.items())]
+
+
+def key_names(buffers: Mapping[Key, str]) -> list[str]:
+    """The names of keys each choice holds that are not inert identifiers, one text per
+    choice, to be read on their own: joined with the answer, the names of OpenRouter's usage
+    fields (``upstream_inference_completions_cost``) made a benign answer read as an
+    injection to the contextual model."""
+    return [buffers[key] for key in sorted(buffers) if key[1] == NAMES and buffers[key]]
 
 
 def embeddings_answer(data: Any, model: Any) -> dict[str, Any]:

@@ -156,10 +156,12 @@ class Guard:
             abandon_on_cancel=True)
 
     async def check(self, direction: Direction, texts: list[str], policy: Policy, *,
-                    fail_open: bool) -> Check:
-        """Classify ``texts`` (plus their join when there are several) and decide."""
+                    fail_open: bool, alone: Sequence[str] = ()) -> Check:
+        """Classify ``texts`` (plus their join when there are several), and ``alone`` (texts
+        read on their own, never in the join: the names of an answer's keys), and decide."""
         start = time.perf_counter()
         batch = [*texts, "\n".join(texts)] if len(texts) > 1 else list(texts)
+        batch.extend(alone)
         verdicts = await self.classify(batch, policy)
         # A classifier outage may fail open where the route says so; text that cannot be read
         # at all (see unreadable_texts), or in a language the model does not read, never

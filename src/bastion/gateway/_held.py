@@ -17,11 +17,13 @@ from typing import Any
 from bastion.gateway._answer import (
     ARRIVAL,
     CHOICES,
+    NAMES,
     PROSE,
     AnswerText,
     Key,
     answer_texts,
     asked_choices,
+    key_names,
     per_choice,
 )
 from bastion.gateway._extract import Path, set_path
@@ -96,7 +98,7 @@ class Held:
             texts = answer_texts(route, chunk, streamed=True,
                                  asked=asked_choices(request or {}))
         for item in texts:
-            if item.key[0] == -1 or item.key[1].startswith("x."):
+            if item.key[0] == -1 or item.key[1].startswith("x.") or item.key[1] == NAMES:
                 # Metadata a server repeats in every chunk ("provider": "...") is checked once.
                 if self.last.get(item.path) == item.text:
                     continue
@@ -226,6 +228,11 @@ class Held:
     def choice_texts(self) -> list[str]:
         """Each choice's fields joined, in the order the non-streamed check uses."""
         return per_choice(self.buffers)
+
+    def key_names(self) -> list[str]:
+        """The names of keys each choice holds, to be read on their own (see
+        :func:`_answer.key_names`)."""
+        return key_names(self.buffers)
 
     def total_chars(self) -> int:
         """Characters generated so far, all buffers together."""

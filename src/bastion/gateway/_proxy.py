@@ -28,6 +28,7 @@ from bastion.gateway._answer import (
     asked_choices,
     buffers_of,
     counted,
+    key_names,
     per_choice,
     reported_prompt_tokens,
     reported_tokens,
@@ -410,8 +411,9 @@ async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: 
         raise GatewayError(502, "the upstream answered with a completion the gateway cannot "
                            f"read ({exc}), so it was withheld", code="upstream_malformed") from exc
     policy = ctx.policy("output")
+    buffers = buffers_of(texts)
     check = ctx.add(await gateway.guard.check(
-        "output", per_choice(buffers_of(texts)), policy, fail_open=fail_open))
+        "output", per_choice(buffers), policy, fail_open=fail_open, alone=key_names(buffers)))
     if check.outcome == "block":
         return await refuse(ctx, check, prompt)
     if check.outcome == "error":

@@ -243,7 +243,7 @@ def _part(index: int, path: Path, part: Any) -> Iterator[AnswerText]:
     if name is None or key is None:
         raise Unreadable(f"{'.'.join(map(str, path))} is a part of type {kind!r}, which the "
                          "gateway cannot check")
-    yield from object_keys(index, name, path, part)
+    yield from object_keys(index, path, part)
     for field, value in part.items():
         if field == key:
             if not isinstance(value, str):
@@ -274,7 +274,7 @@ def item_texts(index: int, position: int, path: Path, item: Any) -> Iterator[Ans
     if kind in _UNREADABLE_ITEMS:
         raise Unreadable(f"output item of type {kind!r} cannot be checked by this gateway")
     tool = f"tool.{position:04d}"
-    yield from object_keys(index, kind, path, item)
+    yield from object_keys(index, path, item)
     for key, value in item.items():
         at = (*path, key)
         if key in ("content", "summary"):
@@ -305,7 +305,7 @@ def response_texts(data: Any, request: dict[str, Any], *, index: int = 0,
     output = data.get("output")
     if not isinstance(output, list):
         raise Unreadable("'output' is not a list")
-    out = list(object_keys(-1 if index == 0 else index, "response", path, data))
+    out = list(object_keys(-1 if index == 0 else index, path, data))
     for key, value in data.items():
         if key == "output":
             for position, item in enumerate(value):
@@ -335,7 +335,7 @@ def event_texts(event: dict[str, Any], request: dict[str, Any]) -> list[AnswerTe
     index = ECHO if repeat else 0
     position = event.get("output_index", 0)
     position = position if isinstance(position, int) and not isinstance(position, bool) else 0
-    out = list(object_keys(-1, kind, (), event))
+    out = list(object_keys(-1, (), event))
     for key, value in event.items():
         if key == "delta" and not repeat:
             out.extend(_string(0, _delta_field(kind, position), ("delta",), value))

@@ -210,7 +210,8 @@ class StreamGuard:
         if self.flagged_at is None or outcome == "error" \
                 or self.held.total_chars() - self.flagged_at < self.config.window_chars:
             return "pass" if outcome == "block" else outcome
-        whole = await self.ctx.gateway.guard.classify(self.held.choice_texts(), self.policy)
+        whole = await self.ctx.gateway.guard.classify(
+            [*self.held.choice_texts(), *self.held.key_names()], self.policy)
         confirmed = outcome_of(whole, fail_open=self.fail_open)
         if confirmed in ("block", "error"):
             verdicts[:] = whole
@@ -247,7 +248,8 @@ class StreamGuard:
         gateway, ctx = self.ctx.gateway, self.ctx
         texts = self.held.choice_texts()
         check = ctx.add(await gateway.guard.check("output", texts, self.policy,
-                                                  fail_open=self.fail_open))
+                                                  fail_open=self.fail_open,
+                                                  alone=self.held.key_names()))
         if check.outcome in ("block", "error"):
             await self._stop(check, counted=True)
         self.held.release_all()
