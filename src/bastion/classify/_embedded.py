@@ -186,7 +186,7 @@ class EmbeddedClassifier(Classifier):
                 # word pieces as long again: stop before them once nobody waits any more
                 check_deadline(deadline)
         scores, embeddings = self._scores(all_views, plan, policy)
-        windows = np.array([v.source == "window" for v in all_views], bool)
+        windows = np.array([v.out_of_context for v in all_views], bool)
         scores[windows] = np.maximum(scores[windows] - self._window_margin, 0.0)
         latency = (time.perf_counter() - start) * 1000 / len(texts)
         owners = np.array(owner, np.int64)
@@ -203,7 +203,7 @@ class EmbeddedClassifier(Classifier):
         (zeros where a text has no window). For choosing the margin on development data."""
         found = views(text, pair_chars=self._pair_chars, run_on=self._run_on)
         scores, _ = self._scores(found, self.plan(policy), policy)
-        windows = np.array([v.source == "window" for v in found], bool)
+        windows = np.array([v.out_of_context for v in found], bool)
         zero = np.zeros(len(policy.categories), np.float32)
         whole = scores[~windows].max(axis=0) if (~windows).any() else zero
         return whole, scores[windows].max(axis=0) if windows.any() else zero

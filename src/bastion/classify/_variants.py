@@ -33,11 +33,13 @@ word pieces read and gained nothing) and the run-on windows' length and step.
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import math
 import re
 import unicodedata
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -112,6 +114,14 @@ class View:
     start: int
     end: int
     source: str  # "text", "window", "folded", "base64", "hex", "tags", "url", "reversed", ...
+    #: A decoded form of one sentence of a long text, read apart from the text around it.
+    apart: bool = False
+
+    @property
+    def out_of_context(self) -> bool:
+        """Whether the view reads part of the text out of its context (a sentence window,
+        or a sentence's decoded form), so its score counts after the window margin."""
+        return self.source == "window" or self.apart
 
 
 def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS,
@@ -167,7 +177,81 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS,
     out += _quoted(clean, pair_chars, run_on)
     out += _list_words(clean)
     out += _hidden_language(clean, len(text), pair_chars, run_on)
+    out += _hidden_in_parts(clean, pair_chars, run_on)
     return _unique(out)
+
+
+#: The forms :func:`_hidden_in_parts` looks for in a long text's parts: those whose tests,
+#: made on the whole text, prose drowns (the others find their runs where they stand). Rot13
+#: and the rest tried a sentence at a time flagged benign code on development texts (70 of
+#: 3,172 texts whose views changed read rot13 fragments). Respelling is tried a sentence at
+#: a time (its test counts a share of the words); the others where they changed the text
+#: (a run must read better than it was sent, :func:`_hidden_runs`).
+_SENTENCE_FORMS = frozenset({"respelled"})
+_RUN_FORMS = frozenset({"joined", "polybius", "keypad", "vowel-digits"})
+_SENTENCE_CHARS = 12
+_RUN_WORDS, _RUN_GAP = 4, 2
+
+
+def _hidden_in_parts(clean: str, pair_chars: int, run_on: tuple[int, int]) -> list[View]:
+    """The forms of :data:`_SENTENCE_FORMS` and :data:`_RUN_FORMS` found in a part of a long
+    text, read apart: inside prose a request misspelt, run together, in Polybius pairs or
+    keypad presses, or with digits for vowels passed (a thirteenth black-box pass: each
+    caught alone, none between prose, where it must read better than the whole text, or a
+    share of all its words be misspelt). Read apart (:attr:`View.out_of_context`), they
+    count after the window margin: without it 7 benign development texts of 1,736 whose views
+    changed were flagged."""
+    if len(clean) <= WHOLE_CHARS:
+        return []
+    out: list[View] = []
+    for sentence in _SENTENCE.finditer(clean):
+        said = sentence.group(0)
+        if len(said.strip()) < _SENTENCE_CHARS or len(said) == len(clean):
+            continue
+        for source, form, better in _forms(said, apart=True):
+            if source in _SENTENCE_FORMS and (candidate := form()) != said and englishness(
+                    candidate) >= better:
+                out += [View(v.text, v.start, v.end, v.source, apart=True) for v in _windowed(
+                    View(candidate, sentence.start(), sentence.end(), source), pair_chars,
+                    run_on)]
+    return out + _hidden_runs(clean)
+
+
+def _says_something(sent: list[str], read: list[str]) -> bool:
+    """Whether a stretch decoded from ``sent`` to ``read`` is words and not letters:
+    ``_RUN_WORDS`` or more, two of the words it made words of the vocabulary of three letters
+    or more (digits read as vowels turned code's ``[1, 2, 3]`` into ``[a, e, i]``, which reads
+    as common words, beside ``console.log``)."""
+    found = _LETTERS.findall(" ".join(read).lower())
+    made = set(found) - set(_LETTERS.findall(" ".join(sent).lower()))
+    vocabulary = embedder_words()
+    return len(found) >= _RUN_WORDS and sum(len(w) >= 3 and w in vocabulary
+                                            for w in made) >= 2
+
+
+def _hidden_runs(clean: str) -> list[View]:
+    """Each stretch a form of :data:`_RUN_FORMS` changed (stretches apart by ``_RUN_GAP``
+    words or fewer taken together) that reads better than it was sent, read apart."""
+    out: list[View] = []
+    sent = clean.split()
+    for source, form, _ in _forms(clean):
+        if source not in _RUN_FORMS or (candidate := form()) == clean:
+            continue
+        read = candidate.split()
+        stretches: list[list[int]] = []  # [start, end] in sent, then in read
+        for tag, i, j, k, m in difflib.SequenceMatcher(None, sent, read,
+                                                       autojunk=False).get_opcodes():
+            if tag == "equal":
+                continue
+            if stretches and i - stretches[-1][1] <= _RUN_GAP:
+                stretches[-1][1], stretches[-1][3] = j, m
+            else:
+                stretches.append([i, j, k, m])
+        for i, j, k, m in stretches:
+            if _says_something(sent[i:j], read[k:m]) and englishness(" ".join(read[k:m])) >= max(
+                    _READABLE, englishness(" ".join(sent[i:j])) + 0.2):
+                out.append(View(" ".join(read[k:m]), 0, len(clean), source, apart=True))
+    return out
 
 
 def _windowed(view: View, pair_chars: int, run_on: tuple[int, int], *,
@@ -307,6 +391,42 @@ def hidden_payloads(text: str) -> list[str]:
     return [v.text for v in views(text, depth=1) if v.source in HIDDEN_SOURCES]
 
 
+def _forms(clean: str, *, apart: bool = False) -> tuple[tuple[str, Callable[[], str], float],
+                                                        ...]:
+    """The decoded or re-read forms :func:`_hidden_language` tries, each as its source, a
+    function that makes it (``clean`` itself when there is nothing to decode) and the
+    englishness it must reach to be read; ``apart``: ``clean`` is one sentence of a longer
+    text (:func:`_hidden_in_parts`)."""
+    # What a form's englishness must reach to be read: nothing when it passed a test of its
+    # own; _READABLE where the text has no English of its own to improve on (letters spelled
+    # out one by one read as the words "a" and "i"; a word split in two, "pi pe", takes no
+    # common word away from the text around it); else 0.2 more than the text's own.
+    own, readable, gain = 0.0, _READABLE, max(_READABLE, englishness(clean) + 0.2)
+    coded = _coded_digits(clean)  # one cheap test says whether either may hold a run
+
+    def spaced() -> str:
+        return _unleet(unspaced) if (unspaced := _unspace(clean)) != clean else clean
+
+    return (("reversed", lambda: clean[::-1], gain),
+            ("rot13", lambda: rot13(clean), gain),
+            ("rot47", lambda: _rot47_runs(clean), own),
+            ("interleaved", lambda: _drop_interleaved(clean), own),
+            ("alternate", lambda: _every_other(clean), own),
+            ("respelled", lambda: _respell(clean, _RESPELL_APART if apart else None), own),
+            ("unwrapped", lambda: _unwrap(clean), own),
+            ("leet", lambda: _heavy_leet(clean), readable),
+            ("number-words", lambda: _number_words(clean), readable),
+            ("substituted", lambda: _substitute(clean), own),
+            ("first-letters", lambda: _first_letters(clean), own),
+            ("upside-down", lambda: _upside_down(clean), own),
+            ("polybius", lambda: _polybius(clean) if coded else clean, gain),
+            ("keypad", lambda: _keypad(clean) if coded else clean, gain),
+            ("vowel-digits", lambda: _vowel_digits(clean), gain),
+            ("spaced", spaced, readable),
+            ("joined", lambda: _unjoin(clean), gain),
+            ("split", lambda: _unsplit(clean), readable))
+
+
 def _hidden_language(clean: str, length: int, pair_chars: int,
                      run_on: tuple[int, int]) -> list[View]:
     """URL-encoded, reversed, rot13, rot47, letter-spaced, interleaved (a filler word between
@@ -316,35 +436,9 @@ def _hidden_language(clean: str, length: int, pair_chars: int,
     (:func:`_windowed`)."""
     out = [View(_unquote(m.group(0)), m.start(), m.end(), "url")
            for m in _URL_RUN.finditer(clean) if len(_URL_ESCAPE.findall(m.group(0))) >= 3]
-    base = englishness(clean)
     lowered = {w.lower() for w in _LETTERS.findall(clean)}  # the words, for the two below
-    coded = _coded_digits(clean)
-    # What a form's englishness must reach to be read: nothing when it passed a test of its
-    # own; _READABLE where the text has no English of its own to improve on (letters spelled
-    # out one by one read as the words "a" and "i"; a word split in two, "pi pe", takes no
-    # common word away from the text around it); else 0.2 more than the text's own.
-    own, readable, gain = 0.0, _READABLE, max(_READABLE, base + 0.2)
-    for source, candidate, better in (
-            ("reversed", clean[::-1], gain),
-            ("rot13", rot13(clean), gain),
-            ("rot47", _rot47_runs(clean), own),
-            ("interleaved", _drop_interleaved(clean), own),
-            ("alternate", _every_other(clean), own),
-            ("respelled", _respell(clean), own),
-            ("unwrapped", _unwrap(clean), own),
-            ("leet", _heavy_leet(clean), readable),
-            ("number-words", _number_words(clean), readable),
-            ("substituted", _substitute(clean), own),
-            ("first-letters", _first_letters(clean), own),
-            ("upside-down", _upside_down(clean), own),
-            # one cheap test says whether either may hold a run
-            ("polybius", _polybius(clean) if coded else clean, gain),
-            ("keypad", _keypad(clean) if coded else clean, gain),
-            ("vowel-digits", _vowel_digits(clean), gain),
-            ("spaced", _unleet(spaced) if (spaced := _unspace(clean)) != clean else clean,
-             readable),
-            ("joined", _unjoin(clean), gain),
-            ("split", _unsplit(clean), readable)):
+    for source, form, better in _forms(clean):
+        candidate = form()
         if candidate != clean and englishness(candidate) >= better:
             out += _windowed(View(candidate, 0, length, source), pair_chars, run_on,
                              aligned=source in ("rot13", "rot47"))
@@ -984,6 +1078,9 @@ _NOISY_WORD = re.compile(r"(?<![^\s\"'(])[A-Za-z][A-Za-z@\[`{]*[A-Za-z](?=[\"'.,
 #: Fewest misspelt words a respelling mends, and the least share of the text's words of four
 #: letters or more they must be (chosen on validation, see :func:`_respell`).
 _RESPELL_WORDS, _RESPELL_SHARE = 2, 0.2
+#: Fewest words mended in one sentence of a long text (:func:`_hidden_in_parts`): with
+#: two, a sentence of code prose ("'func' ... 'func'" mended to "fund") was flagged.
+_RESPELL_APART = 3
 
 
 @cache
