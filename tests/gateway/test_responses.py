@@ -412,6 +412,31 @@ def test_stored_state_the_gateway_never_saw_is_refused_unless_allowed(
 
 
 
+@pytest.mark.parametrize(("variable", "status", "code"), [
+    (BOMB, 400, "content_policy_violation"),
+    ({"type": "input_text", "text": BOMB}, 400, "content_policy_violation"),
+    ({"type": "input_file", "file_id": "file_1"}, 422, "unchecked_content"),
+    ({"type": "input_image", "image_url": "https://example.com/a.png"}, 422, "unchecked_content"),
+    ({"type": "input_file", "filename": "a.txt", "file_data": "SGVsbG8="}, 422,
+     "unchecked_content"),
+], ids=["string", "input_text", "file_id", "image_url", "file_data"])
+def test_a_stored_prompts_variables_are_read_as_content(
+        gateway_factory: GatewayFactory, variable: Any, status: int, code: str) -> None:
+    """Allowing stored prompts (request.allow_fields: [prompt]) lets the template through
+    unseen, not the content the client fills it with: a variable may be a content part, and
+    a file or a picture there went to the upstream read as its ids and names (a black-box
+    pass, issue 8), where 'input' refuses them."""
+    raw = RawUpstream(body=_response(_message("ok")))
+    with serve_app(raw.app()) as url:
+        gw = gateway_factory(upstream__base_url=url, request__allow_fields="[prompt]")
+        with gw.client(gw.key("eve")) as client:
+            response = client.post("/responses", json={
+                "model": "m", "input": "hi",
+                "prompt": {"id": "pmpt_1", "variables": {"city": "Rome", "doc": variable}}})
+    assert (response.status_code, response.json()["error"]["code"]) == (status, code)
+    assert raw.requests == []
+
+
 def test_an_answer_cut_short_can_be_carried_on(raw_gw: tuple[RawUpstream, Running]) -> None:
     # max_output_tokens reached: response.incomplete ends the stream with the whole answer.
     raw, gw = raw_gw

@@ -268,7 +268,12 @@ def control_fields(path: Path, value: Any) -> Iterator[TextField]:
         yield replace(item, identifier=True) if item.rewritable and inert(item.text) else item
 
 
-def _part(path: Path, part: Any) -> Iterator[TextField]:
+def part_fields(path: Path, part: Any) -> Iterator[TextField]:
+    """One content part: a string, or an object of a text type (another type is refused).
+
+    Raises:
+        Unchecked: a part the gateway cannot read (a picture, a file, a sound).
+    """
     if isinstance(part, str):
         yield TextField(path, part)
         return
@@ -295,9 +300,21 @@ def content_fields(path: Path, content: Any) -> Iterator[TextField]:
         yield TextField(path, content)
     elif isinstance(content, list):
         for index, part in enumerate(content):
-            yield from _part((*path, index), part)
+            yield from part_fields((*path, index), part)
     elif content is not None:
         raise Unchecked(f"{dotted(path)} must be a string or a list of parts")
+
+
+def variable_fields(path: Path, variables: Any) -> Iterator[TextField]:
+    """The variables a stored prompt template is filled with: each a string or a content part
+    (read as a message's parts are, so a file or a picture is refused); any other shape
+    string by string."""
+    if not isinstance(variables, dict):
+        yield from walk(path, variables)
+        return
+    yield from _keys(path, variables)
+    for name, value in variables.items():
+        yield from (part_fields if isinstance(value, dict) else walk)((*path, name), value)
 
 
 def argument_fields(path: Path, value: Any) -> Iterator[TextField]:

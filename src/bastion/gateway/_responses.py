@@ -23,8 +23,9 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import replace
+from itertools import chain
 from typing import Any
 
 from bastion.gateway._answer import (
@@ -47,6 +48,7 @@ from bastion.gateway._extract import (
     request_fields,
     tool_fields,
     type_name,
+    variable_fields,
     walk,
 )
 
@@ -197,32 +199,45 @@ def request_field(name: str, value: Any, allow: Collection[str] = ()) -> Iterato
         Unchecked: background mode (its result would be fetched on a route that is not
             proxied), a remote hosted tool not allowed, or content that cannot be checked.
     """
-    if name == "input":
-        return input_fields(value, allow)
     if name == "conversation" and value is not None and "conversation" not in allow:
         raise Unchecked("'conversation' makes the upstream read a stored conversation whose "
                         "items were written through routes this gateway does not proxy; send "
                         "the items in 'input' (or previous_response_id), or an operator can "
                         "allow it with request.allow_fields: [conversation]")
-    if name == "tools":
-        return tool_fields(name, value, allow, default_type=None)
-    if name == "text":
-        return definition_fields((name,), value)
-    if name == "instructions" and isinstance(value, list):  # items, as in 'input'
+    if name == "background" and value:
+        raise Unchecked("background responses are fetched later from a route this gateway "
+                        "does not proxy, so they cannot be checked; send background: false")
+    readers: dict[str, Callable[[], Iterator[TextField]]] = {
+        "input": lambda: input_fields(value, allow),
+        "tools": lambda: tool_fields(name, value, allow, default_type=None),
+        "text": lambda: definition_fields((name,), value),
+        "instructions": lambda: _instructions(value, allow),
+        "prompt": lambda: _prompt(value, allow),
+        "metadata": lambda: walk((name,), value)}
+    reader = readers.get(name)
+    return reader() if reader is not None else None
+
+
+def _instructions(value: Any, allow: Collection[str]) -> Iterator[TextField]:
+    """``instructions``: a string, or items as in 'input'."""
+    if isinstance(value, list):
         return (replace(f, path=("instructions", *f.path[1:]))
                 for f in input_fields(value, allow))
-    if name == "prompt" and isinstance(value, dict) and value.get("id") is not None \
-            and "prompt" not in allow:
+    return walk(("instructions",), value)
+
+
+def _prompt(value: Any, allow: Collection[str]) -> Iterator[TextField]:
+    """A stored prompt template (refused unless the operator allows them), and the
+    variables it is filled with, read as content (see :func:`variable_fields`)."""
+    if not isinstance(value, dict):
+        return walk(("prompt",), value)
+    if value.get("id") is not None and "prompt" not in allow:
         raise Unchecked("'prompt' names a stored prompt template, which the upstream reads "
                         "from a place this gateway never sees; send its text in "
                         "'instructions' and 'input', or an operator can allow it with "
                         "request.allow_fields: [prompt]")
-    if name in ("instructions", "prompt", "metadata"):
-        return walk((name,), value)
-    if name == "background" and value:
-        raise Unchecked("background responses are fetched later from a route this gateway "
-                        "does not proxy, so they cannot be checked; send background: false")
-    return None
+    return chain(walk(("prompt",), {k: v for k, v in value.items() if k != "variables"}),
+                 variable_fields(("prompt", "variables"), value.get("variables")))
 
 
 def responses_fields(body: dict[str, Any], allow: Collection[str] = ()) -> list[TextField]:
