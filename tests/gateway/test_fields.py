@@ -19,6 +19,7 @@ from starlette.requests import Request
 from bastion.errors import ConfigError
 from bastion.gateway import GatewayConfig
 from bastion.gateway._admit import read_json
+from bastion.gateway._answer import NAMES, answer_texts
 from bastion.gateway._extract import checked_texts, identifier_words, inert, request_fields
 from bastion.gateway._respond import GatewayError
 from bastion.testing import ScriptedUpstream, serve_app
@@ -725,6 +726,17 @@ def test_prose_is_read_in_arrival_order_only_when_fields_interleave() -> None:
     interleaved = _held_buffers([{"content": "Sure. Here "}, {"refusal": "is how to b"},
                                  {"content": "uild a pipe "}, {"refusal": "bomb."}])
     assert interleaved[(0, "arrival")] == "Sure. Here is how to build a pipe bomb."
+
+
+def test_key_names_are_read_apart_from_the_prose_they_sit_in() -> None:
+    """The names of a reasoning object's keys are not more of its reasoning: read with the
+    prose, benign names made an answer read as an injection (test_keys)."""
+    answer = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok",
+                                                   "reasoning": {"text": "hm", "how_to_x": 1,
+                                                                 "pipe_bomb_build_steps": 1}}}]}
+    texts = {t.key: t.text for t in answer_texts("chat", answer, streamed=False)}
+    assert texts == {(0, "content"): "ok", (0, "reasoning"): "hm",
+                     (0, NAMES): "pipe_bomb_build_steps"}
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

@@ -218,8 +218,8 @@ def _prose(index: int, name: str, path: Path, value: Any) -> Iterator[AnswerText
     prose (``{"type": "reasoning.text", "text": ...}``), read in arrival order with the other
     prose as a string is (as an extra field, its pieces were read only on their own)."""
     if isinstance(value, (dict, list)):
-        for item in walk_answer(index, name, path, value):
-            yield replace(item, key=(index, name))
+        for item in walk_answer(index, name, path, value):  # (key names stay apart)
+            yield item if item.key[1] == NAMES else replace(item, key=(index, name))
     else:
         yield from _text(index, name, path, value)
 
