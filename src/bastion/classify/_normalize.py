@@ -91,8 +91,10 @@ _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])={0,2}[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Z
 #: Base64 cut into short lines (fewer than 16 characters each, so no line is a run of its
 #: own), three lines or more: read joined (found in a fifth black-box pass: a request in
 #: lines of eight passed).
-_B64_LINES = re.compile(r"(?m)^[ \t]*[A-Za-z0-9+/]{4,15}[ \t]*\n(?:[ \t]*[A-Za-z0-9+/]{4,15}"
-                        r"[ \t]*\n)+[ \t]*[A-Za-z0-9+/]{2,15}={0,2}[ \t]*$")
+#: The first line may end a line of prose and the last begin one (a thirteenth pass: such
+#: lines between prose passed); :func:`_byte_runs` then tries without them.
+_B64_LINES = re.compile(r"(?m)(?:^|(?<=[ \t]))[A-Za-z0-9+/]{4,15}[ \t]*\n(?:[ \t]*"
+                        r"[A-Za-z0-9+/]{4,15}[ \t]*\n)+[ \t]*[A-Za-z0-9+/]{2,15}={0,2}(?=[ \t]|$)")
 #: Base64 in groups of four apart by spaces, eight groups or more (found in a seventh
 #: black-box pass: ``SG93 IGRv IEkg ...`` passed, each group read as a word).
 _B64_GROUPS = re.compile(r"(?<![A-Za-z0-9+/])(?:[A-Za-z0-9+/]{4} ){7,}[A-Za-z0-9+/]{2,4}={0,2}"
@@ -671,14 +673,13 @@ def _byte_runs(text: str, letters_share: float) -> list[tuple[str, str, int, int
         if plain is not None:
             out.append((source, plain, match.start(), match.end()))
     for match in itertools.chain(_B64_LINES.finditer(text), _B64_GROUPS.finditer(text)):
-        raw = re.sub(r"\s", "", match.group(0))
-        try:
-            data = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        plain = _printable(data, letters_share)
-        if plain is not None:
-            out.append(("base64", plain, match.start(), match.end()))
+        parts = match.group(0).split()
+        # as matched, then without a first or last piece that is a word of the prose beside
+        for kept in (parts, parts[1:], parts[:-1], parts[1:-1]):
+            plain = _base64_text("".join(kept), letters_share) if len(kept) >= 3 else None
+            if plain is not None:
+                out.append(("base64", plain, match.start(), match.end()))
+                break
     for match in _HEX.finditer(text):
         digits = "".join(_HEX_DIGITS.findall(match.group(0).replace("\\x", " ").replace("0x", " ")))
         plain = _printable(bytes.fromhex(digits), letters_share) if len(digits) % 2 == 0 \
