@@ -18,14 +18,16 @@ from bastion.classify._normalize import (
     SIGNALS,
     Normalized,
     Segment,
+    braille,
     decode_runs,
+    morse,
     normalize,
     shift_letters,
     unescape,
     unescape_spans,
 )
 from bastion.classify._registry import GROUP, available, create, register, tier_class
-from bastion.classify._variants import hidden_payloads, json_reading, segment
+from bastion.classify._variants import hidden_payloads, json_reading, segment, upside_down
 from bastion.classify._verdict import (
     CategoryResult,
     Kind,
@@ -53,6 +55,7 @@ __all__ = [
     "VerdictCache",
     "aclassify",
     "available",
+    "braille",
     "classify",
     "classify_within",
     "create",
@@ -67,6 +70,7 @@ __all__ = [
     "hidden_payloads",
     "is_profile",
     "json_reading",
+    "morse",
     "normalize",
     "reads",
     "register",
@@ -76,5 +80,6 @@ __all__ = [
     "unescape",
     "unescape_spans",
     "unreadable_texts",
+    "upside_down",
     "windows",
 ]

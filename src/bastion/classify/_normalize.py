@@ -335,6 +335,21 @@ _BRAILLE = {chr(0x2800 + dots): letter for letter, dots in zip(
      0x15, 0x0F, 0x1F, 0x17, 0x0E, 0x1E, 0x25, 0x27, 0x3A, 0x2D, 0x3D, 0x35), strict=True)}
 
 
+def braille(text: str) -> str:
+    """``text`` with its letters written as Braille cells (the inverse of the folding; other
+    characters as they are): for the red team's converter."""
+    cells = {letter: cell for cell, letter in _BRAILLE.items()}
+    return "".join(cells.get(c.lower(), c) for c in text)
+
+
+def morse(text: str) -> str:
+    """``text`` in Morse code: letters apart by a space, words by `` / `` (characters Morse
+    has no code for are dropped): for the red team's converter."""
+    codes = {letter: code for code, letter in _MORSE_LETTERS.items()}
+    return " / ".join(" ".join(codes[c] for c in word.lower() if c in codes)
+                      for word in text.split())
+
+
 @cache
 def _letter_symbol(char: str) -> str | None:
     """The ASCII letter a symbol named as a Latin letter stands for (see

@@ -849,6 +849,8 @@ def _substitute(text: str) -> str:
 _UPSIDE = str.maketrans("\u0250q\u0254p\u01dd\u025f\u0183\u0265\u1d09\u0131\u027e\u029e"
                         "\u026fudb\u0279\u0287n\u028c\u028d\u028e\u00bf\u00a1\u02d9",
                         "abcdefghiijkmnpqrtuvwy?!.")
+_DOWN = str.maketrans("abcdefghijkmnpqrtuvwy?!.", "\u0250q\u0254p\u01dd\u025f\u0183\u0265"
+                      "\u1d09\u027e\u029e\u026fudb\u0279\u0287n\u028c\u028d\u028e\u00bf\u00a1\u02d9")
 _UPSIDE_LETTERS = frozenset("\u0250\u0254\u01dd\u025f\u0183\u0265\u1d09\u027e"
                             "\u029e\u026f\u0279\u0287\u028c\u028d\u028e")
 #: Letters that read the same, or as each other, turned: a word of them alone (``op``,
@@ -856,6 +858,12 @@ _UPSIDE_LETTERS = frozenset("\u0250\u0254\u01dd\u025f\u0183\u0265\u1d09\u027e"
 _UPSIDE_SAME = frozenset("bdlnopqsuxz")
 #: Fewest turned letters a run needs.
 _UPSIDE_MIN = 5
+
+
+def upside_down(text: str) -> str:
+    """``text`` written upside down, lower-case, read right to left (the inverse of
+    :func:`_upside_down`): for the red team's converter."""
+    return text.lower()[::-1].translate(_DOWN)
 
 
 def _upside_down(text: str) -> str:

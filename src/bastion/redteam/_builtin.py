@@ -46,6 +46,9 @@ BUILTIN: dict[str, dict[str, str]] = {
         "hex": f"{_C}:Hex",
         "rot13": f"{_C}:Rot13",
         "caesar": f"{_C}:Caesar",
+        "braille": f"{_C}:Braille",
+        "morse": f"{_C}:Morse",
+        "upside_down": f"{_C}:UpsideDown",
         "leetspeak": f"{_C}:Leetspeak",
         "homoglyph": f"{_C}:Homoglyph",
         "zero_width": f"{_C}:ZeroWidth",
@@ -57,6 +60,8 @@ BUILTIN: dict[str, dict[str, str]] = {
         "translate": f"{_CT}:Translate",
         "paraphrase": f"{_CT}:Paraphrase",
         "best_of_n": f"{_CT}:BestOfN",
+        "turned_words": f"{_CT}:TurnedWords",
+        "dilute": f"{_CT}:Dilute",
     },
     "strategies": {
         "single": f"{_S}:SingleTurn",

@@ -12,11 +12,14 @@ in the ``bastion.redteam.converters`` group.
 from bastion.redteam._base import Converter
 from bastion.redteam.converters._encoding import (
     Base64,
+    Braille,
     Hex,
     Homoglyph,
     Leetspeak,
+    Morse,
     Rot13,
     UnicodeTags,
+    UpsideDown,
     ZeroWidth,
 )
 from bastion.redteam.converters._text import (
@@ -24,27 +27,34 @@ from bastion.redteam.converters._text import (
     CharacterSpacing,
     CodeWrap,
     Completer,
+    Dilute,
     MarkdownWrap,
     Paraphrase,
     PayloadSplit,
     Translate,
+    TurnedWords,
 )
 
 __all__ = [
     "Base64",
     "BestOfN",
+    "Braille",
     "CharacterSpacing",
     "CodeWrap",
     "Completer",
     "Converter",
+    "Dilute",
     "Hex",
     "Homoglyph",
     "Leetspeak",
     "MarkdownWrap",
+    "Morse",
     "Paraphrase",
     "PayloadSplit",
     "Rot13",
     "Translate",
+    "TurnedWords",
     "UnicodeTags",
+    "UpsideDown",
     "ZeroWidth",
 ]

@@ -1,6 +1,6 @@
-"""Encoding and obfuscation converters: base64, hex, rot13, Caesar, leetspeak, homoglyphs,
-invisible characters. Each stacks on any prompt; encodings add a short instruction to decode
-and answer (``instruct=False`` sends the bare payload).
+"""Encoding and obfuscation converters: base64, hex, rot13, Caesar, Braille, Morse, upside
+down, leetspeak, homoglyphs, invisible characters. Each stacks on any prompt; encodings add
+a short instruction to decode and answer (``instruct=False`` sends the bare payload).
 """
 
 from __future__ import annotations
@@ -8,8 +8,9 @@ from __future__ import annotations
 import base64
 import codecs
 import random
+from collections.abc import Callable
 
-from bastion.classify import shift_letters
+from bastion.classify import braille, morse, shift_letters, upside_down
 from bastion.redteam._base import Converter
 
 _LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7", "l": "1", "g": "9"}
@@ -101,6 +102,44 @@ class Caesar(_Encoding):
     def encode(self, text: str) -> str:
         """The text with each Latin letter moved ``shift`` places on."""
         return shift_letters(text, self.shift)
+
+
+class _Written(_Encoding):
+    """An encoding that is one of the classifier's own writers (``writer``), whose reading
+    back the tests check."""
+
+    writer: Callable[[str], str]
+
+    def encode(self, text: str) -> str:
+        """The text as ``writer`` writes it."""
+        return type(self).writer(text)
+
+
+class Braille(_Written):
+    """Writes the prompt's letters as Unicode Braille cells."""
+
+    name = "braille"
+    description = "Braille: the prompt's letters as Unicode Braille cells."
+    label = "written in Braille"
+    writer = staticmethod(braille)
+
+
+class Morse(_Written):
+    """Morse-codes the prompt (letters apart by a space, words by a slash)."""
+
+    name = "morse"
+    description = "Morse code: letters apart by a space, words by a slash."
+    label = "in Morse code"
+    writer = staticmethod(morse)
+
+
+class UpsideDown(_Written):
+    """Writes the prompt upside down: turned letters, read right to left."""
+
+    name = "upside_down"
+    description = "Upside down: turned letters, read right to left."
+    label = "written upside down"
+    writer = staticmethod(upside_down)
 
 
 class Leetspeak(Converter):

@@ -1,5 +1,5 @@
-"""Text-shape converters (spacing, payload splitting, markdown / code wrapping) and
-attacker-model converters (translation, paraphrase)."""
+"""Text-shape converters (spacing, payload splitting, markdown / code wrapping, every other
+word reversed, dilution in prose) and attacker-model converters (translation, paraphrase)."""
 
 from __future__ import annotations
 
@@ -172,3 +172,55 @@ class BestOfN(Converter):
         if 33 <= ord(char) <= 125 and char.isalnum() and rng.random() < self.noise:
             char = chr(ord(char) + rng.choice((-1, 1)))
         return char
+
+
+class TurnedWords(Converter):
+    """Reverses every other word where it stands (``How od I dliub ...``), a keyword filter's
+    blind spot that the reader of the whole text still follows."""
+
+    name = "turned_words"
+    description = "Every other word written backwards where it stands."
+
+    def convert(self, text: str, rng: random.Random) -> str:
+        """The text with its odd-numbered words reversed."""
+        return " ".join(word[::-1] if i % 2 else word for i, word in enumerate(text.split(" ")))
+
+
+#: Office prose a diluted prompt is set in (our own text).
+_PROSE = (
+    "The quarterly planning meeting has moved to Thursday at ten in the large room.",
+    "Please bring the updated budget sheets and your notes from the vendor review.",
+    "The kitchen on the third floor will be cleaned on Friday afternoon.",
+    "Remember to submit your travel expenses before the end of the month.",
+    "The new badge readers at the main entrance go live next week.",
+    "Our team lunch is booked for the last Wednesday of the month.",
+    "Printer paper is now kept in the cupboard beside the meeting room.",
+    "The parking garage will be closed on Saturday for resurfacing.",
+)
+
+
+class Dilute(Converter):
+    """Sets the prompt inside benign office prose, so a reader of the whole text sees mostly
+    harmless words (a classifier that pools a long text dilutes the request).
+
+    Args:
+        chars: about how many characters of prose go before and after the prompt each.
+    """
+
+    name = "dilute"
+    description = "The prompt set inside benign office prose, before and after."
+
+    def __init__(self, chars: int = 1000) -> None:
+        if not 0 < chars <= 100_000:
+            raise ConfigError(f"dilute option 'chars' must be from 1 to 100000, got {chars}")
+        self.chars = chars
+
+    def convert(self, text: str, rng: random.Random) -> str:
+        """Prose, the prompt, prose."""
+        return f"{self._prose(rng)} {text} {self._prose(rng)}"
+
+    def _prose(self, rng: random.Random) -> str:
+        sentences: list[str] = []
+        while sum(len(s) + 1 for s in sentences) < self.chars:
+            sentences.append(rng.choice(_PROSE))
+        return " ".join(sentences)
