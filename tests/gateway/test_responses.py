@@ -479,9 +479,18 @@ def test_an_answer_cut_short_can_be_carried_on(raw_gw: tuple[RawUpstream, Runnin
     ("/responses", {"input": [
         {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "gAAAAAB"},
         {"role": "user", "content": "hi"}]}, "input.encrypted_content"),
+    # a hosted tool forced by tool_choice, where 'tools' would have been refused: it was a
+    # setting of inert identifiers, and sent on (a black-box pass, issue 8)
+    ("/responses", {"input": "hi", "tool_choice": {"type": "web_search_preview"}},
+     "tools.web_search_preview"),
+    ("/responses", {"input": "hi", "tool_choice": {"type": "mcp", "server_label": "x"}},
+     "tools.mcp"),
+    ("/chat/completions", {"messages": [{"role": "user", "content": "hi"}],
+                           "tool_choice": {"type": "web_search"}}, "tools.web_search"),
 ], ids=["dated-web-search", "dated-preview", "chat-web-search", "chat-mcp", "chat-file-search",
         "chat-unknown-type", "chat-web-search-options", "local-shell", "shell", "apply-patch",
-        "computer-use", "image-generation", "encrypted-reasoning"])
+        "computer-use", "image-generation", "encrypted-reasoning", "tool-choice-web-search",
+        "tool-choice-mcp", "chat-tool-choice-web-search"])
 def test_hosted_tools_and_unreadable_state_are_refused_on_every_route_and_version(
         gw: Running, upstream: tuple[ScriptedUpstream, str], route: str,
         body: dict[str, Any], allow: str) -> None:

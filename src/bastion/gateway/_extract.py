@@ -541,6 +541,25 @@ def _token_bias(value: Any) -> Iterator[TextField]:
                      f"numbers, such as {{\"50256\": -100}}; {wrong}")
 
 
+#: ``tool_choice`` types that name no hosted tool: one the request defines, or a set of them.
+_CHOSEN_TYPES = frozenset({"function", "custom", "allowed_tools"})
+
+
+def _tool_choice(value: Any, allow: Collection[str]) -> Iterator[TextField]:
+    """``tool_choice``: a setting; one that forces a hosted tool is refused as defining it in
+    'tools' is (:func:`refuse_unread_tool`): {"type": "web_search_preview"} was read as inert
+    identifiers and sent on (a black-box pass, issue 8).
+
+    Raises:
+        Unchecked: a hosted tool the operator did not allow.
+    """
+    if isinstance(value, dict):
+        kind = type_name(("tool_choice",), value.get("type"), default="function")
+        if kind not in _CHOSEN_TYPES:
+            refuse_unread_tool(("tool_choice",), kind, allow)
+    yield from control_fields(("tool_choice",), value)
+
+
 def _field(route: str, name: str, value: Any, allow: Collection[str]) -> Iterator[TextField]:
     path: Path = (name,)
     if name == "messages":
@@ -564,6 +583,8 @@ def _field(route: str, name: str, value: Any, allow: Collection[str]) -> Iterato
         yield from _strings(path, value, name)
     elif name == "logit_bias":
         yield from _token_bias(value)
+    elif name == "tool_choice":
+        yield from _tool_choice(value, allow)
     elif name in _CONTROL:
         yield from control_fields(path, value)
     else:  # stop, metadata, web_search_options, operator-allowed extras
