@@ -103,7 +103,7 @@ def covered(text: str, *, identify: bool = True) -> tuple[bool, str]:
     if letters < 12:
         return True, ""
     words = _WORD.findall(text.lower())
-    if len(words) < MIN_WORDS or len(_CODE.findall(text)) > 0.03 * len(text):
+    if len(words) < MIN_WORDS or looks_like_code(text):
         return True, ""
     why = _other_language(text, words, identify=identify)
     return not why, why
@@ -172,12 +172,17 @@ def _written_without_vowels(text: str) -> bool:
     return bare >= _VOWELLESS_WORDS and bare >= _VOWELLESS_SHARE * len(words)
 
 
+def looks_like_code(text: str) -> bool:
+    """Whether more than 3 % of ``text``'s characters are brackets, slashes or operators."""
+    return len(_CODE.findall(text)) > 0.03 * len(text)
+
+
 def foreign_passage(text: str, size: int = 8) -> bool:
     """Whether some run of ``size`` words reads as another language (three or more of its
     words are foreign function words and fewer are English ones): a request in another
     language hidden inside English prose. Code (many brackets, slashes, operators) is left to
     the model, as in :func:`covered`."""
-    if len(_CODE.findall(text)) > 0.03 * len(text):
+    if looks_like_code(text):
         return False
     words = _WORD.findall(text.lower())
     for start in range(0, max(len(words) - size, 0) + 1, size // 2):

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from bastion.classify._embed import embedder_words
-from bastion.classify._language import COMMON, englishness
+from bastion.classify._language import COMMON, englishness, looks_like_code
 from bastion.classify._normalize import (
     BLANKS,
     WHOLE_TEXT_SOURCES,
@@ -161,7 +161,11 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS,
         # not leetspeak read back, which turns code and arithmetic into words (its windows
         # flagged 139 of 1,703 benign development texts, 'arr1' read as 'arri').
         found = View(folded, 0, len(text), "folded")
-        out += [found] if normalized.leet_folded else _windowed(found, pair_chars, run_on)
+        out += _windowed(found, pair_chars, run_on) if not normalized.leet_folded else [
+            found, *(View(w.text, w.start, w.end, w.source, apart=True)
+                     for w in _windowed(View(normalized.text, 0, len(text), "folded"),
+                                        pair_chars, run_on)[1:]
+                     if not looks_like_code(w.text))]
     for segment in normalized.segments[1:]:
         if segment.source in ("tags", "selectors"):
             out.append(View(segment.text, 0, len(text), segment.source))
