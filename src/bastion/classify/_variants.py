@@ -40,7 +40,7 @@ import re
 import unicodedata
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from bastion.classify._embed import embedder_words
@@ -162,7 +162,7 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS,
         # flagged 139 of 1,703 benign development texts, 'arr1' read as 'arri').
         found = View(folded, 0, len(text), "folded")
         out += _windowed(found, pair_chars, run_on) if not normalized.leet_folded else [
-            found, *(View(w.text, w.start, w.end, w.source, apart=True)
+            found, *(replace(w, apart=True)
                      for w in _windowed(View(normalized.text, 0, len(text), "folded"),
                                         pair_chars, run_on)[1:]
                      if not looks_like_code(w.text))]
@@ -215,7 +215,7 @@ def _hidden_in_parts(clean: str, pair_chars: int, run_on: tuple[int, int]) -> li
         for source, form, better in _forms(said, apart=True):
             if source in _SENTENCE_FORMS and (candidate := form()) != said and englishness(
                     candidate) >= better:
-                out += [View(v.text, v.start, v.end, v.source, apart=True) for v in _windowed(
+                out += [replace(v, apart=True) for v in _windowed(
                     View(candidate, sentence.start(), sentence.end(), source), pair_chars,
                     run_on)]
     return out + _hidden_runs(clean)
