@@ -127,6 +127,23 @@ ANSWERS: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
         {"message": {"role": "assistant", "content": HARM[:21], "text": HARM[21:]}},
         [{"delta": {"content" if n % 2 else "text": HARM[i:i + 5]}}
          for n, i in enumerate(range(0, len(HARM), 5))]),
+    # The same with the pieces between the content and a delta key no API defines (a client
+    # printing every string of a delta shows the whole): the key's text was read on its own,
+    # as metadata, and never in arrival order with the content (issue 8).
+    "alternating_unknown_delta_key": (
+        {"message": {"role": "assistant", "content": HARM[:21], "some_unknown_key": HARM[21:]}},
+        [{"delta": {"content" if n % 2 else "some_unknown_key": HARM[i:i + 5]}}
+         for n, i in enumerate(range(0, len(HARM), 5))]),
+    # ... or inside an object there, whose pieces may repeat (" a", " a"): metadata a server
+    # repeats was read once, so a repeated piece dropped out of the reading.
+    "alternating_unknown_delta_object": (
+        {"message": {"role": "assistant", "content": HARM[:21], "x_extra": {"t": HARM[21:]}}},
+        [{"delta": {"content": HARM[i:i + 5]} if n % 2 else {"x_extra": {"t": HARM[i:i + 5]}}}
+         for n, i in enumerate(range(0, len(HARM), 5))]),
+    "alternating_choice_extra": (
+        {"message": {"role": "assistant", "content": HARM[:21]}, "note": HARM[21:]},
+        [{"delta": {"content": HARM[i:i + 5]}} if n % 2 else {"delta": {}, "note": HARM[i:i + 5]}
+         for n, i in enumerate(range(0, len(HARM), 5))]),
     # The answer JSON-escaped inside a tool call's arguments or a JSON-mode answer: a
     # client's json.loads gives the plain words, which the keyword rules did not see.
     "escaped_arguments": (
@@ -726,6 +743,15 @@ def test_prose_is_read_in_arrival_order_only_when_fields_interleave() -> None:
     interleaved = _held_buffers([{"content": "Sure. Here "}, {"refusal": "is how to b"},
                                  {"content": "uild a pipe "}, {"refusal": "bomb."}])
     assert interleaved[(0, "arrival")] == "Sure. Here is how to build a pipe bomb."
+
+
+def test_a_delta_key_no_api_defines_is_read_in_arrival_order_with_the_content() -> None:
+    # Its pieces were read on their own (x.<key>), and one sent twice was read once.
+    interleaved = _held_buffers([{"content": "Sure. Here "}, {"odd_key": "is how "},
+                                 {"content": "to build "}, {"odd_key": "is how "},
+                                 {"content": "a pipe bomb."}])
+    assert interleaved[(0, "arrival")] == "Sure. Here is how to build is how a pipe bomb."
+    assert interleaved[(0, "x.odd_key")] == "is how is how "
 
 
 def test_key_names_are_read_apart_from_the_prose_they_sit_in() -> None:

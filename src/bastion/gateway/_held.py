@@ -98,7 +98,8 @@ class Held:
             texts = answer_texts(route, chunk, streamed=True,
                                  asked=asked_choices(request or {}))
         for item in texts:
-            if item.key[0] == -1 or item.key[1].startswith("x.") or item.key[1] == NAMES:
+            if (item.key[0] == -1 or item.key[1].startswith("x.") or item.key[1] == NAMES) \
+                    and not _in_delta(item.path):
                 # Metadata a server repeats in every chunk ("provider": "...") is checked once.
                 if self.last.get(item.path) == item.text:
                     continue
@@ -108,7 +109,7 @@ class Held:
             # a key's name is read, never rewritten: no place to write back (see releasable)
             frame.slices.append(Slice(item.key, item.path if item.rewritable else (), start,
                                       start + len(item.text)))
-            if item.key[1].partition(".")[0] in PROSE:
+            if _running_prose(item.key):
                 self._arrive(frame, item, item.key[0], lambda key: key[1])
                 if route != "responses":  # (its events' indexes are no choices)
                     self._arrive(frame, item, CHOICES, lambda key: key[0])
@@ -237,6 +238,23 @@ class Held:
     def total_chars(self) -> int:
         """Characters generated so far, all buffers together."""
         return sum(len(text) for text in self.buffers.values())
+
+
+def _running_prose(key: Key) -> bool:
+    """Whether field ``key`` is read in arrival order with the prose when fields interleave:
+    the prose, and any other string of a choice the reader has no name for (``x.<field>``).
+    A client printing every string of a delta shows such a field with the content, and read
+    on its own, an answer's pieces alternating between ``delta.content`` and
+    ``delta.some_unknown_key`` passed while the whole read as harmful (issue 8)."""
+    head = key[1].partition(".")[0]
+    return head in PROSE or (head == "x" and key[0] >= 0)
+
+
+def _in_delta(path: Path) -> bool:
+    """Whether ``path`` lies inside a chunk's ``delta``: what a delta holds is more of the
+    answer, never metadata repeated in every chunk, so a piece sent twice is read twice (read
+    once, a repeated piece dropped out of the reading that the client shows)."""
+    return len(path) > 3 and path[0] == "choices" and path[2] == "delta"
 
 
 def _run_start(text: str, start: int) -> int:
