@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.monitor import EventStore
 from bastion.redact import Detectors, StreamMasker, StreamRestorer, Vault, iban_ok, luhn_ok
-from bastion.testing import ScriptedUpstream, Turn, wait_until
+from bastion.testing import ScriptedUpstream, Turn, serve_app, wait_until
 
-from .conftest import GatewayFactory, RawUpstream, Running, streamed_text
+from .conftest import GatewayFactory, RawUpstream, Running, sse_frames, streamed_text
 
 CARD = "4111 1111 1111 1111"
 EMAIL = "bob.smith@example.com"
@@ -531,3 +531,107 @@ def test_logit_bias_holding_anything_but_token_ids_and_numbers_is_refused(
     assert error["param"] == "logit_bias"
     assert "token ids" in error["message"]
     assert upstream[0].requests == []
+
+
+def _answer_with(message: dict[str, object], **choice: object) -> dict[str, object]:
+    return {"id": "c", "object": "chat.completion", "model": "m", "choices": [
+        {"index": 0, "finish_reason": "stop",
+         "message": {"role": "assistant", **message}, **choice}]}
+
+
+def _chunks_with(*deltas: dict[str, object], **choice: object) -> list[dict[str, object]]:
+    return [{"id": "c", "object": "chat.completion.chunk", "model": "m",
+             "choices": [{"index": 0, "delta": delta, **choice}]} for delta in deltas]
+
+
+_CALL_WITH = {"id": "call_1", "type": "function",
+              "function": {"name": "send", "arguments": "{}"}}
+#: (whole answer, streamed chunks) with a card number and an address as keys of objects.
+DATA_KEYS: dict[str, tuple[object, list[object]]] = {
+    "message_object": (
+        _answer_with({"content": "ok", "contacts": {"bob.smith@example.com": "primary",
+                                                    "4111111111111111": "card"}}),
+        _chunks_with({"content": "ok", "contacts": {"bob.smith@example.com": "primary",
+                                                    "4111111111111111": "card"}})),
+    "choice_extra": (
+        _answer_with({"content": "ok"}, meta={"4111111111111111": 1,
+                                              "bob.smith@example.com": 2}),
+        _chunks_with({"content": "ok"}, meta={"4111111111111111": 1,
+                                              "bob.smith@example.com": 2})),
+    "tool_call_extra": (
+        _answer_with({"content": None, "tool_calls": [
+            {**_CALL_WITH, "extra": {"bob.smith@example.com": {"4111111111111111": 1}}}]}),
+        _chunks_with({"tool_calls": [
+            {"index": 0, **_CALL_WITH,
+             "extra": {"bob.smith@example.com": {"4111111111111111": 1}}}]})),
+    "json_content": (
+        _answer_with({"content": '{"4111111111111111": 1, "bob.smith@example.com": 2}'}),
+        _chunks_with({"content": '{"4111111111111111": 1, '},
+                     {"content": '"bob.smith@example.com": 2}'})),
+    "top_level": (
+        {**_answer_with({"content": "ok"}), "owners": {"bob.smith@example.com": 1,
+                                                      "4111111111111111": 2}},
+        [{**chunk, "owners": {"bob.smith@example.com": 1, "4111111111111111": 2}}
+         for chunk in _chunks_with({"content": "ok"})]),
+}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+@pytest.mark.parametrize("case", sorted(DATA_KEYS))
+def test_a_card_number_or_an_address_as_an_answer_key_is_masked(
+        gateway_factory: GatewayFactory, case: str, stream: bool) -> None:
+    """Issue 8: an answer's keys were read only when they were not inert identifiers, and
+    never masked; a card number or an address is shaped like an identifier, so one the model
+    wrote as a key of an object reached the client as it was, checked 'pass'. A key that
+    holds data is masked as a value is (here under the default policy, which redacts)."""
+    raw = RawUpstream()
+    raw.body, raw.frames = DATA_KEYS[case]
+    with serve_app(raw.app()) as url:
+        gw = gateway_factory(upstream__base_url=url)
+        with gw.client(gw.key("alice")) as client:
+            response = client.post("/chat/completions", json=chat("list them", stream=stream))
+    assert response.status_code == 200, response.text
+    shown = without_random_ids(response.text)
+    for secret in ("4111111111111111", "bob.smith", "example.com"):
+        assert secret not in shown, shown
+    assert "[REDACTED_CARD_1]" in shown
+    assert "[REDACTED_EMAIL_1]" in shown
+    if stream:
+        assert sse_frames(response.text)[-1] == "[DONE]"
+    else:
+        assert "output/default=redact" in response.headers["x-bastion-checks"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_card_number_as_a_responses_answer_key_is_masked(
+        gateway_factory: GatewayFactory) -> None:
+    """The same in an output item of the Responses API, streamed and not."""
+    item = {"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+            "content": [{"type": "output_text", "text": "ok", "annotations": []}],
+            "extra": {"4111111111111111": 1}}
+    final = {"id": "resp_1", "object": "response", "created_at": 1, "status": "completed",
+             "model": "m", "output": [item]}
+    raw = RawUpstream(body=final, done=False, frames=[
+        {"type": "response.output_item.done", "output_index": 0, "item": item},
+        {"type": "response.completed", "response": final}])
+    with serve_app(raw.app()) as url:
+        gw = gateway_factory(upstream__base_url=url)
+        with gw.client(gw.key("alice")) as client:
+            for stream in (False, True):
+                response = client.post("/responses", json={"model": "m", "input": "list",
+                                                           "stream": stream})
+                assert response.status_code == 200, response.text
+                assert "4111111111111111" not in without_random_ids(response.text)
+                assert "[REDACTED_CARD_1]" in response.text
+                assert "response.completed" in response.text or not stream
+
+
+def test_keys_that_hold_data_are_read_and_identifiers_are_not() -> None:
+    from bastion.gateway._answer import NAMES, answer_texts
+
+    answer = _answer_with({"content": "ok", "x": {"bob.smith@example.com": 1,
+                                                  "4111-1111-1111-1111": 2, "user_id": 3,
+                                                  "gpt-4o-2024-08-06": 4}})
+    names = {t.text for t in answer_texts("chat", answer, streamed=False) if t.key[1] == NAMES}
+    assert names == {"bob.smith@example.com 4111-1111-1111-1111"}

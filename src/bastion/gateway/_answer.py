@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeGuard
 
-from bastion.gateway._extract import MEDIA_URL, Path, identifier_shaped, inert
+from bastion.gateway._extract import MEDIA_URL, Path, identifier_shaped, inert, named_key
 from bastion.gateway._jsontext import reading
 
 Key = tuple[int, str]
@@ -96,15 +96,17 @@ def walk_answer(index: int, name: str, path: Path, value: Any) -> Iterator[Answe
 
 def object_keys(index: int, path: Path, value: dict[Any, Any]) -> Iterator[AnswerText]:
     """The names of the keys of an object in an answer: one of free text is refused (a client
-    may show it, and a key cannot be masked); those that are not inert identifiers
-    (``how_to_build_a_pipe_bomb_at_home``) are read, in field :data:`NAMES`. Every reader of
-    an object reads its keys so: a black-box pass (issue 8) had the harmful answer as a key
-    of a message, a choice, a tool call or an output item, and only values were read."""
+    may show it, and free text cannot be masked as a key); those that do not name a field
+    (``how_to_build_a_pipe_bomb_at_home``, ``bob@example.com``: see ``named_key``) are read,
+    in field :data:`NAMES` (and masked where the policy redacts: ``_jsontext.mask_keys``).
+    Every reader of an object reads its keys so: a black-box pass (issue 8) had the harmful
+    answer as a key of a message, a choice, a tool call or an output item, and only values
+    were read."""
     odd = []
     for key in value:
         if not isinstance(key, str) or not identifier_shaped(key):
             raise Unreadable(f"{_where(path) or 'the answer'} has a key that is free text")
-        if not inert(key):
+        if not named_key(key):
             odd.append(key)
     if odd:
         yield AnswerText((index, NAMES), path, " ".join(odd), sep=" ", rewritable=False)

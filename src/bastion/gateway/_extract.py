@@ -205,15 +205,35 @@ def _english_words(value: str) -> list[str]:
     return [w for w in _words(value) if w in known]
 
 
+#: Data in an identifier's shape: an address, or a long number (a card, an account, a phone
+#: or social security number) written with or without single separators.
+_DATA = re.compile(r"[^@\s]@[^@\s]+\.[A-Za-z]|(?:[0-9][ ._-]?){8,}[0-9]")
+
+
+def data_shaped(value: str) -> bool:
+    """True for a string shaped like an identifier that holds data, not a name
+    (``bob@example.com``, ``4111-1111-1111-1111``): as an object's key it is read, as a
+    value is, never passed as an inert identifier (``gpt-4o-2024-08-06`` is a name)."""
+    return _DATA.search(value) is not None
+
+
+def named_key(key: str) -> bool:
+    """Whether an object's key is an inert identifier that names a field, which need not be
+    read on its own: not free text, not an identifier that reads as words (see
+    :func:`inert`), and no data (see :func:`data_shaped`)."""
+    return inert(key) and not data_shaped(key)
+
+
 def _keys(path: Path, value: dict[Any, Any]) -> Iterator[TextField]:
-    """The keys of an object: those that are not inert identifiers as one text, the others
-    as one identifier field (neither rewritable: masking cannot rename a key)."""
+    """The keys of an object: those that do not name a field (:func:`named_key`) as one
+    text, the others as one identifier field (neither rewritable: masking cannot rename a
+    key)."""
     keys = [str(k) for k in value]
-    odd = [k for k in keys if not inert(k)]
+    odd = [k for k in keys if not named_key(k)]
     if odd:
         yield TextField(path, " ".join(odd), rewritable=False)
     if len(odd) < len(keys):
-        yield TextField(path, " ".join(k for k in keys if inert(k)), rewritable=False,
+        yield TextField(path, " ".join(k for k in keys if named_key(k)), rewritable=False,
                         identifier=True)
 
 

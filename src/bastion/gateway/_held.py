@@ -204,11 +204,14 @@ class Held:
             self.safe[key] = len(text)
         self.finished = True
 
-    def releasable(self, rewrite: Callable[[Key, int, int], str] | None) -> Iterator[str]:
+    def releasable(self, rewrite: Callable[[Key, int, int], str] | None,
+                   rename: Callable[[dict[str, Any]], object] | None = None) -> Iterator[str]:
         """Frames whose text is all safe, in order, as SSE frames.
 
         ``rewrite(key, start, end)`` gives the text to send for ``buffers[key][start:end]``
-        (masked, restored); without it frames leave as queued.
+        (masked, restored), and ``rename(chunk)`` renames the chunk's keys in place, once its
+        values are written back (their paths name the keys as they came); without either,
+        frames leave as queued.
         """
         while self.frames:
             frame = self.frames[0]
@@ -216,13 +219,16 @@ class Held:
                     frame.to_end and not self.finished):
                 return
             self.frames.popleft()
-            if rewrite is None or not frame.slices:
+            if rename is None and (rewrite is None or not frame.slices):
                 yield frame.raw
                 continue
             for piece in frame.slices:
-                if piece.path:  # not a reading of the fields (ARRIVAL) or of keys' names
+                if piece.path and rewrite is not None:  # not a reading of the fields
+                    # (ARRIVAL) or of keys' names
                     set_path(frame.chunk, piece.path,
                              rewrite(piece.key, piece.start, piece.end))
+            if rename is not None:
+                rename(frame.chunk)
             named = f"event: {frame.event}\n" if frame.event else ""
             yield named + "data: " + dumps(frame.chunk) + "\n\n"
 

@@ -48,6 +48,7 @@ from bastion.gateway._extract import (
 )
 from bastion.gateway._guard import Check, header_value, unread_language
 from bastion.gateway._jsontext import mask_document
+from bastion.gateway._keymask import mask_keys
 from bastion.gateway._respond import (
     MODEL_PREFIX,
     GatewayError,
@@ -448,4 +449,25 @@ def _rewrite_choices(ctx: Context, data: dict[str, Any], texts: list[AnswerText]
             text = vault.restore(text)
         if text != item.text and item.rewritable:
             set_path(data, item.path, text)
+    _mask_keys(ctx, data, output_vault if mask else None, vault if restore else None)
     return len(output_vault) if mask else None
+
+
+def _mask_keys(ctx: Context, data: Any, mask: Vault | None, restore: Vault | None) -> None:
+    """Mask (and restore) the keys of an answer's objects as their values are (after the
+    values: their paths name the keys as the upstream wrote them).
+
+    Raises:
+        GatewayError: two keys of one object would be masked to one name (a 502).
+    """
+    def rename(key: str) -> str:
+        key = mask.mask(key) if mask is not None else key
+        return restore.restore(key) if restore is not None else key
+
+    try:
+        mask_keys(data, rename)
+    except ValueError as exc:
+        ctx.outcome, ctx.reason = "upstream_error", f"unmaskable keys: {exc}"
+        raise GatewayError(502, f"the upstream's answer has keys that cannot be masked ({exc}), "
+                           "so it was withheld; ask for the data as values, not as keys",
+                           code="upstream_malformed") from exc

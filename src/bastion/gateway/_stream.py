@@ -41,6 +41,7 @@ from bastion.gateway._answer import (
 from bastion.gateway._context import Context
 from bastion.gateway._guard import Check, Outcome, outcome_of
 from bastion.gateway._held import Held
+from bastion.gateway._keymask import mask_keys
 from bastion.gateway._respond import MODEL_PREFIX, dumps, policy_details, sse_error
 from bastion.gateway._responses import TERMINAL, sign_response
 from bastion.gateway._sse import Event, EventReader
@@ -133,7 +134,7 @@ class StreamGuard:
                 return
             else:
                 self._fail(event.data, "upstream_stream_error")
-            for frame in self.held.releasable(self._rewrite()):
+            for frame in self.held.releasable(self._rewrite(), self._rename()):
                 yield frame
 
     def _accept(self, event: Event) -> None:
@@ -169,6 +170,26 @@ class StreamGuard:
         except (Unreadable, RecursionError) as exc:
             self._fail(f"the upstream sent a chunk the gateway cannot read ({exc})",
                        "upstream_malformed")
+
+    def _rename(self) -> Callable[[dict[str, Any]], object] | None:
+        """What masks (and restores) the keys of a chunk's objects as values are, as it leaves
+        (see ``_keymask``): a key comes whole in one chunk, so it needs no hold-back."""
+        if self.masker is None and self.vault is None:
+            return None
+        masker, vault = self.masker, self.vault
+
+        def key(name: str) -> str:
+            name = masker.vault.mask(name) if masker is not None else name
+            return vault.restore(name) if vault is not None else name
+
+        def rename(chunk: dict[str, Any]) -> None:
+            try:
+                mask_keys(chunk, key)
+            except ValueError as exc:
+                self._fail(f"the upstream sent a chunk whose keys cannot be masked ({exc})",
+                           "upstream_malformed")
+
+        return rename
 
     async def _check(self, *, force: bool) -> None:
         keys = self.held.due(self.config.window_chars, force=force,
@@ -253,7 +274,7 @@ class StreamGuard:
         if check.outcome in ("block", "error"):
             await self._stop(check, counted=True)
         self.held.release_all()
-        frames = list(self.held.releasable(self._rewrite()))
+        frames = list(self.held.releasable(self._rewrite(), self._rename()))
         frames.extend(self._flush_restorers())
         if self.masker is not None:
             check.settle_masking(len(self.masker.vault))
