@@ -613,6 +613,25 @@ def test_oversized_headers_get_431(gw: Running) -> None:
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_request_line_counts_toward_the_header_limit(gw: Running) -> None:
+    """Issue 8: a 60 KB query string was not counted in ``max_header_bytes`` (only the header
+    lines were), so a request head of any size got through. The URL counts, as real servers
+    count the request line: too long alone, a 414; with the headers, a 431."""
+    chat = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    with gw.client(gw.key("eve")) as client:
+        long_url = client.post("/chat/completions?q=" + "a" * 60_000, json=chat)
+        both = client.post("/chat/completions?q=" + "a" * 20_000, json=chat,
+                           headers={"x-filler": "a" * 20_000})
+        short = client.post("/chat/completions?q=" + "a" * 100, json=chat)
+    assert long_url.status_code == 414, long_url.text
+    assert long_url.json()["error"]["code"] == "uri_too_long"
+    assert "max_header_bytes" in long_url.json()["error"]["message"]
+    assert both.status_code == 431, both.text
+    assert "request line" in both.json()["error"]["message"]
+    assert short.status_code == 200, short.text
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_model_scope_cannot_be_dodged(gw: Running) -> None:
     key = gw.key("scoped", models=["scripted-*"])
     with gw.client(key) as client:

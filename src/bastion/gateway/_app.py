@@ -100,22 +100,41 @@ def _unrouted_error(request: Request, exc: HTTPException) -> GatewayError:
 
 
 class HeaderLimit:
-    """Refuse requests whose headers exceed ``max_header_bytes`` (431) before any route runs,
-    with an audit event as every refusal has (no caller: the key is not looked up)."""
+    """Refuse requests whose head (request line and headers) exceeds ``max_header_bytes``
+    before any route runs: a 414 when the URL alone does, a 431 otherwise, with an audit event
+    as every refusal has (no caller: the key is not looked up). The request line counts as
+    real servers count it: only the header lines did, and a 60 KB query string got through
+    (issue 8)."""
 
     def __init__(self, app: ASGIApp, *, gateway: Gateway) -> None:
         self.app, self.gateway = app, gateway
         self.limit = gateway.config.max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request on, or answer 431."""
+        """Pass the request on, or answer 414 or 431."""
         if scope["type"] == "http":
-            size = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
-            if size > self.limit:
-                error = GatewayError(431, f"the request headers have {size} bytes; the limit "
-                                     f"is {self.limit}", code="headers_too_large")
+            error = self._too_large(scope)
+            if error is not None:
                 route = _ROUTE_NAMES.get(scope["path"], "unknown")
                 await refused(self.gateway, route, error)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
+    def _too_large(self, scope: Scope) -> GatewayError | None:
+        path = scope.get("raw_path") or scope["path"].encode()
+        query = scope.get("query_string", b"")
+        target = len(path) + (len(query) + 1 if query else 0)
+        # "POST /v1/chat/completions?q=... HTTP/1.1\r\n"
+        line = len(scope["method"]) + target + len(scope.get("http_version", "1.1")) + 9
+        headers = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+        setting = f"the limit (max_header_bytes) is {self.limit}"
+        if line > self.limit:
+            return GatewayError(414, f"the request URL has {target} bytes and {setting}; "
+                                "send the request's content in its JSON body, not in the "
+                                "URL", code="uri_too_long")
+        if line + headers > self.limit:
+            return GatewayError(431, f"the request line and headers have {line + headers} "
+                                f"bytes (the request line {line}) and {setting}; send fewer "
+                                "or smaller headers and a shorter URL",
+                                code="headers_too_large")
+        return None

@@ -293,7 +293,8 @@ class GatewayConfig(_Strict):
                               "5 s, aiohttp 15 s), so a client never reuses one being closed.")
     backlog: int = Field(default=2048, ge=1, description="Pending connections the socket holds.")
     max_header_bytes: int = Field(default=32_768, ge=1024,
-                                  description="Request headers larger than this get a 431.")
+                                  description="A request head (request line and headers) larger "
+                                  "than this gets a 431, or a 414 when its URL alone is.")
     header_timeout_s: float = Field(
         default=10.0, gt=0, description="Longest a request's line and headers may take to "
         "arrive, from the connection's start (or a later request's first byte): the "
