@@ -500,3 +500,50 @@ def test_an_account_cannot_hold_every_upstream_connection(
     assert served == 200
     assert ask(hog, "again") == 200  # both places given back, the stream's too
     assert gw.app.state.gateway.in_progress == {}
+
+
+_ANSWERS = {
+    "/chat/completions": {"id": "c", "object": "chat.completion", "model": "m", "choices": [
+        {"index": 0, "finish_reason": "stop",
+         "message": {"role": "assistant", "content": "Tea."}}]},
+    "/completions": {"id": "c", "object": "text_completion", "model": "m",
+                     "choices": [{"index": 0, "finish_reason": "stop", "text": "Tea."}]},
+    "/responses": {"id": "r", "object": "response", "created_at": 1, "status": "completed",
+                   "model": "m", "output": [
+                       {"type": "message", "id": "m1", "status": "completed",
+                        "role": "assistant", "content": [
+                            {"type": "output_text", "text": "Tea.", "annotations": []}]}]},
+}
+
+
+@pytest.mark.parametrize(("path", "name"), [
+    ("/chat/completions", "max_tokens"), ("/chat/completions", "max_completion_tokens"),
+    ("/completions", "max_tokens"), ("/responses", "max_output_tokens")])
+def test_a_cap_that_is_not_a_whole_number_is_refused(
+        gateway_factory: GatewayFactory, path: str, name: str) -> None:
+    """Issue 8: a cap sent as a string ("5000") or a float was not counted in the token
+    budget (only whole numbers were reserved), and went on to upstreams that read "5000" as
+    5000 (vLLM's and llama.cpp's validators coerce it). A cap is a whole number or null."""
+    raw = RawUpstream(body=_ANSWERS[path])
+    body: dict[str, object] = ({"model": "m", "input": "tell me about tea"}
+                               if path == "/responses" else
+                               {"model": "m", "prompt": "tell me about tea"}
+                               if path == "/completions" else chat("tell me about tea"))
+    with serve_app(raw.app()) as url:
+        gw = gateway_factory(upstream__base_url=url)
+        gw.accounts.create_account("odd")
+        _, key = gw.accounts.create_key("odd", tokens_per_minute=1000)
+        with gw.client(key) as client:
+            refused = [client.post(path, json={**body, name: value})
+                       for value in ("5000", 5000.0, True, "100", [5000])]
+            nothing = client.post(path, json={**body, name: None})
+            fine = client.post(path, json={**body, name: 100})
+    for response in refused:
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["param"] == name
+        assert f"{name!r} must be a whole number" in error["message"]
+    assert nothing.status_code == 200, nothing.text
+    assert fine.status_code == 200, fine.text
+    assert len(raw.requests) == 2
+    assert raw.requests[-1][name] == 100

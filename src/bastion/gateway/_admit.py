@@ -300,7 +300,7 @@ def reserved_output(route: str, body: dict[str, Any]) -> int:
     if route not in ("chat", "completions", "responses"):
         return 0
     # the largest: an upstream may read any one of them (llama.cpp reads max_tokens alone)
-    cap = max((c for c in map(body.get, _CAP_NAMES) if counted(c)), default=0)
+    cap = max((c for c in map(body.get, CAP_NAMES) if counted(c)), default=0)
     return cap * generated_choices(body)
 
 
@@ -313,7 +313,7 @@ def generated_choices(body: dict[str, Any]) -> int:
 
 
 #: Every field that caps an answer's length.
-_CAP_NAMES = ("max_completion_tokens", "max_tokens", "max_output_tokens")
+CAP_NAMES = ("max_completion_tokens", "max_tokens", "max_output_tokens")
 #: The field that caps an answer's length, per route.
 _CAP_FIELD = {"chat": "max_completion_tokens", "completions": "max_tokens",
               "responses": "max_output_tokens"}
@@ -335,7 +335,7 @@ async def cap_to_budget(ctx: Context, body: dict[str, Any]) -> None:
     try:
         if ctx.reserved_tokens:  # the client's own cap, charged: every cap field says it
             if limiter.has_token_budget(ctx.principal):
-                for name in _CAP_NAMES:
+                for name in CAP_NAMES:
                     if name in body:
                         body[name] = ctx.reserved_tokens // answers
             return
@@ -355,7 +355,7 @@ async def cap_to_budget(ctx: Context, body: dict[str, Any]) -> None:
                            headers={"Retry-After": "60"})
     # every cap field the client sent too: an upstream that reads max_tokens alone must not
     # take a -1 or "100000" left beside the cap for no cap at all (llama.cpp, Ollama)
-    for name in {_CAP_FIELD[ctx.route], *(n for n in _CAP_NAMES if n in body)}:
+    for name in {_CAP_FIELD[ctx.route], *(n for n in CAP_NAMES if n in body)}:
         body[name] = cap
     ctx.release_promise = release
 

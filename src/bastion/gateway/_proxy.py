@@ -13,6 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from bastion.accounts import hashed_account_id
 from bastion.gateway._abuse import assess, assess_in_order, settle_first
 from bastion.gateway._admit import (
+    CAP_NAMES,
     cap_to_budget,
     charge_completion,
     charge_tokens,
@@ -357,6 +358,15 @@ def _answers_asked(route: str, body: dict[str, Any]) -> bool:
             # they would be refused only once they came back (or, for best_of, never seen)
             raise GatewayError(400, f"{name!r} must be a whole number of at least 1 ({what}),"
                                f" not {answers!r}", code="invalid_request", param=name)
+    for name in CAP_NAMES:
+        cap = body.get(name)
+        if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool)):
+            # reserved only when a whole number, "5000" went on uncounted to upstreams that
+            # read it as 5000 (vLLM's and llama.cpp's validators coerce it): issue 8
+            raise GatewayError(400, f"{name!r} must be a whole number (the most tokens an "
+                               f"answer may take) or null, not {repr(cap)[:40]}; send it as "
+                               "a JSON number, such as 500", code="invalid_request",
+                               param=name)
     prompts = body.get("prompt") if route == "completions" else None
     if isinstance(prompts, list) and len(prompts) > 1 and not all(
             isinstance(p, int) for p in prompts):  # a list of ints is one prompt, as ids
