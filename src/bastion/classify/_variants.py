@@ -1301,13 +1301,37 @@ def _every_other_in(text: str) -> str:
         return text
     common = [w in COMMON for w in plain]
     for keep in (0, 1):
-        kept, dropped = common[keep::2], common[1 - keep::2]
-        if (sum(dropped) <= _DROPPED_COMMON * len(dropped)
-                and sum(kept) >= _KEPT_COMMON * len(kept)
-                and sum(pair in _ORDERED_PAIRS
-                        for pair in itertools.pairwise(plain[keep::2])) >= 2):
+        if _alternates(plain[keep::2], common[keep::2], common[1 - keep::2]):
             return " ".join(text.split()[keep::2])
+    # run into prose with no stop between (a fourteenth black-box pass): the request opens or
+    # ends the sentence, and its fillers stop at the first common word in their places
+    words = text.split()
+    for ahead in (True, False):
+        seq = list(range(len(words))) if ahead else list(range(len(words) - 1, -1, -1))
+        for keep in (0, 1):
+            fillers = seq[1 - keep::2]
+            stop = next((n for n, i in enumerate(fillers) if common[i]), len(fillers))
+            end = 2 * stop + 1 - keep  # the words before the first common filler's place
+            if end < 8 or end >= len(words) - 1:
+                continue
+            kept, dropped = sorted(seq[keep:end:2]), sorted(seq[1 - keep:end:2])
+            # four stretches tried, not one: the fillers must be words too (a sentence that
+            # ends "friday the 6th to monday the 9th" alternated so)
+            if all(plain[i].isalpha() for i in dropped) and _alternates(
+                    [plain[i] for i in kept], [common[i] for i in kept],
+                    [common[i] for i in dropped]):
+                said = [words[i] for i in kept]
+                return " ".join([*said, *words[end:]] if ahead
+                                else [*words[:len(words) - end], *said])
     return text
+
+
+def _alternates(kept: list[str], kept_common: list[bool], dropped_common: list[bool]) -> bool:
+    """Whether words kept at one parity and dropped at the other read as a request with a
+    filler between every two words (see :func:`_every_other_in`)."""
+    return (sum(dropped_common) <= _DROPPED_COMMON * len(dropped_common)
+            and sum(kept_common) >= _KEPT_COMMON * len(kept_common)
+            and sum(pair in _ORDERED_PAIRS for pair in itertools.pairwise(kept)) >= 2)
 
 
 #: Two letters apart by a dot, a dash or an underscore (a letter-spaced run's own mark).
