@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -146,6 +147,30 @@ HARMFUL_OUTPUTS["alternating_unknown_event"] = (
     _response(_message(HARM)),
     [{"type": f"response.{kind}.delta", "item_id": "msg_1", "output_index": 0,
       "content_index": 0, "delta": piece} for kind, piece in zip(_UNKNOWN, _PIECES, strict=True)])
+
+# The same between output text and an event's field the gateway has no name for, the text
+# of an event type it does not know, an annotation, or a function call's arguments: each was
+# read on its own (event fields as metadata, once), never in order with the text (issue 8).
+_ASIDES: dict[str, Callable[[str], dict[str, Any]]] = {
+    "alternating_event_field": lambda piece: {
+        "type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0,
+        "content_index": 0, "delta": "", "note": piece},
+    "alternating_unknown_event_text": lambda piece: {
+        "type": "response.custom_note.added", "output_index": 0, "text": piece},
+    "alternating_annotation": lambda piece: {
+        "type": "response.output_text.annotation.added", "item_id": "msg_1",
+        "output_index": 0, "content_index": 0, "annotation_index": 0,
+        "annotation": {"type": "note", "text": piece}},
+    "alternating_function_arguments": lambda piece: {
+        "type": "response.function_call_arguments.delta", "item_id": "fc_1",
+        "output_index": 1, "delta": piece},
+}
+for _name, _aside in _ASIDES.items():
+    HARMFUL_OUTPUTS[_name] = (
+        _response(_message(HARM)),
+        [{"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0,
+          "content_index": 0, "delta": piece} if n % 2 == 0 else _aside(piece)
+         for n, piece in enumerate(_PIECES)])
 
 
 @pytest.mark.parametrize("case", sorted(HARMFUL_OUTPUTS))

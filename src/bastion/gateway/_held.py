@@ -99,7 +99,7 @@ class Held:
                                  asked=asked_choices(request or {}))
         for item in texts:
             if (item.key[0] == -1 or item.key[1].startswith("x.") or item.key[1] == NAMES) \
-                    and not _in_delta(item.path):
+                    and not _more_answer(route, item):
                 # Metadata a server repeats in every chunk ("provider": "...") is checked once.
                 if self.last.get(item.path) == item.text:
                     continue
@@ -109,8 +109,9 @@ class Held:
             # a key's name is read, never rewritten: no place to write back (see releasable)
             frame.slices.append(Slice(item.key, item.path if item.rewritable else (), start,
                                       start + len(item.text)))
-            if _running_prose(item.key):
-                self._arrive(frame, item, item.key[0], lambda key: key[1])
+            if _running_prose(item.key) and not _repeated_name(item, self.buffers, start):
+                if item.key[0] >= 0:
+                    self._arrive(frame, item, item.key[0], lambda key: key[1])
                 if route != "responses":  # (its events' indexes are no choices)
                     self._arrive(frame, item, CHOICES, lambda key: key[0])
         self.frames.append(frame)
@@ -127,6 +128,8 @@ class Held:
         ``choices[0]`` of every chunk shows the whole (a black-box pass)."""
         arrival = (index, ARRIVAL)
         piece = item.text + item.sep
+        if not piece:  # ("name": "" in each chunk of a call's arguments is no interleaving)
+            return
         if arrival not in self.buffers:
             runs = self.runs.setdefault(index, [])
             end = len(self.buffers[item.key])
@@ -248,18 +251,37 @@ class Held:
 
 def _running_prose(key: Key) -> bool:
     """Whether field ``key`` is read in arrival order with the prose when fields interleave:
-    the prose, and any other string of a choice the reader has no name for (``x.<field>``).
-    A client printing every string of a delta shows such a field with the content, and read
-    on its own, an answer's pieces alternating between ``delta.content`` and
-    ``delta.some_unknown_key`` passed while the whole read as harmful (issue 8)."""
+    the prose, a tool call's name and arguments, and any other string of a choice the reader
+    has no name for (``x.<field>``; beside the choices, a chunk's own: across the choices,
+    :data:`CHOICES`). A client printing every string of a delta shows such a field with the
+    content, and read field by field, an answer's pieces alternating between
+    ``delta.content`` and ``delta.some_unknown_key`` (or a tool call's arguments, or an
+    annotation of a Responses stream) passed while the whole read as harmful (issue 8)."""
     head = key[1].partition(".")[0]
-    return head in PROSE or (head == "x" and key[0] >= 0)
+    return head in _ARRIVING or (head == "x" and key[0] >= -1)
 
 
-def _in_delta(path: Path) -> bool:
-    """Whether ``path`` lies inside a chunk's ``delta``: what a delta holds is more of the
-    answer, never metadata repeated in every chunk, so a piece sent twice is read twice (read
-    once, a repeated piece dropped out of the reading that the client shows)."""
+_ARRIVING = PROSE | {"tool", "function_call"}
+
+
+def _repeated_name(item: AnswerText, buffers: dict[Key, str], start: int) -> bool:
+    """Whether ``item`` is a tool call's name sent again whole (some servers repeat it beside
+    each piece of the arguments): not more of the answer, so not read in arrival order."""
+    before, size = buffers[item.key][:start], len(item.text)
+    return item.key[1].endswith(".name") and size > 0 and start > 0 \
+        and start % size == 0 and before == item.text * (start // size)
+
+
+def _more_answer(route: str, item: AnswerText) -> bool:
+    """Whether ``item`` is more of the answer, never metadata a server repeats in every chunk,
+    so a piece sent twice is read twice (read once, a repeated piece dropped out of the
+    reading that the client shows): what a chat chunk's ``delta`` holds, and the extra
+    fields of a Responses event that is no repeat (choice 0: see ``event_texts``)."""
+    if item.key[1] == NAMES:
+        return False
+    if route == "responses":
+        return item.key[0] == 0
+    path = item.path
     return len(path) > 3 and path[0] == "choices" and path[2] == "delta"
 
 

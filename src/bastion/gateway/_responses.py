@@ -362,8 +362,9 @@ def event_texts(event: dict[str, Any], request: dict[str, Any]) -> list[AnswerTe
             out.extend(_string(ECHO, f"{kind}.{key}", (key,), value))
         elif key == "logprobs":
             out.extend(logprob_steps(ECHO if repeat else 0, (key,), value))
-        else:
-            out.extend(walk_answer(-1, kind, (key,), value))
+        else:  # more of the answer (choice 0), read in order with its text; a repeat's, and
+            # the event's type (a name, checked above), apart
+            out.extend(walk_answer(-1 if repeat or key == "type" else 0, kind, (key,), value))
     return out
 
 
