@@ -179,6 +179,7 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS,
         out += _windowed(View(camel, 0, len(text), "camel"), pair_chars, run_on)
     out += _comments(clean, pair_chars, run_on)
     out += _quoted(clean, pair_chars, run_on)
+    out += _fenced(clean, pair_chars, run_on)
     out += _list_words(clean)
     out += _hidden_language(clean, len(text), pair_chars, run_on)
     out += _hidden_in_parts(clean, pair_chars, run_on)
@@ -337,6 +338,27 @@ def _quoted(clean: str, pair_chars: int, run_on: tuple[int, int]) -> list[View]:
         if len(said.split()) >= CELL_WORDS and block.group(0).strip() != clean.strip():
             out += _windowed(View(said, block.start(), block.end(), "quoted"), pair_chars,
                              run_on)
+    return out
+
+
+#: A fenced block of markdown (three backticks or tildes, a language name or none, up to the
+#: same fence or the text's end), and a span in backticks that holds a space.
+_FENCE = re.compile(r"(`{3,}|~{3,})[^\n`]*\n?([\s\S]*?)(?:\1|$)|`([^`\n]*\s[^`\n]*)`")
+
+
+def _fenced(clean: str, pair_chars: int, run_on: tuple[int, int]) -> list[View]:
+    """Prose in a fenced block or in backticks, of ``CELL_WORDS`` words or more, read without
+    its fence (a fourteenth black-box pass: a request between two lines of three backticks
+    read 0.42, and 0.98 without them; the model learnt fences from benign code); code in a
+    fence (:func:`looks_like_code`) is read as sent."""
+    if "`" not in clean and "~~~" not in clean:
+        return []
+    out = []
+    for block in _FENCE.finditer(clean):
+        said = " ".join((block.group(2) if block.group(1) else block.group(3)).split())
+        if len(said.split()) >= CELL_WORDS and said != " ".join(clean.split()) \
+                and not looks_like_code(said):
+            out.append(View(said, block.start(), block.end(), "fenced", apart=True))
     return out
 
 
