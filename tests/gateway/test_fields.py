@@ -258,6 +258,13 @@ UNREADABLE: dict[str, tuple[Any, list[Any]]] = {
             {"type": "file", "file": {"url": "data:audio/wav;base64,UklGRiQAAABXQVZF"}}]}}),
         _chunks([{"delta": {"content": "ok", "annotations": [
             {"type": "file", "file": {"url": "data:audio/wav;base64,UklGRiQAAABXQVZF"}}]}}])),
+    # A picture behind a link (not a data: URL) where a reader walks any object: only the
+    # link was read (issue 8).
+    "annotation_picture": (
+        _completion({"message": {"role": "assistant", "content": "ok", "annotations": [
+            {"type": "image_url", "image_url": {"url": "https://example.com/made.png"}}]}}),
+        _chunks([{"delta": {"content": "ok", "annotations": [
+            {"type": "image_url", "image_url": {"url": "https://example.com/made.png"}}]}}])),
     "index_negative": (
         _completion({"index": -1, "message": {"role": "assistant", "content": HARM}}),
         [{"choices": [{"index": -1, "delta": {"content": HARM}}]}]),

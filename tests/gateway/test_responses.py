@@ -192,6 +192,11 @@ def test_harmful_output_is_blocked_streamed_or_not(raw_gw: tuple[RawUpstream, Ru
     {"output": "not a list"},
     _response({"type": "image_generation_call", "id": "ig", "result": "AAAA"}),
     _response({**_message("x"), "content": [{"type": "output_image", "url": "data:,"}]}),
+    # a code interpreter's picture, as a link: only the link was read (issue 8)
+    _response({"type": "code_interpreter_call", "id": "ci_1", "status": "completed",
+               "code": "plot()", "container_id": "cntr_1",
+               "outputs": [{"type": "image", "url": "https://example.com/plot.png"}]},
+              _message("Here is the plot.")),
 ])
 def test_unreadable_output_is_refused(raw_gw: tuple[RawUpstream, Running],
                                       body: dict[str, Any]) -> None:

@@ -87,11 +87,21 @@ def walk_answer(index: int, name: str, path: Path, value: Any) -> Iterator[Answe
         for at, item in enumerate(value):
             yield from walk_answer(index, name, (*path, at), item)
     elif isinstance(value, dict):
+        kind = value.get("type")
+        if isinstance(kind, str) and kind in _PICTURES:
+            raise Unreadable(f"{_where(path)} is a picture (type {kind!r}), which the gateway "
+                             "cannot check; ask for text output")
         yield from object_keys(index, path, value)
         for key, item in value.items():
             yield from walk_answer(index, name, (*path, key), item)
     elif value is not None and not isinstance(value, (bool, int, float)):
         raise Unreadable(f"{_where(path)} holds a value that is not JSON")
+
+
+#: Types of an answer's objects that are pictures, wherever they sit (a code interpreter's
+#: output, an annotation): only a link to one was read, and the picture went on unchecked,
+#: as a data: URL or OpenRouter's ``images`` is not (a black-box pass, issue 8).
+_PICTURES = frozenset({"image", "image_url", "output_image", "input_image", "image_file"})
 
 
 def object_keys(index: int, path: Path, value: dict[Any, Any]) -> Iterator[AnswerText]:
