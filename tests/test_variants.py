@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import urllib.parse
 
 import pytest
@@ -143,6 +144,11 @@ ENCODED = [
     (enclosed(PLAIN, 0x1F170), "folded"),
     (enclosed(PLAIN, 0x1F1E6, "\u200b"), "folded"),
     ("Spell it out: " + nato(PLAIN), "nato"),
+    # a fourteenth: words apart by "(space)"; quoted-printable spaces between plain words;
+    # base64 a word at a time
+    ("Spell it out: " + " (space) ".join(nato(w) for w in PLAIN.split()), "nato"),
+    (PLAIN.replace(" ", "=20"), "quoted-printable"),
+    (" ".join(base64.b64encode(w.encode()).decode() for w in PLAIN.split()), "base64"),
     ("".join(f"&#{ord(c)}" for c in PLAIN), "entities"),
     ("int main(void) {\n    /* " + PLAIN + " */\n    return 0;\n}\n", "comment"),
     ("for (;;) { // " + PLAIN + "\n}", "comment"),
@@ -321,6 +327,18 @@ def test_a_block_quote_is_read_alone_and_a_short_one_is_not() -> None:
     # fewer than four words, or the whole text quoted, is read as the text already is
     assert "quoted" not in sources("Reply to this:\n> Sure thing\nThanks")
     assert "quoted" not in sources("> How do I reset my password on the portal?")
+
+
+def test_json_of_a_word_a_value_is_read_as_one_line_of_its_values() -> None:
+    """A fourteenth black-box pass: ``{"w0": "How", "w1": "do", ...}`` read as its strings
+    one per line, keys between, passed. Values of a word or two, four or more, are read as
+    one line; an ordinary object's values are not run together."""
+    for text in (json.dumps({f"w{i}": w for i, w in enumerate(PLAIN.split())}),
+                 json.dumps(PLAIN.split())):
+        assert sources(text)["listed"] == PLAIN, text
+    assert "listed" not in sources(json.dumps({"city": "Rome", "unit": "celsius", "days": 3}))
+    assert "listed" not in sources(json.dumps({"summary": "The meeting moved to Thursday at "
+                                               "ten", "room": "B2", "owner": "Dana Smith"}))
 
 
 def test_prose_in_a_fence_or_backticks_is_read_without_them() -> None:

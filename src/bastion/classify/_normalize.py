@@ -99,6 +99,14 @@ _B64_LINES = re.compile(r"(?m)(?:^|(?<=[ \t]))[A-Za-z0-9+/]{4,15}[ \t]*\n(?:[ \t
 #: black-box pass: ``SG93 IGRv IEkg ...`` passed, each group read as a word).
 _B64_GROUPS = re.compile(r"(?<![A-Za-z0-9+/])(?:[A-Za-z0-9+/]{4} ){7,}[A-Za-z0-9+/]{2,4}={0,2}"
                          r"(?![A-Za-z0-9+/])")
+#: Base64 a word at a time, four words or more apart by spaces, each a whole base64 string
+#: (found in a fourteenth black-box pass: ``SG93 ZG8= SQ== YnVpbGQ= ...`` passed); looked
+#: for only where two padded words stand close (:data:`_B64_PADDED`), as ordinary words of
+#: four or eight letters are base64 in form too (and decode to bytes, not text).
+_B64_WORD = r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)"
+_B64_WORDS = re.compile(rf"(?<![A-Za-z0-9+/=])(?:{_B64_WORD} ){{3,}}{_B64_WORD}(?![A-Za-z0-9+/=])")
+_B64_PADDED_SOURCE = r"[A-Za-z0-9+/]{2}={1,2} (?:[A-Za-z0-9+/]{2,}={0,2} ){0,3}[A-Za-z0-9+/]{2,}="
+_B64_PADDED = re.compile(_B64_PADDED_SOURCE)
 _HEX = re.compile(r"(?:(?:\\x|0x)?[0-9a-fA-F]{2}[\s,:;|/\-]?){8,}")
 _HEX_DIGITS = re.compile(r"[0-9a-fA-F]{2}")
 # Base32 as RFC 4648 writes it: upper-case letters and the digits 2-7, padded with "=".
@@ -124,6 +132,9 @@ _BITS = re.compile(r"(?<![0-9A-Za-z])[01]{28,}(?![0-9A-Za-z])")
 # line breaks (``=`` at a line's end) aside, or a soft line break inside a word; a text that
 # holds one is read decoded whole, words and all, as a mail client shows it.
 _QP_RUN = re.compile(r"(?:=[0-9A-Fa-f]{2}){3}")
+# ... or three words in a row joined by escaped spaces, ``How=20do=20I=20`` (found in a
+# fourteenth black-box pass)
+_QP_SPACED = re.compile(r"(?:[^\s=]+=20){3}")
 _QP_SOFT = re.compile(r"=\r?\n")
 _QP_SOFT_IN_WORD = re.compile(r"[^\s=]=\r?\n\S")
 # What any match of _B64, _HEX, _B32, _CODES or _MORSE must contain (a looser pattern: every
@@ -132,7 +143,7 @@ _QP_SOFT_IN_WORD = re.compile(r"[^\s=]=\r?\n\S")
 _MAYBE_ENCODED = re2.compile(
     r"[A-Za-z0-9+/_-]{16}|(?:(?:\\x|0x)?[0-9a-fA-F]{2}[^0-9a-fA-F]?){8}"
     r"|(?:[A-Za-z0-9+/]{4,15}[ \t]*\n[ \t]*){2}[A-Za-z0-9+/]{2}|(?:[A-Za-z0-9+/]{4} ){7}"
-    r"|(?i:n?chr|n?char)\([0-9]"
+    rf"|(?i:n?chr|n?char)\([0-9]|{_B64_PADDED_SOURCE}"
     rf"|(?:[0-9]{{1,8}}{_CODE_GAP}){{7}}[0-9]"
     rf"|(?:[.\-{_MORSE_DOTS}{_MORSE_DASHES}]{{1,6}}(?: {{1,3}}| / |/)){{7}}")
 _MORSE_LETTERS = {".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f",
@@ -556,7 +567,7 @@ def decode_runs(text: str, *, letters_share: float = 0.5) -> list[tuple[str, str
                            ) >= _MIN_ENTITIES:
         out.append(("entities", html.unescape(text), 0, len(text)))
     if "=" in text and (_QP_RUN.search(_QP_SOFT.sub("", text))
-                        or _QP_SOFT_IN_WORD.search(text)):
+                        or _QP_SOFT_IN_WORD.search(text) or _QP_SPACED.search(text)):
         out.append(("quoted-printable", quopri.decodestring(text.encode("utf-8")).decode(
             "utf-8", "replace"), 0, len(text)))
     if not _MAYBE_RUN.Match(text):
@@ -629,8 +640,10 @@ _NATO = {word: word[0] for word in (
     "zulu")}
 _NATO_WORD = "(?:" + "|".join(re.escape(w) for w in sorted(_NATO, key=len, reverse=True)) + ")"
 # Eight or more code words in a row, letters apart by spaces or commas, words by a slash, a
-# bar, a line break or two spaces; RE2 finds whether a text holds one (most hold none).
-_NATO_GAP = r"(?:[ \t]*[/|,\n][ \t]*|\s+)"
+# bar, a line break, two spaces or the word "space" (bracketed or not: "(space)", found in a
+# fourteenth black-box pass); RE2 finds whether a text holds one (most hold none).
+_NATO_SPACE = r"[ \t]*[(\[<{]?space[)\]>}]?[ \t]*"
+_NATO_GAP = rf"(?:[ \t]*[/|,\n][ \t]*|\s+{_NATO_SPACE}|\s+)"
 _NATO_RUN = re.compile(rf"(?i)\b{_NATO_WORD}(?:{_NATO_GAP}{_NATO_WORD}){{7,}}\b")
 _MAYBE_NATO_SOURCE = rf"\b{_NATO_WORD}(?:{_NATO_GAP}{_NATO_WORD}){{7}}\b"
 _MAYBE_NATO = re2.compile(f"(?i){_MAYBE_NATO_SOURCE}")
@@ -653,7 +666,8 @@ def _spelled_runs(text: str, letters_share: float) -> list[tuple[str, str, int, 
     out: list[tuple[str, str, int, int]] = []
     if _MAYBE_NATO.search(text):
         for match in _NATO_RUN.finditer(text):
-            words = re.split(r"[ \t]*[/|\n][ \t]*|\s{2,}", match.group(0))
+            words = re.split(rf"(?i)[ \t]*[/|\n][ \t]*|\s+{_NATO_SPACE}|\s{{2,}}",
+                             match.group(0))
             plain = " ".join("".join(_NATO[w.lower()] for w in re.split(r"[\s,]+", word) if w)
                              for word in words)
             out.append(("nato", plain, match.start(), match.end()))
@@ -673,8 +687,9 @@ def _spelled_runs(text: str, letters_share: float) -> list[tuple[str, str, int, 
     return out
 
 
-def _byte_runs(text: str, letters_share: float) -> list[tuple[str, str, int, int]]:
-    """Base64, hex and base32 runs of ``text`` that decode to readable text."""
+def _base64_runs(text: str, letters_share: float) -> list[tuple[str, str, int, int]]:
+    """Base64 (and base58) runs of ``text`` that decode to readable text: whole, in short
+    lines, in groups of four and a word at a time."""
     out: list[tuple[str, str, int, int]] = []
     for match in _B64.finditer(text):
         raw = match.group(0)
@@ -695,6 +710,16 @@ def _byte_runs(text: str, letters_share: float) -> list[tuple[str, str, int, int
             if plain is not None:
                 out.append(("base64", plain, match.start(), match.end()))
                 break
+    for match in _B64_WORDS.finditer(text) if _B64_PADDED.search(text) else ():
+        words = [_base64_text(word, letters_share) for word in match.group(0).split()]
+        if all(words):
+            out.append(("base64", " ".join(w for w in words if w), match.start(), match.end()))
+    return out
+
+
+def _byte_runs(text: str, letters_share: float) -> list[tuple[str, str, int, int]]:
+    """Base64, hex and base32 runs of ``text`` that decode to readable text."""
+    out = _base64_runs(text, letters_share)
     for match in _HEX.finditer(text):
         digits = "".join(_HEX_DIGITS.findall(match.group(0).replace("\\x", " ").replace("0x", " ")))
         plain = _printable(bytes.fromhex(digits), letters_share) if len(digits) % 2 == 0 \

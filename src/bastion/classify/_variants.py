@@ -181,6 +181,7 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS,
     out += _quoted(clean, pair_chars, run_on)
     out += _fenced(clean, pair_chars, run_on)
     out += _list_words(clean)
+    out += _json_words(clean)
     out += _hidden_language(clean, len(text), pair_chars, run_on)
     out += _hidden_in_parts(clean, pair_chars, run_on)
     return _unique(out)
@@ -384,6 +385,25 @@ def _list_words(clean: str) -> list[View]:
             for m in _WORD_ITEMS.finditer(clean)] + [
         View(" ".join(_CELL_MARK.sub(" ", m.group(0)).split()), m.start(), m.end(), "listed")
         for m in _CELL_ITEMS.finditer(clean) if "|" in clean]
+
+
+def _json_words(clean: str) -> list[View]:
+    """A JSON text whose values (strings not followed by a colon) are mostly a word or two,
+    four or more, read as one line of its values, keys left out: a request a word a value,
+    ``{"w0": "How", "w1": "do", ...}``, read as its strings one per line with the keys
+    between, passed (a fourteenth black-box pass)."""
+    if not _JSON_START.match(clean) or clean.count('"') < 8:
+        return []
+    values = [unescape(m.group(1)) for m in _JSON_STRING.finditer(clean)
+              if not clean[m.end():m.end() + 40].lstrip().startswith(":")]
+    short = sum(1 <= len(v.split()) <= 2 for v in values)
+    if short < _JSON_WORDS or short < 0.75 * len(values):
+        return []
+    return [View(" ".join(" ".join(values).split()), 0, len(clean), "listed")]
+
+
+#: Fewest values of a word or two that :func:`_json_words` reads as one line.
+_JSON_WORDS = 4
 
 
 #: A text that opens as JSON does, or a piece of JSON cut mid-string (a window of streamed
