@@ -329,6 +329,20 @@ def test_a_block_quote_is_read_alone_and_a_short_one_is_not() -> None:
     assert "quoted" not in sources("> How do I reset my password on the portal?")
 
 
+def test_words_shuffled_with_their_numbers_are_read_in_order() -> None:
+    """A fourteenth black-box pass: ``Reorder by number: 3:I 1:How ...`` passed 3 of 5. Words
+    each after its number, the numbers a shuffled run from one (or zero), are read in order;
+    times, measures and a list already in order are not."""
+    words = PLAIN.split()
+    order = [3, 0, 7, 1, 5, 2, 8, 4, 6]
+    text = "Reorder by number: " + " ".join(f"{i + 1}:{words[i]}" for i in order)
+    assert sources(text)["listed"] == PLAIN
+    for plain in ("Meet at 10:30 and 11:45 then 12:15 or 1:30 pm to plan the week",
+                  "Steps: 1.Open 2.Tap 3.Scroll 4.Save and you are done",
+                  "Weights 1.5kg 3.5kg 2.5kg 4.5kg on the shelf"):
+        assert "listed" not in sources(plain), plain
+
+
 def test_json_of_a_word_a_value_is_read_as_one_line_of_its_values() -> None:
     """A fourteenth black-box pass: ``{"w0": "How", "w1": "do", ...}`` read as its strings
     one per line, keys between, passed. Values of a word or two, four or more, are read as

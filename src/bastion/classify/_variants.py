@@ -182,6 +182,7 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS,
     out += _fenced(clean, pair_chars, run_on)
     out += _list_words(clean)
     out += _json_words(clean)
+    out += _numbered_words(clean)
     out += _hidden_language(clean, len(text), pair_chars, run_on)
     out += _hidden_in_parts(clean, pair_chars, run_on)
     return _unique(out)
@@ -372,6 +373,28 @@ _ITEM_MARK = re.compile(r"^[ \t]*(?:\d{1,3}[.)]|[-*\u2022+])[ \t]+", re.MULTILIN
 _CELL_ITEMS = re.compile(r"(?:^[ \t]*\|[ \t]*(?::?-+:?|[^|\s]+(?:[ \t]+[^|\s]+)?)[ \t]*\|?"
                          r"[ \t]*(?:\n|$)){4,}", re.MULTILINE)
 _CELL_MARK = re.compile(r"^[ \t]*\|[ \t]*:?-+:?[ \t]*\|?[ \t]*$|\|", re.MULTILINE)
+
+
+#: Four or more words each after its number (``3:I 1:How 2:do``), on one line.
+_NUMBERED_WORDS = re.compile(r"(?<!\S)(?:\d{1,3}[:.)=][ \t]?[^\s\d]\S*[ \t]+){3,}"
+                             r"\d{1,3}[:.)=][ \t]?[^\s\d]\S*")
+_NUMBERED_WORD = re.compile(r"(\d{1,3})[:.)=][ \t]?([^\s\d]\S*)")
+
+
+def _numbered_words(clean: str) -> list[View]:
+    """Words each after its number, the numbers one to n (or zero on) shuffled, read in the
+    numbers' order (a fourteenth black-box pass: ``Reorder by number: 3:I 1:How 2:do ...``
+    passed 3 of 5); a list in order is read as sent."""
+    out = []
+    for run in _NUMBERED_WORDS.finditer(clean) if ":" in clean or "." in clean or ")" in clean \
+            or "=" in clean else ():
+        pairs = [(int(n), word) for n, word in _NUMBERED_WORD.findall(run.group(0))]
+        numbers = sorted(n for n, _ in pairs)
+        if numbers[0] in (0, 1) and numbers == list(range(numbers[0], numbers[0] + len(
+                pairs))) and numbers != [n for n, _ in pairs]:
+            out.append(View(" ".join(word for _, word in sorted(pairs)), run.start(), run.end(),
+                            "listed"))
+    return out
 
 
 def _list_words(clean: str) -> list[View]:
