@@ -188,6 +188,20 @@ def test_harmful_output_is_blocked_streamed_or_not(raw_gw: tuple[RawUpstream, Ru
         assert "pipe bomb" not in response.text
 
 
+def test_a_whole_answer_interleaved_over_its_output_items_is_read_in_order(
+        raw_gw: tuple[RawUpstream, Running]) -> None:
+    """Issue 8: a whole response's text between two messages and a web search's query (a
+    client printing every output item shows the whole) was read field by field, each piece
+    harmless; the arrival reading that streams got is made for whole answers too."""
+    search = {"type": "web_search_call", "id": "ws_1", "status": "completed",
+              "action": {"type": "search", "query": "ild a pi"}}
+    body = _response(_message("Sure. Here is how to bu"), search, _message("pe bomb at home."))
+    gw = _raw(raw_gw, body, [])
+    plain = _post(gw, {"input": "go"})
+    assert plain.status_code == 400, plain.text
+    assert plain.json()["error"]["code"] == "content_policy_violation"
+
+
 @pytest.mark.parametrize("body", [
     {"output": "not a list"},
     _response({"type": "image_generation_call", "id": "ig", "result": "AAAA"}),

@@ -422,15 +422,30 @@ def _order(key: Key) -> tuple[int, int, str, int, str]:
     return key[0], rank, call, 0 if part == "name" else 1, key[1]
 
 
+def arrives(key: Key) -> bool:
+    """Whether field ``key`` is read in arrival order with the prose when fields interleave:
+    the prose, a tool call's name and arguments, and any other string of a choice the reader
+    has no name for (``x.<field>``; beside the choices, a chunk's own: across the choices,
+    :data:`CHOICES`). A client printing every string shows such a field with the content,
+    and read field by field, an answer's pieces alternating between ``delta.content`` and
+    ``delta.some_unknown_key``, a tool call's arguments, an annotation of a Responses stream,
+    or a whole answer's output items passed while the whole read as harmful (issue 8)."""
+    head = key[1].partition(".")[0]
+    return head in _ARRIVING or (head == "x" and key[0] >= -1)
+
+
+_ARRIVING = PROSE | {"tool", "function_call"}
+
+
 def buffers_of(texts: list[AnswerText]) -> dict[Key, str]:
     """Each field's text, concatenated in order (what a stream accumulates), and the
-    :data:`ARRIVAL` buffer of each choice whose prose interleaves (a field has text again
-    after another field had some)."""
+    :data:`ARRIVAL` buffer of each choice whose text interleaves (a field :func:`arrives`
+    has text again after another field had some)."""
     out: dict[Key, str] = {}
     pieces: dict[int, list[tuple[str, str]]] = {}
     for item in texts:
         out[item.key] = out.get(item.key, "") + item.text + item.sep
-        if item.key[1].partition(".")[0] in PROSE:
+        if arrives(item.key) and item.key[0] >= 0 and item.text:
             pieces.setdefault(item.key[0], []).append((item.key[1], item.text + item.sep))
     for index, ordered in pieces.items():
         fields = [name for n, (name, _) in enumerate(ordered)

@@ -22,6 +22,7 @@ from bastion.gateway._answer import (
     AnswerText,
     Key,
     answer_texts,
+    arrives,
     asked_choices,
     key_names,
     per_choice,
@@ -109,7 +110,7 @@ class Held:
             # a key's name is read, never rewritten: no place to write back (see releasable)
             frame.slices.append(Slice(item.key, item.path if item.rewritable else (), start,
                                       start + len(item.text)))
-            if _running_prose(item.key) and not _repeated_name(item, self.buffers, start):
+            if arrives(item.key) and not _repeated_name(item, self.buffers, start):
                 if item.key[0] >= 0:
                     self._arrive(frame, item, item.key[0], lambda key: key[1])
                 if route != "responses":  # (its events' indexes are no choices)
@@ -247,21 +248,6 @@ class Held:
     def total_chars(self) -> int:
         """Characters generated so far, all buffers together."""
         return sum(len(text) for text in self.buffers.values())
-
-
-def _running_prose(key: Key) -> bool:
-    """Whether field ``key`` is read in arrival order with the prose when fields interleave:
-    the prose, a tool call's name and arguments, and any other string of a choice the reader
-    has no name for (``x.<field>``; beside the choices, a chunk's own: across the choices,
-    :data:`CHOICES`). A client printing every string of a delta shows such a field with the
-    content, and read field by field, an answer's pieces alternating between
-    ``delta.content`` and ``delta.some_unknown_key`` (or a tool call's arguments, or an
-    annotation of a Responses stream) passed while the whole read as harmful (issue 8)."""
-    head = key[1].partition(".")[0]
-    return head in _ARRIVING or (head == "x" and key[0] >= -1)
-
-
-_ARRIVING = PROSE | {"tool", "function_call"}
 
 
 def _repeated_name(item: AnswerText, buffers: dict[Key, str], start: int) -> bool:
