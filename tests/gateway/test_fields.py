@@ -807,6 +807,19 @@ def test_prose_is_read_in_arrival_order_only_when_fields_interleave() -> None:
     assert interleaved[(0, "arrival")] == "Sure. Here is how to build a pipe bomb."
 
 
+def test_a_tool_call_after_the_content_is_no_interleaving_even_with_its_name_resent() -> None:
+    # Some servers send a call's name beside each piece of its arguments: read in arrival
+    # order, the benign call read "get_weather{"cityget_weather": ...".
+    def call(name: str, arguments: str) -> dict[str, Any]:
+        return {"tool_calls": [{"index": 0, "function": {"name": name,
+                                                         "arguments": arguments}}]}
+
+    buffers = _held_buffers([{"content": "Let me check. "}, call("get_weather", '{"city": '),
+                             call("get_weather", '"Paris"}'), call("", "")])
+    assert (0, "arrival") not in buffers
+    assert buffers[(0, "tool.0000.arguments")] == '{"city": "Paris"}'
+
+
 def test_a_delta_key_no_api_defines_is_read_in_arrival_order_with_the_content() -> None:
     # Its pieces were read on their own (x.<key>), and one sent twice was read once.
     interleaved = _held_buffers([{"content": "Sure. Here "}, {"odd_key": "is how "},

@@ -253,9 +253,10 @@ class Held:
 def _repeated_name(item: AnswerText, buffers: dict[Key, str], start: int) -> bool:
     """Whether ``item`` is a tool call's name sent again whole (some servers repeat it beside
     each piece of the arguments): not more of the answer, so not read in arrival order."""
-    before, size = buffers[item.key][:start], len(item.text)
-    return item.key[1].endswith(".name") and size > 0 and start > 0 \
-        and start % size == 0 and before == item.text * (start // size)
+    size = len(item.text)
+    if not item.key[1].endswith(".name") or not size or not start or start % size:
+        return False
+    return buffers[item.key][:start] == item.text * (start // size)
 
 
 def _more_answer(route: str, item: AnswerText) -> bool:
