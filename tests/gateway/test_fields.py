@@ -358,6 +358,21 @@ def test_an_answer_interleaved_over_the_choices_asked_for_is_read_in_arrival_ord
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
+def test_parallel_tool_calls_streamed_in_turns_pass_the_contextual_tier(
+        gateway_factory: GatewayFactory) -> None:
+    """Two calls whose arguments arrive in turns are no answer spread over fields: read in
+    arrival order (as first written for issue 8), two benign calls read as an injection."""
+    raw = RawUpstream(frames=_chunks([{"delta": {"tool_calls": [
+        {"index": n % 2, "id": f"call_{n % 2}", "type": "function",
+         "function": {"name": "get_weather" if n < 2 else "", "arguments": piece}}]}}
+        for n, piece in enumerate(['{"city": ', '{"city": ', '"Paris"}', '"Rome"}'])]))
+    with serve_app(raw.app()) as url:
+        gw = gateway_factory(upstream__base_url=url, classifier__tier="default")
+        response = _ask(gw, stream=True, text="weather in Paris and Rome?")
+    assert _verdict(response, True) == "pass", sse_frames(response.text)[-1]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_a_whole_answer_interleaved_over_content_parts_and_their_extras_is_read_in_order(
         raw_gw: tuple[RawUpstream, Running]) -> None:
     """Issue 8: a whole answer's text split between content parts and a field beside a part's

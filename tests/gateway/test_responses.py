@@ -81,6 +81,30 @@ def test_benign_response_passes_unchanged_streamed_or_not(
     assert "[DONE]" not in streamed.text
 
 
+def test_a_web_citation_amid_the_text_passes_the_contextual_tier(
+        gateway_factory: GatewayFactory) -> None:
+    """Issue 8: the type of each event was read as text, and two types taking turns
+    ('response.output_text.delta', 'response.output_text.annotation.added') were no repeat,
+    so they ran together into a text the contextual model read as an injection: a benign
+    answer with a web citation amid its text was stopped. An event type made of the API's
+    own words is a name, not read."""
+    text = ("Tea is brewed from the leaves of Camellia sinensis. Green tea is not oxidised. "
+            "Black tea is fully oxidised, and oolong sits between them.")
+    events = _events(text)
+    citation = {"type": "response.output_text.annotation.added", "item_id": "msg_1",
+                "output_index": 0, "content_index": 0, "annotation_index": 0,
+                "annotation": {"type": "url_citation", "title": "Tea - Wikipedia",
+                               "url": "https://en.wikipedia.org/wiki/Tea", "start_index": 0,
+                               "end_index": 10}}
+    middle = len(events) // 2
+    raw = RawUpstream(frames=[*events[:middle], citation, *events[middle:]], done=False)
+    with serve_app(raw.app()) as url:
+        gw = gateway_factory(upstream__base_url=url, classifier__tier="default")
+        streamed = _post(gw, {"input": "tell me about tea", "stream": True})
+    assert "output/default=pass" in streamed.text, sse_frames(streamed.text)[-1]
+    assert "response.completed" in streamed.text
+
+
 def _function_call(arguments: str) -> dict[str, Any]:
     return {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "run",
             "arguments": arguments, "status": "completed"}

@@ -29,7 +29,7 @@ from bastion.gateway._answer import (
 )
 from bastion.gateway._extract import Path, set_path
 from bastion.gateway._respond import dumps
-from bastion.gateway._responses import TERMINAL, event_texts
+from bastion.gateway._responses import ECHO, TERMINAL, event_texts
 
 _SENTENCE_END = re.compile(r"[.!?\u2026](?=[\s\"'\)\]])|[\u3002\uff01\uff1f\n]")
 _TOKEN = re.compile(r"\S+")
@@ -81,6 +81,7 @@ class Held:
         self.frames: deque[Frame] = deque()
         self.last: dict[Path, str] = {}
         self.runs: dict[int, list[tuple[Key, int, int]]] = {}
+        self.echoed: dict[str, tuple[Key, int, int]] = {}
         self.finished = False
 
     def add(self, route: str, raw: str, chunk: dict[str, Any],
@@ -105,14 +106,23 @@ class Held:
                 if self.last.get(item.path) == item.text:
                     continue
                 self.last[item.path] = item.text
+            if item.key[0] == ECHO and item.text and item.text in self.echoed:
+                # the whole answer again (a *.done event, the final response): read once,
+                # written back as the copy read. Appended, copies ran together, and a benign
+                # answer read twice over was harmful to the contextual model (issue 8).
+                key, first, last = self.echoed[item.text]
+                frame.slices.append(Slice(key, item.path, first, last))
+                continue
             start = len(self.buffers.get(item.key, ""))
+            if item.key[0] == ECHO and item.text:
+                self.echoed[item.text] = (item.key, start, start + len(item.text))
             self.buffers[item.key] = self.buffers.get(item.key, "") + item.text + item.sep
             # a key's name is read, never rewritten: no place to write back (see releasable)
             frame.slices.append(Slice(item.key, item.path if item.rewritable else (), start,
                                       start + len(item.text)))
             if arrives(item.key) and not _repeated_name(item, self.buffers, start):
                 if item.key[0] >= 0:
-                    self._arrive(frame, item, item.key[0], lambda key: key[1])
+                    self._arrive(frame, item, item.key[0], _field)
                 if route != "responses":  # (its events' indexes are no choices)
                     self._arrive(frame, item, CHOICES, lambda key: key[0])
         self.frames.append(frame)
@@ -248,6 +258,15 @@ class Held:
     def total_chars(self) -> int:
         """Characters generated so far, all buffers together."""
         return sum(len(text) for text in self.buffers.values())
+
+
+def _field(key: Key) -> str:
+    """What counts as one field when telling whether a choice's text interleaves: a field,
+    and all of a choice's tool calls as one (parallel calls streamed piece by piece, one call
+    then the other, are no answer spread over fields: read in arrival order, two benign
+    calls read as an injection to the contextual model)."""
+    head = key[1].partition(".")[0]
+    return "tool" if head in ("tool", "function_call") else key[1]
 
 
 def _repeated_name(item: AnswerText, buffers: dict[Key, str], start: int) -> bool:

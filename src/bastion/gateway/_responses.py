@@ -362,10 +362,30 @@ def event_texts(event: dict[str, Any], request: dict[str, Any]) -> list[AnswerTe
             out.extend(_string(ECHO, f"{kind}.{key}", (key,), value))
         elif key == "logprobs":
             out.extend(logprob_steps(ECHO if repeat else 0, (key,), value))
-        else:  # more of the answer (choice 0), read in order with its text; a repeat's, and
-            # the event's type (a name, checked above), apart
-            out.extend(walk_answer(-1 if repeat or key == "type" else 0, kind, (key,), value))
+        elif key == "type":  # a name (see above); text in one is read apart
+            if not _event_name(kind):
+                out.extend(walk_answer(-1, kind, (key,), value))
+        else:  # more of the answer (choice 0), read in order with its text; a repeat's apart
+            out.extend(walk_answer(-1 if repeat else 0, kind, (key,), value))
     return out
+
+
+#: The words of the Responses API's event names (``response.output_text.annotation.added``).
+_EVENT_WORDS = frozenset({
+    "response", "created", "in", "progress", "completed", "incomplete", "failed", "queued",
+    "error", "output", "text", "delta", "done", "annotation", "added", "content", "part",
+    "item", "function", "call", "arguments", "reasoning", "summary", "refusal", "audio",
+    "transcript", "web", "search", "searching", "file", "code", "interpreter", "interpreting",
+    "mcp", "list", "tools", "approval", "request", "custom", "tool", "input", "image",
+    "generation", "generating", "partial", "local", "shell", "computer"})
+
+
+def _event_name(kind: str) -> bool:
+    """Whether an event's type is made of the API's own words, a name with no text to read.
+    Read as text, the types of a stream's events ran together ("response.output_text.delta"
+    after "response.output_text.annotation.added" is no repeat) and a benign answer with a
+    web citation read as an injection to the contextual model (issue 8)."""
+    return all(word in _EVENT_WORDS for word in re.split(r"[._:-]", kind))
 
 
 def _delta_field(kind: str, position: int) -> str:
