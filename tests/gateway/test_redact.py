@@ -635,3 +635,27 @@ def test_keys_that_hold_data_are_read_and_identifiers_are_not() -> None:
                                                   "gpt-4o-2024-08-06": 4}})
     names = {t.text for t in answer_texts("chat", answer, streamed=False) if t.key[1] == NAMES}
     assert names == {"bob.smith@example.com 4111-1111-1111-1111"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("where", ["chunk", "choice"])
+def test_an_address_repeated_in_every_chunk_is_masked_in_every_chunk(
+        gateway_factory: GatewayFactory, where: str) -> None:
+    """Issue 8: metadata a server repeats in every chunk is read once, and the chunks that
+    repeated it were written back without it, so an address there was masked in the first
+    chunk only and left raw in every later one."""
+    extra = {"provider": EMAIL}
+    raw = RawUpstream(frames=[
+        {"id": "c", "object": "chat.completion.chunk", "model": "m",
+         **(extra if where == "chunk" else {}),
+         "choices": [{"index": 0, "delta": {"content": piece},
+                      **(extra if where == "choice" else {})}]}
+        for piece in ("Tea is ", "brewed from ", "leaves.")])
+    with serve_app(raw.app()) as url:
+        gw = gateway_factory(upstream__base_url=url)
+        with gw.client(gw.key("alice")) as client:
+            response = client.post("/chat/completions", json=chat("tea?", stream=True))
+    assert sse_frames(response.text)[-1] == "[DONE]"
+    assert streamed_text(response.text) == "Tea is brewed from leaves."
+    assert "bob.smith" not in response.text
+    assert response.text.count("[REDACTED_EMAIL_1]") == 3

@@ -79,9 +79,9 @@ class Held:
         self.checked: dict[Key, int] = {}
         self.safe: dict[Key, int] = {}
         self.frames: deque[Frame] = deque()
-        self.last: dict[Path, str] = {}
+        self.last: dict[Path, tuple[str, Slice]] = {}
         self.runs: dict[int, list[tuple[Key, int, int]]] = {}
-        self.echoed: dict[str, tuple[Key, int, int]] = {}
+        self.echoed: dict[str, Slice] = {}
         self.finished = False
 
     def add(self, route: str, raw: str, chunk: dict[str, Any],
@@ -100,32 +100,42 @@ class Held:
             texts = answer_texts(route, chunk, streamed=True,
                                  asked=asked_choices(request or {}))
         for item in texts:
-            if (item.key[0] == -1 or item.key[1].startswith("x.") or item.key[1] == NAMES) \
-                    and not _more_answer(route, item):
-                # Metadata a server repeats in every chunk ("provider": "...") is checked once.
-                if self.last.get(item.path) == item.text:
-                    continue
-                self.last[item.path] = item.text
-            if item.key[0] == ECHO and item.text and item.text in self.echoed:
-                # the whole answer again (a *.done event, the final response): read once,
-                # written back as the copy read. Appended, copies ran together, and a benign
-                # answer read twice over was harmful to the contextual model (issue 8).
-                key, first, last = self.echoed[item.text]
-                frame.slices.append(Slice(key, item.path, first, last))
+            path = item.path if item.rewritable else ()  # a key's name: no place to write
+            copy = self._copy(route, item)
+            if copy is not None:  # read once, written back (masked) as the copy read
+                frame.slices.append(Slice(copy.key, path, copy.start, copy.end))
                 continue
             start = len(self.buffers.get(item.key, ""))
-            if item.key[0] == ECHO and item.text:
-                self.echoed[item.text] = (item.key, start, start + len(item.text))
             self.buffers[item.key] = self.buffers.get(item.key, "") + item.text + item.sep
-            # a key's name is read, never rewritten: no place to write back (see releasable)
-            frame.slices.append(Slice(item.key, item.path if item.rewritable else (), start,
-                                      start + len(item.text)))
+            piece = Slice(item.key, path, start, start + len(item.text))
+            frame.slices.append(piece)
+            self._remember(route, item, piece)
             if arrives(item.key) and not _repeated_name(item, self.buffers, start):
                 if item.key[0] >= 0:
                     self._arrive(frame, item, item.key[0], _field)
                 if route != "responses":  # (its events' indexes are no choices)
                     self._arrive(frame, item, CHOICES, lambda key: key[0])
         self.frames.append(frame)
+
+    def _copy(self, route: str, item: AnswerText) -> Slice | None:
+        """Where ``item``'s text was read before, when it is a copy read only once: metadata
+        a server repeats in every chunk (``"provider": "..."``), and the whole answer again
+        (a ``*.done`` event, the final response: appended, the copies ran together, and a
+        benign answer read twice over was harmful to the contextual model, issue 8). A copy
+        is written back as the text read was: dropped from the frame's slices, it left
+        unmasked (an address in a repeated field, masked in the first chunk only)."""
+        if _metadata(route, item):
+            seen = self.last.get(item.path)
+            return seen[1] if seen is not None and seen[0] == item.text else None
+        if item.key[0] == ECHO and item.text:
+            return self.echoed.get(item.text)
+        return None
+
+    def _remember(self, route: str, item: AnswerText, piece: Slice) -> None:
+        if _metadata(route, item):
+            self.last[item.path] = (item.text, piece)
+        elif item.key[0] == ECHO and item.text:
+            self.echoed[item.text] = piece
 
     def _arrive(self, frame: Frame, item: AnswerText, index: int,
                 part: Callable[[Key], object]) -> None:
@@ -276,6 +286,12 @@ def _repeated_name(item: AnswerText, buffers: dict[Key, str], start: int) -> boo
     if not item.key[1].endswith(".name") or not size or not start or start % size:
         return False
     return buffers[item.key][:start] == item.text * (start // size)
+
+
+def _metadata(route: str, item: AnswerText) -> bool:
+    """Whether ``item`` may be metadata a server repeats in every chunk (read once)."""
+    return (item.key[0] == -1 or item.key[1].startswith("x.") or item.key[1] == NAMES) \
+        and not _more_answer(route, item)
 
 
 def _more_answer(route: str, item: AnswerText) -> bool:
