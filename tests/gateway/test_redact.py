@@ -659,3 +659,15 @@ def test_an_address_repeated_in_every_chunk_is_masked_in_every_chunk(
     assert streamed_text(response.text) == "Tea is brewed from leaves."
     assert "bob.smith" not in response.text
     assert response.text.count("[REDACTED_EMAIL_1]") == 3
+
+
+def test_masking_keys_keeps_their_order_and_refuses_two_keys_made_one() -> None:
+    from bastion.gateway._keymask import mask_answer_keys
+
+    vault = Vault(Detectors(), prefix="REDACTED_")
+    answer = {"z": 1, EMAIL: {"4111111111111111": 2, "name": 3}, "a": [{"4111 1111": 4}]}
+    assert mask_answer_keys(answer, vault, None) == 2
+    assert list(answer) == ["z", "[REDACTED_EMAIL_1]", "a"]
+    assert list(answer["[REDACTED_EMAIL_1]"]) == ["[REDACTED_CARD_1]", "name"]
+    with pytest.raises(ValueError, match="one name"):
+        mask_answer_keys({EMAIL: 1, "[REDACTED_EMAIL_1]": 2}, vault, None)

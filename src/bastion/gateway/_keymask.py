@@ -12,6 +12,21 @@ from collections.abc import Callable
 from typing import Any
 
 from bastion.gateway._extract import named_key
+from bastion.redact import Vault
+
+
+def mask_answer_keys(value: Any, mask: Vault | None, restore: Vault | None) -> int:
+    """:func:`mask_keys` with what masks a value: ``mask`` (the model's values) and then
+    ``restore`` (the caller's own values, from their placeholders), either one optional.
+
+    Raises:
+        ValueError: two keys of one object would get the same name.
+    """
+    def rename(key: str) -> str:
+        key = mask.mask(key) if mask is not None else key
+        return restore.restore(key) if restore is not None else key
+
+    return mask_keys(value, rename)
 
 
 def mask_keys(value: Any, mask: Callable[[str], str]) -> int:

@@ -49,7 +49,7 @@ from bastion.gateway._extract import (
 )
 from bastion.gateway._guard import Check, header_value, unread_language
 from bastion.gateway._jsontext import mask_document
-from bastion.gateway._keymask import mask_keys
+from bastion.gateway._keymask import mask_answer_keys
 from bastion.gateway._respond import (
     MODEL_PREFIX,
     GatewayError,
@@ -470,12 +470,8 @@ def _mask_keys(ctx: Context, data: Any, mask: Vault | None, restore: Vault | Non
     Raises:
         GatewayError: two keys of one object would be masked to one name (a 502).
     """
-    def rename(key: str) -> str:
-        key = mask.mask(key) if mask is not None else key
-        return restore.restore(key) if restore is not None else key
-
     try:
-        mask_keys(data, rename)
+        mask_answer_keys(data, mask, restore)
     except ValueError as exc:
         ctx.outcome, ctx.reason = "upstream_error", f"unmaskable keys: {exc}"
         raise GatewayError(502, f"the upstream's answer has keys that cannot be masked ({exc}), "

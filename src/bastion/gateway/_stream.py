@@ -41,7 +41,7 @@ from bastion.gateway._answer import (
 from bastion.gateway._context import Context
 from bastion.gateway._guard import Check, Outcome, outcome_of
 from bastion.gateway._held import Held
-from bastion.gateway._keymask import mask_keys
+from bastion.gateway._keymask import mask_answer_keys
 from bastion.gateway._respond import MODEL_PREFIX, dumps, policy_details, sse_error
 from bastion.gateway._responses import TERMINAL, sign_response
 from bastion.gateway._sse import Event, EventReader
@@ -176,15 +176,11 @@ class StreamGuard:
         (see ``_keymask``): a key comes whole in one chunk, so it needs no hold-back."""
         if self.masker is None and self.vault is None:
             return None
-        masker, vault = self.masker, self.vault
-
-        def key(name: str) -> str:
-            name = masker.vault.mask(name) if masker is not None else name
-            return vault.restore(name) if vault is not None else name
+        mask = self.masker.vault if self.masker is not None else None
 
         def rename(chunk: dict[str, Any]) -> None:
             try:
-                mask_keys(chunk, key)
+                mask_answer_keys(chunk, mask, self.vault)
             except ValueError as exc:
                 self._fail(f"the upstream sent a chunk whose keys cannot be masked ({exc})",
                            "upstream_malformed")
