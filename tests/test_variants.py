@@ -208,6 +208,8 @@ ENCODED = [
     ("\U0001F600" + "".join(chr(0xFE00 + b) if b < 16 else chr(0xE0100 + b - 16)
                          for b in PLAIN.encode()), "selectors"),
     ("\n".join(f"{i}. {w}" for i, w in enumerate(PLAIN.split(), 1)), "listed"),
+    # a fourteenth: a labelled number before each word
+    ("\n".join(f"part {i}: {w}" for i, w in enumerate(PLAIN.split(), 1)), "listed"),
     # a seventh: URL-encoded twice; every word quoted, tagged or joined by slashes in a URL
     # path; leetspeak of several symbols a letter; A1Z26 spelt out in words
     (urllib.parse.quote(urllib.parse.quote(PLAIN, safe=""), safe=""), "url"),

@@ -365,9 +365,10 @@ def _fenced(clean: str, pair_chars: int, run_on: tuple[int, int]) -> list[View]:
 
 
 #: A list item of one or two words: ``1. How``, ``- pipe bomb``; four or more in a row.
-_WORD_ITEMS = re.compile(r"(?:^[ \t]*(?:\d{1,3}[.)]|[-*\u2022+])[ \t]+\S+(?:[ \t]+\S+)?[ \t]*"
-                         r"(?:\n|$)){4,}", re.MULTILINE)
-_ITEM_MARK = re.compile(r"^[ \t]*(?:\d{1,3}[.)]|[-*\u2022+])[ \t]+", re.MULTILINE)
+#: The number may follow a label and end with a colon: ``part 1: How`` (a fourteenth pass).
+_ITEM = r"^[ \t]*(?:(?:[A-Za-z]{2,8}[ \t]?)?\d{1,3}[.):]|[-*\u2022+])[ \t]+"
+_WORD_ITEMS = re.compile(rf"(?:{_ITEM}\S+(?:[ \t]+\S+)?[ \t]*(?:\n|$)){{4,}}", re.MULTILINE)
+_ITEM_MARK = re.compile(_ITEM, re.MULTILINE)
 #: A table row of one cell of one or two words (``| How |``), or a rule under a header
 #: (``|---|``); four or more in a row.
 _CELL_ITEMS = re.compile(r"(?:^[ \t]*\|[ \t]*(?::?-+:?|[^|\s]+(?:[ \t]+[^|\s]+)?)[ \t]*\|?"
