@@ -179,7 +179,7 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS,
         out += _windowed(View(camel, 0, len(text), "camel"), pair_chars, run_on)
     out += _comments(clean, pair_chars, run_on)
     out += _quoted(clean, pair_chars, run_on)
-    out += _fenced(clean, pair_chars, run_on)
+    out += _fenced(clean)
     out += _list_words(clean)
     out += _json_words(clean)
     out += _numbered_words(clean)
@@ -348,7 +348,7 @@ def _quoted(clean: str, pair_chars: int, run_on: tuple[int, int]) -> list[View]:
 _FENCE = re.compile(r"(`{3,}|~{3,})[^\n`]*\n?([\s\S]*?)(?:\1|$)|`([^`\n]*\s[^`\n]*)`")
 
 
-def _fenced(clean: str, pair_chars: int, run_on: tuple[int, int]) -> list[View]:
+def _fenced(clean: str) -> list[View]:
     """Prose in a fenced block or in backticks, of ``CELL_WORDS`` words or more, read without
     its fence (a fourteenth black-box pass: a request between two lines of three backticks
     read 0.42, and 0.98 without them; the model learnt fences from benign code); code in a
@@ -387,8 +387,7 @@ def _numbered_words(clean: str) -> list[View]:
     numbers' order (a fourteenth black-box pass: ``Reorder by number: 3:I 1:How 2:do ...``
     passed 3 of 5); a list in order is read as sent."""
     out = []
-    for run in _NUMBERED_WORDS.finditer(clean) if ":" in clean or "." in clean or ")" in clean \
-            or "=" in clean else ():
+    for run in _NUMBERED_WORDS.finditer(clean):
         pairs = [(int(n), word) for n, word in _NUMBERED_WORD.findall(run.group(0))]
         numbers = sorted(n for n, _ in pairs)
         if numbers[0] in (0, 1) and numbers == list(range(numbers[0], numbers[0] + len(
@@ -1029,13 +1028,11 @@ def _first_letters(text: str) -> str:
     words = embedder_words()
 
     def spelt(match: re.Match[str]) -> str:
-        names = re.findall(r"[A-Za-z][A-Za-z']*", match.group(0))
-        for skip in (0, 1):
-            letters = "".join(n[0] for n in names[skip:]).lower()
-            read = letters if letters in words else segment(letters)
-            if len(names) - skip >= 3 and read and all(len(w) >= 3 for w in read.split()):
-                return " ".join([*names[:skip], read])
-        return match.group(0)
+        def read(letters: str) -> str | None:
+            said = letters if letters in words else segment(letters)
+            return said if len(letters) >= 3 and said and all(
+                len(w) >= 3 for w in said.split()) else None
+        return _by_first_letters(match, read)
 
     # lowercase words only after the cue (``take the first letter of each word: pear ice
     # pear egg banana orange mango banana``: found in a thirteenth black-box pass); before
@@ -1043,6 +1040,17 @@ def _first_letters(text: str) -> str:
     tail = _near(_GROUPS, _spelt_groups, text[cue.end():])
     after = _near(_LOWERCASE, _spelt_lowercase, tail)
     return _CAPITALISED.sub(spelt, text[:cue.end()] + after)
+
+
+def _by_first_letters(match: re.Match[str], read: Callable[[str], str | None]) -> str:
+    """A run of words by their first letters as ``read`` reads them (``None``: not words),
+    its opening word kept if need be (a sentence's ``Then``); the run itself otherwise."""
+    names = re.findall(r"[A-Za-z][A-Za-z']*", match.group(0))
+    for skip in (0, 1):
+        said = read("".join(n[0] for n in names[skip:]).lower())
+        if said:
+            return " ".join([*names[:skip], said])
+    return match.group(0)
 
 
 def _near(pattern: re.Pattern[str], read: Callable[[re.Match[str]], str], tail: str) -> str:
@@ -1071,13 +1079,10 @@ def _spelt_lowercase(match: re.Match[str]) -> str:
     vocabulary averaging :data:`_SPELT_MEAN` letters or more (a sentence spelt so holds
     ``i`` and ``a``; the first letters of ordinary prose cut into one- and two-letter
     pieces: ``im ua tan tri``); the run itself otherwise."""
-    names = re.findall(r"[A-Za-z][A-Za-z']*", match.group(0))
-    for skip in (0, 1):
-        letters = "".join(n[0] for n in names[skip:]).lower()
-        read = segment(letters) if len(letters) >= _SPELT_LEAST else None
-        if read and len(letters) / len(read.split()) >= _SPELT_MEAN:
-            return " ".join([*names[:skip], read])
-    return match.group(0)
+    def read(letters: str) -> str | None:
+        said = segment(letters) if len(letters) >= _SPELT_LEAST else None
+        return said if said and len(letters) / len(said.split()) >= _SPELT_MEAN else None
+    return _by_first_letters(match, read)
 
 
 def _spelt_groups(match: re.Match[str]) -> str:
