@@ -808,18 +808,29 @@ def _reverse_word_order(text: str) -> str:
         needed = 1 if cue is not None and cue.end() <= sum(map(len, pieces[:i])) else (
             _BACKWARD_PAIRS)
         plain = [w.strip(_WORD_EDGES).lower() for w in words]
-        cuts = [0, *(k + 1 for k in range(len(plain) - 1)
-                     if (plain[k], plain[k + 1]) in _ORDERED_PAIRS), len(words)]
+        # a request's opening word in title case, bare, between a word in lower case and one
+        # in title case ends a run reversed inside prose with no stop after it: the next
+        # sentence runs on ("... a build I do How Our meeting moved")
+        opened = {k + 1 for k in range(1, len(words) - 1)
+                  if words[k].isalpha() and _opener_in_title_case(words[k])
+                  and words[k - 1].isalpha() and words[k - 1][:1].islower()
+                  and words[k + 1][:1].isupper()}
+        # a pair inside three words that read the same both ways ("step by step", "to get
+        # to") says nothing of their order
+        mirrored = {j for k in range(len(plain) - 2) if plain[k] == plain[k + 2]
+                    for j in (k, k + 1)}
+        pairs = [k not in mirrored and (plain[k], plain[k + 1]) in _ORDERED_PAIRS
+                 for k in range(len(plain) - 1)]
+        backwards = [k not in mirrored and (plain[k + 1], plain[k]) in _ORDERED_PAIRS
+                     for k in range(len(plain) - 1)]
+        cuts = sorted({0, *opened, len(words), *(k + 1 for k, pair in enumerate(pairs) if pair)})
         out: list[str] = []
         turned = False
         for start, end in itertools.pairwise(cuts):
             run = words[start:end]
-            backward = sum((plain[k + 1], plain[k]) in _ORDERED_PAIRS
-                           for k in range(start, end - 1))
-            last = words[end - 1].strip(_WORD_EDGES)
-            if (end == len(words) and end - start >= _ORDER_WORDS and plain[end - 1] in _OPENERS
-                    and last[:1].isupper() and last[1:].islower()
-                    and words[start][:1].islower()):
+            backward = sum(backwards[start:end - 1])
+            if ((end == len(words) or end in opened) and end - start >= _ORDER_WORDS
+                    and _opener_in_title_case(words[end - 1]) and words[start][:1].islower()):
                 backward += 2
             if len(run) >= _ORDER_WORDS and backward >= needed:
                 closing = run[-1][len(run[-1].rstrip(".!?")):]
@@ -831,6 +842,12 @@ def _reverse_word_order(text: str) -> str:
             pieces[i] = " ".join(out)
             changed = True
     return "".join(pieces) if changed else text
+
+
+def _opener_in_title_case(word: str) -> bool:
+    """Whether ``word`` is a request's opening word (:data:`_OPENERS`) in title case."""
+    bare = word.strip(_WORD_EDGES)
+    return bare.lower() in _OPENERS and bare[:1].isupper() and bare[1:].islower()
 
 
 #: What ROT47 turns the letters a to o into: digits and punctuation.
