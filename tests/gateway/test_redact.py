@@ -671,3 +671,166 @@ def test_masking_keys_keeps_their_order_and_refuses_two_keys_made_one() -> None:
     assert list(answer["[REDACTED_EMAIL_1]"]) == ["[REDACTED_CARD_1]", "name"]
     with pytest.raises(ValueError, match="one name"):
         mask_answer_keys({EMAIL: 1, "[REDACTED_EMAIL_1]": 2}, vault, None)
+
+
+_SPLIT_ANSWERS: dict[str, tuple[dict[str, object], str]] = {
+    "content_parts": (_answer_with({"content": [
+        {"type": "text", "text": "Your card is 4111 1111"},
+        {"type": "text", "text": "1111 1111, keep it safe."}]}), "4111111111111111"),
+    "content_and_tool_arguments": (_answer_with({
+        "content": "Paying with 4111 1111", "tool_calls": [
+            {**_CALL_WITH, "function": {"name": "pay",
+                                        "arguments": '{"rest": "1111 1111", "n": 1}'}}]}),
+        "4111111111111111"),
+    "content_and_refusal": (_answer_with({"content": "Mail bob.smith",
+                                          "refusal": "@example.com today"}),
+                            "bob.smith@example.com"),
+}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("case", sorted(_SPLIT_ANSWERS))
+def test_a_value_split_between_fields_of_a_whole_answer_is_masked(
+        raw_gw: tuple[RawUpstream, Running], case: str) -> None:
+    """Issue 8: each field of an answer was masked alone, so a card number the model began in
+    one content part (or the content) and ended in the next (or a tool call's arguments)
+    reached the client whole, checked 'pass'. A choice's fields are read one after another,
+    as a client shows them (the request's texts already were): each piece gets a placeholder,
+    and the arguments stay JSON."""
+    raw, gw = raw_gw
+    raw.body = _SPLIT_ANSWERS[case][0]
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json=chat("pay"))
+    assert response.status_code == 200, response.text
+    assert "output/default=redact" in response.headers["x-bastion-checks"]
+    message = response.json()["choices"][0]["message"]
+    assert not _in_any_grouping(_SPLIT_ANSWERS[case][1], json.dumps(message)), message
+    for call in message.get("tool_calls") or []:
+        arguments = json.loads(call["function"]["arguments"])
+        assert arguments == {"rest": "[REDACTED_CARD_2]", "n": 1}
+    kind = "EMAIL" if "@" in _SPLIT_ANSWERS[case][1] else "CARD"
+    assert f"[REDACTED_{kind}_2]" in json.dumps(message)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_value_split_between_a_message_and_its_tool_call_never_reaches_upstream(
+        gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str]) -> None:
+    """The same in a request: the JSON arguments were read as one text, so the card's second
+    half inside a value was never seen beside the content's first half."""
+    gw = gateway_factory()
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json={"model": "m", "messages": [
+            {"role": "user", "content": "pay it"},
+            {"role": "assistant", "content": "Paying with 4111 1111", "tool_calls": [
+                {**_CALL_WITH, "function": {"name": "pay",
+                                            "arguments": '{"rest": "1111 1111"}'}}]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "done"}]})
+    assert response.status_code == 200, response.text
+    sent = upstream[0].requests[-1]["messages"][1]
+    assert sent["content"] == "Paying with [CARD_1]"
+    assert json.loads(sent["tool_calls"][0]["function"]["arguments"]) == {"rest": "[CARD_2]"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_numbers_in_neighbouring_fields_that_make_no_value_are_left_alone(
+        raw_gw: tuple[RawUpstream, Running]) -> None:
+    """Reading fields one after another finds only what they spell together: an order number
+    beside a quantity and an id is no card, and stays as written."""
+    raw, gw = raw_gw
+    raw.body = _answer_with({"content": "Order 1234", "tool_calls": [
+        {**_CALL_WITH, "function": {"name": "ship",
+                                    "arguments": '{"qty": "5678", "sku": "9012 3456"}'}}]})
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json=chat("ship it"))
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"] == raw.body["choices"][0]["message"]
+
+
+def _call_piece(arguments: str, **call: object) -> dict[str, object]:
+    return {"tool_calls": [{"index": 0, **call, "function": {"arguments": arguments}}]}
+
+
+_FIRST_CALL = {"id": "call_1", "type": "function"}
+_SPLIT_STREAMS: dict[str, tuple[list[dict[str, object]], str]] = {
+    "content_then_tool_arguments": (_chunks_with(
+        {"content": "Paying with 4111 1111"},
+        _call_piece("", **_FIRST_CALL, function={"name": "pay", "arguments": ""}),
+        _call_piece('{"rest": "1111 '), _call_piece('1111"}')), "4111111111111111"),
+    "alternating_with_tool_arguments": (_chunks_with(
+        {"content": "Paying with 4111 "}, _call_piece('{"rest": "1111 ', **_FIRST_CALL),
+        {"content": "1111 "}, _call_piece('1111"}')), "4111111111111111"),
+    "content_then_refusal": (_chunks_with(
+        {"content": "Mail bob.smith"}, {"refusal": "@example.com today"}),
+        "bob.smith@example.com"),
+}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("case", sorted(_SPLIT_STREAMS))
+def test_a_value_split_between_fields_of_a_stream_is_masked(
+        raw_gw: tuple[RawUpstream, Running], case: str) -> None:
+    """Issue 8: each field of a stream was masked in its own buffer, so a card number begun
+    in the content and ended in a tool call's arguments (or an address begun in the content
+    and ended in the refusal) left in two halves, checked 'pass'. A choice's text is read in
+    the order it came, the arguments as their JSON's values: each field's part of the value
+    is masked, and the arguments stay JSON."""
+    raw, gw = raw_gw
+    raw.frames, value = _SPLIT_STREAMS[case]
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json=chat("pay", stream=True))
+    assert response.status_code == 200, response.text
+    data = sse_frames(response.text)
+    assert data[-1] == "[DONE]", response.text
+    chunks = [json.loads(d) for d in data[:-1]]
+    deltas = [c["choices"][0]["delta"] for c in chunks]
+    shown = "".join(d.get("content") or d.get("refusal") or "" for d in deltas)
+    arguments = "".join(call["function"].get("arguments", "") for d in deltas
+                        for call in d.get("tool_calls") or [])
+    assert not _in_any_grouping(value, without_random_ids(response.text)), response.text
+    assert "[REDACTED_" in shown
+    if arguments:
+        assert json.loads(arguments)["rest"].startswith("[REDACTED_CARD_")
+    assert "bastion-checks output/default=redact" in response.text
+
+
+def test_the_said_text_reads_json_values_in_order_and_maps_them_back() -> None:
+    """Streamed arguments are read as their string values (keys, punctuation and escapes
+    out; a space between two values), and each part of a value found across fields is
+    placed where its characters lie in the field's buffer."""
+    from bastion.gateway._said import Said
+
+    said = Said()
+    content, arguments = (0, "content"), (0, "tool.0000.arguments")
+    said.add(content, 0, "Mail bob.smith")
+    said.add(arguments, 0, '{"to": "\\u0040exam')
+    said.add(arguments, 18, 'ple.com", "n": 3, "cc": "x"}')
+    assert said.text[0] == "Mail bob.smith@example.com x"
+    vault = Vault(Detectors(), prefix="REDACTED_")
+    assert said.parts(content, 0, 14, vault) == [(5, 14, "[REDACTED_EMAIL_1]")]
+    assert said.parts(arguments, 0, 18, vault) == [(8, 18, "[REDACTED_EMAIL_2]")]
+    assert said.parts(arguments, 18, 46, vault) == [(18, 25, "")]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_value_split_between_output_items_of_a_responses_stream_is_masked(
+        raw_gw: tuple[RawUpstream, Running]) -> None:
+    """The same on /v1/responses: the text's delta, then the function call's arguments."""
+    final = {"id": "resp_1", "object": "response", "created_at": 1, "status": "completed",
+             "model": "m", "output": []}
+    raw, gw = raw_gw
+    raw.done, raw.frames = False, [
+        {"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0,
+         "content_index": 0, "delta": "Paying with 4111 1111"},
+        {"type": "response.function_call_arguments.delta", "item_id": "fc_1",
+         "output_index": 1, "delta": '{"rest": "1111 1111"}'},
+        {"type": "response.completed", "response": final}]
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/responses", json={"model": "m", "input": "pay",
+                                                   "stream": True})
+    assert response.status_code == 200, response.text
+    events = [json.loads(d) for d in sse_frames(response.text)]
+    assert [e["type"] for e in events] == ["response.output_text.delta",
+                                           "response.function_call_arguments.delta",
+                                           "response.completed"], response.text
+    assert events[0]["delta"] == "Paying with [REDACTED_CARD_1]"
+    assert json.loads(events[1]["delta"]) == {"rest": "[REDACTED_CARD_2]"}

@@ -30,6 +30,7 @@ from bastion.gateway._answer import (
 from bastion.gateway._extract import Path, set_path
 from bastion.gateway._respond import dumps
 from bastion.gateway._responses import ECHO, TERMINAL, event_texts
+from bastion.gateway._said import Said
 
 _SENTENCE_END = re.compile(r"[.!?\u2026](?=[\s\"'\)\]])|[\u3002\uff01\uff1f\n]")
 _TOKEN = re.compile(r"\S+")
@@ -74,8 +75,10 @@ class Frame:
 class Held:
     """Buffers, check marks and the queue of frames not yet released."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, said: bool = False) -> None:
         self.buffers: dict[Key, str] = {}
+        #: Each choice's text in arrival order, kept where values are masked (see ``_said``).
+        self.said = Said() if said else None
         self.checked: dict[Key, int] = {}
         self.safe: dict[Key, int] = {}
         self.frames: deque[Frame] = deque()
@@ -113,6 +116,8 @@ class Held:
             if arrives(item.key) and not _repeated_name(item, self.buffers, start):
                 if item.key[0] >= 0:
                     self._arrive(frame, item, item.key[0], _field)
+                    if self.said is not None and item.rewritable:
+                        self.said.add(item.key, start, item.text)
                 if route != "responses":  # (its events' indexes are no choices)
                     self._arrive(frame, item, CHOICES, lambda key: key[0])
         self.frames.append(frame)

@@ -10,10 +10,11 @@ values in their decoded form.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
 
 from bastion.classify import json_reading, unescape
+from bastion.redact import Vault
 
 
 class _Object(list[tuple[str, Any]]):
@@ -82,3 +83,50 @@ def mask_document(text: str, mask: Callable[[str], str]) -> str:
 
     rewritten = walk(document)
     return _dump(rewritten) if changed else text
+
+
+def mask_texts(texts: Sequence[str], vault: Vault, groups: Sequence[Hashable | None]) -> list[str]:
+    """``texts`` with what ``vault`` finds masked: each alone (:func:`mask_document`), then a
+    value split between neighbours (``Vault.mask_split``). Texts of one group (not ``None``)
+    are neighbours in the order given, as a reader meets them: a request's texts, a choice of
+    an answer. A JSON document (tool-call arguments) takes part as its string values, each a
+    text of its own: a card number begun at the end of the content and ended in the first
+    argument's value ('Paying with 4111 1111', ``{"rest": "1111 1111"}``) reached the client
+    whole, each field masked alone (issue 8). A text of group ``None`` (an identifier: a
+    role, an id) is masked alone, never read as part of a text around it."""
+    out = [mask_document(text, vault.mask) for text in texts]
+    for group in dict.fromkeys(g for g in groups if g is not None):
+        members = [i for i, g in enumerate(groups) if g == group]
+        documents = [_document(out[i]) for i in members]
+        values = [[out[i]] if document is None else list(_values(document))
+                  for i, document in zip(members, documents, strict=True)]
+        masked = iter(vault.mask_split([value for mine in values for value in mine]))
+        for i, document, mine in zip(members, documents, values, strict=True):
+            again = [next(masked) for _ in mine]
+            if again != mine:
+                out[i] = again[0] if document is None else _dump(_with(document, iter(again)))
+    return out
+
+
+def _values(value: Any) -> Iterator[str]:
+    """The string values of a document read by :func:`_document`, in order (not its keys)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, _Object):
+        for _, item in value:
+            yield from _values(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _values(item)
+
+
+def _with(value: Any, values: Iterator[str]) -> Any:
+    """The document ``value`` with its string values (see :func:`_values`) taken in order
+    from ``values``."""
+    if isinstance(value, str):
+        return next(values)
+    if isinstance(value, _Object):
+        return _Object((key, _with(item, values)) for key, item in value)
+    if isinstance(value, list):
+        return [_with(item, values) for item in value]
+    return value

@@ -26,6 +26,7 @@ from bastion.gateway._answer import (
     AnswerText,
     Unreadable,
     answer_texts,
+    arrives,
     asked_choices,
     buffers_of,
     counted,
@@ -48,7 +49,7 @@ from bastion.gateway._extract import (
     trust_digest,
 )
 from bastion.gateway._guard import Check, header_value, unread_language
-from bastion.gateway._jsontext import mask_document
+from bastion.gateway._jsontext import mask_texts
 from bastion.gateway._keymask import mask_answer_keys
 from bastion.gateway._respond import (
     MODEL_PREFIX,
@@ -195,14 +196,10 @@ def mask_fields(ctx: Context, body: dict[str, Any], fields: list[TextField]) -> 
                                    param=dotted(item.path))
             continue
         rewritable.append(item)
-    # JSON (tool-call arguments) value by value, escaped values decoded; then a value split
-    # between neighbouring texts (two messages): identifiers (a role, an id) are masked alone,
-    # never read as part of a text around them (a role was rewritten so)
-    alone = [mask_document(item.text, vault.mask) for item in rewritable]
-    texts = [i for i, item in enumerate(rewritable) if not item.identifier]
-    for i, text in zip(texts, vault.mask_split([alone[i] for i in texts]), strict=True):
-        alone[i] = text
-    for item, text in zip(rewritable, alone, strict=True):
+    # identifiers (a role, an id) are masked alone: a role was rewritten as part of a text
+    masked = mask_texts([item.text for item in rewritable], vault,
+                        [None if item.identifier else 0 for item in rewritable])
+    for item, text in zip(rewritable, masked, strict=True):
         if text != item.text:
             set_path(body, item.path, text)
     ctx.extra["redacted_values"] = len(vault)
@@ -453,10 +450,13 @@ def _rewrite_choices(ctx: Context, data: dict[str, Any], texts: list[AnswerText]
     if not mask and not restore:
         return None
     output_vault = Vault(ctx.gateway.detectors, prefix=MODEL_PREFIX)
-    for item in texts:
-        text = mask_document(item.text, output_vault.mask) if mask else item.text
-        if restore and vault is not None:
-            text = vault.restore(text)
+    # a choice's fields as a client reads them, one after another (see mask_texts)
+    masked = mask_texts([item.text for item in texts], output_vault,
+                        [item.key[0] if item.key[0] >= 0 and item.rewritable
+                         and arrives(item.key) else None for item in texts]
+                        ) if mask else [item.text for item in texts]
+    for item, written in zip(texts, masked, strict=True):
+        text = vault.restore(written) if restore and vault is not None else written
         if text != item.text and item.rewritable:
             set_path(data, item.path, text)
     _mask_keys(ctx, data, output_vault if mask else None, vault if restore else None)

@@ -85,7 +85,7 @@ class StreamGuard:
         self.response = response
         self.policy = policy
         self.fail_open = fail_open
-        self.held = Held()
+        self.held = Held(said=mask)
         self.terminal = False  # a Responses stream sent its final event (it has no [DONE])
         self.accumulated_at: dict[int, int] = {}
         self.hold = self.config.hold_for(policy.id)
@@ -314,14 +314,26 @@ class StreamGuard:
         vault, masker = self.vault, self.masker
 
         def rewrite(key: Key, start: int, end: int) -> str:
-            buffer = self.held.buffers[key]
-            text = masker.slice(buffer, start, end, decode=unescape_spans if is_arguments(key)
-                                else None) if masker else buffer[start:end]
+            text = self._masked(masker, key, start, end) if masker \
+                else self.held.buffers[key][start:end]
             if vault is not None:
                 text = self.restorers.setdefault(key, StreamRestorer(vault)).feed(text)
             return text
 
         return rewrite
+
+    def _masked(self, masker: StreamMasker, key: Key, start: int, end: int) -> str:
+        """``buffers[key][start:end]`` masked: values within the field by its masker, and the
+        parts of values that run across fields (see ``_said``) each by its placeholder."""
+        buffer, said = self.held.buffers[key], self.held.said
+        decode = unescape_spans if is_arguments(key) else None
+        out: list[str] = []
+        at = start
+        for lo, hi, placeholder in said.parts(key, start, end, masker.vault) if said else ():
+            out.extend((masker.slice(buffer, at, lo, decode=decode), placeholder))
+            at = hi
+        out.append(masker.slice(buffer, at, end, decode=decode))
+        return "".join(out)
 
     def _flush_restorers(self) -> list[str]:
         frames = []
