@@ -912,6 +912,10 @@ def _rot47_runs(text: str) -> str:
     return _coded_runs(text, rotated)
 
 
+#: A word ending in "ay".
+_AY_WORD = re.compile(r"(?i)\b[a-z]+ay\b")
+
+
 def _pig_latin_runs(text: str) -> str:
     """``text`` with each run of three words or more in Pig Latin read back where it stands
     (``owHay oday Iay uildbay`` -> ``How do I build``: found in a fifteenth black-box pass,
@@ -922,9 +926,9 @@ def _pig_latin_runs(text: str) -> str:
     else the commonest word, when several read: ``onway`` is "on" rather than "won"); a run
     may hold one word in a row not read so (``ansomwareray``: the vocabulary lacks
     "ransomware")."""
-    if "ay" not in text:
-        return text
     words = embedder_words()
+    if sum(word.lower() not in words for word in _AY_WORD.findall(text)) < 2:
+        return text  # Pig Latin makes words the vocabulary lacks ("ombbay")
 
     def unpigged(token: str) -> str | None:
         core = token.strip(_WORD_EDGES)
