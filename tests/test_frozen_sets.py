@@ -29,7 +29,8 @@ def test_manifest_covers_every_blind_file() -> None:
     listed = {name for name, _ in _entries()}
     on_disk = {str(p.relative_to(BENCH)) for p in (BENCH / "custom_policies" / "test").glob("*")
                if p.suffix in (".md", ".jsonl") and p.name != "README.md"}
-    on_disk |= {str(p.relative_to(BENCH)) for p in (BENCH / "blind").glob("*.jsonl")}
+    on_disk |= {str(p.relative_to(BENCH)) for p in (BENCH / "blind").glob("*")
+               if p.suffix in (".jsonl", ".txt")}
     on_disk |= {str(p.relative_to(BENCH)) for p in (BENCH / "data").glob("*/blind*.jsonl")}
     on_disk |= {str(p.relative_to(BENCH)) for name in _blind_code_pairs()
                 for p in (BENCH / "data" / "code_pairs" / name).glob("*")}
