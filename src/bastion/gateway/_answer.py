@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeGuard
 
+from bastion.gateway._arrival import Reader, is_arguments
 from bastion.gateway._extract import MEDIA_URL, Path, identifier_shaped, inert, named_key
 from bastion.gateway._jsontext import reading
 
@@ -440,24 +441,22 @@ _ARRIVING = PROSE | {"tool", "function_call"}
 def buffers_of(texts: list[AnswerText]) -> dict[Key, str]:
     """Each field's text, concatenated in order (what a stream accumulates), and the
     :data:`ARRIVAL` buffer of each choice whose text interleaves (a field :func:`arrives`
-    has text again after another field had some)."""
+    has text again after another field had some): its pieces as they read one after another
+    (``_arrival.Reader``)."""
     out: dict[Key, str] = {}
     pieces: dict[int, list[tuple[str, str]]] = {}
+    reader = Reader()
     for item in texts:
         out[item.key] = out.get(item.key, "") + item.text + item.sep
         if arrives(item.key) and item.key[0] >= 0 and item.text:
-            pieces.setdefault(item.key[0], []).append((item.key[1], item.text + item.sep))
+            pieces.setdefault(item.key[0], []).append(
+                (item.key[1], reader.read(item.key, item.text) + item.sep))
     for index, ordered in pieces.items():
         fields = [name for n, (name, _) in enumerate(ordered)
                   if n == 0 or ordered[n - 1][0] != name]
         if len(fields) > len(set(fields)):
             out[(index, ARRIVAL)] = "".join(text for _, text in ordered)
     return out
-
-
-def is_arguments(key: Key) -> bool:
-    """Whether field ``key`` holds a tool call's arguments (JSON text to the client)."""
-    return key[1].endswith(".arguments")
 
 
 def reading_of(key: Key, text: str) -> str:

@@ -27,6 +27,7 @@ from bastion.gateway._answer import (
     key_names,
     per_choice,
 )
+from bastion.gateway._arrival import Reader
 from bastion.gateway._extract import Path, set_path
 from bastion.gateway._respond import dumps
 from bastion.gateway._responses import ECHO, TERMINAL, event_texts
@@ -79,6 +80,7 @@ class Held:
         self.buffers: dict[Key, str] = {}
         #: Each choice's text in arrival order, kept where values are masked (see ``_said``).
         self.said = Said() if said else None
+        self.reader = Reader()
         self.checked: dict[Key, int] = {}
         self.safe: dict[Key, int] = {}
         self.frames: deque[Frame] = deque()
@@ -114,12 +116,13 @@ class Held:
             frame.slices.append(piece)
             self._remember(route, item, piece)
             if arrives(item.key) and not _repeated_name(item, self.buffers, start):
+                read = self.reader.read(item.key, item.text)
                 if item.key[0] >= 0:
-                    self._arrive(frame, item, item.key[0], _field)
+                    self._arrive(frame, item, read, item.key[0], _field)
                     if self.said is not None and item.rewritable:
                         self.said.add(item.key, start, item.text)
                 if route != "responses":  # (its events' indexes are no choices)
-                    self._arrive(frame, item, CHOICES, lambda key: key[0])
+                    self._arrive(frame, item, read, CHOICES, lambda key: key[0])
         self.frames.append(frame)
 
     def _copy(self, route: str, item: AnswerText) -> Slice | None:
@@ -142,7 +145,7 @@ class Held:
         elif item.key[0] == ECHO and item.text:
             self.echoed[item.text] = piece
 
-    def _arrive(self, frame: Frame, item: AnswerText, index: int,
+    def _arrive(self, frame: Frame, item: AnswerText, read: str, index: int,
                 part: Callable[[Key], object]) -> None:
         """Keep the :data:`ARRIVAL` buffer of choice ``index`` once its prose interleaves:
         a ``part`` (a field of one choice; with :data:`CHOICES`, a choice of the answer) gets
@@ -151,11 +154,14 @@ class Held:
 
         Across choices: with ``n`` answers asked for, one answer's pieces alternating between
         the choices, one a chunk, read as nothing choice by choice, and a client printing
-        ``choices[0]`` of every chunk shows the whole (a black-box pass)."""
+        ``choices[0]`` of every chunk shows the whole (a black-box pass).
+
+        The buffer holds each piece as ``read`` (``_arrival.Reader``: arguments as their
+        JSON's values, no tool name or link between the pieces of prose)."""
         arrival = (index, ARRIVAL)
-        piece = item.text + item.sep
-        if not piece:  # ("name": "" in each chunk of a call's arguments is no interleaving)
-            return
+        if not item.text + item.sep:  # ("name": "" in each chunk of a call's arguments is
+            return  # no interleaving)
+        piece = read + item.sep
         if arrival not in self.buffers:
             runs = self.runs.setdefault(index, [])
             end = len(self.buffers[item.key])
@@ -164,15 +170,18 @@ class Held:
                 return
             back = part(runs[-1][0]) != part(item.key) if runs else False
             back = back and any(part(run[0]) == part(item.key) for run in runs)
-            runs.append((item.key, end - len(piece), end))
+            runs.append((item.key, end - len(item.text + item.sep), end))
             if not back:
                 return
-            del self.runs[index]  # the pieces before this one, in the order they came
-            self.buffers[arrival] = "".join(self.buffers[key][start:stop]
+            del self.runs[index]  # the pieces before this one, in the order they came (read
+            # again: kept as places in the buffers, a stream's text is not copied meanwhile)
+            again = Reader()
+            self.buffers[arrival] = "".join(again.read(key, self.buffers[key][start:stop])
                                             for key, start, stop in runs[:-1])
         start = len(self.buffers[arrival])
         self.buffers[arrival] += piece
-        frame.slices.append(Slice(arrival, (), start, start + len(item.text)))
+        if read:
+            frame.slices.append(Slice(arrival, (), start, start + len(read)))
 
     def due(self, window: int, *, force: bool = False, sentences: bool = False) -> list[Key]:
         """Every buffer with unchecked text, once one has ``window`` unchecked characters, or

@@ -13,20 +13,15 @@ one gets a placeholder of its own where it starts, as in a whole answer
 from __future__ import annotations
 
 import bisect
-import json
 from dataclasses import dataclass
 
-from bastion.gateway._answer import Key, is_arguments
+from bastion.gateway._answer import Key
+from bastion.gateway._arrival import Span, Values, is_arguments
 from bastion.redact import Vault
 
 #: Characters read on each side of a piece for a value that runs across it (the longest value
 #: split so, an IBAN with spaces, is 42: ``bastion.redact``'s split reach).
 REACH = 64
-
-Span = tuple[int, int]
-"""Where a character of the said text lies in its field's buffer (start, end); a gap between
-two string values of one document lies nowhere (start == end)."""
-
 
 @dataclass
 class _Run:
@@ -53,77 +48,6 @@ class _Run:
         return (self.start + lo, self.start + hi) if lo < hi else None
 
 
-class _Values:
-    """The string values of JSON text that arrives in pieces (a tool call's arguments), keys
-    and punctuation left out, a space between two values, escapes decoded. Text that does not
-    open as JSON is taken as it is."""
-
-    def __init__(self) -> None:
-        self.json: bool | None = None
-        self.stack: list[str] = []
-        self.key_next = False
-        self.string: bool | None = None  # inside a key (True), a value (False), or neither
-        self.escape = ""
-        self.escape_at = 0
-        self.values = 0
-
-    def feed(self, text: str, at: int) -> tuple[str, list[Span]]:
-        """The said text of ``text``, which lies at ``at`` in the buffer, and its spans."""
-        chars: list[str] = []
-        spans: list[Span] = []
-        for n, char in enumerate(text):
-            if self.json is None and not char.isspace():
-                self.json = char in '{["'
-            if self.json is False:
-                chars.append(char)
-                spans.append((at + n, at + n + 1))
-            elif self.escape or (self.string is not None and char == "\\"):
-                self._escaped(char, at + n, chars, spans)
-            elif self.string is not None:
-                if char == '"':
-                    self.string = None
-                elif self.string is False:
-                    chars.append(char)
-                    spans.append((at + n, at + n + 1))
-            else:
-                self._outside(char, at + n, chars, spans)
-        return "".join(chars), spans
-
-    def _escaped(self, char: str, at: int, chars: list[str], spans: list[Span]) -> None:
-        if not self.escape:
-            self.escape, self.escape_at = char, at
-            return
-        self.escape += char
-        if len(self.escape) < (6 if self.escape[1] == "u" else 2):
-            return
-        try:
-            decoded = json.loads(f'"{self.escape}"')
-        except ValueError:
-            decoded = self.escape
-        if self.string is False:
-            chars.extend(decoded)
-            spans.extend([(self.escape_at, at + 1)] * len(decoded))
-        self.escape = ""
-
-    def _outside(self, char: str, at: int, chars: list[str], spans: list[Span]) -> None:
-        if char in "{[":
-            self.stack.append(char)
-            self.key_next = char == "{"
-        elif char in "}]":
-            self.stack[-1:] = []
-            self.key_next = False
-        elif char in ",:":
-            self.key_next = char == "," and self.stack[-1:] == ["{"]
-        elif char == '"':
-            self.string = self.key_next
-            self.key_next = False
-            if not self.string:
-                if self.values:
-                    chars.append(" ")
-                    spans.append((at, at))
-                self.values += 1
-
-
 class Said:
     """Each choice's text in arrival order (see the module's docstring).
 
@@ -135,7 +59,7 @@ class Said:
         self.runs: dict[int, list[_Run]] = {}
         self._starts: dict[int, list[int]] = {}  # each run's start in the said text
         self._of: dict[Key, list[_Run]] = {}
-        self._values: dict[Key, _Values] = {}
+        self._values: dict[Key, Values] = {}
 
     def add(self, key: Key, start: int, text: str) -> None:
         """Append a piece of field ``key`` (a choice's), which lies at ``start`` in its
@@ -145,7 +69,7 @@ class Said:
         spans: list[Span] | None = None
         chars = text
         if is_arguments(key):
-            chars, spans = self._values.setdefault(key, _Values()).feed(text, start)
+            chars, spans = self._values.setdefault(key, Values()).feed(text, start)
         if not chars:
             return
         # popped, the text has one reference and CPython appends in place: a new string a

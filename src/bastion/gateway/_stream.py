@@ -32,12 +32,12 @@ from bastion.gateway._admit import charge_completion
 from bastion.gateway._answer import (
     Key,
     Unreadable,
-    is_arguments,
     per_choice,
     reading_of,
     reported_prompt_tokens,
     reported_tokens,
 )
+from bastion.gateway._arrival import is_arguments
 from bastion.gateway._context import Context
 from bastion.gateway._guard import Check, Outcome, outcome_of
 from bastion.gateway._held import Held
