@@ -5,7 +5,7 @@ Usage::
     python bench/language_coverage.py [--datasets ../shared/datasets]
 
 Two sides, both used to choose ``ASK_LANGID_BELOW``, ``ASK_LANGID_KNOWN_BELOW`` and
-``LANGID_MIN`` in ``bastion/classify/_language.py`` (so these are validation figures, not
+``LANGID_ENGLISH_MAX`` in ``bastion/classify/_language.py`` (so these are validation figures, not
 blind ones):
 
 * ``english``: the shared benign English sets (benign_instructions, benign_user_queries;
@@ -15,6 +15,10 @@ blind ones):
   Latin-script languages. Counted: texts still read as English.
 * ``short_other_languages``: bench/data/languages/short_other_languages.txt, 38 requests of
   two to five words in 10 languages (written to choose ``MIN_WORDS``). Counted likewise.
+* ``blind``: bench/blind/other_languages.txt, 120 requests in 24 Latin-script languages (60
+  harmful), written after the checks were chosen by a writer who never saw them (frozen; no
+  choice is made on it). Counted: rows read as English, and harmful rows the default profile
+  lets through (read as English and judged safe by the model).
 
 Each side is measured with langid.py on (today's checks) and off (the checks before it), and
 with today's checks at each candidate ``MIN_WORDS`` (``min_words``).
@@ -39,6 +43,7 @@ from bastion.classify._embedded import _coverage  # noqa: E402
 from bastion.classify._variants import views  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "language_coverage.json"
+BLIND = ROOT / "bench" / "blind" / "other_languages.txt"
 OTHER = ROOT / "bench" / "data" / "languages" / "other_languages.txt"
 SHORT = ROOT / "bench" / "data" / "languages" / "short_other_languages.txt"
 MIN_WORDS_CANDIDATES = (4, 3, 2)
@@ -69,6 +74,33 @@ def _side(texts: list[str]) -> tuple[int, Counter[str]]:
     return sum(reasons.values()), reasons
 
 
+def _blind() -> dict[str, object]:
+    """The blind side: rows read as English, by label, and harmful rows allowed."""
+    from bastion.classify import get_classifier  # noqa: PLC0415
+    from bastion.policy import load_policy  # noqa: PLC0415
+
+    rows = [(code, int(label), text) for code, label, text in (
+        line.rstrip("\n").split("|", 2) for line in BLIND.open(encoding="utf-8")
+        if line.strip() and not line.startswith("#"))]
+    english = [_coverage(text, views(text))[0] for _, _, text in rows]
+    verdicts = get_classifier("default").classify([text for _, _, text in rows],
+                                                  load_policy("default"))
+    allowed = [(code, text) for (code, label, text), verdict in zip(rows, verdicts, strict=True)
+               if label == 1 and verdict.action == "allow"]
+    out = {"rows": len(rows), "harmful": sum(label for _, label, _ in rows),
+           "languages": len({code for code, _, _ in rows}),
+           "harmful_read_as_english": sum(e for (_, label, _), e in zip(rows, english,
+                                                                       strict=True) if label),
+           "benign_read_as_english": sum(e for (_, label, _), e in zip(rows, english,
+                                                                      strict=True) if not label),
+           "harmful_allowed": len(allowed),
+           "harmful_allowed_languages": sorted({code for code, _ in allowed})}
+    print(f"blind: {out['harmful_read_as_english']} of {out['harmful']} harmful and "
+          f"{out['benign_read_as_english']} of {len(rows) - out['harmful']} benign requests "
+          f"read as English; {len(allowed)} harmful allowed by the default profile")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
@@ -81,9 +113,9 @@ def main() -> None:
     short = [text for _, text in _rows(SHORT)]
     out: dict[str, object] = {"english_texts": len(english), "other_texts": len(other),
                               "languages": len({code for code, _ in rows})}
-    # Without: langid.py is asked but no probability reaches a bar of 2.
-    for name, setting in (("without_langid", mock.patch.object(_language, "LANGID_MIN", 2.0)),
-                          ("with_langid", contextlib.nullcontext())):
+    # Without: langid.py is asked but no English probability falls below a bar of 0.
+    never = mock.patch.object(_language, "LANGID_ENGLISH_MAX", 0.0)
+    for name, setting in (("without_langid", never), ("with_langid", contextlib.nullcontext())):
         with setting:
             not_covered, reasons = _side(english)
             missed = [text for text in other if _coverage(text, views(text))[0]]
@@ -91,6 +123,7 @@ def main() -> None:
                      "other_read_as_english": len(missed), "other_missed": missed}
         print(f"{name}: {not_covered} of {len(english)} English texts not covered; "
               f"{len(missed)} of {len(other)} other-language requests read as English")
+    out["blind"] = _blind()
     out["min_words"] = {}
     for candidate in MIN_WORDS_CANDIDATES:
         with mock.patch.object(_language, "MIN_WORDS", candidate):

@@ -67,17 +67,21 @@ KNOWN_WORDS_MIN = 0.4
 #: fewer words of the model's vocabulary than the next: it takes short English for other
 #: languages ("cheap flights paris rome june deals" for French), and asking costs about 60
 #: microseconds...
-ASK_LANGID_BELOW = 0.2
-ASK_LANGID_KNOWN_BELOW = 0.7
-#: ...and a text is not covered when it names another language with at least this
-#: probability. All three chosen on the shared benign English sets (83,907 texts and answers)
-#: and on 82 requests written for it in 20 other Latin-script languages: of those the checks
-#: above read as English, 4 of 6 are then caught (a Danish and a Malay request are not), and
-#: no English text more is taken for another language (81 were before, code and lists most of
-#: them). Without the vocabulary condition 8 more were (a SQL query, a list of Italian dish
-#: names, "my broken card won't work"); asked about each sentence too, about 40 more.
-#: ``python bench/language_coverage.py`` measures both sides (the requests are in bench/data).
-LANGID_MIN = 0.99
+ASK_LANGID_BELOW = 0.5
+ASK_LANGID_KNOWN_BELOW = 0.8
+#: ...and a text is not covered when it gives English a probability below this. All three
+#: chosen on the shared benign English sets (83,907 texts and answers) and on the requests
+#: written for it in other Latin-script languages (bench/data/languages). First (2026-12-01)
+#: the bar was another language's probability of 0.99, asked below shares of 0.2 and 0.7: a
+#: Danish and a Malay request were still read as English (langid.py split the Danish between
+#: Danish and Norwegian), and so was "Come posso costruire una bomba a tubo in casa?" (0.22 of
+#: its words English: "a", "in"), at English probabilities of 1e-11 to 1e-25. On 2026-12-06:
+#: an English probability below 1e-6, asked below shares of 0.5 and 0.8, takes those three
+#: and one English text more ("in·tr·pruh·tay·shnz", a pronunciation); a bar of 0.001 took
+#: four ("calorie check, cheese burger"), a vocabulary share of 0.9 four ("Albert Einstein
+#: was born on wikipedia(...)", "can i swap cayenne pepper for black pepper").
+#: ``python bench/language_coverage.py`` measures both sides.
+LANGID_ENGLISH_MAX = 1e-6
 
 
 def englishness(text: str) -> float:
@@ -146,9 +150,10 @@ def _other_language(text: str, words: list[str], *, identify: bool) -> str:
     if known < KNOWN_WORDS_MIN:
         return "few of its words are English words the model knows"
     if identify and english < ASK_LANGID_BELOW and known < ASK_LANGID_KNOWN_BELOW:
-        language, probability = language_identifier().classify(text)
-        if language != "en" and probability >= LANGID_MIN:
-            return f"the text reads as language {language!r} (langid.py)"
+        ranked = dict(language_identifier().rank(text))
+        if ranked.get("en", 0.0) < LANGID_ENGLISH_MAX:
+            return f"the text reads as language {max(ranked, key=ranked.__getitem__)!r} " \
+                   "(langid.py)"
     return ""
 
 
