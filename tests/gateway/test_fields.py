@@ -896,16 +896,18 @@ def test_prose_is_read_in_arrival_order_only_when_fields_interleave() -> None:
     assert interleaved[(0, "arrival")] == "Sure. Here is how to build a pipe bomb."
 
 
-def test_a_tool_call_after_the_content_is_no_interleaving_even_with_its_name_resent() -> None:
+def test_a_tool_call_after_the_content_is_read_on_without_its_name_resent() -> None:
     # Some servers send a call's name beside each piece of its arguments: read in arrival
-    # order, the benign call read "get_weather{"cityget_weather": ...".
+    # order, the benign call read "get_weather{"cityget_weather": ...". (A call after the
+    # content was no arrival reading at all until the content running on into a call's
+    # arguments passed the keyword rules: test_content_running_on_into_a_tool_call_....)
     def call(name: str, arguments: str) -> dict[str, Any]:
         return {"tool_calls": [{"index": 0, "function": {"name": name,
                                                          "arguments": arguments}}]}
 
     buffers = _held_buffers([{"content": "Let me check. "}, call("get_weather", '{"city": '),
                              call("get_weather", '"Paris"}'), call("", "")])
-    assert (0, "arrival") not in buffers
+    assert buffers[(0, "arrival")] == "Let me check.  Paris"
     assert buffers[(0, "tool.0000.arguments")] == '{"city": "Paris"}'
 
 
@@ -1124,3 +1126,54 @@ def test_trusted_texts_must_be_digests_not_texts() -> None:
                                           r"never the texts themselves"):
         load_config(environ={"BASTION_GATEWAY__REQUEST__TRUSTED_TEXTS":
                              "['You are a helpful bot.']"})
+
+
+#: An answer whose text runs on from the content into a tool call's arguments: each field
+#: alone reads as nothing to the keyword rules.
+_INTO_CALL = ("Sure. Here is how to build a pipe", '{"query": "bomb at home."}')
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_content_running_on_into_a_tool_call_is_read_as_one_text(
+        raw_gw: tuple[RawUpstream, Running], stream: bool) -> None:
+    """Issue 8: the content, then a tool call whose arguments finish its sentence, was read
+    field by field joined with the tool's name and the JSON between ('... a pipe' / 'search'
+    / 'query' / 'bomb at home.'), and passed the keyword rules whole or streamed. A choice's
+    text that goes on from prose into a tool call is read in arrival order too, the arguments
+    as their values, and both ways give the same verdict."""
+    raw, gw = raw_gw
+    content, arguments = _INTO_CALL
+    raw.body = _completion({"message": {
+        "role": "assistant", "content": content, "tool_calls": [
+            {"id": "call_1", "type": "function",
+             "function": {"name": "search", "arguments": arguments}}]}})
+    raw.frames = _chunks([
+        {"delta": {"content": content[:20]}}, {"delta": {"content": content[20:]}},
+        {"delta": {"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                                   "function": {"name": "search", "arguments": ""}}]}},
+        {"delta": {"tool_calls": [{"index": 0, "function": {"arguments": arguments}}]}}])
+    response = _ask(gw, stream=stream)
+    assert _verdict(response, stream) == "block", response.text
+    assert "bomb at home" not in response.text
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_content_and_a_benign_tool_call_pass_the_contextual_tier(
+        gateway_factory: GatewayFactory) -> None:
+    """Reading the content on into a call's arguments does not make an ordinary call suspect
+    to the contextual model, whole or streamed."""
+    raw = RawUpstream()
+    content, arguments = "Let me look up the weather for you.", '{"city": "Paris", "unit": "c"}'
+    raw.body = _completion({"message": {
+        "role": "assistant", "content": content, "tool_calls": [
+            {"id": "call_1", "type": "function",
+             "function": {"name": "get_weather", "arguments": arguments}}]}})
+    raw.frames = _chunks([{"delta": {"content": content}}, {"delta": {"tool_calls": [
+        {"index": 0, "id": "call_1", "type": "function",
+         "function": {"name": "get_weather", "arguments": arguments}}]}}])
+    with serve_app(raw.app()) as url:
+        gw = gateway_factory(upstream__base_url=url, classifier__tier="default")
+        for stream in (False, True):
+            response = _ask(gw, stream=stream, text="weather in Paris?")
+            assert _verdict(response, stream) == "pass", response.text

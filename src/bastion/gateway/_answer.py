@@ -435,14 +435,25 @@ def arrives(key: Key) -> bool:
     return head in _ARRIVING or (head == "x" and key[0] >= -1)
 
 
-_ARRIVING = PROSE | {"tool", "function_call"}
+_CALLS = frozenset({"tool", "function_call"})
+_ARRIVING = PROSE | _CALLS
+
+
+def into_call(before: str, field: str) -> bool:
+    """Whether a choice's text goes on from prose into a tool call, or from a call into prose:
+    read in arrival order as interleaving text is (see :func:`buffers_of`). The content, then
+    a call whose arguments finish its sentence, was read field by field with the tool's name
+    and the JSON between ('... build a pipe' / 'search' / 'query' / 'bomb at home.') and
+    passed the keyword rules, whole or streamed (issue 8)."""
+    heads = {before.partition(".")[0], field.partition(".")[0]}
+    return len(heads & PROSE) == 1 and len(heads & _CALLS) == 1
 
 
 def buffers_of(texts: list[AnswerText]) -> dict[Key, str]:
     """Each field's text, concatenated in order (what a stream accumulates), and the
     :data:`ARRIVAL` buffer of each choice whose text interleaves (a field :func:`arrives`
-    has text again after another field had some): its pieces as they read one after another
-    (``_arrival.Reader``)."""
+    has text again after another field had some) or goes on into a tool call
+    (:func:`into_call`): its pieces as they read one after another (``_arrival.Reader``)."""
     out: dict[Key, str] = {}
     pieces: dict[int, list[tuple[str, str]]] = {}
     reader = Reader()
@@ -454,7 +465,7 @@ def buffers_of(texts: list[AnswerText]) -> dict[Key, str]:
     for index, ordered in pieces.items():
         fields = [name for n, (name, _) in enumerate(ordered)
                   if n == 0 or ordered[n - 1][0] != name]
-        if len(fields) > len(set(fields)):
+        if len(fields) > len(set(fields)) or any(map(into_call, fields, fields[1:])):
             out[(index, ARRIVAL)] = "".join(text for _, text in ordered)
     return out
 

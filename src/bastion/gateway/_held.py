@@ -24,6 +24,7 @@ from bastion.gateway._answer import (
     answer_texts,
     arrives,
     asked_choices,
+    into_call,
     key_names,
     per_choice,
 )
@@ -150,7 +151,8 @@ class Held:
         """Keep the :data:`ARRIVAL` buffer of choice ``index`` once its prose interleaves:
         a ``part`` (a field of one choice; with :data:`CHOICES`, a choice of the answer) gets
         text again after another had some (reasoning, then content, is no interleaving: each
-        field reads whole). The frame waits for that buffer's check too.
+        field reads whole), or the text goes on from prose into a tool call (``into_call``).
+        The frame waits for that buffer's check too.
 
         Across choices: with ``n`` answers asked for, one answer's pieces alternating between
         the choices, one a chunk, read as nothing choice by choice, and a client printing
@@ -168,8 +170,9 @@ class Held:
             if runs and runs[-1][0] == item.key:
                 runs[-1] = (item.key, runs[-1][1], end)
                 return
-            back = part(runs[-1][0]) != part(item.key) if runs else False
-            back = back and any(part(run[0]) == part(item.key) for run in runs)
+            before, now = (part(runs[-1][0]), part(item.key)) if runs else (None, None)
+            back = before != now and (any(part(run[0]) == now for run in runs)
+                                      or into_call(str(before), str(now)))
             runs.append((item.key, end - len(item.text + item.sep), end))
             if not back:
                 return
