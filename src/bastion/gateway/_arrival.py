@@ -1,7 +1,7 @@
 """Pieces of an answer's fields as they read one after another, in the order they came.
 
 Where a choice's text interleaves over fields, the gateway reads it in arrival order too
-(``_answer.arrives``), as a client printing every piece shows it. Joined raw, the pieces of
+(``_buffers.arrives``), as a client printing every piece shows it. Joined raw, the pieces of
 an answer spread between the content and other fields had noise between them that a client
 shows apart or not at all: the JSON of a tool call's arguments (``{}`` beside each tool name
 that carried a piece), the link beside each annotation title that carried one. The keyword
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from bastion.gateway._extract import inert, named_key
 
 if TYPE_CHECKING:
-    from bastion.gateway._answer import Key
+    from bastion.gateway._walk import Key
 
 Span = tuple[int, int]
 """Where a character read lies in its field's buffer (start, end); a space put between two

@@ -14,25 +14,22 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bastion.gateway._answer import (
+from bastion.gateway._answer import answer_texts, asked_choices
+from bastion.gateway._arrival import Reader
+from bastion.gateway._buffers import (
     ARRIVAL,
     CHOICES,
-    NAMES,
     PROSE,
-    AnswerText,
-    Key,
-    answer_texts,
     arrives,
-    asked_choices,
     into_call,
     key_names,
     per_choice,
 )
-from bastion.gateway._arrival import Reader
 from bastion.gateway._extract import Path, set_path
 from bastion.gateway._respond import dumps
 from bastion.gateway._responses import ECHO, TERMINAL, event_texts
 from bastion.gateway._said import Said
+from bastion.gateway._walk import NAMES, AnswerText, Key
 
 _SENTENCE_END = re.compile(r"[.!?\u2026](?=[\s\"'\)\]])|[\u3002\uff01\uff1f\n]")
 _TOKEN = re.compile(r"\S+")
@@ -279,7 +276,7 @@ class Held:
 
     def key_names(self) -> list[str]:
         """The names of keys each choice holds, to be read on their own (see
-        :func:`_answer.key_names`)."""
+        :func:`_buffers.key_names`)."""
         return key_names(self.buffers)
 
     def total_chars(self) -> int:

@@ -1,6 +1,6 @@
 """An answer's keys that hold data, masked as values are.
 
-An answer's objects are read key by key (``_answer.object_keys``), and a key that holds data
+An answer's objects are read key by key (``_walk.object_keys``), and a key that holds data
 (a card number, an address) is read as text; masking rewrote values only, so such a key
 reached the client as the model wrote it (issue 8). A key is renamed in place, order kept;
 a client reading the object by its keys sees the placeholder where the value was.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import time
 from typing import Any
 
 import anyio.to_thread
@@ -11,46 +9,21 @@ import httpx
 from starlette.responses import Response, StreamingResponse
 
 from bastion.accounts import hashed_account_id
-from bastion.gateway._abuse import assess, assess_in_order, settle_first
-from bastion.gateway._admit import (
-    CAP_NAMES,
-    cap_to_budget,
-    charge_completion,
-    charge_tokens,
-    check_model,
-    estimate_tokens,
-    message_tokens,
-    reserved_output,
-)
-from bastion.gateway._answer import (
-    AnswerText,
-    Unreadable,
-    answer_texts,
-    arrives,
-    asked_choices,
-    buffers_of,
-    counted,
-    key_names,
-    per_choice,
-    reported_prompt_tokens,
-    reported_tokens,
-)
+from bastion.gateway._abuse import assess, assess_in_order
+from bastion.gateway._admit import CAP_NAMES, charge_completion
+from bastion.gateway._answer import answer_texts, asked_choices, counted
+from bastion.gateway._buffers import arrives, buffers_of, key_names, per_choice
 from bastion.gateway._context import Context
 from bastion.gateway._extract import (
-    BadSetting,
     TextField,
-    Unchecked,
-    UnknownField,
-    checked_texts,
     dotted,
     joined,
-    request_fields,
     set_path,
-    trust_digest,
 )
-from bastion.gateway._guard import Check, header_value, unread_language
+from bastion.gateway._guard import Check, header_value
 from bastion.gateway._jsontext import mask_texts
 from bastion.gateway._keymask import mask_answer_keys
+from bastion.gateway._prompt import check_input
 from bastion.gateway._respond import (
     MODEL_PREFIX,
     GatewayError,
@@ -60,19 +33,12 @@ from bastion.gateway._respond import (
     refusal_completion,
     refusal_error,
 )
-from bastion.gateway._responses import (
-    previous_response_id,
-    response_texts,
-    responses_fields,
-    sign_response,
-)
+from bastion.gateway._responses import response_texts, sign_response
 from bastion.gateway._stream import StreamGuard
+from bastion.gateway._upstream import send, upstream_failure
+from bastion.gateway._usage import reported_prompt_tokens, reported_tokens
+from bastion.gateway._walk import AnswerText, Unreadable
 from bastion.redact import Vault
-
-logger = logging.getLogger("bastion.gateway")
-
-UPSTREAM_PATHS = {"chat": "chat/completions", "completions": "completions",
-                  "embeddings": "embeddings", "responses": "responses"}
 
 
 def headers_for(ctx: Context, *, pending_output: bool = False) -> dict[str, str]:
@@ -87,98 +53,6 @@ def headers_for(ctx: Context, *, pending_output: bool = False) -> dict[str, str]
     if level and level != "ok":
         out["x-bastion-abuse-level"] = str(level)
     return out
-
-
-async def check_input(ctx: Context, body: dict[str, Any]
-                      ) -> tuple[list[TextField], list[str], Check]:
-    """Find every content field, check it, and refuse on block or fail-closed error: the
-    fields, the texts the classifier read (:func:`checked_texts`), and the check."""
-    gateway, route = ctx.gateway, ctx.route
-    if route != "moderations":  # a moderation's model is the policy; nothing goes upstream
-        check_model(ctx, body.get("model"), required=True)
-    if route == "responses" and body.get("previous_response_id") is not None:
-        _bind_previous(ctx, body)
-    fields = _read_fields(route, body, gateway.config.request.allow_fields)
-    if route != "moderations":  # a moderation answers for every input it is given
-        fields = untrusted(ctx, fields)
-    texts = checked_texts(fields)
-    if len(texts) > (most_texts := gateway.config.classifier.max_input_texts):
-        raise GatewayError(413, f"the request holds {len(texts):,} texts to check (messages, "
-                           "content parts, tool calls, stop strings...); this gateway checks "
-                           f"at most {most_texts:,} per request (classifier.max_input_texts): "
-                           "send fewer, or ask the operator to raise the limit",
-                           code="request_too_large")
-    size, most = sum(map(len, texts)), gateway.config.classifier.max_input_chars
-    if size > most:
-        raise GatewayError(413, f"the request holds {size:,} characters of text to check; this "
-                           f"gateway checks at most {most:,} per request "
-                           "(classifier.max_input_chars): send less, or ask the operator to "
-                           "raise the limit", code="request_too_large")
-    assert ctx.principal is not None
-    busy = gateway.order.chars_in_check(ctx.principal.account.id)
-    if busy and busy + size > most:
-        raise GatewayError(429, f"this account already has {busy:,} characters of text being "
-                           f"checked, and this request adds {size:,} (the most at once is "
-                           f"{most:,}, classifier.max_input_chars); retry when those are done",
-                           code="rate_limit_exceeded", headers={"Retry-After": "1"})
-    ctx.ticket = gateway.order.begin(ctx.principal.account.id, size)  # no await in between
-    if gateway.config.audit.content != "drop":  # masking (redact) is CPU work: off the loop
-        await anyio.to_thread.run_sync(ctx.keep_content, texts)
-    ctx.reserved_tokens = reserved_output(route, body)
-    ctx.prompt_tokens = estimate_tokens(texts) + message_tokens(route, body)
-    await charge_tokens(ctx, ctx.prompt_tokens + ctx.reserved_tokens)
-    await cap_to_budget(ctx, body)
-    policy = ctx.policy("input")
-    fail_open = gateway.config.route(route).fail_open_input
-    check = ctx.add(await gateway.guard.check("input", texts, policy, fail_open=fail_open))
-    if check.outcome == "error" and (why := unread_language(check.verdicts)):
-        # no outage, so no 503 that says "retry shortly": retrying cannot help
-        raise GatewayError(422, f"the prompt could not be checked: {why}",
-                           code="unsupported_language")
-    if check.outcome == "error":
-        ctx.outcome, ctx.reason = "classifier_error", "input check failed (fail-closed)"
-        raise GatewayError(503, "the prompt could not be checked (the classifier failed or "
-                           "timed out) and this route fails closed; retry shortly",
-                           code="classifier_unavailable", headers={"Retry-After": "2"})
-    if check.outcome != "block" and route != "moderations":  # blocks settle after strikes
-        await settle_first(ctx)
-    return fields, texts, check
-
-
-def _read_fields(route: str, body: dict[str, Any], allow: tuple[str, ...]) -> list[TextField]:
-    """Every content field of a request; what the reader refuses, as a 400 or 422."""
-    try:
-        return (responses_fields(body, allow) if route == "responses" else
-                request_fields(route, body, allow))
-    except Unchecked as exc:
-        raise GatewayError(422, str(exc), code="unchecked_content") from exc
-    except UnknownField as exc:
-        raise GatewayError(400, str(exc), code="unknown_field", param=exc.field) from exc
-    except BadSetting as exc:
-        raise GatewayError(400, str(exc), code="invalid_request", param=exc.field) from exc
-
-
-def untrusted(ctx: Context, fields: list[TextField]) -> list[TextField]:
-    """``fields`` without the texts the operator trusts (``request.trusted_texts``); how many
-    were left out goes to the audit event."""
-    trusted = ctx.gateway.config.request.trusted_texts
-    if not trusted:
-        return fields
-    kept = [f for f in fields if f.identifier or trust_digest(f.text) not in trusted]
-    if len(kept) < len(fields):
-        ctx.extra["trusted_texts"] = len(fields) - len(kept)
-    return kept
-
-
-def _bind_previous(ctx: Context, body: dict[str, Any]) -> None:
-    """Swap the client's signed ``previous_response_id`` for the upstream's id, or refuse."""
-    assert ctx.principal is not None
-    try:
-        body["previous_response_id"] = previous_response_id(
-            body["previous_response_id"], ctx.principal.account.id, ctx.gateway.identity_secret)
-    except Unchecked as exc:
-        raise GatewayError(400, str(exc), code="previous_response_not_found",
-                           param="previous_response_id") from exc
 
 
 def mask_fields(ctx: Context, body: dict[str, Any], fields: list[TextField]) -> Vault:
@@ -273,71 +147,6 @@ async def refuse(ctx: Context, check: Check, prompt: str) -> Response:
                                  media_type="text/event-stream", headers=headers_for(ctx))
     return JSONResponse(refusal_completion(ctx.route, ctx.model, config, check),
                         headers=headers_for(ctx))
-
-
-async def send(ctx: Context, body: dict[str, Any], *, stream: bool) -> httpx.Response:
-    """Call the upstream; transport failures become 502/504 errors."""
-    gateway = ctx.gateway
-    request = gateway.upstream.build_request("POST", UPSTREAM_PATHS[ctx.route], json=body)
-    start = time.perf_counter()
-    try:
-        try:
-            response = await gateway.upstream.send(request, stream=stream)
-        except httpx.RemoteProtocolError:
-            # A pooled connection the upstream closed as we reused it: nothing was answered,
-            # so the request goes once more on a fresh connection.
-            logger.warning("upstream closed a reused connection; retrying %s once",
-                           ctx.request_id)
-            response = await gateway.upstream.send(request, stream=stream)
-    except httpx.TimeoutException as exc:
-        ctx.outcome = "upstream_error"
-        raise GatewayError(504, "the upstream model did not answer in time; retry later",
-                           code="upstream_timeout") from exc
-    except httpx.HTTPError as exc:
-        ctx.outcome = "upstream_error"
-        raise GatewayError(502, f"the upstream model cannot be reached "
-                           f"({type(exc).__name__}); check upstream.base_url",
-                           code="upstream_unavailable") from exc
-    ctx.upstream_ms = (time.perf_counter() - start) * 1000
-    gateway.metrics.upstream_latency.labels(ctx.route).observe(ctx.upstream_ms / 1000)
-    return response
-
-
-async def upstream_failure(ctx: Context, response: httpx.Response) -> GatewayError:
-    """The error for an upstream status other than 200: a 4xx is passed on (its message
-    checked); anything else, 5xx and also 201, 204, 3xx (which a client would take for
-    success or a redirect, and a 204 could not carry an error body), is a 502."""
-    await response.aread()
-    await response.aclose()
-    ctx.outcome, ctx.reason = "upstream_error", f"upstream status {response.status_code}"
-    if response.status_code >= 500:
-        return GatewayError(502, f"the upstream model failed (status {response.status_code}); "
-                            "retry later", code="upstream_error")
-    if response.status_code < 400:
-        return GatewayError(502, f"the upstream answered status {response.status_code} "
-                            "instead of an answer", code="upstream_malformed")
-    message = await _checked_message(ctx, _upstream_message(response))
-    return GatewayError(response.status_code, f"the upstream refused the request: {message}",
-                        code="upstream_rejected")
-
-
-async def _checked_message(ctx: Context, message: str) -> str:
-    """The upstream's error message if the output policy lets it through, else a stand-in."""
-    policy = ctx.policy("output")
-    verdicts = await ctx.gateway.guard.classify([message], policy)
-    if any(v.kind != "safe" for v in verdicts):
-        ctx.extra["upstream_message_withheld"] = True
-        return "(the upstream's message was withheld: it did not pass the output check)"
-    return message
-
-
-def _upstream_message(response: httpx.Response) -> str:
-    try:
-        data = response.json()
-        message = data["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        return f"status {response.status_code}"
-    return str(message)[:500]
 
 
 def _answers_asked(route: str, body: dict[str, Any]) -> bool:

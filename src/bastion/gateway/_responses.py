@@ -28,13 +28,6 @@ from dataclasses import replace
 from itertools import chain
 from typing import Any
 
-from bastion.gateway._answer import (
-    AnswerText,
-    Unreadable,
-    logprob_steps,
-    object_keys,
-    walk_answer,
-)
 from bastion.gateway._extract import (
     Path,
     TextField,
@@ -51,6 +44,8 @@ from bastion.gateway._extract import (
     variable_fields,
     walk,
 )
+from bastion.gateway._logprobs import logprob_steps
+from bastion.gateway._walk import AnswerText, Unreadable, object_keys, walk_answer
 
 ECHO = -2
 """The choice index of texts a stream repeats (``*.done`` events, the final response)."""

@@ -19,27 +19,16 @@ from starlette.responses import Response
 from bastion.classify import Verdict
 from bastion.gateway._abuse import assess_in_order, settle_first
 from bastion.gateway._admit import admit, charge_completion, check_model, read_json
-from bastion.gateway._answer import (
-    Unreadable,
-    embeddings_answer,
-    models_answer,
-    reported_prompt_tokens,
-    reported_tokens,
-)
 from bastion.gateway._context import Context
 from bastion.gateway._extract import joined
-from bastion.gateway._proxy import (
-    check_input,
-    generate,
-    headers_for,
-    redact,
-    refuse,
-    send,
-    stamp_identity,
-    upstream_failure,
-)
+from bastion.gateway._prompt import check_input
+from bastion.gateway._proxy import generate, headers_for, redact, refuse, stamp_identity
+from bastion.gateway._rebuilt import embeddings_answer, models_answer
 from bastion.gateway._respond import GatewayError, JSONResponse
 from bastion.gateway._state import Gateway
+from bastion.gateway._upstream import send, upstream_failure
+from bastion.gateway._usage import reported_prompt_tokens, reported_tokens
+from bastion.gateway._walk import Unreadable
 from bastion.monitor import CONTENT_TYPE
 from bastion.serve import OPENAI_CATEGORIES, category_names
 

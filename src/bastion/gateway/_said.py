@@ -15,8 +15,8 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from bastion.gateway._answer import Key
 from bastion.gateway._arrival import Span, Values, is_arguments
+from bastion.gateway._walk import Key
 from bastion.redact import Vault
 
 #: Characters read on each side of a piece for a value that runs across it (the longest value

@@ -29,15 +29,8 @@ import httpx
 from bastion.classify import Verdict, unescape_spans
 from bastion.gateway._abuse import assess
 from bastion.gateway._admit import charge_completion
-from bastion.gateway._answer import (
-    Key,
-    Unreadable,
-    per_choice,
-    reading_of,
-    reported_prompt_tokens,
-    reported_tokens,
-)
 from bastion.gateway._arrival import is_arguments
+from bastion.gateway._buffers import per_choice, reading_of
 from bastion.gateway._context import Context
 from bastion.gateway._guard import Check, Outcome, outcome_of
 from bastion.gateway._held import Held
@@ -45,6 +38,8 @@ from bastion.gateway._keymask import mask_answer_keys
 from bastion.gateway._respond import MODEL_PREFIX, dumps, policy_details, sse_error
 from bastion.gateway._responses import TERMINAL, sign_response
 from bastion.gateway._sse import Event, EventReader
+from bastion.gateway._usage import reported_prompt_tokens, reported_tokens
+from bastion.gateway._walk import Key, Unreadable
 from bastion.policy import SEVERITY_WEIGHT, Policy
 from bastion.redact import StreamMasker, StreamRestorer, Vault
 

@@ -1,0 +1,83 @@
+"""The call to the upstream model, and what its failures become (502, 504, its own 4xx with
+the message checked)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import httpx
+
+from bastion.gateway._context import Context
+from bastion.gateway._respond import GatewayError
+
+logger = logging.getLogger("bastion.gateway")
+
+UPSTREAM_PATHS = {"chat": "chat/completions", "completions": "completions",
+                  "embeddings": "embeddings", "responses": "responses"}
+
+
+async def send(ctx: Context, body: dict[str, Any], *, stream: bool) -> httpx.Response:
+    """Call the upstream; transport failures become 502/504 errors."""
+    gateway = ctx.gateway
+    request = gateway.upstream.build_request("POST", UPSTREAM_PATHS[ctx.route], json=body)
+    start = time.perf_counter()
+    try:
+        try:
+            response = await gateway.upstream.send(request, stream=stream)
+        except httpx.RemoteProtocolError:
+            # A pooled connection the upstream closed as we reused it: nothing was answered,
+            # so the request goes once more on a fresh connection.
+            logger.warning("upstream closed a reused connection; retrying %s once",
+                           ctx.request_id)
+            response = await gateway.upstream.send(request, stream=stream)
+    except httpx.TimeoutException as exc:
+        ctx.outcome = "upstream_error"
+        raise GatewayError(504, "the upstream model did not answer in time; retry later",
+                           code="upstream_timeout") from exc
+    except httpx.HTTPError as exc:
+        ctx.outcome = "upstream_error"
+        raise GatewayError(502, f"the upstream model cannot be reached "
+                           f"({type(exc).__name__}); check upstream.base_url",
+                           code="upstream_unavailable") from exc
+    ctx.upstream_ms = (time.perf_counter() - start) * 1000
+    gateway.metrics.upstream_latency.labels(ctx.route).observe(ctx.upstream_ms / 1000)
+    return response
+
+
+async def upstream_failure(ctx: Context, response: httpx.Response) -> GatewayError:
+    """The error for an upstream status other than 200: a 4xx is passed on (its message
+    checked); anything else, 5xx and also 201, 204, 3xx (which a client would take for
+    success or a redirect, and a 204 could not carry an error body), is a 502."""
+    await response.aread()
+    await response.aclose()
+    ctx.outcome, ctx.reason = "upstream_error", f"upstream status {response.status_code}"
+    if response.status_code >= 500:
+        return GatewayError(502, f"the upstream model failed (status {response.status_code}); "
+                            "retry later", code="upstream_error")
+    if response.status_code < 400:
+        return GatewayError(502, f"the upstream answered status {response.status_code} "
+                            "instead of an answer", code="upstream_malformed")
+    message = await _checked_message(ctx, _upstream_message(response))
+    return GatewayError(response.status_code, f"the upstream refused the request: {message}",
+                        code="upstream_rejected")
+
+
+async def _checked_message(ctx: Context, message: str) -> str:
+    """The upstream's error message if the output policy lets it through, else a stand-in."""
+    policy = ctx.policy("output")
+    verdicts = await ctx.gateway.guard.classify([message], policy)
+    if any(v.kind != "safe" for v in verdicts):
+        ctx.extra["upstream_message_withheld"] = True
+        return "(the upstream's message was withheld: it did not pass the output check)"
+    return message
+
+
+def _upstream_message(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+        message = data["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return f"status {response.status_code}"
+    return str(message)[:500]
