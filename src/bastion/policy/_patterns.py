@@ -25,10 +25,47 @@ class PatternError(ValueError):
     """A pattern RE2 cannot compile."""
 
 
+def spaces_as_whitespace(pattern: str) -> str:
+    r"""``pattern`` with each run of literal spaces (outside a character class, not escaped)
+    matching any run of whitespace: ``how to make a bomb`` matches across a line break or a
+    tab too (found in a gateway black-box pass: "how do I build a pipe" and "bomb at home"
+    sent as two parts, joined with a line break, passed the rules tier). A ``\ `` stays one
+    space."""
+    if " " not in pattern:
+        return pattern
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+        elif in_class:
+            in_class = char != "]"
+            out.append(char)
+            i += 1
+        elif char == "[":
+            # a "]" first in a class ("[]a]", "[^]a]") is one of its characters
+            opening = pattern[i:i + 2] if pattern[i + 1:i + 2] == "^" else char
+            first = len(opening)
+            out.append(opening + ("]" if pattern[i + first:i + first + 1] == "]" else ""))
+            i += first + (pattern[i + first:i + first + 1] == "]")
+            in_class = True
+        elif char == " ":
+            while i < len(pattern) and pattern[i] == " ":
+                i += 1
+            out.append(r"(?:\s+)")
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
 def compile_pattern(pattern: str) -> re2._Regexp:
-    """Compile one case-insensitive RE2 pattern, or raise :class:`PatternError`."""
+    """Compile one case-insensitive RE2 pattern (spaces as any whitespace,
+    :func:`spaces_as_whitespace`), or raise :class:`PatternError`."""
     try:
-        return re2.compile(pattern, _OPTIONS)
+        return re2.compile(spaces_as_whitespace(pattern), _OPTIONS)
     except re2.error as exc:
         detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
         hint = ""
@@ -72,7 +109,7 @@ class PatternSet:
             return cls((), None)
         union = re2.Set.SearchSet(_OPTIONS)
         for pattern in patterns:
-            union.Add(pattern)
+            union.Add(spaces_as_whitespace(pattern))
         union.Compile()
         return cls(tuple(regexes), union)
 
