@@ -853,9 +853,9 @@ def _reverse_word_order(text: str) -> str:
         # in title case ends a run reversed inside prose with no stop after it: the next
         # sentence runs on ("... a build I do How Our meeting moved")
         opened = {k + 1 for k in range(1, len(words) - 1)
-                  if words[k].isalpha() and _opener_in_title_case(words[k])
-                  and words[k - 1].isalpha() and words[k - 1][:1].islower()
-                  and words[k + 1][:1].isupper()}
+                  if words[k + 1][:1].isupper() and words[k][:1].isupper()
+                  and words[k - 1][:1].islower() and words[k].isalpha()
+                  and words[k - 1].isalpha() and _opener_in_title_case(words[k])}
         # a pair inside three words that read the same both ways ("step by step", "to get
         # to") says nothing of their order
         mirrored = {j for k in range(len(plain) - 2) if plain[k] == plain[k + 2]
@@ -974,7 +974,8 @@ def _unscramble(text: str) -> str:
         return None if len(word) < 3 or lowered in words else index.get("".join(sorted(
             lowered)))
 
-    if sum(scrambled(w) is not None for w in _LETTERS.findall(text)) < _CODED_RUN:
+    unknown = set(_LETTERS.findall(text.lower())).difference(words)  # few; a set op in C
+    if sum(len(w) >= 3 and "".join(sorted(w)) in index for w in unknown) < _CODED_RUN:
         return text
 
     def read(token: str) -> str | None:
