@@ -429,8 +429,9 @@ def _json_words(clean: str) -> list[View]:
     return [View(" ".join(" ".join(values).split()), 0, len(clean), "listed")]
 
 
-#: Fewest values of a word or two that :func:`_json_words` reads as one line.
-_JSON_WORDS = 4
+#: Fewest values of a word or two that :func:`_json_words` reads as one line, and fewest
+#: cells of a word or two (and rows) a column needs for :func:`_csv_columns`.
+_JSON_WORDS = _CSV_CELLS = 4
 
 
 #: A cell of one or two words (letters, an apostrophe, a hyphen, closing punctuation).
@@ -453,12 +454,12 @@ def _csv_columns(clean: str) -> list[View]:
         counts = [line.count(mark) for line in lines]
         for fields, group in itertools.groupby(range(len(lines)), key=counts.__getitem__):
             rows = list(group)
-            if fields == 0 or len(rows) < _JSON_WORDS:
+            if fields == 0 or len(rows) < _CSV_CELLS:
                 continue
             table = list(csv.reader((lines[i] for i in rows), delimiter=mark))
             for column in zip(*(row for row in table if len(row) == fields + 1), strict=False):
                 short = [c for c in column if _CELL_WORDS.fullmatch(c.strip())]
-                if len(short) >= _JSON_WORDS and len(short) >= 0.75 * len(column):
+                if len(short) >= _CSV_CELLS and len(short) >= 0.75 * len(column):
                     out.append(View(" ".join(" ".join(column).split()), starts[rows[0]],
                                     starts[rows[-1]] + len(lines[rows[-1]]), "listed"))
     return out
