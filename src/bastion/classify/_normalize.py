@@ -696,7 +696,7 @@ def _base64_runs(text: str, letters_share: float) -> list[tuple[str, str, int, i
         if raw.isalpha() and (raw.islower() or raw.isupper()):
             continue
         # as sent, then written backwards (the padding leads: ``==wPl12b...``), then base58
-        plain = (_base64_text(raw, letters_share) or _base64_text(raw[::-1], letters_share))
+        plain = (base64_text(raw, letters_share) or base64_text(raw[::-1], letters_share))
         source = "base64"
         if plain is None and _B58_ALPHABET.issuperset(raw):
             plain, source = _base58_text(raw, letters_share), "base58"
@@ -706,12 +706,12 @@ def _base64_runs(text: str, letters_share: float) -> list[tuple[str, str, int, i
         parts = match.group(0).split()
         # as matched, then without a first or last piece that is a word of the prose beside
         for kept in (parts, parts[1:], parts[:-1], parts[1:-1]):
-            plain = _base64_text("".join(kept), letters_share) if len(kept) >= 3 else None
+            plain = base64_text("".join(kept), letters_share) if len(kept) >= 3 else None
             if plain is not None:
                 out.append(("base64", plain, match.start(), match.end()))
                 break
     for match in _B64_WORDS.finditer(text) if _B64_PADDED.search(text) else ():
-        words = [_base64_text(word, letters_share) for word in match.group(0).split()]
+        words = [base64_text(word, letters_share) for word in match.group(0).split()]
         if all(words):
             out.append(("base64", " ".join(w for w in words if w), match.start(), match.end()))
     return out
@@ -738,7 +738,7 @@ def _byte_runs(text: str, letters_share: float) -> list[tuple[str, str, int, int
     return out
 
 
-def _base64_text(raw: str, letters_share: float) -> str | None:
+def base64_text(raw: str, letters_share: float = 0.5) -> str | None:
     """``raw`` read as base64 (URL-safe too, padding optional) when it decodes to text."""
     try:
         data = base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_"

@@ -33,8 +33,6 @@ word pieces read and gained nothing) and the run-on windows' length and step.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import difflib
 import itertools
@@ -51,6 +49,7 @@ from bastion.classify._language import COMMON, englishness, looks_like_code
 from bastion.classify._normalize import (
     BLANKS,
     WHOLE_TEXT_SOURCES,
+    base64_text,
     decode_runs,
     normalize,
     rot13,
@@ -441,9 +440,8 @@ _CELL_WORDS = re.compile(r"[A-Za-z][A-Za-z'-]*[?!.]?(?: [A-Za-z][A-Za-z'-]*[?!.]
 def _csv_columns(clean: str) -> list[View]:
     """Each column of a comma, semicolon or tab separated table (four rows or more with the
     same number of fields; not in code) whose cells are mostly a word or two, four or more,
-    read as one
-    line (a fifteenth black-box pass: a request a word a row, ``0,How`` ``1,do`` ..., passed
-    4 of 5 inside prose, read with the row numbers between its words)."""
+    read as one line (a fifteenth black-box pass: a request a word a row, ``0,How`` ``1,do``
+    ..., passed 4 of 5 inside prose, read with the row numbers between its words)."""
     if "\n" not in clean or not any(mark in clean for mark in ",;\t") or looks_like_code(
             clean):
         return []
@@ -952,10 +950,7 @@ def _cued_words(text: str) -> str:
 def _base64_word(match: re.Match[str]) -> str:
     """A base64 word (:data:`_BASE64_WORD`) decoded, when it decodes to words of the model's
     vocabulary (letters and spaces); else as sent."""
-    try:
-        said = base64.b64decode(match.group(0), validate=True).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError):
-        return match.group(0)
+    said = base64_text(match.group(0)) or ""
     words = embedder_words()
     found = said.lower().split()
     return said if found and re.fullmatch(r"[A-Za-z ]+", said) and all(
@@ -993,12 +988,18 @@ def _unscramble(text: str) -> str:
 
 
 @cache
+def _commonest_first() -> tuple[str, ...]:
+    """The model's vocabulary words, commonest first (WordPiece numbers them so)."""
+    words = embedder_words()
+    return tuple(sorted(words, key=words.__getitem__))
+
+
+@cache
 def _anagrams() -> dict[str, str]:
     """Each set of letters (sorted) of a word of the model's vocabulary of three letters or
     more, with the commonest word it makes."""
-    words = embedder_words()
     out: dict[str, str] = {}
-    for word in sorted(words, key=words.__getitem__):
+    for word in _commonest_first():
         if len(word) >= 3:
             out.setdefault("".join(sorted(word)), word)
     return out
@@ -1047,7 +1048,7 @@ _STRING = r"""(?:"([^"\n]{1,300})"|'([^'\n]{1,300})')"""
 _NAMED_STRING = re.compile(rf"\b([A-Za-z]\w{{0,15}})\s*=\s*{_STRING}")
 #: Strings or names joined by "+", two or more: ``"How do I bu" + "ild a pipe"``, ``a + b``.
 _STRING_SUM = re.compile(rf"(?:{_STRING}|\b[A-Za-z]\w{{0,15}}\b)(?:\s*\+\s*(?:{_STRING}"
-                     rf"|\b[A-Za-z]\w{{0,15}}\b))+")
+                         rf"|\b[A-Za-z]\w{{0,15}}\b))+")
 _SUM_TERM = re.compile(rf"{_STRING}|\b[A-Za-z]\w{{0,15}}\b")
 
 
@@ -1108,9 +1109,8 @@ def _fitting_word(blanked: str) -> str | None:
 @cache
 def _words_by_length() -> dict[int, tuple[str, ...]]:
     """The model's vocabulary words of each length, commonest first."""
-    words = embedder_words()
     out: dict[int, list[str]] = {}
-    for word in sorted(words, key=words.__getitem__):
+    for word in _commonest_first():
         out.setdefault(len(word), []).append(word)
     return {length: tuple(group) for length, group in out.items()}
 
@@ -1124,18 +1124,18 @@ def _coded_runs(text: str, read: Callable[[str], str | None], gap: int = 0,
     a run of one) must read as words of three letters or more (a list of digits, ``2, 3,
     4``, reads ``a, b, c`` in ROT47)."""
     tokens = re.split(r"(\s+)", text)  # words at even places, the spaces between at odd
-    found = [read(t) if i % 2 == 0 and t else None for i, t in enumerate(tokens)]
-    at = [i for i, word in enumerate(found) if word is not None]
+    found = [(i, word) for i, token in enumerate(tokens)
+             if i % 2 == 0 and token and (word := read(token)) is not None]
     changed = False
     start = 0
-    for k in range(1, len(at) + 1):
-        if k < len(at) and at[k] - at[k - 1] <= 2 * gap + 2:
+    for k in range(1, len(found) + 1):
+        if k < len(found) and found[k][0] - found[k - 1][0] <= 2 * gap + 2:
             continue
-        run = [found[i] for i in at[start:k]]
+        run = found[start:k]
         if len(run) >= least and sum(
-                len(str(word).strip(_WORD_EDGES)) >= 3 for word in run) >= min(2, least):
-            for i in at[start:k]:
-                tokens[i] = str(found[i])
+                len(word.strip(_WORD_EDGES)) >= 3 for _, word in run) >= min(2, least):
+            for i, word in run:
+                tokens[i] = word
             changed = True
         start = k
     return "".join(tokens) if changed else text
