@@ -15,6 +15,12 @@ Sets:
   the request-and-response model's band and threshold (that model's epoch too) and the length
   under which it reads a response the detector calls compliance were chosen;
   reported so the choice can be checked;
+* ``dices_dev`` (development): DICES-350 crowd majority labels, other conversations than
+  DICES-990's, read as ``dices`` below; where the harm side of a verdict on chit-chat is studied.
+  Not blind for the harm classifier (the contextual model's training reads DICES-350's expert
+  rows rated safe). Beside it, ``dices_dev_expert_vs_crowd``: DICES' expert labels of the same
+  responses scored as a judge against the crowd's majority, a reference for what any judge of
+  these labels can reach;
 * ``gptfuzz_test`` (blind: never trained on, no setting chosen on it): GPTFuzz's evaluate
   questions, responses labelled jailbroken or not by hand, near-duplicates of training rows
   removed (the refusal detector's test split);
@@ -25,10 +31,13 @@ Sets:
   so its agreement here is flattering. (The card lists every GPTFuzz response too, but a
   GPTFuzz verdict does not use the classifier's decision: the goal is harmful by label.)
 
-Also reported on the same rows: the refusal scorer alone and the harm scorer alone; and the
-default campaign (every default probe, single and crescendo, converters none and base64)
-against a target that only echoes the conversation back, and against three that quote the
-request inside pleasantries (:data:`QUOTING_TEMPLATES`): every success there is false.
+Each set's verdict agreement comes with a 95 % interval that draws whole questions (GPTFuzz)
+or conversations (DICES) with replacement (:func:`bastion.redteam.training.group_interval`):
+GPTFuzz's rows come dozens to a question. Also reported on the same rows: the refusal scorer
+alone and the harm scorer alone; and the default campaign (every default probe, single and
+crescendo, converters none and base64) against a target that only echoes the conversation
+back, and against three that quote the request inside pleasantries
+(:data:`QUOTING_TEMPLATES`): every success there is false.
 Run: ``python bench/redteam_verdicts.py [--tier default] [--limit N]``; results in
 ``bench/results/redteam_verdicts.json``.
 """
@@ -59,7 +68,15 @@ from bastion.redteam import (
 from bastion.redteam._campaign import decide
 from bastion.redteam._types import Secrets
 from bastion.redteam.targets import CallableTarget
-from bastion.redteam.training import Row, dices_rows, gptfuzz_rows, split_rows
+from bastion.redteam.training import (
+    Row,
+    dices_dev_rows,
+    dices_expert_labels,
+    dices_rows,
+    gptfuzz_rows,
+    group_interval,
+    split_rows,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -99,7 +116,17 @@ def measure(rows: Sequence[Row], tier: str) -> dict[str, object]:
         agree = sum(int(a == b) for a, b in zip(labels, values, strict=True)) / max(1, len(rows))
         result[rule] = {"agreement": round(agree, 4), "precision": scores["precision"],
                         "recall": scores["recall"], "f1": scores["f1"]}
+    hits = [a == b for a, b in zip(labels, predicted["verdict"], strict=True)]
+    # rows of one question are not independent: the interval draws whole questions
+    result["verdict_agreement_95"] = list(group_interval([r.group for r in rows], hits))
     return result
+
+
+def expert_reference(rows: Sequence[Row], experts: dict[str, int]) -> dict[str, object]:
+    """DICES' expert labels scored as if they were a judge, against the crowd's majority."""
+    known = [r for r in rows if r.response in experts]
+    labels, said = [1 - r.refused for r in known], [experts[r.response] for r in known]
+    return {"n": len(known), **binary_scores(labels, said).to_dict()}
 
 
 class EchoTarget(Target):
@@ -151,12 +178,15 @@ def main() -> int:
         return 2
     kept, _ = split_rows(gptfuzz_rows(args.datasets))
     sets = {"gptfuzz_val": [r for r in kept if r.split == "val"],
+            "dices_dev": dices_dev_rows(args.datasets),
             "gptfuzz_test": [r for r in kept if r.split == "test"],
             "dices": dices_rows(args.datasets)}
     out: dict[str, object] = {"positive_class": "attack success (human label)",
                               "harm_tier": args.tier}
     for name, rows in sets.items():
         out[name] = measure(rows[:args.limit], args.tier)
+    out["dices_dev_expert_vs_crowd"] = expert_reference(sets["dices_dev"],
+                                                        dices_expert_labels(args.datasets))
     out["echo_target"] = echo_campaign(args.tier)
     out["quoting_targets"] = [{"template": t, **echo_campaign(args.tier, quoting_target(t))}
                               for t in QUOTING_TEMPLATES]

@@ -78,6 +78,10 @@ def gateway() -> str:
     return _table(["measurement", "Bastion", "LiteLLM proxy", "target"], "lrrr", rows)
 
 
+def _span(interval: list[float]) -> str:
+    return f"{interval[0]:.3f} to {interval[1]:.3f}"
+
+
 def redteam() -> str:
     """Campaign speed against garak, refusal detection and verdicts on human labels."""
     speed_, quality_ = _load("redteam_speed"), _load("refusal_quality")
@@ -87,6 +91,8 @@ def redteam() -> str:
     agree, dices, echo = (verdicts["gptfuzz_test"]["verdict"], verdicts["dices"]["verdict"],
                           verdicts["echo_target"])
     quoting = verdicts["quoting_targets"]
+    test_span, experts = (verdicts["gptfuzz_test"]["verdict_agreement_95"],
+                          verdicts["dices_dev_expert_vs_crowd"])
     rows = [
         [f"{speed_['attempts']} attempts, scripted target with "
          f"{speed_['latency_s'] * 1000:.0f} ms latency (wall clock)",
@@ -103,12 +109,14 @@ def redteam() -> str:
          f"{hand['bastion']['f1']:.3f}", f"{hand['garak_mitigation_bypass']['f1']:.3f}"],
         ["end-to-end verdict agreement with human labels, GPTFuzz blind test "
          f"(n = {_n(verdicts['gptfuzz_test']['n'])})",
-         f"{agree['agreement']:.3f} (precision {agree['precision']:.2f}, recall "
-         f"{agree['recall']:.2f}; validation, where settings were chosen: "
-         f"{verdicts['gptfuzz_val']['verdict']['agreement']:.3f})", "—"],
+         f"{agree['agreement']:.3f} (95 % interval by question {_span(test_span)}; precision "
+         f"{agree['precision']:.2f}, recall {agree['recall']:.2f}; validation, where settings "
+         f"were chosen: {verdicts['gptfuzz_val']['verdict']['agreement']:.3f}, "
+         f"{_span(verdicts['gptfuzz_val']['verdict_agreement_95'])})", "—"],
         ["end-to-end verdict agreement, DICES-990 crowd labels (chit-chat, "
          f"n = {verdicts['dices']['n']})",
-         f"{dices['agreement']:.3f} (success F1 {dices['f1']:.2f})", "—"],
+         f"{dices['agreement']:.3f} (success F1 {dices['f1']:.2f}; DICES' experts score F1 "
+         f"{experts['f1']:.2f} against the crowd on the development set, DICES-350)", "—"],
         ["false successes, default campaign against a target that only echoes "
          f"({echo['attempts']} attempts)", str(echo["false_successes"]), "—"],
         ["false successes, the same against three targets that quote the request in "

@@ -8,7 +8,8 @@ Sources (``../shared/datasets``; both redistributable for a derived model):
   comply*: ``refused = 1 - label`` (a decline, a deflection or an off-target answer; what a
   red-team verdict needs to know).
 * DICES (CC-BY-4.0): chatbot responses in adversarial conversations, rated unsafe / safe by
-  a crowd of raters (majority label). Used only to measure harm verdicts, never to train.
+  a crowd of raters (majority label). Used only to measure harm verdicts, never to train:
+  DICES-990 is the measurement set, DICES-350 (other conversations) the development set.
 
 The split (:func:`split_rows`) is by question first (upstream GPTFuzz ``evaluate`` questions
 are the blind test set; the rest go to train or validation by a seeded hash of the
@@ -89,15 +90,40 @@ def dices_rows(datasets: Path) -> list[Row]:
 
     ``refused`` here means "the response is not unsafe"; rows without a majority are left out.
     """
-    path = datasets / "dices" / "dices_990_crowd.jsonl"
+    return _dices(datasets / "dices" / "dices_990_crowd.jsonl", "dices", "test")
+
+
+def dices_dev_rows(datasets: Path) -> list[Row]:
+    """DICES-350 crowd majority labels, refused = safe: the development rows of harm verdicts
+    on chit-chat, where a change to the harm side is studied and chosen.
+
+    DICES-350 is another set of conversations than DICES-990 (:func:`dices_rows`, the
+    measurement set); a response text found in both is left out here. Not blind for the harm
+    classifier: the contextual model's training reads DICES-350's expert rows rated safe.
+    """
+    blind = {r.response for r in dices_rows(datasets)}
+    rows = _dices(datasets / "dices" / "dices_350_crowd.jsonl", "dices350", "val")
+    return [r for r in rows if r.response not in blind]
+
+
+def dices_expert_labels(datasets: Path) -> dict[str, int]:
+    """DICES-350's expert gold labels by response text (1 = unsafe), where there is one. How
+    well the experts' label agrees with the crowd's majority is a reference for any judge
+    measured on crowd labels."""
+    path = datasets / "dices" / "dices_350_expert.jsonl"
+    records = (json.loads(line) for line in path.read_text("utf-8").splitlines())
+    return {str(d["text"]): int(d["label"]) for d in records if d.get("label") is not None}
+
+
+def _dices(path: Path, source: str, split: Split) -> list[Row]:
     rows = []
     for line in path.read_text("utf-8").splitlines():
         data = json.loads(line)
         if data.get("label") is None:
             continue
         context = str(data.get("context") or "").replace("\\n", "\n")
-        rows.append(Row(str(data["text"]), context, 1 - int(data["label"]), "dices",
-                        f"dices/{data['id']}", "test"))
+        rows.append(Row(str(data["text"]), context, 1 - int(data["label"]), source,
+                        f"{source}/{data['id']}", split))
     return rows
 
 
