@@ -791,6 +791,32 @@ def test_upstream_error_messages_are_checked(raw_gw: tuple[RawUpstream, Running]
     assert "max_tokens is too large" in plain.json()["error"]["message"]
 
 
+UPSTREAM_TOKEN = "internal-vllm-token-7f3a9c"  # a test's stand-in upstream key
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize(("status", "message"), [
+    (401, f"Unauthorized: {UPSTREAM_TOKEN}"), (403, "Project proj_abc123 has no access to m"),
+    (407, f"proxy refused {UPSTREAM_TOKEN}"), (400, f"model m not served for {UPSTREAM_TOKEN}"),
+    (404, f"no model m for token {UPSTREAM_TOKEN.upper()}")])
+def test_upstream_errors_never_pass_on_the_gateways_credentials(
+        gateway_factory: GatewayFactory, monkeypatch: pytest.MonkeyPatch, status: int,
+        message: str) -> None:
+    monkeypatch.setenv("H8_UPSTREAM_KEY", UPSTREAM_TOKEN)
+    raw = RawUpstream(status=status, body={"error": {"message": message}})
+    with serve_app(raw.app()) as url:
+        gw = gateway_factory(upstream__base_url=url, upstream__api_key_env="H8_UPSTREAM_KEY")
+        response = _ask(gw, stream=False)
+    assert "7f3a9c" not in response.text.lower()
+    assert "proj_abc123" not in response.text
+    if status in (401, 403, 407):  # the gateway's own key refused: not the caller's fault
+        assert response.status_code == 502
+        assert response.json()["error"]["code"] == "upstream_unauthorized"
+    else:
+        assert response.status_code == status
+        assert "withheld" in response.json()["error"]["message"]
+
+
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_metrics_are_for_operators_by_default(gw: Running) -> None:
     with httpx.Client() as anonymous, gw.client(gw.key("user")) as user:

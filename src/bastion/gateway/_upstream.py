@@ -1,5 +1,5 @@
 """The call to the upstream model, and what its failures become (502, 504, its own 4xx with
-the message checked)."""
+the message checked; a refusal of the gateway's own credentials a 502 without it)."""
 
 from __future__ import annotations
 
@@ -46,32 +46,62 @@ async def send(ctx: Context, body: dict[str, Any], *, stream: bool) -> httpx.Res
     return response
 
 
+#: Upstream statuses that refuse the gateway itself (its key, its project's access, a proxy
+#: between them), never the caller's request.
+OWN_CREDENTIALS = frozenset({401, 403, 407})
+
+
 async def upstream_failure(ctx: Context, response: httpx.Response) -> GatewayError:
     """The error for an upstream status other than 200: a 4xx is passed on (its message
     checked); anything else, 5xx and also 201, 204, 3xx (which a client would take for
-    success or a redirect, and a 204 could not carry an error body), is a 502."""
+    success or a redirect, and a 204 could not carry an error body), is a 502.
+
+    A 401, 403 or 407 refuses the gateway's own credentials, not the caller: it is a 502
+    without the upstream's message, which may quote the gateway's key ('Unauthorized:
+    <token>', as a vLLM or a proxy in front of one says) or name its project. Passed on,
+    a black-box pass read the gateway's upstream token in a 401 the client took for its own.
+    """
     await response.aread()
     await response.aclose()
-    ctx.outcome, ctx.reason = "upstream_error", f"upstream status {response.status_code}"
-    if response.status_code >= 500:
-        return GatewayError(502, f"the upstream model failed (status {response.status_code}); "
+    status = response.status_code
+    ctx.outcome, ctx.reason = "upstream_error", f"upstream status {status}"
+    if status >= 500:
+        return GatewayError(502, f"the upstream model failed (status {status}); "
                             "retry later", code="upstream_error")
-    if response.status_code < 400:
-        return GatewayError(502, f"the upstream answered status {response.status_code} "
+    if status < 400:
+        return GatewayError(502, f"the upstream answered status {status} "
                             "instead of an answer", code="upstream_malformed")
+    if status in OWN_CREDENTIALS:
+        logger.error("the upstream refused the gateway's credentials (status %d) for %s; "
+                     "check upstream.api_key_env", status, ctx.request_id)
+        return GatewayError(502, f"the upstream refused the gateway's own credentials (status "
+                            f"{status}); nothing is wrong with this request or its key: "
+                            "tell the gateway's operator", code="upstream_unauthorized")
     message = await _checked_message(ctx, _upstream_message(response))
     return GatewayError(response.status_code, f"the upstream refused the request: {message}",
                         code="upstream_rejected")
 
 
 async def _checked_message(ctx: Context, message: str) -> str:
-    """The upstream's error message if the output policy lets it through, else a stand-in."""
+    """The upstream's error message if the output policy lets it through and it does not
+    quote the gateway's upstream key, else a stand-in."""
+    if _quotes_own_key(ctx, message):
+        ctx.extra["upstream_message_withheld"] = True
+        return "(the upstream's message was withheld: it quoted the gateway's credentials)"
     policy = ctx.policy("output")
     verdicts = await ctx.gateway.guard.classify([message], policy)
     if any(v.kind != "safe" for v in verdicts):
         ctx.extra["upstream_message_withheld"] = True
         return "(the upstream's message was withheld: it did not pass the output check)"
     return message
+
+
+def _quotes_own_key(ctx: Context, message: str) -> bool:
+    """Whether ``message`` holds the key the gateway sends upstream (any case): a key of
+    any shape (vLLM's --api-key is any string), which no secret detector would know."""
+    sent = ctx.gateway.upstream.headers.get("authorization", "")
+    key = sent.removeprefix("Bearer ").strip()
+    return bool(key) and key.casefold() in message.casefold()
 
 
 def _upstream_message(response: httpx.Response) -> str:
