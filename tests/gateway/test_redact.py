@@ -206,6 +206,37 @@ def test_cards_in_any_grouping_never_reach_upstream_or_audit(
     assert "[CARD_1]" in audit
 
 
+#: A card's groups quoted, bracketed or listed as people and programs write them.
+QUOTED_CARDS = ["(4111)(1111)(1111)(1111)", '"4111" "1111" "1111" "1111"',
+                "'4111', '1111', '1111', '1111'", "[4111] [1111] [1111] [1111]",
+                "{4111}{1111}{1111}{1111}", "4111\\1111\\1111\\1111", "4111;1111;1111;1111",
+                "4111 # 1111 # 1111 # 1111", "\u00ab4111\u00bb \u00ab1111\u00bb \u00ab1111\u00bb \u00ab1111\u00bb"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("card", QUOTED_CARDS)
+def test_cards_quoted_or_bracketed_group_by_group_are_masked_both_ways(
+        raw_gw: tuple[RawUpstream, Running], card: str) -> None:
+    raw, gw = raw_gw
+    raw.body = {"id": "c", "object": "chat.completion", "model": "m", "choices": [
+        {"index": 0, "finish_reason": "stop",
+         "message": {"role": "assistant", "content": f"Noted: {card}."}}]}
+    with gw.client(gw.key("alice")) as client:
+        response = client.post("/chat/completions", json=chat(f"charge my card {card} now"))
+    assert response.status_code == 200
+    sent = raw.requests[-1]["messages"][0]["content"]
+    assert "[CARD_1]" in sent
+    assert not _in_any_grouping("4111111111111111", sent)
+    shown = response.json()["choices"][0]["message"]["content"]
+    assert "[REDACTED_CARD_1]" in shown
+    assert not _in_any_grouping("4111111111111111", shown)
+
+
+def test_years_and_numbers_in_brackets_are_no_card() -> None:
+    # a weak separator counts only in a card's grouping that passes Luhn
+    assert Detectors().find("in (2019)(2020)(2021)(2022), ['1234', '5678'] and {12}{34}") == []
+
+
 def test_long_dotted_numbers_that_fail_luhn_are_left_alone() -> None:
     assert Detectors().find("version 1.2.3.4.5.6.7.8.9.1.2.3.4 and 10.0.0.1") == []
 

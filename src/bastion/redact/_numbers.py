@@ -30,17 +30,20 @@ def iban_ok(candidate: str) -> bool:
     return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
 
 
-# Card digits in any grouping people write. Separators between two digits: up to three of
-# spaces (also no-break and thin), dashes of any kind, dots, slashes (strong: a run of digits
-# joined only by these is one number), or of _ , : + | * ~, middle dots, bullets and line
-# breaks (weak: they also join items of a list, so such a run only counts in a card's own
-# grouping). Invisible characters (zero-width, joiners, bidi marks) are ignored wherever
-# they are.
+# Card digits in any grouping people write. Separators between two digits: up to four of
+# spaces (also no-break and thin), dashes of any kind, dots, slashes and backslashes
+# (strong: a run of digits joined only by these is one number), or of _ , ; : + | * ~ = #,
+# quotes, brackets, middle dots, bullets and line breaks (weak: they also join items of a
+# list, so such a run only counts in a card's own grouping: "(4111)(1111)(1111)(1111)",
+# "'4111', '1111', ..." and "[4111] [1111] ..." passed as four numbers). Invisible
+# characters (zero-width, joiners, bidi marks) are ignored wherever they are.
 _INVISIBLE = ("\u00ad\u034f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069"
               "\ufe00-\ufe0f\ufeff")
-_STRONG = " \t.\\-/\u00a0\u2000-\u200a\u202f\u2010-\u2015\u2212\u3000\uff0d"
-_WEAK = "_,:+|*~\n\r\u2028\u2029\u00b7\u2022\u2219\u22c5"
-_GAP = rf"[{_INVISIBLE}]*(?:[{_STRONG}{_WEAK}][{_INVISIBLE}]*){{0,3}}"
+# (the backslash and the dash escaped for the regex class)
+_STRONG = " \t.\\\\\\-/\u00a0\u2000-\u200a\u202f\u2010-\u2015\u2212\u3000\uff0d"
+_WEAK = ("_,;:+|*~=#\n\r\u2028\u2029\u00b7\u2022\u2219\u22c5\u3001\u30fb\uff0c\uff1b"
+         "'\"`\u2018\u2019\u201a\u201c\u201d\u201e\u00ab\u00bb()\\[\\]{}<>")
+_GAP = rf"[{_INVISIBLE}]*(?:[{_STRONG}{_WEAK}][{_INVISIBLE}]*){{0,4}}"
 _DIGIT_RUN = re.compile(rf"(?<!\d)\d(?:{_GAP}\d)*")
 _GROUP = re.compile(rf"\d(?:[{_INVISIBLE}]*\d)*")  # digits between visible separators
 _INVISIBLES = re.compile(rf"[{_INVISIBLE}]+")
