@@ -162,6 +162,15 @@ ANSWERS: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
     "escaped_json_content": (
         {"message": {"role": "assistant", "content": ESCAPED}},
         [{"delta": {"content": ESCAPED[i:i + 7]}} for i in range(0, len(ESCAPED), 7)]),
+    # One word a tool call's name, the calls in order, each with empty arguments: read call
+    # by call, each name's '{}' stood between one word and the next.
+    "tool_names_spell_it": (
+        {"message": {"role": "assistant", "content": None, "tool_calls": [
+            {"id": f"t{n}", "type": "function", "function": {"name": word, "arguments": "{}"}}
+            for n, word in enumerate(HARM.strip(".").replace(".", "").split())]}},
+        [{"delta": {"tool_calls": [{"index": n, "id": f"t{n}", "type": "function",
+                                    "function": {"name": word, "arguments": "{}"}}]}}
+         for n, word in enumerate(HARM.strip(".").replace(".", "").split())]),
     # An identifier's place, holding the answer as base64 (shaped like an identifier).
     "identifier_field": (
         {"message": {"role": "assistant", "content": "ok"},

@@ -28,12 +28,16 @@ CHOICES = -3
 ``_held.Held``): pieces of one answer spread over the choices asked for."""
 
 
-def _order(key: Key) -> tuple[int, int, str, int, str]:
-    """Fields of a choice in a fixed order: content first, tool names before arguments."""
+def _order(key: Key) -> tuple[int, int, int, str, str]:
+    """Fields of a choice in a fixed order: content first, then the names of all its tool
+    calls in a run, then their arguments. A name before each call's arguments put the JSON
+    between one name and the next: eleven calls named 'Sure', 'here', ... 'bomb', 'at',
+    'home', each with arguments '{}', read as 'pipe {} bomb' and passed the keyword rules
+    streamed and not (issue 8)."""
     head, _, rest = key[1].partition(".")
     rank = FIELD_ORDER.index(head) if head in FIELD_ORDER else len(FIELD_ORDER)
     call, _, part = rest.rpartition(".")
-    return key[0], rank, call, 0 if part == "name" else 1, key[1]
+    return key[0], rank, 0 if part == "name" else 1, call, key[1]
 
 
 def arrives(key: Key) -> bool:
