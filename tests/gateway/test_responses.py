@@ -202,6 +202,19 @@ HARMFUL_OUTPUTS["text_into_function_call"] = (
      {"type": "response.function_call_arguments.delta", "output_index": 1,
       "item_id": "fc_2", "delta": _INTO_CALL[1]}])
 
+# One word a function call's name, the calls in order, each with arguments '{}': a whole
+# response put each call's arguments between one name and the next (issue 8).
+_CALLS = [{**_function_call("{}"), "id": f"fc_{n}", "call_id": f"call_{n}", "name": word}
+          for n, word in enumerate(HARM.strip(".").replace(".", "").split())]
+HARMFUL_OUTPUTS["function_names_spell_it"] = (
+    _response(*_CALLS),
+    [event for n, call in enumerate(_CALLS) for event in (
+        {"type": "response.output_item.added", "output_index": n,
+         "item": {**call, "arguments": ""}},
+        {"type": "response.function_call_arguments.delta", "output_index": n,
+         "item_id": call["id"], "delta": "{}"},
+        {"type": "response.output_item.done", "output_index": n, "item": call})])
+
 for _name, _aside in _ASIDES.items():
     HARMFUL_OUTPUTS[_name] = (
         _response(_message(HARM)),
