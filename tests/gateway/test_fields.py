@@ -807,17 +807,21 @@ UPSTREAM_TOKEN = "internal-vllm-token-7f3a9c"  # a test's stand-in upstream key
 @pytest.mark.parametrize(("status", "message"), [
     (401, f"Unauthorized: {UPSTREAM_TOKEN}"), (403, "Project proj_abc123 has no access to m"),
     (407, f"proxy refused {UPSTREAM_TOKEN}"), (400, f"model m not served for {UPSTREAM_TOKEN}"),
-    (404, f"no model m for token {UPSTREAM_TOKEN.upper()}")])
-def test_upstream_errors_never_pass_on_the_gateways_credentials(
+    (404, f"no model m for token {UPSTREAM_TOKEN.upper()}"),
+    (404, "model m not found at http://{host}:8000/v1 (pod vllm-0)")])
+def test_upstream_errors_never_pass_on_the_gateways_credentials_or_address(
         gateway_factory: GatewayFactory, monkeypatch: pytest.MonkeyPatch, status: int,
         message: str) -> None:
     monkeypatch.setenv("H8_UPSTREAM_KEY", UPSTREAM_TOKEN)
-    raw = RawUpstream(status=status, body={"error": {"message": message}})
+    raw = RawUpstream(status=status)
     with serve_app(raw.app()) as url:
+        host = httpx.URL(url).host
+        raw.body = {"error": {"message": message.format(host=host)}}
         gw = gateway_factory(upstream__base_url=url, upstream__api_key_env="H8_UPSTREAM_KEY")
         response = _ask(gw, stream=False)
     assert "7f3a9c" not in response.text.lower()
     assert "proj_abc123" not in response.text
+    assert host not in response.text
     if status in (401, 403, 407):  # the gateway's own key refused: not the caller's fault
         assert response.status_code == 502
         assert response.json()["error"]["code"] == "upstream_unauthorized"

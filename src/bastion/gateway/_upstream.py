@@ -85,9 +85,10 @@ async def upstream_failure(ctx: Context, response: httpx.Response) -> GatewayErr
 async def _checked_message(ctx: Context, message: str) -> str:
     """The upstream's error message if the output policy lets it through and it does not
     quote the gateway's upstream key, else a stand-in."""
-    if _quotes_own_key(ctx, message):
+    if _names_the_upstream(ctx, message):
         ctx.extra["upstream_message_withheld"] = True
-        return "(the upstream's message was withheld: it quoted the gateway's credentials)"
+        return ("(the upstream's message was withheld: it quoted the gateway's credentials "
+                "or its upstream's address)")
     policy = ctx.policy("output")
     verdicts = await ctx.gateway.guard.classify([message], policy)
     if any(v.kind != "safe" for v in verdicts):
@@ -96,12 +97,15 @@ async def _checked_message(ctx: Context, message: str) -> str:
     return message
 
 
-def _quotes_own_key(ctx: Context, message: str) -> bool:
-    """Whether ``message`` holds the key the gateway sends upstream (any case): a key of
-    any shape (vLLM's --api-key is any string), which no secret detector would know."""
-    sent = ctx.gateway.upstream.headers.get("authorization", "")
-    key = sent.removeprefix("Bearer ").strip()
-    return bool(key) and key.casefold() in message.casefold()
+def _names_the_upstream(ctx: Context, message: str) -> bool:
+    """Whether ``message`` holds the key the gateway sends upstream or the upstream's host
+    (any case): a key of any shape (vLLM's --api-key is any string), which no secret
+    detector would know, and an address behind the gateway ('model not found at
+    http://10.0.3.7:8000/v1'), which its callers need not learn."""
+    upstream = ctx.gateway.upstream
+    key = upstream.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    said = message.casefold()
+    return any(part and part.casefold() in said for part in (key, upstream.base_url.host))
 
 
 def _upstream_message(response: httpx.Response) -> str:
