@@ -808,7 +808,9 @@ UPSTREAM_TOKEN = "internal-vllm-token-7f3a9c"  # a test's stand-in upstream key
     (401, f"Unauthorized: {UPSTREAM_TOKEN}"), (403, "Project proj_abc123 has no access to m"),
     (407, f"proxy refused {UPSTREAM_TOKEN}"), (400, f"model m not served for {UPSTREAM_TOKEN}"),
     (404, f"no model m for token {UPSTREAM_TOKEN.upper()}"),
-    (404, "model m not found at http://{host}:8000/v1 (pod vllm-0)")])
+    (404, "model m not found at http://{host}:8000/v1 (pod vllm-0)"),
+    (404, "model m not found at http://10.0.3.7:8000/v1"),
+    (400, "no route to vllm-0.vllm.default.svc:8000"), (400, "backend [fd00::17]:8000 refused")])
 def test_upstream_errors_never_pass_on_the_gateways_credentials_or_address(
         gateway_factory: GatewayFactory, monkeypatch: pytest.MonkeyPatch, status: int,
         message: str) -> None:
@@ -822,12 +824,23 @@ def test_upstream_errors_never_pass_on_the_gateways_credentials_or_address(
     assert "7f3a9c" not in response.text.lower()
     assert "proj_abc123" not in response.text
     assert host not in response.text
+    for address in ("10.0.3.7", "vllm.default.svc", "fd00::17"):
+        assert address not in response.text
     if status in (401, 403, 407):  # the gateway's own key refused: not the caller's fault
         assert response.status_code == 502
         assert response.json()["error"]["code"] == "upstream_unauthorized"
     else:
         assert response.status_code == status
         assert "withheld" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_an_ordinary_upstream_error_message_with_numbers_passes(
+        raw_gw: tuple[RawUpstream, Running]) -> None:
+    raw, gw = raw_gw
+    message = "max_tokens 8193 > 8192 for model m (v1.2.3.4, see https://docs.example.com/10:30)"
+    raw.status, raw.body = 400, {"error": {"message": message}}
+    assert message in _ask(gw, stream=False).json()["error"]["message"]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

@@ -3,7 +3,9 @@ the message checked; a refusal of the gateway's own credentials a 502 without it
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import re
 import time
 from typing import Any
 
@@ -88,7 +90,7 @@ async def _checked_message(ctx: Context, message: str) -> str:
     if _names_the_upstream(ctx, message):
         ctx.extra["upstream_message_withheld"] = True
         return ("(the upstream's message was withheld: it quoted the gateway's credentials "
-                "or its upstream's address)")
+                "or an address behind it)")
     policy = ctx.policy("output")
     verdicts = await ctx.gateway.guard.classify([message], policy)
     if any(v.kind != "safe" for v in verdicts):
@@ -98,14 +100,32 @@ async def _checked_message(ctx: Context, message: str) -> str:
 
 
 def _names_the_upstream(ctx: Context, message: str) -> bool:
-    """Whether ``message`` holds the key the gateway sends upstream or the upstream's host
-    (any case): a key of any shape (vLLM's --api-key is any string), which no secret
-    detector would know, and an address behind the gateway ('model not found at
-    http://10.0.3.7:8000/v1'), which its callers need not learn."""
+    """Whether ``message`` holds the key the gateway sends upstream, the upstream's host
+    (any case) or an address of a private network: a key of any shape (vLLM's --api-key is
+    any string), which no secret detector would know, and an address behind the gateway
+    ('model not found at http://10.0.3.7:8000/v1', a pod behind the upstream's balancer),
+    which its callers need not learn."""
     upstream = ctx.gateway.upstream
     key = upstream.headers.get("authorization", "").removeprefix("Bearer ").strip()
     said = message.casefold()
-    return any(part and part.casefold() in said for part in (key, upstream.base_url.host))
+    return any(part and part.casefold() in said for part in (key, upstream.base_url.host)) \
+        or any(_private(m.group()) for m in _ADDRESS.finditer(message)) \
+        or _INTERNAL_NAME.search(message) is not None
+
+
+#: An IPv4 address (a port may follow), or an IPv6 one of two groups or more.
+_ADDRESS = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?!\w|\.\d)"
+                      r"|(?<![\w.:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w.:])", re.IGNORECASE)
+#: Host names only a private network resolves (Kubernetes services, mDNS, cloud internals).
+_INTERNAL_NAME = re.compile(
+    r"\blocalhost\b|[a-z0-9-]\.(?:svc|cluster\.local|internal|local|lan|corp)\b", re.IGNORECASE)
+
+
+def _private(address: str) -> bool:
+    try:
+        return not ipaddress.ip_address(address).is_global
+    except ValueError:
+        return False
 
 
 def _upstream_message(response: httpx.Response) -> str:
