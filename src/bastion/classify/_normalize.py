@@ -62,7 +62,8 @@ _TAG_LOW, _TAG_HIGH = 0xE0000, 0xE007F
 BLANKS = {**dict.fromkeys([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F], " "),
           0x2800: " "}
 _CONTROL = re.compile("[" + re.escape("".join(chr(c) for c in BLANKS if c < 128)) + "]")
-_LEET = str.maketrans({
+#: Leet symbols read as the letters they stand for (a "1" is also an "l": see the views).
+LEET = str.maketrans({
     "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i",
     "|": "l", "8": "b", "9": "g", "+": "t",
 })
@@ -387,7 +388,7 @@ def _fold_leet(text: str) -> tuple[str, bool, bool]:
             _DISGUISED.search(word) is not None and not _HEX_WORD.fullmatch(word)
             and text[match.start() - 1:match.start()] != "\\"
             and not ("@" in word and _DOMAIN_AFTER.match(text, match.end())))
-        return word.translate(_LEET)
+        return word.translate(LEET)
 
     # Length is unchanged by the fold, so the offset map stays valid.
     return _LEET_RUN.sub(repl, text), changed, disguised
