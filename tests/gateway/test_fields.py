@@ -835,6 +835,29 @@ def test_upstream_errors_never_pass_on_the_gateways_credentials_or_address(
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize(("path", "body"), [
+    ("/chat/completions", {"error": {"message": f"token {UPSTREAM_TOKEN} refused at 10.0.3.7"}}),
+    ("/chat/completions", {"id": "c", "object": "chat.completion", "choices": [], "error": {
+        "message": f"token {UPSTREAM_TOKEN} refused at 10.0.3.7"}}),
+    ("/responses", {"id": "resp_1", "object": "response", "status": "failed", "model": "m",
+                    "output": [], "error": {"code": "server_error",
+                                            "message": f"token {UPSTREAM_TOKEN} refused"}})],
+    ids=["chat_error", "chat_error_beside_choices", "responses_failed"])
+def test_a_whole_answer_reporting_an_error_is_a_502_without_its_message(
+        raw_gw: tuple[RawUpstream, Running], path: str, body: dict[str, Any]) -> None:
+    # as a stream reporting one is stopped with a message of the gateway's own
+    raw, gw = raw_gw
+    raw.body = body
+    with gw.client(gw.key(f"user{next(_NAMES)}")) as client:
+        response = client.post(path, json={"model": "m", "input": "go"} if path == "/responses"
+                               else {"model": "m", "messages": [{"role": "user", "content": "go"}]})
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "upstream_error"
+    assert "7f3a9c" not in response.text
+    assert "10.0.3.7" not in response.text
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_an_ordinary_upstream_error_message_with_numbers_passes(
         raw_gw: tuple[RawUpstream, Running]) -> None:
     raw, gw = raw_gw

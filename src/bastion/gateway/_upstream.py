@@ -84,6 +84,17 @@ async def upstream_failure(ctx: Context, response: httpx.Response) -> GatewayErr
                         code="upstream_rejected")
 
 
+def reports_failure(route: str, data: object) -> bool:
+    """Whether a whole answer (status 200) reports a failure instead of answering: an
+    ``error`` object beside or instead of the answer, or a Responses answer whose status is
+    ``failed``. A stream that says so is stopped with a message of the gateway's own
+    (``_stream``); a whole one was passed on with the upstream's message, which may name
+    the gateway's credentials or an address behind it (a black-box pass)."""
+    if not isinstance(data, dict):
+        return False
+    return bool(data.get("error")) or (route == "responses" and data.get("status") == "failed")
+
+
 async def _checked_message(ctx: Context, message: str) -> str:
     """The upstream's error message if the output policy lets it through and it does not
     quote the gateway's upstream key, else a stand-in."""
