@@ -2036,9 +2036,15 @@ def sentence_windows(text: str, *, pair_chars: int = WINDOW_CHARS,
         out += _word_windows(text, start, end, run_on)
         if i + 1 < len(spans) and spans[i + 1][1] - start <= pair_chars:
             out.append((start, spans[i + 1][1]))
-    return out
+    # a window of fewer than three letters says nothing the text around it does not: a rule
+    # of dashes or a line of numbers read alone scored up to 0.79 harmful in pasted tables
+    return [(a, b) for a, b in out if _LETTER.search(text, a, b) and len(
+        _LETTER.findall(text, a, b)) >= _WINDOW_LETTERS]
 
 
+#: A letter (of any script), and the fewest a window needs to be read.
+_LETTER = re.compile(r"[^\W\d_]")
+_WINDOW_LETTERS = 3
 #: Field separators of a table row: comma, semicolon, tab, pipe.
 _SEPARATORS = ",;\t|"
 #: A line of a table: two or more field separators on one line (a CSV or TSV row, a header, a
