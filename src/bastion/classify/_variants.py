@@ -738,6 +738,8 @@ def _unkey(text: str, lowered: set[str]) -> str:
 
     def typed_back(match: re.Match[str]) -> str:
         sent = match.group(0)
+        if not sent.isascii():
+            return sent  # no key of the rows ("İ" is two letters lower-case, too)
         # no reading is words (the vocabulary lacks "phishing"): the one that reads most
         # like a word
         plain = words_read(sent.lower(), back) or max(
