@@ -27,9 +27,9 @@ def group_interval(groups: Sequence[str], hits: Sequence[bool], *, level: float 
         raise ValueError("no rows to draw from")
     names = sorted(set(groups))
     index = {name: i for i, name in enumerate(names)}
-    rows = np.bincount([index[g] for g in groups], minlength=len(names)).astype(np.float64)
-    right = np.bincount([index[g] for g in groups], weights=np.asarray(hits, np.float64),
-                        minlength=len(names))
+    at = [index[g] for g in groups]
+    rows = np.bincount(at, minlength=len(names)).astype(np.float64)
+    right = np.bincount(at, weights=np.asarray(hits, np.float64), minlength=len(names))
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(names), size=(draws, len(names)))
     shares = right[picks].sum(1) / rows[picks].sum(1)
