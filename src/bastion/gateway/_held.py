@@ -19,8 +19,10 @@ from bastion.gateway._arrival import Reader
 from bastion.gateway._buffers import (
     ARRIVAL,
     CHOICES,
+    LINKS,
     PROSE,
     arrives,
+    cited,
     into_call,
     key_names,
     per_choice,
@@ -113,6 +115,8 @@ class Held:
             piece = Slice(item.key, path, start, start + len(item.text))
             frame.slices.append(piece)
             self._remember(route, item, piece)
+            if words := cited(item):
+                self._cite(frame, item.key[0], words)
             if arrives(item.key) and not _repeated_name(item, self.buffers, start):
                 read = self.reader.read(item.key, item.text)
                 if item.key[0] >= 0:
@@ -142,6 +146,14 @@ class Held:
             self.last[item.path] = (item.text, piece)
         elif item.key[0] == ECHO and item.text:
             self.echoed[item.text] = piece
+
+    def _cite(self, frame: Frame, index: int, words: str) -> None:
+        """Add the words of a link of choice ``index`` to its :data:`LINKS` buffer (see
+        ``_buffers.cited``); the frame waits for that buffer's check too."""
+        links = (index, LINKS)
+        start = len(self.buffers.get(links, ""))
+        self.buffers[links] = self.buffers.get(links, "") + words
+        frame.slices.append(Slice(links, (), start, start + len(words)))
 
     def _arrive(self, frame: Frame, item: AnswerText, read: str, index: int,
                 part: Callable[[Key], object]) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
 
 from bastion.classify import json_reading, unescape
+from bastion.gateway._links import read_links
 from bastion.redact import Vault
 
 
@@ -49,11 +50,12 @@ def reading(text: str, *, arguments: bool = False) -> str:
     its strings, unescaped, and whatever else it holds (the classifier's own JSON reading, so
     the keyword rules see what the model sees); other text as it is, except tool-call
     ``arguments``, which are JSON to the client even when cut mid-string: their escapes are
-    decoded."""
+    decoded. Markdown links read as the text they show, and the words of links after it
+    (``_links.read_links``)."""
     found = json_reading(text)
-    if found is not None:
-        return found
-    return unescape(text) if arguments else text
+    if found is None:
+        found = unescape(text) if arguments else text
+    return read_links(found)
 
 
 def mask_document(text: str, mask: Callable[[str], str]) -> str:
