@@ -68,6 +68,44 @@ def test_cards_with_any_separator_or_invisible_characters_are_masked(card: str) 
     assert Vault(Detectors()).mask(text) == "pay with [CARD_1] today"
 
 
+@pytest.mark.parametrize("mark", [*"!?&^@$%'\"#", "\u00a7", "\u2192", "\u20ac", "\uff01",
+                                  "\u2605", "\U0001f525"])
+def test_card_groups_joined_by_any_mark_are_masked(mark: str) -> None:
+    """Issue 8: groups joined by '!', '?', '&', '^', '$', '%' or '@' passed, one listed mark at
+    a time; any mark that is no letter or digit now joins a card's groups."""
+    card = mark.join(["4111", "1111", "1111", "1111"])
+    assert found(f"card {card} ok") == [("CARD", card)]
+
+
+@pytest.mark.parametrize("text", [
+    "Prices: $1200 $1500 $2000 $3900", "Prices: $4,000, $5,500 and $1,200",
+    "1200$ 1500$ 2000$ 3900$", "rates 1200% 1500% 2000% 3900%",
+    "\u20ac1200 \u20ac1500 \u20ac2000 \u20ac3900",
+    "mail bob.smith@example.com on 2024-05-01 or 2024/06/02",
+])
+def test_amounts_beside_a_space_are_no_card(text: str) -> None:
+    """A currency or per cent sign joins groups only alone between digits (1200 1500 2000 3900
+    passes Luhn: as a price list it is no card)."""
+    assert "CARD" not in [kind for kind, _ in found(text)]
+
+
+@pytest.mark.parametrize(("written", "card"), [
+    ("4lll llll llll llll", "4111 1111 1111 1111"), ("4III-IIII-IIII-IIII", "4111-1111-1111-1111"),
+    ("5lO5 lO5l O5lO 5lOO", "5105 1051 0510 5100"), ("5105 1051 0510 51oo", "5105 1051 0510 5100"),
+])
+def test_cards_with_letters_for_digits_are_masked(written: str, card: str) -> None:
+    """Issue 8: O for 0 and l or I for 1 passed; such words read as digits hold a card."""
+    assert found(card) == [("CARD", card)]
+    assert found(f"pay with {written} today") == [("CARD", written)]
+    assert Vault(Detectors()).mask(f"pay with {written} today") == "pay with [CARD_1] today"
+
+
+@pytest.mark.parametrize("text", ["llll llll llll llll", "IIII IIII IIII IIII", "I lol Oil 1OO",
+                                  "Ill lOl 2024 lol 1O1"])
+def test_letters_alone_are_no_card(text: str) -> None:
+    assert "CARD" not in [kind for kind, _ in found(text)]
+
+
 @pytest.mark.parametrize(("text", "card"), [
     ("card 5555 5555 5555 4444 12/27", "5555 5555 5555 4444"),
     ("card 5555 5555 5555 4444, exp 12/27", "5555 5555 5555 4444"),

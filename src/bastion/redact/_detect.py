@@ -20,6 +20,7 @@ from bastion.redact._entity import Entity
 from bastion.redact._numbers import (
     cards,
     ibans,
+    lettered_cards,
     spelled_cards,
     spelled_numbers,
     spelled_ssns,
@@ -188,8 +189,8 @@ class Detectors:
 
     def __init__(self, phone_region: str | None = "US") -> None:
         self.phone_region = phone_region
-        self.detectors: list[Detector] = [_secrets, _emails, ibans, cards, spelled_cards,
-                                          ssns, spelled_ssns, self._phones]
+        self.detectors: list[Detector] = [_secrets, _emails, ibans, cards, lettered_cards,
+                                          spelled_cards, ssns, spelled_ssns, self._phones]
         self.detectors.append(self._encoded)
 
     def _encoded(self, text: str) -> Iterator[Entity]:

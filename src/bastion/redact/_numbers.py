@@ -32,22 +32,29 @@ def iban_ok(candidate: str) -> bool:
 
 # Card digits in any grouping people write. Separators between two digits: up to four of
 # spaces (also no-break and thin), dashes of any kind, dots, slashes and backslashes
-# (strong: a run of digits joined only by these is one number), or of _ , ; : + | * ~ = #,
-# quotes, brackets, middle dots, bullets and line breaks (weak: they also join items of a
-# list, so such a run only counts in a card's own grouping: "(4111)(1111)(1111)(1111)",
-# "'4111', '1111', ..." and "[4111] [1111] ..." passed as four numbers). Invisible
-# characters (zero-width, joiners, bidi marks) are ignored wherever they are.
+# (strong: a run of digits joined only by these is one number), or of any other character
+# that is no letter or digit: punctuation, symbols, line breaks (weak: they also join items of
+# a list, so such a run only counts in a card's own grouping: "(4111)(1111)(1111)(1111)",
+# "'4111', '1111', ..." and "[4111] [1111] ..." passed as four numbers, and later "4111!1111",
+# "4111^1111", "4111@1111", one listed mark at a time). A currency sign or a per cent sign
+# joins groups only alone between two digits ("4111$1111$1111$1111"): beside a space it
+# marks an amount ("$1200 $1500 $2000 $3400" is a price list). Invisible characters
+# (zero-width, joiners, bidi marks) are ignored wherever they are.
 _INVISIBLE = ("\u00ad\u034f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069"
               "\ufe00-\ufe0f\ufeff")
 # (the backslash and the dash escaped for the regex class)
 _STRONG = " \t.\\\\\\-/\u00a0\u2000-\u200a\u202f\u2010-\u2015\u2212\u3000\uff0d"
-_WEAK = ("_,;:+|*~=#\n\r\u2028\u2029\u00b7\u2022\u2219\u22c5\u3001\u30fb\uff0c\uff1b"
-         "'\"`\u2018\u2019\u201a\u201c\u201d\u201e\u00ab\u00bb()\\[\\]{}<>")
-_GAP = rf"[{_INVISIBLE}]*(?:[{_STRONG}{_WEAK}][{_INVISIBLE}]*){{0,4}}"
-_DIGIT_RUN = re.compile(rf"(?<!\d)\d(?:{_GAP}\d)*")
+# Currency signs (Unicode category Sc) and per cent, per mille and per ten thousand signs.
+_AMOUNT = ("$\u00a2-\u00a5\u058f\u060b\u07fe\u07ff\u09f2\u09f3\u09fb\u0af1\u0bf9\u0e3f"
+           "\u17db\u20a0-\u20c0\ua838\ufdfc\ufe69\uff04\uffe0\uffe1\uffe5\uffe6"
+           "%\u066a\u2030\u2031\ufe6a\uff05")
+_WEAK = rf"(?:_|[^\w{_INVISIBLE}{_STRONG}{_AMOUNT}])"
+_GAP = (rf"[{_INVISIBLE}]*(?:(?:[{_STRONG}]|{_WEAK})[{_INVISIBLE}]*){{0,4}}"
+        rf"|[{_INVISIBLE}]*[{_AMOUNT}][{_INVISIBLE}]*")
+_DIGIT_RUN = re.compile(rf"(?<!\d)\d(?:(?:{_GAP})\d)*")
 _GROUP = re.compile(rf"\d(?:[{_INVISIBLE}]*\d)*")  # digits between visible separators
 _INVISIBLES = re.compile(rf"[{_INVISIBLE}]+")
-_WEAK_GAP = re.compile(rf"[{_WEAK}]")
+_WEAK_GAP = re.compile(rf"[^\d{_INVISIBLE}{_STRONG}]")
 
 
 def cards(text: str) -> Iterator[Entity]:
@@ -100,6 +107,30 @@ def spelled_cards(text: str) -> Iterator[Entity]:
     for m, digits in spelled_numbers(text, 13, 19):
         if _is_card(digits):
             yield Entity("CARD", m.start(), m.end())
+
+
+# Letters that look like digits, as people type a number to dodge a filter: O for 0, l and
+# I for 1 ("4lll llll llll llll", "5555 5555 5555 4444" with O for 0 where it has one).
+_LOOKALIKES = str.maketrans("OoIl", "0011")
+# A word of digits and such letters only (a longer one is no group of a card).
+_LOOKALIKE_WORD = re.compile(r"(?<![^\W\d_])[0-9OoIl]{1,19}(?![^\W\d_])")
+_LOOKALIKE_LETTER = re.compile(r"[OoIl]")
+
+
+def lettered_cards(text: str) -> Iterator[Entity]:
+    """Card numbers with letters written for digits (see :data:`_LOOKALIKES`) in words of
+    digits and such letters only: found as :func:`cards` finds them once read as digits, with
+    one real digit at least ("llll llll llll llll" is no number). A card written with no such
+    letter is :func:`cards`' to find."""
+    if not any(char.isdigit() for char in text) or not _LOOKALIKE_LETTER.search(text):
+        return
+    read = _LOOKALIKE_WORD.sub(lambda m: m.group(0).translate(_LOOKALIKES), text)
+    if read == text:
+        return
+    for entity in cards(read):
+        written = text[entity.start:entity.end]
+        if _LOOKALIKE_LETTER.search(written) and any(char.isdigit() for char in written):
+            yield entity
 
 
 def _is_card(digits: str) -> bool:
