@@ -415,15 +415,20 @@ def test_a_stream_is_charged_what_the_upstream_says_it_cost(
 
 def test_too_many_answers_for_the_room_left_says_so(gw: Running) -> None:
     """Found in a fifth black-box pass: n=1000000000 under a budget got 'no room left this
-    minute for an answer; retry after 60 s', though no wait could make room for it."""
+    minute for an answer; retry after 60 s', though no wait could make room for it. (So many
+    answers are a 400 now, as no upstream gives them: see
+    test_absurd_answer_counts_and_caps_are_a_400_naming_the_field.)"""
     gw.accounts.create_account("greedy")
-    _, key = gw.accounts.create_key("greedy", tokens_per_minute=500)
+    _, key = gw.accounts.create_key("greedy", tokens_per_minute=50)
     with gw.client(key) as client:
-        answer = client.post("/chat/completions", json={**chat("tea"), "n": 1_000_000_000})
+        answer = client.post("/chat/completions", json={**chat("tea"), "n": 100})
+        absurd = client.post("/chat/completions", json={**chat("tea"), "n": 1_000_000_000})
     assert answer.status_code == 429
     message = answer.json()["error"]["message"]
-    assert "for 1,000,000,000 answers" in message
-    assert "ask for fewer than 1,000,000,000 answers (n, best_of)" in message
+    assert "for 100 answers" in message
+    assert "ask for fewer than 100 answers (n, best_of)" in message
+    assert absurd.status_code == 400
+    assert absurd.json()["error"]["param"] == "n"
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
@@ -547,3 +552,65 @@ def test_a_cap_that_is_not_a_whole_number_is_refused(
     assert fine.status_code == 200, fine.text
     assert len(raw.requests) == 2
     assert raw.requests[-1][name] == 100
+
+
+_ANSWER = {"id": "c", "object": "chat.completion", "model": "m", "choices": [
+    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "tea"}}]}
+
+
+@pytest.mark.parametrize(("route", "field", "value"), [
+    ("chat", "max_tokens", 10**30), ("chat", "max_tokens", -5), ("chat", "max_tokens", 0),
+    ("chat", "max_completion_tokens", 2**31), ("chat", "n", 10**9), ("chat", "n", 129),
+    ("completions", "best_of", 10**9), ("responses", "max_output_tokens", 10**30),
+    ("responses", "max_output_tokens", -2),
+])
+def test_absurd_answer_counts_and_caps_are_a_400_naming_the_field(
+        raw_gw: tuple[RawUpstream, Running], route: str, field: str, value: int) -> None:
+    """A black-box pass (issue 8): with no token budget on the key, n=1000000000,
+    max_tokens=10**30 and max_tokens=-5 went on to the upstream and were answered 200. Such a
+    request is now a 400 that names the field, says what it may hold and how to fix it; the
+    upstream never sees it, and the key's next request is served as before."""
+    raw, gw = raw_gw
+    raw.body = _ANSWER
+    path = {"chat": "/chat/completions", "completions": "/completions",
+            "responses": "/responses"}[route]
+    body: dict[str, object] = {"chat": chat("tea"), "completions": {"model": "m",
+                                                                   "prompt": "tea"},
+                               "responses": {"model": "m", "input": "tea"}}[route]
+    with gw.client(gw.key("absurd")) as client:
+        refused = client.post(path, json={**body, field: value})
+        served = client.post("/chat/completions", json=chat("tea"))
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["param"] == field
+    assert error["message"].startswith(f"'{field}' must be a whole number from 1 to ")
+    assert ("ask for fewer" if value > 0 else "such as") in error["message"]
+    assert served.status_code == 200
+    assert len(raw.requests) == 1  # the served one
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("max_tokens", 1), ("max_tokens", 2**31 - 1), ("max_tokens", -1), ("max_tokens", None),
+    ("max_completion_tokens", 4096), ("n", 128), ("n", 1),
+])
+def test_answer_counts_and_caps_an_upstream_takes_are_sent_as_they_are(
+        raw_gw: tuple[RawUpstream, Running], field: str, value: int | None) -> None:
+    raw, gw = raw_gw
+    raw.body = _ANSWER
+    with gw.client(gw.key("valid")) as client:
+        response = client.post("/chat/completions", json={**chat("tea"), field: value})
+    assert response.status_code == 200, response.text
+    assert raw.requests[-1][field] == value
+
+
+def test_an_operator_can_allow_more_answers(gateway_factory: GatewayFactory) -> None:
+    raw = RawUpstream(body=_ANSWER)
+    with serve_app(raw.app()) as url:
+        gw = gateway_factory(upstream__base_url=url, request__max_answers="256")
+        with gw.client(gw.key("many")) as client:
+            many = client.post("/chat/completions", json={**chat("tea"), "n": 200})
+            more = client.post("/chat/completions", json={**chat("tea"), "n": 257})
+    assert many.status_code == 200, many.text
+    assert raw.requests[-1]["n"] == 200
+    assert more.status_code == 400
+    assert "from 1 to 256" in more.json()["error"]["message"]

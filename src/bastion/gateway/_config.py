@@ -203,6 +203,11 @@ class RequestConfig(_Strict):
     """
 
     allow_fields: tuple[str, ...] = ()
+    max_answers: int = Field(default=128, ge=1, description=(
+        "Most answers one request may ask for ('n', and 'best_of' of text completions): "
+        "OpenAI's own limit by default. A request over it gets a 400 naming the field; "
+        "without it, n=1000000000 went on to the upstream whenever a key had no token "
+        "budget."))
     trusted_texts: tuple[str, ...] = Field(default=(), description=(
         "SHA-256 digests (hex) of exact texts the operator wrote, such as a system prompt, "
         "that are neither classified nor masked wherever they appear in a request; "

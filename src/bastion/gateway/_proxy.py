@@ -149,9 +149,18 @@ async def refuse(ctx: Context, check: Check, prompt: str) -> Response:
                         headers=headers_for(ctx))
 
 
-def _answers_asked(route: str, body: dict[str, Any]) -> bool:
+#: The largest cap on an answer's tokens: what a server's 32-bit count holds, more than any
+#: model's context. 10**30 went on to the upstream whenever a key had no token budget.
+MOST_TOKENS = 2**31 - 1
+#: The cap that caps nothing, to llama.cpp (and replaced under a token budget).
+NO_CAP = -1
+
+
+def _answers_asked(route: str, body: dict[str, Any], most_answers: int) -> bool:
     """Whether a generation request is streamed; a 400 for settings that an upstream may
-    read otherwise than the gateway charges and reads them."""
+    read otherwise than the gateway charges and reads them, or that ask for more than any
+    upstream can give (``most_answers`` answers; :data:`MOST_TOKENS` tokens an answer):
+    a black-box pass had n=1000000000, max_tokens=10**30 and max_tokens=-5 answered 200."""
     stream = body.get("stream", False)
     if not isinstance(stream, bool):  # an upstream might read "yes" or 1 differently
         raise GatewayError(400, f"'stream' must be true or false, not {stream!r}",
@@ -159,20 +168,25 @@ def _answers_asked(route: str, body: dict[str, Any]) -> bool:
     for name, what in (("n", "how many answers to give"),
                        ("best_of", "how many answers to generate and choose from")):
         answers = body.get(name)
-        if answers is not None and not counted(answers):
+        if answers is not None and not (counted(answers) and answers <= most_answers):
             # an upstream may read "3" or 3.0 as three answers: charged and read as one,
             # they would be refused only once they came back (or, for best_of, never seen)
-            raise GatewayError(400, f"{name!r} must be a whole number of at least 1 ({what}),"
-                               f" not {answers!r}", code="invalid_request", param=name)
+            fix = ("ask for fewer, or ask the operator to raise request.max_answers"
+                   if counted(answers) else "send it as a JSON number, such as 1")
+            raise GatewayError(400, f"{name!r} must be a whole number from 1 to "
+                               f"{most_answers:,} ({what}), not {repr(answers)[:40]}; {fix}",
+                               code="invalid_request", param=name)
     for name in CAP_NAMES:
         cap = body.get(name)
-        if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool)):
+        if cap is not None and not (isinstance(cap, int) and not isinstance(cap, bool)
+                                    and (cap == NO_CAP or 1 <= cap <= MOST_TOKENS)):
             # reserved only when a whole number, "5000" went on uncounted to upstreams that
             # read it as 5000 (vLLM's and llama.cpp's validators coerce it): issue 8
-            raise GatewayError(400, f"{name!r} must be a whole number (the most tokens an "
-                               f"answer may take) or null, not {repr(cap)[:40]}; send it as "
-                               "a JSON number, such as 500", code="invalid_request",
-                               param=name)
+            fix = "ask for fewer" if counted(cap) else "send it as a JSON number, such as 500"
+            raise GatewayError(400, f"{name!r} must be a whole number from 1 to "
+                               f"{MOST_TOKENS:,} (the most tokens an answer may take), or "
+                               f"{NO_CAP} or null for no cap, not {repr(cap)[:40]}; {fix}",
+                               code="invalid_request", param=name)
     prompts = body.get("prompt") if route == "completions" else None
     if isinstance(prompts, list) and len(prompts) > 1 and not all(
             isinstance(p, int) for p in prompts):  # a list of ints is one prompt, as ids
@@ -187,7 +201,7 @@ def _answers_asked(route: str, body: dict[str, Any]) -> bool:
 async def generate(ctx: Context, body: dict[str, Any]) -> Response:
     """Chat and text completions, streamed or not."""
     gateway, route = ctx.gateway, ctx.route
-    stream = _answers_asked(route, body)
+    stream = _answers_asked(route, body, gateway.config.request.max_answers)
     ctx.stream = stream
     fields, texts, check = await check_input(ctx, body)
     prompt = joined(texts)
