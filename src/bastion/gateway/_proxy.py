@@ -35,7 +35,12 @@ from bastion.gateway._respond import (
 )
 from bastion.gateway._responses import response_texts, sign_response
 from bastion.gateway._stream import StreamGuard
-from bastion.gateway._upstream import reports_failure, send, upstream_failure
+from bastion.gateway._upstream import (
+    reports_failure,
+    send,
+    upstream_failure,
+    withhold_upstream,
+)
 from bastion.gateway._usage import reported_prompt_tokens, reported_tokens
 from bastion.gateway._walk import AnswerText, Unreadable
 from bastion.redact import Vault
@@ -235,6 +240,7 @@ async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: 
     gateway, route = ctx.gateway, ctx.route
     try:
         data = response.json()
+        withhold_upstream(ctx, response.text, data)
         if reports_failure(route, data):
             ctx.outcome, ctx.reason = "upstream_error", "the answer reported a failure"
             raise GatewayError(502, "the upstream reported an error instead of an answer; "

@@ -38,6 +38,7 @@ from bastion.gateway._keymask import mask_answer_keys
 from bastion.gateway._respond import MODEL_PREFIX, dumps, policy_details, sse_error
 from bastion.gateway._responses import TERMINAL, sign_response
 from bastion.gateway._sse import Event, EventReader
+from bastion.gateway._upstream import withhold_upstream
 from bastion.gateway._usage import reported_prompt_tokens, reported_tokens
 from bastion.gateway._walk import Key, Unreadable
 from bastion.policy import SEVERITY_WEIGHT, Policy
@@ -140,6 +141,7 @@ class StreamGuard:
         if not isinstance(chunk, dict):
             self._fail("the upstream sent a malformed event (not an object)",
                        "upstream_malformed")
+        withhold_upstream(self.ctx, event.data, chunk)
         kind = chunk.get("type") if self.ctx.route == "responses" else None
         if "error" in chunk or kind in ("error", "response.failed"):
             self._fail("the upstream reported an error mid-stream", "upstream_error")

@@ -1,0 +1,123 @@
+"""What only the upstream's side should know never reaches a client inside an answer.
+
+The gateway's upstream key, wherever an answer quotes it, and an address behind the gateway
+in the upstream server's own reports (``incomplete_details.reason``, a choice's
+``stop_reason``, an extra field), whole or streamed. Error messages were already withheld
+(``test_fields``); a black-box pass (issue 8) read both in a Responses answer's
+``incomplete_details.reason``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from bastion.testing import serve_app
+
+from .conftest import GatewayFactory, RawUpstream, Running, sse_frames
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
+
+TOKEN = "internal-vllm-token-7f3a9c"  # a test's stand-in upstream key
+REPORT = f"backend http://10.0.3.7:8000 (vllm-0.vllm.default.svc) refused token {TOKEN}"
+CHAT = {"model": "m", "messages": [{"role": "user", "content": "go"}]}
+
+
+def _incomplete(reason: str) -> dict[str, Any]:
+    return {"id": "resp_1", "object": "response", "status": "incomplete", "model": "m",
+            "output": [{"type": "message", "id": "m1", "role": "assistant", "status":
+                        "incomplete", "content": [{"type": "output_text", "text": "Tea is",
+                                                   "annotations": []}]}],
+            "incomplete_details": {"reason": reason}}
+
+
+def _chat(message: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"id": "c", "object": "chat.completion", "model": "m", "choices": [
+        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", **message},
+         **extra.pop("choice", {})}], **extra}
+
+
+def _chunk(delta: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"id": "c", "object": "chat.completion.chunk", "model": "m", "choices": [
+        {"index": 0, "delta": delta, **extra.pop("choice", {})}], **extra}
+
+
+#: name -> (route, whole answer, streamed frames, text the client must still get)
+CASES: dict[str, tuple[str, dict[str, Any], list[dict[str, Any]], str]] = {
+    "responses_incomplete_reason": (
+        "/responses", _incomplete(REPORT),
+        [{"type": "response.output_text.delta", "item_id": "m1", "output_index": 0,
+          "content_index": 0, "delta": "Tea is"},
+         {"type": "response.incomplete", "response": _incomplete(REPORT)}], "Tea is"),
+    "chat_content_quoting_the_key": (
+        "/chat/completions", _chat({"content": f"The token is {TOKEN}, as asked."}),
+        [_chunk({"content": f"The token is {TOKEN}, as asked."})], "as asked."),
+    "chat_extra_field": (
+        "/chat/completions", _chat({"content": "Tea."}, warning=REPORT),
+        [_chunk({"content": "Tea."}, warning=REPORT)], "Tea."),
+    "chat_stop_reason": (
+        "/chat/completions", _chat({"content": "Tea."}, choice={"stop_reason": REPORT}),
+        [_chunk({"content": "Tea."}, choice={"stop_reason": REPORT})], "Tea."),
+}
+
+
+@pytest.fixture
+def keyed_gw(gateway_factory: GatewayFactory, monkeypatch: pytest.MonkeyPatch
+             ) -> Any:
+    monkeypatch.setenv("H8_UPSTREAM_KEY", TOKEN)
+    raw = RawUpstream()
+    with serve_app(raw.app()) as url:
+        yield raw, gateway_factory(upstream__base_url=url,
+                                   upstream__api_key_env="H8_UPSTREAM_KEY")
+
+
+def _post(gw: Running, route: str, *, stream: bool) -> httpx.Response:
+    body = {"model": "m", "input": "go"} if route == "/responses" else CHAT
+    with gw.client(gw.key(f"user{route}{stream}".replace("/", ""))) as client:
+        return client.post(route, json={**body, "stream": stream})
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_upstream_key_and_addresses_behind_it_never_reach_the_client(
+        keyed_gw: tuple[RawUpstream, Running], case: str, stream: bool) -> None:
+    raw, gw = keyed_gw
+    route, raw.body, raw.frames, kept = CASES[case]
+    response = _post(gw, route, stream=stream)
+    assert response.status_code == 200, response.text
+    for secret in ("7f3a9c", "10.0.3.7", "default.svc"):
+        assert secret not in response.text
+    assert "withheld" in response.text
+    assert kept in response.text  # the answer itself is served
+    if stream:
+        assert "[DONE]" in sse_frames(response.text) or route == "/responses"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_a_models_own_text_may_name_private_addresses(
+        keyed_gw: tuple[RawUpstream, Running], stream: bool) -> None:
+    """Only the key is taken out of the model's text: an answer about networking names
+    localhost and private addresses."""
+    raw, gw = keyed_gw
+    content = "Run it on http://localhost:8000 or 10.0.0.5; the cluster uses db.default.svc."
+    raw.body = _chat({"content": content})
+    raw.frames = [_chunk({"content": content})]
+    response = _post(gw, "/chat/completions", stream=stream)
+    assert response.status_code == 200
+    assert "withheld" not in response.text
+    if stream:
+        assert content in "".join(json.loads(f)["choices"][0]["delta"].get("content", "")
+                                  for f in sse_frames(response.text)[:-1] if f.startswith("{"))
+    else:
+        assert response.json()["choices"][0]["message"]["content"] == content
+
+
+def test_the_key_as_a_keys_name_is_a_502(keyed_gw: tuple[RawUpstream, Running]) -> None:
+    raw, gw = keyed_gw
+    raw.body = _chat({"content": "Tea."}, **{TOKEN.replace("-", "_"): 1, TOKEN: 1})
+    response = _post(gw, "/chat/completions", stream=False)
+    assert response.status_code == 502
+    assert "7f3a9c" not in response.text
