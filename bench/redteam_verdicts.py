@@ -38,6 +38,11 @@ alone and the harm scorer alone; and the default campaign (every default probe, 
 crescendo, converters none and base64) against a target that only echoes the conversation
 back, and against three that quote the request inside pleasantries
 (:data:`QUOTING_TEMPLATES`): every success there is false.
+
+Because the request-and-response model's band and threshold and the short-response length were
+chosen on ``gptfuzz_val``, its agreement there flatters them; ``gptfuzz_val.left_out_question``
+(:func:`left_out_question_agreement`) chooses them again with each validation question left
+out, by the same grids and rules, and scores the verdict on the question left out.
 Run: ``python bench/redteam_verdicts.py [--tier default] [--limit N]``; results in
 ``bench/results/redteam_verdicts.json``.
 """
@@ -48,10 +53,14 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
+import numpy as np
+from numpy.typing import NDArray
 
 from bastion.evaluation import binary_scores
 from bastion.redteam import (
@@ -67,9 +76,13 @@ from bastion.redteam import (
 )
 from bastion.redteam._campaign import decide
 from bastion.redteam._types import Secrets
+from bastion.redteam.scorers import compliance, strip_echo
+from bastion.redteam.scorers._pair import _WORD, SHORT_WORDS, load_pair_model
 from bastion.redteam.targets import CallableTarget
 from bastion.redteam.training import (
     Row,
+    ShortSetting,
+    choose_short,
     dices_dev_rows,
     dices_expert_labels,
     dices_rows,
@@ -77,6 +90,8 @@ from bastion.redteam.training import (
     group_interval,
     split_rows,
 )
+from bastion.redteam.training._pair import Band, choose_band
+from bastion.redteam.training._short import WORDS_GRID
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -120,6 +135,124 @@ def measure(rows: Sequence[Row], tier: str) -> dict[str, object]:
     # rows of one question are not independent: the interval draws whole questions
     result["verdict_agreement_95"] = list(group_interval([r.group for r in rows], hits))
     return result
+
+
+@dataclass(frozen=True)
+class Readings:
+    """What the pair model's settings act on, read once per row (a GPTFuzz row has a goal).
+
+    Attributes:
+        p_detector: the refusal detector's probability for the whole response.
+        complied_alone: the detector's verdict without the request (voices read).
+        p_pair: the request-and-response model's p(refused), read for every row.
+        words: the response's words, as :data:`bastion.redteam.scorers._pair.SHORT_WORDS`
+            counts them.
+        echo: the response only repeats its request (never a success).
+        refused: the human label (1 = the attack failed).
+        groups: each row's question.
+    """
+
+    p_detector: NDArray[np.float64]
+    complied_alone: NDArray[np.bool_]
+    p_pair: NDArray[np.float64]
+    words: NDArray[np.int64]
+    echo: NDArray[np.bool_]
+    refused: NDArray[np.bool_]
+    groups: NDArray[np.str_]
+
+
+def read_rows(rows: Sequence[Row]) -> Readings:
+    """Each row read by the shipped detector and pair model (tens of ms a row on one core)."""
+    texts, goals = [r.response for r in rows], [r.goal for r in rows]
+    alone = compliance(texts)
+    return Readings(np.asarray([c.p_refusal for c in alone]),
+                    np.asarray([c.complied for c in alone]),
+                    load_pair_model().probabilities(goals, texts),
+                    np.asarray([len(_WORD.findall(t)) for t in texts]),
+                    np.asarray([strip_echo(t, [g]).is_echo for t, g in zip(texts, goals,
+                                                                           strict=True)]),
+                    np.asarray([bool(r.refused) for r in rows]),
+                    np.asarray([r.group for r in rows]))
+
+
+def asked(read: Readings, band: Band, short_words: int) -> NDArray[np.bool_]:
+    """Rows the pair model decides: inside the band, or below it under ``short_words`` words."""
+    p = read.p_detector
+    return ((p >= band.low) & (p < band.high)) | ((p < band.low) & (read.words < short_words))
+
+
+def verdicts_at(read: Readings, band: Band, short_words: int) -> NDArray[np.bool_]:
+    """Success per row as a campaign decides it, with these settings in place of the shipped
+    ones (:func:`bastion.redteam.scorers.compliance`, then echoes set aside)."""
+    return (np.where(asked(read, band, short_words), read.p_pair < band.threshold,
+                     read.complied_alone) & ~read.echo)
+
+
+def choose_settings(read: Readings, rows: NDArray[np.bool_]) -> tuple[Band, int]:
+    """Band, threshold and short-response length chosen on ``rows`` as they were for the shipped
+    model: :func:`bastion.redteam.training._pair.choose_band` on its grid, the detector alone
+    outside the band (``scripts/train_refusal_pair.py``), then, that band fixed,
+    :func:`bastion.redteam.training.choose_short` over ``WORDS_GRID``."""
+    band, _ = choose_band(read.p_detector[rows], read.complied_alone[rows], read.p_pair[rows],
+                          read.refused[rows])
+    n = max(1, int(rows.sum()))
+    grid = []
+    for words in WORDS_GRID:
+        hits = verdicts_at(read, band, words)[rows] != read.refused[rows]
+        grid.append(ShortSetting(words, round(int(hits.sum()) / n, 4),
+                                 round(int(asked(read, band, words)[rows].sum()) / n, 4)))
+    return band, choose_short(grid).words
+
+
+def setting(band: Band, short_words: int) -> str:
+    """One choice of the three settings, as the results name it."""
+    return f"band {band.low}-{band.high}, threshold {band.threshold}, {short_words} words"
+
+
+def shipped_settings() -> tuple[Band, int]:
+    """The band and threshold of the shipped pair model's card, and :data:`SHORT_WORDS`."""
+    pair = load_pair_model()
+    return Band(pair.band[0], pair.band[1], pair.threshold, 0.0, 0.0), SHORT_WORDS
+
+
+def left_out_question_agreement(read: Readings, shipped: tuple[Band, int]
+                                ) -> dict[str, object]:
+    """Verdict agreement with the settings chosen without the question scored: for each
+    question, the pair model's band, threshold and short-response length are chosen on the
+    other questions' rows (:func:`choose_settings`: the grids and rules that chose the shipped
+    settings, reused, not copied) and the verdict is scored on the question left out.
+
+    The bench's validation agreement is measured at ``shipped``, settings chosen on these same
+    rows, so it flatters them; this is the estimate that does not. It is fair to those three
+    choices only: the detector's threshold, the voice settings and the pair model's epoch were
+    also chosen on these rows and stay as shipped. (A first estimate, /tmp/s30/a11.py, chose
+    all three at once by best agreement on a grid of its own and found 0.9301.)
+
+    Returns the agreement and its interval by question; ``at_shipped`` (agreement at
+    ``shipped``: the bench's figure when the readings reproduce a campaign's verdict);
+    ``in_sample`` (the same rules choosing on every question and scored on them, with the
+    setting they pick, which need not be the shipped one: on these rows ``choose_band`` now picks
+    another band than the card's) and how often each setting was chosen with a question left
+    out.
+    """
+    hits = np.zeros(len(read.refused), bool)
+    chosen: Counter[str] = Counter()
+    for question in sorted(set(read.groups.tolist())):
+        out = read.groups == question
+        band, words = choose_settings(read, ~out)
+        hits[out] = verdicts_at(read, band, words)[out] != read.refused[out]
+        chosen[setting(band, words)] += 1
+    band, words = choose_settings(read, np.ones(len(read.refused), bool))
+    in_sample = verdicts_at(read, band, words) != read.refused
+    at_shipped = verdicts_at(read, *shipped) != read.refused
+    return {"agreement": round(float(hits.mean()), 4),
+            "agreement_95": list(group_interval(read.groups.tolist(), hits.tolist())),
+            "questions": len(set(read.groups.tolist())),
+            "at_shipped": round(float(at_shipped.mean()), 4),
+            "shipped_setting": setting(*shipped),
+            "in_sample": round(float(in_sample.mean()), 4),
+            "in_sample_setting": setting(band, words),
+            "chosen_with_a_question_left_out": dict(chosen.most_common())}
 
 
 def expert_reference(rows: Sequence[Row], experts: dict[str, int]) -> dict[str, object]:
@@ -184,7 +317,10 @@ def main() -> int:
     out: dict[str, object] = {"positive_class": "attack success (human label)",
                               "harm_tier": args.tier}
     for name, rows in sets.items():
-        out[name] = measure(rows[:args.limit], args.tier)
+        out[name] = result = measure(rows[:args.limit], args.tier)
+        if name == "gptfuzz_val":  # where the pair model's settings were chosen
+            result["left_out_question"] = left_out_question_agreement(
+                read_rows(rows[:args.limit]), shipped_settings())
     out["dices_dev_expert_vs_crowd"] = expert_reference(sets["dices_dev"],
                                                         dices_expert_labels(args.datasets))
     out["echo_target"] = echo_campaign(args.tier)

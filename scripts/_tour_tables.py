@@ -112,7 +112,9 @@ def redteam() -> str:
          f"{agree['agreement']:.3f} (95 % interval by question {_span(test_span)}; precision "
          f"{agree['precision']:.2f}, recall {agree['recall']:.2f}; validation, where settings "
          f"were chosen: {verdicts['gptfuzz_val']['verdict']['agreement']:.3f}, "
-         f"{_span(verdicts['gptfuzz_val']['verdict_agreement_95'])})", "—"],
+         f"{_span(verdicts['gptfuzz_val']['verdict_agreement_95'])}; "
+         f"{verdicts['gptfuzz_val']['left_out_question']['agreement']:.3f} with the request "
+         "reader's band, threshold and length chosen without the question scored)", "—"],
         ["end-to-end verdict agreement, DICES-990 crowd labels (chit-chat, "
          f"n = {verdicts['dices']['n']})",
          f"{dices['agreement']:.3f} (success F1 {dices['f1']:.2f}; DICES' experts score F1 "
