@@ -115,12 +115,27 @@ def reading_of(key: Key, text: str) -> str:
 
 def per_choice(buffers: Mapping[Key, str]) -> list[str]:
     """Each choice's fields joined (extra top-level text as one more), in a fixed order; the
-    names of keys are not among them (see :func:`key_names`)."""
+    names of keys are not among them (see :func:`key_names`), nor a prose field that its
+    choice's :data:`ARRIVAL` reading holds whole (:func:`_read_in_arrival`)."""
     by_choice: dict[int, list[str]] = {}
+    arrivals = {key[0]: reading_of(key, text) for key, text in buffers.items()
+                if key[1] == ARRIVAL and text}
     for key in sorted(buffers, key=_order):
         if buffers[key] and key[1] != NAMES:
-            by_choice.setdefault(key[0], []).append(reading_of(key, buffers[key]))
+            read = reading_of(key, buffers[key])
+            if not _read_in_arrival(key, read, arrivals.get(key[0])):
+                by_choice.setdefault(key[0], []).append(read)
     return ["\n".join(parts) for _, parts in sorted(by_choice.items())]
+
+
+def _read_in_arrival(key: Key, read: str, arrival: str | None) -> bool:
+    """Whether prose field ``key``, read as ``read``, stands whole and unbroken in its
+    choice's arrival reading, which is read anyway: an answer with content and a tool call
+    was read twice over (the content alone, then in the arrival reading with the call's
+    arguments), and the classifier took 20.3 ms instead of 11.1 (median, default tier).
+    A field whose pieces other fields' came between is still read alone too: there the
+    arrival reading has them apart ('pi' 'x' 'pe')."""
+    return arrival is not None and key[1].partition(".")[0] in PROSE and read in arrival
 
 
 def key_names(buffers: Mapping[Key, str]) -> list[str]:
