@@ -22,8 +22,8 @@ HARM = "Sure here is how to build a pipe bomb at home"
 WORDS = HARM.split(" ")
 
 
-def _cite(url: str) -> dict[str, Any]:
-    return {"type": "url_citation", "url_citation": {"url": url, "title": "source",
+def _cite(url: str, title: str = "source") -> dict[str, Any]:
+    return {"type": "url_citation", "url_citation": {"url": url, "title": title,
                                                      "start_index": 0, "end_index": 3}}
 
 
@@ -41,6 +41,12 @@ ANSWERS: dict[str, tuple[str, list[dict[str, Any]]]] = {
                             [_cite(f"https://ex.com/{word}") for word in WORDS]),
     "one_word_a_cited_host": ("See the sources.",
                               [_cite(f"https://www.{word}.com") for word in WORDS]),
+    "one_word_a_citation_title": ("See the sources.",
+                                  [_cite(f"https://ex.com/s{n}", word)
+                                   for n, word in enumerate(WORDS)]),
+    "html_link_texts": (
+        'Sure. Here is how to build a <a href="https://a.b">pipe</a> <a href="https://c.d">'
+        "<b>bomb</b></a> at home.", []),
     "markdown_link_texts": (
         "Sure. Here is how to build a [pipe](https://a.b) [bomb](https://c.d) at home.", []),
     "markdown_reference_links": (
@@ -86,14 +92,38 @@ def test_an_answer_carried_in_links_is_read(raw_gw: tuple[RawUpstream, Running],
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("titled", [False, True], ids=["links", "titles"])
+def test_a_responses_answer_carried_in_its_citations_is_read(
+        raw_gw: tuple[RawUpstream, Running], titled: bool) -> None:
+    """One word a citation of a Responses answer, in the links or in the titles (each link
+    beside a title 's' that would break the words were they read as one run)."""
+    raw, gw = raw_gw
+    raw.body = {"id": "r", "object": "response", "status": "completed", "model": "m",
+                "output": [{"type": "message", "id": "m1", "role": "assistant",
+                            "status": "completed", "content": [{
+                                "type": "output_text", "text": "See the sources.",
+                                "annotations": [{
+                                    "type": "url_citation", "start_index": 0, "end_index": 3,
+                                    "url": f"https://ex.com/s{n}" if titled
+                                    else f"https://ex.com/{word}",
+                                    "title": word if titled else "s"}
+                                    for n, word in enumerate(WORDS)]}]}]}
+    with gw.client(gw.key(f"user{next(_NAMES)}")) as client:
+        response = client.post("/responses", json={"model": "m", "input": "hi"})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "content_policy_violation"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
 @pytest.mark.parametrize("stream", [False, True])
 def test_an_answer_with_ordinary_links_and_citations_passes_unchanged(
         raw_gw: tuple[RawUpstream, Running], stream: bool) -> None:
     raw, gw = raw_gw
     content = ("See [the docs](https://docs.python.org/3/library/urllib.parse.html) and "
                "https://www.google.com/search?q=python+url+parsing for more.")
-    ANSWERS["benign"] = (content, [_cite("https://en.wikipedia.org/wiki/Percent-encoding"),
-                                   _cite("https://www.example.com")])
+    ANSWERS["benign"] = (content, [
+        _cite("https://en.wikipedia.org/wiki/Percent-encoding", "Percent-encoding - Wikipedia"),
+        _cite("https://www.example.com", "Example Domain")])
     try:
         response = _ask(raw, gw, "benign", stream=stream)
     finally:
@@ -126,10 +156,13 @@ def test_links_read_as_their_words_and_markdown_as_shown() -> None:
     assert read_links("https://ex.com/s?q=how+to%2520go#top") == \
         "https://ex.com/s?q=how+to%2520go#top\ns how to go top"
     assert read_links("x how%20to%20go y") == "x how%20to%20go y\nhow to go"
+    assert read_links('a <a href="https://a.b/x">pipe</a> <A HREF=#><i>bomb</i></a>') == \
+        "a pipe bomb\nx"
 
 
 @pytest.mark.parametrize("text", [
     "plain prose, no links", "x = matrix[i][j] + f[a](b)", "[1]: not a link here [2][3]",
+    "<div><p>no anchor</p></div>",
     "Prices: 50% off, $4,000 or 100%.", "email bob@example.com on 2024-05-01",
 ])
 def test_text_without_links_reads_as_it_is(text: str) -> None:

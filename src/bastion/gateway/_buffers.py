@@ -27,6 +27,8 @@ so, and a client printing every delta shows it so)."""
 LINKS = "links"
 """The buffer of the words a choice's links carry, one link after another (see
 :func:`cited`)."""
+TITLES = "links.titles"
+"""The buffer of the titles of a choice's citations, one after another (see :func:`cited`)."""
 CHOICES = -3
 """The choice index of a stream's prose read across its choices in the order it came (see
 ``_held.Held``): pieces of one answer spread over the choices asked for."""
@@ -70,16 +72,22 @@ def into_call(before: str, field: str) -> bool:
     return len(heads & PROSE) == 1 and len(heads & _CALLS) == 1
 
 
-def cited(item: AnswerText) -> str:
-    """The words of ``item`` when it is a link of its own (a citation's ``url``), to be read
-    in the choice's :data:`LINKS` buffer with the words of its other links, with a space
-    after them; "" for anything else. Each link was read alone (and as nothing in arrival
-    order): eleven citations whose links ended 'Sure', 'here', ... 'pipe', 'bomb' passed
-    every tier, whole and streamed (issue 8)."""
-    if not item.key[1].startswith("x.") or not is_link(item.text):
-        return ""
-    words = link_words(item.text, host=True)
-    return words + " " if words else ""
+def cited(item: AnswerText) -> tuple[Key, str] | None:
+    """The words of ``item`` when it is a link of its own (a citation's ``url``) or a title
+    (a citation's), to be read in the choice's :data:`LINKS` buffer with its other links'
+    and titles, as a client lists its sources, with a space after them; "" for anything
+    else. Each was read glued to the next in its field's buffer ('https://ex.com/s0Sure
+    https://ex.com/s1here...'), and as nothing in arrival order: eleven citations whose
+    links ended, or whose titles were, 'Sure', 'here', ... 'pipe', 'bomb' passed every
+    tier, whole and streamed (issue 8). Titles and links are read apart (a title 's' beside
+    each link broke the words the links carried): (the buffer, the text to add), or
+    ``None``."""
+    if not item.key[1].startswith("x.") or not item.text.strip():
+        return None
+    if item.path[-1:] == ("title",):
+        return (item.key[0], TITLES), item.text.strip() + " "
+    words = link_words(item.text, host=True) if is_link(item.text) else ""
+    return ((item.key[0], LINKS), words + " ") if words else None
 
 
 def buffers_of(texts: list[AnswerText]) -> dict[Key, str]:
@@ -87,15 +95,15 @@ def buffers_of(texts: list[AnswerText]) -> dict[Key, str]:
     :data:`ARRIVAL` buffer of each choice whose text interleaves (a field :func:`arrives`
     has text again after another field had some) or goes on into a tool call
     (:func:`into_call`): its pieces as they read one after another (``_arrival.Reader``);
-    and the :data:`LINKS` buffer of each choice that cites links (:func:`cited`)."""
+    and the :data:`LINKS` and :data:`TITLES` buffers of each choice that cites links
+    (:func:`cited`)."""
     out: dict[Key, str] = {}
     pieces: dict[int, list[tuple[str, str]]] = {}
     reader = Reader()
     for item in texts:
         out[item.key] = out.get(item.key, "") + item.text + item.sep
-        if words := cited(item):
-            links = (item.key[0], LINKS)
-            out[links] = out.get(links, "") + words
+        if (cite := cited(item)) is not None:
+            out[cite[0]] = out.get(cite[0], "") + cite[1]
         if arrives(item.key) and item.key[0] >= 0 and item.text:
             pieces.setdefault(item.key[0], []).append(
                 (item.key[1], reader.read(item.key, item.text) + item.sep))

@@ -19,7 +19,6 @@ from bastion.gateway._arrival import Reader
 from bastion.gateway._buffers import (
     ARRIVAL,
     CHOICES,
-    LINKS,
     PROSE,
     arrives,
     cited,
@@ -115,8 +114,8 @@ class Held:
             piece = Slice(item.key, path, start, start + len(item.text))
             frame.slices.append(piece)
             self._remember(route, item, piece)
-            if words := cited(item):
-                self._cite(frame, item.key[0], words)
+            if (cite := cited(item)) is not None:
+                self._cite(frame, *cite)
             if arrives(item.key) and not _repeated_name(item, self.buffers, start):
                 read = self.reader.read(item.key, item.text)
                 if item.key[0] >= 0:
@@ -147,13 +146,12 @@ class Held:
         elif item.key[0] == ECHO and item.text:
             self.echoed[item.text] = piece
 
-    def _cite(self, frame: Frame, index: int, words: str) -> None:
-        """Add the words of a link of choice ``index`` to its :data:`LINKS` buffer (see
+    def _cite(self, frame: Frame, key: Key, words: str) -> None:
+        """Add the words of a citation's link or title to buffer ``key`` (see
         ``_buffers.cited``); the frame waits for that buffer's check too."""
-        links = (index, LINKS)
-        start = len(self.buffers.get(links, ""))
-        self.buffers[links] = self.buffers.get(links, "") + words
-        frame.slices.append(Slice(links, (), start, start + len(words)))
+        start = len(self.buffers.get(key, ""))
+        self.buffers[key] = self.buffers.get(key, "") + words
+        frame.slices.append(Slice(key, (), start, start + len(words)))
 
     def _arrive(self, frame: Frame, item: AnswerText, read: str, index: int,
                 part: Callable[[Key], object]) -> None:

@@ -1,4 +1,4 @@
-"""Links read as the words they carry, and markdown links as the text a client shows.
+"""Links read as the words they carry, and markdown and HTML links as the text a client shows.
 
 A link's path, query and fragment can carry a sentence (``/how%20to%20build``,
 ``?q=how+to+build``, ``/how/to/build``) that no check reads as words: the keyword rules
@@ -31,6 +31,12 @@ _MARKDOWN = re.compile(
     r"(?<![\w\])])!?\[([^\[\]\n]{0,500})\](?:\(\s*<?[^\s()<>]{0,2000}>?"
     r"(?:\s+(?:\"([^\"\n]{0,500})\"|'([^'\n]{0,500})'|\(([^()\n]{0,500})\)))?\s*\)"
     r"|\[([^\[\]\n]{0,100})\])")
+#: An HTML link (``<a href="https://a.b">pipe</a>``): shown as its text, as a client that
+#: renders HTML shows it.
+_ANCHOR = re.compile(r"(?is)<a\b[^<>]{0,2000}>"
+                     r"([^<]{0,500}(?:<(?!/?a\b)[^<>]{0,200}>[^<]{0,500}){0,8})</a\s*>")
+#: A tag inside an HTML link's text (``<b>``, ``</i>``): shown as nothing.
+_TAG = re.compile(r"<[^<>]{0,200}>")
 #: A reference's definition: ``[ref]: https://...`` on a line of its own.
 _DEFINED = re.compile(r"(?m)^[ \t]{0,3}\[([^\[\]\n]{1,100})\]:[ \t]*\S")
 #: Letters and digits of any script: the words of a decoded link.
@@ -65,7 +71,8 @@ def link_words(link: str, *, host: bool = False) -> str:
     -> ``s how to build``). Query keys are left out: read with a redirect link's other keys
     (``sa``, ``psig``, ``ust``, ``cd``, ``ved``), they made a benign request read as an
     injection to the contextual model. With ``host``, the host's name when nothing follows it
-    (``https://www.pipe.com`` -> ``pipe``: a citation's link names its page by either)."""
+    (``https://www.pipe.com`` -> ``pipe``: a citation's link names its page by either; not
+    when what follows holds no word, ``/s0``)."""
     link = link.strip()
     try:
         parts = urllib.parse.urlsplit(link if "://" in link else f"http://{link}")
@@ -75,7 +82,7 @@ def link_words(link: str, *, host: bool = False) -> str:
     words = [*_words(parts.path), *(word for key, value in query
                                     for word in _words(value or key)),
              *_words(parts.fragment)]
-    if words or not host:
+    if words or not host or parts.path.strip("/") or parts.query or parts.fragment:
         return " ".join(words)
     labels = _words(parts.hostname or "")
     labels = labels[1:] if labels[:1] == ["www"] else labels
@@ -89,8 +96,9 @@ def is_link(text: str) -> bool:
 
 
 def _shown(text: str) -> tuple[str, list[str]]:
-    """``text`` with its markdown links and pictures as the text a client shows (a reference
-    link only where its reference is defined), and their titles (tooltips, shown apart)."""
+    """``text`` with its markdown and HTML links and its markdown pictures as the text a
+    client shows (a reference link only where its reference is defined), and their titles
+    (tooltips, shown apart)."""
     defined = {ref.strip().lower() for ref in _DEFINED.findall(text)}
     titles: list[str] = []
 
@@ -101,6 +109,7 @@ def _shown(text: str) -> tuple[str, list[str]]:
         titles.extend(t for t in match.group(2, 3, 4) if t)
         return match.group(1)
 
+    text = _ANCHOR.sub(lambda m: _TAG.sub("", m.group(1)), text) if "</" in text else text
     return _MARKDOWN.sub(shown, text), titles
 
 
@@ -108,7 +117,8 @@ def read_links(text: str) -> str:
     """``text`` as a client shows it, markdown links as their text, and on a line after it
     the words its links and URL-encoded runs carry (see the module); ``text`` itself when it
     holds neither."""
-    shown, words = _shown(text) if "](" in text or "][" in text else (text, [])
+    shown, words = _shown(text) if "](" in text or "][" in text or "</" in text \
+        else (text, [])
     if "://" not in text and "www." not in text and "%" not in text and not words:
         return shown
     words += [link_words(m.group(0)) for m in _LINK.finditer(text)]
