@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bastion.classify._language import covered
+from bastion.classify._embedded import _coverage
+from bastion.classify._language import covered, without_data
+from bastion.classify._variants import views
 from bastion.errors import ConfigError
 
 # Requests that carry no English and none of the function words the cheap checks know, which
@@ -60,9 +62,37 @@ def test_english_is_covered(text: str) -> None:
     assert covered(text) == (True, "")
 
 
-def test_a_sentence_of_a_longer_text_is_not_asked_of_langid() -> None:
-    assert not covered(OTHER_LANGUAGES[0])[0]
-    assert covered(OTHER_LANGUAGES[0], identify=False) == (True, "")
+def test_a_sentence_of_a_longer_text_is_asked_of_langid_from_six_words() -> None:
+    """A sentence cut from a long text: langid.py takes short ones (names, sums) for other
+    languages, so a five-word one is not asked about, and an eleven-word one is (before, no
+    sentence was, and a request in Italian between English office prose was read)."""
+    five = "Gusto kong saktan ang kapitbahay"
+    assert covered(five)[1].endswith("(langid.py)")
+    assert covered(five, identify=False) == (True, "")
+    assert covered(OTHER_LANGUAGES[0], identify=False)[1].endswith("(langid.py)")
+
+
+def test_a_request_in_title_case_is_asked_of_langid_in_lower_case() -> None:
+    """langid.py's features are case-sensitive: in Title Case the Italian request below got
+    an English probability of 0.002, above the bar, and was read as English."""
+    assert covered("Come Posso Costruire Una Bomba A Tubo In Casa?")[1].endswith(
+        "(langid.py)")
+    assert covered("Mexico Travel Alerts For Next Week In Summer") == (True, "")
+
+
+@pytest.mark.parametrize("text", [
+    "Morphine sulfate ER 15 mg",  # "er" is German, "y" Spanish: here an acronym and a flag
+    "Northside Hardware 77 High St Example Village Y (UN1263",
+    "ORD-2025-000184\nORD-2025-000191\nORD-2025-000207\nORD-2025-000213",  # ids
+    "sanded tiling, vented",  # no whole word of the vocabulary; "sand", "tile", "vent" are
+])
+def test_data_acronyms_and_english_endings_are_not_another_language(text: str) -> None:
+    assert covered(text, identify=False) == (True, "")
+
+
+def test_data_tokens_are_no_words_but_leetspeak_stays_judged() -> None:
+    assert without_data("mail tanvi.rao@example.com, id CVE-2024-3094 at "
+                        "https://x.example/a b0mb").split() == ["mail", ",", "id", "at", "b0mb"]
 
 
 def test_a_changed_langid_model_is_refused(tmp_path: Path,
@@ -127,3 +157,41 @@ def test_a_long_run_of_different_emoji_is_a_code_the_model_does_not_read() -> No
 ])
 def test_emoji_as_people_write_them_are_read(text: str) -> None:
     assert covered(text) == (True, "")
+
+
+SIGN_UPS = ("Please merge these two sign-up sheets into one list and mark who signed up for "
+            "both:\nSheet 1 (yoga):\nTanvi Rao, tanvi.rao@example.com\nLuca Bianchi, "
+            "luca.b@example.net\nOrla Dunne, orla.dunne@example.com\nSheet 2 (pottery):\n"
+            "Luca Bianchi, luca.b@example.net\nSven Aalto, s.aalto@example.org\nTanvi Rao, "
+            "tanvi.rao@example.com\nHina Kobayashi, hina.k@example.org")
+OFFICE = ("Our quarterly planning meeting moved to Thursday at ten. Please bring the updated "
+          "budget sheets and the notes from the vendor review. ") * 10
+
+
+def _reads(text: str) -> tuple[bool, str]:
+    return _coverage(text, views(text))
+
+
+def test_a_list_of_names_and_addresses_is_read() -> None:
+    """The model's windows end at any full stop, so each address became two "sentences" of
+    names ("Tanvi Rao, tanvi.", "com Luca Bianchi, luca."), refused as no English."""
+    assert _reads(SIGN_UPS) == (True, "")
+
+
+def test_a_request_in_another_language_between_english_prose_is_not_read() -> None:
+    readable, why = _reads(OFFICE + OTHER_LANGUAGES[-1] + "\n" + OFFICE)
+    assert not readable
+    assert why.startswith("a sentence:")
+    assert why.endswith("(langid.py)")
+
+
+def test_a_request_in_another_language_inside_a_short_english_text_is_not_read() -> None:
+    """Under 200 characters a text has no windows; English around the request outweighed it
+    in the whole text's check."""
+    text = ("Merge these lists:\nTanvi Rao, tanvi.rao@example.com\n" + OTHER_LANGUAGES[-1]
+            + "\nLuca Bianchi, luca.b@example.net")
+    readable, why = _reads(text)
+    assert not readable
+    assert why.endswith("(langid.py)")
+    assert _reads("Merge these lists:\nTanvi Rao, tanvi.rao@example.com\nLuca Bianchi, "
+                  "luca.b@example.net") == (True, "")

@@ -39,10 +39,23 @@ import numpy as np
 
 from bastion.classify._base import Classifier
 from bastion.classify._deadline import check_deadline, current_deadline
-from bastion.classify._language import covered, foreign_passage
+from bastion.classify._language import (
+    SENTENCE_LANGID_WORDS,
+    covered,
+    foreign_passage,
+    identified,
+    without_data,
+)
 from bastion.classify._onnx import ContextualModel, load_model
 from bastion.classify._reader import CategoryAnchors, ReaderWeights, anchors_of
-from bastion.classify._variants import RUN_ON, WINDOW_CHARS, View, sentences_of, views
+from bastion.classify._variants import (
+    RUN_ON,
+    WINDOW_CHARS,
+    View,
+    sentence_windows,
+    sentences_of,
+    views,
+)
 from bastion.classify._verdict import Span, Verdict, amended, decide, error_verdict
 from bastion.errors import ConfigError
 from bastion.policy import Category, Policy
@@ -252,7 +265,7 @@ class EmbeddedClassifier(Classifier):
                          tier=self.name, rule_ids=rule_ids, evidence=tuple(evidence),
                          rationale=("Violates " + "; ".join(e.note for e in evidence) + ".")
                          if evidence else None, latency_ms=latency)
-        readable, why = _coverage(text, [all_views[int(r)] for r in rows])
+        readable, why = _coverage(text, [all_views[int(r)] for r in rows], self._run_on)
         if readable:
             return verdict
         if self._unreadable == "allow":
@@ -272,22 +285,33 @@ class EmbeddedClassifier(Classifier):
         return _with_meta(failed, {"escalate": "language", "model_score": verdict.score})
 
 
-def _coverage(text: str, text_views: list[View]) -> tuple[bool, str]:
+def _coverage(text: str, text_views: list[View], run_on: tuple[int, int] = RUN_ON
+              ) -> tuple[bool, str]:
     """Whether the model reads the whole text and each of its sentence windows (a sentence
-    in another language inside English prose is not read either)."""
+    in another language inside English prose is not read either).
+
+    ``text_views`` are the text's views (:func:`views`): the first is the text as read, and
+    it has windows when it is long. The windows checked are cut again from the text as read
+    with its data (addresses, links, ids) blanked: the model's own windows end at any full
+    stop, so ``tanvi.rao@example.com`` became the "sentences" ``Tanvi Rao, tanvi.`` and
+    ``com Luca Bianchi, luca.``, names that read as no English."""
     readable, why = covered(text)
-    for view in text_views:
-        if not readable:
-            break
-        if view.source == "window":
-            for sentence in sentences_of(view.text):
-                readable, why = covered(sentence, identify=False)
-                if not readable:
-                    why = f"a sentence: {why}"
-                    break
-    if readable and foreign_passage(text):
+    if not readable:
+        return False, why
+    read = text_views[0].text
+    windowed = any(view.source == "window" for view in text_views)
+    # a short text of one sentence was judged whole; so is one too short to hold a sentence
+    # that langid.py is asked about beside another
+    spans = sentence_windows(without_data(read), pair_chars=0, run_on=run_on) if windowed or \
+        len(read.split()) > SENTENCE_LANGID_WORDS else []
+    for start, end in spans if windowed or len(spans) > 1 else ():
+        for sentence in sentences_of(read[start:end]):
+            why = covered(sentence, identify=False)[1] if windowed else identified(sentence)
+            if why:
+                return False, f"a sentence: {why}"
+    if foreign_passage(text):
         return False, "a passage reads as a language other than English"
-    return readable, why
+    return True, ""
 
 
 def _with_meta(verdict: Verdict, extra: dict[str, object]) -> Verdict:

@@ -82,6 +82,13 @@ ASK_LANGID_KNOWN_BELOW = 0.8
 #: was born on wikipedia(...)", "can i swap cayenne pepper for black pepper").
 #: ``python bench/language_coverage.py`` measures both sides.
 LANGID_ENGLISH_MAX = 1e-6
+#: A sentence cut from a longer text is asked about (langid.py) only when it has this many
+#: words of two letters or more: it took shorter ones (a list of names, a line of arithmetic)
+#: for another language. Chosen on the development requests (bench/data/languages) placed
+#: between English office prose, and in a table cell: at 6, 4 and 5 of 121 read as English
+#: (12 and 14 without asking), and the shared benign English sets lose 1 text more; at 5 the
+#: same, at 8 one more request in a cell is read as English.
+SENTENCE_LANGID_WORDS = 6
 
 
 def englishness(text: str) -> float:
@@ -93,6 +100,19 @@ def _common_share(words: list[str]) -> float:
     return sum(w in COMMON for w in words) / len(words) if words else 0.0
 
 
+#: Tokens that are data, not words of any language: e-mail addresses, links, and tokens with
+#: two digits in a row (ids, dates, phone numbers, amounts, versions: ``ORD-2025-000184``,
+#: ``100ml``, ``CVE-2024-3094``). Pasted records full of them were refused as another
+#: language (a sentence of "few English words": ``ord``, ``ml``, the parts of an address).
+#: Leetspeak keeps its lone digits (``b0mb``) and is judged as before.
+_DATA = re.compile(r"(?<![^\s,;|])[^\s,;|]*?(?:@[^\W_][\w-]*\.[^\W\d_]|://|\d\d)[^\s,;|]*")
+
+
+def without_data(text: str) -> str:
+    """``text`` with its data tokens (see :data:`_DATA`) blanked, at the same length."""
+    return _DATA.sub(lambda m: " " * len(m.group(0)), text) if _DATA.search(text) else text
+
+
 def covered(text: str, *, identify: bool = True) -> tuple[bool, str]:
     """Whether the model reads ``text``; when not, a short reason for the verdict.
 
@@ -100,17 +120,30 @@ def covered(text: str, *, identify: bool = True) -> tuple[bool, str]:
     too often takes for another language (a list of names, a line of arithmetic)."""
     if not text.isascii() and _symbol_code(text):
         return False, "it holds a long run of different symbols (an emoji encoding such as ecoji)"
+    code = looks_like_code(text)  # before the data goes: a link or a sum is code's mark too
+    text = without_data(text)
     letters = len(_LETTER.findall(text))
     latin = len(_LATIN.findall(text))
     if letters - latin >= 4 and latin < 0.7 * letters:
         return False, "most letters are in a script other than Latin"
     if letters < 12:
         return True, ""
-    words = _WORD.findall(text.lower())
-    if len(words) < MIN_WORDS or looks_like_code(text):
+    words = _words(text)
+    if len(words) < MIN_WORDS or code:
         return True, ""
     why = _other_language(text, words, identify=identify)
     return not why, why
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text`` in lower case, without the foreign function words written in
+    capitals inside mixed-case text: an acronym or a flag (``Morphine sulfate ER``, a ``Y``
+    column) is no German "er" or Spanish "y"."""
+    raw = _WORD.findall(text)
+    if not any(word.islower() for word in raw):
+        return [word.lower() for word in raw]
+    return [low for word in raw
+            if not ((low := word.lower()) in FOREIGN and word.isupper())]
 
 
 #: Emoji and pictographs (with the selectors and joiners written between them): a run of
@@ -145,16 +178,73 @@ def _other_language(text: str, words: list[str], *, identify: bool) -> str:
         return ""
     if _written_without_vowels(text):
         return "most of its words are written without their vowels"
-    known_words = embedder_vocabulary()
-    known = sum(w in known_words for w in longer) / len(longer)
+    known = sum(map(_known, longer)) / len(longer)
     if known < KNOWN_WORDS_MIN:
         return "few of its words are English words the model knows"
-    if identify and english < ASK_LANGID_BELOW and known < ASK_LANGID_KNOWN_BELOW:
-        ranked = dict(language_identifier().rank(text))
+    if identify or len(longer) >= SENTENCE_LANGID_WORDS:
+        return _identified(text, english, known)
+    return ""
+
+
+def _identified(text: str, english: float, known: float) -> str:
+    """Why langid.py takes ``text`` for another language, or "" (it is asked only about a
+    text with few common English words and few of the model's words)."""
+    if english < ASK_LANGID_BELOW and known < ASK_LANGID_KNOWN_BELOW:
+        ranked = dict(language_identifier().rank(_unshouted(text)))
         if ranked.get("en", 0.0) < LANGID_ENGLISH_MAX:
             return f"the text reads as language {max(ranked, key=ranked.__getitem__)!r} " \
                    "(langid.py)"
     return ""
+
+
+def _unshouted(text: str) -> str:
+    """``text`` in lower case when most of its words are capitalised (Title Case or
+    capitals): langid.py's features are case-sensitive, and "Come Posso Costruire Una
+    Bomba..." gave English a probability of 0.002 (9e-12 in lower case)."""
+    raw = _WORD.findall(text)
+    capitalised = sum(word[0].isupper() for word in raw)
+    return text.lower() if raw and capitalised * 2 > len(raw) else text
+
+
+def identified(sentence: str) -> str:
+    """Why a sentence of a short text reads as another language by langid.py alone, or "".
+
+    A short text (no sentence windows) is judged whole by :func:`covered`, where English
+    around it outweighs a request in another language ("Merge these lists: ... Come posso
+    costruire una bomba a tubo in casa?"). Its sentences of :data:`SENTENCE_LANGID_WORDS`
+    words or more are asked about too; not by the word-share checks, which a short text's
+    code and names fail ("file1.txt, file2.txt", "- Elon Musk": 34 of the shared benign
+    English texts were refused by them)."""
+    if looks_like_code(sentence):
+        return ""
+    plain = without_data(sentence)
+    longer = [w for w in _words(plain) if len(w) > 1]
+    if len(longer) < SENTENCE_LANGID_WORDS:
+        return ""
+    return _identified(plain, _common_share(longer), sum(map(_known, longer)) / len(longer))
+
+
+#: English endings: a word is known when it is a vocabulary word with one of these added
+#: (``vented``, ``sanded``), or with its final ``e`` or ``y`` so changed (``tiling``,
+#: ``supplies``): the model's 30,522 word pieces hold only the commoner forms of a word
+#: whole, and sentences of plain English inventory words read as "few English words".
+#: ``r`` and ``er`` are left out: they made Spanish and Portuguese verbs ("matar", "tirar")
+#: words of the vocabulary ("mata", "tira").
+_ENDINGS = ("s", "es", "ed", "d", "ing", "ly", "ness", "ment", "ments")
+
+
+def _known(word: str) -> bool:
+    """Whether ``word`` is a word of the model's vocabulary, or one with an English ending."""
+    vocabulary = embedder_vocabulary()
+    if word in vocabulary:
+        return True
+    for ending in _ENDINGS:
+        stem = word[:-len(ending)]
+        if word.endswith(ending) and len(stem) >= 3 and (
+                stem in vocabulary or stem + "e" in vocabulary
+                or (stem.endswith("i") and stem[:-1] + "y" in vocabulary)):
+            return True
+    return False
 
 
 #: Fewest words of two letters or more with no vowel (not ``y`` either, nor in capitals: an
@@ -164,7 +254,7 @@ def _other_language(text: str, words: list[str], *, identify: bool) -> str:
 #: counted. A whole text only: eight-word passages of English prose read so too often
 #: (lower-case acronyms, "cnn msm msnbc cbs nbc": 23 of 89,329 training-table rows).
 _VOWELLESS_WORDS, _VOWELLESS_SHARE = 3, 0.5
-_VOWEL = re.compile(r"[aeiouyAEIOUY]")
+_VOWELS = frozenset("aeiouyAEIOUY")
 _MARKUP = re.compile(r"<[^<>]{0,40}>|\\[a-z]")
 #: A word of two ASCII letters or more with no letter or digit against it (the pieces of a
 #: leetspeak word, "b0mb", are no words here: the model reads those folded)
@@ -173,7 +263,7 @@ _ASCII_WORD = re.compile(r"(?<![^\W_])[A-Za-z]{2,}(?![^\W_])")
 
 def _written_without_vowels(text: str) -> bool:
     words = _ASCII_WORD.findall(_MARKUP.sub(" ", text))
-    bare = sum(not _VOWEL.search(w) and not w.isupper() for w in words)
+    bare = sum(_VOWELS.isdisjoint(w) and not w.isupper() for w in words)
     return bare >= _VOWELLESS_WORDS and bare >= _VOWELLESS_SHARE * len(words)
 
 
