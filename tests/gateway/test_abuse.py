@@ -110,15 +110,24 @@ def test_a_burst_of_parallel_probes_gets_no_more_tries_than_a_sequence(
     probes[25] = "What is a good name for a cat?"  # a variant that passes, late in the burst
 
     async def fire() -> list[httpx.Response]:
+        answered = 0
+        under_way = asyncio.Event()
         async with httpx.AsyncClient(base_url=gw.url, timeout=60,
                                      headers={"authorization": f"Bearer {key}"}) as client:
             async def post(i: int, text: str) -> httpx.Response:
+                nonlocal answered
                 # Connections race: sent with the rest, the benign probe was sometimes the
-                # first one the gateway read, and a sequence answers its first probe too. Sent
-                # once the others are on their way, it is late whatever the race.
+                # first one the gateway read, and a sequence answers its first probe too. Half
+                # a second later was not late enough on a loaded machine (CI, PostgreSQL: the
+                # others were still being authenticated). Sent once three others are answered,
+                # the rest are under way and it is late whatever the race.
                 if i == 25:
-                    await asyncio.sleep(0.5)
-                return await client.post("/chat/completions", json=chat(text))
+                    await asyncio.wait_for(under_way.wait(), timeout=60)
+                response = await client.post("/chat/completions", json=chat(text))
+                answered += 1
+                if answered >= 3:
+                    under_way.set()
+                return response
             return await asyncio.gather(*(post(i, p) for i, p in enumerate(probes)))
 
     responses = asyncio.run(fire())
