@@ -9,6 +9,7 @@ in the upstream server's own reports (``incomplete_details.reason``, a choice's
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -120,4 +121,74 @@ def test_the_key_as_a_keys_name_is_a_502(keyed_gw: tuple[RawUpstream, Running]) 
     raw.body = _chat({"content": "Tea."}, **{TOKEN.replace("-", "_"): 1, TOKEN: 1})
     response = _post(gw, "/chat/completions", stream=False)
     assert response.status_code == 502
+    assert "7f3a9c" not in response.text
+
+
+#: Where an answer quoting the key is cut into streamed chunks: within the key, one
+#: character a chunk, and a chunk that ends with the key's first character.
+SPLITS = {"halves": [20, 30], "characters": list(range(13, 40)), "first_char": [13, 14]}
+SPLIT_TEXT = f"The token is {TOKEN}, as asked. Tea is ready."
+
+
+def _pieces(text: str, cuts: list[int]) -> list[str]:
+    bounds = [0, *cuts, len(text)]
+    return [text[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def _responses_delta(text: str) -> dict[str, Any]:
+    return {"type": "response.output_text.delta", "item_id": "m1", "output_index": 0,
+            "content_index": 0, "delta": text}
+
+
+@pytest.mark.parametrize("route", ["/chat/completions", "/responses"])
+@pytest.mark.parametrize("split", sorted(SPLITS))
+def test_the_upstream_key_split_across_chunks_is_withheld_as_a_whole_one_is(
+        keyed_gw: tuple[RawUpstream, Running], split: str, route: str) -> None:
+    """A key cut across streamed chunks reached the client in pieces: each chunk was scrubbed
+    alone (issue 8). The text a client shows is the one a whole answer gives."""
+    raw, gw = keyed_gw
+    pieces = _pieces(SPLIT_TEXT, SPLITS[split])
+    assert "".join(pieces) == SPLIT_TEXT
+    assert all(TOKEN not in p for p in pieces)
+    if route == "/responses":
+        done = _incomplete("")  # the final response, whose text the deltas carried
+        done.update(status="completed", incomplete_details=None)
+        done["output"][0]["content"][0]["text"] = SPLIT_TEXT
+        raw.frames = [*map(_responses_delta, pieces),
+                      {"type": "response.completed", "response": done}]
+        raw.body = done
+    else:
+        raw.frames = [_chunk({"content": piece}) for piece in pieces]
+        raw.body = _chat({"content": SPLIT_TEXT})
+    whole, streamed = (_post(gw, route, stream=s) for s in (False, True))
+    assert whole.status_code == streamed.status_code == 200, streamed.text
+    if route == "/responses":
+        shown = "".join(json.loads(f).get("delta", "") for f in sse_frames(streamed.text)
+                        if f.startswith("{"))
+        expected = whole.json()["output"][0]["content"][0]["text"]
+    else:
+        shown = "".join(json.loads(f)["choices"][0]["delta"].get("content", "")
+                        for f in sse_frames(streamed.text)[:-1] if f.startswith("{"))
+        expected = whole.json()["choices"][0]["message"]["content"]
+    assert expected == "The token is [withheld], as asked. Tea is ready."
+    assert shown == expected
+    for secret in ("7f3a9c", "vllm-token", "internal-"):
+        assert secret not in streamed.text
+
+
+def test_a_split_key_is_withheld_where_nothing_is_masked(
+        gateway_factory: GatewayFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under an output policy that redacts nothing, frames otherwise leave as they came."""
+    monkeypatch.setenv("H8_UPSTREAM_KEY", TOKEN)
+    raw = RawUpstream()
+    pieces = _pieces(SPLIT_TEXT, SPLITS["characters"])
+    raw.frames = [_chunk({"content": piece}) for piece in pieces]
+    with serve_app(raw.app()) as url:
+        gw = gateway_factory(upstream__base_url=url, upstream__api_key_env="H8_UPSTREAM_KEY",
+                             output_policy="violence")
+        response = _post(gw, "/chat/completions", stream=True)
+    assert response.status_code == 200
+    assert "The token is [withheld], as asked." in "".join(
+        json.loads(f)["choices"][0]["delta"].get("content", "")
+        for f in sse_frames(response.text)[:-1] if f.startswith("{"))
     assert "7f3a9c" not in response.text

@@ -30,6 +30,7 @@ from bastion.gateway._extract import Path, set_path
 from bastion.gateway._respond import dumps
 from bastion.gateway._responses import ECHO, TERMINAL, event_texts
 from bastion.gateway._said import Said
+from bastion.gateway._split import held_from
 from bastion.gateway._walk import NAMES, AnswerText, Key
 
 _SENTENCE_END = re.compile(r"[.!?\u2026](?=[\s\"'\)\]])|[\u3002\uff01\uff1f\n]")
@@ -75,8 +76,10 @@ class Frame:
 class Held:
     """Buffers, check marks and the queue of frames not yet released."""
 
-    def __init__(self, *, said: bool = False) -> None:
+    def __init__(self, *, said: bool = False, secret: str = "") -> None:
         self.buffers: dict[Key, str] = {}
+        #: The gateway's upstream key: a buffer's end that may begin it is held (``_split``).
+        self.secret = secret
         #: Each choice's text in arrival order, kept where values are masked (see ``_said``).
         self.said = Said() if said else None
         self.reader = Reader()
@@ -231,6 +234,8 @@ class Held:
             limit = self._sentence_end(key, limit, sentence_within)
         if head in _RUNNING:  # an encoded run still arriving is held whole (see _run_start)
             limit = min(limit, _run_start(self.buffers[key], self.safe.get(key, 0)))
+        if self.secret:
+            limit = min(limit, held_from(self.buffers[key], self.secret))
         self.safe[key] = max(self.safe.get(key, 0), limit)
 
     def _sentence_end(self, key: Key, limit: int, within: int) -> int:

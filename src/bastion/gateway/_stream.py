@@ -37,8 +37,9 @@ from bastion.gateway._held import Held
 from bastion.gateway._keymask import mask_answer_keys
 from bastion.gateway._respond import MODEL_PREFIX, dumps, policy_details, sse_error
 from bastion.gateway._responses import TERMINAL, sign_response
+from bastion.gateway._split import cut
 from bastion.gateway._sse import Event, EventReader
-from bastion.gateway._upstream import withhold_upstream
+from bastion.gateway._upstream import WITHHELD_KEY, upstream_key, withhold_upstream
 from bastion.gateway._usage import reported_prompt_tokens, reported_tokens
 from bastion.gateway._walk import Key, Unreadable
 from bastion.policy import SEVERITY_WEIGHT, Policy
@@ -81,7 +82,8 @@ class StreamGuard:
         self.response = response
         self.policy = policy
         self.fail_open = fail_open
-        self.held = Held(said=mask)
+        self.secret = upstream_key(ctx)
+        self.held = Held(said=mask, secret=self.secret)
         self.terminal = False  # a Responses stream sent its final event (it has no [DONE])
         self.accumulated_at: dict[int, int] = {}
         self.hold = self.config.hold_for(policy.id)
@@ -306,15 +308,22 @@ class StreamGuard:
                              "withheld", code))
 
     def _rewrite(self) -> Callable[[Key, int, int], str] | None:
-        if self.vault is None and self.masker is None:
+        if self.vault is None and self.masker is None and not self.secret:
             return None
-        vault, masker = self.vault, self.masker
+        vault, masker, buffers = self.vault, self.masker, self.held.buffers
 
-        def rewrite(key: Key, start: int, end: int) -> str:
-            text = self._masked(masker, key, start, end) if masker \
-                else self.held.buffers[key][start:end]
+        def written(key: Key, start: int, end: int) -> str:
+            text = self._masked(masker, key, start, end) if masker else buffers[key][start:end]
             if vault is not None:
                 text = self.restorers.setdefault(key, StreamRestorer(vault)).feed(text)
+            return text
+
+        def rewrite(key: Key, start: int, end: int) -> str:
+            # the upstream key cut across chunks (a whole one was scrubbed in its chunk)
+            text, found = cut(buffers[key], self.secret, start, end, WITHHELD_KEY,
+                              lambda a, b: written(key, a, b))
+            if found:
+                self.ctx.extra["upstream_text_withheld"] = True
             return text
 
         return rewrite

@@ -137,7 +137,7 @@ def withhold_upstream(ctx: Context, raw: str, data: Any) -> None:
         GatewayError: an object's key holds the upstream key (a 502: a key cannot be masked
             without changing the answer's shape).
     """
-    key = _upstream_key(ctx)
+    key = upstream_key(ctx)
     if not (key and key.casefold() in raw.casefold()) and _MAYBE_INSIDE.search(raw) is None:
         return  # the common case: two quick passes over the text
     quoted = re.compile(re.escape(key), re.IGNORECASE) if key else None
@@ -169,7 +169,7 @@ def withhold_upstream(ctx: Context, raw: str, data: Any) -> None:
             data.extend(scrubbed)
 
 
-def _upstream_key(ctx: Context) -> str:
+def upstream_key(ctx: Context) -> str:
     """The key the gateway sends upstream ("" without one)."""
     header: str = ctx.gateway.upstream.headers.get("authorization", "")
     return header.removeprefix("Bearer ").strip()
@@ -188,7 +188,7 @@ def _names_inside(ctx: Context, message: str) -> bool:
     detector would know, and an address behind the gateway ('model not found at
     http://10.0.3.7:8000/v1', a pod behind the upstream's balancer), which its callers need
     not learn."""
-    key = _upstream_key(ctx)
+    key = upstream_key(ctx)
     return bool(key and key.casefold() in message.casefold()) \
         or any(_private(m.group()) for m in _ADDRESS.finditer(message)) \
         or _INTERNAL_NAME.search(message) is not None

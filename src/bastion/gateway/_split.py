@@ -1,0 +1,47 @@
+"""The gateway's upstream key cut across a stream's chunks.
+
+``_upstream.withhold_upstream`` scrubs each chunk alone, so a key that a model's answer
+spells over two chunks or more (``internal-vllm-`` then ``token-7f3a9c``) passed it piece by
+piece (a black-box pass, issue 8). The stream guard reads each field's buffer instead: text
+that may be the start of the key is held back until the next piece tells (:func:`held_from`),
+and a key found whole in the buffer leaves as the placeholder in the slice where it starts,
+its other pieces dropped (:func:`cut`): what a client shows is what a whole answer gives.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+
+def held_from(text: str, secret: str) -> int:
+    """Where the longest end of ``text`` that begins ``secret`` (any case) starts: the text
+    from there may be the secret still arriving. ``len(text)`` when no end of it does."""
+    first, size = secret[:1].lower(), len(secret)
+    for at in range(max(0, len(text) - size + 1), len(text)):
+        if text[at].lower() == first and secret.lower().startswith(text[at:].lower()):
+            return at
+    return len(text)
+
+
+def cut(text: str, secret: str, start: int, end: int, placeholder: str,
+        rest: Callable[[int, int], str]) -> tuple[str, bool]:
+    """``text[start:end]`` with each whole ``secret`` (any case) in ``text`` that overlaps it
+    written as ``placeholder`` where the secret starts and dropped from the slices after;
+    ``rest(a, b)`` writes the text around them (masked, restored). Also whether any was
+    found. An end that may be the secret still arriving must not be sent yet
+    (:func:`held_from`)."""
+    parts: list[str] = []
+    at, found = start, False
+    if secret:
+        quoted = re.compile(re.escape(secret), re.IGNORECASE)
+        for hit in quoted.finditer(text, max(0, start - len(secret) + 1),
+                                   end + len(secret) - 1):
+            if hit.start() >= end:
+                break
+            found = True
+            if hit.start() >= start:
+                parts.extend((rest(at, hit.start()), placeholder))
+            at = max(at, min(hit.end(), end))
+    parts.append(rest(at, end))
+    return "".join(parts), found
