@@ -302,8 +302,8 @@ def _coverage(text: str, text_views: list[View], run_on: tuple[int, int] = RUN_O
     windowed = any(view.source == "window" for view in text_views)
     # a short text of one sentence was judged whole; so is one too short to hold a sentence
     # that langid.py is asked about beside another
-    spans = sentence_windows(without_data(read), pair_chars=0, run_on=run_on) if windowed or \
-        len(read.split()) > SENTENCE_LANGID_WORDS else []
+    short = not windowed and len(read.split()) <= SENTENCE_LANGID_WORDS
+    spans = [] if short else sentence_windows(without_data(read), pair_chars=0, run_on=run_on)
     for start, end in spans if windowed or len(spans) > 1 else ():
         for sentence in sentences_of(read[start:end]):
             why = covered(sentence, identify=False)[1] if windowed else identified(sentence)

@@ -110,7 +110,7 @@ _DATA = re.compile(r"(?<![^\s,;|])[^\s,;|]*?(?:@[^\W_][\w-]*\.[^\W\d_]|://|\d\d)
 
 def without_data(text: str) -> str:
     """``text`` with its data tokens (see :data:`_DATA`) blanked, at the same length."""
-    return _DATA.sub(lambda m: " " * len(m.group(0)), text) if _DATA.search(text) else text
+    return _DATA.sub(lambda m: " " * len(m.group(0)), text)
 
 
 def covered(text: str, *, identify: bool = True) -> tuple[bool, str]:
