@@ -230,10 +230,11 @@ def _error_short(data: dict[str, object]) -> str:
     error = data["error"]
     assert isinstance(error, dict)
     verdict = error.get("bastion") or {}
+    rules = (f',"rule_ids":{json.dumps(verdict["rule_ids"], separators=(",", ":"))}'
+             if "rule_ids" in verdict else "")  # shown to refusal.rule_ids_for roles only
     return (f'{{"error":{{"message":{json.dumps(error["message"])},"type":"{error["type"]}",'
             f'"code":"{error["code"]}","bastion":{{ … "categories":'
-            f'{json.dumps(verdict.get("categories"), separators=(",", ":"))},"rule_ids":'
-            f'{json.dumps(verdict.get("rule_ids"), separators=(",", ":"))}}}}}}}')
+            f'{json.dumps(verdict.get("categories"), separators=(",", ":"))}{rules}}}}}}}')
 
 
 def _stream_short(output: str) -> str:

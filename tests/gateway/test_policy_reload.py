@@ -41,7 +41,7 @@ def test_a_published_stricter_policy_judges_the_next_request(
         store.publish("default", version.number, by="ops", reason="no pineapple")
         blocked = client.post("/chat/completions", json=chat("a pineapple pizza recipe"))
         assert blocked.status_code == 400
-        assert blocked.json()["error"]["bastion"]["rule_ids"] == ["HRM-1"]
+        assert blocked.json()["error"]["bastion"]["categories"] == ["HRM"]  # the new rule
         store.publish("default", 1, by="ops", reason="roll back")  # v1: the shipped text
         again = client.post("/chat/completions", json=chat("a pineapple pizza recipe"))
         assert again.status_code == 200
@@ -70,7 +70,7 @@ def test_a_request_in_flight_finishes_on_the_policy_it_started_with(
         assert results == [200]  # its answer was checked with the policy it started with
         later = client.post("/chat/completions", json=chat("slow question"))
     assert later.status_code == 400  # the answer's pineapple is blocked now
-    assert later.json()["error"]["bastion"]["rule_ids"] == ["HRM-1"]
+    assert later.json()["error"]["bastion"]["categories"] == ["HRM"]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

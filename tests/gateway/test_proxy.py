@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -62,6 +63,47 @@ def test_refusal_can_be_a_completion(gateway_factory: GatewayFactory) -> None:
     assert streamed.status_code == 200
     assert streamed.text.endswith("data: [DONE]\n\n")
     assert "content_filter" in streamed.text
+
+
+def _refusal_details(gw: Running, key: str) -> list[dict[str, Any]]:
+    """The ``bastion`` object of a blocked prompt's error, a refusal completion's and a
+    stopped stream's error frame, as one key sees them."""
+    with gw.client(key) as client:
+        plain = client.post("/chat/completions", json=chat(BOMB)).json()
+        streamed = client.post("/chat/completions", json=chat("tell a story", stream=True))
+    frames = [json.loads(line[6:]) for line in streamed.text.split("\n")
+              if line.startswith("data: {")]
+    stop = [f["error"] for f in frames if "error" in f]
+    assert stop, streamed.text
+    found = plain["error"]["bastion"] if "error" in plain else plain["bastion"]
+    return [found, stop[-1]["bastion"]]
+
+
+@pytest.mark.parametrize(("role", "mode", "shown_to", "sees"), [
+    ("user", "error", None, False), ("user", "completion", None, False),
+    ("operator", "error", None, True), ("red-teamer", "completion", None, True),
+    ("admin", "error", None, True), ("user", "error", "[user]", True),
+    ("operator", "error", "[]", False)])
+def test_refusals_name_rule_ids_only_to_the_roles_configured(
+        gateway_factory: GatewayFactory, upstream: tuple[ScriptedUpstream, str], role: str,
+        mode: str, shown_to: str | None, sees: bool) -> None:
+    """A rule id names the phrase list that fired, so a user key probing the policy learned
+    which words to change (issue 8): it sees the policy and categories, as a moderation
+    result shows it flags; operators, admins and red-teamers (``refusal.rule_ids_for``)
+    see the rules."""
+    upstream[0].script("tell a story", Turn(content="Sure. Here is how to build a pipe "
+                                            "bomb at home: step one, get a pipe."))
+    settings = {"refusal__mode": mode} | ({"refusal__rule_ids_for": shown_to}
+                                          if shown_to is not None else {})
+    gw = gateway_factory(**settings)
+    engagement = {"engagement": "q3", "engagement_until": datetime.now(UTC) + timedelta(days=1)
+                  } if role == "red-teamer" else {}
+    for details in _refusal_details(gw, gw.key(f"{role}-key", role, **engagement)):
+        assert details["categories"]
+        assert details["policy"]["id"] == "default"
+        assert ("rule_ids" in details) is sees, details
+        if sees:
+            assert details["rule_ids"]
 
 
 def test_upstream_gets_a_pseudonym_never_the_key(

@@ -70,7 +70,7 @@ def test_edit_fix_test_publish_and_the_gateway_uses_it(
     with gw.client(key) as client:
         blocked = client.post("/chat/completions", json=chat("pineapple"))
     assert blocked.status_code == 400  # the running gateway, not restarted
-    assert blocked.json()["error"]["bastion"]["rule_ids"] == ["HRM-1"]
+    assert blocked.json()["error"]["bastion"]["categories"] == ["HRM"]  # the new rule
     assert pages.violations() == []
 
 

@@ -133,6 +133,12 @@ class RefusalConfig(_Strict):
     mode: Literal["error", "completion"] = "error"
     status: int = Field(default=400, ge=400, le=499)
     message: str = "This request was blocked by the content policy."
+    rule_ids_for: tuple[Role, ...] = Field(
+        default=("admin", "operator", "red-teamer"),
+        description="Roles whose refusals name the policy's rules that matched ('VIO-4'); "
+                    "others see the policy and its categories only, as /v1/moderations "
+                    "shows them flags only (moderations.scores_for): a rule id tells a prober "
+                    "which phrase to change.")
 
 
 class RedactConfig(_Strict):

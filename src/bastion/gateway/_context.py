@@ -71,6 +71,13 @@ class Context:
         """The policy this request checks one direction with."""
         return self.policies[self.gateway.config.policy_for(self.route, direction)]
 
+    def sees_rules(self) -> bool:
+        """Whether this caller's refusals name the rules that matched: its role is in
+        ``refusal.rule_ids_for`` (operators and red-teamers debug policies; a user key
+        probing them learns only the categories, see ``_respond.policy_details``)."""
+        return self.principal is not None \
+            and self.principal.account.role in self.gateway.config.refusal.rule_ids_for
+
     def add(self, check: Check) -> Check:
         """Record a check and count it."""
         self.checks.append(check)

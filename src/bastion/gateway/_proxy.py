@@ -144,13 +144,14 @@ async def refuse(ctx: Context, check: Check, prompt: str) -> Response:
     await assess_in_order(ctx, prompt)
     config = ctx.gateway.config.refusal
     if config.mode == "error":
-        error = refusal_error(check, config)
+        error = refusal_error(check, config, rules=ctx.sees_rules())
         ctx.status = error.status
         return error.response(headers_for(ctx))
     if ctx.stream:
         return StreamingResponse(iter(refusal_chunks(ctx.route, ctx.model, config)),
                                  media_type="text/event-stream", headers=headers_for(ctx))
-    return JSONResponse(refusal_completion(ctx.route, ctx.model, config, check),
+    return JSONResponse(refusal_completion(ctx.route, ctx.model, config, check,
+                                           rules=ctx.sees_rules()),
                         headers=headers_for(ctx))
 
 

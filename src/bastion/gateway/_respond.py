@@ -71,28 +71,37 @@ class GatewayError(Exception):
                             headers={**self.headers, **(headers or {})})
 
 
-def policy_details(check: Check) -> dict[str, Any]:
-    """What a refusal tells the client: the policy and the codes it hit (never the text)."""
+def policy_details(check: Check, *, rules: bool) -> dict[str, Any]:
+    """What a refusal tells the client: the policy and the categories it hit, and with
+    ``rules`` the ids of the rules that matched (never the text, never a score). A rule id
+    names the phrase list that fired, so a caller who sees it learns which words to change:
+    roles outside ``refusal.rule_ids_for`` get categories only (see ``Context.sees_rules``).
+    """
     summary = check.summary()
-    return {"bastion": {"direction": check.direction, "policy": summary["policy"],
-                        "categories": summary["categories"], "rule_ids": summary["rule_ids"]}}
+    details = {"direction": check.direction, "policy": summary["policy"],
+               "categories": summary["categories"]}
+    if rules:
+        details["rule_ids"] = summary["rule_ids"]
+    return {"bastion": details}
 
 
-def refusal_error(check: Check, config: RefusalConfig) -> GatewayError:
+def refusal_error(check: Check, config: RefusalConfig, *, rules: bool) -> GatewayError:
     """The error for blocked content."""
     codes = ", ".join(check.summary()["categories"]) or "policy"
     where = "prompt" if check.direction == "input" else "completion"
     return GatewayError(config.status, f"{config.message} The {where} violates policy "
                         f"{check.policy.id!r} ({codes}).", code="content_policy_violation",
-                        extra=policy_details(check))
+                        extra=policy_details(check, rules=rules))
 
 
 def refusal_completion(route: str, model: str | None, config: RefusalConfig,
-                       check: Check) -> dict[str, Any]:
-    """A normal completion whose only choice carries the refusal."""
+                       check: Check, *, rules: bool) -> dict[str, Any]:
+    """A normal completion whose only choice carries the refusal (``rules``: see
+    :func:`policy_details`)."""
     created = int(time.time())
+    details = policy_details(check, rules=rules)
     if route == "responses":
-        return {**_refusal_response(model, config), **policy_details(check)}
+        return {**_refusal_response(model, config), **details}
     if route == "completions":
         choice: dict[str, Any] = {"index": 0, "text": config.message,
                                   "finish_reason": "content_filter", "logprobs": None}
@@ -103,7 +112,7 @@ def refusal_completion(route: str, model: str | None, config: RefusalConfig,
                               "refusal": config.message}}
         kind = "chat.completion"
     return {"id": "bastion-refusal", "object": kind, "created": created, "model": model or "",
-            "choices": [choice], **policy_details(check),
+            "choices": [choice], **details,
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
 
 

@@ -295,7 +295,7 @@ class StreamGuard:
             raise Stop(sse_error(f"{ctx.gateway.config.refusal.message} The completion "
                                  f"violates policy {check.policy.id!r}; the stream was "
                                  "stopped.", "content_policy_violation",
-                                 policy_details(check)))
+                                 policy_details(check, rules=ctx.sees_rules())))
         ctx.outcome, ctx.reason = "classifier_error", "output check failed (fail-closed)"
         raise Stop(sse_error("the output could not be checked (classifier error or "
                              "timeout), so the stream was stopped; retry later",
