@@ -15,6 +15,10 @@ and encodings. :func:`normalize` undoes those so that patterns see the plain tex
 5. Base64, base32, base85 (Ascii85, RFC 1924), uuencode, hex, rot13, quoted-printable,
    Morse, the NATO alphabet, punycode and character codes (binary, decimal, octal numbers)
    are decoded and returned as extra segments to check.
+6. A text with URL escapes (``pipe%20bomb``) is also read with its URL-encoded runs decoded
+   (:func:`url_decoded`), and one with markdown emphasis, code marks or links
+   (``**pipe** `bomb` ``, ``[pipe](https://a.b)``) as it shows: extra segments, so the plain
+   text is matched as before.
 
 Every character of the normalised text keeps the index of the original character it came
 from, so evidence spans always point into the text the user sent.
@@ -31,6 +35,7 @@ import quopri
 import re
 import string
 import unicodedata
+import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -209,8 +214,9 @@ def _confusables() -> dict[str, str]:
     return table
 
 
-def normalize(text: str) -> Normalized:
-    """Normalise ``text`` and decode hidden segments (see the module docstring)."""
+def normalize(text: str, *, urls: bool = True) -> Normalized:
+    """Normalise ``text`` and decode hidden segments (see the module docstring); with
+    ``urls`` false, URL-encoded runs stay as they are."""
     signals: set[str] = set()
     index: Sequence[int]
     if text.isascii():
@@ -239,7 +245,80 @@ def normalize(text: str) -> Normalized:
     rot = rot13(folded)
     if rot != folded:
         segments.append(Segment(rot, index, "rot13"))
+    if urls and "%" in text:
+        segments.extend(_url_segment(text))
+    if _MARKS.search(folded):
+        segments.append(_shown(folded, index))
     return Normalized(tuple(segments), frozenset(signals))
+
+
+#: One URL escape (``%20``).
+URL_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+#: A run of URL-encoded text: escapes and the characters percent-encoding leaves bare.
+URL_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2}|[\w.~+\-])+")
+#: The most times a text is URL-decoded (``%2520`` is a space encoded twice).
+_URL_DECODINGS = 3
+
+
+def url_decoded(text: str) -> str:
+    """``text`` URL-decoded (``+`` as a space) until it decodes no further, three times at
+    most: ``%2520`` is a space encoded twice (found in a seventh black-box pass, once-decoded
+    it passed). The one percent-decoder of the classifier's views and the gateway's reading
+    of links."""
+    for _ in range(_URL_DECODINGS):
+        plain = urllib.parse.unquote_plus(text)
+        if plain == text:
+            break
+        text = plain
+    return text
+
+
+def url_runs(text: str, escapes: int = 1) -> list[tuple[int, int, str]]:
+    """The URL-encoded runs of ``text`` with at least ``escapes`` escapes: ``(start, end,
+    decoded)``."""
+    return [(m.start(), m.end(), url_decoded(m.group(0))) for m in URL_RUN.finditer(text)
+            if len(URL_ESCAPE.findall(m.group(0))) >= escapes]
+
+
+def _url_segment(text: str) -> list[Segment]:
+    """``text`` with its URL-encoded runs decoded, normalised, as one segment over the span
+    from the first run to the last (a keyword half in a run, ``pipe b%6Fmb``, reads whole);
+    none when no run decodes to anything new. Read without decoding URLs again: a run encoded
+    a thousand times over would recurse a thousand deep."""
+    runs = [run for run in url_runs(text) if run[2] != text[run[0]:run[1]]]
+    if not runs:
+        return []
+    parts: list[str] = []
+    at = 0
+    for start, end, plain in runs:
+        parts.extend((text[at:start], plain))
+        at = end
+    parts.append(text[at:])
+    return [_whole(normalize("".join(parts), urls=False).text, text, "url", runs[0][0],
+                   runs[-1][1])]
+
+
+#: Markdown that hides a word's neighbours from a keyword (``**pipe** **bomb**``, ``pi`pe` ``,
+#: ``~~x~~``): emphasis and code marks, and a link's target (``[pipe](https://a.b)``).
+_MARKS = re.compile(r"[*`~]|\]\(")
+_LINK_TARGET = re.compile(r"\]\(\s*<?[^\s()<>]{0,2000}>?(?:\s+\"[^\"\n]{0,500}\")?\s*\)")
+_MARK_CHARS = frozenset("*`~[]")
+
+
+def _shown(folded: str, index: Sequence[int]) -> Segment:
+    """The normalised text as markdown shows it: emphasis and code marks dropped, links as
+    their text; each character keeps its offset."""
+    chars: list[str] = []
+    kept: list[int] = []
+    at, last = 0, len(index) - 1  # (a folded text may run past its index: see Segment.span)
+    for match in [*_LINK_TARGET.finditer(folded), None]:
+        stop = match.start() if match is not None else len(folded)
+        for position in range(at, stop):
+            if folded[position] not in _MARK_CHARS:
+                chars.append(folded[position])
+                kept.append(index[min(position, last)] if last >= 0 else 0)
+        at = match.end() if match is not None else stop
+    return Segment("".join(chars), tuple(kept), "markdown")
 
 
 def shift_letters(text: str, shift: int) -> str:

@@ -39,7 +39,6 @@ import itertools
 import math
 import re
 import unicodedata
-import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import cache
@@ -58,6 +57,7 @@ from bastion.classify._normalize import (
     rot47,
     shift_letters,
     unescape,
+    url_runs,
 )
 
 #: Texts longer than this are also read in windows (a harmful request after a paragraph of
@@ -72,9 +72,6 @@ _WORD_SPAN = re.compile(r"\S+")
 #: Longest sentence window (characters); longer sentences are cut at whitespace.
 WINDOW_CHARS = 320
 _SENTENCE = re.compile(r"[^.!?\n\u3002\uff01\uff1f]+(?:[.!?\u3002\uff01\uff1f]+[\"')\]]*|\n+|$)")
-_URL_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
-#: A run of URL-encoded text: escapes and the characters left bare by percent-encoding.
-_URL_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2}|[\w.~+\-])+")
 _LETTERS = re.compile(r"[A-Za-z]+")
 _SPACED = re.compile(r"(?:\b\w\b[ .\-_]{1,3}){4,}\b\w\b")
 #: Zero-width and tag characters carry no meaning for an embedding (tag characters are read
@@ -631,8 +628,7 @@ def _hidden_language(clean: str, length: int, pair_chars: int,
     below that read better than the text (or pass a test of their own), words in reverse
     order put back, and a stretch in a Caesar cipher read back; a long one also in windows
     (:func:`_windowed`)."""
-    out = [View(_unquote(m.group(0)), m.start(), m.end(), "url")
-           for m in _URL_RUN.finditer(clean) if len(_URL_ESCAPE.findall(m.group(0))) >= 3]
+    out = [View(plain, start, end, "url") for start, end, plain in url_runs(clean, 3)]
     lowered = {w.lower() for w in _LETTERS.findall(clean)}  # the words, for the two below
     for source, form, better in _forms(clean):
         candidate = form()
@@ -1636,17 +1632,6 @@ def _vowel_digits(text: str) -> str:
         return text
     return re.sub(r"\b[1-5]\b", lambda m: m.group(0).translate(_VOWEL_DIGITS),
                   _VOWEL_DIGIT_WORD.sub(lambda m: m.group(0).translate(_VOWEL_DIGITS), text))
-
-
-def _unquote(run: str) -> str:
-    """A URL-encoded run decoded until it decodes no further (three times at most: ``%2520``
-    is a space encoded twice; found in a seventh black-box pass, once-decoded it passed)."""
-    for _ in range(3):
-        plain = urllib.parse.unquote_plus(run)
-        if plain == run:
-            break
-        run = plain
-    return run
 
 
 #: Four or more words each wrapped or joined by punctuation: in quotes or backticks (``"How"

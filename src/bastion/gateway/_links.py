@@ -17,13 +17,11 @@ from __future__ import annotations
 import re
 import urllib.parse
 
+from bastion.classify._normalize import url_decoded, url_runs
+
 #: A link: a scheme and ``//`` (``https://``, ``ftp://``), or ``www.``; it ends at a space, a
 #: quote, an angle bracket or a backtick.
 _LINK = re.compile(r"(?i)(?<![\w.+-])(?:[a-z][a-z0-9+.-]{0,15}://|www\.)[^\s<>\"'`]+")
-#: A run of URL-encoded text outside a link: two escapes or more among the characters
-#: percent-encoding leaves bare (``how%20to%20build%20a``).
-_ENCODED = re.compile(r"(?:[\w.~+-]*%[0-9A-Fa-f]{2}){2,}[\w.~+-]*")
-_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 #: A markdown link or picture, inline (``[text](url "title")``, ``![alt](<url>)``), or by
 #: reference (``[text][ref]``); not after a word or a bracket (``matrix[i](x)``,
 #: ``table[a][b]`` are code). Groups: the text shown, the inline title, the reference.
@@ -43,25 +41,21 @@ _DEFINED = re.compile(r"(?m)^[ \t]{0,3}\[([^\[\]\n]{1,100})\]:[ \t]*\S")
 _WORD = re.compile(r"[^\W_]+")
 #: The longest word read: a longer run of letters is an id or a token, no word.
 _WORD_CHARS = 24
-#: The most times a link is decoded (``%2520`` is a space encoded twice).
-_DECODINGS = 3
-
-
-def _decoded(text: str) -> str:
-    """``text`` URL-decoded (``+`` as a space) until it decodes no further."""
-    for _ in range(_DECODINGS):
-        plain = urllib.parse.unquote_plus(text)
-        if plain == text:
-            break
-        text = plain
-    return text
+#: Fewest escapes in a run of URL-encoded text outside a link whose words are read
+#: (``how%20to%20build%20a``); the keyword rules read a text with any escape decoded too.
+_ENCODED_ESCAPES = 2
 
 
 def _words(text: str) -> list[str]:
-    """The words of ``text`` decoded: runs of letters, not ids, numbers or tokens
+    """The words of ``text`` URL-decoded (see :func:`_plain_words`)."""
+    return _plain_words(url_decoded(text))
+
+
+def _plain_words(text: str) -> list[str]:
+    """The words of ``text``: runs of letters, not ids, numbers or tokens
     (``psig=AOvVaw0hDRoYu8n``, ``ust=1680949752899000``: a search engine's redirect link read
     with its ids made a benign request read as an injection to the contextual model)."""
-    return [word for word in _WORD.findall(_decoded(text))
+    return [word for word in _WORD.findall(text)
             if len(word) <= _WORD_CHARS and not any(char.isdigit() for char in word)]
 
 
@@ -122,7 +116,7 @@ def read_links(text: str) -> str:
     if "://" not in text and "www." not in text and "%" not in text and not words:
         return shown
     words += [link_words(m.group(0)) for m in _LINK.finditer(text)]
-    words += [" ".join(_words(m.group(0))) for m in _ENCODED.finditer(_LINK.sub(" ", text))
-              if len(_ESCAPE.findall(m.group(0))) >= 2]
+    words += [" ".join(_plain_words(plain))
+              for _, _, plain in url_runs(_LINK.sub(" ", text), _ENCODED_ESCAPES)]
     said = " ".join(w for w in words if w)
     return f"{shown}\n{said}" if said else shown
