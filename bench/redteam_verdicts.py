@@ -42,7 +42,9 @@ back, and against three that quote the request inside pleasantries
 Because the request-and-response model's band and threshold and the short-response length were
 chosen on ``gptfuzz_val``, its agreement there flatters them; ``gptfuzz_val.left_out_question``
 (:func:`left_out_question_agreement`) chooses them again with each validation question left
-out, by the same grids and rules, and scores the verdict on the question left out.
+out, by the same grids and rules, and scores the verdict on the question left out;
+``gptfuzz_val.band_check`` (:func:`band_check`) says whether the rule picks the card's band on
+this machine's readings, and whether they reproduce the card's validation figures.
 Run: ``python bench/redteam_verdicts.py [--tier default] [--limit N]``; results in
 ``bench/results/redteam_verdicts.json``.
 """
@@ -54,9 +56,10 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio
 import numpy as np
@@ -231,9 +234,9 @@ def left_out_question_agreement(read: Readings, shipped: tuple[Band, int]
     Returns the agreement and its interval by question; ``at_shipped`` (agreement at
     ``shipped``: the bench's figure when the readings reproduce a campaign's verdict);
     ``in_sample`` (the same rules choosing on every question and scored on them, with the
-    setting they pick, which need not be the shipped one: on these rows ``choose_band`` now picks
-    another band than the card's) and how often each setting was chosen with a question left
-    out.
+    setting they pick, which need not be the shipped one: the card's band was chosen on another
+    machine's readings of the int8 model, and one row decides the pick, :func:`band_check`) and
+    how often each setting was chosen with a question left out.
     """
     hits = np.zeros(len(read.refused), bool)
     chosen: Counter[str] = Counter()
@@ -253,6 +256,43 @@ def left_out_question_agreement(read: Readings, shipped: tuple[Band, int]
             "in_sample": round(float(in_sample.mean()), 4),
             "in_sample_setting": setting(band, words),
             "chosen_with_a_question_left_out": dict(chosen.most_common())}
+
+
+def band_check(read: Readings, card: Mapping[str, Any]) -> dict[str, object]:
+    """The request reader's band and threshold as :func:`bastion.redteam.training._pair.
+    choose_band` picks them on these readings, beside the card's choice and whether these
+    readings reproduce the card's validation figures.
+
+    The card's band was chosen on readings taken on the machine that trained the model.
+    The int8 model's readings move with the runtime's floating-point kernels (the likely
+    reason another machine's differ): the same file read with ONNX Runtime's graph fusions
+    turned off moves 75 of 816 validation readings by more than 0.001 (at most 0.07). On GPTFuzz
+    validation the rule's pick turns on one row (a reading of 0.7104 against the threshold
+    0.7, on a 2-core AVX2 machine, on 2026-12-07), so a pick here that differs from the
+    card's, with readings that do not reproduce the card's figures, is that noise, not a
+    changed model, code or data set.
+    """
+    band, grid = choose_band(read.p_detector, read.complied_alone, read.p_pair, read.refused)
+    low, high = (float(x) for x in card["band"])
+    threshold = float(card["threshold"])
+    at_card = next(b for b in grid
+                   if (b.low, b.high, b.threshold) == (low, high, threshold))
+    top = max(b.agreement for b in grid)
+    val = card["metrics"]["gptfuzz_val"]
+    pair_alone = round(float(np.mean((read.p_pair >= threshold) == read.refused)), 4)
+    here = {"agreement": at_card.agreement, "routed": at_card.routed,
+            "pair_alone_agreement": pair_alone}
+    on_card = {"agreement": val["gated"]["agreement"], "routed": val["gated"]["routed"],
+               "pair_alone_agreement": val["pair_alone_agreement"]}
+    return {"card_setting": f"band {low}-{high}, threshold {threshold}",
+            "card_setting_on_card": on_card, "card_setting_here": here,
+            "readings_reproduce_card": here == on_card,
+            "rule_picks_here": {"setting": f"band {band.low}-{band.high}, threshold "
+                                           f"{band.threshold}",
+                                "agreement": band.agreement, "routed": band.routed},
+            "best_agreement": top,
+            "within_one_standard_error_of": round(
+                top - float(np.sqrt(top * (1 - top) / max(1, len(read.refused)))), 4)}
 
 
 def expert_reference(rows: Sequence[Row], experts: dict[str, int]) -> dict[str, object]:
@@ -319,8 +359,9 @@ def main() -> int:
     for name, rows in sets.items():
         out[name] = result = measure(rows[:args.limit], args.tier)
         if name == "gptfuzz_val":  # where the pair model's settings were chosen
-            result["left_out_question"] = left_out_question_agreement(
-                read_rows(rows[:args.limit]), shipped_settings())
+            read = read_rows(rows[:args.limit])
+            result["left_out_question"] = left_out_question_agreement(read, shipped_settings())
+            result["band_check"] = band_check(read, load_pair_model().card)
     out["dices_dev_expert_vs_crowd"] = expert_reference(sets["dices_dev"],
                                                         dices_expert_labels(args.datasets))
     out["echo_target"] = echo_campaign(args.tier)
