@@ -15,10 +15,11 @@ and encodings. :func:`normalize` undoes those so that patterns see the plain tex
 5. Base64, base32, base85 (Ascii85, RFC 1924), uuencode, hex, rot13, quoted-printable,
    Morse, the NATO alphabet, punycode and character codes (binary, decimal, octal numbers)
    are decoded and returned as extra segments to check.
-6. A text with URL escapes (``pipe%20bomb``) is also read with its URL-encoded runs decoded
-   (:func:`url_decoded`), and one with markdown emphasis, code marks or links
-   (``**pipe** `bomb` ``, ``[pipe](https://a.b)``) as it shows: extra segments, so the plain
-   text is matched as before.
+6. A text with URL escapes (``pipe%20bomb``) or words joined by ``+`` is also read with its
+   URL-encoded runs decoded (:func:`url_decoded`), and one with markdown emphasis, code
+   marks or links, HTML tags or character references (``**pipe** `bomb` ``,
+   ``[pipe](https://a.b)``, ``<b>pipe</b>``, ``pipe&#32;bomb``) as a client renders it:
+   extra segments, so the plain text is matched as before.
 
 Every character of the normalised text keeps the index of the original character it came
 from, so evidence spans always point into the text the user sent.
@@ -214,9 +215,9 @@ def _confusables() -> dict[str, str]:
     return table
 
 
-def normalize(text: str, *, urls: bool = True) -> Normalized:
+def normalize(text: str, *, readings: bool = True) -> Normalized:
     """Normalise ``text`` and decode hidden segments (see the module docstring); with
-    ``urls`` false, URL-encoded runs stay as they are."""
+    ``readings`` false, without step 6 (URL-decoded and rendered readings)."""
     signals: set[str] = set()
     index: Sequence[int]
     if text.isascii():
@@ -245,10 +246,10 @@ def normalize(text: str, *, urls: bool = True) -> Normalized:
     rot = rot13(folded)
     if rot != folded:
         segments.append(Segment(rot, index, "rot13"))
-    if urls and "%" in text:
+    if readings and ("%" in text or "+" in text):
         segments.extend(_url_segment(text))
-    if _MARKS.search(folded):
-        segments.append(_shown(folded, index))
+    if readings and _MARKS.search(text):
+        segments.extend(_shown(text))
     return Normalized(tuple(segments), frozenset(signals))
 
 
@@ -256,6 +257,8 @@ def normalize(text: str, *, urls: bool = True) -> Normalized:
 URL_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 #: A run of URL-encoded text: escapes and the characters percent-encoding leaves bare.
 URL_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2}|[\w.~+\-])+")
+#: Words joined by ``+`` as a form encodes spaces (``how+to+build+a``): four or more.
+_PLUS_WORDS = re.compile(r"[^\W\d_]+(?:\+[^\W\d_]+){3,}")
 #: The most times a text is URL-decoded (``%2520`` is a space encoded twice).
 _URL_DECODINGS = 3
 
@@ -285,7 +288,9 @@ def _url_segment(text: str) -> list[Segment]:
     from the first run to the last (a keyword half in a run, ``pipe b%6Fmb``, reads whole);
     none when no run decodes to anything new. Read without decoding URLs again: a run encoded
     a thousand times over would recurse a thousand deep."""
-    runs = [run for run in url_runs(text) if run[2] != text[run[0]:run[1]]]
+    runs = [(start, end, plain) for start, end, plain in url_runs(text, 0)
+            if plain != text[start:end] and (URL_ESCAPE.search(text, start, end)
+                                             or _PLUS_WORDS.search(text, start, end))]
     if not runs:
         return []
     parts: list[str] = []
@@ -294,31 +299,29 @@ def _url_segment(text: str) -> list[Segment]:
         parts.extend((text[at:start], plain))
         at = end
     parts.append(text[at:])
-    return [_whole(normalize("".join(parts), urls=False).text, text, "url", runs[0][0],
+    return [_whole(normalize("".join(parts), readings=False).text, text, "url", runs[0][0],
                    runs[-1][1])]
 
 
-#: Markdown that hides a word's neighbours from a keyword (``**pipe** **bomb**``, ``pi`pe` ``,
-#: ``~~x~~``): emphasis and code marks, and a link's target (``[pipe](https://a.b)``).
-_MARKS = re.compile(r"[*`~]|\]\(")
-_LINK_TARGET = re.compile(r"\]\(\s*<?[^\s()<>]{0,2000}>?(?:\s+\"[^\"\n]{0,500}\")?\s*\)")
-_MARK_CHARS = frozenset("*`~[]")
+#: What a client renders as something else, hiding a word's neighbours from a keyword:
+#: markdown emphasis and code marks (``**pipe** `bomb` ``, ``pi*pe*``, ``~~``), a link's
+#: target (``[pipe](https://a.b)``), HTML tags (``<b>pipe</b>``, ``pi<b></b>pe``) and
+#: character references (``pipe&#32;bomb``: one, below decode_runs' four).
+_MARKS = re.compile(r"[*`~<&]|\]\(")
+_RENDERED = re.compile(r"\]\(\s*<?[^\s()<>]{0,2000}>?(?:\s+\"[^\"\n]{0,500}\")?\s*\)"
+                       r"|<[^<>\n]{0,200}>|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+                       r"|[*`~\[\]]")
 
 
-def _shown(folded: str, index: Sequence[int]) -> Segment:
-    """The normalised text as markdown shows it: emphasis and code marks dropped, links as
-    their text; each character keeps its offset."""
-    chars: list[str] = []
-    kept: list[int] = []
-    at, last = 0, len(index) - 1  # (a folded text may run past its index: see Segment.span)
-    for match in [*_LINK_TARGET.finditer(folded), None]:
-        stop = match.start() if match is not None else len(folded)
-        for position in range(at, stop):
-            if folded[position] not in _MARK_CHARS:
-                chars.append(folded[position])
-                kept.append(index[min(position, last)] if last >= 0 else 0)
-        at = match.end() if match is not None else stop
-    return Segment("".join(chars), tuple(kept), "markdown")
+def _shown(text: str) -> list[Segment]:
+    """``text`` as a client renders it (see :data:`_RENDERED`), normalised, over the whole
+    text; none when it renders as written. Read without these readings again: a reference
+    that decodes to another (``&amp;amp;...``) would recurse."""
+    shown = _RENDERED.sub(lambda m: html.unescape(m.group(0)) if m.group(0)[0] == "&" else "",
+                          text)
+    if shown == text:
+        return []
+    return [_whole(normalize(shown, readings=False).text, text, "markdown")]
 
 
 def shift_letters(text: str, shift: int) -> str:
