@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bastion.gateway._split import across
 from bastion.testing import serve_app
 
 from .conftest import GatewayFactory, RawUpstream, Running, sse_frames
@@ -192,3 +193,31 @@ def test_a_split_key_is_withheld_where_nothing_is_masked(
         json.loads(f)["choices"][0]["delta"].get("content", "")
         for f in sse_frames(response.text)[:-1] if f.startswith("{"))
     assert "7f3a9c" not in response.text
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_a_key_cut_between_two_fields_withholds_the_answer(
+        keyed_gw: tuple[RawUpstream, Running], stream: bool) -> None:
+    """Reasoning ending with the key's first half and content beginning with the rest: no
+    field holds it whole, a client shows them side by side (a black-box pass, issue 8)."""
+    raw, gw = keyed_gw
+    first, rest = f"Your token is {TOKEN[:9]}", f"{TOKEN[9:]}, keep it."
+    raw.body = _chat({"reasoning_content": first, "content": rest})
+    raw.frames = [_chunk({"reasoning_content": first}), _chunk({"content": rest})]
+    response = _post(gw, "/chat/completions", stream=stream)
+    for secret in ("7f3a9c", "vllm-token", "internal"):
+        assert secret not in response.text
+    if stream:
+        assert json.loads(sse_frames(response.text)[-1])["error"]["code"] == "upstream_malformed"
+    else:
+        assert response.status_code == 502
+        assert response.json()["error"]["code"] == "upstream_malformed"
+
+
+def test_texts_that_only_touch_the_key_are_no_cut_key(backend: str) -> None:
+    del backend  # (the module's parametrisation; no gateway here)
+    assert across(["the token is INTERNAL-vllm", "-token-7f3a9c."], TOKEN)
+    assert not across(["internal-vllm", "-token-7f3a9d"], TOKEN)
+    assert not across(["the internal", "network"], TOKEN)
+    assert not across(["internal-vllm-token-7f3a9c"], TOKEN)  # whole in one: scrubbed there
+    assert not across(["anything", "at all"], "")

@@ -6,12 +6,16 @@ piece (a black-box pass, issue 8). The stream guard reads each field's buffer in
 that may be the start of the key is held back until the next piece tells (:func:`held_from`),
 and a key found whole in the buffer leaves as the placeholder in the slice where it starts,
 its other pieces dropped (:func:`cut`): what a client shows is what a whole answer gives.
+A key cut between two fields (``reasoning_content`` ends with its first half, ``content``
+begins with the rest) is in no field whole: :func:`across` finds it, and the answer is
+withheld.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 
 def held_from(text: str, secret: str) -> int:
@@ -45,3 +49,41 @@ def cut(text: str, secret: str, start: int, end: int, placeholder: str,
             at = max(at, min(hit.end(), end))
     parts.append(rest(at, end))
     return "".join(parts), found
+
+
+def across(texts: Sequence[str], secret: str) -> bool:
+    """Whether one of ``texts`` ends with a beginning of ``secret`` (any case) and another
+    begins with the rest: the secret cut between two fields, which a client shows side by
+    side (a black-box pass: reasoning, then content)."""
+    key = secret.lower()
+    if not key:
+        return False
+    lowered = [text.lower() for text in texts]
+    ends = [_begun(text, key) for text in lowered]
+    return any(first != second and any(text.startswith(key[size:]) for size in sizes)
+               for first, sizes in enumerate(ends) if sizes
+               for second, text in enumerate(lowered))
+
+
+def _begun(text: str, key: str) -> list[int]:
+    """The lengths of the ends of ``text`` that begin ``key`` but are shorter (both lower
+    case): a ``find`` per occurrence of its first character near the end."""
+    sizes = []
+    at = text.find(key[0], max(0, len(text) - len(key) + 1))
+    while at != -1:
+        if key.startswith(text[at:]):
+            sizes.append(len(text) - at)
+        at = text.find(key[0], at + 1)
+    return sizes
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string inside a JSON value, in order."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)

@@ -37,7 +37,7 @@ from bastion.gateway._held import Held
 from bastion.gateway._keymask import mask_answer_keys
 from bastion.gateway._respond import MODEL_PREFIX, dumps, policy_details, sse_error
 from bastion.gateway._responses import TERMINAL, sign_response
-from bastion.gateway._split import cut
+from bastion.gateway._split import across, cut
 from bastion.gateway._sse import Event, EventReader
 from bastion.gateway._upstream import WITHHELD_KEY, upstream_key, withhold_upstream
 from bastion.gateway._usage import reported_prompt_tokens, reported_tokens
@@ -262,6 +262,11 @@ class StreamGuard:
 
     async def _finish(self, event: Event) -> list[str]:
         gateway, ctx = self.ctx.gateway, self.ctx
+        if across(list(self.held.buffers.values()), self.secret):
+            # a field's end that begins the key was held (Held.secret), and every frame after
+            # it: the key cut between two fields leaves nothing
+            self._fail("the upstream's answer quoted the gateway's own credentials (cut "
+                       "between two fields)", "upstream_malformed")
         texts = self.held.choice_texts()
         check = ctx.add(await gateway.guard.check("output", texts, self.policy,
                                                   fail_open=self.fail_open,
