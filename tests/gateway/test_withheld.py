@@ -214,6 +214,26 @@ def test_a_key_cut_between_two_fields_withholds_the_answer(
         assert response.json()["error"]["code"] == "upstream_malformed"
 
 
+def test_a_key_spelled_over_logprobs_tokens_or_three_fields_withholds_the_answer(
+        keyed_gw: tuple[RawUpstream, Running]) -> None:
+    """The tokens of ``logprobs`` spell an answer a client can join; a key cut over three
+    fields has no two that hold it (a black-box pass, issue 8: both reached the client)."""
+    raw, gw = keyed_gw
+    said = f"Your token is {TOKEN}, keep it."
+    tokens = [{"token": said[i:i + 4], "logprob": -0.1, "bytes": None, "top_logprobs": []}
+              for i in range(0, len(said), 4)]
+    with gw.client(gw.key("spelled")) as client:
+        raw.body = _chat({"content": "I cannot say."}, choice={"logprobs": {"content": tokens}})
+        spelled = client.post("/chat/completions", json={**CHAT, "logprobs": True})
+        raw.body = _chat({"reasoning_content": said[:17], "refusal": said[17:30],
+                          "content": said[30:]})
+        three = client.post("/chat/completions", json=CHAT)
+    for response in (spelled, three):
+        assert response.status_code == 502
+        assert "7f3a9c" not in response.text
+        assert "vllm-token" not in response.text
+
+
 def test_texts_that_only_touch_the_key_are_no_cut_key(backend: str) -> None:
     del backend  # (the module's parametrisation; no gateway here)
     assert across(["the token is INTERNAL-vllm", "-token-7f3a9c."], TOKEN)
@@ -221,3 +241,5 @@ def test_texts_that_only_touch_the_key_are_no_cut_key(backend: str) -> None:
     assert not across(["the internal", "network"], TOKEN)
     assert not across(["internal-vllm-token-7f3a9c"], TOKEN)  # whole in one: scrubbed there
     assert not across(["anything", "at all"], "")
+    assert across(["Your token is inte", "rnal-vl", "lm-tok", "en-7f3a9c, ok"], TOKEN)
+    assert not across(["inte", "rnal-vl", "lm-tok", "en-7f3a9d"], TOKEN)

@@ -13,6 +13,8 @@ withheld.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -54,15 +56,31 @@ def cut(text: str, secret: str, start: int, end: int, placeholder: str,
 def across(texts: Sequence[str], secret: str) -> bool:
     """Whether one of ``texts`` ends with a beginning of ``secret`` (any case) and another
     begins with the rest: the secret cut between two fields, which a client shows side by
-    side (a black-box pass: reasoning, then content)."""
+    side (a black-box pass: reasoning, then content); or the secret runs over three texts or
+    more in a row (:func:`_spanning`)."""
     key = secret.lower()
     if not key:
         return False
     lowered = [text.lower() for text in texts]
     ends = [_begun(text, key) for text in lowered]
-    return any(first != second and any(text.startswith(key[size:]) for size in sizes)
-               for first, sizes in enumerate(ends) if sizes
-               for second, text in enumerate(lowered))
+    return _spanning(lowered, key) or any(
+        first != second and any(text.startswith(key[size:]) for size in sizes)
+        for first, sizes in enumerate(ends) if sizes
+        for second, text in enumerate(lowered))
+
+
+def _spanning(texts: list[str], key: str) -> bool:
+    """Whether ``key`` runs across three texts or more in a row, as the tokens of ``logprobs``
+    spell an answer (two are found in any order by :func:`across`)."""
+    joined = "".join(texts)
+    bounds = list(itertools.accumulate(len(text) for text in texts))
+    at = joined.find(key)
+    while at != -1:
+        first = bisect.bisect_right(bounds, at)
+        if bisect.bisect_right(bounds, at + len(key) - 1) > first + 1:
+            return True
+        at = joined.find(key, at + 1)
+    return False
 
 
 def _begun(text: str, key: str) -> list[int]:
