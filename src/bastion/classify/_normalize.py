@@ -288,9 +288,11 @@ def _url_segment(text: str) -> list[Segment]:
     from the first run to the last (a keyword half in a run, ``pipe b%6Fmb``, reads whole);
     none when no run decodes to anything new. Read without decoding URLs again: a run encoded
     a thousand times over would recurse a thousand deep."""
-    runs = [(start, end, plain) for start, end, plain in url_runs(text, 0)
-            if plain != text[start:end] and (URL_ESCAPE.search(text, start, end)
-                                             or _PLUS_WORDS.search(text, start, end))]
+    # only a run with an escape or a '+' decodes to anything new (unquote_plus changes no
+    # other character): every word is a run, and decoding each one cost more than the rest
+    runs = [(m.start(), m.end(), plain) for m in URL_RUN.finditer(text)
+            if ("%" in (run := m.group(0)) or "+" in run) and (plain := url_decoded(run)) != run
+            and (URL_ESCAPE.search(run) or _PLUS_WORDS.search(run))]
     if not runs:
         return []
     parts: list[str] = []
@@ -481,7 +483,7 @@ def _whole(
 ) -> Segment:
     stop = len(original) if end is None else end
     # Every character of a decoded payload maps to the whole encoded run it came from.
-    index = tuple(start if i == 0 else stop - 1 for i in range(len(decoded)))
+    index = (start,) + (stop - 1,) * (len(decoded) - 1) if decoded else ()
     return Segment(decoded, index, source)
 
 
