@@ -279,8 +279,11 @@ def url_decoded(text: str) -> str:
 def url_runs(text: str, escapes: int = 1) -> list[tuple[int, int, str]]:
     """The URL-encoded runs of ``text`` with at least ``escapes`` escapes: ``(start, end,
     decoded)``."""
-    return [(m.start(), m.end(), url_decoded(m.group(0))) for m in URL_RUN.finditer(text)
-            if len(URL_ESCAPE.findall(m.group(0))) >= escapes]
+    # only a run with an escape or a '+' decodes to anything new (unquote_plus changes no
+    # other character): every word is a run, and decoding each one cost more than the rest
+    return [(m.start(), m.end(), url_decoded(run) if "%" in run or "+" in run else run)
+            for m in URL_RUN.finditer(text)
+            if len(URL_ESCAPE.findall(run := m.group(0))) >= escapes]
 
 
 def _url_segment(text: str) -> list[Segment]:
@@ -288,11 +291,9 @@ def _url_segment(text: str) -> list[Segment]:
     from the first run to the last (a keyword half in a run, ``pipe b%6Fmb``, reads whole);
     none when no run decodes to anything new. Read without decoding URLs again: a run encoded
     a thousand times over would recurse a thousand deep."""
-    # only a run with an escape or a '+' decodes to anything new (unquote_plus changes no
-    # other character): every word is a run, and decoding each one cost more than the rest
-    runs = [(m.start(), m.end(), plain) for m in URL_RUN.finditer(text)
-            if ("%" in (run := m.group(0)) or "+" in run) and (plain := url_decoded(run)) != run
-            and (URL_ESCAPE.search(run) or _PLUS_WORDS.search(run))]
+    runs = [(start, end, plain) for start, end, plain in url_runs(text, 0)
+            if plain != text[start:end] and (URL_ESCAPE.search(text, start, end)
+                                             or _PLUS_WORDS.search(text, start, end))]
     if not runs:
         return []
     parts: list[str] = []

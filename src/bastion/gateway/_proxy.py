@@ -34,7 +34,6 @@ from bastion.gateway._respond import (
     refusal_error,
 )
 from bastion.gateway._responses import response_texts, sign_response
-from bastion.gateway._split import strings
 from bastion.gateway._stream import StreamGuard
 from bastion.gateway._upstream import (
     reports_failure,
@@ -244,7 +243,7 @@ async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: 
     try:
         data = response.json()
         withhold_upstream(ctx, response.text, data)
-        withhold_split_key(ctx, list(strings(data)))
+        withhold_split_key(ctx, data)
         if reports_failure(route, data):
             ctx.outcome, ctx.reason = "upstream_error", "the answer reported a failure"
             raise GatewayError(502, "the upstream reported an error instead of an answer; "

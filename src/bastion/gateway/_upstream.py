@@ -14,7 +14,7 @@ import re2
 
 from bastion.gateway._context import Context
 from bastion.gateway._respond import GatewayError
-from bastion.gateway._split import across
+from bastion.gateway._split import across, strings
 
 logger = logging.getLogger("bastion.gateway")
 
@@ -170,15 +170,17 @@ def withhold_upstream(ctx: Context, raw: str, data: Any) -> None:
             data.extend(scrubbed)
 
 
-def withhold_split_key(ctx: Context, texts: list[str]) -> None:
-    """Refuse an answer whose ``texts`` (its strings, or a stream's fields) hold the gateway's
-    upstream key cut between two of them (``_split.across``): no field can be masked to
-    withhold it, so the answer is (a 502, as for the key in a key's name).
+def withhold_split_key(ctx: Context, data: Any) -> None:
+    """Refuse an answer whose strings (``data``: its JSON) hold the gateway's upstream key
+    cut between two of them (``_split.across``): no field can be masked to withhold it, so
+    the answer is (a 502, as for the key in a key's name). Without an upstream key the answer
+    is not walked.
 
     Raises:
         GatewayError: the key is cut between two texts.
     """
-    if across(texts, upstream_key(ctx)):
+    key = upstream_key(ctx)
+    if key and across(list(strings(data)), key):
         ctx.outcome, ctx.reason = "upstream_error", "the upstream key cut between fields"
         ctx.extra["upstream_text_withheld"] = True
         raise GatewayError(502, "the upstream's answer quoted the gateway's own credentials "
