@@ -100,6 +100,13 @@ class Target(ABC):
         return Secrets()
 
     @property
+    def credentials(self) -> tuple[str, ...]:
+        """Values the target sends that must never be recorded (an API key, a secret
+        header's value): a reply or an error that echoes one is logged with it replaced by
+        ``[redacted]`` (see :func:`bastion.redteam._config.credentials`)."""
+        return ()
+
+    @property
     def multi_turn(self) -> bool:
         """Whether :meth:`send` can carry a whole conversation (history or session)."""
         return True

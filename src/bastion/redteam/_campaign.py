@@ -16,7 +16,7 @@ from bastion import __version__
 from bastion.errors import BastionError, ConfigError, RuntimeFailure
 from bastion.redteam._attacker import Attacker
 from bastion.redteam._base import Converter, Scorer, Strategy, Target
-from bastion.redteam._config import CampaignConfig
+from bastion.redteam._config import CampaignConfig, scrub
 from bastion.redteam._limits import RateLimiter
 from bastion.redteam._log import CampaignLog
 from bastion.redteam._plan import adrive
@@ -198,8 +198,10 @@ class Campaign:
         try:
             await adrive(self.strategies[item.strategy].plan(item.case, rng), session.handle)
         except RuntimeFailure as exc:
-            return base.with_outcome(turns=tuple(session.turns), error=str(exc),
-                                     reason=f"error: {exc}",
+            # An error page may show the request, API key included.
+            error = scrub(str(exc), self.target.credentials)
+            return base.with_outcome(turns=tuple(session.turns), error=error,
+                                     reason=f"error: {error}",
                                      duration_ms=round((time.perf_counter() - start) * 1000, 2),
                                      meta={"finished_at": round(time.time(), 3)})
         done = base.with_outcome(turns=tuple(session.turns))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -21,6 +22,10 @@ SPEED_SETTINGS = ("concurrency", "rate", "retries", "backoff")
 # Header and query names whose values are credentials; a value naming an environment variable
 # (``Bearer ${TOKEN}``) holds no secret and is kept, so a rerun can still send it.
 _SECRET_NAME = re.compile(r"auth|key|token|secret|cookie|passw|signature|credential", re.I)
+# Query names that carry a key though their name does not say so: Azure Functions' ``code``,
+# a shared access signature's ``sig``.
+_SECRET_QUERY = frozenset({"code", "sig"})
+MIN_CREDENTIAL = 6
 
 # Every built-in probe that needs no data set and costs little; ``consumption`` (LLM10) asks
 # for unbounded output and is opt-in.
@@ -153,7 +158,8 @@ def public_url(url: str) -> str:
     if parts.password is not None:
         netloc = f"{parts.username}:{REDACTED}@{netloc.rpartition('@')[2]}"
     query = "&".join(f"{pair.partition('=')[0]}={REDACTED}"
-                     if _secret(unquote(pair.partition("=")[0]), pair) else pair
+                     if _secret(unquote(pair.partition("=")[0]), pair)
+                     or unquote(pair.partition("=")[0]) in _SECRET_QUERY else pair
                      for pair in parts.query.split("&")) if parts.query else ""
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
@@ -187,10 +193,37 @@ def public_options(options: dict[str, Any], *, secret_keys: bool = False) -> dic
     headers = out.get("headers")
     if isinstance(headers, dict):
         out["headers"] = {k: REDACTED if _secret(str(k), v) else v for k, v in headers.items()}
+    extra = out.get("extra_body")  # '{"api_key": "..."}' for a server that reads it there
+    if isinstance(extra, dict):
+        out["extra_body"] = {k: REDACTED if _secret(str(k), v) else v for k, v in extra.items()}
     for key in ("url", "base_url"):
         if isinstance(out.get(key), str):
             out[key] = public_url(out[key])
     return out
+
+
+def credentials(headers: Mapping[str, str], url: str = "") -> tuple[str, ...]:
+    """The credential values a target sends: headers with a secret name (``Authorization``,
+    ``X-Api-Key``), each whole and its token after a scheme word (``Bearer sk-...``), and a
+    URL's password and secret query values. A server may echo one back (an error page that
+    shows the request, a model repeating its headers); :func:`scrub` takes them out of what a
+    campaign records."""
+    values = [v for k, v in headers.items() if _SECRET_NAME.search(k)]
+    values += [v.split(None, 1)[1] for v in values if len(v.split(None, 1)) == 2]
+    parts = urlsplit(url)
+    values += [parts.password or ""] + [
+        unquote(value) for name, _, value in (pair.partition("=") for pair in
+                                              parts.query.split("&"))
+        if _SECRET_NAME.search(unquote(name)) or unquote(name) in _SECRET_QUERY]
+    # A value this short is a word, not a key: blanking it would garble answers.
+    return tuple(sorted({v for v in values if len(v) >= MIN_CREDENTIAL}, key=len, reverse=True))
+
+
+def scrub(text: str, values: Sequence[str]) -> str:
+    """``text`` with every credential in ``values`` replaced by ``[redacted]``."""
+    for value in values:
+        text = text.replace(value, REDACTED)
+    return text
 
 
 def redacted_options(options: dict[str, Any]) -> list[str]:

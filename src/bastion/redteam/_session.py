@@ -11,6 +11,7 @@ import anyio.to_thread
 
 from bastion.errors import ConfigError
 from bastion.redteam._base import Converter, Target
+from bastion.redteam._config import scrub
 from bastion.redteam._limits import RateLimiter, with_retries
 from bastion.redteam._plan import Check, Consult, Effect, OnTopic, Rewind, Send
 from bastion.redteam._types import Case, Message, Turn
@@ -72,10 +73,11 @@ class Session:
         reply = await with_retries(lambda: self.target.send(conversation), retries=self.retries,
                                    backoff=self.backoff, limiter=self.limiter, rng=self.rng)
         latency = (time.perf_counter() - start) * 1000
-        self.history = [*conversation, Message("assistant", reply.text)]
-        self.turns.append(Turn(converted, prompt, reply.text, round(latency, 2),
+        text = scrub(reply.text, self.target.credentials)  # a server echoing our API key
+        self.history = [*conversation, Message("assistant", text)]
+        self.turns.append(Turn(converted, prompt, text, round(latency, 2),
                                blocked=reply.blocked))
-        return reply.text
+        return text
 
     def _rewind(self) -> None:
         if len(self.history) >= len(self.case.setup) + 2:

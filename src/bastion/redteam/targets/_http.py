@@ -47,7 +47,7 @@ import httpx
 from bastion.errors import ConfigError
 from bastion.redteam._base import Target
 from bastion.redteam._canary import planted
-from bastion.redteam._config import check_userinfo, public_url
+from bastion.redteam._config import check_userinfo, credentials, public_url
 from bastion.redteam._errors import TargetError
 from bastion.redteam._types import Message, Reply, Secrets
 from bastion.redteam.targets._wire import RETRYABLE
@@ -202,6 +202,11 @@ class HttpTarget(Target):
         self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
         self._sessions: dict[str, str] = {}  # conversation-so-far key -> its open session id
         self._lock = anyio.Lock()
+
+    @property
+    def credentials(self) -> tuple[str, ...]:
+        """Secret header values and the URL's password and keys (never recorded)."""
+        return credentials(self.headers, self.url)
 
     @property
     def multi_turn(self) -> bool:

@@ -11,7 +11,7 @@ import httpx
 from bastion.errors import ConfigError
 from bastion.redteam._base import Target
 from bastion.redteam._canary import planted
-from bastion.redteam._config import check_userinfo, public_url
+from bastion.redteam._config import check_userinfo, credentials, public_url
 from bastion.redteam._errors import TargetError
 from bastion.redteam._types import Message, Reply, Secrets
 from bastion.redteam.targets._http import authorization, expand_env
@@ -87,6 +87,13 @@ class OpenAITarget(Target):
     def secrets(self) -> Secrets:
         """The planted canary and the full system prompt."""
         return self._secrets
+
+    @property
+    def credentials(self) -> tuple[str, ...]:
+        """The API key, secret header and ``extra_body`` values and keys in the base URL
+        (never recorded)."""
+        extra = {k: v for k, v in self.extra_body.items() if isinstance(v, str)}
+        return credentials({**self._headers, **extra}, self.base_url)
 
     async def send(self, messages: Sequence[Message]) -> Reply:
         """POST the conversation to ``/chat/completions``."""

@@ -1,0 +1,87 @@
+"""A target's credentials never reach a campaign's log, reports or terminal, even echoed back.
+
+Found in session 32's black-box pass (/tmp/s32/h9/catalogue.md): a server that shows the
+request in its error page, or a model that repeats its headers, put the API key read from
+``api_key_env`` ("the key never enters logs") into the log, the JUnit report and the
+terminal's "first error" line.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+
+from bastion.redteam import Campaign, make_config
+from bastion.redteam._config import credentials, public_url, scrub
+from bastion.redteam.reports import write_reports
+from bastion.redteam.targets._http import HttpTarget
+from bastion.redteam.targets._openai import OpenAITarget
+
+KEY = "sk-live-0123456789abcdef"
+
+
+def _echo(request: httpx.Request) -> httpx.Response:
+    """A server that echoes the request's credentials: in an error page, then in replies."""
+    shown = f"{request.headers.get('authorization')} {request.headers.get('x-api-key')} " \
+            f"{request.url}"
+    if "Ignore" in request.content.decode():
+        return httpx.Response(500, text=f"internal error handling request: {shown}")
+    reply = f"Your key is {shown}"
+    if request.url.path.endswith("/chat/completions"):
+        return httpx.Response(200, json={"choices": [{"message": {"content": reply},
+                                                      "finish_reason": "stop"}]})
+    return httpx.Response(200, json={"response": reply})
+
+
+def _run(target: HttpTarget | OpenAITarget, tmp_path: Path) -> str:
+    config = make_config(target=target.name, probes=["injection_direct"], retries=0,
+                         harm_tier="rules")
+    log = tmp_path / "run.jsonl"
+    attempts = anyio.run(Campaign(config, target=target).run, log)
+    assert any(a.error for a in attempts)
+    assert any(a.turns for a in attempts)
+    header = json.loads(log.read_text().splitlines()[0])
+    write_reports(attempts, header, tmp_path / "reports")
+    return "\n".join([log.read_text(), *(f.read_text() for f in (tmp_path / "reports").iterdir()),
+                      *(a.error or "" for a in attempts)])
+
+
+def test_an_api_key_the_server_echoes_is_never_recorded(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TARGET_KEY", KEY)
+    target = OpenAITarget("http://model.test/v1", api_key_env="TARGET_KEY",
+                          transport=httpx.MockTransport(_echo))
+    recorded = _run(target, tmp_path)
+    assert KEY not in recorded
+    assert "Your key is [redacted]" in recorded
+
+
+def test_http_header_and_url_keys_the_server_echoes_are_never_recorded(tmp_path: Path) -> None:
+    target = HttpTarget(f"http://app.test/chat?code={KEY}x", headers={"X-Api-Key": KEY},
+                        transport=httpx.MockTransport(_echo))
+    recorded = _run(target, tmp_path)
+    assert KEY not in recorded
+    assert "500" in recorded
+
+
+def test_credentials_and_scrub() -> None:
+    found = credentials({"Authorization": f"Bearer {KEY}", "X-Trace": "abcdefgh",
+                         "X-Api-Key": "short"},
+                        f"http://u:pw-123456@h.test/?sig={KEY}9&lang=en-GB&code=x")
+    assert set(found) == {f"Bearer {KEY}", KEY, "pw-123456", f"{KEY}9"}
+    assert scrub(f"a Bearer {KEY} b {KEY}9", found) == "a [redacted] b [redacted]"
+    # Azure Functions' ?code= and a SAS ?sig= are keys though their names do not say so.
+    assert public_url("https://f.test/api?code=abc&x=1&sig=s") == \
+        "https://f.test/api?code=[redacted]&x=1&sig=[redacted]"
+
+
+def test_a_key_in_extra_body_is_redacted_in_the_log_header() -> None:
+    config = make_config(target="openai", target_options={
+        "base_url": "http://m.test/v1", "extra_body": {"api_key": KEY, "top_p": 0.9}})
+    dumped = json.dumps(config.public_dump())
+    assert KEY not in dumped
+    assert '"top_p": 0.9' in dumped
