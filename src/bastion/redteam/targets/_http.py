@@ -80,8 +80,17 @@ def json_path(data: Any, path: str) -> Any:
         elif isinstance(data, dict) and step in data:
             data = data[step]
         else:
-            raise KeyError(f"response has no {step!r} on path {path!r}")
+            raise KeyError(f"response has no {step!r} on path {path!r} ({_shape(data)})")
     return data
+
+
+def _shape(data: Any) -> str:
+    """What a JSON value holds, for a message about a path that does not reach into it."""
+    if isinstance(data, dict):
+        return f"there it has keys {sorted(data)[:12]}"
+    if isinstance(data, list):
+        return f"there it is a list of {len(data)}"
+    return f"there it is {json.dumps(data)[:60]}"
 
 
 def check_path(path: str, option: str) -> None:
@@ -118,6 +127,8 @@ def _check_template(body: str, session_path: str, context: str,
     if not any(slot in body for slot in SLOTS):
         raise ConfigError("HTTP target option 'body' has no {prompt}, {messages} or "
                           "{session_id} slot; the attack would never reach the target")
+    if body.lstrip().startswith(("{", "[")):
+        _check_json(body)
     if session_path and "{session_id}" not in body:
         raise ConfigError("HTTP target option 'session_path' is set but option 'body' has "
                           "no {session_id} slot to send it back in")
@@ -128,6 +139,21 @@ def _check_template(body: str, session_path: str, context: str,
         raise ConfigError("HTTP target option 'body' has a {system} slot but option "
                           "'system_prompt' is not set; give the application's system prompt "
                           "(-T system_prompt=...) or take the slot out")
+
+
+def _check_json(body: str) -> None:
+    """Raise a ConfigError for a JSON body that is not JSON once its slots are filled (a
+    missing brace, a slot outside quotes): every request would be sent broken."""
+    filled = _SLOT.sub(lambda m: "[]" if m.group(1) in (None, "messages") else "x", body)
+    try:
+        json.loads(filled)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"HTTP target option 'body' is not JSON once its slots are filled: {exc.msg} at "
+            f"character {exc.pos + 1} of {filled!r}; every request would be sent broken. "
+            "Text slots take the text JSON-escaped without quotes, so write them inside "
+            "quotes ('{\"q\": \"{prompt}\"}'); {messages} is a JSON array, quoted or "
+            "not") from exc
 
 
 def _reply_text(value: Any, path: str) -> str:
@@ -184,6 +210,9 @@ class HttpTarget(Target):
                  canaries: Sequence[str] = (), blocked_status: Sequence[int] = (),
                  timeout: float = 60.0, transport: httpx.AsyncBaseTransport | None = None,
                  ) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"HTTP target option 'url' {public_url(url)!r} must start with "
+                              "http:// or https://")
         _check_template(body, session_path, context, system_prompt)
         for option, path in (("response_path", response_path), ("session_path", session_path)):
             check_path(path, option)
@@ -199,6 +228,7 @@ class HttpTarget(Target):
                                 system_prompt=self._system)
         self.blocked_status = frozenset(blocked_status)
         self._json = body.lstrip().startswith(("{", "["))
+        self.timeout = timeout
         self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
         self._sessions: dict[str, str] = {}  # conversation-so-far key -> its open session id
         self._lock = anyio.Lock()
@@ -293,6 +323,10 @@ class HttpTarget(Target):
         try:
             response = await self._client.request(self.method, self.url, headers=headers,
                                                   content=content.encode("utf-8"))
+        except httpx.TimeoutException as exc:  # its text is often empty: 'cannot reach URL: '
+            raise TargetError(f"{self._shown} did not answer within {self.timeout:g} s; a slow "
+                              "model needs a larger option 'timeout' (-T timeout=300)",
+                              retryable=True) from exc
         except httpx.HTTPError as exc:
             raise TargetError(f"cannot reach {self._shown}: {exc}", retryable=True) from exc
         if response.status_code in self.blocked_status:
@@ -302,8 +336,13 @@ class HttpTarget(Target):
                               retryable=response.status_code in RETRYABLE)
         if not self.response_path:
             return _Answer(response.text, False, session)
+        try:  # bytes that are not UTF-8 read as U+FFFD, as a plain-text answer's do
+            data = json.loads(response.text)
+        except ValueError as exc:
+            raise TargetError(f"the answer from {self._shown} is not JSON ({exc}; it begins "
+                              f"{response.text[:80]!r}); for an API that answers plain text, "
+                              "set option 'response_path' empty (-T response_path=)") from exc
         try:
-            data = response.json()
             text = _reply_text(json_path(data, self.response_path), self.response_path)
             found = (_reply_text(json_path(data, self.session_path), self.session_path)
                      if self.session_path else session)

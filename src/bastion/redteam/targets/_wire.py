@@ -8,6 +8,7 @@ content_filter``) becomes ``Reply(blocked=True)``, not an error.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +20,10 @@ from bastion.redteam._types import Message, Reply
 BLOCK_CODES = frozenset({"content_filter", "content_policy_violation", "policy_violation",
                          "blocked", "guardrail", "moderation"})
 RETRYABLE = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+_SHAPE = ("a chat completions endpoint answers {'choices': [{'message': {'content': ...}}]}: "
+          "check that base_url is the API root of an OpenAI-compatible server (it ends in "
+          "'/v1'; Bastion adds '/chat/completions'), or use -t http with option "
+          "'response_path' for another API")
 
 
 def request_body(model: str, messages: Sequence[Message], *, temperature: float,
@@ -63,9 +68,10 @@ def tool_function(name: str, description: str = "") -> dict[str, Any]:
 
 def _error_code(response: httpx.Response) -> str:
     try:
-        error = response.json().get("error") or {}
+        data = response.json()
     except ValueError:
         return ""
+    error = data.get("error") if isinstance(data, dict) else None  # a list or text is no code
     if not isinstance(error, dict):
         return ""
     return f"{error.get('code') or ''} {error.get('type') or ''}".lower()
@@ -89,13 +95,32 @@ def parse_response(response: httpx.Response) -> Reply:
                           f"{response.text[:200]!r}",
                           retryable=response.status_code in RETRYABLE,
                           retry_after=_retry_after(response))
-    try:
-        choice = response.json()["choices"][0]
-        message = choice["message"]
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
-        raise TargetError(f"target answer is not a chat completion: {exc}") from exc
+    choice, message = _choice(response)
     text = message.get("content") or ""
-    calls = "".join(f'\n<tool_call name="{c.get("function", {}).get("name", "?")}">'
-                    f'{c.get("function", {}).get("arguments", "")}</tool_call>'
-                    for c in message.get("tool_calls") or [] if isinstance(c, dict))
+    calls = "".join(f'\n<tool_call name="{f.get("name", "?")}">{f.get("arguments", "")}'
+                    "</tool_call>" for f in _functions(message.get("tool_calls")))
     return Reply(str(text) + calls, blocked=choice.get("finish_reason") == "content_filter")
+
+
+def _choice(response: httpx.Response) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The first choice of a chat completion and its message, or a TargetError saying what the
+    answer holds instead (a string message crashed the whole campaign with a traceback)."""
+    try:
+        data: Any = response.json()
+    except ValueError as exc:
+        raise TargetError(f"target answer is not JSON ({exc}; it begins "
+                          f"{response.text[:80]!r}); {_SHAPE}") from exc
+    choices = data.get("choices") if isinstance(data, dict) else None
+    choice = choices[0] if isinstance(choices, list) and choices else None
+    message = choice.get("message") if isinstance(choice, dict) else None
+    if not isinstance(choice, dict) or not isinstance(message, dict):
+        raise TargetError(f"target answer is not a chat completion: it begins "
+                          f"{json.dumps(data)[:120]!r}; {_SHAPE}")
+    return choice, message
+
+
+def _functions(calls: object) -> list[dict[str, Any]]:
+    """The ``function`` objects of a message's tool calls (anything else is skipped)."""
+    items = calls if isinstance(calls, list) else []
+    return [c["function"] for c in items
+            if isinstance(c, dict) and isinstance(c.get("function"), dict)]

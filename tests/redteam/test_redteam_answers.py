@@ -1,0 +1,121 @@
+"""Odd answers from a target end one attempt with an error that says what came back and how to
+fix it; they never crash the campaign (session 32's black-box pass, /tmp/s32/h9/catalogue.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from bastion.errors import ConfigError
+from bastion.redteam import Campaign, Message, TargetError, make_config
+from bastion.redteam.targets._http import HttpTarget
+from bastion.redteam.targets._openai import OpenAITarget
+
+
+def _openai(status: int, **answer: Any) -> OpenAITarget:
+    return OpenAITarget("http://model.test/v1", transport=httpx.MockTransport(
+        lambda request: httpx.Response(status, **answer)))
+
+
+@pytest.mark.parametrize(("status", "answer", "says"), [
+    (200, {"json": {"choices": [{"message": "hi"}]}}, "not a chat completion"),
+    (200, {"json": {"choices": ["hi"]}}, "not a chat completion"),
+    (200, {"json": [1, 2]}, "not a chat completion"),
+    (200, {"json": {"choices": []}}, "not a chat completion"),
+    (200, {"text": "<html>login</html>"}, "not JSON"),
+    (400, {"json": [1]}, "HTTP 400"),
+    (403, {"json": {"error": "denied"}}, "HTTP 403"),
+])
+def test_an_openai_answer_of_another_shape_is_a_target_error(
+        status: int, answer: dict[str, Any], says: str) -> None:
+    # A message that was a string, or a 400 whose body was a list, raised AttributeError:
+    # the campaign stopped with a traceback.
+    with pytest.raises(TargetError) as info:
+        anyio.run(_openai(status, **answer).send, [Message("user", "hi")])
+    assert says in str(info.value)
+    if status == 200:
+        assert "'/v1'" in str(info.value), "the message says how to fix it"
+
+
+def test_tool_calls_of_another_shape_are_skipped() -> None:
+    message = {"content": "ok", "tool_calls": ["x", {"function": "f"},
+                                               {"function": {"name": "g", "arguments": "{}"}}]}
+    reply = anyio.run(_openai(200, json={"choices": [{"message": message}]}).send,
+                      [Message("user", "hi")])
+    assert reply.text == 'ok\n<tool_call name="g">{}</tool_call>'
+
+
+def test_a_campaign_against_a_target_giving_odd_answers_finishes_with_errors() -> None:
+    config = make_config(target="openai", probes=["injection_direct"], retries=0,
+                         harm_tier="rules")
+    target = _openai(200, json={"choices": [{"message": "hi"}]})
+    attempts = anyio.run(Campaign(config, target=target).run)
+    assert attempts
+    assert all("not a chat completion" in (a.error or "") for a in attempts)
+
+
+def _http(handler: Any, **options: Any) -> HttpTarget:
+    return HttpTarget("http://app.test/chat", transport=httpx.MockTransport(handler), **options)
+
+
+def _send(target: HttpTarget) -> str:
+    return anyio.run(target.send, [Message("user", "hi")]).text
+
+
+@pytest.mark.parametrize("body", ['{"prompt": "{prompt}"', '{"prompt": {prompt}}',
+                                  '{"q": "{prompt}",}'])
+def test_an_http_body_that_is_not_json_once_filled_is_refused_before_any_request(
+        body: str) -> None:
+    # It was sent broken with every attempt (a lenient server even answered it).
+    with pytest.raises(ConfigError, match=r"'body' is not JSON once its slots are filled.*"
+                                          r"inside quotes"):
+        _http(lambda r: httpx.Response(200, json={"response": "ok"}), body=body)
+
+
+@pytest.mark.parametrize("body", ['{"history": {messages}, "id": "{session_id}"}',
+                                  '{"messages": "{messages}", "sys": "{system}"}',
+                                  '[{"q": "{prompt}", "docs": "{context}"}]'])
+def test_json_bodies_with_every_slot_form_are_accepted(body: str) -> None:
+    _http(lambda r: httpx.Response(200, json={"response": "ok"}), body=body,
+          system_prompt="Be kind.")
+
+
+def test_an_http_url_without_a_scheme_is_refused_before_any_request() -> None:
+    with pytest.raises(ConfigError, match="must start with http:// or https://"):
+        HttpTarget("127.0.0.1:8207/chat")
+
+
+def test_an_http_timeout_says_so_and_names_the_option() -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("", request=request)
+
+    with pytest.raises(TargetError) as info:
+        _send(_http(slow, timeout=1.5))
+    # It read 'cannot reach http://app.test/chat: ' (a timeout's text is empty).
+    assert "did not answer within 1.5 s" in str(info.value)
+    assert "-T timeout=" in str(info.value)
+    assert info.value.retryable
+
+
+def test_an_http_answer_that_is_not_json_says_so_and_how_to_read_plain_text() -> None:
+    with pytest.raises(TargetError) as info:
+        _send(_http(lambda r: httpx.Response(200, text="<html>Sign in</html>")))
+    assert "is not JSON" in str(info.value)
+    assert "<html>Sign in" in str(info.value)
+    assert "-T response_path=" in str(info.value)
+
+
+def test_a_json_answer_in_another_encoding_is_read_not_refused() -> None:
+    answer = httpx.Response(200, content=b'{"response": "caf\xe9 ok"}',
+                            headers={"content-type": "application/json"})
+    assert _send(_http(lambda r: answer)) == "caf\ufffd ok"
+
+
+def test_a_wrong_response_path_names_what_is_there() -> None:
+    with pytest.raises(TargetError) as info:
+        _send(_http(lambda r: httpx.Response(200, json={"response": "ok", "id": 3}),
+                    response_path="data.text"))
+    assert "there it has keys ['id', 'response']" in str(info.value)
