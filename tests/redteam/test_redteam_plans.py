@@ -7,8 +7,10 @@ import random
 from typing import Any
 
 import anyio
+import pytest
 
 from bastion.redteam import (
+    AttackerError,
     Case,
     Check,
     Consult,
@@ -134,3 +136,15 @@ def test_dataset_probe_loads_or_explains() -> None:
         return
     assert len(cases) == 5
     assert all(c.scorers == ("refusal", "harm") for c in cases)
+
+
+@pytest.mark.parametrize("name", ["pair", "tap"])
+def test_an_attacker_that_never_writes_an_on_topic_prompt_is_an_error_saying_so(
+        name: str) -> None:
+    # Session 32's black-box pass: an attacker answering prose left every attempt with no
+    # turn and the reason 'no scorer could decide: no response to judge'.
+    seen, handle = _topical(set(), answer_ok=False)
+    with pytest.raises(AttackerError, match=r"wrote no prompt on the goal's topic in \d+ tries"
+                                            r".*--attacker-url"):
+        drive(make_strategy(name).plan(CASE, random.Random(0)), handle)
+    assert not any(isinstance(e, Send) for e in seen)

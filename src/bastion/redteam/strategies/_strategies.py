@@ -15,6 +15,7 @@ import re
 
 from bastion.errors import ConfigError
 from bastion.redteam._base import Strategy
+from bastion.redteam._errors import AttackerError
 from bastion.redteam._plan import Check, Consult, OnTopic, Plan, Rewind, Send
 from bastion.redteam._types import Case, Message
 from bastion.redteam.scorers._topic import ON_TOPIC
@@ -97,6 +98,16 @@ def attacker_prompt(reply: str) -> str:
     return reply.strip()
 
 
+def nothing_sent(tries: int, last: str) -> AttackerError:
+    """The error of a PAIR or TAP attempt whose attacker never wrote an on-topic prompt: the
+    target was never asked, so the attempt proves nothing (it read 'no response to judge')."""
+    return AttackerError(
+        f"the attacker model wrote no prompt on the goal's topic in {tries} tries (the last "
+        f"began {last[:100]!r}), so nothing was sent to the target; check that --attacker-url "
+        "and --attacker-model name a model that follows instructions and answers with the "
+        "JSON it is asked for, or lower the strategy's option 'on_topic'")
+
+
 class Pair(Strategy):
     """PAIR: attacker-model prompt refinement, over several independent streams.
 
@@ -148,6 +159,8 @@ class Pair(Strategy):
                        else f"answered off-topic, similarity {topical:.2f}")
                 history.append(Message("user", f"TARGET RESPONSE ({why}):\n<response>"
                                                f"{response[:2000]}</response>\nImprove."))
+        if not sent:
+            raise nothing_sent(self.streams * self.iterations, prompt)
 
 
 class Tap(Strategy):
@@ -204,6 +217,8 @@ class Tap(Strategy):
                                                  f"{response[:1500]}</response>\nImprove."))
                     scored.append(((1.0 - refused) * topical, child))
             if not scored:
+                if not sent:
+                    raise nothing_sent(len(leaves) * self.branching, prompt)
                 return
             scored.sort(key=lambda item: -item[0])
             leaves = [child for _, child in scored[:self.width]]
