@@ -3,6 +3,7 @@ fix it; they never crash the campaign (session 32's black-box pass, /tmp/s32/h9/
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -11,6 +12,7 @@ import pytest
 
 from bastion.errors import ConfigError
 from bastion.redteam import Campaign, Message, TargetError, make_config
+from bastion.redteam._session import MAX_REPLY
 from bastion.redteam.targets._http import HttpTarget
 from bastion.redteam.targets._openai import OpenAITarget
 
@@ -119,3 +121,18 @@ def test_a_wrong_response_path_names_what_is_there() -> None:
         _send(_http(lambda r: httpx.Response(200, json={"response": "ok", "id": 3}),
                     response_path="data.text"))
     assert "there it has keys ['id', 'response']" in str(info.value)
+
+
+def test_a_huge_reply_is_kept_cut_with_how_much_was_left_out(tmp_path: Path) -> None:
+    # A 50 MB answer put 50 MB per attempt into the log (100 MB for two attempts).
+    huge = "A" * 3_000_000
+    target = _http(lambda r: httpx.Response(200, json={"response": huge}))
+    config = make_config(target="http", probes=["consumption"], scorers=["consumption"],
+                         retries=0, limit=1)
+    log = tmp_path / "run.jsonl"
+    (attempt,) = anyio.run(Campaign(config, target=target).run, log)
+    (turn,) = attempt.turns
+    assert turn.response.startswith("A" * MAX_REPLY)
+    assert turn.response.endswith("[... 2,900,000 more characters not kept]")
+    assert log.stat().st_size < 2 * MAX_REPLY
+    assert attempt.success, "still unbounded output for the consumption scorer"

@@ -19,6 +19,17 @@ from bastion.redteam.converters._text import Completer
 from bastion.redteam.scorers._compliance import compliance
 from bastion.redteam.scorers._topic import on_topic
 
+# The most characters of one reply kept (about 25,000 tokens, past any answer a model gives
+# in one turn): a target answering 50 MB put 50 MB per attempt into the log and every score.
+MAX_REPLY = 100_000
+
+
+def _cut(text: str) -> str:
+    """``text``, or its first ``MAX_REPLY`` characters and how many more there were."""
+    if len(text) <= MAX_REPLY:
+        return text
+    return f"{text[:MAX_REPLY]}\n[... {len(text) - MAX_REPLY:,} more characters not kept]"
+
 
 class Session:
     """The conversation state of one attempt; answers a plan's effects.
@@ -73,7 +84,7 @@ class Session:
         reply = await with_retries(lambda: self.target.send(conversation), retries=self.retries,
                                    backoff=self.backoff, limiter=self.limiter, rng=self.rng)
         latency = (time.perf_counter() - start) * 1000
-        text = scrub(reply.text, self.target.credentials)  # a server echoing our API key
+        text = _cut(scrub(reply.text, self.target.credentials))  # a server echoing our key
         self.history = [*conversation, Message("assistant", text)]
         self.turns.append(Turn(converted, prompt, text, round(latency, 2),
                                blocked=reply.blocked))
