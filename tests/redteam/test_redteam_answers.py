@@ -136,3 +136,17 @@ def test_a_huge_reply_is_kept_cut_with_how_much_was_left_out(tmp_path: Path) -> 
     assert turn.response.endswith("[... 2,900,000 more characters not kept]")
     assert log.stat().st_size < 2 * MAX_REPLY
     assert attempt.success, "still unbounded output for the consumption scorer"
+
+
+@pytest.mark.parametrize(("body", "near"), [
+    ('{"prompt": "{prompt}", "sid": "{sesion_id}"}', "{session_id}"),
+    ('{"prompt": "{prompt}", "docs": "{contxt}"}', "{context}"),
+    ('{"prompt": "{prompt}", "user": "{user}"}', None),
+])
+def test_a_slot_the_http_target_does_not_fill_is_refused_naming_the_near_one(
+        body: str, near: str | None) -> None:
+    # '{sesion_id}' was sent to the server as written, every request.
+    with pytest.raises(ConfigError, match="does not fill") as info:
+        _http(lambda r: httpx.Response(200, json={"response": "ok"}), body=body)
+    assert (f"did you mean {near}?" in str(info.value)) if near else "did you mean" not in \
+        str(info.value)

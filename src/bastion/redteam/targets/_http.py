@@ -32,6 +32,7 @@ customer record in its database).
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -67,6 +68,8 @@ _INDEX = re.compile(r"\[(\d+)\]")
 # The paths json_path reads: dotted keys and [n] indexes, optionally after "$".
 _PATH = re.compile(r"\$?(?:\.?[^.\[\]'\"*?@()$]+|\[\d+\])*")
 SLOTS = ("{prompt}", "{messages}", "{session_id}")
+_NAMES = ("{prompt}", "{messages}", "{session_id}", "{context}", "{system}")
+_NAMED = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")  # a slot-like word; JSON never has one
 # Every slot in one pass, a quoted {messages} first (the JSON array replaces the quotes too).
 _SLOT = re.compile(r'"\{messages\}"|\{(prompt|messages|session_id|context|system)\}')
 
@@ -127,6 +130,12 @@ def _check_template(body: str, session_path: str, context: str,
     if not any(slot in body for slot in SLOTS):
         raise ConfigError("HTTP target option 'body' has no {prompt}, {messages} or "
                           "{session_id} slot; the attack would never reach the target")
+    unknown = sorted({m.group(0) for m in _NAMED.finditer(body)} - set(_NAMES))
+    if unknown:  # sent as written: '{sesion_id}' reached the server literally
+        near = difflib.get_close_matches(unknown[0], _NAMES, n=1)
+        raise ConfigError(f"HTTP target option 'body' has slots {unknown} that this target "
+                          f"does not fill{f' (did you mean {near[0]}?)' if near else ''}; "
+                          f"its slots are {', '.join(_NAMES)}")
     if body.lstrip().startswith(("{", "[")):
         _check_json(body)
     if session_path and "{session_id}" not in body:
