@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import anyio
 import httpx
@@ -150,3 +151,21 @@ def test_a_slot_the_http_target_does_not_fill_is_refused_naming_the_near_one(
         _http(lambda r: httpx.Response(200, json={"response": "ok"}), body=body)
     assert (f"did you mean {near}?" in str(info.value)) if near else "did you mean" not in \
         str(info.value)
+
+
+def test_a_form_body_gets_its_content_type_and_url_encoded_values() -> None:
+    # The Content-Type given in 'headers' was sent beside Bastion's 'text/plain', which the
+    # server read, and a prompt's '&' and '=' were sent raw, cutting the form's fields.
+    seen: list[httpx.Request] = []
+
+    def form(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, text="ok")
+
+    target = _http(form, body="q={prompt}&lang=en", response_path="",
+                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    prompt = "a & b = c + 100% ?"
+    anyio.run(target.send, [Message("user", prompt)])
+    (request,) = seen
+    assert request.headers.get_list("content-type") == ["application/x-www-form-urlencoded"]
+    assert parse_qs(request.content.decode()) == {"q": [prompt], "lang": ["en"]}

@@ -41,6 +41,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
+from urllib.parse import quote_plus
 
 import anyio
 import httpx
@@ -237,6 +238,11 @@ class HttpTarget(Target):
                                 system_prompt=self._system)
         self.blocked_status = frozenset(blocked_status)
         self._json = body.lstrip().startswith(("{", "["))
+        given = next((v for k, v in self.headers.items() if k.lower() == "content-type"), None)
+        # A form's values are URL-encoded: a prompt's '&' or '=' began a new field.
+        self._form = (given or "").lower().startswith("application/x-www-form-urlencoded")
+        self._type = {} if given else {
+            "content-type": "application/json" if self._json else "text/plain"}
         self.timeout = timeout
         self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
         self._sessions: dict[str, str] = {}  # conversation-so-far key -> its open session id
@@ -269,6 +275,8 @@ class HttpTarget(Target):
                 "these probes out")
 
     def _fill(self, value: str) -> str:
+        if self._form:
+            return quote_plus(value)
         return json.dumps(value)[1:-1] if self._json else value
 
     def render(self, prompt: str, messages: Sequence[Message] = (), session: str = "",
@@ -327,8 +335,7 @@ class HttpTarget(Target):
         return Reply(answer.text, answer.blocked)
 
     async def _request(self, content: str, session: str | None) -> _Answer:
-        headers = {"content-type": "application/json" if self._json else "text/plain",
-                   **self.headers}
+        headers = {**self._type, **self.headers}  # a Content-Type given in 'headers' wins
         try:
             response = await self._client.request(self.method, self.url, headers=headers,
                                                   content=content.encode("utf-8"))
