@@ -2,8 +2,8 @@
 
 A link's path, query and fragment can carry a sentence (``/how%20to%20build``,
 ``?q=how+to+build``, ``/how/to/build``) that no check reads as words: the keyword rules
-match words apart by spaces, hyphens, underscores or dots, not ``%20``, ``+`` or ``/``, and
-only the contextual model's own views decode URL-encoding. Markdown links put an address
+match words apart by characters that are not letters or digits, not by ``%20``, and only
+the contextual model's own views decode URL-encoding. Markdown links put an address
 between words a client shows side by side (``a [pipe](https://a.b) [bomb](https://c.d)``
 reads 'a pipe bomb'). A black-box pass (issue 8) had all of these through the keyword tier,
 in an answer's content, in its citations' links, and one word a citation. So the gateway reads
