@@ -169,3 +169,28 @@ def test_a_form_body_gets_its_content_type_and_url_encoded_values() -> None:
     (request,) = seen
     assert request.headers.get_list("content-type") == ["application/x-www-form-urlencoded"]
     assert parse_qs(request.content.decode()) == {"q": [prompt], "lang": ["en"]}
+
+
+@pytest.mark.parametrize(("status", "option"), [
+    (401, "'headers'"), (403, "'blocked_status'"), (404, "'url'"), (405, "'method'")])
+def test_an_http_status_the_configuration_causes_names_the_option_and_the_body(
+        status: int, option: str) -> None:
+    # It said only 'http://app.test/chat answered HTTP 404'.
+    with pytest.raises(TargetError) as info:
+        _send(_http(lambda r: httpx.Response(status, text="no such route: /chat")))
+    assert f"answered HTTP {status}: 'no such route: /chat'; check option" in str(info.value)
+    assert option in str(info.value)
+
+
+@pytest.mark.parametrize(("status", "option"), [(401, "api_key_env"), (404, "base_url")])
+def test_an_openai_status_the_configuration_causes_names_the_option(
+        status: int, option: str) -> None:
+    with pytest.raises(TargetError, match=f"; check option {option}"):
+        anyio.run(_openai(status, json={"error": {"message": "nope"}}).send,
+                  [Message("user", "hi")])
+
+
+def test_a_server_failure_names_no_option() -> None:
+    with pytest.raises(TargetError) as info:
+        _send(_http(lambda r: httpx.Response(503, text="busy")))
+    assert "check option" not in str(info.value)

@@ -52,7 +52,7 @@ from bastion.redteam._canary import planted
 from bastion.redteam._config import check_userinfo, credentials, public_url
 from bastion.redteam._errors import TargetError
 from bastion.redteam._types import Message, Reply, Secrets
-from bastion.redteam.targets._wire import RETRYABLE
+from bastion.redteam.targets._wire import RETRYABLE, status_hint
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,10 @@ _INDEX = re.compile(r"\[(\d+)\]")
 # The paths json_path reads: dotted keys and [n] indexes, optionally after "$".
 _PATH = re.compile(r"\$?(?:\.?[^.\[\]'\"*?@()$]+|\[\d+\])*")
 SLOTS = ("{prompt}", "{messages}", "{session_id}")
+_HEADERS = "'headers' (the key it refuses; an ${ENV} reference must name the right variable)"
+_HINTS = {401: _HEADERS, 403: f"{_HEADERS}, or list 403 in 'blocked_status' if it means a "
+                              "guardrail blocked the prompt",
+          404: "'url'", 405: "'method'"}
 _NAMES = ("{prompt}", "{messages}", "{session_id}", "{context}", "{system}")
 _NAMED = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")  # a slot-like word; JSON never has one
 # Every slot in one pass, a quoted {messages} first (the JSON array replaces the quotes too).
@@ -348,7 +352,9 @@ class HttpTarget(Target):
         if response.status_code in self.blocked_status:
             return _Answer(f"[blocked: HTTP {response.status_code}]", True, session)
         if response.status_code >= 400:
-            raise TargetError(f"{self._shown} answered HTTP {response.status_code}",
+            raise TargetError(f"{self._shown} answered HTTP {response.status_code}: "
+                              f"{response.text[:200]!r}"
+                              f"{status_hint(response.status_code, _HINTS)}",
                               retryable=response.status_code in RETRYABLE)
         if not self.response_path:
             return _Answer(response.text, False, session)

@@ -66,6 +66,18 @@ def tool_function(name: str, description: str = "") -> dict[str, Any]:
         "parameters": {"type": "object", "properties": {}, "additionalProperties": True}}}
 
 
+# What to check when a target answers a status the configuration causes.
+_KEY = "api_key_env (or an Authorization header in 'headers')"
+OPENAI_HINTS = {401: _KEY, 403: _KEY, 404: "base_url (the API root, ending in '/v1'; Bastion "
+                                            "adds '/chat/completions') and model"}
+
+
+def status_hint(status: int, hints: dict[int, str]) -> str:
+    """'; check option ...' for a status the configuration causes (a refused key, a wrong
+    path), or '' for one it does not (5xx, 429)."""
+    return f"; check option {hints[status]}" if status in hints else ""
+
+
 def _error_code(response: httpx.Response) -> str:
     try:
         data = response.json()
@@ -92,7 +104,8 @@ def parse_response(response: httpx.Response) -> Reply:
         return Reply(f"[blocked by guardrail: {_error_code(response).strip()}]", blocked=True)
     if response.status_code >= 400:
         raise TargetError(f"target answered HTTP {response.status_code}: "
-                          f"{response.text[:200]!r}",
+                          f"{response.text[:200]!r}"
+                          f"{status_hint(response.status_code, OPENAI_HINTS)}",
                           retryable=response.status_code in RETRYABLE,
                           retry_after=_retry_after(response))
     choice, message = _choice(response)
