@@ -194,3 +194,12 @@ def test_a_server_failure_names_no_option() -> None:
     with pytest.raises(TargetError) as info:
         _send(_http(lambda r: httpx.Response(503, text="busy")))
     assert "check option" not in str(info.value)
+
+
+def test_an_http_target_passes_on_the_servers_retry_after() -> None:
+    # The openai target did; the http target dropped it, so a 429 asking for 30 s was
+    # retried after 0.5, 1 and 2 s and the attempt errored.
+    with pytest.raises(TargetError) as info:
+        _send(_http(lambda r: httpx.Response(429, headers={"retry-after": "30"}, text="slow")))
+    assert info.value.retryable
+    assert info.value.retry_after == 30.0

@@ -52,7 +52,7 @@ from bastion.redteam._canary import planted
 from bastion.redteam._config import check_userinfo, credentials, public_url
 from bastion.redteam._errors import TargetError
 from bastion.redteam._types import Message, Reply, Secrets
-from bastion.redteam.targets._wire import RETRYABLE, status_hint
+from bastion.redteam.targets._wire import RETRYABLE, retry_after, status_hint
 
 
 @dataclass(frozen=True)
@@ -355,7 +355,8 @@ class HttpTarget(Target):
             raise TargetError(f"{self._shown} answered HTTP {response.status_code}: "
                               f"{response.text[:200]!r}"
                               f"{status_hint(response.status_code, _HINTS)}",
-                              retryable=response.status_code in RETRYABLE)
+                              retryable=response.status_code in RETRYABLE,
+                              retry_after=retry_after(response))
         if not self.response_path:
             return _Answer(response.text, False, session)
         try:  # bytes that are not UTF-8 read as U+FFFD, as a plain-text answer's do

@@ -89,7 +89,8 @@ def _error_code(response: httpx.Response) -> str:
     return f"{error.get('code') or ''} {error.get('type') or ''}".lower()
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def retry_after(response: httpx.Response) -> float | None:
+    """A response's ``Retry-After`` in seconds (the number form), or None."""
     value = response.headers.get("retry-after")
     try:
         return None if value is None else max(0.0, float(value))
@@ -107,7 +108,7 @@ def parse_response(response: httpx.Response) -> Reply:
                           f"{response.text[:200]!r}"
                           f"{status_hint(response.status_code, OPENAI_HINTS)}",
                           retryable=response.status_code in RETRYABLE,
-                          retry_after=_retry_after(response))
+                          retry_after=retry_after(response))
     choice, message = _choice(response)
     text = message.get("content") or ""
     calls = "".join(f'\n<tool_call name="{f.get("name", "?")}">{f.get("arguments", "")}'
