@@ -175,6 +175,33 @@ def test_gateway_keys_and_anchors_its_chain_and_the_cli_verifies_it(
     assert "removed" in out
 
 
+@pytest.mark.parametrize(("keyed", "anchored", "said"), [
+    (False, False, "undetected (no audit.anchor_path either)"),
+    (False, True, "is not set: the audit chain is not keyed"),
+    (True, False, "audit.anchor_path is not set"),
+    (True, True, None),
+])
+def test_the_gateway_says_at_start_what_its_audit_chain_cannot_catch(
+        gateway_factory: GatewayFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture, keyed: bool, anchored: bool, said: str | None) -> None:
+    """Found in a black-box pass (issue 8): with the key set and no anchor, a tail cut back to
+    an earlier signed head passed ``audit verify`` and the gateway had said nothing of it."""
+    if keyed:
+        monkeypatch.setenv("BASTION_AUDIT_KEY", KEY.decode())
+    else:
+        monkeypatch.delenv("BASTION_AUDIT_KEY", raising=False)
+    extra = {"audit__anchor_path": str(tmp_path / "audit.anchor")} if anchored else {}
+    with caplog.at_level("WARNING", logger="bastion"):
+        gw = gateway_factory(**extra)
+        with gw.client(gw.key("alice")) as client:
+            assert client.get("/models").status_code == 200
+    warned = [r.getMessage() for r in caplog.records if "audit" in r.getMessage()]
+    if said is None:
+        assert warned == []
+    else:
+        assert any(said in message for message in warned), warned
+
+
 def _verify_cli(db_url: str, *args: str) -> tuple[int, str, BaseException | None]:
     app = typer.Typer()
     _audit.register(app)

@@ -140,6 +140,11 @@ class Gateway:
                            "access to the database could rewrite it%s; set it (the same on "
                            "every worker)", settings.key_env,
                            "" if anchor else " undetected (no audit.anchor_path either)")
+        elif anchor is None:
+            logger.warning("audit.anchor_path is not set: the audit chain is keyed, but someone "
+                           "with write access to the database could delete its newest events "
+                           "and move its head back to an earlier signed one undetected; set it "
+                           "to a file the database's writers cannot write")
         log = AuditLog(self.sessions, key=key, anchor=anchor,
                        anchor_every_s=settings.anchor_every_s)
         log.check_key(settings.key_env)
