@@ -15,6 +15,7 @@ import anyio
 import httpx
 import pytest
 
+from bastion.errors import ConfigError
 from bastion.redteam import Campaign, make_config
 from bastion.redteam._config import credentials, public_url, scrub
 from bastion.redteam.reports import write_reports
@@ -85,3 +86,15 @@ def test_a_key_in_extra_body_is_redacted_in_the_log_header() -> None:
     dumped = json.dumps(config.public_dump())
     assert KEY not in dumped
     assert '"top_p": 0.9' in dumped
+
+
+@pytest.mark.parametrize("name", ["Authorization", "authorization"])
+def test_an_authorization_header_beside_api_key_env_is_refused(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The key of api_key_env replaced the header's token without a word.
+    monkeypatch.setenv("TARGET_KEY", KEY)
+    with pytest.raises(ConfigError, match="only one can be sent"):
+        OpenAITarget("http://m.test/v1", api_key_env="TARGET_KEY",
+                     headers={name: "Bearer other-token"})
+    OpenAITarget("http://m.test/v1", headers={name: "Bearer other-token"})
+    OpenAITarget("http://m.test/v1", api_key_env="TARGET_KEY", headers={"X-Trace": "1"})

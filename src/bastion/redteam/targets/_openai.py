@@ -62,6 +62,11 @@ class OpenAITarget(Target):
         given = {k: expand_env(v, "target option 'headers'") for k, v in (headers or {}).items()}
         check_userinfo(base_url, "target option 'base_url'", authorization(given) or (
             f"the API key of option api_key_env {api_key_env!r}" if api_key_env else None))
+        if api_key_env and authorization(given):  # the key replaced the header, silently
+            raise ConfigError(f"{authorization(given)} and option api_key_env {api_key_env!r} "
+                              "each give an Authorization header, and only one can be sent; "
+                              "keep one (the gateway target reads api_key_env, default "
+                              "'BASTION_API_KEY': drop the header)")
         self._headers = {**given, **self._auth(api_key_env)}
         self._system, token = (system_prompt, "") if system_prompt is None or not plant_canary \
             else planted(system_prompt)
