@@ -3,6 +3,7 @@ fix it; they never crash the campaign (session 32's black-box pass, /tmp/s32/h9/
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -203,3 +204,45 @@ def test_an_http_target_passes_on_the_servers_retry_after() -> None:
         _send(_http(lambda r: httpx.Response(429, headers={"retry-after": "30"}, text="slow")))
     assert info.value.retryable
     assert info.value.retry_after == 30.0
+
+
+def _opens_sessions(name_it_once: bool) -> tuple[list[dict[str, str]], HttpTarget]:
+    """A chat API that names a conversation's id only in the answer that opens it (or never)."""
+    seen: list[dict[str, str]] = []
+
+    def chat(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append(body)
+        if body["sid"] or not name_it_once:
+            return httpx.Response(200, json={"reply": f"r{len(seen)}"})
+        return httpx.Response(200, json={"reply": f"r{len(seen)}", "conv": {"id": "c1"}})
+
+    return seen, _http(chat, body='{"q": "{prompt}", "sid": "{session_id}"}',
+                       response_path="reply", session_path="conv.id")
+
+
+def _three_turns(target: HttpTarget) -> list[str]:
+    async def go() -> list[str]:
+        talk: list[Message] = []
+        for turn in ("u1", "u2", "u3"):
+            reply = await target.send([*talk, Message("user", turn)])
+            talk += [Message("user", turn), Message("assistant", reply.text)]
+        return [m.content for m in talk if m.role == "assistant"]
+
+    return anyio.run(go)
+
+
+def test_a_session_id_named_only_when_the_conversation_opens_is_kept() -> None:
+    # Every turn after the first failed: "response has no 'conv' on path 'conv.id'".
+    seen, target = _opens_sessions(name_it_once=True)
+    assert _three_turns(target) == ["r1", "r2", "r3"]
+    assert [(b["q"], b["sid"]) for b in seen] == [("u1", ""), ("u2", "c1"), ("u3", "c1")]
+
+
+def test_a_server_that_never_names_the_session_fails_the_second_turn_saying_so() -> None:
+    seen, target = _opens_sessions(name_it_once=False)
+    assert anyio.run(target.send, [Message("user", "u1")]).text == "r1", "one turn needs no id"
+    with pytest.raises(TargetError, match=r"named no conversation id at option 'session_path' "
+                                          r"'conv\.id'"):
+        _three_turns(target)
+    assert all(b["sid"] == "" for b in seen), "no turn went on in a conversation of its own"

@@ -325,18 +325,41 @@ class HttpTarget(Target):
             session = self._sessions.pop(_key(history), None)
         if session is None:  # a new conversation, or one rewound: replay it in a new session
             session = "" if self.session_path else uuid.uuid4().hex
-            for message in history:
-                if message.role == "user":
-                    replayed = await self._request(
-                        self.render(message.content, session=session, context=documents),
-                        session)
-                    session = replayed.session or session
+            for index, message in enumerate(m for m in history if m.role == "user"):
+                if index:
+                    self._going_on(session)
+                replayed = await self._request(
+                    self.render(message.content, session=session, context=documents), session)
+                session = replayed.session or session
+        if history:
+            self._going_on(session)
         answer = await self._request(self.render(prompt, session=session, context=documents),
                                      session)
         async with self._lock:
             self._sessions[_key([*turns, Message("assistant", answer.text)])] = \
                 answer.session or session
         return Reply(answer.text, answer.blocked)
+
+    def _going_on(self, session: str) -> None:
+        """Raise when a conversation goes on but the server never named its id: the next
+        turn would open a new conversation and the attack would silently be single-turn."""
+        if not session:
+            raise TargetError(f"{self._shown} named no conversation id at option "
+                              f"'session_path' {self.session_path!r} in its first answer, so a "
+                              "next turn would open a new conversation; point 'session_path' "
+                              "at the id in the answer, or leave it empty for Bastion to make "
+                              "the ids")
+
+    def _session_in(self, data: Any, session: str | None) -> str | None:
+        """The session id an answer names; the one in use when it names none (many APIs
+        return the id only in the answer that opens the conversation: every later turn
+        failed with 'response has no ...')."""
+        if not self.session_path:
+            return session
+        try:
+            return _reply_text(json_path(data, self.session_path), self.session_path)
+        except (ValueError, KeyError):
+            return session or None
 
     async def _request(self, content: str, session: str | None) -> _Answer:
         headers = {**self._type, **self.headers}  # a Content-Type given in 'headers' wins
@@ -367,11 +390,9 @@ class HttpTarget(Target):
                               "set option 'response_path' empty (-T response_path=)") from exc
         try:
             text = _reply_text(json_path(data, self.response_path), self.response_path)
-            found = (_reply_text(json_path(data, self.session_path), self.session_path)
-                     if self.session_path else session)
         except (ValueError, KeyError) as exc:
             raise TargetError(f"cannot read the reply from {self._shown}: {exc}") from exc
-        return _Answer(text, False, found)
+        return _Answer(text, False, self._session_in(data, session))
 
     async def aclose(self) -> None:
         """Close the connection pool."""
