@@ -246,3 +246,10 @@ def test_a_server_that_never_names_the_session_fails_the_second_turn_saying_so()
                                           r"'conv\.id'"):
         _three_turns(target)
     assert all(b["sid"] == "" for b in seen), "no turn went on in a conversation of its own"
+
+
+def test_a_streamed_openai_answer_is_refused_up_front() -> None:
+    # Every attempt errored: the server answered server-sent events, which are not JSON.
+    with pytest.raises(ConfigError, match="'stream': true"):
+        OpenAITarget("http://m.test/v1", extra_body={"stream": True, "top_p": 0.9})
+    OpenAITarget("http://m.test/v1", extra_body={"stream": False})

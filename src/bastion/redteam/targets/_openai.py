@@ -56,6 +56,10 @@ class OpenAITarget(Target):
         if clash:
             raise ConfigError(f"target option 'extra_body' may not set {clash}; the campaign "
                               "sends them")
+        if (extra_body or {}).get("stream"):  # every answer came as SSE: 'not JSON'
+            raise ConfigError("target option 'extra_body' sets 'stream': true, but this target "
+                              "reads whole answers; take 'stream' out (a streamed answer is "
+                              "judged the same once whole)")
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.extra_body = dict(extra_body or {})
