@@ -253,3 +253,13 @@ def test_a_streamed_openai_answer_is_refused_up_front() -> None:
     with pytest.raises(ConfigError, match="'stream': true"):
         OpenAITarget("http://m.test/v1", extra_body={"stream": True, "top_p": 0.9})
     OpenAITarget("http://m.test/v1", extra_body={"stream": False})
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_a_failure_status_listed_as_blocked_is_refused(status: int) -> None:
+    # With blocked_status [500], a target answering 500 to everything scored as refusing
+    # every attack and 'bastion redteam gate --max-asr 0' passed.
+    with pytest.raises(ConfigError, match="an outage would count as refusals"):
+        _http(lambda r: httpx.Response(status), blocked_status=[403, status])
+    blocked = _http(lambda r: httpx.Response(451), blocked_status=[403, 451])
+    assert anyio.run(blocked.send, [Message("user", "hi")]).blocked

@@ -241,6 +241,13 @@ class HttpTarget(Target):
         self._secrets = Secrets(canaries=(*canaries, *([token] if token else [])),
                                 system_prompt=self._system)
         self.blocked_status = frozenset(blocked_status)
+        failures = sorted(s for s in self.blocked_status if s in RETRYABLE or s >= 500)
+        if failures:  # a target down would read as a target refusing: the gate passed
+            raise ConfigError(f"HTTP target option 'blocked_status' lists {failures}, which "
+                              "mean the server failed or is busy, not that a guardrail "
+                              "blocked the prompt: an outage would count as refusals and "
+                              "pass the gate; list the 4xx the guardrail answers (often 400, "
+                              "403 or 451)")
         self._json = body.lstrip().startswith(("{", "["))
         given = next((v for k, v in self.headers.items() if k.lower() == "content-type"), None)
         # A form's values are URL-encoded: a prompt's '&' or '=' began a new field.
