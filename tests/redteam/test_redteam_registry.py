@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -200,6 +201,20 @@ def test_an_option_of_the_wrong_type_is_named_before_the_plugin_runs(
     # blocked_status='abc') a set of letters used as HTTP statuses.
     with pytest.raises(ConfigError, match=message):
         create(kind, name, **options)
+
+
+@pytest.mark.parametrize(("options", "hint"), [
+    ({"url": "http://x", "blocked_status": 403}, "write a list: blocked_status=[403]"),
+    ({"url": "http://x", "canaries": "ACCT-1"}, "write a list: canaries=[ACCT-1]"),
+])
+def test_one_value_where_a_list_is_taken_says_to_write_a_list(
+        options: dict[str, Any], hint: str) -> None:
+    # Session 32: '-T blocked_status=403' said only "takes Sequence[int], not 403".
+    with pytest.raises(ConfigError, match=re.escape(hint)):
+        create("targets", "http", **options)
+    with pytest.raises(ConfigError) as info:
+        create("targets", "http", url="http://x", timeout="abc")
+    assert "write a list" not in str(info.value)
 
 
 def test_third_party_plugin_registers_like_a_builtin() -> None:

@@ -159,18 +159,30 @@ def check_types(kind: str, name: str, cls: type[Any], given: Mapping[str, Any]) 
     for key, value in given.items():
         if key not in hints:
             continue
+        adapter = TypeAdapter(hints[key], config=_ANY_TYPE)
         try:
-            TypeAdapter(hints[key], config=_ANY_TYPE).validate_python(value)
+            adapter.validate_python(value)
         except ValidationError as exc:
             wanted = (hints[key].__name__ if isinstance(hints[key], type) else
                       str(hints[key]).replace("typing.", "").replace("collections.abc.", ""))
             raise ConfigError(f"{kind} {name!r} option {key!r} takes {wanted}, not {value!r} "
-                              f"({exc.errors()[0]['msg']})") from exc
+                              f"({exc.errors()[0]['msg']}){_as_list(adapter, key, value)}"
+                              ) from exc
         except (PydanticUserError, SchemaError, TypeError):  # a protocol: not checkable
             continue
 
 
 _ANY_TYPE = ConfigDict(arbitrary_types_allowed=True)
+
+
+def _as_list(adapter: TypeAdapter[Any], key: str, value: Any) -> str:
+    """'; write a list: key=[value]' when one value was given where a list is taken
+    (``-T blocked_status=403``, ``-T canaries=ACCT-1``), else ''."""
+    try:
+        adapter.validate_python([value])
+    except (ValidationError, TypeError):
+        return ""
+    return f"; write a list: {key}=[{value}]"
 
 
 def _hints(cls: type[Any]) -> dict[str, Any]:
