@@ -159,8 +159,8 @@ def check_types(kind: str, name: str, cls: type[Any], given: Mapping[str, Any]) 
     for key, value in given.items():
         if key not in hints:
             continue
-        adapter = TypeAdapter(hints[key], config=_ANY_TYPE)
         try:
+            adapter = TypeAdapter(hints[key], config=_ANY_TYPE)
             adapter.validate_python(value)
         except ValidationError as exc:
             wanted = (hints[key].__name__ if isinstance(hints[key], type) else
