@@ -84,6 +84,15 @@ def decide(scores: Sequence[Score]) -> tuple[bool, str]:
     return True, "; ".join(f"{s.scorer}: {s.reason}" for s in decided)
 
 
+def _check_options(setting: str, options: dict[str, dict[str, Any]], used: set[str]) -> None:
+    """Raise a ConfigError for options given to a plugin the campaign does not use (a typo
+    such as ``piar`` would otherwise change nothing without a word)."""
+    stray = sorted(set(options) - used)
+    if stray:
+        raise ConfigError(f"{setting} name {stray[0]!r}, which this campaign does not use "
+                          f"(it uses {sorted(used)}); fix the name or add it")
+
+
 class Campaign:
     """A configured campaign, ready to run.
 
@@ -112,9 +121,13 @@ class Campaign:
         else:
             self.planned = planned
             self.cases = list({p.case.id: p.case for p in planned}.values())
+        used = {p.strategy for p in self.planned}
+        names = {n for p in self.planned for n in p.converters}
+        _check_options("strategy_options", config.strategy_options, used)
+        _check_options("converter_options", config.converter_options, names)
         self.strategies: dict[str, Strategy] = {
-            n: make_strategy(n, self.attacker, check=True)
-            for n in sorted({p.strategy for p in self.planned})}
+            n: make_strategy(n, self.attacker, check=True, **config.strategy_options.get(n, {}))
+            for n in sorted(used)}
         multi = sorted(n for n, s in self.strategies.items() if s.multi_turn)
         if multi and not self.target.multi_turn:
             raise ConfigError(f"strategies {multi} hold conversations, but target "
@@ -124,9 +137,9 @@ class Campaign:
         if planting and self.target.context_refused:
             raise ConfigError(f"probes {planting} plant context (a document or tool result) "
                               f"before the prompt, but {self.target.context_refused}")
-        names = {n for p in self.planned for n in p.converters}
         self.converters: dict[str, Converter] = {
-            n: make_converter(n, self.attacker) for n in sorted(names)}
+            n: make_converter(n, self.attacker, **config.converter_options.get(n, {}))
+            for n in sorted(names)}
         wanted = set(config.scorers or {n for c in self.cases for n in c.scorers})
         self.scorers: dict[str, Scorer] = {
             n: make_scorer(n, self.attacker, config.harm_tier, config.harm_options,

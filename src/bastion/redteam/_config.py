@@ -42,6 +42,8 @@ class CampaignConfig(BaseModel):
         probes: probe names; ``probe_options`` maps a probe name to its options.
         converters: converter stacks, each ``a+b`` (applied left to right); ``none`` = as is.
         strategies: strategy names; each case runs once per strategy and converter stack.
+        strategy_options / converter_options: options by plugin name (``{"pair":
+            {"streams": 5}}``), the ones ``bastion redteam list`` shows.
         scorers: override every case's scorers (default: each probe's own choice).
         harm_tier: classifier tier of the harm scorer; ``harm_options`` are its constructor
             options (a fixed-verdict table in tests, an LLM endpoint...).
@@ -67,6 +69,8 @@ class CampaignConfig(BaseModel):
     probe_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     converters: list[str] = Field(default_factory=lambda: ["none"])
     strategies: list[str] = Field(default_factory=lambda: ["single"])
+    strategy_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    converter_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     scorers: list[str] | None = None
     harm_tier: str = "default"
     harm_options: dict[str, Any] = Field(default_factory=dict)

@@ -111,7 +111,8 @@ def check_options(kind: str, name: str, cls: type[Any], given: Mapping[str, Any]
     unknown = [] if open_ended else sorted(set(given) - set(options) - _PYTHON_ONLY)
     if unknown:
         raise ConfigError(f"{kind} {name!r} has no option {unknown[0]!r}; its options are "
-                          f"{sorted(options)} (see 'bastion redteam list {kind}s')")
+                          f"{sorted(options)} (see 'bastion redteam list "
+                          f"{'strategies' if kind == 'strategy' else kind + 's'}')")
     for option in options.values():
         if option.required and option.name not in given:
             about = f" ({option.doc.rstrip('.')})" if option.doc else ""
