@@ -263,3 +263,17 @@ def test_a_failure_status_listed_as_blocked_is_refused(status: int) -> None:
         _http(lambda r: httpx.Response(status), blocked_status=[403, status])
     blocked = _http(lambda r: httpx.Response(451), blocked_status=[403, 451])
     assert anyio.run(blocked.send, [Message("user", "hi")]).blocked
+
+
+@pytest.mark.parametrize(("code", "blocked"), [
+    ("content_filter", True), ("content_policy_violation", True), ("guardrail", True),
+    ("account_blocked", False), ("ip_blocked", False), ("moderation_service_down", False)])
+def test_only_a_guardrails_own_error_code_reads_as_a_block(code: str, blocked: bool) -> None:
+    # A 403 'account_blocked' (a key refused) matched 'blocked' as a substring: every attack
+    # scored as refused and the gate passed.
+    target = _openai(403, json={"error": {"code": code, "type": "permission_error"}})
+    if blocked:
+        assert anyio.run(target.send, [Message("user", "hi")]).blocked
+        return
+    with pytest.raises(TargetError, match="HTTP 403"):
+        anyio.run(target.send, [Message("user", "hi")])

@@ -100,8 +100,9 @@ def retry_after(response: httpx.Response) -> float | None:
 
 def parse_response(response: httpx.Response) -> Reply:
     """The reply in an HTTP response; raises TargetError for failures."""
-    if response.status_code in (400, 403) and any(
-            code in _error_code(response) for code in BLOCK_CODES):
+    # The code or type must be a guardrail's whole word: as a substring, an account's
+    # 'account_blocked' read as a guardrail block, so a refused key passed the gate.
+    if response.status_code in (400, 403) and set(_error_code(response).split()) & BLOCK_CODES:
         return Reply(f"[blocked by guardrail: {_error_code(response).strip()}]", blocked=True)
     if response.status_code >= 400:
         raise TargetError(f"target answered HTTP {response.status_code}: "
