@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bastion.gateway._split import across
+from bastion.gateway._held import Held
+from bastion.gateway._split import KEY_END_SHOWN, across, held_from, may_end_key
 from bastion.testing import serve_app
 
 from .conftest import GatewayFactory, RawUpstream, Running, sse_frames
@@ -243,3 +244,91 @@ def test_texts_that_only_touch_the_key_are_no_cut_key(backend: str) -> None:
     assert not across(["anything", "at all"], "")
     assert across(["Your token is inte", "rnal-vl", "lm-tok", "en-7f3a9c, ok"], TOKEN)
     assert not across(["inte", "rnal-vl", "lm-tok", "en-7f3a9d"], TOKEN)
+
+
+#: Content that begins with the key's rest and goes on long enough to be released piece by
+#: piece, then the reasoning that ends with the key's beginning.
+BENIGN = ["Tea is a drink made by steeping leaves in hot water. ",
+          "Green tea is steeped for two minutes at eighty degrees. ",
+          "Black tea takes longer and boiling water. ", "Enjoy it with friends. "]
+
+
+@pytest.mark.parametrize(("route", "name", "pieces"), [
+    ("/chat/completions", "content", 0), ("/chat/completions", "content", 3),
+    ("/chat/completions", "note", 3), ("/responses", "content", 0),
+    ("/responses", "content", 3)])
+def test_a_fields_head_that_may_end_the_key_waits_for_the_other_fields(
+        keyed_gw: tuple[RawUpstream, Running], route: str, name: str, pieces: int) -> None:
+    """The content carrying the key's rest came before the reasoning that begins it: its
+    frames left, checked and benign, before the cut could be seen (left open by 5505aa8).
+    Three characters a chunk, a head is held while it may still become the key's end (a
+    field with no name, ``note``, keeps no tail back)."""
+    raw, gw = keyed_gw
+    rest = f"{TOKEN[8:]}, keep it. "
+    content, first = [*_pieces(rest, list(range(pieces, len(rest), pieces or len(rest)))),
+                      *BENIGN], \
+        f"Your token is {TOKEN[:8]}"
+    if route == "/responses":
+        raw.frames = [*map(_responses_delta, content),
+                      {"type": "response.reasoning_text.delta", "item_id": "r1",
+                       "output_index": 1, "content_index": 0, "delta": first}]
+    else:
+        raw.frames = [*(_chunk({name: text}) for text in content),
+                      _chunk({"reasoning_content": first})]
+    response = _post(gw, route, stream=True)
+    frames = sse_frames(response.text)
+    shown = "".join(json.loads(f).get("delta", "") if route == "/responses" else
+                    json.loads(f)["choices"][0]["delta"].get(name, "")
+                    for f in frames[:-1])
+    for secret in ("7f3a9c", "vllm-token", "internal", "-vl"):
+        assert secret not in shown
+        assert secret not in response.text
+    assert json.loads(frames[-1])["error"]["code"] == "upstream_malformed"
+
+
+def test_a_head_waits_only_while_it_may_end_the_key(backend: str) -> None:
+    del backend
+    assert may_end_key("-vllm-token-7f3a9c, keep it.", TOKEN) is True
+    assert may_end_key("-VLLM-Token-7F3A9C", TOKEN) is True
+    assert may_end_key("-vl", TOKEN) is None  # may still become it
+    assert may_end_key("3a9c and tea", TOKEN) is True
+    assert may_end_key(TOKEN[-KEY_END_SHOWN:] + " and tea", TOKEN) is False  # few enough
+    assert may_end_key("Certainly", TOKEN) is False  # the key's last character alone
+    assert may_end_key("-vllm tea", TOKEN) is False
+    assert may_end_key(TOKEN + " whole", TOKEN) is False  # whole: written as withheld
+    assert may_end_key("", TOKEN) is False
+    assert may_end_key("tea", "") is False
+
+
+def test_offsets_of_a_held_end_are_the_texts_own_when_lower_case_is_longer(
+        backend: str) -> None:
+    """'İ'.lower() is two characters: an offset found in the lowered text would release
+    the key's first character; and 'İ' or a dotless i begins the key as ``re.IGNORECASE`` (``cut``)
+    reads it, so the beginning left before the key was found whole."""
+    del backend
+    text = "Tea İs here: internal-vl"
+    assert held_from(text, TOKEN) == text.index("internal")
+    assert held_from("Tea: İNTERNAL-VL", TOKEN) == len("Tea: ")
+    assert held_from("Tea: ınternal-vl", TOKEN) == len("Tea: ")  # a dotless i, as the regex
+    assert held_from("Tea İs ready", TOKEN) == len("Tea İs ready")
+    assert across(["Your token İs İnternal-vl", "lm-token-7f3a9c"], TOKEN)
+
+
+def _note_frames(held: Held, *pieces: str) -> int:
+    """Add ``pieces`` of an unnamed field (which keeps no tail back), check everything, and
+    count the frames that may leave."""
+    for piece in pieces:
+        chunk = _chunk({"note": piece})
+        held.add("chat", f"data: {json.dumps(chunk)}\n\n", chunk, CHAT)
+    for key in held.buffers:
+        held.mark_checked(key, 0)
+    return len(list(held.releasable(None)))
+
+
+def test_a_head_that_may_still_end_the_key_is_held_until_it_cannot(backend: str) -> None:
+    del backend
+    held = Held(secret=TOKEN)
+    assert _note_frames(held, "-vl") == 0  # may become '-vllm-token-7f3a9c'
+    assert _note_frames(held, "lm tea") == 2  # cannot any more: both leave
+    assert _note_frames(Held(secret=TOKEN), "-vllm-tok", "en-7f3a9c, tea") == 0
+    assert _note_frames(Held(), "-vl") == 1  # no upstream key: nothing changes

@@ -30,7 +30,7 @@ from bastion.gateway._extract import Path, set_path
 from bastion.gateway._respond import dumps
 from bastion.gateway._responses import ECHO, TERMINAL, event_texts
 from bastion.gateway._said import Said
-from bastion.gateway._split import held_from
+from bastion.gateway._split import held_from, may_end_key
 from bastion.gateway._walk import NAMES, AnswerText, Key
 
 _SENTENCE_END = re.compile(r"[.!?\u2026](?=[\s\"'\)\]])|[\u3002\uff01\uff1f\n]")
@@ -78,8 +78,10 @@ class Held:
 
     def __init__(self, *, said: bool = False, secret: str = "") -> None:
         self.buffers: dict[Key, str] = {}
-        #: The gateway's upstream key: a buffer's end that may begin it is held (``_split``).
+        #: The gateway's upstream key: a buffer's end that may begin it is held (``_split``),
+        #: and a buffer whose head may end it, until the stream ends (:meth:`_head_end`).
         self.secret = secret
+        self.settled: set[Key] = set()  # buffers whose head cannot end the key
         #: Each choice's text in arrival order, kept where values are masked (see ``_said``).
         self.said = Said() if said else None
         self.reader = Reader()
@@ -235,8 +237,20 @@ class Held:
         if head in _RUNNING:  # an encoded run still arriving is held whole (see _run_start)
             limit = min(limit, _run_start(self.buffers[key], self.safe.get(key, 0)))
         if self.secret:
-            limit = min(limit, held_from(self.buffers[key], self.secret))
+            limit = min(limit, held_from(self.buffers[key], self.secret), self._head_end(key))
         self.safe[key] = max(self.safe.get(key, 0), limit)
+
+    def _head_end(self, key: Key) -> int:
+        """0 while buffer ``key`` may begin with the end of the upstream key, which another
+        field may still end with the beginning of (``_split.across``, checked at the end):
+        the content carrying the key's rest, sent before the reasoning that begins it, left
+        checked and benign before the cut could be seen (issue 8). The buffer's length
+        once its head cannot."""
+        if key not in self.settled:
+            if may_end_key(self.buffers[key], self.secret) is not False:
+                return 0
+            self.settled.add(key)
+        return len(self.buffers[key])
 
     def _sentence_end(self, key: Key, limit: int, within: int) -> int:
         """The last sentence end in the checked text (a finished sentence needs no tail:

@@ -8,7 +8,9 @@ and a key found whole in the buffer leaves as the placeholder in the slice where
 its other pieces dropped (:func:`cut`): what a client shows is what a whole answer gives.
 A key cut between two fields (``reasoning_content`` ends with its first half, ``content``
 begins with the rest) is in no field whole: :func:`across` finds it, and the answer is
-withheld.
+withheld. A stream is stopped at its end, when every field has ended: a field's end that
+may begin the key is held until then, and so is a field's head that may end it
+(:func:`may_end_key`; the rest sent before the beginning left first).
 """
 
 from __future__ import annotations
@@ -19,15 +21,70 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+#: The most of the key's closing characters a field may begin with and still leave before
+#: the stream ends (:func:`may_end_key`): a field beginning with its last character (a 'c'
+#: ending the key, any 'Certainly') would otherwise hold every stream whole; three closing
+#: characters are fewer than the last four a receipt prints of a card.
+KEY_END_SHOWN = 3
+
+
+#: Letters ``re.IGNORECASE`` (how :func:`cut` and ``_upstream`` find the key) reads as 'i'
+#: or 's' where ``str.lower`` keeps them apart: a dotted capital I, a dotless i, a long s.
+_SAME_LETTER = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+
+
+def fold(text: str) -> str:
+    """``text`` in lower case as ``re.IGNORECASE`` compares an ASCII key, one character for
+    each: ``str.lower`` writes 'İ' as two ('i̇'), which moved every offset after it, so an
+    offset found in the lowered text cut the text itself one character off; and it keeps
+    the dotted capital I, the dotless i and the long s apart from 'i' and 's', so a key the
+    regex withholds was not held back while it arrived, nor found in a whole answer (both
+    left)."""
+    if text.isascii():
+        return text.lower()
+    return text.translate(_SAME_LETTER).lower()
+
 
 def held_from(text: str, secret: str) -> int:
     """Where the longest end of ``text`` that begins ``secret`` (any case) starts: the text
     from there may be the secret still arriving. ``len(text)`` when no end of it does."""
-    first, size = secret[:1].lower(), len(secret)
-    for at in range(max(0, len(text) - size + 1), len(text)):
-        if text[at].lower() == first and secret.lower().startswith(text[at:].lower()):
-            return at
-    return len(text)
+    return next(begun(text, fold(secret)), len(text))
+
+
+def begun(text: str, key: str) -> Iterator[int]:
+    """Where each end of ``text`` that begins ``key`` (folded: :func:`fold`) but is shorter
+    starts, longest first; offsets in ``text`` itself. Only the end that can is folded: a
+    ``find`` per occurrence of the key's first character there."""
+    if not key:
+        return
+    start = max(0, len(text) - len(key) + 1)
+    end = fold(text[start:])
+    at = end.find(key[0])
+    while at != -1:
+        if key.startswith(end[at:]):
+            yield start + at
+        at = end.find(key[0], at + 1)
+
+
+def may_end_key(text: str, secret: str) -> bool | None:
+    """Whether ``text`` begins with the end of ``secret`` (any case), more of it than
+    :data:`KEY_END_SHOWN` characters: the rest of a key whose beginning another field may
+    still end with (:func:`across`), so the text waits for the stream's end. ``None`` while
+    it may still become one (all of ``text`` so far lies inside the secret), ``False`` once
+    it cannot (its head is settled: later pieces only add to the end)."""
+    key = fold(secret)
+    head = fold(text[:len(key)])
+    if not head or not key:
+        return False
+    undecided = False
+    at = key.find(head[0], 1)
+    while 0 < at < len(key) - KEY_END_SHOWN:
+        rest = key[at:]
+        if head.startswith(rest):
+            return True
+        undecided = undecided or rest.startswith(head)
+        at = key.find(head[0], at + 1)
+    return None if undecided else False
 
 
 def cut(text: str, secret: str, start: int, end: int, placeholder: str,
@@ -58,11 +115,11 @@ def across(texts: Sequence[str], secret: str) -> bool:
     begins with the rest: the secret cut between two fields, which a client shows side by
     side (a black-box pass: reasoning, then content); or the secret runs over three texts or
     more in a row (:func:`_spanning`)."""
-    key = secret.lower()
+    key = fold(secret)
     if not key:
         return False
-    lowered = [text.lower() for text in texts]
-    ends = [_begun(text, key) for text in lowered]
+    lowered = [fold(text) for text in texts]
+    ends = [[len(text) - at for at in begun(text, key)] for text in lowered]
     return _spanning(lowered, key) or any(
         first != second and any(text.startswith(key[size:]) for size in sizes)
         for first, sizes in enumerate(ends) if sizes
@@ -81,18 +138,6 @@ def _spanning(texts: list[str], key: str) -> bool:
             return True
         at = joined.find(key, at + 1)
     return False
-
-
-def _begun(text: str, key: str) -> list[int]:
-    """The lengths of the ends of ``text`` that begin ``key`` but are shorter (both lower
-    case): a ``find`` per occurrence of its first character near the end."""
-    sizes = []
-    at = text.find(key[0], max(0, len(text) - len(key) + 1))
-    while at != -1:
-        if key.startswith(text[at:]):
-            sizes.append(len(text) - at)
-        at = text.find(key[0], at + 1)
-    return sizes
 
 
 def strings(value: Any) -> Iterator[str]:
