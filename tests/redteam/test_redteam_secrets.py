@@ -9,6 +9,7 @@ terminal's "first error" line.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -16,7 +17,7 @@ import httpx
 import pytest
 
 from bastion.errors import ConfigError
-from bastion.redteam import Campaign, make_config
+from bastion.redteam import Attacker, Campaign, make_config
 from bastion.redteam._config import credentials, public_url, scrub
 from bastion.redteam.reports import write_reports
 from bastion.redteam.targets._http import HttpTarget
@@ -98,3 +99,25 @@ def test_an_authorization_header_beside_api_key_env_is_refused(
                      headers={name: "Bearer other-token"})
     OpenAITarget("http://m.test/v1", headers={name: "Bearer other-token"})
     OpenAITarget("http://m.test/v1", api_key_env="TARGET_KEY", headers={"X-Trace": "1"})
+
+
+@pytest.mark.parametrize("make", [
+    lambda: OpenAITarget("http://m.test/v1", api_key_env="TARGET_KEY"),
+    lambda: OpenAITarget("http://m.test/v1", headers={"X-Api-Key": "${TARGET_KEY}"}),
+    lambda: HttpTarget("http://a.test/", headers={"Authorization": "Bearer ${TARGET_KEY}"}),
+    lambda: Attacker("http://a.test/v1", api_key_env="TARGET_KEY"),
+])
+def test_a_key_ending_in_a_newline_is_refused_without_showing_it(
+        make: Callable[[], object], monkeypatch: pytest.MonkeyPatch) -> None:
+    # httpx refused the header at every request with "Illegal header value b'Bearer sk-...\n'",
+    # which reached the log and the terminal: the key, and its newline escaped, past the scrub.
+    monkeypatch.setenv("TARGET_KEY", KEY + "\n")
+    with pytest.raises(ConfigError, match="line break") as info:
+        make()
+    assert KEY not in str(info.value)
+    assert "TARGET_KEY" in str(info.value)
+
+
+def test_a_literal_header_value_with_a_line_break_is_refused() -> None:
+    with pytest.raises(ConfigError, match="HTTP target header 'X-A' holds a line break"):
+        HttpTarget("http://a.test/", headers={"X-A": "a\nb"})

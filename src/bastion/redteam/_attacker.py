@@ -18,6 +18,7 @@ from bastion.errors import ConfigError
 from bastion.redteam._config import check_userinfo, public_url
 from bastion.redteam._errors import AttackerError
 from bastion.redteam._types import Message
+from bastion.redteam.targets._http import check_header_value
 
 
 class Attacker:
@@ -49,6 +50,8 @@ class Attacker:
             if not key:
                 raise ConfigError(f"environment variable {api_key_env!r} (attacker API key) "
                                   "is not set")
+            check_header_value(key, f"environment variable {api_key_env!r} (attacker API "
+                                    "key)")
             headers["Authorization"] = f"Bearer {key}"
         self.model = model
         self.temperature = temperature

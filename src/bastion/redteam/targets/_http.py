@@ -65,6 +65,7 @@ class _Answer:
 
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a tab is allowed in a header value
 _INDEX = re.compile(r"\[(\d+)\]")
 # The paths json_path reads: dotted keys and [n] indexes, optionally after "$".
 _PATH = re.compile(r"\$?(?:\.?[^.\[\]'\"*?@()$]+|\[\d+\])*")
@@ -119,8 +120,21 @@ def expand_env(value: str, where: str = "an HTTP target header") -> str:
         if found is None:
             raise ConfigError(f"environment variable {match.group(1)!r} named in {where} is "
                               "not set")
+        check_header_value(found, f"environment variable {match.group(1)!r} named in {where}")
         return found
-    return _ENV.sub(repl, value)
+    checked = _ENV.sub(repl, value)
+    check_header_value(checked, where)
+    return checked
+
+
+def check_header_value(value: str, where: str) -> None:
+    """Raise a ConfigError, never showing the value, when it holds a line break or another
+    control character: httpx refused it at every request with a message quoting it whole (a
+    key read from a file with its newline reached the log and the terminal)."""
+    if _CONTROL.search(value):
+        raise ConfigError(f"{where} holds a line break or another control character, which "
+                          "a header cannot carry (a key read from a file often ends in a "
+                          "newline): strip it, e.g. export KEY=\"$(tr -d '\\r\\n' < key.txt)\"")
 
 
 def authorization(headers: Mapping[str, str]) -> str | None:
@@ -232,7 +246,8 @@ class HttpTarget(Target):
             check_path(path, option)
         self.url, self.body, self.method = url, body, method.upper()
         self._shown = public_url(url)  # for messages, which reach logs and reports
-        self.headers = {k: expand_env(v) for k, v in (headers or {}).items()}
+        self.headers = {k: expand_env(v, f"HTTP target header {k!r}")
+                        for k, v in (headers or {}).items()}
         check_userinfo(url, "HTTP target option 'url'", authorization(self.headers))
         self.response_path, self.session_path, self.context = response_path, session_path, context
         sent = "{system}" in body or "{messages}" in body

@@ -14,7 +14,7 @@ from bastion.redteam._canary import planted
 from bastion.redteam._config import check_userinfo, credentials, public_url
 from bastion.redteam._errors import TargetError
 from bastion.redteam._types import Message, Reply, Secrets
-from bastion.redteam.targets._http import authorization, expand_env
+from bastion.redteam.targets._http import authorization, check_header_value, expand_env
 from bastion.redteam.targets._wire import parse_response, request_body, tool_function
 
 
@@ -63,7 +63,8 @@ class OpenAITarget(Target):
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.extra_body = dict(extra_body or {})
-        given = {k: expand_env(v, "target option 'headers'") for k, v in (headers or {}).items()}
+        given = {k: expand_env(v, f"header {k!r} of target option 'headers'")
+                 for k, v in (headers or {}).items()}
         check_userinfo(base_url, "target option 'base_url'", authorization(given) or (
             f"the API key of option api_key_env {api_key_env!r}" if api_key_env else None))
         if api_key_env and authorization(given):  # the key replaced the header, silently
@@ -90,6 +91,7 @@ class OpenAITarget(Target):
         if not key:
             raise ConfigError(f"environment variable {api_key_env!r} (target API key) is not "
                               "set")
+        check_header_value(key, f"environment variable {api_key_env!r} (target API key)")
         return {"Authorization": f"Bearer {key}"}
 
     @property
