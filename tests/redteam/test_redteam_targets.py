@@ -20,8 +20,9 @@ from bastion.redteam import (
     make_config,
     run_campaign,
 )
-from bastion.redteam.targets._http import HttpTarget, json_path
+from bastion.redteam.targets._http import HttpTarget
 from bastion.redteam.targets._openai import GatewayTarget, OpenAITarget
+from bastion.redteam.targets._template import json_path
 from bastion.testing import Reply as ScriptReply
 from bastion.testing import ScriptedChatModel, serve_on_loopback
 

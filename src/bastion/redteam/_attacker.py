@@ -18,7 +18,7 @@ from bastion.errors import ConfigError
 from bastion.redteam._config import check_userinfo, public_url
 from bastion.redteam._errors import AttackerError
 from bastion.redteam._types import Message
-from bastion.redteam.targets._http import check_header_value
+from bastion.redteam.targets._template import check_header_value
 
 
 class Attacker:

@@ -13,8 +13,9 @@ sets and ``bastion redteam list targets`` shows.
 
 from bastion.redteam._base import Target
 from bastion.redteam.targets._callable import CallableTarget
-from bastion.redteam.targets._http import HttpTarget, json_path
+from bastion.redteam.targets._http import HttpTarget
 from bastion.redteam.targets._openai import GatewayTarget, OpenAITarget
+from bastion.redteam.targets._template import json_path
 from bastion.redteam.targets._vulnerable import VulnerableTarget
 
 __all__ = ["CallableTarget", "GatewayTarget", "HttpTarget", "OpenAITarget", "Target",

@@ -14,7 +14,7 @@ from bastion.redteam._canary import planted
 from bastion.redteam._config import check_userinfo, credentials, public_url
 from bastion.redteam._errors import TargetError
 from bastion.redteam._types import Message, Reply, Secrets
-from bastion.redteam.targets._http import authorization, check_header_value, expand_env
+from bastion.redteam.targets._template import authorization, check_header_value, expand_env
 from bastion.redteam.targets._wire import parse_response, request_body, tool_function
 
 
