@@ -15,6 +15,7 @@ import pytest
 from bastion.errors import ConfigError
 from bastion.redteam import Campaign, Message, TargetError, make_config
 from bastion.redteam._session import MAX_REPLY
+from bastion.redteam.targets._callable import CallableTarget
 from bastion.redteam.targets._http import HttpTarget
 from bastion.redteam.targets._openai import OpenAITarget
 
@@ -277,3 +278,18 @@ def test_only_a_guardrails_own_error_code_reads_as_a_block(code: str, blocked: b
         return
     with pytest.raises(TargetError, match="HTTP 403"):
         anyio.run(target.send, [Message("user", "hi")])
+
+
+def test_a_callable_returning_none_is_an_error_and_an_object_its_json() -> None:
+    # Session 32: None was scored as the reply 'None', a dict as its Python repr.
+    def none(prompt: str) -> None:
+        return None
+
+    async def mapping(prompt: str) -> dict[str, object]:
+        return {"text": "hi", "ok": True}
+
+    with pytest.raises(TargetError, match="returned None; return the reply text"):
+        anyio.run(CallableTarget(none).send, [Message("user", "hi")])
+    reply = anyio.run(CallableTarget(mapping).send, [Message("user", "hi")])
+    assert json.loads(reply.text) == {"text": "hi", "ok": True}
+    assert anyio.run(CallableTarget(lambda p: 42).send, [Message("user", "hi")]).text == "42"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Callable, Sequence
 from importlib import import_module
 from typing import Any
@@ -71,7 +72,19 @@ class CallableTarget(Target):
             raise TargetError(f"target callable raised {type(exc).__name__}: {exc}") from exc
         if isinstance(result, Reply):
             return result
-        return Reply(str(result))
+        if result is None:  # it was scored as the reply 'None'
+            raise TargetError(f"target callable {_name(self.func)} returned None; return the "
+                              "reply text (or a Reply)")
+        if isinstance(result, str):
+            return Reply(result)
+        try:  # an object is its JSON, as the http target reads one (it was a Python repr)
+            return Reply(json.dumps(result, ensure_ascii=False, default=str))
+        except ValueError:  # a circular structure
+            return Reply(str(result))
+
+
+def _name(func: Callable[..., Any]) -> str:
+    return repr(getattr(func, "__qualname__", type(func).__name__))
 
 
 def _prompt(messages: Sequence[Message]) -> str:
