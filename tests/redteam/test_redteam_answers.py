@@ -293,3 +293,18 @@ def test_a_callable_returning_none_is_an_error_and_an_object_its_json() -> None:
     reply = anyio.run(CallableTarget(mapping).send, [Message("user", "hi")])
     assert json.loads(reply.text) == {"text": "hi", "ok": True}
     assert anyio.run(CallableTarget(lambda p: 42).send, [Message("user", "hi")]).text == "42"
+
+
+def test_an_empty_answer_cut_at_the_token_limit_is_an_error_not_a_refusal() -> None:
+    # A reasoning model spending max_tokens on its reasoning returned content null with
+    # finish_reason 'length': scored as a refusal, the attack 'failed' unanswered.
+    thinking = {"role": "assistant", "content": None, "reasoning_content": "Let me think..."}
+    target = _openai(200, json={"choices": [{"message": thinking, "finish_reason": "length"}]})
+    with pytest.raises(TargetError, match=r"token limit before writing any answer.*max_tokens"):
+        anyio.run(target.send, [Message("user", "hi")])
+    cut = _openai(200, json={"choices": [{"message": {"content": "Sure, step 1"},
+                                          "finish_reason": "length"}]})
+    assert anyio.run(cut.send, [Message("user", "hi")]).text == "Sure, step 1"
+    refused = _openai(200, json={"choices": [{"message": {"content": ""},
+                                              "finish_reason": "stop"}]})
+    assert anyio.run(refused.send, [Message("user", "hi")]).text == ""

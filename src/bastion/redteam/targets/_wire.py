@@ -114,6 +114,12 @@ def parse_response(response: httpx.Response) -> Reply:
     text = message.get("content") or ""
     calls = "".join(f'\n<tool_call name="{f.get("name", "?")}">{f.get("arguments", "")}'
                     "</tool_call>" for f in _functions(message.get("tool_calls")))
+    if not str(text).strip() and not calls and choice.get("finish_reason") == "length":
+        # A reasoning model that spends max_tokens thinking answers nothing; read as a
+        # refusal, it passed the gate without having answered.
+        raise TargetError("the model stopped at its token limit before writing any answer "
+                          "(finish_reason 'length', empty content); raise the target's "
+                          "option max_tokens (-T max_tokens=4096)")
     return Reply(str(text) + calls, blocked=choice.get("finish_reason") == "content_filter")
 
 
