@@ -293,3 +293,21 @@ def test_markdown_offers_no_address_from_an_answer_as_a_link() -> None:
     assert "help[@]evil[.]example" in html
     assert "<a " not in html
     assert "http://127.0.0.1:8000/v1" in text  # the operator's own target, as written
+
+
+def test_sarif_of_a_campaign_that_errored_or_did_not_finish_is_not_clean() -> None:
+    # Session 32: a campaign whose every attempt errored (target down) wrote a SARIF with no
+    # result and no notification: code scanning showed it as clean.
+    case = Case("p/1", "p", "x", "malware", (), (), "goal")
+    errored = [Attempt(f"e{i}", case, "single", (), i, error="cannot reach http://t/")
+               for i in range(3)]
+    run = json.loads(render("sarif", errored, {"attempts": 5}))["runs"][0]
+    (invocation,) = run["invocations"]
+    assert invocation["executionSuccessful"] is False
+    (note,) = invocation["toolExecutionNotifications"]
+    assert note["level"] == "error"
+    assert "3 of 3 attempts errored" in note["message"]["text"]
+    assert "2 planned attempts never ran" in note["message"]["text"]
+    assert "cannot reach http://t/" in note["message"]["text"]
+    clean = json.loads(render("sarif", _attempts(), {"config": {}, "attempts": 10}))["runs"][0]
+    assert clean["invocations"][0]["executionSuccessful"] is True, "only the no-file warning"

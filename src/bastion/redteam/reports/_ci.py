@@ -71,6 +71,21 @@ def _rule(probe: str, cases: Sequence[Case]) -> dict[str, Any]:
                            "security-severity": SECURITY_SEVERITY[worst]}}
 
 
+def _unproven(attempts: Sequence[Attempt], header: dict[str, Any]) -> list[dict[str, Any]]:
+    """An error notification for attempts that errored, went unjudged or never ran: a run
+    that proved nothing had no result and no notification, so code scanning showed it clean."""
+    failed = [a for a in attempts if a.error or undecided(a)]
+    planned = header.get("attempts")
+    missing = planned - len(attempts) if isinstance(planned, int) else 0
+    if not failed and missing <= 0:
+        return []
+    first = f" (first: {(failed[0].error or failed[0].reason)[:300]})" if failed else ""
+    return [{"level": "error", "message": {"text": (
+        f"{len(failed)} of {len(attempts)} attempts errored or could not be judged and "
+        f"{max(missing, 0)} planned attempts never ran{first}; the campaign proves nothing "
+        "about them, and 'bastion redteam gate' fails it")}}]
+
+
 def sarif_report(attempts: Sequence[Attempt], header: dict[str, Any] | None = None) -> str:
     """SARIF 2.1.0: one rule per probe, one result per successful attack.
 
@@ -105,9 +120,12 @@ def sarif_report(attempts: Sequence[Attempt], header: dict[str, Any] | None = No
     run: dict[str, Any] = {"tool": {"driver": {"name": "bastion-redteam", "version": __version__,
                                                "rules": rules}},
                            "results": results}
+    notes = _unproven(attempts, header)
     if results and (place is None or str(place.get("uri", "")).startswith("file:")):
-        run["invocations"] = [{"executionSuccessful": True, "toolExecutionNotifications": [
-            {"level": "warning", "message": {"text": NO_PLACE}}]}]
+        notes.append({"level": "warning", "message": {"text": NO_PLACE}})
+    if notes:
+        run["invocations"] = [{"executionSuccessful": not any(
+            n["level"] == "error" for n in notes), "toolExecutionNotifications": notes}]
     doc = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
            "runs": [run]}
     return json.dumps(doc, ensure_ascii=True, indent=2)
