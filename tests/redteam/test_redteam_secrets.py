@@ -121,3 +121,31 @@ def test_a_key_ending_in_a_newline_is_refused_without_showing_it(
 def test_a_literal_header_value_with_a_line_break_is_refused() -> None:
     with pytest.raises(ConfigError, match="HTTP target header 'X-A' holds a line break"):
         HttpTarget("http://a.test/", headers={"X-A": "a\nb"})
+
+
+def test_a_key_in_the_body_or_extra_body_can_come_from_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A key the API reads from the body had to be written there, and the log kept it whole;
+    # '${NAME}' was sent as written (and read as an unknown slot).
+    monkeypatch.setenv("TARGET_KEY", KEY)
+    monkeypatch.setenv("SEED", "1")
+    seen: list[bytes] = []
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        seen.append(request.content)
+        return httpx.Response(200, json={"response": f"you sent {request.content.decode()}"})
+
+    body = '{"prompt": "{prompt}", "apikey": "${TARGET_KEY}", "seed": "${SEED}"}'
+    target = HttpTarget("http://app.test/", body=body, transport=httpx.MockTransport(echo))
+    config = make_config(target="http", target_options={"url": "http://app.test/", "body": body},
+                         probes=["injection_direct"], harm_tier="rules", limit=2)
+    log = tmp_path / "run.jsonl"
+    attempts = anyio.run(Campaign(config, target=target).run, log)
+    assert json.loads(seen[0])["apikey"] == KEY
+    assert KEY not in log.read_text()
+    assert "${TARGET_KEY}" in log.read_text(), "the log keeps the reference for a rerun"
+    assert all('"seed": "1"' in a.turns[0].response for a in attempts), "'1' is no key"
+    monkeypatch.setenv("MODEL_KEY", KEY)
+    model = OpenAITarget("http://m.test/v1", extra_body={"api_key": "${MODEL_KEY}", "n": 1})
+    assert model.extra_body == {"api_key": KEY, "n": 1}
+    assert KEY in model.credentials

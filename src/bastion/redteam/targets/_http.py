@@ -55,6 +55,7 @@ from bastion.redteam.targets._template import (
     check_path,
     check_template,
     expand_env,
+    fill_env,
     json_path,
     reply_text,
 )
@@ -88,7 +89,8 @@ class HttpTarget(Target):
     Args:
         url: the endpoint.
         body: the request body template with ``{prompt}``, ``{messages}``, ``{session_id}``,
-            ``{context}`` and ``{system}`` slots (see the module docstring).
+            ``{context}`` and ``{system}`` slots (see the module docstring); ``${ENV}``
+            references are filled from the environment and never logged.
         method: HTTP method.
         headers: request headers; ``${ENV}`` references are expanded.
         response_path: where the reply text is in the JSON answer; empty for a plain-text body.
@@ -146,6 +148,8 @@ class HttpTarget(Target):
                               "pass the gate; list the 4xx the guardrail answers (often 400, "
                               "403 or 451)")
         self._json = body.lstrip().startswith(("{", "["))
+        self._sent, self._body_keys = fill_env(body, "HTTP target option 'body'",
+                                               json_text=self._json)
         given = next((v for k, v in self.headers.items() if k.lower() == "content-type"), None)
         # A form's values are URL-encoded: a prompt's '&' or '=' began a new field.
         self._form = (given or "").lower().startswith("application/x-www-form-urlencoded")
@@ -159,7 +163,7 @@ class HttpTarget(Target):
     @property
     def credentials(self) -> tuple[str, ...]:
         """Secret header values and the URL's password and keys (never recorded)."""
-        return credentials(self.headers, self.url)
+        return (*credentials(self.headers, self.url), *self._body_keys)
 
     @property
     def multi_turn(self) -> bool:
@@ -197,7 +201,7 @@ class HttpTarget(Target):
                               for m in [*system, *messages]])
         values = {"prompt": self._fill(prompt), "session_id": self._fill(session),
                   "context": self._fill(context), "system": self._fill(self._system or "")}
-        return SLOT.sub(lambda m: values.get(m.group(1) or "messages", history), self.body)
+        return SLOT.sub(lambda m: values.get(m.group(1) or "messages", history), self._sent)
 
     async def send(self, messages: Sequence[Message]) -> Reply:
         """Send the conversation as the template allows (see the class docstring)."""

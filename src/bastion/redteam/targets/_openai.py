@@ -14,7 +14,12 @@ from bastion.redteam._canary import planted
 from bastion.redteam._config import check_userinfo, credentials, public_url
 from bastion.redteam._errors import TargetError
 from bastion.redteam._types import Message, Reply, Secrets
-from bastion.redteam.targets._template import authorization, check_header_value, expand_env
+from bastion.redteam.targets._template import (
+    authorization,
+    check_header_value,
+    expand_env,
+    fill_env,
+)
 from bastion.redteam.targets._wire import parse_response, request_body, tool_function
 
 
@@ -33,7 +38,8 @@ class OpenAITarget(Target):
         max_tokens: completion limit.
         extra_body: more fields merged into every request body (``{"top_p": 0.9,
             "metadata": {...}}``, server-specific switches); they cannot replace
-            ``messages`` or ``model``.
+            ``messages`` or ``model``; ``${ENV}`` in a text field is filled from the
+            environment and never logged.
         headers: more request headers; ``${ENV}`` references are expanded.
         timeout: seconds per request (a timeout is retryable).
         transport: an httpx transport (tests use ``httpx.MockTransport``).
@@ -62,7 +68,10 @@ class OpenAITarget(Target):
                               "judged the same once whole)")
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self.extra_body = dict(extra_body or {})
+        filled = {k: fill_env(v, f"field {k!r} of target option 'extra_body'")
+                  for k, v in (extra_body or {}).items() if isinstance(v, str)}
+        self.extra_body = {**(extra_body or {}), **{k: v for k, (v, _) in filled.items()}}
+        self._extra_keys = tuple(key for _, keys in filled.values() for key in keys)
         given = {k: expand_env(v, f"header {k!r} of target option 'headers'")
                  for k, v in (headers or {}).items()}
         check_userinfo(base_url, "target option 'base_url'", authorization(given) or (
@@ -104,7 +113,7 @@ class OpenAITarget(Target):
         """The API key, secret header and ``extra_body`` values and keys in the base URL
         (never recorded)."""
         extra = {k: v for k, v in self.extra_body.items() if isinstance(v, str)}
-        return credentials({**self._headers, **extra}, self.base_url)
+        return (*credentials({**self._headers, **extra}, self.base_url), *self._extra_keys)
 
     async def send(self, messages: Sequence[Message]) -> Reply:
         """POST the conversation to ``/chat/completions``."""

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bastion.errors import ConfigError
+from bastion.redteam._config import MIN_CREDENTIAL
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a tab is allowed in a header value
@@ -25,7 +26,8 @@ _INDEX = re.compile(r"\[(\d+)\]")
 _PATH = re.compile(r"\$?(?:\.?[^.\[\]'\"*?@()$]+|\[\d+\])*")
 SLOTS = ("{prompt}", "{messages}", "{session_id}")
 _NAMES = ("{prompt}", "{messages}", "{session_id}", "{context}", "{system}")
-_NAMED = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")  # a slot-like word; JSON never has one
+# A slot-like word (JSON never has one); ${NAME} is an environment variable, not a slot.
+_NAMED = re.compile(r"(?<!\$)\{[A-Za-z_][A-Za-z0-9_]*\}")
 # Every slot in one pass, a quoted {messages} first (the JSON array replaces the quotes too).
 SLOT = re.compile(r'"\{messages\}"|\{(prompt|messages|session_id|context|system)\}')
 
@@ -75,6 +77,25 @@ def expand_env(value: str, where: str = "an HTTP target header") -> str:
     checked = _ENV.sub(repl, value)
     check_header_value(checked, where)
     return checked
+
+
+def fill_env(text: str, where: str, *, json_text: bool = False) -> tuple[str, tuple[str, ...]]:
+    """``text`` (a body template, an extra body field) with ``${NAME}`` filled from the
+    environment, JSON-escaped in a JSON body, and the values filled in: credentials a campaign
+    never records. The settings keep the reference, so a log holds ``${NAME}``, never the key
+    (a key written into the body itself was logged whole)."""
+    used: list[str] = []
+
+    def repl(match: re.Match[str]) -> str:
+        found = os.environ.get(match.group(1))
+        if found is None:
+            raise ConfigError(f"environment variable {match.group(1)!r} named in {where} is "
+                              "not set")
+        used.append(found)
+        return json.dumps(found)[1:-1] if json_text else found
+
+    filled = _ENV.sub(repl, text)
+    return filled, tuple(v for v in used if len(v) >= MIN_CREDENTIAL)  # '1' is no key
 
 
 def check_header_value(value: str, where: str) -> None:
