@@ -1,5 +1,5 @@
-"""Regenerate docs/screenshots/*.png: runs the network's and the findings' browser tests with
-screenshots on.
+"""Regenerate docs/screenshots/*.png: runs the network's, the findings' and the monitor's
+browser tests with screenshots on.
 
 Usage: ``PYTHONPATH=src .venv/bin/python scripts/screenshots.py``
 """
@@ -20,7 +20,8 @@ def main() -> int:
     TARGET.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "BASTION_SCREENSHOTS_DIR": str(TARGET)}
     tests = ["tests/web/test_network_browser.py::test_apply_approve_join_use_key_and_removal",
-             "tests/findings/test_web_browser.py::test_submit_dedupe_triage_fix_verify_regress"]
+             "tests/findings/test_web_browser.py::test_submit_dedupe_triage_fix_verify_regress",
+             "tests/monitor/test_browser.py"]
     code = subprocess.call([sys.executable, "-m", "pytest", *tests, "-q"], cwd=ROOT, env=env)
     if code == 0:
         for path in sorted(TARGET.glob("*.png")):

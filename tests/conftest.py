@@ -3,6 +3,7 @@ on each backend."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.services import fresh_database, postgres_server, redis_server
 
 from bastion.store import close_store, open_store
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where a browser test's screenshots go: ``$BASTION_SCREENSHOTS_DIR``
+    (``scripts/screenshots.py`` points it at docs/screenshots), else the test's temporary
+    folder; a plain test run never writes into the repository."""
+    folder = Path(os.environ.get("BASTION_SCREENSHOTS_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ points it at ``docs/screenshots``), else to the test's temporary folder.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,14 +40,6 @@ def target(web: WebStack) -> Iterator[ScriptedUpstream]:
             yield model
         finally:
             service.target_url = None
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    """Where screenshots go."""
-    folder = Path(os.environ.get("BASTION_SCREENSHOTS_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _shot(page: Any, folder: Path, name: str) -> None:

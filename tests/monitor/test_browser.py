@@ -1,5 +1,6 @@
 """The dashboard in a real browser (Debian's chromium): live charts under the CSP, and the
-incident queue's acknowledge / resolve flow. Screenshots go to docs/screenshots/."""
+incident queue's acknowledge / resolve flow. Screenshots go to ``$BASTION_SCREENSHOTS_DIR``
+(``scripts/screenshots.py``), else to the test's temporary folder."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from bastion.monitor._synthetic import synthetic_day
 from .web_data import Seeded, seed
 
 pytestmark = pytest.mark.browser
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def pages(stack: tuple[WebStack, Seeded], browser: Any) -> Iterator[Pages]:  # n
         yield Pages(stack[0], browser, exits)
 
 
-def test_overview_draws_live_charts(pages: Pages) -> None:
+def test_overview_draws_live_charts(pages: Pages, shots: Path) -> None:
     page = pages.login("triager")
     page.set_viewport_size({"width": 1280, "height": 1400})
     page.goto("/monitor")
@@ -55,22 +55,21 @@ def test_overview_draws_live_charts(pages: Pages) -> None:
     assert page.evaluate("Chart.version") == "4.5.1"  # the vendored file ran under the CSP
     assert int(page.inner_text("[data-total=checks]")) > 1000
     assert page.locator("#top-accounts tbody tr").count() >= 3
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "monitor-overview.png"), full_page=True)
+    page.screenshot(path=str(shots / "monitor-overview.png"), full_page=True)
     assert pages.violations() == []
 
 
-def test_incident_queue_acknowledge_and_resolve(pages: Pages,
-                                                stack: tuple[WebStack, Seeded]) -> None:
+def test_incident_queue_acknowledge_and_resolve(pages: Pages, stack: tuple[WebStack, Seeded],
+                                                shots: Path) -> None:
     page = pages.login("triager")
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto("/monitor/incidents")
     assert page.locator("#incidents tbody tr").count() >= 3
-    page.screenshot(path=str(SHOTS / "monitor-incidents.png"), full_page=True)
+    page.screenshot(path=str(shots / "monitor-incidents.png"), full_page=True)
     page.click(f"a[href='/monitor/incidents/{stack[1].incident}']")
     assert "mallory" in page.inner_text("dl.facts")
     assert page.locator("#evidence pre.text").first.inner_text().startswith("<script>")
-    page.screenshot(path=str(SHOTS / "monitor-incident.png"), full_page=True)
+    page.screenshot(path=str(shots / "monitor-incident.png"), full_page=True)
     page.fill("#acknowledge textarea[name=reason]", "looking at mallory's burst")
     page.click("#acknowledge button[type=submit]")
     page.wait_for_selector("text=acknowledged by triager")

@@ -8,7 +8,6 @@ points it at ``docs/screenshots``), else to the test's temporary folder.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,14 +34,6 @@ NEW_PASSWORD = "member passphrase of mine"
 def backend() -> str:
     """The gateway shares the web app's SQLite file."""
     return "sqlite"
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    """Where screenshots go."""
-    folder = Path(os.environ.get("BASTION_SCREENSHOTS_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.fixture
