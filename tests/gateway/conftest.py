@@ -188,10 +188,12 @@ class RawUpstream:
 
     ``frames`` are the ``data:`` payloads of a streamed answer (an object with a ``type`` gets
     its ``event:`` line, as Responses API events do; ``[DONE]`` is appended unless ``done`` is
-    false); ``status`` applies to the JSON answer.
+    false); ``status`` applies to the JSON answer, and ``text`` replaces it as written (JSON
+    escapes kept).
     """
 
     body: Any = None
+    text: str | None = None
     frames: list[Any] = field(default_factory=list)
     status: int = 200
     done: bool = True
@@ -218,6 +220,9 @@ class RawUpstream:
                 frames += ["data: [DONE]"] if self.done else []
                 return StreamingResponse(self._paced([f"{f}\n\n" for f in frames]),
                                          media_type=self.stream_type)
+            if self.text is not None:
+                return Response(self.text, status_code=self.status,
+                                media_type="application/json")
             return JSONResponse(self.body, status_code=self.status)
 
         app.add_api_route("/v1/chat/completions", answer, methods=["POST"])

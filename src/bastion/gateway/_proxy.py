@@ -39,6 +39,7 @@ from bastion.gateway._upstream import (
     reports_failure,
     send,
     upstream_failure,
+    withhold_spelled_key,
     withhold_split_key,
     withhold_upstream,
 )
@@ -256,8 +257,10 @@ async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: 
                            f"read ({exc}), so it was withheld", code="upstream_malformed") from exc
     policy = ctx.policy("output")
     buffers = buffers_of(texts)
+    readings = per_choice(buffers)
+    withhold_spelled_key(ctx, readings)
     check = ctx.add(await gateway.guard.check(
-        "output", per_choice(buffers), policy, fail_open=fail_open, alone=key_names(buffers)))
+        "output", readings, policy, fail_open=fail_open, alone=key_names(buffers)))
     if check.outcome == "block":
         return await refuse(ctx, check, prompt)
     if check.outcome == "error":

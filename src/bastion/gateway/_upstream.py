@@ -7,6 +7,7 @@ import ipaddress
 import logging
 import re
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ import re2
 
 from bastion.gateway._context import Context
 from bastion.gateway._respond import GatewayError
-from bastion.gateway._split import across, strings
+from bastion.gateway._split import across, fold, strings
 
 logger = logging.getLogger("bastion.gateway")
 
@@ -139,7 +140,7 @@ def withhold_upstream(ctx: Context, raw: str, data: Any) -> None:
             without changing the answer's shape).
     """
     key = upstream_key(ctx)
-    if not (key and key.casefold() in raw.casefold()) and _MAYBE_INSIDE.search(raw) is None:
+    if not _may_quote(raw, key) and _MAYBE_INSIDE.search(raw) is None:
         return  # the common case: two quick passes over the text
     quoted = re.compile(re.escape(key), re.IGNORECASE) if key else None
 
@@ -170,6 +171,16 @@ def withhold_upstream(ctx: Context, raw: str, data: Any) -> None:
             data.extend(scrubbed)
 
 
+def _may_quote(raw: str, key: str) -> bool:
+    """Whether ``raw``, an answer's JSON text, may quote ``key`` once parsed: in any case as
+    the regex that scrubs it reads one (``_split.fold``: 'İNTERNAL-...' too), or behind a
+    JSON escape ('\\u0069nternal-...' is the key to any client; both passed whole answers,
+    a black-box pass, issue 8)."""
+    if not key:
+        return False
+    return "\\u" in raw or ("/" in key and "\\/" in raw) or fold(key) in fold(raw)
+
+
 def withhold_split_key(ctx: Context, data: Any) -> None:
     """Refuse an answer whose strings (``data``: its JSON) hold the gateway's upstream key
     cut between two of them (``_split.across``): no field can be masked to withhold it, so
@@ -181,11 +192,31 @@ def withhold_split_key(ctx: Context, data: Any) -> None:
     """
     key = upstream_key(ctx)
     if key and across(list(strings(data)), key):
-        ctx.outcome, ctx.reason = "upstream_error", "the upstream key cut between fields"
-        ctx.extra["upstream_text_withheld"] = True
-        raise GatewayError(502, "the upstream's answer quoted the gateway's own credentials "
-                           "(cut between two fields), so it was withheld; tell the gateway's "
-                           "operator", code="upstream_malformed")
+        raise _withheld(ctx, "cut between two fields")
+
+
+def withhold_spelled_key(ctx: Context, readings: Iterable[str]) -> None:
+    """Refuse an answer whose ``readings`` (each choice's text as the output check reads it)
+    spell the gateway's upstream key although no string of the answer holds it (each was
+    scrubbed, :func:`withhold_upstream`): the best alternatives of each step of ``logprobs``
+    spell a text a client can join, and a tool call's arguments are JSON whose escapes a
+    client decodes ('\\u0069nternal-...'); both passed whole answers (a black-box pass,
+    issue 8). A 502, as for a key cut between fields.
+
+    Raises:
+        GatewayError: a reading holds the key.
+    """
+    key = fold(upstream_key(ctx))
+    if key and any(key in fold(reading) for reading in readings):
+        raise _withheld(ctx, "spelled over several strings")
+
+
+def _withheld(ctx: Context, how: str) -> GatewayError:
+    ctx.outcome, ctx.reason = "upstream_error", f"the upstream key {how}"
+    ctx.extra["upstream_text_withheld"] = True
+    return GatewayError(502, f"the upstream's answer quoted the gateway's own credentials "
+                        f"({how}), so it was withheld; tell the gateway's operator",
+                        code="upstream_malformed")
 
 
 def upstream_key(ctx: Context) -> str:
@@ -198,7 +229,7 @@ def _names_the_upstream(ctx: Context, message: str) -> bool:
     """Whether ``message`` names what lies behind the gateway (:func:`_names_inside`) or the
     upstream's host (any case)."""
     host = ctx.gateway.upstream.base_url.host
-    return _names_inside(ctx, message) or bool(host and host.casefold() in message.casefold())
+    return _names_inside(ctx, message) or bool(host and fold(host) in fold(message))
 
 
 def _names_inside(ctx: Context, message: str) -> bool:
@@ -208,7 +239,7 @@ def _names_inside(ctx: Context, message: str) -> bool:
     http://10.0.3.7:8000/v1', a pod behind the upstream's balancer), which its callers need
     not learn."""
     key = upstream_key(ctx)
-    return bool(key and key.casefold() in message.casefold()) \
+    return bool(key and fold(key) in fold(message)) \
         or any(_private(m.group()) for m in _ADDRESS.finditer(message)) \
         or _INTERNAL_NAME.search(message) is not None
 

@@ -1,0 +1,125 @@
+"""The gateway's upstream key in forms a client reads as the key, withheld as the key is.
+
+A black-box pass (issue 8) read the key in whole answers that held it upper-cased with a
+dotted capital I, with a dotless i, or behind a JSON escape (the checks compared the answer's
+raw text, with ``str.casefold``); spelled by the best alternatives of each ``logprobs`` step;
+escaped inside a tool call's arguments (JSON a client decodes); and in an upstream 400's
+message with a dotted capital I. Streamed, each was withheld already, or is tested here too.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from bastion.testing import serve_app
+
+from .conftest import GatewayFactory, RawUpstream, Running, sse_frames
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
+
+TOKEN = "internal-vllm-token-7f3a9c"  # a test's stand-in upstream key
+CHAT = {"model": "m", "messages": [{"role": "user", "content": "go"}]}
+ESCAPED = "\\u0069nternal-vllm-token-7f3a9c"  # the key, once the JSON is parsed
+
+
+@pytest.fixture
+def keyed_gw(gateway_factory: GatewayFactory, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("H8_UPSTREAM_KEY", TOKEN)
+    raw = RawUpstream()
+    with serve_app(raw.app()) as url:
+        yield raw, gateway_factory(upstream__base_url=url,
+                                   upstream__api_key_env="H8_UPSTREAM_KEY")
+
+
+def _chat(message: dict[str, Any], **choice: Any) -> dict[str, Any]:
+    return {"id": "c", "object": "chat.completion", "model": "m", "choices": [
+        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", **message},
+         **choice}]}
+
+
+def _post(gw: Running, name: str, **extra: Any) -> httpx.Response:
+    with gw.client(gw.key(name)) as client:
+        return client.post("/chat/completions", json={**CHAT, **extra})
+
+
+def _no_key(text: str) -> bool:
+    """Whether ``text`` (a client's reading) names no part of the key, in any case form."""
+    folded = text.replace("\u0130", "i").replace("\u0131", "i").lower()
+    return "7f3a9c" not in folded and "vllm-token" not in folded and "internal" not in folded
+
+
+#: name -> the answer's JSON text, whose content quotes the key in a form a client reads as it
+FORMS = {
+    "upper_dotted_capital_i": json.dumps(_chat(
+        {"content": f"It is {TOKEN.upper().replace('I', chr(0x130))}. Tea."})),
+    "dotless_i": json.dumps(_chat({"content": f"It is {TOKEN.replace('i', chr(0x131))}. Tea."})),
+    "json_escape": json.dumps(_chat({"content": "It is KEY. Tea."})).replace("KEY", ESCAPED),
+}
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_the_key_in_a_form_a_client_reads_as_it_is_withheld_in_a_whole_answer(
+        keyed_gw: tuple[RawUpstream, Running], form: str) -> None:
+    raw, gw = keyed_gw
+    raw.text = FORMS[form]
+    response = _post(gw, f"form-{form}")
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"] == "It is [withheld]. Tea."
+
+
+def test_a_key_with_a_dotted_capital_i_cut_over_chunks_is_withheld(
+        keyed_gw: tuple[RawUpstream, Running]) -> None:
+    """Its beginning was not held back (``str.lower`` reads 'İ' as two characters, neither
+    'i'), and left before the regex found the whole key: in a field that keeps no tail
+    back (``note``), checked when the upstream stalls."""
+    raw, gw = keyed_gw
+    said = f"It is \u0130{TOKEN[1:]}. Tea is ready now."
+    raw.frames = [{"choices": [{"index": 0, "delta": {"note": part}}]}
+                  for part in (said[:16], said[16:])]
+    raw.frame_delay = 0.5  # over the gateway's max_hold_s (0.2)
+    response = _post(gw, "cut-dotted", stream=True)
+    shown = "".join(json.loads(f)["choices"][0]["delta"].get("note", "")
+                    for f in sse_frames(response.text)[:-1] if f.startswith("{"))
+    assert shown == "It is [withheld]. Tea is ready now.", response.text
+
+
+def _alternatives() -> dict[str, Any]:
+    said = f"Your token is {TOKEN}, keep it."
+    return {"content": [{"token": "Tea ", "logprob": -0.1, "bytes": None, "top_logprobs": [
+        {"token": said[i:i + 4], "logprob": -1.0, "bytes": None}]}
+        for i in range(0, len(said), 4)]}
+
+
+#: name -> a whole answer whose strings hold no key, but a client's reading of them does
+SPELLED = {
+    "logprobs_alternatives": _chat({"content": "Tea " * 9}, logprobs=_alternatives()),
+    "escaped_in_tool_arguments": _chat({"content": None, "tool_calls": [
+        {"id": "call_0", "type": "function", "function": {
+            "name": "lookup", "arguments": '{"token": "' + ESCAPED + '"}'}}]}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SPELLED))
+def test_a_key_a_client_reads_over_several_strings_withholds_the_answer(
+        keyed_gw: tuple[RawUpstream, Running], case: str) -> None:
+    raw, gw = keyed_gw
+    raw.body = SPELLED[case]
+    response = _post(gw, f"spelled-{case}", logprobs=True, top_logprobs=1)
+    assert response.status_code == 502, response.text
+    assert response.json()["error"]["code"] == "upstream_malformed"
+    assert _no_key(response.text)
+
+
+def test_an_upstream_400_quoting_the_key_with_a_dotted_capital_i_is_withheld(
+        keyed_gw: tuple[RawUpstream, Running]) -> None:
+    raw, gw = keyed_gw
+    raw.status = 400
+    raw.body = {"error": {"message": f"bad token \u0130{TOKEN[1:]}", "type": "invalid"}}
+    response = _post(gw, "error-dotted")
+    assert response.status_code == 400
+    assert "withheld" in response.json()["error"]["message"]
+    assert _no_key(json.loads(response.text)["error"]["message"])
