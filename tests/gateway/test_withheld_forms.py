@@ -5,6 +5,8 @@ dotted capital I, with a dotless i, or behind a JSON escape (the checks compared
 raw text, with ``str.casefold``); spelled by the best alternatives of each ``logprobs`` step;
 escaped inside a tool call's arguments (JSON a client decodes); and in an upstream 400's
 message with a dotted capital I. Streamed, each was withheld already, or is tested here too.
+And a stream whose fields interleave and spell the key in the order their pieces came: a
+client printing every delta showed the key whole, though no field held it.
 """
 
 from __future__ import annotations
@@ -123,3 +125,60 @@ def test_an_upstream_400_quoting_the_key_with_a_dotted_capital_i_is_withheld(
     assert response.status_code == 400
     assert "withheld" in response.json()["error"]["message"]
     assert _no_key(json.loads(response.text)["error"]["message"])
+
+
+BENIGN = ["Tea is a drink made by steeping leaves in hot water. ",
+          "Green tea is steeped for two minutes at eighty degrees. ", "Enjoy it. "]
+
+
+def _delta(name: str, text: str) -> dict[str, Any]:
+    return {"choices": [{"index": 0, "delta": {name: text}}]}
+
+
+#: name -> streamed deltas whose fields interleave and spell the key in the order they came
+INTERLEAVED = {
+    "content_reasoning_content": [
+        _delta("content", "Your token is internal"),
+        _delta("reasoning_content", "-vllm-token-7f3a9c"),
+        *(_delta("content", " " + text) for text in BENIGN)],
+    "reasoning_content_reasoning": [
+        _delta("reasoning_content", "Your token is internal-vllm"),
+        _delta("content", "-token-7f3a9c, keep it."),
+        *(_delta("reasoning_content", " " + text) for text in BENIGN)],
+    "content_and_unnamed_field_alternating": [
+        *(_delta("content" if n % 2 else "note", TOKEN[n * 4:n * 4 + 4]) for n in range(7)),
+        *(_delta("content", text) for text in BENIGN)],
+}
+
+
+@pytest.mark.parametrize("case", sorted(INTERLEAVED))
+def test_a_key_spelled_across_interleaving_fields_stops_the_stream(
+        keyed_gw: tuple[RawUpstream, Running], case: str) -> None:
+    """A client printing every delta shows the key whole though no field holds it (a
+    black-box pass, issue 8: the whole key reached it). What may still leave first is the
+    key's beginning, released once its field went on."""
+    raw, gw = keyed_gw
+    raw.frames = INTERLEAVED[case]
+    response = _post(gw, f"interleaved-{case}", stream=True)
+    frames = sse_frames(response.text)
+    shown = "".join(value for f in frames[:-1] for value in
+                    json.loads(f)["choices"][0]["delta"].values() if isinstance(value, str))
+    assert "vllm-token" not in shown, shown
+    assert "7f3a9c" not in shown, shown
+    assert json.loads(frames[-1])["error"]["code"] == "upstream_malformed"
+
+
+def test_a_key_cut_over_one_fields_chunks_is_written_out_though_fields_interleave(
+        keyed_gw: tuple[RawUpstream, Running]) -> None:
+    """The arrival reading holds that key too, but a field does: it leaves as the
+    placeholder, and the stream goes on (only a key no field holds stops it)."""
+    raw, gw = keyed_gw
+    raw.frames = [_delta("content", "The token is internal-vl"), _delta("note", "x"),
+                  _delta("content", "lm-token-7f3a9c, as asked. "), _delta("note", "y"),
+                  *(_delta("content", text) for text in BENIGN)]
+    response = _post(gw, "interleaved-one-field", stream=True)
+    frames = sse_frames(response.text)
+    assert frames[-1] == "[DONE]", response.text
+    shown = "".join(json.loads(f)["choices"][0]["delta"].get("content", "")
+                    for f in frames[:-1] if f.startswith("{"))
+    assert shown.startswith("The token is [withheld], as asked. Tea is"), shown

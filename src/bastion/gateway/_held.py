@@ -30,7 +30,7 @@ from bastion.gateway._extract import Path, set_path
 from bastion.gateway._respond import dumps
 from bastion.gateway._responses import ECHO, TERMINAL, event_texts
 from bastion.gateway._said import Said
-from bastion.gateway._split import held_from, may_end_key
+from bastion.gateway._split import held_from, key_at, may_end_key
 from bastion.gateway._walk import NAMES, AnswerText, Key
 
 _SENTENCE_END = re.compile(r"[.!?\u2026](?=[\s\"'\)\]])|[\u3002\uff01\uff1f\n]")
@@ -238,6 +238,10 @@ class Held:
             limit = min(limit, _run_start(self.buffers[key], self.safe.get(key, 0)))
         if self.secret:
             limit = min(limit, held_from(self.buffers[key], self.secret), self._head_end(key))
+            if key[1] == ARRIVAL:  # a reading, never written: the key it spells waits for
+                # the end, which tells whether a field holds it (StreamGuard._spelled_across)
+                start = max(0, self.safe.get(key, 0) - len(self.secret) + 1)
+                limit = min(limit, key_at(self.buffers[key], self.secret, start))
         self.safe[key] = max(self.safe.get(key, 0), limit)
 
     def _head_end(self, key: Key) -> int:

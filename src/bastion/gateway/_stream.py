@@ -30,14 +30,14 @@ from bastion.classify import Verdict, unescape_spans
 from bastion.gateway._abuse import assess
 from bastion.gateway._admit import charge_completion
 from bastion.gateway._arrival import is_arguments
-from bastion.gateway._buffers import per_choice, reading_of
+from bastion.gateway._buffers import ARRIVAL, per_choice, reading_of
 from bastion.gateway._context import Context
 from bastion.gateway._guard import Check, Outcome, outcome_of
 from bastion.gateway._held import Held
 from bastion.gateway._keymask import mask_answer_keys
 from bastion.gateway._respond import MODEL_PREFIX, dumps, policy_details, sse_error
 from bastion.gateway._responses import TERMINAL, sign_response
-from bastion.gateway._split import across, cut
+from bastion.gateway._split import across, cut, spelled_apart
 from bastion.gateway._sse import Event, EventReader
 from bastion.gateway._upstream import WITHHELD_KEY, upstream_key, withhold_upstream
 from bastion.gateway._usage import reported_prompt_tokens, reported_tokens
@@ -267,6 +267,9 @@ class StreamGuard:
             # it: the key cut between two fields leaves nothing
             self._fail("the upstream's answer quoted the gateway's own credentials (cut "
                        "between two fields)", "upstream_malformed")
+        if self._spelled_across():
+            self._fail("the upstream's answer quoted the gateway's own credentials (spelled "
+                       "across fields in the order they came)", "upstream_malformed")
         texts = self.held.choice_texts()
         check = ctx.add(await gateway.guard.check("output", texts, self.policy,
                                                   fail_open=self.fail_open,
@@ -289,6 +292,21 @@ class StreamGuard:
         frames.append(f": bastion-checks {check.label}\n\n")
         frames.append("data: [DONE]\n\n")
         return frames
+
+    def _spelled_across(self) -> bool:
+        """Whether a choice's pieces, read in the order they came (``ARRIVAL``: its fields
+        interleave), spell the upstream key that no field holds: content 'Your token is
+        internal', reasoning '-vllm-token-7f3a9c', then more content reached a client
+        printing every delta whole (a black-box pass, issue 8). Every frame from where the
+        reading holds the key was held to here (``Held.mark_checked``), and so was a head
+        that may end it (``Held._head_end``); a key's beginning released before its field
+        went on has left."""
+        if not self.secret:
+            return False
+        buffers = self.held.buffers
+        fields = [text for key, text in buffers.items() if key[1] != ARRIVAL]
+        return any(spelled_apart(text, fields, self.secret)
+                   for key, text in buffers.items() if key[1] == ARRIVAL)
 
     async def _stop(self, check: Check, *, counted: bool = False) -> None:
         ctx = self.ctx
