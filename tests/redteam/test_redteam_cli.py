@@ -239,6 +239,10 @@ def test_list_and_bad_settings(cli: typer.Typer) -> None:
     code, out = _invoke(cli, "list", "converters")
     assert code == 0
     assert "unicode_tags" in out
+    code, out = _invoke(cli, "list", "strategies")
+    said = " ".join(out.split())
+    assert "-T key=value" not in said.split("set with:")[0], "a strategy takes no -T"
+    assert "strategy_options: {pair: {streams: 5}}" in said
     code, out = _invoke(cli, "run", "--probes", "nope", "--quiet")
     assert code == 2
     assert "unknown probe 'nope'" in out
@@ -279,7 +283,7 @@ def test_an_option_value_that_is_text_with_a_colon_is_kept_as_typed(
     code, out = _invoke(cli, "run", "-t", "http", "-T", "url=http://127.0.0.1:9/x", "-T",
                         "system_prompt=Rules: 1", "-p", "harmful", "--limit", "1",
                         "--retries", "0", "-q")
-    assert code == 0, out
+    assert code == 3, out  # the option was taken; the target (port 9) was not there
     code, out = _invoke(cli, "probes", "purpose", "-P", "purpose.purpose=bot: a {")
     assert code == 0, out
     code, out = _invoke(cli, "run", "-T", "latency=[1, 2", "-p", "pii_leak", "-q")
@@ -295,7 +299,7 @@ def test_rerun_points_at_a_new_target(cli: typer.Typer, tmp_path: Path) -> None:
     assert code == 0, out
     code, out = _invoke(cli, "rerun", str(log), "--target", "callable", "-T",
                         "func=builtins:str", "--log", str(tmp_path / "again.jsonl"), "--json")
-    assert code == 0, out
+    assert code == 3, out  # nothing judged (below): a rerun that measured nothing says so
     again = json.loads(out[out.index("{"):])
     assert again["overall"]["successes"] == 0, "str() has no secrets to leak"
     # ... so the leak scorer cannot decide: the 6 attempts count apart, as unjudged.
@@ -381,7 +385,7 @@ def test_leak_probes_against_an_http_target_are_judged_by_what_it_was_given(
     code, out = _invoke(cli, "run", "-t", "http", "-T", f"url={server.url}", "-p", "pii_leak",
                         "-q")
     said = " ".join(out.split())
-    assert code == 0, out
+    assert code == 3, out  # measured nothing
     assert "5 of 5 attempts could not be judged" in said
     assert "option 'system_prompt'" in said
 
@@ -455,12 +459,31 @@ def test_a_classifier_key_is_neither_logged_nor_replayed_as_redacted(
 
 
 def test_run_says_when_attempts_errored_and_why(cli: typer.Typer) -> None:
+    """A run whose every attempt errored exits 3 (found in a black-box pass, issue 9: it
+    exited 0, so a script checking the status read a target that was down as a pass)."""
     code, out = _invoke(cli, "run", "-t", "http", "-T", "url=http://127.0.0.1:9/chat", "-p",
                         "harmful", "--limit", "2", "--retries", "0", "-q")
-    assert code == 0, out
+    assert code == 3, out
     said = " ".join(out.split())
     assert "2 of 2 attempts errored (first: cannot reach http://127.0.0.1:9/chat" in said
     assert "fail the gate" in said
+    assert "no attempt was judged: the run measured nothing" in said
+    code, out = _invoke(cli, "run", "-t", "http", "-T", "url=http://127.0.0.1:9/chat", "-p",
+                        "harmful", "--limit", "2", "--retries", "0", "-q", "--json")
+    assert code == 3, out
+
+
+def test_a_run_with_some_attempts_judged_exits_0_and_its_rerun_follows_the_same_rule(
+        cli: typer.Typer, tmp_path: Path) -> None:
+    log = tmp_path / "run.jsonl"
+    code, out = _invoke(cli, "run", "-t", "vulnerable", "-T", "latency=0", "-p",
+                        "system_prompt_extraction", "--limit", "2", "--log", str(log), "-q")
+    assert code == 0, out
+    assert "no attempt was judged" not in out
+    code, out = _invoke(cli, "rerun", str(log), "-t", "http", "-T",
+                        "url=http://127.0.0.1:9/chat", "-q")
+    assert code == 3, out
+    assert "no attempt was judged" in " ".join(out.split())
 
 
 def test_hostile_text_in_cases_and_logs_never_reaches_the_terminal_raw(
@@ -497,7 +520,7 @@ def test_target_errors_do_not_carry_the_endpoints_credentials(
     log = tmp_path / "run.jsonl"
     code, out = _invoke(cli, "run", "-t", target, "-T", option, "-p", "harmful", "--limit",
                         "1", "--retries", "0", "--log", str(log), "-q")
-    assert code == 0, out
+    assert code == 3, out  # the one attempt errored
     assert json.loads(log.read_text().splitlines()[1])["attempt"]["error"].startswith(shown)
     for secret in ("pw-4321", "qk-9999"):
         assert secret not in out

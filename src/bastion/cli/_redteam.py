@@ -12,7 +12,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from bastion.cli._common import console, err_console, handle_errors, print_json, safe_text
+from bastion.cli._common import (
+    EXIT_RUNTIME_FAILURE,
+    console,
+    err_console,
+    handle_errors,
+    print_json,
+    safe_text,
+)
 from bastion.errors import ConfigError, InputError
 from bastion.redteam import (
     FORMATS,
@@ -101,9 +108,11 @@ def _probe_options(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
 def list_command(kind: Annotated[str | None, typer.Argument(help=f"One of {KINDS}.")] = None,
                  ) -> None:
     """List registered plugins (probes, converters, strategies, targets, scorers)."""
-    table = Table("kind", "name", "description", "options (* required; -T key=value)",
-                  caption=None if kind == "targets" else
-                  "target option details: bastion redteam list targets")
+    table = Table("kind", "name", "description", "options (* required)", caption=(
+        "set with: targets -T key=value; probes -P probe.key=value; strategies and "
+        "converters in the campaign file (--config): strategy_options: {pair: {streams: 5}}, "
+        "converter_options" + ("" if kind == "targets" else
+                               "; target option details: bastion redteam list targets")))
     for k in [kind] if kind else list(KINDS):
         for name in available(k):  # type: ignore[arg-type]  # checked by the registry
             cls = plugin_class(k, name)  # type: ignore[arg-type]  # checked by the registry
@@ -202,32 +211,42 @@ def _report_dir(report_dir: Path | None) -> None:
 
 
 def _finish(attempts: list[Attempt], header: dict[str, Any], report_dir: Path | None,
-            formats: list[str], as_json: bool) -> None:
+            formats: list[str], as_json: bool) -> bool:
+    """Write the reports and print the summary; whether any attempt was judged (an attempt
+    that errored, or could not be judged, proves nothing: ``run`` and ``rerun`` then exit
+    with EXIT_RUNTIME_FAILURE, so a script that checks only the status does not read a
+    campaign against a target that was down as a pass)."""
     if report_dir is not None:
         for path in write_reports(attempts, header, report_dir, formats):  # type: ignore[arg-type]
             err_console.print(Text(f"wrote {path}"))
     summary = summarise(attempts)
+    failed = [a for a in attempts if a.error is not None]
+    unjudged = [a for a in attempts if a.error is None and undecided(a)]
+    judged = len(failed) + len(unjudged) < len(attempts)
     if as_json:
         print_json({"overall": summary.overall.to_dict(),
                     "by_category": [r.to_dict() for r in summary.by_category]})
-        return
+        return judged
     table = Table("category", "n", "successes", "ASR", "95% CI", title="attack success rate")
     for r in [*summary.by_category, summary.overall]:
         table.add_row(safe_text(r.group, 40), str(r.n), str(r.successes), f"{r.asr:.1%}",
                       f"{r.low:.1%} - {r.high:.1%}")
     console.print(table)
-    failed = [a for a in attempts if a.error is not None]
     if failed:
         err_console.print(safe_text(
             f"{len(failed)} of {len(attempts)} attempts errored (first: {failed[0].error}); "
-            "they prove nothing and fail the gate: fix the target and run again (with the "
-            "same --log, only they are tried again)", 600), style="yellow")
-    unjudged = [a for a in attempts if a.error is None and undecided(a)]
+            "they prove nothing and fail the gate: fix what failed (the error names the "
+            "target, or the attacker or judge model) and run again (with the same --log, "
+            "only they are tried again)", 600), style="yellow")
     if unjudged:
         err_console.print(safe_text(
             f"{len(unjudged)} of {len(attempts)} attempts could not be judged ("
             f"{unjudged[0].reason}); they count as errors and fail the gate", 600),
             style="yellow")
+    if attempts and not judged:
+        err_console.print("no attempt was judged: the run measured nothing (exit status "
+                          f"{EXIT_RUNTIME_FAILURE})", style="red")
+    return judged
 
 
 @redteam_app.command("run", epilog=_run_epilog())
@@ -309,7 +328,8 @@ def run_command(
     kinds = _formats(_split(formats), report_dir)
     campaign = Campaign(chosen, config_file=str(config) if config is not None else None)
     attempts = _execute(campaign, log, quiet or as_json)
-    _finish(attempts, campaign.header(), report_dir, kinds, as_json)
+    if not _finish(attempts, campaign.header(), report_dir, kinds, as_json):
+        raise typer.Exit(EXIT_RUNTIME_FAILURE)
 
 
 def _load(log: Path) -> tuple[dict[str, Any], list[Attempt]]:
@@ -445,7 +465,8 @@ def rerun_command(
                         config_file=header.get("config_file"),
                         config_place=header.get("config_place"))
     results = _execute(campaign, new_log, quiet or as_json)
-    _finish(results, campaign.header(), report_dir, list(FORMATS), as_json)
+    if not _finish(results, campaign.header(), report_dir, list(FORMATS), as_json):
+        raise typer.Exit(EXIT_RUNTIME_FAILURE)
 
 
 def _rerun_config(header: dict[str, Any], target: str | None,
