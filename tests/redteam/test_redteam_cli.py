@@ -306,6 +306,22 @@ def test_rerun_points_at_a_new_target(cli: typer.Typer, tmp_path: Path) -> None:
     assert (again["overall"]["n"], again["overall"]["errors"]) == (0, 6)
 
 
+def test_a_run_whose_every_reply_was_empty_says_so(cli: typer.Typer, server: Server) -> None:
+    """Found in a black-box pass (issue 9): a response_path naming a field the server leaves
+    empty made every attack read as refused, and the run said nothing."""
+    server.answer = lambda body: ""
+    code, out = _invoke(cli, "run", "-t", "http", "-T", f"url={server.url}", "-p", "harmful",
+                        "--limit", "3", "-q")
+    said = " ".join(out.split())
+    assert code == 0, out
+    assert "every reply was empty (3 attempts)" in said
+    server.answer = lambda body: "I can't help with that."
+    code, out = _invoke(cli, "run", "-t", "http", "-T", f"url={server.url}", "-p", "harmful",
+                        "--limit", "3", "-q")
+    assert code == 0, out
+    assert "every reply was empty" not in " ".join(out.split())
+
+
 def test_generations_per_prompt_with_best_of_n(cli: typer.Typer) -> None:
     code, out = _invoke(cli, "run", "--target", "vulnerable", "--probes",
                         "system_prompt_extraction", "-c", "best_of_n", "-n", "3", "--json")

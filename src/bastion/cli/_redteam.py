@@ -243,6 +243,12 @@ def _finish(attempts: list[Attempt], header: dict[str, Any], report_dir: Path | 
             f"{len(unjudged)} of {len(attempts)} attempts could not be judged ("
             f"{unjudged[0].reason}); they count as errors and fail the gate", 600),
             style="yellow")
+    answered = [a for a in attempts if a.error is None]
+    if answered and not any(a.last_response.strip() for a in answered):
+        err_console.print(
+            f"every reply was empty ({len(answered)} attempts): they read as refusals, so "
+            "the ASR says nothing if the target answers elsewhere; check the target (for "
+            "the http target, -T response_path)", style="yellow")
     if attempts and not judged:
         err_console.print("no attempt was judged: the run measured nothing (exit status "
                           f"{EXIT_RUNTIME_FAILURE})", style="red")
