@@ -32,8 +32,8 @@ def test_compare_sorts_successes_and_never_calls_an_error_a_fix() -> None:
     assert result.to_dict()["new"]["count"] == 2
 
 
-def _log(path: Path, attempts: list[Attempt]) -> Path:
-    log = CampaignLog(path, {"config": {}}, resume=False)
+def _log(path: Path, attempts: list[Attempt], config: dict[str, object] | None = None) -> Path:
+    log = CampaignLog(path, {"config": config or {}}, resume=False)
     for attempt in attempts:
         log.append(attempt)
     log.close()
@@ -59,3 +59,30 @@ def test_gate_with_a_baseline_fails_on_new_successes_only(tmp_path: Path) -> Non
     assert "NEW c/b" in bad.output
     shown = runner.invoke(app, ["redteam", "compare", str(worse), str(base), "--json"])
     assert json.loads(shown.output[shown.output.index("{"):])["still_open"]["count"] == 1
+
+
+def test_a_baseline_of_another_target_is_named(tmp_path: Path) -> None:
+    """Found in a black-box pass (issue 9): compare and gate --baseline said nothing when the
+    baseline had attacked another endpoint, and every difference read as new or fixed."""
+    app = typer.Typer()
+    register(app)
+
+    @app.command("noop")
+    def noop() -> None:
+        """Keeps 'redteam' a sub-group."""
+
+    def config(url: str) -> dict[str, object]:
+        return {"target": "http", "target_options": {"url": url, "headers": {"X": "y"}}}
+
+    one = [_attempt("a", True)]
+    base = _log(tmp_path / "base.jsonl", one, config("http://staging.example/chat"))
+    same = _log(tmp_path / "same.jsonl", one, config("http://staging.example/chat"))
+    other = _log(tmp_path / "other.jsonl", one, config("http://prod.example/chat"))
+    runner = CliRunner()
+    for command in (["compare", str(other), str(base)],
+                    ["gate", str(other), "--baseline", str(base)]):
+        said = " ".join(runner.invoke(app, ["redteam", *command]).output.split())
+        assert ("the baseline attacked another target (http url=http://staging.example/chat; "
+                "this run: http url=http://prod.example/chat)") in said, said
+    said = runner.invoke(app, ["redteam", "compare", str(same), str(base)]).output
+    assert "another target" not in said

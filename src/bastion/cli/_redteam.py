@@ -384,7 +384,7 @@ def gate_command(
     if max_asr is None and thresholds is None and baseline is None:
         raise ConfigError("give --max-asr, --thresholds or --baseline")
     header, attempts = _load(log)
-    new = _new_successes(attempts, baseline)
+    new = _new_successes(header, attempts, baseline)
     limits: dict[str, object] = load_thresholds(thresholds) if thresholds else {}
     if max_asr is not None:
         limits["overall"] = max_asr
@@ -402,10 +402,30 @@ def gate_command(
     console.print(Text(f"gate passed: {len(attempts)} attempts within limits", style="green"))
 
 
-def _new_successes(attempts: list[Attempt], baseline: Path | None) -> list[Attempt]:
+def _against(header: dict[str, Any], baseline: Path) -> list[Attempt]:
+    """The baseline's attempts, saying when it attacked another target: comparing two models
+    is a use, but a baseline picked by mistake makes every success look still open or new."""
+    before, attempts = _load(baseline)
+    now, then = _target_of(header), _target_of(before)
+    if now != then:
+        err_console.print(safe_text(f"note: the baseline attacked another target ({then}; this "
+                                    f"run: {now})", 400), style="yellow")
+    return attempts
+
+
+def _target_of(header: dict[str, Any]) -> str:
+    """A log's target as a line: its plugin and where it points (credentials redacted)."""
+    config = header.get("config") or {}
+    options = config.get("target_options") or {}
+    where = [f"{k}={options[k]}" for k in ("url", "base_url", "model", "func") if k in options]
+    return " ".join([str(config.get("target", "?")), *where])
+
+
+def _new_successes(header: dict[str, Any], attempts: list[Attempt],
+                   baseline: Path | None) -> list[Attempt]:
     if baseline is None:
         return []
-    comparison = compare(attempts, _load(baseline)[1])
+    comparison = compare(attempts, _against(header, baseline))
     for attempt in comparison.new:
         err_console.print(safe_text(f"NEW {attempt.case.id} ({attempt.strategy}, "
                                     f"{attempt.converter_label}): {attempt.reason}", 200),
@@ -425,7 +445,8 @@ def compare_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Successes that are new, fixed, still open or unverified against a baseline run."""
-    comparison = compare(_load(log)[1], _load(baseline)[1])
+    header, attempts = _load(log)
+    comparison = compare(attempts, _against(header, baseline))
     if as_json:
         print_json(comparison.to_dict())
         return
