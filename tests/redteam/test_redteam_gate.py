@@ -64,6 +64,23 @@ def test_unknown_keys_and_groups_are_errors(tmp_path: Path) -> None:
         load_thresholds(file)
 
 
+@pytest.mark.parametrize(("written", "said"), [
+    ("'5%'", "write a percentage as a fraction (5% is 0.05)"),
+    ("'five%'", "(five% is a number such as 0.05)"),
+    ("5", "for 5% write 0.05"),
+])
+def test_a_rate_written_as_a_percentage_says_how_to_write_it(
+        tmp_path: Path, written: str, said: str) -> None:
+    """Found in a black-box pass (issue 9): 'overall: 5%' was refused as no rate between 0
+    and 1, without saying what to write instead."""
+    file = tmp_path / "limits.yaml"
+    file.write_text(f"overall: {written}\n")
+    attempts = [_attempt(1)]
+    with pytest.raises(ConfigError) as caught:
+        check(summarise(attempts), load_thresholds(file), attempts)
+    assert said in str(caught.value)
+
+
 def test_gate_command_fails_when_the_target_was_down(tmp_path: Path) -> None:
     app = _gate_app()
     runner = CliRunner()

@@ -92,8 +92,21 @@ def load_thresholds(path: Path) -> dict[str, object]:
 
 def _limit(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ConfigError(f"threshold {where}: {value!r} is not a rate between 0 and 1")
+        hint = ""
+        if isinstance(value, str) and value.strip().endswith("%"):
+            hint = f"; write a percentage as a fraction ({value.strip()} is {_fraction(value)})"
+        elif isinstance(value, int | float) and not isinstance(value, bool) and 1 < value <= 100:
+            hint = f"; for {value}% write {value / 100:g}"
+        raise ConfigError(f"threshold {where}: {value!r} is not a rate between 0 and 1{hint}")
     return float(value)
+
+
+def _fraction(percent: str) -> str:
+    """``'5%'`` as the fraction a threshold takes (``'0.05'``), or how to write one."""
+    try:
+        return f"{float(percent.strip()[:-1]) / 100:g}"
+    except ValueError:
+        return "a number such as 0.05"
 
 
 def _count(value: object, where: str) -> int:
