@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -578,6 +582,35 @@ def test_bad_report_formats_are_refused_before_any_attack(
     assert code == 2
     assert "without --report-dir" in " ".join(out.split())
     assert server.requests == []
+
+
+def test_sigterm_stops_a_campaign_saying_where_the_finished_attempts_are(
+        tmp_path: Path) -> None:
+    """Found in a black-box pass (issue 9): a campaign ended with SIGTERM (``kill``, a CI job
+    cancelled) died without a word; the log was intact, but nothing said so."""
+    log = tmp_path / "run.jsonl"
+    command = [sys.executable, "-m", "bastion.cli.main", "redteam", "run", "-t", "vulnerable",
+               "-T", "latency=0.5", "-p", "system_prompt_extraction", "-j", "1", "--log",
+               str(log), "-q"]
+    running = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (
+            not log.exists() or len(log.read_text("utf-8").splitlines()) < 2):
+        time.sleep(0.1)  # the header and one finished attempt
+    running.send_signal(signal.SIGTERM)
+    _, err = running.communicate(timeout=60)
+    said = " ".join(err.split())
+    assert running.returncode == 143, err
+    assert f"terminated; every finished attempt is in '{log}'" in said
+    assert "Traceback" not in err
+    kept = log.read_text("utf-8").splitlines()
+    assert 2 <= len(kept) < 7, "the campaign was not stopped half way"
+    assert all(json.loads(line) for line in kept)
+    resumed = subprocess.run(command, capture_output=True, text=True, check=False,
+                             timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(log.read_text("utf-8").splitlines()) == 7  # the header and the 6 attempts
 
 
 def test_ctrl_c_says_where_the_finished_attempts_are(
