@@ -266,6 +266,17 @@ def test_a_failure_status_listed_as_blocked_is_refused(status: int) -> None:
     assert anyio.run(blocked.send, [Message("user", "hi")]).blocked
 
 
+def test_a_method_typo_is_refused_naming_the_near_one() -> None:
+    # -T method=PSOT was sent as written and met the server's 501 on every attempt.
+    with pytest.raises(ConfigError, match=r"'PSOT' is no method .*did you mean POST\?"):
+        _http(lambda r: httpx.Response(200, json={"response": "hi"}), method="PSOT")
+    sent: list[str] = []
+    put = _http(lambda r: sent.append(r.method) or httpx.Response(200, json={"response": "ok"}),
+                method="put")
+    assert anyio.run(put.send, [Message("user", "hi")]).text == "ok"
+    assert sent == ["PUT"]
+
+
 @pytest.mark.parametrize(("code", "blocked"), [
     ("content_filter", True), ("content_policy_violation", True), ("guardrail", True),
     ("account_blocked", False), ("ip_blocked", False), ("moderation_service_down", False)])

@@ -32,6 +32,7 @@ customer record in its database).
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import uuid
@@ -75,6 +76,8 @@ _HEADERS = "'headers' (the key it refuses; an ${ENV} reference must name the rig
 _HINTS = {401: _HEADERS, 403: f"{_HEADERS}, or list 403 in 'blocked_status' if it means a "
                               "guardrail blocked the prompt",
           404: "'url'", 405: "'method'"}
+#: The methods a request with a body is sent with (a typo, 'PSOT', was sent and met a 501).
+_METHODS = ("POST", "PUT", "PATCH", "GET")
 
 
 
@@ -128,6 +131,11 @@ class HttpTarget(Target):
         check_template(body, session_path, context, system_prompt)
         for option, path in (("response_path", response_path), ("session_path", session_path)):
             check_path(path, option)
+        if method.upper() not in _METHODS:
+            near = difflib.get_close_matches(method.upper(), _METHODS, n=1)
+            raise ConfigError(f"HTTP target option 'method' {method!r} is no method a chat API "
+                              f"takes a body with; use one of {', '.join(_METHODS)}"
+                              + (f" (did you mean {near[0]}?)" if near else ""))
         self.url, self.body, self.method = url, body, method.upper()
         self._shown = public_url(url)  # for messages, which reach logs and reports
         self.headers = {k: expand_env(v, f"HTTP target header {k!r}")
