@@ -254,6 +254,28 @@ def test_list_and_bad_settings(cli: typer.Typer) -> None:
     assert code == 2
 
 
+def test_strategy_and_converter_options_can_be_given_on_the_command_line(
+        cli: typer.Typer, tmp_path: Path) -> None:
+    """Left by a black-box pass (issue 9): strategy and converter options could be set only
+    in a campaign file (ca018cb)."""
+    log = tmp_path / "run.jsonl"
+    code, out = _invoke(cli, "run", "-t", "vulnerable", "-T", "latency=0", "-p",
+                        "system_prompt_extraction", "--limit", "2", "-c", "caesar", "-C",
+                        "caesar.shift=5", "-S", "crescendo.backtracks=1", "-s", "crescendo",
+                        "--log", str(log), "-q")
+    assert code == 0, out
+    config = json.loads(log.read_text("utf-8").splitlines()[0])["config"]
+    assert config["converter_options"] == {"caesar": {"shift": 5}}
+    assert config["strategy_options"] == {"crescendo": {"backtracks": 1}}
+    code, out = _invoke(cli, "run", "-t", "vulnerable", "-p", "harmful", "-S", "pair.streams=5",
+                        "-q")
+    assert code == 2, out
+    assert "strategy_options name 'pair'" in " ".join(out.split())
+    code, out = _invoke(cli, "run", "-t", "vulnerable", "-p", "harmful", "-S", "streams=5", "-q")
+    assert code == 2, out
+    assert "must look like strategy.option=value (e.g. pair.streams=5)" in " ".join(out.split())
+
+
 def test_run_help_lists_the_new_target_options(cli: typer.Typer) -> None:
     code, out = _invoke(cli, "run", "--help")
     assert code == 0

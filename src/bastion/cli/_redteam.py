@@ -92,17 +92,33 @@ def _value(value: str, where: str, *, as_text: bool = False) -> Any:
     return value if as_text and not isinstance(parsed, str) else parsed
 
 
-def _probe_options(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
+#: Per kind of plugin set by name on the command line: the singular, and an example.
+_NAMED_OPTIONS = {"probes": ("probe", "purpose.purpose='support bot of a bank'"),
+                  "strategies": ("strategy", "pair.streams=5"),
+                  "converters": ("converter", "caesar.shift=5")}
+
+
+def _named_option(kind: str, short: str) -> Any:
+    """The ``--<plugin>-option`` flag of ``run`` for one kind of plugin."""
+    one, example = _NAMED_OPTIONS[kind]
+    return typer.Option(f"--{one}-option", short, help=(
+        f"A {one} option as {one}.option=value (YAML value), e.g. {short} {example} (see "
+        f"'bastion redteam list {kind}')."))
+
+
+def _probe_options(pairs: list[str] | None, kind: str = "probes") -> dict[str, dict[str, Any]]:
+    """``plugin.option=value`` pairs (``-P``, ``-S``, ``-C``) by plugin name."""
+    one, example = _NAMED_OPTIONS[kind]
     out: dict[str, dict[str, Any]] = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
-        probe, dot, option = key.strip().partition(".")
-        if not sep or not dot or not probe or not option:
-            raise ConfigError(f"probe option {pair!r} must look like probe.option=value "
-                              "(e.g. purpose.purpose='support bot of a bank')")
-        out.setdefault(probe, {})[option] = _value(
-            value, f"probe option {key.strip()!r}",
-            as_text=option in text_options(plugin_class("probes", probe)))
+        name, dot, option = key.strip().partition(".")
+        if not sep or not dot or not name or not option:
+            raise ConfigError(f"{one} option {pair!r} must look like {one}.option=value "
+                              f"(e.g. {example})")
+        out.setdefault(name, {})[option] = _value(
+            value, f"{one} option {key.strip()!r}",
+            as_text=option in text_options(plugin_class(kind, name)))  # type: ignore[arg-type]
     return out
 
 
@@ -112,9 +128,10 @@ def list_command(kind: Annotated[str | None, typer.Argument(help=f"One of {KINDS
                  ) -> None:
     """List registered plugins (probes, converters, strategies, targets, scorers)."""
     table = Table("kind", "name", "description", "options (* required)", caption=(
-        "set with: targets -T key=value; probes -P probe.key=value; strategies and "
-        "converters in the campaign file (--config): strategy_options: {pair: {streams: 5}}, "
-        "converter_options" + ("" if kind == "targets" else
+        "set with: targets -T key=value; probes -P probe.key=value; strategies -S "
+        "strategy.key=value; converters -C converter.key=value (or in the campaign file: "
+        "strategy_options: {pair: {streams: 5}}, converter_options)" + (
+            "" if kind == "targets" else
                                "; target option details: bastion redteam list targets")))
     for k in [kind] if kind else list(KINDS):
         for name in available(k):  # type: ignore[arg-type]  # checked by the registry
@@ -288,14 +305,14 @@ def run_command(
     probes: Annotated[list[str] | None, typer.Option("--probes", "-p", help=(
         f"Probes, comma-separated (default {', '.join(_D.probes)}; see 'bastion "
         "redteam list probes')."))] = None,
-    probe_option: Annotated[list[str] | None, typer.Option(
-        "--probe-option", "-P", help="A probe option as probe.option=value (YAML value), e.g. "
-        "-P purpose.purpose='support bot of a bank'.")] = None,
+    probe_option: Annotated[list[str] | None, _named_option("probes", "-P")] = None,
     converters: Annotated[list[str] | None, typer.Option(
         "--converters", "-c", help="Converter stacks, comma-separated, '+' to chain: "
         "'none,base64,rot13+spacing' (default none).")] = None,
     strategies: Annotated[list[str] | None, typer.Option("--strategies", "-s", help=(
         f"Attack strategies, comma-separated (default {','.join(_D.strategies)})."))] = None,
+    strategy_option: Annotated[list[str] | None, _named_option("strategies", "-S")] = None,
+    converter_option: Annotated[list[str] | None, _named_option("converters", "-C")] = None,
     scorers: Annotated[list[str] | None, typer.Option("--scorers", help=(
         "Scorers for every case, comma-separated (default: each probe's own)."))] = None,
     concurrency: Annotated[int | None, typer.Option("--concurrency", "-j", help=(
@@ -345,6 +362,8 @@ def run_command(
         "judge_url": judge_url, "judge_model": judge_model,
         "target_options": _options(target_option, name) or None,
         "probe_options": _probe_options(probe_option) or None,
+        "strategy_options": _probe_options(strategy_option, "strategies") or None,
+        "converter_options": _probe_options(converter_option, "converters") or None,
     }
     if target is not None and config is None:
         check_options("target", target, plugin_class("targets", target),
