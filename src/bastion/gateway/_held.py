@@ -30,7 +30,7 @@ from bastion.gateway._extract import Path, set_path
 from bastion.gateway._respond import dumps
 from bastion.gateway._responses import ECHO, TERMINAL, event_texts
 from bastion.gateway._said import Said
-from bastion.gateway._split import held_from, key_at, may_end_key
+from bastion.gateway._split import continued, held_from, key_at, may_end_key
 from bastion.gateway._walk import NAMES, AnswerText, Key
 
 _SENTENCE_END = re.compile(r"[.!?\u2026](?=[\s\"'\)\]])|[\u3002\uff01\uff1f\n]")
@@ -82,6 +82,7 @@ class Held:
         #: and a buffer whose head may end it, until the stream ends (:meth:`_head_end`).
         self.secret = secret
         self.settled: set[Key] = set()  # buffers whose head cannot end the key
+        self.pinned: dict[Key, int] = {}  # held to the end: a key's beginning (:meth:`_pin`)
         #: Each choice's text in arrival order, kept where values are masked (see ``_said``).
         self.said = Said() if said else None
         self.reader = Reader()
@@ -114,6 +115,8 @@ class Held:
             if copy is not None:  # read once, written back (masked) as the copy read
                 frame.slices.append(Slice(copy.key, path, copy.start, copy.end))
                 continue
+            if self.secret and item.text and arrives(item.key):
+                self._pin(item.key, item.text)
             start = len(self.buffers.get(item.key, ""))
             self.buffers[item.key] = self.buffers.get(item.key, "") + item.text + item.sep
             piece = Slice(item.key, path, start, start + len(item.text))
@@ -130,6 +133,18 @@ class Held:
                 if route != "responses":  # (its events' indexes are no choices)
                     self._arrive(frame, item, read, CHOICES, lambda key: key[0])
         self.frames.append(frame)
+
+    def _pin(self, key: Key, text: str) -> None:
+        """Hold, until the stream ends, another field's end that begins the upstream key
+        when ``text``, a piece of field ``key``, reads on as the key: released once its own
+        field went on, the key's beginning left before the stream was stopped (content
+        'Your token is internal', reasoning '-vllm-token-7f3a9c', more content: see
+        ``StreamGuard._spelled_across``)."""
+        for other, buffer in self.buffers.items():
+            if other != key and other not in self.pinned and arrives(other):
+                at = continued(buffer, text, self.secret)
+                if at is not None:
+                    self.pinned[other] = at
 
     def _copy(self, route: str, item: AnswerText) -> Slice | None:
         """Where ``item``'s text was read before, when it is a copy read only once: metadata
@@ -237,7 +252,8 @@ class Held:
         if head in _RUNNING:  # an encoded run still arriving is held whole (see _run_start)
             limit = min(limit, _run_start(self.buffers[key], self.safe.get(key, 0)))
         if self.secret:
-            limit = min(limit, held_from(self.buffers[key], self.secret), self._head_end(key))
+            limit = min(limit, held_from(self.buffers[key], self.secret), self._head_end(key),
+                        self.pinned.get(key, limit))
             if key[1] == ARRIVAL:  # a reading, never written: the key it spells waits for
                 # the end, which tells whether a field holds it (StreamGuard._spelled_across)
                 start = max(0, self.safe.get(key, 0) - len(self.secret) + 1)

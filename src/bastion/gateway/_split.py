@@ -74,6 +74,19 @@ def begun(text: str, key: str) -> Iterator[int]:
         at = end.find(key[0], at + 1)
 
 
+def continued(text: str, piece: str, secret: str) -> int | None:
+    """Where the end of ``text`` that begins ``secret`` (any case) and reads on into
+    ``piece`` as it starts: a key's beginning that another field's piece goes on with, in
+    the order a client printing every delta shows them. ``None`` when no end does."""
+    key = fold(secret)
+    after = fold(piece[:len(key)])
+    for at in begun(text, key):
+        rest = key[len(text) - at:]
+        if rest.startswith(after) or after.startswith(rest):
+            return at
+    return None
+
+
 def may_end_key(text: str, secret: str) -> bool | None:
     """Whether ``text`` begins with the end of ``secret`` (any case), more of it than
     :data:`KEY_END_SHOWN` characters: the rest of a key whose beginning another field may
