@@ -3,6 +3,7 @@ fix it; they never crash the campaign (session 32's black-box pass, /tmp/s32/h9/
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -264,6 +265,23 @@ def test_a_failure_status_listed_as_blocked_is_refused(status: int) -> None:
         _http(lambda r: httpx.Response(status), blocked_status=[403, status])
     blocked = _http(lambda r: httpx.Response(451), blocked_status=[403, 451])
     assert anyio.run(blocked.send, [Message("user", "hi")]).blocked
+
+
+@pytest.mark.parametrize("kind", ["http", "openai"])
+def test_an_answer_over_the_size_limit_is_an_error_not_read_whole(kind: str) -> None:
+    # A 50 MB answer was read whole into memory (only 100,000 characters were kept).
+    from bastion.redteam.targets._wire import MAX_ANSWER_BYTES
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"x" * (MAX_ANSWER_BYTES + 1))
+
+    target = (_http(handler) if kind == "http" else
+              OpenAITarget("http://m.test/v1", transport=httpx.MockTransport(handler)))
+    with pytest.raises(TargetError, match="is over 8 MiB and was not read further"):
+        anyio.run(target.send, [Message("user", "hi")])
+    gzipped = _http(lambda r: httpx.Response(200, headers={"Content-Encoding": "gzip"},
+                                             content=gzip.compress(b'{"response": "ok"}')))
+    assert _send(gzipped) == "ok", "a compressed answer is read decoded, once"
 
 
 def test_a_method_typo_is_refused_naming_the_near_one() -> None:

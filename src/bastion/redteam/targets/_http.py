@@ -60,7 +60,7 @@ from bastion.redteam.targets._template import (
     json_path,
     reply_text,
 )
-from bastion.redteam.targets._wire import RETRYABLE, retry_after, status_hint
+from bastion.redteam.targets._wire import RETRYABLE, retry_after, send_bounded, status_hint
 
 
 @dataclass(frozen=True)
@@ -280,8 +280,8 @@ class HttpTarget(Target):
     async def _request(self, content: str, session: str | None) -> _Answer:
         headers = {**self._type, **self.headers}  # a Content-Type given in 'headers' wins
         try:
-            response = await self._client.request(self.method, self.url, headers=headers,
-                                                  content=content.encode("utf-8"))
+            response = await send_bounded(self._client, self._client.build_request(
+                self.method, self.url, headers=headers, content=content.encode("utf-8")))
         except httpx.TimeoutException as exc:  # its text is often empty: 'cannot reach URL: '
             raise TargetError(f"{self._shown} did not answer within {self.timeout:g} s; a slow "
                               "model needs a larger option 'timeout' (-T timeout=300)",

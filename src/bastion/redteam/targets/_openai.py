@@ -20,7 +20,12 @@ from bastion.redteam.targets._template import (
     expand_env,
     fill_env,
 )
-from bastion.redteam.targets._wire import parse_response, request_body, tool_function
+from bastion.redteam.targets._wire import (
+    parse_response,
+    request_body,
+    send_bounded,
+    tool_function,
+)
 
 
 class OpenAITarget(Target):
@@ -124,7 +129,8 @@ class OpenAITarget(Target):
         body = {**request_body(self.model, convo, temperature=self.temperature,
                                max_tokens=self.max_tokens, tools=self.tools), **self.extra_body}
         try:
-            response = await self._client.post("/chat/completions", json=body)
+            response = await send_bounded(
+                self._client, self._client.build_request("POST", "/chat/completions", json=body))
         except httpx.TimeoutException as exc:
             raise TargetError(f"target timed out after {self.timeout}s", retryable=True) from exc
         except httpx.HTTPError as exc:

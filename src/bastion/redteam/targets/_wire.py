@@ -26,6 +26,32 @@ _SHAPE = ("a chat completions endpoint answers {'choices': [{'message': {'conten
           "'response_path' for another API")
 
 
+#: The most bytes of one answer a target reads (a 50 MB answer was read whole into memory,
+#: then kept to its first 100,000 characters: _session.MAX_REPLY).
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
+
+
+async def send_bounded(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
+    """``request``'s answer, read whole up to :data:`MAX_ANSWER_BYTES` (decoded), or a
+    TargetError saying it was larger; httpx's own errors pass through."""
+    response = await client.send(request, stream=True)
+    body = bytearray()
+    try:
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_ANSWER_BYTES:
+                raise TargetError(f"the target's answer (HTTP {response.status_code}) is over "
+                                  f"{MAX_ANSWER_BYTES // 2**20} MiB and was not read further: "
+                                  "check that the URL is the chat API, not a download")
+    finally:
+        await response.aclose()
+    # The body is decoded already: without its encoding and length headers httpx keeps it.
+    headers = [(k, v) for k, v in response.headers.multi_items()
+               if k.lower() not in ("content-encoding", "content-length")]
+    return httpx.Response(response.status_code, headers=headers, content=bytes(body),
+                          request=request)
+
+
 def request_body(model: str, messages: Sequence[Message], *, temperature: float,
                  max_tokens: int, tools: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """A chat-completions request body."""
