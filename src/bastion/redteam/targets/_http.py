@@ -32,7 +32,6 @@ customer record in its database).
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import uuid
@@ -55,6 +54,7 @@ from bastion.redteam.targets._template import (
     authorization,
     check_path,
     check_template,
+    did_you_mean,
     expand_env,
     fill_env,
     json_path,
@@ -78,7 +78,6 @@ _HINTS = {401: _HEADERS, 403: f"{_HEADERS}, or list 403 in 'blocked_status' if i
           404: "'url'", 405: "'method'"}
 #: The methods a request with a body is sent with (a typo, 'PSOT', was sent and met a 501).
 _METHODS = ("POST", "PUT", "PATCH", "GET")
-
 
 
 def _key(messages: Sequence[Message]) -> str:
@@ -132,10 +131,9 @@ class HttpTarget(Target):
         for option, path in (("response_path", response_path), ("session_path", session_path)):
             check_path(path, option)
         if method.upper() not in _METHODS:
-            near = difflib.get_close_matches(method.upper(), _METHODS, n=1)
             raise ConfigError(f"HTTP target option 'method' {method!r} is no method a chat API "
                               f"takes a body with; use one of {', '.join(_METHODS)}"
-                              + (f" (did you mean {near[0]}?)" if near else ""))
+                              f"{did_you_mean(method.upper(), _METHODS)}")
         self.url, self.body, self.method = url, body, method.upper()
         self._shown = public_url(url)  # for messages, which reach logs and reports
         self.headers = {k: expand_env(v, f"HTTP target header {k!r}")

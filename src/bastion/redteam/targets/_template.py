@@ -13,7 +13,7 @@ import difflib
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bastion.errors import ConfigError
@@ -114,6 +114,13 @@ def authorization(headers: Mapping[str, str]) -> str | None:
     return None if name is None else f"the {name!r} header of option 'headers'"
 
 
+def did_you_mean(given: str, names: Sequence[str]) -> str:
+    """`` (did you mean X?)`` naming the one of ``names`` nearest ``given``; '' when none is
+    near."""
+    near = difflib.get_close_matches(given, names, n=1)
+    return f" (did you mean {near[0]}?)" if near else ""
+
+
 def check_template(body: str, session_path: str, context: str,
                     system_prompt: str | None) -> None:
     """Raise a ConfigError for a body template that cannot work with these options."""
@@ -122,9 +129,8 @@ def check_template(body: str, session_path: str, context: str,
                           "{session_id} slot; the attack would never reach the target")
     unknown = sorted({m.group(0) for m in _NAMED.finditer(body)} - set(_NAMES))
     if unknown:  # sent as written: '{sesion_id}' reached the server literally
-        near = difflib.get_close_matches(unknown[0], _NAMES, n=1)
         raise ConfigError(f"HTTP target option 'body' has slots {unknown} that this target "
-                          f"does not fill{f' (did you mean {near[0]}?)' if near else ''}; "
+                          f"does not fill{did_you_mean(unknown[0], _NAMES)}; "
                           f"its slots are {', '.join(_NAMES)}")
     if body.lstrip().startswith(("{", "[")):
         check_json(body)
