@@ -106,7 +106,7 @@ def _named_option(kind: str, short: str) -> Any:
         f"'bastion redteam list {kind}')."))
 
 
-def _probe_options(pairs: list[str] | None, kind: str = "probes") -> dict[str, dict[str, Any]]:
+def _named_options(pairs: list[str] | None, kind: str = "probes") -> dict[str, dict[str, Any]]:
     """``plugin.option=value`` pairs (``-P``, ``-S``, ``-C``) by plugin name."""
     one, example = _NAMED_OPTIONS[kind]
     out: dict[str, dict[str, Any]] = {}
@@ -131,8 +131,8 @@ def list_command(kind: Annotated[str | None, typer.Argument(help=f"One of {KINDS
         "set with: targets -T key=value; probes -P probe.key=value; strategies -S "
         "strategy.key=value; converters -C converter.key=value (or in the campaign file: "
         "strategy_options: {pair: {streams: 5}}, converter_options)" + (
-            "" if kind == "targets" else
-                               "; target option details: bastion redteam list targets")))
+            "" if kind == "targets" else "; target option details: bastion redteam list "
+            "targets")))
     for k in [kind] if kind else list(KINDS):
         for name in available(k):  # type: ignore[arg-type]  # checked by the registry
             cls = plugin_class(k, name)  # type: ignore[arg-type]  # checked by the registry
@@ -165,7 +165,7 @@ def probes_command(
 ) -> None:
     """List the cases of probes with their OWASP and MITRE ATLAS ids and names."""
     table = Table("case", "category", "technique", "owasp", "atlas", "prompt")
-    options = _probe_options(probe_option)
+    options = _named_options(probe_option)
     for name in names or available("probes"):
         probe = make_probe(name, **options.get(name, {}))
         for case in probe.cases():
@@ -361,9 +361,9 @@ def run_command(
         "attacker_url": attacker_url, "attacker_model": attacker_model,
         "judge_url": judge_url, "judge_model": judge_model,
         "target_options": _options(target_option, name) or None,
-        "probe_options": _probe_options(probe_option) or None,
-        "strategy_options": _probe_options(strategy_option, "strategies") or None,
-        "converter_options": _probe_options(converter_option, "converters") or None,
+        "probe_options": _named_options(probe_option) or None,
+        "strategy_options": _named_options(strategy_option, "strategies") or None,
+        "converter_options": _named_options(converter_option, "converters") or None,
     }
     if target is not None and config is None:
         check_options("target", target, plugin_class("targets", target),
