@@ -47,6 +47,7 @@ from bastion.redteam._config import REDACTED, redacted_options
 from bastion.redteam._options import check_options, options_help, plugin_options, text_options
 from bastion.redteam._score_file import measure, read_rows, score_rows
 from bastion.redteam._summary import undecided
+from bastion.redteam.reports import target_line
 from bastion.taxonomy import label
 
 redteam_app = typer.Typer(help="Attack campaigns, scoring, reports and the CI gate.",
@@ -445,19 +446,11 @@ def _against(header: dict[str, Any], baseline: Path) -> list[Attempt]:
     """The baseline's attempts, saying when it attacked another target: comparing two models
     is a use, but a baseline picked by mistake makes every success look still open or new."""
     before, attempts = _load(baseline)
-    now, then = _target_of(header), _target_of(before)
+    now, then = target_line(header), target_line(before)
     if now != then:
         err_console.print(safe_text(f"note: the baseline attacked another target ({then}; this "
                                     f"run: {now})", 400), style="yellow")
     return attempts
-
-
-def _target_of(header: dict[str, Any]) -> str:
-    """A log's target as a line: its plugin and where it points (credentials redacted)."""
-    config = header.get("config") or {}
-    options = config.get("target_options") or {}
-    where = [f"{k}={options[k]}" for k in ("url", "base_url", "model", "func") if k in options]
-    return " ".join([str(config.get("target", "?")), *where])
 
 
 def _new_successes(header: dict[str, Any], attempts: list[Attempt],

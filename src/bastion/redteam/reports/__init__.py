@@ -6,8 +6,8 @@ take the attempts and header); hostile text is escaped for its format, never tru
 format by adding its renderer and one line to :data:`FORMATS` in :mod:`._write`.
 """
 
-from bastion.redteam.reports._findings import Finding, campaign_facts, findings
+from bastion.redteam.reports._findings import Finding, campaign_facts, findings, target_line
 from bastion.redteam.reports._write import FORMATS, Format, render, write_reports
 
 __all__ = ["FORMATS", "Finding", "Format", "campaign_facts", "findings", "render",
-           "write_reports"]
+           "target_line", "write_reports"]

@@ -125,8 +125,7 @@ def findings(attempts: Sequence[Attempt]) -> list[Finding]:
 def campaign_facts(header: dict[str, Any], attempts: Sequence[Attempt]) -> dict[str, str]:
     """Target, endpoint, model, date, version, seed, duration, attempts made of those
     planned: the report's opening lines."""
-    config = header.get("config", {}) or {}
-    options = config.get("target_options", {}) or {}
+    config, options = _target(header)
     started = str(header.get("started_at", ""))
     ends = [float(a.meta["finished_at"]) for a in attempts if "finished_at" in a.meta]
     duration = ""
@@ -144,6 +143,20 @@ def campaign_facts(header: dict[str, Any], attempts: Sequence[Attempt]) -> dict[
         "attempts": _completeness(header, attempts),
         "fingerprint": str(header.get("fingerprint", "?")),
     }
+
+
+def target_line(header: dict[str, Any]) -> str:
+    """A log's target as one line: its plugin and where it points (the header holds its
+    credentials redacted), to tell whether two logs attacked the same target."""
+    config, options = _target(header)
+    where = [f"{k}={options[k]}" for k in ("url", "base_url", "model", "func") if k in options]
+    return " ".join([str(config.get("target", "?")), *where])
+
+
+def _target(header: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A log header's campaign settings and its target's options ({} where absent)."""
+    config = header.get("config") or {}
+    return config, config.get("target_options") or {}
 
 
 def _completeness(header: dict[str, Any], attempts: Sequence[Attempt]) -> str:
