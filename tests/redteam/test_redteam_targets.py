@@ -65,6 +65,26 @@ def test_an_attacker_error_never_shows_the_password_of_its_url() -> None:
     assert "answered HTTP 401" in str(info.value)
 
 
+def test_an_attacker_answer_over_the_size_limit_is_an_error_not_read_whole() -> None:
+    # The attacker and judge client read a whole answer into memory (1d1270e bounded the
+    # targets' only): a model server answering a download would fill it.
+    from bastion.redteam.targets._wire import MAX_ANSWER_BYTES
+
+    huge = ScriptedChatModel({"": ScriptReply("x" * (MAX_ANSWER_BYTES + 1))})
+    with serve_on_loopback(huge) as base_url:
+        attacker = Attacker(base_url)
+
+        async def ask() -> str:
+            try:
+                return await attacker.complete([Message("user", "hi")])
+            finally:
+                await attacker.aclose()
+
+        with pytest.raises(AttackerError, match=r"attacker or judge model http://127\.0\.0\.1:"
+                                                r"\d+/v1's answer \(HTTP 200\) is over 8 MiB"):
+            anyio.run(ask)
+
+
 def _loopback_campaign(model: ScriptedChatModel, **settings: object) -> list[Attempt]:
     """The injection_direct campaign against ``model`` served on loopback (at most 20 s)."""
     with serve_on_loopback(model) as base_url:

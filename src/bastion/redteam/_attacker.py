@@ -19,6 +19,7 @@ from bastion.redteam._config import check_userinfo, public_url
 from bastion.redteam._errors import AttackerError
 from bastion.redteam._types import Message
 from bastion.redteam.targets._template import check_header_value
+from bastion.redteam.targets._wire import send_bounded
 
 
 class Attacker:
@@ -66,7 +67,9 @@ class Attacker:
                                 "messages": [{"role": m.role, "content": m.content}
                                              for m in messages]}
         try:
-            response = await self._client.post("/chat/completions", json=body)
+            response = await send_bounded(  # an answer is read up to 8 MiB, never whole
+                self._client, self._client.build_request("POST", "/chat/completions", json=body),
+                sender=f"attacker or judge model {self._shown}", error=AttackerError)
             if response.status_code >= 400:  # httpx's own message shows the URL's password
                 raise AttackerError(f"attacker model {self._shown} answered HTTP "
                                     f"{response.status_code}")

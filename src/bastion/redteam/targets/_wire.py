@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from bastion.errors import RuntimeFailure
 from bastion.redteam._errors import TargetError
 from bastion.redteam._types import Message, Reply
 
@@ -31,18 +32,20 @@ _SHAPE = ("a chat completions endpoint answers {'choices': [{'message': {'conten
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
 
 
-async def send_bounded(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
-    """``request``'s answer, read whole up to :data:`MAX_ANSWER_BYTES` (decoded), or a
-    TargetError saying it was larger; httpx's own errors pass through."""
+async def send_bounded(client: httpx.AsyncClient, request: httpx.Request, *,
+                       sender: str = "the target",
+                       error: type[RuntimeFailure] = TargetError) -> httpx.Response:
+    """``request``'s answer, read whole up to :data:`MAX_ANSWER_BYTES` (decoded), or an
+    ``error`` saying ``sender``'s answer was larger; httpx's own errors pass through."""
     response = await client.send(request, stream=True)
     body = bytearray()
     try:
         async for chunk in response.aiter_bytes():
             body += chunk
             if len(body) > MAX_ANSWER_BYTES:
-                raise TargetError(f"the target's answer (HTTP {response.status_code}) is over "
-                                  f"{MAX_ANSWER_BYTES // 2**20} MiB and was not read further: "
-                                  "check that the URL is the chat API, not a download")
+                raise error(f"{sender}'s answer (HTTP {response.status_code}) is over "
+                            f"{MAX_ANSWER_BYTES // 2**20} MiB and was not read further: "
+                            "check that the URL is the chat API, not a download")
     finally:
         await response.aclose()
     # The body is decoded already: without its encoding and length headers httpx keeps it.
