@@ -120,8 +120,8 @@ class PatternSet:
         if not regexes:
             return cls((), None)
         union = re2.Set.SearchSet(_OPTIONS)
-        for pattern in patterns:
-            union.Add(spaces_as_gaps(pattern))
+        for regex in regexes:  # each already written with its gaps (compile_pattern)
+            union.Add(regex.pattern)
         union.Compile()
         return cls(tuple(regexes), union)
 
