@@ -19,6 +19,7 @@ from bastion.redteam._session import MAX_REPLY
 from bastion.redteam.targets._callable import CallableTarget
 from bastion.redteam.targets._http import HttpTarget
 from bastion.redteam.targets._openai import OpenAITarget
+from bastion.redteam.targets._template import json_path
 
 
 def _openai(status: int, **answer: Any) -> OpenAITarget:
@@ -337,3 +338,55 @@ def test_an_empty_answer_cut_at_the_token_limit_is_an_error_not_a_refusal() -> N
     refused = _openai(200, json={"choices": [{"message": {"content": ""},
                                               "finish_reason": "stop"}]})
     assert anyio.run(refused.send, [Message("user", "hi")]).text == ""
+
+
+@pytest.mark.parametrize(("status", "answer", "options", "blocked"), [
+    (200, {"blocked": True, "reason": "jailbreak"}, {"blocked_path": "blocked"}, True),
+    (200, {"blocked": False, "response": "hi"}, {"blocked_path": "blocked"}, False),
+    (200, {"response": "hi"}, {"blocked_path": "blocked"}, False),
+    (200, {"flagged": "true"}, {"blocked_path": "flagged", "blocked_value": True}, True),
+    (200, {"error": {"code": "content_filter"}},
+     {"blocked_path": "error.code", "blocked_value": "content_filter"}, True),
+    (400, {"error": {"code": "content_filter"}},
+     {"blocked_path": "$.error.code", "blocked_value": "content_filter"}, True),
+    (200, {"error": {"code": "other"}, "response": "hi"},
+     {"blocked_path": "error.code", "blocked_value": "content_filter"}, False),
+])
+def test_a_json_answer_naming_a_block_reads_as_a_guardrails_refusal(
+        status: int, answer: dict[str, Any], options: dict[str, Any], blocked: bool) -> None:
+    # A guardrail answering HTTP 200 {"blocked": true} failed every attempt with "response
+    # has no 'response'", or, with its message at response_path, was scored as the model's
+    # own answer.
+    target = _http(lambda r: httpx.Response(status, json=answer), **options)
+    reply = anyio.run(target.send, [Message("user", "hi")])
+    assert reply.blocked is blocked
+    assert reply.text == (f"[blocked: {options['blocked_path']} is "
+                          f"{json.dumps(json_path(answer, options['blocked_path']))}]"
+                          if blocked else "hi")
+
+
+def test_a_failure_or_an_unlisted_error_naming_a_block_is_still_an_error() -> None:
+    rule = {"blocked_path": "error.code", "blocked_value": "content_filter"}
+    for status, says in ((503, "HTTP 503"), (429, "HTTP 429")):  # never an outage as a refusal
+        down = _http(lambda r, s=status: httpx.Response(
+            s, json={"error": {"code": "content_filter"}}), **rule)
+        with pytest.raises(TargetError, match=says):
+            anyio.run(down.send, [Message("user", "hi")])
+    other = _http(lambda r: httpx.Response(400, json={"error": {"code": "bad_request"}}), **rule)
+    with pytest.raises(TargetError, match="HTTP 400"):
+        anyio.run(other.send, [Message("user", "hi")])
+    text = _http(lambda r: httpx.Response(200, text="plain hi"), response_path="", **rule)
+    assert _send(text) == "plain hi", "a plain-text answer says nothing at a JSON path"
+
+
+@pytest.mark.parametrize(("options", "says"), [
+    ({"blocked_value": "content_filter"}, "'blocked_path' is not"),
+    ({"blocked_path": "data"}, "every answer would read as blocked"),
+    ({"blocked_path": "$..code"}, "'blocked_path' '\\$..code' is not a path"),
+])
+def test_a_block_rule_that_cannot_work_is_refused_before_any_request(
+        options: dict[str, Any], says: str) -> None:
+    with pytest.raises(ConfigError, match=says):
+        _http(lambda r: httpx.Response(200), response_path="data.answer", **options)
+    assert _http(lambda r: httpx.Response(200), response_path="data.answer",
+                 blocked_path="data", blocked_value="blocked").blocked.path == "data"

@@ -49,6 +49,7 @@ from bastion.redteam._canary import planted
 from bastion.redteam._config import check_userinfo, credentials, public_url
 from bastion.redteam._errors import TargetError
 from bastion.redteam._types import Message, Reply, Secrets
+from bastion.redteam.targets._blocked import BlockRule, Scalar
 from bastion.redteam.targets._template import (
     SLOT,
     authorization,
@@ -108,6 +109,12 @@ class HttpTarget(Target):
         canaries: tokens planted in the application (its prompt, a record in its database)
             whose appearance in an answer is a leak.
         blocked_status: HTTP statuses that mean "blocked by a guardrail" (a refusal).
+        blocked_path: where a JSON answer (HTTP 200 or a 4xx) says a guardrail blocked the
+            prompt, for guardrails that answer ``{"blocked": true}`` or ``{"error": {"code":
+            "content_filter"}}``: such an answer is a refusal; an answer without the path is
+            read as usual.
+        blocked_value: the value at ``blocked_path`` that means blocked (``content_filter``);
+            unset: any value but null, false, 0 or an empty one.
         timeout: seconds per request.
         transport: an httpx transport (tests).
     """
@@ -122,6 +129,7 @@ class HttpTarget(Target):
                  session_path: str = "", context: Literal["inline", "error"] = "error",
                  system_prompt: str | None = None, plant_canary: bool = True,
                  canaries: Sequence[str] = (), blocked_status: Sequence[int] = (),
+                 blocked_path: str = "", blocked_value: Scalar | None = None,
                  timeout: float = 60.0, transport: httpx.AsyncBaseTransport | None = None,
                  ) -> None:
         if not url.startswith(("http://", "https://")):
@@ -153,6 +161,8 @@ class HttpTarget(Target):
                               "blocked the prompt: an outage would count as refusals and "
                               "pass the gate; list the 4xx the guardrail answers (often 400, "
                               "403 or 451)")
+        self.blocked = BlockRule(blocked_path, blocked_value)
+        self.blocked.check(response_path)
         self._json = body.lstrip().startswith(("{", "["))
         self._sent, self._body_keys = fill_env(body, "HTTP target option 'body'",
                                                json_text=self._json)
@@ -288,6 +298,9 @@ class HttpTarget(Target):
             raise TargetError(f"cannot reach {self._shown}: {exc}", retryable=True) from exc
         if response.status_code in self.blocked_status:
             return _Answer(f"[blocked: HTTP {response.status_code}]", True, session)
+        blocked = self._blocked(response)
+        if blocked:
+            return _Answer(blocked, True, session)
         if response.status_code >= 400:
             raise TargetError(f"{self._shown} answered HTTP {response.status_code}: "
                               f"{response.text[:200]!r}"
@@ -307,6 +320,18 @@ class HttpTarget(Target):
         except (ValueError, KeyError) as exc:
             raise TargetError(f"cannot read the reply from {self._shown}: {exc}") from exc
         return _Answer(text, False, self._session_in(data, session))
+
+    def _blocked(self, response: httpx.Response) -> str | None:
+        """The reply standing for a block that a JSON answer names at option 'blocked_path',
+        or None; a failed or busy server's answer (5xx, 429) is never a block, as in
+        'blocked_status'."""
+        status = response.status_code
+        if not self.blocked.path or status >= 500 or status in RETRYABLE:
+            return None
+        try:
+            return self.blocked.reads(json.loads(response.text))
+        except ValueError:  # a plain-text answer says nothing at a JSON path
+            return None
 
     async def aclose(self) -> None:
         """Close the connection pool."""

@@ -34,8 +34,7 @@ SLOT = re.compile(r'"\{messages\}"|\{(prompt|messages|session_id|context|system)
 
 def json_path(data: Any, path: str) -> Any:
     """Follow a dotted path (``choices.0.message.content``, ``$.a[0].b`` also works)."""
-    steps = _INDEX.sub(r".\1", path.removeprefix("$").lstrip(".")).split(".")
-    for step in filter(None, steps):
+    for step in steps(path):
         if isinstance(data, list) and step.isdigit() and int(step) < len(data):
             data = data[int(step)]
         elif isinstance(data, dict) and step in data:
@@ -43,6 +42,11 @@ def json_path(data: Any, path: str) -> Any:
         else:
             raise KeyError(f"response has no {step!r} on path {path!r} ({_shape(data)})")
     return data
+
+
+def steps(path: str) -> list[str]:
+    """The keys and indexes of a path :func:`json_path` reads, in order."""
+    return [s for s in _INDEX.sub(r".\1", path.removeprefix("$").lstrip(".")).split(".") if s]
 
 
 def _shape(data: Any) -> str:
@@ -168,5 +172,6 @@ def reply_text(value: Any, path: str) -> str:
     if value is None:
         raise ValueError(f"the answer holds null at {path!r}; point the option naming that "
                          "path at the text (or list the status that means 'blocked' in "
-                         "'blocked_status')")
+                         "'blocked_status', or name the field that says so in "
+                         "'blocked_path')")
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,73 @@
+"""A guardrail's block read from a JSON answer, for APIs that answer HTTP 200 (or a 4xx) with
+``{"blocked": true, ...}`` or ``{"error": {"code": "content_filter"}}`` instead of a status
+that ``blocked_status`` could list.
+
+The rule is declarative (a path and an optional value), as promptfoo's ``transformResponse``
+or a garak REST generator's ``response_json_field`` would be used to read such an answer,
+but with no code to run: ``blocked_path="error.code"`` with ``blocked_value="content_filter"``.
+Without a value, any value at the path other than null, false, 0 or an empty one is a block.
+An answer without the path is not blocked: a normal answer has no such field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from bastion.errors import ConfigError
+from bastion.redteam.targets._template import check_path, json_path, steps
+
+#: The JSON values that say "not blocked" at a ``blocked_path`` given without a value.
+_EMPTY: tuple[Any, ...] = (None, False, 0, "", [], {})
+#: The JSON scalars a ``blocked_value`` may be (YAML reads ``-T blocked_value=true`` as one).
+Scalar = str | int | float | bool
+
+
+@dataclass(frozen=True)
+class BlockRule:
+    """Where a JSON answer says a guardrail blocked the prompt, and the value that says so.
+
+    Attributes:
+        path: a dotted path into the answer (``blocked``, ``error.code``); "" for no rule.
+        value: the value that means blocked, compared as text (``true`` matches true and
+            "true"); None: any value but null, false, 0 or an empty one.
+    """
+
+    path: str = ""
+    value: Scalar | None = None
+
+    def check(self, response_path: str) -> None:
+        """Raise a ConfigError for a rule that cannot work: a path this target cannot read,
+        a value with no path, or a path that holds every reply (each would read as blocked)."""
+        check_path(self.path, "blocked_path")
+        if self.value is not None and not self.path:
+            raise ConfigError(f"HTTP target option 'blocked_value' {self.value!r} is set but "
+                              "option 'blocked_path' is not: set it to where the answer says "
+                              "it was blocked (-T blocked_path=error.code)")
+        reply = steps(response_path)
+        if (self.path and self.value is None and response_path
+                and reply[:len(steps(self.path))] == steps(self.path)):
+            raise ConfigError(f"HTTP target option 'blocked_path' {self.path!r} holds the "
+                              f"reply at 'response_path' {response_path!r}, so every answer "
+                              "would read as blocked; point it at the field that says so "
+                              "('blocked', 'error.code'), or set 'blocked_value' to the value "
+                              "that means blocked")
+
+    def reads(self, data: Any) -> str | None:
+        """The reply that stands for the block (``[blocked: error.code is "..."]``) when
+        ``data`` says it was blocked, else None."""
+        if not self.path:
+            return None
+        try:
+            value = json_path(data, self.path)
+        except KeyError:
+            return None
+        blocked = (value not in _EMPTY if self.value is None
+                   else _text(value) == _text(self.value))
+        return f"[blocked: {self.path} is {json.dumps(value)[:80]}]" if blocked else None
+
+
+def _text(value: Any) -> str:
+    """A JSON value as text to compare: a string as written, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
