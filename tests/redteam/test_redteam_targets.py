@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 import anyio
 import httpx
@@ -190,8 +196,9 @@ def test_json_path_and_config_errors() -> None:
     assert json_path({"a": [{"b": 2}]}, "a.0.b") == 2
     with pytest.raises(KeyError):
         json_path({"a": []}, "a.0")
-    with pytest.raises(ConfigError, match="no \\{prompt\\}, \\{messages\\} or"):
-        HttpTarget("http://x", body="{}")
+    for body in ("{}", '{"s": "{session_id}"}'):  # a session id alone carries no attack
+        with pytest.raises(ConfigError, match="puts the prompt nowhere"):
+            HttpTarget("http://x", body=body)
     with pytest.raises(ConfigError, match="BASTION_TEST_UNSET"):
         HttpTarget("http://x", headers={"Authorization": "Bearer ${BASTION_TEST_UNSET}"})
 
@@ -393,3 +400,138 @@ def test_a_response_path_in_jsonpath_syntax_it_cannot_read_is_refused_up_front(
         HttpTarget("http://bot", body='{"q": "{prompt}", "s": "{session_id}"}',
                    session_path=path)
     assert HttpTarget("http://bot", response_path="$.choices[0].message.content")
+
+
+@contextmanager
+def _loopback(answer: Callable[[str], dict[str, object]]) -> Iterator[tuple[str, list[Seen]]]:
+    """A real HTTP server on loopback taking any method; it records each request's method,
+    raw path (as sent, still encoded) and body, and answers ``answer(path)`` as JSON."""
+    seen: list[Seen] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            """Quiet."""
+
+        def _any(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            seen.append(Seen(self.command, self.path, body, self.headers.get("content-type")))
+            data = json.dumps(answer(self.path)).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            self._any()
+
+        def do_POST(self) -> None:
+            self._any()
+
+        def do_DELETE(self) -> None:
+            self._any()
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request the loopback server took."""
+
+    method: str
+    path: str
+    body: bytes
+    content_type: str | None
+
+
+HOSTILE = "a&b=c+d #e/../f?g%h 'é' ."
+
+
+def _ask(target: HttpTarget, *conversations: list[Message]) -> Reply:
+    """``target``'s reply to each conversation in turn, the last one returned."""
+    async def go() -> Reply:
+        async with target:
+            return [await target.send(c) for c in conversations][-1]
+    return anyio.run(go)
+
+
+def test_a_get_target_carries_the_prompt_in_its_query_percent_encoded() -> None:
+    # Endpoints called as GET https://host/api?q={prompt} could not be attacked: the URL took
+    # no slots (sent as written), and a GET sent the JSON body template.
+    with _loopback(lambda path: {"response": "ok"}) as (base, seen):
+        target = HttpTarget(f"{base}/api?q={{prompt}}&lang=en", method="GET")
+        assert _ask(target, [Message("user", HOSTILE)]).text == "ok"
+    (request,) = seen
+    assert request.method == "GET"
+    assert request.body == b"", "no body with a GET"
+    assert request.content_type is None
+    path, _, query = request.path.partition("?")
+    assert path == "/api"
+    assert parse_qs(query) == {"q": [HOSTILE], "lang": ["en"]}, "no field leaks out of q"
+    assert "+" not in query, "a '+' is %2B and a space %20: no server reads one as the other"
+
+
+def test_a_session_id_in_the_path_and_a_prompt_in_a_delete_url() -> None:
+    prompts = [Message("user", "first"), Message("assistant", "ok"), Message("user", "../x")]
+    with _loopback(lambda path: {"response": "ok"}) as (base, seen):
+        target = HttpTarget(f"{base}/chat/{{session_id}}/turn/{{prompt}}?sys={{system}}",
+                            method="delete", system_prompt="Be nice.", plant_canary=False)
+        assert target.multi_turn
+        _ask(target, prompts[:1], prompts)
+    paths = [r.path for r in seen]
+    assert {r.method for r in seen} == {"DELETE"}
+    session = paths[0].split("/")[2]
+    assert len(session) == 32
+    assert paths[0] == f"/chat/{session}/turn/first?sys=Be%20nice."
+    assert paths[1] == f"/chat/{session}/turn/..%2Fx?sys=Be%20nice.", "one session, kept"
+    with _loopback(lambda path: {"response": "ok"}) as (base, seen):
+        _ask(HttpTarget(f"{base}/ask/{{prompt}}", method="GET"), [Message("user", "..")])
+    assert seen[0].path == "/ask/%2E%2E", "dots alone are no step to the folder above"
+
+
+def test_a_url_environment_reference_is_filled_encoded_and_never_recorded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_URL_KEY", "k3y/with+odd&chars")
+    with _loopback(lambda path: {"response": f"you sent {path}"}) as (base, seen):
+        target = HttpTarget(f"{base}/api?key=${{QA_URL_KEY}}&q={{prompt}}", method="GET")
+        reply = _ask(target, [Message("user", "hi")])
+    assert parse_qs(seen[0].path.partition("?")[2]) == {"key": ["k3y/with+odd&chars"],
+                                                        "q": ["hi"]}
+    assert {"k3y/with+odd&chars", "k3y%2Fwith%2Bodd%26chars"} <= set(target.credentials)
+    assert "k3y%2Fwith%2Bodd%26chars" in reply.text  # echoed; the campaign scrubs credentials
+
+
+@pytest.mark.parametrize(("url", "options", "says"), [
+    ("http://x/api", {"body": "", "method": "GET"}, "puts the prompt nowhere"),
+    ("http://x/api?q={prompt}", {"body": '{"s": "{session_id}"}'}, None),
+    ("http://x/api?q={promt}", {"method": "GET"}, r"did you mean \{prompt\}\?"),
+    ("http://x/api?q={messages}", {}, "conversation is a JSON array"),
+    ("http://{prompt}.x/api", {}, "slot in its host"),
+    ("http://x/api#{prompt}", {}, "fragment"),
+    ("http://x/s/{session_id}?q={prompt}", {"session_path": "sid"}, "first request would "
+                                                                      "have none"),
+    ("http://x/api?q={prompt}", {"method": "HEAD"}, "'HEAD' is no method"),
+    ("http://x/api?q={prompt}&s={system}", {}, "'system_prompt' is not set"),
+])
+def test_url_slots_that_cannot_work_are_refused_before_any_request(
+        url: str, options: dict[str, object], says: str | None) -> None:
+    if says is None:
+        assert HttpTarget(url, **options).multi_turn  # type: ignore[arg-type]
+        return
+    with pytest.raises(ConfigError, match=says):
+        HttpTarget(url, **options)  # type: ignore[arg-type]
+
+
+def test_a_post_target_keeps_its_default_body_and_a_url_prompt_drops_it() -> None:
+    with _loopback(lambda path: {"response": "ok"}) as (base, seen):
+        _ask(HttpTarget(f"{base}/chat"), [Message("user", "hi")])
+        _ask(HttpTarget(f"{base}/chat?q={{prompt}}"), [Message("user", "hi")])
+    assert [(r.method, r.body, r.content_type) for r in seen] == [
+        ("POST", b'{"prompt": "hi"}', "application/json"), ("POST", b"", None)]

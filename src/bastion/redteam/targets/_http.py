@@ -17,12 +17,17 @@ In a JSON body every value is JSON-escaped before it fills its slot, so hostile 
 break out of the string, and slots are filled in one pass: a prompt that contains ``{context}``
 is sent as written. Header values may name environment variables as ``${NAME}``.
 
-A template with neither ``{messages}`` nor ``{session_id}`` can carry only one message: a
-multi-turn conversation sent to it is a configuration error, never silently cut to its last
-turn. A template with neither ``{messages}`` nor ``{context}`` has no channel for planted
-context: a campaign with such cases (``injection_indirect``) is refused before it starts,
-unless ``context="inline"`` says to paste the context in front of the prompt (the attack then
-arrives as the user's own text, not through retrieval).
+The URL takes the text slots too (``{prompt}``, ``{session_id}``, ``{context}``, ``{system}``),
+each value percent-encoded whole, for APIs called as ``GET https://bot.example/api?q={prompt}``
+or with the conversation in the path (:mod:`._url`). When the URL carries ``{prompt}`` and
+``body`` is left out, no body is sent. A template that puts the prompt nowhere is refused.
+
+A template (body and URL) with neither ``{messages}`` nor ``{session_id}`` can carry only one
+message: a multi-turn conversation sent to it is a configuration error, never silently cut to
+its last turn. A template with neither ``{messages}`` nor ``{context}`` has no channel for
+planted context: a campaign with such cases (``injection_indirect``) is refused before it
+starts, unless ``context="inline"`` says to paste the context in front of the prompt (the
+attack then arrives as the user's own text, not through retrieval).
 
 Leak probes are judged by what the target was told to keep secret: ``system_prompt`` (sent in
 ``{system}`` or first in ``{messages}``; with neither slot, the application's own prompt,
@@ -58,9 +63,11 @@ from bastion.redteam.targets._template import (
     did_you_mean,
     expand_env,
     fill_env,
+    json_escape,
     json_path,
     reply_text,
 )
+from bastion.redteam.targets._url import check_url, expand_url, fill_url
 from bastion.redteam.targets._wire import RETRYABLE, retry_after, send_bounded, status_hint
 
 
@@ -76,9 +83,14 @@ class _Answer:
 _HEADERS = "'headers' (the key it refuses; an ${ENV} reference must name the right variable)"
 _HINTS = {401: _HEADERS, 403: f"{_HEADERS}, or list 403 in 'blocked_status' if it means a "
                               "guardrail blocked the prompt",
-          404: "'url'", 405: "'method'"}
-#: The methods a request with a body is sent with (a typo, 'PSOT', was sent and met a 501).
-_METHODS = ("POST", "PUT", "PATCH", "GET")
+          404: "'url'", 405: "'method'",
+          414: "'url' (a prompt is too long for a URL: put {prompt} in option 'body', with "
+               "method POST)"}
+#: The methods a chat API is called with (a typo, 'PSOT', was sent and met a 501); a GET or
+#: DELETE carries the prompt in the URL (https://bot/api?q={prompt}).
+_METHODS = ("POST", "PUT", "PATCH", "GET", "DELETE")
+#: The body when the option is left out: none when the URL carries the prompt.
+_BODY = '{"prompt": "{prompt}"}'
 
 
 def _key(messages: Sequence[Message]) -> str:
@@ -90,11 +102,16 @@ class HttpTarget(Target):
     """Any HTTP API that takes a prompt (or a conversation) and returns JSON or plain text.
 
     Args:
-        url: the endpoint.
+        url: the endpoint; it may carry ``{prompt}``, ``{session_id}``, ``{context}`` and
+            ``{system}`` slots in its path or query (``https://bot/api?q={prompt}``), each
+            value percent-encoded, and ``${ENV}`` references (never logged).
         body: the request body template with ``{prompt}``, ``{messages}``, ``{session_id}``,
             ``{context}`` and ``{system}`` slots (see the module docstring); ``${ENV}``
-            references are filled from the environment and never logged.
-        method: HTTP method.
+            references are filled from the environment and never logged. Left out:
+            ``{"prompt": "{prompt}"}``, or no body when ``url`` carries ``{prompt}``; empty
+            (``-T body=``): no body.
+        method: HTTP method: POST, PUT, PATCH, GET or DELETE (a GET or DELETE carries the
+            prompt in ``url``).
         headers: request headers; ``${ENV}`` references are expanded.
         response_path: where the reply text is in the JSON answer; empty for a plain-text body.
         session_path: where the server's conversation id is in the JSON answer (its value
@@ -120,11 +137,11 @@ class HttpTarget(Target):
     """
 
     name = "http"
-    description = ("Any HTTP API: body template ({prompt}, {messages}, {session_id}, {context}, "
-                   "{system}), JSON path.")
+    description = ("Any HTTP API: body and URL templates ({prompt}, {messages}, {session_id}, "
+                   "{context}, {system}), JSON path; GET too.")
     hidden_options: ClassVar[tuple[str, ...]] = ("transport",)
 
-    def __init__(self, url: str, body: str = '{"prompt": "{prompt}"}', method: str = "POST",
+    def __init__(self, url: str, body: str | None = None, method: str = "POST",
                  headers: Mapping[str, str] | None = None, response_path: str = "response",
                  session_path: str = "", context: Literal["inline", "error"] = "error",
                  system_prompt: str | None = None, plant_canary: bool = True,
@@ -135,12 +152,15 @@ class HttpTarget(Target):
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"HTTP target option 'url' {public_url(url)!r} must start with "
                               "http:// or https://")
-        check_template(body, session_path, context, system_prompt)
+        if body is None:
+            body = "" if "{prompt}" in url else _BODY
+        check_url(url, session_path)
+        check_template(body, session_path, context, system_prompt, url=url)
         for option, path in (("response_path", response_path), ("session_path", session_path)):
             check_path(path, option)
         if method.upper() not in _METHODS:
             raise ConfigError(f"HTTP target option 'method' {method!r} is no method a chat API "
-                              f"takes a body with; use one of {', '.join(_METHODS)}"
+                              f"is called with; use one of {', '.join(_METHODS)}"
                               f"{did_you_mean(method.upper(), _METHODS)}")
         self.url, self.body, self.method = url, body, method.upper()
         self._shown = public_url(url)  # for messages, which reach logs and reports
@@ -148,7 +168,7 @@ class HttpTarget(Target):
                         for k, v in (headers or {}).items()}
         check_userinfo(url, "HTTP target option 'url'", authorization(self.headers))
         self.response_path, self.session_path, self.context = response_path, session_path, context
-        sent = "{system}" in body or "{messages}" in body
+        sent = self._has("{system}") or self._has("{messages}")
         self._system, token = (planted(system_prompt) if system_prompt and sent and plant_canary
                                else (system_prompt, ""))
         self._secrets = Secrets(canaries=(*canaries, *([token] if token else [])),
@@ -165,11 +185,12 @@ class HttpTarget(Target):
         self.blocked.check(response_path)
         self._json = body.lstrip().startswith(("{", "["))
         self._sent, self._body_keys = fill_env(body, "HTTP target option 'body'",
-                                               json_text=self._json)
+                                               escape=json_escape if self._json else None)
+        self._url, self._url_keys = expand_url(url)
         given = next((v for k, v in self.headers.items() if k.lower() == "content-type"), None)
         # A form's values are URL-encoded: a prompt's '&' or '=' began a new field.
         self._form = (given or "").lower().startswith("application/x-www-form-urlencoded")
-        self._type = {} if given else {
+        self._type = {} if given or not body else {
             "content-type": "application/json" if self._json else "text/plain"}
         self.timeout = timeout
         self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
@@ -178,13 +199,18 @@ class HttpTarget(Target):
 
     @property
     def credentials(self) -> tuple[str, ...]:
-        """Secret header values and the URL's password and keys (never recorded)."""
-        return (*credentials(self.headers, self.url), *self._body_keys)
+        """Secret header values, the URL's password and keys, and the values of ``${ENV}``
+        references in the body and the URL (never recorded)."""
+        return (*credentials(self.headers, self.url), *self._body_keys, *self._url_keys)
 
     @property
     def multi_turn(self) -> bool:
         """True when the template can carry a conversation (history or a session id)."""
-        return "{messages}" in self.body or "{session_id}" in self.body
+        return self._has("{messages}") or self._has("{session_id}")
+
+    def _has(self, slot: str) -> bool:
+        """True when the body or the URL has ``slot``."""
+        return slot in self.body or slot in self.url
 
     @property
     def secrets(self) -> Secrets:
@@ -194,9 +220,10 @@ class HttpTarget(Target):
     @property
     def context_refused(self) -> str | None:
         """Why planted context cannot be sent, or None (see the module docstring)."""
-        if "{messages}" in self.body or "{context}" in self.body or self.context == "inline":
+        if self._has("{messages}") or self._has("{context}") or self.context == "inline":
             return None
-        return ("the HTTP target's option 'body' has no {context} or {messages} slot for it: "
+        return ("the HTTP target's options 'body' and 'url' have no {context} or {messages} "
+                "slot for it: "
                 "add {context} where the application takes documents (e.g. -T 'body={\"q\": "
                 "\"{prompt}\", \"docs\": \"{context}\"}'), or set -T context=inline to paste "
                 "it before the prompt (it then arrives as the user's own text), or leave "
@@ -205,7 +232,7 @@ class HttpTarget(Target):
     def _fill(self, value: str) -> str:
         if self._form:
             return quote_plus(value)
-        return json.dumps(value)[1:-1] if self._json else value
+        return json_escape(value) if self._json else value
 
     def render(self, prompt: str, messages: Sequence[Message] = (), session: str = "",
                context: str = "") -> str:
@@ -225,21 +252,21 @@ class HttpTarget(Target):
         context = [m for m in messages if m.role not in ("user", "assistant")]
         prompt = next((m.content for m in reversed(messages) if m.role == "user"), "")
         if "{messages}" in self.body:
-            answer = await self._request(self.render(prompt, messages), None)
+            answer = await self._ask(prompt, messages)
             return Reply(answer.text, answer.blocked)
         documents = "\n\n".join(f"[{m.name or m.role}]\n{m.content}" for m in context)
-        if context and "{context}" not in self.body:
+        if context and not self._has("{context}"):
             if self.context_refused:
                 raise TargetError(f"the case plants context (a document or tool result), but "
                                   f"{self.context_refused}")
             prompt = f"{documents}\n\n{prompt}"
-        if "{session_id}" in self.body:
+        if self._has("{session_id}"):
             return await self._send_in_session(turns, prompt, documents)
         if len([m for m in turns if m.role == "user"]) > 1:
             raise TargetError("HTTP target got a multi-turn conversation but option 'body' has "
                               "no {messages} or {session_id} slot; add one (or run single-turn "
                               "strategies only)")
-        answer = await self._request(self.render(prompt, context=documents), None)
+        answer = await self._ask(prompt, context=documents)
         return Reply(answer.text, answer.blocked)
 
     async def _send_in_session(self, turns: Sequence[Message], prompt: str,
@@ -252,13 +279,11 @@ class HttpTarget(Target):
             for index, message in enumerate(m for m in history if m.role == "user"):
                 if index:
                     self._going_on(session)
-                replayed = await self._request(
-                    self.render(message.content, session=session, context=documents), session)
+                replayed = await self._ask(message.content, session=session, context=documents)
                 session = replayed.session or session
         if history:
             self._going_on(session)
-        answer = await self._request(self.render(prompt, session=session, context=documents),
-                                     session)
+        answer = await self._ask(prompt, session=session, context=documents)
         async with self._lock:
             self._sessions[_key([*turns, Message("assistant", answer.text)])] = \
                 answer.session or session
@@ -285,11 +310,21 @@ class HttpTarget(Target):
         except (ValueError, KeyError):
             return session or None
 
-    async def _request(self, content: str, session: str | None) -> _Answer:
+    async def _ask(self, prompt: str, messages: Sequence[Message] = (), session: str = "",
+                   context: str = "") -> _Answer:
+        """One request: the URL and the body filled for a prompt, the conversation it ends,
+        its session id and the planted context."""
+        url = fill_url(self._url, {"prompt": prompt, "session_id": session, "context": context,
+                                   "system": self._system or ""})
+        return await self._request(url, self.render(prompt, messages, session, context),
+                                   session or None)
+
+    async def _request(self, url: str, content: str, session: str | None) -> _Answer:
         headers = {**self._type, **self.headers}  # a Content-Type given in 'headers' wins
         try:
             response = await send_bounded(self._client, self._client.build_request(
-                self.method, self.url, headers=headers, content=content.encode("utf-8")))
+                self.method, url, headers=headers,
+                content=content.encode("utf-8") if content else None))
         except httpx.TimeoutException as exc:  # its text is often empty: 'cannot reach URL: '
             raise TargetError(f"{self._shown} did not answer within {self.timeout:g} s; a slow "
                               "model needs a larger option 'timeout' (-T timeout=300)",

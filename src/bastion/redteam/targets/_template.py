@@ -13,7 +13,7 @@ import difflib
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bastion.errors import ConfigError
@@ -24,7 +24,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a tab is allowed in a head
 _INDEX = re.compile(r"\[(\d+)\]")
 # The paths json_path reads: dotted keys and [n] indexes, optionally after "$".
 _PATH = re.compile(r"\$?(?:\.?[^.\[\]'\"*?@()$]+|\[\d+\])*")
-SLOTS = ("{prompt}", "{messages}", "{session_id}")
 _NAMES = ("{prompt}", "{messages}", "{session_id}", "{context}", "{system}")
 # A slot-like word (JSON never has one); ${NAME} is an environment variable, not a slot.
 _NAMED = re.compile(r"(?<!\$)\{[A-Za-z_][A-Za-z0-9_]*\}")
@@ -83,11 +82,13 @@ def expand_env(value: str, where: str = "an HTTP target header") -> str:
     return checked
 
 
-def fill_env(text: str, where: str, *, json_text: bool = False) -> tuple[str, tuple[str, ...]]:
-    """``text`` (a body template, an extra body field) with ``${NAME}`` filled from the
-    environment, JSON-escaped in a JSON body, and the values filled in: credentials a campaign
-    never records. The settings keep the reference, so a log holds ``${NAME}``, never the key
-    (a key written into the body itself was logged whole)."""
+def fill_env(text: str, where: str, *, escape: Callable[[str], str] | None = None
+             ) -> tuple[str, tuple[str, ...]]:
+    """``text`` (a body template, an extra body field, a URL) with ``${NAME}`` filled from
+    the environment, passed through ``escape`` (JSON-escaped in a JSON body, percent-encoded in
+    a URL), and the values filled in, as given and as escaped: credentials a campaign never
+    records. The settings keep the reference, so a log holds ``${NAME}``, never the key (a key
+    written into the body itself was logged whole)."""
     used: list[str] = []
 
     def repl(match: re.Match[str]) -> str:
@@ -95,11 +96,18 @@ def fill_env(text: str, where: str, *, json_text: bool = False) -> tuple[str, tu
         if found is None:
             raise ConfigError(f"environment variable {match.group(1)!r} named in {where} is "
                               "not set")
-        used.append(found)
-        return json.dumps(found)[1:-1] if json_text else found
+        written = escape(found) if escape else found
+        used.extend((found, written))
+        return written
 
     filled = _ENV.sub(repl, text)
-    return filled, tuple(v for v in used if len(v) >= MIN_CREDENTIAL)  # '1' is no key
+    # A value this short ('1') is no key; a value needing no escape is listed once.
+    return filled, tuple(dict.fromkeys(v for v in used if len(v) >= MIN_CREDENTIAL))
+
+
+def json_escape(value: str) -> str:
+    """``value`` escaped for a JSON string, without its quotes."""
+    return json.dumps(value)[1:-1]
 
 
 def check_header_value(value: str, where: str) -> None:
@@ -126,11 +134,15 @@ def did_you_mean(given: str, names: Sequence[str]) -> str:
 
 
 def check_template(body: str, session_path: str, context: str,
-                    system_prompt: str | None) -> None:
-    """Raise a ConfigError for a body template that cannot work with these options."""
-    if not any(slot in body for slot in SLOTS):
-        raise ConfigError("HTTP target option 'body' has no {prompt}, {messages} or "
-                          "{session_id} slot; the attack would never reach the target")
+                   system_prompt: str | None, url: str = "") -> None:
+    """Raise a ConfigError for a body template (with the URL's slots) that cannot work with
+    these options."""
+    both = f"{url}\n{body}"
+    if "{prompt}" not in both and "{messages}" not in body:
+        raise ConfigError("HTTP target puts the prompt nowhere: neither option 'body' nor "
+                          "option 'url' has a {prompt} slot (nor the body {messages}); the "
+                          "attack would never reach the target. Add one: -T 'body={\"q\": "
+                          "\"{prompt}\"}', or -T 'url=https://host/api?q={prompt}'")
     unknown = sorted({m.group(0) for m in _NAMED.finditer(body)} - set(_NAMES))
     if unknown:  # sent as written: '{sesion_id}' reached the server literally
         raise ConfigError(f"HTTP target option 'body' has slots {unknown} that this target "
@@ -138,14 +150,15 @@ def check_template(body: str, session_path: str, context: str,
                           f"its slots are {', '.join(_NAMES)}")
     if body.lstrip().startswith(("{", "[")):
         check_json(body)
-    if session_path and "{session_id}" not in body:
-        raise ConfigError("HTTP target option 'session_path' is set but option 'body' has "
-                          "no {session_id} slot to send it back in")
+    if session_path and "{session_id}" not in both:
+        raise ConfigError("HTTP target option 'session_path' is set but neither option "
+                          "'body' nor option 'url' has a {session_id} slot to send it back "
+                          "in")
     if context not in ("inline", "error"):
         raise ConfigError(f"HTTP target option 'context' must be 'inline' or 'error', not "
                           f"{context!r}")
-    if "{system}" in body and not system_prompt:
-        raise ConfigError("HTTP target option 'body' has a {system} slot but option "
+    if "{system}" in both and not system_prompt:
+        raise ConfigError("HTTP target option 'body' or 'url' has a {system} slot but option "
                           "'system_prompt' is not set; give the application's system prompt "
                           "(-T system_prompt=...) or take the slot out")
 
