@@ -1,4 +1,5 @@
-"""A guardrail's block read from a JSON answer, for APIs that answer HTTP 200 (or a 4xx) with
+"""A guardrail's block: the statuses that mean one (``blocked_status``), and one read from a
+JSON answer (``blocked_path``), for APIs that answer HTTP 200 (or a 4xx) with
 ``{"blocked": true, ...}`` or ``{"error": {"code": "content_filter"}}`` instead of a status
 that ``blocked_status`` could list.
 
@@ -12,11 +13,13 @@ An answer without the path is not blocked: a normal answer has no such field.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from bastion.errors import ConfigError
 from bastion.redteam.targets._template import check_path, json_path, steps
+from bastion.redteam.targets._wire import RETRYABLE
 
 #: The JSON values that say "not blocked" at a ``blocked_path`` given without a value.
 _EMPTY: tuple[Any, ...] = (None, False, 0, "", [], {})
@@ -66,6 +69,21 @@ class BlockRule:
         blocked = (value not in _EMPTY if self.value is None
                    else _text(value) == _text(self.value))
         return f"[blocked: {self.path} is {json.dumps(value)[:80]}]" if blocked else None
+
+
+def blocked_statuses(statuses: Iterable[int]) -> frozenset[int]:
+    """The option ``blocked_status`` as a set, or a ConfigError for a status that means the
+    server failed or is busy: a target down would read as a target refusing (the gate
+    passed)."""
+    listed = frozenset(statuses)
+    failures = sorted(s for s in listed if s in RETRYABLE or s >= 500)
+    if failures:
+        raise ConfigError(f"HTTP target option 'blocked_status' lists {failures}, which "
+                          "mean the server failed or is busy, not that a guardrail "
+                          "blocked the prompt: an outage would count as refusals and "
+                          "pass the gate; list the 4xx the guardrail answers (often 400, "
+                          "403 or 451)")
+    return listed
 
 
 def _text(value: Any) -> str:

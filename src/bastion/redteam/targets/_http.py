@@ -54,7 +54,7 @@ from bastion.redteam._canary import planted
 from bastion.redteam._config import check_userinfo, credentials, public_url
 from bastion.redteam._errors import TargetError
 from bastion.redteam._types import Message, Reply, Secrets
-from bastion.redteam.targets._blocked import BlockRule, Scalar
+from bastion.redteam.targets._blocked import BlockRule, Scalar, blocked_statuses
 from bastion.redteam.targets._template import (
     SLOT,
     authorization,
@@ -173,14 +173,7 @@ class HttpTarget(Target):
                                else (system_prompt, ""))
         self._secrets = Secrets(canaries=(*canaries, *([token] if token else [])),
                                 system_prompt=self._system)
-        self.blocked_status = frozenset(blocked_status)
-        failures = sorted(s for s in self.blocked_status if s in RETRYABLE or s >= 500)
-        if failures:  # a target down would read as a target refusing: the gate passed
-            raise ConfigError(f"HTTP target option 'blocked_status' lists {failures}, which "
-                              "mean the server failed or is busy, not that a guardrail "
-                              "blocked the prompt: an outage would count as refusals and "
-                              "pass the gate; list the 4xx the guardrail answers (often 400, "
-                              "403 or 451)")
+        self.blocked_status = blocked_statuses(blocked_status)
         self.blocked = BlockRule(blocked_path, blocked_value)
         self.blocked.check(response_path)
         self._json = body.lstrip().startswith(("{", "["))
