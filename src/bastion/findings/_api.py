@@ -18,7 +18,13 @@ from bastion.findings._lifecycle import STATES
 from bastion.findings._model import Finding, parse_submission
 from bastion.findings._query import EVERYTHING, Filters, Page, Scope
 from bastion.findings._store import FindingStore
-from bastion.findings._webkit import findings_web, scope_of, username, visible
+from bastion.findings._webkit import (
+    check_engagements,
+    findings_web,
+    scope_of,
+    username,
+    visible,
+)
 from bastion.web import Identity, Permission, requires
 
 router = APIRouter()
@@ -75,7 +81,9 @@ def api_submit(request: Request, data: Any = Body(...),  # noqa: B008 - FastAPI'
     candidates the caller may see (others' findings stay hidden from a red-teamer)."""
     store = findings_web(request).store
     try:
-        item = store.submit(parse_submission(data), username(me))
+        submission = parse_submission(data)
+        check_engagements(request, me, [submission])
+        item = store.submit(submission, username(me))
     except InputError as exc:
         raise _bad(exc) from exc
     scope = scope_of(request, me)

@@ -27,6 +27,7 @@ from bastion.findings._model import MAX_TURN_CHARS, parse_submission
 from bastion.findings._probes import verify
 from bastion.findings._query import EVERYTHING, Filters
 from bastion.findings._webkit import (
+    check_engagements,
     findings_web,
     inert,
     scope_of,
@@ -144,7 +145,9 @@ def submit(request: Request, title: Short, target: Short, transcript: Annotated[
                 "policy_category": policy_category or None, "steps": steps, "impact": impact,
                 "repro_rate": repro_rate,
                 "severity": {"impact": impact_level, "breadth": breadth, "effort": effort}}
-        item = findings_web(request).store.submit(parse_submission(data), username(me))
+        submission = parse_submission(data)
+        check_engagements(request, me, [submission])
+        item = findings_web(request).store.submit(submission, username(me))
     except InputError as exc:
         return _form_page(request, form, str(exc))
     flash(request, f"finding {item.id} submitted ({item.severity})", "ok")
@@ -305,6 +308,7 @@ async def import_(request: Request, kind: Short, file: UploadFile, attempt: Shor
             path = Path(folder) / "upload"
             path.write_bytes(data)
             submissions = read_findings(kind, path, **options)
+        check_engagements(request, me, submissions)
         found = findings_web(request).store.submit_many(submissions, username(me))
     except InputError as exc:
         return render(request, "findings/import.html", {"form": form, "error": str(exc)},

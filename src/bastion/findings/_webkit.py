@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any, TypeVar
 
@@ -11,7 +12,7 @@ from fastapi import HTTPException
 from starlette.requests import Request
 
 from bastion.errors import ConfigError, InputError
-from bastion.findings._model import Finding
+from bastion.findings._model import Finding, Submission
 from bastion.findings._notify import WEBHOOK_SECRET_ENV, WEBHOOK_URL_ENV, WebhookNotifier
 from bastion.findings._query import EVERYTHING, Scope
 from bastion.findings._store import FindingStore
@@ -75,6 +76,28 @@ def scope_of(request: Request, me: Identity) -> Scope:
     if me.role == "developer":
         return Scope(targets=findings_web(request).store.owned(me.user.id))
     return Scope()
+
+
+def check_engagements(request: Request, me: Identity,
+                      submissions: Sequence[Submission]) -> None:
+    """Refuse findings filed under an engagement the caller is not an active member of.
+
+    Every active member of an engagement sees the findings that name it (and its metrics), so
+    a red-teamer naming another engagement would plant text in that engagement's lists. Staff
+    may name any engagement.
+
+    Raises:
+        InputError: names the engagement and the ones the caller may use.
+    """
+    scope = scope_of(request, me)
+    if scope.everything:
+        return
+    for submission in submissions:
+        if submission.engagement is not None and submission.engagement not in scope.engagements:
+            mine = ", ".join(repr(e) for e in scope.engagements) or "none"
+            raise InputError(f"you are not an active member of engagement "
+                             f"{submission.engagement!r}, so you cannot file findings under "
+                             f"it; leave the engagement empty or use one of yours ({mine})")
 
 
 def visible(request: Request, me: Identity, finding_id: str) -> Finding:
