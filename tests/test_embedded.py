@@ -368,25 +368,30 @@ def test_a_texts_scores_do_not_depend_on_the_texts_batched_with_it(
     assert np.allclose(alone, reversed_, atol=1e-3)
 
 
-def test_a_few_texts_are_spread_over_idle_cores_with_the_same_scores(
+def test_a_call_that_fits_one_batch_is_read_whole_on_the_calling_thread(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """With no other call reading, a small batch is read one part per core; while another
-    call reads, it stays one batch. Either way the scores are the same."""
-    import numpy as np
+    """A gateway check's few texts are one ONNX Runtime call on the caller's thread, even
+    with idle cores: split over the pool's threads, a check of two texts waited for both
+    (p50 6.9 ms against 6.0 whole, in the gateway). Many batches still go side by side."""
+    import threading
 
     monkeypatch.setenv("BASTION_THREADS", "2")
+    monkeypatch.setenv("BASTION_MODEL_CACHE", "0")
     onnx = ContextualModel(artifact_dir())
-    texts = [HARMFUL, "How do I bake sourdough bread?", "I will find you and hurt you."]
-    calls = _batch_sizes(onnx, monkeypatch)
-    spread = onnx.run(texts)
-    assert sorted(calls) == [1, 2]
-    calls.clear()
-    onnx.recent.clear()
-    onnx._reading = 1  # as if another request's batch were being read
-    whole = onnx.run(texts)
-    assert calls == [3]
-    assert np.allclose(spread.logits, whole.logits, atol=1e-3)
-    onnx._reading = 0
+    threads: list[str] = []
+    session_run = onnx._session.run
+
+    def recording(names: object, feeds: dict[str, Any]) -> object:
+        threads.append(threading.current_thread().name)
+        return session_run(names, feeds)
+
+    monkeypatch.setattr(onnx._session, "run", recording)
+    onnx.run([HARMFUL, "How do I bake sourdough bread?", "I will find you and hurt you."])
+    assert threads == [threading.current_thread().name]  # one call, on this thread
+    threads.clear()
+    onnx.run([f"{PROSE * 3} Item {i}." for i in range(8)])  # several batches
+    assert len(threads) > 1
+    assert any(name.startswith("bastion-model") for name in threads)
 
 
 def test_several_workers_share_the_cores_unless_the_operator_says_otherwise(

@@ -10,8 +10,10 @@ differs from the card are refused.
 Lifetime: load once per process (:func:`load_model` caches); ``run`` is thread-safe (ONNX
 Runtime sessions are) and batches texts by length so padding stays small. Each batch runs on
 one core and batches run side by side, one per core (``BASTION_THREADS`` sets how many): on
-this model that beat one batch at a time on all cores. A call of a few texts made while no
-other call is reading is split over the cores too (three texts: 3.6 -> 2.6 ms on two cores).
+this model that beat one batch at a time on all cores. A call that fits in one batch (a
+gateway check) is read whole on the calling thread, never split over the cores: handing its
+parts to the pool's threads and waiting for them made a gateway check of two texts slower
+(p50 6.9 -> 6.0 ms), with other work on the machine and even on a quiet one.
 
 Texts are read once: the outputs of the word pieces the model last read (``BASTION_MODEL_CACHE``
 of them, default :data:`CACHE_TEXTS`; 0 turns it off) are kept, so a system prompt sent with
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -91,8 +92,6 @@ class ContextualModel:
         # keyed by the word pieces as int32 bytes: 4,096 texts of 128 pieces kept take 20.5 MiB
         # (tracemalloc), 38.5 MiB with tuples of ints as keys
         self.recent: Recent[bytes, tuple[np.ndarray, np.ndarray]] = Recent(size)
-        self._reading = 0  # batches being read now, by every caller
-        self._count = threading.Lock()
         # its threads start on first use; one pool per model, shared by all callers
         self._pool = ThreadPoolExecutor(self._workers, "bastion-model") \
             if self._workers > 1 else None
@@ -168,23 +167,8 @@ class ContextualModel:
                 last.append(i)
             else:
                 batches.append([i])
-        if len(batches) == 1 and len(order) > 1 and self._pool is not None and not self._reading:
-            # A few texts while no other call is reading (a gateway request when traffic is
-            # light): one batch per core, so the answer comes sooner; under load, calls from
-            # other requests keep the cores busy and a batch stays whole.
-            parts = min(self._workers, len(order))
-            batches = [order[k::parts] for k in range(parts)]
 
         def read(idx: list[int]) -> None:
-            with self._count:
-                self._reading += 1
-            try:
-                _read(idx)
-            finally:
-                with self._count:
-                    self._reading -= 1
-
-        def _read(idx: list[int]) -> None:
             check_deadline(deadline)
             width = max(len(encoded[i]) for i in idx)
             ids = np.zeros((len(idx), width), np.int64)
