@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import codecs
 import shutil
 import urllib.parse
 from collections.abc import Callable
@@ -354,15 +355,19 @@ def _base64(text: str) -> str:
     ("double base64", lambda t: _base64(_base64(t))),
     ("URL escapes", lambda t: urllib.parse.quote(t, safe="")),
     ("tag characters", lambda t: "Hi!" + "".join(chr(0xE0000 + ord(c)) for c in t)),
+    ("rot13", lambda t: codecs.encode(t, "rot13")),
+    ("reversed", lambda t: t[::-1]),
+    ("letters spaced", lambda t: "  ".join(" ".join(word) for word in t.split())),
 ])
 def test_a_disguised_request_is_read_as_it_decodes(
     embedded: EmbeddedClassifier, default: Policy, name: str,
     disguise: Callable[[str], str],
 ) -> None:
-    """The static heads read words: a request in full-width letters, look-alikes, base64 or
-    tag characters was noise to them, passed when harmful (1 in 10 blind harmful requests
-    caught in full-width), and flagged as noise when benign (one in four benign questions in
-    base64). Each is read as it decodes, and a text that is all disguise only so."""
+    """The static heads read words: a request in full-width letters, look-alikes, base64,
+    tag characters, rot13, reversed or spaced out was noise to them, passed when harmful (1
+    in 10 blind harmful requests caught in full-width), and flagged as noise when benign (one
+    in four benign questions in base64, three in five in rot13). Each is read as it decodes,
+    and a text that is all disguise only so."""
     for code, harmful, benign in PAIRS:
         bad, good = embedded.classify([disguise(harmful), disguise(benign)], default)
         assert code in [c.code for c in bad.violated], (name, harmful)
@@ -391,3 +396,21 @@ def test_plain_text_and_a_flag_emoji_hide_nothing() -> None:
     readings, disguise = hidden_readings("Please decode this: " + _base64(PAIRS[4][1]))
     assert readings == [(PAIRS[4][1], 20, 20 + len(_base64(PAIRS[4][1])))]
     assert not disguise
+
+
+def test_words_and_other_languages_are_not_read_as_noise(
+    embedded: EmbeddedClassifier, default: Policy
+) -> None:
+    """Only a text the tokenizer reads as fragments, and that reads as English decoded, is
+    read again: plain requests, Spanish, code and a list of numbers are read as sent."""
+    from bastion.classify._static import hidden_readings
+
+    texts = [t for _code, harmful, benign in PAIRS for t in (harmful, benign)] + [
+        "Me siento muy triste y pienso en hacerme daño, ¿con quién puedo hablar?",
+        "def f(xs): return [x * 2 for x in xs if x % 3]",
+        "4 8 15 16 23 42 108 815 4815 162342",
+        "Xylophone zygote quixotic jackdaw vexing fjord nymph",
+    ]
+    hidden = [hidden_readings(t) for t in texts]
+    read = embedded._read(embedded.plan(default), texts, hidden)
+    assert embedded._noise(texts, hidden, read) == {}

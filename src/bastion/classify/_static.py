@@ -55,6 +55,7 @@ from bastion.classify._fewshot import (
 )
 from bastion.classify._normalize import LONE_SURROGATE, normalize, runs_of
 from bastion.classify._variants import INVISIBLE as _INVISIBLE
+from bastion.classify._variants import plain_forms
 from bastion.classify._verdict import Explanation, Span, Verdict, decide_rows
 from bastion.classify._window import windows
 from bastion.errors import BackendError, ConfigError
@@ -132,6 +133,8 @@ class TokenIds:
     flat: np.ndarray
     owner: np.ndarray
     lengths: np.ndarray
+    #: Words (as :data:`_WORD` cuts them) of each text: pieces per word tell noise from words.
+    words: np.ndarray | None = None
 
 
 #: SentencePiece's word marker: WordLlama's tokenizer prepends one and turns spaces into it.
@@ -192,7 +195,7 @@ class Tokens:
         flat = np.fromiter(chain.from_iterable(pieces), np.int64, int(total[-1]))
         np.clip(flat, 0, FEATURES.vocab - 1, out=flat)
         owner = np.repeat(np.arange(len(words)), lengths)
-        return TokenIds(len(words), flat, owner, lengths)
+        return TokenIds(len(words), flat, owner, lengths, np.diff(ends))
 
     @staticmethod
     def hashed(tokens: TokenIds) -> SparseRows:
@@ -233,8 +236,12 @@ class Encoder:
 
     def featurize(self, texts: Sequence[str]) -> Features:
         """Dense embeddings and hashed token features of ``texts`` (one tokenizer pass)."""
+        return self.tokenized(texts)[0]
+
+    def tokenized(self, texts: Sequence[str]) -> tuple[Features, TokenIds]:
+        """:meth:`featurize`, and the token ids it read."""
         tokens = self._tokens.ids(texts)
-        return Features(self._dense(texts, tokens), Tokens.hashed(tokens))
+        return Features(self._dense(texts, tokens), Tokens.hashed(tokens)), tokens
 
     def dense(self, texts: Sequence[str]) -> np.ndarray:
         """Only the unit-length embeddings, ``[len(texts), dim]``."""
@@ -512,6 +519,8 @@ class Windows:
     owner: np.ndarray
 
 
+#: Readings of a text and whether it is all disguise (:func:`hidden_readings`).
+Hidden = tuple[list[tuple[str, int, int]], bool]
 #: What :func:`~bastion.classify._normalize.normalize` folds into letters a reader sees as
 #: Latin ones: look-alike letters and full-width forms.
 _FOLD_SIGNALS = frozenset({"homoglyphs", "compatibility_forms"})
@@ -529,7 +538,7 @@ _COVER = 0.9
 _READ_WORDS = 2
 
 
-def hidden_readings(text: str, depth: int = 2) -> tuple[list[tuple[str, int, int]], bool]:
+def hidden_readings(text: str, depth: int = 2) -> Hidden:
     """What ``text`` says under its disguise, each with the span it stands for, and whether
     the text as sent is all disguise (then its readings are read instead of it): the text
     folded from look-alike letters and full-width forms into Latin ones, text spelt in tag
@@ -568,6 +577,23 @@ def hidden_readings(text: str, depth: int = 2) -> tuple[list[tuple[str, int, int
         whole = whole or covers
     out = [(reading, a, b) for reading, a, b in out if len(reading.split()) >= _READ_WORDS]
     return out, whole and bool(out)
+
+
+#: A text of one window reads as noise (:meth:`StaticClassifier._noise`) with at least this
+#: many words and more word pieces a word than this, or fewer characters a word than this.
+_NOISE_WORDS = 4
+_NOISE_PIECES = 2.0
+_SPACED_CHARS = 2.5
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """A batch's windows, their features and token ids, and each text's worst window."""
+
+    cut: Windows
+    features: Features
+    tokens: TokenIds
+    scored: Scored
 
 
 def _kept(text: str) -> list[int]:
@@ -629,27 +655,70 @@ class StaticClassifier(Classifier):
     def _classify(self, texts: Sequence[str], policy: Policy) -> list[Verdict]:
         start = time.perf_counter()
         plan = self.plan(policy)
-        cut = self._windows(texts)
-        try:
-            features = self._encoder.featurize(cut.pieces)
-        except Exception as exc:
-            raise BackendError(f"encoder {self.encoder_name!r} failed: {exc}") from exc
-        scored = _worst_windows(plan.scores(self._heads, features), cut.owner, len(texts))
+        hidden = [hidden_readings(t) if self.reads_hidden else ([], False) for t in texts]
+        first = self._read(plan, texts, hidden)
+        scores, second = first.scored.scores, None
+        redo = self._noise(texts, hidden, first) if self.reads_hidden else {}
+        if redo:  # read again as they decode, in place of the noise they were sent as
+            second = self._read(plan, [texts[i] for i in redo],
+                                [([(form, 0, len(texts[i])) for form in forms], True)
+                                 for i, forms in redo.items()])
+            scores = scores.copy()
+            scores[list(redo)] = second.scored.scores
+        again = {i: k for k, i in enumerate(redo)}
         latency = (time.perf_counter() - start) * 1000 / len(texts)
 
         def explain(i: int, violated: list[int]) -> Explanation:
-            return self._explain(policy, plan, scored, i, violated, features.dense, cut.spans)
+            reading, k = (second, again[i]) if second is not None and i in again else (first, i)
+            return self._explain(policy, plan, reading.scored, k, violated,
+                                 reading.features.dense, reading.cut.spans)
 
-        verdicts = decide_rows(policy, scored.scores, tier=self.name, latency_ms=latency,
+        verdicts = decide_rows(policy, scores, tier=self.name, latency_ms=latency,
                                explain=explain)
         return [v for v in verdicts if v is not None]
 
-    def _windows(self, texts: Sequence[str]) -> Windows:
-        """Windows of the texts with invisible characters removed; spans index the originals."""
+    def _read(self, plan: Plan, texts: Sequence[str], hidden: Sequence[Hidden]) -> _Reading:
+        """Windows of ``texts`` (and their readings), featurised and scored."""
+        cut = self._windows(texts, hidden)
+        try:
+            features, tokens = self._encoder.tokenized(cut.pieces)
+        except Exception as exc:
+            raise BackendError(f"encoder {self.encoder_name!r} failed: {exc}") from exc
+        scored = _worst_windows(plan.scores(self._heads, features), cut.owner, len(texts))
+        return _Reading(cut, features, tokens, scored)
+
+    @staticmethod
+    def _noise(texts: Sequence[str], hidden: Sequence[Hidden],
+               read: _Reading) -> dict[int, list[str]]:
+        """The texts of one window that read as noise to the tokenizer, and hid nothing it
+        could decode, with their rot13, reversed or letter-spaced forms that read as English
+        (:func:`~bastion.classify._variants.plain_forms`); only texts with such a form.
+
+        Noise: more than :data:`_NOISE_PIECES` word pieces a word (rot13 and reversed text
+        split into fragments: 2.6 and 2.1 at their 5th percentile on 300 harmful requests,
+        where 95 % of our benign prompts are under 1.8), or words of one letter or two
+        (letters spaced apart)."""
+        owner, tokens = read.cut.owner, read.tokens
+        counts = np.bincount(owner, minlength=len(texts))
+        starts = np.r_[0, np.cumsum(counts)[:-1]]
+        words = cast("np.ndarray", tokens.words)[starts]
+        pieces = tokens.lengths[starts]
+        chars = np.fromiter((len(read.cut.pieces[j]) for j in starts.tolist()), np.int64,
+                            len(starts))
+        noisy = (counts == 1) & (words >= _NOISE_WORDS) & (
+            (pieces > _NOISE_PIECES * words) | (chars < _SPACED_CHARS * words))
+        out = {}
+        for i in np.flatnonzero(noisy).tolist():
+            if not hidden[i][0] and (forms := plain_forms(texts[i])):
+                out[i] = forms
+        return out
+
+    def _windows(self, texts: Sequence[str], hidden: Sequence[Hidden]) -> Windows:
+        """Windows of the texts with invisible characters removed, and of their readings
+        (``hidden[i]``: :func:`hidden_readings`); spans index the originals."""
         # an ASCII text (most) is its own clean form when no invisible character is ASCII
         cleaned = [t if _ASCII_VISIBLE and t.isascii() else t.translate(_INVISIBLE)
                    for t in texts]
-        hidden = [hidden_readings(t) if self.reads_hidden else ([], False) for t in texts]
         if all(len(c) <= self._size and len(c) == len(t) and not h[0]
                for c, t, h in zip(cleaned, texts, hidden, strict=True)):
             return Windows(cleaned, [(0, len(t)) for t in texts], np.arange(len(texts)))

@@ -579,6 +579,19 @@ def hidden_payloads(text: str) -> list[str]:
     return [v.text for v in views(text, depth=1) if v.source in HIDDEN_SOURCES]
 
 
+def plain_forms(text: str) -> list[str]:
+    """The rot13, reversed and letter-spaced forms of ``text`` that read as English where the
+    text does not, by the test :func:`_hidden_language` puts them to: for a tier that reads
+    words but cannot afford :func:`views` on every text (the static heads), and asks only of
+    a text that reads as noise to it."""
+    clean = text.translate(_READ)
+    gain = max(_READABLE, englishness(clean) + 0.2)
+    unspaced = _unspace(clean)
+    forms = ((rot13(clean), gain), (clean[::-1], gain),
+             (_unleet(unspaced) if unspaced != clean else clean, _READABLE))
+    return [form for form, better in forms if form != clean and englishness(form) >= better]
+
+
 def _forms(clean: str, *, apart: bool = False) -> tuple[tuple[str, Callable[[], str], float],
                                                         ...]:
     """The decoded or re-read forms :func:`_hidden_language` tries, each as its source, a
