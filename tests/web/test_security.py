@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -157,6 +158,31 @@ def test_login_attempts_are_rate_limited_per_address(tmp_path: Path) -> None:
                  for i in range(4)]
         assert codes == [401, 401, 401, 429]
         assert _login(web, client, "admin", PASSWORD).status_code == 429
+
+
+def test_request_bodies_over_the_cap_are_refused_with_a_413(tmp_path: Path) -> None:
+    """An anonymous visitor cannot make the app read a huge body (form or JSON, declared or
+    chunked): a 413 that says the limit, with the security headers; smaller bodies still work."""
+    with running_web(f"sqlite:///{tmp_path}/b.db", max_body_mib=1,
+                     login_attempts_per_minute=1000) as web:
+        client = web.client()
+        form = {"username": "x" * (2 * 1024 * 1024), "password": "p",
+                "csrf_token": csrf_of(client.get("/login").text)}
+        page = client.post("/login", data=form)
+        assert page.status_code == 413
+        assert "larger than 1 MiB" in page.text
+        assert page.headers["content-security-policy"] == SECURITY_HEADERS[
+            "content-security-policy"]
+
+        def chunks() -> Iterator[bytes]:
+            for _ in range(3):
+                yield b" " * (1024 * 1024)
+
+        api = client.post("/api/findings", content=chunks(),
+                          headers={"content-type": "application/json"})
+        assert api.status_code == 413
+        assert "larger than 1 MiB" in api.json()["error"]["message"]
+        assert _login(web, client, "admin", PASSWORD).status_code == 303
 
 
 def test_totp_for_an_admin(web: WebStack) -> None:

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Mount
 from bastion.errors import ConfigError, NotFoundError, UserError
 from bastion.monitor import AuditLog
 from bastion.store import close_store, open_store
+from bastion.web._bodylimit import MIB, BodyLimit
 from bastion.web._context import WebContext
 from bastion.web._features import FEATURES, Feature, load_features
 from bastion.web._guard import API_PREFIX, LoginRequired, route_permission
@@ -79,7 +80,8 @@ def create_web_app(settings: WebSettings | None = None, *,
     check_routes(app)
     _mount_static(app, loaded)
     _handle_errors(app)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, limit=settings.max_body_mib * MIB)
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so a 413 has the headers too
     return app
 
 

@@ -22,6 +22,8 @@ class WebSettings(BaseModel):
         limits_storage: ``memory://`` or ``redis://...`` for the login rate limiter.
         totp_issuer: the issuer name shown by authenticator apps.
         title: the product name shown in the page header.
+        max_body_mib: the largest request body accepted, in MiB (uploads are capped lower by
+            their forms: 20 MiB for findings, 10 MiB for the co-pilot); a larger one is a 413.
         policy_tier: the classifier tier the policy playground and test sets run.
         strikes_url: where the gateway keeps strike scores: its ``redis_url`` (``None``: the
             database, the gateway's default without Redis).
@@ -41,6 +43,7 @@ class WebSettings(BaseModel):
     limits_storage: str = "memory://"
     totp_issuer: str = "Bastion"
     title: str = "Bastion"
+    max_body_mib: int = Field(default=32, ge=1, le=1024)
     policy_tier: str = "default"
     strikes_url: str | None = None
     abuse: AbuseSettings = AbuseSettings()
