@@ -197,6 +197,31 @@ def test_api_errors_say_what_to_fix(api: dict[str, httpx.Client]) -> None:
                                  json={"state": "triaging", "reason": "x"}).status_code == 403
 
 
+def test_api_bodies_of_the_wrong_type_are_refused_not_stored_as_their_str(
+        web: WebStack, api: dict[str, httpx.Client]) -> None:
+    """A number, list or NaN where text belongs is a 422 naming the field; before, the API
+    stored its ``str()`` (a comment ``'nan'``, a reason ``"['x']"``)."""
+    made = _submit(api)
+    store = web.ctx.service(FindingsWeb.of).store
+    cases = [("comments", '{"body": NaN}', "body"), ("comments", '{"body": {"a": 1}}', "body"),
+             ("transition", '{"state": "triaging", "reason": ["x"]}', "reason"),
+             ("transition", '{"state": 5}', "state"),
+             ("transition", '{"state": "duplicate", "duplicate_of": 1.5}', "duplicate_of"),
+             ("transition", '{"state": "triaging", "extra": 1}', "extra")]
+    for route, body, field in cases:
+        answer = api["triager"].post(f"/api/findings/{made['id']}/{route}", content=body,
+                                     headers={"content-type": "application/json"})
+        assert answer.status_code == 422, (body, answer.text)
+        assert f"{field}:" in answer.json()["error"]["message"], body
+    assert store.comments(made["id"]) == []
+    assert store.get(made["id"]).state == "new"
+    fine = api["triager"].post(f"/api/findings/{made['id']}/comments", json={"body": "seen"})
+    assert fine.status_code == 201
+    moved = api["triager"].post(f"/api/findings/{made['id']}/transition",
+                                json={"state": "triaging", "reason": "looking"})
+    assert moved.json()["state"] == "triaging"
+
+
 def test_submit_form_keeps_input_on_error(web: WebStack) -> None:
     client = web.login("red-teamer")
     token = web.csrf(client, "/findings/new")

@@ -2,7 +2,8 @@
 
 Callers authenticate with an API key linked to a web user (``Authorization: Bearer ...``).
 Bad input answers 400 with ``{"error": {"status": 400, "message": ...}}`` (what, why, how to
-fix); a finding out of the caller's scope answers 404.
+fix), a body of the wrong shape or type (read strictly, unknown keys refused) 422 naming the
+field; a finding out of the caller's scope answers 404.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 
 from bastion.errors import InputError
@@ -29,6 +31,27 @@ from bastion.web import Identity, Permission, requires
 
 router = APIRouter()
 P = Permission
+
+
+class _Body(BaseModel):
+    """A JSON body read strictly: a number or a list where text belongs is a 422 naming the
+    field, never turned into its ``str()`` and stored (``NaN`` as the comment ``'nan'``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class MoveBody(_Body):
+    """A lifecycle move: the new state, why, and the original of a duplicate."""
+
+    state: str = Field(min_length=1, max_length=40)
+    reason: str = Field(default="", max_length=100_000)
+    duplicate_of: int | None = Field(default=None, ge=1)
+
+
+class CommentBody(_Body):
+    """A comment's text (``@name`` mentions are notified)."""
+
+    body: str = Field(min_length=1, max_length=100_000)
 
 
 def finding_json(item: Finding) -> dict[str, Any]:
@@ -123,48 +146,42 @@ def api_candidates(request: Request, finding_id: str,
     return [asdict(c) for c in findings_web(request).store.candidates(item.id)]
 
 
-def _move(request: Request, me: Identity, finding_id: str, data: dict[str, Any],
+def _move(request: Request, me: Identity, finding_id: str, data: MoveBody,
           allowed_states: tuple[str, ...] | None) -> dict[str, Any]:
     item = visible(request, me, finding_id)
-    state = str(data.get("state", ""))
-    if allowed_states is not None and state not in allowed_states:
+    if allowed_states is not None and data.state not in allowed_states:
         raise HTTPException(400, f"this route moves findings to {', '.join(allowed_states)} "
-                                 f"only, not {state!r}")
-    original = data.get("duplicate_of")
+                                 f"only, not {data.state!r}")
     try:
         moved = findings_web(request).store.transition(
-            item.id, state, actor=username(me), reason=str(data.get("reason", "")),
-            duplicate_of=int(original) if original is not None else None)
-    except (InputError, ValueError) as exc:
+            item.id, data.state, actor=username(me), reason=data.reason,
+            duplicate_of=data.duplicate_of)
+    except InputError as exc:
         raise HTTPException(400, str(exc)) from exc
     return finding_json(moved)
 
 
 @router.post("/api/findings/{finding_id}/transition")
-def api_transition(request: Request, finding_id: str,
-                   data: dict[str, Any] = Body(...),  # noqa: B008 - FastAPI's way
+def api_transition(request: Request, finding_id: str, data: MoveBody,
                    me: Identity = requires(P.FINDINGS_TRIAGE)) -> dict[str, Any]:
     """``{"state": ..., "reason": ..., "duplicate_of": ...}`` (triagers)."""
     return _move(request, me, finding_id, data, None)
 
 
 @router.post("/api/findings/{finding_id}/fix")
-def api_fix(request: Request, finding_id: str,
-            data: dict[str, Any] = Body(...),  # noqa: B008 - FastAPI's way
+def api_fix(request: Request, finding_id: str, data: MoveBody,
             me: Identity = requires(P.FINDINGS_FIX)) -> dict[str, Any]:
     """``{"state": "fixing" | "fixed", "reason": ...}`` (developers)."""
     return _move(request, me, finding_id, data, ("fixing", "fixed"))
 
 
 @router.post("/api/findings/{finding_id}/comments", status_code=201)
-def api_comment(request: Request, finding_id: str,
-                data: dict[str, Any] = Body(...),  # noqa: B008 - FastAPI's way
+def api_comment(request: Request, finding_id: str, data: CommentBody,
                 me: Identity = requires(P.FINDINGS_COMMENT)) -> dict[str, Any]:
     """``{"body": ...}``; @mentions are notified."""
     item = visible(request, me, finding_id)
     try:
-        note = findings_web(request).store.comment(item.id, username(me),
-                                                   str(data.get("body", "")))
+        note = findings_web(request).store.comment(item.id, username(me), data.body)
     except InputError as exc:
         raise _bad(exc) from exc
     return asdict(note) | {"at": note.at.isoformat()}
