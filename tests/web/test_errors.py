@@ -85,3 +85,22 @@ def test_server_errors_never_show_their_cause(tmp_path: Path) -> None:
     for response in (http, crash):
         assert "hunter2" not in response.text
         assert "postgresql" not in response.text
+
+
+def test_an_unreadable_json_body_gets_a_400_or_422_that_says_why(web: WebStack) -> None:
+    """Bad UTF-8, JSON nested past the parser's depth, and broken syntax each answer with what
+    was wrong and how to fix it, not FastAPI's bare "There was an error parsing the body" or
+    "0: JSON decode error"."""
+    account = web.ctx.accounts.create_account("api-errors-body", "user", by="test")
+    web.ctx.users.create("apibody", "triager", password="x" * 16, account_id=account.id)
+    key = web.ctx.accounts.create_key(account.id, by="test")[1]
+    client = web.client()
+    headers = {"Authorization": f"Bearer {key}", "content-type": "application/json"}
+    for body in (b'{"content": "\xff\xfe"}', b"[" * 100_000 + b"]" * 100_000):
+        answer = client.post("/api/policies", content=body, headers=headers)
+        assert answer.status_code == 400
+        assert "not UTF-8, or its JSON is nested too deeply" in answer.json()["error"]["message"]
+    broken = client.post("/api/policies", content=b'{"content": ', headers=headers)
+    assert broken.status_code == 422
+    assert "body: not valid JSON (Expecting value at character 12)" in broken.json()[
+        "error"]["message"]

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI
@@ -35,6 +36,11 @@ UNEXPECTED = ("something went wrong on our side; try again, and tell an admin if
               "happening")
 """What a 5xx page says: its cause may hold internals, so it is logged, never shown."""
 log = logging.getLogger(__name__)
+UNREADABLE = ("the request body could not be read: it is not UTF-8, or its JSON is nested too "
+              "deeply to parse; send UTF-8 JSON nested a few levels at most")
+"""What replaces FastAPI's bare "There was an error parsing the body" (it says neither why nor
+how to fix)."""
+_FASTAPI_UNREADABLE = "There was an error parsing the body"
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}
 """The detail Starlette gives an HTTPException raised without a message (routing's 404)."""
 
@@ -170,6 +176,8 @@ def _message(request: Request, exc: HTTPException) -> str:
     """What an error page says: the view's own message (e.g. which finding does not exist),
     a plain one when routing raised the status with no message, and never a 5xx's detail."""
     detail = str(exc.detail)
+    if detail == _FASTAPI_UNREADABLE:
+        return UNREADABLE
     if exc.status_code >= 500:
         log.error("%s %s answered %d: %s", request.method, request.url.path, exc.status_code,
                   detail)
@@ -182,6 +190,18 @@ def _message(request: Request, exc: HTTPException) -> str:
     if exc.status_code == 405:
         return f"{request.method} is not accepted at {request.url.path!r}"
     return detail
+
+
+def _problem(error: Mapping[str, Any]) -> str:
+    """One validation error as the page or JSON says it: the field and what is wrong, or,
+    for a body that is not JSON at all, where the syntax breaks (FastAPI's own text is a
+    bare "0: JSON decode error")."""
+    loc = error.get("loc", ())
+    if error.get("type") == "json_invalid":
+        where = loc[-1] if loc else "?"
+        return (f"body: not valid JSON ({error.get('ctx', {}).get('error', 'syntax error')} at "
+                f"character {where}); check the JSON syntax")
+    return f"{'.'.join(str(p) for p in loc[1:]) or 'request'}: {error.get('msg')}"
 
 
 def _handle_errors(app: FastAPI) -> None:
@@ -197,9 +217,7 @@ def _handle_errors(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg')}"
-            for e in exc.errors())
+        problems = "; ".join(_problem(e) for e in exc.errors())
         return _error(request, 422, f"the request was not accepted: {problems}; correct "
                                     "these fields and send it again")
 
