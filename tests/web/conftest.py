@@ -113,10 +113,10 @@ def running_web(database_url: str, **settings: Any) -> Iterator[WebStack]:
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStack]:
     """The web app over SQLite, on loopback, for the module."""
     tmp = tmp_path_factory.mktemp("web")
-    # Every fixture client comes from 127.0.0.1, so the per-address login limit is lifted here;
-    # test_security checks it on an app of its own.
+    # Every fixture client comes from 127.0.0.1, so the per-address login and application
+    # limits are lifted here; test_security and test_network check them on apps of their own.
     with running_web(f"sqlite:///{tmp}/web.db", max_failures=3,
-                     login_attempts_per_minute=10_000) as stack:
+                     login_attempts_per_minute=10_000, applications_per_hour=10_000) as stack:
         yield stack
 
 
@@ -124,7 +124,7 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebStack]:
 def web_pg(postgres_url: str) -> Iterator[WebStack]:
     """The web app over a fresh PostgreSQL database, on loopback, for the module."""
     with running_web(fresh_database(postgres_url), max_failures=3,
-                     login_attempts_per_minute=10_000) as stack:
+                     login_attempts_per_minute=10_000, applications_per_hour=10_000) as stack:
         yield stack
 
 

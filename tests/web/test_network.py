@@ -256,3 +256,18 @@ def test_the_queue_is_paged_pending_first(web: WebStack) -> None:
     assert second.count('href="/network/applications/app_') == total - 50
     assert "Bulk 54" in second
     assert client.get("/network/applications?page=0").status_code == 422
+
+
+def test_applications_are_limited_per_address(tmp_path: Any) -> None:
+    """The public form cannot flood the reviewers' queue: after ``applications_per_hour``
+    applications from one address the next is a 429 that says when to try again; a form
+    with a mistake does not count."""
+    from tests.web.conftest import running_web
+
+    with running_web(f"sqlite:///{tmp_path}/apply.db", applications_per_hour=2) as web:
+        assert _post_apply(web, username="wrong", links="javascript:alert(1)").status_code == 400
+        assert [_post_apply(web, username=f"flood{i}").status_code for i in range(3)] == [
+            200, 200, 429]
+        refused = _post_apply(web, username="flood9")
+        assert "try again in an hour" in refused.text
+        assert {a.username for a in _store(web).applications()} == {"flood0", "flood1"}

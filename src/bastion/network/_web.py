@@ -67,6 +67,14 @@ def apply(request: Request, username: Short, full_name: Short, email: Short,
     form = {"username": username, "full_name": full_name, "email": email,
             "languages": languages, "links": links, "conflicts": conflicts,
             "motivation": motivation, "expertise": expertise or []}
+    ctx = web_context(request)
+    client = request.client.host if request.client else "unknown"
+    if not ctx.login_limiter.test(ctx.apply_rate, "web-apply", client):
+        return render(request, "network/apply.html", {"expertise": EXPERTISE, "form": form,
+                      "error": f"this address has sent {ctx.settings.applications_per_hour} "
+                               "applications in the last hour, the most accepted; try again "
+                               "in an hour (a mistake in the form does not count)"},
+                      status_code=429)
     try:
         network(request).apply(
             username=username, full_name=full_name, email=email, expertise=expertise or [],
@@ -76,6 +84,7 @@ def apply(request: Request, username: Short, full_name: Short, email: Short,
         return render(request, "network/apply.html",
                       {"expertise": EXPERTISE, "form": form, "error": str(exc)},
                       status_code=400)
+    ctx.login_limiter.hit(ctx.apply_rate, "web-apply", client)
     return render(request, "network/applied.html", {"username": username})
 
 

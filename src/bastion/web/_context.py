@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar, cast
 
-from limits import RateLimitItemPerMinute
+from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,7 +36,9 @@ class WebContext:
         users: web users.
         logins: server-side sessions.
         accounts: accounts and API keys (``bastion.accounts``).
-        login_limiter: moving-window limiter for login attempts.
+        login_limiter: moving-window limiter for login attempts (and applications).
+        login_rate: login POSTs allowed per client address.
+        apply_rate: applications accepted per client address (the public ``/apply`` form).
     """
 
     settings: WebSettings
@@ -47,6 +49,7 @@ class WebContext:
     accounts: AccountStore
     login_limiter: MovingWindowRateLimiter
     login_rate: RateLimitItemPerMinute
+    apply_rate: RateLimitItemPerHour
     _services: dict[Callable[..., Any], Any] = field(default_factory=dict)
 
     def service(self, factory: Callable[[WebContext], T]) -> T:
@@ -69,7 +72,8 @@ class WebContext:
                    SessionStore(sessions, ttl=timedelta(minutes=settings.session_minutes)),
                    AccountStore(sessions, audit=audit),
                    MovingWindowRateLimiter(storage_from_string(settings.limits_storage)),
-                   RateLimitItemPerMinute(settings.login_attempts_per_minute))
+                   RateLimitItemPerMinute(settings.login_attempts_per_minute),
+                   RateLimitItemPerHour(settings.applications_per_hour))
 
 
 def web_context(request: Request) -> WebContext:

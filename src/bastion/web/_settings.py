@@ -17,9 +17,11 @@ class WebSettings(BaseModel):
         secure_cookies: ``True`` always marks cookies ``Secure``; ``None`` does so when the
             request came over https (directly or as ``X-Forwarded-Proto`` from a trusted proxy).
         login_attempts_per_minute: login POSTs allowed per client address per minute.
+        applications_per_hour: applications the public ``/apply`` form accepts per client
+            address per hour (each one lands in the reviewers' queue).
         max_failures: failed logins in a row before an account is locked.
         lockout_minutes: how long a locked account stays locked.
-        limits_storage: ``memory://`` or ``redis://...`` for the login rate limiter.
+        limits_storage: ``memory://`` or ``redis://...`` for the login and application limits.
         totp_issuer: the issuer name shown by authenticator apps.
         title: the product name shown in the page header.
         max_body_mib: the largest request body accepted, in MiB (uploads are capped lower by
@@ -38,6 +40,7 @@ class WebSettings(BaseModel):
     session_minutes: int = Field(default=8 * 60, ge=1, le=30 * 24 * 60)
     secure_cookies: bool | None = None
     login_attempts_per_minute: int = Field(default=10, ge=1)
+    applications_per_hour: int = Field(default=10, ge=1)
     max_failures: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=15, ge=1)
     limits_storage: str = "memory://"
