@@ -414,3 +414,18 @@ def test_words_and_other_languages_are_not_read_as_noise(
     hidden = [hidden_readings(t) for t in texts]
     read = embedded._read(embedded.plan(default), texts, hidden)
     assert embedded._noise(texts, hidden, read) == {}
+
+
+def test_leetspeak_is_read_as_its_letters(embedded: EmbeddedClassifier, default: Policy) -> None:
+    """Digits for letters split every word into single-digit pieces, which the heads read as
+    personal data: each harmful request of PAIRS was flagged as PII alone, and five of six
+    benign questions too. Read as letters, a request is flagged for what it asks."""
+    leet = str.maketrans("aeiost", "431057")
+    benign_flagged = 0
+    for code, harmful, benign in PAIRS:
+        bad, good = embedded.classify([harmful.translate(leet), benign.translate(leet)],
+                                      default)
+        assert code in [c.code for c in bad.violated], harmful
+        benign_flagged += good.kind != "safe"
+    # one still is: 'w17h ch1ldr3n' beside the numbers '15' and '70' reads as ages (CSE)
+    assert benign_flagged <= 1

@@ -580,15 +580,17 @@ def hidden_payloads(text: str) -> list[str]:
 
 
 def plain_forms(text: str) -> list[str]:
-    """The rot13, reversed and letter-spaced forms of ``text`` that read as English where the
-    text does not, by the test :func:`_hidden_language` puts them to: for a tier that reads
-    words but cannot afford :func:`views` on every text (the static heads), and asks only of
-    a text that reads as noise to it."""
+    """The rot13, reversed, letter-spaced and leetspeak forms of ``text`` that read as
+    English where the text does not, by the test :func:`_hidden_language` puts them to (a
+    leetspeak form: 0.2 more englishness than the text's own, as rot13's): for a tier that
+    reads words but cannot afford :func:`views` on every text (the static heads), and asks
+    only of a text that reads as noise to it."""
     clean = text.translate(_READ)
     gain = max(_READABLE, englishness(clean) + 0.2)
     unspaced = _unspace(clean)
     forms = ((rot13(clean), gain), (clean[::-1], gain),
-             (_unleet(unspaced) if unspaced != clean else clean, _READABLE))
+             (_unleet(unspaced) if unspaced != clean else clean, _READABLE),
+             (_unleet(clean), gain))
     return [form for form, better in forms if form != clean and englishness(form) >= better]
 
 
