@@ -142,6 +142,26 @@ def test_lockout_after_failures_refuses_even_the_right_password(web: WebStack) -
     assert "user.locked" in events
 
 
+def test_every_login_decision_and_logout_is_audited_with_the_address(web: WebStack) -> None:
+    """Failures for names that match no user (a spray of guessed names) leave a trace too,
+    with a short hash of the name, never the name itself (it may be a password typed in the
+    wrong box); logins, failures and logouts carry the client address."""
+    start = web.ctx.audit.count()
+    client = web.client()
+    _login(web, client, "Tr0ub4dor&3-typed-as-a-name", "whatever password")
+    _login(web, client, "developer", "wrong password!!")
+    assert _login(web, client, "developer", PASSWORD).status_code == 303
+    assert client.post("/logout", data={"csrf_token": web.csrf(client)}).status_code == 303
+    events = web.ctx.audit.events(after=start)
+    assert "Tr0ub4dor" not in json.dumps(events)
+    developer = web.ctx.users.get("developer").id
+    assert [(e["type"], e.get("user_id")) for e in events] == [
+        ("user.login_unknown", None), ("user.login_failed", developer),
+        ("user.login", developer), ("user.logout", developer)]
+    assert len(events[0]["name_sha256"]) == 16
+    assert {e["address"] for e in events} == {"127.0.0.1"}
+
+
 def test_unknown_users_and_wrong_passwords_read_the_same(web: WebStack) -> None:
     client = web.client()
     unknown = _login(web, client, "nobody-at-all", "whatever password")

@@ -47,7 +47,7 @@ def login(request: Request, username: Annotated[str, Form(max_length=200)],
         return render(request, "core/login.html", {**again, "error": (
             "too many login attempts from your address; wait a minute and try again")},
             status_code=429)
-    result = ctx.users.login(username, password, totp or None)
+    result = ctx.users.login(username, password, totp or None, address=client)
     if result.outcome != "ok" or result.user is None:
         messages = {
             "bad-credentials": "wrong username or password",
@@ -68,12 +68,16 @@ def login(request: Request, username: Annotated[str, Form(max_length=200)],
     return response
 
 
-@router.post("/logout", dependencies=[requires(P.ACCOUNT_VIEW)])
-def logout(request: Request) -> Response:
-    """End the session (server side) and clear the cookie."""
+@router.post("/logout")
+def logout(request: Request, me: Identity = requires(P.ACCOUNT_VIEW)) -> Response:
+    """End the session (server side, audited as ``user.logout``) and clear the cookie."""
+    ctx = web_context(request)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        web_context(request).logins.revoke(token)
+        ctx.logins.revoke(token)
+    if me.user is not None:
+        ctx.audit.append([{"type": "user.logout", "user_id": me.user.id, "session": me.session_id,
+                           "address": request.client.host if request.client else "unknown"}])
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

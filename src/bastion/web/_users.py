@@ -151,33 +151,41 @@ class UserStore:
                         linked_account=account_id)
             return User.of(row)
 
-    def login(self, username: str, password: str, totp: str | None = None) -> Login:
+    def login(self, username: str, password: str, totp: str | None = None, *,
+              address: str | None = None) -> Login:
         """Check a login; counts failures and locks the user after ``max_failures``.
 
         A locked user is refused even with the right password until the lock ends. Unknown
-        names cost the same argon2 time as wrong passwords.
+        names cost the same argon2 time as wrong passwords. Every decision is audited with
+        the client ``address``; a name that matches no user as ``user.login_unknown`` with
+        a short hash of the name, not the name (people type passwords into the name box),
+        so a spray of guessed names can still be told apart and counted.
         """
         now = utcnow()
         with self.sessions.begin() as session:
             row = self._lookup(session, username.strip())
             until = None if row is None else aware(row.locked_until)
             if row is not None and until is not None and until > now:
-                self._audit(session, "user.login_refused", row.id, reason="locked")
+                self._audit(session, "user.login_refused", row.id, reason="locked",
+                            address=address)
                 return Login("locked", locked_until=until)
             good = verify_password(None if row is None else row.password_hash, password)
             if row is None or not good or row.disabled:
                 if row is not None:
-                    return self._failed(session, row, now)
+                    return self._failed(session, row, now, address=address)
+                self.audit.append_in(session, [{
+                    "type": "user.login_unknown", "address": address,
+                    "name_sha256": digest(username.strip())[:16]}])
                 return Login("bad-credentials")
-            refused = self._second_factor(session, row, totp, now)
+            refused = self._second_factor(session, row, totp, now, address)
             if refused is not None:
                 return refused
             row.failed_logins, row.locked_until = 0, None
-            self._audit(session, "user.login", row.id)
+            self._audit(session, "user.login", row.id, address=address)
             return Login("ok", User.of(row))
 
     def _second_factor(self, session: Session, row: WebUser, code: str | None,
-                       now: datetime) -> Login | None:
+                       now: datetime, address: str | None) -> Login | None:
         """``None`` when the user has no TOTP or ``code`` is a fresh one; else the refusal."""
         if row.totp_secret is None:
             return None
@@ -185,16 +193,16 @@ class UserStore:
             return Login("totp-required")
         step = totp_step(row.totp_secret, code)
         if step is None:
-            return self._failed(session, row, now, outcome="bad-totp")
+            return self._failed(session, row, now, outcome="bad-totp", address=address)
         if not _claim_step(session, row, step):  # this step or a later one was used: a replay
-            return self._failed(session, row, now, outcome="totp-reused")
+            return self._failed(session, row, now, outcome="totp-reused", address=address)
         return None
 
     def _failed(self, session: Session, row: WebUser, now: datetime, *,
-                outcome: LoginOutcome = "bad-credentials") -> Login:
+                outcome: LoginOutcome = "bad-credentials", address: str | None = None) -> Login:
         row.failed_logins += 1
         self._audit(session, "user.login_failed", row.id, failures=row.failed_logins,
-                    reason=outcome)
+                    reason=outcome, address=address)
         if row.failed_logins >= self.max_failures:
             row.locked_until, row.failed_logins = now + self.lockout, 0
             self._audit(session, "user.locked", row.id, until=row.locked_until.isoformat())
