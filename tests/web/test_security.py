@@ -99,6 +99,28 @@ def test_password_change_ends_every_session(web: WebStack) -> None:
     assert web.login("pat", new).get("/").status_code == 200
 
 
+def test_guessing_the_current_password_from_a_session_counts_and_locks(web: WebStack) -> None:
+    """The change-password form is no unlimited password oracle for a stolen session: a wrong
+    current password is a failed login; at max_failures (3 here) the account locks, this
+    session ends, and even the right password is refused until the lock ends."""
+    web.ctx.users.create("guessed", "viewer", password=PASSWORD)
+    thief, owner = web.login("guessed"), web.login("guessed")
+    token = web.csrf(thief)
+    codes = [thief.post("/account/password", data={
+        "current": f"guess number {i}!", "new": "a brand new passphrase", "csrf_token": token,
+    }).status_code for i in range(3)]
+    assert codes == [400, 400, 423]
+    assert thief.get("/account").status_code == 303  # this session has ended
+    user = web.ctx.users.get("guessed").id
+    kinds = [e["type"] for e in web.ctx.audit.events() if e.get("user_id") == user]
+    assert kinds.count("user.login_failed") == 3
+    assert "user.locked" in kinds
+    right = owner.post("/account/password", data={
+        "current": PASSWORD, "new": "a brand new passphrase", "csrf_token": web.csrf(owner)})
+    assert right.status_code == 423  # locked: the right password is refused too
+    assert _login(web, web.client(), "guessed", PASSWORD).status_code == 423
+
+
 def test_post_without_or_with_a_wrong_csrf_token_is_refused(web: WebStack) -> None:
     client = web.login("admin")
     for data in ({"username": "eve", "role": "viewer"},

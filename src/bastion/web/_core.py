@@ -28,6 +28,11 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def _client(request: Request) -> str:
+    """The caller's address, as audit events and per-address limits record it."""
+    return request.client.host if request.client else "unknown"
+
+
 @router.get("/login", dependencies=[requires(P.PUBLIC)])
 def login_page(request: Request, next: str = "/") -> HTMLResponse:
     """The login form."""
@@ -41,7 +46,7 @@ def login(request: Request, username: Annotated[str, Form(max_length=200)],
           next: Annotated[str, Form(max_length=2000)] = "/") -> Response:
     """Check the credentials; on success open a session and set its cookie."""
     ctx = web_context(request)
-    client = request.client.host if request.client else "unknown"
+    client = _client(request)
     again = {"next": safe_next(next), "username": username}
     if not ctx.login_limiter.hit(ctx.login_rate, "web-login", client):
         return render(request, "core/login.html", {**again, "error": (
@@ -77,7 +82,7 @@ def logout(request: Request, me: Identity = requires(P.ACCOUNT_VIEW)) -> Respons
         ctx.logins.revoke(token)
     if me.user is not None:
         ctx.audit.append([{"type": "user.logout", "user_id": me.user.id, "session": me.session_id,
-                           "address": request.client.host if request.client else "unknown"}])
+                           "address": _client(request)}])
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -103,16 +108,37 @@ def account(request: Request, me: Identity = requires(P.ACCOUNT_VIEW)) -> HTMLRe
     return render(request, "core/account.html", _account_context(request, me))
 
 
+def _end_locked_session(request: Request, me: Identity) -> Response:
+    """Wrong current passwords locked the account: end this session too, and say so."""
+    ctx = web_context(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        ctx.logins.revoke(token)
+    response = render(request, "core/account.html", {
+        **_account_context(request, me), "error": (
+            "too many wrong passwords: this account is locked for "
+            f"{ctx.settings.lockout_minutes} minutes and this session has ended; log in "
+            "again after that, or ask an admin to unlock it")}, status_code=423)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
 @router.post("/account/password")
 def change_password(request: Request, current: Annotated[str, Form(max_length=2000)],
                     new: Annotated[str, Form(max_length=2000)],
                     me: Identity = requires(P.ACCOUNT_UPDATE)) -> Response:
-    """Change your password; every session (this one too) ends."""
+    """Change your password; every session (this one too) ends.
+
+    A wrong current password counts as a failed login; when that locks the account, this
+    session ends too (whoever is guessing from inside it is not the owner, or forgot)."""
     ctx = web_context(request)
     assert me.user is not None
     error = None
-    if not ctx.users.check_password(me.user.id, current):
-        error = "the current password is wrong"
+    refused = ctx.users.confirm_password(me.user.id, current, address=_client(request))
+    if refused == "locked":
+        return _end_locked_session(request, me)
+    if refused is not None:
+        error = "the current password is wrong (a wrong one counts as a failed login)"
     else:
         try:
             ctx.users.set_password(me.user.id, new, by=me.user.id)

@@ -219,10 +219,25 @@ class UserStore:
             self._audit(session, "user.password_changed", row.id, by=by)
             return User.of(row)
 
-    def check_password(self, ref: str, password: str) -> bool:
-        """True when ``password`` is the user's current password."""
-        with self.sessions() as session:
-            return verify_password(self._row(session, ref).password_hash, password)
+    def confirm_password(self, ref: str, password: str, *,
+                         address: str | None = None) -> LoginOutcome | None:
+        """Re-check a logged-in user's password before a sensitive change (``None``: right).
+
+        A wrong one counts as a failed login (same counter, same lock-out, audited), so a
+        stolen session cannot be used to guess the password without limit; while the user
+        is locked the answer is ``"locked"`` whatever the password.
+        """
+        now = utcnow()
+        with self.sessions.begin() as session:
+            row = self._row(session, ref)
+            until = aware(row.locked_until)
+            if until is not None and until > now:
+                self._audit(session, "user.login_refused", row.id, reason="locked",
+                            address=address)
+                return "locked"
+            if verify_password(row.password_hash, password):
+                return None
+            return self._failed(session, row, now, address=address).outcome
 
     def start_totp(self) -> str:
         """A fresh TOTP secret to show the user before :meth:`enable_totp`."""
