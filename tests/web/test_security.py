@@ -250,6 +250,29 @@ def test_totp_for_an_admin(web: WebStack) -> None:
     assert _login(web, fresh, "tess", PASSWORD, totp=following).status_code == 303
 
 
+def test_totp_cannot_be_rebound_or_fed_a_malformed_secret(web: WebStack) -> None:
+    """A session cannot replace a second factor that is on (the form would not prove the old
+    authenticator), and a secret the page did not issue is a 400 saying so, not a 500."""
+    web.ctx.users.create("rebind", "admin", password=PASSWORD)
+    client = web.login("rebind")
+    token = web.csrf(client)
+    for secret in ("!!!!", "A", "not-base32-at-all-but-32-chars!!"):
+        bad = client.post("/account/totp", data={"secret": secret, "code": "123456",
+                                                  "csrf_token": token})
+        assert bad.status_code == 400, secret
+        assert "not one this page issued" in bad.text
+    first = pyotp.TOTP(pyotp.random_base32())
+    assert client.post("/account/totp", data={"secret": first.secret, "code": first.now(),
+                                              "csrf_token": token}).status_code == 303
+    thief = pyotp.TOTP(pyotp.random_base32())
+    again = client.post("/account/totp", data={"secret": thief.secret, "code": thief.now(),
+                                                "csrf_token": token})
+    assert again.status_code == 400
+    assert "two-factor is on already" in again.text
+    later = first.at(time.time() + 30)
+    assert _login(web, web.client(), "rebind", PASSWORD, totp=later).status_code == 303
+
+
 def test_a_totp_code_works_once(web: WebStack) -> None:
     web.ctx.users.create("tom", "triager", password=PASSWORD)
     totp = pyotp.TOTP(pyotp.random_base32())

@@ -5,6 +5,7 @@ Every change is audited in the same transaction as the change (``bastion.monitor
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +32,8 @@ from bastion.web._secrets import (
 from bastion.web._tables import WebSession, WebToken, WebUser
 
 TOTP_ROLES: frozenset[WebRole] = frozenset({"admin", "triager"})
+_TOTP_SECRET = re.compile(r"[A-Z2-7]{32}")
+"""A secret as :func:`~bastion.web._secrets.new_totp_secret` makes it (160 bits, base32)."""
 """Roles that may (and are encouraged to) turn on TOTP."""
 
 
@@ -245,7 +248,18 @@ class UserStore:
 
     def enable_totp(self, ref: str, secret: str, code: str, *, by: str) -> User:
         """Turn on TOTP once the user proves their app has ``secret`` (that code is then used:
-        logging in needs a later one)."""
+        logging in needs a later one).
+
+        Refused when TOTP is on already: the form would replace the authenticator without
+        proving the old one, so a stolen session could re-bind the second factor.
+
+        Raises:
+            InputError: a secret that is not one :meth:`start_totp` makes, a wrong code, a
+                role without TOTP, or TOTP on already.
+        """
+        if not _TOTP_SECRET.fullmatch(secret):
+            raise InputError("the two-factor secret is not one this page issued (32 base32 "
+                             "characters); reload the account page and add the secret it shows")
         step = totp_step(secret, code)
         if step is None:
             raise InputError("the code does not match; check the authenticator app's clock "
@@ -255,6 +269,10 @@ class UserStore:
             if row.role not in TOTP_ROLES:
                 raise InputError(f"TOTP is for {sorted(TOTP_ROLES)} users; {row.username!r} "
                                  f"is {row.role!r}")
+            if row.totp_secret is not None:
+                raise InputError("two-factor is on already for this account; keep using the "
+                                 "authenticator app it was set up with (the web app does not "
+                                 "move it to another app)")
             row.totp_secret, row.totp_last_step = secret, step
             self._audit(session, "user.totp_enabled", row.id, by=by)
             return User.of(row)
