@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
 
@@ -68,6 +69,22 @@ def test_a_wrong_secret_is_rejected_and_delivery_failure_does_not_undo_triage(
     assert received[0]["ok"] is False  # the receiver refused the forged signature (401)
     assert notifier.failures == 1
     assert store.get(item.id).state == "new"  # the finding was stored regardless
+
+
+def test_a_failed_delivery_logs_where_it_went_but_not_the_urls_secret(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Slack-style receivers carry their secret in the path, others in the query or as
+    user:password; a failure log names the host only."""
+    url = "https://hooks:pw-secret@hooks.example/services/T1/B2/path-secret?token=q-secret"
+    refuse = httpx.MockTransport(lambda request: httpx.Response(500))
+    notifier = WebhookNotifier(url, SECRET, transport=refuse)
+    with caplog.at_level("WARNING"):
+        notifier.notify("finding.submitted", {"id": 1})
+    notifier.close()
+    assert notifier.failures == 1
+    assert "webhook to https://hooks.example/... for event 'finding.submitted' failed" in (
+        caplog.text)
+    assert "secret" not in caplog.text
 
 
 def test_signature_checks_time_and_body() -> None:

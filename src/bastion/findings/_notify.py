@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Mapping
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -90,9 +91,18 @@ class WebhookNotifier:
             response.raise_for_status()
         except httpx.HTTPError as exc:
             self.failures += 1
-            logger.warning("webhook %s for event %r failed: %s", self.url, event,
+            logger.warning("webhook to %s for event %r failed: %s", _origin(self.url), event,
                            type(exc).__name__)
 
     def close(self) -> None:
         """Close the HTTP client."""
         self._client.close()
+
+
+def _origin(url: str) -> str:
+    """Where a webhook goes, for logs: scheme, host and port only. Receivers such as Slack's
+    carry their secret in the path (``/services/T../B../<token>``), others in the query or
+    as ``user:password@``, so the full URL never reaches a log."""
+    parts = urlsplit(url)
+    host = (parts.netloc.rpartition("@")[2]) or "?"
+    return f"{parts.scheme}://{host}/..."

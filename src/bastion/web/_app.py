@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -41,6 +42,9 @@ UNREADABLE = ("the request body could not be read: it is not UTF-8, or its JSON 
 """What replaces FastAPI's bare "There was an error parsing the body" (it says neither why nor
 how to fix)."""
 _FASTAPI_UNREADABLE = "There was an error parsing the body"
+_CREDENTIALS = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*):[^\s@/]*@")
+"""A password in a URL (``postgresql://user:secret@host``): masked before a 5xx detail is
+logged, since a store's connection error may quote its DSN."""
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}
 """The detail Starlette gives an HTTPException raised without a message (routing's 404)."""
 
@@ -180,7 +184,7 @@ def _message(request: Request, exc: HTTPException) -> str:
         return UNREADABLE
     if exc.status_code >= 500:
         log.error("%s %s answered %d: %s", request.method, request.url.path, exc.status_code,
-                  detail)
+                  _CREDENTIALS.sub(r"\1:***@", detail))
         return UNEXPECTED
     if detail != _PHRASES.get(exc.status_code):
         return detail
