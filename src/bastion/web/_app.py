@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Mount
 from bastion.errors import ConfigError, NotFoundError, UserError
 from bastion.monitor import AuditLog
 from bastion.store import close_store, open_store
+from bastion.web._accesslog import mask_access_log
 from bastion.web._bodylimit import MIB, BodyLimit
 from bastion.web._context import WebContext
 from bastion.web._features import FEATURES, Feature, load_features
@@ -92,6 +93,7 @@ def create_web_app(settings: WebSettings | None = None, *,
     _handle_errors(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_mib * MIB)
     app.add_middleware(SecurityHeaders)  # added last: outermost, so a 413 has the headers too
+    mask_access_log()  # set-password tokens travel in a query string
     return app
 
 
