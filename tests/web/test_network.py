@@ -169,6 +169,26 @@ def test_joining_needs_agreements_an_open_window_and_happens_once(web: WebStack)
         store.join(live.id, user)
 
 
+def test_a_removed_member_cannot_join_again_for_a_fresh_key(web: WebStack) -> None:
+    """Removal revokes the member's key; joining again on their own would hand them a new
+    one at once, so the join form refuses it and says why."""
+    store = _store(web)
+    user = web.ctx.users.create("removed-rt", "red-teamer", password=PASSWORD)
+    for doc in DOCUMENTS:
+        store.accept(user.id, doc.name, doc.version)
+    eng = _engagement(web, "no-way-back", -timedelta(minutes=1), timedelta(hours=1))
+    key = store.join(eng.id, user)[1]
+    store.remove_member(eng.id, user.id, by="test", reason="tested out of scope")
+    client = web.login("removed-rt")
+    page = client.post(f"/network/engagements/{eng.id}/join",
+                       data={"csrf_token": web.csrf(client)})
+    assert page.status_code == 400
+    assert "you were removed from &#39;no-way-back&#39; (tested out of scope)" in page.text
+    assert "bst-" not in page.text
+    assert web.ctx.accounts.authenticate(key) is None
+    assert [m.active for m in store.engagement(eng.id).members] == [False]
+
+
 def test_engagement_form_refuses_bad_scope(web: WebStack) -> None:
     client = web.login("admin")
     token = web.csrf(client, "/network/engagements/new")

@@ -280,9 +280,15 @@ class NetworkStore:
                              "only inside its time window")
         if missing := self.missing_agreements(user.id):
             raise InputError(f"accept {missing} first (Agreements page), then join")
-        if any(m.user_id == user.id and m.active for m in eng.members):
-            raise InputError(f"you are in {eng.name!r} already; your key was shown when you "
-                             "joined (ask an admin to remove and re-add you for a new one)")
+        mine = [m for m in eng.members if m.user_id == user.id]
+        if any(m.active for m in mine):
+            raise InputError(f"you are in {eng.name!r} already; your key was shown once, when "
+                             "you joined (if it is lost, tell the programme's staff)")
+        if mine:  # removed: joining again would undo the removal with a fresh key
+            reason = mine[-1].removal_reason or "no reason given"
+            raise InputError(f"you were removed from {eng.name!r} ({reason}); a removed member "
+                             "cannot join it again, so no key is issued; ask the programme's "
+                             "staff if this is a mistake")
         account = self.accounts.create_account(
             f"{user.username}@{eng.id}-{secrets.token_hex(3)}", "red-teamer",
             engagement=eng.name, engagement_until=eng.ends_at,
