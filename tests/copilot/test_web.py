@@ -235,6 +235,31 @@ def test_code_scan_upload_of_a_zip_is_ranked_and_unsafe_zips_refused(web: WebSta
     assert api.json()["findings"][0]["cwe"] == "CWE-95"
 
 
+def test_hostile_uploads_are_400s_that_say_why_not_500s(web: WebStack) -> None:
+    """JSON nested past the parser's depth (a RecursionError in json) and a file name longer
+    than the file system allows (an OSError on write) answered 500 before."""
+    intel = web.login("triager")
+    token = web.csrf(intel, "/copilot/intel")
+    deep = b"[" * 200_000 + b"]" * 200_000
+    nested = intel.post("/copilot/intel", data={"csrf_token": token},
+                        files={"report": ("deep.json", deep)})
+    assert nested.status_code == 400
+    assert "nested too deeply to read" in nested.text
+    code = web.login("developer")
+    token = web.csrf(code, "/copilot/code")
+    long_name = code.post("/copilot/code", data={"csrf_token": token},
+                          files={"code": ("x" * 300 + ".py", b"x = 1\n")})
+    assert long_name.status_code == 400
+    assert "cannot be written here" in long_name.text
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("d/" + "y" * 300 + ".py", "x = 1\n")
+    member = code.post("/copilot/code", data={"csrf_token": token},
+                       files={"code": ("repo.zip", archive.getvalue())})
+    assert member.status_code == 400
+    assert "shorten its file names" in member.text
+
+
 @pytest.mark.browser
 def test_incident_flow_in_the_browser(web: WebStack, pages: Pages) -> None:
     incident_id, account = _incident(web, "browser-mallory", samples=(INJECTED,), at=1.9e9)

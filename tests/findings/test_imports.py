@@ -112,3 +112,13 @@ def test_unknown_format_and_missing_file(tmp_path: Path) -> None:
         read_findings("csv", tmp_path / "x")
     with pytest.raises(InputError, match="cannot read"):
         read_findings("promptfoo", tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize("kind", ["campaign", "garak", "promptfoo", "pyrit"])
+def test_json_nested_past_the_parsers_depth_is_an_input_error(kind: str, tmp_path: Path) -> None:
+    """Python's json raises RecursionError (not a JSONDecodeError) on deep nesting; the web
+    import answered 500 with it."""
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 200_000 + "]" * 200_000 + "\n")
+    with pytest.raises(InputError, match="nested too deeply to read"):
+        read_findings(kind, path)

@@ -41,11 +41,21 @@ def read_report(data: bytes, name: str) -> Report:
     """Read a report from its bytes; the kind comes from the name's suffix and the content.
 
     Raises:
-        InputError: the file is too large, unreadable, or not a valid PDF or STIX bundle.
+        InputError: the file is too large, unreadable, not a valid PDF or STIX bundle, or
+            nested past the parsers' depth (``json`` and pypdf raise ``RecursionError``).
     """
     if len(data) > MAX_BYTES:
         raise InputError(f"report {name!r} is {len(data)} bytes; the limit is {MAX_BYTES}; "
                          "split it or extract the relevant part")
+    try:
+        return _parse(data, name)
+    except RecursionError as exc:
+        raise InputError(f"report {name!r} is nested too deeply to read (JSON arrays or PDF "
+                         "objects inside each other thousands of times); no real report "
+                         "does that: check the file, or paste its text") from exc
+
+
+def _parse(data: bytes, name: str) -> Report:
     suffix = Path(name).suffix.lower()
     if suffix == ".pdf" or data.startswith(b"%PDF-"):
         return Report(name, "pdf", _pdf_text(data, name))

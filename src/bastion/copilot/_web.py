@@ -274,7 +274,20 @@ async def api_digest(request: Request, report: Annotated[UploadFile, File()],
 # code scanning -----------------------------------------------------------------------------
 
 def _unpack(data: bytes, name: str, into: Path) -> None:
-    """Write an uploaded ``.py`` file, or a ``.zip`` of a repository, under ``into``."""
+    """Write an uploaded ``.py`` file, or a ``.zip`` of a repository, under ``into``.
+
+    Raises:
+        InputError: not a ``.py`` or ``.zip``, an unsafe or unwritable path (a name longer
+            than the file system allows, say) in it, or too much in it.
+    """
+    try:
+        _write_files(data, name, into)
+    except OSError as exc:
+        raise InputError(f"{name[:80]!r} holds a file that cannot be written here "
+                         f"({exc.strerror}); shorten its file names") from exc
+
+
+def _write_files(data: bytes, name: str, into: Path) -> None:
     if name.endswith(".py"):
         (into / Path(name).name).write_bytes(data)
         return

@@ -297,8 +297,14 @@ def read_findings(kind: str, path: Path, **options: Any) -> list[Submission]:
     """Submissions from a file of one of :data:`READERS`' formats.
 
     Raises:
-        InputError: an unknown format, or a file that is not in that format.
+        InputError: an unknown format, a file that is not in that format, or JSON nested
+            past the parser's depth (Python's ``json`` raises ``RecursionError`` there, in
+            every reader, the campaign log's included).
     """
     if kind not in READERS:
         raise InputError(f"unknown import format {kind!r}; use one of {', '.join(READERS)}")
-    return READERS[kind](Path(path), **options)
+    try:
+        return READERS[kind](Path(path), **options)
+    except RecursionError as exc:
+        raise InputError(f"{str(path)!r} holds JSON nested too deeply to read; no {kind} "
+                         "export nests like that: check that this is the right file") from exc
