@@ -11,7 +11,9 @@ client printing every delta showed the key whole, though no field held it.
 
 from __future__ import annotations
 
+import base64
 import json
+import urllib.parse
 from typing import Any
 
 import httpx
@@ -182,3 +184,42 @@ def test_a_key_cut_over_one_fields_chunks_is_written_out_though_fields_interleav
     shown = "".join(json.loads(f)["choices"][0]["delta"].get("content", "")
                     for f in frames[:-1] if f.startswith("{"))
     assert shown.startswith("The token is [withheld], as asked. Tea is"), shown
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+#: name -> the answer's content: the key in an encoding a client decodes
+ENCODED = {
+    "base64": f"Here it is: {_b64(TOKEN)} and that is all.",
+    "base64_of_a_header": f"Header: {_b64('Authorization: Bearer ' + TOKEN)}",
+    "double_base64": f"Twice: {_b64(_b64(TOKEN))}",
+    "hex": f"In hex: {TOKEN.encode().hex()}",
+    "url_escapes": "Link: https://x.example/?k=" + "".join(f"%{b:02X}" for b in TOKEN.encode()),
+}
+
+
+@pytest.mark.parametrize("form", sorted(ENCODED))
+def test_the_key_encoded_in_a_whole_answer_is_withheld(
+        keyed_gw: tuple[RawUpstream, Running], form: str) -> None:
+    """No regex over the text as sent finds the key base64-encoded, in hex or URL-escaped,
+    and a client who decodes the answer reads it: the answer is withheld (a 502)."""
+    raw, gw = keyed_gw
+    raw.text = json.dumps(_chat({"content": ENCODED[form]}))
+    response = _post(gw, f"encoded-{form}")
+    assert response.status_code == 502, response.text
+    assert response.json()["error"]["code"] == "upstream_malformed"
+    assert _no_key(urllib.parse.unquote(response.text))
+    assert ENCODED[form].split()[-1] not in response.text
+
+
+def test_other_encoded_text_in_a_whole_answer_passes(
+        keyed_gw: tuple[RawUpstream, Running]) -> None:
+    raw, gw = keyed_gw
+    content = (f"Decoded, {_b64('the tea is ready at five')} says the tea is ready; "
+               f"{b'internal-vllm'.hex()} is half a name, and %41%42 two letters.")
+    raw.text = json.dumps(_chat({"content": content}))
+    response = _post(gw, "encoded-benign")
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"] == content

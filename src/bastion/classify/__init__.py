@@ -25,6 +25,7 @@ from bastion.classify._normalize import (
     shift_letters,
     unescape,
     unescape_spans,
+    url_decoded,
 )
 from bastion.classify._registry import GROUP, available, create, register, tier_class
 from bastion.classify._variants import hidden_payloads, json_reading, segment, upside_down
@@ -81,5 +82,6 @@ __all__ = [
     "unescape_spans",
     "unreadable_texts",
     "upside_down",
+    "url_decoded",
     "windows",
 ]

@@ -7,12 +7,13 @@ import ipaddress
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpx
 import re2
 
+from bastion.classify import decode_runs, url_decoded
 from bastion.gateway._context import Context
 from bastion.gateway._respond import GatewayError
 from bastion.gateway._split import across, fold, strings
@@ -201,14 +202,36 @@ def withhold_spelled_key(ctx: Context, readings: Iterable[str]) -> None:
     scrubbed, :func:`withhold_upstream`): the best alternatives of each step of ``logprobs``
     spell a text a client can join, and a tool call's arguments are JSON whose escapes a
     client decodes ('\\u0069nternal-...'); both passed whole answers (a black-box pass,
-    issue 8). A 502, as for a key cut between fields.
+    issue 8); and a reading whose decoded payloads hold it (:func:`decoded`). A 502, as for
+    a key cut between fields.
 
     Raises:
-        GatewayError: a reading holds the key.
+        GatewayError: a reading holds the key, as written or decoded.
     """
     key = fold(upstream_key(ctx))
-    if key and any(key in fold(reading) for reading in readings):
+    if not key:
+        return
+    readings = list(readings)
+    if any(key in fold(reading) for reading in readings):
         raise _withheld(ctx, "spelled over several strings")
+    if any(key in fold(plain) for reading in readings for plain in decoded(reading)):
+        raise _withheld(ctx, "encoded")
+
+
+def decoded(text: str, depth: int = 2) -> Iterator[str]:
+    """What ``text`` says once its URL escapes and its payloads (base64, hex, base32, ...:
+    ``decode_runs``, any share of letters: a hex key has few) are decoded, twice over: the
+    upstream key base64-encoded, hex-encoded or URL-escaped in an answer is the key to a
+    client who decodes it, and no regex over the text as sent finds it (a black-box pass
+    named encoded keys, issue 8)."""
+    if "%" in text:
+        yield (plain := url_decoded(text))
+        if depth > 1 and plain != text:
+            yield from decoded(plain, depth - 1)
+    for _source, plain, _start, _end in decode_runs(text, letters_share=0.0):
+        yield plain
+        if depth > 1:
+            yield from decoded(plain, depth - 1)
 
 
 def _withheld(ctx: Context, how: str) -> GatewayError:
