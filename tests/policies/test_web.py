@@ -189,6 +189,23 @@ def test_api_save_lint_publish_and_playground(api: dict[str, httpx.Client],
     assert "+version: 9" in diff["diff"]
 
 
+def test_test_rows_nested_past_the_parsers_depth_are_a_400_not_a_500(
+        web: WebStack, pets: PolicyStore, api: dict[str, httpx.Client]) -> None:
+    """json raises RecursionError (not a JSONDecodeError) on deep nesting; the page and the
+    API answered 500 with it. The rows attached before are kept."""
+    before = pets.attached_tests("pets")
+    deep = '{"text": "x", "label": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    client = web.login("triager")
+    page = client.post("/policies/pets/tests", data={"rows": deep,
+                                                     "csrf_token": web.csrf(client)})
+    assert page.status_code == 400
+    assert "nested too deeply to read" in page.text
+    answer = api["triager"].put("/api/policies/pets/tests", json={"rows": deep})
+    assert answer.status_code == 400
+    assert "nested too deeply to read" in answer.json()["error"]["message"]
+    assert pets.attached_tests("pets") == before
+
+
 def test_check_without_saving_lists_issues_and_saves_nothing(web: WebStack,
                                                              pets: PolicyStore) -> None:
     triager = web.login("triager")

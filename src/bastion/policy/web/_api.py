@@ -155,8 +155,7 @@ def api_attach(request: Request, policy_id: str, body: TestsBody,
     """Replace the labelled rows attached to a policy."""
     d = desk(request)
     d.check(policy_id)
-    return {"policy_id": policy_id, "rows": d.store.attach_tests(policy_id, body.rows,
-                                                                 by=who(me))}
+    return {"policy_id": policy_id, "rows": d.attach_tests(policy_id, body.rows, by=who(me))}
 
 
 @router.post("/api/policies/{policy_id}/playground")

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 
 from bastion.classify import Classifier, Verdict, get_classifier
+from bastion.errors import InputError
 from bastion.policy import Policy, builtin_path, builtin_policies, parse_policy
 from bastion.policy.store import Comparison, PolicyStore, PolicyVersion, parse_version
 from bastion.policy.web._highlight import Segment, segments
@@ -135,6 +136,21 @@ class PolicyDesk:
         policy, label = self.policy(policy_id, number)
         [verdict] = self.classifier.classify([text], policy)
         return Trial(policy, label, verdict, segments(text, verdict.evidence))
+
+    def attach_tests(self, policy_id: str, rows: str, *, by: str) -> int:
+        """Replace the labelled rows (JSONL) attached to a policy; returns how many.
+
+        Raises:
+            InputError: a line that is not a labelled row, JSON nested past the parser's
+                depth included (``json`` raises ``RecursionError`` there, which the store's
+                parser does not catch, so the page answered 500).
+        """
+        try:
+            return self.store.attach_tests(policy_id, rows, by=by)
+        except RecursionError as exc:
+            raise InputError("a test row is JSON nested too deeply to read; each line must "
+                             'be a flat object such as {"text": "...", "label": 1, '
+                             '"category": "VIO"}') from exc
 
     def compare(self, policy_id: str, number: int) -> Comparison:
         """Run the test set on a version and on the live one."""

@@ -268,7 +268,7 @@ def attach_tests(request: Request, policy_id: str,
     d = desk(request)
     d.check(policy_id)
     try:
-        count = d.store.attach_tests(policy_id, rows, by=who(me))
+        count = d.attach_tests(policy_id, rows, by=who(me))
     except InputError as exc:
         context = _policy_context(request, me, policy_id)
         return render(request, "policies/policy.html", {
