@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi import APIRouter, HTTPException
 from fastapi.testclient import TestClient
-from tests.web.conftest import WebStack
+from tests.web.conftest import PASSWORD, WebStack
 
 from bastion.web import Feature, Permission, WebSettings, create_web_app, requires
 
@@ -98,7 +98,7 @@ def test_an_unreadable_json_body_gets_a_400_or_422_that_says_why(web: WebStack) 
     was wrong and how to fix it, not FastAPI's bare "There was an error parsing the body" or
     "0: JSON decode error"."""
     account = web.ctx.accounts.create_account("api-errors-body", "user", by="test")
-    web.ctx.users.create("apibody", "triager", password="x" * 16, account_id=account.id)
+    web.ctx.users.create("apibody", "triager", password=PASSWORD, account_id=account.id)
     key = web.ctx.accounts.create_key(account.id, by="test")[1]
     client = web.client()
     headers = {"Authorization": f"Bearer {key}", "content-type": "application/json"}

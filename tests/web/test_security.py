@@ -17,6 +17,7 @@ from sqlalchemy import select
 from tests.web.conftest import PASSWORD, WebStack, csrf_of, running_web
 
 import bastion.web
+from bastion.errors import InputError
 from bastion.web import SECURITY_HEADERS, SESSION_COOKIE, WebSession, WebSettings, create_web_app
 
 WEB = Path(bastion.web.__file__).parent
@@ -343,6 +344,28 @@ def test_api_uses_keys_with_the_same_permissions(web: WebStack) -> None:
         assert key not in refused.text
     session = web.login("admin")
     assert session.get("/api/me").status_code == 401  # the API takes keys, not cookies
+
+
+def test_passwords_of_a_few_repeated_characters_or_holding_the_name_are_refused(
+        web: WebStack) -> None:
+    """Twelve characters is not enough when they are 'aaaaaaaaaaaa' or '121212121212' (tried
+    first by any guesser), or when the password holds the user's own name."""
+    web.ctx.users.create("weakling", "viewer", password=PASSWORD)
+    client = web.login("weakling")
+    token = web.csrf(client)
+    for weak, why in (("aaaaaaaaaaaa", "only 1 different characters"),
+                      ("121212121212", "only 2 different characters"),
+                      ("abcdabcdabcd", "only 4 different characters"),
+                      ("my WEAKLING password", "contains your username")):
+        refused = client.post("/account/password", data={
+            "current": PASSWORD, "new": weak, "csrf_token": token})
+        assert refused.status_code == 400, weak
+        assert why in refused.text, weak
+    with pytest.raises(InputError, match="contains your username"):
+        web.ctx.users.create("newcomer", "viewer", password="newcomer rocks the house")
+    fine = client.post("/account/password", data={
+        "current": PASSWORD, "new": "a brand new passphrase", "csrf_token": token})
+    assert fine.status_code == 303
 
 
 def test_form_errors_say_what_to_fix(web: WebStack) -> None:

@@ -15,6 +15,9 @@ from bastion.accounts import key_digest
 from bastion.errors import InputError
 
 MIN_PASSWORD = 12
+MIN_DISTINCT = 5
+MIN_NAME_IN_PASSWORD = 3
+"""Shorter user names turn up inside ordinary words by chance, so they are not checked."""
 MAX_PASSWORD = 1024  # argon2 hashes any length; a cap stops megabyte "passwords" costing CPU
 
 _HASHER = PasswordHasher()  # argon2id with the library's current (RFC 9106 low-memory) defaults
@@ -23,8 +26,10 @@ _HASHER = PasswordHasher()  # argon2id with the library's current (RFC 9106 low-
 _DUMMY = _HASHER.hash(secrets.token_urlsafe(16))
 
 
-def check_password_rules(password: str) -> None:
-    """Refuse a password that is too short or too long.
+def check_password_rules(password: str, username: str | None = None) -> None:
+    """Refuse a password that is too short or too long, made of a handful of characters
+    repeated (``aaaaaaaaaaaa``, ``121212121212``: long enough, guessed first), or holding
+    the user's own name (the first thing an attacker who knows it tries).
 
     Raises:
         InputError: says which rule failed and how to fix it.
@@ -34,11 +39,17 @@ def check_password_rules(password: str) -> None:
                          f"{MIN_PASSWORD} (a passphrase of several words is easiest)")
     if len(password) > MAX_PASSWORD:
         raise InputError(f"password is longer than {MAX_PASSWORD} characters; use a shorter one")
+    if len(set(password)) < MIN_DISTINCT:
+        raise InputError(f"password uses only {len(set(password))} different characters; use "
+                         f"at least {MIN_DISTINCT} (a passphrase of several words is easiest)")
+    if (username and len(username) >= MIN_NAME_IN_PASSWORD
+            and username.casefold() in password.casefold()):
+        raise InputError("password contains your username; choose one that does not")
 
 
-def hash_password(password: str) -> str:
+def hash_password(password: str, username: str | None = None) -> str:
     """The argon2id hash of ``password`` (after :func:`check_password_rules`)."""
-    check_password_rules(password)
+    check_password_rules(password, username)
     return _HASHER.hash(password)
 
 

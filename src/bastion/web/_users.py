@@ -108,7 +108,8 @@ class UserStore:
                              "characters")
         row = WebUser(id=f"user_{secrets.token_hex(10)}", username=username, role=role,
                       email=email, account_id=account_id, failed_logins=0, disabled=False,
-                      password_hash=None if password is None else hash_password(password),
+                      password_hash=None if password is None else hash_password(
+                          password, username),
                       created_at=utcnow())
         try:
             with self.sessions.begin() as session:
@@ -214,7 +215,7 @@ class UserStore:
 
     def set_password(self, ref: str, password: str, *, by: str) -> User:
         """Set a new password and end every session of the user."""
-        hashed = hash_password(password)
+        hashed = hash_password(password, self.get(ref).username)
         with self.sessions.begin() as session:
             row = self._row(session, ref)
             row.password_hash, row.failed_logins, row.locked_until = hashed, 0, None
@@ -314,7 +315,8 @@ class UserStore:
 
     def redeem_password_token(self, token: str, password: str) -> User:
         """Use a ``set-password`` token once: set the password, burn the token."""
-        hashed = hash_password(password)
+        owner = self.token_user(token, "set-password")
+        hashed = hash_password(password, owner.username if owner else None)
         with self.sessions.begin() as session:
             found = self._token(session, token, "set-password")
             if found is None:
