@@ -659,10 +659,10 @@ class StaticClassifier(Classifier):
         first = self._read(plan, texts, hidden)
         scores, second = first.scored.scores, None
         redo = self._noise(texts, hidden, first) if self.reads_hidden else {}
-        if redo:  # read again as they decode, in place of the noise they were sent as
+        if redo:  # read again as they decode (in place of the noise they were sent as)
             second = self._read(plan, [texts[i] for i in redo],
-                                [([(form, 0, len(texts[i])) for form in forms], True)
-                                 for i, forms in redo.items()])
+                                [([(form, 0, len(texts[i])) for form in forms], instead)
+                                 for i, (forms, instead) in redo.items()])
             scores = scores.copy()
             scores[list(redo)] = second.scored.scores
         again = {i: k for k, i in enumerate(redo)}
@@ -689,9 +689,10 @@ class StaticClassifier(Classifier):
 
     @staticmethod
     def _noise(texts: Sequence[str], hidden: Sequence[Hidden],
-               read: _Reading) -> dict[int, list[str]]:
+               read: _Reading) -> dict[int, tuple[list[str], bool]]:
         """The texts of one window that read as noise to the tokenizer, and hid nothing it
-        could decode, with their rot13, reversed or letter-spaced forms that read as English
+        could decode, with their rot13, reversed, letter-spaced or leetspeak forms that read
+        as English, which stand in for them, or else their mended forms, read beside them
         (:func:`~bastion.classify._variants.plain_forms`); only texts with such a form.
 
         Noise: more than :data:`_NOISE_PIECES` word pieces a word (rot13 and reversed text
@@ -709,7 +710,7 @@ class StaticClassifier(Classifier):
             (pieces > _NOISE_PIECES * words) | (chars < _SPACED_CHARS * words))
         out = {}
         for i in np.flatnonzero(noisy).tolist():
-            if not hidden[i][0] and (forms := plain_forms(texts[i])):
+            if not hidden[i][0] and (forms := plain_forms(texts[i]))[0]:
                 out[i] = forms
         return out
 
