@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from html import unescape
+from pathlib import Path
 
 import httpx
 import pytest
@@ -238,3 +239,31 @@ def test_save_and_publish_through_the_pages_on_postgresql(postgres_url: str) -> 
         assert published.status_code == 303
         assert "live: v1" in triager.get("/policies/pets").text
         assert pg.ctx.audit.verify().ok
+
+
+def test_costly_actions_have_a_per_user_quota(tmp_path: Path) -> None:
+    """Each playground run classifies text (and a co-pilot digest may call a paid LLM): past
+    ``costly_actions_per_minute`` one user's next run is a 429 that says so, page or API,
+    while another user still has their own quota."""
+    with running_web(f"sqlite:///{tmp_path}/quota.db", policy_tier="rules",
+                     costly_actions_per_minute=2) as web:
+        viewer = web.login("viewer")
+        token = web.csrf(viewer)
+        runs = [viewer.post("/policies/default/playground", data={
+            "text": "hello there", "csrf_token": token}).status_code for _ in range(3)]
+        assert runs == [200, 200, 429]
+        refused = viewer.post("/policies/default/playground", data={
+            "text": "hello there", "csrf_token": token})
+        assert "costly actions" in refused.text
+        assert "wait a minute" in refused.text
+        assert refused.headers["retry-after"] == "60"
+        account = web.ctx.accounts.create_account("quota-viewer", "user", by="test")
+        web.ctx.users.link_account("viewer", account.id, by="test")
+        key = web.ctx.accounts.create_key(account.id, by="test")[1]
+        api = web.client().post("/api/policies/default/playground", json={"text": "hi"},
+                                headers={"Authorization": f"Bearer {key}"})
+        assert api.status_code == 429  # the same user's bucket, by key
+        assert "costly actions" in api.json()["error"]["message"]
+        developer = web.login("developer")
+        assert developer.post("/policies/default/playground", data={
+            "text": "hello there", "csrf_token": web.csrf(developer)}).status_code == 200

@@ -47,6 +47,7 @@ from bastion.web import (
     flash,
     render,
     requires,
+    spend_costly,
     web_context,
 )
 
@@ -255,6 +256,7 @@ def intel_page(request: Request, me: Identity = requires(P.COPILOT_INTEL)) -> HT
 async def intel_upload(request: Request, report: Annotated[UploadFile, File()],
                        me: Identity = requires(P.COPILOT_INTEL)) -> HTMLResponse:
     """Digest an uploaded report and show indicators, techniques and proposed probes."""
+    spend_costly(request, me, "digest")
     try:
         result = digest(read_report(await _read_upload(report), report.filename or "report"),
                         writer_from_env())
@@ -267,6 +269,7 @@ async def intel_upload(request: Request, report: Annotated[UploadFile, File()],
 async def api_digest(request: Request, report: Annotated[UploadFile, File()],
                      me: Identity = requires(P.COPILOT_INTEL)) -> dict[str, Any]:
     """Digest an uploaded report (multipart field ``report``) as JSON."""
+    spend_costly(request, me, "digest")
     data = await _read_upload(report)
     return digest(read_report(data, report.filename or "report"), writer_from_env()).to_json()
 
@@ -329,6 +332,7 @@ def code_page(request: Request, me: Identity = requires(P.COPILOT_CODE)) -> HTML
 async def code_upload(request: Request, code: Annotated[UploadFile, File()],
                       me: Identity = requires(P.COPILOT_CODE)) -> HTMLResponse:
     """Scan an uploaded file or zipped repository and show the ranked findings."""
+    spend_costly(request, me, "code scan")
     try:
         report = await _scan_upload(code)
     except UserError as exc:
@@ -340,6 +344,7 @@ async def code_upload(request: Request, code: Annotated[UploadFile, File()],
 async def api_scan(request: Request, code: Annotated[UploadFile, File()],
                    me: Identity = requires(P.COPILOT_CODE)) -> dict[str, Any]:
     """Scan an uploaded file or zipped repository (multipart field ``code``) as JSON."""
+    spend_costly(request, me, "code scan")
     return (await _scan_upload(code)).to_json()
 
 

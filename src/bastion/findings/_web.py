@@ -48,6 +48,7 @@ from bastion.web import (
     flash,
     render,
     requires,
+    spend_costly,
     web_context,
 )
 
@@ -277,6 +278,7 @@ def verify_page(request: Request, finding_id: str,
     if web.target_url is None:
         return _detail(request, me, finding_id, 400, error="verification needs a target: set "
                        "BASTION_FINDINGS_TARGET_URL to the gateway's /v1 URL")
+    spend_costly(request, me, "verification")
     try:
         [result] = verify(web.store, [item.id], base_url=web.target_url, actor=username(me),
                           target=web.target_kind)

@@ -35,6 +35,7 @@ from bastion.web._permissions import (
     allowed,
     permissions_of,
 )
+from bastion.web._quota import spend_costly
 from bastion.web._render import flash, is_htmx, render
 from bastion.web._sessions import SessionStore
 from bastion.web._settings import WebSettings
@@ -87,6 +88,7 @@ __all__ = [
     "render",
     "requires",
     "route_permission",
+    "spend_costly",
     "views",
     "web_context",
 ]

@@ -169,7 +169,8 @@ def _error(request: Request, status: int, message: str,
         return JSONResponse({"error": {"status": status, "message": message}},
                             status_code=status, headers=dict(headers or {}))
     headings = {400: "That did not work", 401: "Please log in", 403: "Not allowed",
-                404: "Not found", 405: "Not allowed", 413: "Too large", 422: "Check the form"}
+                404: "Not found", 405: "Not allowed", 413: "Too large", 422: "Check the form",
+                429: "Slow down"}
     response = render(request, "core/error.html", {
         "status": status, "heading": headings.get(status, "Something went wrong"),
         "message": message}, status_code=status)

@@ -39,6 +39,7 @@ class WebContext:
         login_limiter: moving-window limiter for login attempts (and applications).
         login_rate: login POSTs allowed per client address.
         apply_rate: applications accepted per client address (the public ``/apply`` form).
+        costly_rate: costly actions (classifier, LLM, scanner runs) allowed per user.
     """
 
     settings: WebSettings
@@ -50,6 +51,7 @@ class WebContext:
     login_limiter: MovingWindowRateLimiter
     login_rate: RateLimitItemPerMinute
     apply_rate: RateLimitItemPerHour
+    costly_rate: RateLimitItemPerMinute
     _services: dict[Callable[..., Any], Any] = field(default_factory=dict)
 
     def service(self, factory: Callable[[WebContext], T]) -> T:
@@ -73,7 +75,8 @@ class WebContext:
                    AccountStore(sessions, audit=audit),
                    MovingWindowRateLimiter(storage_from_string(settings.limits_storage)),
                    RateLimitItemPerMinute(settings.login_attempts_per_minute),
-                   RateLimitItemPerHour(settings.applications_per_hour))
+                   RateLimitItemPerHour(settings.applications_per_hour),
+                   RateLimitItemPerMinute(settings.costly_actions_per_minute))
 
 
 def web_context(request: Request) -> WebContext:

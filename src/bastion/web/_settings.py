@@ -19,6 +19,8 @@ class WebSettings(BaseModel):
         login_attempts_per_minute: login POSTs allowed per client address per minute.
         applications_per_hour: applications the public ``/apply`` form accepts per client
             address per hour (each one lands in the reviewers' queue).
+        costly_actions_per_minute: playground runs, co-pilot digests and code scans and finding
+            verifications allowed per user per minute, all together (see ``web/_quota.py``).
         max_failures: failed logins in a row before an account is locked.
         lockout_minutes: how long a locked account stays locked.
         limits_storage: ``memory://`` or ``redis://...`` for the login and application limits.
@@ -41,6 +43,7 @@ class WebSettings(BaseModel):
     secure_cookies: bool | None = None
     login_attempts_per_minute: int = Field(default=10, ge=1)
     applications_per_hour: int = Field(default=10, ge=1)
+    costly_actions_per_minute: int = Field(default=30, ge=1)
     max_failures: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=15, ge=1)
     limits_storage: str = "memory://"

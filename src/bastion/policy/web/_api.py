@@ -14,7 +14,7 @@ from bastion.policy import MAX_POLICY_BYTES, LintIssue
 from bastion.policy.store import PolicyVersion
 from bastion.policy.web._desk import MAX_TRY_CHARS
 from bastion.policy.web._views import desk, who
-from bastion.web import Identity, Permission, requires
+from bastion.web import Identity, Permission, requires, spend_costly
 
 router = APIRouter()
 P = Permission
@@ -146,6 +146,8 @@ def api_publish(request: Request, policy_id: str, number: int, body: PublishBody
 def api_test(request: Request, policy_id: str, number: int,
              me: Identity = requires(P.POLICIES_EDIT)) -> dict[str, Any]:
     """Run the test set on a version and on the live one."""
+    desk(request).version(policy_id, number)
+    spend_costly(request, me, "test-set run")
     return desk(request).compare(policy_id, number).to_dict()
 
 
@@ -162,4 +164,5 @@ def api_attach(request: Request, policy_id: str, body: TestsBody,
 def api_try(request: Request, policy_id: str, body: TryBody,
             me: Identity = requires(P.POLICIES_TRY)) -> dict[str, Any]:
     """Classify text with a version: verdict, rule ids, rationale, evidence offsets."""
+    spend_costly(request, me, "playground run")
     return desk(request).try_text(policy_id, body.version, body.text).to_dict()

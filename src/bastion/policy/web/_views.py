@@ -15,7 +15,16 @@ from bastion.errors import InputError, PolicyLintError
 from bastion.policy import MAX_POLICY_BYTES, LintIssue, builtin_policies, lint_text
 from bastion.policy.store import Comparison, PolicyVersion
 from bastion.policy.web._desk import MAX_TRY_CHARS, PolicyDesk
-from bastion.web import Identity, Permission, allowed, flash, render, requires, web_context
+from bastion.web import (
+    Identity,
+    Permission,
+    allowed,
+    flash,
+    render,
+    requires,
+    spend_costly,
+    web_context,
+)
 
 router = APIRouter()
 P = Permission
@@ -233,6 +242,7 @@ def run_tests(request: Request, policy_id: str, number: int,
     """Run the test set on this version and on the live one, side by side."""
     d = desk(request)
     version = d.version(policy_id, number)
+    spend_costly(request, me, "test-set run")
     result = d.compare(policy_id, number)
     return render(request, "policies/version.html", _version_context(
         request, me, version, result=result, rows=score_rows(result)))
@@ -298,6 +308,7 @@ def playground(request: Request, policy_id: str,
                me: Identity = requires(P.POLICIES_TRY)) -> HTMLResponse:
     """Classify the pasted text; evidence spans are marked by the template, text escaped."""
     number = None if version in ("", "live") else _number(version)
+    spend_costly(request, me, "playground run")
     trial = desk(request).try_text(policy_id, number, _newlines(text))
     return render(request, "policies/playground.html", _playground(
         request, policy_id, text=text, chosen=number, trial=trial))
