@@ -199,6 +199,12 @@ class Normalized:
 
 
 @cache
+def lookalikes() -> frozenset[str]:
+    """The characters read as an ASCII letter or digit they look like (not ASCII)."""
+    return frozenset(_confusables())
+
+
+@cache
 def _confusables() -> dict[str, str]:
     data = json.loads(
         resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text("utf-8")
@@ -636,7 +642,7 @@ SIGNALS = DECODED_SOURCES | {"homoglyphs", "compatibility_forms", "leetspeak",
 
 #: Texts up to this long have their payloads remembered (:func:`runs_of`), the last
 #: :data:`_RUNS_REMEMBERED` of them: references to texts the caller holds, 8 MiB of them at most.
-_REMEMBERED_CHARS = 2048
+REMEMBERED_CHARS = 2048
 _RUNS_REMEMBERED = 4096
 
 
@@ -645,7 +651,7 @@ def runs_of(text: str) -> tuple[tuple[str, str, int, int], ...]:
     rules tier (:func:`normalize`) and the static heads (``_static.hidden_readings``) each
     look for a text's payloads, one after the other in the ``fast`` profile, and the second
     look cost that profile a tenth of its time on short texts."""
-    return (_remembered_runs(text) if len(text) <= _REMEMBERED_CHARS
+    return (_remembered_runs(text) if len(text) <= REMEMBERED_CHARS
             else tuple(decode_runs(text)))
 
 

@@ -36,6 +36,7 @@ import hashlib
 import json
 import re
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from itertools import accumulate, chain
@@ -53,7 +54,13 @@ from bastion.classify._fewshot import (
     nearest,
     sigmoid,
 )
-from bastion.classify._normalize import LONE_SURROGATE, normalize, runs_of
+from bastion.classify._normalize import (
+    LONE_SURROGATE,
+    REMEMBERED_CHARS,
+    lookalikes,
+    normalize,
+    runs_of,
+)
 from bastion.classify._variants import INVISIBLE as _INVISIBLE
 from bastion.classify._variants import plain_forms
 from bastion.classify._verdict import Explanation, Span, Verdict, decide_rows
@@ -538,6 +545,23 @@ _COVER = 0.9
 _READ_WORDS = 2
 
 
+#: Characters :func:`~bastion.classify._normalize.normalize` reads as others that NFKC keeps:
+#: squared and circled capitals, regional indicators, small capitals, Braille, tag characters
+#: and variation selectors.
+_SYMBOLS = re.compile("[\U0001F130-\U0001F189\U0001F1E6-\U0001F1FF\u1D00-\u1D2B"
+                      "\u2800-\u28FF\U000E0000-\U000E01EF\uFE00-\uFE0F]")
+
+
+def _may_fold(text: str) -> bool:
+    """Whether ``normalize`` may fold or decode something in ``text`` (not ASCII) that the
+    text as sent does not say: a form NFKC changes, a look-alike letter, or a symbol of
+    :data:`_SYMBOLS`. Three passes in C over the text: normalize reads a text in Python a
+    character at a time (1.4 ms for 5,000 characters of French), which a text of accents,
+    curly quotes and emoji, most non-ASCII text, need not pay."""
+    return (not unicodedata.is_normalized("NFKC", text) or _SYMBOLS.search(text) is not None
+            or not lookalikes().isdisjoint(text))
+
+
 def hidden_readings(text: str, depth: int = 2) -> Hidden:
     """What ``text`` says under its disguise, each with the span it stands for, and whether
     the text as sent is all disguise (then its readings are read instead of it): the text
@@ -554,11 +578,14 @@ def hidden_readings(text: str, depth: int = 2) -> Hidden:
     text that is all disguise (folded, or one payload covering it) is read only as it
     decodes, as the contextual tier reads a text written in escapes.
     """
-    # RE2 cannot take a lone surrogate; U+FFFD keeps the offsets (as normalize reads it)
-    runs = runs_of(text if text.isascii() else LONE_SURROGATE.sub("\ufffd", text))
+    # RE2 cannot take a lone surrogate; U+FFFD keeps the offsets (as normalize reads it).
+    # Payloads only in a text normalize remembers them for: in a longer one, looking again
+    # cost the fast profile 1.8 ms a 5,000-character document (the rules tier's look aside).
+    runs = runs_of(text if text.isascii() else LONE_SURROGATE.sub("\ufffd", text)) \
+        if len(text) <= REMEMBERED_CHARS else ()
     out: list[tuple[str, int, int]] = []
     whole = False
-    if not text.isascii() or "%" in text:
+    if "%" in text or (not text.isascii() and _may_fold(text)):
         normalized = normalize(text)
         folded = normalized.text
         letters = [ch for ch in folded if ch.isalpha()]
