@@ -143,9 +143,9 @@ def _num(value: float | None, digits: int = 3) -> str:
 
 def speed() -> str:
     data = _load("speed")
-    rows = ["| tier | texts/s | real prompts/s | p50 ms | p99 ms | 5k-char texts/s | "
-            "cold start s | RSS MiB |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| tier | texts/s | texts/CPU s | real prompts/s | p50 ms | p99 ms | "
+            "5k-char texts/s | cold start s | RSS MiB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     names = {"default": "**default** (rules → contextual model)",
              "fast": "**fast** (rules → static WordLlama heads)",
              "rules": "rules alone", "embedded": "embedded (contextual model alone)",
@@ -154,11 +154,11 @@ def speed() -> str:
              "profanity-check": "peer: alt-profanity-check"}
     for tier, row in data["tiers"].items():
         if "error" in row:
-            rows.append(f"| {names.get(tier, tier)} | {row['error']} | | | | | | |")
+            rows.append(f"| {names.get(tier, tier)} | {row['error']} | | | | | | | |")
             continue
         real = row.get("chatbot_prompts", {}).get("texts_per_s")
         rows.append(f"| {names.get(tier, tier)} | {_num(row['throughput_texts_per_s'], 0)} | "
-                    f"{_num(real, 0)} | "
+                    f"{_num(row.get('cpu_texts_per_s'), 0)} | {_num(real, 0)} | "
                     f"{_num(row['latency_p50_ms'], 2)} | {_num(row['latency_p99_ms'], 2)} | "
                     f"{_num(row['long_5000_char_texts_per_s'], 1)} | "
                     f"{_num(row['cold_start_s'], 2)} | {_num(row['peak_rss_mib'], 0)} |")
@@ -167,6 +167,8 @@ def speed() -> str:
     pace = (f"; one core read {_num(reference[0], 0)} word pieces/s of the model before the "
             f"run and {_num(reference[1], 0)} after (the machine's pace that day, see "
             "`machine_reference` in bench/speed.py)" if reference else "")
+    load = data["machine"].get("loadavg_1m_before_after")
+    pace += (f"; load average {load[0]:g} before, {load[1]:g} after" if load else "")
     lines = [f"Run: `{data['command']}` ({data.get('date', '?')}, "
              f"{data['machine']['cpus']} cores, Python {data['machine']['python']}{pace}).",
              "", *rows, ""]
@@ -174,7 +176,10 @@ def speed() -> str:
             if "texts_per_s" in row.get("chatbot_prompts", {})]
     if real:
         texts = real[0][1]["texts"]
-        lines.append(f"- *texts/s*: one batch of our short benign prompts; *real prompts/s*: "
+        lines.append(f"- *texts/s*: one batch of our short benign prompts, wall clock; "
+                     f"*texts/CPU s*: the same batches per second of the process's CPU time "
+                     f"(all its threads), which other work on the machine takes less from; "
+                     f"*real prompts/s*: "
                      f"all {texts:,} real chatbot prompts below in one call, in process, "
                      f"median of the runs after the first (first runs, which meet every word "
                      f"anew: " + ", ".join(f"{t} {_num(r['first_run_texts_per_s'], 0)}"
