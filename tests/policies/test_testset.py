@@ -61,7 +61,7 @@ def test_a_built_in_draft_is_compared_with_the_shipped_policy(store: PolicyStore
     ('{"text": "x"}', "<test set>:1: 'label'"),
     ('{"text": "x", "label": 3}', "'label' must be 0 or 1"),
     ("not json", "<test set>:1: Expecting value"),
-    ("[" * 100_000 + "]" * 100_000, "<test set>:1: JSON nested too deep to read"),
+    ("[" * 100_000 + "]" * 100_000, "<test set>:1: JSON nested too deeply to read"),
 ])
 def test_bad_rows_name_the_line_and_the_shape_wanted(line: str, expected: str) -> None:
     with pytest.raises(InputError, match=expected) as caught:

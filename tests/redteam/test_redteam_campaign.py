@@ -234,7 +234,7 @@ def test_log_lines_are_json_with_full_cases(tmp_path: Path) -> None:
     ("[1, 2]", "3: not a Bastion campaign log line"),
     ('{"type": "attemp"}', "3: not a Bastion campaign log line"),
     ("{broken", "3: not JSON"),
-    ("[" * 100_000 + "]" * 100_000, "3: not JSON Bastion can read \\(nested too deep"),
+    ("[" * 100_000 + "]" * 100_000, "3: not JSON \\(nested too deeply to read"),
 ])
 def test_a_damaged_log_line_is_named_not_dropped_or_a_traceback(
         tmp_path: Path, line: str, message: str) -> None:

@@ -41,8 +41,8 @@ def read_log(path: Path) -> tuple[dict[str, Any], list[Attempt]]:
         try:
             row = json.loads(line)
         except RecursionError as exc:  # JSON nested thousands deep: no log line of ours
-            raise InputError(f"{path}:{number}: not JSON Bastion can read (nested too deep, "
-                             "so not a line it wrote); the log is damaged: fix or delete that "
+            raise InputError(f"{path}:{number}: not JSON (nested too deeply to read, so not a "
+                             "line Bastion wrote); the log is damaged: fix or delete that "
                              "line") from exc
         except json.JSONDecodeError as exc:
             if number == len(lines) and not text.endswith("\n"):

@@ -96,8 +96,8 @@ def parse_rows(text: str, *, source: RowSource = "attached",
         try:
             rows.append(_row(json.loads(line), source))
         except RecursionError as exc:  # JSON nested thousands deep: no row, and no crash
-            raise InputError(f"{name}:{number}: JSON nested too deep to read; each line must "
-                             'be a flat JSON object such as {"text": "...", "label": 1, '
+            raise InputError(f"{name}:{number}: JSON nested too deeply to read; each line "
+                             'must be a flat JSON object such as {"text": "...", "label": 1, '
                              '"category": "VIO"}') from exc
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{name}:{number}: {exc}; each line must be a JSON object "
