@@ -15,6 +15,7 @@ import pytest
 
 from bastion.errors import ConfigError
 from bastion.redteam import Campaign, Message, TargetError, make_config
+from bastion.redteam._registry import create
 from bastion.redteam._session import MAX_REPLY
 from bastion.redteam.targets._callable import CallableTarget
 from bastion.redteam.targets._http import HttpTarget
@@ -390,3 +391,34 @@ def test_a_block_rule_that_cannot_work_is_refused_before_any_request(
         _http(lambda r: httpx.Response(200), response_path="data.answer", **options)
     assert _http(lambda r: httpx.Response(200), response_path="data.answer",
                  blocked_path="data", blocked_value="blocked").blocked.path == "data"
+
+
+def test_a_guardrail_with_several_markers_is_described_by_a_list_of_values() -> None:
+    # blocked_value took one value: a guardrail answering status "blocked", "filtered" or
+    # "refused" could not be described (a list was refused by the option check, and a list
+    # given from Python matched no answer, so every block read as the model's reply).
+    markers = ["blocked", "filtered", "refused"]
+    for status in (*markers, "ok"):
+        answer = {"status": status, "response": "hi"}
+        target = create("targets", "http", url="http://app.test/chat", blocked_path="status",
+                        blocked_value=markers,
+                        transport=httpx.MockTransport(lambda r, a=answer: httpx.Response(
+                            200, json=a)))
+        reply = anyio.run(target.send, [Message("user", "hi")])
+        assert (reply.blocked, reply.text) == ((True, f'[blocked: status is "{status}"]')
+                                               if status in markers else (False, "hi"))
+    one = _http(lambda r: httpx.Response(200, json={"status": "filtered"}),
+                blocked_path="status", blocked_value="filtered")
+    assert anyio.run(one.send, [Message("user", "hi")]).blocked, "one value still works"
+
+
+@pytest.mark.parametrize("value", [[], {"code": "x"}, [None], [["blocked"]]])
+def test_a_blocked_value_no_answer_could_hold_is_refused_naming_what_it_takes(
+        value: Any) -> None:
+    with pytest.raises(ConfigError) as info:
+        create("targets", "http", url="http://app.test/chat", blocked_path="status",
+               blocked_value=value)
+    message = str(info.value)
+    assert "'blocked_value' takes a value" in message
+    assert "-T 'blocked_value=[blocked, filtered]'" in message, "says how to write a list"
+    assert "valid string" not in message, "not the first branch of a union's complaint"

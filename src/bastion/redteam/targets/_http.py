@@ -54,7 +54,11 @@ from bastion.redteam._canary import planted
 from bastion.redteam._config import check_userinfo, credentials, public_url
 from bastion.redteam._errors import TargetError
 from bastion.redteam._types import Message, Reply, Secrets
-from bastion.redteam.targets._blocked import BlockRule, Scalar, blocked_statuses
+from bastion.redteam.targets._blocked import (
+    BlockRule,
+    blocked_statuses,
+    blocked_values,
+)
 from bastion.redteam.targets._template import (
     SLOT,
     authorization,
@@ -130,8 +134,9 @@ class HttpTarget(Target):
             prompt, for guardrails that answer ``{"blocked": true}`` or ``{"error": {"code":
             "content_filter"}}``: such an answer is a refusal; an answer without the path is
             read as usual.
-        blocked_value: the value at ``blocked_path`` that means blocked (``content_filter``);
-            unset: any value but null, false, 0 or an empty one.
+        blocked_value: the value at ``blocked_path`` that means blocked (``content_filter``),
+            or a list of them for a guardrail with several (``[blocked, filtered]``); unset:
+            any value but null, false, 0 or an empty one.
         timeout: seconds per request.
         transport: an httpx transport (tests).
     """
@@ -146,7 +151,11 @@ class HttpTarget(Target):
                  session_path: str = "", context: Literal["inline", "error"] = "error",
                  system_prompt: str | None = None, plant_canary: bool = True,
                  canaries: Sequence[str] = (), blocked_status: Sequence[int] = (),
-                 blocked_path: str = "", blocked_value: Scalar | None = None,
+                 blocked_path: str = "",
+                 # A value or a list of them (Scalar | Sequence[Scalar]), checked by
+                 # blocked_values: the option check's message for that union named its first
+                 # branch only ('Input should be a valid string' for a list holding null).
+                 blocked_value: object = None,
                  timeout: float = 60.0, transport: httpx.AsyncBaseTransport | None = None,
                  ) -> None:
         if not url.startswith(("http://", "https://")):
@@ -174,7 +183,7 @@ class HttpTarget(Target):
         self._secrets = Secrets(canaries=(*canaries, *([token] if token else [])),
                                 system_prompt=self._system)
         self.blocked_status = blocked_statuses(blocked_status)
-        self.blocked = BlockRule(blocked_path, blocked_value)
+        self.blocked = BlockRule(blocked_path, blocked_values(blocked_value))
         self.blocked.check(response_path)
         self._json = body.lstrip().startswith(("{", "["))
         self._sent, self._body_keys = fill_env(body, "HTTP target option 'body'",
