@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import typer
 from tests.web.conftest import browser  # noqa: F401 - fixture: Debian's chromium, or a failure
 
+from bastion.cli._redteam import register
 from bastion.redteam import CampaignConfig, make_config
 
 DATA = Path(__file__).parent / "data"
@@ -16,6 +18,19 @@ DATA = Path(__file__).parent / "data"
 def anyio_backend() -> str:
     """Run async tests on asyncio only."""
     return "asyncio"
+
+
+@pytest.fixture
+def cli() -> typer.Typer:
+    """The ``redteam`` command group in a Typer app of its own."""
+    app = typer.Typer()
+    register(app)
+
+    @app.command("noop")
+    def noop() -> None:  # a second command keeps 'redteam' a sub-group, as in bastion's app
+        """Nothing."""
+
+    return app
 
 
 @pytest.fixture

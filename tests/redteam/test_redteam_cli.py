@@ -18,8 +18,6 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bastion.cli._redteam import register
-
 DATA = Path(__file__).parent / "data"
 EVAL_KEYS = {"n", "precision", "recall", "f1", "auprc", "threshold", "fpr", "sweep", "errors"}
 REFUSAL = "I'm sorry, but I can't help with that."
@@ -69,18 +67,6 @@ def server() -> Iterator[Server]:
     finally:
         httpd.shutdown()
         httpd.server_close()
-
-
-@pytest.fixture
-def cli() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
-
-    @app.command("noop")
-    def noop() -> None:  # a second command keeps 'redteam' a sub-group, as in bastion's app
-        """Nothing."""
-
-    return app
 
 
 def _invoke(app: typer.Typer, *args: str) -> tuple[int, str]:
