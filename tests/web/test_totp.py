@@ -73,3 +73,19 @@ def test_two_logins_racing_with_one_code_let_one_in(sessions: sessionmaker[Sessi
         outcomes = sorted(pool.map(lambda _: _users(sessions).login("ada", PASSWORD, code)
                                    .outcome, range(4)))
     assert outcomes == ["ok", "totp-reused", "totp-reused", "totp-reused"]
+
+
+def test_moving_to_a_new_app_needs_a_fresh_old_code_and_retires_the_old_secret(
+        sessions: sessionmaker[Session], admin: pyotp.TOTP) -> None:
+    users = _users(sessions)
+    new = pyotp.TOTP(pyotp.random_base32(32))
+    spent = admin.at(time.time() - 30)  # the code that turned TOTP on
+    assert users.move_totp("ada", password=PASSWORD, current=spent, secret=new.secret,
+                           code=new.now()) == "totp-reused"
+    assert users.move_totp("ada", password=PASSWORD, current=admin.now(), secret=new.secret,
+                           code=new.now()) is None
+    later = time.time() + 30
+    assert users.login("ada", PASSWORD, admin.at(later)).outcome == "bad-totp"
+    assert users.login("ada", PASSWORD, new.at(later)).outcome == "ok"
+    kinds = [e["type"] for e in users.audit.events()]
+    assert kinds.count("user.totp_moved") == 1

@@ -104,7 +104,7 @@ def _account_context(request: Request, me: Identity) -> dict[str, Any]:
 
 @router.get("/account")
 def account(request: Request, me: Identity = requires(P.ACCOUNT_VIEW)) -> HTMLResponse:
-    """Your account: change password, turn on two-factor."""
+    """Your account: change password, turn on two-factor or move it to a new app."""
     return render(request, "core/account.html", _account_context(request, me))
 
 
@@ -164,6 +164,46 @@ def enable_totp(request: Request, secret: Annotated[str, Form(max_length=64)],
         return render(request, "core/account.html",
                       {**_account_context(request, me), "error": str(exc)}, status_code=400)
     flash(request, "two-factor authentication is on", "ok")
+    return RedirectResponse("/account", status_code=303)
+
+
+_MOVE_REFUSALS = {
+    "bad-credentials": "the current password is wrong (a wrong one counts as a failed login); "
+                       "two-factor still uses the old app",
+    "bad-totp": "the code from the old app is wrong (it counts as a failed login); check "
+                "that app's clock; two-factor still uses the old app",
+    "totp-reused": "that code from the old app was used already (a code works once); wait for "
+                   "the next one; two-factor still uses the old app",
+    "totp-required": "type a code from the old authenticator app too",
+}
+
+
+@router.post("/account/totp/move")
+def move_totp(request: Request, password: Annotated[str, Form(max_length=2000)],
+              current: Annotated[str, Form(max_length=20)],
+              secret: Annotated[str, Form(max_length=64)],
+              code: Annotated[str, Form(max_length=20)],
+              me: Identity = requires(P.ACCOUNT_UPDATE)) -> Response:
+    """Move two-factor to a new authenticator app: password, an old-app code and a new-app
+    code; the old app stops working and every other session ends (this one stays)."""
+    ctx = web_context(request)
+    assert me.user is not None
+    error: str | None = None
+    try:
+        refused = ctx.users.move_totp(me.user.id, password=password, current=current,
+                                      secret=secret, code=code, keep_session=me.session_id,
+                                      address=_client(request))
+    except InputError as exc:
+        refused, error = None, str(exc)
+    if refused is not None and refused != "locked":
+        error = _MOVE_REFUSALS[refused]
+    if refused == "locked":
+        return _end_locked_session(request, me)
+    if error is not None:
+        return render(request, "core/account.html",
+                      {**_account_context(request, me), "error": error}, status_code=400)
+    flash(request, "two-factor now uses the new authenticator app: the old one no longer "
+                   "works, and your other sessions have ended", "ok")
     return RedirectResponse("/account", status_code=303)
 
 

@@ -258,25 +258,64 @@ class UserStore:
             InputError: a secret that is not one :meth:`start_totp` makes, a wrong code, a
                 role without TOTP, or TOTP on already.
         """
-        if not _TOTP_SECRET.fullmatch(secret):
-            raise InputError("the two-factor secret is not one this page issued (32 base32 "
-                             "characters); reload the account page and add the secret it shows")
-        step = totp_step(secret, code)
-        if step is None:
-            raise InputError("the code does not match; check the authenticator app's clock "
-                             "and type the current six digits")
+        step = _new_secret_step(secret, code)
         with self.sessions.begin() as session:
             row = self._row(session, ref)
             if row.role not in TOTP_ROLES:
                 raise InputError(f"TOTP is for {sorted(TOTP_ROLES)} users; {row.username!r} "
                                  f"is {row.role!r}")
             if row.totp_secret is not None:
-                raise InputError("two-factor is on already for this account; keep using the "
-                                 "authenticator app it was set up with (the web app does not "
-                                 "move it to another app)")
+                raise InputError("two-factor is on already for this account; to use another "
+                                 "authenticator app, use 'Move two-factor to a new app' on "
+                                 "the account page (it asks for your password and a code "
+                                 "from the old app)")
             row.totp_secret, row.totp_last_step = secret, step
             self._audit(session, "user.totp_enabled", row.id, by=by)
             return User.of(row)
+
+    def move_totp(self, ref: str, *, password: str, current: str, secret: str, code: str,
+                  keep_session: str | None = None,
+                  address: str | None = None) -> LoginOutcome | None:
+        """Move two-factor to a new authenticator app (a new phone); ``None`` when done.
+
+        The user proves both factors they have now (``password`` and a ``current`` code from
+        the old app) and that the new app holds ``secret`` (its ``code``). Until all three
+        check out the old app keeps working; afterwards only the new one does. A wrong
+        password or old code counts as a failed login (same counter and lock-out as
+        :meth:`confirm_password`), so a stolen session cannot re-bind the second factor or
+        guess it without limit. Every other session of the user ends, as on a password
+        change; ``keep_session`` (the one making the change) stays.
+
+        Returns:
+            ``None`` when moved, else the refusal (``"bad-credentials"``, ``"bad-totp"``,
+            ``"totp-reused"`` or ``"locked"``).
+
+        Raises:
+            InputError: TOTP is off, or the new secret or its code is not right (nothing is
+                counted: the new code proves nothing about who is asking).
+        """
+        step = _new_secret_step(secret, code)
+        now = utcnow()
+        with self.sessions.begin() as session:
+            row = self._row(session, ref)
+            if row.totp_secret is None:
+                raise InputError("two-factor is off for this account, so there is nothing to "
+                                 "move; turn it on with the form on the account page")
+            until = aware(row.locked_until)
+            if until is not None and until > now:
+                self._audit(session, "user.login_refused", row.id, reason="locked",
+                            address=address)
+                return "locked"
+            if not verify_password(row.password_hash, password):
+                return self._failed(session, row, now, address=address).outcome
+            refused = self._second_factor(session, row, current, now, address)
+            if refused is not None:
+                return refused.outcome
+            row.totp_secret, row.totp_last_step = secret, step
+            ended = revoke_sessions(session, row.id, keep=keep_session)
+            self._audit(session, "user.totp_moved", row.id, by=row.id, address=address,
+                        sessions_ended=ended)
+            return None
 
     def unlock(self, ref: str, *, by: str) -> User:
         """End a lock-out now and forget the failed logins."""
@@ -350,6 +389,23 @@ class UserStore:
         self.audit.append_in(session, [{"type": kind, "user_id": user_id, **fields}])
 
 
+def _new_secret_step(secret: str, code: str) -> int:
+    """The time step of ``code`` under a new ``secret`` the account page issued.
+
+    Raises:
+        InputError: the secret is not one :func:`~bastion.web._secrets.new_totp_secret`
+            makes, or the code does not match it.
+    """
+    if not _TOTP_SECRET.fullmatch(secret):
+        raise InputError("the two-factor secret is not one this page issued (32 base32 "
+                         "characters); reload the account page and add the secret it shows")
+    step = totp_step(secret, code)
+    if step is None:
+        raise InputError("the code from the new app does not match; check the authenticator "
+                         "app's clock and type the current six digits")
+    return step
+
+
 def _claim_step(session: Session, row: WebUser, step: int) -> bool:
     """Record ``step`` as the user's last accepted TOTP step, unless it is not newer than the
     one recorded: a compare-and-set, so two logins racing with one code cannot both win."""
@@ -365,9 +421,13 @@ def _claim_step(session: Session, row: WebUser, step: int) -> bool:
     return True
 
 
-def revoke_sessions(session: Session, user_id: str) -> None:
-    """End every live session of a user (inside the caller's transaction)."""
+def revoke_sessions(session: Session, user_id: str, *, keep: str | None = None) -> int:
+    """End every live session of a user but ``keep`` (inside the caller's transaction);
+    returns how many ended."""
     now = utcnow()
+    ended = 0
     for row in session.execute(select(WebSession).where(
             WebSession.user_id == user_id, WebSession.revoked_at.is_(None))).scalars():
-        row.revoked_at = now
+        if row.id != keep:
+            row.revoked_at, ended = now, ended + 1
+    return ended

@@ -1,0 +1,99 @@
+"""Account lifecycle through the pages: moving two-factor to a new app, re-admitting a
+removed user."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import pyotp
+from tests.web.conftest import PASSWORD, WebStack, csrf_of
+
+
+def _login(web: WebStack, username: str, totp: str = "") -> httpx.Response:
+    client = web.client()
+    return client.post("/login", data={"username": username, "password": PASSWORD,
+                                       "totp": totp, "csrf_token": csrf_of(
+                                           client.get("/login").text)})
+
+
+def _with_totp(web: WebStack, username: str) -> tuple[pyotp.TOTP, httpx.Client, httpx.Client]:
+    """An admin with two live sessions, then TOTP turned on (with the previous step's code,
+    so the app's current code is still unused)."""
+    web.ctx.users.create(username, "admin", password=PASSWORD)
+    mine, other = web.login(username), web.login(username)
+    old = pyotp.TOTP(pyotp.random_base32())
+    web.ctx.users.enable_totp(username, old.secret, old.at(time.time() - 30), by="test")
+    return old, mine, other
+
+
+def _move_form(client: httpx.Client, **fields: str) -> dict[str, str]:
+    page = client.get("/account").text
+    found = re.search(r'action="/account/totp/move">\s*<input type="hidden" name="csrf_token" '
+                      r'value="[^"]*">\s*<input type="hidden" name="secret" value="([A-Z2-7]+)"',
+                      page)
+    assert found is not None, "the account page offers no 'move two-factor' form"
+    return {"secret": found.group(1), "password": PASSWORD, "csrf_token": csrf_of(page),
+            **fields}
+
+
+def test_two_factor_moves_to_a_new_app_and_the_old_one_stops_working(web: WebStack) -> None:
+    old, mine, other = _with_totp(web, "new-phone")
+    form = _move_form(mine, current=old.now())
+    new = pyotp.TOTP(form["secret"])
+    wrong_new = mine.post("/account/totp/move", data={**form, "code": "000000"
+                                                      if new.now() != "000000" else "111111"})
+    assert wrong_new.status_code == 400
+    assert "the code from the new app does not match" in wrong_new.text
+    moved = mine.post("/account/totp/move", data={**form, "code": new.now()})
+    assert moved.status_code == 303, moved.text
+    assert "the old one no longer works" in mine.get("/account").text  # this session stays
+    assert other.get("/account").status_code == 303  # the other one has ended
+    later = time.time() + 30
+    refused = _login(web, "new-phone", old.at(later))
+    assert refused.status_code == 401
+    assert "authenticator code is wrong" in refused.text
+    assert _login(web, "new-phone", new.at(later)).status_code == 303
+    user = web.ctx.users.get("new-phone").id
+    events = [e for e in web.ctx.audit.events() if e.get("user_id") == user]
+    moved_events = [e for e in events if e["type"] == "user.totp_moved"]
+    assert len(moved_events) == 1
+    assert moved_events[0]["sessions_ended"] == 1
+    assert moved_events[0]["address"] == "127.0.0.1"
+
+
+def test_a_session_without_both_current_factors_cannot_move_two_factor(web: WebStack) -> None:
+    """A stolen session (even knowing the password) cannot re-bind the second factor: a wrong
+    old-app code is a failed login, the third locks the account and ends the session, and the
+    old app still works afterwards."""
+    old, thief, _ = _with_totp(web, "stolen-session")
+    form = _move_form(thief)
+    code = pyotp.TOTP(form["secret"]).now()
+    wrong_password = thief.post("/account/totp/move", data={
+        **form, "password": "not the password!", "current": old.now(), "code": code})
+    assert wrong_password.status_code == 400
+    assert "the current password is wrong" in wrong_password.text
+    guesses = [thief.post("/account/totp/move", data={
+        **form, "current": f"{n:06d}", "code": code}).status_code for n in (1, 2)]
+    assert guesses == [400, 423]
+    assert thief.get("/account").status_code == 303
+    user = web.ctx.users.get("stolen-session")
+    assert user.locked_until is not None
+    web.ctx.users.unlock(user.id, by="test")
+    assert _login(web, "stolen-session", old.at(time.time() + 30)).status_code == 303
+    kinds = [e["type"] for e in web.ctx.audit.events() if e.get("user_id") == user.id]
+    assert "user.totp_moved" not in kinds
+    assert kinds.count("user.login_failed") == 3
+
+
+def test_moving_is_offered_only_once_two_factor_is_on(web: WebStack) -> None:
+    client = web.login("triager")
+    assert "/account/totp/move" not in client.get("/account").text
+    new = pyotp.TOTP(pyotp.random_base32(32))
+    response = client.post("/account/totp/move", data={
+        "password": PASSWORD, "current": "123456", "secret": new.secret, "code": new.now(),
+        "csrf_token": web.csrf(client)})
+    assert response.status_code == 400
+    assert "two-factor is off for this account" in response.text
+    assert client.get("/account").status_code == 200
