@@ -223,3 +223,57 @@ def test_other_encoded_text_in_a_whole_answer_passes(
     response = _post(gw, "encoded-benign")
     assert response.status_code == 200, response.text
     assert response.json()["choices"][0]["message"]["content"] == content
+
+
+def _streamed(text: str, size: int = 6) -> list[dict[str, Any]]:
+    """``text`` as content deltas of ``size`` characters, then the benign sentences."""
+    pieces = [text[i:i + size] for i in range(0, len(text), size)]
+    return [_delta("content", piece) for piece in [*pieces, " ", *BENIGN]]
+
+
+@pytest.fixture(params=["windows", "whole"])
+def held_gw(request: pytest.FixtureRequest, gateway_factory: GatewayFactory,
+            monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``keyed_gw``, releasing checked windows, or (``whole``) holding every streamed answer
+    whole to its end, as a policy may."""
+    monkeypatch.setenv("H8_UPSTREAM_KEY", TOKEN)
+    held = {"stream__policies": "{default: {whole_answer: true}}"} \
+        if request.param == "whole" else {}
+    raw = RawUpstream()
+    with serve_app(raw.app()) as url:
+        yield raw, gateway_factory(upstream__base_url=url,
+                                   upstream__api_key_env="H8_UPSTREAM_KEY", **held)
+
+
+@pytest.mark.parametrize("form", sorted(ENCODED))
+def test_the_key_encoded_in_a_stream_stops_it_before_any_of_it_leaves(
+        held_gw: tuple[RawUpstream, Running], form: str) -> None:
+    """Streamed a few characters a chunk, the encoded key left piece by piece (only whole
+    answers were read decoded, issue 8): an encoded run is held whole until a plain word
+    ends it, and read decoded before it may leave; the key in it stops the stream, and none
+    of the run was sent. An answer held whole is read so at its end."""
+    raw, gw = held_gw
+    raw.frames = _streamed(ENCODED[form])
+    response = _post(gw, f"encoded-stream-{form}", stream=True)
+    frames = sse_frames(response.text)
+    assert frames[-1] != "[DONE]", response.text
+    assert json.loads(frames[-1])["error"]["code"] == "upstream_malformed", response.text
+    shown = "".join(json.loads(f)["choices"][0]["delta"].get("content", "")
+                    for f in frames[:-1] if f.startswith("{"))
+    run = ENCODED[form].split()[-1]
+    assert run[:8] not in shown, shown
+    assert run[-8:] not in shown, shown
+    assert _no_key(urllib.parse.unquote(response.text))
+
+
+def test_other_encoded_text_in_a_stream_passes(held_gw: tuple[RawUpstream, Running]) -> None:
+    raw, gw = held_gw
+    content = (f"Decoded, {_b64('the tea is ready at five')} says the tea is ready; "
+               f"{b'internal-vllm'.hex()} is half a name, and %41%42 two letters.")
+    raw.frames = _streamed(content)
+    response = _post(gw, "encoded-stream-benign", stream=True)
+    frames = sse_frames(response.text)
+    assert frames[-1] == "[DONE]", response.text
+    shown = "".join(json.loads(f)["choices"][0]["delta"].get("content", "")
+                    for f in frames[:-1] if f.startswith("{"))
+    assert shown == content + " " + "".join(BENIGN)

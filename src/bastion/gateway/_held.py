@@ -31,6 +31,7 @@ from bastion.gateway._respond import dumps
 from bastion.gateway._responses import ECHO, TERMINAL, event_texts
 from bastion.gateway._said import Said
 from bastion.gateway._split import continued, held_from, key_at, may_end_key
+from bastion.gateway._upstream import spells_encoded
 from bastion.gateway._walk import NAMES, AnswerText, Key
 
 _SENTENCE_END = re.compile(r"[.!?\u2026](?=[\s\"'\)\]])|[\u3002\uff01\uff1f\n]")
@@ -39,6 +40,8 @@ _TOKEN = re.compile(r"\S+")
 _EDGES = "*`_~"
 #: Longest ASCII word counted as plain: a longer run of letters may be base32 or base64.
 _WORD_CHARS = 20
+#: How far back from released text an encoded run is looked for (:func:`_run_begin`).
+_RUN_BACK = 4096
 
 
 _PROSE = PROSE | {ARRIVAL}
@@ -93,6 +96,9 @@ class Held:
         self.runs: dict[int, list[tuple[Key, int, int]]] = {}
         self.echoed: dict[str, Slice] = {}
         self.finished = False
+        #: Text about to leave spelled the upstream key once decoded (:meth:`encodes_secret`):
+        #: nothing more left, and the guard stops the stream.
+        self.encoded = False
 
     def add(self, route: str, raw: str, chunk: dict[str, Any],
             request: dict[str, Any] | None = None) -> None:
@@ -258,7 +264,21 @@ class Held:
                 # the end, which tells whether a field holds it (StreamGuard._spelled_across)
                 start = max(0, self.safe.get(key, 0) - len(self.secret) + 1)
                 limit = min(limit, key_at(self.buffers[key], self.secret, start))
+            if limit > self.safe.get(key, 0) and self.encodes_secret([key]):
+                self.encoded = True
+                return
         self.safe[key] = max(self.safe.get(key, 0), limit)
+
+    def encodes_secret(self, keys: list[Key] | None = None) -> bool:
+        """Whether the text of buffers ``keys`` (all without) not yet released, with the
+        encoded run it ends (:func:`_run_begin`), holds the upstream key once decoded
+        (base64, hex, URL escapes: ``_upstream.decoded``). Streamed a few characters a
+        chunk, such a key left piece by piece, where a whole answer was withheld (issue 8);
+        an encoded run is held whole until a plain word ends it (:func:`_run_start`), so it
+        is read whole here before any of it leaves."""
+        return bool(self.secret) and any(
+            spells_encoded(text[_run_begin(text, self.safe.get(key, 0)):], self.secret)
+            for key, text in self.buffers.items() if keys is None or key in keys)
 
     def _head_end(self, key: Key) -> int:
         """0 while buffer ``key`` may begin with the end of the upstream key, which another
@@ -388,6 +408,19 @@ def _run_start(text: str, start: int) -> int:
             return cut
         cut = token.start()
     return cut
+
+
+def _run_begin(text: str, at: int) -> int:
+    """Where the run of tokens that are not plain words (:func:`_plain`) reaching ``at``
+    begins (``at`` when the token before it is plain), looked for :data:`_RUN_BACK`
+    characters back at most: a run cut at a sentence end inside it left in part, and its
+    rest is read with it."""
+    begin = at
+    for token in reversed(list(_TOKEN.finditer(text, max(0, at - _RUN_BACK), at))):
+        if _plain(token.group(0)):
+            break
+        begin = token.start()
+    return begin
 
 
 def _plain(token: str) -> bool:

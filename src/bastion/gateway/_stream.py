@@ -47,6 +47,8 @@ from bastion.redact import StreamMasker, StreamRestorer, Vault
 
 logger = logging.getLogger("bastion.gateway")
 
+_ENCODED_KEY = "the upstream's answer quoted the gateway's own credentials (encoded)"
+
 
 class Stop(Exception):  # noqa: N818 - a control-flow signal, not an error report
     """End the stream with this SSE error frame."""
@@ -208,6 +210,8 @@ class StreamGuard:
         for key in keys:
             self.held.mark_checked(key, self.config.tail_chars, release=not self.holding,
                                    sentence_within=within)
+        if self.held.encoded:
+            self._fail(_ENCODED_KEY, "upstream_malformed")
 
     async def _read_on(self, outcome: Outcome, verdicts: list[Verdict]) -> Outcome:
         """Whether a flagged window stops the stream now. A piece of an answer can read worse
@@ -267,6 +271,8 @@ class StreamGuard:
             # it: the key cut between two fields leaves nothing
             self._fail("the upstream's answer quoted the gateway's own credentials (cut "
                        "between two fields)", "upstream_malformed")
+        if self.held.encodes_secret():  # (an answer held whole was not read so yet)
+            self._fail(_ENCODED_KEY, "upstream_malformed")
         if self._spelled_across():
             self._fail("the upstream's answer quoted the gateway's own credentials (spelled "
                        "across fields in the order they came)", "upstream_malformed")

@@ -214,8 +214,14 @@ def withhold_spelled_key(ctx: Context, readings: Iterable[str]) -> None:
     readings = list(readings)
     if any(key in fold(reading) for reading in readings):
         raise _withheld(ctx, "spelled over several strings")
-    if any(key in fold(plain) for reading in readings for plain in decoded(reading)):
+    if any(spells_encoded(reading, key) for reading in readings):
         raise _withheld(ctx, "encoded")
+
+
+def spells_encoded(text: str, key: str) -> bool:
+    """Whether ``text``, once decoded (:func:`decoded`), holds ``key`` (any case)."""
+    folded = fold(key)
+    return bool(folded) and any(folded in fold(plain) for plain in decoded(text))
 
 
 def decoded(text: str, depth: int = 2) -> Iterator[str]:
