@@ -137,3 +137,29 @@ def test_a_url_too_long_for_the_server_says_to_send_the_prompt_in_the_body(
     assert ("check option 'url' (a prompt is too long for a URL: put {prompt} in option "
             "'body', with method POST)") in out
     assert all(len(seen.path) > 2048 for seen in api.seen)
+
+
+@pytest.mark.parametrize("status", [301, 307, 308])
+@pytest.mark.parametrize("response_path", ["response", ""])
+def test_a_redirect_is_an_error_naming_where_it_points_not_an_empty_refusal(
+        cli: typer.Typer, api: Api, tmp_path: Path, status: int, response_path: str) -> None:
+    # An API moved to https, or one that wants a trailing slash (FastAPI answers /chat with
+    # 307 to /chat/): a plain-text target read the redirect's empty body as the reply, so
+    # every attack counted as refused and the gate passed; a JSON one said 'not JSON ... set
+    # option response_path empty', the wrong fix.
+    api.answer = lambda seen: (status, {"location": "/chat/?v=2"}, b"")
+    code, out = _run(cli, "-t", "http", "-T", f"url={api.base}/chat",
+                     "-T", f"response_path={response_path}", "-p", "harmful", "--limit", "2",
+                     "--retries", "0", "--harm-tier", "rules",
+                     "--log", str(tmp_path / "run.jsonl"), "-q")
+    assert code == 3, out  # nothing judged: no attack read as refused
+    assert "2 of 2 attempts errored" in out
+    assert (f"answered HTTP {status}, a redirect to {api.base}/chat/?v=2; set option 'url' "
+            "to where it points") in out
+    assert [seen.path for seen in api.seen] == ["/chat", "/chat"], "not followed"
+    api.answer = lambda seen: (300, {}, b"pick one")
+    code, out = _run(cli, "-t", "http", "-T", f"url={api.base}/chat",
+                     "-T", f"response_path={response_path}", "-p", "harmful", "--limit", "1",
+                     "--retries", "0", "--harm-tier", "rules", "-q")
+    assert code == 3, out
+    assert "answered HTTP 300 without a Location, so no reply: 'pick one'" in out
