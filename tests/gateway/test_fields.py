@@ -744,6 +744,22 @@ async def test_oversized_body_is_refused_while_it_arrives() -> None:
     assert consumed == 0
 
 
+@pytest.mark.anyio
+async def test_a_client_that_leaves_mid_body_is_refused_not_a_crash() -> None:
+    """Starlette's ClientDisconnect reached the route's catch-all: a 500 'internal_error'
+    in the audit log and a traceback in the gateway's log for every abandoned upload."""
+    messages = iter([{"type": "http.request", "body": b'{"model": ', "more_body": True},
+                     {"type": "http.disconnect"}])
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    left = Request({"type": "http", "method": "POST", "headers": []}, receive)
+    with pytest.raises(GatewayError) as refused:
+        await read_json(left, GatewayConfig())
+    assert (refused.value.status, refused.value.code) == (400, "client_disconnected")
+
+
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_oversized_headers_get_431(gw: Running) -> None:
     with gw.client(gw.key("eve")) as client:

@@ -19,7 +19,9 @@ from typing import Any
 
 import anyio
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
+from bastion._bodylimit import limited, read_body
 from bastion.accounts import Principal
 from bastion.classify import LONE_SURROGATE
 from bastion.errors import RuntimeFailure
@@ -164,17 +166,19 @@ async def read_json(request: Request, config: GatewayConfig) -> dict[str, Any]:
     (``body_timeout_s``), however steadily the bytes trickle in.
     """
     limit, deadline = config.max_body_bytes, config.body_timeout_s
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(int(declared), limit)
+    receive = limited(request.scope, request.receive, limit,
+                      lambda size: _too_large(size, limit))
     try:
         with anyio.fail_after(deadline):
-            raw = await _read_body(request, limit)
+            raw = await read_body(receive)
     except TimeoutError as exc:
         raise GatewayError(408, f"the request body did not arrive within {deadline:g} s "
                            "(body_timeout_s); send it at once, or ask the operator to raise "
                            "the limit", code="body_timeout",
                            headers={"Connection": "close"}) from exc
+    except ClientDisconnect as exc:  # refused, not a crash: no 500, no traceback in the log
+        raise GatewayError(400, "the client closed the connection before its body arrived",
+                           code="client_disconnected") from exc
     try:
         body = json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
     except (ValueError, RecursionError) as exc:
@@ -193,16 +197,6 @@ async def read_json(request: Request, config: GatewayConfig) -> dict[str, Any]:
                 "other half), which is not Unicode text and cannot be checked; send valid "
                 "UTF-8", code="invalid_json")
     return body
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(size, limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 #: A JSON escape of a UTF-16 surrogate (valid in pairs, unreadable alone).
