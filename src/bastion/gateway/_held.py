@@ -8,7 +8,6 @@ held-back tail; frames leave in order.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,19 +28,13 @@ from bastion.gateway._buffers import (
 from bastion.gateway._extract import Path, set_path
 from bastion.gateway._respond import dumps
 from bastion.gateway._responses import ECHO, TERMINAL, event_texts
+from bastion.gateway._runs import run_begin, run_start
 from bastion.gateway._said import Said
 from bastion.gateway._split import continued, held_from, key_at, may_end_key
 from bastion.gateway._upstream import spells_encoded
 from bastion.gateway._walk import NAMES, AnswerText, Key
 
 _SENTENCE_END = re.compile(r"[.!?\u2026](?=[\s\"'\)\]])|[\u3002\uff01\uff1f\n]")
-_TOKEN = re.compile(r"\S+")
-#: Symbols around a plain word besides punctuation ("*word*", "`word`").
-_EDGES = "*`_~"
-#: Longest ASCII word counted as plain: a longer run of letters may be base32 or base64.
-_WORD_CHARS = 20
-#: How far back from released text an encoded run is looked for (:func:`_run_begin`).
-_RUN_BACK = 4096
 
 
 _PROSE = PROSE | {ARRIVAL}
@@ -255,8 +248,8 @@ class Held:
         limit = length - tail if head in _RUNNING else length
         if sentence_within is not None and head in _PROSE:
             limit = self._sentence_end(key, limit, sentence_within)
-        if head in _RUNNING:  # an encoded run still arriving is held whole (see _run_start)
-            limit = min(limit, _run_start(self.buffers[key], self.safe.get(key, 0)))
+        if head in _RUNNING:  # an encoded run still arriving is held whole (see _runs)
+            limit = min(limit, run_start(self.buffers[key], self.safe.get(key, 0)))
         if self.secret:
             limit = min(limit, held_from(self.buffers[key], self.secret), self._head_end(key),
                         self.pinned.get(key, limit))
@@ -271,13 +264,13 @@ class Held:
 
     def encodes_secret(self, keys: list[Key] | None = None) -> bool:
         """Whether the text of buffers ``keys`` (all without) not yet released, with the
-        encoded run it ends (:func:`_run_begin`), holds the upstream key once decoded
+        encoded run it ends (``_runs.run_begin``), holds the upstream key once decoded
         (base64, hex, URL escapes: ``_upstream.decoded``). Streamed a few characters a
         chunk, such a key left piece by piece, where a whole answer was withheld (issue 8);
-        an encoded run is held whole until a plain word ends it (:func:`_run_start`), so it
+        an encoded run is held whole until a plain word ends it (``_runs.run_start``), so it
         is read whole here before any of it leaves."""
         return bool(self.secret) and any(
-            spells_encoded(text[_run_begin(text, self.safe.get(key, 0)):], self.secret)
+            spells_encoded(text[run_begin(text, self.safe.get(key, 0)):], self.secret)
             for key, text in self.buffers.items() if keys is None or key in keys)
 
     def _head_end(self, key: Key) -> int:
@@ -388,57 +381,3 @@ def _more_answer(route: str, item: AnswerText) -> bool:
         return item.key[0] == 0
     path = item.path
     return len(path) > 3 and path[0] == "choices" and path[2] == "delta"
-
-
-def _run_start(text: str, start: int) -> int:
-    """Where the run of tokens that are not plain words at the end of ``text`` begins (not
-    before ``start``); the end of ``text`` when it ends in a plain word.
-
-    Encoded text (base64, hex, character codes, Morse, quoted-printable) is read decoded only
-    once enough of it has arrived: released as it came, its first pieces left before any
-    check could read them (a black-box pass). A run ends at the next plain word; until then it
-    waits, and the check that reads it whole decides. A token at the very end may still
-    grow, so it ends no run: the first letters of a base64 line (``cy`` of ``cyBob3cg``) read
-    as a plain word and let the lines before them go (a fifth black-box pass: base64 in
-    lines of eight, streamed, left line by line).
-    """
-    cut = len(text)
-    for token in reversed(list(_TOKEN.finditer(text, start))):
-        if _plain(token.group(0)) and token.end() < len(text):
-            return cut
-        cut = token.start()
-    return cut
-
-
-def _run_begin(text: str, at: int) -> int:
-    """Where the run of tokens that are not plain words (:func:`_plain`) reaching ``at``
-    begins (``at`` when the token before it is plain), looked for :data:`_RUN_BACK`
-    characters back at most: a run cut at a sentence end inside it left in part, and its
-    rest is read with it."""
-    begin = at
-    for token in reversed(list(_TOKEN.finditer(text, max(0, at - _RUN_BACK), at))):
-        if _plain(token.group(0)):
-            break
-        begin = token.start()
-    return begin
-
-
-def _plain(token: str) -> bool:
-    """An ASCII word in a case words take (not ``SGVsbG8``) of at most :data:`_WORD_CHARS`
-    letters, with punctuation around it; or other letters and punctuation (Chinese and
-    Japanese run whole sentences together without a space)."""
-    if not token.isascii():
-        return any(c.isalpha() for c in token) and all(
-            c.isalpha() or unicodedata.category(c)[0] == "P" for c in token)
-    start, end = 0, len(token)
-    while start < end and _edge(token[start]):
-        start += 1
-    while end > start and _edge(token[end - 1]):
-        end -= 1
-    word = token[start:end]
-    return word.isalpha() and len(word) <= _WORD_CHARS and (
-        word.islower() or word.isupper() or word[1:].islower())
-
-
-def _edge(char: str) -> bool:
-    return char in _EDGES or unicodedata.category(char)[0] == "P"
