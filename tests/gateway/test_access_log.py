@@ -1,0 +1,73 @@
+"""No secret in the access log: not in a query string, not in a path (``serve._logs``)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.services import free_port
+
+from bastion.serve._logs import scrub_path
+
+KEY = "sk-proj-" + "Q7x" * 12
+"""A key as a client might send it to the wrong place."""
+
+
+@pytest.mark.parametrize(("path", "shown"), [
+    ("/v1/chat/completions", "/v1/chat/completions"),
+    ("/metrics", "/metrics"),
+    (f"/v1/models?api_key={KEY}", "/v1/models?…"),
+    (f"/v1/{KEY}/chat/completions", "/v1/***/chat/completions"),
+    ("/v1/jane%40example.com/models", "/v1/***/models"),
+    ("/v1/5555.5555.5555.4444/x", "/v1/***/x"),
+    ("/v1/a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6", "/v1/***"),  # a key no detector knows
+    ("/v1/" + "x/" * 120 + KEY, "/v1/" + "x/" * 98 + "…"),  # cut at a /, never in a value
+])
+def test_the_log_shows_a_paths_shape_not_its_values(path: str, shown: str) -> None:
+    assert scrub_path(path) == shown
+
+
+def test_gateway_run_writes_no_key_sent_in_the_url_to_its_log(tmp_path: Path) -> None:
+    """``bastion gateway run`` as an operator starts it: a key in a query string (401) or in
+    the path (a base URL that holds the key: 404) reaches stderr's access log masked. The path
+    was written whole before."""
+    config = tmp_path / "gw.yaml"
+    config.write_text("upstream:\n  base_url: http://127.0.0.1:9/v1\n"
+                      f"database_url: sqlite:///{tmp_path / 'gw.db'}\n")
+    port, log = free_port(), tmp_path / "gw.log"
+    with log.open("w") as stderr:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bastion.cli.main", "gateway", "run", "--config",
+             str(config), "--port", str(port)], stdout=stderr, stderr=stderr)
+        try:
+            base = f"http://127.0.0.1:{port}/v1"
+            _wait_for(f"{base}/models", server)
+            with httpx.Client(base_url=base) as client:
+                query = client.get("/models", params={"api_key": KEY})
+                path = client.get(f"/{KEY}/models")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    written = log.read_text()
+    assert (query.status_code, path.status_code) == (401, 404)
+    assert KEY not in written
+    assert KEY[8:20] not in written
+    assert '"GET /v1/models?… HTTP/1.1" 401' in written
+    assert '"GET /v1/***/models HTTP/1.1" 404' in written
+
+
+def _wait_for(url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        assert server.poll() is None, "the gateway exited while starting"
+        assert time.monotonic() < deadline, "the gateway did not start within 60 s"
+        try:
+            httpx.get(url, timeout=1)
+        except httpx.TransportError:
+            time.sleep(0.2)
+        else:
+            return
