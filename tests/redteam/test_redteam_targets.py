@@ -535,3 +535,46 @@ def test_a_post_target_keeps_its_default_body_and_a_url_prompt_drops_it() -> Non
         _ask(HttpTarget(f"{base}/chat?q={{prompt}}"), [Message("user", "hi")])
     assert [(r.method, r.body, r.content_type) for r in seen] == [
         ("POST", b'{"prompt": "hi"}', "application/json"), ("POST", b"", None)]
+
+
+def _header_api(sid: Callable[[int], str | None]) -> tuple[list[httpx.Request],
+                                                          httpx.MockTransport]:
+    """A transport recording each request and answering ``{"text", "sid": sid(n)}``."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"text": f"r{len(seen)}", "sid": sid(len(seen))})
+
+    return seen, httpx.MockTransport(handler)
+
+
+def test_a_session_id_can_travel_in_a_header() -> None:
+    # Chat APIs that take the conversation id in a header (X-Session-Id: {session_id}, as a
+    # promptfoo user templates it) were sent the text '{session_id}' with every request: every
+    # attempt shared one server conversation, and a multi-turn strategy was refused for want
+    # of a slot in 'body'.
+    seen, transport = _header_api(lambda n: None)
+    target = HttpTarget("http://bot", headers={"X-Session-Id": "{session_id}"},
+                        response_path="text", transport=transport)
+    assert target.multi_turn
+    convo = [Message("user", "u1"), Message("assistant", "r1"), Message("user", "u2")]
+    _ask(target, convo[:1], convo, [Message("user", "other")])
+    ids = [r.headers["x-session-id"] for r in seen]
+    assert len(ids[0]) == 32
+    assert ids[1] == ids[0], "a conversation keeps its id"
+    assert ids[2] != ids[0], "another conversation gets another"
+    assert [json.loads(r.content)["prompt"] for r in seen] == ["u1", "u2", "other"]
+    # The server names the id in its first answer ('session_path'): the first request has none.
+    seen, transport = _header_api(lambda n: f"s{n}")
+    named = HttpTarget("http://bot", headers={"X-Session-Id": "{session_id}"},
+                       response_path="text", session_path="sid", transport=transport)
+    _ask(named, convo[:1], convo)
+    assert [r.headers["x-session-id"] for r in seen] == ["", "s1"]
+
+
+@pytest.mark.parametrize("slot", ["{prompt}", "{messages}", "{context}", "{system}",
+                                  "{sesion_id}"])
+def test_a_header_slot_other_than_the_session_id_is_refused(slot: str) -> None:
+    with pytest.raises(ConfigError, match=r"header 'X-Q' has a slot .* only \{session_id\}"):
+        HttpTarget("http://bot", headers={"X-Q": f"v {slot}"}, system_prompt="Be nice.")

@@ -8,6 +8,7 @@ Example: ``url="https://bot.example/api/chat"``, ``body='{"query": "{prompt}"}'`
   (planted context included), for APIs that take the history with every request;
 * ``{session_id}``: a conversation id, for APIs that keep the history themselves. Bastion
   makes one per conversation, or reads the server's from ``session_path`` in each answer;
+  it may also travel in a header (``X-Session-Id: {session_id}``), the one slot a header takes;
 * ``{context}``: the context a case plants (a retrieved document, a tool result), for APIs
   that take documents beside the question (``{"question": "{prompt}", "docs": "{context}"}``);
 * ``{system}``: the option ``system_prompt`` (with a canary planted in it), for APIs that take
@@ -64,6 +65,7 @@ from bastion.redteam.targets._blocked import (
 from bastion.redteam.targets._template import (
     SLOT,
     authorization,
+    check_headers,
     check_path,
     check_template,
     did_you_mean,
@@ -118,7 +120,8 @@ class HttpTarget(Target):
             (``-T body=``): no body.
         method: HTTP method: POST, PUT, PATCH, GET or DELETE (a GET or DELETE carries the
             prompt in ``url``).
-        headers: request headers; ``${ENV}`` references are expanded.
+        headers: request headers; ``${ENV}`` references are expanded, and ``{session_id}``
+            is filled (``{"X-Session-Id": "{session_id}"}``); no other slot.
         response_path: where the reply text is in the JSON answer; empty for a plain-text body.
         session_path: where the server's conversation id is in the JSON answer (its value
             fills ``{session_id}`` in the next request); empty: Bastion makes the ids.
@@ -166,7 +169,8 @@ class HttpTarget(Target):
         if body is None:
             body = "" if "{prompt}" in url else _BODY
         check_url(url, session_path)
-        check_template(body, session_path, context, system_prompt, url=url)
+        check_headers(headers or {})
+        check_template(body, session_path, context, system_prompt, url=url, headers=headers)
         for option, path in (("response_path", response_path), ("session_path", session_path)):
             check_path(path, option)
         if method.upper() not in _METHODS:
@@ -213,8 +217,9 @@ class HttpTarget(Target):
         return self._has("{messages}") or self._has("{session_id}")
 
     def _has(self, slot: str) -> bool:
-        """True when the body or the URL has ``slot``."""
-        return slot in self.body or slot in self.url
+        """True when the body, the URL or a header has ``slot``."""
+        return (slot in self.body or slot in self.url
+                or any(slot in v for v in self.headers.values()))
 
     @property
     def secrets(self) -> Secrets:
@@ -324,7 +329,9 @@ class HttpTarget(Target):
                                    session or None)
 
     async def _request(self, url: str, content: str, session: str | None) -> _Answer:
-        headers = {**self._type, **self.headers}  # a Content-Type given in 'headers' wins
+        headers = {**self._type,  # a Content-Type given in 'headers' wins
+                   **{k: v.replace("{session_id}", session or "")
+                      for k, v in self.headers.items()}}
         try:
             response = await send_bounded(self._client, self._client.build_request(
                 self.method, url, headers=headers,

@@ -133,11 +133,26 @@ def did_you_mean(given: str, names: Sequence[str]) -> str:
     return f" (did you mean {near[0]}?)" if near else ""
 
 
+def check_headers(headers: Mapping[str, str]) -> None:
+    """Raise a ConfigError for a slot in a header value other than ``{session_id}``: a prompt,
+    a document or a conversation may hold line breaks, which a header cannot carry (and a
+    slot a header does not fill was sent as written)."""
+    for name, value in headers.items():
+        slots = sorted({m.group(0) for m in _NAMED.finditer(value)} - {"{session_id}"})
+        if slots:
+            raise ConfigError(f"HTTP target header {name!r} has a slot {slots[0]}"
+                              f"{did_you_mean(slots[0], ('{session_id}',))}; a header takes "
+                              "only {session_id} (a prompt, a document or a conversation may "
+                              "hold line breaks, which a header cannot carry): put the others "
+                              "in option 'body' or 'url'")
+
+
 def check_template(body: str, session_path: str, context: str,
-                   system_prompt: str | None, url: str = "") -> None:
-    """Raise a ConfigError for a body template (with the URL's slots) that cannot work with
-    these options."""
-    both = f"{url}\n{body}"
+                   system_prompt: str | None, url: str = "",
+                   headers: Mapping[str, str] | None = None) -> None:
+    """Raise a ConfigError for a body template (with the slots of the URL and the headers)
+    that cannot work with these options."""
+    both = "\n".join((url, body, *(headers or {}).values()))
     if "{prompt}" not in both and "{messages}" not in body:
         raise ConfigError("HTTP target puts the prompt nowhere: neither option 'body' nor "
                           "option 'url' has a {prompt} slot (nor the body {messages}); the "
@@ -152,8 +167,8 @@ def check_template(body: str, session_path: str, context: str,
         check_json(body)
     if session_path and "{session_id}" not in both:
         raise ConfigError("HTTP target option 'session_path' is set but neither option "
-                          "'body' nor option 'url' has a {session_id} slot to send it back "
-                          "in")
+                          "'body' nor option 'url' nor a header has a {session_id} slot to "
+                          "send it back in")
     if context not in ("inline", "error"):
         raise ConfigError(f"HTTP target option 'context' must be 'inline' or 'error', not "
                           f"{context!r}")
