@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pyotp
 from tests.web.conftest import PASSWORD, WebStack, csrf_of
+
+from bastion.network import DOCUMENTS, NetworkStore
 
 
 def _login(web: WebStack, username: str, totp: str = "") -> httpx.Response:
@@ -97,3 +100,86 @@ def test_moving_is_offered_only_once_two_factor_is_on(web: WebStack) -> None:
     assert response.status_code == 400
     assert "two-factor is off for this account" in response.text
     assert client.get("/account").status_code == 200
+
+
+def _removed_member(web: WebStack, name: str) -> dict[str, object]:
+    """A triager with TOTP, a linked API key, an engagement key, a live session and an unused
+    one-time link; then an admin disables them through the page."""
+    users, accounts = web.ctx.users, web.ctx.accounts
+    user = users.create(name, "triager", password=PASSWORD)
+    network = web.ctx.service(NetworkStore.of)
+    for doc in DOCUMENTS:
+        network.accept(user.id, doc.name, doc.version)
+    now = datetime.now(UTC)
+    eng = network.create_engagement(
+        name=f"before-removal-{name}", description="", models=["m"], routes=["chat"],
+        categories_in=[], categories_out=[], rules="", starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(hours=1), requests_per_minute=None, tokens_per_minute=None,
+        by="test")
+    engagement_key = network.join(eng.id, user)[1]
+    account = accounts.create_account(f"{name}-api", "user", by="test")
+    api_key = accounts.create_key(account.id, by="test")[1]
+    users.link_account(user.id, account.id, by="test")
+    session = web.login(name)
+    users.enable_totp(user.id, (totp := pyotp.TOTP(pyotp.random_base32())).secret,
+                      totp.now(), by="test")
+    link = users.issue_token(user.id, "set-password", valid=timedelta(days=1), by="test")
+    admin = web.login("admin")
+    disabled = admin.post(f"/admin/users/{user.id}/disable",
+                          data={"disabled": "1", "csrf_token": web.csrf(admin)})
+    assert disabled.status_code == 303
+    return {"id": user.id, "engagement": eng.id, "engagement_key": engagement_key,
+            "api_key": api_key, "session": session, "link": link, "admin": admin}
+
+
+def test_disabling_a_member_ends_their_keys_not_only_their_sessions(web: WebStack) -> None:
+    removed = _removed_member(web, "disabled-member")
+    assert web.ctx.accounts.authenticate(str(removed["engagement_key"])) is None
+    assert web.ctx.accounts.authenticate(str(removed["api_key"])) is None
+    session = removed["session"]
+    assert isinstance(session, httpx.Client)
+    assert session.get("/account").status_code == 303
+    members = web.ctx.service(NetworkStore.of).engagement(str(removed["engagement"])).members
+    assert [(m.active, m.removal_reason) for m in members] == [
+        (False, "removed from the network (user disabled)")]
+
+
+def test_inviting_a_removed_member_back_readmits_them_afresh(web: WebStack) -> None:
+    removed = _removed_member(web, "returning")
+    admin = removed["admin"]
+    assert isinstance(admin, httpx.Client)
+    token = web.csrf(admin, "/admin/users")
+    enable = admin.post(f"/admin/users/{removed['id']}/disable",
+                        data={"disabled": "0", "csrf_token": token})
+    assert enable.status_code == 400
+    assert "re-admit them instead" in enable.text
+    invite = admin.post("/admin/users", data={"username": "returning", "role": "viewer",
+                                              "csrf_token": token})
+    assert invite.status_code == 200, invite.text
+    assert "is re-admitted as viewer" in invite.text
+    link = re.search(r'id="set-password-link">([^<]+)<', invite.text).group(1)  # type: ignore[union-attr]
+    user = web.ctx.users.get("returning")
+    assert (user.role, user.disabled, user.totp_enabled) == ("viewer", False, False)
+    assert (user.has_password, user.account_id) == (False, None)
+    assert _login(web, "returning").status_code == 401  # the old password is gone
+    session = removed["session"]
+    assert isinstance(session, httpx.Client)
+    assert session.get("/account").status_code == 303  # the old session stays dead
+    assert web.ctx.accounts.authenticate(str(removed["engagement_key"])) is None
+    assert web.ctx.accounts.authenticate(str(removed["api_key"])) is None
+    assert web.ctx.users.token_user(str(removed["link"]), "set-password") is None
+    new = web.client()
+    form = new.get(link.replace("&amp;", "&"))
+    assert form.status_code == 200
+    assert new.post("/set-password", data={
+        "token": link.split("token=")[1], "password": "a whole new passphrase",
+        "csrf_token": csrf_of(form.text)}).status_code == 303
+    assert web.login("returning", "a whole new passphrase").get("/").status_code == 200
+    event = next(e for e in web.ctx.audit.events() if e["type"] == "user.readmitted")
+    assert (event["role"], event["previous_role"]) == ("viewer", "triager")
+    assert event["by"] == web.ctx.users.get("admin").id
+    again = admin.post(f"/admin/users/{removed['id']}/readmit",
+                       data={"role": "admin", "csrf_token": token})
+    assert again.status_code == 400
+    assert "is an active user, not a removed one" in again.text
+    assert web.ctx.users.get("returning").role == "viewer"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -169,15 +170,22 @@ def test_joining_needs_agreements_an_open_window_and_happens_once(web: WebStack)
         store.join(live.id, user)
 
 
+def _joined(web: WebStack, username: str, engagement: str) -> tuple[Any, Any, str]:
+    """A red-teamer who accepted the agreements and joined a live engagement: the user, the
+    engagement and the key."""
+    store = _store(web)
+    user = web.ctx.users.create(username, "red-teamer", password=PASSWORD)
+    for doc in DOCUMENTS:
+        store.accept(user.id, doc.name, doc.version)
+    eng = _engagement(web, engagement, -timedelta(minutes=1), timedelta(hours=1))
+    return user, eng, store.join(eng.id, user)[1]
+
+
 def test_a_removed_member_cannot_join_again_for_a_fresh_key(web: WebStack) -> None:
     """Removal revokes the member's key; joining again on their own would hand them a new
     one at once, so the join form refuses it and says why."""
     store = _store(web)
-    user = web.ctx.users.create("removed-rt", "red-teamer", password=PASSWORD)
-    for doc in DOCUMENTS:
-        store.accept(user.id, doc.name, doc.version)
-    eng = _engagement(web, "no-way-back", -timedelta(minutes=1), timedelta(hours=1))
-    key = store.join(eng.id, user)[1]
+    user, eng, key = _joined(web, "removed-rt", "no-way-back")
     store.remove_member(eng.id, user.id, by="test", reason="tested out of scope")
     client = web.login("removed-rt")
     page = client.post(f"/network/engagements/{eng.id}/join",
@@ -187,6 +195,52 @@ def test_a_removed_member_cannot_join_again_for_a_fresh_key(web: WebStack) -> No
     assert "bst-" not in page.text
     assert web.ctx.accounts.authenticate(key) is None
     assert [m.active for m in store.engagement(eng.id).members] == [False]
+
+
+def test_staff_readmit_a_removed_member_who_then_joins_for_a_new_key(web: WebStack) -> None:
+    """Removal is not for ever: staff re-admit (audited), the member joins again and gets a
+    new key with the engagement's scope; the old key stays dead, and a second removal needs
+    a second re-admission."""
+    store = _store(web)
+    user, eng, old_key = _joined(web, "comeback-rt", "second-chance")
+    store.remove_member(eng.id, user.id, by="test", reason="misunderstood the scope")
+    staff = web.login("triager")
+    token = web.csrf(staff, f"/network/engagements/{eng.id}")
+    assert f"/members/{user.id}/readmit" in staff.get(f"/network/engagements/{eng.id}").text
+    readmitted = staff.post(f"/network/engagements/{eng.id}/members/{user.id}/readmit",
+                            data={"reason": "scope explained", "csrf_token": token})
+    assert readmitted.status_code == 303, readmitted.text
+    again = staff.post(f"/network/engagements/{eng.id}/members/{user.id}/readmit",
+                       data={"csrf_token": token})
+    assert again.status_code == 400
+    assert "re-admitted already" in again.text
+    member = web.login("comeback-rt")
+    joined = member.post(f"/network/engagements/{eng.id}/join",
+                         data={"csrf_token": web.csrf(member)})
+    assert joined.status_code == 200, joined.text
+    new_key = re.search(r"bst-[A-Za-z0-9_-]+", joined.text).group(0)  # type: ignore[union-attr]
+    assert new_key != old_key
+    assert web.ctx.accounts.authenticate(old_key) is None
+    principal = web.ctx.accounts.authenticate(new_key)
+    assert principal is not None
+    assert principal.key.scopes.categories == frozenset({"INJ"})
+    assert [m.active for m in store.engagement(eng.id).members] == [False, True]
+    event = next(e for e in web.ctx.audit.events()
+                 if e["type"] == "network.engagement.member_readmitted")
+    assert (event["user_id"], event["reason"]) == (user.id, "scope explained")
+    store.remove_member(eng.id, user.id, by="test", reason="out of scope again")
+    refused = member.post(f"/network/engagements/{eng.id}/join",
+                          data={"csrf_token": web.csrf(member)})
+    assert refused.status_code == 400
+    assert web.ctx.accounts.authenticate(new_key) is None
+
+
+def test_only_staff_readmit_members(web: WebStack) -> None:
+    eng = _engagement(web, "staff-only", -timedelta(minutes=1), timedelta(hours=1))
+    member = web.login("red-teamer")
+    response = member.post(f"/network/engagements/{eng.id}/members/x/readmit",
+                           data={"csrf_token": web.csrf(member)})
+    assert response.status_code == 403
 
 
 def test_engagement_form_refuses_bad_scope(web: WebStack) -> None:

@@ -73,6 +73,7 @@ class MemberInfo:
     joined_at: datetime
     removed_at: datetime | None
     removal_reason: str | None
+    readmitted_at: datetime | None = None
 
     @property
     def active(self) -> bool:
@@ -83,7 +84,7 @@ class MemberInfo:
     def of(cls, row: EngagementMember, username: str) -> MemberInfo:
         """A snapshot of a row."""
         return cls(row.user_id, username, row.account_id, row.key_id, aware(row.joined_at),
-                   aware(row.removed_at), row.removal_reason)
+                   aware(row.removed_at), row.removal_reason, aware(row.readmitted_at))
 
 
 @dataclass(frozen=True)

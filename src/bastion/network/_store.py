@@ -284,11 +284,11 @@ class NetworkStore:
         if any(m.active for m in mine):
             raise InputError(f"you are in {eng.name!r} already; your key was shown once, when "
                              "you joined (if it is lost, tell the programme's staff)")
-        if mine:  # removed: joining again would undo the removal with a fresh key
+        if mine and mine[-1].readmitted_at is None:  # removed: a fresh key needs staff
             reason = mine[-1].removal_reason or "no reason given"
             raise InputError(f"you were removed from {eng.name!r} ({reason}); a removed member "
-                             "cannot join it again, so no key is issued; ask the programme's "
-                             "staff if this is a mistake")
+                             "cannot join it again until the programme's staff re-admit "
+                             "them, so no key is issued")
         account = self.accounts.create_account(
             f"{user.username}@{eng.id}-{secrets.token_hex(3)}", "red-teamer",
             engagement=eng.name, engagement_until=eng.ends_at,
@@ -327,6 +327,46 @@ class NetworkStore:
             self._audit(session, "network.engagement.member_removed",
                         engagement_id=engagement_id, user_id=user_id, by=by, key_id=key_id,
                         reason=row.removal_reason)
+
+    def remove_user(self, user_id: str, *, by: str, reason: str) -> int:
+        """Remove a user from every engagement they are an active member of (their keys stop
+        working at once); returns how many. Idempotent: the web app calls it when an admin
+        disables the user, i.e. removes them from the network."""
+        with self.sessions() as session:
+            active = session.execute(select(EngagementMember.engagement_id).where(
+                EngagementMember.user_id == user_id, EngagementMember.removed_at.is_(None))
+            ).scalars().all()
+        for engagement_id in active:
+            self.remove_member(engagement_id, user_id, by=by, reason=reason)
+        return len(active)
+
+    def readmit_member(self, engagement_id: str, user_id: str, *, by: str,
+                       reason: str = "") -> None:
+        """Let a removed member join the engagement again.
+
+        Nothing of the old membership comes back: their old key stays revoked, and joining
+        issues a new account and key with the engagement's scope as it is then (after the
+        member has accepted the current agreements). Audited.
+
+        Raises:
+            InputError: the user's latest membership is active, or re-admitted already, or
+                they were never a member.
+        """
+        with self.sessions.begin() as session:
+            row = session.execute(select(EngagementMember).where(
+                EngagementMember.engagement_id == engagement_id,
+                EngagementMember.user_id == user_id).order_by(EngagementMember.id.desc())
+            ).scalars().first()
+            if row is None or row.removed_at is None or row.readmitted_at is not None:
+                state = ("not a member" if row is None else "an active member"
+                         if row.removed_at is None else "re-admitted already")
+                raise InputError(f"user {user_id!r} is {state} of engagement "
+                                 f"{engagement_id!r}; only a removed member can be re-admitted")
+            row.readmitted_at, row.readmitted_by = utcnow(), by
+            self._audit(session, "network.engagement.member_readmitted",
+                        engagement_id=engagement_id, user_id=user_id, by=by,
+                        reason=_clean_text("reason", reason) or None,
+                        old_key_id=row.key_id)
 
     # helpers ------------------------------------------------------------------------------
 

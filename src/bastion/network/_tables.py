@@ -84,7 +84,11 @@ class Engagement(Base):
 
 
 class EngagementMember(Base):
-    """A member in an engagement, with the gateway account and key issued when they joined."""
+    """A member in an engagement, with the gateway account and key issued when they joined.
+
+    A removed member whom staff re-admitted (``readmitted_at``, migration
+    ``0014_member_readmitted``) may join again; that adds a new row with a new key.
+    """
 
     __tablename__ = "network_engagement_members"
 
@@ -98,5 +102,8 @@ class EngagementMember(Base):
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     removed_by: Mapped[str | None] = mapped_column(String(40), default=None)
     removal_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    readmitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                           default=None)
+    readmitted_by: Mapped[str | None] = mapped_column(String(40), default=None)
 
 

@@ -294,6 +294,26 @@ def remove_member(request: Request, engagement_id: str, user_id: str, reason: Te
     return RedirectResponse(f"/network/engagements/{engagement_id}", status_code=303)
 
 
+@router.post("/network/engagements/{engagement_id}/members/{user_id}/readmit")
+def readmit_member(request: Request, engagement_id: str, user_id: str, reason: Text = "",
+                   me: Identity = requires(P.ENGAGEMENTS_MANAGE)) -> Response:
+    """Let a removed member join again (a new key, the engagement's scope as it is then)."""
+    try:
+        network(request).readmit_member(engagement_id, user_id, by=_user_id(me),
+                                        reason=reason)
+    except InputError as exc:
+        return _engagement_page(request, me, engagement_id, 400, error=str(exc))
+    flash(request, "member re-admitted: they may join again for a new key; their old key "
+                   "stays revoked", "ok")
+    return RedirectResponse(f"/network/engagements/{engagement_id}", status_code=303)
+
+
+def _user_disabled(ctx: Any, user_id: str, by: str) -> None:
+    """An admin removed the user from the web app: end every engagement membership too."""
+    ctx.service(NetworkStore.of).remove_user(user_id, by=by,
+                                             reason="removed from the network (user disabled)")
+
+
 # API --------------------------------------------------------------------------------------
 
 @router.get("/api/network/engagements")
@@ -322,4 +342,5 @@ feature = Feature(
     nav=(NavEntry("Applications", "/network/applications", P.APPLICATIONS_VIEW, order=30),
          NavEntry("Engagements", "/network/engagements", P.ENGAGEMENTS_VIEW, order=31),
          NavEntry("Agreements", "/network/agreements", P.AGREEMENTS_ACCEPT, order=32)),
+    on_user_disabled=_user_disabled,
 )

@@ -1,4 +1,5 @@
-"""User administration: list users, invite one with a one-time set-password link."""
+"""User administration: list users, invite one with a one-time set-password link, disable
+(remove) one, re-admit a removed one afresh."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bastion.web._features import Feature, NavEntry
 from bastion.web._guard import Identity, requires
 from bastion.web._permissions import WEB_ROLES, Permission, allowed
 from bastion.web._render import flash, render
+from bastion.web._users import User
 
 router = APIRouter()
 P = Permission
@@ -45,14 +47,45 @@ def invite(request: Request, username: Annotated[str, Form(max_length=100)],
     """Create a user without a password and show their one-time link once."""
     assert me.user is not None
     users = web_context(request).users
+    removed = users.find(username.strip())
+    if removed is not None and removed.disabled:  # inviting a removed member back
+        return _readmit(request, me, removed.id, role)
     try:
         user = users.create(username, role, by=me.user.id)  # type: ignore[arg-type]
     except InputError as exc:
-        return render(request, "admin/users.html", _page(request, me, error=str(exc)),
-                      status_code=400)
-    token = users.issue_token(user.id, "set-password", valid=LINK_VALID, by=me.user.id)
+        return _refused(request, me, exc)
+    return _with_link(request, me, user)
+
+
+@router.post("/admin/users/{user_id}/readmit")
+def readmit(request: Request, user_id: str, role: Annotated[str, Form(max_length=20)],
+            me: Identity = requires(P.USERS_MANAGE)) -> HTMLResponse:
+    """Re-admit a removed user with the role picked now; their one-time link is shown once."""
+    return _readmit(request, me, user_id, role)
+
+
+def _readmit(request: Request, me: Identity, user_id: str, role: str) -> HTMLResponse:
+    assert me.user is not None
+    users = web_context(request).users
+    try:
+        user = users.readmit(user_id, role, by=me.user.id)  # type: ignore[arg-type]
+    except InputError as exc:
+        return _refused(request, me, exc)
+    return _with_link(request, me, user, readmitted=user)
+
+
+def _refused(request: Request, me: Identity, exc: InputError) -> HTMLResponse:
+    return render(request, "admin/users.html", _page(request, me, error=str(exc)),
+                  status_code=400)
+
+
+def _with_link(request: Request, me: Identity, user: User, **extra: Any) -> HTMLResponse:
+    """The users page showing ``user``'s new one-time set-password link, once."""
+    assert me.user is not None
+    token = web_context(request).users.issue_token(user.id, "set-password", valid=LINK_VALID,
+                                                   by=me.user.id)
     return render(request, "admin/users.html", _page(
-        request, me, link=set_password_link(request, token), link_user=user.username))
+        request, me, link=set_password_link(request, token), link_user=user.username, **extra))
 
 
 @router.post("/admin/users/{user_id}/unlock")
@@ -67,12 +100,29 @@ def unlock(request: Request, user_id: str, me: Identity = requires(P.USERS_MANAG
 @router.post("/admin/users/{user_id}/disable")
 def disable(request: Request, user_id: str, disabled: Annotated[str, Form(max_length=5)] = "1",
             me: Identity = requires(P.USERS_MANAGE)) -> Response:
-    """Disable a user (their sessions end) or, with ``disabled=0``, enable them again."""
+    """Disable (remove) a user: their sessions end, the API keys of their linked account are
+    revoked, and each feature ends what it gave them (the network: engagement keys).
+
+    ``disabled=0`` (the old "enable") is refused: it would hand back the old password, second
+    factor, role and keys; re-admitting starts them afresh.
+    """
     assert me.user is not None
+    if disabled == "0":
+        raise InputError("a removed user is not switched back on (that would restore their "
+                         "old password, two-factor and keys); re-admit them instead: pick a "
+                         "role and send them the new one-time link")
     if user_id == me.user.id:
         raise InputError("you cannot disable yourself; ask another admin")
-    user = web_context(request).users.set_disabled(user_id, disabled != "0", by=me.user.id)
-    flash(request, f"{user.username} is {'disabled' if user.disabled else 'enabled'}", "ok")
+    ctx = web_context(request)
+    user = ctx.users.set_disabled(user_id, True, by=me.user.id)
+    if user.account_id is not None:
+        for key in ctx.accounts.keys(user.account_id):
+            ctx.accounts.revoke_key(key.id, by=me.user.id)
+    for feature in request.app.state.features:
+        if feature.on_user_disabled is not None:
+            feature.on_user_disabled(ctx, user.id, me.user.id)
+    flash(request, f"{user.username} is disabled: their sessions and keys no longer work",
+          "ok")
     return RedirectResponse("/admin/users", status_code=303)
 
 

@@ -6,9 +6,11 @@ Built-in features and those of other packages register the same way: one line in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter
 
@@ -45,6 +47,10 @@ class Feature:
             features do not shadow each other).
         nav: header links.
         static: a folder served at ``/static/<name>/``.
+        on_user_disabled: called as ``hook(ctx, user_id, by)`` right after an admin disables
+            a user (removes them), so the feature ends what it gave them that lives outside
+            the web session (e.g. the network revokes their engagement keys). It must be
+            idempotent: a failure answers 500 and the admin disables again.
     """
 
     name: str
@@ -52,6 +58,7 @@ class Feature:
     templates: Path | None = None
     nav: tuple[NavEntry, ...] = ()
     static: Path | None = None
+    on_user_disabled: Callable[[Any, str, str], None] | None = None
 
 
 FEATURES: tuple[str, ...] = (

@@ -336,6 +336,37 @@ class UserStore:
                         by=by, reason=reason)
             return User.of(row)
 
+    def readmit(self, ref: str, role: WebRole, *, by: str) -> User:
+        """Bring a disabled (removed) user back with ``role`` and nothing else of before.
+
+        Re-enabling would silently restore the old password, second factor, role and API-key
+        link; a re-admitted member starts afresh instead: the admin picks the role now, the
+        password and TOTP are cleared (give them a :meth:`issue_token` link), the linked
+        account's API keys no longer act for them, and unused one-time links of before are
+        burnt. Their old sessions stay ended. Audited as ``user.readmitted``.
+
+        Raises:
+            InputError: an unknown role, or the user is not disabled.
+        """
+        if role not in WEB_ROLES:
+            raise InputError(f"unknown role {role!r}; use one of {list(WEB_ROLES)}")
+        with self.sessions.begin() as session:
+            row = self._row(session, ref)
+            if not row.disabled:
+                raise InputError(f"{row.username!r} is an active user, not a removed one; "
+                                 "there is nothing to re-admit (change what they may do by "
+                                 "disabling and re-admitting them)")
+            old_role, old_account = row.role, row.account_id
+            row.role, row.disabled, row.password_hash = role, False, None
+            row.totp_secret, row.totp_last_step, row.account_id = None, None, None
+            row.failed_logins, row.locked_until = 0, None
+            revoke_sessions(session, row.id)
+            burnt = _burn_tokens(session, row.id)
+            self._audit(session, "user.readmitted", row.id, by=by, role=role,
+                        previous_role=old_role, unlinked_account=old_account,
+                        tokens_burnt=burnt)
+            return User.of(row)
+
     def issue_token(self, ref: str, purpose: str, *, valid: timedelta, by: str) -> str:
         """A one-time token for ``purpose`` (shown once; only its digest is stored)."""
         token = new_token()
@@ -419,6 +450,16 @@ def _claim_step(session: Session, row: WebUser, step: int) -> bool:
         return False
     set_committed_value(row, "totp_last_step", step)  # what the database holds now
     return True
+
+
+def _burn_tokens(session: Session, user_id: str) -> int:
+    """Mark every unused one-time token of a user used; returns how many."""
+    now = utcnow()
+    rows = session.execute(select(WebToken).where(
+        WebToken.user_id == user_id, WebToken.used_at.is_(None))).scalars().all()
+    for row in rows:
+        row.used_at = now
+    return len(rows)
 
 
 def revoke_sessions(session: Session, user_id: str, *, keep: str | None = None) -> int:
