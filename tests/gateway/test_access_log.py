@@ -15,6 +15,7 @@ from bastion.serve._logs import scrub_path
 
 KEY = "sk-proj-" + "Q7x" * 12
 """A key as a client might send it to the wrong place."""
+PASSWORD = "Upstream-pw-" + "9" * 8
 
 
 @pytest.mark.parametrize(("path", "shown"), [
@@ -31,13 +32,14 @@ def test_the_log_shows_a_paths_shape_not_its_values(path: str, shown: str) -> No
     assert scrub_path(path) == shown
 
 
-def test_gateway_run_writes_no_key_sent_in_the_url_to_its_log(tmp_path: Path) -> None:
+def test_gateway_run_writes_no_key_of_a_url_to_its_log(tmp_path: Path) -> None:
     """``bastion gateway run`` as an operator starts it: a key in a query string (401) or in
-    the path (a base URL that holds the key: 404) reaches stderr's access log masked. The path
-    was written whole before."""
+    the path (a base URL that holds the key: 404) reaches the access log masked, and so do
+    the credentials of the upstream's URL in the start-up line. The path and the upstream's
+    URL were written whole before."""
     config = tmp_path / "gw.yaml"
-    config.write_text("upstream:\n  base_url: http://127.0.0.1:9/v1\n"
-                      f"database_url: sqlite:///{tmp_path / 'gw.db'}\n")
+    config.write_text(f"upstream:\n  base_url: http://bastion:{PASSWORD}@127.0.0.1:9/v1"
+                      f"?key={KEY}\ndatabase_url: sqlite:///{tmp_path / 'gw.db'}\n")
     port, log = free_port(), tmp_path / "gw.log"
     with log.open("w") as stderr:
         server = subprocess.Popen(
@@ -54,8 +56,9 @@ def test_gateway_run_writes_no_key_sent_in_the_url_to_its_log(tmp_path: Path) ->
             server.wait(timeout=30)
     written = log.read_text()
     assert (query.status_code, path.status_code) == (401, 404)
-    assert KEY not in written
     assert KEY[8:20] not in written
+    assert PASSWORD not in written
+    assert "-> http://***@127.0.0.1:9/v1?…" in written
     assert '"GET /v1/models?… HTTP/1.1" 401' in written
     assert '"GET /v1/***/models HTTP/1.1" 404' in written
 

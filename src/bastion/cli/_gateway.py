@@ -18,6 +18,7 @@ from bastion.gateway._extract import trust_digest
 from bastion.gateway._factory import CONFIG_ENV
 from bastion.gateway._protocol import HeadDeadline
 from bastion.serve import log_config
+from bastion.serve._logs import redacted_url
 
 ConfigOption = Annotated[Path | None, typer.Option(
     "--config", "-c", help="Gateway YAML config; BASTION_GATEWAY__... env vars override it.")]
@@ -45,7 +46,8 @@ def run(config: ConfigOption = None,
     settings = load_config(config)
     if workers > 1 and not settings.redis_url:
         _refuse_unshared_limits(workers, allow=per_worker_limits)
-    console.print(f"gateway on http://{host}:{port}/v1 -> {settings.upstream.base_url}")
+    console.print(f"gateway on http://{host}:{port}/v1 -> "
+                  f"{redacted_url(settings.upstream.base_url)}")
     if workers == 1:
         _serve(create_app(settings), settings, host, port, proxy)
         return

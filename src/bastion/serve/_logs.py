@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
+import urllib.parse
 from typing import Any
 
 MASK = "***"
@@ -43,6 +44,17 @@ def scrub_path(path: str) -> str:
     shown = "/".join(part if not part or _WORD.fullmatch(part) else MASK
                      for part in path.split("/"))
     return shown + ("/…" if cut else "") + ("?…" if query else "")
+
+
+def redacted_url(url: str) -> str:
+    """A configured URL (an upstream's) as a log line may show it: its credentials
+    (``user:password@``, or a token as the user) written :data:`MASK`, its query string cut
+    (``?…``). ``gateway run`` printed ``-> http://user:PASSWORD@host/v1?key=...`` at start."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{MASK}@{host}" if "@" in parts.netloc else host
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", "")) \
+        + ("?…" if "?" in url else "")
 
 
 class DropQuery(logging.Filter):
