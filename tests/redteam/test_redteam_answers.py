@@ -422,3 +422,31 @@ def test_a_blocked_value_no_answer_could_hold_is_refused_naming_what_it_takes(
     assert "'blocked_value' takes a value" in message
     assert "-T 'blocked_value=[blocked, filtered]'" in message, "says how to write a list"
     assert "valid string" not in message, "not the first branch of a union's complaint"
+
+
+def test_a_streamed_or_web_page_answer_says_what_to_fix_not_to_read_plain_text() -> None:
+    # Both said 'not JSON ... set option response_path empty': for a stream of server-sent
+    # events that fix scored the raw 'data: {...}' lines as the reply (and did so silently with
+    # response_path already empty); for a login page it scored the page.
+    events = "data: {\"delta\": \"I can\"}\n\ndata: {\"delta\": \"not\"}\n\n"
+    for response_path in ("response", ""):
+        with pytest.raises(TargetError) as info:
+            _send(_http(lambda r: httpx.Response(
+                200, text=events, headers={"content-type": "text/event-stream"}),
+                response_path=response_path))
+        assert "a stream of server-sent events" in str(info.value)
+        assert '"stream": false' in str(info.value)
+        assert "-T response_path=" not in str(info.value)
+    with pytest.raises(TargetError) as info:
+        _send(_http(lambda r: httpx.Response(200, text=events)))
+    assert "a stream of server-sent events" in str(info.value), "known by its 'data:' lines"
+    with pytest.raises(TargetError) as info:
+        _send(_http(lambda r: httpx.Response(
+            200, text="<!doctype html><title>Sign in</title>",
+            headers={"content-type": "text/html; charset=utf-8"})))
+    assert "is not JSON but a web page" in str(info.value)
+    assert "option 'url' is the API" in str(info.value)
+    flask = _http(lambda r: httpx.Response(200, text="Hello!",
+                                           headers={"content-type": "text/html"}),
+                  response_path="")
+    assert _send(flask) == "Hello!", "a plain-text API may call its answer text/html"

@@ -22,8 +22,8 @@ The URL takes the text slots too (``{prompt}``, ``{session_id}``, ``{context}``,
 each value percent-encoded whole, for APIs called as ``GET https://bot.example/api?q={prompt}``
 or with the conversation in the path (:mod:`._url`). When the URL carries ``{prompt}`` and
 ``body`` is left out, no body is sent. A template that puts the prompt nowhere is refused.
-A redirect is not followed (a POST's body is dropped after a 301 or 302): it is an error that
-names where it points, never an empty reply read as a refusal.
+A redirect, a stream of server-sent events or a web page where JSON was due is an error that
+says what to fix, never a reply to score (:mod:`._answer`).
 
 A template (body and URL) with neither ``{messages}`` nor ``{session_id}`` can carry only one
 message: a multi-turn conversation sent to it is a configuration error, never silently cut to
@@ -57,6 +57,7 @@ from bastion.redteam._canary import planted
 from bastion.redteam._config import check_userinfo, credentials, public_url
 from bastion.redteam._errors import TargetError
 from bastion.redteam._types import Message, Reply, Secrets
+from bastion.redteam.targets._answer import not_json, redirected, streamed
 from bastion.redteam.targets._blocked import (
     BlockRule,
     blocked_statuses,
@@ -353,35 +354,21 @@ class HttpTarget(Target):
                               f"{status_hint(response.status_code, _HINTS)}",
                               retryable=response.status_code in RETRYABLE,
                               retry_after=retry_after(response))
-        if 300 <= response.status_code < 400:
-            raise TargetError(self._redirected(response))
+        unreadable = (redirected(self._shown, response) if 300 <= response.status_code < 400
+                      else streamed(self._shown, response))
+        if unreadable:
+            raise TargetError(unreadable)
         if not self.response_path:
             return _Answer(response.text, False, session)
         try:  # bytes that are not UTF-8 read as U+FFFD, as a plain-text answer's do
             data = json.loads(response.text)
         except ValueError as exc:
-            raise TargetError(f"the answer from {self._shown} is not JSON ({exc}; it begins "
-                              f"{response.text[:80]!r}); for an API that answers plain text, "
-                              "set option 'response_path' empty (-T response_path=)") from exc
+            raise TargetError(not_json(self._shown, response, exc)) from exc
         try:
             text = reply_text(json_path(data, self.response_path), self.response_path)
         except (ValueError, KeyError) as exc:
             raise TargetError(f"cannot read the reply from {self._shown}: {exc}") from exc
         return _Answer(text, False, self._session_in(data, session))
-
-    def _redirected(self, response: httpx.Response) -> str:
-        """Why a redirect is not followed, and where it points: a plain-text answer read its
-        empty body as a refusal (every attack defended), a JSON one said it was not JSON."""
-        location = response.headers.get("location")
-        if location is None:
-            return (f"{self._shown} answered HTTP {response.status_code} without a Location, "
-                    f"so no reply: {response.text[:200]!r}; check option 'url'")
-        # httpx reads the Location before us: one that is no URL fails the request earlier.
-        where = public_url(str(response.url.join(location)))
-        return (f"{self._shown} answered HTTP {response.status_code}, a redirect to "
-                f"{where[:200]}; set option 'url' to where it points (Bastion does not follow "
-                "redirects: after a 301 or 302 the prompt in a POST's body would be dropped, "
-                "and headers such as Authorization are not sent to another host)")
 
     def _blocked(self, response: httpx.Response) -> str | None:
         """The reply standing for a block that a JSON answer names at option 'blocked_path',
