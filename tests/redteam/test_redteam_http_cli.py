@@ -163,3 +163,25 @@ def test_a_redirect_is_an_error_naming_where_it_points_not_an_empty_refusal(
                      "--retries", "0", "--harm-tier", "rules", "-q")
     assert code == 3, out
     assert "answered HTTP 300 without a Location, so no reply: 'pick one'" in out
+
+
+def test_a_guardrails_several_markers_given_as_a_list_on_the_command_line(
+        cli: typer.Typer, api: Api, tmp_path: Path) -> None:
+    # -T 'blocked_value=[blocked, filtered]' was refused ('takes str | int | float | bool').
+    markers = iter(["filtered", "blocked", "ok"])
+
+    def guarded(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+        data = {"status": next(markers), "response": "I can't help with that."}
+        return 200, {"content-type": "application/json"}, json.dumps(data).encode()
+
+    api.answer = guarded
+    log = tmp_path / "run.jsonl"
+    code, out = _run(cli, "-t", "http", "-T", f"url={api.base}/chat", "-T",
+                     "blocked_path=status", "-T", "blocked_value=[blocked, filtered]",
+                     "-p", "harmful", "--limit", "3", "--concurrency", "1", "--harm-tier",
+                     "rules", "--log", str(log), "-q")
+    assert code == 0, out
+    turns = [a["turns"][0] for a in _attempts(log)]  # type: ignore[index]
+    assert sorted((t["blocked"], t["response"]) for t in turns) == [
+        (False, "I can't help with that."), (True, '[blocked: status is "blocked"]'),
+        (True, '[blocked: status is "filtered"]')]
