@@ -101,6 +101,24 @@ def test_approval_creates_a_red_teamer_with_a_one_time_link(web: WebStack) -> No
     assert web.login("approved-one").get("/network/agreements").status_code == 200
 
 
+def test_approving_a_removed_members_new_application_says_how_to_readmit(
+        web: WebStack) -> None:
+    """A removed member who applies again under their name: approval cannot create the user
+    (the name is theirs), so the reviewer is told to re-admit them, not to 'pick another
+    name' (which an applicant's application cannot do)."""
+    removed = web.ctx.users.create("reapplier", "red-teamer", password=PASSWORD)
+    web.ctx.users.set_disabled(removed.id, True, by="test")
+    _post_apply(web, username="reapplier")
+    app = next(a for a in _store(web).applications("pending") if a.username == "reapplier")
+    client = web.login("triager")
+    response = client.post(f"/network/applications/{app.id}/approve", data={
+        "csrf_token": web.csrf(client, f"/network/applications/{app.id}")})
+    assert response.status_code == 400
+    assert "is the name of a removed member" in response.text
+    assert "re-admits them on the Users page" in response.text
+    assert _store(web).application(app.id).status == "pending"
+
+
 def test_rejection_needs_a_reason_and_decisions_are_final(web: WebStack) -> None:
     _post_apply(web, username="rejected-one")
     app = next(a for a in _store(web).applications() if a.username == "rejected-one")

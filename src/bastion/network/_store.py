@@ -156,10 +156,24 @@ class NetworkStore:
         with self.sessions() as session:
             pending = self._application(session, application_id)
             self._must_be_pending(pending)
+        self._name_is_free(pending.username)
         user = self.users.create(pending.username, "red-teamer", email=pending.email, by=by)
         token = self.users.issue_token(user.id, "set-password", valid=LINK_VALID, by=by)
         info = self._decide(application_id, "approved", reason.strip() or None, by, user.id)
         return info, token
+
+    def _name_is_free(self, username: str) -> None:
+        """Refuse an approval whose user name is taken, saying what the reviewer can do (the
+        applicant cannot rename an application)."""
+        taken = self.users.find(username)
+        if taken is None:
+            return
+        if taken.disabled:
+            raise InputError(f"{username!r} is the name of a removed member; to take them back, "
+                             "an admin re-admits them on the Users page (they start afresh), "
+                             "then reject this application saying so")
+        raise InputError(f"a user named {username!r} exists already; reject this application "
+                         "and ask the applicant to apply under another name")
 
     def reject(self, application_id: str, reason: str, *, by: str) -> ApplicationInfo:
         """Reject with a reason (required: the applicant is owed one)."""
