@@ -18,7 +18,7 @@ import pytest
 
 from bastion.errors import ConfigError
 from bastion.redteam import Attacker, Campaign, make_config
-from bastion.redteam._config import credentials, public_url, scrub
+from bastion.redteam._config import credentials, public_options, public_url, scrub
 from bastion.redteam.reports import write_reports
 from bastion.redteam.targets._http import HttpTarget
 from bastion.redteam.targets._openai import OpenAITarget
@@ -149,3 +149,12 @@ def test_a_key_in_the_body_or_extra_body_can_come_from_the_environment(
     model = OpenAITarget("http://m.test/v1", extra_body={"api_key": "${MODEL_KEY}", "n": 1})
     assert model.extra_body == {"api_key": KEY, "n": 1}
     assert KEY in model.credentials
+
+
+def test_a_session_id_header_is_a_template_the_log_keeps_even_under_a_secret_name() -> None:
+    # -T 'headers={"X-Session-Token": "{session_id}"}' (6ef4064) was logged as '[redacted]'
+    # for its name, so a rerun refused to start until the slot was typed again.
+    options = {"url": "http://bot/chat", "headers": {
+        "X-Session-Token": "{session_id}", "Authorization": "Bearer sk-live-123456"}}
+    assert public_options(options)["headers"] == {"X-Session-Token": "{session_id}",
+                                                  "Authorization": "[redacted]"}

@@ -152,7 +152,10 @@ def make_config(**settings: Any) -> CampaignConfig:
 
 
 def _secret(name: str, value: object) -> bool:
-    return bool(_SECRET_NAME.search(name)) and "${" not in str(value)
+    """True for a secret-named value that is no template: '${NAME}' names a variable and
+    '{session_id}' is the HTTP target's slot (a rerun asked for a redacted one again)."""
+    return bool(_SECRET_NAME.search(name)) and not any(
+        mark in str(value) for mark in ("${", "{session_id}"))
 
 
 def public_url(url: str) -> str:
