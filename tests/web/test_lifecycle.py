@@ -183,3 +183,17 @@ def test_inviting_a_removed_member_back_readmits_them_afresh(web: WebStack) -> N
     assert again.status_code == 400
     assert "is an active user, not a removed one" in again.text
     assert web.ctx.users.get("returning").role == "viewer"
+
+
+def test_a_removed_users_unused_link_dies_with_the_removal(web: WebStack) -> None:
+    """An invited user removed before using their link cannot set a password with it (and so
+    cannot be half-back when re-admitted: re-admission issues a new link)."""
+    user = web.ctx.users.create("never-started", "developer")
+    link = web.ctx.users.issue_token(user.id, "set-password", valid=timedelta(days=1),
+                                     by="test")
+    admin = web.login("admin")
+    assert admin.post(f"/admin/users/{user.id}/disable", data={
+        "disabled": "1", "csrf_token": web.csrf(admin)}).status_code == 303
+    page = web.client().get("/set-password", params={"token": link})
+    assert page.status_code == 404
+    assert "unknown, used or expired" in page.text

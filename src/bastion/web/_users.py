@@ -326,12 +326,14 @@ class UserStore:
             return User.of(row)
 
     def set_disabled(self, ref: str, disabled: bool, *, by: str, reason: str = "") -> User:
-        """Disable (or re-enable) a user; disabling ends their sessions."""
+        """Disable (or re-enable) a user; disabling ends their sessions and burns their
+        unused one-time links (a removed user's invitation must not outlive the removal)."""
         with self.sessions.begin() as session:
             row = self._row(session, ref)
             row.disabled = disabled
             if disabled:
                 revoke_sessions(session, row.id)
+                _burn_tokens(session, row.id)
             self._audit(session, "user.disabled" if disabled else "user.enabled", row.id,
                         by=by, reason=reason)
             return User.of(row)
