@@ -450,3 +450,27 @@ def test_a_streamed_or_web_page_answer_says_what_to_fix_not_to_read_plain_text()
                                            headers={"content-type": "text/html"}),
                   response_path="")
     assert _send(flask) == "Hello!", "a plain-text API may call its answer text/html"
+
+
+def test_a_target_not_reached_in_time_is_told_apart_from_a_slow_one() -> None:
+    # A connect timeout (a firewall dropping packets, a VPN not up) said 'a slow model needs
+    # a larger option timeout': raised to 300, every attempt then waited 300 s to fail.
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectTimeout("", request=request)
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("", request=request)
+
+    targets = (lambda handler: _http(handler, timeout=2),
+               lambda handler: OpenAITarget("http://model.test/v1", timeout=2,
+                                            transport=httpx.MockTransport(handler)))
+    for make in targets:
+        with pytest.raises(TargetError) as info:
+            anyio.run(make(unreachable).send, [Message("user", "hi")])
+        assert "could not connect to http://" in str(info.value)
+        assert "within 2 s" in str(info.value)
+        assert "a larger option 'timeout' will not help" in str(info.value)
+        with pytest.raises(TargetError) as info:
+            anyio.run(make(slow).send, [Message("user", "hi")])
+        assert "did not answer within 2 s" in str(info.value)
+        assert "-T timeout=300" in str(info.value)

@@ -77,7 +77,13 @@ from bastion.redteam.targets._template import (
     reply_text,
 )
 from bastion.redteam.targets._url import check_url, expand_url, fill_url
-from bastion.redteam.targets._wire import RETRYABLE, retry_after, send_bounded, status_hint
+from bastion.redteam.targets._wire import (
+    RETRYABLE,
+    retry_after,
+    send_bounded,
+    status_hint,
+    timed_out,
+)
 
 
 @dataclass(frozen=True)
@@ -337,9 +343,8 @@ class HttpTarget(Target):
             response = await send_bounded(self._client, self._client.build_request(
                 self.method, url, headers=headers,
                 content=content.encode("utf-8") if content else None))
-        except httpx.TimeoutException as exc:  # its text is often empty: 'cannot reach URL: '
-            raise TargetError(f"{self._shown} did not answer within {self.timeout:g} s; a slow "
-                              "model needs a larger option 'timeout' (-T timeout=300)",
+        except httpx.TimeoutException as exc:
+            raise TargetError(timed_out(self._shown, self.timeout, exc),
                               retryable=True) from exc
         except httpx.HTTPError as exc:
             raise TargetError(f"cannot reach {self._shown}: {exc}", retryable=True) from exc

@@ -24,6 +24,7 @@ from bastion.redteam.targets._wire import (
     parse_response,
     request_body,
     send_bounded,
+    timed_out,
     tool_function,
 )
 
@@ -132,7 +133,8 @@ class OpenAITarget(Target):
             response = await send_bounded(
                 self._client, self._client.build_request("POST", "/chat/completions", json=body))
         except httpx.TimeoutException as exc:
-            raise TargetError(f"target timed out after {self.timeout}s", retryable=True) from exc
+            raise TargetError(timed_out(public_url(self.base_url), self.timeout, exc),
+                              retryable=True) from exc
         except httpx.HTTPError as exc:
             raise TargetError(f"cannot reach target {public_url(self.base_url)}: {exc}",
                               retryable=True) from exc

@@ -55,6 +55,18 @@ async def send_bounded(client: httpx.AsyncClient, request: httpx.Request, *,
                           request=request)
 
 
+def timed_out(shown: str, timeout: float, error: httpx.TimeoutException) -> str:
+    """What a timeout means: a target never reached (a firewall dropping packets, a VPN not
+    up), which a larger timeout only makes slower to fail, or a slow answer, which it helps.
+    httpx's own text is often empty."""
+    if isinstance(error, httpx.ConnectTimeout):
+        return (f"could not connect to {shown} within {timeout:g} s: check that its host and "
+                "port are reachable from here (a firewall dropping packets or a VPN not "
+                "connected looks like this); a larger option 'timeout' will not help")
+    return (f"{shown} did not answer within {timeout:g} s; a slow model needs a larger option "
+            "'timeout' (-T timeout=300)")
+
+
 def request_body(model: str, messages: Sequence[Message], *, temperature: float,
                  max_tokens: int, tools: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """A chat-completions request body."""
