@@ -510,6 +510,9 @@ def test_a_url_environment_reference_is_filled_encoded_and_never_recorded(
 
 @pytest.mark.parametrize(("url", "options", "says"), [
     ("http://x/api", {"body": "", "method": "GET"}, "puts the prompt nowhere"),
+    # A GET whose URL lost its {prompt} was sent the default JSON body, unasked.
+    ("http://x/api?q=", {"method": "GET"}, r"a GET carries the prompt in its URL.*q=\{prompt"),
+    ("http://x/api/{session_id}", {"method": "delete"}, "a DELETE carries the prompt"),
     ("http://x/api?q={prompt}", {"body": '{"s": "{session_id}"}'}, None),
     ("http://x/api?q={promt}", {"method": "GET"}, r"did you mean \{prompt\}\?"),
     ("http://x/api?q={messages}", {}, "conversation is a JSON array"),
@@ -527,6 +530,14 @@ def test_url_slots_that_cannot_work_are_refused_before_any_request(
         return
     with pytest.raises(ConfigError, match=says):
         HttpTarget(url, **options)  # type: ignore[arg-type]
+
+
+def test_a_get_with_a_body_given_is_sent_as_told() -> None:
+    # Some APIs read a GET's body (Elasticsearch-style): only a body never given is refused.
+    with _loopback(lambda path: {"response": "ok"}) as (base, seen):
+        _ask(HttpTarget(f"{base}/api", method="GET", body='{"q": "{prompt}"}'),
+             [Message("user", "hi")])
+    assert [(r.method, r.body) for r in seen] == [("GET", b'{"q": "hi"}')]
 
 
 def test_a_post_target_keeps_its_default_body_and_a_url_prompt_drops_it() -> None:

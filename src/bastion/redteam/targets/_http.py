@@ -21,7 +21,8 @@ is sent as written. Header values may name environment variables as ``${NAME}``.
 The URL takes the text slots too (``{prompt}``, ``{session_id}``, ``{context}``, ``{system}``),
 each value percent-encoded whole, for APIs called as ``GET https://bot.example/api?q={prompt}``
 or with the conversation in the path (:mod:`._url`). When the URL carries ``{prompt}`` and
-``body`` is left out, no body is sent. A template that puts the prompt nowhere is refused.
+``body`` is left out, no body is sent; a GET or DELETE without either is refused (it was
+sent the default JSON body). A template that puts the prompt nowhere is refused.
 A redirect, a stream of server-sent events or a web page where JSON was due is an error that
 says what to fix, never a reply to score (:mod:`._answer`).
 
@@ -76,7 +77,7 @@ from bastion.redteam.targets._template import (
     json_path,
     reply_text,
 )
-from bastion.redteam.targets._url import check_url, expand_url, fill_url
+from bastion.redteam.targets._url import check_url, default_body, expand_url, fill_url
 from bastion.redteam.targets._wire import (
     RETRYABLE,
     retry_after,
@@ -104,8 +105,6 @@ _HINTS = {401: _HEADERS, 403: f"{_HEADERS}, or list 403 in 'blocked_status' if i
 #: The methods a chat API is called with (a typo, 'PSOT', was sent and met a 501); a GET or
 #: DELETE carries the prompt in the URL (https://bot/api?q={prompt}).
 _METHODS = ("POST", "PUT", "PATCH", "GET", "DELETE")
-#: The body when the option is left out: none when the URL carries the prompt.
-_BODY = '{"prompt": "{prompt}"}'
 
 
 def _key(messages: Sequence[Message]) -> str:
@@ -123,8 +122,8 @@ class HttpTarget(Target):
         body: the request body template with ``{prompt}``, ``{messages}``, ``{session_id}``,
             ``{context}`` and ``{system}`` slots (see the module docstring); ``${ENV}``
             references are filled from the environment and never logged. Left out:
-            ``{"prompt": "{prompt}"}``, or no body when ``url`` carries ``{prompt}``; empty
-            (``-T body=``): no body.
+            ``{"prompt": "{prompt}"}``, or no body when ``url`` carries ``{prompt}`` (a GET
+            or DELETE must); empty (``-T body=``): no body.
         method: HTTP method: POST, PUT, PATCH, GET or DELETE (a GET or DELETE carries the
             prompt in ``url``).
         headers: request headers; ``${ENV}`` references are expanded, and ``{session_id}``
@@ -173,9 +172,9 @@ class HttpTarget(Target):
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"HTTP target option 'url' {public_url(url)!r} must start with "
                               "http:// or https://")
+        check_url(url, session_path)  # first: a slot's typo is named before a missing one
         if body is None:
-            body = "" if "{prompt}" in url else _BODY
-        check_url(url, session_path)
+            body = default_body(method, url)
         check_headers(headers or {})
         check_template(body, session_path, context, system_prompt, url=url, headers=headers)
         for option, path in (("response_path", response_path), ("session_path", session_path)):

@@ -28,6 +28,7 @@ from bastion.redteam.targets._template import did_you_mean, fill_env
 _SLOT = re.compile(r"\{(prompt|session_id|context|system)\}")
 _NAMED = re.compile(r"(?<!\$)\{[A-Za-z_][A-Za-z0-9_]*\}")
 _NAMES = ("{prompt}", "{session_id}", "{context}", "{system}")
+_BODY = '{"prompt": "{prompt}"}'
 
 
 def _parts(url: str) -> tuple[str, str, str, str]:
@@ -66,6 +67,21 @@ def check_url(url: str, session_path: str) -> None:
                           "so the first request would have none; put {session_id} in the "
                           "query (?session={session_id}) or the body, or leave 'session_path' "
                           "empty for Bastion to make the ids")
+
+
+def default_body(method: str, url: str) -> str:
+    """The body when option 'body' is left out: none when ``url`` carries ``{prompt}``,
+    else ``{"prompt": "{prompt}"}``; for a GET or DELETE, a ConfigError (a URL that lost its
+    slot was sent a JSON body nobody asked for, which many servers and proxies drop)."""
+    if "{prompt}" in url:
+        return ""
+    if method.upper() in ("GET", "DELETE"):
+        raise ConfigError(f"HTTP target option 'method' is {method.upper()}, but option 'url' "
+                          f"has no {{prompt}} slot and option 'body' is not given: a "
+                          f"{method.upper()} carries the prompt in its URL; add it "
+                          "(-T 'url=https://host/api?q={prompt}'), or give -T body=... if "
+                          "the API reads this method's body")
+    return _BODY
 
 
 def expand_url(url: str) -> tuple[str, tuple[str, ...]]:
