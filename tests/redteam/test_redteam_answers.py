@@ -3,6 +3,8 @@ fix it; they never crash the campaign (session 32's black-box pass, /tmp/s32/h9/
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import gzip
 import json
 from pathlib import Path
@@ -474,3 +476,20 @@ def test_a_target_not_reached_in_time_is_told_apart_from_a_slow_one() -> None:
             anyio.run(make(slow).send, [Message("user", "hi")])
         assert "did not answer within 2 s" in str(info.value)
         assert "-T timeout=300" in str(info.value)
+
+
+def test_a_retry_after_given_as_a_date_is_waited_for() -> None:
+    # RFC 9110 lets Retry-After be an HTTP date (some gateways send one): it was ignored, so a
+    # rate-limited target was retried after the short backoff and every retry met the 429.
+    later = email.utils.format_datetime(
+        datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=120), usegmt=True)
+    waits = []
+    for value in (later, "Wed, 21 Oct 2015 07:28:00 GMT", "7", "soon"):
+        busy = _http(lambda r, v=value: httpx.Response(429, headers={"retry-after": v}))
+        with pytest.raises(TargetError) as info:
+            _send(busy)
+        assert info.value.retryable
+        waits.append(info.value.retry_after)
+    assert waits[0] is not None
+    assert 115 < waits[0] <= 120, "the date, as seconds from now"
+    assert waits[1:] == [0.0, 7.0, None], "a past date: no wait; a number as before"

@@ -8,6 +8,8 @@ content_filter``) becomes ``Reply(blocked=True)``, not an error.
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -131,12 +133,22 @@ def _error_code(response: httpx.Response) -> str:
 
 
 def retry_after(response: httpx.Response) -> float | None:
-    """A response's ``Retry-After`` in seconds (the number form), or None."""
+    """A response's ``Retry-After`` in seconds, given as a number or as an HTTP date (RFC
+    9110; a date was ignored, so a rate-limited target was retried too soon), or None."""
     value = response.headers.get("retry-after")
-    try:
-        return None if value is None else max(0.0, float(value))
-    except ValueError:
+    if value is None:
         return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is GMT; one written without a zone is read so
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
 
 
 def parse_response(response: httpx.Response) -> Reply:
