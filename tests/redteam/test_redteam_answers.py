@@ -383,7 +383,9 @@ def test_a_failure_or_an_unlisted_error_naming_a_block_is_still_an_error() -> No
 
 
 @pytest.mark.parametrize(("options", "says"), [
-    ({"blocked_value": "content_filter"}, "'blocked_path' is not"),
+    ({"blocked_value": "content_filter"}, "'blocked_value' 'content_filter' is set but "
+                                          "option 'blocked_path' is not"),
+    ({"blocked_value": ["a", "b"]}, r"'blocked_value' \['a', 'b'\] is set"),
     ({"blocked_path": "data"}, "every answer would read as blocked"),
     ({"blocked_path": "$..code"}, "'blocked_path' '\\$..code' is not a path"),
 ])

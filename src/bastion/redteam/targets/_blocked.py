@@ -48,8 +48,8 @@ class BlockRule:
         a value with no path, or a path that holds every reply (each would read as blocked)."""
         check_path(self.path, "blocked_path")
         if self.values and not self.path:
-            raise ConfigError(f"HTTP target option 'blocked_value' {list(self.values)!r} is "
-                              "set but "
+            shown = self.values[0] if len(self.values) == 1 else list(self.values)
+            raise ConfigError(f"HTTP target option 'blocked_value' {shown!r} is set but "
                               "option 'blocked_path' is not: set it to where the answer says "
                               "it was blocked (-T blocked_path=error.code)")
         reply = steps(response_path)
