@@ -12,6 +12,7 @@ import pyotp
 from tests.web.conftest import PASSWORD, WebStack, csrf_of
 
 from bastion.network import DOCUMENTS, NetworkStore
+from bastion.web import SESSION_COOKIE
 
 
 def _login(web: WebStack, username: str, totp: str = "") -> httpx.Response:
@@ -197,3 +198,40 @@ def test_a_removed_users_unused_link_dies_with_the_removal(web: WebStack) -> Non
     page = web.client().get("/set-password", params={"token": link})
     assert page.status_code == 404
     assert "unknown, used or expired" in page.text
+
+
+def _session_id(web: WebStack, client: httpx.Client) -> str:
+    live = web.ctx.logins.lookup(client.cookies[SESSION_COOKIE])
+    assert live is not None
+    return live.id
+
+
+def test_sessions_are_listed_and_the_others_can_be_ended(web: WebStack) -> None:
+    """A lost phone or a shared computer: the account page lists the live sessions and ends
+    one or all of the others; another user's session cannot be ended from here."""
+    web.ctx.users.create("many-devices", "viewer", password=PASSWORD)
+    here, phone, laptop = (web.login("many-devices") for _ in range(3))
+    bystander = web.login("developer")
+    page = here.get("/account").text
+    assert page.count('name="session" value="sess_') == 2
+    assert page.count("this session") == 1
+    current, phone_id = (_session_id(web, client) for client in (here, phone))
+    assert phone_id in page
+    token = csrf_of(page)
+    assert here.post("/account/sessions/end", data={
+        "session": current, "csrf_token": token}).status_code == 400
+    assert here.post("/account/sessions/end", data={
+        "session": phone_id, "csrf_token": token}).status_code == 303
+    assert "1 other session ended" in here.get("/account").text
+    assert phone.get("/account").status_code == 303
+    assert laptop.get("/account").status_code == 200
+    other_user = web.ctx.logins.live(web.ctx.users.get("developer").id)[0].id
+    here.post("/account/sessions/end", data={"session": other_user, "csrf_token": token})
+    assert bystander.get("/account").status_code == 200
+    assert here.post("/account/sessions/end", data={"csrf_token": token}).status_code == 303
+    assert laptop.get("/account").status_code == 303
+    assert here.get("/account").status_code == 200
+    user = web.ctx.users.get("many-devices").id
+    ended = [e for e in web.ctx.audit.events() if e["type"] == "user.sessions_ended"
+             and e["user_id"] == user]
+    assert [e["ended"] for e in ended] == [1, 0, 1]

@@ -46,3 +46,16 @@ def test_disabling_then_readmitting_a_user(pages: Pages, web: WebStack) -> None:
     user = web.ctx.users.get("leaver")
     assert (user.role, user.disabled, user.has_password) == ("developer", False, False)
     assert pages.violations() == []
+
+
+def test_logging_out_everywhere_else(pages: Pages, web: WebStack) -> None:
+    web.ctx.users.create("two-browsers", "viewer", password=PASSWORD)
+    other = pages.login("two-browsers")
+    page = pages.login("two-browsers")
+    page.goto("/account")
+    expect(page.locator("text=this session")).to_have_count(1)
+    page.click("text=Log out everywhere else")
+    expect(page.locator("main")).to_contain_text("1 other session ended")
+    other.goto("/account")
+    assert "/login" in other.url
+    assert pages.violations() == []

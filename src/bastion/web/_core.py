@@ -99,12 +99,13 @@ def _account_context(request: Request, me: Identity) -> dict[str, Any]:
     assert me.user is not None
     secret = ctx.users.start_totp()
     return {"totp_allowed": me.user.role in TOTP_ROLES, "totp_secret": secret,
-            "totp_uri": totp_uri(secret, me.user.username, ctx.settings.totp_issuer)}
+            "totp_uri": totp_uri(secret, me.user.username, ctx.settings.totp_issuer),
+            "live_sessions": ctx.logins.live(me.user.id)}
 
 
 @router.get("/account")
 def account(request: Request, me: Identity = requires(P.ACCOUNT_VIEW)) -> HTMLResponse:
-    """Your account: change password, turn on two-factor or move it to a new app."""
+    """Your account: change password, two-factor, the sessions that are logged in."""
     return render(request, "core/account.html", _account_context(request, me))
 
 
@@ -204,6 +205,23 @@ def move_totp(request: Request, password: Annotated[str, Form(max_length=2000)],
                       {**_account_context(request, me), "error": error}, status_code=400)
     flash(request, "two-factor now uses the new authenticator app: the old one no longer "
                    "works, and your other sessions have ended", "ok")
+    return RedirectResponse("/account", status_code=303)
+
+
+@router.post("/account/sessions/end")
+def end_sessions(request: Request, session: Annotated[str, Form(max_length=40)] = "",
+                 me: Identity = requires(P.ACCOUNT_UPDATE)) -> Response:
+    """End one of your other sessions (``session``) or, without it, every other one: a lost
+    phone or a shared computer stays logged in no longer. Audited as ``user.sessions_ended``."""
+    ctx = web_context(request)
+    assert me.user is not None
+    if session and session == me.session_id:
+        raise InputError("that is this session; use 'Log out' to end it")
+    ended = ctx.logins.end(me.user.id, session or None, keep=me.session_id)
+    ctx.audit.append([{"type": "user.sessions_ended", "user_id": me.user.id,
+                       "by": me.user.id, "session": session or "all others", "ended": ended,
+                       "address": _client(request)}])
+    flash(request, f"{ended} other session{'' if ended == 1 else 's'} ended", "ok")
     return RedirectResponse("/account", status_code=303)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -14,7 +14,16 @@ from bastion.accounts._model import aware
 from bastion.store import utcnow
 from bastion.web._secrets import digest, new_token
 from bastion.web._tables import WebSession, WebUser
-from bastion.web._users import User
+from bastion.web._users import User, revoke_sessions
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """One of a user's live sessions, as the account page lists them (no token, no digest)."""
+
+    id: str
+    created_at: datetime
+    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,29 @@ class SessionStore:
                 WebSession.digest == digest(token))).scalar_one_or_none()
             if row is not None and row.revoked_at is None:
                 row.revoked_at = utcnow()
+
+    def live(self, user_id: str) -> list[SessionInfo]:
+        """The user's sessions that still work, newest first."""
+        now = utcnow()
+        with self.sessions() as session:
+            rows = session.execute(select(WebSession).where(
+                WebSession.user_id == user_id, WebSession.revoked_at.is_(None)
+            ).order_by(WebSession.created_at.desc())).scalars()
+            return [SessionInfo(row.id, aware(row.created_at), aware(row.expires_at))
+                    for row in rows if aware(row.expires_at) > now]
+
+    def end(self, user_id: str, session_id: str | None = None, *,
+            keep: str | None = None) -> int:
+        """End one session of the user (``session_id``) or, without it, every one but
+        ``keep``; returns how many ended. Another user's session id ends nothing."""
+        with self.sessions.begin() as session:
+            if session_id is None:
+                return revoke_sessions(session, user_id, keep=keep)
+            row = session.get(WebSession, session_id)
+            if row is None or row.user_id != user_id or row.revoked_at is not None:
+                return 0
+            row.revoked_at = utcnow()
+            return 1
 
     def flash(self, session_id: str, level: str, message: str) -> None:
         """Queue a message shown on the next page the session loads."""
