@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import pytest
 from tests.services import fresh_database
 
 from bastion.monitor import KEY_ENV, AuditLog
+from bastion.network import DOCUMENTS, NetworkStore
 from bastion.store import close_store, open_store
 from bastion.testing import serve_app
 from bastion.web import WEB_ROLES, WebContext, WebRole, WebSettings, create_web_app
@@ -82,6 +84,21 @@ class WebStack:
         """Close every client."""
         for client in self._clients:
             client.close()
+
+
+def join_live_engagement(stack: WebStack, user: Any, name: str) -> tuple[Any, str]:
+    """``user`` accepts the agreements and joins a new engagement ``name`` that runs for the
+    next hour (model ``m``, route ``chat``, no quotas): the engagement and the member's key."""
+    network = stack.ctx.service(NetworkStore.of)
+    for doc in DOCUMENTS:
+        network.accept(user.id, doc.name, doc.version)
+    now = datetime.now(UTC)
+    eng = network.create_engagement(
+        name=name, description="", models=["m"], routes=["chat"], categories_in=[],
+        categories_out=[], rules="", starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(hours=1), requests_per_minute=None, tokens_per_minute=None,
+        by="test")
+    return eng, network.join(eng.id, user)[1]
 
 
 @contextmanager

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pyotp
-from tests.web.conftest import PASSWORD, WebStack, csrf_of
+from tests.web.conftest import PASSWORD, WebStack, csrf_of, join_live_engagement
 
-from bastion.network import DOCUMENTS, NetworkStore
+from bastion.network import NetworkStore
 from bastion.web import SESSION_COOKIE
 
 
@@ -108,16 +108,7 @@ def _removed_member(web: WebStack, name: str) -> dict[str, object]:
     one-time link; then an admin disables them through the page."""
     users, accounts = web.ctx.users, web.ctx.accounts
     user = users.create(name, "triager", password=PASSWORD)
-    network = web.ctx.service(NetworkStore.of)
-    for doc in DOCUMENTS:
-        network.accept(user.id, doc.name, doc.version)
-    now = datetime.now(UTC)
-    eng = network.create_engagement(
-        name=f"before-removal-{name}", description="", models=["m"], routes=["chat"],
-        categories_in=[], categories_out=[], rules="", starts_at=now - timedelta(minutes=1),
-        ends_at=now + timedelta(hours=1), requests_per_minute=None, tokens_per_minute=None,
-        by="test")
-    engagement_key = network.join(eng.id, user)[1]
+    eng, engagement_key = join_live_engagement(web, user, f"before-removal-{name}")
     account = accounts.create_account(f"{name}-api", "user", by="test")
     api_key = accounts.create_key(account.id, by="test")[1]
     users.link_account(user.id, account.id, by="test")
@@ -235,3 +226,24 @@ def test_sessions_are_listed_and_the_others_can_be_ended(web: WebStack) -> None:
     ended = [e for e in web.ctx.audit.events() if e["type"] == "user.sessions_ended"
              and e["user_id"] == user]
     assert [e["ended"] for e in ended] == [1, 0, 1]
+
+
+def test_readmitting_a_user_disabled_before_keys_were_revoked_ends_their_old_keys(
+        web: WebStack) -> None:
+    """Users disabled by an older version kept live keys; re-admitting them ends those keys
+    before anything new is given."""
+    users, accounts = web.ctx.users, web.ctx.accounts
+    user = users.create("disabled-long-ago", "developer", password=PASSWORD)
+    account = accounts.create_account("long-ago-api", "user", by="test")
+    api_key = accounts.create_key(account.id, by="test")[1]
+    users.link_account(user.id, account.id, by="test")
+    engagement_key = join_live_engagement(web, user, "long-ago")[1]
+    users.set_disabled(user.id, True, by="old version")  # no key revoked, as before
+    assert accounts.authenticate(api_key) is not None
+    assert accounts.authenticate(engagement_key) is not None
+    admin = web.login("admin")
+    response = admin.post(f"/admin/users/{user.id}/readmit", data={
+        "role": "viewer", "csrf_token": web.csrf(admin, "/admin/users")})
+    assert response.status_code == 200, response.text
+    assert accounts.authenticate(api_key) is None
+    assert accounts.authenticate(engagement_key) is None

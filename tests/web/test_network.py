@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from tests.web.conftest import PASSWORD, WebStack, csrf_of
+from tests.web.conftest import PASSWORD, WebStack, csrf_of, join_live_engagement
 
 from bastion.errors import InputError
 from bastion.network import DOCUMENTS, NetworkStore
@@ -301,20 +301,13 @@ def test_network_store_on_postgres(web_pg: WebStack) -> None:
     store.add_note(app.id, "looks fine", by=web_pg.ctx.users.get("admin").id)
     store.approve(app.id, by="test")
     user = web_pg.ctx.users.get("pg-user")
-    for doc in DOCUMENTS:
-        store.accept(user.id, doc.name, doc.version)
-    now = datetime.now(UTC)
-    eng = store.create_engagement(
-        name="pg", description="", models=["m"], routes=["chat"], categories_in=[],
-        categories_out=[], rules="", starts_at=now - timedelta(minutes=1),
-        ends_at=now + timedelta(hours=1), requests_per_minute=None, tokens_per_minute=None,
-        by="test")
-    info, key = store.join(eng.id, user)
-    assert web_pg.ctx.accounts.authenticate(key) is not None
+    eng, key = join_live_engagement(web_pg, user, "pg")
+    info = web_pg.ctx.accounts.authenticate(key)
+    assert info is not None
     store.remove_member(eng.id, user.id, by="test", reason="done")
     assert web_pg.ctx.accounts.authenticate(key) is None
     assert store.application(app.id).notes[0].text == "looks fine"
-    assert info.expires_at == eng.ends_at
+    assert info.key.expires_at == eng.ends_at
 
 
 def test_htmx_note_gets_a_fragment_with_the_header_token_only(web: WebStack) -> None:

@@ -67,6 +67,11 @@ def readmit(request: Request, user_id: str, role: Annotated[str, Form(max_length
 def _readmit(request: Request, me: Identity, user_id: str, role: str) -> HTMLResponse:
     assert me.user is not None
     users = web_context(request).users
+    before = users.find(user_id)
+    if before is not None and before.disabled:
+        # A user disabled before removals revoked keys may still hold live ones: end them
+        # now, so that nothing of before survives re-admission.
+        _end_grants(request, before, by=me.user.id)
     try:
         user = users.readmit(user_id, role, by=me.user.id)  # type: ignore[arg-type]
     except InputError as exc:
@@ -113,17 +118,23 @@ def disable(request: Request, user_id: str, disabled: Annotated[str, Form(max_le
                          "role and send them the new one-time link")
     if user_id == me.user.id:
         raise InputError("you cannot disable yourself; ask another admin")
-    ctx = web_context(request)
-    user = ctx.users.set_disabled(user_id, True, by=me.user.id)
-    if user.account_id is not None:
-        for key in ctx.accounts.keys(user.account_id):
-            ctx.accounts.revoke_key(key.id, by=me.user.id)
-    for feature in request.app.state.features:
-        if feature.on_user_disabled is not None:
-            feature.on_user_disabled(ctx, user.id, me.user.id)
+    user = web_context(request).users.set_disabled(user_id, True, by=me.user.id)
+    _end_grants(request, user, by=me.user.id)
     flash(request, f"{user.username} is disabled: their sessions and keys no longer work",
           "ok")
     return RedirectResponse("/admin/users", status_code=303)
+
+
+def _end_grants(request: Request, user: User, *, by: str) -> None:
+    """Revoke the API keys of the user's linked account and let each feature end what it
+    gave them (the network: engagement keys). Idempotent."""
+    ctx = web_context(request)
+    if user.account_id is not None:
+        for key in ctx.accounts.keys(user.account_id):
+            ctx.accounts.revoke_key(key.id, by=by)
+    for feature in request.app.state.features:
+        if feature.on_user_disabled is not None:
+            feature.on_user_disabled(ctx, user.id, by)
 
 
 @router.get("/api/users")
