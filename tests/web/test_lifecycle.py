@@ -247,3 +247,29 @@ def test_readmitting_a_user_disabled_before_keys_were_revoked_ends_their_old_key
     assert response.status_code == 200, response.text
     assert accounts.authenticate(api_key) is None
     assert accounts.authenticate(engagement_key) is None
+
+
+def test_an_admin_resets_the_two_factor_of_a_user_who_lost_their_phone(web: WebStack) -> None:
+    """No recovery codes: a user with no old app cannot move two-factor, so another admin turns
+    it off (audited, their sessions end) and they log in with the password and enrol again."""
+    old, lost, _ = _with_totp(web, "lost-phone")
+    admin = web.login("admin")
+    token = web.csrf(admin, "/admin/users")
+    user = web.ctx.users.get("lost-phone")
+    assert f"/admin/users/{user.id}/reset-totp" in admin.get("/admin/users").text
+    assert _login(web, "lost-phone").status_code == 401  # the code is needed
+    assert admin.post(f"/admin/users/{user.id}/reset-totp",
+                      data={"csrf_token": token}).status_code == 303
+    assert lost.get("/account").status_code == 303
+    assert web.ctx.users.get("lost-phone").totp_enabled is False
+    assert _login(web, "lost-phone").status_code == 303
+    twice = admin.post(f"/admin/users/{user.id}/reset-totp", data={"csrf_token": token})
+    assert twice.status_code == 400
+    assert "off for &#39;lost-phone&#39; already" in twice.text
+    me = web.ctx.users.get("admin").id
+    own = admin.post(f"/admin/users/{me}/reset-totp", data={"csrf_token": token})
+    assert own.status_code == 400
+    assert "you cannot reset your own two-factor" in own.text
+    event = next(e for e in web.ctx.audit.events() if e["type"] == "user.totp_reset")
+    assert (event["user_id"], event["by"], event["sessions_ended"]) == (user.id, me, 2)
+    assert old.secret not in str(event)

@@ -102,6 +102,20 @@ def unlock(request: Request, user_id: str, me: Identity = requires(P.USERS_MANAG
     return RedirectResponse("/admin/users", status_code=303)
 
 
+@router.post("/admin/users/{user_id}/reset-totp")
+def reset_totp(request: Request, user_id: str,
+               me: Identity = requires(P.USERS_MANAGE)) -> Response:
+    """Turn off the two-factor of a user who lost their authenticator; their sessions end."""
+    assert me.user is not None
+    if user_id == me.user.id:
+        raise InputError("you cannot reset your own two-factor (a stolen session could drop "
+                         "it); move it to a new app on your account page, or ask another admin")
+    user = web_context(request).users.reset_totp(user_id, by=me.user.id)
+    flash(request, f"two-factor of {user.username} is off and their sessions have ended; they "
+                   "log in with their password and turn it on again", "ok")
+    return RedirectResponse("/admin/users", status_code=303)
+
+
 @router.post("/admin/users/{user_id}/disable")
 def disable(request: Request, user_id: str, disabled: Annotated[str, Form(max_length=5)] = "1",
             me: Identity = requires(P.USERS_MANAGE)) -> Response:

@@ -317,6 +317,25 @@ class UserStore:
                         sessions_ended=ended)
             return None
 
+    def reset_totp(self, ref: str, *, by: str) -> User:
+        """Turn two-factor off for a user who lost their authenticator (there are no recovery
+        codes): an admin's decision, after checking who is asking by other means. Every session
+        of the user ends; they log in with the password and turn two-factor on again. Audited
+        as ``user.totp_reset``.
+
+        Raises:
+            InputError: two-factor is off already.
+        """
+        with self.sessions.begin() as session:
+            row = self._row(session, ref)
+            if row.totp_secret is None:
+                raise InputError(f"two-factor is off for {row.username!r} already; nothing to "
+                                 "reset")
+            row.totp_secret, row.totp_last_step = None, None
+            ended = revoke_sessions(session, row.id)
+            self._audit(session, "user.totp_reset", row.id, by=by, sessions_ended=ended)
+            return User.of(row)
+
     def unlock(self, ref: str, *, by: str) -> User:
         """End a lock-out now and forget the failed logins."""
         with self.sessions.begin() as session:
