@@ -40,7 +40,8 @@ from bastion.web._render import flash, is_htmx, render
 from bastion.web._sessions import SessionStore
 from bastion.web._settings import WebSettings
 from bastion.web._tables import WebSession, WebToken, WebUser
-from bastion.web._users import TOTP_ROLES, Login, User, UserStore
+from bastion.web._totp import TOTP_ROLES
+from bastion.web._users import Login, User, UserStore
 
 __all__ = [
     "ADMINS",

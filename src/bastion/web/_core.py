@@ -15,7 +15,7 @@ from bastion.web._guard import SESSION_COOKIE, Identity, requires
 from bastion.web._permissions import Permission
 from bastion.web._render import flash, render, set_cookie
 from bastion.web._secrets import totp_uri
-from bastion.web._users import TOTP_ROLES
+from bastion.web._totp import TOTP_ROLES
 
 router = APIRouter()
 P = Permission

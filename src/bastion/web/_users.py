@@ -5,16 +5,14 @@ Every change is audited in the same transaction as the change (``bastion.monitor
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
 
 from bastion.accounts._model import aware
 from bastion.errors import InputError, NotFoundError
@@ -30,11 +28,7 @@ from bastion.web._secrets import (
     verify_password,
 )
 from bastion.web._tables import WebSession, WebToken, WebUser
-
-TOTP_ROLES: frozenset[WebRole] = frozenset({"admin", "triager"})
-_TOTP_SECRET = re.compile(r"[A-Z2-7]{32}")
-"""A secret as :func:`~bastion.web._secrets.new_totp_secret` makes it (160 bits, base32)."""
-"""Roles that may (and are encouraged to) turn on TOTP."""
+from bastion.web._totp import TOTP_ROLES, claim_step, new_secret_step
 
 
 @dataclass(frozen=True)
@@ -198,7 +192,7 @@ class UserStore:
         step = totp_step(row.totp_secret, code)
         if step is None:
             return self._failed(session, row, now, outcome="bad-totp", address=address)
-        if not _claim_step(session, row, step):  # this step or a later one was used: a replay
+        if not claim_step(session, row, step):  # this step or a later one was used: a replay
             return self._failed(session, row, now, outcome="totp-reused", address=address)
         return None
 
@@ -258,7 +252,7 @@ class UserStore:
             InputError: a secret that is not one :meth:`start_totp` makes, a wrong code, a
                 role without TOTP, or TOTP on already.
         """
-        step = _new_secret_step(secret, code)
+        step = new_secret_step(secret, code)
         with self.sessions.begin() as session:
             row = self._row(session, ref)
             if row.role not in TOTP_ROLES:
@@ -294,7 +288,7 @@ class UserStore:
             InputError: TOTP is off, or the new secret or its code is not right (nothing is
                 counted: the new code proves nothing about who is asking).
         """
-        step = _new_secret_step(secret, code)
+        step = new_secret_step(secret, code)
         now = utcnow()
         with self.sessions.begin() as session:
             row = self._row(session, ref)
@@ -439,38 +433,6 @@ class UserStore:
 
     def _audit(self, session: Session, kind: str, user_id: str, **fields: Any) -> None:
         self.audit.append_in(session, [{"type": kind, "user_id": user_id, **fields}])
-
-
-def _new_secret_step(secret: str, code: str) -> int:
-    """The time step of ``code`` under a new ``secret`` the account page issued.
-
-    Raises:
-        InputError: the secret is not one :func:`~bastion.web._secrets.new_totp_secret`
-            makes, or the code does not match it.
-    """
-    if not _TOTP_SECRET.fullmatch(secret):
-        raise InputError("the two-factor secret is not one this page issued (32 base32 "
-                         "characters); reload the account page and add the secret it shows")
-    step = totp_step(secret, code)
-    if step is None:
-        raise InputError("the code from the new app does not match; check the authenticator "
-                         "app's clock and type the current six digits")
-    return step
-
-
-def _claim_step(session: Session, row: WebUser, step: int) -> bool:
-    """Record ``step`` as the user's last accepted TOTP step, unless it is not newer than the
-    one recorded: a compare-and-set, so two logins racing with one code cannot both win."""
-    claimed = session.execute(
-        update(WebUser)
-        .where(WebUser.id == row.id,
-               or_(WebUser.totp_last_step.is_(None), WebUser.totp_last_step < step))
-        .values(totp_last_step=step)
-        .execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    set_committed_value(row, "totp_last_step", step)  # what the database holds now
-    return True
 
 
 def _burn_tokens(session: Session, user_id: str) -> int:
