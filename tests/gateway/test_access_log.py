@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ import httpx
 import pytest
 from tests.services import free_port
 
+from bastion.gateway._factory import CONFIG_ENV
 from bastion.serve._logs import scrub_path
 
 KEY = "sk-proj-" + "Q7x" * 12
@@ -40,22 +42,11 @@ def test_gateway_run_writes_no_key_of_a_url_to_its_log(tmp_path: Path) -> None:
     config = tmp_path / "gw.yaml"
     config.write_text(f"upstream:\n  base_url: http://bastion:{PASSWORD}@127.0.0.1:9/v1"
                       f"?key={KEY}\ndatabase_url: sqlite:///{tmp_path / 'gw.db'}\n")
-    port, log = free_port(), tmp_path / "gw.log"
-    with log.open("w") as stderr:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bastion.cli.main", "gateway", "run", "--config",
-             str(config), "--port", str(port)], stdout=stderr, stderr=stderr)
-        try:
-            base = f"http://127.0.0.1:{port}/v1"
-            _wait_for(f"{base}/models", server)
-            with httpx.Client(base_url=base) as client:
-                query = client.get("/models", params={"api_key": KEY})
-                path = client.get(f"/{KEY}/models")
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    log = tmp_path / "gw.log"
+    statuses = served_gets(["-m", "bastion.cli.main", "gateway", "run", "--config", str(config)],
+                           log, "/v1/models", ["/v1/models?api_key=" + KEY, f"/v1/{KEY}/models"])
     written = log.read_text()
-    assert (query.status_code, path.status_code) == (401, 404)
+    assert statuses == [401, 404]
     assert KEY[8:20] not in written
     assert PASSWORD not in written
     assert "-> http://***@127.0.0.1:9/v1?…" in written
@@ -63,11 +54,50 @@ def test_gateway_run_writes_no_key_of_a_url_to_its_log(tmp_path: Path) -> None:
     assert '"GET /v1/***/models HTTP/1.1" 404' in written
 
 
+def test_the_gateway_served_by_uvicorn_directly_writes_no_key_to_its_log(
+        tmp_path: Path) -> None:
+    """``uvicorn ...:app_from_env --factory``, without ``gateway run``'s log config: the app's
+    factory puts the filter on uvicorn's access logger. The key was written whole before."""
+    config = tmp_path / "gw.yaml"
+    config.write_text("upstream:\n  base_url: http://127.0.0.1:9/v1\n"
+                      f"database_url: sqlite:///{tmp_path / 'gw.db'}\n")
+    log = tmp_path / "gw.log"
+    statuses = served_gets(["-m", "uvicorn", "bastion.gateway._factory:app_from_env",
+                            "--factory"], log, "/v1/models",
+                           ["/v1/models?api_key=" + KEY, f"/v1/{KEY}/models"],
+                           env={CONFIG_ENV: str(config)})
+    written = log.read_text()
+    assert statuses == [401, 404]
+    assert KEY[8:20] not in written
+    assert '"GET /v1/models?… HTTP/1.1" 401' in written
+    assert '"GET /v1/***/models HTTP/1.1" 404' in written
+
+
+def served_gets(args: list[str], log: Path, ready: str, paths: list[str],
+                env: dict[str, str] | None = None) -> list[int]:
+    """Start ``python ARGS --port P`` (a server) with its output to ``log``, wait until it
+    answers ``ready``, GET each of ``paths`` (written as they are, query included), stop it,
+    and return the statuses."""
+    port = free_port()
+    with log.open("w") as output:
+        server = subprocess.Popen([sys.executable, *args, "--port", str(port)], stdout=output,
+                                  stderr=output, env={**os.environ, **(env or {})})
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait_for(base + ready, server)
+            with httpx.Client(base_url=base) as client:
+                return [client.get(path).status_code for path in paths]
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
 def _wait_for(url: str, server: subprocess.Popen[bytes]) -> None:
+    """Wait until ``server`` (a process) answers ``url``; fail if it exits or takes 60 s."""
     deadline = time.monotonic() + 60
     while True:
-        assert server.poll() is None, "the gateway exited while starting"
-        assert time.monotonic() < deadline, "the gateway did not start within 60 s"
+        assert server.poll() is None, "the server exited while starting"
+        assert time.monotonic() < deadline, "the server did not start within 60 s"
         try:
             httpx.get(url, timeout=1)
         except httpx.TransportError:

@@ -256,17 +256,17 @@ def test_the_access_log_never_shows_a_query_string() -> None:
     import logging
 
     from bastion.serve import log_config
-    from bastion.serve._logs import DropQuery
+    from bastion.serve._logs import ScrubPaths
 
     wiring = log_config()
     assert wiring["handlers"]["access"]["filters"] == ["drop_query"]
-    assert wiring["filters"]["drop_query"]["()"] is DropQuery
+    assert wiring["filters"]["drop_query"]["()"] is ScrubPaths
     key = "bst-" + "k" * 40
     record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
                                '%s - "%s %s HTTP/%s" %d',
                                ("127.0.0.1:5", "POST", f"/v1/chat/completions?api_key={key}",
                                 "1.1", 401), None)
-    assert DropQuery().filter(record)
+    assert ScrubPaths().filter(record)
     assert key not in record.getMessage()
     assert '"POST /v1/chat/completions?… HTTP/1.1" 401' in record.getMessage()
 

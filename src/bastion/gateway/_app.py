@@ -21,6 +21,7 @@ from bastion.gateway._protocol import GATEWAY_STATE
 from bastion.gateway._respond import GatewayError
 from bastion.gateway._routes import PATHS, router
 from bastion.gateway._state import Gateway
+from bastion.serve._logs import scrub_access_log
 from bastion.store import close_store
 
 
@@ -69,6 +70,7 @@ def create_app(config: GatewayConfig, *, strikes: StrikeStore | None = None) -> 
                        _unrouted_error(request, exc))
 
     app.add_exception_handler(HTTPException, unrouted)
+    scrub_access_log()  # served by uvicorn directly, the app gets no log_config: keys in URLs
     return app
 
 

@@ -12,6 +12,11 @@ short words (``/v1/chat/completions``), and any other segment is written ``***``
 allow-list rather than the secret detector: it also hides keys of formats no detector
 knows, and it costs microseconds where the detector took up to 5 ms on a 200-character path
 (the line is written on the event loop, for every request, unauthenticated ones included).
+
+``gateway run`` and ``bastion serve`` pass :func:`log_config` to uvicorn; an app served by
+uvicorn directly gets its filter from its factory (:func:`scrub_access_log`). The web app
+keeps more of a request (its ids, and query values that hold no secret) through the same
+functions, with its own rules (``bastion.web._accesslog``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import copy
 import logging
 import re
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 MASK = "***"
@@ -28,22 +34,33 @@ MASK = "***"
 MOST_CHARS = 200
 """The longest path read; a longer one is cut after its last whole segment within it."""
 
+ACCESS_LOGGER = "uvicorn.access"
+"""uvicorn's access logger, whose records :class:`ScrubPaths` rewrites."""
+
 #: A segment shown as it is: a word of up to 11 letters, or an API version (``v1``). Keys,
 #: tokens, card numbers and e-mail addresses all need digits, punctuation or more letters.
 _WORD = re.compile(r"[A-Za-z]{1,11}|v\d{1,2}")
 
 
-def scrub_path(path: str) -> str:
-    """``path`` as the access log may show it: without its query string (``?…`` marks one),
-    cut at a ``/`` past :data:`MOST_CHARS` (``/…``), and each segment that is not a short
-    word written as :data:`MASK`."""
-    path, query, _ = path.partition("?")
+def is_word(segment: str) -> bool:
+    """Whether a path segment is a short word (``completions``) or an API version (``v1``)."""
+    return _WORD.fullmatch(segment) is not None
+
+
+def scrub_path(path: str, keep: Callable[[str], bool] = is_word,
+               query: Callable[[str], str] | None = None) -> str:
+    """``path`` as the access log may show it: cut at a ``/`` past :data:`MOST_CHARS`
+    (``/…``), each segment that ``keep`` refuses written as :data:`MASK`, and its query
+    string cut (``?…``), or shown as ``query`` writes it."""
+    path, mark, rest = path.partition("?")
     cut = len(path) > MOST_CHARS
     if cut:
         path = path[:MOST_CHARS].rsplit("/", 1)[0]
-    shown = "/".join(part if not part or _WORD.fullmatch(part) else MASK
-                     for part in path.split("/"))
-    return shown + ("/…" if cut else "") + ("?…" if query else "")
+    shown = "/".join(part if not part or keep(part) else MASK for part in path.split("/"))
+    shown += "/…" if cut else ""
+    if not (mark and rest):
+        return shown
+    return shown + "?" + (query(rest) if query is not None else "…")
 
 
 def redacted_url(url: str) -> str:
@@ -57,15 +74,34 @@ def redacted_url(url: str) -> str:
         + ("?…" if "?" in url else "")
 
 
-class DropQuery(logging.Filter):
-    """Writes the path of uvicorn's access-log records as :func:`scrub_path` does."""
+class ScrubPaths(logging.Filter):
+    """Writes the path of uvicorn's access-log records as ``scrub`` shows it (by default
+    :func:`scrub_path`: the shape of the path, no query string)."""
+
+    def __init__(self, scrub: Callable[[str], str] = scrub_path) -> None:
+        super().__init__()
+        self.scrub = scrub
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record's path argument (uvicorn passes it as the third)."""
         args = record.args
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            record.args = (*args[:2], scrub_path(args[2]), *args[3:])
+            record.args = (*args[:2], self.scrub(args[2]), *args[3:])
         return True
+
+
+def scrub_access_log(scrub: Callable[[str], str] = scrub_path) -> None:
+    """Put a :class:`ScrubPaths` filter writing paths as ``scrub`` does on uvicorn's access
+    logger, for an app served without :func:`log_config` (``uvicorn module:app``).
+
+    One per process: it replaces the one an app built earlier in the process put there (the
+    web app's and the gateway's rules differ, and either keeps secrets out), so building an
+    app again does not stack filters.
+    """
+    logger = logging.getLogger(ACCESS_LOGGER)
+    for old in [f for f in logger.filters if isinstance(f, ScrubPaths)]:
+        logger.removeFilter(old)
+    logger.addFilter(ScrubPaths(scrub))
 
 
 def log_config() -> dict[str, Any]:
@@ -74,7 +110,7 @@ def log_config() -> dict[str, Any]:
     import uvicorn.config  # noqa: PLC0415 - the server is needed only when serving
 
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    config.setdefault("filters", {})["drop_query"] = {"()": DropQuery}
+    config.setdefault("filters", {})["drop_query"] = {"()": ScrubPaths}
     config["handlers"]["access"]["filters"] = ["drop_query"]
     config["loggers"]["bastion"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return config
