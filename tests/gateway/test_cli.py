@@ -123,6 +123,24 @@ def test_gateway_config_validates_and_reports_unknown_keys(cli: typer.Typer,
     assert "upstream.base_ur" in out
 
 
+def test_gateway_config_prints_no_password_of_its_urls(cli: typer.Typer,
+                                                        tmp_path: Path) -> None:
+    """The output is pasted into tickets and CI logs; it printed the passwords of the database
+    and Redis URLs (and of the upstream's) as they were configured."""
+    config = tmp_path / "gw.yaml"
+    config.write_text("upstream:\n  base_url: http://proxy:Up-pw-1234@127.0.0.1:9/v1\n"
+                      "database_url: postgresql://bastion:Db-pw-5678@db:5432/gw?sslmode=require"
+                      "&password=Db-pw-9012\nredis_url: redis://:Redis-pw-3456@redis:6379/0\n")
+    code, out = invoke(cli, "gateway", "config", "--config", str(config))
+    assert code == 0, out
+    assert "-pw-" not in out
+    shown = json.loads(out)
+    assert shown["database_url"] == ("postgresql://bastion:[redacted]@db:5432/gw"
+                                     "?sslmode=require&password=[redacted]")
+    assert shown["redis_url"] == "redis://:[redacted]@redis:6379/0"
+    assert shown["upstream"]["base_url"] == "http://proxy:[redacted]@127.0.0.1:9/v1"
+
+
 def test_account_limits_are_set_shown_and_cleared(cli: typer.Typer, db: str) -> None:
     code, out = invoke(cli, "accounts", "create", "team", "--rpm", "30", "--tpm", "9000",
                        "--db", db)

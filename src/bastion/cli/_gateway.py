@@ -17,6 +17,7 @@ from bastion.gateway import ENV_PREFIX, GatewayConfig, create_app, load_config
 from bastion.gateway._extract import trust_digest
 from bastion.gateway._factory import CONFIG_ENV
 from bastion.gateway._protocol import HeadDeadline
+from bastion.redteam._config import public_url
 from bastion.serve import log_config
 from bastion.serve._logs import redacted_url
 
@@ -102,8 +103,20 @@ def _serve(app: Any, settings: GatewayConfig, host: str, port: int, proxy: str |
 @gateway_app.command("config")
 @handle_errors
 def show_config(config: ConfigOption = None) -> None:
-    """Validate the config (file plus env overrides) and print the effective settings."""
-    print_json(load_config(config).model_dump(mode="json"))
+    """Validate the config (file plus env overrides) and print the effective settings, the
+    passwords of its URLs (``database_url``, ``redis_url``...) redacted."""
+    print_json(_public(load_config(config).model_dump(mode="json")))
+
+
+def _public(settings: Any) -> Any:
+    """``settings`` with each URL's password and secret query values redacted: the output is
+    pasted into tickets and CI logs, and it showed ``postgresql://user:PASSWORD@host``."""
+    if isinstance(settings, dict):
+        return {key: _public(value) for key, value in settings.items()}
+    if isinstance(settings, list):
+        return [_public(value) for value in settings]
+    return public_url(settings) if isinstance(settings, str) and "://" in settings \
+        else settings
 
 
 @gateway_app.command("trust")
