@@ -182,13 +182,17 @@ def custom_policies(run: Runner, folder: Path) -> dict[str, Any]:
 
 
 def transforms(run: Runner) -> dict[str, Any]:
+    """Recall on the blind harmful rows (plain and intent groups) as sent and transformed,
+    and the share of their benign twins flagged under the same transform: recall alone
+    cannot tell a request caught inside office prose from the prose itself being flagged."""
     rows = [r for r in jsonl(ROOT / "bench/blind/builtin_contrast.jsonl")
-            if r["label"] == 1 and r["group"] in ("plain", "intent")]
+            if r["group"] in ("plain", "intent")]
+    labels = [int(r["label"]) for r in rows]
     out: dict[str, Any] = {}
     for name, transform in TRANSFORMS.items():
-        texts = [transform(r["text"]) for r in rows]
-        result = run.score(texts, [1] * len(texts))
-        out[name] = {"recall": result["recall"], "n": result["n"]}
+        result = run.score([transform(r["text"]) for r in rows], labels)
+        out[name] = {"recall": result["recall"], "n": sum(labels),
+                     "benign_flagged": result["fpr"], "benign_n": len(labels) - sum(labels)}
     plain = out["plain"]["recall"] or 1.0
     for result in out.values():
         result["ratio_to_plain"] = round(result["recall"] / plain, 3)

@@ -242,16 +242,24 @@ def quality() -> str:
     custom += [f"| {name} | " + " | ".join(cell(p, name) for p in profiles) + " |"
                for name in first]
     lines += [*custom, ""]
-    trans = ["| transform | " + " | ".join(f"{p} recall | {p} ratio" for p in profiles) + " |",
-             "|---|" + "---:|" * (2 * len(profiles))]
+    trans = ["| transform | " + " | ".join(f"{p} recall | {p} ratio | {p} benign flagged"
+                                          for p in profiles) + " |",
+             "|---|" + "---:|" * (3 * len(profiles))]
     for name in data["profiles"][profiles[0]]["transforms"]:
-        cells = " | ".join(
-            f"{data['profiles'][p]['transforms'][name]['recall']:.2f} | "
-            f"{data['profiles'][p]['transforms'][name]['ratio_to_plain']:.2f}" for p in profiles)
+        cells = " | ".join(_transform_cells(data["profiles"][p]["transforms"][name])
+                           for p in profiles)
         trans.append(f"| {name} | {cells} |")
     lines += ["Recall on the blind set's harmful rows (plain and intent groups) as sent and "
-              "transformed; ratio = recall / plain recall:", "", *trans]
+              "transformed; ratio = recall / plain recall; benign flagged = share of their "
+              "benign twins flagged under the same transform (a carrier that is flagged "
+              "itself makes its recall meaningless):", "", *trans]
     return "\n".join(lines)
+
+def _transform_cells(found: dict[str, Any]) -> str:
+    flagged = found.get("benign_flagged")
+    return (f"{found['recall']:.2f} | {found['ratio_to_plain']:.2f} | "
+            + (f"{flagged:.2f}" if flagged is not None else "not measured"))
+
 
 def card() -> str:
     path = ROOT / "src/bastion/classify/artifacts/contextual/card.json"
