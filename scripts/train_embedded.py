@@ -4,8 +4,17 @@ them as plain-numpy artifacts. The default contextual model is built by
 
 Usage (from the repository root)::
 
-    python scripts/train_embedded.py                     # WordLlama heads (~1 minute)
+    python scripts/train_classifier.py prepare           # the contextual model's table
+    python scripts/train_embedded.py --table build/train/fit-input/table.jsonl.gz
+                                                         # the shipped WordLlama heads (~5 min)
+    python scripts/train_embedded.py                     # WordLlama heads on this script's
+                                                         # own corpus (~1 minute)
     python scripts/train_embedded.py --encoder minilm    # all-MiniLM-L6-v2 heads (~5 minutes)
+
+With ``--table`` the heads learn from the rows the default model learns from (split by
+near-duplicate clusters, frozen evaluation sets kept out), plus this script's own sources the
+table lacks and a share of benign rows also written as noise (:func:`noised`); dev figures
+are on the table's validation and test rows. Without it, the steps below apply.
 
 What it does:
 
@@ -32,8 +41,10 @@ scikit-learn is a development dependency only: the runtime reads the ``.npz`` wi
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
+import random
 import re
 import sys
 import time
@@ -193,11 +204,14 @@ class Row:
     harmful: bool = False
     split_key: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The split of the contextual model's table (``--table``): train, validation or test.
+    split: str = ""
 
     @property
     def dev(self) -> bool:
-        """True when the row belongs to the held-out dev split."""
-        return is_dev(self.split_key or self.text)
+        """True when the row is held out of training: not in the table's train split, or
+        (without a table) in the hashed dev split."""
+        return self.split != "train" if self.split else is_dev(self.split_key or self.text)
 
 
 def is_dev(text: str) -> bool:
@@ -540,6 +554,85 @@ def load_corpus(data: Path) -> list[Row]:
     return _dedupe(rows)
 
 
+def load_table(path: Path) -> list[Row]:
+    """The rows of the contextual model's training table (``scripts/train_classifier.py
+    prepare`` writes it: the same sources, near-duplicates of every frozen evaluation set
+    dropped, split train / validation / test by near-duplicate clusters), so the static
+    heads learn from what the default model does, the big benign sets included (CLINC150,
+    BANKING77, GSM8K, GPTeacher, Arena), and are measured on the same held-out rows."""
+    from bastion.training._sources import HEADS as TABLE_HEADS  # noqa: PLC0415
+    from bastion.training._sources import LICENCES as TABLE_LICENCES  # noqa: PLC0415
+
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        heads = json.loads(handle.readline())["heads"]
+        if tuple(heads) != HEADS or TABLE_HEADS != HEADS:
+            raise SystemExit(f"{path} has heads {heads}, these heads are {list(HEADS)}: "
+                             "prepare the table again with this checkout")
+        rows = []
+        for line in handle:
+            r = json.loads(line)
+            labels = {h: float(v) for h, v in zip(heads, r["labels"], strict=True) if v >= 0}
+            rows.append(Row(r["text"], r["source"], "table", labels, float(r["weight"]),
+                            harmful=labels.get("harm") == 1.0, split=r["split"],
+                            extra={"licence": TABLE_LICENCES.get(r["source"], "?")}))
+    return rows
+
+
+def with_own_sources(table: list[Row], data: Path) -> list[Row]:
+    """``table`` and the rows of this script's own corpus (:func:`load_corpus`) from sources
+    the table does not read (AILuminate's demo prompts, PyRIT's templates, our benign
+    templates): violent threats and crimes the table has few of. A row that is a
+    near-duplicate of a held-out table row or of a frozen evaluation set is dropped, as
+    ``prepare`` drops its own; the rest keep this script's hashed split (dev: ``val``)."""
+    from bastion.training._split import near_duplicates  # noqa: PLC0415
+
+    known = {r.source for r in table}
+    extra = [r for r in load_corpus(data) if r.source not in known]
+    probes = [r.text for r in table if r.split != "train"] + frozen_texts()
+    dropped = near_duplicates([r.text for r in extra], probes)
+    kept = [r for r, drop in zip(extra, dropped, strict=True) if not drop]
+    for row in kept:
+        row.split = "val" if row.dev else "train"
+    print(f"{len(kept)} rows of {len({r.source for r in kept})} sources the table lacks "
+          f"({sum(dropped)} near-duplicates of held-out or frozen texts dropped)")
+    return noised(table + kept)
+
+
+#: Share of benign train rows that also appear as noise (:func:`noised`).
+NOISE_SHARE = 0.15
+
+
+def noised(rows: list[Row]) -> list[Row]:
+    """``rows`` and, for a seeded share of the benign train rows, the same text as noise:
+    reversed, or with random capitals, nudged and shuffled letters (the red team's Best-of-N
+    converter), labelled benign. The table's harmful side holds social-media toxicity full of
+    misspellings and its benign side clean queries, so heads trained on it read noise itself
+    as harm (a reversed question about photo backups: harm 0.77). A disguised request is read
+    as it decodes by the runtime's second pass (``StaticClassifier._noise``), not by these
+    heads. Held-out rows are left as they are."""
+    from bastion.redteam.converters import BestOfN  # noqa: PLC0415
+
+    best_of_n, copies = BestOfN(), []
+    for row in rows:
+        u = _bucket("noise" + row.text)
+        if row.dev or u >= NOISE_SHARE or any(row.labels.values()) or not row.labels:
+            continue
+        text = row.text[::-1] if u < NOISE_SHARE / 2 else best_of_n.convert(
+            row.text, random.Random(row.text))
+        copies.append(Row(text, row.source, row.file, dict(row.labels), row.weight,
+                          extra=row.extra, split=row.split))
+    print(f"{len(copies)} benign train rows also read as noise")
+    return rows + copies
+
+
+def frozen_texts() -> list[str]:
+    """Texts of every frozen evaluation file the contextual model's table keeps out."""
+    from bastion.training import Paths  # noqa: PLC0415
+    from bastion.training._prepare import frozen_texts as read  # noqa: PLC0415
+
+    return read(Paths(ROOT, ROOT, ROOT).frozen)
+
+
 def _dedupe(rows: list[Row]) -> list[Row]:
     seen: set[str] = set()
     out = []
@@ -569,7 +662,7 @@ def featurize(texts: Sequence[str], encoder: str, cache: Path | None = None) -> 
     With ``cache``, dense embeddings are read from and added to ``<cache>/<encoder>.npz``
     (keyed by sha256 of the window), which makes MiniLM rebuilds fast.
     """
-    from bastion.classify._embedded import Features, encoder_for  # noqa: PLC0415
+    from bastion.classify._static import Features, encoder_for  # noqa: PLC0415
 
     enc = encoder_for(encoder)
     pieces = [first_window(t, encoder) for t in texts]
@@ -597,7 +690,7 @@ def _cached_dense(enc: Any, pieces: Sequence[str], path: Path) -> np.ndarray:
 
 
 def _concat(parts: Sequence[Any]) -> Any:
-    from bastion.classify._embedded import Features, SparseRows  # noqa: PLC0415
+    from bastion.classify._static import Features, SparseRows  # noqa: PLC0415
 
     offsets = np.cumsum([0] + [p.sparse.n for p in parts])
     sparse = SparseRows(
@@ -613,7 +706,7 @@ def design_matrix(features: Any) -> Any:
     """``[dense | SPARSE_SCALE * sparse]`` as a scipy CSR matrix for scikit-learn."""
     from scipy import sparse as sp  # noqa: PLC0415 - comes with scikit-learn
 
-    from bastion.classify._embedded import FEATURES  # noqa: PLC0415
+    from bastion.classify._static import FEATURES  # noqa: PLC0415
 
     s = features.sparse
     hashed = sp.csr_matrix((s.vals * SPARSE_SCALE, (s.rows, s.cols)),
@@ -832,9 +925,10 @@ def provenance(rows: Sequence[Row]) -> list[dict[str, Any]]:
     """What the artifact learned from: set, file, rows used for training, licence."""
     counts = Counter((r.source, r.file) for r in rows if not r.dev)
     dev_counts = Counter((r.source, r.file) for r in rows if r.dev)
+    licence = {(r.source, r.file): r.extra.get("licence") for r in rows}
     return [
         {"set": s, "file": f, "train_rows": n, "dev_rows": dev_counts.get((s, f), 0),
-         "licence": LICENCES[s]}
+         "licence": licence[(s, f)] or LICENCES[s]}
         for (s, f), n in sorted(counts.items())
     ]
 
@@ -854,7 +948,7 @@ def metadata(encoder: str, rows: Sequence[Row], command: str) -> dict[str, Any]:
     """Everything about the build except the metrics and the npz hash."""
     import sklearn  # noqa: PLC0415
 
-    from bastion.classify._embedded import FEATURES, encoder_for  # noqa: PLC0415
+    from bastion.classify._static import FEATURES, encoder_for  # noqa: PLC0415
 
     enc = encoder_for(encoder)
     return {
@@ -890,12 +984,14 @@ def subsample(rows: list[Row], caps: dict[str, int] | None) -> list[Row]:
     return [row for i, row in enumerate(rows) if i in keep]
 
 
-def build(encoder: str, data: Path, command: str, cache: Path | None = None) -> Path:
+def build(encoder: str, data: Path, command: str, cache: Path | None = None,
+          table: Path | None = None) -> Path:
     """Load, featurise, fit, measure and write one encoder's heads."""
-    from bastion.classify._embedded import Heads  # noqa: PLC0415
+    from bastion.classify._static import Heads  # noqa: PLC0415
 
     start = time.perf_counter()
-    rows = subsample(load_corpus(data), SOURCE_CAPS.get(encoder))
+    rows = subsample(with_own_sources(load_table(table), data) if table
+                     else load_corpus(data), SOURCE_CAPS.get(encoder))
     print(f"{len(rows)} rows ({sum(r.dev for r in rows)} dev) from "
           f"{len({r.source for r in rows})} sources")
     features = featurize([r.text for r in rows], encoder, cache)
@@ -905,6 +1001,10 @@ def build(encoder: str, data: Path, command: str, cache: Path | None = None) -> 
     arrays = quantise(fits, dim)
     arrays["background"] = background(rows, features.dense).astype(np.float16)
     meta = metadata(encoder, rows, command) | {"dim": dim}
+    if table:
+        meta["split"] = {"method": "the contextual model's table: near-duplicate clusters, "
+                                   "train / validation / test; dev figures on validation ('val') "
+                                   "and test together", "table": str(table.name)}
     centres = arrays["background"].astype(np.float32)
     meta["fewshot_calibration"], meta["fewshot_dev_metrics"] = fewshot_calibration(
         rows, features.dense, centres)
@@ -925,11 +1025,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--cache", type=Path, default=None,
                         help="folder to keep dense embeddings in between runs (optional)")
+    parser.add_argument("--table", type=Path, default=None,
+                        help="train on the contextual model's table instead "
+                             "(build/train/fit-input/table.jsonl.gz, written by "
+                             "'python scripts/train_classifier.py prepare')")
     args = parser.parse_args(argv)
-    if not args.data.is_dir():
+    if args.table is not None and not args.table.is_file():
+        parser.error(f"table {str(args.table)!r} not found; run 'python "
+                     "scripts/train_classifier.py prepare' first")
+    if args.table is None and not args.data.is_dir():
         parser.error(f"data folder {str(args.data)!r} not found; pass --data")
-    command = f"python scripts/train_embedded.py --encoder {args.encoder}"
-    build(args.encoder, args.data, command, args.cache)
+    command = f"python scripts/train_embedded.py --encoder {args.encoder}" + (
+        " --table build/train/fit-input/table.jsonl.gz (after 'python scripts/"
+        "train_classifier.py prepare')" if args.table else "")
+    build(args.encoder, args.data, command, args.cache, args.table)
     return 0
 
 
