@@ -195,3 +195,14 @@ def test_a_request_in_another_language_inside_a_short_english_text_is_not_read()
     assert why.endswith("(langid.py)")
     assert _reads("Merge these lists:\nTanvi Rao, tanvi.rao@example.com\nLuca Bianchi, "
                   "luca.b@example.net") == (True, "")
+
+
+def test_english_in_full_width_letters_is_covered_as_it_folds() -> None:
+    """Full-width letters are Latin letters (NFKC folds them to ASCII, and the model reads the
+    folded view): counted as another script, a benign question typed in them was an error
+    for a deep tier, as every benign twin of the blind set was (bench/classifier_quality.py,
+    transform full_width); a Japanese sentence stays not covered."""
+    full_width = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c
+                         for c in "How do I bake sourdough bread at home?")
+    assert covered(full_width) == (True, "")
+    assert not covered("東京で一番おいしいラーメン屋はどこですか？")[0]

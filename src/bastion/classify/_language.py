@@ -9,6 +9,7 @@ the embedded tier does not pass it as safe on its own say-so (see ``EmbeddedClas
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from bastion.classify._embed import embedder_vocabulary
 from bastion.models import language_identifier
@@ -21,6 +22,8 @@ _DIACRITIC_RANGE = "\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
 _MARKED = re.compile(f"[{_DIACRITIC_RANGE}]")
 #: Letters of the Latin script.
 _LATIN = re.compile(f"[A-Za-z{_DIACRITIC_RANGE}]")
+#: Full-width ASCII forms (U+FF01-U+FF5E), which NFKC folds to ASCII.
+_FULL_WIDTH = re.compile("[\uff01-\uff5e]+")
 _CODE = re.compile(r"[(){}\[\];=<>:/\\$#@`|]")
 _COMMON_TEXT = (
     "a about after again all also am an and any are as at be because been before being but by can "
@@ -120,6 +123,8 @@ def covered(text: str, *, identify: bool = True) -> tuple[bool, str]:
     too often takes for another language (a list of names, a line of arithmetic)."""
     if not text.isascii() and _symbol_code(text):
         return False, "it holds a long run of different symbols (an emoji encoding such as ecoji)"
+    if not text.isascii():  # full-width letters are Latin: the model reads them folded
+        text = _FULL_WIDTH.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), text)
     code = looks_like_code(text)  # before the data goes: a link or a sum is code's mark too
     text = without_data(text)
     letters = len(_LETTER.findall(text))
