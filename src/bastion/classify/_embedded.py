@@ -296,7 +296,7 @@ def _coverage(text: str, text_views: list[View], run_on: tuple[int, int] = RUN_O
     stop, so ``tanvi.rao@example.com`` became the "sentences" ``Tanvi Rao, tanvi.`` and
     ``com Luca Bianchi, luca.``, names that read as no English."""
     readable, why = covered(text)
-    if not readable:
+    if not readable and not _reads_as_decoded(text, text_views):
         return False, why
     read = text_views[0].text
     windowed = any(view.source == "window" for view in text_views)
@@ -312,6 +312,22 @@ def _coverage(text: str, text_views: list[View], run_on: tuple[int, int] = RUN_O
     if foreign_passage(text):
         return False, "a passage reads as a language other than English"
     return True, ""
+
+
+#: Readings of a whole text that the views make only when it decodes to English words
+#: (``_variants._hidden_language``): the model read the text as it decodes.
+_DECODED_WHOLE = frozenset({"reversed", "rot13", "rot47", "word-order", "turned", "caesar",
+                            "keyboard"})
+
+
+def _reads_as_decoded(text: str, text_views: list[View]) -> bool:
+    """Whether ``text``, not English as sent, is English once decoded: a view reads all of
+    it reversed, in rot13, ... (:data:`_DECODED_WHOLE`), and that reading is covered. A
+    benign question sent reversed or in rot13 was an error for a deep tier though the model
+    had read it (every benign twin of the blind set, bench/classifier_quality.py); a harmful
+    one is flagged by that reading either way."""
+    return any(view.source in _DECODED_WHOLE and view.start == 0 and view.end == len(text)
+               and covered(view.text)[0] for view in text_views)
 
 
 def _with_meta(verdict: Verdict, extra: dict[str, object]) -> Verdict:
