@@ -104,3 +104,19 @@ def _wait_for(url: str, server: subprocess.Popen[bytes]) -> None:
             time.sleep(0.2)
         else:
             return
+
+
+def test_the_api_served_by_uvicorn_directly_writes_no_key_to_its_log(tmp_path: Path) -> None:
+    """``uvicorn bastion.serve._app:create_app_from_env --factory``, without ``bastion
+    serve``'s log config: the API's factory puts the filter on uvicorn's access logger too.
+    The key in the path was written whole before."""
+    log = tmp_path / "api.log"
+    settings = '{"tier": "rules", "api_key_hashes": ["' + "0" * 64 + '"]}'
+    statuses = served_gets(["-m", "uvicorn", "bastion.serve._app:create_app_from_env",
+                            "--factory"], log, "/healthz",
+                           ["/v1/policies?api_key=" + KEY, f"/v1/{KEY}/classify"],
+                           env={"BASTION_SERVE_SETTINGS": settings})
+    written = log.read_text()
+    assert statuses == [401, 404]
+    assert KEY[8:20] not in written
+    assert '"GET /v1/***/classify HTTP/1.1" 404' in written

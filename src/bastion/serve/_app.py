@@ -15,6 +15,7 @@ from bastion.errors import ConfigError
 from bastion.serve._auth import KeyCheck
 from bastion.serve._errors import JSONResponse, install_error_handlers
 from bastion.serve._limits import BodyLimitMiddleware
+from bastion.serve._logs import scrub_access_log
 from bastion.serve._moderations import moderations_router
 from bastion.serve._routes import api_router, health_router
 from bastion.serve._service import Service
@@ -61,6 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(moderations_router(service), dependencies=[auth])
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    scrub_access_log()  # served by uvicorn directly, the app gets no log_config: keys in URLs
     return app
 
 
