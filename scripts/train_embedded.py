@@ -582,26 +582,25 @@ def with_own_sources(table: list[Row], data: Path) -> list[Row]:
     """``table`` and the rows of this script's own corpus (:func:`load_corpus`) from sources
     the table does not name (AILuminate's demo prompts, PyRIT's templates, our benign
     templates): violent threats and crimes the table has few of. A row that is a
-    near-duplicate of a held-out table row or of a frozen evaluation set is dropped, as
-    ``prepare`` drops its own; the rest keep this script's hashed split (dev: ``val``).
+    near-duplicate of any table row or of a frozen evaluation set is dropped: of a held-out
+    row, as ``prepare`` drops its own; of a train row, because it is a copy.
 
-    Sources are told apart by name, not by text: the table holds our prompt files
-    (``scripts/*_prompts.txt``) as ``bastion-own``, this corpus as ``bastion``, so 1,069 of
-    the rows added are copies of table rows (train-side copies train twice; those this
-    script's hash puts on the dev side sit beside their train-side twin in the artifact's
-    ``dev_metrics``). The shipped heads were built so; dropping rows whose text the table
-    holds is the fix, with a rebuild."""
+    Sources are named differently here and in the table (our prompt files are ``bastion``
+    here, ``bastion-own`` there), so a row is matched by its text, not by its source's name:
+    before, 1,069 rows added were copies of table rows (train-side copies trained twice;
+    those this script's hash put on the dev side sat beside their train-side twin). The rest
+    keep this script's hashed split (dev: ``val``)."""
     from bastion.training._split import near_duplicates  # noqa: PLC0415
 
     known = {r.source for r in table}
     extra = [r for r in load_corpus(data) if r.source not in known]
-    probes = [r.text for r in table if r.split != "train"] + frozen_texts()
+    probes = [r.text for r in table] + frozen_texts()
     dropped = near_duplicates([r.text for r in extra], probes)
     kept = [r for r, drop in zip(extra, dropped, strict=True) if not drop]
     for row in kept:
         row.split = "val" if row.dev else "train"
     print(f"{len(kept)} rows of {len({r.source for r in kept})} sources the table lacks "
-          f"({sum(dropped)} near-duplicates of held-out or frozen texts dropped)")
+          f"({sum(dropped)} near-duplicates of table rows or frozen texts dropped)")
     return table + kept
 
 
