@@ -320,13 +320,16 @@ def test_rerun_points_at_a_new_target(cli: typer.Typer, tmp_path: Path) -> None:
 
 def test_a_run_whose_every_reply_was_empty_says_so(cli: typer.Typer, server: Server) -> None:
     """Found in a black-box pass (issue 9): a response_path naming a field the server leaves
-    empty made every attack read as refused, and the run said nothing."""
+    empty made every attack read as refused, and the run said nothing. Since the HTTP target
+    reads empty text there as no reply (targets/_reply.py), each attempt is an error that
+    says so, and a run that judged nothing exits 3."""
     server.answer = lambda body: ""
     code, out = _invoke(cli, "run", "-t", "http", "-T", f"url={server.url}", "-p", "harmful",
                         "--limit", "3", "-q")
     said = " ".join(out.split())
-    assert code == 0, out
-    assert "every reply was empty (3 attempts)" in said
+    assert code == 3, out
+    assert "3 of 3 attempts errored" in said
+    assert "holds \"\" at option 'response_path' 'response'" in said
     server.answer = lambda body: "I can't help with that."
     code, out = _invoke(cli, "run", "-t", "http", "-T", f"url={server.url}", "-p", "harmful",
                         "--limit", "3", "-q")

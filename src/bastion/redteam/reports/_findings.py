@@ -124,7 +124,8 @@ def findings(attempts: Sequence[Attempt]) -> list[Finding]:
 
 def campaign_facts(header: dict[str, Any], attempts: Sequence[Attempt]) -> dict[str, str]:
     """Target, endpoint, model, date, version, seed, duration, attempts made of those
-    planned: the report's opening lines."""
+    planned, and a TLS line where the target's certificate was not checked (``verify:
+    false``): the report's opening lines."""
     config, options = _target(header)
     started = str(header.get("started_at", ""))
     ends = [float(a.meta["finished_at"]) for a in attempts if "finished_at" in a.meta]
@@ -142,6 +143,8 @@ def campaign_facts(header: dict[str, Any], attempts: Sequence[Attempt]) -> dict[
         "duration": duration or "(not recorded)",
         "attempts": _completeness(header, attempts),
         "fingerprint": str(header.get("fingerprint", "?")),
+        **({"TLS": "NOT CHECKED (target option verify: false)"}
+           if options.get("verify") is False else {}),
     }
 
 

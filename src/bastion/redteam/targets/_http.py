@@ -24,7 +24,14 @@ or with the conversation in the path (:mod:`._url`). When the URL carries ``{pro
 ``body`` is left out, no body is sent; a GET or DELETE without either is refused (it was
 sent the default JSON body). A template that puts the prompt nowhere is refused.
 A redirect, a stream of server-sent events or a web page where JSON was due is an error that
-says what to fix, never a reply to score (:mod:`._answer`).
+says what to fix, never a reply to score (:mod:`._answer`); so is an answer with no reply in
+it: an empty body, or nothing (a missing path, null, empty text) at ``response_path``
+(:mod:`._reply`, which says why empty text is not read as the model's answer).
+A server session is kept by :mod:`._sessions`.
+
+``timeout`` bounds a request whole (connecting, waiting and reading: a server that trickles
+its answer is cut off there), and ``verify`` says how the endpoint's TLS certificate is
+checked: the public roots, a CA bundle, or not at all, with a warning (:mod:`._tls`).
 
 A template (body and URL) with neither ``{messages}`` nor ``{session_id}`` can carry only one
 message: a multi-turn conversation sent to it is a configuration error, never silently cut to
@@ -41,15 +48,11 @@ customer record in its database).
 
 from __future__ import annotations
 
-import hashlib
 import json
-import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 from urllib.parse import quote_plus
 
-import anyio
 import httpx
 
 from bastion.errors import ConfigError
@@ -58,12 +61,13 @@ from bastion.redteam._canary import planted
 from bastion.redteam._config import check_userinfo, credentials, public_url
 from bastion.redteam._errors import TargetError
 from bastion.redteam._types import Message, Reply, Secrets
-from bastion.redteam.targets._answer import not_json, redirected, streamed
 from bastion.redteam.targets._blocked import (
     BlockRule,
     blocked_statuses,
     blocked_values,
 )
+from bastion.redteam.targets._reply import Answer, AnswerReader
+from bastion.redteam.targets._sessions import SessionKeeper
 from bastion.redteam.targets._template import (
     SLOT,
     authorization,
@@ -74,42 +78,14 @@ from bastion.redteam.targets._template import (
     expand_env,
     fill_env,
     json_escape,
-    json_path,
-    reply_text,
 )
+from bastion.redteam.targets._tls import tls_verify
 from bastion.redteam.targets._url import check_url, default_body, expand_url, fill_url
-from bastion.redteam.targets._wire import (
-    RETRYABLE,
-    retry_after,
-    send_bounded,
-    status_hint,
-    timed_out,
-)
+from bastion.redteam.targets._wire import request_failed, send_bounded
 
-
-@dataclass(frozen=True)
-class _Answer:
-    """One HTTP answer: the reply text, a guardrail block, the session id it carries."""
-
-    text: str
-    blocked: bool
-    session: str | None
-
-
-_HEADERS = "'headers' (the key it refuses; an ${ENV} reference must name the right variable)"
-_HINTS = {401: _HEADERS, 403: f"{_HEADERS}, or list 403 in 'blocked_status' if it means a "
-                              "guardrail blocked the prompt",
-          404: "'url'", 405: "'method'",
-          414: "'url' (a prompt is too long for a URL: put {prompt} in option 'body', with "
-               "method POST)"}
 #: The methods a chat API is called with (a typo, 'PSOT', was sent and met a 501); a GET or
 #: DELETE carries the prompt in the URL (https://bot/api?q={prompt}).
 _METHODS = ("POST", "PUT", "PATCH", "GET", "DELETE")
-
-
-def _key(messages: Sequence[Message]) -> str:
-    text = json.dumps([[m.role, m.content] for m in messages])
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class HttpTarget(Target):
@@ -148,7 +124,11 @@ class HttpTarget(Target):
         blocked_value: the value at ``blocked_path`` that means blocked (``content_filter``),
             or a list of them for a guardrail with several (``[blocked, filtered]``); unset:
             any value but null, false, 0 or an empty one.
-        timeout: seconds per request.
+        timeout: seconds one request may take in all (connecting, waiting and reading: an
+            answer still arriving then is cut off); a timeout is retryable.
+        verify: check the endpoint's TLS certificate: true (public roots), the path of a CA
+            bundle (PEM) for an internal CA or a self-signed certificate, or false (no check;
+            a warning, and the report says so).
         transport: an httpx transport (tests).
     """
 
@@ -167,8 +147,8 @@ class HttpTarget(Target):
                  # blocked_values: the option check's message for that union named its first
                  # branch only ('Input should be a valid string' for a list holding null).
                  blocked_value: object = None,
-                 timeout: float = 60.0, transport: httpx.AsyncBaseTransport | None = None,
-                 ) -> None:
+                 timeout: float = 60.0, verify: bool | str = True,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"HTTP target option 'url' {public_url(url)!r} must start with "
                               "http:// or https://")
@@ -207,9 +187,12 @@ class HttpTarget(Target):
         self._type = {} if given or not body else {
             "content-type": "application/json" if self._json else "text/plain"}
         self.timeout = timeout
-        self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
-        self._sessions: dict[str, str] = {}  # conversation-so-far key -> its open session id
-        self._lock = anyio.Lock()
+        self._client = httpx.AsyncClient(
+            timeout=timeout, transport=transport,
+            verify=tls_verify(verify, self._shown, "HTTP target option 'verify'"))
+        self._reader = AnswerReader(self._shown, response_path, session_path,
+                                    self.blocked_status, self.blocked, self.credentials)
+        self._sessions = SessionKeeper(self._ask, session_path, self._shown)
 
     @property
     def credentials(self) -> tuple[str, ...]:
@@ -276,7 +259,7 @@ class HttpTarget(Target):
                                   f"{self.context_refused}")
             prompt = f"{documents}\n\n{prompt}"
         if self._has("{session_id}"):
-            return await self._send_in_session(turns, prompt, documents)
+            return await self._sessions.send(turns, prompt, documents)
         if len([m for m in turns if m.role == "user"]) > 1:
             raise TargetError("HTTP target got a multi-turn conversation but option 'body' has "
                               "no {messages} or {session_id} slot; add one (or run single-turn "
@@ -284,49 +267,8 @@ class HttpTarget(Target):
         answer = await self._ask(prompt, context=documents)
         return Reply(answer.text, answer.blocked)
 
-    async def _send_in_session(self, turns: Sequence[Message], prompt: str,
-                               documents: str) -> Reply:
-        history = list(turns[:-1])
-        async with self._lock:
-            session = self._sessions.pop(_key(history), None)
-        if session is None:  # a new conversation, or one rewound: replay it in a new session
-            session = "" if self.session_path else uuid.uuid4().hex
-            for index, message in enumerate(m for m in history if m.role == "user"):
-                if index:
-                    self._going_on(session)
-                replayed = await self._ask(message.content, session=session, context=documents)
-                session = replayed.session or session
-        if history:
-            self._going_on(session)
-        answer = await self._ask(prompt, session=session, context=documents)
-        async with self._lock:
-            self._sessions[_key([*turns, Message("assistant", answer.text)])] = \
-                answer.session or session
-        return Reply(answer.text, answer.blocked)
-
-    def _going_on(self, session: str) -> None:
-        """Raise when a conversation goes on but the server never named its id: the next
-        turn would open a new conversation and the attack would silently be single-turn."""
-        if not session:
-            raise TargetError(f"{self._shown} named no conversation id at option "
-                              f"'session_path' {self.session_path!r} in its first answer, so a "
-                              "next turn would open a new conversation; point 'session_path' "
-                              "at the id in the answer, or leave it empty for Bastion to make "
-                              "the ids")
-
-    def _session_in(self, data: Any, session: str | None) -> str | None:
-        """The session id an answer names; the one in use when it names none (many APIs
-        return the id only in the answer that opens the conversation: every later turn
-        failed with 'response has no ...')."""
-        if not self.session_path:
-            return session
-        try:
-            return reply_text(json_path(data, self.session_path), self.session_path)
-        except (ValueError, KeyError):
-            return session or None
-
     async def _ask(self, prompt: str, messages: Sequence[Message] = (), session: str = "",
-                   context: str = "") -> _Answer:
+                   context: str = "") -> Answer:
         """One request: the URL and the body filled for a prompt, the conversation it ends,
         its session id and the planted context."""
         url = fill_url(self._url, {"prompt": prompt, "session_id": session, "context": context,
@@ -334,57 +276,18 @@ class HttpTarget(Target):
         return await self._request(url, self.render(prompt, messages, session, context),
                                    session or None)
 
-    async def _request(self, url: str, content: str, session: str | None) -> _Answer:
+    async def _request(self, url: str, content: str, session: str | None) -> Answer:
         headers = {**self._type,  # a Content-Type given in 'headers' wins
                    **{k: v.replace("{session_id}", session or "")
                       for k, v in self.headers.items()}}
         try:
             response = await send_bounded(self._client, self._client.build_request(
                 self.method, url, headers=headers,
-                content=content.encode("utf-8") if content else None))
-        except httpx.TimeoutException as exc:
-            raise TargetError(timed_out(self._shown, self.timeout, exc),
-                              retryable=True) from exc
+                content=content.encode("utf-8") if content else None), deadline=self.timeout)
         except httpx.HTTPError as exc:
-            raise TargetError(f"cannot reach {self._shown}: {exc}", retryable=True) from exc
-        if response.status_code in self.blocked_status:
-            return _Answer(f"[blocked: HTTP {response.status_code}]", True, session)
-        blocked = self._blocked(response)
-        if blocked:
-            return _Answer(blocked, True, session)
-        if response.status_code >= 400:
-            raise TargetError(f"{self._shown} answered HTTP {response.status_code}: "
-                              f"{response.text[:200]!r}"
-                              f"{status_hint(response.status_code, _HINTS)}",
-                              retryable=response.status_code in RETRYABLE,
-                              retry_after=retry_after(response))
-        unreadable = (redirected(self._shown, response) if 300 <= response.status_code < 400
-                      else streamed(self._shown, response))
-        if unreadable:
-            raise TargetError(unreadable)
-        if not self.response_path:
-            return _Answer(response.text, False, session)
-        try:  # bytes that are not UTF-8 read as U+FFFD, as a plain-text answer's do
-            data = json.loads(response.text)
-        except ValueError as exc:
-            raise TargetError(not_json(self._shown, response, exc)) from exc
-        try:
-            text = reply_text(json_path(data, self.response_path), self.response_path)
-        except (ValueError, KeyError) as exc:
-            raise TargetError(f"cannot read the reply from {self._shown}: {exc}") from exc
-        return _Answer(text, False, self._session_in(data, session))
-
-    def _blocked(self, response: httpx.Response) -> str | None:
-        """The reply standing for a block that a JSON answer names at option 'blocked_path',
-        or None; a failed or busy server's answer (5xx, 429) is never a block, as in
-        'blocked_status'."""
-        status = response.status_code
-        if not self.blocked.path or status >= 500 or status in RETRYABLE:
-            return None
-        try:
-            return self.blocked.reads(json.loads(response.text))
-        except ValueError:  # a plain-text answer says nothing at a JSON path
-            return None
+            raise request_failed(exc, self._shown, self.timeout, f"cannot reach {self._shown}"
+                                 ) from exc
+        return self._reader.read(response, session)
 
     async def aclose(self) -> None:
         """Close the connection pool."""

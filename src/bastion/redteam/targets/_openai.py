@@ -12,7 +12,6 @@ from bastion.errors import ConfigError
 from bastion.redteam._base import Target
 from bastion.redteam._canary import planted
 from bastion.redteam._config import check_userinfo, credentials, public_url
-from bastion.redteam._errors import TargetError
 from bastion.redteam._types import Message, Reply, Secrets
 from bastion.redteam.targets._template import (
     authorization,
@@ -20,11 +19,12 @@ from bastion.redteam.targets._template import (
     expand_env,
     fill_env,
 )
+from bastion.redteam.targets._tls import tls_verify
 from bastion.redteam.targets._wire import (
     parse_response,
     request_body,
+    request_failed,
     send_bounded,
-    timed_out,
     tool_function,
 )
 
@@ -47,7 +47,11 @@ class OpenAITarget(Target):
             ``messages`` or ``model``; ``${ENV}`` in a text field is filled from the
             environment and never logged.
         headers: more request headers; ``${ENV}`` references are expanded.
-        timeout: seconds per request (a timeout is retryable).
+        timeout: seconds one request may take in all (connecting, waiting and reading: an
+            answer still arriving then is cut off); a timeout is retryable.
+        verify: check the endpoint's TLS certificate: true (public roots), the path of a CA
+            bundle (PEM) for an internal CA or a self-signed certificate, or false (no check;
+            a warning, and the report says so).
         transport: an httpx transport (tests use ``httpx.MockTransport``).
     """
 
@@ -60,6 +64,7 @@ class OpenAITarget(Target):
                  tools: Sequence[str | dict[str, Any]] = (), temperature: float = 0.0,
                  max_tokens: int = 512, extra_body: dict[str, Any] | None = None,
                  headers: dict[str, str] | None = None, timeout: float = 60.0,
+                 verify: bool | str = True,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"target option 'base_url' {public_url(base_url)!r} must start "
@@ -94,6 +99,7 @@ class OpenAITarget(Target):
         self.tools = [tool_function(t) if isinstance(t, str) else dict(t) for t in tools]
         self.temperature, self.max_tokens, self.timeout = temperature, max_tokens, timeout
         self._transport = transport
+        self._verify = tls_verify(verify, public_url(self.base_url), "target option 'verify'")
         self._client: httpx.AsyncClient | None = None
 
     def _auth(self, api_key_env: str | None) -> dict[str, str]:
@@ -125,19 +131,19 @@ class OpenAITarget(Target):
         """POST the conversation to ``/chat/completions``."""
         if self._client is None:
             self._client = httpx.AsyncClient(base_url=self.base_url, headers=self._headers,
-                                             timeout=self.timeout, transport=self._transport)
+                                             timeout=self.timeout, verify=self._verify,
+                                             transport=self._transport)
         convo = ([Message("system", self._system)] if self._system else []) + list(messages)
         body = {**request_body(self.model, convo, temperature=self.temperature,
                                max_tokens=self.max_tokens, tools=self.tools), **self.extra_body}
+        shown = public_url(self.base_url)
         try:
             response = await send_bounded(
-                self._client, self._client.build_request("POST", "/chat/completions", json=body))
-        except httpx.TimeoutException as exc:
-            raise TargetError(timed_out(public_url(self.base_url), self.timeout, exc),
-                              retryable=True) from exc
+                self._client, self._client.build_request("POST", "/chat/completions", json=body),
+                deadline=self.timeout)
         except httpx.HTTPError as exc:
-            raise TargetError(f"cannot reach target {public_url(self.base_url)}: {exc}",
-                              retryable=True) from exc
+            raise request_failed(exc, shown, self.timeout, f"cannot reach target {shown}"
+                                 ) from exc
         return parse_response(response)
 
     async def aclose(self) -> None:

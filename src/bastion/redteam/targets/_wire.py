@@ -14,11 +14,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import anyio
 import httpx
 
 from bastion.errors import RuntimeFailure
 from bastion.redteam._errors import TargetError
 from bastion.redteam._types import Message, Reply
+from bastion.redteam.targets._tls import untrusted
 
 BLOCK_CODES = frozenset({"content_filter", "content_policy_violation", "policy_violation",
                          "blocked", "guardrail", "moderation"})
@@ -34,11 +36,30 @@ _SHAPE = ("a chat completions endpoint answers {'choices': [{'message': {'conten
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
 
 
+class Deadline(httpx.TimeoutException):
+    """The whole request (connecting, waiting, reading) took longer than its deadline.
+
+    httpx's own timeouts bound each wait (connect, each read) alone: a server sending one
+    byte a second never trips a 60 s read timeout, and kept a campaign waiting for hours."""
+
+
 async def send_bounded(client: httpx.AsyncClient, request: httpx.Request, *,
-                       sender: str = "the target",
-                       error: type[RuntimeFailure] = TargetError) -> httpx.Response:
+                       sender: str = "the target", error: type[RuntimeFailure] = TargetError,
+                       deadline: float | None = None) -> httpx.Response:
     """``request``'s answer, read whole up to :data:`MAX_ANSWER_BYTES` (decoded), or an
-    ``error`` saying ``sender``'s answer was larger; httpx's own errors pass through."""
+    ``error`` saying ``sender``'s answer was larger; httpx's own errors pass through, and
+    :class:`Deadline` when the whole exchange takes over ``deadline`` seconds."""
+    if deadline is None:
+        return await _read_bounded(client, request, sender, error)
+    try:
+        with anyio.fail_after(deadline):
+            return await _read_bounded(client, request, sender, error)
+    except TimeoutError as exc:
+        raise Deadline(f"no whole answer within {deadline:g} s", request=request) from exc
+
+
+async def _read_bounded(client: httpx.AsyncClient, request: httpx.Request, sender: str,
+                        error: type[RuntimeFailure]) -> httpx.Response:
     response = await client.send(request, stream=True)
     body = bytearray()
     try:
@@ -61,12 +82,29 @@ def timed_out(shown: str, timeout: float, error: httpx.TimeoutException) -> str:
     """What a timeout means: a target never reached (a firewall dropping packets, a VPN not
     up), which a larger timeout only makes slower to fail, or a slow answer, which it helps.
     httpx's own text is often empty."""
+    if isinstance(error, Deadline):
+        return (f"{shown} did not finish its answer within {timeout:g} s (option 'timeout' "
+                "bounds the whole request: connecting, waiting and reading; a server that "
+                "sends its answer slowly is cut off there); a slow model needs a larger "
+                "option 'timeout' (-T timeout=300)")
     if isinstance(error, httpx.ConnectTimeout):
         return (f"could not connect to {shown} within {timeout:g} s: check that its host and "
                 "port are reachable from here (a firewall dropping packets or a VPN not "
                 "connected looks like this); a larger option 'timeout' will not help")
     return (f"{shown} did not answer within {timeout:g} s; a slow model needs a larger option "
             "'timeout' (-T timeout=300)")
+
+
+def request_failed(error: httpx.HTTPError, shown: str, timeout: float,
+                   unreached: str) -> TargetError:
+    """The TargetError for a request that got no answer: a timeout (retryable), a refused
+    TLS certificate (not: it is refused again), or ``unreached`` and httpx's words."""
+    if isinstance(error, httpx.TimeoutException):
+        return TargetError(timed_out(shown, timeout, error), retryable=True)
+    refused = untrusted(shown, error)
+    if refused:
+        return TargetError(refused)
+    return TargetError(f"{unreached}: {error}", retryable=True)
 
 
 def request_body(model: str, messages: Sequence[Message], *, temperature: float,
