@@ -248,6 +248,9 @@ class EmbeddedClassifier(Classifier):
                  latency: float) -> Verdict:
         if not len(rows) or embeddings is None:
             return decide(policy, {}, tier=self.name, latency_ms=latency)
+        decoded = read_as(text, [all_views[int(r)] for r in rows])
+        if decoded is not None:  # the text as sent is letters apart or a cipher: not read
+            rows = np.array([r for r in rows if all_views[int(r)].source != "text"], np.int64)
         best = scores[rows].max(axis=0)
         worst = rows[scores[rows].argmax(axis=0)]
         rule_ids: dict[str, tuple[str, ...]] = {}
@@ -265,6 +268,8 @@ class EmbeddedClassifier(Classifier):
                          tier=self.name, rule_ids=rule_ids, evidence=tuple(evidence),
                          rationale=("Violates " + "; ".join(e.note for e in evidence) + ".")
                          if evidence else None, latency_ms=latency)
+        if decoded is not None:
+            verdict = _with_meta(verdict, {"read_as": decoded.source})
         readable, why = _coverage(text, [all_views[int(r)] for r in rows], self._run_on)
         if readable:
             return verdict
@@ -296,7 +301,7 @@ def _coverage(text: str, text_views: list[View], run_on: tuple[int, int] = RUN_O
     stop, so ``tanvi.rao@example.com`` became the "sentences" ``Tanvi Rao, tanvi.`` and
     ``com Luca Bianchi, luca.``, names that read as no English."""
     readable, why = covered(text)
-    if not readable and not _reads_as_decoded(text, text_views):
+    if not readable and read_as(text, text_views) is None:
         return False, why
     read = text_views[0].text
     windowed = any(view.source == "window" for view in text_views)
@@ -315,19 +320,32 @@ def _coverage(text: str, text_views: list[View], run_on: tuple[int, int] = RUN_O
 
 
 #: Readings of a whole text that the views make only when it decodes to English words
-#: (``_variants._hidden_language``): the model read the text as it decodes.
+#: (``_variants._hidden_language``), and the fold of look-alike letters (``folded``).
 _DECODED_WHOLE = frozenset({"reversed", "rot13", "rot47", "word-order", "turned", "caesar",
-                            "keyboard"})
+                            "keyboard", "folded"})
 
 
-def _reads_as_decoded(text: str, text_views: list[View]) -> bool:
-    """Whether ``text``, not English as sent, is English once decoded: a view reads all of
-    it reversed, in rot13, ... (:data:`_DECODED_WHOLE`), and that reading is covered. A
-    benign question sent reversed or in rot13 was an error for a deep tier though the model
-    had read it (every benign twin of the blind set, bench/classifier_quality.py); a harmful
-    one is flagged by that reading either way."""
-    return any(view.source in _DECODED_WHOLE and view.start == 0 and view.end == len(text)
-               and covered(view.text)[0] for view in text_views)
+def read_as(text: str, text_views: list[View]) -> View | None:
+    """The view that stands for all of ``text`` when the model cannot read it as sent, or
+    None: its letters written apart (``spaced``: "h o w  d o  I ..."), or, for a text that
+    is not English as sent (:func:`covered`), a reading of all of it reversed, in rot13,
+    with its look-alike letters folded, ... (:data:`_DECODED_WHOLE`) that is covered.
+
+    Such a text is scored on that reading, not as sent: the model, reading letters apart
+    or a cipher, called them prompt injection and harm (a benign question about banana
+    bread, spaced: injection 0.96; each benign twin of the blind set sent spaced, with
+    homoglyphs, 0.98 to 1.00 flagged, bench/classifier_quality.py), and a mixed-script
+    text was an error for a deep tier though its fold was plain English. A harmful request
+    is flagged on the reading either way, and the keyword rules still read the text as
+    sent."""
+    whole = [view for view in text_views if view.start == 0 and view.end == len(text)]
+    spaced = next((view for view in whole if view.source == "spaced"), None)
+    if spaced is not None:
+        return spaced
+    if covered(text)[0]:
+        return None
+    return next((view for view in whole if view.source in _DECODED_WHOLE
+                 and covered(view.text)[0]), None)
 
 
 def _with_meta(verdict: Verdict, extra: dict[str, object]) -> Verdict:
