@@ -24,7 +24,8 @@ What it does:
    its ``tests/*.jsonl``, which are for measurement). Our own violating prompts state harmful
    intent without the trigger words the category keywords look for, and the benign file
    holds look-alikes (reporting, defence, support, history, fiction), so the category heads
-   learn the request rather than the vocabulary. Non-commercial or unlicensed sets are never
+   learn the request rather than the vocabulary. Prose paragraphs of Python's own
+   documentation (:func:`load_python_docs`) are benign long text. Non-commercial or unlicensed sets are never
    read here: ``bench/classifier_quality.py`` uses them for measurement only.
 2. Splits every row into train/dev by a salted sha256 of its text (20 % dev), so the same text
    always lands on the same side whichever set it comes from.
@@ -116,7 +117,7 @@ LICENCES = {
     "injecguard_notinject_bipia": "MIT", "jailbreakbench": "MIT", "pyrit_data": "MIT",
     "strongreject": "MIT", "toxigen_prompts": "CDLA-Permissive-2.0",
     "bastion": "Apache-2.0 (our own text)", "bastion-templates": "Apache-2.0 (our own text)",
-    "policy-pack": "Apache-2.0 (our own text)",
+    "policy-pack": "Apache-2.0 (our own text)", "python-docs": "PSF-2.0",
 }
 #: Sets that must never be trained on (non-commercial or no stated licence).
 FORBIDDEN = ("toxicchat", "tweeteval", "tensor_trust", "malicious_instruct",
@@ -506,6 +507,33 @@ def _expand(
     return out
 
 
+#: Prose paragraphs of Python's own documentation (:func:`load_python_docs`): longest and
+#: shortest kept, and what marks a paragraph as code rather than prose.
+DOC_CHARS = (80, 1200)
+_CODE_MARK = re.compile(r"[{}<>=\[\]]|>>>|\*\*")
+
+
+def load_python_docs() -> list[Row]:
+    """Paragraphs of prose from Python's language reference as the interpreter ships it
+    (``pydoc_data.topics``; PSF-2.0), benign, split by topic (all paragraphs of a topic on
+    one side). Heads trained on short queries and social-media text read long expository
+    prose as harm: the office prose the blind set's dilution transforms wrap around a
+    request was flagged alone (harm 0.61), and 0.185 of 600 such paragraphs. The texts are
+    those of the Python that runs this script (3.11 built the shipped heads)."""
+    from pydoc_data.topics import topics  # noqa: PLC0415
+
+    rows = []
+    for topic in sorted(topics):
+        for paragraph in re.split(r"\n\s*\n", topics[topic]):
+            text = " ".join(paragraph.split())
+            if (DOC_CHARS[0] <= len(text) <= DOC_CHARS[1] and text[0].isupper()
+                    and text.count(" ") > 10 and not _CODE_MARK.search(text)):
+                row = benign_row(text, "python-docs", "pydoc_data.topics")
+                row.split_key = "topic:" + topic
+                rows.append(row)
+    return rows
+
+
 def load_policy_examples() -> list[Row]:
     """Labelled examples of the built-in policy pack: safe ones as negatives, violating ones
     as positives of their category's head."""
@@ -548,6 +576,7 @@ def load_corpus(data: Path) -> list[Row]:
     for loader in loaders:
         rows += loader(data)
     rows += load_own_benign() + load_own_violating() + load_policy_examples()
+    rows += load_python_docs()
     fillers = sorted({r.text for r in rows if r.harmful and not r.dev and len(r.text) < 300
                       and r.labels.get("harm") == 1.0})
     rows += load_pyrit(data, fillers)
