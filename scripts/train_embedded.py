@@ -25,8 +25,9 @@ What it does:
    intent without the trigger words the category keywords look for, and the benign file
    holds look-alikes (reporting, defence, support, history, fiction), so the category heads
    learn the request rather than the vocabulary. Prose paragraphs of Python's own
-   documentation (:func:`load_python_docs`) are benign long text. Non-commercial or unlicensed sets are never
-   read here: ``bench/classifier_quality.py`` uses them for measurement only.
+   documentation (:func:`load_python_docs`) are benign long text. Non-commercial or
+   unlicensed sets are never read here: ``bench/classifier_quality.py`` uses them for
+   measurement only.
 2. Splits every row into train/dev by a salted sha256 of its text (20 % dev), so the same text
    always lands on the same side whichever set it comes from.
 3. Embeds the first window of each text with the pinned encoder (L2-normalised mean pool).
