@@ -59,3 +59,29 @@ def test_logging_out_everywhere_else(pages: Pages, web: WebStack) -> None:
     other.goto("/account")
     assert "/login" in other.url
     assert pages.violations() == []
+
+
+def test_recovery_codes_are_shown_once_and_log_in_in_place_of_a_code(
+        pages: Pages, web: WebStack) -> None:
+    web.ctx.users.create("lost-it", "triager", password=PASSWORD)
+    page = pages.login("lost-it")
+    page.goto("/account")
+    form = page.locator("form[action='/account/totp']")
+    totp = pyotp.TOTP(form.locator("input[name=secret]").input_value())
+    form.locator("input[name=code]").fill(totp.now())
+    form.locator("button[type=submit]").click()
+    expect(page.locator("h1")).to_have_text("Two-factor authentication is on")
+    codes = page.locator("#recovery-codes code").all_inner_texts()
+    assert len(codes) == 10
+    page.goto("/account")
+    expect(page.locator("#recovery")).to_contain_text("10 unused recovery codes left")
+    other = pages.new()  # the phone is lost: log in elsewhere with a recovery code
+    other.goto("/login")
+    other.fill("input[name=username]", "lost-it")
+    other.fill("input[name=password]", PASSWORD)
+    other.fill("input[name=totp]", codes[0])
+    other.click("form[action='/login'] button[type=submit]")
+    other.wait_for_url(f"{web.url}/")
+    other.goto("/account")
+    expect(other.locator("#recovery")).to_contain_text("9 unused recovery codes left")
+    assert pages.violations() == []

@@ -39,7 +39,7 @@ from bastion.web._quota import spend_costly
 from bastion.web._render import flash, is_htmx, render
 from bastion.web._sessions import SessionStore
 from bastion.web._settings import WebSettings
-from bastion.web._tables import WebSession, WebToken, WebUser
+from bastion.web._tables import WebRecoveryCode, WebSession, WebToken, WebUser
 from bastion.web._totp import TOTP_ROLES
 from bastion.web._users import Login, User, UserStore
 
@@ -70,6 +70,7 @@ __all__ = [
     "User",
     "UserStore",
     "WebContext",
+    "WebRecoveryCode",
     "WebRole",
     "WebSession",
     "WebSettings",

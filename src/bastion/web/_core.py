@@ -60,6 +60,12 @@ def login(request: Request, username: Annotated[str, Form(max_length=200)],
             "bad-totp": "the authenticator code is wrong; check the app's clock",
             "totp-reused": "this authenticator code was used already (a code works once); "
                            "wait for the app to show the next one and type that",
+            "bad-recovery": "this recovery code is not one of yours (it is mistyped, or was "
+                            "replaced by a newer set); check it, or type a code from your "
+                            "authenticator app",
+            "recovery-used": "this recovery code was used already (each one works once); type "
+                             "another of your recovery codes, or a code from your "
+                             "authenticator app",
             "locked": "too many failed logins: this account is locked for "
                       f"{ctx.settings.lockout_minutes} minutes; an admin can unlock it sooner",
         }
@@ -100,7 +106,8 @@ def _account_context(request: Request, me: Identity) -> dict[str, Any]:
     secret = ctx.users.start_totp()
     return {"totp_allowed": me.user.role in TOTP_ROLES, "totp_secret": secret,
             "totp_uri": totp_uri(secret, me.user.username, ctx.settings.totp_issuer),
-            "live_sessions": ctx.logins.live(me.user.id)}
+            "live_sessions": ctx.logins.live(me.user.id),
+            "recovery_left": ctx.users.recovery_codes_left(me.user.id)}
 
 
 @router.get("/account")
@@ -157,15 +164,40 @@ def change_password(request: Request, current: Annotated[str, Form(max_length=20
 def enable_totp(request: Request, secret: Annotated[str, Form(max_length=64)],
                 code: Annotated[str, Form(max_length=20)],
                 me: Identity = requires(P.ACCOUNT_UPDATE)) -> Response:
-    """Turn on two-factor once the code from the app matches."""
+    """Turn on two-factor once the code from the app matches, and show the recovery codes
+    that came with it, once (the page is not cached; a reload does not show them again)."""
     assert me.user is not None
     try:
-        web_context(request).users.enable_totp(me.user.id, secret, code, by=me.user.id)
+        _, codes = web_context(request).users.enable_totp(me.user.id, secret, code,
+                                                          by=me.user.id)
     except InputError as exc:
         return render(request, "core/account.html",
                       {**_account_context(request, me), "error": str(exc)}, status_code=400)
-    flash(request, "two-factor authentication is on", "ok")
-    return RedirectResponse("/account", status_code=303)
+    return render(request, "core/recovery_codes.html",
+                  {"codes": codes, "headline": "Two-factor authentication is on"})
+
+
+@router.post("/account/recovery-codes")
+def new_recovery_codes(request: Request, password: Annotated[str, Form(max_length=2000)],
+                       me: Identity = requires(P.ACCOUNT_UPDATE)) -> Response:
+    """Replace your recovery codes (the current password re-authenticates; a wrong one counts
+    as a failed login) and show the new ones once; the old ones stop working."""
+    ctx = web_context(request)
+    assert me.user is not None
+    try:
+        refused, codes = ctx.users.new_recovery_codes(me.user.id, password=password,
+                                                      address=_client(request))
+    except InputError as exc:
+        return render(request, "core/account.html",
+                      {**_account_context(request, me), "error": str(exc)}, status_code=400)
+    if refused == "locked":
+        return _end_locked_session(request, me)
+    if refused is not None:
+        return render(request, "core/account.html", {**_account_context(request, me), "error": (
+            "the current password is wrong (a wrong one counts as a failed login); your "
+            "recovery codes are unchanged")}, status_code=400)
+    return render(request, "core/recovery_codes.html",
+                  {"codes": codes, "headline": "New recovery codes"})
 
 
 _MOVE_REFUSALS = {

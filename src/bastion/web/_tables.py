@@ -1,8 +1,9 @@
-"""The web app's tables: users, their sessions and one-time tokens.
+"""The web app's tables: users, their sessions, one-time tokens and two-factor recovery codes.
 
-Registered on :class:`bastion.store.Base` like every table; migration ``0005_web``. Passwords
-are argon2 hashes; session and one-time tokens are stored only as sha256 digests (they carry
-256 random bits, so a fast hash is enough).
+Registered on :class:`bastion.store.Base` like every table; migration ``0005_web`` (recovery
+codes: ``0015_recovery_codes``). Passwords are argon2 hashes; session and one-time tokens are
+stored only as sha256 digests (they carry 256 random bits, so a fast hash is enough), and so
+are recovery codes (80 random bits each, salted with the user's id: see ``_recovery.py``).
 """
 
 from __future__ import annotations
@@ -67,4 +68,17 @@ class WebToken(Base):
     purpose: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class WebRecoveryCode(Base):
+    """A two-factor recovery code, stored as the sha256 ``digest`` of the user's id and the
+    code (never the code); ``used_at`` is set when it logs in once, and then it never will
+    again. Making a new set deletes the old one."""
+
+    __tablename__ = "web_recovery_codes"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("web_users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

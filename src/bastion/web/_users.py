@@ -1,4 +1,5 @@
-"""Web users: create, authenticate (with lock-out and TOTP), passwords, one-time tokens.
+"""Web users: create, authenticate (with lock-out, TOTP and its recovery codes), passwords,
+one-time tokens.
 
 Every change is audited in the same transaction as the change (``bastion.monitor.AuditLog``).
 """
@@ -19,16 +20,16 @@ from bastion.errors import InputError, NotFoundError
 from bastion.monitor import AuditLog
 from bastion.store import utcnow
 from bastion.web._permissions import WEB_ROLES, WebRole
+from bastion.web._recovery import clear_codes, codes_left, replace_codes
 from bastion.web._secrets import (
     digest,
     hash_password,
     new_token,
     new_totp_secret,
-    totp_step,
     verify_password,
 )
 from bastion.web._tables import WebSession, WebToken, WebUser
-from bastion.web._totp import TOTP_ROLES, claim_step, new_secret_step
+from bastion.web._totp import TOTP_ROLES, new_secret_step, second_factor
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class User:
 
 
 LoginOutcome = Literal["ok", "bad-credentials", "locked", "totp-required", "bad-totp",
-                       "totp-reused"]
+                       "totp-reused", "bad-recovery", "recovery-used"]
 
 
 @dataclass(frozen=True)
@@ -175,26 +176,19 @@ class UserStore:
                     "type": "user.login_unknown", "address": address,
                     "name_sha256": digest(username.strip())[:16]}])
                 return Login("bad-credentials")
-            refused = self._second_factor(session, row, totp, now, address)
-            if refused is not None:
-                return refused
+            checked = second_factor(session, row, totp)
+            if checked == "totp-required":
+                return Login(checked)
+            if checked is not None and checked != "recovery-code":
+                return self._failed(session, row, now, outcome=checked, address=address)
             row.failed_logins, row.locked_until = 0, None
-            self._audit(session, "user.login", row.id, address=address)
+            if checked == "recovery-code":
+                self._audit(session, "user.login", row.id, address=address,
+                            how="signed in with a recovery code",
+                            recovery_codes_left=codes_left(session, row.id))
+            else:
+                self._audit(session, "user.login", row.id, address=address)
             return Login("ok", User.of(row))
-
-    def _second_factor(self, session: Session, row: WebUser, code: str | None,
-                       now: datetime, address: str | None) -> Login | None:
-        """``None`` when the user has no TOTP or ``code`` is a fresh one; else the refusal."""
-        if row.totp_secret is None:
-            return None
-        if not code:
-            return Login("totp-required")
-        step = totp_step(row.totp_secret, code)
-        if step is None:
-            return self._failed(session, row, now, outcome="bad-totp", address=address)
-        if not claim_step(session, row, step):  # this step or a later one was used: a replay
-            return self._failed(session, row, now, outcome="totp-reused", address=address)
-        return None
 
     def _failed(self, session: Session, row: WebUser, now: datetime, *,
                 outcome: LoginOutcome = "bad-credentials", address: str | None = None) -> Login:
@@ -241,9 +235,11 @@ class UserStore:
         """A fresh TOTP secret to show the user before :meth:`enable_totp`."""
         return new_totp_secret()
 
-    def enable_totp(self, ref: str, secret: str, code: str, *, by: str) -> User:
+    def enable_totp(self, ref: str, secret: str, code: str, *,
+                    by: str) -> tuple[User, list[str]]:
         """Turn on TOTP once the user proves their app has ``secret`` (that code is then used:
-        logging in needs a later one).
+        logging in needs a later one); returns the user and their new recovery codes, which
+        exist nowhere else (only digests are stored): show them once.
 
         Refused when TOTP is on already: the form would replace the authenticator without
         proving the old one, so a stolen session could re-bind the second factor.
@@ -264,8 +260,39 @@ class UserStore:
                                  "the account page (it asks for your password and a code "
                                  "from the old app)")
             row.totp_secret, row.totp_last_step = secret, step
-            self._audit(session, "user.totp_enabled", row.id, by=by)
-            return User.of(row)
+            codes = replace_codes(session, row.id)
+            self._audit(session, "user.totp_enabled", row.id, by=by, recovery_codes=len(codes))
+            return User.of(row), codes
+
+    def new_recovery_codes(self, ref: str, *, password: str,
+                           address: str | None = None) -> tuple[LoginOutcome | None, list[str]]:
+        """Replace the user's recovery codes with a new set (the old ones, used or not, stop
+        working); returns ``(None, codes)``, or the refusal and no codes.
+
+        The user re-authenticates with ``password``, as in :meth:`confirm_password` (a wrong
+        one counts as a failed login), so a session left open cannot mint codes that log in
+        without the authenticator. Audited as ``user.recovery_codes_replaced``.
+
+        Raises:
+            InputError: two-factor is off (there is nothing to recover).
+        """
+        if not self.get(ref).totp_enabled:
+            raise InputError("two-factor is off for this account, so it has no recovery "
+                             "codes; turn two-factor on first (the codes come with it)")
+        refused = self.confirm_password(ref, password, address=address)
+        if refused is not None:
+            return refused, []
+        with self.sessions.begin() as session:
+            row = self._row(session, ref)
+            codes = replace_codes(session, row.id)
+            self._audit(session, "user.recovery_codes_replaced", row.id, by=row.id,
+                        address=address)
+            return None, codes
+
+    def recovery_codes_left(self, ref: str) -> int:
+        """How many unused recovery codes the user holds."""
+        with self.sessions() as session:
+            return codes_left(session, self._row(session, ref).id)
 
     def move_totp(self, ref: str, *, password: str, current: str, secret: str, code: str,
                   keep_session: str | None = None,
@@ -302,9 +329,11 @@ class UserStore:
                 return "locked"
             if not verify_password(row.password_hash, password):
                 return self._failed(session, row, now, address=address).outcome
-            refused = self._second_factor(session, row, current, now, address)
-            if refused is not None:
-                return refused.outcome
+            checked = second_factor(session, row, current, totp_only=True)
+            if checked == "totp-required":
+                return checked
+            if checked is not None and checked != "recovery-code":
+                return self._failed(session, row, now, outcome=checked, address=address).outcome
             row.totp_secret, row.totp_last_step = secret, step
             ended = revoke_sessions(session, row.id, keep=keep_session)
             self._audit(session, "user.totp_moved", row.id, by=row.id, address=address,
@@ -312,10 +341,11 @@ class UserStore:
             return None
 
     def reset_totp(self, ref: str, *, by: str) -> User:
-        """Turn two-factor off for a user who lost their authenticator (there are no recovery
-        codes): an admin's decision, after checking who is asking by other means. Every session
-        of the user ends; they log in with the password and turn two-factor on again. Audited
-        as ``user.totp_reset``.
+        """Turn two-factor off for a user who lost their authenticator and their recovery
+        codes: an admin's decision, after checking who is asking by other means. The recovery
+        codes are deleted with the secret, and every session of the user ends; they log in with
+        the password and turn two-factor on again (for a new set). Audited as
+        ``user.totp_reset``.
 
         Raises:
             InputError: two-factor is off already.
@@ -326,8 +356,10 @@ class UserStore:
                 raise InputError(f"two-factor is off for {row.username!r} already; nothing to "
                                  "reset")
             row.totp_secret, row.totp_last_step = None, None
+            deleted = clear_codes(session, row.id)
             ended = revoke_sessions(session, row.id)
-            self._audit(session, "user.totp_reset", row.id, by=by, sessions_ended=ended)
+            self._audit(session, "user.totp_reset", row.id, by=by, sessions_ended=ended,
+                        recovery_codes_deleted=deleted)
             return User.of(row)
 
     def unlock(self, ref: str, *, by: str) -> User:
@@ -375,6 +407,7 @@ class UserStore:
             row.role, row.disabled, row.password_hash = role, False, None
             row.totp_secret, row.totp_last_step, row.account_id = None, None, None
             row.failed_logins, row.locked_until = 0, None
+            clear_codes(session, row.id)
             revoke_sessions(session, row.id)
             burnt = _burn_tokens(session, row.id)
             self._audit(session, "user.readmitted", row.id, by=by, role=role,
