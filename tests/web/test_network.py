@@ -233,6 +233,12 @@ def test_staff_readmit_a_removed_member_who_then_joins_for_a_new_key(web: WebSta
     assert again.status_code == 400
     assert "re-admitted already" in again.text
     member = web.login("comeback-rt")
+    early = member.post(f"/network/engagements/{eng.id}/join",
+                        data={"csrf_token": web.csrf(member)})
+    assert early.status_code == 403  # the agreements of before the removal no longer count
+    assert "accept the current non-disclosure agreement" in early.text
+    for doc in DOCUMENTS:
+        store.accept(user.id, doc.name, doc.version)
     joined = member.post(f"/network/engagements/{eng.id}/join",
                          data={"csrf_token": web.csrf(member)})
     assert joined.status_code == 200, joined.text

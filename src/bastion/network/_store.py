@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bastion.accounts import PROXY_ROUTES, AccountStore, KeyInfo
+from bastion.accounts._model import aware
 from bastion.errors import InputError, NotFoundError
 from bastion.monitor import AuditLog
 from bastion.network._documents import DOCUMENTS, document
@@ -218,18 +219,37 @@ class NetworkStore:
                         document=name, version=version)
 
     def accepted(self, user_id: str) -> dict[str, datetime]:
-        """The current documents the user accepted, and when."""
+        """The current documents the user accepted, and when: the current version, accepted
+        after they were last re-admitted (to the network or to an engagement)."""
         with self.sessions() as session:
+            since = self._readmitted_at(session, user_id)
             rows = session.execute(select(Agreement).where(Agreement.user_id == user_id)
                                    ).scalars()
             current = {d.name: d.version for d in DOCUMENTS}
             return {r.document: r.accepted_at for r in rows
-                    if current.get(r.document) == r.version}
+                    if current.get(r.document) == r.version
+                    and (since is None or aware(r.accepted_at) > since)}
 
     def missing_agreements(self, user_id: str) -> list[str]:
         """Names of current documents the user has not accepted yet."""
         done = self.accepted(user_id)
         return [d.name for d in DOCUMENTS if d.name not in done]
+
+    def lapsed_agreements(self, user_id: str) -> list[str]:
+        """Names of current documents a member accepted once but must accept again: a new
+        version came out, or staff re-admitted them after a removal since they accepted.
+
+        Empty for a member who never accepted anything and was never re-admitted: joining an
+        engagement asks them first (:meth:`join`), and they hold no engagement yet.
+        """
+        missing = self.missing_agreements(user_id)
+        if not missing:
+            return []
+        with self.sessions() as session:
+            ever = session.execute(select(Agreement.id).where(Agreement.user_id == user_id)
+                                   .limit(1)).first()
+            readmitted = self._readmitted_at(session, user_id)
+        return missing if ever is not None or readmitted is not None else []
 
     # engagements --------------------------------------------------------------------------
 
@@ -359,8 +379,10 @@ class NetworkStore:
         """Let a removed member join the engagement again.
 
         Nothing of the old membership comes back: their old key stays revoked, and joining
-        issues a new account and key with the engagement's scope as it is then (after the
-        member has accepted the current agreements). Audited.
+        issues a new account and key with the engagement's scope as it is then, after the
+        member has accepted the current agreements again (what they accepted before the
+        re-admission no longer counts; until then they reach no engagement or finding).
+        Audited.
 
         Raises:
             InputError: the user's latest membership is active, or re-admitted already, or
@@ -383,6 +405,16 @@ class NetworkStore:
                         old_key_id=row.key_id)
 
     # helpers ------------------------------------------------------------------------------
+
+    def _readmitted_at(self, session: Session, user_id: str) -> datetime | None:
+        """When the user was last re-admitted: to the network (``web_users.readmitted_at``) or
+        to an engagement; agreements accepted before it no longer count."""
+        user = session.get(WebUser, user_id)
+        member = session.execute(select(func.max(EngagementMember.readmitted_at)).where(
+            EngagementMember.user_id == user_id)).scalar()
+        times = [aware(t) for t in (None if user is None else user.readmitted_at, member)
+                 if t is not None]
+        return max(times, default=None)
 
     def _members(self, session: Session, engagement_id: str) -> tuple[MemberInfo, ...]:
         rows = session.execute(

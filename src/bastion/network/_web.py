@@ -12,14 +12,16 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from bastion.accounts import PROXY_ROUTES
 from bastion.errors import InputError
-from bastion.network._documents import DOCUMENTS
+from bastion.network._documents import DOCUMENTS, document
 from bastion.network._model import EXPERTISE
 from bastion.network._store import NetworkStore
 from bastion.web import (
+    Detour,
     Feature,
     Identity,
     NavEntry,
     Permission,
+    User,
     allowed,
     flash,
     is_htmx,
@@ -167,9 +169,12 @@ def reject(request: Request, application_id: str, reason: Text = "",
 
 @router.get("/network/agreements")
 def agreements(request: Request, me: Identity = requires(P.AGREEMENTS_ACCEPT)) -> HTMLResponse:
-    """The NDA and rules of engagement, with what the user accepted and when."""
+    """The NDA and rules of engagement, with what the user accepted and when (and, when
+    their acceptance lapsed, why they were sent here)."""
+    assert me.user is not None
     return render(request, "network/agreements.html", {
-        "documents": DOCUMENTS, "accepted": network(request).accepted(_user_id(me))})
+        "documents": DOCUMENTS, "accepted": network(request).accepted(_user_id(me)),
+        "lapsed": _lapsed(network(request), me.user)})
 
 
 @router.post("/network/agreements")
@@ -308,6 +313,33 @@ def readmit_member(request: Request, engagement_id: str, user_id: str, reason: T
     return RedirectResponse(f"/network/engagements/{engagement_id}", status_code=303)
 
 
+_GATED = ("network:engagement:", "findings:")
+"""Permission scopes a member reaches only under the current agreements: engagements (the
+targets in scope, joining) and findings."""
+
+
+def _lapsed(store: NetworkStore, user: User) -> str | None:
+    """Why a red-teamer must accept agreements again before engagements and findings, or
+    ``None`` when they need not (see :meth:`NetworkStore.lapsed_agreements`)."""
+    lapsed = store.lapsed_agreements(user.id) if user.role == "red-teamer" else []
+    if not lapsed:
+        return None
+    names = " and the ".join(f"{document(n).title.lower()} (version {document(n).version})"
+                             for n in lapsed)
+    return (f"accept the current {names} first: you were re-admitted, or the text changed, "
+            "since you last accepted, so engagements and findings stay closed until you accept "
+            "again on the Agreements page")
+
+
+def _gate(ctx: Any, user: User, permission: Permission) -> Detour | None:
+    """Send a red-teamer whose agreements lapsed (re-admitted since, or a new version) to the
+    Agreements page before any engagement or finding."""
+    if user.role != "red-teamer" or not permission.value.startswith(_GATED):
+        return None
+    reason = _lapsed(ctx.service(NetworkStore.of), user)
+    return None if reason is None else Detour("/network/agreements", reason)
+
+
 def _user_disabled(ctx: Any, user_id: str, by: str) -> None:
     """An admin removed the user from the web app: end every engagement membership too."""
     ctx.service(NetworkStore.of).remove_user(user_id, by=by,
@@ -342,5 +374,5 @@ feature = Feature(
     nav=(NavEntry("Applications", "/network/applications", P.APPLICATIONS_VIEW, order=30),
          NavEntry("Engagements", "/network/engagements", P.ENGAGEMENTS_VIEW, order=31),
          NavEntry("Agreements", "/network/agreements", P.AGREEMENTS_ACCEPT, order=32)),
-    on_user_disabled=_user_disabled,
+    on_user_disabled=_user_disabled, gate=_gate,
 )

@@ -9,7 +9,7 @@ See ``docs/web.md``.
 from bastion.web._app import check_routes, create_web_app, views
 from bastion.web._charts import PALETTE, bar_chart, doughnut_chart
 from bastion.web._context import WebContext, web_context
-from bastion.web._features import FEATURES, Feature, NavEntry, load_features
+from bastion.web._features import FEATURES, Detour, Feature, Gate, NavEntry, load_features
 from bastion.web._guard import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -60,7 +60,9 @@ __all__ = [
     "TOTP_ROLES",
     "USERS",
     "WEB_ROLES",
+    "Detour",
     "Feature",
+    "Gate",
     "Guard",
     "Identity",
     "Login",

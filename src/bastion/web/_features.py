@@ -10,12 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 
 from bastion.errors import ConfigError
 from bastion.web._permissions import Permission
+
+if TYPE_CHECKING:
+    from bastion.web._users import User
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,24 @@ class NavEntry:
 
 
 @dataclass(frozen=True)
+class Detour:
+    """Where a user must go first, and why (e.g. to accept the current NDA).
+
+    Attributes:
+        path: the page that settles it (a GET page is redirected there).
+        reason: what is missing, why, and how to settle it (shown to the user).
+    """
+
+    path: str
+    reason: str
+
+
+Gate = Callable[[Any, "User", Permission], Detour | None]
+"""``gate(ctx, user, permission)``: ``None`` lets a logged-in ``user`` through to a view that
+needs ``permission``; a :class:`Detour` sends them elsewhere first."""
+
+
+@dataclass(frozen=True)
 class Feature:
     """One part of the web app.
 
@@ -51,6 +72,12 @@ class Feature:
             a user (removes them), so the feature ends what it gave them that lives outside
             the web session (e.g. the network revokes their engagement keys). It must be
             idempotent: a failure answers 500 and the admin disables again.
+        gate: called before every view a logged-in user is allowed, with the permission the
+            view needs; a :class:`Detour` it returns stops the view (a page redirects to the
+            detour, which should say why too; the API and forms answer 403 with its reason).
+            The network uses it to keep members whose agreements lapsed away from engagements
+            and findings. It runs on every request, so it should answer ``None`` quickly for
+            permissions it ignores.
     """
 
     name: str
@@ -59,6 +86,7 @@ class Feature:
     nav: tuple[NavEntry, ...] = ()
     static: Path | None = None
     on_user_disabled: Callable[[Any, str, str], None] | None = None
+    gate: Gate | None = None
 
 
 FEATURES: tuple[str, ...] = (

@@ -84,10 +84,26 @@ class Guard:
                                      f"{self.permission.value!r}; ask an admin")
         if request.method not in _SAFE_METHODS and identity.via != "api-key":
             await _check_csrf(request, identity)
+        if identity.user is not None:
+            _pass_gates(request, identity.user, self.permission)
         return identity
 
     def __repr__(self) -> str:
         return f"requires({self.permission.value!r})"
+
+
+def _pass_gates(request: Request, user: User, permission: Permission) -> None:
+    """Ask each feature's gate (:attr:`Feature.gate`) whether ``user`` may go on to the view;
+    a detour is a redirect for a page (its body says why; the page it leads to should too),
+    else a 403 saying why."""
+    ctx = web_context(request)
+    for feature in getattr(request.app.state, "features", ()):
+        detour = None if feature.gate is None else feature.gate(ctx, user, permission)
+        if detour is None:
+            continue
+        if request.method in _SAFE_METHODS and not _is_api(request):
+            raise HTTPException(303, detour.reason, headers={"Location": detour.path})
+        raise HTTPException(403, detour.reason)
 
 
 def requires(permission: Permission) -> Any:

@@ -24,7 +24,9 @@ class WebUser(Base):
     ``account_id`` links the user to an :class:`~bastion.store.Account` whose API keys
     authenticate as this user on ``/api``. ``totp_last_step`` is the time step of the last
     TOTP code accepted (migration ``0011_totp_last_step``): a code of that step or an earlier
-    one is refused, so a code cannot be used twice.
+    one is refused, so a code cannot be used twice. ``readmitted_at`` is when an admin last
+    re-admitted the user after a removal (migration ``0016_user_readmitted``): what they
+    agreed to before it (the network's NDA) no longer counts.
     """
 
     __tablename__ = "web_users"
@@ -42,6 +44,8 @@ class WebUser(Base):
     account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"), default=None,
                                                    unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    readmitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                           default=None)
 
 
 class WebSession(Base):

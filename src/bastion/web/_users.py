@@ -45,6 +45,7 @@ class User:
     disabled: bool
     has_password: bool
     locked_until: datetime | None = None
+    readmitted_at: datetime | None = None
 
     def locked(self, now: datetime) -> bool:
         """True while a lock-out lasts."""
@@ -55,7 +56,8 @@ class User:
         """A snapshot of a row."""
         return cls(row.id, row.username, row.role, row.email,  # type: ignore[arg-type]
                    row.totp_secret is not None, row.account_id, row.disabled,
-                   row.password_hash is not None, aware(row.locked_until))
+                   row.password_hash is not None, aware(row.locked_until),
+                   aware(row.readmitted_at))
 
 
 LoginOutcome = Literal["ok", "bad-credentials", "locked", "totp-required", "bad-totp",
@@ -390,7 +392,9 @@ class UserStore:
         link; a re-admitted member starts afresh instead: the admin picks the role now, the
         password and TOTP are cleared (give them a :meth:`issue_token` link), the linked
         account's API keys no longer act for them, and unused one-time links of before are
-        burnt. Their old sessions stay ended. Audited as ``user.readmitted``.
+        burnt. Their old sessions stay ended, and ``readmitted_at`` tells features that what
+        they accepted before (the network's NDA) must be accepted again. Audited as
+        ``user.readmitted``.
 
         Raises:
             InputError: an unknown role, or the user is not disabled.
@@ -407,6 +411,7 @@ class UserStore:
             row.role, row.disabled, row.password_hash = role, False, None
             row.totp_secret, row.totp_last_step, row.account_id = None, None, None
             row.failed_logins, row.locked_until = 0, None
+            row.readmitted_at = utcnow()  # what they agreed to before no longer counts
             clear_codes(session, row.id)
             revoke_sessions(session, row.id)
             burnt = _burn_tokens(session, row.id)
