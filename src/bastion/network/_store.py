@@ -251,6 +251,12 @@ class NetworkStore:
             readmitted = self._readmitted_at(session, user_id)
         return missing if ever is not None or readmitted is not None else []
 
+    def readmitted_at(self, user_id: str) -> datetime | None:
+        """When the user was last re-admitted, to the network or to an engagement (``None``:
+        never); agreements accepted before it no longer count."""
+        with self.sessions() as session:
+            return self._readmitted_at(session, user_id)
+
     # engagements --------------------------------------------------------------------------
 
     def create_engagement(self, *, name: str, description: str, models: Sequence[str],

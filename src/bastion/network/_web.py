@@ -326,9 +326,12 @@ def _lapsed(store: NetworkStore, user: User) -> str | None:
         return None
     names = " and the ".join(f"{document(n).title.lower()} (version {document(n).version})"
                              for n in lapsed)
-    return (f"accept the current {names} first: you were re-admitted, or the text changed, "
-            "since you last accepted, so engagements and findings stay closed until you accept "
-            "again on the Agreements page")
+    since = store.readmitted_at(user.id)
+    why = ("a new version came out since you accepted" if since is None else
+           f"you were re-admitted on {since:%Y-%m-%d %H:%M} UTC, and what you accepted before "
+           "no longer counts (or a new version came out)")
+    return (f"accept the current {names} first: {why}; engagements and findings stay closed "
+            "until you accept on the Agreements page")
 
 
 def _gate(ctx: Any, user: User, permission: Permission) -> Detour | None:
