@@ -82,6 +82,8 @@ def test_a_code_logs_in_once_and_the_login_is_audited_as_such(web: WebStack) -> 
              and e.get("user_id") == web.ctx.users.get("rc-works").id][-1]
     assert event["how"] == "signed in with a recovery code"
     assert event["recovery_codes_left"] == 9
+    home = httpx.get(f"{web.url}/", cookies=response.cookies).text
+    assert "you logged in with a recovery code; 9 unused ones left" in home
 
 
 def test_a_used_code_is_refused_saying_it_was_used(web: WebStack) -> None:

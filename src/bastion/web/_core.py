@@ -74,9 +74,22 @@ def login(request: Request, username: Annotated[str, Form(max_length=200)],
                       status_code=status)
     response = RedirectResponse(safe_next(next), status_code=303)
     token = ctx.logins.open(result.user.id)
+    if result.recovery_codes_left is not None:
+        _recovery_notice(ctx, token, result.recovery_codes_left)
     set_cookie(request, response, SESSION_COOKIE, token,
                max_age=ctx.settings.session_minutes * 60)
     return response
+
+
+def _recovery_notice(ctx: Any, token: str, left: int) -> None:
+    """Tell a user who logged in with a recovery code how many remain and what to do next
+    (if it was not them, they learn it here too: the code is spent)."""
+    live = ctx.logins.lookup(token)
+    if live is not None:
+        ctx.logins.flash(live.id, "info", (
+            f"you logged in with a recovery code; {left} unused one{'' if left == 1 else 's'} "
+            "left. If your authenticator is lost, ask an admin to reset two-factor, then turn "
+            "it on again; make new codes on your account page when you run low"))
 
 
 @router.post("/logout")

@@ -66,11 +66,13 @@ LoginOutcome = Literal["ok", "bad-credentials", "locked", "totp-required", "bad-
 
 @dataclass(frozen=True)
 class Login:
-    """The result of a login attempt: ``user`` is set only when ``outcome == 'ok'``."""
+    """The result of a login attempt: ``user`` is set only when ``outcome == 'ok'``;
+    ``recovery_codes_left`` only when a recovery code logged in (how many remain)."""
 
     outcome: LoginOutcome
     user: User | None = None
     locked_until: datetime | None = None
+    recovery_codes_left: int | None = None
 
 
 class UserStore:
@@ -183,14 +185,20 @@ class UserStore:
                 return Login(checked)
             if checked is not None and checked != "recovery-code":
                 return self._failed(session, row, now, outcome=checked, address=address)
-            row.failed_logins, row.locked_until = 0, None
-            if checked == "recovery-code":
-                self._audit(session, "user.login", row.id, address=address,
-                            how="signed in with a recovery code",
-                            recovery_codes_left=codes_left(session, row.id))
-            else:
-                self._audit(session, "user.login", row.id, address=address)
+            return self._logged_in(session, row, address, by_recovery=checked is not None)
+
+    def _logged_in(self, session: Session, row: WebUser, address: str | None, *,
+                   by_recovery: bool) -> Login:
+        """Record a successful login (audited; one by recovery code says so and how many
+        codes remain)."""
+        row.failed_logins, row.locked_until = 0, None
+        if not by_recovery:
+            self._audit(session, "user.login", row.id, address=address)
             return Login("ok", User.of(row))
+        left = codes_left(session, row.id)
+        self._audit(session, "user.login", row.id, address=address,
+                    how="signed in with a recovery code", recovery_codes_left=left)
+        return Login("ok", User.of(row), recovery_codes_left=left)
 
     def _failed(self, session: Session, row: WebUser, now: datetime, *,
                 outcome: LoginOutcome = "bad-credentials", address: str | None = None) -> Login:
