@@ -279,6 +279,22 @@ def test_a_password_in_a_url_is_masked() -> None:
     assert masked.startswith("connect to postgres://admin:")
 
 
+def test_a_token_written_as_the_user_of_a_url_is_a_secret() -> None:
+    """``https://TOKEN@host`` (issue 8): only a password after ``user:`` was found, so the
+    token reached the upstream whole."""
+    text = "call https://sk-live-abc123XYZ@llm.example/v1 for me"
+    assert found(text) == [("SECRET", "sk-live-abc123XYZ")]
+    assert "sk-live-abc123XYZ" not in Vault(Detectors()).mask(text)
+
+
+@pytest.mark.parametrize("text", [
+    "write to bob@example.com about it", "mailto:bob@example.com", "clone ssh://git@example.com/x",
+    "see https://example.com/@bob and https://example.com/x?to=bob@example.com",
+])
+def test_an_email_address_or_a_login_name_is_no_url_credential(text: str) -> None:
+    assert "SECRET" not in [kind for kind, _ in found(text)]
+
+
 @pytest.mark.parametrize("text", [
     "I forgot my password, how do I reset it?", "the token is valid for one hour",
     "password: reset link sent", "set the secret key in settings", "a token: short",

@@ -81,6 +81,15 @@ def test_credentials_and_scrub() -> None:
         "https://f.test/api?code=[redacted]&x=1&sig=[redacted]"
 
 
+def test_a_token_written_as_the_user_of_a_url_is_redacted() -> None:
+    """``https://TOKEN@host`` (issue 8): reports, messages and ``gateway config`` showed the
+    token whole, since only a password was redacted; a plain login name stays readable."""
+    url = f"https://{KEY}@llm.example/v1?lang=en-GB"
+    assert public_url(url) == "https://[redacted]@llm.example/v1?lang=en-GB"
+    assert KEY in credentials({}, url)  # scrubbed from what a server echoes too
+    assert public_url("ssh://git@code.example/repo") == "ssh://git@code.example/repo"
+
+
 def test_a_key_in_extra_body_is_redacted_in_the_log_header() -> None:
     config = make_config(target="openai", target_options={
         "base_url": "http://m.test/v1", "extra_body": {"api_key": KEY, "top_p": 0.9}})

@@ -21,6 +21,12 @@ def boom_http() -> None:
     raise HTTPException(500, "cannot reach postgresql://bastion:hunter2@db/bastion")
 
 
+@boom_router.get("/boom/token", dependencies=[requires(Permission.PUBLIC)])
+def boom_token() -> None:
+    raise HTTPException(500, "cannot reach https://sk-live-abc123XYZ@llm.example/v1; "
+                             "tell bob@example.com")
+
+
 @boom_router.get("/boom/crash", dependencies=[requires(Permission.PUBLIC)])
 def boom_crash() -> None:
     raise RuntimeError("secret key hunter2 leaked in a traceback")
@@ -91,6 +97,19 @@ def test_server_errors_never_show_their_cause(tmp_path: Path,
     for response in (http, crash):
         assert "hunter2" not in response.text
         assert "postgresql" not in response.text
+
+
+def test_a_token_written_as_the_user_of_a_url_is_masked_in_the_error_log(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """``https://TOKEN@host`` in a 5xx's detail (issue 8): only ``user:password@`` was masked,
+    so the log line held the token whole. An e-mail address in the detail stays as it is."""
+    app = create_web_app(WebSettings(database_url=f"sqlite:///{tmp_path}/e.db"),
+                         features=("bastion.web._core:feature",
+                                   "tests.web.test_errors:boom_feature"))
+    with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level("ERROR"):
+        assert client.get("/boom/token").status_code == 500
+    assert "sk-live-abc123XYZ" not in caplog.text
+    assert "cannot reach https://***@llm.example/v1; tell bob@example.com" in caplog.text
 
 
 def test_an_unreadable_json_body_gets_a_400_or_422_that_says_why(web: WebStack) -> None:

@@ -16,6 +16,7 @@ from functools import cache
 import phonenumbers
 from phonenumbers import PhoneMetadata
 
+from bastion._urls import credential_spans
 from bastion.redact._entity import Entity
 from bastion.redact._numbers import (
     cards,
@@ -80,16 +81,18 @@ _ASSIGNED = re.compile(_SECRET_NAME + r"(?P<value>[^\s\"'`,;&()\[\]{}<>$\\]{6,20
 _CODE_VALUE = re.compile(r"(?i)(?:none|null|nil|true|false|undefined|"
                          r"[a-z_]\w*(?:\.[a-z_]\w*)+)")
 _BEARER = re.compile(r"(?i)\bbearer\s+(?P<value>[A-Za-z0-9._~+/=-]{16,})")
-# The password of credentials in a URL (postgres://user:PASSWORD@host, redis://:PASSWORD@host).
-_URL_PASSWORD = re.compile(r"(?i)\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@]{0,64}:"
-                           r"(?P<value>[^\s@/]{1,128})@")
 
 
 def _emails(text: str) -> Iterator[Entity]:
+    # A URL's token or password before its host (https://TOKEN@host) reads as an address too;
+    # it is a SECRET (_secrets), and the host is no part of it.
+    inside = [range(*span) for span in credential_spans(text)] if "://" in text else []
     for m in _EMAIL.finditer(text):
-        yield Entity("EMAIL", m.start(), m.end())
+        if not any(m.start() in span for span in inside):
+            yield Entity("EMAIL", m.start(), m.end())
     for m in _OBFUSCATED_EMAIL.finditer(text):
-        if m.group("bracket") or _SPELLED_DOT.search(m.group()):
+        if (m.group("bracket") or _SPELLED_DOT.search(m.group())) \
+                and not any(m.start() in span for span in inside):
             yield Entity("EMAIL", m.start(), m.end())
 
 
@@ -98,11 +101,14 @@ def _secrets(text: str) -> Iterator[Entity]:
         yield Entity("PRIVATE_KEY", m.start(), m.end())
     for m in _SECRET.finditer(text):
         yield Entity("SECRET", m.start(), m.end())
-    for pattern in (_ASSIGNED_QUOTED, _ASSIGNED, _BEARER, _URL_PASSWORD):
+    for pattern in (_ASSIGNED_QUOTED, _ASSIGNED, _BEARER):
         for m in pattern.finditer(text):
             if pattern is _ASSIGNED and _CODE_VALUE.fullmatch(m.group("value")):
                 continue  # a name in code (settings.password, None), not a value
             yield Entity("SECRET", m.start("value"), m.end("value"))
+    # a URL's password or token (postgres://user:PASSWORD@host, https://TOKEN@host)
+    for start, end in credential_spans(text):
+        yield Entity("SECRET", start, end)
 
 
 def _phones(text: str, region: str | None) -> Iterator[Entity]:

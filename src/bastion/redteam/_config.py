@@ -4,27 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bastion._urls import SECRET_NAME, secret_value, url_credentials
+from bastion._urls import public_url as shown_url
 from bastion.errors import ConfigError
 
 REDACTED = "[redacted]"
 # Settings that change how fast a campaign runs, not which attempts it makes or how they are
 # judged: a log can be resumed with other values.
 SPEED_SETTINGS = ("concurrency", "rate", "retries", "backoff")
-# Header and query names whose values are credentials; a value naming an environment variable
-# (``Bearer ${TOKEN}``) holds no secret and is kept, so a rerun can still send it.
-_SECRET_NAME = re.compile(r"auth|key|token|secret|cookie|passw|signature|credential", re.I)
-# Query names that carry a key though their name does not say so: Azure Functions' ``code``,
-# a shared access signature's ``sig``.
-_SECRET_QUERY = frozenset({"code", "sig"})
 MIN_CREDENTIAL = 6
 
 # Every built-in probe that needs no data set and costs little; ``consumption`` (LLM10) asks
@@ -154,21 +149,14 @@ def make_config(**settings: Any) -> CampaignConfig:
 def _secret(name: str, value: object) -> bool:
     """True for a secret-named value that is no template: '${NAME}' names a variable and
     '{session_id}' is the HTTP target's slot (a rerun asked for a redacted one again)."""
-    return bool(_SECRET_NAME.search(name)) and not any(
-        mark in str(value) for mark in ("${", "{session_id}"))
+    return secret_value(name, str(value))
 
 
 def public_url(url: str) -> str:
-    """``url`` with its password and secret query values (``api_key=...``) redacted."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        netloc = f"{parts.username}:{REDACTED}@{netloc.rpartition('@')[2]}"
-    query = "&".join(f"{pair.partition('=')[0]}={REDACTED}"
-                     if _secret(unquote(pair.partition("=")[0]), pair)
-                     or unquote(pair.partition("=")[0]) in _SECRET_QUERY else pair
-                     for pair in parts.query.split("&")) if parts.query else ""
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+    """``url`` with its credentials redacted: the password, a token written as the user
+    (``https://sk-...@host``), and secret query values (``api_key=...``); the user name before
+    a password and the other query values are kept, for a reader to tell endpoints apart."""
+    return shown_url(url, mask=REDACTED)
 
 
 def check_userinfo(url: str, option: str, auth: str | None) -> None:
@@ -212,16 +200,12 @@ def public_options(options: dict[str, Any], *, secret_keys: bool = False) -> dic
 def credentials(headers: Mapping[str, str], url: str = "") -> tuple[str, ...]:
     """The credential values a target sends: headers with a secret name (``Authorization``,
     ``X-Api-Key``), each whole and its token after a scheme word (``Bearer sk-...``), and a
-    URL's password and secret query values. A server may echo one back (an error page that
-    shows the request, a model repeating its headers); :func:`scrub` takes them out of what a
-    campaign records."""
-    values = [v for k, v in headers.items() if _SECRET_NAME.search(k)]
+    URL's password (or a token written as its user) and secret query values. A server may echo
+    one back (an error page that shows the request, a model repeating its headers);
+    :func:`scrub` takes them out of what a campaign records."""
+    values = [v for k, v in headers.items() if SECRET_NAME.search(k)]
     values += [v.split(None, 1)[1] for v in values if len(v.split(None, 1)) == 2]
-    parts = urlsplit(url)
-    values += [parts.password or ""] + [
-        unquote(value) for name, _, value in (pair.partition("=") for pair in
-                                              parts.query.split("&"))
-        if _SECRET_NAME.search(unquote(name)) or unquote(name) in _SECRET_QUERY]
+    values += url_credentials(url)
     # A value this short is a word, not a key: blanking it would garble answers.
     return tuple(sorted({v for v in values if len(v) >= MIN_CREDENTIAL}, key=len, reverse=True))
 

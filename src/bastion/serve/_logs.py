@@ -24,9 +24,10 @@ from __future__ import annotations
 import copy
 import logging
 import re
-import urllib.parse
 from collections.abc import Callable
 from typing import Any
+
+from bastion._urls import public_url
 
 MASK = "***"
 """What the access log writes for a path segment that is not a short word."""
@@ -64,14 +65,10 @@ def scrub_path(path: str, keep: Callable[[str], bool] = is_word,
 
 
 def redacted_url(url: str) -> str:
-    """A configured URL (an upstream's) as a log line may show it: its credentials
+    """A configured URL (an upstream's) as a log line may show it: its whole userinfo
     (``user:password@``, or a token as the user) written :data:`MASK`, its query string cut
     (``?…``). ``gateway run`` printed ``-> http://user:PASSWORD@host/v1?key=...`` at start."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    netloc = f"{MASK}@{host}" if "@" in parts.netloc else host
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", "")) \
-        + ("?…" if "?" in url else "")
+    return public_url(url, mask=MASK, names=False, query="cut")
 
 
 class ScrubPaths(logging.Filter):

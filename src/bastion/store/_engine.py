@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bastion._urls import public_url
 from bastion.errors import ConfigError, RuntimeFailure
 
 DATABASE_URL_ENV = "BASTION_DATABASE_URL"
@@ -47,20 +48,11 @@ def make_engine(url: str | None = None) -> Engine:
     try:
         engine = create_engine(url, **options)
     except (ArgumentError, ImportError) as exc:
-        raise ConfigError(f"database URL {_safe(url)!r} is not usable: {exc}; use e.g. "
+        raise ConfigError(f"database URL {public_url(url)!r} is not usable: {exc}; use e.g. "
                           "'sqlite:///bastion.db' or 'postgresql://user@host/db'") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
-
-
-def _safe(url: str) -> str:
-    """A URL with any password masked, for messages."""
-    head, at, tail = url.rpartition("@")
-    if not at or ":" not in head.split("//", 1)[-1]:
-        return url
-    scheme, _, creds = head.partition("//")
-    return f"{scheme}//{creds.split(':', 1)[0]}:***@{tail}"
 
 
 def _alembic_config(engine: Engine) -> Config:
@@ -80,7 +72,7 @@ def upgrade(engine: Engine) -> None:
     try:
         command.upgrade(_alembic_config(engine), "head")
     except SQLAlchemyError as exc:
-        raise RuntimeFailure(f"cannot migrate database {_safe(str(engine.url))!r}: "
+        raise RuntimeFailure(f"cannot migrate database {public_url(str(engine.url))!r}: "
                              f"{type(exc).__name__}: {exc.args[0] if exc.args else ''}; "
                              "check that it is running and reachable") from exc
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -21,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount
 
+from bastion._urls import mask_credentials
 from bastion.errors import ConfigError, NotFoundError, UserError
 from bastion.monitor import AuditLog
 from bastion.store import close_store, open_store
@@ -43,9 +43,6 @@ UNREADABLE = ("the request body could not be read: it is not UTF-8, or its JSON 
 """What replaces FastAPI's bare "There was an error parsing the body" (it says neither why nor
 how to fix)."""
 _FASTAPI_UNREADABLE = "There was an error parsing the body"
-_CREDENTIALS = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*):[^\s@/]*@")
-"""A password in a URL (``postgresql://user:secret@host``): masked before a 5xx detail is
-logged, since a store's connection error may quote its DSN."""
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}
 """The detail Starlette gives an HTTPException raised without a message (routing's 404)."""
 
@@ -186,8 +183,9 @@ def _message(request: Request, exc: HTTPException) -> str:
     if detail == _FASTAPI_UNREADABLE:
         return UNREADABLE
     if exc.status_code >= 500:
+        # a store's connection error may quote its DSN: its password (or token) is masked
         log.error("%s %s answered %d: %s", request.method, request.url.path, exc.status_code,
-                  _CREDENTIALS.sub(r"\1:***@", detail))
+                  mask_credentials(detail))
         return UNEXPECTED
     if detail != _PHRASES.get(exc.status_code):
         return detail

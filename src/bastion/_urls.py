@@ -1,0 +1,131 @@
+"""Credentials written in URLs: one rule for every place that shows a URL or a text holding one.
+
+A URL carries credentials in its userinfo (``postgresql://user:PASSWORD@host``, or a token
+written as the user: ``https://sk-live-...@host/v1``) and in query values
+(``?api_key=...``). Four places hid them, each with its own rule, and one showed a token
+written as the user whole. Here is the one rule they share:
+
+* the credential of a userinfo is its password; with no password, the user itself, unless it
+  is a plain login name (lowercase letters, ``.``, ``_`` and ``-``: ``git``, ``postgres``),
+  since a token has digits or capitals;
+* a query value is a credential when its name says so (``api_key``, ``token``...) or is one
+  that carries a key though its name does not say so (Azure Functions' ``code``, a shared
+  access signature's ``sig``), unless it is a template, not a value (``${TOKEN}``).
+
+:data:`USERINFO` finds userinfo in free text (an error message quoting a DSN, a prompt), and
+only behind a ``scheme://``: an e-mail address in prose (``bob@example.com``, ``mailto:``) is
+no URL credential. :func:`public_url` writes a configured URL with its credentials masked.
+
+A module of its own, importing nothing of Bastion's, so that the redaction layer and the
+servers share it without importing each other.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Literal
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+MASK = "***"
+"""What replaces a credential unless the caller names its own mask."""
+
+USERINFO = re.compile(r"(?i)\b(?P<scheme>[a-z][a-z0-9+.-]{1,20}://)"
+                      r"(?P<userinfo>[^\s:/@?#]{0,64}:[^\s@/]{0,128}|[^\s:/@?#]{1,128})@")
+"""A URL's userinfo inside free text: ``user:password@`` (the password may hold ``?`` or
+``#``, as hand-written DSNs do) or a lone ``token@``, right after ``scheme://``. Neither part
+may hold ``/``, so an ``@`` later in a path or a query (``/@name``, ``?to=bob@example.com``)
+is not read as one."""
+
+SECRET_NAME = re.compile(r"auth|key|token|secret|cookie|passw|signature|credential", re.I)
+"""Header, setting and query names whose values are credentials."""
+
+SECRET_QUERY = frozenset({"code", "sig"})
+"""Query names that carry a key though their name does not say so: Azure Functions' ``code``,
+a shared access signature's ``sig``."""
+
+TEMPLATE_MARKS = ("${", "{session_id}")
+"""Marks of a value that is a template, not a credential: ``${NAME}`` names an environment
+variable, ``{session_id}`` is the slot a red-team HTTP target fills; either is kept so that a
+rerun can still send it."""
+
+_LOGIN_NAME = re.compile(r"[a-z][a-z._-]{0,31}")
+
+
+def secret_value(name: str, value: str) -> bool:
+    """Whether the value of a header, setting or query parameter named ``name`` is a
+    credential: its name says so and the value is no template (``Bearer ${TOKEN}``)."""
+    return bool(SECRET_NAME.search(name)) and not any(mark in value for mark in TEMPLATE_MARKS)
+
+
+def secret_query(name: str, value: str) -> bool:
+    """Whether a query parameter (its name decoded) holds a credential."""
+    return secret_value(name, value) or name in SECRET_QUERY
+
+
+def userinfo_secret(userinfo: str) -> tuple[int, int] | None:
+    """Where the credential of a URL's userinfo lies in it (start, end): the password after
+    the first ``:``, or the whole userinfo when it is a lone token; None for a plain login
+    name or an empty password."""
+    user, colon, password = userinfo.partition(":")
+    if colon:
+        return (len(user) + 1, len(userinfo)) if password else None
+    return None if not user or _LOGIN_NAME.fullmatch(unquote(user)) else (0, len(userinfo))
+
+
+def mask_userinfo(userinfo: str, mask: str = MASK) -> str:
+    """``userinfo`` with its credential (:func:`userinfo_secret`) written ``mask``."""
+    span = userinfo_secret(userinfo)
+    return userinfo if span is None else userinfo[:span[0]] + mask + userinfo[span[1]:]
+
+
+def credential_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Where the credentials of the URLs written in ``text`` lie (start, end)."""
+    for m in USERINFO.finditer(text):
+        span = userinfo_secret(m.group("userinfo"))
+        if span is not None:
+            yield m.start("userinfo") + span[0], m.start("userinfo") + span[1]
+
+
+def mask_credentials(text: str, mask: str = MASK) -> str:
+    """``text`` with the credential of each URL it quotes written ``mask``
+    (``cannot reach postgresql://app:***@db``), for an error message bound for a log."""
+    return USERINFO.sub(lambda m: m["scheme"] + mask_userinfo(m["userinfo"], mask) + "@", text)
+
+
+def url_credentials(url: str) -> list[str]:
+    """The credentials a configured URL sends: its userinfo's (:func:`userinfo_secret`) as
+    written and its secret query values decoded, templates included (they are filled before
+    sending)."""
+    parts = urlsplit(url)
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    span = userinfo_secret(userinfo) if at else None
+    found = [userinfo[span[0]:span[1]]] if span else []
+    for name, _, value in (pair.partition("=") for pair in parts.query.split("&")):
+        if SECRET_NAME.search(unquote(name)) or unquote(name) in SECRET_QUERY:
+            found.append(unquote(value))
+    return found
+
+
+def public_url(url: str, *, mask: str = MASK, names: bool = True,
+               query: Literal["mask", "cut"] = "mask") -> str:
+    """A configured URL as a message, a log or a report may show it.
+
+    Args:
+        url: the URL as configured.
+        mask: what replaces a credential.
+        names: show the user name before a password, and a lone plain login name
+            (``bot:***@host``); when False the whole userinfo is masked (``***@host``).
+        query: ``mask`` writes each secret value (:func:`secret_query`) as ``mask`` and keeps
+            the rest; ``cut`` drops the query and the fragment and marks a cut query ``?…``.
+    """
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    netloc = f"{mask_userinfo(userinfo, mask) if names else mask}@{host}" if at else host
+    if query == "cut":
+        return urlunsplit((parts.scheme, netloc, parts.path, "", "")) + \
+            ("?…" if "?" in url else "")
+    pairs = [(pair, unquote(pair.partition("=")[0])) for pair in parts.query.split("&")]
+    shown = "&".join(f"{pair.partition('=')[0]}={mask}" if secret_query(name, pair) else pair
+                     for pair, name in pairs) if parts.query else ""
+    return urlunsplit(parts._replace(netloc=netloc, query=shown))
