@@ -444,3 +444,22 @@ def test_scripted_server_lists_models_and_streams(
     assert any("reasoning_content" in c["choices"][0]["delta"] for c in chunks)
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
     assert len(chunks) > 3
+
+
+def test_credentials_in_the_base_url_are_never_shown(policy: Policy) -> None:
+    """A token written as the URL's user or a key in its query string was shown whole by
+    repr, str(settings) and 'cannot reach' errors (only user:password@ was dropped)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    token, key = "sk-live-Tok3nAsUser9", "Qu3ryKey-77aa"
+    clf = LLMClassifier(base_url=f"http://{token}@127.0.0.1:{port}/v1?api_key={key}",
+                        model=MODEL, max_retries=0, backoff=0.01)
+    [verdict] = clf.classify(["hello"], policy)
+    clf.close()
+    assert verdict.kind == "error"
+    assert verdict.error is not None
+    assert f"127.0.0.1:{port}" in verdict.error
+    for shown in (repr(clf), str(clf.settings), repr(clf.settings), verdict.error):
+        assert token not in shown
+        assert key not in shown

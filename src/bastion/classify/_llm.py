@@ -15,7 +15,6 @@ decides and is cited in ``meta["window"]``.
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -37,6 +36,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from bastion._urls import public_url
 from bastion.classify._base import Classifier
 from bastion.classify._llm_answer import (
     SAFE_SCALE,
@@ -105,6 +105,12 @@ class LLMSettings(BaseModel):
     concurrency: int = Field(8, ge=1, le=256)
     window_chars: int = Field(12_000, ge=100)
     window_overlap: int = Field(1_000, ge=0)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Fields as ``repr`` and ``str`` show them: the base URL without its credentials
+        or secret query values (:func:`_safe_url`), as the key is never shown."""
+        for name, value in super().__repr_args__():
+            yield name, _safe_url(value) if name == "base_url" else value
 
     @model_validator(mode="after")
     def _check(self) -> LLMSettings:
@@ -405,5 +411,8 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _safe_url(url: str) -> str:
-    """The URL without any user:password part."""
-    return re.sub(r"//[^/@]*@", "//", url)
+    """The URL as messages and ``repr`` show it: its userinfo (``user:password@``, a token
+    as the user) and secret query values (``?api_key=...``) masked, by the one rule for
+    credentials in URLs (:mod:`bastion._urls`). It dropped only ``user:password@`` before,
+    so a key in the query string was shown whole."""
+    return public_url(url, names=False)
