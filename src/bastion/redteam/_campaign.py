@@ -111,9 +111,13 @@ class Campaign:
         self.config_place = config_place or (
             campaign_place(Path(config_file)) if config_file else None)
         self.attacker = (Attacker(config.attacker_url, config.attacker_model,
-                                  config.attacker_key_env) if config.attacker_url else None)
+                                  config.attacker_key_env, timeout=config.attacker_timeout,
+                                  verify=config.attacker_verify)
+                         if config.attacker_url else None)
         self.judge = (Attacker(config.judge_url, config.judge_model, config.judge_key_env,
-                               temperature=0.0) if config.judge_url else None)
+                               temperature=0.0, timeout=config.judge_timeout,
+                               verify=config.judge_verify, role="judge")
+                      if config.judge_url else None)
         self.target = target or make_target(config.target, **config.target_options)
         if planned is None:
             self.cases = all_cases(config.probes, config.probe_options)

@@ -17,9 +17,11 @@ from bastion._urls import public_url as shown_url
 from bastion.errors import ConfigError
 
 REDACTED = "[redacted]"
-# Settings that change how fast a campaign runs, not which attempts it makes or how they are
-# judged: a log can be resumed with other values.
-SPEED_SETTINGS = ("concurrency", "rate", "retries", "backoff")
+# Settings that change how fast a campaign runs, or how it reaches its attacker and judge
+# models, not which attempts it makes or how they are judged: a log can be resumed with other
+# values, and a log made before a setting existed keeps its fingerprint.
+SPEED_SETTINGS = ("concurrency", "rate", "retries", "backoff", "attacker_timeout",
+                  "attacker_verify", "judge_timeout", "judge_verify")
 MIN_CREDENTIAL = 6
 
 # Every built-in probe that needs no data set and costs little; ``consumption`` (LLM10) asks
@@ -54,6 +56,11 @@ class CampaignConfig(BaseModel):
         judge_url / judge_model / judge_key_env: the optional judge model of the ``judge``
             scorer, a separate endpoint from the attacker (a model grading its own attacks
             is biased toward them).
+        attacker_timeout / judge_timeout: seconds one request to that model may take in all
+            (an answer still arriving then is cut off), as the targets' option ``timeout``.
+        attacker_verify / judge_verify: check that model's TLS certificate: true, the path
+            of a CA bundle (PEM), or false (a warning and a line in the report), as the
+            targets' option ``verify``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -82,6 +89,10 @@ class CampaignConfig(BaseModel):
     judge_url: str | None = None
     judge_model: str = "judge"
     judge_key_env: str | None = None
+    attacker_timeout: float = Field(default=60.0, gt=0)
+    attacker_verify: bool | str = True
+    judge_timeout: float = Field(default=60.0, gt=0)
+    judge_verify: bool | str = True
 
     @field_validator("harm_tier")
     @classmethod

@@ -124,8 +124,8 @@ def findings(attempts: Sequence[Attempt]) -> list[Finding]:
 
 def campaign_facts(header: dict[str, Any], attempts: Sequence[Attempt]) -> dict[str, str]:
     """Target, endpoint, model, date, version, seed, duration, attempts made of those
-    planned, and a TLS line where the target's certificate was not checked (``verify:
-    false``): the report's opening lines."""
+    planned, and a TLS line where the certificate of the target, attacker or judge was not
+    checked (``verify: false``): the report's opening lines."""
     config, options = _target(header)
     started = str(header.get("started_at", ""))
     ends = [float(a.meta["finished_at"]) for a in attempts if "finished_at" in a.meta]
@@ -143,9 +143,17 @@ def campaign_facts(header: dict[str, Any], attempts: Sequence[Attempt]) -> dict[
         "duration": duration or "(not recorded)",
         "attempts": _completeness(header, attempts),
         "fingerprint": str(header.get("fingerprint", "?")),
-        **({"TLS": "NOT CHECKED (target option verify: false)"}
-           if options.get("verify") is False else {}),
+        **({"TLS": f"NOT CHECKED ({off})"} if (off := _unchecked(config, options)) else {}),
     }
+
+
+def _unchecked(config: dict[str, Any], options: dict[str, Any]) -> str:
+    """The endpoints whose TLS certificate the campaign did not check, by the setting that
+    turned the check off ("" where every check ran): the target, the attacker, the judge."""
+    off = ["target option verify: false"] if options.get("verify") is False else []
+    off += [f"{role}_verify: false" for role in ("attacker", "judge")
+            if config.get(f"{role}_url") and config.get(f"{role}_verify") is False]
+    return "; ".join(off)
 
 
 def target_line(header: dict[str, Any]) -> str:
