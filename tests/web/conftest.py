@@ -115,7 +115,10 @@ def running_web(database_url: str, **settings: Any) -> Iterator[WebStack]:
             app = create_web_app(config, sessions=sessions, audit=audit)
             ctx: WebContext = app.state.web
             for role in WEB_ROLES:
-                ctx.users.create(role, role, password=PASSWORD, by="test")
+                user = ctx.users.create(role, role, password=PASSWORD, by="test")
+                if role == "red-teamer":  # an onboarded member: engagements and findings
+                    for doc in DOCUMENTS:  # are closed until the agreements are accepted
+                        ctx.service(NetworkStore.of).accept(user.id, doc.name, doc.version)
             with serve_app(app) as url:
                 stack = WebStack(url.removesuffix("/v1"), app, ctx, database_url)
                 try:

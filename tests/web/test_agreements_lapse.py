@@ -104,9 +104,22 @@ def test_a_new_nda_version_closes_findings_until_it_is_accepted(
     assert member.get("/findings").status_code == 200
 
 
-def test_staff_and_new_members_are_not_detoured(web: WebStack) -> None:
-    """Staff accept nothing, and a member who never accepted anything has no engagement yet
-    (joining asks them first), so neither is sent away."""
+def test_staff_pass_and_a_member_who_never_accepted_is_sent_to_accept_first(
+        web: WebStack) -> None:
+    """Staff accept nothing. A member who never accepted the agreements could open the
+    engagements in scope and the findings pages (only joining asked them first)."""
     assert web.login("triager").get("/findings").status_code == 200
     web.ctx.users.create("brand-new", "red-teamer", password=PASSWORD)
-    assert web.login("brand-new").get("/findings").status_code == 200
+    member = web.login("brand-new")
+    for path in GATED_PAGES:
+        response = member.get(path)
+        assert response.status_code == 303, path
+        assert response.headers["location"] == "/network/agreements", path
+    assert "first: you have not accepted them yet" in member.get("/network/agreements").text
+    refused = member.post("/findings/new", data={
+        "csrf_token": web.csrf(member, "/network/agreements"), "title": "t"})
+    assert refused.status_code == 403
+    assert "Agreements page" in refused.text
+    _accept_all(web, member)
+    assert member.get("/findings").status_code == 200
+    assert member.get("/network/engagements").status_code == 200

@@ -319,15 +319,18 @@ targets in scope, joining) and findings."""
 
 
 def _lapsed(store: NetworkStore, user: User) -> str | None:
-    """Why a red-teamer must accept agreements again before engagements and findings, or
-    ``None`` when they need not (see :meth:`NetworkStore.lapsed_agreements`)."""
-    lapsed = store.lapsed_agreements(user.id) if user.role == "red-teamer" else []
-    if not lapsed:
+    """Why a red-teamer must accept the current agreements before engagements and findings,
+    or ``None`` when they need not: they never accepted them, a new version came out, or
+    staff re-admitted them since (see :meth:`NetworkStore.lapsed_agreements`). A member who
+    had never accepted could open the engagements in scope and file findings."""
+    missing = store.missing_agreements(user.id) if user.role == "red-teamer" else []
+    if not missing:
         return None
     names = " and the ".join(f"{document(n).title.lower()} (version {document(n).version})"
-                             for n in lapsed)
+                             for n in missing)
     since = store.readmitted_at(user.id)
-    why = ("a new version came out since you accepted" if since is None else
+    why = ("you have not accepted them yet" if not store.lapsed_agreements(user.id) else
+           "a new version came out since you accepted" if since is None else
            f"you were re-admitted on {since:%Y-%m-%d %H:%M} UTC, and what you accepted before "
            "no longer counts (or a new version came out)")
     return (f"accept the current {names} first: {why}; engagements and findings stay closed "
