@@ -66,6 +66,8 @@ def test_judge_verify_false_reaches_it_with_one_warning_and_the_report_says_so(
     warned = [r.getMessage() for r in caplog.records if "TLS" in r.getMessage()]
     assert len(warned) == 1, "once per campaign"
     assert f"TLS certificate checks are OFF for {served.url}/v1 (judge setting " in warned[0]
+    assert "(judge_verify: /path/to/ca.pem)" in warned[0]  # said as -T verify= before
+    assert "-T " not in warned[0]
     facts = campaign_facts(campaign.header(), [])
     assert facts["TLS"] == "NOT CHECKED (judge_verify: false)"
     both = _campaign(judge_url=f"{served.url}/v1", judge_verify=False,

@@ -102,9 +102,10 @@ class Attacker:
     def _failed(self, error: Exception) -> str:
         """Why a request got no usable answer: a refused certificate (with the setting that
         trusts its CA), or httpx's or the parser's words, the URL's password redacted."""
-        refused = untrusted(self._shown, error) if isinstance(error, httpx.HTTPError) else None
+        refused = (untrusted(self._shown, error, f"{self.role}_verify: ")
+                   if isinstance(error, httpx.HTTPError) else None)
         if refused:
-            return _setting_hint(refused, self.role)
+            return refused
         return (f"attacker model request to {self._shown} failed: "
                 f"{str(error).replace(self._base, self._shown)}")
 
@@ -121,16 +122,8 @@ class Attacker:
         await self._client.aclose()
 
 
-def _setting_hint(text: str, role: str) -> str:
-    """``text``, a message of :mod:`~bastion.redteam.targets._tls` written for a target, with
-    its fix said as this model's campaign setting (``judge_verify: ca.pem``) in place of the
-    target's ``-T verify=ca.pem``, which would not reach the attacker or judge."""
-    return text.replace("-T verify=", f"{role}_verify: ")
-
-
 def _tls(verify: bool | str, shown: str, role: str) -> ssl.SSLContext | bool:
-    """httpx's ``verify=`` for setting ``<role>_verify``, or a ConfigError naming it."""
-    try:
-        return tls_verify(verify, shown, f"{role} setting '{role}_verify'")
-    except ConfigError as exc:
-        raise ConfigError(_setting_hint(str(exc), role)) from exc
+    """httpx's ``verify=`` for setting ``<role>_verify``, or a ConfigError naming it (its
+    fix said as the setting, not as a target's ``-T verify=``, which would not reach this
+    model)."""
+    return tls_verify(verify, shown, f"{role} setting '{role}_verify'", f"{role}_verify: ")

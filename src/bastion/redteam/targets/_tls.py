@@ -30,37 +30,44 @@ logger = logging.getLogger("bastion.redteam")
 
 #: Texts YAML reads as yes/no when unquoted: quoted in a campaign file they arrive as a path.
 _YES_NO = frozenset({"true", "false", "yes", "no", "on", "off", "1", "0"})
-_FORMS = ("true (the public roots, the default), false (no check: not recommended), or the "
-          "path of a PEM file holding your CA's certificate (-T verify=/etc/ssl/internal-ca.pem)")
+#: How a target's option is set, as messages say it; the attacker and judge models pass
+#: their campaign setting instead (``judge_verify: ``).
+TARGET_OPTION = "-T verify="
 
 
-def tls_verify(verify: bool | str, shown: str, where: str) -> ssl.SSLContext | bool:
+def _forms(fix: str) -> str:
+    return ("true (the public roots, the default), false (no check: not recommended), or the "
+            f"path of a PEM file holding your CA's certificate ({fix}/etc/ssl/internal-ca.pem)")
+
+
+def tls_verify(verify: bool | str, shown: str, where: str,
+               fix: str = TARGET_OPTION) -> ssl.SSLContext | bool:
     """What to pass as httpx's ``verify=`` for option ``verify``, or a ConfigError saying
     what is wrong with it (``shown``: the endpoint as messages show it; ``where``: the
-    option's name in messages)."""
+    option's name in messages; ``fix``: how the option is written, before its value)."""
     if verify is True:
         return True
     if verify is False:
         logger.warning("TLS certificate checks are OFF for %s (%s is false): anyone on the "
                        "path can read and change the prompts and answers, so this campaign's "
                        "verdicts may not be about the endpoint you meant. Give its CA instead "
-                       "(-T verify=/path/to/ca.pem). The report records that TLS was not "
-                       "checked.", shown, where)
+                       "(%s/path/to/ca.pem). The report records that TLS was not "
+                       "checked.", shown, where, fix)
         return False
-    return _context(verify, where)
+    return _context(verify, where, fix)
 
 
-def _context(verify: str, where: str) -> ssl.SSLContext:
+def _context(verify: str, where: str, fix: str) -> ssl.SSLContext:
     """An SSL context trusting the CA bundle at ``verify``, or a ConfigError naming it."""
     if not verify.strip():
-        raise ConfigError(f"{where} is empty; give {_FORMS}")
+        raise ConfigError(f"{where} is empty; give {_forms(fix)}")
     path = Path(verify).expanduser()
     if not path.exists():
         quoted = (f"; {verify!r} was read as text: write it unquoted for yes/no"
                   if verify.strip().lower() in _YES_NO else "")
         raise ConfigError(f"{where} names CA bundle {verify!r}, which does not exist (paths "
                           f"are read from the folder the campaign runs in, {str(Path.cwd())!r})"
-                          f"; give {_FORMS}{quoted}")
+                          f"; give {_forms(fix)}{quoted}")
     if path.is_dir():
         raise ConfigError(f"{where} names {verify!r}, a folder; give the PEM file itself "
                           "(put several CAs in one file, one after another)")
@@ -77,7 +84,7 @@ def _context(verify: str, where: str) -> ssl.SSLContext:
                           "the campaign") from exc
 
 
-def untrusted(shown: str, error: httpx.HTTPError) -> str | None:
+def untrusted(shown: str, error: httpx.HTTPError, fix: str = TARGET_OPTION) -> str | None:
     """Why the endpoint's certificate was refused and what to do, or None for a failure that
     is not a certificate check (retrying a refused certificate only fails again)."""
     cause: BaseException | None = error
@@ -87,6 +94,6 @@ def untrusted(shown: str, error: httpx.HTTPError) -> str | None:
         return None
     return (f"the TLS certificate of {shown} was refused ({cause.verify_message or cause}): "
             "for an endpoint with an internal CA or a self-signed certificate, give the CA's "
-            "certificate (-T verify=/path/to/ca.pem); for a name mismatch, use the host name "
-            "the certificate was issued for; -T verify=false turns the check off (not "
+            f"certificate ({fix}/path/to/ca.pem); for a name mismatch, use the host name "
+            f"the certificate was issued for; {fix}false turns the check off (not "
             "recommended: the report says so)")
