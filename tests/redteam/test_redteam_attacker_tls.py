@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import anyio
 import pytest
+from tests.redteam._servers import serving
 from tests.redteam.test_redteam_target_deadline import _ANSWER, _GAP, _trickling
 from tests.redteam.test_redteam_target_tls import Pki, _tls_server, pki  # noqa: F401 - fixture used by name
 
@@ -121,3 +123,29 @@ def test_the_new_settings_keep_a_campaign_fingerprint_so_older_logs_still_resume
                         attacker_verify=False)
     assert plain.fingerprint() == tuned.fingerprint()
     assert tuned.public_dump()["judge_verify"] == "ca.pem", "the log header keeps it"
+
+
+class _Failing(BaseHTTPRequestHandler):
+    """A model server that answers every request with HTTP 500."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(500)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.mark.parametrize("role", ["attacker", "judge"])
+def test_a_failing_model_is_named_by_its_role(role: str) -> None:
+    """Every failure of the judge model read 'attacker model ...', sending its user to the
+    wrong setting."""
+    with serving(_Failing) as url:
+        model = Attacker(f"{url}/v1", role=role, timeout=5.0)
+        with pytest.raises(AttackerError) as caught:
+            _ask(model)
+    said = str(caught.value)
+    assert said.startswith(f"{role} model {url}/v1 answered HTTP 500"), said
+    assert f"{role}_url" in said

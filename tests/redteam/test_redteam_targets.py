@@ -86,7 +86,7 @@ def test_an_attacker_answer_over_the_size_limit_is_an_error_not_read_whole() -> 
             finally:
                 await attacker.aclose()
 
-        with pytest.raises(AttackerError, match=r"attacker or judge model http://127\.0\.0\.1:"
+        with pytest.raises(AttackerError, match=r"attacker model http://127\.0\.0\.1:"
                                                 r"\d+/v1's answer \(HTTP 200\) is over 8 MiB"):
             anyio.run(ask)
 

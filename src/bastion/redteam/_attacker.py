@@ -85,18 +85,19 @@ class Attacker:
         try:
             response = await send_bounded(  # an answer is read up to 8 MiB, never whole
                 self._client, self._client.build_request("POST", "/chat/completions", json=body),
-                sender=f"attacker or judge model {self._shown}", error=AttackerError,
+                sender=f"{self.role} model {self._shown}", error=AttackerError,
                 deadline=self.timeout)
             if response.status_code >= 400:  # httpx's own message shows the URL's password
-                raise AttackerError(f"attacker model {self._shown} answered HTTP "
-                                    f"{response.status_code}")
+                raise AttackerError(f"{self.role} model {self._shown} answered HTTP "
+                                    f"{response.status_code}; check the campaign's "
+                                    f"{self.role}_url, its model name and its key")
             text = response.json()["choices"][0]["message"]["content"]
         except httpx.TimeoutException as exc:
             raise AttackerError(self._late()) from exc
         except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
             raise AttackerError(self._failed(exc)) from exc
         if not isinstance(text, str) or not text.strip():
-            raise AttackerError("attacker model returned an empty answer")
+            raise AttackerError(f"{self.role} model {self._shown} returned an empty answer")
         return text
 
     def _failed(self, error: Exception) -> str:
@@ -106,7 +107,7 @@ class Attacker:
                    if isinstance(error, httpx.HTTPError) else None)
         if refused:
             return refused
-        return (f"attacker model request to {self._shown} failed: "
+        return (f"{self.role} model request to {self._shown} failed: "
                 f"{str(error).replace(self._base, self._shown)}")
 
     def _late(self) -> str:
