@@ -248,7 +248,8 @@ class EmbeddedClassifier(Classifier):
                  latency: float) -> Verdict:
         if not len(rows) or embeddings is None:
             return decide(policy, {}, tier=self.name, latency_ms=latency)
-        decoded = read_as(text, [all_views[int(r)] for r in rows])
+        as_sent = covered(text)  # asked once: read_as and _coverage both need it
+        decoded = read_as(text, [all_views[int(r)] for r in rows], as_sent[0])
         if decoded is not None:  # the text as sent is letters apart or a cipher: not read
             rows = np.array([r for r in rows if all_views[int(r)].source != "text"], np.int64)
         best = scores[rows].max(axis=0)
@@ -270,7 +271,8 @@ class EmbeddedClassifier(Classifier):
                          if evidence else None, latency_ms=latency)
         if decoded is not None:
             verdict = _with_meta(verdict, {"read_as": decoded.source})
-        readable, why = _coverage(text, [all_views[int(r)] for r in rows], self._run_on)
+        readable, why = _coverage(text, [all_views[int(r)] for r in rows], self._run_on,
+                                  as_sent=as_sent)
         if readable:
             return verdict
         if self._unreadable == "allow":
@@ -290,8 +292,8 @@ class EmbeddedClassifier(Classifier):
         return _with_meta(failed, {"escalate": "language", "model_score": verdict.score})
 
 
-def _coverage(text: str, text_views: list[View], run_on: tuple[int, int] = RUN_ON
-              ) -> tuple[bool, str]:
+def _coverage(text: str, text_views: list[View], run_on: tuple[int, int] = RUN_ON, *,
+              as_sent: tuple[bool, str] | None = None) -> tuple[bool, str]:
     """Whether the model reads the whole text and each of its sentence windows (a sentence
     in another language inside English prose is not read either).
 
@@ -299,9 +301,10 @@ def _coverage(text: str, text_views: list[View], run_on: tuple[int, int] = RUN_O
     it has windows when it is long. The windows checked are cut again from the text as read
     with its data (addresses, links, ids) blanked: the model's own windows end at any full
     stop, so ``tanvi.rao@example.com`` became the "sentences" ``Tanvi Rao, tanvi.`` and
-    ``com Luca Bianchi, luca.``, names that read as no English."""
-    readable, why = covered(text)
-    if not readable and read_as(text, text_views) is None:
+    ``com Luca Bianchi, luca.``, names that read as no English. ``as_sent``: what
+    :func:`covered` says of ``text``, when the caller has asked already."""
+    readable, why = as_sent if as_sent is not None else covered(text)
+    if not readable and read_as(text, text_views, readable) is None:
         return False, why
     read = text_views[0].text
     windowed = any(view.source == "window" for view in text_views)
@@ -325,7 +328,7 @@ _DECODED_WHOLE = frozenset({"reversed", "rot13", "rot47", "word-order", "turned"
                             "keyboard", "folded"})
 
 
-def read_as(text: str, text_views: list[View]) -> View | None:
+def read_as(text: str, text_views: list[View], readable: bool | None = None) -> View | None:
     """The view that stands for all of ``text`` when the model cannot read it as sent, or
     None: its letters written apart (``spaced``: "h o w  d o  I ..."), or, for a text that
     is not English as sent (:func:`covered`), a reading of all of it reversed, in rot13,
@@ -337,12 +340,15 @@ def read_as(text: str, text_views: list[View]) -> View | None:
     homoglyphs, 0.98 to 1.00 flagged, bench/classifier_quality.py), and a mixed-script
     text was an error for a deep tier though its fold was plain English. A harmful request
     is flagged on the reading either way, and the keyword rules still read the text as
-    sent."""
+    sent. ``readable``: whether :func:`covered` reads ``text`` as sent, when the caller
+    has asked already."""
     whole = [view for view in text_views if view.start == 0 and view.end == len(text)]
     spaced = next((view for view in whole if view.source == "spaced"), None)
     if spaced is not None:
         return spaced
-    if covered(text)[0]:
+    if readable is None:
+        readable = covered(text)[0]
+    if readable:
         return None
     return next((view for view in whole if view.source in _DECODED_WHOLE
                  and covered(view.text)[0]), None)
