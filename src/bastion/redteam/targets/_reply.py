@@ -35,7 +35,7 @@ from bastion.redteam._errors import TargetError
 from bastion.redteam.targets._answer import not_json, redirected, streamed
 from bastion.redteam.targets._blocked import BlockRule
 from bastion.redteam.targets._template import json_path, reply_text
-from bastion.redteam.targets._wire import RETRYABLE, retry_after, status_hint
+from bastion.redteam.targets._wire import RETRYABLE, http_failure
 
 _HEADERS = "'headers' (the key it refuses; an ${ENV} reference must name the right variable)"
 _HINTS = {401: _HEADERS, 403: f"{_HEADERS}, or list 403 in 'blocked_status' if it means a "
@@ -84,11 +84,8 @@ class AnswerReader:
         if blocked:
             return Answer(blocked, True, session)
         if response.status_code >= 400:
-            raise TargetError(f"{self.shown} answered HTTP {response.status_code}: "
-                              f"{self._begins(response, 200)}"
-                              f"{status_hint(response.status_code, _HINTS)}",
-                              retryable=response.status_code in RETRYABLE,
-                              retry_after=retry_after(response))
+            raise http_failure(f"{self.shown} answered HTTP {response.status_code}: "
+                               f"{self._begins(response, 200)}", response, _HINTS)
         unreadable = (redirected(self.shown, response) if 300 <= response.status_code < 400
                       else streamed(self.shown, response))
         if unreadable:

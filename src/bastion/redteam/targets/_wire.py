@@ -159,6 +159,15 @@ def status_hint(status: int, hints: dict[int, str]) -> str:
     return f"; check option {hints[status]}" if status in hints else ""
 
 
+def http_failure(said: str, response: httpx.Response, hints: dict[int, str]) -> TargetError:
+    """The error for a target's HTTP failure: ``said`` (who answered what), the option to
+    check for a status the configuration causes (:func:`status_hint`), retried when the
+    status is one a later try may not meet (:data:`RETRYABLE`), after ``Retry-After``."""
+    return TargetError(said + status_hint(response.status_code, hints),
+                       retryable=response.status_code in RETRYABLE,
+                       retry_after=retry_after(response))
+
+
 def _error_code(response: httpx.Response) -> str:
     try:
         data = response.json()
@@ -196,11 +205,8 @@ def parse_response(response: httpx.Response) -> Reply:
     if response.status_code in (400, 403) and set(_error_code(response).split()) & BLOCK_CODES:
         return Reply(f"[blocked by guardrail: {_error_code(response).strip()}]", blocked=True)
     if response.status_code >= 400:
-        raise TargetError(f"target answered HTTP {response.status_code}: "
-                          f"{response.text[:200]!r}"
-                          f"{status_hint(response.status_code, OPENAI_HINTS)}",
-                          retryable=response.status_code in RETRYABLE,
-                          retry_after=retry_after(response))
+        raise http_failure(f"target answered HTTP {response.status_code}: "
+                           f"{response.text[:200]!r}", response, OPENAI_HINTS)
     choice, message = _choice(response)
     text = message.get("content") or ""
     calls = "".join(f'\n<tool_call name="{f.get("name", "?")}">{f.get("arguments", "")}'
