@@ -32,6 +32,28 @@ def test_an_email_address_in_prose_or_a_login_name_is_left_as_it_is(text: str) -
     assert mask_credentials(text) == text
 
 
+@pytest.mark.parametrize("token", [
+    "qzvtkrmwplxnbcdfghjstvwq",  # 24 random lowercase letters: longer than a word is
+    "kwmhbfrtpz",  # a run of consonants no word or name has
+    "glpat-abcdefghijklmnopqrst",  # a GitLab token's shape, though all lowercase
+])
+def test_a_lowercase_token_written_as_the_user_is_masked(token: str) -> None:
+    """A lone userinfo of lowercase letters was taken for a login name and shown whole."""
+    assert mask_credentials(f"GET https://{token}@llm.example/v1 failed") == \
+        "GET https://***@llm.example/v1 failed"
+    assert public_url(f"https://{token}@llm.example/v1") == "https://***@llm.example/v1"
+
+
+@pytest.mark.parametrize("text", [
+    "ssh://git@github.com/org/repo", "postgres://postgres@db/app",
+    "https://first.last@example.org/", "ftp://anonymous@ftp.example.org/pub",
+    "ssh://jschmidt@build.example", "https://maximilian_schwarzenberger@example.org",
+    "write to first.last@example.org or a.very.long.firstname.lastname@example.org",
+])
+def test_login_names_and_email_addresses_stay_readable(text: str) -> None:
+    assert mask_credentials(text) == text
+
+
 def test_a_configured_url_keeps_what_each_reader_needs() -> None:
     url = f"https://bot:Pw-123@llm.example/v1?api_key={TOKEN}&lang=en&user=${{USER_KEY}}#top"
     assert public_url(url) == "https://bot:***@llm.example/v1?api_key=***&lang=en" \
