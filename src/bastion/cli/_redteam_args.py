@@ -1,0 +1,83 @@
+"""``bastion redteam``: option values as typed on the command line, read into settings.
+
+Comma lists (``-p a,b``), target options (``-T key=value``) and plugin options
+(``-P probe.key=value``, ``-S``, ``-C``), each value read as YAML as a campaign file reads
+it, except that an option taking text keeps what was typed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+import yaml
+
+from bastion.errors import ConfigError
+from bastion.redteam import plugin_class
+from bastion.redteam._options import text_options
+
+
+def split(values: list[str] | None) -> list[str] | None:
+    """Repeated and comma-separated values as one list; None when none was given."""
+    if not values:
+        return None
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+def target_options(pairs: list[str] | None, target: str) -> dict[str, Any]:
+    """``-T key=value`` pairs; values read as YAML, except that an option taking text keeps
+    what was typed when YAML would make it something else (a JSON body template such as
+    ``{"q": "{prompt}"}`` is a mapping to YAML)."""
+    text = text_options(plugin_class("targets", target)) if pairs else set()
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"target option {pair!r} must look like key=value")
+        out[key.strip()] = yaml_value(value, f"target option {key.strip()!r}",
+                                      as_text=key.strip() in text)
+    return out
+
+
+def yaml_value(value: str, where: str, *, as_text: bool = False) -> Any:
+    """A ``-T`` / ``-P`` value read as YAML; an option taking text keeps what was typed
+    (``You are ShopBot: answer...`` is a mapping to YAML, or no YAML at all)."""
+    try:
+        parsed = yaml.safe_load(value) if value else ""
+    except yaml.YAMLError as exc:
+        if as_text:
+            return value
+        raise ConfigError(f"{where}: {value!r} is not YAML ({getattr(exc, 'problem', exc)}); "
+                          "write a YAML value such as 0.5, [a, b] or {k: v}, and quote text"
+                          ) from exc
+    return value if as_text and not isinstance(parsed, str) else parsed
+
+
+#: Per kind of plugin set by name on the command line: the singular, and an example.
+_NAMED_OPTIONS = {"probes": ("probe", "purpose.purpose='support bot of a bank'"),
+                  "strategies": ("strategy", "pair.streams=5"),
+                  "converters": ("converter", "caesar.shift=5")}
+
+
+def named_option(kind: str, short: str) -> Any:
+    """The ``--<plugin>-option`` flag of ``run`` for one kind of plugin."""
+    one, example = _NAMED_OPTIONS[kind]
+    return typer.Option(f"--{one}-option", short, help=(
+        f"A {one} option as {one}.option=value (YAML value), e.g. {short} {example} (see "
+        f"'bastion redteam list {kind}')."))
+
+
+def named_options(pairs: list[str] | None, kind: str = "probes") -> dict[str, dict[str, Any]]:
+    """``plugin.option=value`` pairs (``-P``, ``-S``, ``-C``) by plugin name."""
+    one, example = _NAMED_OPTIONS[kind]
+    out: dict[str, dict[str, Any]] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        name, dot, option = key.strip().partition(".")
+        if not sep or not dot or not name or not option:
+            raise ConfigError(f"{one} option {pair!r} must look like {one}.option=value "
+                              f"(e.g. {example})")
+        out.setdefault(name, {})[option] = yaml_value(
+            value, f"{one} option {key.strip()!r}",
+            as_text=option in text_options(plugin_class(kind, name)))  # type: ignore[arg-type]
+    return out
