@@ -29,6 +29,16 @@ on application traffic come from; on the validation split, pairs off with margin
 10 more of 1,665 benign rows than with 0.2, for one more of 1,335 unsafe ones). Pairs of 160
 and 320 characters, in the grid until 2026-12-04, read 65 % and 2.3x the pieces of none for no
 better J and were dropped from it.
+
+Tried on 2026-12-07 and not adopted: reading a text's sentence windows only when the text
+already scores near a threshold (its whole-text views, and for a text longer than the model's
+window each 120-piece chunk of it, read as probes). Inside a carrier a harmful row is diluted
+to nothing: of the 219 violating rows above, those only a window caught scored a median of
+0.024 on the whole text and its chunks (threshold 0.5). Opening the windows at any score of
+0.001 or more already lost recall (violating_inside 0.795 -> 0.731, a row after 200-400
+characters of a carrier 0.808 -> 0.708), and the chunk probes made 2,801 real chatbot prompts
+cost 1.17x the word pieces, not fewer (both sides of each figure from one run with the shipped
+model). Diluted harm is exactly what the whole text cannot see.
 """
 
 from __future__ import annotations
