@@ -2,7 +2,9 @@
 
 Comma lists (``-p a,b``), target options (``-T key=value``) and plugin options
 (``-P probe.key=value``, ``-S``, ``-C``), each value read as YAML as a campaign file reads
-it, except that an option taking text keeps what was typed.
+it, except that an option taking text keeps what was typed; and the attacker's and judge's
+``--*-verify`` / ``--*-timeout``, checked here so that a bad one is refused before any request
+in words that name the flag.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import yaml
 from bastion.errors import ConfigError
 from bastion.redteam import plugin_class
 from bastion.redteam._options import text_options
+from bastion.redteam.targets._tls import tls_verify
 
 
 def split(values: list[str] | None) -> list[str] | None:
@@ -81,3 +84,31 @@ def named_options(pairs: list[str] | None, kind: str = "probes") -> dict[str, di
             value, f"{one} option {key.strip()!r}",
             as_text=option in text_options(plugin_class(kind, name)))  # type: ignore[arg-type]
     return out
+
+
+def verify_flag(value: str | None, flag: str) -> bool | str | None:
+    """``--attacker-verify`` / ``--judge-verify`` as the campaign setting: true or false as a
+    campaign file reads them (``yes``, ``off``, ``1``...), else the path of a CA bundle, checked
+    now by the targets' own check (a missing or unreadable file is refused before any request,
+    the message naming the flag). ``false`` is passed on unchecked: the model's client warns
+    once when it is made, and the report says TLS was not checked."""
+    if value is None:
+        return None
+    try:
+        read = yaml.safe_load(value)
+    except yaml.YAMLError:  # text YAML cannot read (a path starting with '@'): a path
+        read = value
+    if isinstance(read, int) and read in (0, 1):  # bool is an int; 1 and 0 as the file reads them
+        return bool(read)
+    tls_verify(value, "", flag, f"{flag} ")
+    return value
+
+
+def timeout_flag(value: float | None, flag: str) -> float | None:
+    """``--attacker-timeout`` / ``--judge-timeout``: seconds above 0, or a ConfigError naming
+    the flag (the campaign setting's own check would name the setting, not what was typed)."""
+    if value is not None and not value > 0:  # 'not >' also refuses nan
+        raise ConfigError(f"{flag} {value:g}: a timeout is the seconds one request to the model "
+                          f"may take in all, so it must be above 0; give e.g. {flag} 60 (the "
+                          f"default), or {flag} 300 for a slow model")
+    return value

@@ -14,7 +14,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from bastion.cli._common import EXIT_RUNTIME_FAILURE, err_console, handle_errors
-from bastion.cli._redteam_args import named_option, named_options, split, target_options
+from bastion.cli._redteam_args import (
+    named_option,
+    named_options,
+    split,
+    target_options,
+    timeout_flag,
+    verify_flag,
+)
 from bastion.cli._redteam_report import finish, report_formats
 from bastion.redteam import (
     FORMATS,
@@ -31,6 +38,20 @@ from bastion.redteam._options import check_options
 EXIT_INTERRUPTED = 130  # as a shell reports a process stopped by Ctrl-C
 EXIT_TERMINATED = 143  # as a shell reports a process stopped by SIGTERM
 _D = CampaignConfig()  # the defaults that help texts show
+
+
+def _timeout_option(role: str) -> Any:
+    """``--attacker-timeout`` or ``--judge-timeout``: the campaign setting of that name."""
+    return typer.Option(f"--{role}-timeout", metavar="SECONDS", help=(
+        f"Seconds one request to the {role} model may take in all: connecting, waiting and "
+        f"reading (default {getattr(_D, f'{role}_timeout'):g})."))
+
+
+def _verify_option(role: str) -> Any:
+    """``--attacker-verify`` or ``--judge-verify``: the campaign setting of that name."""
+    return typer.Option(f"--{role}-verify", metavar="BOOL|PEM", help=(
+        f"Check the {role} model's TLS certificate: true (public roots, the default), the "
+        "path of a CA bundle (PEM), or false (no check: a warning, and the report says so)."))
 
 
 @handle_errors
@@ -75,11 +96,15 @@ def run_command(
         "and translate converters (default none)."))] = None,
     attacker_model: Annotated[str | None, typer.Option("--attacker-model", help=(
         f"Model name of the attacker (default {_D.attacker_model})."))] = None,
+    attacker_timeout: Annotated[float | None, _timeout_option("attacker")] = None,
+    attacker_verify: Annotated[str | None, _verify_option("attacker")] = None,
     judge_url: Annotated[str | None, typer.Option("--judge-url", help=(
         "OpenAI-compatible judge model for the 'judge' scorer, separate from the attacker "
         "(default none)."))] = None,
     judge_model: Annotated[str | None, typer.Option("--judge-model", help=(
         f"Model name of the judge (default {_D.judge_model})."))] = None,
+    judge_timeout: Annotated[float | None, _timeout_option("judge")] = None,
+    judge_verify: Annotated[str | None, _verify_option("judge")] = None,
     config: Annotated[Path | None, typer.Option("--config", help=(
         "YAML/JSON campaign settings; options given here override it."))] = None,
     log: Annotated[Path | None, typer.Option("--log", help=(
@@ -100,6 +125,10 @@ def run_command(
         "limit": limit, "repeats": repeats, "harm_tier": harm_tier,
         "attacker_url": attacker_url, "attacker_model": attacker_model,
         "judge_url": judge_url, "judge_model": judge_model,
+        "attacker_timeout": timeout_flag(attacker_timeout, "--attacker-timeout"),
+        "attacker_verify": verify_flag(attacker_verify, "--attacker-verify"),
+        "judge_timeout": timeout_flag(judge_timeout, "--judge-timeout"),
+        "judge_verify": verify_flag(judge_verify, "--judge-verify"),
         "target_options": target_options(target_option, name) or None,
         "probe_options": named_options(probe_option) or None,
         "strategy_options": named_options(strategy_option, "strategies") or None,
