@@ -115,8 +115,8 @@ class Attacker:
         return (f"{self.role} model {self._shown} did not finish its answer within "
                 f"{self.timeout:g} s (setting '{self.role}_timeout' bounds the whole request: "
                 "connecting, waiting and reading; a server that sends its answer slowly is cut "
-                f"off there); a slow model needs a larger one ('{self.role}_timeout: 300' in "
-                "the campaign file)")
+                f"off there); a slow model needs a larger one (--{self.role}-timeout 300, or "
+                f"'{self.role}_timeout: 300' in the campaign file)")
 
     async def aclose(self) -> None:
         """Close the connection pool."""
