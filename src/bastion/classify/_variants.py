@@ -593,13 +593,41 @@ def plain_forms(text: str) -> tuple[list[str], bool]:
     gain = max(_READABLE, englishness(clean) + 0.2)
     unspaced = _unspace(clean)
     forms = ((rot13(clean), gain), (clean[::-1], gain),
-             (_unleet(unspaced) if unspaced != clean else clean, _READABLE),
+             (_tidy(_unleet(unspaced)) if unspaced != clean else clean,
+              0.0 if _letters_apart(clean) else _READABLE),
              (_unleet(clean), gain))
     found = [form for form, better in forms if form != clean and englishness(form) >= better]
     if found:  # a decoding that reads: mending its noise would only add misreadings
         return found, True
     mended = (_respell(clean.lower() if _case_noise(clean) else clean), _unscramble(clean))
     return [form for form in mended if form != clean], False
+
+
+#: Share of a text's visible characters in runs of letters sent apart (:data:`_SPACED`) from
+#: which the text is letters apart as a whole, and its joined form is what it says.
+_APART_SHARE = 0.8
+
+
+def _letters_apart(clean: str) -> bool:
+    """Whether ``clean`` is sent letters apart as a whole (``h o w  d o  I``), so that its
+    joined form needs no test of reading as English: a short request of slang, slurs or
+    names (``u s e r  c h i n g  c h o n g``) has few common words joined or not."""
+    visible = len(clean) - clean.count(" ")
+    apart = sum(len(m.group(0)) - m.group(0).count(" ") for m in _SPACED.finditer(clean))
+    return visible > 0 and apart >= _APART_SHARE * visible
+
+
+#: A space before a stop, comma or closing mark, and an apostrophe set apart inside a word:
+#: what joining letters sent apart leaves of the punctuation between them (``post ,  i``).
+_LOOSE_STOP = re.compile(r"[ \t]+(?=[,.!?;:)\]])")
+_LOOSE_APOSTROPHE = re.compile(r"(?<=[A-Za-z]) ' (?=[A-Za-z])")
+
+
+def _tidy(joined: str) -> str:
+    """``joined`` (letters sent apart, joined) with its punctuation back against its words:
+    the static heads read ``my post ,  i want their name and where they live`` at 0.11 and
+    ``my post, i want ...`` at 0.67 (a development row)."""
+    return _LOOSE_APOSTROPHE.sub("'", _LOOSE_STOP.sub("", joined))
 
 
 def _forms(clean: str, *, apart: bool = False) -> tuple[tuple[str, Callable[[], str], float],
