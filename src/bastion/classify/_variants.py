@@ -595,7 +595,7 @@ def plain_forms(text: str) -> tuple[list[str], bool]:
     forms = ((rot13(clean), gain), (clean[::-1], gain),
              (_tidy(_unleet(unspaced)) if unspaced != clean else clean,
               0.0 if _letters_apart(clean) else _READABLE),
-             (_unleet(clean), gain))
+             (_leet_left(leet) if (leet := _unleet(clean)) != clean else clean, gain))
     found = [form for form, better in forms if form != clean and englishness(form) >= better]
     if found:  # a decoding that reads: mending its noise would only add misreadings
         return found, True
@@ -621,6 +621,27 @@ def _letters_apart(clean: str) -> bool:
 #: what joining letters sent apart leaves of the punctuation between them (``post ,  i``).
 _LOOSE_STOP = re.compile(r"[ \t]+(?=[,.!?;:)\]])")
 _LOOSE_APOSTROPHE = re.compile(r"(?<=[A-Za-z]) ' (?=[A-Za-z])")
+
+
+#: A word with leet digits that :func:`_unleet` leaves as sent: a number of two to four
+#: digits, or letters and digits before a stop or comma (``p057,``), which it keeps apart
+#: from decimals (``3.5``); either standing alone.
+_LEFT_LEET = re.compile(r"(?<![\w.,])(?:[0-9]{2,4}|[a-z0-9@$]*[a-z][a-z0-9@$]*)"
+                        r"(?=[.,!?;:]?(?:\s|$))")
+
+
+def _leet_left(read: str) -> str:
+    """``read`` (leetspeak read back by :func:`_unleet`) with the words it left read too:
+    written in leetspeak, every ``to`` of a request is a number (``70``) and a word before a
+    comma keeps its digits (``p057,``), which the static heads read as numbers. A number is
+    read only when it spells a common word (``70`` -> ``to``, ``15`` -> ``is``; ``10`` and
+    ``2024`` stay)."""
+    def word(match: re.Match[str]) -> str:
+        sent = match.group(0)
+        spelt = sent.translate(_LEET)
+        return spelt if not sent.isdigit() or spelt in COMMON else sent
+
+    return _LEFT_LEET.sub(word, read)
 
 
 def _tidy(joined: str) -> str:
