@@ -227,7 +227,7 @@ def test_artifact_records_provenance_and_permissive_licences() -> None:
     assert not sets & {"toxicchat", "tweeteval_hate_offensive", "tensor_trust",
                        "malicious_instruct", "refusal_direction_splits"}
     # the licences ../shared/datasets/README.md allows a derived model to be shipped under,
-    # and Python's own (its documentation's prose, scripts/train_embedded.py)
+    # and Python's own (its documentation's prose, bastion/training/static/_own.py)
     allowed = ("MIT", "Apache-2.0", "CC-BY-4.0", "CC-BY-3.0", "CC0", "CDLA-Permissive-2.0",
                "PSF-2.0")
     assert all(row["licence"].startswith(allowed) for row in meta["trained_on"])
