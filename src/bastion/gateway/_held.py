@@ -30,7 +30,15 @@ from bastion.gateway._respond import dumps
 from bastion.gateway._responses import ECHO, TERMINAL, event_texts
 from bastion.gateway._runs import run_begin, run_start
 from bastion.gateway._said import Said
-from bastion.gateway._split import continued, held_from, key_at, may_end_key
+from bastion.gateway._split import (
+    apart,
+    continued,
+    held_from,
+    key_at,
+    key_link_at,
+    may_end_key,
+    touches_key,
+)
 from bastion.gateway._upstream import spells_encoded
 from bastion.gateway._walk import NAMES, AnswerText, Key
 
@@ -79,6 +87,7 @@ class Held:
         self.secret = secret
         self.settled: set[Key] = set()  # buffers whose head cannot end the key
         self.pinned: dict[Key, int] = {}  # held to the end: a key's beginning (:meth:`_pin`)
+        self.apart: list[str] = []  # strings of other fields, read apart (:meth:`_apart`)
         #: Each choice's text in arrival order, kept where values are masked (see ``_said``).
         self.said = Said() if said else None
         self.reader = Reader()
@@ -121,6 +130,8 @@ class Held:
             piece = Slice(item.key, path, start, start + len(item.text))
             frame.slices.append(piece)
             self._remember(route, item, piece)
+            if self.secret and item.key[1].startswith("x.") and item.text:
+                self._apart(item, start)
             if (cite := cited(item)) is not None:
                 self._cite(frame, *cite)
             if arrives(item.key) and not _repeated_name(item, self.buffers, start):
@@ -144,6 +155,16 @@ class Held:
                 at = continued(buffer, text, self.secret)
                 if at is not None:
                     self.pinned[other] = at
+
+    def _apart(self, item: AnswerText, start: int) -> None:
+        """Keep what ``item`` reads as apart (``_split.apart``: a citation's ``url`` or
+        ``title``) for the check at the stream's end, and hold it, and every frame after it,
+        until then when it may be part of the upstream key (``_split.touches_key``): glued in
+        their field's buffer, halves of the key in two citations left one by one (issue 8)."""
+        pieces = apart(item.text, item.path)
+        self.apart.extend(pieces)
+        if any(touches_key(piece, self.secret) for piece in pieces):
+            self.pinned.setdefault(item.key, start)
 
     def _copy(self, route: str, item: AnswerText) -> Slice | None:
         """Where ``item``'s text was read before, when it is a copy read only once: metadata
@@ -252,7 +273,9 @@ class Held:
             limit = min(limit, run_start(self.buffers[key], self.safe.get(key, 0)))
         if self.secret:
             limit = min(limit, held_from(self.buffers[key], self.secret), self._head_end(key),
-                        self.pinned.get(key, limit))
+                        self.pinned.get(key, limit),
+                        key_link_at(self.buffers[key], self.safe.get(key, 0), limit,
+                                    self.secret))
             if key[1] == ARRIVAL:  # a reading, never written: the key it spells waits for
                 # the end, which tells whether a field holds it (StreamGuard._spelled_across)
                 start = max(0, self.safe.get(key, 0) - len(self.secret) + 1)

@@ -258,7 +258,7 @@ async def _complete(ctx: Context, response: httpx.Response, prompt: str, vault: 
     policy = ctx.policy("output")
     buffers = buffers_of(texts)
     readings = per_choice(buffers)
-    withhold_spelled_key(ctx, readings)
+    withhold_spelled_key(ctx, readings, buffers)
     check = ctx.add(await gateway.guard.check(
         "output", readings, policy, fail_open=fail_open, alone=key_names(buffers)))
     if check.outcome == "block":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 
 _TOKEN = re.compile(r"\S+")
 #: Symbols around a plain word besides punctuation ("*word*", "`word`").
@@ -52,6 +53,31 @@ def run_begin(text: str, at: int) -> int:
             break
         begin = token.start()
     return begin
+
+
+def run_end(text: str) -> int:
+    """Where the run of tokens that are not plain words at the head of ``text`` ends (0 when
+    it begins with a plain word), looked for :data:`RUN_BACK` characters on at most."""
+    end = 0
+    for token in _TOKEN.finditer(text, 0, RUN_BACK):
+        if _plain(token.group(0)):
+            break
+        end = token.end()
+    return end
+
+
+def junctions(texts: list[str], shortest: int) -> Iterator[str]:
+    """The encoded run at the end of each text read on into the run at the head of each
+    other (:func:`run_begin`, :func:`run_end`), where the two hold ``shortest`` characters
+    or more: what a client shows of an encoded run cut between two fields (reasoning
+    ending ``aW50ZXJuYWwtdmxs``, content beginning ``bS10b2tlbi03ZjNhOWM=``), which neither
+    decodes to alone."""
+    ends = [text[run_begin(text, len(text)):] for text in texts]
+    heads = [text[:run_end(text)] for text in texts]
+    for first, end in enumerate(ends):
+        for second, head in enumerate(heads):
+            if first != second and end and head and len(end) + len(head) >= shortest:
+                yield end + head
 
 
 def _plain(token: str) -> bool:

@@ -10,7 +10,9 @@ A key cut between two fields (``reasoning_content`` ends with its first half, ``
 begins with the rest) is in no field whole: :func:`across` finds it, and the answer is
 withheld. A stream is stopped at its end, when every field has ended: a field's end that
 may begin the key is held until then, and so is a field's head that may end it
-(:func:`may_end_key`; the rest sent before the beginning left first).
+(:func:`may_end_key`; the rest sent before the beginning left first). Halves of the key in
+two links or two citations' titles are read apart too (:func:`link_pieces`,
+:func:`touches_key`, :func:`key_link_at`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -156,6 +159,98 @@ def spelled_apart(reading: str, fields: Iterable[str], secret: str) -> bool:
     key = fold(secret)
     return bool(key) and fold(reading).count(key) > sum(fold(text).count(key)
                                                        for text in fields)
+
+
+def apart(text: str, path: Sequence[object]) -> list[str]:
+    """What a string of a field the reader has no name for reads as on its own, beside its
+    field's buffer, where the strings are glued: a whole link, or a string in a list below
+    its choice (``choices.0.delta.annotations.0.url_citation.title``), as itself and, a link,
+    its pieces (:func:`link_pieces`); nothing for a piece of a field's running text
+    (``choices.0.delta.note``). Halves of the key in two citations' titles or links were in
+    no text of a stream apart, where a whole answer's check (:func:`across` over every
+    string) found them."""
+    link = _LINK.fullmatch(text.strip()) is not None
+    if not link and not any(isinstance(step, int) for step in path[2:]):
+        return []
+    return [text, *(link_pieces(text) if link else ())]
+
+
+def link_pieces(link: str) -> list[str]:
+    """The texts a link carries apart, as written and URL-decoded: its host, each segment of
+    its path, each key and value of its query, its fragment, and all after its host. Halves
+    of the key in two citations' links (``https://a.example/internal-vllm``,
+    ``https://a.example/-token-7f3a9c``) are in no string of the answer whole, nor at a
+    string's end and another's head, so :func:`across` did not see them; yet a client that
+    lists the sources shows both, and one that fetches them sends both to the host (issue 8).
+    Read apart, one piece ends with the key's beginning and another begins with its rest."""
+    try:
+        parts = urllib.parse.urlsplit(link.strip())
+    except ValueError:  # a malformed address ("http://[x"): read whole
+        return [link]
+    tail = link.strip()[len(parts.scheme) + 3 + len(parts.netloc):] if "://" in link else ""
+    pieces = [parts.netloc, tail.lstrip("/"), *parts.path.split("/"), parts.fragment,
+              *(text for pair in parts.query.split("&") for text in pair.split("=", 1))]
+    pieces = [piece for piece in pieces if piece]
+    return pieces + [plain for piece in pieces if (plain := _unquoted(piece)) != piece]
+
+
+#: A link inside a text: a scheme and ``//``; it ends at a space, a quote, an angle bracket,
+#: a backtick or a closing parenthesis (a markdown link's or picture's).
+_LINK = re.compile(r"(?i)[a-z][a-z0-9+.-]{0,15}://[^\s<>\"'`()]+")
+
+
+def links_in(texts: Iterable[str]) -> Iterator[str]:
+    """The pieces (:func:`link_pieces`) of every link written in ``texts``: two markdown
+    pictures ``![](https://a.example/internal-vllm)`` and ``![](https://a.example/-token-7f3a9c)``
+    are fetched as the answer shows, each half sent to the host."""
+    for text in texts:
+        if "://" in text:
+            for match in _LINK.finditer(text):
+                yield from link_pieces(match.group())
+
+
+def key_link_at(text: str, start: int, end: int, secret: str) -> int:
+    """Where the first link in ``text`` that ends after ``start`` and begins before ``end``
+    begins (not before ``start``) when a piece of it may be part of the upstream key
+    (:func:`touches_key`); ``end`` when none is. A link in prose leaves no further than
+    there: two markdown pictures, each carrying half of the key, are fetched by a client as
+    the answer shows, and the stream's stop at its end (:func:`across` over :func:`links_in`)
+    came after both had left (issue 8). Recomputed at each check, so a link still arriving
+    that grows out of the key leaves."""
+    if not secret or "://" not in text[max(0, start - _LINK_BACK):end + _LINK_BACK]:
+        return end
+    for match in _LINK.finditer(text, max(0, start - _LINK_BACK), end):
+        if match.end() > start and any(touches_key(piece, secret)
+                                       for piece in link_pieces(match.group())):
+            return max(match.start(), start)
+    return end
+
+
+#: How far before released text a link that reaches into it is looked for.
+_LINK_BACK = 2048
+
+
+def _unquoted(text: str) -> str:
+    """``text`` URL-decoded until it decodes no further, three times at most (``%252D``)."""
+    for _ in range(3):
+        plain = urllib.parse.unquote(text)
+        if plain == text:
+            break
+        text = plain
+    return text
+
+
+def touches_key(piece: str, secret: str) -> bool:
+    """Whether ``piece``, a whole text (a link's piece: :func:`link_pieces`), ends with more
+    of the key's beginning, or begins with more of its end, or lies inside it over more,
+    than :data:`KEY_END_SHOWN` characters: a piece of the key that a later text may go on
+    with (checked at the stream's end, :func:`across`), held until then. Fewer leave, as a
+    field's head that short does (:func:`may_end_key`): a link ending in 's' or 'sk-' would
+    otherwise hold every stream citing it whole."""
+    if not secret or len(piece) <= KEY_END_SHOWN:
+        return False
+    return len(piece) - held_from(piece, secret) > KEY_END_SHOWN \
+        or may_end_key(piece, secret) is not False
 
 
 def _spanning(texts: list[str], key: str) -> bool:

@@ -37,9 +37,14 @@ from bastion.gateway._held import Held
 from bastion.gateway._keymask import mask_answer_keys
 from bastion.gateway._respond import MODEL_PREFIX, dumps, policy_details, sse_error
 from bastion.gateway._responses import TERMINAL, sign_response
-from bastion.gateway._split import across, cut, spelled_apart
+from bastion.gateway._split import across, cut, links_in, spelled_apart
 from bastion.gateway._sse import Event, EventReader
-from bastion.gateway._upstream import WITHHELD_KEY, upstream_key, withhold_upstream
+from bastion.gateway._upstream import (
+    WITHHELD_KEY,
+    encoded_across,
+    upstream_key,
+    withhold_upstream,
+)
 from bastion.gateway._usage import reported_prompt_tokens, reported_tokens
 from bastion.gateway._walk import Key, Unreadable
 from bastion.policy import SEVERITY_WEIGHT, Policy
@@ -266,12 +271,14 @@ class StreamGuard:
 
     async def _finish(self, event: Event) -> list[str]:
         gateway, ctx = self.ctx.gateway, self.ctx
-        if across(list(self.held.buffers.values()), self.secret):
+        buffers = list(self.held.buffers.values())
+        if across([*buffers, *self.held.apart, *links_in(buffers)], self.secret):
             # a field's end that begins the key was held (Held.secret), and every frame after
             # it: the key cut between two fields leaves nothing
             self._fail("the upstream's answer quoted the gateway's own credentials (cut "
                        "between two fields)", "upstream_malformed")
-        if self.held.encodes_secret():  # (an answer held whole was not read so yet)
+        if self.held.encodes_secret() or encoded_across(self.held.buffers, self.secret):
+            # (an answer held whole was not read so yet; a field's end run waited here)
             self._fail(_ENCODED_KEY, "upstream_malformed")
         if self._spelled_across():
             self._fail("the upstream's answer quoted the gateway's own credentials (spelled "

@@ -7,16 +7,19 @@ import ipaddress
 import logging
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import httpx
 import re2
 
 from bastion.classify import decode_runs, url_decoded
+from bastion.gateway._buffers import PROSE
 from bastion.gateway._context import Context
 from bastion.gateway._respond import GatewayError
-from bastion.gateway._split import across, fold, strings
+from bastion.gateway._runs import junctions
+from bastion.gateway._split import across, fold, links_in, strings
+from bastion.gateway._walk import Key
 
 logger = logging.getLogger("bastion.gateway")
 
@@ -192,18 +195,23 @@ def withhold_split_key(ctx: Context, data: Any) -> None:
         GatewayError: the key is cut between two texts.
     """
     key = upstream_key(ctx)
-    if key and across(list(strings(data)), key):
+    if not key:
+        return
+    texts = list(strings(data))
+    if across([*texts, *links_in(texts)], key):  # (halves in two links: see link_pieces)
         raise _withheld(ctx, "cut between two fields")
 
 
-def withhold_spelled_key(ctx: Context, readings: Iterable[str]) -> None:
+def withhold_spelled_key(ctx: Context, readings: Iterable[str],
+                         fields: Mapping[Key, str] | None = None) -> None:
     """Refuse an answer whose ``readings`` (each choice's text as the output check reads it)
     spell the gateway's upstream key although no string of the answer holds it (each was
     scrubbed, :func:`withhold_upstream`): the best alternatives of each step of ``logprobs``
     spell a text a client can join, and a tool call's arguments are JSON whose escapes a
     client decodes ('\\u0069nternal-...'); both passed whole answers (a black-box pass,
-    issue 8); and a reading whose decoded payloads hold it (:func:`decoded`). A 502, as for
-    a key cut between fields.
+    issue 8); and a reading whose decoded payloads hold it (:func:`decoded`), or an encoded
+    run cut between two of a choice's ``fields`` (:func:`encoded_across`). A 502, as for a
+    key cut between fields.
 
     Raises:
         GatewayError: a reading holds the key, as written or decoded.
@@ -214,8 +222,27 @@ def withhold_spelled_key(ctx: Context, readings: Iterable[str]) -> None:
     readings = list(readings)
     if any(key in fold(reading) for reading in readings):
         raise _withheld(ctx, "spelled over several strings")
-    if any(spells_encoded(reading, key) for reading in readings):
+    if any(spells_encoded(reading, key) for reading in readings) \
+            or encoded_across(fields or {}, key):
         raise _withheld(ctx, "encoded")
+
+
+#: Fields a client shows as text (not a tool call's JSON, nor a reading of the gateway's).
+_SHOWN = PROSE | {"x", "logprobs"}
+
+
+def encoded_across(fields: Mapping[Key, str], key: str) -> bool:
+    """Whether an encoded run cut between two fields of a choice holds ``key`` once decoded
+    (``_runs.junctions``): reasoning ending with the first half of the key's base64 and
+    content beginning with the rest, which a client shows one after the other, reached it
+    whole and streamed while each field alone decodes to no key (issue 8; the key itself
+    cut so is :func:`_split.across`'s). Fields are few, so every pair is read."""
+    texts: dict[int, list[str]] = {}
+    for (index, name), text in fields.items():
+        if name.partition(".")[0] in _SHOWN:
+            texts.setdefault(index, []).append(text)
+    return bool(key) and any(spells_encoded(joined, key) for choice in texts.values()
+                             for joined in junctions(choice, len(key)))
 
 
 def spells_encoded(text: str, key: str) -> bool:
