@@ -108,6 +108,37 @@ def test_a_key_in_pieces_no_field_holds_withholds_the_answer(
     assert error["code"] == "upstream_malformed"
 
 
+def _annotated(index: int, url: str, title: str) -> dict[str, Any]:
+    """A Responses stream's citation event."""
+    return {"type": "response.output_text.annotation.added", "item_id": "m1",
+            "output_index": 0, "content_index": 0, "annotation_index": index,
+            "annotation": {"type": "url_citation", "url": url, "title": title,
+                           "start_index": 0, "end_index": 4}}
+
+
+def _said(text: str) -> dict[str, Any]:
+    return {"type": "response.output_text.delta", "item_id": "m1", "output_index": 0,
+            "content_index": 0, "delta": text}
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    (("https://a.example/internal-vllm", "S"), ("https://a.example/-token-7f3a9c", "S")),
+    (("https://a.example/1", "internal-vllm"), ("https://a.example/2", "-token-7f3a9c"))],
+    ids=["links", "titles"])
+def test_a_key_in_two_citations_of_a_responses_stream_stops_it(
+        keyed_gw: tuple[RawUpstream, Running], first: tuple[str, str],
+        second: tuple[str, str]) -> None:
+    """Before: the titles reached the client (an annotation event's strings are in no list)."""
+    raw, gw = keyed_gw
+    raw.frames = [_said("Tea. "), _annotated(0, *first), _annotated(1, *second),
+                  *(_said(text) for text in BENIGN)]
+    with gw.client(gw.key(f"responses-{first[1]}")) as client:
+        response = client.post("/responses", json={"model": "m", "input": "go", "stream": True})
+    for piece in PIECES:
+        assert piece not in response.text, response.text
+    assert json.loads(sse_frames(response.text)[-1])["error"]["code"] == "upstream_malformed"
+
+
 #: name -> streamed deltas that touch neither the key nor its encoding
 BENIGN_APART = {
     "citations": _after(

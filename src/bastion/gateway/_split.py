@@ -164,13 +164,15 @@ def spelled_apart(reading: str, fields: Iterable[str], secret: str) -> bool:
 def apart(text: str, path: Sequence[object]) -> list[str]:
     """What a string of a field the reader has no name for reads as on its own, beside its
     field's buffer, where the strings are glued: a whole link, or a string in a list below
-    its choice (``choices.0.delta.annotations.0.url_citation.title``), as itself and, a link,
-    its pieces (:func:`link_pieces`); nothing for a piece of a field's running text
+    its choice or in an object (``choices.0.delta.annotations.0.url_citation.title``, a
+    Responses event's ``annotation.title``), as itself and, a link, its pieces
+    (:func:`link_pieces`); nothing for a piece of a field's running text
     (``choices.0.delta.note``). Halves of the key in two citations' titles or links were in
     no text of a stream apart, where a whole answer's check (:func:`across` over every
     string) found them."""
     link = _LINK.fullmatch(text.strip()) is not None
-    if not link and not any(isinstance(step, int) for step in path[2:]):
+    nested = len(path) > 1 and isinstance(path[-2], str) and path[-2] != "delta"
+    if not (link or nested or any(isinstance(step, int) for step in path[2:])):
         return []
     return [text, *(link_pieces(text) if link else ())]
 
