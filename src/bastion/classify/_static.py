@@ -611,6 +611,16 @@ def hidden_readings(text: str, depth: int = 2) -> Hidden:
 _NOISE_WORDS = 4
 _NOISE_PIECES = 2.0
 _SPACED_CHARS = 2.5
+#: A text of one window nearly as split (more word pieces a word than this) is read as it
+#: decodes too, when a decoding reads as English, but never mended: a reversed request of
+#: short words splits less than rot13 (1.6-2.0 pieces a word), and lowering the noise test
+#: itself to 1.6 mended Spanish, Portuguese and Italian prompts into English (of 10,817 texts
+#: as sent, 6 ToxicChat prompts newly flagged, 5 of them benign). Chosen on development rows
+#: (table validation, 300 + 300, the bench's transforms): reversed recall 0.780 -> 0.860,
+#: rot13 0.843 -> 0.853, benign flagged as plain (0.167, 0.173); 1.5-1.7 gave the same, 1.4
+#: lost a harmful row as sent; at 1.6 no verdict of the 10,817 texts changed, and 1,797 of
+#: them were tried for a decoding instead of 645 (0.17 s against 0.11 s of about 2.6 s).
+_NEAR_PIECES = 1.6
 
 
 @dataclass(frozen=True)
@@ -725,7 +735,7 @@ class StaticClassifier(Classifier):
         Noise: more than :data:`_NOISE_PIECES` word pieces a word (rot13 and reversed text
         split into fragments: 2.6 and 2.1 at their 5th percentile on 300 harmful requests,
         where 95 % of our benign prompts are under 1.8), or words of one letter or two
-        (letters spaced apart)."""
+        (letters spaced apart). Nearly so (:data:`_NEAR_PIECES`): read as it decodes only."""
         owner, tokens = read.cut.owner, read.tokens
         counts = np.bincount(owner, minlength=len(texts))
         starts = np.r_[0, np.cumsum(counts)[:-1]]
@@ -733,11 +743,13 @@ class StaticClassifier(Classifier):
         pieces = tokens.lengths[starts]
         chars = np.fromiter((len(read.cut.pieces[j]) for j in starts.tolist()), np.int64,
                             len(starts))
-        noisy = (counts == 1) & (words >= _NOISE_WORDS) & (
-            (pieces > _NOISE_PIECES * words) | (chars < _SPACED_CHARS * words))
+        single = (counts == 1) & (words >= _NOISE_WORDS)
+        noisy = single & ((pieces > _NOISE_PIECES * words) | (chars < _SPACED_CHARS * words))
+        near = single & ~noisy & (pieces > _NEAR_PIECES * words)
         out = {}
-        for i in np.flatnonzero(noisy).tolist():
-            if not hidden[i][0] and (forms := plain_forms(texts[i]))[0]:
+        for i in np.flatnonzero(noisy | near).tolist():
+            if not hidden[i][0] and (forms := plain_forms(texts[i]))[0] and (
+                    noisy[i] or forms[1]):
                 out[i] = forms
         return out
 
