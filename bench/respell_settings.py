@@ -33,7 +33,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bastion.classify import _variants, get_classifier
+from bastion.classify import _respelling, get_classifier
 from bastion.policy import load_policy
 from bastion.redteam.converters import BestOfN
 
@@ -75,12 +75,12 @@ def main() -> int:
         return [v.kind != "safe" for v in classifier.classify(texts, policy)]
 
     def respelled(texts: list[str], words: int, share: float) -> list[str]:
-        return [_variants._respell(t, words, share) for t in texts]
+        return [_respelling._respell(t, words, share) for t in texts]
 
-    shipped = (_variants._RESPELL_WORDS, _variants._RESPELL_SHARE)
+    shipped = (_respelling._RESPELL_WORDS, _respelling._RESPELL_SHARE)
     # the classifier reads the respelled view itself: off here, the texts are compared with
     # their respelled form read as a text of its own
-    _variants._RESPELL_WORDS = 10**6
+    _respelling._RESPELL_WORDS = 10**6
     perturbed = {name: [BestOfN(**options).convert(t, random.Random(f"{name}{i}"))
                         for i, t in enumerate(harmful)]
                  for name, options in PERTURBATIONS.items()}
