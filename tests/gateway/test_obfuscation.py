@@ -16,7 +16,7 @@ import urllib.parse
 
 import pytest
 
-from bastion.classify._normalize import _MORSE_LETTERS
+from bastion.classify._encodings import _MORSE_LETTERS
 from bastion.testing import ScriptedUpstream, Turn
 
 from .conftest import GatewayFactory, Running, sse_frames, streamed_text
