@@ -748,8 +748,7 @@ class StaticClassifier(Classifier):
         near = single & ~noisy & (pieces > _NEAR_PIECES * words)
         out = {}
         for i in np.flatnonzero(noisy | near).tolist():
-            if not hidden[i][0] and (forms := plain_forms(texts[i]))[0] and (
-                    noisy[i] or forms[1]):
+            if not hidden[i][0] and (forms := plain_forms(texts[i], mend=bool(noisy[i])))[0]:
                 out[i] = forms
         return out
 

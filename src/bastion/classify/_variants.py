@@ -350,7 +350,7 @@ def hidden_payloads(text: str) -> list[str]:
     return [v.text for v in views(text, depth=1) if v.source in HIDDEN_SOURCES]
 
 
-def plain_forms(text: str) -> tuple[list[str], bool]:
+def plain_forms(text: str, *, mend: bool = True) -> tuple[list[str], bool]:
     """The rot13, reversed, letter-spaced and leetspeak forms of ``text`` that read as
     English where the text does not, by the test :func:`_hidden_language` puts them to (a
     leetspeak form: 0.2 more englishness than the text's own, as rot13's), and whether they
@@ -359,7 +359,7 @@ def plain_forms(text: str) -> tuple[list[str], bool]:
     each mending passes a test of its own, as in :func:`_forms`), to be read beside it: a
     mended word may be a rare word misread ('carding'). For a tier that reads words but
     cannot afford :func:`views` on every text (the static heads), and asks only of a text
-    that reads as noise to it."""
+    that reads as noise to it. ``mend=False``: decodings only (no mended forms)."""
     clean = text.translate(_READ)
     gain = max(_READABLE, englishness(clean) + 0.2)
     unspaced = _unspace(clean)
@@ -370,6 +370,8 @@ def plain_forms(text: str) -> tuple[list[str], bool]:
     found = [form for form, better in forms if form != clean and englishness(form) >= better]
     if found:  # a decoding that reads: mending its noise would only add misreadings
         return found, True
+    if not mend:
+        return [], False
     mended = (_respell(clean.lower() if _case_noise(clean) else clean), _unscramble(clean))
     return [form for form in mended if form != clean], False
 
