@@ -279,24 +279,24 @@ def test_word_by_word_tokens_equal_the_whole_tokenizer() -> None:
     memory fills up and starts afresh in the middle of a batch."""
     from tokenizers import Tokenizer
 
-    from bastion.classify import _static
+    from bastion.classify import _static_tokens
     from bastion.models import wordllama
 
     whole = Tokenizer.from_str(wordllama().tokenizer.to_str())
     whole.no_padding()
     whole.no_truncation()
     texts = TOKENIZER_EDGES + [p for pair in PAIRS for p in pair[1:]] + [LONG_BENIGN]
-    expected = [[min(i, _static.FEATURES.vocab - 1) for i in e.ids]
+    expected = [[min(i, _static_tokens.FEATURES.vocab - 1) for i in e.ids]
                 for e in whole.encode_batch(texts, add_special_tokens=False)]
-    tokens = _static.Tokens()
+    tokens = _static_tokens.Tokens()
     for batch in (texts, texts[::-1], texts):  # the second and third read from memory
         ids = tokens.ids(batch)
         want = expected if batch[0] == texts[0] else expected[::-1]
         assert ids.lengths.tolist() == [len(e) for e in want]
         assert ids.flat.tolist() == [i for e in want for i in e]
-    small = _static.Tokens()
+    small = _static_tokens.Tokens()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_static, "_REMEMBERED_WORDS", 8)
+        patch.setattr(_static_tokens, "_REMEMBERED_WORDS", 8)
         for _ in range(2):
             assert small.ids(texts).flat.tolist() == [i for e in expected for i in e]
         assert len(small._memory) <= max(8, len({w for t in texts for w in _words(t)}))
@@ -306,9 +306,9 @@ def test_numbers_are_read_from_remembered_digits() -> None:
     """A number is its digits to WordLlama's tokenizer, so numbered texts (dates, amounts,
     order numbers, a benchmark's counters) add no new words to remember: each had been sent to
     the tokenizer alone, the slowest step of a batch of new texts."""
-    from bastion.classify import _static
+    from bastion.classify import _static_tokens
 
-    tokens = _static.Tokens()
+    tokens = _static_tokens.Tokens()
     tokens.ids(["order 0123456789 (x)"])
     remembered = len(tokens._memory)
     ids = tokens.ids([f"order {n} (x)" for n in range(1000, 1200)])
@@ -318,9 +318,9 @@ def test_numbers_are_read_from_remembered_digits() -> None:
 
 
 def _words(text: str) -> list[str]:
-    from bastion.classify import _static
+    from bastion.classify._static_tokens import _MARK, _WORD
 
-    return _static._WORD.findall(_static._MARK + text.replace(" ", _static._MARK))
+    return _WORD.findall(_MARK + text.replace(" ", _MARK))
 
 
 def test_pooled_embeddings_equal_a_plain_mean_of_token_vectors() -> None:
