@@ -77,8 +77,8 @@ def test_judge_verify_false_reaches_it_with_one_warning_and_the_report_says_so(
                                                     "verify": False})
     assert campaign_facts(both.header(), [])["TLS"] == (
         "NOT CHECKED (target option verify: false; judge_verify: false)")
-    unused = _campaign(attacker_verify=False)  # no attacker_url: no attacker, no request
-    assert "TLS" not in campaign_facts(unused.header(), [])
+    with pytest.raises(ConfigError, match="no attacker model is configured"):
+        _campaign(attacker_verify=False)  # no attacker_url: it would do nothing, so refused
 
 
 def test_a_missing_ca_bundle_is_a_config_error_naming_the_setting_before_any_request(
@@ -117,8 +117,9 @@ def test_an_attacker_answer_trickled_within_attacker_timeout_is_read_whole() -> 
 
 
 def test_the_new_settings_keep_a_campaign_fingerprint_so_older_logs_still_resume() -> None:
-    plain = make_config(probes=["jailbreak"], judge_url="http://127.0.0.1:9/v1")
-    tuned = make_config(probes=["jailbreak"], judge_url="http://127.0.0.1:9/v1",
+    urls = {"judge_url": "http://127.0.0.1:9/v1", "attacker_url": "http://127.0.0.1:9/v1"}
+    plain = make_config(probes=["jailbreak"], **urls)
+    tuned = make_config(probes=["jailbreak"], **urls,
                         judge_timeout=300, judge_verify="ca.pem", attacker_timeout=5,
                         attacker_verify=False)
     assert plain.fingerprint() == tuned.fingerprint()

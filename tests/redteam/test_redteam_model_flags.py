@@ -24,6 +24,8 @@ from typer.testing import CliRunner
 FOUR = ("attacker_timeout", "attacker_verify", "judge_timeout", "judge_verify")
 #: A quick campaign against the in-process vulnerable target: one attempt, rules-tier harm.
 QUICK = ("-p", "jailbreak", "--limit", "1", "--harm-tier", "rules", "--retries", "0", "-q")
+#: A model URL nothing in QUICK asks (no attacker strategy or converter, no judge scorer).
+UNUSED = "http://127.0.0.1:9/v1"
 
 
 def _run(cli: typer.Typer, *args: str) -> tuple[int, str]:
@@ -43,7 +45,10 @@ def test_each_flag_reaches_the_campaign_and_overrides_the_campaign_file(
         cli: typer.Typer, pki: Pki, tmp_path: Path) -> None:  # noqa: F811
     ca = str(pki.ca)
     campaign = tmp_path / "campaign.yaml"
-    campaign.write_text(f"attacker_timeout: 5\njudge_timeout: 5\nattacker_verify: false\n"
+    # Both models named (never asked: no strategy, converter or scorer here needs them); a
+    # setting of a model with no URL is refused (test_redteam_model_urls.py).
+    campaign.write_text(f"attacker_url: {UNUSED}\njudge_url: {UNUSED}\n"
+                        f"attacker_timeout: 5\njudge_timeout: 5\nattacker_verify: false\n"
                         f"judge_verify: {ca}\n", "utf-8")
     filed = _settings(cli, tmp_path / "file.jsonl", "--config", str(campaign))
     assert filed == {"attacker_timeout": 5.0, "attacker_verify": False,
@@ -61,7 +66,7 @@ def test_a_verify_flag_reads_yes_and_no_as_a_campaign_file_does(
         cli: typer.Typer, tmp_path: Path, typed: str, read: bool) -> None:
     # Without a campaign file: the flags alone make the settings.
     got = _settings(cli, tmp_path / "run.jsonl", "--judge-verify", typed,
-                    "--attacker-verify", typed)
+                    "--attacker-verify", typed, "--judge-url", UNUSED, "--attacker-url", UNUSED)
     assert got["judge_verify"] is read
     assert got["attacker_verify"] is read
 

@@ -3,19 +3,21 @@
 Comma lists (``-p a,b``), target options (``-T key=value``) and plugin options
 (``-P probe.key=value``, ``-S``, ``-C``), each value read as YAML as a campaign file reads
 it, except that an option taking text keeps what was typed; and the attacker's and judge's
-``--*-verify`` / ``--*-timeout``, checked here so that a bad one is refused before any request
-in words that name the flag.
+flags, declared here once for ``run`` and ``rerun``, their ``--*-verify`` / ``--*-timeout``
+checked so that a bad one is refused before any request in words that name the flag.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import typer
 import yaml
 
 from bastion.errors import ConfigError
-from bastion.redteam import plugin_class
+from bastion.redteam import CampaignConfig, plugin_class
+from bastion.redteam._config import MODEL_ROLES, flag
 from bastion.redteam._options import text_options
 from bastion.redteam.targets._tls import tls_verify
 
@@ -112,3 +114,60 @@ def timeout_flag(value: float | None, flag: str) -> float | None:
                           f"may take in all, so it must be above 0; give e.g. {flag} 60 (the "
                           f"default), or {flag} 300 for a slow model")
     return value
+
+
+def _default(setting: str) -> Any:
+    return CampaignConfig.model_fields[setting].default
+
+
+#: What each model is for, as the ``--*-url`` flags say.
+_USES = {"attacker": "attacker model for pair, tap, crescendo_llm and the paraphrase and "
+                     "translate converters",
+         "judge": "judge model for the 'judge' scorer, separate from the attacker"}
+#: Each flag's default is the campaign's setting (a campaign file's, or the log's for a rerun).
+_FALLBACK = "default: the campaign's setting, else"
+
+
+def _model_option(role: str, setting: str) -> Any:
+    """The ``--<role>-<setting>`` flag of ``run`` and ``rerun``: the campaign setting of that
+    name, which it overrides."""
+    helps = {
+        "url": ("URL", f"OpenAI-compatible {_USES[role]} ({_FALLBACK} none)."),
+        "model": ("NAME", f"Model name of the {role} ({_FALLBACK} "
+                          f"{_default(f'{role}_model')}; needs the {role}'s URL)."),
+        "timeout": ("SECONDS", f"Seconds one request to the {role} model may take in all: "
+                               f"connecting, waiting and reading ({_FALLBACK} "
+                               f"{_default(f'{role}_timeout'):g}; needs the {role}'s URL)."),
+        "verify": ("BOOL|PEM", f"Check the {role} model's TLS certificate: true (public roots, "
+                               "the default), the path of a CA bundle (PEM), or false (no "
+                               "check: a warning, and the report says so; needs the "
+                               f"{role}'s URL)."),
+    }
+    metavar, text = helps[setting]
+    return typer.Option(flag(f"{role}_{setting}"), metavar=metavar, help=text)
+
+
+AttackerUrl = Annotated[str | None, _model_option("attacker", "url")]
+AttackerModel = Annotated[str | None, _model_option("attacker", "model")]
+AttackerTimeout = Annotated[float | None, _model_option("attacker", "timeout")]
+AttackerVerify = Annotated[str | None, _model_option("attacker", "verify")]
+JudgeUrl = Annotated[str | None, _model_option("judge", "url")]
+JudgeModel = Annotated[str | None, _model_option("judge", "model")]
+JudgeTimeout = Annotated[float | None, _model_option("judge", "timeout")]
+JudgeVerify = Annotated[str | None, _model_option("judge", "verify")]
+
+
+def model_settings(flags: Mapping[str, Any]) -> dict[str, Any]:
+    """The attacker's and judge's flags given, as campaign settings, each value checked.
+
+    Args:
+        flags: the command's parameters (its ``locals()``), named as the settings are
+            (``judge_url``...), with the types above; the others are left alone.
+    """
+    out: dict[str, Any] = {}
+    for role in MODEL_ROLES:
+        timeout, verify = f"{role}_timeout", f"{role}_verify"
+        out[f"{role}_url"], out[f"{role}_model"] = flags[f"{role}_url"], flags[f"{role}_model"]
+        out[timeout] = timeout_flag(flags[timeout], flag(timeout))
+        out[verify] = verify_flag(flags[verify], flag(verify))
+    return {k: v for k, v in out.items() if v is not None}

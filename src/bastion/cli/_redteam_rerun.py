@@ -1,5 +1,5 @@
 """``bastion redteam rerun``: past attempts replayed as a regression suite, against the logged
-target or another one."""
+target or another one, with the logged attacker and judge models or others."""
 
 from __future__ import annotations
 
@@ -9,12 +9,31 @@ from typing import Annotated, Any
 import typer
 
 from bastion.cli._common import EXIT_RUNTIME_FAILURE, handle_errors
-from bastion.cli._redteam_args import split, target_options
+from bastion.cli._redteam_args import (
+    AttackerModel,
+    AttackerTimeout,
+    AttackerUrl,
+    AttackerVerify,
+    JudgeModel,
+    JudgeTimeout,
+    JudgeUrl,
+    JudgeVerify,
+    model_settings,
+    split,
+    target_options,
+)
 from bastion.cli._redteam_report import check_report_dir, finish, load
 from bastion.cli._redteam_run import execute
 from bastion.errors import ConfigError
 from bastion.redteam import FORMATS, Attempt, Campaign, CampaignConfig, plugin_class, replay_plan
-from bastion.redteam._config import REDACTED, redacted_options
+from bastion.redteam._config import (
+    MODEL_ROLES,
+    REDACTED,
+    URL_BOUND,
+    check_config,
+    flag,
+    redacted_options,
+)
 from bastion.redteam._options import check_options
 
 
@@ -38,14 +57,27 @@ def rerun_command(
     target_option: Annotated[list[str] | None, typer.Option(
         "--target-option", "-T", help="A target option as key=value; without --target these "
         "override the logged target's options.")] = None,
+    attacker_url: AttackerUrl = None,
+    attacker_model: AttackerModel = None,
+    attacker_timeout: AttackerTimeout = None,
+    attacker_verify: AttackerVerify = None,
+    judge_url: JudgeUrl = None,
+    judge_model: JudgeModel = None,
+    judge_timeout: JudgeTimeout = None,
+    judge_verify: JudgeVerify = None,
 ) -> None:
-    """Re-run past attempts (same cases, strategies, converters, seeds) as a regression suite."""
+    """Re-run past attempts (same cases, strategies, converters, seeds) as a regression suite.
+
+    The attacker and judge flags override the logged campaign's settings, as run's override
+    a campaign file's.
+    """
+    models = model_settings(locals())  # first: a bad value is refused before the log is read
     if new_log is not None and new_log.resolve() == log.resolve():
         raise ConfigError(f"--log {str(new_log)!r} is the log being re-run: its attempts would "
                           "count as done and nothing would be sent; pass a new --log path")
     header, attempts = load(log)
     chosen = _chosen(attempts, failed, split(attempt), log)
-    config = _rerun_config(header, target, target_option)
+    config = _rerun_config(header, target, target_option, models, log)
     check_report_dir(report_dir)
     campaign = Campaign(config, planned=replay_plan(chosen),
                         config_file=header.get("config_file"),
@@ -55,11 +87,13 @@ def rerun_command(
         raise typer.Exit(EXIT_RUNTIME_FAILURE)
 
 
-def _rerun_config(header: dict[str, Any], target: str | None,
-                  target_option: list[str] | None) -> CampaignConfig:
-    """The logged campaign's settings, pointed at ``target`` or given new target options;
-    a credential the log holds only as '[redacted]' is asked for, never sent."""
-    config = CampaignConfig.model_validate(header["config"])
+def _rerun_config(header: dict[str, Any], target: str | None, target_option: list[str] | None,
+                  models: dict[str, Any], log: Path) -> CampaignConfig:
+    """The logged campaign's settings, pointed at ``target`` or given new target options,
+    its attacker and judge settings overridden by ``models`` (the flags given); a credential
+    the log holds only as '[redacted]' is asked for, never sent."""
+    config = check_config({**_used_settings(header["config"]), **models},
+                          {"flags": models.keys(), "log": str(log)})
     options = target_options(target_option, target or config.target)
     if target is not None:
         check_options("target", target, plugin_class("targets", target), options)
@@ -69,6 +103,15 @@ def _rerun_config(header: dict[str, Any], target: str | None,
             **config.target_options, **options}})
     _refuse_redacted(config)
     return config
+
+
+def _used_settings(logged: dict[str, Any]) -> dict[str, Any]:
+    """A log's settings less those of a model it has no URL for: a log writes every setting,
+    defaults included, and without the URL they were never used (nor are they now: a flag
+    that sets the URL starts from the defaults, and one that sets another is refused)."""
+    unused = {f"{role}_{k}" for role in MODEL_ROLES if not logged.get(f"{role}_url")
+              for k in URL_BOUND}
+    return {k: v for k, v in logged.items() if k not in unused}
 
 
 def _refuse_redacted(config: CampaignConfig) -> None:
@@ -88,8 +131,9 @@ def _refuse_redacted(config: CampaignConfig) -> None:
                           "${ENV} reference is kept in the log)")
     models = [k for k in ("attacker_url", "judge_url") if REDACTED in (getattr(config, k) or "")]
     if models:
-        raise ConfigError(f"the log holds {models[0]!r} with its credentials '[redacted]'; a "
-                          "rerun cannot restore them: give the model's key by environment "
+        raise ConfigError(f"the log holds {models[0]!r} with its credentials '[redacted]' "
+                          "(credentials are never written to logs); give the URL again with "
+                          f"{flag(models[0])}, or give the model's key by environment "
                           "variable (attacker_key_env / judge_key_env in a campaign file) and "
                           "start a new campaign with 'bastion redteam run --config'")
 

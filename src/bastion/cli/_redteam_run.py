@@ -15,12 +15,19 @@ from rich.text import Text
 
 from bastion.cli._common import EXIT_RUNTIME_FAILURE, err_console, handle_errors
 from bastion.cli._redteam_args import (
+    AttackerModel,
+    AttackerTimeout,
+    AttackerUrl,
+    AttackerVerify,
+    JudgeModel,
+    JudgeTimeout,
+    JudgeUrl,
+    JudgeVerify,
+    model_settings,
     named_option,
     named_options,
     split,
     target_options,
-    timeout_flag,
-    verify_flag,
 )
 from bastion.cli._redteam_report import finish, report_formats
 from bastion.redteam import (
@@ -30,28 +37,14 @@ from bastion.redteam import (
     CampaignConfig,
     available,
     load_config,
-    make_config,
     plugin_class,
 )
+from bastion.redteam._config import check_config
 from bastion.redteam._options import check_options
 
 EXIT_INTERRUPTED = 130  # as a shell reports a process stopped by Ctrl-C
 EXIT_TERMINATED = 143  # as a shell reports a process stopped by SIGTERM
 _D = CampaignConfig()  # the defaults that help texts show
-
-
-def _timeout_option(role: str) -> Any:
-    """``--attacker-timeout`` or ``--judge-timeout``: the campaign setting of that name."""
-    return typer.Option(f"--{role}-timeout", metavar="SECONDS", help=(
-        f"Seconds one request to the {role} model may take in all: connecting, waiting and "
-        f"reading (default {getattr(_D, f'{role}_timeout'):g})."))
-
-
-def _verify_option(role: str) -> Any:
-    """``--attacker-verify`` or ``--judge-verify``: the campaign setting of that name."""
-    return typer.Option(f"--{role}-verify", metavar="BOOL|PEM", help=(
-        f"Check the {role} model's TLS certificate: true (public roots, the default), the "
-        "path of a CA bundle (PEM), or false (no check: a warning, and the report says so)."))
 
 
 @handle_errors
@@ -91,20 +84,14 @@ def run_command(
         "(best_of_n draws N variants; default 1)."))] = None,
     harm_tier: Annotated[str | None, typer.Option("--harm-tier", help=(
         f"Classifier tier of the harm scorer (default {_D.harm_tier})."))] = None,
-    attacker_url: Annotated[str | None, typer.Option("--attacker-url", help=(
-        "OpenAI-compatible attacker model for pair, tap, crescendo_llm and the paraphrase "
-        "and translate converters (default none)."))] = None,
-    attacker_model: Annotated[str | None, typer.Option("--attacker-model", help=(
-        f"Model name of the attacker (default {_D.attacker_model})."))] = None,
-    attacker_timeout: Annotated[float | None, _timeout_option("attacker")] = None,
-    attacker_verify: Annotated[str | None, _verify_option("attacker")] = None,
-    judge_url: Annotated[str | None, typer.Option("--judge-url", help=(
-        "OpenAI-compatible judge model for the 'judge' scorer, separate from the attacker "
-        "(default none)."))] = None,
-    judge_model: Annotated[str | None, typer.Option("--judge-model", help=(
-        f"Model name of the judge (default {_D.judge_model})."))] = None,
-    judge_timeout: Annotated[float | None, _timeout_option("judge")] = None,
-    judge_verify: Annotated[str | None, _verify_option("judge")] = None,
+    attacker_url: AttackerUrl = None,
+    attacker_model: AttackerModel = None,
+    attacker_timeout: AttackerTimeout = None,
+    attacker_verify: AttackerVerify = None,
+    judge_url: JudgeUrl = None,
+    judge_model: JudgeModel = None,
+    judge_timeout: JudgeTimeout = None,
+    judge_verify: JudgeVerify = None,
     config: Annotated[Path | None, typer.Option("--config", help=(
         "YAML/JSON campaign settings; options given here override it."))] = None,
     log: Annotated[Path | None, typer.Option("--log", help=(
@@ -117,18 +104,16 @@ def run_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run an attack campaign against a target (resumes when --log already holds attempts)."""
-    name = target or (load_config(config).target if config is not None else _D.target)
+    models = model_settings(locals())  # first: a bad value is refused before a file is read
+    # The file's target names the options -T sets; read with the model flags that complete it.
+    name = target or (load_config(config, flags=models.keys(), **models).target
+                      if config is not None else _D.target)
     settings: dict[str, Any] = {
         "target": target, "probes": split(probes), "converters": split(converters),
         "strategies": split(strategies), "scorers": split(scorers),
         "concurrency": concurrency, "rate": rate, "retries": retries, "seed": seed,
         "limit": limit, "repeats": repeats, "harm_tier": harm_tier,
-        "attacker_url": attacker_url, "attacker_model": attacker_model,
-        "judge_url": judge_url, "judge_model": judge_model,
-        "attacker_timeout": timeout_flag(attacker_timeout, "--attacker-timeout"),
-        "attacker_verify": verify_flag(attacker_verify, "--attacker-verify"),
-        "judge_timeout": timeout_flag(judge_timeout, "--judge-timeout"),
-        "judge_verify": verify_flag(judge_verify, "--judge-verify"),
+        **models,
         "target_options": target_options(target_option, name) or None,
         "probe_options": named_options(probe_option) or None,
         "strategy_options": named_options(strategy_option, "strategies") or None,
@@ -137,8 +122,9 @@ def run_command(
     if target is not None and config is None:
         check_options("target", target, plugin_class("targets", target),
                       settings["target_options"] or {})
-    chosen = (load_config(config, **settings) if config is not None
-              else make_config(**{k: v for k, v in settings.items() if v is not None}))
+    given = {k: v for k, v in settings.items() if v is not None}
+    chosen = (load_config(config, flags=given.keys(), **given) if config is not None
+              else check_config(given, {"flags": given.keys()}))
     kinds = report_formats(split(formats), report_dir)
     campaign = Campaign(chosen, config_file=str(config) if config is not None else None)
     attempts = execute(campaign, log, quiet or as_json)

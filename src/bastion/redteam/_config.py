@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from bastion._urls import SECRET_NAME, secret_value, url_credentials
 from bastion._urls import public_url as shown_url
@@ -23,6 +32,10 @@ REDACTED = "[redacted]"
 SPEED_SETTINGS = ("concurrency", "rate", "retries", "backoff", "attacker_timeout",
                   "attacker_verify", "judge_timeout", "judge_verify")
 MIN_CREDENTIAL = 6
+#: The two optional models, and their settings that mean something only with the model's URL
+#: (``judge_timeout`` is the judge's: without ``judge_url`` no judge is asked).
+MODEL_ROLES = ("attacker", "judge")
+URL_BOUND = ("model", "key_env", "timeout", "verify")
 
 # Every built-in probe that needs no data set and costs little; ``consumption`` (LLM10) asks
 # for unbounded output and is opt-in.
@@ -106,6 +119,24 @@ class CampaignConfig(BaseModel):
                              f"one of {available()}")
         return value
 
+    @model_validator(mode="after")
+    def _model_settings_have_a_model(self, info: ValidationInfo) -> CampaignConfig:
+        """Refuse an attacker or judge setting given without that model's URL.
+
+        Without ``judge_url`` no judge model exists, so ``--judge-verify`` or a file's
+        ``judge_timeout:`` was accepted and silently did nothing, and a user believed a judge
+        was checked or bounded (issue 9). "Given" is what was set: a file's keys and the
+        flags (``model_fields_set``), not the defaults; a rerun leaves out of a log's
+        settings those of a model the log has no URL for (a log writes every setting). The
+        validation context (see :func:`check_config`) lets the message name what was typed.
+        """
+        for role in MODEL_ROLES:
+            given = [f"{role}_{k}" for k in URL_BOUND if f"{role}_{k}" in self.model_fields_set]
+            if given and not getattr(self, f"{role}_url"):
+                raise PydanticCustomError("model_without_url",
+                                          _without_url(role, given[0], info.context or {}))
+        return self
+
     def fingerprint(self) -> str:
         """A hash of the settings that decide the attempts (not speed settings).
 
@@ -135,8 +166,38 @@ class CampaignConfig(BaseModel):
                 for spec in self.converters]
 
 
-def load_config(path: Path, **overrides: Any) -> CampaignConfig:
-    """Read a YAML/JSON campaign file, apply non-None overrides, validate."""
+def flag(setting: str) -> str:
+    """The command-line flag of a campaign setting: ``judge_verify`` is ``--judge-verify``."""
+    return "--" + setting.replace("_", "-")
+
+
+def _without_url(role: str, setting: str, context: Mapping[str, Any]) -> str:
+    """What was given, why it does nothing without ``<role>_url``, and how to fix it, in the
+    user's words: a flag (in ``context["flags"]``) or a setting of the campaign file
+    (``context["file"]``) or of a rerun's log (``context["log"]``); a command line
+    (``"flags"`` in the context) can pass the URL."""
+    url, file, log = f"{role}_url", context.get("file"), context.get("log")
+    typed = "flags" in context
+    if setting in context.get("flags", ()):
+        what, drop = f"{flag(setting)} was given", f"drop {flag(setting)}"
+        source = f"campaign file {file!r}" if file else f"log {log!r}" if log else ""
+    elif file:
+        what, drop = f"campaign file {file!r} sets {setting!r}", f"remove {setting!r} from it"
+        source = "it"
+    else:
+        what, drop, source = f"{setting!r} is set", f"remove {setting!r}", ""
+    nowhere = ([flag(url)] if typed else []) + ([f"{url!r} in {source}"] if source else [])
+    fixes = ([f"pass {flag(url)} URL"] if typed else []) + (
+        [f"set {url!r} in the campaign file"] if file else [] if typed else [f"set {url!r}"])
+    return (f"{what}, but no {role} model is configured (no "
+            f"{', no '.join(nowhere or [repr(url)])}), so it would have no effect: the "
+            f"{role}'s settings apply only to requests to the {role} model, and without its "
+            f"URL none is made; {' or '.join(fixes)}, or {drop}")
+
+
+def load_config(path: Path, *, flags: Collection[str] = (), **overrides: Any) -> CampaignConfig:
+    """Read a YAML/JSON campaign file, apply non-None overrides (``flags`` names those typed
+    as flags, for messages), validate."""
     try:
         data = yaml.safe_load(path.read_text("utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -144,16 +205,30 @@ def load_config(path: Path, **overrides: Any) -> CampaignConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"campaign file {str(path)!r} must hold a mapping of settings")
     data.update({k: v for k, v in overrides.items() if v is not None})
-    return make_config(**data)
+    return check_config(data, {"flags": flags, "file": str(path)})
 
 
 def make_config(**settings: Any) -> CampaignConfig:
     """Validate settings into a config; errors name the bad key."""
+    return check_config(settings)
+
+
+def check_config(settings: Mapping[str, Any],
+                 context: Mapping[str, Any] | None = None) -> CampaignConfig:
+    """Validate settings into a config; errors name the bad key.
+
+    Args:
+        settings: the campaign settings.
+        context: where they came from, for messages in the user's words: ``flags``, the
+            settings typed as command-line flags (present for a command line); ``file``, the
+            campaign file of the rest; ``log``, the log whose campaign a rerun replays.
+    """
     try:
-        return CampaignConfig(**settings)
+        return CampaignConfig.model_validate(settings, context=context)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                             for e in exc.errors())
+        problems = "; ".join(  # a check of several settings has no 'loc' to name
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" if e["loc"] else e["msg"]
+            for e in exc.errors())
         raise ConfigError(f"bad campaign settings: {problems}") from exc
 
 
