@@ -196,9 +196,10 @@ _RUNS_REMEMBERED = 4096
 
 def runs_of(text: str) -> tuple[tuple[str, str, int, int], ...]:
     """:func:`decode_runs` with the default letters share, remembered for short texts: the
-    rules tier (:func:`normalize`) and the static heads (``_static.hidden_readings``) each
-    look for a text's payloads, one after the other in the ``fast`` profile, and the second
-    look cost that profile a tenth of its time on short texts."""
+    rules tier (:func:`normalize`) and the static heads
+    (``_static_disguise.hidden_readings``) each look for a text's payloads, one after the
+    other in the ``fast`` profile, and the second look cost that profile a tenth of its time
+    on short texts."""
     return (_remembered_runs(text) if len(text) <= REMEMBERED_CHARS
             else tuple(decode_runs(text)))
 
