@@ -26,6 +26,7 @@ from bastion.gateway._buffers import (
     per_choice,
 )
 from bastion.gateway._extract import Path, set_path
+from bastion.gateway._pieces import piece_between, piece_from
 from bastion.gateway._respond import dumps
 from bastion.gateway._responses import ECHO, TERMINAL, event_texts
 from bastion.gateway._runs import run_begin, run_start
@@ -101,6 +102,8 @@ class Held:
         #: Text about to leave spelled the upstream key once decoded (:meth:`encodes_secret`):
         #: nothing more left, and the guard stops the stream.
         self.encoded = False
+        #: Text about to leave held a piece of the upstream key (``_pieces``): the same.
+        self.pieces = False
 
     def add(self, route: str, raw: str, chunk: dict[str, Any],
             request: dict[str, Any] | None = None) -> None:
@@ -272,7 +275,11 @@ class Held:
         if head in _RUNNING:  # an encoded run still arriving is held whole (see _runs)
             limit = min(limit, run_start(self.buffers[key], self.safe.get(key, 0)))
         if self.secret:
-            limit = min(limit, held_from(self.buffers[key], self.secret), self._head_end(key),
+            buffer, arriving = self.buffers[key], held_from(self.buffers[key], self.secret)
+            if self._shows_piece(key, arriving):
+                self.pieces = True
+                return
+            limit = min(limit, arriving, piece_from(buffer, self.secret), self._head_end(key),
                         self.pinned.get(key, limit),
                         key_link_at(self.buffers[key], self.safe.get(key, 0), limit,
                                     self.secret))
@@ -284,6 +291,14 @@ class Held:
                 self.encoded = True
                 return
         self.safe[key] = max(self.safe.get(key, 0), limit)
+
+    def _shows_piece(self, key: Key, end: int) -> bool:
+        """Whether buffer ``key``'s text not yet released, up to ``end`` (where the whole key
+        may still be arriving), holds a piece of the upstream key (``_pieces``). Not in the
+        ``ARRIVAL`` reading: it glues the pieces of a key that a field holds whole, and
+        writes out, with another field's text between them."""
+        return key[1] != ARRIVAL and piece_between(self.buffers[key], self.secret,
+                                                   self.safe.get(key, 0), end)
 
     def encodes_secret(self, keys: list[Key] | None = None) -> bool:
         """Whether the text of buffers ``keys`` (all without) not yet released, with the

@@ -35,6 +35,7 @@ from bastion.gateway._context import Context
 from bastion.gateway._guard import Check, Outcome, outcome_of
 from bastion.gateway._held import Held
 from bastion.gateway._keymask import mask_answer_keys
+from bastion.gateway._pieces import shows_pieces
 from bastion.gateway._respond import MODEL_PREFIX, dumps, policy_details, sse_error
 from bastion.gateway._responses import TERMINAL, sign_response
 from bastion.gateway._split import across, cut, links_in, spelled_apart
@@ -53,6 +54,7 @@ from bastion.redact import StreamMasker, StreamRestorer, Vault
 logger = logging.getLogger("bastion.gateway")
 
 _ENCODED_KEY = "the upstream's answer quoted the gateway's own credentials (encoded)"
+_KEY_IN_PIECES = "the upstream's answer quoted the gateway's own credentials (in pieces)"
 
 
 class Stop(Exception):  # noqa: N818 - a control-flow signal, not an error report
@@ -217,6 +219,8 @@ class StreamGuard:
                                    sentence_within=within)
         if self.held.encoded:
             self._fail(_ENCODED_KEY, "upstream_malformed")
+        if self.held.pieces:
+            self._fail(_KEY_IN_PIECES, "upstream_malformed")
 
     async def _read_on(self, outcome: Outcome, verdicts: list[Verdict]) -> Outcome:
         """Whether a flagged window stops the stream now. A piece of an answer can read worse
@@ -280,6 +284,11 @@ class StreamGuard:
         if self.held.encodes_secret() or encoded_across(self.held.buffers, self.secret):
             # (an answer held whole was not read so yet; a field's end run waited here)
             self._fail(_ENCODED_KEY, "upstream_malformed")
+        fields = [text for key, text in self.held.buffers.items() if key[1] != ARRIVAL]
+        if shows_pieces([*fields, *self.held.apart], self.secret):
+            # (a piece that ends a field, or an answer held whole, was not read so yet; not
+            # the ARRIVAL reading: see Held._shows_piece)
+            self._fail(_KEY_IN_PIECES, "upstream_malformed")
         if self._spelled_across():
             self._fail("the upstream's answer quoted the gateway's own credentials (spelled "
                        "across fields in the order they came)", "upstream_malformed")

@@ -16,6 +16,7 @@ import re2
 from bastion.classify import decode_runs, url_decoded
 from bastion.gateway._buffers import PROSE
 from bastion.gateway._context import Context
+from bastion.gateway._pieces import shows_pieces
 from bastion.gateway._respond import GatewayError
 from bastion.gateway._runs import junctions
 from bastion.gateway._split import across, fold, links_in, strings
@@ -187,12 +188,12 @@ def _may_quote(raw: str, key: str) -> bool:
 
 def withhold_split_key(ctx: Context, data: Any) -> None:
     """Refuse an answer whose strings (``data``: its JSON) hold the gateway's upstream key
-    cut between two of them (``_split.across``): no field can be masked to withhold it, so
-    the answer is (a 502, as for the key in a key's name). Without an upstream key the answer
-    is not walked.
+    cut between two of them (``_split.across``), or pieces of it inside one, text between
+    them (``_pieces.shows_pieces``): no field can be masked to withhold it, so the answer is
+    (a 502, as for the key in a key's name). Without an upstream key the answer is not walked.
 
     Raises:
-        GatewayError: the key is cut between two texts.
+        GatewayError: the key is cut between two texts, or shown in pieces.
     """
     key = upstream_key(ctx)
     if not key:
@@ -200,6 +201,8 @@ def withhold_split_key(ctx: Context, data: Any) -> None:
     texts = list(strings(data))
     if across([*texts, *links_in(texts)], key):  # (halves in two links: see link_pieces)
         raise _withheld(ctx, "cut between two fields")
+    if shows_pieces(texts, key):  # (its whole occurrences were scrubbed already)
+        raise _withheld(ctx, "in pieces")
 
 
 def withhold_spelled_key(ctx: Context, readings: Iterable[str],
