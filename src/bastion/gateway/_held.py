@@ -1,8 +1,9 @@
 """The stream guard's bookkeeping: text per (choice, field), and frames waiting for release.
 
 Each upstream chunk becomes a :class:`Frame` that remembers which slice of which buffer it
-carried. A frame may leave only when every slice it carries lies in checked text outside the
-held-back tail; frames leave in order.
+carried (``_frames``). A frame may leave only when every slice it carries lies in checked text
+outside the held-back tail; frames leave in order. What of a chunk is read once is
+``_once``'s.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from bastion.gateway._answer import answer_texts, asked_choices
@@ -26,6 +26,8 @@ from bastion.gateway._buffers import (
     per_choice,
 )
 from bastion.gateway._extract import Path, set_path
+from bastion.gateway._frames import Frame, Slice
+from bastion.gateway._once import metadata, repeated_name
 from bastion.gateway._pieces import piece_between, piece_from
 from bastion.gateway._respond import dumps
 from bastion.gateway._responses import ECHO, TERMINAL, event_texts
@@ -41,7 +43,7 @@ from bastion.gateway._split import (
     touches_key,
 )
 from bastion.gateway._upstream import spells_encoded
-from bastion.gateway._walk import NAMES, AnswerText, Key
+from bastion.gateway._walk import AnswerText, Key
 
 _SENTENCE_END = re.compile(r"[.!?\u2026](?=[\s\"'\)\]])|[\u3002\uff01\uff1f\n]")
 
@@ -51,31 +53,6 @@ _PROSE = PROSE | {ARRIVAL}
 _RUNNING = _PROSE | {"tool", "function_call", "logprobs"}
 """Running text, whose checked end keeps a tail in hold; other fields (metadata a chunk
 carries whole) leave once checked."""
-
-
-@dataclass
-class Slice:
-    """A frame's piece of a buffer: ``buffer[start:end]``, found at ``path`` in the chunk."""
-
-    key: Key
-    path: Path
-    start: int
-    end: int
-
-
-@dataclass
-class Frame:
-    """One upstream chunk, as its SSE frame to send (``raw``: the chunk as read, re-written)
-    and parsed (``chunk``)."""
-
-    raw: str
-    chunk: dict[str, Any]
-    slices: list[Slice] = field(default_factory=list)
-    event: str | None = None
-    """The SSE event name (the Responses API names its events; chat chunks have none)."""
-    to_end: bool = False
-    """Held until the final check passed (``response.completed`` or ``.incomplete``: it hands
-    out the id that carries the conversation on)."""
 
 
 class Held:
@@ -137,7 +114,7 @@ class Held:
                 self._apart(item, start)
             if (cite := cited(item)) is not None:
                 self._cite(frame, *cite)
-            if arrives(item.key) and not _repeated_name(item, self.buffers, start):
+            if arrives(item.key) and not repeated_name(item, self.buffers, start):
                 read = self.reader.read(item.key, item.text)
                 if item.key[0] >= 0:
                     self._arrive(frame, item, read, item.key[0], _field)
@@ -176,7 +153,7 @@ class Held:
         benign answer read twice over was harmful to the contextual model, issue 8). A copy
         is written back as the text read was: dropped from the frame's slices, it left
         unmasked (an address in a repeated field, masked in the first chunk only)."""
-        if _metadata(route, item):
+        if metadata(route, item):
             seen = self.last.get(item.path)
             return seen[1] if seen is not None and seen[0] == item.text else None
         if item.key[0] == ECHO and item.text:
@@ -184,7 +161,7 @@ class Held:
         return None
 
     def _remember(self, route: str, item: AnswerText, piece: Slice) -> None:
-        if _metadata(route, item):
+        if metadata(route, item):
             self.last[item.path] = (item.text, piece)
         elif item.key[0] == ECHO and item.text:
             self.echoed[item.text] = piece
@@ -391,31 +368,3 @@ def _field(key: Key) -> str:
     calls read as an injection to the contextual model)."""
     head = key[1].partition(".")[0]
     return "tool" if head in ("tool", "function_call") else key[1]
-
-
-def _repeated_name(item: AnswerText, buffers: dict[Key, str], start: int) -> bool:
-    """Whether ``item`` is a tool call's name sent again whole (some servers repeat it beside
-    each piece of the arguments): not more of the answer, so not read in arrival order."""
-    size = len(item.text)
-    if not item.key[1].endswith(".name") or not size or not start or start % size:
-        return False
-    return buffers[item.key][:start] == item.text * (start // size)
-
-
-def _metadata(route: str, item: AnswerText) -> bool:
-    """Whether ``item`` may be metadata a server repeats in every chunk (read once)."""
-    return (item.key[0] == -1 or item.key[1].startswith("x.") or item.key[1] == NAMES) \
-        and not _more_answer(route, item)
-
-
-def _more_answer(route: str, item: AnswerText) -> bool:
-    """Whether ``item`` is more of the answer, never metadata a server repeats in every chunk,
-    so a piece sent twice is read twice (read once, a repeated piece dropped out of the
-    reading that the client shows): what a chat chunk's ``delta`` holds, and the extra
-    fields of a Responses event that is no repeat (choice 0: see ``event_texts``)."""
-    if item.key[1] == NAMES:
-        return False
-    if route == "responses":
-        return item.key[0] == 0
-    path = item.path
-    return len(path) > 3 and path[0] == "choices" and path[2] == "delta"
