@@ -27,7 +27,7 @@ from bastion.classify._encodings import (
     _code_runs,
     _spelled_runs,
 )
-from bastion.classify._fold import LONE_SURROGATE
+from bastion.classify._fold import LONE_SURROGATE, PY_SPACE
 
 # Quoted-printable: three or more ``=XX`` escapes in a row (``=70=69=70=65`` is "pipe"), soft
 # line breaks (``=`` at a line's end) aside, or a soft line break inside a word; a text that
@@ -35,12 +35,8 @@ from bastion.classify._fold import LONE_SURROGATE
 _QP_RUN = re.compile(r"(?:=[0-9A-Fa-f]{2}){3}")
 # ... or three words in a row joined by escaped spaces, ``How=20do=20I=20`` (found in a
 # fourteenth black-box pass)
-# RE2, linear in the text: Python's backtracking read a long run without '=20' once from
-# each of its characters (5 minutes for 200,000 letters and an '=' anywhere in the text).
-# RE2's \s is ASCII only, so the class names every character Python's \s matches.
-_PY_SPACE = (r"\t-\r\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
-             r"\x{202f}\x{205f}\x{3000}")
-_QP_SPACED = re2.compile(rf"(?:[^{_PY_SPACE}=]+=20){{3}}")
+# (RE2: linear in the text; see ``_fold.PY_SPACE``)
+_QP_SPACED = re2.compile(rf"(?:[^{PY_SPACE}=]+=20){{3}}")
 _QP_SOFT = re.compile(r"=\r?\n")
 _QP_SOFT_IN_WORD = re.compile(r"[^\s=]=\r?\n\S")
 

@@ -22,6 +22,13 @@ import unicodedata
 from functools import cache
 from importlib import resources
 
+#: Every character Python's ``\s`` matches in a str, as the body of an RE2 class: RE2's own
+#: ``\s`` is ASCII only, and a pattern moved to RE2 (linear in the text, where Python's
+#: backtracking may read a run again from each of its characters) must read spaces as the
+#: ``re`` pattern it replaces did (``tests/test_decode_linear.py`` checks it).
+PY_SPACE = (r"\t-\r\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
+            r"\x{202f}\x{205f}\x{3000}")
+
 _INVISIBLE = frozenset([
     0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0,
     *range(0x200B, 0x2010),  # zero-width space/joiners, LRM/RLM
@@ -62,7 +69,11 @@ _HAS_LEET = re.compile(r"[0-9@$!|+]")
 #: "covid19", "hunter2", "b2b"), hexadecimal ids (:data:`_HEX_WORD`), the code of a
 #: ``\\u00e9`` escape and an email address are folded for the rules all the same, but hide
 #: nothing.
-_DISGUISED = re.compile(r"(?=[A-Za-z0-9@$!|+]{4})[A-Za-z0-9@$!|+]*[A-Za-z][0-9@$!|+]+[A-Za-z]")
+#: Read as a run of word characters (four or more) holding a letter, symbols, a letter: one
+#: pattern that said both (``(?=X{4})X*[A-Za-z][0-9@$!|+]+[A-Za-z]``) read a long word again
+#: from each of its characters (7 s for 20,000 letters and a digit, quadratic).
+_DISGUISED_RUN = re.compile(r"[A-Za-z0-9@$!|+]{4,}")
+_DISGUISED_CORE = re.compile(r"[A-Za-z][0-9@$!|+]+[A-Za-z]")
 _HEX_WORD = re.compile(r"[0-9A-Fa-f]+")
 #: What follows the local part and first label of an email address (``john@example``
 #: ``.com``): no disguise.
@@ -216,9 +227,15 @@ def _letter_symbol(char: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
+def _disguised(word: str) -> bool:
+    """Whether ``word`` has a leet symbol between two letters in a run of four or more
+    word characters (:data:`_DISGUISED_RUN`, :data:`_DISGUISED_CORE`), in time linear in it."""
+    return any(_DISGUISED_CORE.search(run) for run in _DISGUISED_RUN.findall(word))
+
+
 def _fold_leet(text: str) -> tuple[str, bool, bool]:
     """``text`` with its words' leet symbols read as letters, whether any was, and whether a
-    word looks disguised (:data:`_DISGUISED`), not merely written with digits."""
+    word looks disguised (:func:`_disguised`), not merely written with digits."""
     changed = disguised = False
 
     if not _HAS_LEET.search(text):
@@ -231,7 +248,7 @@ def _fold_leet(text: str) -> tuple[str, bool, bool]:
             return word
         changed = True
         disguised = disguised or (
-            _DISGUISED.search(word) is not None and not _HEX_WORD.fullmatch(word)
+            _disguised(word) and not _HEX_WORD.fullmatch(word)
             and text[match.start() - 1:match.start()] != "\\"
             and not ("@" in word and _DOMAIN_AFTER.match(text, match.end())))
         return word.translate(LEET)

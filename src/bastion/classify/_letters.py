@@ -24,7 +24,9 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
                        "$": "s"})
 #: Tokens an attacker spells in leetspeak: short digit runs standing alone ("4", "1") and
 #: words mixing letters with leet digits; longer numbers ("2024", "555") stay as they are.
-_LEET_WORD = re.compile(r"(?<![\w.,])(?:[0-9@$]|[a-z0-9@$]*[a-z][a-z0-9@$]*)(?![\w.,])")
+#: (A word's symbols before its first letter, then the rest: ``[a-z0-9@$]*[a-z]...`` said the
+#: same but tried every split of a long word, quadratic in it.)
+_LEET_WORD = re.compile(r"(?<![\w.,])(?:[0-9@$]|[0-9@$]*[a-z][a-z0-9@$]*)(?![\w.,])")
 
 #: Fewest distinct words written in leet symbols (see :func:`_leet_read`) that make a text's
 #: leetspeak worth reading back when no word looks disguised (``7hr347: 574b y0u``).
@@ -110,7 +112,7 @@ _LOOSE_APOSTROPHE = re.compile(r"(?<=[A-Za-z]) ' (?=[A-Za-z])")
 #: A word with leet digits that :func:`_unleet` leaves as sent: a number of two to four
 #: digits, or letters and digits before a stop or comma (``p057,``), which it keeps apart
 #: from decimals (``3.5``); either standing alone.
-_LEFT_LEET = re.compile(r"(?<![\w.,])(?:[0-9]{2,4}|[a-z0-9@$]*[a-z][a-z0-9@$]*)"
+_LEFT_LEET = re.compile(r"(?<![\w.,])(?:[0-9]{2,4}|[0-9@$]*[a-z][a-z0-9@$]*)"
                         r"(?=[.,!?;:]?(?:\s|$))")
 
 

@@ -136,9 +136,16 @@ SIGNALS = DECODED_SOURCES | {"homoglyphs", "compatibility_forms", "leetspeak",
                              "invisible_characters", "tag_characters", "variation_selectors"}
 
 
-def normalize(text: str, *, readings: bool = True) -> Normalized:
+#: Payloads decoded inside one another (base64 of base64 ...): a payload this many layers
+#: deep is read as it decodes but not decoded again. Without a bound, a run that decodes to
+#: more of itself ('xn--' 5,000 times) recursed past Python's limit (RecursionError).
+MAX_LAYERS = 4
+
+
+def normalize(text: str, *, readings: bool = True, layer: int = 0) -> Normalized:
     """Normalise ``text`` and decode hidden segments (see the module docstring); with
-    ``readings`` false, without step 6 (URL-decoded and rendered readings)."""
+    ``readings`` false, without step 6 (URL-decoded and rendered readings); ``layer``: how
+    many decodings ``text`` already is inside (:data:`MAX_LAYERS`)."""
     signals: set[str] = set()
     index: Sequence[int]
     if text.isascii():
@@ -162,15 +169,16 @@ def normalize(text: str, *, readings: bool = True) -> Normalized:
         signals.add("variation_selectors")
         segments.append(_whole(smuggled.lower(), text, "selectors"))
     # RE2 cannot take a lone surrogate; U+FFFD keeps the offsets and breaks a run the same way.
-    segments.extend(_decoded(text if text.isascii() else LONE_SURROGATE.sub("\ufffd", text),
-                             signals))
+    if layer < MAX_LAYERS:
+        segments.extend(_decoded(text if text.isascii() else LONE_SURROGATE.sub("\ufffd", text),
+                                 signals, layer))
     rot = rot13(folded)
     if rot != folded:
         segments.append(Segment(rot, index, "rot13"))
     if readings and ("%" in text or "+" in text):
-        segments.extend(_url_segment(text))
+        segments.extend(_url_segment(text, layer))
     if readings and _MARKS.search(text):
-        segments.extend(_shown(text))
+        segments.extend(_shown(text, layer))
     return Normalized(tuple(segments), frozenset(signals))
 
 
@@ -178,7 +186,7 @@ def normalize(text: str, *, readings: bool = True) -> Normalized:
 _PLUS_WORDS = re.compile(r"[^\W\d_]+(?:\+[^\W\d_]+){3,}")
 
 
-def _url_segment(text: str) -> list[Segment]:
+def _url_segment(text: str, layer: int) -> list[Segment]:
     """``text`` with its URL-encoded runs decoded, normalised, as one segment over the span
     from the first run to the last (a keyword half in a run, ``pipe b%6Fmb``, reads whole);
     none when no run decodes to anything new. Read without decoding URLs again: a run encoded
@@ -194,8 +202,8 @@ def _url_segment(text: str) -> list[Segment]:
         parts.extend((text[at:start], plain))
         at = end
     parts.append(text[at:])
-    return [_whole(normalize("".join(parts), readings=False).text, text, "url", runs[0][0],
-                   runs[-1][1])]
+    return [_whole(normalize("".join(parts), readings=False, layer=layer).text, text, "url",
+                   runs[0][0], runs[-1][1])]
 
 
 #: What a client renders as something else, hiding a word's neighbours from a keyword:
@@ -208,7 +216,7 @@ _RENDERED = re.compile(r"\]\(\s*<?[^\s()<>]{0,2000}>?(?:\s+\"[^\"\n]{0,500}\")?\
                        r"|[*`~\[\]]")
 
 
-def _shown(text: str) -> list[Segment]:
+def _shown(text: str, layer: int) -> list[Segment]:
     """``text`` as a client renders it (see :data:`_RENDERED`), normalised, over the whole
     text; none when it renders as written. Read without these readings again: a reference
     that decodes to another (``&amp;amp;...``) would recurse."""
@@ -216,7 +224,7 @@ def _shown(text: str) -> list[Segment]:
                           text)
     if shown == text:
         return []
-    return [_whole(normalize(shown, readings=False).text, text, "markdown")]
+    return [_whole(normalize(shown, readings=False, layer=layer).text, text, "markdown")]
 
 
 def _whole(
@@ -228,11 +236,13 @@ def _whole(
     return Segment(decoded, index, source)
 
 
-def _decoded(text: str, signals: set[str]) -> list[Segment]:
+def _decoded(text: str, signals: set[str], layer: int) -> list[Segment]:
     """The decoded runs of ``text`` as segments, themselves normalised (a decoded payload may
-    be obfuscated too); each character maps to the whole encoded run it came from."""
+    be obfuscated too) one ``layer`` deeper; each character maps to the whole encoded run it
+    came from."""
     segments = []
     for source, plain, start, end in runs_of(text):
         signals.add(source)
-        segments.append(_whole(normalize(plain).text, text, source, start, end))
+        segments.append(_whole(normalize(plain, layer=layer + 1).text, text, source, start,
+                               end))
     return segments

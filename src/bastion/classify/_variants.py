@@ -46,6 +46,8 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
+import re2
+
 from bastion.classify._ciphers import (
     _coded_digits,
     _cued_words,
@@ -156,14 +158,22 @@ _READ: dict[int, str | None] = {**INVISIBLE, **BLANKS}
 
 #: Three or more words joined by underscores: a snake_case identifier, or prose written so to
 #: look like one.
-_SNAKE = re.compile(r"[A-Za-z0-9]+(?:_+[A-Za-z0-9]+){2,}")
+#: (RE2, as :data:`_JOINED`: linear in the text.)
+_SNAKE = re2.compile(r"[A-Za-z0-9]+(?:_+[A-Za-z0-9]+){2,}")
 #: Four or more words joined by one bar, plus or tilde, no space between (``|how|do|I|make|``
 #: read as a table row, ``how+do+I``: found in a fifth black-box pass, the model read the
 #: joiners as noise); read with spaces.
-_JOINED = re.compile(r"[A-Za-z0-9'?!.,]+(?:([|+~])[A-Za-z0-9'?!.,]+)(?:\1[A-Za-z0-9'?!.,]+){2,}")
+#: One alternative per joiner, in RE2: Python's backtracking read a long word again from
+#: each of its letters (1.1 s for 10,000 characters, quadratic), and RE2 has no
+#: back-reference for "the same joiner". A word's first joiner decides which alternative
+#: can match, so the matches are those of the one pattern with ``\1``.
+_JOINED_WORD = r"[A-Za-z0-9'?!.,]+"
+_JOINED = re2.compile("|".join(rf"{_JOINED_WORD}(?:{joiner}{_JOINED_WORD}){{3,}}"
+                               for joiner in (r"\|", r"\+", "~")))
 #: A word with three or more capitals (``buildPipeBombAtHome``, a camelCase or PascalCase
 #: identifier, or prose written so); read split where it has three parts or more (see
 #: :func:`_camel_parts`).
+_JOINER = re.compile(r"[|+~]")
 _CAMEL = re.compile(r"\b[a-z]*(?:[A-Z][a-z]*){3,}\b")
 _HUMP = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
@@ -179,7 +189,7 @@ def views(text: str, *, depth: int = 2, pair_chars: int = WINDOW_CHARS,
     if "_" in clean:
         clean = _SNAKE.sub(lambda m: m.group(0).replace("_", " "), clean)
     if "|" in clean or "+" in clean or "~" in clean:
-        clean = _JOINED.sub(lambda m: m.group(0).replace(m.group(1), " "), clean)
+        clean = _JOINED.sub(lambda m: _JOINER.sub(" ", m.group(0)), clean)
     reading = json_reading(clean)
     if reading is None and '"' in clean and "\n" in clean:
         reading = _json_lines(clean)
