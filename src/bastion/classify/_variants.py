@@ -170,10 +170,11 @@ _SNAKE = re2.compile(r"[A-Za-z0-9]+(?:_+[A-Za-z0-9]+){2,}")
 _JOINED_WORD = r"[A-Za-z0-9'?!.,]+"
 _JOINED = re2.compile("|".join(rf"{_JOINED_WORD}(?:{joiner}{_JOINED_WORD}){{3,}}"
                                for joiner in (r"\|", r"\+", "~")))
+#: The joiners of a :data:`_JOINED` run (one kind in a run), read as spaces.
+_JOINER = re.compile(r"[|+~]")
 #: A word with three or more capitals (``buildPipeBombAtHome``, a camelCase or PascalCase
 #: identifier, or prose written so); read split where it has three parts or more (see
 #: :func:`_camel_parts`).
-_JOINER = re.compile(r"[|+~]")
 _CAMEL = re.compile(r"\b[a-z]*(?:[A-Z][a-z]*){3,}\b")
 _HUMP = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
